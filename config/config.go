@@ -1,0 +1,171 @@
+// Package config loads Strata's typed configuration: defaults, then strata.yaml in the project directory, then
+// STRATA_* environment variables. Unknown keys in the file and unknown STRATA_* variables are errors that name the
+// key, so a typo never silently falls back to a default.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// FileName is the project configuration file looked up in the project directory.
+const FileName = "strata.yaml"
+
+// ErrInvalid marks configuration errors (bad file, unknown key, bad value).
+var ErrInvalid = errors.New("invalid configuration")
+
+// Config is the whole configuration. Field tags name the YAML key; the environment variable is STRATA_ plus the
+// upper-cased dotted path with "_" (meta.dsn → STRATA_META_DSN).
+type Config struct {
+	// Project is a display name for the project.
+	Project string `yaml:"project"`
+	// DataDir holds the embedded stores (SQLite metadata, warehouse, artifacts); relative to the project dir.
+	DataDir   string    `yaml:"data_dir"`
+	Meta      Meta      `yaml:"meta"`
+	Lake      Lake      `yaml:"lake"`
+	Engine    Engine    `yaml:"engine"`
+	Server    Server    `yaml:"server"`
+	Artifacts Artifacts `yaml:"artifacts"`
+	Log       Log       `yaml:"log"`
+
+	// Dir is the project directory (where strata.yaml is or would be). Not a key.
+	Dir string `yaml:"-"`
+	// File is the loaded configuration file, "" when none was found. Not a key.
+	File string `yaml:"-"`
+}
+
+// Meta configures the metadata database.
+type Meta struct {
+	// DSN is "postgres://..." for PostgreSQL or a SQLite file path; empty = <data_dir>/meta.db.
+	DSN string `yaml:"dsn"`
+}
+
+// Lake configures the Iceberg warehouse.
+type Lake struct {
+	// Warehouse is the root directory of table files; empty = <data_dir>/warehouse.
+	Warehouse string `yaml:"warehouse"`
+}
+
+// Engine configures the embedded DuckDB engine.
+type Engine struct {
+	// Threads is DuckDB's worker thread count; 0 = number of CPUs.
+	Threads int `yaml:"threads"`
+	// MemoryLimit caps DuckDB's memory, e.g. "4GB"; empty = DuckDB's default (80% of RAM).
+	MemoryLimit string `yaml:"memory_limit"`
+}
+
+// Server configures `strata serve`.
+type Server struct {
+	// Addr is the HTTP listen address.
+	Addr string `yaml:"addr"`
+	// ShutdownTimeout bounds the graceful shutdown on SIGTERM.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Artifacts configures MLflow artifact storage.
+type Artifacts struct {
+	// Root is a directory or s3://bucket/prefix URI; empty = <data_dir>/artifacts.
+	Root string `yaml:"root"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// Default returns the embedded defaults for a project in dir.
+func Default(dir string) *Config {
+	return &Config{
+		DataDir: "strata-data",
+		Server:  Server{Addr: ":8080", ShutdownTimeout: 30 * time.Second},
+		Log:     Log{Level: "info", Format: "text"},
+		Dir:     dir,
+	}
+}
+
+// Load reads dir/strata.yaml if it exists (file, if non-empty, names the file explicitly and must exist), then
+// applies the STRATA_* variables from environ (os.Environ() form), then validates and resolves paths.
+func Load(dir, file string, environ []string) (*Config, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	c := Default(abs)
+	if file == "" {
+		if _, err := os.Stat(filepath.Join(abs, FileName)); err == nil {
+			file = filepath.Join(abs, FileName)
+		}
+	} else if !filepath.IsAbs(file) {
+		file = filepath.Join(abs, file)
+	}
+	if file != "" {
+		if err := c.loadFile(file); err != nil {
+			return nil, err
+		}
+		c.File = file
+		c.Dir = filepath.Dir(file)
+	}
+	if err := applyEnv(c, environ); err != nil {
+		return nil, err
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	c.resolve()
+	return c, nil
+}
+
+func (c *Config) validate() error {
+	var errs []string
+	if c.DataDir == "" {
+		errs = append(errs, "data_dir: must not be empty")
+	}
+	if c.Server.Addr == "" {
+		errs = append(errs, "server.addr: must not be empty (e.g. \":8080\")")
+	}
+	if c.Server.ShutdownTimeout <= 0 {
+		errs = append(errs, "server.shutdown_timeout: must be positive (e.g. 30s)")
+	}
+	if c.Engine.Threads < 0 {
+		errs = append(errs, "engine.threads: must be ≥ 0 (0 = all CPUs)")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Sprintf("log.level: %q is not one of debug, info, warn, error", c.Log.Level))
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Sprintf("log.format: %q is not one of text, json", c.Log.Format))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// resolve turns relative paths into absolute ones under the project dir and fills derived defaults.
+func (c *Config) resolve() {
+	if !filepath.IsAbs(c.DataDir) {
+		c.DataDir = filepath.Join(c.Dir, c.DataDir)
+	}
+	if c.Meta.DSN == "" {
+		c.Meta.DSN = filepath.Join(c.DataDir, "meta.db")
+	}
+	if c.Lake.Warehouse == "" {
+		c.Lake.Warehouse = filepath.Join(c.DataDir, "warehouse")
+	} else if !filepath.IsAbs(c.Lake.Warehouse) {
+		c.Lake.Warehouse = filepath.Join(c.Dir, c.Lake.Warehouse)
+	}
+	if c.Artifacts.Root == "" {
+		c.Artifacts.Root = filepath.Join(c.DataDir, "artifacts")
+	} else if !strings.Contains(c.Artifacts.Root, "://") && !filepath.IsAbs(c.Artifacts.Root) {
+		c.Artifacts.Root = filepath.Join(c.Dir, c.Artifacts.Root)
+	}
+}
