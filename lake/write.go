@@ -1,0 +1,388 @@
+package lake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"maps"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go"
+	icecat "github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
+	"github.com/google/uuid"
+)
+
+// WriteMode says what a Write does with the rows already in the table.
+type WriteMode string
+
+// Write modes.
+const (
+	Append    WriteMode = "append"    // add the rows
+	Overwrite WriteMode = "overwrite" // replace all rows
+)
+
+// WriteOptions configure a Write.
+type WriteOptions struct {
+	Mode WriteMode // "" means Append
+	// SnapshotProps are added to the new snapshot's summary (e.g. strata.source, strata.run-id).
+	SnapshotProps map[string]string
+	// CreateIfMissing creates the table from the data's Arrow schema when it does not exist.
+	CreateIfMissing bool
+}
+
+// WriteResult describes the snapshot a Write committed.
+type WriteResult struct {
+	SnapshotID int64 // the new snapshot; for an empty append, the unchanged current snapshot (0 if none)
+	AddedRows  int64
+	AddedFiles int
+	AddedBytes int64
+	Created    bool // the table was created by this write
+}
+
+// writeIDProp marks each snapshot with the write that produced it, so a commit whose outcome is unknown (the
+// connection broke, the context ended mid-commit) can be resolved by looking for it.
+const writeIDProp = "strata.write-id"
+
+// Write streams rdr's record batches into new Parquet data files and commits them as ONE new snapshot of
+// env/id (operation append, or overwrite for Overwrite). Memory stays bounded whatever the input size: batches
+// are written as they arrive, in row groups of at most 128k rows and files of at most 256 MiB.
+//
+// Schema: a missing table is created from the Arrow schema when opts.CreateIfMissing is set (fresh field ids,
+// all columns optional, nanosecond timestamps stored as microseconds). Data columns the table lacks are added
+// (optional) in the same commit. A column whose type the table cannot hold fails with ErrInvalid, naming the
+// column and both types. Table columns the data lacks are written as nulls.
+//
+// Failure: if rdr.Err() is non-nil after the last batch, ctx ends, or the commit fails, no snapshot is
+// committed (a table this call created is removed again) and the data files written are deleted
+// (best-effort). The one exception is a commit whose outcome is unknown because ctx ended during the catalog
+// update: if it landed, Write reports it as a success.
+//
+// An append of zero rows commits no snapshot (but does add new columns); an overwrite of zero rows commits a
+// snapshot that empties the table.
+//
+// Concurrency: Writes to one table are serialised within the process (a per-table lock that respects ctx) and
+// are safe across processes: a commit that loses the race refreshes and replays (commit.retry.* properties).
+// Concurrent schema changes from two processes cannot be replayed; the loser fails with ErrConflict.
+// Write does not close or release rdr.
+//
+// Hook points: "write:files-written" after the data files are written and before the catalog commit, and
+// "write:committed" after it.
+func (l *Lake) Write(ctx context.Context, env string, id Ident, rdr array.RecordReader, opts WriteOptions) (*WriteResult, error) {
+	mode := opts.Mode
+	if mode == "" {
+		mode = Append
+	}
+	if mode != Append && mode != Overwrite {
+		return nil, fmt.Errorf("%w: write mode %q (use %q or %q)", ErrInvalid, mode, Append, Overwrite)
+	}
+	if err := id.Validate(); err != nil {
+		return nil, err
+	}
+	if rdr == nil {
+		return nil, fmt.Errorf("%w: write to %s: no record reader", ErrInvalid, id)
+	}
+	if err := checkArrowNames(rdr.Schema()); err != nil {
+		return nil, fmt.Errorf("write to %s: %w", id, err)
+	}
+	c, err := l.existingCatalog(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := l.lockTable(ctx, env, id)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	t, created, err := l.openForWrite(ctx, c, id, rdr.Schema(), opts.CreateIfMissing)
+	if err != nil {
+		return nil, err
+	}
+	w := &writer{l: l, c: c, env: env, id: id, mode: mode, writeID: uuid.NewString()}
+	res, err := w.run(ctx, t, rdr, opts.SnapshotProps)
+	if err != nil {
+		if created {
+			l.undoCreate(context.WithoutCancel(ctx), env, id, t)
+		}
+		return nil, err
+	}
+	res.Created = created
+	return res, nil
+}
+
+// openForWrite loads env/id, creating it from sc if it is missing and create is set.
+func (l *Lake) openForWrite(ctx context.Context, c *catalog, id Ident, sc *arrow.Schema, create bool) (*table.Table, bool, error) {
+	t, err := c.LoadTable(ctx, table.Identifier{id.Zone, id.Name})
+	if err == nil {
+		return t, false, nil
+	}
+	if !errors.Is(err, icecat.ErrNoSuchTable) || !create {
+		if errors.Is(err, icecat.ErrNoSuchTable) {
+			if ok, _ := l.zoneExists(ctx, c.env, id.Zone); ok {
+				return nil, false, fmt.Errorf("table %q in environment %q: %w (set CreateIfMissing to create it from the data)",
+					id.String(), c.env, ErrNotFound)
+			}
+		}
+		return nil, false, l.tableError(ctx, c.env, id, err)
+	}
+	sch, err := schemaFromArrow(stripped(sc))
+	if err != nil {
+		return nil, false, fmt.Errorf("create table %s in %s: %w", id, c.env, err)
+	}
+	t, err = c.CreateTable(ctx, table.Identifier{id.Zone, id.Name}, sch,
+		icecat.WithLocation(fileURL(l.tableDir(c.env, id))), icecat.WithProperties(tableProperties()))
+	switch {
+	case err == nil:
+		return t, true, nil
+	case errors.Is(err, icecat.ErrTableAlreadyExists): // another writer created it first
+		t, err = l.loadTable(ctx, c, id)
+		return t, false, err
+	default:
+		return nil, false, l.tableError(ctx, c.env, id, err)
+	}
+}
+
+// undoCreate removes a table this Write created, if no one has committed to it since.
+func (l *Lake) undoCreate(ctx context.Context, env string, id Ident, t *table.Table) {
+	removed, err := l.unregisterIfUnchanged(ctx, env, id, t.MetadataLocation())
+	if err == nil && removed {
+		removeLocal(t.MetadataLocation())
+	}
+}
+
+func stripped(sc *arrow.Schema) *arrow.Schema {
+	out, _ := stripFieldIDs(sc)
+	return out
+}
+
+// writer is one Write's state after the table is open.
+type writer struct {
+	l       *Lake
+	c       *catalog
+	env     string
+	id      Ident
+	mode    WriteMode
+	writeID string
+	files   []iceberg.DataFile
+}
+
+func (w *writer) run(ctx context.Context, t *table.Table, rdr array.RecordReader, props map[string]string) (*WriteResult, error) {
+	txn := t.NewTransaction()
+	if err := w.stage(txn, t, rdr.Schema()); err != nil {
+		return nil, err
+	}
+	staged, err := txn.StagedTable()
+	if err != nil {
+		return nil, fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
+	}
+	if err := w.writeFiles(ctx, staged.Table, rdr); err != nil {
+		w.removeFiles()
+		return nil, err
+	}
+	w.l.Hook("write:files-written")
+	if ctx.Err() != nil {
+		w.removeFiles()
+		return nil, fmt.Errorf("write to %s in %s cancelled before commit: %w", w.id, w.env, context.Cause(ctx))
+	}
+	snapProps := iceberg.Properties{}
+	maps.Copy(snapProps, props)
+	snapProps[writeIDProp] = w.writeID
+	if err := w.addFiles(ctx, txn, t, snapProps); err != nil {
+		w.removeFiles()
+		return nil, fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
+	}
+	committed, err := txn.Commit(ctx)
+	if err != nil {
+		if landed := w.findCommitted(context.WithoutCancel(ctx)); landed != nil {
+			committed = landed
+		} else {
+			w.removeUncommitted(context.WithoutCancel(ctx), txn)
+			return nil, w.l.tableError(ctx, w.env, w.id, err)
+		}
+	}
+	w.l.Hook("write:committed")
+	return w.result(committed), nil
+}
+
+// stage adds schema evolution and missing table properties to txn.
+func (w *writer) stage(txn *table.Transaction, t *table.Table, sc *arrow.Schema) error {
+	adds, err := newColumns(t.Schema(), stripped(sc))
+	if err != nil {
+		return fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
+	}
+	if len(adds) > 0 {
+		us := txn.UpdateSchema(true, false)
+		for _, f := range adds {
+			us.AddColumn([]string{f.Name}, f.Type, f.Doc, false, nil)
+		}
+		if err := us.Commit(); err != nil {
+			return fmt.Errorf("write to %s in %s: add columns: %w", w.id, w.env, err)
+		}
+	}
+	// Tables created elsewhere (Spark, PyIceberg) get the properties Strata relies on, without overriding
+	// any the owner chose.
+	missing := iceberg.Properties{}
+	for k, v := range tableProperties() {
+		if _, ok := t.Properties()[k]; !ok && k != "format-version" {
+			missing[k] = v
+		}
+	}
+	if len(missing) > 0 {
+		if err := txn.SetProperties(missing); err != nil {
+			return fmt.Errorf("write to %s in %s: set properties: %w", w.id, w.env, err)
+		}
+	}
+	return nil
+}
+
+// writeFiles streams rdr into data files of t (the staged table, with the evolved schema).
+func (w *writer) writeFiles(ctx context.Context, t *table.Table, rdr array.RecordReader) error {
+	sc, strip := stripFieldIDs(rdr.Schema())
+	records := table.WriteRecords(ctx, t, sc, batches(ctx, rdr, sc, strip),
+		table.WithRecordBatchBufferSize(writeBufferBatches), table.WithMaxWriteWorkers(1))
+	for df, err := range records {
+		if err != nil {
+			return fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
+		}
+		w.files = append(w.files, df)
+	}
+	return nil
+}
+
+// writeBufferBatches bounds the batches queued between the reader and the Parquet writer.
+const writeBufferBatches = 4
+
+// batches adapts a RecordReader to the iterator iceberg-go consumes. It stops with an error when ctx ends or
+// when the reader reports one after its last batch, so a failed input never looks like a short one.
+func batches(ctx context.Context, rdr array.RecordReader, sc *arrow.Schema, rebind bool) iter.Seq2[arrow.RecordBatch, error] {
+	return func(yield func(arrow.RecordBatch, error) bool) {
+		for rdr.Next() {
+			if ctx.Err() != nil {
+				yield(nil, fmt.Errorf("write cancelled: %w", context.Cause(ctx)))
+				return
+			}
+			rec := rdr.RecordBatch()
+			if rebind {
+				rec = array.NewRecordBatch(sc, rec.Columns(), rec.NumRows())
+			} else {
+				rec.Retain()
+			}
+			if !yield(rec, nil) { // WriteRecords releases every batch it receives
+				return
+			}
+		}
+		if err := rdr.Err(); err != nil {
+			yield(nil, fmt.Errorf("read input: %w", err))
+			return
+		}
+		if ctx.Err() != nil {
+			yield(nil, fmt.Errorf("write cancelled: %w", context.Cause(ctx)))
+		}
+	}
+}
+
+// addFiles stages the snapshot: an append, or an overwrite that removes every current data file.
+func (w *writer) addFiles(ctx context.Context, txn *table.Transaction, t *table.Table, props iceberg.Properties) error {
+	opts := []table.WriteOption{table.WithoutAutoNameMapping(), table.WithoutDuplicateCheck()}
+	if w.mode == Append {
+		return txn.AddDataFiles(ctx, w.files, props, opts...)
+	}
+	existing, err := currentDataFiles(ctx, t)
+	if err != nil {
+		return err
+	}
+	if len(existing) == 0 {
+		return txn.AddDataFiles(ctx, w.files, props, opts...)
+	}
+	return txn.ReplaceDataFilesWithDataFiles(ctx, existing, w.files, props, opts...)
+}
+
+// currentDataFiles lists the data files of t's current snapshot.
+func currentDataFiles(ctx context.Context, t *table.Table) ([]iceberg.DataFile, error) {
+	if t.CurrentSnapshot() == nil {
+		return nil, nil
+	}
+	tasks, err := t.Scan().PlanFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list current data files: %w", err)
+	}
+	seen := map[string]bool{}
+	var out []iceberg.DataFile
+	for _, task := range tasks {
+		if p := task.File.FilePath(); !seen[p] {
+			seen[p] = true
+			out = append(out, task.File)
+		}
+	}
+	return out, nil
+}
+
+// findCommitted reloads the table and returns it if a snapshot of this write is in it.
+func (w *writer) findCommitted(ctx context.Context) *table.Table {
+	t, err := w.c.LoadTable(ctx, table.Identifier{w.id.Zone, w.id.Name})
+	if err != nil {
+		return nil
+	}
+	if snapshotOf(t, w.writeID) == nil {
+		return nil
+	}
+	return t
+}
+
+func snapshotOf(t *table.Table, writeID string) *table.Snapshot {
+	snaps := t.Metadata().Snapshots()
+	for i := len(snaps) - 1; i >= 0; i-- {
+		if s := snaps[i]; s.Summary != nil && s.Summary.Properties[writeIDProp] == writeID {
+			return &s
+		}
+	}
+	return nil
+}
+
+func (w *writer) result(t *table.Table) *WriteResult {
+	res := &WriteResult{AddedFiles: len(w.files)}
+	for _, f := range w.files {
+		res.AddedRows += f.Count()
+		res.AddedBytes += f.FileSizeBytes()
+	}
+	if s := snapshotOf(t, w.writeID); s != nil {
+		res.SnapshotID = s.SnapshotID
+	} else if cur := t.CurrentSnapshot(); cur != nil { // nothing to commit (empty append)
+		res.SnapshotID = cur.SnapshotID
+	}
+	return res
+}
+
+func (w *writer) removeFiles() {
+	for _, f := range w.files {
+		removeLocal(f.FilePath())
+	}
+}
+
+// removeUncommitted deletes the data files, manifests and manifest list of a snapshot that was not committed.
+func (w *writer) removeUncommitted(ctx context.Context, txn *table.Transaction) {
+	w.removeFiles()
+	staged, err := txn.StagedTable()
+	if err != nil || staged.CurrentSnapshot() == nil {
+		return
+	}
+	snap := staged.CurrentSnapshot()
+	if snap.Summary == nil || snap.Summary.Properties[writeIDProp] != w.writeID {
+		return
+	}
+	fs, err := staged.FS(ctx)
+	if err != nil {
+		return
+	}
+	if mans, err := snap.Manifests(fs); err == nil {
+		for _, m := range mans {
+			if m.SnapshotID() == snap.SnapshotID {
+				removeLocal(m.FilePath())
+			}
+		}
+	}
+	removeLocal(snap.ManifestList)
+}
