@@ -1,0 +1,182 @@
+package tracking
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/strata-data/strata/meta"
+)
+
+// DefaultArtifactRoot is where experiments keep artifacts unless told otherwise: the proxied artifact API, so
+// every byte goes through the server (mlflow-artifacts:/<experiment>/<run>/artifacts/...).
+const DefaultArtifactRoot = "mlflow-artifacts:/"
+
+// Store keeps experiments, runs, metrics, params, tags, inputs/outputs and logged models in the metadata
+// database. It is safe for concurrent use by many goroutines and many server processes: every write is one
+// transaction (meta.DB.Tx retries serialisation failures), and ids are allocated inside it.
+type Store struct {
+	db   *meta.DB
+	root string
+}
+
+// NewStore returns a store over db. artifactRoot is the default artifact root of new experiments ("" means
+// DefaultArtifactRoot). It makes sure experiment "0" ("Default") exists.
+func NewStore(ctx context.Context, db *meta.DB, artifactRoot string) (*Store, error) {
+	if artifactRoot == "" {
+		artifactRoot = DefaultArtifactRoot
+	}
+	s := &Store{db: db, root: artifactRoot}
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM mlflow_experiments WHERE experiment_id = 0`).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		now := meta.NowMillis()
+		_, err := tx.ExecContext(ctx, `INSERT INTO mlflow_experiments (experiment_id, name, artifact_location,
+			lifecycle_stage, creation_time, last_update_time) VALUES (0, 'Default', $1, 'active', $2, $2)`,
+			joinURI(artifactRoot, "0"), now)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create the Default experiment: %w", err)
+	}
+	return s, nil
+}
+
+// DB is the metadata database (the registry shares it).
+func (s *Store) DB() *meta.DB { return s.db }
+
+// joinURI appends a path segment to an artifact URI or directory.
+func joinURI(root, elem string) string {
+	if strings.HasSuffix(root, "/") {
+		return root + elem
+	}
+	return root + "/" + elem
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// args collects positional parameters for a query ($1, $2, ...).
+type args []any
+
+func (a *args) p(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+func (a *args) list(vals []string) string {
+	ps := make([]string, len(vals))
+	for i, v := range vals {
+		ps[i] = a.p(v)
+	}
+	return "(" + strings.Join(ps, ", ") + ")"
+}
+
+// likeExpr renders a case-sensitive LIKE or case-insensitive ILIKE on both dialects (SQLite's LIKE ignores
+// ASCII case, so case-sensitive matching uses GLOB there).
+func likeExpr(d meta.Dialect, col, op, pattern string, a *args) string {
+	neg := ""
+	if strings.HasPrefix(op, "NOT ") {
+		neg, op = "NOT ", strings.TrimPrefix(op, "NOT ")
+	}
+	if d == meta.Postgres {
+		return fmt.Sprintf("%s%s %s %s", neg, col, op, a.p(pattern))
+	}
+	if op == "ILIKE" {
+		return fmt.Sprintf("%s%s LIKE %s", neg, col, a.p(pattern))
+	}
+	return fmt.Sprintf("%s%s GLOB %s", neg, col, a.p(likeToGlob(pattern)))
+}
+
+func likeToGlob(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		switch r {
+		case '%':
+			b.WriteByte('*')
+		case '_':
+			b.WriteByte('?')
+		case '*', '?', '[':
+			b.WriteString("[" + string(r) + "]")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// compare renders `col op value` for =, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN.
+func compare(d meta.Dialect, col string, c Clause, val any, a *args) string {
+	switch c.Op {
+	case "LIKE", "ILIKE":
+		return likeExpr(d, col, c.Op, c.Str, a)
+	case "IN", "NOT IN":
+		if len(c.List) == 0 {
+			if c.Op == "IN" {
+				return "1 = 0"
+			}
+			return "1 = 1"
+		}
+		return fmt.Sprintf("%s %s %s", col, c.Op, a.list(c.List))
+	}
+	return fmt.Sprintf("%s %s %s", col, c.Op, a.p(val))
+}
+
+func nullInt(v sql.NullInt64) *int64 {
+	if !v.Valid {
+		return nil
+	}
+	n := v.Int64
+	return &n
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+}
+
+// keyValues runs a query returning (owner, key, value) rows and groups them by owner.
+func keyValues(ctx context.Context, q queryer, query string, qargs ...any) (map[string][]KeyValue, error) {
+	rows, err := q.QueryContext(ctx, query, qargs...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]KeyValue{}
+	for rows.Next() {
+		var owner string
+		var kv KeyValue
+		if err := rows.Scan(&owner, &kv.Key, &kv.Value); err != nil {
+			return nil, err
+		}
+		out[owner] = append(out[owner], kv)
+	}
+	return out, rows.Err()
+}
+
+// upsertKV sets key=value in a (owner columns, key, value) table whose primary key is (owner columns, key).
+func upsertKV(ctx context.Context, tx queryer, table string, ownerCols []string, owner []any, key, value string) error {
+	var a args
+	ps := make([]string, 0, len(ownerCols)+2)
+	for _, o := range owner {
+		ps = append(ps, a.p(o))
+	}
+	ps = append(ps, a.p(key), a.p(value))
+	cols := strings.Join(ownerCols, ", ")
+	_, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s, key, value) VALUES (%s) ON CONFLICT (%s, key) DO UPDATE SET value = excluded.value",
+		table, cols, strings.Join(ps, ", "), cols), a...)
+	return err
+}

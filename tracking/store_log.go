@@ -1,0 +1,355 @@
+package tracking
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// validateBatch applies MLflow's log-batch rules before anything is written.
+func validateBatch(metrics []Metric, params, tags []KeyValue) error {
+	for _, b := range []struct {
+		name  string
+		limit int
+		n     int
+	}{{"metrics", maxMetricsPerBatch, len(metrics)}, {"params", maxParamsTagsPerBatch, len(params)},
+		{"tags", maxParamsTagsPerBatch, len(tags)}, {"metrics, params, and tags", maxEntitiesPerBatch, len(metrics) + len(params) + len(tags)}} {
+		if b.n > b.limit {
+			return invalidf("A batch logging request can contain at most %d %s. Got %d %s. Please split up %s across multiple requests and try again.",
+				b.limit, b.name, b.n, b.name, b.name)
+		}
+	}
+	for _, m := range metrics {
+		if err := validateKey("name", m.Key); err != nil {
+			return err
+		}
+		if m.Timestamp < 0 {
+			return invalidf("Invalid value %d for parameter 'timestamp' supplied: metric '%s'. Timestamp must be a nonnegative long (64-bit integer)", m.Timestamp, m.Key)
+		}
+	}
+	seen := map[string]bool{}
+	var dupes []string
+	for _, p := range params {
+		if err := validateParam(p); err != nil {
+			return err
+		}
+		if seen[p.Key] {
+			dupes = append(dupes, "'"+p.Key+"'")
+		}
+		seen[p.Key] = true
+	}
+	if len(dupes) > 0 {
+		return invalidf("Duplicate parameter keys have been submitted: [%s]. Please ensure the request contains only one param value per param key.", strings.Join(dupes, ", "))
+	}
+	for _, t := range tags {
+		if err := validateTag(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LogBatch writes metrics, params and tags to an active run in one transaction: nothing is written if any
+// part is rejected. Params are immutable (re-logging the same value is a no-op), tags are last-write-wins,
+// identical metric points are stored once.
+func (s *Store) LogBatch(ctx context.Context, runID string, metrics []Metric, params, tags []KeyValue) error {
+	if err := validateBatch(metrics, params, tags); err != nil {
+		return err
+	}
+	if len(metrics)+len(params)+len(tags) == 0 {
+		_, err := s.runInfo(ctx, s.db.SQL, runID)
+		return err
+	}
+	tags = lastWins(tags)
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.activeRun(ctx, tx, runID); err != nil {
+			return err
+		}
+		if err := s.logParams(ctx, tx, runID, params); err != nil {
+			return err
+		}
+		if err := s.logMetrics(ctx, tx, runID, metrics); err != nil {
+			return err
+		}
+		for _, t := range tags {
+			if err := upsertKV(ctx, tx, "mlflow_tags", []string{"run_id"}, []any{runID}, t.Key, t.Value); err != nil {
+				return err
+			}
+			if t.Key == TagRunName {
+				if _, err := tx.ExecContext(ctx, `UPDATE mlflow_runs SET name = $1 WHERE run_id = $2`, t.Value, runID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) logParams(ctx context.Context, tx *sql.Tx, runID string, params []KeyValue) error {
+	if len(params) == 0 {
+		return nil
+	}
+	keys := make([]string, len(params))
+	for i, p := range params {
+		keys[i] = p.Key
+	}
+	a := args{runID}
+	existing, err := keyValues(ctx, tx, `SELECT run_id, key, value FROM mlflow_params WHERE run_id = $1 AND key IN `+a.list(keys), a...)
+	if err != nil {
+		return err
+	}
+	old := map[string]string{}
+	for _, kv := range existing[runID] {
+		old[kv.Key] = kv.Value
+	}
+	var changed []string
+	var fresh []KeyValue
+	for _, p := range params {
+		v, ok := old[p.Key]
+		switch {
+		case !ok:
+			fresh = append(fresh, p)
+		case v != p.Value:
+			changed = append(changed, fmt.Sprintf("{'key': '%s', 'old_value': '%s', 'new_value': '%s'}", p.Key, v, p.Value))
+		}
+	}
+	if len(changed) > 0 {
+		return invalidf("Changing param values is not allowed. Params were already logged='[%s]' for run ID='%s'.", strings.Join(changed, ", "), runID)
+	}
+	return insertRows(ctx, tx, "mlflow_params (run_id, key, value)", "", len(fresh), func(i int, a *args) []string {
+		return []string{a.p(runID), a.p(fresh[i].Key), a.p(fresh[i].Value)}
+	})
+}
+
+// insertRows inserts n rows with multi-row VALUES statements of up to 500 rows.
+func insertRows(ctx context.Context, tx queryer, into, suffix string, n int, row func(i int, a *args) []string) error {
+	for start := 0; start < n; start += 500 {
+		end := min(n, start+500)
+		var a args
+		vals := make([]string, 0, end-start)
+		for i := start; i < end; i++ {
+			vals = append(vals, "("+strings.Join(row(i, &a), ", ")+")")
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+into+" VALUES "+strings.Join(vals, ", ")+suffix, a...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type storedPoint struct {
+	key   string
+	ts    int64
+	step  int64
+	value float64
+	isNaN int
+}
+
+// newer reports whether p is "later" than q in MLflow's sense: higher step, then timestamp, then value.
+func (p storedPoint) newer(q storedPoint) bool {
+	if p.step != q.step {
+		return p.step > q.step
+	}
+	if p.ts != q.ts {
+		return p.ts > q.ts
+	}
+	return p.value > q.value
+}
+
+func (s *Store) logMetrics(ctx context.Context, tx *sql.Tx, runID string, metrics []Metric) error {
+	if len(metrics) == 0 {
+		return nil
+	}
+	points := make([]storedPoint, len(metrics))
+	latest := map[string]storedPoint{}
+	for i, m := range metrics {
+		v, isNaN := storedMetric(float64(m.Value))
+		points[i] = storedPoint{key: m.Key, ts: m.Timestamp, step: m.Step, value: v, isNaN: isNaN}
+		if l, ok := latest[m.Key]; !ok || points[i].newer(l) {
+			latest[m.Key] = points[i]
+		}
+	}
+	err := insertRows(ctx, tx, "mlflow_metrics (run_id, key, ts, step, value, is_nan, model_id, dataset_name, dataset_digest)",
+		" ON CONFLICT DO NOTHING", len(points), func(i int, a *args) []string {
+			p, m := points[i], metrics[i]
+			return []string{a.p(runID), a.p(p.key), a.p(p.ts), a.p(p.step), a.p(p.value), a.p(p.isNaN),
+				a.p(nullStr(m.ModelID)), a.p(nullStr(m.DatasetName)), a.p(nullStr(m.DatasetDigest))}
+		})
+	if err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(latest))
+	for k := range latest {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	a := args{runID}
+	rows, err := tx.QueryContext(ctx, `SELECT key, ts, step, value, is_nan FROM mlflow_latest_metrics WHERE run_id = $1 AND key IN `+a.list(keys), a...)
+	if err != nil {
+		return err
+	}
+	current := map[string]storedPoint{}
+	for rows.Next() {
+		var p storedPoint
+		if err := rows.Scan(&p.key, &p.ts, &p.step, &p.value, &p.isNaN); err != nil {
+			rows.Close()
+			return err
+		}
+		current[p.key] = p
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var changed []storedPoint
+	for _, k := range keys {
+		if c, ok := current[k]; !ok || latest[k].newer(c) {
+			changed = append(changed, latest[k])
+		}
+	}
+	return insertRows(ctx, tx, "mlflow_latest_metrics (run_id, key, ts, step, value, is_nan)",
+		" ON CONFLICT (run_id, key) DO UPDATE SET ts = excluded.ts, step = excluded.step, value = excluded.value, is_nan = excluded.is_nan",
+		len(changed), func(i int, a *args) []string {
+			p := changed[i]
+			return []string{a.p(runID), a.p(p.key), a.p(p.ts), a.p(p.step), a.p(p.value), a.p(p.isNaN)}
+		})
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// DeleteTag removes a tag from an active run.
+func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.activeRun(ctx, tx, runID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM mlflow_tags WHERE run_id = $1 AND key = $2`, runID, key)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFoundf("No tag with name: %s in run with id %s", key, runID)
+		}
+		return nil
+	})
+}
+
+func validateDatasetInput(d DatasetInput) error {
+	ds := d.Dataset
+	for _, c := range []struct {
+		field string
+		n     int
+		limit int
+	}{{"name", len(ds.Name), maxDatasetName}, {"digest", len(ds.Digest), maxDatasetDigest}, {"source", len(ds.Source), maxDatasetSource},
+		{"schema", len(ds.Schema), maxDatasetSchema}, {"profile", len(ds.Profile), maxDatasetProfile}} {
+		if c.n > c.limit {
+			return invalidf("'%s' exceeds the maximum length of %d characters", c.field, c.limit)
+		}
+	}
+	if ds.Name == "" || ds.Digest == "" || ds.SourceType == "" || ds.Source == "" {
+		return invalidf("A dataset needs a name, digest, source_type and source.")
+	}
+	for _, t := range d.Tags {
+		if t.Key == "" {
+			return MissingParam("key")
+		}
+		if len(t.Key) > maxInputTagKey {
+			return invalidf("'key' exceeds the maximum length of %d characters", maxInputTagKey)
+		}
+		if len(t.Value) > maxInputTagValue {
+			return invalidf("'value' exceeds the maximum length of %d characters", maxInputTagValue)
+		}
+	}
+	return nil
+}
+
+// LogInputs records the datasets (with input tags such as mlflow.data.context) and logged models a run used.
+// A dataset is stored once per experiment by (name, digest): the digest is what names the exact data.
+func (s *Store) LogInputs(ctx context.Context, runID string, datasets []DatasetInput, models []ModelInput) error {
+	for _, d := range datasets {
+		if err := validateDatasetInput(d); err != nil {
+			return err
+		}
+	}
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		info, err := s.activeRun(ctx, tx, runID)
+		if err != nil {
+			return err
+		}
+		for _, d := range datasets {
+			if err := s.logDatasetInput(ctx, tx, info, d); err != nil {
+				return err
+			}
+		}
+		for _, m := range models {
+			if m.ModelID == "" {
+				return MissingParam("model_id")
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO mlflow_inputs (input_id, source_type, source_id, run_id, step)
+				VALUES ($1, 'MODEL', $2, $3, 0) ON CONFLICT DO NOTHING`, newID(), m.ModelID, runID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) logDatasetInput(ctx context.Context, tx *sql.Tx, info RunInfo, d DatasetInput) error {
+	ds := d.Dataset
+	exp := mustInt(info.ExperimentID)
+	var dsID string
+	err := tx.QueryRowContext(ctx, `SELECT dataset_id FROM mlflow_datasets WHERE experiment_id = $1 AND name = $2 AND digest = $3`,
+		exp, ds.Name, ds.Digest).Scan(&dsID)
+	if err == sql.ErrNoRows {
+		dsID = newID()
+		_, err = tx.ExecContext(ctx, `INSERT INTO mlflow_datasets (dataset_id, experiment_id, name, digest, source_type, source,
+			schema_json, profile) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, dsID, exp, ds.Name, ds.Digest, ds.SourceType, ds.Source,
+			nullStr(ds.Schema), nullStr(ds.Profile))
+	}
+	if err != nil {
+		return err
+	}
+	var inputID string
+	err = tx.QueryRowContext(ctx, `SELECT input_id FROM mlflow_inputs WHERE source_type = 'DATASET' AND source_id = $1 AND run_id = $2`,
+		dsID, info.RunID).Scan(&inputID)
+	if err == sql.ErrNoRows {
+		inputID = newID()
+		_, err = tx.ExecContext(ctx, `INSERT INTO mlflow_inputs (input_id, source_type, source_id, run_id, step) VALUES ($1, 'DATASET', $2, $3, 0)`,
+			inputID, dsID, info.RunID)
+	}
+	if err != nil {
+		return err
+	}
+	for _, t := range lastWins(d.Tags) {
+		if err := upsertKV(ctx, tx, "mlflow_input_tags", []string{"input_id"}, []any{inputID}, t.Key, t.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LogOutputs records logged models a run produced.
+func (s *Store) LogOutputs(ctx context.Context, runID string, outputs []ModelOutput) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.activeRun(ctx, tx, runID); err != nil {
+			return err
+		}
+		for _, o := range outputs {
+			if o.ModelID == "" {
+				return MissingParam("model_id")
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO mlflow_run_outputs (run_id, model_id, step) VALUES ($1, $2, $3)
+				ON CONFLICT (run_id, model_id) DO UPDATE SET step = excluded.step`, runID, o.ModelID, o.Step); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,233 @@
+package tracking
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/strata-data/strata/meta"
+)
+
+// SearchRunsInput are the parameters of SearchRuns.
+type SearchRunsInput struct {
+	ExperimentIDs []string
+	Filter        string
+	ViewType      ViewType
+	MaxResults    int64
+	OrderBy       []string
+	PageToken     string
+}
+
+// runAttrColumns maps searchable/orderable run attributes (and MLflow's aliases) to columns; the value says
+// whether it is numeric.
+var runAttrColumns = map[string]struct {
+	col     string
+	numeric bool
+}{
+	"run_id": {"r.run_id", false}, "run_name": {"r.name", false}, "run name": {"r.name", false},
+	"Run name": {"r.name", false}, "Run Name": {"r.name", false}, "user_id": {"r.user_id", false},
+	"status": {"r.status", false}, "artifact_uri": {"r.artifact_uri", false},
+	"start_time": {"r.start_time", true}, "end_time": {"r.end_time", true}, "created": {"r.start_time", true},
+	"Created": {"r.start_time", true},
+}
+
+// orderOnlyRunAttrs can be ordered by but not filtered on.
+var orderOnlyRunAttrs = map[string]string{"experiment_id": "r.experiment_id", "lifecycle_stage": "r.lifecycle_stage"}
+
+// SearchRuns finds runs in the given experiments matching MLflow's filter grammar, ordered by order_by
+// (metrics/params/tags/attributes; runs lacking an ordered metric come last either way) and then by
+// start_time DESC, run_id. The token is empty on the last page.
+func (s *Store) SearchRuns(ctx context.Context, in SearchRunsInput) ([]*Run, string, error) {
+	if in.MaxResults == 0 {
+		in.MaxResults = 1000
+	}
+	if in.MaxResults < 0 || in.MaxResults > maxSearchResults {
+		return nil, "", invalidf("Invalid value %d for parameter 'max_results' supplied. It must be at most %d", in.MaxResults, maxSearchResults)
+	}
+	offset, err := decodePageToken(in.PageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	clauses, err := ParseFilter(in.Filter)
+	if err != nil {
+		return nil, "", err
+	}
+	var a args
+	var expIDs []string
+	for _, id := range in.ExperimentIDs {
+		n, err := parseExperimentID(id)
+		if err != nil {
+			return nil, "", err
+		}
+		expIDs = append(expIDs, a.p(n))
+	}
+	if len(expIDs) == 0 {
+		return nil, "", nil
+	}
+	where := []string{"r.experiment_id IN (" + strings.Join(expIDs, ", ") + ")",
+		"r.lifecycle_stage IN " + a.list(in.ViewType.stages())}
+	for _, c := range clauses {
+		w, err := runClause(s.db.Dialect, in.Filter, c, &a)
+		if err != nil {
+			return nil, "", err
+		}
+		where = append(where, w)
+	}
+	joins, order, err := runOrder(in.OrderBy, &a)
+	if err != nil {
+		return nil, "", err
+	}
+	q := fmt.Sprintf(`SELECT %s FROM mlflow_runs r %s WHERE %s ORDER BY %s LIMIT %s OFFSET %s`,
+		prefixCols("r.", runCols), joins, strings.Join(where, " AND "), order, a.p(in.MaxResults+1), a.p(offset))
+	rows, err := s.db.SQL.QueryContext(ctx, q, a...)
+	if err != nil {
+		return nil, "", err
+	}
+	var infos []RunInfo
+	for rows.Next() {
+		info, err := scanRunInfo(rows)
+		if err != nil {
+			rows.Close()
+			return nil, "", err
+		}
+		infos = append(infos, info)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if int64(len(infos)) > in.MaxResults {
+		infos = infos[:in.MaxResults]
+		next = encodePageToken(offset + in.MaxResults)
+	}
+	runs, err := s.loadRuns(ctx, s.db.SQL, infos)
+	return runs, next, err
+}
+
+func runClause(d meta.Dialect, filter string, c Clause, a *args) (string, error) {
+	switch c.Type {
+	case "metric":
+		if !isComparison(c.Op) {
+			return "", clauseError(filter, c, "invalid comparator '%s' for metric '%s'; use one of = != < <= > >=", c.Op, c.Key)
+		}
+		if !c.IsNum {
+			return "", clauseError(filter, c, "expected a numeric value for metric '%s'", c.Key)
+		}
+		nanCond := " AND m.is_nan = 0"
+		if c.Op == "!=" {
+			return fmt.Sprintf("EXISTS (SELECT 1 FROM mlflow_latest_metrics m WHERE m.run_id = r.run_id AND m.key = %s AND (m.value != %s OR m.is_nan = 1))",
+				a.p(c.Key), a.p(c.Num)), nil
+		}
+		return fmt.Sprintf("EXISTS (SELECT 1 FROM mlflow_latest_metrics m WHERE m.run_id = r.run_id AND m.key = %s AND m.value %s %s%s)",
+			a.p(c.Key), c.Op, a.p(c.Num), nanCond), nil
+	case "parameter":
+		return tagExists(d, filter, c, "mlflow_params t", "t.run_id = r.run_id", a, false)
+	case "tag":
+		return tagExists(d, filter, c, "mlflow_tags t", "t.run_id = r.run_id", a, false)
+	case "attribute":
+		return runAttrClause(d, filter, c, a)
+	case "dataset":
+		return datasetClause(d, filter, c, a)
+	}
+	return "", clauseError(filter, c, "invalid entity type '%s'", c.Type)
+}
+
+func runAttrClause(d meta.Dialect, filter string, c Clause, a *args) (string, error) {
+	attr, ok := runAttrColumns[c.Key]
+	if !ok {
+		return "", clauseError(filter, c, "invalid attribute key '%s'; valid keys are run_id, run_name, user_id, status, start_time, end_time, artifact_uri", c.Key)
+	}
+	if attr.numeric {
+		if !isComparison(c.Op) || !c.IsNum {
+			return "", clauseError(filter, c, "'%s' takes a number and one of = != < <= > >=", c.Key)
+		}
+		return compare(d, attr.col, c, int64(c.Num), a), nil
+	}
+	switch c.Op {
+	case "IN", "NOT IN":
+		if c.Key != "run_id" {
+			return "", clauseError(filter, c, "only ['run_id'] attributes support comparison with a list of quoted string values")
+		}
+	case "=", "!=", "LIKE", "ILIKE":
+		if c.IsNum {
+			return "", clauseError(filter, c, "expected a quoted string value for attribute '%s'", c.Key)
+		}
+	default:
+		return "", clauseError(filter, c, "invalid comparator '%s' for attribute '%s'; use one of = != LIKE ILIKE IN NOT IN", c.Op, c.Key)
+	}
+	return compare(d, attr.col, c, c.Str, a), nil
+}
+
+func datasetClause(d meta.Dialect, filter string, c Clause, a *args) (string, error) {
+	switch c.Op {
+	case "=", "!=", "LIKE", "ILIKE", "IN", "NOT IN":
+	default:
+		return "", clauseError(filter, c, "invalid comparator '%s' for datasets; use one of = != LIKE ILIKE IN NOT IN", c.Op)
+	}
+	if c.IsNum {
+		return "", clauseError(filter, c, "expected a quoted string value for dataset '%s'", c.Key)
+	}
+	base := `SELECT 1 FROM mlflow_inputs i JOIN mlflow_datasets d ON i.source_type = 'DATASET' AND d.dataset_id = i.source_id`
+	switch c.Key {
+	case "name", "digest":
+		return fmt.Sprintf("EXISTS (%s WHERE i.run_id = r.run_id AND %s)", base, compare(d, "d."+c.Key, c, c.Str, a)), nil
+	case "context":
+		return fmt.Sprintf("EXISTS (%s JOIN mlflow_input_tags it ON it.input_id = i.input_id AND it.key = %s WHERE i.run_id = r.run_id AND %s)",
+			base, a.p(TagContext), compare(d, "it.value", c, c.Str, a)), nil
+	}
+	return "", clauseError(filter, c, "invalid dataset key '%s'; valid keys are name, digest, context", c.Key)
+}
+
+// runOrder renders ORDER BY (and the joins it needs) the way MLflow's SQL store orders runs.
+func runOrder(orderBy []string, a *args) (string, string, error) {
+	var joins, parts []string
+	seen := map[string]bool{}
+	startTime := false
+	for i, o := range orderBy {
+		key, asc, err := parseOrderBy(o)
+		if err != nil {
+			return "", "", err
+		}
+		typ, k, dotted := strings.Cut(key, ".")
+		if !dotted {
+			typ, k = "attribute", key
+		}
+		norm, ok := entityAliases[typ]
+		if !ok {
+			return "", "", invalidf("Invalid order_by entity type '%s'. Valid values are metric, parameter, tag, attribute", typ)
+		}
+		if seen[norm+"."+k] {
+			return "", "", invalidf("`order_by` contains duplicate fields: %v", orderBy)
+		}
+		seen[norm+"."+k] = true
+		alias := fmt.Sprintf("o%d", i)
+		switch norm {
+		case "attribute":
+			col := orderOnlyRunAttrs[k]
+			if attr, ok := runAttrColumns[k]; ok {
+				col = attr.col
+			}
+			if col == "" {
+				return "", "", invalidf("Invalid order_by attribute key '%s'", k)
+			}
+			startTime = startTime || col == "r.start_time"
+			parts = append(parts, col+dir(asc))
+		case "metric":
+			joins = append(joins, fmt.Sprintf("LEFT JOIN mlflow_latest_metrics %s ON %s.run_id = r.run_id AND %s.key = %s", alias, alias, alias, a.p(k)))
+			parts = append(parts, fmt.Sprintf("CASE WHEN %s.is_nan = 1 THEN 1 WHEN %s.run_id IS NULL THEN 2 ELSE 0 END", alias, alias),
+				alias+".value"+dir(asc))
+		case "parameter", "tag":
+			table := map[string]string{"parameter": "mlflow_params", "tag": "mlflow_tags"}[norm]
+			joins = append(joins, fmt.Sprintf("LEFT JOIN %s %s ON %s.run_id = r.run_id AND %s.key = %s", table, alias, alias, alias, a.p(k)))
+			parts = append(parts, fmt.Sprintf("CASE WHEN %s.run_id IS NULL THEN 1 ELSE 0 END", alias), alias+".value"+dir(asc))
+		default:
+			return "", "", invalidf("Invalid order_by entity type '%s'", typ)
+		}
+	}
+	if !startTime {
+		parts = append(parts, "r.start_time DESC")
+	}
+	parts = append(parts, "r.run_id")
+	return strings.Join(joins, " "), strings.Join(parts, ", "), nil
+}
