@@ -189,7 +189,7 @@ func (l *Lake) tableError(ctx context.Context, env string, id Ident, err error) 
 		return fmt.Errorf("table %q in environment %q changed concurrently: %w: %v (retry the operation)",
 			id.String(), env, ErrConflict, err)
 	case isRequirementFailure(err):
-		return fmt.Errorf("table %q in environment %q changed concurrently (schema or identity): %w: %v (retry the operation)",
+		return fmt.Errorf("table %q in environment %q was changed by another writer: %w: %v (retry the operation)",
 			id.String(), env, ErrConflict, err)
 	}
 	return fmt.Errorf("table %q in environment %q: %w", id.String(), env, err)
