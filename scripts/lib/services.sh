@@ -7,6 +7,10 @@
 #   svc_start_redis   starts redis-server in a new temp dir; sets SVC_REDIS_DIR, SVC_REDIS_PORT, SVC_REDIS_ADDR
 #   svc_stop_redis DIR  stops that redis-server and removes DIR
 #   svc_pg_alive DIR / svc_redis_alive DIR   tell whether the server in DIR still runs
+#   svc_reap_orphans  stops servers left behind by runs that were killed (their owner process is gone)
+#
+# Each server dir records its owner in DIR/owner: the PID of the run that stops it (SVC_OWNER, default $$),
+# or a word such as "pg-env" for servers meant to outlive the script that started them.
 #
 # As root, PostgreSQL (which refuses to run as root) runs as the `postgres` OS user from Debian's package.
 
@@ -76,6 +80,7 @@ svc_start_pg() {
 	fi
 	dir=$(svc_tmpdir strata-pg) || return 1
 	chmod 700 "$dir"
+	echo "${SVC_OWNER:-$$}" >"$dir/owner"
 	((EUID == 0)) && chown postgres: "$dir"
 	if ! svc_as_pg "$dir" "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C --no-sync \
 		>"$dir/initdb.log" 2>&1; then
@@ -142,6 +147,7 @@ svc_start_redis() {
 		return 1
 	fi
 	dir=$(svc_tmpdir strata-redis) || return 1
+	echo "${SVC_OWNER:-$$}" >"$dir/owner"
 	for attempt in 1 2 3 4 5; do
 		port=$(svc_free_port) || break
 		rm -f "$dir/redis.pid"
@@ -187,4 +193,21 @@ svc_stop_redis() {
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	rm -rf "$dir"
+}
+
+svc_reap_orphans() {
+	local dir owner base=/tmp
+	[[ -w $base ]] || base=${TMPDIR:-/tmp}
+	for dir in "$base"/strata-pg.* "$base"/strata-redis.*; do
+		owner=$(cat "$dir/owner" 2>/dev/null) || continue
+		# Only numeric owners; kill -0 fails for a dead PID (and succeeds or says EPERM for a live one).
+		[[ "$owner" =~ ^[0-9]+$ ]] || continue
+		kill -0 "$owner" 2>/dev/null && continue
+		[[ "$(kill -0 "$owner" 2>&1)" == *"not permitted"* ]] && continue
+		svc_log "stopping servers left behind by a killed test run: $dir"
+		case $dir in
+		*/strata-pg.*) svc_stop_pg "$dir" || true ;;
+		*) svc_stop_redis "$dir" || true ;;
+		esac
+	done
 }
