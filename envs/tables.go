@@ -1,0 +1,198 @@
+package envs
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/strata-data/strata/lake"
+)
+
+// Resolve returns the read plan for table id as env's readers see it: in a prod environment the current
+// release's pin, in dev the latest snapshot. An explicit snapshot or time (time travel) overrides both.
+func (s *Service) Resolve(ctx context.Context, env string, id lake.Ident, at lake.SnapshotRef) (*lake.Plan, error) {
+	e, err := s.Get(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	if e.Kind == KindDev || at.ID != 0 || !at.AsOf.IsZero() {
+		return s.lake.Plan(ctx, env, id, at)
+	}
+	pins, rel, err := s.currentPinMap(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	pin, ok := pins[id.String()]
+	if !ok {
+		return nil, fmt.Errorf("table %s is not in %s's current release%s: %w; publish it with `strata release publish --env %s %s`",
+			id, env, releaseSuffix(rel), lake.ErrNotFound, env, id)
+	}
+	return s.lake.Plan(ctx, env, id, lake.SnapshotRef{ID: pin.SnapshotID})
+}
+
+func releaseSuffix(rel int64) string {
+	if rel == 0 {
+		return " (it has no release yet)"
+	}
+	return fmt.Sprintf(" (release %d)", rel)
+}
+
+func (s *Service) currentPinMap(ctx context.Context, env string) (map[string]Pin, int64, error) {
+	cur, err := latestID(ctx, s.db.SQL, env)
+	if err != nil {
+		return nil, 0, err
+	}
+	pins, err := loadPins(ctx, s.db.SQL, env, cur)
+	if err != nil {
+		return nil, 0, err
+	}
+	m := make(map[string]Pin, len(pins))
+	for _, p := range pins {
+		m[p.Table] = p
+	}
+	return m, cur, nil
+}
+
+// Tables lists the tables env's readers see (zone "" = all zones): in prod only the current release's tables,
+// at their pinned snapshots.
+func (s *Service) Tables(ctx context.Context, env, zone string) ([]lake.TableSummary, error) {
+	e, err := s.Get(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.lake.ListTables(ctx, env, zone)
+	if err != nil || e.Kind == KindDev {
+		return all, err
+	}
+	pins, _, err := s.currentPinMap(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	var out []lake.TableSummary
+	for _, t := range all {
+		if p, ok := pins[t.Ident.String()]; ok {
+			if t.SnapshotID != p.SnapshotID {
+				t.SnapshotID, t.Rows = p.SnapshotID, p.Rows
+			}
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// Clone gives dst a zero-copy copy of src's tables (all tables src's readers see when none are named) at the
+// snapshots src's readers see: prod's pins, or dev's latest. Writing a prod-kind dst needs force.
+func (s *Service) Clone(ctx context.Context, src, dst string, tables []lake.Ident, force bool, actor string) ([]Pin, error) {
+	if src == dst {
+		return nil, fmt.Errorf("clone %s to itself: %w: name two different environments", src, ErrInvalid)
+	}
+	if _, err := s.Get(ctx, src); err != nil {
+		return nil, err
+	}
+	if err := s.CheckWrite(ctx, dst, force); err != nil {
+		return nil, err
+	}
+	if len(tables) == 0 {
+		visible, err := s.Tables(ctx, src, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range visible {
+			if t.SnapshotID != 0 {
+				tables = append(tables, t.Ident)
+			}
+		}
+	}
+	var out []Pin
+	for _, id := range sortedIdents(tables) {
+		p, err := s.Resolve(ctx, src, id, lake.SnapshotRef{})
+		if err != nil {
+			return out, err
+		}
+		if p.SnapshotID == 0 {
+			return out, fmt.Errorf("table %s in %s has no snapshot to clone: %w", id, src, ErrInvalid)
+		}
+		if err := s.lake.Clone(ctx, src, id, p.SnapshotID, dst); err != nil {
+			return out, err
+		}
+		out = append(out, Pin{Table: id.String(), SnapshotID: p.SnapshotID, Rows: p.Rows})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("environment %s has no tables to clone: %w", src, ErrInvalid)
+	}
+	return out, s.Audit(ctx, actor, dst, "env.clone", src, out)
+}
+
+// ProtectedSnapshots returns the snapshots of table id in env that any release pins.
+func (s *Service) ProtectedSnapshots(ctx context.Context, env string, id lake.Ident) (map[int64]bool, error) {
+	rows, err := s.db.SQL.QueryContext(ctx, `SELECT DISTINCT snapshot_id FROM strata_release_pins WHERE env = $1 AND table_name = $2`,
+		env, id.String())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var sid int64
+		if err := rows.Scan(&sid); err != nil {
+			return nil, err
+		}
+		out[sid] = true
+	}
+	return out, rows.Err()
+}
+
+// Expire removes old snapshots of a table, keeping the newest retainLast, anything newer than olderThan, and every
+// snapshot a release pins. Files another environment still references are never deleted.
+func (s *Service) Expire(ctx context.Context, env string, id lake.Ident, olderThan time.Time, retainLast int, actor string) (*lake.ExpireResult, error) {
+	protect, err := s.ProtectedSnapshots(ctx, env, id)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.lake.ExpireSnapshots(ctx, env, id, olderThan, retainLast, protect)
+	if err != nil {
+		return nil, err
+	}
+	return res, s.Audit(ctx, actor, env, "table.expire", id.String(), res)
+}
+
+// Drop removes a table from env. A table pinned by env's current release cannot be dropped: publish a release
+// without it first (`strata release publish --remove`).
+func (s *Service) Drop(ctx context.Context, env string, id lake.Ident, force bool, actor string) error {
+	if err := s.CheckWrite(ctx, env, force); err != nil {
+		return err
+	}
+	pins, rel, err := s.currentPinMap(ctx, env)
+	if err != nil {
+		return err
+	}
+	if _, ok := pins[id.String()]; ok {
+		return fmt.Errorf("table %s is in %s's current release %d: %w: publish a release without it first (`strata release publish --env %s --remove %s`)",
+			id, env, rel, ErrConflict, env, id)
+	}
+	if err := s.lake.Drop(ctx, env, id); err != nil {
+		return err
+	}
+	return s.Audit(ctx, actor, env, "table.drop", id.String(), map[string]any{"force": force})
+}
+
+// ParseIdents parses "zone.table" arguments, reporting every bad one.
+func ParseIdents(args []string) ([]lake.Ident, error) {
+	var out []lake.Ident
+	var bad []string
+	for _, a := range args {
+		id, err := lake.ParseIdent(a)
+		if err != nil {
+			bad = append(bad, err.Error())
+			continue
+		}
+		out = append(out, id)
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(bad, "; "))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out, nil
+}
