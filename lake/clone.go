@@ -72,6 +72,7 @@ func (l *Lake) Clone(ctx context.Context, srcEnv string, id Ident, snapshotID in
 	if err := os.WriteFile(metaPath, body, 0o644); err != nil {
 		return fmt.Errorf("clone table %q: write metadata: %w", id.String(), err)
 	}
+	l.Hook("clone:metadata-written")
 	if err := l.registerTable(ctx, dstEnv, id, fileURL(metaPath)); err != nil {
 		_ = os.Remove(metaPath)
 		return fmt.Errorf("clone table %q into environment %q: %w", id.String(), dstEnv, err)

@@ -161,6 +161,8 @@ func TestExpireKeepsProtectedSnapshots(t *testing.T) {
 		require.EqualValues(t, 400, countRows(t, plan(t, l, "prod", id, 0).Files))
 		_, err = l.Plan(ctx, "prod", id, lake.SnapshotRef{ID: s[0]})
 		require.ErrorIs(t, err, lake.ErrNotFound)
+		_, err = l.Plan(ctx, "prod", id, lake.SnapshotRef{AsOf: info.Snapshots[0].Timestamp})
+		require.ErrorIs(t, err, lake.ErrNotFound, "history before the newest expired snapshot is gone; pinned ones are read by id")
 
 		// retainLast keeps the newest snapshots of the current history.
 		s4 := write(t, l, "prod", id, 1000, 100, lake.WriteOptions{}).SnapshotID

@@ -46,9 +46,13 @@ func (l *Lake) ExpireSnapshots(ctx context.Context, env string, id Ident, olderT
 	defer unlock()
 
 	base, expired, newMeta, err := l.commitExpiry(ctx, c, id, olderThan, retainLast, protect)
-	if err != nil || len(expired) == 0 {
-		return &ExpireResult{}, err
+	if err != nil {
+		return nil, err
 	}
+	if len(expired) == 0 {
+		return &ExpireResult{}, nil
+	}
+	l.Hook("expire:committed")
 	fsys, err := base.FS(ctx)
 	if err != nil {
 		return nil, err
@@ -169,6 +173,7 @@ func (l *Lake) Drop(ctx context.Context, env string, id Ident) error {
 	if err != nil {
 		return err
 	}
+	l.Hook("drop:unregistered")
 	candidates, seen := fileSet{}, fileSet{}
 	candidates.add(t.MetadataLocation())
 	for e := range t.Metadata().PreviousFiles() {

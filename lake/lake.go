@@ -50,7 +50,9 @@ type Options struct {
 	Warehouse string
 	// Hook, when set, is called at named points of long operations so tests can inject faults (cancel a
 	// context, stop the process). Points: "write:files-written" (data files written, catalog not yet
-	// committed) and "write:committed". It runs on the calling goroutine and must not call back into the Lake.
+	// committed), "write:committed", "expire:committed" and "drop:unregistered" (catalog changed, files not
+	// yet deleted), "clone:metadata-written" (metadata file written, catalog not yet changed). It runs on the
+	// calling goroutine and must not call back into the Lake.
 	Hook func(point string)
 }
 

@@ -27,6 +27,10 @@ type Plan struct {
 // before a column was added or renamed have the old layout). The plan stays valid while the snapshot exists;
 // ExpireSnapshots may delete the files of an expired snapshot.
 //
+// AsOf follows the table's snapshot log (Iceberg's history), which an expiry truncates: it reaches back to
+// the first snapshot after the newest expired one. Older snapshots kept by ExpireSnapshots' protect set are
+// read by ID.
+//
 // Errors: ErrNotFound for an unknown environment, zone, table or snapshot (or no snapshot at AsOf); ErrInvalid
 // when both ID and AsOf are set, or when the snapshot has delete files (merge-on-read, which Strata does not
 // write and its readers do not apply).

@@ -37,6 +37,7 @@ type TableSummary struct {
 type Snapshot struct {
 	ID           int64
 	ParentID     int64 // 0 for none
+	Sequence     int64 // Iceberg sequence number: commit order
 	Timestamp    time.Time
 	Operation    string // append, overwrite, delete, replace
 	AddedRecords int64
@@ -56,7 +57,7 @@ type TableInfo struct {
 	Columns           []Column
 	SchemaID          int
 	CurrentSnapshotID int64      // 0 when the table has no snapshot yet
-	Snapshots         []Snapshot // oldest first
+	Snapshots         []Snapshot // in commit order
 	Properties        map[string]string
 	Updated           time.Time
 }
@@ -137,14 +138,13 @@ func (l *Lake) Describe(ctx context.Context, env string, id Ident) (*TableInfo, 
 	for _, s := range md.Snapshots() {
 		info.Snapshots = append(info.Snapshots, describeSnapshot(s))
 	}
-	sort.SliceStable(info.Snapshots, func(i, j int) bool {
-		return info.Snapshots[i].Timestamp.Before(info.Snapshots[j].Timestamp)
-	})
+	sort.SliceStable(info.Snapshots, func(i, j int) bool { return info.Snapshots[i].Sequence < info.Snapshots[j].Sequence })
 	return info, nil
 }
 
 func describeSnapshot(s table.Snapshot) Snapshot {
-	out := Snapshot{ID: s.SnapshotID, Timestamp: time.UnixMilli(s.TimestampMs), Summary: map[string]string{}}
+	out := Snapshot{ID: s.SnapshotID, Sequence: s.SequenceNumber, Timestamp: time.UnixMilli(s.TimestampMs),
+		Summary: map[string]string{}}
 	if s.ParentSnapshotID != nil {
 		out.ParentID = *s.ParentSnapshotID
 	}

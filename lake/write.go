@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"maps"
+	"path/filepath"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -150,6 +151,9 @@ func (l *Lake) undoCreate(ctx context.Context, env string, id Ident, t *table.Ta
 	removed, err := l.unregisterIfUnchanged(ctx, env, id, t.MetadataLocation())
 	if err == nil && removed {
 		removeLocal(t.MetadataLocation())
+		if p, ok := localPath(t.MetadataLocation()); ok {
+			l.removeEmptyDirs(filepath.Dir(p))
+		}
 	}
 }
 
@@ -196,11 +200,16 @@ func (w *writer) run(ctx context.Context, t *table.Table, rdr array.RecordReader
 	}
 	committed, err := txn.Commit(ctx)
 	if err != nil {
-		if landed := w.findCommitted(context.WithoutCancel(ctx)); landed != nil {
+		landed, known := w.findCommitted(context.WithoutCancel(ctx))
+		switch {
+		case landed != nil:
 			committed = landed
-		} else {
+		case known:
 			w.removeUncommitted(context.WithoutCancel(ctx), txn)
 			return nil, w.l.tableError(ctx, w.env, w.id, err)
+		default: // deleting the files could break a snapshot that did land
+			return nil, fmt.Errorf("write to %s in %s: the commit failed with an unknown outcome (%w); its data files "+
+				"were kept; look for a snapshot with %s=%s before retrying", w.id, w.env, err, writeIDProp, w.writeID)
 		}
 	}
 	w.l.Hook("write:committed")
@@ -320,16 +329,19 @@ func currentDataFiles(ctx context.Context, t *table.Table) ([]iceberg.DataFile, 
 	return out, nil
 }
 
-// findCommitted reloads the table and returns it if a snapshot of this write is in it.
-func (w *writer) findCommitted(ctx context.Context) *table.Table {
+// findCommitted reloads the table and returns it if a snapshot of this write is in it. known is false when the
+// table could not be read, so whether the commit landed is unknown.
+func (w *writer) findCommitted(ctx context.Context) (landed *table.Table, known bool) {
 	t, err := w.c.LoadTable(ctx, table.Identifier{w.id.Zone, w.id.Name})
-	if err != nil {
-		return nil
+	switch {
+	case errors.Is(err, icecat.ErrNoSuchTable):
+		return nil, true
+	case err != nil:
+		return nil, false
+	case snapshotOf(t, w.writeID) == nil:
+		return nil, true
 	}
-	if snapshotOf(t, w.writeID) == nil {
-		return nil
-	}
-	return t
+	return t, true
 }
 
 func snapshotOf(t *table.Table, writeID string) *table.Snapshot {

@@ -251,6 +251,11 @@ func TestConcurrentWriters(t *testing.T) {
 				require.NoError(t, err)
 				require.Len(t, p.Files, writers*appends)
 				require.EqualValues(t, writers*appends*rows, countRows(t, p.Files))
+				if shared { // serialised commits always see a fresh base, so metadata clean-up is exact
+					metadataFiles, err := filepath.Glob(filepath.Join(l.Warehouse(), "dev", "raw", "concurrent", "metadata", "*.metadata.json"))
+					require.NoError(t, err)
+					require.LessOrEqual(t, len(metadataFiles), 21, "write.metadata.previous-versions-max=20")
+				}
 			})
 		})
 	}
