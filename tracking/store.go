@@ -69,14 +69,14 @@ func newID() string {
 }
 
 // args collects positional parameters for a query ($1, $2, ...).
-type args []any
+type SQLArgs []any
 
-func (a *args) p(v any) string {
+func (a *SQLArgs) p(v any) string {
 	*a = append(*a, v)
 	return "$" + strconv.Itoa(len(*a))
 }
 
-func (a *args) list(vals []string) string {
+func (a *SQLArgs) list(vals []string) string {
 	ps := make([]string, len(vals))
 	for i, v := range vals {
 		ps[i] = a.p(v)
@@ -86,7 +86,7 @@ func (a *args) list(vals []string) string {
 
 // likeExpr renders a case-sensitive LIKE or case-insensitive ILIKE on both dialects (SQLite's LIKE ignores
 // ASCII case, so case-sensitive matching uses GLOB there).
-func likeExpr(d meta.Dialect, col, op, pattern string, a *args) string {
+func likeExpr(d meta.Dialect, col, op, pattern string, a *SQLArgs) string {
 	neg := ""
 	if strings.HasPrefix(op, "NOT ") {
 		neg, op = "NOT ", strings.TrimPrefix(op, "NOT ")
@@ -118,7 +118,7 @@ func likeToGlob(p string) string {
 }
 
 // compare renders `col op value` for =, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN.
-func compare(d meta.Dialect, col string, c Clause, val any, a *args) string {
+func compare(d meta.Dialect, col string, c Clause, val any, a *SQLArgs) string {
 	switch c.Op {
 	case "LIKE", "ILIKE":
 		return likeExpr(d, col, c.Op, c.Str, a)
@@ -169,7 +169,7 @@ func keyValues(ctx context.Context, q queryer, query string, qargs ...any) (map[
 
 // upsertKV sets key=value in a (owner columns, key, value) table whose primary key is (owner columns, key).
 func upsertKV(ctx context.Context, tx queryer, table string, ownerCols []string, owner []any, key, value string) error {
-	var a args
+	var a SQLArgs
 	ps := make([]string, 0, len(ownerCols)+2)
 	for _, o := range owner {
 		ps = append(ps, a.p(o))
@@ -180,3 +180,36 @@ func upsertKV(ctx context.Context, tx queryer, table string, ownerCols []string,
 		table, cols, strings.Join(ps, ", "), cols), a...)
 	return err
 }
+
+// P adds a parameter and returns its placeholder.
+func (a *SQLArgs) P(v any) string { return a.p(v) }
+
+// List adds parameters and returns "($i, $j, ...)".
+func (a *SQLArgs) List(vals []string) string { return a.list(vals) }
+
+// Compare renders a filter clause against a column (exported for the registry).
+func Compare(d meta.Dialect, col string, c Clause, val any, a *SQLArgs) string {
+	return compare(d, col, c, val, a)
+}
+
+// TagClause renders a tag clause as an EXISTS subquery (exported for the registry); see tagExists.
+func TagClause(d meta.Dialect, filter string, c Clause, table, link string, a *SQLArgs, missingMatchesNotEqual bool) (string, error) {
+	return tagExists(d, filter, c, table, link, a, missingMatchesNotEqual)
+}
+
+// ClauseError is the INVALID_PARAMETER_VALUE error for a clause a search does not support.
+func ClauseError(filter string, c Clause, format string, args ...any) error {
+	return clauseError(filter, c, format, args...)
+}
+
+// ParseOrderBy splits an order_by entry into key and direction.
+func ParseOrderBy(s string) (string, bool, error) { return parseOrderBy(s) }
+
+// EncodePageToken and DecodePageToken are the opaque offset tokens every search uses.
+func EncodePageToken(offset int64) string { return encodePageToken(offset) }
+
+// DecodePageToken is the inverse of EncodePageToken ("" is offset 0).
+func DecodePageToken(tok string) (int64, error) { return decodePageToken(tok) }
+
+// NewID returns a random 32-hex-digit id.
+func NewID() string { return newID() }

@@ -93,7 +93,7 @@ func (s *Store) experimentTags(ctx context.Context, q queryer, exps []*Experimen
 	if len(exps) == 0 {
 		return nil
 	}
-	var a args
+	var a SQLArgs
 	ids := make([]string, len(exps))
 	for i, e := range exps {
 		ids[i] = a.p(mustInt(e.ExperimentID))
@@ -297,7 +297,7 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 	if err != nil {
 		return nil, "", err
 	}
-	var a args
+	var a SQLArgs
 	where := []string{"e.lifecycle_stage IN " + a.list(in.ViewType.stages())}
 	for _, c := range clauses {
 		w, err := s.experimentClause(in.Filter, c, &a)
@@ -344,7 +344,7 @@ func prefixCols(p, cols string) string {
 	return strings.Join(parts, ", ")
 }
 
-func (s *Store) experimentClause(filter string, c Clause, a *args) (string, error) {
+func (s *Store) experimentClause(filter string, c Clause, a *SQLArgs) (string, error) {
 	switch c.Type {
 	case "attribute":
 		kind, ok := experimentAttrs[c.Key]
@@ -407,7 +407,7 @@ func isStringOp(op string) bool { return op == "=" || op == "!=" || op == "LIKE"
 
 // tagExists renders a tag/param clause as an EXISTS subquery over table (aliased t) joined by link. With
 // missingMatchesNotEqual, `!=` also matches entities without the key (registered models do this).
-func tagExists(d meta.Dialect, filter string, c Clause, table, link string, a *args, missingMatchesNotEqual bool) (string, error) {
+func tagExists(d meta.Dialect, filter string, c Clause, table, link string, a *SQLArgs, missingMatchesNotEqual bool) (string, error) {
 	switch c.Op {
 	case "IS NULL", "IS NOT NULL":
 		ex := fmt.Sprintf("EXISTS (SELECT 1 FROM %s WHERE %s AND t.key = %s)", table, link, a.p(c.Key))

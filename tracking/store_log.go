@@ -95,7 +95,7 @@ func (s *Store) logParams(ctx context.Context, tx *sql.Tx, runID string, params 
 	for i, p := range params {
 		keys[i] = p.Key
 	}
-	a := args{runID}
+	a := SQLArgs{runID}
 	existing, err := keyValues(ctx, tx, `SELECT run_id, key, value FROM mlflow_params WHERE run_id = $1 AND key IN `+a.list(keys), a...)
 	if err != nil {
 		return err
@@ -118,16 +118,16 @@ func (s *Store) logParams(ctx context.Context, tx *sql.Tx, runID string, params 
 	if len(changed) > 0 {
 		return invalidf("Changing param values is not allowed. Params were already logged='[%s]' for run ID='%s'.", strings.Join(changed, ", "), runID)
 	}
-	return insertRows(ctx, tx, "mlflow_params (run_id, key, value)", "", len(fresh), func(i int, a *args) []string {
+	return insertRows(ctx, tx, "mlflow_params (run_id, key, value)", "", len(fresh), func(i int, a *SQLArgs) []string {
 		return []string{a.p(runID), a.p(fresh[i].Key), a.p(fresh[i].Value)}
 	})
 }
 
 // insertRows inserts n rows with multi-row VALUES statements of up to 500 rows.
-func insertRows(ctx context.Context, tx queryer, into, suffix string, n int, row func(i int, a *args) []string) error {
+func insertRows(ctx context.Context, tx queryer, into, suffix string, n int, row func(i int, a *SQLArgs) []string) error {
 	for start := 0; start < n; start += 500 {
 		end := min(n, start+500)
-		var a args
+		var a SQLArgs
 		vals := make([]string, 0, end-start)
 		for i := start; i < end; i++ {
 			vals = append(vals, "("+strings.Join(row(i, &a), ", ")+")")
@@ -172,7 +172,7 @@ func (s *Store) logMetrics(ctx context.Context, tx *sql.Tx, runID string, metric
 		}
 	}
 	err := insertRows(ctx, tx, "mlflow_metrics (run_id, key, ts, step, value, is_nan, model_id, dataset_name, dataset_digest)",
-		" ON CONFLICT DO NOTHING", len(points), func(i int, a *args) []string {
+		" ON CONFLICT DO NOTHING", len(points), func(i int, a *SQLArgs) []string {
 			p, m := points[i], metrics[i]
 			return []string{a.p(runID), a.p(p.key), a.p(p.ts), a.p(p.step), a.p(p.value), a.p(p.isNaN),
 				a.p(nullStr(m.ModelID)), a.p(nullStr(m.DatasetName)), a.p(nullStr(m.DatasetDigest))}
@@ -185,7 +185,7 @@ func (s *Store) logMetrics(ctx context.Context, tx *sql.Tx, runID string, metric
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	a := args{runID}
+	a := SQLArgs{runID}
 	rows, err := tx.QueryContext(ctx, `SELECT key, ts, step, value, is_nan FROM mlflow_latest_metrics WHERE run_id = $1 AND key IN `+a.list(keys), a...)
 	if err != nil {
 		return err
@@ -211,7 +211,7 @@ func (s *Store) logMetrics(ctx context.Context, tx *sql.Tx, runID string, metric
 	}
 	return insertRows(ctx, tx, "mlflow_latest_metrics (run_id, key, ts, step, value, is_nan)",
 		" ON CONFLICT (run_id, key) DO UPDATE SET ts = excluded.ts, step = excluded.step, value = excluded.value, is_nan = excluded.is_nan",
-		len(changed), func(i int, a *args) []string {
+		len(changed), func(i int, a *SQLArgs) []string {
 			p := changed[i]
 			return []string{a.p(runID), a.p(p.key), a.p(p.ts), a.p(p.step), a.p(p.value), a.p(p.isNaN)}
 		})
@@ -352,4 +352,44 @@ func (s *Store) LogOutputs(ctx context.Context, runID string, outputs []ModelOut
 		}
 		return nil
 	})
+}
+
+// DatasetSummary is one (dataset, context) an experiment's runs used.
+type DatasetSummary struct {
+	ExperimentID string `json:"experiment_id"`
+	Name         string `json:"name"`
+	Digest       string `json:"digest"`
+	Context      string `json:"context,omitempty"`
+}
+
+// SearchDatasets lists the distinct datasets (with their context tag) used by runs of the experiments.
+func (s *Store) SearchDatasets(ctx context.Context, experimentIDs []string) ([]DatasetSummary, error) {
+	var a SQLArgs
+	var ps []string
+	for _, id := range experimentIDs {
+		n, err := parseExperimentID(id)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, a.p(n))
+	}
+	rows, err := s.db.SQL.QueryContext(ctx, `SELECT DISTINCT d.experiment_id, d.name, d.digest, COALESCE(t.value, '')
+		FROM mlflow_datasets d JOIN mlflow_inputs i ON i.source_type = 'DATASET' AND i.source_id = d.dataset_id
+		LEFT JOIN mlflow_input_tags t ON t.input_id = i.input_id AND t.key = 'mlflow.data.context'
+		WHERE d.experiment_id IN (`+strings.Join(ps, ", ")+`) ORDER BY d.experiment_id, d.name, d.digest LIMIT 1000`, a...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []DatasetSummary
+	for rows.Next() {
+		var d DatasetSummary
+		var exp int64
+		if err := rows.Scan(&exp, &d.Name, &d.Digest, &d.Context); err != nil {
+			return nil, err
+		}
+		d.ExperimentID = fmt.Sprint(exp)
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }

@@ -15,7 +15,7 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, maxResu
 	if err != nil {
 		return nil, "", err
 	}
-	a := args{runID, key}
+	a := SQLArgs{runID, key}
 	q := `SELECT run_id, key, value, is_nan, ts, step FROM mlflow_metrics WHERE run_id = $1 AND key = $2
 		ORDER BY ts, step, value, is_nan`
 	if maxResults > 0 {
@@ -33,7 +33,7 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, maxResu
 	return out, next, nil
 }
 
-func (s *Store) queryMetrics(ctx context.Context, q string, a args) ([]Metric, error) {
+func (s *Store) queryMetrics(ctx context.Context, q string, a SQLArgs) ([]Metric, error) {
 	rows, err := s.db.SQL.QueryContext(ctx, q, a...)
 	if err != nil {
 		return nil, err
@@ -67,7 +67,7 @@ func (s *Store) GetMetricHistoryBulkInterval(ctx context.Context, runIDs []strin
 	}
 	var out []Metric
 	for _, id := range runIDs {
-		a := args{id, key}
+		a := SQLArgs{id, key}
 		q := `SELECT run_id, key, value, is_nan, ts, step FROM mlflow_metrics WHERE run_id = $1 AND key = $2`
 		if startStep != nil && endStep != nil {
 			q += " AND step >= " + a.p(*startStep) + " AND step <= " + a.p(*endStep)
@@ -119,7 +119,7 @@ func (s *Store) GetMetricHistoryBulk(ctx context.Context, runIDs []string, key s
 	if len(runIDs) == 0 {
 		return nil, nil
 	}
-	var a args
+	var a SQLArgs
 	in := a.list(runIDs)
 	q := `SELECT run_id, key, value, is_nan, ts, step FROM mlflow_metrics WHERE run_id IN ` + in + ` AND key = ` + a.p(key) +
 		` ORDER BY run_id, ts, step, value LIMIT ` + a.p(maxResults)

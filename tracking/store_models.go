@@ -139,7 +139,7 @@ func (s *Store) loadModelData(ctx context.Context, models []*LoggedModel) error 
 	for i, m := range models {
 		ids[i] = m.Info.ModelID
 	}
-	var a args
+	var a SQLArgs
 	in := a.list(ids)
 	tags, err := keyValues(ctx, s.db.SQL, `SELECT model_id, key, value FROM mlflow_logged_model_tags WHERE model_id IN `+in+` ORDER BY key`, a...)
 	if err != nil {
@@ -310,7 +310,7 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 	if err != nil {
 		return nil, "", err
 	}
-	var a args
+	var a SQLArgs
 	var exps []string
 	for _, id := range in.ExperimentIDs {
 		n, err := parseExperimentID(id)
@@ -366,7 +366,7 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 	return out, next, s.loadModelData(ctx, out)
 }
 
-func (s *Store) modelClause(filter string, c Clause, a *args) (string, error) {
+func (s *Store) modelClause(filter string, c Clause, a *SQLArgs) (string, error) {
 	d := s.db.Dialect
 	switch c.Type {
 	case "attribute":

@@ -179,7 +179,7 @@ func (s *Store) loadRuns(ctx context.Context, q queryer, infos []RunInfo) ([]*Ru
 	for i, r := range infos {
 		ids[i] = r.RunID
 	}
-	var a args
+	var a SQLArgs
 	in := a.list(ids)
 	params, err := keyValues(ctx, q, `SELECT run_id, key, value FROM mlflow_params WHERE run_id IN `+in+` ORDER BY key`, a...)
 	if err != nil {
@@ -208,7 +208,7 @@ func (s *Store) loadRuns(ctx context.Context, q queryer, infos []RunInfo) ([]*Ru
 	return out, nil
 }
 
-func (s *Store) latestMetrics(ctx context.Context, q queryer, in string, a args) (map[string][]Metric, error) {
+func (s *Store) latestMetrics(ctx context.Context, q queryer, in string, a SQLArgs) (map[string][]Metric, error) {
 	rows, err := q.QueryContext(ctx, `SELECT run_id, key, value, is_nan, ts, step FROM mlflow_latest_metrics
 		WHERE run_id IN `+in+` ORDER BY key`, a...)
 	if err != nil {
@@ -240,7 +240,7 @@ func scanMetric(rows *sql.Rows, run *string, m *Metric) error {
 	return nil
 }
 
-func (s *Store) runInputs(ctx context.Context, q queryer, in string, a args) (map[string]RunInputs, error) {
+func (s *Store) runInputs(ctx context.Context, q queryer, in string, a SQLArgs) (map[string]RunInputs, error) {
 	rows, err := q.QueryContext(ctx, `SELECT i.run_id, i.input_id, d.name, d.digest, d.source_type, d.source,
 		COALESCE(d.schema_json, ''), COALESCE(d.profile, '')
 		FROM mlflow_inputs i JOIN mlflow_datasets d ON i.source_type = 'DATASET' AND d.dataset_id = i.source_id
@@ -295,7 +295,7 @@ func (s *Store) runInputs(ctx context.Context, q queryer, in string, a args) (ma
 	return out, nil
 }
 
-func (s *Store) runOutputs(ctx context.Context, q queryer, in string, a args) (map[string]*RunOutputs, error) {
+func (s *Store) runOutputs(ctx context.Context, q queryer, in string, a SQLArgs) (map[string]*RunOutputs, error) {
 	rows, err := q.QueryContext(ctx, `SELECT run_id, model_id, step FROM mlflow_run_outputs WHERE run_id IN `+in+` ORDER BY model_id`, a...)
 	if err != nil {
 		return nil, err

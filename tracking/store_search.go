@@ -52,7 +52,7 @@ func (s *Store) SearchRuns(ctx context.Context, in SearchRunsInput) ([]*Run, str
 	if err != nil {
 		return nil, "", err
 	}
-	var a args
+	var a SQLArgs
 	var expIDs []string
 	for _, id := range in.ExperimentIDs {
 		n, err := parseExperimentID(id)
@@ -105,7 +105,7 @@ func (s *Store) SearchRuns(ctx context.Context, in SearchRunsInput) ([]*Run, str
 	return runs, next, err
 }
 
-func runClause(d meta.Dialect, filter string, c Clause, a *args) (string, error) {
+func runClause(d meta.Dialect, filter string, c Clause, a *SQLArgs) (string, error) {
 	switch c.Type {
 	case "metric":
 		if !isComparison(c.Op) {
@@ -133,7 +133,7 @@ func runClause(d meta.Dialect, filter string, c Clause, a *args) (string, error)
 	return "", clauseError(filter, c, "invalid entity type '%s'", c.Type)
 }
 
-func runAttrClause(d meta.Dialect, filter string, c Clause, a *args) (string, error) {
+func runAttrClause(d meta.Dialect, filter string, c Clause, a *SQLArgs) (string, error) {
 	attr, ok := runAttrColumns[c.Key]
 	if !ok {
 		return "", clauseError(filter, c, "invalid attribute key '%s'; valid keys are run_id, run_name, user_id, status, start_time, end_time, artifact_uri", c.Key)
@@ -159,7 +159,7 @@ func runAttrClause(d meta.Dialect, filter string, c Clause, a *args) (string, er
 	return compare(d, attr.col, c, c.Str, a), nil
 }
 
-func datasetClause(d meta.Dialect, filter string, c Clause, a *args) (string, error) {
+func datasetClause(d meta.Dialect, filter string, c Clause, a *SQLArgs) (string, error) {
 	switch c.Op {
 	case "=", "!=", "LIKE", "ILIKE", "IN", "NOT IN":
 	default:
@@ -180,7 +180,7 @@ func datasetClause(d meta.Dialect, filter string, c Clause, a *args) (string, er
 }
 
 // runOrder renders ORDER BY (and the joins it needs) the way MLflow's SQL store orders runs.
-func runOrder(orderBy []string, a *args) (string, string, error) {
+func runOrder(orderBy []string, a *SQLArgs) (string, string, error) {
 	var joins, parts []string
 	seen := map[string]bool{}
 	startTime := false

@@ -310,3 +310,7 @@ func (f *Float) UnmarshalJSON(b []byte) error {
 	*f = Float(v)
 	return err
 }
+
+// KeyValuesOf reads the "value" field of a tag message, accepting numbers and booleans as text (the registry
+// stringifies tag values).
+func KeyValuesOf(req *Request) (string, error) { return req.stringish("value") }
