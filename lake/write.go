@@ -66,7 +66,8 @@ const writeIDProp = "strata.write-id"
 //
 // Concurrency: Writes to one table are serialised within the process (a per-table lock that respects ctx) and
 // are safe across processes: a commit that loses the race refreshes and replays (commit.retry.* properties).
-// Concurrent schema changes from two processes cannot be replayed; the loser fails with ErrConflict.
+// What cannot be replayed fails with ErrConflict and commits nothing: concurrent schema changes from two
+// processes, and an Overwrite racing another process's append (which it would silently drop).
 // Write does not close or release rdr.
 //
 // Hook points: "write:files-written" after the data files are written and before the catalog commit, and
@@ -117,15 +118,15 @@ func (l *Lake) Write(ctx context.Context, env string, id Ident, rdr array.Record
 // openForWrite loads env/id, creating it from sc if it is missing and create is set.
 func (l *Lake) openForWrite(ctx context.Context, c *catalog, id Ident, sc *arrow.Schema, create bool) (*table.Table, bool, error) {
 	t, err := c.LoadTable(ctx, table.Identifier{id.Zone, id.Name})
-	if err == nil {
+	switch {
+	case err == nil:
 		return t, false, nil
-	}
-	if !errors.Is(err, icecat.ErrNoSuchTable) || !create {
-		if errors.Is(err, icecat.ErrNoSuchTable) {
-			if ok, _ := l.zoneExists(ctx, c.env, id.Zone); ok {
-				return nil, false, fmt.Errorf("table %q in environment %q: %w (set CreateIfMissing to create it from the data)",
-					id.String(), c.env, ErrNotFound)
-			}
+	case !errors.Is(err, icecat.ErrNoSuchTable):
+		return nil, false, l.tableError(ctx, c.env, id, err)
+	case !create:
+		if ok, _ := l.zoneExists(ctx, c.env, id.Zone); ok {
+			return nil, false, fmt.Errorf("table %q in environment %q: %w (set CreateIfMissing to create it from the data)",
+				id.String(), c.env, ErrNotFound)
 		}
 		return nil, false, l.tableError(ctx, c.env, id, err)
 	}

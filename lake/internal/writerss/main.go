@@ -24,20 +24,24 @@ import (
 func main() {
 	rows := flag.Int64("rows", 1_000_000, "rows to write")
 	batch := flag.Int("batch", 64*1024, "rows per input record batch")
+	keep := flag.String("dir", "", "keep the metadata database (meta.db) and warehouse in this directory")
 	flag.Parse()
-	if err := run(*rows, *batch); err != nil {
+	if err := run(*rows, *batch, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "writerss:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rows int64, batch int) error {
+func run(rows int64, batch int, dir string) error {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "writerss")
-	if err != nil {
-		return err
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "writerss")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
 	}
-	defer os.RemoveAll(dir)
 	db, err := meta.Open(ctx, filepath.Join(dir, "meta.db"))
 	if err != nil {
 		return err
