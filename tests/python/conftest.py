@@ -1,0 +1,97 @@
+"""Runs the stock mlflow client against a `strata serve` started for the session.
+
+The server binary is $STRATA_BIN if set, else built once from this checkout (go build -tags duckdb_arrow
+./cmd/strata). It serves from a fresh data directory on a free 127.0.0.1 port and is stopped at the end.
+"""
+
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _binary(tmp: Path) -> str:
+    if os.environ.get("STRATA_BIN"):
+        return os.environ["STRATA_BIN"]
+    out = tmp / "strata"
+    subprocess.run(["go", "build", "-tags", "duckdb_arrow", "-o", str(out), "./cmd/strata"], cwd=ROOT, check=True)
+    return str(out)
+
+
+@pytest.fixture(scope="session")
+def server_url():
+    tmp = Path(tempfile.mkdtemp(prefix="strata-mlflow-"))
+    binary = _binary(tmp)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRATA_") or k == "STRATA_BIN"}
+    env.pop("STRATA_BIN", None)
+    log = open(tmp / "server.log", "wb")
+    proc = subprocess.Popen(
+        [binary, "serve", "--data-dir", str(tmp / "data"), "--addr", f"127.0.0.1:{port}"],
+        cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 120
+    while True:
+        try:
+            if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            raise RuntimeError("strata serve did not start:\n" + (tmp / "server.log").read_text())
+        time.sleep(0.1)
+    import mlflow
+
+    os.environ["MLFLOW_TRACKING_URI"] = url
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
+    mlflow.set_tracking_uri(url)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def client(server_url):
+    from mlflow import MlflowClient
+
+    return MlflowClient(server_url)
+
+
+@pytest.fixture
+def exp_id(client):
+    return client.create_experiment("exp-" + uuid.uuid4().hex[:12])
+
+
+@pytest.fixture
+def api(server_url):
+    """Raw HTTP access: api(method, path, **requests_kwargs) against /api/2.0/mlflow."""
+
+    def call(method, path, **kw):
+        base = "" if path.startswith("/") else "/api/2.0/mlflow/"
+        return requests.request(method, server_url + base + path, timeout=30, **kw)
+
+    return call
+
+
+def unique(prefix="x"):
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
