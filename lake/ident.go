@@ -59,3 +59,16 @@ func validateName(what, s string) error {
 	}
 	return nil
 }
+
+// MarshalText renders the identifier as "zone.name" (so JSON shows "raw.orders").
+func (id Ident) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
+
+// UnmarshalText parses "zone.name".
+func (id *Ident) UnmarshalText(b []byte) error {
+	v, err := ParseIdent(string(b))
+	if err != nil {
+		return err
+	}
+	*id = v
+	return nil
+}

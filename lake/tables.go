@@ -15,51 +15,51 @@ import (
 
 // Column is one top-level column of a table schema.
 type Column struct {
-	FieldID  int
-	Name     string
-	Type     string // Iceberg type, e.g. "long", "timestamptz", "struct<...>"
-	Required bool
-	Doc      string
+	FieldID  int    `json:"field_id"`
+	Name     string `json:"name"`
+	Type     string `json:"type"` // Iceberg type, e.g. "long", "timestamptz", "struct<...>"
+	Required bool   `json:"required"`
+	Doc      string `json:"doc,omitempty"`
 }
 
 // TableSummary is the cheap description of a table: everything comes from its current metadata and snapshot
 // summary, no manifest is read.
 type TableSummary struct {
-	Ident      Ident
-	SnapshotID int64 // 0 when the table has no snapshot yet
-	Rows       int64
-	Files      int64
-	Bytes      int64
-	Updated    time.Time
+	Ident      Ident     `json:"table"`
+	SnapshotID int64     `json:"snapshot_id"` // 0 when the table has no snapshot yet
+	Rows       int64     `json:"rows"`
+	Files      int64     `json:"files"`
+	Bytes      int64     `json:"bytes"`
+	Updated    time.Time `json:"updated"`
 }
 
 // Snapshot describes one snapshot of a table.
 type Snapshot struct {
-	ID           int64
-	ParentID     int64 // 0 for none
-	Sequence     int64 // Iceberg sequence number: commit order
-	Timestamp    time.Time
-	Operation    string // append, overwrite, delete, replace
-	AddedRecords int64
-	TotalRecords int64
-	SchemaID     int
-	Summary      map[string]string
+	ID           int64             `json:"snapshot_id"`
+	ParentID     int64             `json:"parent_id,omitempty"` // 0 for none
+	Sequence     int64             `json:"sequence_number"`     // Iceberg sequence number: commit order
+	Timestamp    time.Time         `json:"timestamp"`
+	Operation    string            `json:"operation"` // append, overwrite, delete, replace
+	AddedRecords int64             `json:"added_rows"`
+	TotalRecords int64             `json:"total_rows"`
+	SchemaID     int               `json:"schema_id"`
+	Summary      map[string]string `json:"summary"`
 }
 
 // TableInfo is the full description of a table.
 type TableInfo struct {
-	Ident             Ident
-	Env               string
-	UUID              string
-	FormatVersion     int
-	Location          string // table root (URL)
-	MetadataLocation  string // current metadata JSON (URL)
-	Columns           []Column
-	SchemaID          int
-	CurrentSnapshotID int64      // 0 when the table has no snapshot yet
-	Snapshots         []Snapshot // in commit order
-	Properties        map[string]string
-	Updated           time.Time
+	Ident             Ident             `json:"table"`
+	Env               string            `json:"env"`
+	UUID              string            `json:"uuid"`
+	FormatVersion     int               `json:"format_version"`
+	Location          string            `json:"location"`          // table root (URL)
+	MetadataLocation  string            `json:"metadata_location"` // current metadata JSON (URL)
+	Columns           []Column          `json:"columns"`
+	SchemaID          int               `json:"schema_id"`
+	CurrentSnapshotID int64             `json:"current_snapshot_id"` // 0 when the table has no snapshot yet
+	Snapshots         []Snapshot        `json:"snapshots"`           // in commit order
+	Properties        map[string]string `json:"properties"`
+	Updated           time.Time         `json:"updated"`
 }
 
 // ListTables lists env's tables in zone, or in every zone when zone is "". Tables are sorted by zone, then name.
