@@ -15,7 +15,7 @@ import (
 	"github.com/strata-data/strata/tracking"
 )
 
-func newStore(t *testing.T, b testenv.Backend) *tracking.Store {
+func newStore(t testing.TB, b testenv.Backend) *tracking.Store {
 	t.Helper()
 	ctx := context.Background()
 	db, err := meta.Open(ctx, b.DSN(t))
