@@ -32,14 +32,37 @@ def _binary(tmp: Path) -> str:
     return str(out)
 
 
-@pytest.fixture(scope="session")
-def server_url():
+_BUILT = {}
+
+
+def _fresh_postgres_dsn() -> str:
+    """A new empty database on the server named by STRATA_TEST_PG_DSN (scripts/test and CI start one)."""
+    base = os.environ.get("STRATA_TEST_PG_DSN")
+    if not base:
+        raise RuntimeError("STRATA_TEST_PG_DSN is not set: run the suite with ./scripts/test, which starts PostgreSQL")
+    import psycopg
+
+    name = "strata_mlflow_" + uuid.uuid4().hex[:10]
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    from urllib.parse import urlsplit, urlunsplit
+
+    u = urlsplit(base)
+    return urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
+
+
+# Every test runs against a server on each metadata database: SQLite (the default) and PostgreSQL.
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def server_url(request):
     tmp = Path(tempfile.mkdtemp(prefix="strata-mlflow-"))
-    binary = _binary(tmp)
+    if "bin" not in _BUILT:
+        _BUILT["bin"] = _binary(tmp)
+    binary = _BUILT["bin"]
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STRATA_") or k == "STRATA_BIN"}
-    env.pop("STRATA_BIN", None)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRATA_")}
+    if request.param == "postgres":
+        env["STRATA_META_DSN"] = _fresh_postgres_dsn()
     log = open(tmp / "server.log", "wb")
     proc = subprocess.Popen(
         [binary, "serve", "--data-dir", str(tmp / "data"), "--addr", f"127.0.0.1:{port}"],

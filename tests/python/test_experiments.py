@@ -62,9 +62,11 @@ def test_search_filter_order_pages(client):
     assert [e.name for e in found] == [f"{prefix}-3", f"{prefix}-1"]
     found = client.search_experiments(filter_string=f"name ILIKE '{prefix.upper()}-%' AND tag.k ILIKE '%W%'")
     assert sorted(e.experiment_id for e in found) == sorted([ids[0], ids[2], ids[4]])
-    # Default order is newest first.
+    # Default order is newest first, then experiment_id.
     found = client.search_experiments(filter_string=f"attribute.name LIKE '{prefix}%'")
-    assert [e.experiment_id for e in found] == list(reversed(ids))
+    expect = sorted(found, key=lambda e: (-e.creation_time, int(e.experiment_id)))
+    assert [e.experiment_id for e in found] == [e.experiment_id for e in expect]
+    assert sorted(e.experiment_id for e in found) == sorted(ids)
 
     seen, token = [], None
     for _ in range(10):
