@@ -8,13 +8,12 @@
 // errors are {"error_code", "message"} with MLflow's code→status table (WriteError is the one place that maps
 // them; the registry package uses it too). Search filters use MLflow's grammar (ParseFilter).
 //
-// How to mount (the server owns the router):
+// How to mount (the server owns the router; cmd/strata/runs.go does exactly this through serve's mounts hook):
 //
-//	arts, err := backends.Open(ctx, cfg.Artifacts.Root)      // artifacts/backends: a dir or s3://bucket/prefix
-//	store, err := tracking.NewStore(ctx, db, "")             // "" = mlflow-artifacts:/ (proxied artifacts)
-//	regStore := registry.NewStore(store)
-//	tracking.NewHandler(store, arts, tracking.Options{}).Routes(r)   // /api/2.0/mlflow/..., /ajax-api/2.0/mlflow/...,
-//	                                                                 // /api/2.0/mlflow-artifacts/..., /health, /version,
-//	                                                                 // /api/3.0/mlflow/server-info
-//	registry.NewHandler(regStore, store, arts).Routes(r)             // registered models, versions, aliases
+//	arts, err := backends.Open(ctx, cfg.Artifacts.Root) // package artifacts/backends: a dir, file:///dir or s3://bucket/prefix?endpoint=...
+//	store, err := tracking.NewStore(ctx, db, "")        // db is the *meta.DB; "" = mlflow-artifacts:/ (proxied artifacts)
+//	th := tracking.NewHandler(store, arts, tracking.Options{})
+//	rh := registry.NewHandler(registry.NewStore(store), arts)
+//	th.Routes(r) // /api/2.0/mlflow/..., /ajax-api/2.0/mlflow/..., /api/2.0/mlflow-artifacts/..., /health, /version, /api/3.0/mlflow/server-info
+//	rh.Routes(r) // registered models, model versions, aliases, stages
 package tracking
