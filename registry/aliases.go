@@ -42,7 +42,7 @@ func (s *Store) SetAlias(ctx context.Context, name, alias string, version int64)
 	if err := validateAlias(alias); err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tracking.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -63,7 +63,7 @@ func (s *Store) SetAlias(ctx context.Context, name, alias string, version int64)
 
 // DeleteAlias removes an alias.
 func (s *Store) DeleteAlias(ctx context.Context, name, alias string) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tracking.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}

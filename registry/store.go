@@ -98,7 +98,7 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, name, description str
 			return nil, err
 		}
 	}
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.tracking.WriteTx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM mlflow_registered_models WHERE name = $1`, name).Scan(&n); err != nil {
 			return err
@@ -217,7 +217,7 @@ func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string)
 	if err := validateName(newName); err != nil {
 		return nil, err
 	}
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.tracking.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -244,7 +244,7 @@ func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string)
 
 // UpdateRegisteredModel sets a model's description.
 func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description string) (*RegisteredModel, error) {
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.tracking.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -260,7 +260,7 @@ func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description str
 
 // DeleteRegisteredModel deletes a model with its versions, tags and aliases.
 func (s *Store) DeleteRegisteredModel(ctx context.Context, name string) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tracking.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -279,7 +279,7 @@ func (s *Store) SetRegisteredModelTag(ctx context.Context, name string, t tracki
 	if err := validateTag(t); err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tracking.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -292,7 +292,7 @@ func (s *Store) SetRegisteredModelTag(ctx context.Context, name string, t tracki
 
 // DeleteRegisteredModelTag removes a tag from a model.
 func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tracking.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -320,7 +320,7 @@ func (s *Store) CreateModelVersion(ctx context.Context, in CreateModelVersionInp
 		return nil, err
 	}
 	var version int64
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.tracking.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, in.Name); err != nil {
 			return err
 		}
@@ -516,7 +516,7 @@ func (s *Store) versionTx(ctx context.Context, tx *sql.Tx, name string, version 
 
 // UpdateModelVersion sets a version's description.
 func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int64, description string) (*ModelVersion, error) {
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.tracking.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := s.versionTx(ctx, tx, name, version); err != nil {
 			return err
 		}
@@ -537,7 +537,7 @@ func (s *Store) TransitionStage(ctx context.Context, name string, version int64,
 	if !ok {
 		return nil, invalidf("Invalid Model Version stage: %s. Value must be one of None, Staging, Production, Archived.", stage)
 	}
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.tracking.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := s.versionTx(ctx, tx, name, version); err != nil {
 			return err
 		}
@@ -562,7 +562,7 @@ func (s *Store) TransitionStage(ctx context.Context, name string, version int64,
 
 // DeleteModelVersion deletes a version and the aliases pointing at it. Version numbers are never reused.
 func (s *Store) DeleteModelVersion(ctx context.Context, name string, version int64) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tracking.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := s.versionTx(ctx, tx, name, version); err != nil {
 			return err
 		}
@@ -602,7 +602,7 @@ func (s *Store) SetModelVersionTag(ctx context.Context, name string, version int
 	if err := validateTag(t); err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tracking.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := s.versionTx(ctx, tx, name, version); err != nil {
 			return err
 		}
@@ -612,7 +612,7 @@ func (s *Store) SetModelVersionTag(ctx context.Context, name string, version int
 
 // DeleteModelVersionTag removes a tag from a version.
 func (s *Store) DeleteModelVersionTag(ctx context.Context, name string, version int64, key string) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.tracking.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := s.versionTx(ctx, tx, name, version); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/strata-data/strata/meta"
 )
@@ -22,6 +23,10 @@ const DefaultArtifactRoot = "mlflow-artifacts:/"
 type Store struct {
 	db   *meta.DB
 	root string
+	// writeMu serialises this process's write transactions on SQLite, which has one writer at a time anyway:
+	// waiting on a mutex is much cheaper than SQLite's busy handler, which sleeps in growing steps (8 threads
+	// of single log-metric calls ran slower than 1 before this).
+	writeMu sync.Mutex
 }
 
 // NewStore returns a store over db. artifactRoot is the default artifact root of new experiments ("" means
@@ -49,6 +54,16 @@ func NewStore(ctx context.Context, db *meta.DB, artifactRoot string) (*Store, er
 		return nil, fmt.Errorf("create the Default experiment: %w", err)
 	}
 	return s, nil
+}
+
+// WriteTx runs fn in a write transaction (meta.DB.Tx, serialised in-process on SQLite). The registry uses
+// it too.
+func (s *Store) WriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.db.Dialect == meta.SQLite {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+	}
+	return s.db.Tx(ctx, fn)
 }
 
 // DB is the metadata database (the registry shares it).

@@ -43,7 +43,7 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 		}
 	}
 	var id int64
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM mlflow_experiments WHERE name = $1`, name).Scan(&n); err != nil {
 			return err
@@ -146,7 +146,7 @@ func (s *Store) GetExperimentByName(ctx context.Context, name string) (*Experime
 // SetExperimentLifecycle deletes (stage "deleted") or restores (stage "active") an experiment. Deleting an
 // experiment also marks its runs deleted, restoring restores them, as MLflow does.
 func (s *Store) SetExperimentLifecycle(ctx context.Context, id, stage string) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.WriteTx(ctx, func(tx *sql.Tx) error {
 		e, err := s.getExperiment(ctx, tx, id)
 		if err != nil {
 			return err
@@ -175,7 +175,7 @@ func (s *Store) RenameExperiment(ctx context.Context, id, newName string) error 
 	if err := validateExperimentName(newName); err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.WriteTx(ctx, func(tx *sql.Tx) error {
 		e, err := s.getExperiment(ctx, tx, id)
 		if err != nil {
 			return err
@@ -212,7 +212,7 @@ func (s *Store) SetExperimentTag(ctx context.Context, id, key, value string) err
 	if err := validateExperimentTag(key, value); err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.WriteTx(ctx, func(tx *sql.Tx) error {
 		e, err := s.getExperiment(ctx, tx, id)
 		if err != nil {
 			return err
@@ -230,7 +230,7 @@ func (s *Store) SetExperimentTag(ctx context.Context, id, key, value string) err
 
 // DeleteExperimentTag removes a tag from an active experiment.
 func (s *Store) DeleteExperimentTag(ctx context.Context, id, key string) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.WriteTx(ctx, func(tx *sql.Tx) error {
 		e, err := s.getExperiment(ctx, tx, id)
 		if err != nil {
 			return err

@@ -68,7 +68,7 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []Metric, pa
 		return err
 	}
 	tags = lastWins(tags)
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.WriteTx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
 		}
@@ -196,34 +196,14 @@ func (s *Store) logMetrics(ctx context.Context, tx *sql.Tx, runID string, metric
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	a := SQLArgs{runID}
-	rows, err := tx.QueryContext(ctx, `SELECT key, ts, step, value, is_nan FROM mlflow_latest_metrics WHERE run_id = $1 AND key IN `+a.list(keys), a...)
-	if err != nil {
-		return err
-	}
-	current := map[string]storedPoint{}
-	for rows.Next() {
-		var p storedPoint
-		if err := rows.Scan(&p.key, &p.ts, &p.step, &p.value, &p.isNaN); err != nil {
-			rows.Close()
-			return err
-		}
-		current[p.key] = p
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	var changed []storedPoint
-	for _, k := range keys {
-		if c, ok := current[k]; !ok || latest[k].newer(c) {
-			changed = append(changed, latest[k])
-		}
-	}
+	// The condition lives in the upsert, not in a prior read, so concurrent batches cannot regress it.
 	return s.insertRows(ctx, tx, "mlflow_latest_metrics (run_id, key, ts, step, value, is_nan)",
-		" ON CONFLICT (run_id, key) DO UPDATE SET ts = excluded.ts, step = excluded.step, value = excluded.value, is_nan = excluded.is_nan",
-		len(changed), func(i int, a *SQLArgs) []string {
-			p := changed[i]
+		` ON CONFLICT (run_id, key) DO UPDATE SET ts = excluded.ts, step = excluded.step, value = excluded.value, is_nan = excluded.is_nan
+		WHERE excluded.step > mlflow_latest_metrics.step
+		OR (excluded.step = mlflow_latest_metrics.step AND excluded.ts > mlflow_latest_metrics.ts)
+		OR (excluded.step = mlflow_latest_metrics.step AND excluded.ts = mlflow_latest_metrics.ts AND excluded.value > mlflow_latest_metrics.value)`,
+		len(keys), func(i int, a *SQLArgs) []string {
+			p := latest[keys[i]]
 			return []string{a.p(runID), a.p(p.key), a.p(p.ts), a.p(p.step), a.p(p.value), a.p(p.isNaN)}
 		})
 }
@@ -237,7 +217,7 @@ func nullStr(s string) any {
 
 // DeleteTag removes a tag from an active run.
 func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.WriteTx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
 		}
@@ -289,7 +269,7 @@ func (s *Store) LogInputs(ctx context.Context, runID string, datasets []DatasetI
 			return err
 		}
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.WriteTx(ctx, func(tx *sql.Tx) error {
 		info, err := s.activeRun(ctx, tx, runID)
 		if err != nil {
 			return err
@@ -348,7 +328,7 @@ func (s *Store) logDatasetInput(ctx context.Context, tx *sql.Tx, info RunInfo, d
 
 // LogOutputs records logged models a run produced.
 func (s *Store) LogOutputs(ctx context.Context, runID string, outputs []ModelOutput) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.WriteTx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
 		}

@@ -60,7 +60,7 @@ func (s *Store) CreateLoggedModel(ctx context.Context, in CreateLoggedModelInput
 		in.Name = randomRunName()
 	}
 	id := "m-" + newID()
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
 		exp, err := s.getExperiment(ctx, tx, in.ExperimentID)
 		if err != nil {
 			return err
@@ -190,7 +190,7 @@ func (s *Store) touchModel(ctx context.Context, tx *sql.Tx, id string) error {
 
 // FinalizeLoggedModel sets a logged model's status (READY or UPLOAD_FAILED).
 func (s *Store) FinalizeLoggedModel(ctx context.Context, id, status string) (*LoggedModel, error) {
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := s.touchModel(ctx, tx, id); err != nil {
 			return err
 		}
@@ -205,7 +205,7 @@ func (s *Store) FinalizeLoggedModel(ctx context.Context, id, status string) (*Lo
 
 // DeleteLoggedModel marks a logged model deleted.
 func (s *Store) DeleteLoggedModel(ctx context.Context, id string) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := s.touchModel(ctx, tx, id); err != nil {
 			return err
 		}
@@ -221,7 +221,7 @@ func (s *Store) SetLoggedModelTags(ctx context.Context, id string, tags []KeyVal
 			return err
 		}
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := s.touchModel(ctx, tx, id); err != nil {
 			return err
 		}
@@ -236,7 +236,7 @@ func (s *Store) SetLoggedModelTags(ctx context.Context, id string, tags []KeyVal
 
 // DeleteLoggedModelTag removes a tag from a logged model.
 func (s *Store) DeleteLoggedModelTag(ctx context.Context, id, key string) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := s.touchModel(ctx, tx, id); err != nil {
 			return err
 		}
@@ -258,7 +258,7 @@ func (s *Store) LogLoggedModelParams(ctx context.Context, id string, params []Ke
 			return err
 		}
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := s.touchModel(ctx, tx, id); err != nil {
 			return err
 		}

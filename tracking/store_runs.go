@@ -61,7 +61,7 @@ func (s *Store) CreateRun(ctx context.Context, in CreateRunInput) (*Run, error) 
 	}
 	id := newID()
 	var run *Run
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
 		exp, err := s.getExperiment(ctx, tx, in.ExperimentID)
 		if err != nil {
 			return err
@@ -330,7 +330,7 @@ func (s *Store) UpdateRun(ctx context.Context, in UpdateRunInput) (*RunInfo, err
 		return nil, invalidf("Invalid value %s for parameter 'status' supplied.", quoteJSON(in.Status))
 	}
 	var info RunInfo
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if info, err = s.activeRun(ctx, tx, in.RunID); err != nil {
 			return err
@@ -359,7 +359,7 @@ func (s *Store) UpdateRun(ctx context.Context, in UpdateRunInput) (*RunInfo, err
 
 // SetRunLifecycle deletes (stage "deleted") or restores (stage "active") a run.
 func (s *Store) SetRunLifecycle(ctx context.Context, runID, stage string) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.WriteTx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.runInfo(ctx, tx, runID); err != nil {
 			return err
 		}
