@@ -400,12 +400,38 @@ func (s *Store) resolveSource(ctx context.Context, in *CreateModelVersionInput) 
 		in.RunID = rid
 		return strings.TrimSuffix(run.Info.ArtifactURI, "/") + "/" + sub, nil
 	}
+	if isLocalPath(in.Source) {
+		return "", invalidf("To use a local path as a model version source, the run_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the run_id.")
+	}
 	if in.RunID != "" {
-		if _, err := s.tracking.GetRun(ctx, in.RunID); err != nil {
+		run, err := s.tracking.GetRun(ctx, in.RunID)
+		if err != nil {
 			return "", err
+		}
+		if strings.HasPrefix(in.Source, "mlflow-artifacts:") && !underURI(in.Source, run.Info.ArtifactURI) {
+			return "", invalidf("Invalid model version source: '%s'. It must be under the artifact location of run '%s' (%s).", in.Source, in.RunID, run.Info.ArtifactURI)
+		}
+	}
+	if in.ModelID != "" {
+		m, err := s.tracking.GetLoggedModel(ctx, in.ModelID, false)
+		if err != nil {
+			return "", err
+		}
+		if strings.HasPrefix(in.Source, "mlflow-artifacts:") && in.RunID == "" && !underURI(in.Source, m.Info.ArtifactURI) {
+			return "", invalidf("Invalid model version source: '%s'. It must be under the artifact location of model '%s'.", in.Source, in.ModelID)
 		}
 	}
 	return in.Source, nil
+}
+
+// isLocalPath reports whether a source names a path on the server's disk (no URI scheme, or file:).
+func isLocalPath(src string) bool {
+	return strings.HasPrefix(src, "file:") || !strings.Contains(src, ":")
+}
+
+func underURI(src, root string) bool {
+	root = strings.TrimSuffix(root, "/")
+	return src == root || strings.HasPrefix(src, root+"/")
 }
 
 const versionCols = `name, version, creation_time, last_updated_time, description, user_id, current_stage, source,

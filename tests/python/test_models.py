@@ -170,6 +170,17 @@ def test_registry_errors(client, api):
         assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE", src
     r = api("POST", "model-versions/create", json={"name": name, "source": "models:/m-0123456789abcdef0123456789abcdef"})
     assert r.status_code == 404
+    for src in ("/tmp/model", "file:///tmp/model", "relative/dir"):
+        r = api("POST", "model-versions/create", json={"name": name, "source": src})
+        assert r.status_code == 400 and "local path" in r.json()["message"], src
+    exp = api("POST", "experiments/create", json={"name": unique("src")}).json()["experiment_id"]
+    rid = api("POST", "runs/create", json={"experiment_id": exp}).json()["run"]["info"]["run_id"]
+    r = api("POST", "model-versions/create", json={"name": name, "source": "mlflow-artifacts:/0/other/artifacts/m", "run_id": rid})
+    assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    r = api("POST", "model-versions/create", json={"name": name, "source": f"mlflow-artifacts:/{exp}/{rid}/artifacts/m", "run_id": rid})
+    assert r.status_code == 200 and r.json()["model_version"]["run_id"] == rid
+    r = api("POST", "model-versions/create", json={"name": name, "source": "mlflow-artifacts:/models///"})
+    assert r.status_code == 200
     r = api("GET", "model-versions/get", params={"name": name, "version": "7"})
     assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
     r = api("GET", "model-versions/get", params={"name": name, "version": "x"})
