@@ -1,0 +1,161 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// Table is one lake table snapshot made visible to SQL as Schema.Name (e.g. raw.orders).
+type Table struct {
+	Schema, Name string
+	// Files are the snapshot's Parquet data files as local paths; a "file://" prefix is accepted and
+	// stripped. Files without positional or equality deletes only: the engine does not apply delete files.
+	Files []string
+	// Columns is the Iceberg schema of the snapshot, in order. Files are read by field id, so a file written
+	// before a column was renamed or added still lines up; a column missing from a file reads as NULL.
+	Columns []Column
+}
+
+// Column is one top-level column of an Iceberg schema.
+type Column struct {
+	FieldID int
+	Name    string
+	// Type is the Iceberg type as iceberg-go's Type.String() prints it: boolean, int, long, float, double,
+	// decimal(P, S), date, time, timestamp, timestamptz, timestamp_ns, timestamptz_ns, string, uuid, binary,
+	// fixed[N], struct<...>, list<...>, map<...>. Children of nested types are matched by name.
+	Type     string
+	Required bool
+}
+
+// Query runs DuckDB SQL in which every table is visible as "schema"."name". The SQL may hold several
+// statements; all but the last run first and the last one's rows are returned. The query runs in a private
+// in-memory database, so concurrent queries are isolated; unless the engine has ExternalAccess, the SQL can
+// read only the tables' files and cannot change settings.
+//
+// The Result streams: rows are computed as they are read. The caller must Close (or Release) it, which frees
+// the database; it may stop reading early. Cancelling ctx interrupts the query and makes Next return false
+// with ctx's error.
+func (e *Engine) Query(ctx context.Context, sql string, tables []Table) (*Result, error) {
+	in, err := e.prepare(ctx, tables, nil)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := in.prepareLast(ctx, sql)
+	if err != nil {
+		_ = in.close()
+		return nil, err
+	}
+	s, err := in.startStream(ctx, ps)
+	if err != nil {
+		_ = in.close()
+		return nil, err
+	}
+	r := &Result{}
+	r.init(in, s)
+	return r, nil
+}
+
+// prepare opens a database, creates the tables' views and seals it; extraDirs are further directories
+// the SQL may access (Export's output).
+func (e *Engine) prepare(ctx context.Context, tables []Table, extraDirs []string) (*instance, error) {
+	setup, files, err := viewsSQL(tables)
+	if err != nil {
+		return nil, err
+	}
+	in, err := e.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if setup != "" {
+		if err := in.exec(ctx, setup); err != nil {
+			_ = in.close()
+			return nil, fmt.Errorf("engine: bind tables: %w", err)
+		}
+	}
+	if err := e.sandbox(ctx, in, files, extraDirs); err != nil {
+		_ = in.close()
+		return nil, err
+	}
+	return in, nil
+}
+
+// viewsSQL returns the statements that create one view per table, and every file the views read.
+func viewsSQL(tables []Table) (string, []string, error) {
+	var b strings.Builder
+	var files []string
+	schemas := map[string]bool{}
+	names := map[string]bool{}
+	for _, t := range tables {
+		if t.Schema == "" || t.Name == "" {
+			return "", nil, fmt.Errorf("engine: table %q.%q: schema and name are required: %w", t.Schema, t.Name, ErrInvalid)
+		}
+		key := strings.ToLower(t.Schema + "." + t.Name)
+		if names[key] {
+			return "", nil, fmt.Errorf("engine: table %s.%s given twice: %w", t.Schema, t.Name, ErrInvalid)
+		}
+		names[key] = true
+		if !schemas[strings.ToLower(t.Schema)] {
+			schemas[strings.ToLower(t.Schema)] = true
+			fmt.Fprintf(&b, "CREATE SCHEMA IF NOT EXISTS %s;\n", sqlIdent(t.Schema))
+		}
+		body, paths, err := tableSelect(t)
+		if err != nil {
+			return "", nil, err
+		}
+		files = append(files, paths...)
+		fmt.Fprintf(&b, "CREATE VIEW %s.%s AS %s;\n", sqlIdent(t.Schema), sqlIdent(t.Name), body)
+	}
+	return b.String(), files, nil
+}
+
+// tableSelect returns the SELECT that reads one table snapshot, and its absolute file paths.
+func tableSelect(t Table) (string, []string, error) {
+	if len(t.Columns) == 0 {
+		return "", nil, fmt.Errorf("engine: table %s.%s has no columns: %w", t.Schema, t.Name, ErrInvalid)
+	}
+	cols := make([]string, len(t.Columns))
+	types := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		typ, err := duckTypeOf(c.Type)
+		if err != nil {
+			return "", nil, fmt.Errorf("engine: table %s.%s column %q: %w", t.Schema, t.Name, c.Name, err)
+		}
+		cols[i], types[i] = sqlIdent(c.Name), typ
+	}
+	if len(t.Files) == 0 {
+		typed := make([]string, len(cols))
+		for i := range cols {
+			typed[i] = fmt.Sprintf("CAST(NULL AS %s) AS %s", types[i], cols[i])
+		}
+		return "SELECT " + strings.Join(typed, ", ") + " LIMIT 0", nil, nil
+	}
+	paths := make([]string, len(t.Files))
+	for i, f := range t.Files {
+		p, err := localPath(f)
+		if err != nil {
+			return "", nil, fmt.Errorf("engine: table %s.%s: %w", t.Schema, t.Name, err)
+		}
+		paths[i] = p
+	}
+	entries := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		entries[i] = fmt.Sprintf("%d: {name: %s, type: %s, default_value: NULL}", c.FieldID, sqlString(c.Name), sqlString(types[i]))
+	}
+	return fmt.Sprintf("SELECT %s FROM read_parquet(%s, schema = MAP {%s})",
+		strings.Join(cols, ", "), sqlStringList(paths), strings.Join(entries, ", ")), paths, nil
+}
+
+// localPath strips file:// and makes p absolute (the sandbox compares absolute paths).
+func localPath(p string) (string, error) {
+	if rest, ok := strings.CutPrefix(p, "file://"); ok {
+		p = rest
+	}
+	if strings.Contains(p, "://") {
+		return "", fmt.Errorf("file %q is not local: the engine reads local files only: %w", p, ErrInvalid)
+	}
+	return filepath.Abs(p)
+}
