@@ -408,10 +408,7 @@ func (h *Handler) getMetricHistory(r *http.Request, req *Request) (any, error) {
 	for i := range metrics {
 		metrics[i].RunID = ""
 	}
-	return struct {
-		Metrics       []Metric `json:"metrics,omitempty"`
-		NextPageToken string   `json:"next_page_token,omitempty"`
-	}{metrics, next}, nil
+	return rawJSON(appendMetricList(nil, metrics, next)), nil
 }
 
 func (h *Handler) getMetricHistoryBulkInterval(r *http.Request, req *Request) (any, error) {
@@ -461,9 +458,7 @@ func (h *Handler) getMetricHistoryBulkInterval(r *http.Request, req *Request) (a
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		Metrics []Metric `json:"metrics,omitempty"`
-	}{metrics}, nil
+	return rawJSON(appendMetricList(nil, metrics, "")), nil
 }
 
 func (h *Handler) getMetricHistoryBulk(r *http.Request, req *Request) (any, error) {
@@ -492,7 +487,5 @@ func (h *Handler) getMetricHistoryBulk(r *http.Request, req *Request) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		Metrics []Metric `json:"metrics,omitempty"`
-	}{metrics}, nil
+	return rawJSON(appendMetricList(nil, metrics, "")), nil
 }

@@ -2,24 +2,42 @@ package tracking
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"math"
 )
 
+// historyToken is the keyset position after the last point of a history page.
+type historyToken struct {
+	TS    int64   `json:"ts"`
+	Step  int64   `json:"step"`
+	Value float64 `json:"value"`
+	NaN   int     `json:"nan"`
+}
+
 // GetMetricHistory returns the points of one metric of a run ordered by (timestamp, step, value), a page at a
-// time when maxResults > 0 (the token is empty on the last page). An unknown key gives no points.
+// time when maxResults > 0 (the token is empty on the last page). Pages are keyset-paginated on the primary
+// key, so fetching page n costs the same as page 1. An unknown key gives no points.
 func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, maxResults int64, pageToken string) ([]Metric, string, error) {
 	if _, err := s.runInfo(ctx, s.db.SQL, runID); err != nil {
 		return nil, "", err
 	}
-	offset, err := decodePageToken(pageToken)
-	if err != nil {
-		return nil, "", err
-	}
 	a := SQLArgs{runID, key}
-	q := `SELECT run_id, key, value, is_nan, ts, step FROM mlflow_metrics WHERE run_id = $1 AND key = $2
-		ORDER BY ts, step, value, is_nan`
+	q := `SELECT run_id, key, value, is_nan, ts, step FROM mlflow_metrics WHERE run_id = $1 AND key = $2`
+	if pageToken != "" {
+		var tok historyToken
+		b, err := base64.StdEncoding.DecodeString(pageToken)
+		if err != nil || json.Unmarshal(b, &tok) != nil {
+			return nil, "", invalidf("Invalid page token, could not base64-decode")
+		}
+		ts, step, v, isNaN := a.p(tok.TS), a.p(tok.Step), a.p(tok.Value), a.p(tok.NaN)
+		q += fmt.Sprintf(` AND (ts > %[1]s OR (ts = %[1]s AND (step > %[2]s OR (step = %[2]s AND (value > %[3]s OR (value = %[3]s AND is_nan > %[4]s))))))`,
+			ts, step, v, isNaN)
+	}
+	q += " ORDER BY ts, step, value, is_nan"
 	if maxResults > 0 {
-		q += " LIMIT " + a.p(maxResults+1) + " OFFSET " + a.p(offset)
+		q += " LIMIT " + a.p(maxResults+1)
 	}
 	out, err := s.queryMetrics(ctx, q, a)
 	if err != nil {
@@ -28,7 +46,10 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, maxResu
 	next := ""
 	if maxResults > 0 && int64(len(out)) > maxResults {
 		out = out[:maxResults]
-		next = encodePageToken(offset + maxResults)
+		last := out[len(out)-1]
+		v, isNaN := storedMetric(float64(last.Value))
+		b, _ := json.Marshal(historyToken{TS: last.Timestamp, Step: last.Step, Value: v, NaN: isNaN})
+		next = base64.StdEncoding.EncodeToString(b)
 	}
 	return out, next, nil
 }

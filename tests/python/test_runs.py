@@ -119,6 +119,14 @@ def test_history_pagination_and_bulk_interval(client, api, exp_id):
     body = r.json()
     assert r.status_code == 200 and len(body["metrics"]) == 4 and body["next_page_token"]
     assert isinstance(body["metrics"][0]["timestamp"], int)
+    pages = [m["step"] for m in body["metrics"]]
+    while body.get("next_page_token"):
+        body = api("GET", "metrics/get-history", params={"run_id": rid, "metric_key": "m", "max_results": 4,
+                                                          "page_token": body["next_page_token"]}).json()
+        pages += [m["step"] for m in body.get("metrics", [])]
+    assert pages == list(range(10))
+    r = api("GET", "metrics/get-history", params={"run_id": rid, "metric_key": "m", "page_token": "!!"})
+    assert r.status_code == 400
     r = api("GET", "metrics/get-history-bulk-interval", params={"run_ids": [rid], "metric_key": "m", "max_results": 5})
     assert sorted(m["step"] for m in r.json()["metrics"]) == [0, 2, 4, 7, 9]
     assert all(m["run_id"] == rid for m in r.json()["metrics"])
