@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -178,6 +179,8 @@ func (in *instance) prepareLast(ctx context.Context, sql string) (duckdb.Prepare
 	panic("unreachable")
 }
 
+func destroyPrepared(ps *duckdb.PreparedStatement) { duckdb.DestroyPrepare(ps) }
+
 // columnTypes returns the Arrow schema a prepared statement will produce, without running it.
 func (in *instance) columnTypes(ps duckdb.PreparedStatement) (*arrow.Schema, error) {
 	n := duckdb.PreparedStatementColumnCount(ps)
@@ -203,6 +206,32 @@ func (in *instance) columnTypes(ps duckdb.PreparedStatement) (*arrow.Schema, err
 	return schema, nil
 }
 
+// queryStrings runs a small query and returns its rows as strings ("" for NULL).
+func (in *instance) queryStrings(ctx context.Context, sql string) ([][]string, error) {
+	ps, err := in.prepareLast(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	s, err := in.startStream(ctx, ps)
+	if err != nil {
+		return nil, err
+	}
+	defer s.release()
+	var rows [][]string
+	for s.next() {
+		for i := 0; i < int(s.cur.NumRows()); i++ {
+			row := make([]string, s.cur.NumCols())
+			for c := range row {
+				if col := s.cur.Column(c); col.IsValid(i) {
+					row[c] = strings.Clone(col.ValueStr(i)) // the batch's memory goes with the next batch
+				}
+			}
+			rows = append(rows, row)
+		}
+	}
+	return rows, s.err
+}
+
 // stream is the streaming result of one statement, read as Arrow record batches of up to 2048 rows.
 type stream struct {
 	ctx    context.Context
@@ -215,11 +244,13 @@ type stream struct {
 	// atEnd, if set, runs once when the result is exhausted without error and before next reports the end;
 	// an error it returns becomes the stream's error. It may use the connection.
 	atEnd func() error
+	// explain, if set, rewrites an error DuckDB reports while streaming (to name a file's line, say).
+	explain func(error) error
 
 	cur  arrow.RecordBatch
 	err  error
 	done bool
-	rows int64
+	rows atomic.Int64 // read by Rows from any goroutine
 }
 
 // startStream executes a prepared statement as a streaming result. It takes ownership of ps.
@@ -294,7 +325,7 @@ func (s *stream) next() bool {
 			return false
 		}
 		s.cur = rec
-		s.rows += int64(size)
+		s.rows.Add(int64(size))
 		return true
 	}
 }
@@ -302,7 +333,11 @@ func (s *stream) next() bool {
 // finish runs when DuckDB has no more chunks: it decides between a clean end and an error.
 func (s *stream) finish() {
 	if msg := duckdb.ResultError(&s.res); msg != "" {
-		s.fail(ctxErr(s.ctx, parseError(msg)))
+		err := parseError(msg)
+		if s.explain != nil && s.ctx.Err() == nil {
+			err = s.explain(err)
+		}
+		s.fail(ctxErr(s.ctx, err))
 		return
 	}
 	if err := s.ctx.Err(); err != nil {

@@ -36,7 +36,7 @@ func ReferencedNames(sql string) []QualifiedName {
 		switch {
 		case tok.kind == tokIdent && afterDot && havePrev:
 			q := QualifiedName{Schema: prev, Name: tok.text}
-			if !seen[q] {
+			if q.Schema != "" && q.Name != "" && !seen[q] { // "" is no identifier
 				seen[q] = true
 				out = append(out, q)
 			}

@@ -75,11 +75,8 @@ func (r *reader) Err() error {
 }
 
 // Rows returns the number of rows delivered so far.
-func (r *reader) Rows() int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.s.rows
-}
+// Safe to call from any goroutine (a progress bar), even while Next waits.
+func (r *reader) Rows() int64 { return r.s.rows.Load() }
 
 // Retain adds a reference; each Retain needs a Release.
 func (r *reader) Retain() { r.refs.Add(1) }
