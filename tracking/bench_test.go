@@ -64,3 +64,25 @@ func BenchmarkLogBatchHTTP(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLogMetricHTTP is one runs/log-metric call through the handler into SQLite.
+func BenchmarkLogMetricHTTP(b *testing.B) {
+	s := newStore(b, testenv.Backends()[0])
+	arts, _ := local.New(b.TempDir())
+	r := chi.NewRouter()
+	tracking.NewHandler(s, arts, tracking.Options{}).Routes(r)
+	run, err := s.CreateRun(context.Background(), tracking.CreateRunInput{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		body := fmt.Sprintf(`{"run_id":%q,"key":"loss","value":%d,"timestamp":%d,"step":%d}`, run.Info.RunID, i, 1000+i, i)
+		req := httptest.NewRequest(http.MethodPost, "/api/2.0/mlflow/runs/log-metric", bytes.NewReader([]byte(body)))
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatal(w.Body.String())
+		}
+	}
+}
