@@ -51,9 +51,20 @@ def _fresh_postgres_dsn() -> str:
     return urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
 
 
+class Server:
+    """A running `strata serve`: its URL, and the binary/environment/directory to run CLI commands on its data."""
+
+    def __init__(self, url, binary, env, cwd):
+        self.url, self.binary, self.env, self.cwd = url, binary, env, cwd
+
+    def cli(self, *args):
+        r = subprocess.run([self.binary, *args], cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=120)
+        return r.returncode, r.stdout, r.stderr
+
+
 # Every test runs against a server on each metadata database: SQLite (the default) and PostgreSQL.
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def server_url(request):
+def server(request):
     tmp = Path(tempfile.mkdtemp(prefix="strata-mlflow-"))
     if "bin" not in _BUILT:
         _BUILT["bin"] = _binary(tmp)
@@ -63,6 +74,7 @@ def server_url(request):
     env = {k: v for k, v in os.environ.items() if not k.startswith("STRATA_")}
     if request.param == "postgres":
         env["STRATA_META_DSN"] = _fresh_postgres_dsn()
+    env["STRATA_DATA_DIR"] = str(tmp / "data")
     log = open(tmp / "server.log", "wb")
     proc = subprocess.Popen(
         [binary, "serve", "--data-dir", str(tmp / "data"), "--addr", f"127.0.0.1:{port}"],
@@ -84,13 +96,18 @@ def server_url(request):
     os.environ["MLFLOW_TRACKING_URI"] = url
     os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
     mlflow.set_tracking_uri(url)
-    yield url
+    yield Server(url, binary, env, tmp)
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@pytest.fixture
+def server_url(server):
+    return server.url
 
 
 @pytest.fixture
