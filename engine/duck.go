@@ -36,9 +36,8 @@ type instance struct {
 	closed    bool
 }
 
-// openInstance opens a database with the engine's settings and starts a watcher that interrupts the running
-// statement when ctx is cancelled.
-func openInstance(ctx context.Context, o Options) (*instance, error) {
+// openInstance opens a database with the engine's settings. Call start before using it for a request.
+func openInstance(o Options) (*instance, error) {
 	tmp, err := os.MkdirTemp(o.TempDir, "q-")
 	if err != nil {
 		return nil, fmt.Errorf("engine: create temp dir under %q: %w (set a writable engine temp dir)", o.TempDir, err)
@@ -65,7 +64,7 @@ func openInstance(ctx context.Context, o Options) (*instance, error) {
 			return nil, fmt.Errorf("engine: invalid setting %s=%q: %w", s[0], s[1], ErrInvalid)
 		}
 	}
-	in := &instance{tmpDir: tmp, stopWatch: make(chan struct{}), watchDone: make(chan struct{})}
+	in := &instance{tmpDir: tmp}
 	var msg string
 	if duckdb.OpenExt(":memory:", &in.db, cfg, &msg) == duckdb.StateError {
 		_ = os.RemoveAll(tmp)
@@ -76,18 +75,23 @@ func openInstance(ctx context.Context, o Options) (*instance, error) {
 		_ = os.RemoveAll(tmp)
 		return nil, errors.New("engine: duckdb: cannot connect")
 	}
-	wctx, cancel := context.WithCancel(ctx)
-	in.cancel = cancel
-	go in.watch(wctx)
 	// Arrow output must be types iceberg-go and every Arrow client understand: plain utf8 (not string_view),
 	// 32-bit offsets, UUID/JSON as strings, timestamptz in UTC.
-	err = in.exec(ctx, "SET TimeZone = 'UTC'; SET produce_arrow_string_view = false; "+
+	err = in.exec(context.Background(), "SET TimeZone = 'UTC'; SET produce_arrow_string_view = false; "+
 		"SET arrow_large_buffer_size = false; SET arrow_lossless_conversion = false")
 	if err != nil {
 		_ = in.close()
 		return nil, err
 	}
 	return in, nil
+}
+
+// start ties the instance to a request: cancelling ctx (or calling interrupt) stops what it runs.
+func (in *instance) start(ctx context.Context) {
+	wctx, cancel := context.WithCancel(ctx)
+	in.cancel = cancel
+	in.stopWatch, in.watchDone = make(chan struct{}), make(chan struct{})
+	go in.watch(wctx)
 }
 
 // watch interrupts the running statement once ctx ends, and again every 20 ms until close: DuckDB drops an
@@ -114,15 +118,23 @@ func (in *instance) watch(ctx context.Context) {
 // interrupt stops whatever the instance is running, now and until it is closed. Safe from any goroutine.
 func (in *instance) interrupt() { in.cancel() }
 
+// stop ends the watcher: the instance interrupts nothing any more. Idempotent.
+func (in *instance) stop() {
+	if in.stopWatch != nil {
+		close(in.stopWatch)
+		<-in.watchDone
+		in.cancel()
+		in.stopWatch = nil
+	}
+}
+
 // close disconnects, closes the database and removes the private temp dir. Idempotent.
 func (in *instance) close() error {
 	if in.closed {
 		return nil
 	}
 	in.closed = true
-	close(in.stopWatch)
-	<-in.watchDone
-	in.cancel()
+	in.stop()
 	duckdb.Disconnect(&in.conn)
 	duckdb.Close(&in.db)
 	return os.RemoveAll(in.tmpDir)

@@ -4,6 +4,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,6 +23,9 @@ type Options struct {
 	// TempDir is where queries spill when they exceed MemoryLimit and where ReadFile keeps scratch copies;
 	// each call uses a private subdirectory that is removed when it ends. "" means os.TempDir()/strata-engine.
 	TempDir string
+	// Spares is how many databases the engine opens ahead of time, so that a call does not wait the ~7 ms
+	// DuckDB takes to open one; 0 means 1, a negative number none. Each spare holds a few MB and its threads.
+	Spares int
 	// ExternalAccess lets SQL read and write any file the process can (read_csv('x.csv'), COPY ... TO), as a
 	// command-line user expects. When false (the default, for servers), SQL can read only the Parquet files of
 	// the tables it was given.
@@ -29,12 +33,17 @@ type Options struct {
 }
 
 // Engine runs SQL and reads files with embedded DuckDB. It is safe for concurrent use; each call gets its own
-// in-memory database (measured: about 7 ms to open and close one on the 2-core dev box, see the benchmarks).
+// in-memory database. Opening one costs DuckDB about 7 ms (2-core dev box), which spares opened ahead of time
+// take off the caller's path (see BenchmarkQueryOverhead).
 type Engine struct {
-	opts Options
+	opts   Options
+	spares chan *instance // unused databases, opened ahead of time
 
-	mu     sync.RWMutex
-	closed bool
+	mu        sync.Mutex
+	closed    bool
+	refilling int            // spares being opened
+	refills   sync.WaitGroup // the goroutines opening them
+	retiring  sync.WaitGroup // databases being closed in the background
 }
 
 // New checks the options by opening one DuckDB database and returns an Engine. Close it with Close.
@@ -51,35 +60,110 @@ func New(opts Options) (*Engine, error) {
 	if err := os.MkdirAll(opts.TempDir, 0o700); err != nil {
 		return nil, fmt.Errorf("engine: temp dir: %w (set a writable directory)", err)
 	}
-	e := &Engine{opts: opts}
-	in, err := openInstance(context.Background(), opts)
+	if opts.Spares == 0 {
+		opts.Spares = 1
+	}
+	e := &Engine{opts: opts, spares: make(chan *instance, max(opts.Spares, 0))}
+	in, err := openInstance(opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := in.close(); err != nil {
-		return nil, err
-	}
+	e.putSpare(in)
 	return e, nil
 }
 
-// Close stops the Engine from starting new work. Results and readers already returned stay valid until
-// they are closed. Close is idempotent.
+// Close stops the Engine from starting new work and closes its spare databases. Results and readers
+// already returned stay valid until they are closed. Close is idempotent.
 func (e *Engine) Close() error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.closed = true
-	return nil
+	e.mu.Unlock()
+	e.refills.Wait()
+	e.retiring.Wait()
+	var errs []error
+	for {
+		select {
+		case in := <-e.spares:
+			errs = append(errs, in.close())
+		default:
+			return errors.Join(errs...)
+		}
+	}
 }
 
-// open returns a fresh DuckDB database for one call.
+// open returns a fresh DuckDB database for one call, tied to ctx: a spare if one is ready.
 func (e *Engine) open(ctx context.Context) (*instance, error) {
-	e.mu.RLock()
+	e.mu.Lock()
 	closed := e.closed
-	e.mu.RUnlock()
+	e.mu.Unlock()
 	if closed {
 		return nil, ErrClosed
 	}
-	return openInstance(ctx, e.opts)
+	var in *instance
+	select {
+	case in = <-e.spares:
+	default:
+	}
+	e.refill()
+	if in == nil {
+		var err error
+		if in, err = openInstance(e.opts); err != nil {
+			return nil, err
+		}
+	}
+	in.start(ctx)
+	return in, nil
+}
+
+// refill opens spares in the background until there are Options.Spares of them.
+func (e *Engine) refill() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for !e.closed && len(e.spares)+e.refilling < cap(e.spares) {
+		e.refilling++
+		e.refills.Add(1)
+		go func() {
+			defer e.refills.Done()
+			in, err := openInstance(e.opts)
+			e.mu.Lock()
+			e.refilling--
+			e.mu.Unlock()
+			if err == nil {
+				e.putSpare(in)
+			}
+		}()
+	}
+}
+
+// retire stops in from interrupting anything and closes it in the background: DuckDB takes about 5 ms to
+// close a database, which the caller need not wait for. After Close it closes in at once.
+func (e *Engine) retire(in *instance) {
+	in.stop()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		_ = in.close()
+		return
+	}
+	e.retiring.Add(1)
+	go func() {
+		defer e.retiring.Done()
+		_ = in.close()
+	}()
+}
+
+// putSpare keeps in for a later call, or closes it if there is no room or the engine is closed.
+func (e *Engine) putSpare(in *instance) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.closed {
+		select {
+		case e.spares <- in:
+			return
+		default:
+		}
+	}
+	_ = in.close()
 }
 
 // sandbox restricts the instance's file access to the given paths (when the engine disallows external

@@ -40,7 +40,7 @@ func (e *Engine) Export(ctx context.Context, sql string, tables []Table, format,
 	if err != nil {
 		return err
 	}
-	defer in.close()
+	defer e.retire(in)
 	tmp := filepath.Join(scratch, "out")
 	query := strings.TrimRight(strings.TrimSpace(sql), "; \t\n")
 	if err := in.exec(ctx, fmt.Sprintf("COPY (%s\n) TO %s (%s)", query, sqlString(tmp), opts)); err != nil {

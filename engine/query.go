@@ -46,16 +46,16 @@ func (e *Engine) Query(ctx context.Context, sql string, tables []Table) (*Result
 	}
 	ps, err := in.prepareLast(ctx, sql)
 	if err != nil {
-		_ = in.close()
+		e.retire(in)
 		return nil, err
 	}
 	s, err := in.startStream(ctx, ps)
 	if err != nil {
-		_ = in.close()
+		e.retire(in)
 		return nil, err
 	}
 	r := &Result{}
-	r.init(in, s)
+	r.init(in, s, e.retire)
 	return r, nil
 }
 
@@ -72,12 +72,12 @@ func (e *Engine) prepare(ctx context.Context, tables []Table, extraDirs []string
 	}
 	if setup != "" {
 		if err := in.exec(ctx, setup); err != nil {
-			_ = in.close()
+			e.retire(in)
 			return nil, fmt.Errorf("engine: bind tables: %w", err)
 		}
 	}
 	if err := e.sandbox(ctx, in, files, extraDirs); err != nil {
-		_ = in.close()
+		e.retire(in)
 		return nil, err
 	}
 	return in, nil

@@ -278,10 +278,11 @@ func TestQueryClosedEngine(t *testing.T) {
 func TestQueryTempDirCleanedUp(t *testing.T) {
 	t.Parallel()
 	tmp := t.TempDir()
-	e := newEngine(t, Options{TempDir: tmp, MemoryLimit: "64MB", Threads: 1})
+	e := newEngine(t, Options{TempDir: tmp, MemoryLimit: "64MB", Threads: 1, Spares: -1})
 	// A sort bigger than the memory limit spills to the private temp dir.
 	got := query(t, e, "SELECT count(*) FROM (SELECT i, repeat('x', 100) || i AS s FROM range(3000000) t(i) ORDER BY s DESC)")
 	require.Equal(t, [][]string{{"3000000"}}, got)
+	require.NoError(t, e.Close(), "Close waits for databases closing in the background")
 	entries, err := os.ReadDir(tmp)
 	require.NoError(t, err)
 	require.Empty(t, entries, "each query removes its temp dir")

@@ -17,10 +17,10 @@ type reader struct {
 	mu     sync.Mutex // held while a DuckDB call is running
 	s      *stream
 	in     *instance
+	retire func(*instance)
 	refs   atomic.Int64
 	once   sync.Once
 	closed bool
-	cerr   error
 }
 
 var (
@@ -33,8 +33,8 @@ var (
 // query's database. Batches hold at most 2048 rows.
 type Result struct{ reader }
 
-func (r *reader) init(in *instance, s *stream) {
-	r.in, r.s = in, s
+func (r *reader) init(in *instance, s *stream, retire func(*instance)) {
+	r.in, r.s, r.retire = in, s, retire
 	r.refs.Store(1)
 }
 
@@ -88,8 +88,8 @@ func (r *reader) Release() {
 	}
 }
 
-// Close stops the query if it is still running and frees its database. It is idempotent and safe to call
-// concurrently with Next.
+// Close stops the query if it is still running and frees its database (in the background). It is
+// idempotent and safe to call concurrently with Next.
 func (r *reader) Close() error {
 	r.once.Do(func() {
 		r.in.interrupt()
@@ -97,7 +97,7 @@ func (r *reader) Close() error {
 		defer r.mu.Unlock()
 		r.closed = true
 		r.s.release()
-		r.cerr = r.in.close()
+		r.retire(r.in)
 	})
-	return r.cerr
+	return nil
 }

@@ -84,10 +84,10 @@ func (e *Engine) ReadFile(ctx context.Context, path string, opts ReadOptions) (*
 	fr := &FileReader{file: path}
 	s, err := e.startRead(ctx, in, fr, path, format, size, opts)
 	if err != nil {
-		_ = in.close()
+		e.retire(in)
 		return nil, err
 	}
-	fr.init(in, s)
+	fr.init(in, s, e.retire)
 	return fr, nil
 }
 
