@@ -179,4 +179,3 @@ func plainQuery(b *testing.B, db *sql.DB, q string) int {
 	require.NoError(b, rows.Err())
 	return n
 }
-
