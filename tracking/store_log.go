@@ -173,18 +173,34 @@ func (s *Store) logMetrics(ctx context.Context, tx *sql.Tx, runID string, metric
 	if len(metrics) == 0 {
 		return nil
 	}
-	points := make([]storedPoint, len(metrics))
+	// Identical points are stored once (also within one batch: PostgreSQL refuses to upsert a row twice in one
+	// statement). Re-logging a point with a model_id links it to that logged model, which is how the client
+	// attaches a run's metrics to a model it just logged.
+	var points []storedPoint
+	var extra []Metric
+	seen := map[storedPoint]int{}
 	latest := map[string]storedPoint{}
-	for i, m := range metrics {
+	for _, m := range metrics {
 		v, isNaN := storedMetric(float64(m.Value))
-		points[i] = storedPoint{key: m.Key, ts: m.Timestamp, step: m.Step, value: v, isNaN: isNaN}
-		if l, ok := latest[m.Key]; !ok || points[i].newer(l) {
-			latest[m.Key] = points[i]
+		p := storedPoint{key: m.Key, ts: m.Timestamp, step: m.Step, value: v, isNaN: isNaN}
+		if i, ok := seen[p]; ok {
+			if extra[i].ModelID == "" {
+				extra[i].ModelID = m.ModelID
+			}
+			continue
+		}
+		seen[p] = len(points)
+		points, extra = append(points, p), append(extra, m)
+		if l, ok := latest[m.Key]; !ok || p.newer(l) {
+			latest[m.Key] = p
 		}
 	}
 	err := s.insertRows(ctx, tx, "mlflow_metrics (run_id, key, ts, step, value, is_nan, model_id, dataset_name, dataset_digest)",
-		" ON CONFLICT DO NOTHING", len(points), func(i int, a *SQLArgs) []string {
-			p, m := points[i], metrics[i]
+		` ON CONFLICT (run_id, key, ts, step, value, is_nan) DO UPDATE SET model_id = COALESCE(mlflow_metrics.model_id, excluded.model_id),
+		dataset_name = COALESCE(mlflow_metrics.dataset_name, excluded.dataset_name),
+		dataset_digest = COALESCE(mlflow_metrics.dataset_digest, excluded.dataset_digest)`,
+		len(points), func(i int, a *SQLArgs) []string {
+			p, m := points[i], extra[i]
 			return []string{a.p(runID), a.p(p.key), a.p(p.ts), a.p(p.step), a.p(p.value), a.p(p.isNaN),
 				a.p(nullStr(m.ModelID)), a.p(nullStr(m.DatasetName)), a.p(nullStr(m.DatasetDigest))}
 		})

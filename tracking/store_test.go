@@ -285,7 +285,13 @@ func TestLoggedModels(t *testing.T) {
 		require.Equal(t, tracking.ModelPending, m.Info.Status)
 		require.Equal(t, "mlflow-artifacts:/0/models/"+m.Info.ModelID+"/artifacts", m.Info.ArtifactURI)
 		require.NoError(t, s.SetLoggedModelTags(ctx, m.Info.ModelID, []tracking.KeyValue{{Key: "k", Value: "v"}}))
-		require.NoError(t, s.LogBatch(ctx, r.Info.RunID, []tracking.Metric{{Key: "acc", Value: 0.9, Timestamp: 1, ModelID: m.Info.ModelID}}, nil, nil))
+		// The client links a run's metrics to a model by re-logging the same points with model_id.
+		require.NoError(t, s.LogBatch(ctx, r.Info.RunID, []tracking.Metric{{Key: "acc", Value: 0.9, Timestamp: 1}}, nil, nil))
+		require.NoError(t, s.LogBatch(ctx, r.Info.RunID, []tracking.Metric{{Key: "acc", Value: 0.9, Timestamp: 1, ModelID: m.Info.ModelID},
+			{Key: "acc", Value: 0.9, Timestamp: 1, ModelID: m.Info.ModelID}}, nil, nil))
+		hist, _, err := s.GetMetricHistory(ctx, r.Info.RunID, "acc", 0, "")
+		require.NoError(t, err)
+		require.Len(t, hist, 1)
 		m, err = s.FinalizeLoggedModel(ctx, m.Info.ModelID, tracking.ModelReady)
 		require.NoError(t, err)
 		require.Equal(t, tracking.ModelReady, m.Info.Status)

@@ -16,7 +16,7 @@ def data():
     return X, y
 
 
-def test_sklearn_log_register_alias_load(client, exp_id, data):
+def test_sklearn_log_register_alias_load(client, api, exp_id, data):
     from sklearn.linear_model import LogisticRegression
 
     X, y = data
@@ -51,6 +51,17 @@ def test_sklearn_log_register_alias_load(client, exp_id, data):
     np.testing.assert_array_equal(by_run.predict(X), model.predict(X))
     r = client.get_run(run.info.run_id)
     assert [o.model_id for o in r.outputs.model_outputs] == [info.model_id]
+    # The logged model's own artifact listing and file download (UI routes).
+    listing = api("GET", f"logged-models/{info.model_id}/artifacts/directories").json()
+    assert listing["root_uri"] == lm.artifact_location
+    files = {f["path"]: f for f in listing["files"]}
+    assert not files["MLmodel"]["is_dir"] and files["MLmodel"]["file_size"] > 0
+    mlmodel = api("GET", f"/ajax-api/2.0/mlflow/logged-models/{info.model_id}/artifacts/files",
+                  params={"artifact_file_path": "MLmodel"})
+    assert mlmodel.status_code == 200 and b"sklearn" in mlmodel.content
+    assert api("GET", "/model-versions/get-artifact", params={"name": name, "version": "1", "path": "MLmodel"}).content == mlmodel.content
+    # Metrics logged in the run at the model's step are linked to the model.
+    assert {m.key for m in client.get_logged_model(info.model_id).metrics} >= {"train_acc"}
 
 
 def test_logged_models_api(client, exp_id):
