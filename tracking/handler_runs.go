@@ -37,7 +37,7 @@ func runID(req *Request) (string, error) {
 				return "", err
 			}
 			if id != "" {
-				return id, nil
+				return id, validateRunID(id)
 			}
 		}
 	}
