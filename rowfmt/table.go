@@ -72,6 +72,11 @@ func (s *tableSink) write(rec arrow.RecordBatch) error {
 			s.printRow(row)
 			continue
 		}
+		for c, v := range row {
+			// Arrow strings alias the batch's buffers, which the reader may free on its next batch
+			// (DuckDB's do): keep copies of the rows held back to size the columns.
+			row[c] = strings.Clone(v)
+		}
 		s.pending = append(s.pending, row)
 		for c, v := range row {
 			s.widths[c] = max(s.widths[c], min(width(v), s.opts.MaxCellWidth))
