@@ -200,3 +200,6 @@ func (p *typeParser) skipDoc() {
 		}
 	}
 }
+
+// DuckType returns the DuckDB type that reads an Iceberg type (see duckTypeOf), e.g. "long" → "BIGINT".
+func DuckType(iceberg string) (string, error) { return duckTypeOf(iceberg) }

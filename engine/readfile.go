@@ -28,6 +28,10 @@ type ReadOptions struct {
 	// Delimiter and Header override CSV sniffing.
 	Delimiter string
 	Header    *bool
+	// TableTypes are the DuckDB types of the columns of the table the file is appended to, by column name.
+	// File columns with those names are read as those types, so a value that does not fit is a malformed row
+	// (not a reason to infer a wider type); other columns are inferred. Ignored when Columns is set.
+	TableTypes map[string]string
 }
 
 // ColumnDef is a user-given column: a name and a DuckDB type.
@@ -99,20 +103,57 @@ func (e *Engine) startRead(ctx context.Context, in *instance, fr *FileReader, pa
 	if err := e.sandboxRead(ctx, in, abs); err != nil {
 		return nil, err
 	}
+	if len(opts.Columns) == 0 && len(opts.TableTypes) > 0 {
+		if opts.Columns, err = e.typedColumns(ctx, in, fr, abs, format, size, opts); err != nil {
+			return nil, err
+		}
+	}
 	if err := checkColumnTypes(ctx, in, opts.Columns); err != nil {
 		return nil, err
 	}
+	src, err := fileSource(ctx, in, fr, abs, format, size, opts)
+	if err != nil {
+		return nil, err
+	}
+	return e.streamSource(ctx, in, fr, path, src)
+}
+
+// typedColumns infers the file's columns and replaces the inferred types of the table's columns with the
+// table's types.
+func (e *Engine) typedColumns(ctx context.Context, in *instance, fr *FileReader, abs, format string, size int64, opts ReadOptions) ([]ColumnDef, error) {
+	src, err := fileSource(ctx, in, &FileReader{file: fr.file}, abs, format, size, opts)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := in.queryStrings(ctx, "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "+src.from+")")
+	if err != nil {
+		return nil, src.explain(err)
+	}
+	cols := make([]ColumnDef, len(rows))
+	for i, r := range rows {
+		cols[i] = ColumnDef{Name: r[0], Type: r[1]}
+		if t, ok := opts.TableTypes[r[0]]; ok {
+			cols[i].Type = t
+		}
+	}
+	return cols, nil
+}
+
+func fileSource(ctx context.Context, in *instance, fr *FileReader, abs, format string, size int64, opts ReadOptions) (source, error) {
 	var src source
+	var err error
 	switch format {
 	case formatCSV:
 		src = csvSource(abs, size, opts)
 	case formatJSON:
-		if src, err = jsonSource(ctx, in, fr, abs, size, opts); err != nil {
-			return nil, err
-		}
+		src, err = jsonSource(ctx, in, fr, abs, size, opts)
 	case formatParquet:
 		src = parquetSource(abs, opts)
 	}
+	return src, err
+}
+
+func (e *Engine) streamSource(ctx context.Context, in *instance, fr *FileReader, path string, src source) (*stream, error) {
 	ps, err := in.prepareLast(ctx, "SELECT * FROM "+src.from)
 	if err != nil {
 		return nil, src.explain(err)

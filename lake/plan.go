@@ -76,7 +76,7 @@ func pickSnapshot(t *table.Table, at SnapshotRef) (*table.Snapshot, error) {
 		if s := t.SnapshotByID(at.ID); s != nil {
 			return s, nil
 		}
-		return nil, fmt.Errorf("snapshot %d: %w (it never existed or was expired; list snapshots with Describe)", at.ID, ErrNotFound)
+		return nil, fmt.Errorf("snapshot %d: %w (it never existed or was expired; see the table's snapshot list)", at.ID, ErrNotFound)
 	case !at.AsOf.IsZero():
 		if s := t.SnapshotAsOf(at.AsOf.UnixMilli(), true); s != nil {
 			return s, nil

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/user"
+	"strings"
+	"time"
+
+	"github.com/strata-data/strata/config"
+	"github.com/strata-data/strata/engine"
+	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/lake"
+	"github.com/strata-data/strata/meta"
+)
+
+// app holds what one CLI invocation opened; commands open only what they need.
+type app struct {
+	stdout, stderr io.Writer
+	environ        []string
+
+	projectDir, configFile, output string
+
+	cfg  *config.Config
+	db   *meta.DB
+	lake *lake.Lake
+	envs *envs.Service
+	eng  *engine.Engine
+}
+
+func newApp(stdout, stderr io.Writer, environ []string) *app {
+	return &app{stdout: stdout, stderr: stderr, environ: environ}
+}
+
+// loadConfig reads strata.yaml + STRATA_* variables.
+func (a *app) loadConfig() (*config.Config, error) {
+	if a.cfg != nil {
+		return a.cfg, nil
+	}
+	cfg, err := config.Load(a.projectDir, a.configFile, a.environ)
+	if err != nil {
+		return nil, err
+	}
+	a.cfg = cfg
+	return cfg, nil
+}
+
+// open connects the metadata DB, the lake and the environments service.
+func (a *app) open(ctx context.Context) error {
+	if a.envs != nil {
+		return nil
+	}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	db, err := meta.Open(ctx, cfg.Meta.DSN)
+	if err != nil {
+		return err
+	}
+	a.db = db
+	hook := a.faultHook()
+	lk, err := lake.Open(ctx, db, lake.Options{Warehouse: cfg.Lake.Warehouse, Hook: hook})
+	if err != nil {
+		return err
+	}
+	a.lake = lk
+	a.envs = envs.New(db, lk, envs.Options{Hook: hook})
+	return a.envs.Init(ctx)
+}
+
+// engine opens the embedded DuckDB engine for a command-line user: SQL may read and write local files
+// (read_csv('x.csv'), COPY ... TO), as the user could anyway.
+func (a *app) engine() (*engine.Engine, error) { return a.openEngine(true) }
+
+// openEngine opens the engine once; external says whether SQL may touch files beyond the lake tables it reads
+// (false for the server, whose clients must not read the host's files).
+func (a *app) openEngine(external bool) (*engine.Engine, error) {
+	if a.eng != nil {
+		return a.eng, nil
+	}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	eng, err := engine.New(engine.Options{Threads: cfg.Engine.Threads, MemoryLimit: cfg.Engine.MemoryLimit,
+		TempDir: cfg.DataDir + "/tmp", ExternalAccess: external})
+	if err != nil {
+		return nil, err
+	}
+	a.eng = eng
+	return eng, nil
+}
+
+func (a *app) close() {
+	if a.eng != nil {
+		_ = a.eng.Close()
+	}
+	if a.db != nil {
+		_ = a.db.Close()
+	}
+}
+
+// faultHook implements STRATA_HOOK=<point>: when the process reaches that named point (e.g.
+// "write:files-written" or "release:before-commit") it announces it on stderr and stops there until killed.
+// Crash-consistency tests use it to SIGKILL a real process at a chosen moment.
+func (a *app) faultHook() func(string) {
+	want := envOr(a.environ, "STRATA_HOOK", "")
+	if want == "" {
+		return nil
+	}
+	return func(point string) {
+		if point != want {
+			return
+		}
+		fmt.Fprintf(a.stderr, "STRATA_HOOK reached %s\n", point)
+		for {
+			time.Sleep(time.Hour)
+		}
+	}
+}
+
+// actor names who runs the command, for the audit log.
+func (a *app) actor() string {
+	if u := envOr(a.environ, "USER", ""); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "unknown"
+}
+
+func (a *app) logger() *slog.Logger {
+	level := slog.LevelInfo
+	format := "text"
+	if a.cfg != nil {
+		_ = level.UnmarshalText([]byte(strings.ToUpper(a.cfg.Log.Level)))
+		format = a.cfg.Log.Format
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(a.stderr, opts))
+}

@@ -1,0 +1,82 @@
+// Command strata is the Strata ML data platform: a zoned Iceberg lake with environments and releases, SQL over
+// it, and the HTTP server (`strata serve`) — one binary.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Environ())
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the process exit code; it is the whole CLI, testable in process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
+	a := newApp(stdout, stderr, environ)
+	defer a.close()
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, "error:", err)
+	return exitCode(err)
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "strata",
+		Short: "Strata: a zoned Iceberg data lake, environments and releases, SQL, experiment tracking — in one binary",
+		Long: `Strata gives a small data team one tool for data access, dev/prod environments and a central code base.
+
+Tables are named environment . zone . table: --env prod clean.orders.
+Zones: raw, clean, features, datasets. Environments: dev (latest data) and prod (only the current release).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVarP(&a.projectDir, "project", "C", envOr(a.environ, "STRATA_PROJECT", "."), "project directory (holds strata.yaml) [STRATA_PROJECT]")
+	pf.StringVar(&a.configFile, "config", envOr(a.environ, "STRATA_CONFIG", ""), "configuration file (default <project>/strata.yaml) [STRATA_CONFIG]")
+	pf.StringVarP(&a.output, "output", "o", "table", "output format: table, json or yaml")
+	root.AddCommand(a.initCmd(), a.tableCmd(), a.sqlCmd(), a.releaseCmd(), a.envCmd(), a.serveCmd(), a.demoCmd(),
+		a.runsCmd(), a.modelsCmd(), a.versionCmd())
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return fmt.Errorf("%w: %v", errUsage, err) })
+	return root
+}
+
+func envOr(environ []string, key, def string) string {
+	for _, kv := range environ {
+		if len(kv) > len(key) && kv[:len(key)] == key && kv[len(key)] == '=' {
+			return kv[len(key)+1:]
+		}
+	}
+	return def
+}
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the Strata version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(a.stdout, "strata", version)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/strata-data/strata/artifacts/backends"
+	"github.com/strata-data/strata/registry"
+	"github.com/strata-data/strata/tracking"
+)
+
+// mlflowRoutes mounts the MLflow-compatible tracking API, artifact proxy and model registry: they are part of
+// every `strata serve`.
+func mlflowRoutes(a *app) (func(chi.Router), error) {
+	ctx := context.Background()
+	arts, err := backends.Open(ctx, a.cfg.Artifacts.Root)
+	if err != nil {
+		return nil, err
+	}
+	store, err := tracking.NewStore(ctx, a.db, "")
+	if err != nil {
+		return nil, err
+	}
+	reg := registry.NewStore(store)
+	return func(r chi.Router) {
+		tracking.NewHandler(store, arts, tracking.Options{}).Routes(r)
+		registry.NewHandler(reg, arts).Routes(r)
+	}, nil
+}
