@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -31,6 +32,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
+	}
+	if strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown shorthand") {
+		err = fmt.Errorf("%w: %v", errUsage, err)
 	}
 	fmt.Fprintln(stderr, "error:", err)
 	return exitCode(err)
