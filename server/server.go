@@ -50,7 +50,7 @@ func New(d Deps) *Server {
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newHTTPMetrics(s.reg)
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.RealIP, s.instrument, s.recoverer)
+	r.Use(middleware.RequestID, s.instrument, s.recoverer)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	r.Get("/readyz", s.ready)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))

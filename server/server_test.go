@@ -80,6 +80,7 @@ func TestAPI(t *testing.T) {
 
 	code, _, body := get(t, ts.URL+"/healthz")
 	require.Equal(t, 200, code)
+	require.Equal(t, "ok\n", string(body))
 	code, _, _ = get(t, ts.URL+"/readyz")
 	require.Equal(t, 200, code)
 

@@ -56,6 +56,7 @@ func TestServeDemoAndGracefulShutdown(t *testing.T) {
 	}
 	code, body := get("/healthz")
 	require.Equal(t, 200, code)
+	require.Equal(t, "ok\n", body)
 	code, body = get("/api/v1/envs/prod/tables")
 	require.Equal(t, 200, code)
 	for _, tbl := range []string{"clean", "orders", "users", "events"} {
