@@ -37,13 +37,18 @@ type jsonScan struct {
 	badTotal int64
 	skipped  []int64 // blank and bad line numbers, in order: DuckDB does not count them
 	capped   bool    // skipped is incomplete
+	clean    string  // the scratch copy without the bad lines, once written
 }
 
 func jsonSource(ctx context.Context, in *instance, fr *FileReader, abs string, size int64, opts ReadOptions) (source, error) {
-	scan, err := scanJSONLines(ctx, abs, fr.file, opts.MaxBadRows)
-	if err != nil {
-		return source{}, err
+	if fr.scan == nil {
+		scan, err := scanJSONLines(ctx, abs, fr.file, opts.MaxBadRows)
+		if err != nil {
+			return source{}, err
+		}
+		fr.scan = scan
 	}
+	scan := fr.scan
 	switch {
 	case scan.records == 0 && scan.badTotal == 0 && !scan.array:
 		return source{}, fmt.Errorf("%s has no JSON records: there is nothing to import: %w", fr.file, ErrInvalid)
@@ -56,9 +61,14 @@ func jsonSource(ctx context.Context, in *instance, fr *FileReader, abs string, s
 	}
 	read := abs
 	if scan.badTotal > 0 {
-		if read, err = blankLines(abs, in.tmpDir, scan.bad); err != nil {
-			return source{}, err
+		if scan.clean == "" {
+			clean, err := blankLines(abs, in.tmpDir, scan.bad)
+			if err != nil {
+				return source{}, err
+			}
+			scan.clean = clean
 		}
+		read = scan.clean
 		fr.bad = scan.bad
 	}
 	format := "newline_delimited"

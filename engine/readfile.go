@@ -51,6 +51,7 @@ type FileReader struct {
 	reader
 	file string
 	bad  []BadRow
+	scan *jsonScan // the JSON pre-pass, done once even when the file is bound twice (TableTypes)
 }
 
 // BadRows returns the malformed rows that were skipped. It is complete once Next has returned false
@@ -121,7 +122,7 @@ func (e *Engine) startRead(ctx context.Context, in *instance, fr *FileReader, pa
 // typedColumns infers the file's columns and replaces the inferred types of the table's columns with the
 // table's types.
 func (e *Engine) typedColumns(ctx context.Context, in *instance, fr *FileReader, abs, format string, size int64, opts ReadOptions) ([]ColumnDef, error) {
-	src, err := fileSource(ctx, in, &FileReader{file: fr.file}, abs, format, size, opts)
+	src, err := fileSource(ctx, in, fr, abs, format, size, opts)
 	if err != nil {
 		return nil, err
 	}

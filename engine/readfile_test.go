@@ -382,3 +382,36 @@ func TestReadCSVVeryManyBadRows(t *testing.T) {
 	require.Contains(t, err.Error(), "at least")
 	require.Len(t, rows, 30000, "the good rows were all delivered before the error")
 }
+
+// TestReadTableTypes appends to a table whose columns have types: file columns of those names are read as
+// those types (a value that does not fit is a bad row), the other columns are inferred.
+func TestReadTableTypes(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{})
+	dir := t.TempDir()
+	types := map[string]string{"id": "BIGINT", "amount": "DECIMAL(10,2)"}
+	csvPath := writeFile(t, dir, "t.csv", "id,amount,note\n1,1.50,a\n2,oops,b\n3,3,c\n")
+	jsonPath := writeFile(t, dir, "t.jsonl", `{"id": 1, "amount": 1.5, "note": "a"}`+"\n"+`{"id": 3, "amount": 3, "note": "c"}`+"\n")
+	parquetPath := filepath.Join(dir, "t.parquet")
+	duck(t, fmt.Sprintf("COPY (SELECT 1::INTEGER AS id, 1.5::DOUBLE AS amount, 'a' AS note) TO %s (FORMAT parquet)", sqlString(parquetPath)))
+	for _, tc := range []struct {
+		path string
+		rows [][]string
+		bad  int
+	}{
+		{csvPath, [][]string{{"1", "1.5", "a"}, {"3", "3", "c"}}, 1},
+		{jsonPath, [][]string{{"1", "1.5", "a"}, {"3", "3", "c"}}, 0},
+		{parquetPath, [][]string{{"1", "1.5", "a"}}, 0},
+	} {
+		schema, rows, fr, err := readAll(t, e, tc.path, ReadOptions{TableTypes: types, MaxBadRows: 1})
+		require.NoError(t, err, tc.path)
+		require.Equal(t, "id int64, amount decimal(10, 2), note utf8", schemaString(schema), tc.path)
+		require.Equal(t, tc.rows, rows, tc.path)
+		require.Len(t, fr.BadRows(), tc.bad, tc.path)
+	}
+	bad := fmt.Sprint(func() error {
+		_, _, _, err := readAll(t, e, csvPath, ReadOptions{TableTypes: types})
+		return err
+	}())
+	require.Contains(t, bad, `line 3, column "amount"`)
+}
