@@ -179,3 +179,34 @@ func plainQuery(b *testing.B, db *sql.DB, q string) int {
 	require.NoError(b, rows.Err())
 	return n
 }
+
+// BenchmarkReadFile reads the same 1M rows (id, name, amount, day, ts, flag) from CSV, JSON lines and
+// Parquet; CSV and JSON are small enough (< 64 MiB) to have their types sniffed from the whole file.
+func BenchmarkReadFile(b *testing.B) {
+	dir := b.TempDir()
+	const sel = "SELECT i AS id, 'name' || i AS name, i * 1.5 AS amount, DATE '2020-01-01' + (i % 1000)::INT AS day, " +
+		"TIMESTAMP '2020-01-01' + to_seconds(i) AS ts, i % 2 = 0 AS flag FROM range(1000000) t(i)"
+	files := map[string]string{}
+	for _, f := range []struct{ name, opts string }{
+		{"data.csv", "FORMAT csv, HEADER"}, {"data.jsonl", "FORMAT json"}, {"data.parquet", "FORMAT parquet"},
+	} {
+		p := dir + "/" + f.name
+		duck(b, fmt.Sprintf("COPY (%s) TO %s (%s)", sel, sqlString(p), f.opts))
+		files[f.name] = p
+	}
+	e := newEngine(b, Options{})
+	for _, name := range []string{"data.csv", "data.jsonl", "data.parquet"} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				fr, err := e.ReadFile(context.Background(), files[name], ReadOptions{})
+				require.NoError(b, err)
+				for fr.Next() {
+				}
+				require.NoError(b, fr.Err())
+				require.Equal(b, int64(1_000_000), fr.Rows())
+				require.NoError(b, fr.Close())
+			}
+			b.ReportMetric(float64(1_000_000*b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
