@@ -161,10 +161,12 @@ func (e *Engine) streamSource(ctx context.Context, in *instance, fr *FileReader,
 	}
 	schema, err := in.columnTypes(ps)
 	if err != nil {
+		destroyPrepared(&ps)
 		return nil, err
 	}
 	proj, err := lakeProjection(schema)
 	if err != nil {
+		destroyPrepared(&ps)
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if proj != "" {
