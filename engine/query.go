@@ -36,9 +36,11 @@ type Column struct {
 // in-memory database, so concurrent queries are isolated; unless the engine has ExternalAccess, the SQL can
 // read only the tables' files and cannot change settings.
 //
-// The Result streams: rows are computed as they are read. The caller must Close (or Release) it, which frees
-// the database; it may stop reading early. Cancelling ctx interrupts the query and makes Next return false
-// with ctx's error.
+// The Result streams: rows are computed as they are read, and memory stays bounded (DuckDB buffers about
+// a megabyte ahead). Query itself returns once the first rows are ready, so errors in the SQL, and for an
+// aggregate the whole computation, come before it returns. The caller must Close (or Release) the Result,
+// which frees the database; it may stop reading early. Cancelling ctx interrupts the query, in Query or
+// in Next, which then returns false with ctx's error in Err.
 func (e *Engine) Query(ctx context.Context, sql string, tables []Table) (*Result, error) {
 	in, err := e.prepare(ctx, tables, nil)
 	if err != nil {
