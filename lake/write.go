@@ -10,6 +10,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
 	icecat "github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
@@ -265,10 +266,35 @@ func (w *writer) writeFiles(ctx context.Context, t *table.Table, rdr array.Recor
 // writeBufferBatches bounds the batches queued between the reader and the Parquet writer.
 const writeBufferBatches = 4
 
-// batches adapts a RecordReader to the iterator iceberg-go consumes. It stops with an error when ctx ends or
-// when the reader reports one after its last batch, so a failed input never looks like a short one.
+// coalesceRows is the batch size handed to the Parquet writer. Readers such as DuckDB deliver 2048-row batches,
+// and the writer's per-batch cost made small batches 2.5× slower to encode (5M-row import: 6.2 s with 2048-row
+// batches; see docs/benchmarks.md).
+const coalesceRows = 64 * 1024
+
+// batches adapts a RecordReader to the iterator iceberg-go consumes, joining small batches into batches of
+// about coalesceRows rows. It stops with an error when ctx ends or when the reader reports one after its last
+// batch, so a failed input never looks like a short one.
 func batches(ctx context.Context, rdr array.RecordReader, sc *arrow.Schema, rebind bool) iter.Seq2[arrow.RecordBatch, error] {
 	return func(yield func(arrow.RecordBatch, error) bool) {
+		var pending []arrow.RecordBatch
+		var rows int64
+		defer func() {
+			for _, r := range pending {
+				r.Release()
+			}
+		}()
+		flush := func() bool {
+			rec, err := concat(sc, pending)
+			for _, r := range pending {
+				r.Release()
+			}
+			pending, rows = pending[:0], 0
+			if err != nil {
+				yield(nil, fmt.Errorf("read input: %w", err))
+				return false
+			}
+			return yield(rec, nil) // WriteRecords releases every batch it receives
+		}
 		for rdr.Next() {
 			if ctx.Err() != nil {
 				yield(nil, fmt.Errorf("write cancelled: %w", context.Cause(ctx)))
@@ -280,7 +306,8 @@ func batches(ctx context.Context, rdr array.RecordReader, sc *arrow.Schema, rebi
 			} else {
 				rec.Retain()
 			}
-			if !yield(rec, nil) { // WriteRecords releases every batch it receives
+			pending = append(pending, rec)
+			if rows += rec.NumRows(); rows >= coalesceRows && !flush() {
 				return
 			}
 		}
@@ -290,8 +317,44 @@ func batches(ctx context.Context, rdr array.RecordReader, sc *arrow.Schema, rebi
 		}
 		if ctx.Err() != nil {
 			yield(nil, fmt.Errorf("write cancelled: %w", context.Cause(ctx)))
+			return
+		}
+		if len(pending) > 0 {
+			flush()
 		}
 	}
+}
+
+// concat joins batches of one schema into one batch (the caller keeps its references to the parts).
+func concat(sc *arrow.Schema, parts []arrow.RecordBatch) (arrow.RecordBatch, error) {
+	if len(parts) == 1 {
+		parts[0].Retain()
+		return parts[0], nil
+	}
+	cols := make([]arrow.Array, sc.NumFields())
+	var rows int64
+	for _, p := range parts {
+		rows += p.NumRows()
+	}
+	for i := range cols {
+		arrs := make([]arrow.Array, len(parts))
+		for j, p := range parts {
+			arrs[j] = p.Column(i)
+		}
+		c, err := array.Concatenate(arrs, memory.DefaultAllocator)
+		if err != nil {
+			for _, done := range cols[:i] {
+				done.Release()
+			}
+			return nil, err
+		}
+		cols[i] = c
+	}
+	rec := array.NewRecordBatch(sc, cols, rows)
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec, nil
 }
 
 // addFiles stages the snapshot: an append, or an overwrite that removes every current data file.
