@@ -100,6 +100,11 @@ func appendFloat(buf []byte, f float64, bits int) []byte {
 	case math.IsInf(f, -1):
 		return append(buf, "-Infinity"...)
 	}
+	// Plain digits in the range people read (1499732.65, not 1.49973265e+06); exponents outside it. Both are the
+	// shortest form that round-trips, and valid JSON numbers.
+	if a := math.Abs(f); a == 0 || (a >= 1e-4 && a < 1e15) {
+		return strconv.AppendFloat(buf, f, 'f', -1, bits)
+	}
 	return strconv.AppendFloat(buf, f, 'g', -1, bits)
 }
 

@@ -88,7 +88,7 @@ func (a *app) printNext(base string) {
 	fmt.Fprintf(a.stdout, `
 Strata is running: %[1]s   (data in %[2]s; Ctrl-C stops it)
 
-Try, in another terminal:
+Try, in another terminal ("make build" puts the CLI in bin/strata):
   curl %[1]s/api/v1/envs/prod/tables
   curl '%[1]s/api/v1/envs/prod/tables/clean.orders/rows?limit=5'
   strata table list --env dev

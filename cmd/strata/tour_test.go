@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -66,6 +67,10 @@ func tour(t *testing.T, c *cli) {
 	out = c.ok("table", "preview", "--env", "dev", "raw.orders", "--snapshot", first, "--format", "csv")
 	require.Equal(t, 4, strings.Count(out, "\n"), out)
 	require.Equal(t, "n\n6\n", c.ok("sql", "--env", "dev", "--format", "csv", "SELECT count(*) AS n FROM raw.orders"))
+	// --as-of: before the first snapshot there is nothing; now there are 6 rows.
+	c.fail(exitNotFound, "table", "preview", "--env", "dev", "raw.orders", "--as-of", "2001-01-01")
+	out = c.ok("table", "preview", "--env", "dev", "raw.orders", "--as-of", time.Now().UTC().Add(time.Minute).Format(time.RFC3339), "--format", "csv")
+	require.Equal(t, 7, strings.Count(out, "\n"), out)
 
 	golden(t, "sql_join", c.ok("sql", "--env", "dev", `SELECT u.name, count(*) AS orders, sum(o.amount) AS total
 		FROM raw.orders o JOIN raw.users u USING (user_id) GROUP BY u.name ORDER BY u.name`))
@@ -106,6 +111,12 @@ func tour(t *testing.T, c *cli) {
 	for _, action := range []string{"release.publish", "release.rollback", "env.clone", "table.import.forced"} {
 		require.Contains(t, out, action)
 	}
+
+	// Expire dev's old snapshots: the latest stays readable, and so does prod, which shares older files.
+	out = c.ok("table", "expire", "--env", "dev", "raw.orders", "--older-than", "0s", "--retain-last", "1")
+	require.Contains(t, out, "expired snapshots:")
+	require.Equal(t, "n\n9\n", c.ok("sql", "--env", "dev", "--format", "csv", "SELECT count(*) AS n FROM raw.orders"))
+	require.Equal(t, "n\n6\n", c.ok("sql", "--env", "prod", "--format", "csv", "SELECT count(*) AS n FROM raw.orders"))
 
 	c.ok("table", "rm", "--env", "dev", "raw.users")
 	c.fail(exitNotFound, "table", "show", "--env", "dev", "raw.users")
