@@ -7,6 +7,8 @@ import (
 	"iter"
 	"maps"
 	"path/filepath"
+	"runtime"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -249,18 +251,99 @@ func (w *writer) stage(txn *table.Transaction, t *table.Table, sc *arrow.Schema)
 	return nil
 }
 
-// writeFiles streams rdr into data files of t (the staged table, with the evolved schema).
+// writeFiles streams rdr into data files of t (the staged table, with the evolved schema). Batches are dealt
+// round-robin to writeWorkers Parquet writers, each writing its own files: encoding (dictionary + zstd) is the
+// cost of a write and runs on one core per writer (10M-row import: 10.1 s with one writer; see
+// docs/benchmarks.md).
 func (w *writer) writeFiles(ctx context.Context, t *table.Table, rdr array.RecordReader) error {
 	sc, strip := stripFieldIDs(rdr.Schema())
-	records := table.WriteRecords(ctx, t, sc, batches(ctx, rdr, sc, strip),
-		table.WithRecordBatchBufferSize(writeBufferBatches), table.WithMaxWriteWorkers(1))
-	for df, err := range records {
-		if err != nil {
-			return fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
+	n := writeWorkers()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	chans := make([]chan arrow.RecordBatch, n)
+	for i := range chans {
+		chans[i] = make(chan arrow.RecordBatch, 1)
+	}
+	var inErr error
+	dealt := make(chan struct{})
+	go func() { // the dealer: the only goroutine that touches rdr
+		defer close(dealt)
+		defer func() {
+			for _, ch := range chans {
+				close(ch)
+			}
+		}()
+		i := 0
+		for rec, err := range batches(ctx, rdr, sc, strip) {
+			if err != nil {
+				inErr = err
+				cancel(err)
+				return
+			}
+			select {
+			case chans[i%n] <- rec:
+				i++
+			case <-ctx.Done():
+				rec.Release()
+				return
+			}
 		}
-		w.files = append(w.files, df)
+	}()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var firstErr error
+	for _, ch := range chans {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for df, err := range table.WriteRecords(ctx, t, sc, fromChan(ctx, ch),
+				table.WithRecordBatchBufferSize(writeBufferBatches), table.WithMaxWriteWorkers(1)) {
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+					cancel(err)
+				}
+				if err == nil {
+					w.files = append(w.files, df)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	<-dealt
+	switch {
+	case inErr != nil:
+		return fmt.Errorf("write to %s in %s: %w", w.id, w.env, inErr)
+	case firstErr != nil:
+		return fmt.Errorf("write to %s in %s: %w", w.id, w.env, firstErr)
+	case ctx.Err() != nil:
+		return fmt.Errorf("write to %s in %s: write cancelled: %w", w.id, w.env, context.Cause(ctx))
 	}
 	return nil
+}
+
+// writeWorkers is the number of concurrent Parquet writers of one Write: one per CPU, at most 4.
+func writeWorkers() int { return max(1, min(runtime.GOMAXPROCS(0), 4)) }
+
+// fromChan feeds one writer. It ends with an error if the write was cancelled, so a writer never finalises
+// files of a write that failed elsewhere as if its input were complete.
+func fromChan(ctx context.Context, ch <-chan arrow.RecordBatch) iter.Seq2[arrow.RecordBatch, error] {
+	return func(yield func(arrow.RecordBatch, error) bool) {
+		defer func() {
+			for rec := range ch { // unblock the dealer and free what it sent
+				rec.Release()
+			}
+		}()
+		for rec := range ch {
+			if !yield(rec, nil) { // WriteRecords releases every batch it receives
+				return
+			}
+		}
+		if ctx.Err() != nil {
+			yield(nil, context.Cause(ctx))
+		}
+	}
 }
 
 // writeBufferBatches bounds the batches queued between the reader and the Parquet writer.
