@@ -4,14 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/strata-data/strata/meta"
 )
-
-var dollarParam = regexp.MustCompile(`\$[0-9]+`)
 
 // validateBatch applies MLflow's log-batch rules before anything is written.
 func validateBatch(metrics []Metric, params, tags []KeyValue) error {
@@ -141,7 +138,7 @@ func (s *Store) insertRows(ctx context.Context, tx queryer, into, suffix string,
 		}
 		q := "INSERT INTO " + into + " VALUES " + strings.Join(vals, ", ") + suffix
 		if s.db.Dialect == meta.SQLite {
-			q = dollarParam.ReplaceAllString(q, "?")
+			q = questionParams(q)
 		}
 		if _, err := tx.ExecContext(ctx, q, a...); err != nil {
 			return err
@@ -399,4 +396,22 @@ func (s *Store) SearchDatasets(ctx context.Context, experimentIDs []string) ([]D
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// questionParams rewrites the $N placeholders of generated SQL to "?" (SQLite's positional form). It is a plain
+// scan: the regexp it replaced took a fifth of a 1000-metric log-batch (BenchmarkLogBatchStore profile).
+func questionParams(q string) string {
+	var b strings.Builder
+	b.Grow(len(q))
+	for i := 0; i < len(q); i++ {
+		if q[i] == '$' && i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9' {
+			b.WriteByte('?')
+			for i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9' {
+				i++
+			}
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
 }
