@@ -44,6 +44,9 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			code = http.StatusOK
 		}
 		s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(code)).Inc()
-		s.metrics.duration.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+		elapsed := time.Since(start)
+		s.metrics.duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+		s.deps.Log.Debug("request", "method", r.Method, "route", route, "status", code, "ms", elapsed.Milliseconds(),
+			"id", middleware.GetReqID(r.Context()))
 	})
 }
