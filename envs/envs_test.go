@@ -95,6 +95,9 @@ func TestReleasesLifecycle(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, list, 2)
 			require.Equal(t, s1, list[0].SnapshotID)
+			require.Equal(t, int64(10), list[0].Rows)
+			require.Equal(t, int64(1), list[0].Files) // the pinned snapshot's files, not the latest's
+			require.Positive(t, list[0].Bytes)
 			// Time travel still reaches the unpublished snapshot explicitly.
 			p, err = svc.Resolve(ctx, "prod", orders, lake.SnapshotRef{ID: s2})
 			require.NoError(t, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -74,12 +75,32 @@ func (s *Service) Tables(ctx context.Context, env, zone string) ([]lake.TableSum
 	for _, t := range all {
 		if p, ok := pins[t.Ident.String()]; ok {
 			if t.SnapshotID != p.SnapshotID {
-				t.SnapshotID, t.Rows = p.SnapshotID, p.Rows
+				if t, err = s.pinnedSummary(ctx, env, t, p); err != nil {
+					return nil, err
+				}
 			}
 			out = append(out, t)
 		}
 	}
 	return out, nil
+}
+
+// pinnedSummary describes table t at pin p instead of at its latest snapshot (from the snapshot summary: no
+// manifest is read).
+func (s *Service) pinnedSummary(ctx context.Context, env string, t lake.TableSummary, p Pin) (lake.TableSummary, error) {
+	t.SnapshotID, t.Rows = p.SnapshotID, p.Rows
+	info, err := s.lake.Describe(ctx, env, t.Ident)
+	if err != nil {
+		return t, err
+	}
+	for _, snap := range info.Snapshots {
+		if snap.ID == p.SnapshotID {
+			t.Files, _ = strconv.ParseInt(snap.Summary["total-data-files"], 10, 64)
+			t.Bytes, _ = strconv.ParseInt(snap.Summary["total-files-size"], 10, 64)
+			t.Updated = snap.Timestamp
+		}
+	}
+	return t, nil
 }
 
 // Clone gives dst a zero-copy copy of src's tables (all tables src's readers see when none are named) at the
