@@ -70,9 +70,12 @@ func TestKilledImportAndPublishLeaveLakeConsistent(t *testing.T) {
 			c.ok("table", "import", "--env", "dev", "raw.orders", orders) // a re-run succeeds
 			require.Equal(t, 1, snapshotCount(t, c, "raw.orders"))
 
-			// Killed before the commit of an append: still one snapshot, 3 rows.
+			// Killed before the commit of an append: still one snapshot, 3 rows; its stray files can be swept.
 			kill(t, startHooked(t, c, "write:files-written", "table", "import", "--env", "dev", "raw.orders", orders))
 			require.Equal(t, 1, snapshotCount(t, c, "raw.orders"))
+			require.Equal(t, "n\n3\n", c.ok("sql", "--format", "csv", "SELECT count(*) AS n FROM raw.orders"))
+			out := c.ok("table", "remove-orphans", "--env", "dev", "raw.orders", "--older-than", "0s")
+			require.Regexp(t, `deleted files:\s+[1-9]`, out)
 			require.Equal(t, "n\n3\n", c.ok("sql", "--format", "csv", "SELECT count(*) AS n FROM raw.orders"))
 
 			// Killed right after the commit: the new snapshot is complete.
@@ -84,7 +87,7 @@ func TestKilledImportAndPublishLeaveLakeConsistent(t *testing.T) {
 			c.ok("env", "clone", "dev", "prod", "--force")
 			kill(t, startHooked(t, c, "release:before-commit", "release", "publish", "--env", "prod"))
 			c.fail(exitNotFound, "release", "show", "--env", "prod")
-			out := c.ok("release", "publish", "--env", "prod")
+			out = c.ok("release", "publish", "--env", "prod")
 			require.Contains(t, out, "published prod release 1")
 			require.Equal(t, "n\n6\n", c.ok("sql", "--env", "prod", "--format", "csv", "SELECT count(*) AS n FROM raw.orders"))
 		})

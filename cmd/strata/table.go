@@ -21,7 +21,7 @@ import (
 func (a *app) tableCmd() *cobra.Command {
 	c := &cobra.Command{Use: "table", Short: "Import, inspect, time-travel and remove lake tables"}
 	c.AddCommand(a.tableImportCmd(), a.tableListCmd(), a.tableShowCmd(), a.tableSnapshotsCmd(), a.tablePreviewCmd(),
-		a.tableSchemaCmd(), a.tableRmCmd(), a.tableExpireCmd())
+		a.tableSchemaCmd(), a.tableRmCmd(), a.tableExpireCmd(), a.tableOrphansCmd())
 	return c
 }
 
@@ -452,6 +452,45 @@ func (a *app) tableExpireCmd() *cobra.Command {
 	envFlag(c, &env)
 	c.Flags().StringVar(&olderThan, "older-than", "168h", "expire snapshots older than this")
 	c.Flags().IntVar(&retain, "retain-last", 1, "always keep this many newest snapshots")
+	return c
+}
+
+func (a *app) tableOrphansCmd() *cobra.Command {
+	var env, olderThan string
+	c := &cobra.Command{
+		Use:   "remove-orphans zone.table",
+		Short: "Delete files no snapshot of any environment uses (left by killed or failed writes)",
+		Long: `Delete the data and manifest files of a table that no snapshot of any table in any environment
+references, such as the files of an import that was killed before its commit. Only files older than
+--older-than are considered, so writes still in progress are safe.`,
+		Args: exactArgs(1, "a table name (zone.table)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := lake.ParseIdent(args[0])
+			if err != nil {
+				return err
+			}
+			d, err := time.ParseDuration(olderThan)
+			if err != nil || d < 0 {
+				return fmt.Errorf("%w: --older-than %q: use a duration such as 24h", errUsage, olderThan)
+			}
+			if err := a.open(cmd.Context()); err != nil {
+				return err
+			}
+			res, err := a.lake.RemoveOrphans(cmd.Context(), env, id, time.Now().Add(-d))
+			if err != nil {
+				return err
+			}
+			if err := a.envs.Audit(cmd.Context(), a.actor(), env, "table.remove-orphans", id.String(), res); err != nil {
+				return err
+			}
+			return a.print(res, func(w io.Writer) {
+				row(w, "deleted files:", res.DeletedFiles)
+				row(w, "deleted bytes:", fmtBytes(res.DeletedBytes))
+			})
+		},
+	}
+	envFlag(c, &env)
+	c.Flags().StringVar(&olderThan, "older-than", "24h", "only files last modified longer ago than this")
 	return c
 }
 
