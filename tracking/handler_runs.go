@@ -256,6 +256,25 @@ func (h *Handler) logBatch(r *http.Request, req *Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	metrics, ok := fastMetrics(req)
+	if !ok {
+		if metrics, err = batchMetrics(req); err != nil {
+			return nil, err
+		}
+	}
+	params, err := req.KeyValues("params")
+	if err != nil {
+		return nil, err
+	}
+	tags, err := req.KeyValues("tags")
+	if err != nil {
+		return nil, err
+	}
+	return nil, h.store.LogBatch(r.Context(), id, metrics, params, tags)
+}
+
+// batchMetrics reads log-batch metrics field by field, with MLflow's error for each kind of bad value.
+func batchMetrics(req *Request) ([]Metric, error) {
 	objs, err := req.Objects("metrics")
 	if err != nil {
 		return nil, err
@@ -268,15 +287,44 @@ func (h *Handler) logBatch(r *http.Request, req *Request) (any, error) {
 		}
 		metrics = append(metrics, m)
 	}
-	params, err := req.KeyValues("params")
-	if err != nil {
-		return nil, err
+	return metrics, nil
+}
+
+// wireMetric is a log-batch metric as the client sends it in the common case: numbers as JSON numbers.
+type wireMetric struct {
+	Key           *string  `json:"key"`
+	Value         *float64 `json:"value"`
+	Timestamp     *int64   `json:"timestamp"`
+	Step          *int64   `json:"step"`
+	ModelID       string   `json:"model_id"`
+	DatasetName   string   `json:"dataset_name"`
+	DatasetDigest string   `json:"dataset_digest"`
+}
+
+// fastMetrics decodes the metrics of a well-formed batch in one pass (the field-by-field path was a fifth of a
+// 1000-metric log-batch). Anything unusual — NaN/Infinity strings, int64s as strings, missing or mistyped
+// fields — returns ok=false, and batchMetrics then produces MLflow's exact result or error.
+func fastMetrics(req *Request) ([]Metric, bool) {
+	raw, ok := req.body["metrics"]
+	if !ok {
+		return nil, false
 	}
-	tags, err := req.KeyValues("tags")
-	if err != nil {
-		return nil, err
+	var in []wireMetric
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, false
 	}
-	return nil, h.store.LogBatch(r.Context(), id, metrics, params, tags)
+	out := make([]Metric, len(in))
+	for i, w := range in {
+		if w.Key == nil || w.Value == nil || w.Timestamp == nil {
+			return nil, false
+		}
+		out[i] = Metric{Key: *w.Key, Value: Float(*w.Value), Timestamp: *w.Timestamp, ModelID: w.ModelID,
+			DatasetName: w.DatasetName, DatasetDigest: w.DatasetDigest}
+		if w.Step != nil {
+			out[i].Step = *w.Step
+		}
+	}
+	return out, true
 }
 
 func (h *Handler) logInputs(r *http.Request, req *Request) (any, error) {
