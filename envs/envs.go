@@ -110,17 +110,25 @@ func (s *Service) List(ctx context.Context) ([]Env, error) {
 	return out, rows.Err()
 }
 
-// Get returns one environment or ErrNotFound naming the ones that exist.
+// Get returns one environment or ErrNotFound naming the ones that exist. Every read resolves its environment,
+// so the common case is one indexed row; the full list is read only to word the error.
 func (s *Service) Get(ctx context.Context, name string) (*Env, error) {
+	e := Env{Name: name}
+	err := s.db.SQL.QueryRowContext(ctx, `SELECT kind, description,
+		COALESCE((SELECT max(r.id) FROM strata_releases r WHERE r.env = $1), 0)
+		FROM strata_envs WHERE name = $1`, name).Scan(&e.Kind, &e.Description, &e.CurrentRelease)
+	if err == nil {
+		return &e, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
 	list, err := s.List(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var names []string
 	for _, e := range list {
-		if e.Name == name {
-			return &e, nil
-		}
 		names = append(names, e.Name)
 	}
 	return nil, fmt.Errorf("environment %q: %w (environments: %s; create one with `strata env create`)",

@@ -142,19 +142,8 @@ func (h *Handler) deleteModel(r *http.Request, req *tracking.Request) (any, erro
 }
 
 func searchInput(req *tracking.Request) (SearchInput, error) {
-	var in SearchInput
-	var err error
-	if in.Filter, err = req.String("filter"); err != nil {
-		return in, err
-	}
-	if in.PageToken, err = req.String("page_token"); err != nil {
-		return in, err
-	}
-	if in.OrderBy, err = req.Strings("order_by"); err != nil {
-		return in, err
-	}
-	in.MaxResults, _, err = req.Int64("max_results")
-	return in, err
+	p, err := req.SearchPage()
+	return SearchInput{Filter: p.Filter, PageToken: p.PageToken, OrderBy: p.OrderBy, MaxResults: p.MaxResults}, err
 }
 
 func (h *Handler) searchModels(r *http.Request, req *tracking.Request) (any, error) {

@@ -81,20 +81,11 @@ func viewType(req *Request, field string) (ViewType, error) {
 }
 
 func (h *Handler) searchExperiments(r *http.Request, req *Request) (any, error) {
-	var in SearchExperimentsInput
-	var err error
-	if in.Filter, err = req.String("filter"); err != nil {
+	p, err := req.SearchPage()
+	if err != nil {
 		return nil, err
 	}
-	if in.PageToken, err = req.String("page_token"); err != nil {
-		return nil, err
-	}
-	if in.OrderBy, err = req.Strings("order_by"); err != nil {
-		return nil, err
-	}
-	if in.MaxResults, _, err = req.Int64("max_results"); err != nil {
-		return nil, err
-	}
+	in := SearchExperimentsInput{Filter: p.Filter, PageToken: p.PageToken, OrderBy: p.OrderBy, MaxResults: p.MaxResults}
 	if in.ViewType, err = viewType(req, "view_type"); err != nil {
 		return nil, err
 	}

@@ -124,23 +124,15 @@ func (h *Handler) lifecycleRun(stage string) Call {
 }
 
 func (h *Handler) searchRuns(r *http.Request, req *Request) (any, error) {
-	var in SearchRunsInput
-	var err error
-	if in.ExperimentIDs, err = req.Strings("experiment_ids"); err != nil {
+	ids, err := req.Strings("experiment_ids")
+	if err != nil {
 		return nil, err
 	}
-	if in.Filter, err = req.String("filter"); err != nil {
+	p, err := req.SearchPage()
+	if err != nil {
 		return nil, err
 	}
-	if in.PageToken, err = req.String("page_token"); err != nil {
-		return nil, err
-	}
-	if in.OrderBy, err = req.Strings("order_by"); err != nil {
-		return nil, err
-	}
-	if in.MaxResults, _, err = req.Int64("max_results"); err != nil {
-		return nil, err
-	}
+	in := SearchRunsInput{ExperimentIDs: ids, Filter: p.Filter, PageToken: p.PageToken, OrderBy: p.OrderBy, MaxResults: p.MaxResults}
 	if in.ViewType, err = viewType(req, "run_view_type"); err != nil {
 		return nil, err
 	}

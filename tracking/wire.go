@@ -380,3 +380,28 @@ func appendFloat(b []byte, v float64) []byte {
 	}
 	return b
 }
+
+// SearchPage holds the fields every MLflow search request shares.
+type SearchPage struct {
+	Filter     string
+	PageToken  string
+	OrderBy    []string
+	MaxResults int64
+}
+
+// SearchPage reads filter, page_token, order_by and max_results, in that order (the first bad one is reported).
+func (q *Request) SearchPage() (SearchPage, error) {
+	var p SearchPage
+	var err error
+	if p.Filter, err = q.String("filter"); err != nil {
+		return p, err
+	}
+	if p.PageToken, err = q.String("page_token"); err != nil {
+		return p, err
+	}
+	if p.OrderBy, err = q.Strings("order_by"); err != nil {
+		return p, err
+	}
+	p.MaxResults, _, err = q.Int64("max_results")
+	return p, err
+}

@@ -151,7 +151,7 @@ func (a *app) tableImportCmd() *cobra.Command {
 // tableTypes returns the DuckDB types of an existing table's columns, so an append reads the file with the
 // table's types (a value that does not fit is a bad row, not a reason to widen the column). nil for a new table.
 func (a *app) tableTypes(ctx context.Context, env string, id lake.Ident) (map[string]string, error) {
-	p, err := a.lake.Plan(ctx, env, id, lake.SnapshotRef{})
+	info, err := a.lake.Describe(ctx, env, id)
 	if errors.Is(err, lake.ErrNotFound) {
 		return nil, nil
 	}
@@ -159,7 +159,7 @@ func (a *app) tableTypes(ctx context.Context, env string, id lake.Ident) (map[st
 		return nil, err
 	}
 	out := map[string]string{}
-	for _, c := range p.Columns {
+	for _, c := range info.Columns {
 		if t, err := engine.DuckType(c.Type); err == nil {
 			out[c.Name] = t
 		}
@@ -240,18 +240,22 @@ func (a *app) tableListCmd() *cobra.Command {
 	return c
 }
 
-func (a *app) describe(cmd *cobra.Command, env, name string) (*lake.TableInfo, error) {
+// describe returns a table's description and the plan of the snapshot env's readers see (which also checks that
+// they see the table at all: in prod, that a release pins it).
+func (a *app) describe(cmd *cobra.Command, env, name string) (*lake.TableInfo, *lake.Plan, error) {
 	id, err := lake.ParseIdent(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := a.open(cmd.Context()); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := a.envs.Resolve(cmd.Context(), env, id, lake.SnapshotRef{}); err != nil {
-		return nil, err
+	plan, err := a.envs.Resolve(cmd.Context(), env, id, lake.SnapshotRef{})
+	if err != nil {
+		return nil, nil, err
 	}
-	return a.lake.Describe(cmd.Context(), env, id)
+	info, err := a.lake.Describe(cmd.Context(), env, id)
+	return info, plan, err
 }
 
 func (a *app) tableShowCmd() *cobra.Command {
@@ -261,11 +265,7 @@ func (a *app) tableShowCmd() *cobra.Command {
 		Short: "Show a table: location, current snapshot, schema and recent snapshots",
 		Args:  exactArgs(1, "a table name (zone.table)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			info, err := a.describe(cmd, env, args[0])
-			if err != nil {
-				return err
-			}
-			plan, err := a.envs.Resolve(cmd.Context(), env, info.Ident, lake.SnapshotRef{})
+			info, plan, err := a.describe(cmd, env, args[0])
 			if err != nil {
 				return err
 			}
@@ -299,7 +299,7 @@ func (a *app) tableSnapshotsCmd() *cobra.Command {
 		Short: "List a table's snapshots, oldest first",
 		Args:  exactArgs(1, "a table name (zone.table)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			info, err := a.describe(cmd, env, args[0])
+			info, _, err := a.describe(cmd, env, args[0])
 			if err != nil {
 				return err
 			}
