@@ -15,6 +15,9 @@ Prints a Markdown table with the ratio Strata/MLflow for each line.
 """
 
 import argparse
+import http.client
+import json as _json
+import urllib.parse
 import os
 import random
 import shutil
@@ -64,14 +67,50 @@ def session():
 
 
 class API:
-    def __init__(self, url):
-        self.url = url + "/api/2.0/mlflow/"
+    """The workload's HTTP calls. client="raw" (default) is a lean load generator: one keep-alive http.client
+    connection per thread, so the client's own CPU, which shares the machine's cores with the server, stays
+    small. client="requests" sends the same calls through requests.Session, the HTTP stack of the mlflow client.
+    Both servers always get the same client in one run."""
 
-    def call(self, method, path, **kw):
-        r = session().request(method, self.url + path, timeout=600, **kw)
-        if r.status_code != 200:
-            raise RuntimeError(f"{method} {path}: {r.status_code} {r.text[:300]}")
-        return r.json()
+    def __init__(self, url, client="raw"):
+        self.url = url + "/api/2.0/mlflow/"
+        self.client = client
+        u = urllib.parse.urlparse(url)
+        self.host, self.port = u.hostname, u.port
+
+    def _conn(self):
+        c = getattr(_local, "conn", None)
+        if c is None or getattr(_local, "conn_for", None) != (self.host, self.port):
+            c = _local.conn = http.client.HTTPConnection(self.host, self.port, timeout=600)
+            _local.conn_for = (self.host, self.port)
+        return c
+
+    def call(self, method, path, json=None, params=None):
+        if self.client == "requests":
+            r = session().request(method, self.url + path, timeout=600, json=json, params=params)
+            if r.status_code != 200:
+                raise RuntimeError(f"{method} {path}: {r.status_code} {r.text[:300]}")
+            return r.json()
+        target = "/api/2.0/mlflow/" + path
+        if params:
+            target += "?" + urllib.parse.urlencode(params)
+        body = None if json is None else _json.dumps(json).encode()
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        for attempt in (0, 1):  # one retry on a connection the server closed while idle
+            c = self._conn()
+            try:
+                c.request(method, target, body=body, headers=headers)
+                resp = c.getresponse()
+                data = resp.read()
+                break
+            except (http.client.HTTPException, ConnectionError):
+                c.close()
+                _local.conn = None
+                if attempt:
+                    raise
+        if resp.status != 200:
+            raise RuntimeError(f"{method} {path}: {resp.status} {data[:300]!r}")
+        return _json.loads(data)
 
     def experiment(self, name):
         return self.call("POST", "experiments/create", json={"name": name})["experiment_id"]
@@ -156,7 +195,7 @@ def bench_history(api, exp, points):
             params = {"run_id": rid, "metric_key": "loss", "max_results": 25000}
             if tok:
                 params["page_token"] = tok
-            r = session().get(api.url + "metrics/get-history", params=params, timeout=600).json()
+            r = api.call("GET", "metrics/get-history", params=params)
             n += len(r.get("metrics", []))
             tok = r.get("next_page_token")
             if not tok:
@@ -167,7 +206,7 @@ def bench_history(api, exp, points):
 
 
 def workload(name, url, a):
-    api = API(url)
+    api = API(url, a.client)
     exp = api.experiment(f"bench-{int(time.time())}")
     res = {}
     print(f"[{name}] log_batch {a.batch_calls} x 1000 metrics", flush=True)
@@ -229,6 +268,8 @@ def main():
     p.add_argument("--points", type=int, default=100000)
     p.add_argument("--targets", default="strata,mlflow", help="comma-separated: strata, mlflow")
     p.add_argument("--quick", action="store_true", help="a small smoke run of the same workload")
+    p.add_argument("--client", choices=("raw", "requests"), default="raw",
+                   help="load generator: raw http.client (default) or requests (the mlflow client's HTTP stack)")
     a = p.parse_args()
     if a.quick:
         a.batch_calls, a.single, a.runs, a.big_runs, a.searches, a.points = 5, 80, 100, 300, 5, 5000
