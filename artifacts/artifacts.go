@@ -7,8 +7,8 @@ package artifacts
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"github.com/strata-data/strata/errs"
 	"io"
 	"net/url"
 	"path"
@@ -17,8 +17,8 @@ import (
 
 // Sentinel errors returned (wrapped) by every backend.
 var (
-	ErrNotFound    = errors.New("artifact not found")
-	ErrInvalidPath = errors.New("invalid artifact path")
+	ErrNotFound    = errs.New(errs.NotFound, "artifact not found")
+	ErrInvalidPath = errs.New(errs.Invalid, "invalid artifact path")
 )
 
 // Entry is one child of a listed directory.

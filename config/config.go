@@ -4,7 +4,8 @@
 package config
 
 import (
-	"errors"
+	"github.com/strata-data/strata/errs"
+
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,7 +17,7 @@ import (
 const FileName = "strata.yaml"
 
 // ErrInvalid marks configuration errors (bad file, unknown key, bad value).
-var ErrInvalid = errors.New("invalid configuration")
+var ErrInvalid = errs.New(errs.Invalid, "invalid configuration")
 
 // Config is the whole configuration. Field tags name the YAML key; the environment variable is STRATA_ plus the
 // upper-cased dotted path with "_" (meta.dsn → STRATA_META_DSN).
@@ -121,31 +122,31 @@ func Load(dir, file string, environ []string) (*Config, error) {
 }
 
 func (c *Config) validate() error {
-	var errs []string
+	var problems []string
 	if c.DataDir == "" {
-		errs = append(errs, "data_dir: must not be empty")
+		problems = append(problems, "data_dir: must not be empty")
 	}
 	if c.Server.Addr == "" {
-		errs = append(errs, "server.addr: must not be empty (e.g. \":8080\")")
+		problems = append(problems, "server.addr: must not be empty (e.g. \":8080\")")
 	}
 	if c.Server.ShutdownTimeout <= 0 {
-		errs = append(errs, "server.shutdown_timeout: must be positive (e.g. 30s)")
+		problems = append(problems, "server.shutdown_timeout: must be positive (e.g. 30s)")
 	}
 	if c.Engine.Threads < 0 {
-		errs = append(errs, "engine.threads: must be ≥ 0 (0 = all CPUs)")
+		problems = append(problems, "engine.threads: must be ≥ 0 (0 = all CPUs)")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		errs = append(errs, fmt.Sprintf("log.level: %q is not one of debug, info, warn, error", c.Log.Level))
+		problems = append(problems, fmt.Sprintf("log.level: %q is not one of debug, info, warn, error", c.Log.Level))
 	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
-		errs = append(errs, fmt.Sprintf("log.format: %q is not one of text, json", c.Log.Format))
+		problems = append(problems, fmt.Sprintf("log.format: %q is not one of text, json", c.Log.Format))
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"github.com/strata-data/strata/errs"
 	"strings"
 )
 
@@ -56,5 +57,5 @@ func (e *BadInputError) Error() string {
 	return b.String()
 }
 
-// Unwrap makes the error match ErrInvalid.
-func (e *BadInputError) Unwrap() error { return ErrInvalid }
+// Unwrap makes the error match ErrInvalid and the kind errs.BadData (input data rejected).
+func (e *BadInputError) Unwrap() []error { return []error{ErrInvalid, errs.BadData} }

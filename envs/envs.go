@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/strata-data/strata/errs"
 	"regexp"
 	"sort"
 	"strings"
@@ -24,10 +25,10 @@ import (
 
 // Sentinel errors; wrapped with context by every function.
 var (
-	ErrNotFound  = errors.New("not found")
-	ErrInvalid   = errors.New("invalid request")
-	ErrForbidden = errors.New("not allowed")
-	ErrConflict  = errors.New("conflict")
+	ErrNotFound  = errs.New(errs.NotFound, "not found")
+	ErrInvalid   = errs.New(errs.Invalid, "invalid request")
+	ErrForbidden = errs.New(errs.Forbidden, "not allowed")
+	ErrConflict  = errs.New(errs.Conflict, "conflict")
 )
 
 // Kind says how an environment's readers resolve tables.

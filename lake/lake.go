@@ -18,8 +18,8 @@ package lake
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"github.com/strata-data/strata/errs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -32,10 +32,10 @@ import (
 // Sentinel errors. Every error this package returns for a caller mistake or a state conflict wraps one of them
 // with context (environment, table, what to do).
 var (
-	ErrNotFound = errors.New("not found")
-	ErrExists   = errors.New("already exists")
-	ErrInvalid  = errors.New("invalid")
-	ErrConflict = errors.New("conflict")
+	ErrNotFound = errs.New(errs.NotFound, "not found")
+	ErrExists   = errs.New(errs.Exists, "already exists")
+	ErrInvalid  = errs.New(errs.Invalid, "invalid")
+	ErrConflict = errs.New(errs.Conflict, "conflict")
 )
 
 // Zones every environment has, in lake order.

@@ -8,8 +8,8 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
+	"github.com/strata-data/strata/errs"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -32,9 +32,9 @@ const (
 
 // Sentinel errors. Callers wrap them with context; protocol edges map them to statuses.
 var (
-	ErrInvalid  = errors.New("invalid metadata database setting")
-	ErrNotFound = errors.New("not found")
-	ErrConflict = errors.New("conflict")
+	ErrInvalid  = errs.New(errs.Invalid, "invalid metadata database setting")
+	ErrNotFound = errs.New(errs.NotFound, "not found")
+	ErrConflict = errs.New(errs.Conflict, "conflict")
 )
 
 //go:embed migrations/*.sql

@@ -10,7 +10,8 @@
 package rowfmt
 
 import (
-	"errors"
+	"github.com/strata-data/strata/errs"
+
 	"fmt"
 	"io"
 	"strings"
@@ -20,7 +21,7 @@ import (
 )
 
 // ErrInvalid reports an unknown format name.
-var ErrInvalid = errors.New("invalid")
+var ErrInvalid = errs.New(errs.Invalid, "invalid")
 
 // Format is an output format.
 type Format string

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/strata-data/strata/errs"
 	"log/slog"
 	"net/http"
 )
@@ -11,11 +12,11 @@ import (
 // Sentinel errors. Store methods return errors that wrap exactly one of them (via errors.Is); the message of the
 // wrapping error is the one MLflow clients see.
 var (
-	ErrNotFound       = errors.New("RESOURCE_DOES_NOT_EXIST")
-	ErrAlreadyExists  = errors.New("RESOURCE_ALREADY_EXISTS")
-	ErrInvalid        = errors.New("INVALID_PARAMETER_VALUE")
-	ErrMalformed      = errors.New("MALFORMED_REQUEST")
-	ErrNotImplemented = errors.New("NOT_IMPLEMENTED")
+	ErrNotFound       = errs.New(errs.NotFound, "RESOURCE_DOES_NOT_EXIST")
+	ErrAlreadyExists  = errs.New(errs.Exists, "RESOURCE_ALREADY_EXISTS")
+	ErrInvalid        = errs.New(errs.Invalid, "INVALID_PARAMETER_VALUE")
+	ErrMalformed      = errs.New(errs.Invalid, "MALFORMED_REQUEST")
+	ErrNotImplemented = errs.New(errs.Unsupported, "NOT_IMPLEMENTED")
 )
 
 // Error is an error of one of the sentinel kinds with a client-facing message.

@@ -1,13 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 
-	"github.com/strata-data/strata/config"
-	"github.com/strata-data/strata/engine"
-	"github.com/strata-data/strata/envs"
-	"github.com/strata-data/strata/lake"
-	"github.com/strata-data/strata/meta"
+	"github.com/strata-data/strata/errs"
 )
 
 // Exit codes scripts can rely on.
@@ -21,31 +18,29 @@ const (
 	exitCancelled = 130
 )
 
-// exitCode is the one place errors become exit codes.
+// exitCode is the one place errors become exit codes: by the kind (package errs) the error wraps.
 func exitCode(err error) int {
-	var bad *engine.BadInputError
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &bad):
-		return exitBadInput
-	case errors.Is(err, lake.ErrNotFound), errors.Is(err, envs.ErrNotFound), errors.Is(err, meta.ErrNotFound),
-		errors.Is(err, engine.ErrNotFound), errors.Is(err, errNotFound):
-		return exitNotFound
-	case errors.Is(err, lake.ErrConflict), errors.Is(err, lake.ErrExists), errors.Is(err, envs.ErrConflict),
-		errors.Is(err, envs.ErrForbidden):
-		return exitConflict
-	case errors.Is(err, lake.ErrInvalid), errors.Is(err, envs.ErrInvalid), errors.Is(err, config.ErrInvalid),
-		errors.Is(err, meta.ErrInvalid), errors.Is(err, errUsage), errors.Is(err, engine.ErrInvalid):
-		return exitUsage
-	case errors.Is(err, errCancelled):
+	case errors.Is(err, errCancelled), errors.Is(err, context.Canceled):
 		return exitCancelled
+	}
+	switch errs.KindOf(err) {
+	case errs.NotFound:
+		return exitNotFound
+	case errs.Exists, errs.Conflict, errs.Forbidden:
+		return exitConflict
+	case errs.Invalid, errs.Unsupported:
+		return exitUsage
+	case errs.BadData:
+		return exitBadInput
 	}
 	return exitError
 }
 
 var (
-	errUsage     = errors.New("usage")
-	errNotFound  = errors.New("not found")
+	errUsage     = errs.New(errs.Invalid, "usage")
+	errNotFound  = errs.New(errs.NotFound, "not found")
 	errCancelled = errors.New("cancelled")
 )
