@@ -144,8 +144,12 @@ func (db *DB) migrate(ctx context.Context) error {
 // Close closes the database handle.
 func (db *DB) Close() error { return db.SQL.Close() }
 
-// Tx runs fn in a transaction and commits it if fn returns nil. Serialisation failures, deadlocks and busy
-// locks are retried (fn must therefore be safe to run again); any other error rolls back and is returned as is.
+// Tx runs fn in a transaction and commits it if fn returns nil. Serialisation failures, deadlocks, busy locks
+// and unique violations (SQLSTATE 23505) are retried up to eight times, so fn must be safe to run again and must
+// read inside the transaction whatever it derives keys from. The unique-violation retry is what makes
+// "next id = MAX(id)+1 in the same transaction" (release numbers per environment) safe under concurrent
+// writers on PostgreSQL's READ COMMITTED: the loser of a race on the same id runs again and takes the next one.
+// Any other error rolls back and is returned as is.
 func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
