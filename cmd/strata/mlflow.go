@@ -11,9 +11,8 @@ import (
 )
 
 // mlflowRoutes mounts the MLflow-compatible tracking API, artifact proxy and model registry: they are part of
-// every `strata serve`.
-func mlflowRoutes(a *app) (func(chi.Router), error) {
-	ctx := context.Background()
+// every `strata serve`. ctx bounds the set-up (opening the artifact store, preparing the tracking store).
+func (a *app) mlflowRoutes(ctx context.Context) (func(chi.Router), error) {
 	arts, err := backends.Open(ctx, a.cfg.Artifacts.Root)
 	if err != nil {
 		return nil, err

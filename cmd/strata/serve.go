@@ -5,15 +5,11 @@ import (
 	"net"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/spf13/cobra"
 
 	"github.com/strata-data/strata/demo"
 	"github.com/strata-data/strata/server"
 )
-
-// mounts are the HTTP route groups of other domains that `strata serve` adds to the router.
-var mounts = []func(a *app) (func(chi.Router), error){mlflowRoutes}
 
 func (a *app) serveCmd() *cobra.Command {
 	var addr, dataDir string
@@ -50,13 +46,11 @@ func (a *app) serveCmd() *cobra.Command {
 				return err
 			}
 			deps := server.Deps{DB: a.db, Envs: a.envs, Engine: eng, Log: log}
-			for _, m := range mounts {
-				fn, err := m(a)
-				if err != nil {
-					return err
-				}
-				deps.Mounts = append(deps.Mounts, fn)
+			mlflow, err := a.mlflowRoutes(ctx)
+			if err != nil {
+				return err
 			}
+			deps.Mounts = append(deps.Mounts, mlflow)
 			srv := server.New(deps)
 			ln, err := net.Listen("tcp", cfg.Server.Addr)
 			if err != nil {
