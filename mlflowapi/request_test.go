@@ -49,4 +49,3 @@ func TestRequestTypes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"a", "b"}, ids)
 }
-
