@@ -34,7 +34,9 @@ func TestModelVersionSources(t *testing.T) {
 			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &out), w.Body.String())
 			return w.Code, out
 		}
-		create := func(body map[string]any) (int, map[string]any) { return call(http.MethodPost, "model-versions/create", body) }
+		create := func(body map[string]any) (int, map[string]any) {
+			return call(http.MethodPost, "model-versions/create", body)
+		}
 		versions := func(name string) int {
 			vs, _, err := s.SearchModelVersions(ctx, registry.SearchInput{Filter: "name = '" + name + "'"})
 			require.NoError(t, err)
