@@ -77,10 +77,6 @@ func (h *Handler) proxyDownload(w http.ResponseWriter, r *http.Request) {
 	h.api.SendArtifact(w, r, h.arts, p)
 }
 
-func (h *Handler) sendFile(w http.ResponseWriter, r *http.Request, p string) {
-	h.api.SendArtifact(w, r, h.arts, p)
-}
-
 func (h *Handler) proxyUpload(w http.ResponseWriter, r *http.Request) {
 	p, err := wildcardPath(r)
 	if err != nil {
