@@ -2,6 +2,7 @@ package mlflowapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -41,7 +42,13 @@ func (a *API) Serve(call Call) http.HandlerFunc {
 		if resp == nil {
 			resp = struct{}{}
 		}
-		WriteJSON(w, resp)
+		body, err := json.Marshal(resp)
+		if err != nil {
+			a.WriteError(w, r, fmt.Errorf("encode the response: %w", err))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
 	}
 }
 
@@ -54,7 +61,8 @@ func (a *API) Mount(r chi.Router, path string, call Call, methods ...string) {
 	}
 }
 
-// WriteJSON writes v as a 200 JSON response.
+// WriteJSON writes v as a 200 JSON response (for handlers outside Serve, whose small fixed answers cannot fail
+// to encode).
 func WriteJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	b, err := json.Marshal(v)
