@@ -10,6 +10,9 @@ import (
 	"github.com/strata-data/strata/tracking"
 )
 
+// The registry reaches runs and logged models through the tracking store.
+var _ registry.Tracking = (*tracking.Store)(nil)
+
 // mlflowRoutes mounts the MLflow-compatible tracking API, artifact proxy and model registry: they are part of
 // every `strata serve`. ctx bounds the set-up (opening the artifact store, preparing the tracking store). The
 // registry reaches runs and logged models through the tracking store (registry.Tracking); both log their 5xx
