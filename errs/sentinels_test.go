@@ -21,6 +21,8 @@ import (
 	"github.com/strata-data/strata/errs"
 	"github.com/strata-data/strata/lake"
 	"github.com/strata-data/strata/meta"
+	"github.com/strata-data/strata/mlflowapi"
+	"github.com/strata-data/strata/registry"
 	"github.com/strata-data/strata/rowfmt"
 	"github.com/strata-data/strata/tracking"
 )
@@ -43,14 +45,18 @@ var sentinels = map[string]error{
 	"lake.ErrExists":             lake.ErrExists,
 	"lake.ErrInvalid":            lake.ErrInvalid,
 	"lake.ErrConflict":           lake.ErrConflict,
+	"mlflowapi.ErrInvalid":       mlflowapi.ErrInvalid,
+	"mlflowapi.ErrMalformed":     mlflowapi.ErrMalformed,
 	"meta.ErrInvalid":            meta.ErrInvalid,
 	"meta.ErrNotFound":           meta.ErrNotFound,
 	"meta.ErrConflict":           meta.ErrConflict,
+	"registry.ErrNotFound":       registry.ErrNotFound,
+	"registry.ErrExists":         registry.ErrExists,
+	"registry.ErrInvalid":        registry.ErrInvalid,
 	"rowfmt.ErrInvalid":          rowfmt.ErrInvalid,
 	"tracking.ErrNotFound":       tracking.ErrNotFound,
 	"tracking.ErrAlreadyExists":  tracking.ErrAlreadyExists,
 	"tracking.ErrInvalid":        tracking.ErrInvalid,
-	"tracking.ErrMalformed":      tracking.ErrMalformed,
 	"tracking.ErrNotImplemented": tracking.ErrNotImplemented,
 }
 

@@ -1,24 +1,27 @@
 package registry
 
 import (
+	"log/slog"
 	"net/http"
 	"path"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/strata-data/strata/artifacts"
-	"github.com/strata-data/strata/tracking"
+	"github.com/strata-data/strata/mlflowapi"
 )
 
-// Handler serves MLflow's model registry REST API. Errors go through tracking.WriteError.
+// Handler serves MLflow's model registry REST API; errors are answered by mlflowapi (API.WriteError).
 type Handler struct {
 	store *Store
 	arts  artifacts.Store
+	api   *mlflowapi.API
 }
 
-// NewHandler returns the registry handler; arts serves /model-versions/get-artifact for the UI.
-func NewHandler(store *Store, arts artifacts.Store) *Handler {
-	return &Handler{store: store, arts: arts}
+// NewHandler returns the registry handler; arts serves /model-versions/get-artifact for the UI, and log
+// receives every 5xx answer once with its request id (nil means slog.Default()).
+func NewHandler(store *Store, arts artifacts.Store, log *slog.Logger) *Handler {
+	return &Handler{store: store, arts: arts, api: mlflowapi.New(log)}
 }
 
 const (
@@ -30,7 +33,7 @@ const (
 
 // Routes registers the registry routes (absolute paths, under /api/2.0/mlflow and /ajax-api/2.0/mlflow).
 func (h *Handler) Routes(r chi.Router) {
-	m := func(p string, c tracking.Call, methods ...string) { tracking.Mount(r, p, c, methods...) }
+	m := func(p string, c mlflowapi.Call, methods ...string) { h.api.Mount(r, p, c, methods...) }
 	m("/registered-models/create", h.createModel, post)
 	m("/registered-models/get", h.getModel, get)
 	m("/registered-models/rename", h.renameModel, post)
@@ -56,9 +59,9 @@ func (h *Handler) Routes(r chi.Router) {
 	r.Get("/ajax-api/2.0/mlflow/model-versions/get-artifact", h.getArtifact)
 }
 
-func name(req *tracking.Request) (string, error) { return req.RequiredString("name") }
+func name(req *mlflowapi.Request) (string, error) { return req.RequiredString("name") }
 
-func nameVersion(req *tracking.Request) (string, int64, error) {
+func nameVersion(req *mlflowapi.Request) (string, int64, error) {
 	n, err := name(req)
 	if err != nil {
 		return "", 0, err
@@ -85,7 +88,7 @@ func wrapVersion(v *ModelVersion, err error) (any, error) {
 	return map[string]any{"model_version": v}, nil
 }
 
-func (h *Handler) createModel(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) createModel(r *http.Request, req *mlflowapi.Request) (any, error) {
 	n, err := name(req)
 	if err != nil {
 		return nil, err
@@ -101,7 +104,7 @@ func (h *Handler) createModel(r *http.Request, req *tracking.Request) (any, erro
 	return wrapModel(h.store.CreateRegisteredModel(r.Context(), n, desc, tags))
 }
 
-func (h *Handler) getModel(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) getModel(r *http.Request, req *mlflowapi.Request) (any, error) {
 	n, err := name(req)
 	if err != nil {
 		return nil, err
@@ -109,7 +112,7 @@ func (h *Handler) getModel(r *http.Request, req *tracking.Request) (any, error) 
 	return wrapModel(h.store.GetRegisteredModel(r.Context(), n))
 }
 
-func (h *Handler) renameModel(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) renameModel(r *http.Request, req *mlflowapi.Request) (any, error) {
 	n, err := name(req)
 	if err != nil {
 		return nil, err
@@ -121,7 +124,7 @@ func (h *Handler) renameModel(r *http.Request, req *tracking.Request) (any, erro
 	return wrapModel(h.store.RenameRegisteredModel(r.Context(), n, nn))
 }
 
-func (h *Handler) updateModel(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) updateModel(r *http.Request, req *mlflowapi.Request) (any, error) {
 	n, err := name(req)
 	if err != nil {
 		return nil, err
@@ -133,7 +136,7 @@ func (h *Handler) updateModel(r *http.Request, req *tracking.Request) (any, erro
 	return wrapModel(h.store.UpdateRegisteredModel(r.Context(), n, desc))
 }
 
-func (h *Handler) deleteModel(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) deleteModel(r *http.Request, req *mlflowapi.Request) (any, error) {
 	n, err := name(req)
 	if err != nil {
 		return nil, err
@@ -141,12 +144,12 @@ func (h *Handler) deleteModel(r *http.Request, req *tracking.Request) (any, erro
 	return nil, h.store.DeleteRegisteredModel(r.Context(), n)
 }
 
-func searchInput(req *tracking.Request) (SearchInput, error) {
+func searchInput(req *mlflowapi.Request) (SearchInput, error) {
 	p, err := req.SearchPage()
 	return SearchInput{Filter: p.Filter, PageToken: p.PageToken, OrderBy: p.OrderBy, MaxResults: p.MaxResults}, err
 }
 
-func (h *Handler) searchModels(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) searchModels(r *http.Request, req *mlflowapi.Request) (any, error) {
 	in, err := searchInput(req)
 	if err != nil {
 		return nil, err
@@ -161,7 +164,7 @@ func (h *Handler) searchModels(r *http.Request, req *tracking.Request) (any, err
 	}{models, next}, nil
 }
 
-func (h *Handler) latestVersions(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) latestVersions(r *http.Request, req *mlflowapi.Request) (any, error) {
 	n, err := name(req)
 	if err != nil {
 		return nil, err
@@ -182,19 +185,19 @@ func (h *Handler) latestVersions(r *http.Request, req *tracking.Request) (any, e
 	}{vs}, nil
 }
 
-func keyValue(req *tracking.Request) (tracking.KeyValue, error) {
+func keyValue(req *mlflowapi.Request) (mlflowapi.KeyValue, error) {
 	k, err := req.RequiredString("key")
 	if err != nil {
-		return tracking.KeyValue{}, err
+		return mlflowapi.KeyValue{}, err
 	}
-	kvs, err := tracking.KeyValuesOf(req)
+	v, err := req.Text("value") // MLflow stringifies tag values: 12345 is "12345"
 	if err != nil {
-		return tracking.KeyValue{}, err
+		return mlflowapi.KeyValue{}, err
 	}
-	return tracking.KeyValue{Key: k, Value: kvs}, nil
+	return mlflowapi.KeyValue{Key: k, Value: v}, nil
 }
 
-func (h *Handler) setModelTag(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) setModelTag(r *http.Request, req *mlflowapi.Request) (any, error) {
 	n, err := name(req)
 	if err != nil {
 		return nil, err
@@ -206,7 +209,7 @@ func (h *Handler) setModelTag(r *http.Request, req *tracking.Request) (any, erro
 	return nil, h.store.SetRegisteredModelTag(r.Context(), n, kv)
 }
 
-func (h *Handler) deleteModelTag(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) deleteModelTag(r *http.Request, req *mlflowapi.Request) (any, error) {
 	n, err := name(req)
 	if err != nil {
 		return nil, err
@@ -218,7 +221,7 @@ func (h *Handler) deleteModelTag(r *http.Request, req *tracking.Request) (any, e
 	return nil, h.store.DeleteRegisteredModelTag(r.Context(), n, k)
 }
 
-func (h *Handler) setAlias(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) setAlias(r *http.Request, req *mlflowapi.Request) (any, error) {
 	n, v, err := nameVersion(req)
 	if err != nil {
 		return nil, err
@@ -230,7 +233,7 @@ func (h *Handler) setAlias(r *http.Request, req *tracking.Request) (any, error) 
 	return nil, h.store.SetAlias(r.Context(), n, alias, v)
 }
 
-func (h *Handler) deleteAlias(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) deleteAlias(r *http.Request, req *mlflowapi.Request) (any, error) {
 	n, err := name(req)
 	if err != nil {
 		return nil, err
@@ -242,7 +245,7 @@ func (h *Handler) deleteAlias(r *http.Request, req *tracking.Request) (any, erro
 	return nil, h.store.DeleteAlias(r.Context(), n, alias)
 }
 
-func (h *Handler) getByAlias(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) getByAlias(r *http.Request, req *mlflowapi.Request) (any, error) {
 	n, err := name(req)
 	if err != nil {
 		return nil, err
@@ -258,7 +261,7 @@ func (h *Handler) getByAlias(r *http.Request, req *tracking.Request) (any, error
 	return wrapVersion(h.store.GetModelVersion(r.Context(), n, v))
 }
 
-func (h *Handler) createVersion(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) createVersion(r *http.Request, req *mlflowapi.Request) (any, error) {
 	var in CreateModelVersionInput
 	var err error
 	if in.Name, err = name(req); err != nil {
@@ -278,7 +281,7 @@ func (h *Handler) createVersion(r *http.Request, req *tracking.Request) (any, er
 	return wrapVersion(h.store.CreateModelVersion(r.Context(), in))
 }
 
-func (h *Handler) getVersion(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) getVersion(r *http.Request, req *mlflowapi.Request) (any, error) {
 	n, v, err := nameVersion(req)
 	if err != nil {
 		return nil, err
@@ -286,7 +289,7 @@ func (h *Handler) getVersion(r *http.Request, req *tracking.Request) (any, error
 	return wrapVersion(h.store.GetModelVersion(r.Context(), n, v))
 }
 
-func (h *Handler) updateVersion(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) updateVersion(r *http.Request, req *mlflowapi.Request) (any, error) {
 	n, v, err := nameVersion(req)
 	if err != nil {
 		return nil, err
@@ -298,7 +301,7 @@ func (h *Handler) updateVersion(r *http.Request, req *tracking.Request) (any, er
 	return wrapVersion(h.store.UpdateModelVersion(r.Context(), n, v, desc))
 }
 
-func (h *Handler) deleteVersion(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) deleteVersion(r *http.Request, req *mlflowapi.Request) (any, error) {
 	n, v, err := nameVersion(req)
 	if err != nil {
 		return nil, err
@@ -306,7 +309,7 @@ func (h *Handler) deleteVersion(r *http.Request, req *tracking.Request) (any, er
 	return nil, h.store.DeleteModelVersion(r.Context(), n, v)
 }
 
-func (h *Handler) transitionStage(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) transitionStage(r *http.Request, req *mlflowapi.Request) (any, error) {
 	n, v, err := nameVersion(req)
 	if err != nil {
 		return nil, err
@@ -322,7 +325,7 @@ func (h *Handler) transitionStage(r *http.Request, req *tracking.Request) (any, 
 	return wrapVersion(h.store.TransitionStage(r.Context(), n, v, stage, archive))
 }
 
-func (h *Handler) searchVersions(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) searchVersions(r *http.Request, req *mlflowapi.Request) (any, error) {
 	in, err := searchInput(req)
 	if err != nil {
 		return nil, err
@@ -337,7 +340,7 @@ func (h *Handler) searchVersions(r *http.Request, req *tracking.Request) (any, e
 	}{vs, next}, nil
 }
 
-func (h *Handler) downloadURI(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) downloadURI(r *http.Request, req *mlflowapi.Request) (any, error) {
 	n, v, err := nameVersion(req)
 	if err != nil {
 		return nil, err
@@ -349,7 +352,7 @@ func (h *Handler) downloadURI(r *http.Request, req *tracking.Request) (any, erro
 	return map[string]string{"artifact_uri": uri}, nil
 }
 
-func (h *Handler) setVersionTag(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) setVersionTag(r *http.Request, req *mlflowapi.Request) (any, error) {
 	n, v, err := nameVersion(req)
 	if err != nil {
 		return nil, err
@@ -361,7 +364,7 @@ func (h *Handler) setVersionTag(r *http.Request, req *tracking.Request) (any, er
 	return nil, h.store.SetModelVersionTag(r.Context(), n, v, kv)
 }
 
-func (h *Handler) deleteVersionTag(r *http.Request, req *tracking.Request) (any, error) {
+func (h *Handler) deleteVersionTag(r *http.Request, req *mlflowapi.Request) (any, error) {
 	n, v, err := nameVersion(req)
 	if err != nil {
 		return nil, err
@@ -376,25 +379,25 @@ func (h *Handler) deleteVersionTag(r *http.Request, req *tracking.Request) (any,
 // getArtifact serves a file of a version for the UI (/model-versions/get-artifact?name&version&path).
 func (h *Handler) getArtifact(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p, err := artifacts.CleanPath(q.Get("path"))
-	if err != nil || p == "" {
-		tracking.WriteError(w, r, tracking.Errorf(tracking.ErrInvalid, "Invalid path"))
+	p, err := mlflowapi.CleanFilePath(q.Get("path"))
+	if err != nil {
+		h.api.WriteError(w, r, err)
 		return
 	}
 	v, err := parseVersion(q.Get("version"))
 	if err != nil {
-		tracking.WriteError(w, r, err)
+		h.api.WriteError(w, r, err)
 		return
 	}
 	uri, err := h.store.DownloadURI(r.Context(), q.Get("name"), v)
 	if err != nil {
-		tracking.WriteError(w, r, err)
+		h.api.WriteError(w, r, err)
 		return
 	}
-	base, ok := tracking.StorePath(uri)
+	base, ok := mlflowapi.StorePath(uri)
 	if !ok {
-		tracking.WriteError(w, r, tracking.Errorf(tracking.ErrInvalid, "Artifacts at %s are not served by this server", uri))
+		h.api.WriteError(w, r, invalidf("Artifacts at %s are not served by this server", uri))
 		return
 	}
-	tracking.SendArtifact(w, r, h.arts, path.Join(base, p))
+	h.api.SendArtifact(w, r, h.arts, path.Join(base, p))
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/strata-data/strata/tracking"
+	"github.com/strata-data/strata/mlflowapi"
 )
 
 // SearchInput are the parameters of the registry searches.
@@ -26,27 +26,27 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, in SearchInput) ([]*
 	if in.MaxResults < 0 || in.MaxResults > 1000 {
 		return nil, "", invalidf("Invalid value for max_results. It must be at most 1000, but got value %d", in.MaxResults)
 	}
-	clauses, err := tracking.ParseFilter(in.Filter)
+	srch, err := mlflowapi.NewSearch(in.Filter, in.PageToken, in.MaxResults)
 	if err != nil {
 		return nil, "", err
 	}
-	var a tracking.SQLArgs
+	var a mlflowapi.SQLArgs
 	where := []string{"1 = 1"}
-	for _, c := range clauses {
+	for _, c := range srch.Clauses {
 		switch {
 		case c.Type == "attribute" && c.Key == "name":
 			if c.IsNum || (c.Op != "=" && c.Op != "!=" && c.Op != "LIKE" && c.Op != "ILIKE") {
-				return nil, "", tracking.ClauseError(in.Filter, c, "name takes a quoted string and one of = != LIKE ILIKE")
+				return nil, "", mlflowapi.ClauseError(in.Filter, c, "name takes a quoted string and one of = != LIKE ILIKE")
 			}
-			where = append(where, tracking.Compare(s.db.Dialect, "m.name", c, c.Str, &a))
+			where = append(where, mlflowapi.Compare(s.db.Dialect, "m.name", c, c.Str, &a))
 		case c.Type == "tag":
-			w, err := tracking.TagClause(s.db.Dialect, in.Filter, c, "mlflow_registered_model_tags t", "t.name = m.name", &a, true)
+			w, err := mlflowapi.TagClause(s.db.Dialect, in.Filter, c, "mlflow_registered_model_tags t", "t.name = m.name", &a, true)
 			if err != nil {
 				return nil, "", err
 			}
 			where = append(where, w)
 		default:
-			return nil, "", tracking.ClauseError(in.Filter, c, "invalid filter key '%s.%s' for registered models; use name or tags.<key>", c.Type, c.Key)
+			return nil, "", mlflowapi.ClauseError(in.Filter, c, "invalid filter key '%s.%s' for registered models; use name or tags.<key>", c.Type, c.Key)
 		}
 	}
 	order, err := orderClause(in.OrderBy, map[string]string{"name": "m.name", "timestamp": "m.creation_time",
@@ -54,12 +54,8 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, in SearchInput) ([]*
 	if err != nil {
 		return nil, "", err
 	}
-	offset, err := tracking.DecodePageToken(in.PageToken)
-	if err != nil {
-		return nil, "", err
-	}
 	q := fmt.Sprintf(`SELECT m.name, m.creation_time, m.last_updated_time, m.description, m.user_id FROM mlflow_registered_models m
-		WHERE %s ORDER BY %s LIMIT %s OFFSET %s`, strings.Join(where, " AND "), order, a.P(in.MaxResults+1), a.P(offset))
+		WHERE %s ORDER BY %s %s`, strings.Join(where, " AND "), order, srch.LimitOffset(&a))
 	rows, err := s.db.SQL.QueryContext(ctx, q, a...)
 	if err != nil {
 		return nil, "", err
@@ -77,10 +73,7 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, in SearchInput) ([]*
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if int64(len(out)) > in.MaxResults {
-		out, next = out[:in.MaxResults], tracking.EncodePageToken(offset+in.MaxResults)
-	}
+	out, next := mlflowapi.Paginate(srch, out)
 	return out, next, s.fillModels(ctx, out)
 }
 
@@ -88,7 +81,7 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, in SearchInput) ([]*
 func orderClause(orderBy []string, cols map[string]string, defaults []string, tie string) (string, error) {
 	var parts []string
 	for _, o := range orderBy {
-		key, asc, err := tracking.ParseOrderBy(o)
+		key, asc, err := mlflowapi.ParseOrderBy(o)
 		if err != nil {
 			return "", err
 		}
@@ -118,13 +111,13 @@ func (s *Store) SearchModelVersions(ctx context.Context, in SearchInput) ([]*Mod
 	if in.MaxResults < 0 || in.MaxResults > 200000 {
 		return nil, "", invalidf("Invalid value for max_results. It must be at most 200000, but got value %d", in.MaxResults)
 	}
-	clauses, err := tracking.ParseFilter(in.Filter)
+	srch, err := mlflowapi.NewSearch(in.Filter, in.PageToken, in.MaxResults)
 	if err != nil {
 		return nil, "", err
 	}
-	var a tracking.SQLArgs
+	var a mlflowapi.SQLArgs
 	where := []string{"v.deleted = 0"}
-	for _, c := range clauses {
+	for _, c := range srch.Clauses {
 		w, err := s.versionClause(in.Filter, c, &a)
 		if err != nil {
 			return nil, "", err
@@ -137,13 +130,9 @@ func (s *Store) SearchModelVersions(ctx context.Context, in SearchInput) ([]*Mod
 	if err != nil {
 		return nil, "", err
 	}
-	offset, err := tracking.DecodePageToken(in.PageToken)
-	if err != nil {
-		return nil, "", err
-	}
 	cols := "v." + strings.ReplaceAll(strings.Join(strings.Fields(versionCols), " "), ", ", ", v.")
-	q := fmt.Sprintf(`SELECT %s FROM mlflow_model_versions v WHERE %s ORDER BY %s LIMIT %s OFFSET %s`,
-		cols, strings.Join(where, " AND "), order, a.P(in.MaxResults+1), a.P(offset))
+	q := fmt.Sprintf(`SELECT %s FROM mlflow_model_versions v WHERE %s ORDER BY %s %s`,
+		cols, strings.Join(where, " AND "), order, srch.LimitOffset(&a))
 	rows, err := s.db.SQL.QueryContext(ctx, q, a...)
 	if err != nil {
 		return nil, "", err
@@ -161,43 +150,40 @@ func (s *Store) SearchModelVersions(ctx context.Context, in SearchInput) ([]*Mod
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if int64(len(out)) > in.MaxResults {
-		out, next = out[:in.MaxResults], tracking.EncodePageToken(offset+in.MaxResults)
-	}
+	out, next := mlflowapi.Paginate(srch, out)
 	return out, next, s.fillVersions(ctx, out)
 }
 
-func (s *Store) versionClause(filter string, c tracking.Clause, a *tracking.SQLArgs) (string, error) {
+func (s *Store) versionClause(filter string, c mlflowapi.Clause, a *mlflowapi.SQLArgs) (string, error) {
 	d := s.db.Dialect
 	if c.Type == "tag" {
-		return tracking.TagClause(d, filter, c, "mlflow_model_version_tags t", "t.name = v.name AND t.version = v.version", a, false)
+		return mlflowapi.TagClause(d, filter, c, "mlflow_model_version_tags t", "t.name = v.name AND t.version = v.version", a, false)
 	}
 	if c.Type != "attribute" {
-		return "", tracking.ClauseError(filter, c, "invalid filter key '%s.%s' for model versions", c.Type, c.Key)
+		return "", mlflowapi.ClauseError(filter, c, "invalid filter key '%s.%s' for model versions", c.Type, c.Key)
 	}
 	switch c.Key {
 	case "version_number":
 		if !c.IsNum && c.Op != "IN" && c.Op != "NOT IN" {
-			return "", tracking.ClauseError(filter, c, "version_number takes a number")
+			return "", mlflowapi.ClauseError(filter, c, "version_number takes a number")
 		}
 		if c.IsNum {
-			return tracking.Compare(d, "v.version", c, int64(c.Num), a), nil
+			return mlflowapi.Compare(d, "v.version", c, int64(c.Num), a), nil
 		}
-		return tracking.Compare(d, "CAST(v.version AS TEXT)", c, nil, a), nil
+		return mlflowapi.Compare(d, "CAST(v.version AS TEXT)", c, nil, a), nil
 	case "name", "run_id", "source_path", "source":
 		col := map[string]string{"name": "v.name", "run_id": "v.run_id", "source_path": "v.source", "source": "v.source"}[c.Key]
 		if c.IsNum {
-			return "", tracking.ClauseError(filter, c, "%s takes a quoted string", c.Key)
+			return "", mlflowapi.ClauseError(filter, c, "%s takes a quoted string", c.Key)
 		}
 		if (c.Op == "IN" || c.Op == "NOT IN") && c.Key != "run_id" {
-			return "", tracking.ClauseError(filter, c, "only run_id supports IN")
+			return "", mlflowapi.ClauseError(filter, c, "only run_id supports IN")
 		}
 		switch c.Op {
 		case "=", "!=", "LIKE", "ILIKE", "IN", "NOT IN":
-			return tracking.Compare(d, col, c, c.Str, a), nil
+			return mlflowapi.Compare(d, col, c, c.Str, a), nil
 		}
-		return "", tracking.ClauseError(filter, c, "invalid comparator '%s' for %s", c.Op, c.Key)
+		return "", mlflowapi.ClauseError(filter, c, "invalid comparator '%s' for %s", c.Op, c.Key)
 	}
-	return "", tracking.ClauseError(filter, c, "invalid attribute key '%s' for model versions; use name, version_number, run_id, source_path or tags", c.Key)
+	return "", mlflowapi.ClauseError(filter, c, "invalid attribute key '%s' for model versions; use name, version_number, run_id, source_path or tags", c.Key)
 }

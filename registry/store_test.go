@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/strata-data/strata/errs"
 	"github.com/strata-data/strata/internal/testenv"
 	"github.com/strata-data/strata/meta"
 	"github.com/strata-data/strata/registry"
@@ -46,11 +47,11 @@ func TestModelsVersionsAliases(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "churn", m.Name)
 		_, err = s.CreateRegisteredModel(ctx, "churn", "", nil)
-		requireKind(t, err, tracking.ErrAlreadyExists)
+		requireKind(t, err, errs.Exists)
 		_, err = s.CreateRegisteredModel(ctx, "bad/name", "", nil)
-		requireKind(t, err, tracking.ErrInvalid)
+		requireKind(t, err, errs.Invalid)
 
-		v1, err := s.CreateModelVersion(ctx, registry.CreateModelVersionInput{Name: "churn", Source: "models:/" + lm.Info.ModelID})
+		v1, err := s.CreateModelVersion(ctx, registry.CreateModelVersionInput{Name: "churn", Source: "models:/" + lm.Info.ModelID, ModelID: lm.Info.ModelID})
 		require.NoError(t, err)
 		require.Equal(t, "1", v1.Version)
 		require.Equal(t, "READY", v1.Status)
@@ -62,9 +63,9 @@ func TestModelsVersionsAliases(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "2", v2.Version)
 		_, err = s.CreateModelVersion(ctx, registry.CreateModelVersionInput{Name: "churn", Source: "s3://b/../x"})
-		requireKind(t, err, tracking.ErrInvalid)
+		requireKind(t, err, errs.Invalid)
 		_, err = s.CreateModelVersion(ctx, registry.CreateModelVersionInput{Name: "nope", Source: "s3://b/x"})
-		requireKind(t, err, tracking.ErrNotFound)
+		requireKind(t, err, errs.NotFound)
 
 		before := time.Now().UnixMilli()
 		require.NoError(t, s.SetAlias(ctx, "churn", "champion", 1))
@@ -83,10 +84,10 @@ func TestModelsVersionsAliases(t *testing.T) {
 		require.NoError(t, err)
 		require.False(t, ok)
 		_, err = s.ResolveAlias(ctx, "churn", "missing")
-		requireKind(t, err, tracking.ErrInvalid)
-		requireKind(t, s.SetAlias(ctx, "churn", "latest", 1), tracking.ErrInvalid)
-		requireKind(t, s.SetAlias(ctx, "churn", "v3", 1), tracking.ErrInvalid)
-		requireKind(t, s.SetAlias(ctx, "churn", "x", 9), tracking.ErrNotFound)
+		requireKind(t, err, errs.Invalid)
+		requireKind(t, s.SetAlias(ctx, "churn", "latest", 1), errs.Invalid)
+		requireKind(t, s.SetAlias(ctx, "churn", "v3", 1), errs.Invalid)
+		requireKind(t, s.SetAlias(ctx, "churn", "x", 9), errs.NotFound)
 
 		got, err := s.GetRegisteredModel(ctx, "churn")
 		require.NoError(t, err)
@@ -103,14 +104,14 @@ func TestModelsVersionsAliases(t *testing.T) {
 		_, err = s.RenameRegisteredModel(ctx, "churn", "churn2")
 		require.NoError(t, err)
 		_, err = s.GetRegisteredModel(ctx, "churn")
-		requireKind(t, err, tracking.ErrNotFound)
+		requireKind(t, err, errs.NotFound)
 		v, err = s.ResolveAlias(ctx, "churn2", "champion")
 		require.NoError(t, err)
 		require.EqualValues(t, 2, v)
 
 		require.NoError(t, s.DeleteModelVersion(ctx, "churn2", 2))
 		_, err = s.ResolveAlias(ctx, "churn2", "champion")
-		requireKind(t, err, tracking.ErrInvalid)
+		requireKind(t, err, errs.Invalid)
 		v3, err := s.CreateModelVersion(ctx, registry.CreateModelVersionInput{Name: "churn2", Source: "s3://b/x"})
 		require.NoError(t, err)
 		require.Equal(t, "3", v3.Version, "version numbers are not reused")
@@ -153,11 +154,11 @@ func TestSearch(t *testing.T) {
 		require.Equal(t, []string{"a-model"}, names(ms))
 		require.Empty(t, tok)
 		_, _, err = s.SearchModelVersions(ctx, registry.SearchInput{Filter: "name IN ('a-model', 'b-model')"})
-		requireKind(t, err, tracking.ErrInvalid)
+		requireKind(t, err, errs.Invalid)
 		vs, _, err := s.SearchModelVersions(ctx, registry.SearchInput{Filter: "source_path = 's3://b/a-model'"})
 		require.NoError(t, err)
 		require.Len(t, vs, 1)
 		_, _, err = s.SearchRegisteredModels(ctx, registry.SearchInput{Filter: "metrics.x > 1"})
-		requireKind(t, err, tracking.ErrInvalid)
+		requireKind(t, err, errs.Invalid)
 	})
 }

@@ -3,11 +3,13 @@ package tracking
 // The types below are both the store's results and the MLflow wire format: field names are MLflow's proto
 // names, int64 values encode as JSON numbers, and unset optional fields are omitted.
 
-// KeyValue is a param or tag.
-type KeyValue struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
+import "github.com/strata-data/strata/mlflowapi"
+
+// KeyValue is a param or tag (MLflow's key/value message, shared with the registry).
+type KeyValue = mlflowapi.KeyValue
+
+// Float is a metric value: a double that encodes NaN and ±Inf the way MLflow's JSON does.
+type Float = mlflowapi.Float
 
 // Experiment is an MLflow experiment.
 type Experiment struct {

@@ -1,15 +1,23 @@
 package tracking
 
 import (
-	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
+
+	"github.com/strata-data/strata/mlflowapi"
 )
 
 // The one-pass decoder of log-batch metrics must give exactly what the field-by-field path gives, and step
 // aside for anything it does not handle.
 func TestFastMetricsMatchesFieldByField(t *testing.T) {
-	body := func(metrics string) *Request {
-		return &Request{body: map[string]json.RawMessage{"metrics": json.RawMessage(metrics)}}
+	body := func(metrics string) *mlflowapi.Request {
+		req, err := mlflowapi.ReadRequest(httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"metrics":`+metrics+`}`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return req
 	}
 	same := `[{"key":"loss","value":0.25,"timestamp":1700000000000,"step":3},
 		{"key":"acc","value":1,"timestamp":1700000000001,"model_id":"m-1","dataset_name":"d","dataset_digest":"x"},

@@ -1,17 +1,21 @@
 package tracking
 
 import (
+	"log/slog"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/strata-data/strata/artifacts"
+	"github.com/strata-data/strata/mlflowapi"
 )
 
 // Options configure the tracking HTTP handler.
 type Options struct {
 	// Version is reported by GET /version.
 	Version string
+	// Logger receives every 5xx answer once, with its request id (nil means slog.Default()).
+	Logger *slog.Logger
 }
 
 // Handler serves MLflow's tracking REST API, the proxied artifact API and the small server routes the MLflow
@@ -20,6 +24,7 @@ type Handler struct {
 	store *Store
 	arts  artifacts.Store
 	opts  Options
+	api   *mlflowapi.API
 }
 
 // NewHandler returns the tracking handler over store, serving artifacts from arts.
@@ -27,39 +32,7 @@ func NewHandler(store *Store, arts artifacts.Store, opts Options) *Handler {
 	if opts.Version == "" {
 		opts.Version = "3.17.2"
 	}
-	return &Handler{store: store, arts: arts, opts: opts}
-}
-
-// Call is an MLflow API call: it gets the parsed request and returns the response message (nil means {}).
-type Call func(r *http.Request, req *Request) (any, error)
-
-// Serve adapts a Call to an http.HandlerFunc: it parses the request and writes the JSON response or error.
-func Serve(call Call) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		req, err := ReadRequest(r)
-		if err != nil {
-			WriteError(w, r, err)
-			return
-		}
-		resp, err := call(r, req)
-		if err != nil {
-			WriteError(w, r, err)
-			return
-		}
-		if resp == nil {
-			resp = struct{}{}
-		}
-		WriteJSON(w, resp)
-	}
-}
-
-// Mount registers call at /api/2.0/mlflow<path> and /ajax-api/2.0/mlflow<path> for each method.
-func Mount(r chi.Router, path string, call Call, methods ...string) {
-	h := Serve(call)
-	for _, m := range methods {
-		r.Method(m, "/api/2.0/mlflow"+path, h)
-		r.Method(m, "/ajax-api/2.0/mlflow"+path, h)
-	}
+	return &Handler{store: store, arts: arts, opts: opts, api: mlflowapi.New(opts.Logger)}
 }
 
 const (
@@ -78,6 +51,6 @@ func (h *Handler) Routes(r chi.Router) {
 	r.Get("/health", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("OK")) })
 	r.Get("/version", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(h.opts.Version)) })
 	r.Get("/api/3.0/mlflow/server-info", func(w http.ResponseWriter, _ *http.Request) {
-		WriteJSON(w, map[string]any{"store_type": "SqlStore", "workspaces_enabled": false, "multipart_uploads_enabled": false})
+		mlflowapi.WriteJSON(w, map[string]any{"store_type": "SqlStore", "workspaces_enabled": false, "multipart_uploads_enabled": false})
 	})
 }

@@ -1,16 +1,13 @@
 package tracking
 
 import (
-	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"path"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/strata-data/strata/artifacts"
+	"github.com/strata-data/strata/mlflowapi"
 )
 
 const artifactsPrefix = "/api/2.0/mlflow-artifacts"
@@ -22,51 +19,12 @@ func (h *Handler) artifactRoutes(r chi.Router) {
 	r.Delete(artifactsPrefix+"/artifacts/*", h.proxyDelete)
 	for _, op := range []string{"create", "complete", "abort"} {
 		r.Post(artifactsPrefix+"/mpu/"+op+"/*", func(w http.ResponseWriter, r *http.Request) {
-			WriteError(w, r, Errorf(ErrNotImplemented, "Multipart upload is not supported for the current artifact repository"))
+			h.api.WriteError(w, r, mlflowapi.Errorf(ErrNotImplemented, "Multipart upload is not supported for the current artifact repository"))
 		})
 	}
-	Mount(r, "/artifacts/list", h.listRunArtifacts, get)
+	h.api.Mount(r, "/artifacts/list", h.listRunArtifacts, get)
 	r.Get("/get-artifact", h.getRunArtifact)
 	r.Get("/ajax-api/2.0/mlflow/get-artifact", h.getRunArtifact)
-}
-
-// errInvalidPath is MLflow's exact answer to a path-traversal attempt.
-var errInvalidPath = invalidf("Invalid path")
-
-func cleanOrError(p string) (string, error) {
-	c, err := artifacts.CleanPath(p)
-	if err != nil {
-		return "", errInvalidPath
-	}
-	return c, nil
-}
-
-func artifactError(err error) error {
-	switch {
-	case errors.Is(err, artifacts.ErrInvalidPath):
-		return errInvalidPath
-	case errors.Is(err, artifacts.ErrNotFound):
-		return notFoundf("%v", err)
-	}
-	return err
-}
-
-// StorePath maps an mlflow-artifacts:/ URI (as handed out in artifact_uri / artifact_location) to a path in
-// the artifact store. Other URIs are not served by this server.
-func StorePath(uri string) (string, bool) {
-	rest, ok := strings.CutPrefix(uri, "mlflow-artifacts:")
-	if !ok {
-		return "", false
-	}
-	if strings.HasPrefix(rest, "//") { // mlflow-artifacts://host:port/path
-		rest = rest[2:]
-		if i := strings.IndexByte(rest, '/'); i >= 0 {
-			rest = rest[i:]
-		} else {
-			rest = ""
-		}
-	}
-	return strings.TrimLeft(rest, "/"), true
 }
 
 type fileInfo struct {
@@ -89,116 +47,76 @@ func toFileInfos(entries []artifacts.Entry, prefix string) []fileInfo {
 }
 
 func (h *Handler) proxyList(w http.ResponseWriter, r *http.Request) {
-	p, err := cleanOrError(r.URL.Query().Get("path"))
+	p, err := mlflowapi.CleanPath(r.URL.Query().Get("path"))
 	if err != nil {
-		WriteError(w, r, err)
+		h.api.WriteError(w, r, err)
 		return
 	}
 	entries, err := h.arts.List(r.Context(), p)
 	if err != nil {
-		WriteError(w, r, artifactError(err))
+		h.api.WriteError(w, r, mlflowapi.ArtifactError(err))
 		return
 	}
 	if len(entries) == 0 {
-		WriteJSON(w, struct{}{})
+		mlflowapi.WriteJSON(w, struct{}{})
 		return
 	}
-	WriteJSON(w, map[string]any{"files": toFileInfos(entries, "")})
+	mlflowapi.WriteJSON(w, map[string]any{"files": toFileInfos(entries, "")})
 }
 
 func wildcardPath(r *http.Request) (string, error) {
-	p := chi.URLParam(r, "*")
-	if p == "" {
-		return "", errInvalidPath
-	}
-	return cleanOrError(p)
+	return mlflowapi.CleanFilePath(chi.URLParam(r, "*"))
 }
 
 func (h *Handler) proxyDownload(w http.ResponseWriter, r *http.Request) {
 	p, err := wildcardPath(r)
 	if err != nil {
-		WriteError(w, r, err)
+		h.api.WriteError(w, r, err)
 		return
 	}
-	h.sendFile(w, r, p)
-}
-
-func (h *Handler) sendFile(w http.ResponseWriter, r *http.Request, p string) {
-	SendArtifact(w, r, h.arts, p)
-}
-
-// SendArtifact streams a stored file with MLflow's download headers (attachment, nosniff, MIME type from the
-// name); a missing file is a 404 RESOURCE_DOES_NOT_EXIST.
-func SendArtifact(w http.ResponseWriter, r *http.Request, arts artifacts.Store, p string) {
-	rc, err := arts.Get(r.Context(), p)
-	if err != nil {
-		WriteError(w, r, artifactError(err))
-		return
-	}
-	defer rc.Close()
-	name := path.Base(p)
-	w.Header().Set("Content-Type", contentType(name))
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	_, _ = io.Copy(w, rc)
-}
-
-// contentType guesses a MIME type from the file name the way MLflow does (text for MLmodel and friends).
-func contentType(name string) string {
-	switch name {
-	case "MLmodel", "MLproject", "requirements.txt", "conda.yaml", "python_env.yaml":
-		return "text/plain"
-	}
-	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
-		return t
-	}
-	switch path.Ext(name) {
-	case ".yaml", ".yml", ".txt", ".log", ".md", ".py":
-		return "text/plain"
-	}
-	return "application/octet-stream"
+	h.api.SendArtifact(w, r, h.arts, p)
 }
 
 func (h *Handler) proxyUpload(w http.ResponseWriter, r *http.Request) {
 	p, err := wildcardPath(r)
 	if err != nil {
-		WriteError(w, r, err)
+		h.api.WriteError(w, r, err)
 		return
 	}
 	if err := h.arts.Put(r.Context(), p, r.Body, r.ContentLength); err != nil {
-		WriteError(w, r, artifactError(err))
+		h.api.WriteError(w, r, mlflowapi.ArtifactError(err))
 		return
 	}
-	WriteJSON(w, struct{}{})
+	mlflowapi.WriteJSON(w, struct{}{})
 }
 
 func (h *Handler) proxyDelete(w http.ResponseWriter, r *http.Request) {
 	p, err := wildcardPath(r)
 	if err != nil {
-		WriteError(w, r, err)
+		h.api.WriteError(w, r, err)
 		return
 	}
 	if err := h.arts.Delete(r.Context(), p); err != nil {
-		WriteError(w, r, artifactError(err))
+		h.api.WriteError(w, r, mlflowapi.ArtifactError(err))
 		return
 	}
-	WriteJSON(w, struct{}{})
+	mlflowapi.WriteJSON(w, struct{}{})
 }
 
 // listUnder lists root/sub where root is an mlflow-artifacts URI, answering MLflow's ListArtifacts shape
 // (paths relative to root).
 func (h *Handler) listUnder(r *http.Request, root, sub string) (any, error) {
-	sub, err := cleanOrError(sub)
+	sub, err := mlflowapi.CleanPath(sub)
 	if err != nil {
 		return nil, err
 	}
-	base, ok := StorePath(root)
+	base, ok := mlflowapi.StorePath(root)
 	if !ok {
 		return nil, invalidf("Artifacts at %s are not served by this server", root)
 	}
 	entries, err := h.arts.List(r.Context(), path.Join(base, sub))
 	if err != nil {
-		return nil, artifactError(err)
+		return nil, mlflowapi.ArtifactError(err)
 	}
 	return struct {
 		RootURI string     `json:"root_uri"`
@@ -207,20 +125,20 @@ func (h *Handler) listUnder(r *http.Request, root, sub string) (any, error) {
 }
 
 func (h *Handler) downloadUnder(w http.ResponseWriter, r *http.Request, root, sub string) {
-	sub, err := cleanOrError(sub)
-	if err != nil || sub == "" {
-		WriteError(w, r, errInvalidPath)
+	sub, err := mlflowapi.CleanFilePath(sub)
+	if err != nil {
+		h.api.WriteError(w, r, err)
 		return
 	}
-	base, ok := StorePath(root)
+	base, ok := mlflowapi.StorePath(root)
 	if !ok {
-		WriteError(w, r, invalidf("Artifacts at %s are not served by this server", root))
+		h.api.WriteError(w, r, invalidf("Artifacts at %s are not served by this server", root))
 		return
 	}
-	h.sendFile(w, r, path.Join(base, sub))
+	h.api.SendArtifact(w, r, h.arts, path.Join(base, sub))
 }
 
-func (h *Handler) listRunArtifacts(r *http.Request, req *Request) (any, error) {
+func (h *Handler) listRunArtifacts(r *http.Request, req *mlflowapi.Request) (any, error) {
 	id, err := runID(req)
 	if err != nil {
 		return nil, err
@@ -229,14 +147,14 @@ func (h *Handler) listRunArtifacts(r *http.Request, req *Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := cleanOrError(sub); err != nil {
+	if _, err := mlflowapi.CleanPath(sub); err != nil {
 		return nil, err
 	}
-	run, err := h.store.GetRun(r.Context(), id)
+	uri, err := h.store.RunArtifactURI(r.Context(), id)
 	if err != nil {
 		return nil, err
 	}
-	return h.listUnder(r, run.Info.ArtifactURI, sub)
+	return h.listUnder(r, uri, sub)
 }
 
 func (h *Handler) getRunArtifact(w http.ResponseWriter, r *http.Request) {
@@ -245,14 +163,14 @@ func (h *Handler) getRunArtifact(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		id = q.Get("run_uuid")
 	}
-	if _, err := cleanOrError(q.Get("path")); err != nil {
-		WriteError(w, r, err)
+	if _, err := mlflowapi.CleanPath(q.Get("path")); err != nil {
+		h.api.WriteError(w, r, err)
 		return
 	}
-	run, err := h.store.GetRun(r.Context(), id)
+	uri, err := h.store.RunArtifactURI(r.Context(), id)
 	if err != nil {
-		WriteError(w, r, err)
+		h.api.WriteError(w, r, err)
 		return
 	}
-	h.downloadUnder(w, r, run.Info.ArtifactURI, q.Get("path"))
+	h.downloadUnder(w, r, uri, q.Get("path"))
 }

@@ -4,22 +4,23 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/strata-data/strata/mlflowapi"
 )
 
 func (h *Handler) experimentRoutes(r chi.Router) {
-	Mount(r, "/experiments/create", h.createExperiment, post)
-	Mount(r, "/experiments/get", h.getExperiment, get)
-	Mount(r, "/experiments/get-by-name", h.getExperimentByName, get)
-	Mount(r, "/experiments/search", h.searchExperiments, post, get)
-	Mount(r, "/experiments/delete", h.lifecycleExperiment(StageDeleted), post)
-	Mount(r, "/experiments/restore", h.lifecycleExperiment(StageActive), post)
-	Mount(r, "/experiments/update", h.renameExperiment, post)
-	Mount(r, "/experiments/set-experiment-tag", h.setExperimentTag, post)
-	Mount(r, "/experiments/delete-experiment-tag", h.deleteExperimentTag, post)
-	Mount(r, "/experiments/search-datasets", h.searchDatasets, post)
+	h.api.Mount(r, "/experiments/create", h.createExperiment, post)
+	h.api.Mount(r, "/experiments/get", h.getExperiment, get)
+	h.api.Mount(r, "/experiments/get-by-name", h.getExperimentByName, get)
+	h.api.Mount(r, "/experiments/search", h.searchExperiments, post, get)
+	h.api.Mount(r, "/experiments/delete", h.lifecycleExperiment(StageDeleted), post)
+	h.api.Mount(r, "/experiments/restore", h.lifecycleExperiment(StageActive), post)
+	h.api.Mount(r, "/experiments/update", h.renameExperiment, post)
+	h.api.Mount(r, "/experiments/set-experiment-tag", h.setExperimentTag, post)
+	h.api.Mount(r, "/experiments/delete-experiment-tag", h.deleteExperimentTag, post)
+	h.api.Mount(r, "/experiments/search-datasets", h.searchDatasets, post)
 }
 
-func (h *Handler) createExperiment(r *http.Request, req *Request) (any, error) {
+func (h *Handler) createExperiment(r *http.Request, req *mlflowapi.Request) (any, error) {
 	name, err := req.RequiredString("name")
 	if err != nil {
 		return nil, err
@@ -39,7 +40,7 @@ func (h *Handler) createExperiment(r *http.Request, req *Request) (any, error) {
 	return map[string]string{"experiment_id": id}, nil
 }
 
-func (h *Handler) getExperiment(r *http.Request, req *Request) (any, error) {
+func (h *Handler) getExperiment(r *http.Request, req *mlflowapi.Request) (any, error) {
 	id, err := req.RequiredString("experiment_id")
 	if err != nil {
 		return nil, err
@@ -51,7 +52,7 @@ func (h *Handler) getExperiment(r *http.Request, req *Request) (any, error) {
 	return map[string]any{"experiment": e}, nil
 }
 
-func (h *Handler) getExperimentByName(r *http.Request, req *Request) (any, error) {
+func (h *Handler) getExperimentByName(r *http.Request, req *mlflowapi.Request) (any, error) {
 	name, err := req.RequiredString("experiment_name")
 	if err != nil {
 		return nil, err
@@ -63,11 +64,11 @@ func (h *Handler) getExperimentByName(r *http.Request, req *Request) (any, error
 	return map[string]any{"experiment": e}, nil
 }
 
-func viewType(req *Request, field string) (ViewType, error) {
+func viewType(req *mlflowapi.Request, field string) (ViewType, error) {
 	if !req.Has(field) {
 		return ActiveOnly, nil
 	}
-	s, _ := req.stringish(field)
+	s, _ := req.Text(field)
 	switch s {
 	case "1", "ACTIVE_ONLY":
 		return ActiveOnly, nil
@@ -76,11 +77,11 @@ func viewType(req *Request, field string) (ViewType, error) {
 	case "3", "ALL":
 		return AllViews, nil
 	}
-	raw, _ := req.raw(field)
-	return 0, InvalidValue(field, raw)
+	raw, _ := req.Raw(field)
+	return 0, mlflowapi.InvalidValue(field, raw)
 }
 
-func (h *Handler) searchExperiments(r *http.Request, req *Request) (any, error) {
+func (h *Handler) searchExperiments(r *http.Request, req *mlflowapi.Request) (any, error) {
 	p, err := req.SearchPage()
 	if err != nil {
 		return nil, err
@@ -99,8 +100,8 @@ func (h *Handler) searchExperiments(r *http.Request, req *Request) (any, error) 
 	}{exps, next}, nil
 }
 
-func (h *Handler) lifecycleExperiment(stage string) Call {
-	return func(r *http.Request, req *Request) (any, error) {
+func (h *Handler) lifecycleExperiment(stage string) mlflowapi.Call {
+	return func(r *http.Request, req *mlflowapi.Request) (any, error) {
 		id, err := req.RequiredString("experiment_id")
 		if err != nil {
 			return nil, err
@@ -109,7 +110,7 @@ func (h *Handler) lifecycleExperiment(stage string) Call {
 	}
 }
 
-func (h *Handler) renameExperiment(r *http.Request, req *Request) (any, error) {
+func (h *Handler) renameExperiment(r *http.Request, req *mlflowapi.Request) (any, error) {
 	id, err := req.RequiredString("experiment_id")
 	if err != nil {
 		return nil, err
@@ -121,7 +122,7 @@ func (h *Handler) renameExperiment(r *http.Request, req *Request) (any, error) {
 	return nil, h.store.RenameExperiment(r.Context(), id, name)
 }
 
-func (h *Handler) setExperimentTag(r *http.Request, req *Request) (any, error) {
+func (h *Handler) setExperimentTag(r *http.Request, req *mlflowapi.Request) (any, error) {
 	id, err := req.RequiredString("experiment_id")
 	if err != nil {
 		return nil, err
@@ -137,7 +138,7 @@ func (h *Handler) setExperimentTag(r *http.Request, req *Request) (any, error) {
 	return nil, h.store.SetExperimentTag(r.Context(), id, key, value)
 }
 
-func (h *Handler) deleteExperimentTag(r *http.Request, req *Request) (any, error) {
+func (h *Handler) deleteExperimentTag(r *http.Request, req *mlflowapi.Request) (any, error) {
 	id, err := req.RequiredString("experiment_id")
 	if err != nil {
 		return nil, err
@@ -149,7 +150,7 @@ func (h *Handler) deleteExperimentTag(r *http.Request, req *Request) (any, error
 	return nil, h.store.DeleteExperimentTag(r.Context(), id, key)
 }
 
-func (h *Handler) searchDatasets(r *http.Request, req *Request) (any, error) {
+func (h *Handler) searchDatasets(r *http.Request, req *mlflowapi.Request) (any, error) {
 	ids, err := req.Strings("experiment_ids")
 	if err != nil {
 		return nil, err

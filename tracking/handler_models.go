@@ -4,22 +4,23 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/strata-data/strata/mlflowapi"
 )
 
 func (h *Handler) modelRoutes(r chi.Router) {
-	Mount(r, "/logged-models", h.createLoggedModel, post)
-	Mount(r, "/logged-models/search", h.searchLoggedModels, post)
-	Mount(r, "/logged-models/{model_id}", h.getLoggedModel, get)
-	Mount(r, "/logged-models/{model_id}", h.finalizeLoggedModel, patch)
-	Mount(r, "/logged-models/{model_id}", h.deleteLoggedModel, del)
-	Mount(r, "/logged-models/{model_id}/tags", h.setLoggedModelTags, patch)
-	Mount(r, "/logged-models/{model_id}/tags/{tag_key}", h.deleteLoggedModelTag, del)
-	Mount(r, "/logged-models/{model_id}/params", h.logLoggedModelParams, post)
-	Mount(r, "/logged-models/{model_id}/artifacts/directories", h.listLoggedModelArtifacts, get)
+	h.api.Mount(r, "/logged-models", h.createLoggedModel, post)
+	h.api.Mount(r, "/logged-models/search", h.searchLoggedModels, post)
+	h.api.Mount(r, "/logged-models/{model_id}", h.getLoggedModel, get)
+	h.api.Mount(r, "/logged-models/{model_id}", h.finalizeLoggedModel, patch)
+	h.api.Mount(r, "/logged-models/{model_id}", h.deleteLoggedModel, del)
+	h.api.Mount(r, "/logged-models/{model_id}/tags", h.setLoggedModelTags, patch)
+	h.api.Mount(r, "/logged-models/{model_id}/tags/{tag_key}", h.deleteLoggedModelTag, del)
+	h.api.Mount(r, "/logged-models/{model_id}/params", h.logLoggedModelParams, post)
+	h.api.Mount(r, "/logged-models/{model_id}/artifacts/directories", h.listLoggedModelArtifacts, get)
 	r.Get("/ajax-api/2.0/mlflow/logged-models/{model_id}/artifacts/files", h.getLoggedModelArtifact)
 }
 
-func (h *Handler) createLoggedModel(r *http.Request, req *Request) (any, error) {
+func (h *Handler) createLoggedModel(r *http.Request, req *mlflowapi.Request) (any, error) {
 	var in CreateLoggedModelInput
 	var err error
 	if in.ExperimentID, err = req.RequiredString("experiment_id"); err != nil {
@@ -43,7 +44,7 @@ func (h *Handler) createLoggedModel(r *http.Request, req *Request) (any, error) 
 	return map[string]any{"model": m}, nil
 }
 
-func (h *Handler) getLoggedModel(r *http.Request, req *Request) (any, error) {
+func (h *Handler) getLoggedModel(r *http.Request, req *mlflowapi.Request) (any, error) {
 	allow, err := req.Bool("allow_deleted")
 	if err != nil {
 		return nil, err
@@ -55,11 +56,11 @@ func (h *Handler) getLoggedModel(r *http.Request, req *Request) (any, error) {
 	return map[string]any{"model": m}, nil
 }
 
-func (h *Handler) finalizeLoggedModel(r *http.Request, req *Request) (any, error) {
+func (h *Handler) finalizeLoggedModel(r *http.Request, req *mlflowapi.Request) (any, error) {
 	if !req.Has("status") {
-		return nil, MissingParam("status")
+		return nil, mlflowapi.MissingParam("status")
 	}
-	raw, _ := req.stringish("status")
+	raw, _ := req.Text("status")
 	status, err := ParseLoggedModelStatus(raw)
 	if err != nil {
 		return nil, err
@@ -71,11 +72,11 @@ func (h *Handler) finalizeLoggedModel(r *http.Request, req *Request) (any, error
 	return map[string]any{"model": m}, nil
 }
 
-func (h *Handler) deleteLoggedModel(r *http.Request, _ *Request) (any, error) {
+func (h *Handler) deleteLoggedModel(r *http.Request, _ *mlflowapi.Request) (any, error) {
 	return nil, h.store.DeleteLoggedModel(r.Context(), chi.URLParam(r, "model_id"))
 }
 
-func (h *Handler) setLoggedModelTags(r *http.Request, req *Request) (any, error) {
+func (h *Handler) setLoggedModelTags(r *http.Request, req *mlflowapi.Request) (any, error) {
 	tags, err := req.KeyValues("tags")
 	if err != nil {
 		return nil, err
@@ -83,11 +84,11 @@ func (h *Handler) setLoggedModelTags(r *http.Request, req *Request) (any, error)
 	return nil, h.store.SetLoggedModelTags(r.Context(), chi.URLParam(r, "model_id"), tags)
 }
 
-func (h *Handler) deleteLoggedModelTag(r *http.Request, _ *Request) (any, error) {
+func (h *Handler) deleteLoggedModelTag(r *http.Request, _ *mlflowapi.Request) (any, error) {
 	return nil, h.store.DeleteLoggedModelTag(r.Context(), chi.URLParam(r, "model_id"), chi.URLParam(r, "tag_key"))
 }
 
-func (h *Handler) logLoggedModelParams(r *http.Request, req *Request) (any, error) {
+func (h *Handler) logLoggedModelParams(r *http.Request, req *mlflowapi.Request) (any, error) {
 	params, err := req.KeyValues("params")
 	if err != nil {
 		return nil, err
@@ -95,7 +96,7 @@ func (h *Handler) logLoggedModelParams(r *http.Request, req *Request) (any, erro
 	return nil, h.store.LogLoggedModelParams(r.Context(), chi.URLParam(r, "model_id"), params)
 }
 
-func (h *Handler) searchLoggedModels(r *http.Request, req *Request) (any, error) {
+func (h *Handler) searchLoggedModels(r *http.Request, req *mlflowapi.Request) (any, error) {
 	var in SearchLoggedModelsInput
 	var err error
 	if in.ExperimentIDs, err = req.Strings("experiment_ids"); err != nil {
@@ -137,8 +138,8 @@ func (h *Handler) searchLoggedModels(r *http.Request, req *Request) (any, error)
 	}{models, next}, nil
 }
 
-func (h *Handler) listLoggedModelArtifacts(r *http.Request, req *Request) (any, error) {
-	m, err := h.store.GetLoggedModel(r.Context(), chi.URLParam(r, "model_id"), false)
+func (h *Handler) listLoggedModelArtifacts(r *http.Request, req *mlflowapi.Request) (any, error) {
+	uri, _, err := h.store.LoggedModelLocation(r.Context(), chi.URLParam(r, "model_id"))
 	if err != nil {
 		return nil, err
 	}
@@ -146,14 +147,14 @@ func (h *Handler) listLoggedModelArtifacts(r *http.Request, req *Request) (any, 
 	if err != nil {
 		return nil, err
 	}
-	return h.listUnder(r, m.Info.ArtifactURI, sub)
+	return h.listUnder(r, uri, sub)
 }
 
 func (h *Handler) getLoggedModelArtifact(w http.ResponseWriter, r *http.Request) {
-	m, err := h.store.GetLoggedModel(r.Context(), chi.URLParam(r, "model_id"), false)
+	uri, _, err := h.store.LoggedModelLocation(r.Context(), chi.URLParam(r, "model_id"))
 	if err != nil {
-		WriteError(w, r, err)
+		h.api.WriteError(w, r, err)
 		return
 	}
-	h.downloadUnder(w, r, m.Info.ArtifactURI, r.URL.Query().Get("artifact_file_path"))
+	h.downloadUnder(w, r, uri, r.URL.Query().Get("artifact_file_path"))
 }

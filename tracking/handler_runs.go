@@ -6,30 +6,31 @@ import (
 	"strconv"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/strata-data/strata/mlflowapi"
 )
 
 func (h *Handler) runRoutes(r chi.Router) {
-	Mount(r, "/runs/create", h.createRun, post)
-	Mount(r, "/runs/get", h.getRun, get)
-	Mount(r, "/runs/update", h.updateRun, post)
-	Mount(r, "/runs/delete", h.lifecycleRun(StageDeleted), post)
-	Mount(r, "/runs/restore", h.lifecycleRun(StageActive), post)
-	Mount(r, "/runs/search", h.searchRuns, post, get)
-	Mount(r, "/runs/log-metric", h.logMetric, post)
-	Mount(r, "/runs/log-parameter", h.logParam, post)
-	Mount(r, "/runs/set-tag", h.setTag, post)
-	Mount(r, "/runs/delete-tag", h.deleteTag, post)
-	Mount(r, "/runs/log-batch", h.logBatch, post)
-	Mount(r, "/runs/log-inputs", h.logInputs, post)
-	Mount(r, "/runs/outputs", h.logOutputs, post)
-	Mount(r, "/runs/log-model", h.logModelHistory, post)
-	Mount(r, "/metrics/get-history", h.getMetricHistory, get)
-	Mount(r, "/metrics/get-history-bulk-interval", h.getMetricHistoryBulkInterval, get)
-	Mount(r, "/metrics/get-history-bulk", h.getMetricHistoryBulk, get)
+	h.api.Mount(r, "/runs/create", h.createRun, post)
+	h.api.Mount(r, "/runs/get", h.getRun, get)
+	h.api.Mount(r, "/runs/update", h.updateRun, post)
+	h.api.Mount(r, "/runs/delete", h.lifecycleRun(StageDeleted), post)
+	h.api.Mount(r, "/runs/restore", h.lifecycleRun(StageActive), post)
+	h.api.Mount(r, "/runs/search", h.searchRuns, post, get)
+	h.api.Mount(r, "/runs/log-metric", h.logMetric, post)
+	h.api.Mount(r, "/runs/log-parameter", h.logParam, post)
+	h.api.Mount(r, "/runs/set-tag", h.setTag, post)
+	h.api.Mount(r, "/runs/delete-tag", h.deleteTag, post)
+	h.api.Mount(r, "/runs/log-batch", h.logBatch, post)
+	h.api.Mount(r, "/runs/log-inputs", h.logInputs, post)
+	h.api.Mount(r, "/runs/outputs", h.logOutputs, post)
+	h.api.Mount(r, "/runs/log-model", h.logModelHistory, post)
+	h.api.Mount(r, "/metrics/get-history", h.getMetricHistory, get)
+	h.api.Mount(r, "/metrics/get-history-bulk-interval", h.getMetricHistoryBulkInterval, get)
+	h.api.Mount(r, "/metrics/get-history-bulk", h.getMetricHistoryBulk, get)
 }
 
 // runID reads run_id, falling back to the legacy run_uuid.
-func runID(req *Request) (string, error) {
+func runID(req *mlflowapi.Request) (string, error) {
 	for _, f := range []string{"run_id", "run_uuid"} {
 		if req.Has(f) {
 			id, err := req.String(f)
@@ -41,10 +42,10 @@ func runID(req *Request) (string, error) {
 			}
 		}
 	}
-	return "", MissingParam("run_id")
+	return "", mlflowapi.MissingParam("run_id")
 }
 
-func (h *Handler) createRun(r *http.Request, req *Request) (any, error) {
+func (h *Handler) createRun(r *http.Request, req *mlflowapi.Request) (any, error) {
 	var in CreateRunInput
 	var err error
 	if in.ExperimentID, err = req.String("experiment_id"); err != nil {
@@ -69,7 +70,7 @@ func (h *Handler) createRun(r *http.Request, req *Request) (any, error) {
 	return map[string]any{"run": run}, nil
 }
 
-func (h *Handler) getRun(r *http.Request, req *Request) (any, error) {
+func (h *Handler) getRun(r *http.Request, req *mlflowapi.Request) (any, error) {
 	id, err := runID(req)
 	if err != nil {
 		return nil, err
@@ -81,21 +82,21 @@ func (h *Handler) getRun(r *http.Request, req *Request) (any, error) {
 	return map[string]any{"run": run}, nil
 }
 
-func (h *Handler) updateRun(r *http.Request, req *Request) (any, error) {
+func (h *Handler) updateRun(r *http.Request, req *mlflowapi.Request) (any, error) {
 	var in UpdateRunInput
 	var err error
 	if in.RunID, err = runID(req); err != nil {
 		return nil, err
 	}
 	if req.Has("status") {
-		s, _ := req.stringish("status")
+		s, _ := req.Text("status")
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 			s = runStatusByNumber[n]
 		}
 		in.Status = s
 		if !runStatuses[s] {
-			raw, _ := req.raw("status")
-			return nil, InvalidValue("status", raw)
+			raw, _ := req.Raw("status")
+			return nil, mlflowapi.InvalidValue("status", raw)
 		}
 	}
 	if end, ok, err := req.Int64("end_time"); err != nil {
@@ -113,8 +114,8 @@ func (h *Handler) updateRun(r *http.Request, req *Request) (any, error) {
 	return map[string]any{"run_info": info}, nil
 }
 
-func (h *Handler) lifecycleRun(stage string) Call {
-	return func(r *http.Request, req *Request) (any, error) {
+func (h *Handler) lifecycleRun(stage string) mlflowapi.Call {
+	return func(r *http.Request, req *mlflowapi.Request) (any, error) {
 		id, err := runID(req)
 		if err != nil {
 			return nil, err
@@ -123,7 +124,7 @@ func (h *Handler) lifecycleRun(stage string) Call {
 	}
 }
 
-func (h *Handler) searchRuns(r *http.Request, req *Request) (any, error) {
+func (h *Handler) searchRuns(r *http.Request, req *mlflowapi.Request) (any, error) {
 	ids, err := req.Strings("experiment_ids")
 	if err != nil {
 		return nil, err
@@ -147,7 +148,7 @@ func (h *Handler) searchRuns(r *http.Request, req *Request) (any, error) {
 }
 
 // metricFrom reads one metric message; timestamp and value are required, step defaults to 0.
-func metricFrom(o *Request) (Metric, error) {
+func metricFrom(o *mlflowapi.Request) (Metric, error) {
 	var m Metric
 	var err error
 	if m.Key, err = o.RequiredString("key"); err != nil {
@@ -158,7 +159,7 @@ func metricFrom(o *Request) (Metric, error) {
 		return m, err
 	}
 	if !ok {
-		return m, MissingParam("value")
+		return m, mlflowapi.MissingParam("value")
 	}
 	m.Value = Float(v)
 	ts, ok, err := o.Int64("timestamp")
@@ -166,7 +167,7 @@ func metricFrom(o *Request) (Metric, error) {
 		return m, err
 	}
 	if !ok {
-		return m, MissingParam("timestamp")
+		return m, mlflowapi.MissingParam("timestamp")
 	}
 	m.Timestamp = ts
 	if m.Step, _, err = o.Int64("step"); err != nil {
@@ -184,7 +185,7 @@ func metricFrom(o *Request) (Metric, error) {
 	return m, nil
 }
 
-func (h *Handler) logMetric(r *http.Request, req *Request) (any, error) {
+func (h *Handler) logMetric(r *http.Request, req *mlflowapi.Request) (any, error) {
 	id, err := runID(req)
 	if err != nil {
 		return nil, err
@@ -196,7 +197,7 @@ func (h *Handler) logMetric(r *http.Request, req *Request) (any, error) {
 	return nil, h.store.LogBatch(r.Context(), id, []Metric{m}, nil, nil)
 }
 
-func (h *Handler) logParam(r *http.Request, req *Request) (any, error) {
+func (h *Handler) logParam(r *http.Request, req *mlflowapi.Request) (any, error) {
 	id, err := runID(req)
 	if err != nil {
 		return nil, err
@@ -205,14 +206,14 @@ func (h *Handler) logParam(r *http.Request, req *Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	value, err := req.stringish("value")
+	value, err := req.Text("value")
 	if err != nil {
 		return nil, err
 	}
 	return nil, h.store.LogBatch(r.Context(), id, nil, []KeyValue{{Key: key, Value: value}}, nil)
 }
 
-func (h *Handler) setTag(r *http.Request, req *Request) (any, error) {
+func (h *Handler) setTag(r *http.Request, req *mlflowapi.Request) (any, error) {
 	id, err := runID(req)
 	if err != nil {
 		return nil, err
@@ -228,7 +229,7 @@ func (h *Handler) setTag(r *http.Request, req *Request) (any, error) {
 	return nil, h.store.LogBatch(r.Context(), id, nil, nil, []KeyValue{{Key: key, Value: value}})
 }
 
-func (h *Handler) deleteTag(r *http.Request, req *Request) (any, error) {
+func (h *Handler) deleteTag(r *http.Request, req *mlflowapi.Request) (any, error) {
 	id, err := runID(req)
 	if err != nil {
 		return nil, err
@@ -240,7 +241,7 @@ func (h *Handler) deleteTag(r *http.Request, req *Request) (any, error) {
 	return nil, h.store.DeleteTag(r.Context(), id, key)
 }
 
-func (h *Handler) logBatch(r *http.Request, req *Request) (any, error) {
+func (h *Handler) logBatch(r *http.Request, req *mlflowapi.Request) (any, error) {
 	if req.Size() > maxBatchRequestBytes {
 		return nil, invalidf("Batched logging API requests must be at most %d bytes, got a request of size %d.", maxBatchRequestBytes, req.Size())
 	}
@@ -266,7 +267,7 @@ func (h *Handler) logBatch(r *http.Request, req *Request) (any, error) {
 }
 
 // batchMetrics reads log-batch metrics field by field, with MLflow's error for each kind of bad value.
-func batchMetrics(req *Request) ([]Metric, error) {
+func batchMetrics(req *mlflowapi.Request) ([]Metric, error) {
 	objs, err := req.Objects("metrics")
 	if err != nil {
 		return nil, err
@@ -296,8 +297,8 @@ type wireMetric struct {
 // fastMetrics decodes the metrics of a well-formed batch in one pass (the field-by-field path was a fifth of a
 // 1000-metric log-batch). Anything unusual — NaN/Infinity strings, int64s as strings, missing or mistyped
 // fields — returns ok=false, and batchMetrics then produces MLflow's exact result or error.
-func fastMetrics(req *Request) ([]Metric, bool) {
-	raw, ok := req.body["metrics"]
+func fastMetrics(req *mlflowapi.Request) ([]Metric, bool) {
+	raw, ok := req.Raw("metrics")
 	if !ok {
 		return nil, false
 	}
@@ -319,13 +320,13 @@ func fastMetrics(req *Request) ([]Metric, bool) {
 	return out, true
 }
 
-func (h *Handler) logInputs(r *http.Request, req *Request) (any, error) {
+func (h *Handler) logInputs(r *http.Request, req *mlflowapi.Request) (any, error) {
 	id, err := runID(req)
 	if err != nil {
 		return nil, err
 	}
 	if !req.Has("datasets") && !req.Has("models") {
-		return nil, MissingParam("datasets")
+		return nil, mlflowapi.MissingParam("datasets")
 	}
 	objs, err := req.Objects("datasets")
 	if err != nil {
@@ -342,7 +343,7 @@ func (h *Handler) logInputs(r *http.Request, req *Request) (any, error) {
 			return nil, err
 		}
 		if ds == nil {
-			return nil, MissingParam("dataset")
+			return nil, mlflowapi.MissingParam("dataset")
 		}
 		for field, dst := range map[string]*string{"name": &d.Dataset.Name, "digest": &d.Dataset.Digest, "source_type": &d.Dataset.SourceType,
 			"source": &d.Dataset.Source, "schema": &d.Dataset.Schema, "profile": &d.Dataset.Profile} {
@@ -367,7 +368,7 @@ func (h *Handler) logInputs(r *http.Request, req *Request) (any, error) {
 	return nil, h.store.LogInputs(r.Context(), id, datasets, models)
 }
 
-func (h *Handler) logOutputs(r *http.Request, req *Request) (any, error) {
+func (h *Handler) logOutputs(r *http.Request, req *mlflowapi.Request) (any, error) {
 	id, err := runID(req)
 	if err != nil {
 		return nil, err
@@ -392,7 +393,7 @@ func (h *Handler) logOutputs(r *http.Request, req *Request) (any, error) {
 
 // logModelHistory is MLflow 2's runs/log-model: it appends the MLmodel JSON to the run's
 // mlflow.log-model.history tag.
-func (h *Handler) logModelHistory(r *http.Request, req *Request) (any, error) {
+func (h *Handler) logModelHistory(r *http.Request, req *mlflowapi.Request) (any, error) {
 	id, err := runID(req)
 	if err != nil {
 		return nil, err
@@ -424,7 +425,7 @@ func (h *Handler) logModelHistory(r *http.Request, req *Request) (any, error) {
 	return nil, h.store.LogBatch(r.Context(), id, nil, nil, []KeyValue{{Key: "mlflow.log-model.history", Value: string(b)}})
 }
 
-func (h *Handler) getMetricHistory(r *http.Request, req *Request) (any, error) {
+func (h *Handler) getMetricHistory(r *http.Request, req *mlflowapi.Request) (any, error) {
 	id, err := runID(req)
 	if err != nil {
 		return nil, err
@@ -451,13 +452,13 @@ func (h *Handler) getMetricHistory(r *http.Request, req *Request) (any, error) {
 	return rawJSON(appendMetricList(nil, metrics, next)), nil
 }
 
-func (h *Handler) getMetricHistoryBulkInterval(r *http.Request, req *Request) (any, error) {
+func (h *Handler) getMetricHistoryBulkInterval(r *http.Request, req *mlflowapi.Request) (any, error) {
 	ids, err := req.Strings("run_ids")
 	if err != nil {
 		return nil, err
 	}
 	if len(ids) == 0 {
-		return nil, MissingParam("run_ids")
+		return nil, mlflowapi.MissingParam("run_ids")
 	}
 	if len(ids) > MaxBulkRuns {
 		return nil, invalidf("GetMetricHistoryBulkInterval request must specify at most %d run_ids. Received %d run_ids.", MaxBulkRuns, len(ids))
@@ -501,13 +502,13 @@ func (h *Handler) getMetricHistoryBulkInterval(r *http.Request, req *Request) (a
 	return rawJSON(appendMetricList(nil, metrics, "")), nil
 }
 
-func (h *Handler) getMetricHistoryBulk(r *http.Request, req *Request) (any, error) {
+func (h *Handler) getMetricHistoryBulk(r *http.Request, req *mlflowapi.Request) (any, error) {
 	ids, err := req.Strings("run_id")
 	if err != nil {
 		return nil, err
 	}
 	if len(ids) == 0 {
-		return nil, MissingParam("run_id")
+		return nil, mlflowapi.MissingParam("run_id")
 	}
 	if len(ids) > MaxBulkRuns {
 		return nil, invalidf("GetMetricHistoryBulk request cannot specify more than %d run_ids. Received %d run_ids.", MaxBulkRuns, len(ids))

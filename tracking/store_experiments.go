@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/strata-data/strata/meta"
+	"github.com/strata-data/strata/mlflowapi"
 )
 
 const maxExperimentNameLength = 500
@@ -49,7 +50,7 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 			return err
 		}
 		if n > 0 {
-			return Errorf(ErrAlreadyExists, "Experiment(name=%s) already exists.", name)
+			return mlflowapi.Errorf(ErrAlreadyExists, "Experiment(name=%s) already exists.", name)
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(experiment_id), 0) + 1 FROM mlflow_experiments`).Scan(&id); err != nil {
 			return err
@@ -64,7 +65,7 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 			return err
 		}
 		for _, t := range tags {
-			if err := upsertKV(ctx, tx, "mlflow_experiment_tags", []string{"experiment_id"}, []any{id}, t.Key, t.Value); err != nil {
+			if err := mlflowapi.UpsertKV(ctx, tx, "mlflow_experiment_tags", []string{"experiment_id"}, []any{id}, t); err != nil {
 				return err
 			}
 		}
@@ -93,10 +94,10 @@ func (s *Store) experimentTags(ctx context.Context, q queryer, exps []*Experimen
 	if len(exps) == 0 {
 		return nil
 	}
-	var a SQLArgs
+	var a mlflowapi.SQLArgs
 	ids := make([]string, len(exps))
 	for i, e := range exps {
-		ids[i] = a.p(mustInt(e.ExperimentID))
+		ids[i] = a.P(mustInt(e.ExperimentID))
 	}
 	tags, err := keyValues(ctx, q, `SELECT CAST(experiment_id AS TEXT), key, value FROM mlflow_experiment_tags
 		WHERE experiment_id IN (`+strings.Join(ids, ", ")+`) ORDER BY key`, a...)
@@ -189,7 +190,7 @@ func (s *Store) RenameExperiment(ctx context.Context, id, newName string) error 
 			return err
 		}
 		if n > 0 {
-			return Errorf(ErrAlreadyExists, "Experiment(name=%s) already exists.", newName)
+			return mlflowapi.Errorf(ErrAlreadyExists, "Experiment(name=%s) already exists.", newName)
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE mlflow_experiments SET name = $1, last_update_time = $2 WHERE experiment_id = $3`,
 			newName, meta.NowMillis(), mustInt(id))
@@ -220,7 +221,7 @@ func (s *Store) SetExperimentTag(ctx context.Context, id, key, value string) err
 		if e.LifecycleStage != StageActive {
 			return invalidf("The experiment %s must be in the 'active' state. Current state is %s.", id, e.LifecycleStage)
 		}
-		if err := upsertKV(ctx, tx, "mlflow_experiment_tags", []string{"experiment_id"}, []any{mustInt(id)}, key, value); err != nil {
+		if err := mlflowapi.UpsertKV(ctx, tx, "mlflow_experiment_tags", []string{"experiment_id"}, []any{mustInt(id)}, KeyValue{Key: key, Value: value}); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE mlflow_experiments SET last_update_time = $1 WHERE experiment_id = $2`, meta.NowMillis(), mustInt(id))
@@ -289,17 +290,13 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 	if in.MaxResults > 50000 {
 		return nil, "", invalidf("Invalid value %d for parameter 'max_results' supplied. It must be at most 50000", in.MaxResults)
 	}
-	offset, err := decodePageToken(in.PageToken)
+	srch, err := mlflowapi.NewSearch(in.Filter, in.PageToken, in.MaxResults)
 	if err != nil {
 		return nil, "", err
 	}
-	clauses, err := ParseFilter(in.Filter)
-	if err != nil {
-		return nil, "", err
-	}
-	var a SQLArgs
-	where := []string{"e.lifecycle_stage IN " + a.list(in.ViewType.stages())}
-	for _, c := range clauses {
+	var a mlflowapi.SQLArgs
+	where := []string{"e.lifecycle_stage IN " + a.List(in.ViewType.stages())}
+	for _, c := range srch.Clauses {
 		w, err := s.experimentClause(in.Filter, c, &a)
 		if err != nil {
 			return nil, "", err
@@ -310,8 +307,8 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 	if err != nil {
 		return nil, "", err
 	}
-	q := fmt.Sprintf(`SELECT %s FROM mlflow_experiments e WHERE %s ORDER BY %s LIMIT %s OFFSET %s`,
-		prefixCols("e.", experimentCols), strings.Join(where, " AND "), order, a.p(in.MaxResults+1), a.p(offset))
+	q := fmt.Sprintf(`SELECT %s FROM mlflow_experiments e WHERE %s ORDER BY %s %s`,
+		prefixCols("e.", experimentCols), strings.Join(where, " AND "), order, srch.LimitOffset(&a))
 	rows, err := s.db.SQL.QueryContext(ctx, q, a...)
 	if err != nil {
 		return nil, "", err
@@ -328,11 +325,7 @@ func (s *Store) SearchExperiments(ctx context.Context, in SearchExperimentsInput
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if int64(len(out)) > in.MaxResults {
-		out = out[:in.MaxResults]
-		next = encodePageToken(offset + in.MaxResults)
-	}
+	out, next := mlflowapi.Paginate(srch, out)
 	return out, next, s.experimentTags(ctx, s.db.SQL, out)
 }
 
@@ -344,16 +337,16 @@ func prefixCols(p, cols string) string {
 	return strings.Join(parts, ", ")
 }
 
-func (s *Store) experimentClause(filter string, c Clause, a *SQLArgs) (string, error) {
+func (s *Store) experimentClause(filter string, c mlflowapi.Clause, a *mlflowapi.SQLArgs) (string, error) {
 	switch c.Type {
 	case "attribute":
 		kind, ok := experimentAttrs[c.Key]
 		if !ok {
-			return "", clauseError(filter, c, "invalid attribute key '%s'; valid keys are name, experiment_id, creation_time, last_update_time", c.Key)
+			return "", mlflowapi.ClauseError(filter, c, "invalid attribute key '%s'; valid keys are name, experiment_id, creation_time, last_update_time", c.Key)
 		}
 		if c.Key == "experiment_id" {
 			if c.Op != "=" && c.Op != "!=" && c.Op != "IN" && c.Op != "NOT IN" {
-				return "", clauseError(filter, c, "invalid comparator '%s' for experiment_id", c.Op)
+				return "", mlflowapi.ClauseError(filter, c, "invalid comparator '%s' for experiment_id", c.Op)
 			}
 			ids := c.List
 			if c.Op == "=" || c.Op == "!=" {
@@ -368,7 +361,7 @@ func (s *Store) experimentClause(filter string, c Clause, a *SQLArgs) (string, e
 				if err != nil {
 					return "", err
 				}
-				ps = append(ps, a.p(n))
+				ps = append(ps, a.P(n))
 			}
 			op := map[string]string{"=": "IN", "!=": "NOT IN"}[c.Op]
 			if op == "" {
@@ -380,64 +373,32 @@ func (s *Store) experimentClause(filter string, c Clause, a *SQLArgs) (string, e
 			return "e.experiment_id " + op + " (" + strings.Join(ps, ", ") + ")", nil
 		}
 		if kind == "n" {
-			if !c.IsNum || !isComparison(c.Op) || strings.ContainsAny(c.Text, ".eE") {
-				return "", clauseError(filter, c, "'%s' takes an integer and one of = != < <= > >=", c.Key)
+			if !c.IsNum || !mlflowapi.IsComparison(c.Op) || strings.ContainsAny(c.Text, ".eE") {
+				return "", mlflowapi.ClauseError(filter, c, "'%s' takes an integer and one of = != < <= > >=", c.Key)
 			}
-			return compare(s.db.Dialect, "e."+c.Key, c, int64(c.Num), a), nil
+			return mlflowapi.Compare(s.db.Dialect, "e."+c.Key, c, int64(c.Num), a), nil
 		}
-		if c.IsNum || !isStringOp(c.Op) {
-			return "", clauseError(filter, c, "'%s' takes a quoted string and one of = != LIKE ILIKE", c.Key)
+		if c.IsNum || !mlflowapi.IsStringOp(c.Op) {
+			return "", mlflowapi.ClauseError(filter, c, "'%s' takes a quoted string and one of = != LIKE ILIKE", c.Key)
 		}
-		return compare(s.db.Dialect, "e."+c.Key, c, c.Str, a), nil
+		return mlflowapi.Compare(s.db.Dialect, "e."+c.Key, c, c.Str, a), nil
 	case "tag":
-		return tagExists(s.db.Dialect, filter, c, "mlflow_experiment_tags t", "t.experiment_id = e.experiment_id", a, false)
+		return mlflowapi.TagClause(s.db.Dialect, filter, c, "mlflow_experiment_tags t", "t.experiment_id = e.experiment_id", a, false)
 	}
-	return "", clauseError(filter, c, "invalid entity type '%s' for experiments; use attribute or tag", c.Type)
-}
-
-func isComparison(op string) bool {
-	switch op {
-	case "=", "!=", "<", "<=", ">", ">=":
-		return true
-	}
-	return false
-}
-
-func isStringOp(op string) bool { return op == "=" || op == "!=" || op == "LIKE" || op == "ILIKE" }
-
-// tagExists renders a tag/param clause as an EXISTS subquery over table (aliased t) joined by link. With
-// missingMatchesNotEqual, `!=` also matches entities without the key (registered models do this).
-func tagExists(d meta.Dialect, filter string, c Clause, table, link string, a *SQLArgs, missingMatchesNotEqual bool) (string, error) {
-	switch c.Op {
-	case "IS NULL", "IS NOT NULL":
-		ex := fmt.Sprintf("EXISTS (SELECT 1 FROM %s WHERE %s AND t.key = %s)", table, link, a.p(c.Key))
-		if c.Op == "IS NULL" {
-			return "NOT " + ex, nil
-		}
-		return ex, nil
-	}
-	if c.IsNum || !isStringOp(c.Op) {
-		return "", clauseError(filter, c, "%s '%s' takes a quoted string and one of = != LIKE ILIKE", c.Type, c.Key)
-	}
-	if missingMatchesNotEqual && c.Op == "!=" {
-		return fmt.Sprintf("NOT EXISTS (SELECT 1 FROM %s WHERE %s AND t.key = %s AND t.value = %s)",
-			table, link, a.p(c.Key), a.p(c.Str)), nil
-	}
-	return fmt.Sprintf("EXISTS (SELECT 1 FROM %s WHERE %s AND t.key = %s AND %s)",
-		table, link, a.p(c.Key), compare(d, "t.value", c, c.Str, a)), nil
+	return "", mlflowapi.ClauseError(filter, c, "invalid entity type '%s' for experiments; use attribute or tag", c.Type)
 }
 
 func experimentOrder(orderBy []string) (string, error) {
 	var parts []string
 	hasID := false
 	for _, o := range orderBy {
-		key, asc, err := parseOrderBy(o)
+		key, asc, err := mlflowapi.ParseOrderBy(o)
 		if err != nil {
 			return "", err
 		}
 		typ, k, dotted := strings.Cut(key, ".")
 		if dotted {
-			if entityAliases[typ] != "attribute" {
+			if t, _ := mlflowapi.EntityType(typ); t != "attribute" {
 				return "", invalidf("Invalid order_by entity: %s", typ)
 			}
 			key = k
@@ -446,7 +407,7 @@ func experimentOrder(orderBy []string) (string, error) {
 			return "", invalidf("Invalid order by key '%s' specified. Valid keys are name, experiment_id, creation_time, last_update_time", key)
 		}
 		hasID = hasID || key == "experiment_id"
-		parts = append(parts, "e."+key+dir(asc))
+		parts = append(parts, "e."+key+mlflowapi.Dir(asc))
 	}
 	if len(parts) == 0 {
 		parts = []string{"e.creation_time DESC"}
@@ -455,37 +416,4 @@ func experimentOrder(orderBy []string) (string, error) {
 		parts = append(parts, "e.experiment_id ASC")
 	}
 	return strings.Join(parts, ", "), nil
-}
-
-func dir(asc bool) string {
-	if asc {
-		return " ASC"
-	}
-	return " DESC"
-}
-
-// parseOrderBy splits "key [ASC|DESC]" (key possibly quoted with backticks or double quotes).
-func parseOrderBy(s string) (string, bool, error) {
-	s = strings.TrimSpace(s)
-	asc := true
-	up := strings.ToUpper(s)
-	switch {
-	case strings.HasSuffix(up, " DESC"):
-		asc, s = false, strings.TrimSpace(s[:len(s)-5])
-	case strings.HasSuffix(up, " ASC"):
-		s = strings.TrimSpace(s[:len(s)-4])
-	}
-	if s == "" {
-		return "", false, invalidf("Invalid order_by clause '%s'. Could not be parsed.", s)
-	}
-	// Strip quotes around the key part: metrics.`my metric`, params."a b".
-	if typ, key, ok := strings.Cut(s, "."); ok && len(key) >= 2 && (key[0] == '`' || key[0] == '"') && key[len(key)-1] == key[0] {
-		s = typ + "." + key[1:len(key)-1]
-	} else if len(s) >= 2 && (s[0] == '`' || s[0] == '"') && s[len(s)-1] == s[0] {
-		s = s[1 : len(s)-1]
-	}
-	if strings.ContainsAny(strings.SplitN(s, ".", 2)[0], " '") {
-		return "", false, invalidf("Invalid order_by clause '%s'. Could not be parsed.", s)
-	}
-	return s, asc, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/strata-data/strata/meta"
+	"github.com/strata-data/strata/mlflowapi"
 )
 
 // validateBatch applies MLflow's log-batch rules before anything is written.
@@ -76,7 +77,7 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []Metric, pa
 			return err
 		}
 		for _, t := range tags {
-			if err := upsertKV(ctx, tx, "mlflow_tags", []string{"run_id"}, []any{runID}, t.Key, t.Value); err != nil {
+			if err := mlflowapi.UpsertKV(ctx, tx, "mlflow_tags", []string{"run_id"}, []any{runID}, t); err != nil {
 				return err
 			}
 			if t.Key == TagRunName {
@@ -97,8 +98,8 @@ func (s *Store) logParams(ctx context.Context, tx *sql.Tx, runID string, params 
 	for i, p := range params {
 		keys[i] = p.Key
 	}
-	a := SQLArgs{runID}
-	existing, err := keyValues(ctx, tx, `SELECT run_id, key, value FROM mlflow_params WHERE run_id = $1 AND key IN `+a.list(keys), a...)
+	a := mlflowapi.SQLArgs{runID}
+	existing, err := keyValues(ctx, tx, `SELECT run_id, key, value FROM mlflow_params WHERE run_id = $1 AND key IN `+a.List(keys), a...)
 	if err != nil {
 		return err
 	}
@@ -120,18 +121,18 @@ func (s *Store) logParams(ctx context.Context, tx *sql.Tx, runID string, params 
 	if len(changed) > 0 {
 		return invalidf("Changing param values is not allowed. Params were already logged='[%s]' for run ID='%s'.", strings.Join(changed, ", "), runID)
 	}
-	return s.insertRows(ctx, tx, "mlflow_params (run_id, key, value)", "", len(fresh), func(i int, a *SQLArgs) []string {
-		return []string{a.p(runID), a.p(fresh[i].Key), a.p(fresh[i].Value)}
+	return s.insertRows(ctx, tx, "mlflow_params (run_id, key, value)", "", len(fresh), func(i int, a *mlflowapi.SQLArgs) []string {
+		return []string{a.P(runID), a.P(fresh[i].Key), a.P(fresh[i].Value)}
 	})
 }
 
 // insertRows inserts n rows with multi-row VALUES statements of up to 500 rows. On SQLite the placeholders
 // are rewritten to plain "?": SQLite resolves "$N" names by a linear search per parameter, which made a
 // 1000-metric batch spend half its time parsing (profile of BenchmarkLogBatchStore).
-func (s *Store) insertRows(ctx context.Context, tx queryer, into, suffix string, n int, row func(i int, a *SQLArgs) []string) error {
+func (s *Store) insertRows(ctx context.Context, tx queryer, into, suffix string, n int, row func(i int, a *mlflowapi.SQLArgs) []string) error {
 	for start := 0; start < n; start += 500 {
 		end := min(n, start+500)
-		var a SQLArgs
+		var a mlflowapi.SQLArgs
 		vals := make([]string, 0, end-start)
 		for i := start; i < end; i++ {
 			vals = append(vals, "("+strings.Join(row(i, &a), ", ")+")")
@@ -196,10 +197,10 @@ func (s *Store) logMetrics(ctx context.Context, tx *sql.Tx, runID string, metric
 		` ON CONFLICT (run_id, key, ts, step, value, is_nan) DO UPDATE SET model_id = COALESCE(mlflow_metrics.model_id, excluded.model_id),
 		dataset_name = COALESCE(mlflow_metrics.dataset_name, excluded.dataset_name),
 		dataset_digest = COALESCE(mlflow_metrics.dataset_digest, excluded.dataset_digest)`,
-		len(points), func(i int, a *SQLArgs) []string {
+		len(points), func(i int, a *mlflowapi.SQLArgs) []string {
 			p, m := points[i], extra[i]
-			return []string{a.p(runID), a.p(p.key), a.p(p.ts), a.p(p.step), a.p(p.value), a.p(p.isNaN),
-				a.p(nullStr(m.ModelID)), a.p(nullStr(m.DatasetName)), a.p(nullStr(m.DatasetDigest))}
+			return []string{a.P(runID), a.P(p.key), a.P(p.ts), a.P(p.step), a.P(p.value), a.P(p.isNaN),
+				a.P(nullStr(m.ModelID)), a.P(nullStr(m.DatasetName)), a.P(nullStr(m.DatasetDigest))}
 		})
 	if err != nil {
 		return err
@@ -215,9 +216,9 @@ func (s *Store) logMetrics(ctx context.Context, tx *sql.Tx, runID string, metric
 		WHERE excluded.step > mlflow_latest_metrics.step
 		OR (excluded.step = mlflow_latest_metrics.step AND excluded.ts > mlflow_latest_metrics.ts)
 		OR (excluded.step = mlflow_latest_metrics.step AND excluded.ts = mlflow_latest_metrics.ts AND excluded.value > mlflow_latest_metrics.value)`,
-		len(keys), func(i int, a *SQLArgs) []string {
+		len(keys), func(i int, a *mlflowapi.SQLArgs) []string {
 			p := latest[keys[i]]
-			return []string{a.p(runID), a.p(p.key), a.p(p.ts), a.p(p.step), a.p(p.value), a.p(p.isNaN)}
+			return []string{a.P(runID), a.P(p.key), a.P(p.ts), a.P(p.step), a.P(p.value), a.P(p.isNaN)}
 		})
 }
 
@@ -262,7 +263,7 @@ func validateDatasetInput(d DatasetInput) error {
 	}
 	for _, t := range d.Tags {
 		if t.Key == "" {
-			return MissingParam("key")
+			return mlflowapi.MissingParam("key")
 		}
 		if len(t.Key) > maxInputTagKey {
 			return invalidf("'key' exceeds the maximum length of %d characters", maxInputTagKey)
@@ -294,7 +295,7 @@ func (s *Store) LogInputs(ctx context.Context, runID string, datasets []DatasetI
 		}
 		for _, m := range models {
 			if m.ModelID == "" {
-				return MissingParam("model_id")
+				return mlflowapi.MissingParam("model_id")
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO mlflow_inputs (input_id, source_type, source_id, run_id, step)
 				VALUES ($1, 'MODEL', $2, $3, 0) ON CONFLICT DO NOTHING`, newID(), m.ModelID, runID); err != nil {
@@ -332,7 +333,7 @@ func (s *Store) logDatasetInput(ctx context.Context, tx *sql.Tx, info RunInfo, d
 		return err
 	}
 	for _, t := range lastWins(d.Tags) {
-		if err := upsertKV(ctx, tx, "mlflow_input_tags", []string{"input_id"}, []any{inputID}, t.Key, t.Value); err != nil {
+		if err := mlflowapi.UpsertKV(ctx, tx, "mlflow_input_tags", []string{"input_id"}, []any{inputID}, t); err != nil {
 			return err
 		}
 	}
@@ -347,7 +348,7 @@ func (s *Store) LogOutputs(ctx context.Context, runID string, outputs []ModelOut
 		}
 		for _, o := range outputs {
 			if o.ModelID == "" {
-				return MissingParam("model_id")
+				return mlflowapi.MissingParam("model_id")
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO mlflow_run_outputs (run_id, model_id, step) VALUES ($1, $2, $3)
 				ON CONFLICT (run_id, model_id) DO UPDATE SET step = excluded.step`, runID, o.ModelID, o.Step); err != nil {
@@ -368,14 +369,14 @@ type DatasetSummary struct {
 
 // SearchDatasets lists the distinct datasets (with their context tag) used by runs of the experiments.
 func (s *Store) SearchDatasets(ctx context.Context, experimentIDs []string) ([]DatasetSummary, error) {
-	var a SQLArgs
+	var a mlflowapi.SQLArgs
 	var ps []string
 	for _, id := range experimentIDs {
 		n, err := parseExperimentID(id)
 		if err != nil {
 			return nil, err
 		}
-		ps = append(ps, a.p(n))
+		ps = append(ps, a.P(n))
 	}
 	rows, err := s.db.SQL.QueryContext(ctx, `SELECT DISTINCT d.experiment_id, d.name, d.digest, COALESCE(t.value, '')
 		FROM mlflow_datasets d JOIN mlflow_inputs i ON i.source_type = 'DATASET' AND i.source_id = d.dataset_id

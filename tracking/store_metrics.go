@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/strata-data/strata/mlflowapi"
 	"math"
 )
 
@@ -23,7 +24,7 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, maxResu
 	if _, err := s.runInfo(ctx, s.db.SQL, runID); err != nil {
 		return nil, "", err
 	}
-	a := SQLArgs{runID, key}
+	a := mlflowapi.SQLArgs{runID, key}
 	q := `SELECT run_id, key, value, is_nan, ts, step FROM mlflow_metrics WHERE run_id = $1 AND key = $2`
 	if pageToken != "" {
 		var tok historyToken
@@ -31,13 +32,13 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, maxResu
 		if err != nil || json.Unmarshal(b, &tok) != nil {
 			return nil, "", invalidf("Invalid page token, could not base64-decode")
 		}
-		ts, step, v, isNaN := a.p(tok.TS), a.p(tok.Step), a.p(tok.Value), a.p(tok.NaN)
+		ts, step, v, isNaN := a.P(tok.TS), a.P(tok.Step), a.P(tok.Value), a.P(tok.NaN)
 		q += fmt.Sprintf(` AND (ts > %[1]s OR (ts = %[1]s AND (step > %[2]s OR (step = %[2]s AND (value > %[3]s OR (value = %[3]s AND is_nan > %[4]s))))))`,
 			ts, step, v, isNaN)
 	}
 	q += " ORDER BY ts, step, value, is_nan"
 	if maxResults > 0 {
-		q += " LIMIT " + a.p(maxResults+1)
+		q += " LIMIT " + a.P(maxResults+1)
 	}
 	out, err := s.queryMetrics(ctx, q, a)
 	if err != nil {
@@ -54,7 +55,7 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, maxResu
 	return out, next, nil
 }
 
-func (s *Store) queryMetrics(ctx context.Context, q string, a SQLArgs) ([]Metric, error) {
+func (s *Store) queryMetrics(ctx context.Context, q string, a mlflowapi.SQLArgs) ([]Metric, error) {
 	rows, err := s.db.SQL.QueryContext(ctx, q, a...)
 	if err != nil {
 		return nil, err
@@ -88,10 +89,10 @@ func (s *Store) GetMetricHistoryBulkInterval(ctx context.Context, runIDs []strin
 	}
 	var out []Metric
 	for _, id := range runIDs {
-		a := SQLArgs{id, key}
+		a := mlflowapi.SQLArgs{id, key}
 		q := `SELECT run_id, key, value, is_nan, ts, step FROM mlflow_metrics WHERE run_id = $1 AND key = $2`
 		if startStep != nil && endStep != nil {
-			q += " AND step >= " + a.p(*startStep) + " AND step <= " + a.p(*endStep)
+			q += " AND step >= " + a.P(*startStep) + " AND step <= " + a.P(*endStep)
 		}
 		all, err := s.queryMetrics(ctx, q+" ORDER BY step, ts, value, is_nan", a)
 		if err != nil {
@@ -140,9 +141,9 @@ func (s *Store) GetMetricHistoryBulk(ctx context.Context, runIDs []string, key s
 	if len(runIDs) == 0 {
 		return nil, nil
 	}
-	var a SQLArgs
-	in := a.list(runIDs)
-	q := `SELECT run_id, key, value, is_nan, ts, step FROM mlflow_metrics WHERE run_id IN ` + in + ` AND key = ` + a.p(key) +
-		` ORDER BY run_id, ts, step, value LIMIT ` + a.p(maxResults)
+	var a mlflowapi.SQLArgs
+	in := a.List(runIDs)
+	q := `SELECT run_id, key, value, is_nan, ts, step FROM mlflow_metrics WHERE run_id IN ` + in + ` AND key = ` + a.P(key) +
+		` ORDER BY run_id, ts, step, value LIMIT ` + a.P(maxResults)
 	return s.queryMetrics(ctx, q, a)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/strata-data/strata/meta"
+	"github.com/strata-data/strata/mlflowapi"
 )
 
 // Logged model statuses by name.
@@ -82,12 +83,12 @@ func (s *Store) CreateLoggedModel(ctx context.Context, in CreateLoggedModelInput
 			return err
 		}
 		for _, p := range lastWins(in.Params) {
-			if err := upsertKV(ctx, tx, "mlflow_logged_model_params", []string{"model_id"}, []any{id}, p.Key, p.Value); err != nil {
+			if err := mlflowapi.UpsertKV(ctx, tx, "mlflow_logged_model_params", []string{"model_id"}, []any{id}, p); err != nil {
 				return err
 			}
 		}
 		for _, t := range lastWins(in.Tags) {
-			if err := upsertKV(ctx, tx, "mlflow_logged_model_tags", []string{"model_id"}, []any{id}, t.Key, t.Value); err != nil {
+			if err := mlflowapi.UpsertKV(ctx, tx, "mlflow_logged_model_tags", []string{"model_id"}, []any{id}, t); err != nil {
 				return err
 			}
 		}
@@ -131,6 +132,19 @@ func (s *Store) GetLoggedModel(ctx context.Context, id string, allowDeleted bool
 	return m, s.loadModelData(ctx, []*LoggedModel{m})
 }
 
+// LoggedModelLocation returns where a (not deleted) logged model keeps its artifacts and the run that
+// produced it ("" if none), without loading its data. An unknown or deleted model is ErrNotFound.
+func (s *Store) LoggedModelLocation(ctx context.Context, id string) (artifactURI, sourceRunID string, err error) {
+	m, err := scanLoggedModel(s.db.SQL.QueryRowContext(ctx, `SELECT `+loggedModelCols+` FROM mlflow_logged_models WHERE model_id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) || err == nil && m.Info.LifecycleStage != StageActive {
+		return "", "", notFoundf("Logged model with ID '%s' not found.", id)
+	}
+	if err != nil {
+		return "", "", err
+	}
+	return m.Info.ArtifactURI, m.Info.SourceRunID, nil
+}
+
 func (s *Store) loadModelData(ctx context.Context, models []*LoggedModel) error {
 	if len(models) == 0 {
 		return nil
@@ -139,8 +153,8 @@ func (s *Store) loadModelData(ctx context.Context, models []*LoggedModel) error 
 	for i, m := range models {
 		ids[i] = m.Info.ModelID
 	}
-	var a SQLArgs
-	in := a.list(ids)
+	var a mlflowapi.SQLArgs
+	in := a.List(ids)
 	tags, err := keyValues(ctx, s.db.SQL, `SELECT model_id, key, value FROM mlflow_logged_model_tags WHERE model_id IN `+in+` ORDER BY key`, a...)
 	if err != nil {
 		return err
@@ -226,7 +240,7 @@ func (s *Store) SetLoggedModelTags(ctx context.Context, id string, tags []KeyVal
 			return err
 		}
 		for _, t := range lastWins(tags) {
-			if err := upsertKV(ctx, tx, "mlflow_logged_model_tags", []string{"model_id"}, []any{id}, t.Key, t.Value); err != nil {
+			if err := mlflowapi.UpsertKV(ctx, tx, "mlflow_logged_model_tags", []string{"model_id"}, []any{id}, t); err != nil {
 				return err
 			}
 		}
@@ -302,28 +316,24 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 	if in.MaxResults <= 0 || in.MaxResults > 1000 {
 		in.MaxResults = 100
 	}
-	offset, err := decodePageToken(in.PageToken)
+	srch, err := mlflowapi.NewSearch(in.Filter, in.PageToken, in.MaxResults)
 	if err != nil {
 		return nil, "", err
 	}
-	clauses, err := ParseFilter(in.Filter)
-	if err != nil {
-		return nil, "", err
-	}
-	var a SQLArgs
+	var a mlflowapi.SQLArgs
 	var exps []string
 	for _, id := range in.ExperimentIDs {
 		n, err := parseExperimentID(id)
 		if err != nil {
 			return nil, "", err
 		}
-		exps = append(exps, a.p(n))
+		exps = append(exps, a.P(n))
 	}
 	if len(exps) == 0 {
-		return nil, "", MissingParam("experiment_ids")
+		return nil, "", mlflowapi.MissingParam("experiment_ids")
 	}
 	where := []string{"lm.experiment_id IN (" + strings.Join(exps, ", ") + ")", "lm.lifecycle_stage = 'active'"}
-	for _, c := range clauses {
+	for _, c := range srch.Clauses {
 		w, err := s.modelClause(in.Filter, c, &a)
 		if err != nil {
 			return nil, "", err
@@ -336,11 +346,11 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 		if !ok {
 			return nil, "", invalidf("Invalid order by field '%s'", o.Field)
 		}
-		order = append(order, attr.col+dir(o.Ascending))
+		order = append(order, attr.col+mlflowapi.Dir(o.Ascending))
 	}
 	order = append(order, "lm.creation_time DESC", "lm.model_id")
-	q := fmt.Sprintf(`SELECT %s FROM mlflow_logged_models lm WHERE %s ORDER BY %s LIMIT %s OFFSET %s`,
-		loggedModelColsLM, strings.Join(where, " AND "), strings.Join(order, ", "), a.p(in.MaxResults+1), a.p(offset))
+	q := fmt.Sprintf(`SELECT %s FROM mlflow_logged_models lm WHERE %s ORDER BY %s %s`,
+		loggedModelColsLM, strings.Join(where, " AND "), strings.Join(order, ", "), srch.LimitOffset(&a))
 	rows, err := s.db.SQL.QueryContext(ctx, q, a...)
 	if err != nil {
 		return nil, "", err
@@ -358,49 +368,45 @@ func (s *Store) SearchLoggedModels(ctx context.Context, in SearchLoggedModelsInp
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if int64(len(out)) > in.MaxResults {
-		out = out[:in.MaxResults]
-		next = encodePageToken(offset + in.MaxResults)
-	}
+	out, next := mlflowapi.Paginate(srch, out)
 	return out, next, s.loadModelData(ctx, out)
 }
 
-func (s *Store) modelClause(filter string, c Clause, a *SQLArgs) (string, error) {
+func (s *Store) modelClause(filter string, c mlflowapi.Clause, a *mlflowapi.SQLArgs) (string, error) {
 	d := s.db.Dialect
 	switch c.Type {
 	case "attribute":
 		attr, ok := modelAttrColumns[c.Key]
 		if !ok {
-			return "", clauseError(filter, c, "invalid attribute key '%s' for logged models", c.Key)
+			return "", mlflowapi.ClauseError(filter, c, "invalid attribute key '%s' for logged models", c.Key)
 		}
 		if attr.numeric {
-			if !c.IsNum || !isComparison(c.Op) {
-				return "", clauseError(filter, c, "'%s' takes a number and one of = != < <= > >=", c.Key)
+			if !c.IsNum || !mlflowapi.IsComparison(c.Op) {
+				return "", mlflowapi.ClauseError(filter, c, "'%s' takes a number and one of = != < <= > >=", c.Key)
 			}
-			return compare(d, attr.col, c, int64(c.Num), a), nil
+			return mlflowapi.Compare(d, attr.col, c, int64(c.Num), a), nil
 		}
 		if c.Key == "status" {
 			st, err := ParseLoggedModelStatus(c.Str)
 			if err != nil || (c.Op != "=" && c.Op != "!=") {
-				return "", clauseError(filter, c, "status takes = or != and a status name")
+				return "", mlflowapi.ClauseError(filter, c, "status takes = or != and a status name")
 			}
-			return fmt.Sprintf("lm.status %s %s", c.Op, a.p(loggedModelNumbers[st])), nil
+			return fmt.Sprintf("lm.status %s %s", c.Op, a.P(loggedModelNumbers[st])), nil
 		}
-		if c.IsNum || (!isStringOp(c.Op) && c.Op != "IN" && c.Op != "NOT IN") {
-			return "", clauseError(filter, c, "'%s' takes a quoted string and one of = != LIKE ILIKE IN NOT IN", c.Key)
+		if c.IsNum || (!mlflowapi.IsStringOp(c.Op) && c.Op != "IN" && c.Op != "NOT IN") {
+			return "", mlflowapi.ClauseError(filter, c, "'%s' takes a quoted string and one of = != LIKE ILIKE IN NOT IN", c.Key)
 		}
-		return compare(d, attr.col, c, c.Str, a), nil
+		return mlflowapi.Compare(d, attr.col, c, c.Str, a), nil
 	case "tag":
-		return tagExists(d, filter, c, "mlflow_logged_model_tags t", "t.model_id = lm.model_id", a, false)
+		return mlflowapi.TagClause(d, filter, c, "mlflow_logged_model_tags t", "t.model_id = lm.model_id", a, false)
 	case "parameter":
-		return tagExists(d, filter, c, "mlflow_logged_model_params t", "t.model_id = lm.model_id", a, false)
+		return mlflowapi.TagClause(d, filter, c, "mlflow_logged_model_params t", "t.model_id = lm.model_id", a, false)
 	case "metric":
-		if !c.IsNum || !isComparison(c.Op) {
-			return "", clauseError(filter, c, "metric '%s' takes a number and one of = != < <= > >=", c.Key)
+		if !c.IsNum || !mlflowapi.IsComparison(c.Op) {
+			return "", mlflowapi.ClauseError(filter, c, "metric '%s' takes a number and one of = != < <= > >=", c.Key)
 		}
 		return fmt.Sprintf("EXISTS (SELECT 1 FROM mlflow_metrics m WHERE m.model_id = lm.model_id AND m.key = %s AND m.is_nan = 0 AND m.value %s %s)",
-			a.p(c.Key), c.Op, a.p(c.Num)), nil
+			a.P(c.Key), c.Op, a.P(c.Num)), nil
 	}
-	return "", clauseError(filter, c, "invalid entity type '%s' for logged models", c.Type)
+	return "", mlflowapi.ClauseError(filter, c, "invalid entity type '%s' for logged models", c.Type)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/strata-data/strata/meta"
+	"github.com/strata-data/strata/mlflowapi"
 )
 
 // Tags with meaning to MLflow.
@@ -78,7 +79,7 @@ func (s *Store) CreateRun(ctx context.Context, in CreateRunInput) (*Run, error) 
 			return err
 		}
 		for _, t := range tags {
-			if err := upsertKV(ctx, tx, "mlflow_tags", []string{"run_id"}, []any{id}, t.Key, t.Value); err != nil {
+			if err := mlflowapi.UpsertKV(ctx, tx, "mlflow_tags", []string{"run_id"}, []any{id}, t); err != nil {
 				return err
 			}
 		}
@@ -169,6 +170,13 @@ func (s *Store) GetRun(ctx context.Context, runID string) (*Run, error) {
 	return runs[0], nil
 }
 
+// RunArtifactURI returns where a run keeps its artifacts (artifact_uri), without loading its data. An unknown
+// run is ErrNotFound.
+func (s *Store) RunArtifactURI(ctx context.Context, runID string) (string, error) {
+	info, err := s.runInfo(ctx, s.db.SQL, runID)
+	return info.ArtifactURI, err
+}
+
 // loadRuns attaches data, inputs and outputs to run infos with one query per kind.
 func (s *Store) loadRuns(ctx context.Context, q queryer, infos []RunInfo) ([]*Run, error) {
 	out := make([]*Run, len(infos))
@@ -179,8 +187,8 @@ func (s *Store) loadRuns(ctx context.Context, q queryer, infos []RunInfo) ([]*Ru
 	for i, r := range infos {
 		ids[i] = r.RunID
 	}
-	var a SQLArgs
-	in := a.list(ids)
+	var a mlflowapi.SQLArgs
+	in := a.List(ids)
 	params, err := keyValues(ctx, q, `SELECT run_id, key, value FROM mlflow_params WHERE run_id IN `+in+` ORDER BY key`, a...)
 	if err != nil {
 		return nil, err
@@ -208,7 +216,7 @@ func (s *Store) loadRuns(ctx context.Context, q queryer, infos []RunInfo) ([]*Ru
 	return out, nil
 }
 
-func (s *Store) latestMetrics(ctx context.Context, q queryer, in string, a SQLArgs) (map[string][]Metric, error) {
+func (s *Store) latestMetrics(ctx context.Context, q queryer, in string, a mlflowapi.SQLArgs) (map[string][]Metric, error) {
 	rows, err := q.QueryContext(ctx, `SELECT run_id, key, value, is_nan, ts, step FROM mlflow_latest_metrics
 		WHERE run_id IN `+in+` ORDER BY key`, a...)
 	if err != nil {
@@ -240,7 +248,7 @@ func scanMetric(rows *sql.Rows, run *string, m *Metric) error {
 	return nil
 }
 
-func (s *Store) runInputs(ctx context.Context, q queryer, in string, a SQLArgs) (map[string]RunInputs, error) {
+func (s *Store) runInputs(ctx context.Context, q queryer, in string, a mlflowapi.SQLArgs) (map[string]RunInputs, error) {
 	rows, err := q.QueryContext(ctx, `SELECT i.run_id, i.input_id, d.name, d.digest, d.source_type, d.source,
 		COALESCE(d.schema_json, ''), COALESCE(d.profile, '')
 		FROM mlflow_inputs i JOIN mlflow_datasets d ON i.source_type = 'DATASET' AND d.dataset_id = i.source_id
@@ -295,7 +303,7 @@ func (s *Store) runInputs(ctx context.Context, q queryer, in string, a SQLArgs) 
 	return out, nil
 }
 
-func (s *Store) runOutputs(ctx context.Context, q queryer, in string, a SQLArgs) (map[string]*RunOutputs, error) {
+func (s *Store) runOutputs(ctx context.Context, q queryer, in string, a mlflowapi.SQLArgs) (map[string]*RunOutputs, error) {
 	rows, err := q.QueryContext(ctx, `SELECT run_id, model_id, step FROM mlflow_run_outputs WHERE run_id IN `+in+` ORDER BY model_id`, a...)
 	if err != nil {
 		return nil, err
@@ -343,7 +351,7 @@ func (s *Store) UpdateRun(ctx context.Context, in UpdateRunInput) (*RunInfo, err
 		}
 		if in.RunName != "" {
 			info.RunName = in.RunName
-			if err := upsertKV(ctx, tx, "mlflow_tags", []string{"run_id"}, []any{in.RunID}, TagRunName, in.RunName); err != nil {
+			if err := mlflowapi.UpsertKV(ctx, tx, "mlflow_tags", []string{"run_id"}, []any{in.RunID}, KeyValue{Key: TagRunName, Value: in.RunName}); err != nil {
 				return err
 			}
 		}

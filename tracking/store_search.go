@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/strata-data/strata/meta"
+	"github.com/strata-data/strata/mlflowapi"
 )
 
 // SearchRunsInput are the parameters of SearchRuns.
@@ -44,11 +45,7 @@ func (s *Store) SearchRuns(ctx context.Context, in SearchRunsInput) ([]*Run, str
 	if in.MaxResults < 0 || in.MaxResults > maxSearchResults {
 		return nil, "", invalidf("Invalid value %d for parameter 'max_results' supplied. It must be at most %d", in.MaxResults, maxSearchResults)
 	}
-	offset, err := decodePageToken(in.PageToken)
-	if err != nil {
-		return nil, "", err
-	}
-	clauses, err := ParseFilter(in.Filter)
+	srch, err := mlflowapi.NewSearch(in.Filter, in.PageToken, in.MaxResults)
 	if err != nil {
 		return nil, "", err
 	}
@@ -60,13 +57,13 @@ func (s *Store) SearchRuns(ctx context.Context, in SearchRunsInput) ([]*Run, str
 	if len(in.ExperimentIDs) == 0 {
 		return nil, "", nil
 	}
-	where := func(a *SQLArgs) ([]string, error) {
+	where := func(a *mlflowapi.SQLArgs) ([]string, error) {
 		var ids []string
 		for _, id := range in.ExperimentIDs {
-			ids = append(ids, a.p(mustInt(id)))
+			ids = append(ids, a.P(mustInt(id)))
 		}
-		w := []string{"r.experiment_id IN (" + strings.Join(ids, ", ") + ")", "r.lifecycle_stage IN " + a.list(in.ViewType.stages())}
-		for _, c := range clauses {
+		w := []string{"r.experiment_id IN (" + strings.Join(ids, ", ") + ")", "r.lifecycle_stage IN " + a.List(in.ViewType.stages())}
+		for _, c := range srch.Clauses {
 			cl, err := runClause(s.db.Dialect, in.Filter, c, a)
 			if err != nil {
 				return nil, err
@@ -77,29 +74,25 @@ func (s *Store) SearchRuns(ctx context.Context, in SearchRunsInput) ([]*Run, str
 	}
 	var infos []RunInfo
 	if key, asc, ok := leadingMetric(in.OrderBy); ok {
-		infos, err = s.searchByMetric(ctx, where, key, asc, in.OrderBy[1:], offset+in.MaxResults+1)
-		if int64(len(infos)) > offset {
-			infos = infos[offset:]
+		infos, err = s.searchByMetric(ctx, where, key, asc, in.OrderBy[1:], srch.Offset+srch.Max+1)
+		if int64(len(infos)) > srch.Offset {
+			infos = infos[srch.Offset:]
 		} else {
 			infos = nil
 		}
 	} else {
-		infos, err = s.searchRunsQuery(ctx, where, in.OrderBy, in.MaxResults+1, offset)
+		infos, err = s.searchRunsQuery(ctx, where, in.OrderBy, srch)
 	}
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if int64(len(infos)) > in.MaxResults {
-		infos = infos[:in.MaxResults]
-		next = encodePageToken(offset + in.MaxResults)
-	}
+	infos, next := mlflowapi.Paginate(srch, infos)
 	runs, err := s.loadRuns(ctx, s.db.SQL, infos)
 	return runs, next, err
 }
 
-func (s *Store) searchRunsQuery(ctx context.Context, where func(*SQLArgs) ([]string, error), orderBy []string, limit, offset int64) ([]RunInfo, error) {
-	var a SQLArgs
+func (s *Store) searchRunsQuery(ctx context.Context, where func(*mlflowapi.SQLArgs) ([]string, error), orderBy []string, srch *mlflowapi.Search) ([]RunInfo, error) {
+	var a mlflowapi.SQLArgs
 	w, err := where(&a)
 	if err != nil {
 		return nil, err
@@ -108,12 +101,12 @@ func (s *Store) searchRunsQuery(ctx context.Context, where func(*SQLArgs) ([]str
 	if err != nil {
 		return nil, err
 	}
-	q := fmt.Sprintf(`SELECT %s FROM mlflow_runs r %s WHERE %s ORDER BY %s LIMIT %s OFFSET %s`,
-		prefixCols("r.", runCols), joins, strings.Join(w, " AND "), order, a.p(limit), a.p(offset))
+	q := fmt.Sprintf(`SELECT %s FROM mlflow_runs r %s WHERE %s ORDER BY %s %s`,
+		prefixCols("r.", runCols), joins, strings.Join(w, " AND "), order, srch.LimitOffset(&a))
 	return s.queryRunInfos(ctx, q, a)
 }
 
-func (s *Store) queryRunInfos(ctx context.Context, q string, a SQLArgs) ([]RunInfo, error) {
+func (s *Store) queryRunInfos(ctx context.Context, q string, a mlflowapi.SQLArgs) ([]RunInfo, error) {
 	rows, err := s.db.SQL.QueryContext(ctx, q, a...)
 	if err != nil {
 		return nil, err
@@ -135,12 +128,12 @@ func leadingMetric(orderBy []string) (string, bool, bool) {
 	if len(orderBy) == 0 {
 		return "", false, false
 	}
-	key, asc, err := parseOrderBy(orderBy[0])
+	key, asc, err := mlflowapi.ParseOrderBy(orderBy[0])
 	if err != nil {
 		return "", false, false
 	}
 	typ, k, dotted := strings.Cut(key, ".")
-	if !dotted || entityAliases[typ] != "metric" {
+	if t, _ := mlflowapi.EntityType(typ); !dotted || t != "metric" {
 		return "", false, false
 	}
 	return k, asc, true
@@ -150,11 +143,11 @@ func leadingMetric(orderBy []string) (string, bool, bool) {
 // number first, by value; then NaN; then runs without the metric). It queries the three groups in turn so
 // the first one walks the (key, value) index in order and stops after `need` rows: search latency stays flat
 // as an experiment grows, instead of sorting every run.
-func (s *Store) searchByMetric(ctx context.Context, where func(*SQLArgs) ([]string, error), key string, asc bool,
+func (s *Store) searchByMetric(ctx context.Context, where func(*mlflowapi.SQLArgs) ([]string, error), key string, asc bool,
 	rest []string, need int64) ([]RunInfo, error) {
 	var out []RunInfo
 	for group := 0; group < 3 && int64(len(out)) < need; group++ {
-		var a SQLArgs
+		var a mlflowapi.SQLArgs
 		w, err := where(&a)
 		if err != nil {
 			return nil, err
@@ -168,11 +161,11 @@ func (s *Store) searchByMetric(ctx context.Context, where func(*SQLArgs) ([]stri
 			// CROSS JOIN keeps SQLite from reordering the join: the metric index drives the scan.
 			q = fmt.Sprintf(`SELECT %s FROM mlflow_latest_metrics om CROSS JOIN mlflow_runs r %s
 				WHERE om.key = %s AND om.is_nan = %d AND r.run_id = om.run_id AND %s ORDER BY om.value%s, %s LIMIT %s`,
-				prefixCols("r.", runCols), joins, a.p(key), group, strings.Join(w, " AND "), dir(asc), order, a.p(need-int64(len(out))))
+				prefixCols("r.", runCols), joins, a.P(key), group, strings.Join(w, " AND "), mlflowapi.Dir(asc), order, a.P(need-int64(len(out))))
 		} else {
 			q = fmt.Sprintf(`SELECT %s FROM mlflow_runs r %s WHERE NOT EXISTS (SELECT 1 FROM mlflow_latest_metrics om
 				WHERE om.run_id = r.run_id AND om.key = %s) AND %s ORDER BY %s LIMIT %s`,
-				prefixCols("r.", runCols), joins, a.p(key), strings.Join(w, " AND "), order, a.p(need-int64(len(out))))
+				prefixCols("r.", runCols), joins, a.P(key), strings.Join(w, " AND "), order, a.P(need-int64(len(out))))
 		}
 		infos, err := s.queryRunInfos(ctx, q, a)
 		if err != nil {
@@ -183,87 +176,87 @@ func (s *Store) searchByMetric(ctx context.Context, where func(*SQLArgs) ([]stri
 	return out, nil
 }
 
-func runClause(d meta.Dialect, filter string, c Clause, a *SQLArgs) (string, error) {
+func runClause(d meta.Dialect, filter string, c mlflowapi.Clause, a *mlflowapi.SQLArgs) (string, error) {
 	switch c.Type {
 	case "metric":
-		if !isComparison(c.Op) {
-			return "", clauseError(filter, c, "invalid comparator '%s' for metric '%s'; use one of = != < <= > >=", c.Op, c.Key)
+		if !mlflowapi.IsComparison(c.Op) {
+			return "", mlflowapi.ClauseError(filter, c, "invalid comparator '%s' for metric '%s'; use one of = != < <= > >=", c.Op, c.Key)
 		}
 		if !c.IsNum {
-			return "", clauseError(filter, c, "expected a numeric value for metric '%s'", c.Key)
+			return "", mlflowapi.ClauseError(filter, c, "expected a numeric value for metric '%s'", c.Key)
 		}
 		nanCond := " AND m.is_nan = 0"
 		if c.Op == "!=" {
 			return fmt.Sprintf("EXISTS (SELECT 1 FROM mlflow_latest_metrics m WHERE m.run_id = r.run_id AND m.key = %s AND (m.value != %s OR m.is_nan = 1))",
-				a.p(c.Key), a.p(c.Num)), nil
+				a.P(c.Key), a.P(c.Num)), nil
 		}
 		return fmt.Sprintf("EXISTS (SELECT 1 FROM mlflow_latest_metrics m WHERE m.run_id = r.run_id AND m.key = %s AND m.value %s %s%s)",
-			a.p(c.Key), c.Op, a.p(c.Num), nanCond), nil
+			a.P(c.Key), c.Op, a.P(c.Num), nanCond), nil
 	case "parameter":
-		return tagExists(d, filter, c, "mlflow_params t", "t.run_id = r.run_id", a, false)
+		return mlflowapi.TagClause(d, filter, c, "mlflow_params t", "t.run_id = r.run_id", a, false)
 	case "tag":
-		return tagExists(d, filter, c, "mlflow_tags t", "t.run_id = r.run_id", a, false)
+		return mlflowapi.TagClause(d, filter, c, "mlflow_tags t", "t.run_id = r.run_id", a, false)
 	case "attribute":
 		return runAttrClause(d, filter, c, a)
 	case "dataset":
 		return datasetClause(d, filter, c, a)
 	}
-	return "", clauseError(filter, c, "invalid entity type '%s'", c.Type)
+	return "", mlflowapi.ClauseError(filter, c, "invalid entity type '%s'", c.Type)
 }
 
-func runAttrClause(d meta.Dialect, filter string, c Clause, a *SQLArgs) (string, error) {
+func runAttrClause(d meta.Dialect, filter string, c mlflowapi.Clause, a *mlflowapi.SQLArgs) (string, error) {
 	attr, ok := runAttrColumns[c.Key]
 	if !ok {
-		return "", clauseError(filter, c, "invalid attribute key '%s'; valid keys are run_id, run_name, user_id, status, start_time, end_time, artifact_uri", c.Key)
+		return "", mlflowapi.ClauseError(filter, c, "invalid attribute key '%s'; valid keys are run_id, run_name, user_id, status, start_time, end_time, artifact_uri", c.Key)
 	}
 	if attr.numeric {
-		if !isComparison(c.Op) || !c.IsNum {
-			return "", clauseError(filter, c, "'%s' takes a number and one of = != < <= > >=", c.Key)
+		if !mlflowapi.IsComparison(c.Op) || !c.IsNum {
+			return "", mlflowapi.ClauseError(filter, c, "'%s' takes a number and one of = != < <= > >=", c.Key)
 		}
-		return compare(d, attr.col, c, int64(c.Num), a), nil
+		return mlflowapi.Compare(d, attr.col, c, int64(c.Num), a), nil
 	}
 	switch c.Op {
 	case "IN", "NOT IN":
 		if c.Key != "run_id" {
-			return "", clauseError(filter, c, "only ['run_id'] attributes support comparison with a list of quoted string values")
+			return "", mlflowapi.ClauseError(filter, c, "only ['run_id'] attributes support comparison with a list of quoted string values")
 		}
 	case "=", "!=", "LIKE", "ILIKE":
 		if c.IsNum {
-			return "", clauseError(filter, c, "expected a quoted string value for attribute '%s'", c.Key)
+			return "", mlflowapi.ClauseError(filter, c, "expected a quoted string value for attribute '%s'", c.Key)
 		}
 	default:
-		return "", clauseError(filter, c, "invalid comparator '%s' for attribute '%s'; use one of = != LIKE ILIKE IN NOT IN", c.Op, c.Key)
+		return "", mlflowapi.ClauseError(filter, c, "invalid comparator '%s' for attribute '%s'; use one of = != LIKE ILIKE IN NOT IN", c.Op, c.Key)
 	}
-	return compare(d, attr.col, c, c.Str, a), nil
+	return mlflowapi.Compare(d, attr.col, c, c.Str, a), nil
 }
 
-func datasetClause(d meta.Dialect, filter string, c Clause, a *SQLArgs) (string, error) {
+func datasetClause(d meta.Dialect, filter string, c mlflowapi.Clause, a *mlflowapi.SQLArgs) (string, error) {
 	switch c.Op {
 	case "=", "!=", "LIKE", "ILIKE", "IN", "NOT IN":
 	default:
-		return "", clauseError(filter, c, "invalid comparator '%s' for datasets; use one of = != LIKE ILIKE IN NOT IN", c.Op)
+		return "", mlflowapi.ClauseError(filter, c, "invalid comparator '%s' for datasets; use one of = != LIKE ILIKE IN NOT IN", c.Op)
 	}
 	if c.IsNum {
-		return "", clauseError(filter, c, "expected a quoted string value for dataset '%s'", c.Key)
+		return "", mlflowapi.ClauseError(filter, c, "expected a quoted string value for dataset '%s'", c.Key)
 	}
 	base := `SELECT 1 FROM mlflow_inputs i JOIN mlflow_datasets d ON i.source_type = 'DATASET' AND d.dataset_id = i.source_id`
 	switch c.Key {
 	case "name", "digest":
-		return fmt.Sprintf("EXISTS (%s WHERE i.run_id = r.run_id AND %s)", base, compare(d, "d."+c.Key, c, c.Str, a)), nil
+		return fmt.Sprintf("EXISTS (%s WHERE i.run_id = r.run_id AND %s)", base, mlflowapi.Compare(d, "d."+c.Key, c, c.Str, a)), nil
 	case "context":
 		return fmt.Sprintf("EXISTS (%s JOIN mlflow_input_tags it ON it.input_id = i.input_id AND it.key = %s WHERE i.run_id = r.run_id AND %s)",
-			base, a.p(TagContext), compare(d, "it.value", c, c.Str, a)), nil
+			base, a.P(TagContext), mlflowapi.Compare(d, "it.value", c, c.Str, a)), nil
 	}
-	return "", clauseError(filter, c, "invalid dataset key '%s'; valid keys are name, digest, context", c.Key)
+	return "", mlflowapi.ClauseError(filter, c, "invalid dataset key '%s'; valid keys are name, digest, context", c.Key)
 }
 
 // runOrder renders ORDER BY (and the joins it needs) the way MLflow's SQL store orders runs.
-func runOrder(orderBy []string, a *SQLArgs) (string, string, error) {
+func runOrder(orderBy []string, a *mlflowapi.SQLArgs) (string, string, error) {
 	var joins, parts []string
 	seen := map[string]bool{}
 	startTime := false
 	for i, o := range orderBy {
-		key, asc, err := parseOrderBy(o)
+		key, asc, err := mlflowapi.ParseOrderBy(o)
 		if err != nil {
 			return "", "", err
 		}
@@ -271,7 +264,7 @@ func runOrder(orderBy []string, a *SQLArgs) (string, string, error) {
 		if !dotted {
 			typ, k = "attribute", key
 		}
-		norm, ok := entityAliases[typ]
+		norm, ok := mlflowapi.EntityType(typ)
 		if !ok {
 			return "", "", invalidf("Invalid order_by entity type '%s'. Valid values are metric, parameter, tag, attribute", typ)
 		}
@@ -290,15 +283,15 @@ func runOrder(orderBy []string, a *SQLArgs) (string, string, error) {
 				return "", "", invalidf("Invalid order_by attribute key '%s'", k)
 			}
 			startTime = startTime || col == "r.start_time"
-			parts = append(parts, col+dir(asc))
+			parts = append(parts, col+mlflowapi.Dir(asc))
 		case "metric":
-			joins = append(joins, fmt.Sprintf("LEFT JOIN mlflow_latest_metrics %s ON %s.run_id = r.run_id AND %s.key = %s", alias, alias, alias, a.p(k)))
+			joins = append(joins, fmt.Sprintf("LEFT JOIN mlflow_latest_metrics %s ON %s.run_id = r.run_id AND %s.key = %s", alias, alias, alias, a.P(k)))
 			parts = append(parts, fmt.Sprintf("CASE WHEN %s.is_nan = 1 THEN 1 WHEN %s.run_id IS NULL THEN 2 ELSE 0 END", alias, alias),
-				alias+".value"+dir(asc))
+				alias+".value"+mlflowapi.Dir(asc))
 		case "parameter", "tag":
 			table := map[string]string{"parameter": "mlflow_params", "tag": "mlflow_tags"}[norm]
-			joins = append(joins, fmt.Sprintf("LEFT JOIN %s %s ON %s.run_id = r.run_id AND %s.key = %s", table, alias, alias, alias, a.p(k)))
-			parts = append(parts, fmt.Sprintf("CASE WHEN %s.run_id IS NULL THEN 1 ELSE 0 END", alias), alias+".value"+dir(asc))
+			joins = append(joins, fmt.Sprintf("LEFT JOIN %s %s ON %s.run_id = r.run_id AND %s.key = %s", table, alias, alias, alias, a.P(k)))
+			parts = append(parts, fmt.Sprintf("CASE WHEN %s.run_id IS NULL THEN 1 ELSE 0 END", alias), alias+".value"+mlflowapi.Dir(asc))
 		default:
 			return "", "", invalidf("Invalid order_by entity type '%s'", typ)
 		}

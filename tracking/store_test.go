@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/strata-data/strata/errs"
 	"github.com/strata-data/strata/internal/testenv"
 	"github.com/strata-data/strata/meta"
 	"github.com/strata-data/strata/tracking"
@@ -89,7 +90,7 @@ func TestExperiments(t *testing.T) {
 		require.NoError(t, s.DeleteExperimentTag(ctx, id, "team"))
 		requireKind(t, s.DeleteExperimentTag(ctx, id, "team"), tracking.ErrNotFound)
 		_, _, err = s.SearchExperiments(ctx, tracking.SearchExperimentsInput{Filter: "name = 'x' OR name = 'y'"})
-		requireKind(t, err, tracking.ErrInvalid)
+		requireKind(t, err, errs.Invalid)
 	})
 }
 
@@ -239,7 +240,7 @@ func TestSearchRuns(t *testing.T) {
 
 		for _, bad := range []string{"metrics.acc > 'x'", "params.model > 'x'", "params.model IN ('a')", "foo.bar = 1", "metrics.acc >", "status = 'x' OR status = 'y'"} {
 			_, _, err := s.SearchRuns(ctx, tracking.SearchRunsInput{ExperimentIDs: []string{exp}, Filter: bad})
-			requireKind(t, err, tracking.ErrInvalid)
+			requireKind(t, err, errs.Invalid)
 		}
 		_, _, err = s.SearchRuns(ctx, tracking.SearchRunsInput{ExperimentIDs: []string{exp}, MaxResults: 123456789})
 		requireKind(t, err, tracking.ErrInvalid)

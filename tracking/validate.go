@@ -1,7 +1,6 @@
 package tracking
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"path"
 	"regexp"
@@ -76,28 +75,4 @@ func validateTag(t KeyValue) error {
 		return invalidf("'value' exceeds the maximum length of %d characters", maxTagValueLength)
 	}
 	return nil
-}
-
-type pageToken struct {
-	Offset int64 `json:"offset"`
-}
-
-func encodePageToken(offset int64) string {
-	b, _ := json.Marshal(pageToken{Offset: offset})
-	return base64.StdEncoding.EncodeToString(b)
-}
-
-func decodePageToken(tok string) (int64, error) {
-	if tok == "" {
-		return 0, nil
-	}
-	b, err := base64.StdEncoding.DecodeString(tok)
-	if err != nil {
-		b, err = base64.URLEncoding.DecodeString(tok)
-	}
-	var t pageToken
-	if err != nil || json.Unmarshal(b, &t) != nil || t.Offset < 0 {
-		return 0, invalidf("Invalid page token, could not base64-decode")
-	}
-	return t.Offset, nil
 }

@@ -179,8 +179,14 @@ def test_registry_errors(client, api):
     for src in ("../../etc", "mlflow-artifacts:/0/..%2f..%2fx", "s3://b/a/../../x", "x%00y"):
         r = api("POST", "model-versions/create", json={"name": name, "source": src})
         assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE", src
-    r = api("POST", "model-versions/create", json={"name": name, "source": "models:/m-0123456789abcdef0123456789abcdef"})
-    assert r.status_code == 404
+    # models:/<model_id> only with the matching model_id (MLflow 3.17); an unknown model is then 404.
+    missing = "m-0123456789abcdef0123456789abcdef"
+    for extra in ({}, {"model_id": "m-other"}):
+        r = api("POST", "model-versions/create", json={"name": name, "source": f"models:/{missing}", **extra})
+        assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE", extra
+        assert "model_id request parameter" in r.json()["message"]
+    r = api("POST", "model-versions/create", json={"name": name, "source": f"models:/{missing}", "model_id": missing})
+    assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
     for src in ("/tmp/model", "file:///tmp/model", "relative/dir"):
         r = api("POST", "model-versions/create", json={"name": name, "source": src})
         assert r.status_code == 400 and "local path" in r.json()["message"], src
@@ -200,3 +206,51 @@ def test_registry_errors(client, api):
     assert r.status_code == 400
     r = api("GET", "registered-models/search", params={"filter": "name = 'a' OR name = 'b'"})
     assert r.status_code == 400 and "position" in r.json()["message"]
+
+
+def test_copy_model_version(client, exp_id, tmp_path):
+    rid = client.create_run(exp_id).info.run_id
+    (tmp_path / "MLmodel").write_text("artifact_path: m\n")
+    client.log_artifact(rid, str(tmp_path / "MLmodel"), "m")
+    src, dst = unique("staging"), unique("prod")
+    client.create_registered_model(src)
+    v = client.create_model_version(src, f"runs:/{rid}/m", rid, tags={"team": "ds"}, description="trained")
+    client.set_registered_model_alias(src, "champion", v.version)
+
+    copy = client.copy_model_version(f"models:/{src}/{v.version}", dst)
+    assert (copy.name, copy.version, copy.source, copy.run_id) == (dst, "1", f"models:/{src}/1", rid)
+    assert copy.tags == {"team": "ds"} and copy.description == "trained"
+    assert client.get_model_version_download_uri(dst, "1") == client.get_model_version_download_uri(src, v.version)
+    assert mlflow.artifacts.load_text(f"models:/{dst}/1/MLmodel") == "artifact_path: m\n"
+    by_alias = client.copy_model_version(f"models:/{src}@champion", dst)
+    assert (by_alias.version, by_alias.source) == ("2", f"models:/{src}/1")
+    with pytest.raises(MlflowException):
+        client.copy_model_version(f"models:/{src}/9", dst)
+    assert [m.version for m in client.search_model_versions(f"name = '{dst}'")] == ["2", "1"]
+
+
+def test_register_prompt(client):
+    name = unique("greet")
+    p1 = mlflow.genai.register_prompt(name=name, template="Hello {{name}}", commit_message="first")
+    p2 = mlflow.genai.register_prompt(name=name, template="Hi {{name}}!", tags={"lang": "en"})
+    assert (p1.version, p2.version) == (1, 2)
+    assert mlflow.genai.load_prompt(f"prompts:/{name}/1").format(name="Ann") == "Hello Ann"
+    mlflow.genai.set_prompt_alias(name, "prod", 2)
+    assert mlflow.genai.load_prompt(f"prompts:/{name}@prod").template == "Hi {{name}}!"
+    assert name in [p.name for p in mlflow.genai.search_prompts(f"name = '{name}'")]
+    # Prompts are not models: they are neither listed as models nor usable as model sources.
+    assert name not in [m.name for m in client.search_registered_models()]
+    dst = unique("dst")
+    client.create_registered_model(dst)
+    with pytest.raises(MlflowException) as e:
+        client.create_model_version(dst, f"models:/{name}/1")
+    assert e.value.error_code == "INVALID_PARAMETER_VALUE"
+
+    # A prompt whose first version is refused leaves nothing behind.
+    bad = unique("toolong")
+    with pytest.raises(MlflowException) as e:
+        mlflow.genai.register_prompt(name=bad, template="x" * 100001)
+    assert e.value.error_code == "INVALID_PARAMETER_VALUE"
+    with pytest.raises(MlflowException) as e:
+        client.get_registered_model(bad)
+    assert e.value.error_code == "RESOURCE_DOES_NOT_EXIST"

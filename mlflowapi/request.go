@@ -1,4 +1,4 @@
-package tracking
+package mlflowapi
 
 import (
 	"bytes"
@@ -52,7 +52,9 @@ func ReadRequest(r *http.Request) (*Request, error) {
 // Size is the body's length in bytes.
 func (q *Request) Size() int { return q.size }
 
-func (q *Request) raw(name string) (json.RawMessage, bool) {
+// Raw returns a field's JSON as sent (a query parameter as a JSON string) and whether it is present and not
+// null.
+func (q *Request) Raw(name string) (json.RawMessage, bool) {
 	if q.body != nil {
 		v, ok := q.body[name]
 		if ok && string(v) != "null" {
@@ -72,11 +74,11 @@ func (q *Request) raw(name string) (json.RawMessage, bool) {
 }
 
 // Has reports whether the field is present and not null.
-func (q *Request) Has(name string) bool { _, ok := q.raw(name); return ok }
+func (q *Request) Has(name string) bool { _, ok := q.Raw(name); return ok }
 
 // String returns a string field ("" when absent).
 func (q *Request) String(name string) (string, error) {
-	v, ok := q.raw(name)
+	v, ok := q.Raw(name)
 	if !ok {
 		return "", nil
 	}
@@ -119,7 +121,7 @@ func decodeString(name string, v json.RawMessage) (string, error) {
 
 // Int64 returns an integer field (JSON number or numeric string, as proto JSON allows) and whether it was set.
 func (q *Request) Int64(name string) (int64, bool, error) {
-	v, ok := q.raw(name)
+	v, ok := q.Raw(name)
 	if !ok {
 		return 0, false, nil
 	}
@@ -147,7 +149,7 @@ func decodeInt64(name string, v json.RawMessage) (int64, error) {
 
 // Bool returns a boolean field (JSON bool or "true"/"false").
 func (q *Request) Bool(name string) (bool, error) {
-	v, ok := q.raw(name)
+	v, ok := q.Raw(name)
 	if !ok {
 		return false, nil
 	}
@@ -166,7 +168,7 @@ func decodeBool(name string, v json.RawMessage) (bool, error) {
 
 // Float returns a double field: a JSON number or "NaN", "Infinity", "-Infinity" (or a numeric string).
 func (q *Request) Float(name string) (float64, bool, error) {
-	v, ok := q.raw(name)
+	v, ok := q.Raw(name)
 	if !ok {
 		return 0, false, nil
 	}
@@ -201,7 +203,7 @@ func (q *Request) Strings(name string) ([]string, error) {
 	if q.body == nil {
 		return q.query[name], nil
 	}
-	v, ok := q.raw(name)
+	v, ok := q.Raw(name)
 	if !ok {
 		return nil, nil
 	}
@@ -214,7 +216,7 @@ func (q *Request) Strings(name string) ([]string, error) {
 
 // Objects returns a repeated message field as raw JSON objects.
 func (q *Request) Objects(name string) ([]*Request, error) {
-	v, ok := q.raw(name)
+	v, ok := q.Raw(name)
 	if !ok {
 		return nil, nil
 	}
@@ -237,7 +239,7 @@ func (q *Request) Objects(name string) ([]*Request, error) {
 
 // Object returns a nested message field (nil when absent).
 func (q *Request) Object(name string) (*Request, error) {
-	v, ok := q.raw(name)
+	v, ok := q.Raw(name)
 	if !ok {
 		return nil, nil
 	}
@@ -263,7 +265,7 @@ func (q *Request) KeyValues(name string) ([]KeyValue, error) {
 		if !o.Has("key") {
 			return nil, MissingParam("key")
 		}
-		v, err := o.stringish("value")
+		v, err := o.Text("value")
 		if err != nil {
 			return nil, err
 		}
@@ -272,9 +274,10 @@ func (q *Request) KeyValues(name string) ([]KeyValue, error) {
 	return out, nil
 }
 
-// stringish accepts a string, or a number/bool rendered as text (MLflow stringifies registry tag values).
-func (q *Request) stringish(name string) (string, error) {
-	v, ok := q.raw(name)
+// Text returns a field as text: a string as is, a number or boolean as written ("" when absent). MLflow
+// stringifies tag values and accepts enum fields by name or number this way; objects and arrays are invalid.
+func (q *Request) Text(name string) (string, error) {
+	v, ok := q.Raw(name)
 	if !ok {
 		return "", nil
 	}
@@ -285,6 +288,12 @@ func (q *Request) stringish(name string) (string, error) {
 		return "", InvalidValue(name, v)
 	}
 	return string(v), nil
+}
+
+// KeyValue is MLflow's key/value message: a param or a tag.
+type KeyValue struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
 }
 
 // Float is a double that encodes NaN and ±Inf the way MLflow's JSON does.
@@ -309,76 +318,6 @@ func (f *Float) UnmarshalJSON(b []byte) error {
 	v, err := decodeFloat("value", b)
 	*f = Float(v)
 	return err
-}
-
-// KeyValuesOf reads the "value" field of a tag message, accepting numbers and booleans as text (the registry
-// stringifies tag values).
-func KeyValuesOf(req *Request) (string, error) { return req.stringish("value") }
-
-// rawJSON is a response body that is already encoded.
-type rawJSON []byte
-
-// MarshalJSON implements json.Marshaler.
-func (r rawJSON) MarshalJSON() ([]byte, error) { return r, nil }
-
-// appendMetricList encodes {"metrics":[...],"next_page_token":"..."} by hand: a 25,000-point history page is
-// the largest response the client asks for, and reflection-based encoding of it cost more than the query.
-// strconv quoting is JSON-safe here: metric keys are validated to ASCII word characters, run ids are hex and
-// tokens base64.
-func appendMetricList(b []byte, ms []Metric, next string) []byte {
-	b = append(b, '{')
-	if len(ms) > 0 {
-		b = append(b, `"metrics":[`...)
-		for i, m := range ms {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"key":`...)
-			b = strconv.AppendQuote(b, m.Key)
-			b = append(b, `,"value":`...)
-			b = appendFloat(b, float64(m.Value))
-			b = append(b, `,"timestamp":`...)
-			b = strconv.AppendInt(b, m.Timestamp, 10)
-			b = append(b, `,"step":`...)
-			b = strconv.AppendInt(b, m.Step, 10)
-			if m.RunID != "" {
-				b = append(b, `,"run_id":`...)
-				b = strconv.AppendQuote(b, m.RunID)
-			}
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
-	if next != "" {
-		if len(ms) > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `"next_page_token":`...)
-		b = strconv.AppendQuote(b, next)
-	}
-	return append(b, '}')
-}
-
-func appendFloat(b []byte, v float64) []byte {
-	switch {
-	case math.IsNaN(v):
-		return append(b, `"NaN"`...)
-	case math.IsInf(v, 1):
-		return append(b, `"Infinity"`...)
-	case math.IsInf(v, -1):
-		return append(b, `"-Infinity"`...)
-	}
-	// encoding/json's float format, without its allocation.
-	format := byte('f')
-	if abs := math.Abs(v); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, v, format, -1, 64)
-	if n := len(b); format == 'e' && n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-		b[n-2] = b[n-1]
-		b = b[:n-1]
-	}
-	return b
 }
 
 // SearchPage holds the fields every MLflow search request shares.

@@ -1,4 +1,4 @@
-package tracking
+package mlflowapi
 
 import (
 	"fmt"
@@ -19,6 +19,13 @@ type Clause struct {
 	Text  string   // the value as written (numbers), for integer attributes
 	List  []string // IN / NOT IN values
 	Pos   int      // byte offset of the clause in the filter
+}
+
+// EntityType returns the entity type a filter or order_by prefix names (metric, parameter, tag, attribute,
+// dataset), accepting MLflow's aliases (metrics, params, tags, attributes, run, ...).
+func EntityType(prefix string) (string, bool) {
+	t, ok := entityAliases[prefix]
+	return t, ok
 }
 
 var entityAliases = map[string]string{
@@ -359,9 +366,4 @@ func (p *parser) list(c *Clause) error {
 			return p.l.errorf(sep.pos, "expected ',' or ')' in the %s list but found '%s'", c.Op, tokenText(sep))
 		}
 	}
-}
-
-// clauseError is the error for a clause that parsed but is not allowed in a particular search.
-func clauseError(filter string, c Clause, format string, args ...any) error {
-	return invalidf("Invalid filter '%s': %s (at position %d)", filter, fmt.Sprintf(format, args...), c.Pos)
 }

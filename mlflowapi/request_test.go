@@ -1,4 +1,4 @@
-package tracking
+package mlflowapi
 
 import (
 	"encoding/json"
@@ -20,30 +20,6 @@ func TestFloatJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(`["NaN","Infinity","-Infinity",2,"3.5"]`), &fs))
 	require.True(t, math.IsNaN(float64(fs[0])))
 	require.Equal(t, []Float{Float(math.Inf(1)), Float(math.Inf(-1)), 2, 3.5}, fs[1:])
-}
-
-func TestWriteErrorStatuses(t *testing.T) {
-	cases := []struct {
-		err    error
-		status int
-		code   string
-	}{
-		{notFoundf("Run with id=x not found"), 404, "RESOURCE_DOES_NOT_EXIST"},
-		{Errorf(ErrAlreadyExists, "dup"), 400, "RESOURCE_ALREADY_EXISTS"},
-		{invalidf("bad"), 400, "INVALID_PARAMETER_VALUE"},
-		{Errorf(ErrMalformed, "json"), 400, "MALFORMED_REQUEST"},
-		{Errorf(ErrNotImplemented, "mpu"), 501, "NOT_IMPLEMENTED"},
-		{errors.New("disk on fire"), 500, "INTERNAL_ERROR"},
-	}
-	for _, c := range cases {
-		w := httptest.NewRecorder()
-		WriteError(w, httptest.NewRequest(http.MethodGet, "/x", nil), c.err)
-		require.Equal(t, c.status, w.Code)
-		var body map[string]string
-		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &body))
-		require.Equal(t, c.code, body["error_code"])
-		require.NotContains(t, body["message"], "disk on fire", "internal errors are not shown to clients")
-	}
 }
 
 func TestRequestTypes(t *testing.T) {
@@ -72,17 +48,4 @@ func TestRequestTypes(t *testing.T) {
 	ids, err := q.Strings("run_ids")
 	require.NoError(t, err)
 	require.Equal(t, []string{"a", "b"}, ids)
-}
-
-func TestAppendMetricListMatchesEncodingJSON(t *testing.T) {
-	ms := []Metric{{Key: "a", Value: 0.1, Timestamp: 1, Step: 2}, {Key: "b/c d", Value: Float(math.NaN())},
-		{Key: "x", Value: 1e-7, RunID: "abc"}, {Key: "y", Value: 1e21}, {Key: "z", Value: -1.7976931348623157e308}, {Key: "i", Value: Float(math.Inf(1))}}
-	want, err := json.Marshal(struct {
-		Metrics       []Metric `json:"metrics,omitempty"`
-		NextPageToken string   `json:"next_page_token,omitempty"`
-	}{ms, "tok=="})
-	require.NoError(t, err)
-	require.JSONEq(t, string(want), string(appendMetricList(nil, ms, "tok==")))
-	require.Equal(t, "{}", string(appendMetricList(nil, nil, "")))
-	require.Equal(t, `1e-7`, string(appendFloat(nil, 1e-7)))
 }
