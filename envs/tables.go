@@ -153,21 +153,28 @@ func (s *Service) ProtectedSnapshots(ctx context.Context, env string, id lake.Id
 }
 
 // Expire removes old snapshots of a table, keeping the newest retainLast, anything newer than olderThan, and every
-// snapshot a release pins. Files another environment still references are never deleted.
+// snapshot a release pins. Files another environment still references are never deleted. Like Write, Expire
+// records its audit entry before it changes anything.
 func (s *Service) Expire(ctx context.Context, env string, id lake.Ident, olderThan time.Time, retainLast int, actor string) (*lake.ExpireResult, error) {
 	protect, err := s.ProtectedSnapshots(ctx, env, id)
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.lake.ExpireSnapshots(ctx, env, id, olderThan, retainLast, protect)
-	if err != nil {
+	var res *lake.ExpireResult
+	input := map[string]any{"older_than": olderThan.UTC(), "retain_last": retainLast}
+	err = s.audited(ctx, actor, env, "table.expire", id.String(), input, func() (any, error) {
+		var err error
+		res, err = s.lake.ExpireSnapshots(ctx, env, id, olderThan, retainLast, protect)
+		return res, err
+	})
+	if err != nil && res == nil {
 		return nil, err
 	}
-	return res, s.Audit(ctx, actor, env, "table.expire", id.String(), res)
+	return res, err
 }
 
 // Drop removes a table from env. A table pinned by env's current release cannot be dropped: publish a release
-// without it first (`strata release publish --remove`).
+// without it first. Like Write, Drop records its audit entry before it changes anything.
 func (s *Service) Drop(ctx context.Context, env string, id lake.Ident, force bool, actor string) error {
 	if err := s.CheckWrite(ctx, env, force); err != nil {
 		return err
@@ -180,10 +187,9 @@ func (s *Service) Drop(ctx context.Context, env string, id lake.Ident, force boo
 		return fmt.Errorf("table %s is in %s's current release %d: %w: publish a release that removes it first",
 			id, env, rel, ErrConflict)
 	}
-	if err := s.lake.Drop(ctx, env, id); err != nil {
-		return err
-	}
-	return s.Audit(ctx, actor, env, "table.drop", id.String(), map[string]any{"force": force})
+	return s.audited(ctx, actor, env, "table.drop", id.String(), map[string]any{"force": force}, func() (any, error) {
+		return nil, s.lake.Drop(ctx, env, id)
+	})
 }
 
 // ParseIdents parses "zone.table" arguments, reporting every bad one.

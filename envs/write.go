@@ -245,8 +245,46 @@ func (s *Service) startAudit(ctx context.Context, env string, id lake.Ident, opt
 	return auditID, err
 }
 
-// finishAudit completes the entry startAudit recorded.
-func (s *Service) finishAudit(ctx context.Context, auditID string, rec writeRecord) error {
+// opRecord is the audit detail of an operation other than a write (drop, expire).
+type opRecord struct {
+	State  string `json:"state"` // started, done, failed
+	Input  any    `json:"input,omitempty"`
+	Result any    `json:"result,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// audited runs op, which changes table target of env, between its audit entry's intent and its completion, as
+// Write does: if the entry cannot be recorded, op does not run.
+func (s *Service) audited(ctx context.Context, actor, env, action, target string, input any, op func() (any, error)) error {
+	rec := opRecord{State: "started", Input: input}
+	var auditID string
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		auditID, err = insertAudit(ctx, tx, actor, env, action, target, rec)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%s %s in %s: the audit entry could not be recorded, so nothing was done: %w", action, target, env, err)
+	}
+	res, err := op()
+	done := context.WithoutCancel(ctx)
+	if err != nil {
+		rec.State, rec.Error = "failed", err.Error()
+		if aerr := s.finishAudit(done, auditID, rec); aerr != nil {
+			return fmt.Errorf("%w (and its audit entry %s could not be completed: %v)", err, auditID, aerr)
+		}
+		return err
+	}
+	rec.State, rec.Result = "done", res
+	if err := s.finishAudit(done, auditID, rec); err != nil {
+		return fmt.Errorf("%s %s in %s was done, but its audit entry %s could not be completed (it records it as started): %w",
+			action, target, env, auditID, err)
+	}
+	return nil
+}
+
+// finishAudit completes the entry startAudit or audited recorded.
+func (s *Service) finishAudit(ctx context.Context, auditID string, rec any) error {
 	d, err := json.Marshal(rec)
 	if err != nil {
 		return err

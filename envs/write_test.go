@@ -179,6 +179,8 @@ func TestWriteFailsWhenTheAuditCannotBeWritten(t *testing.T) {
 			orders := ident(t, "clean.orders")
 			_, err := svc.Write(ctx, "prod", orders, rows(0, 3), envs.WriteOptions{CreateIfMissing: true, Force: true})
 			require.NoError(t, err)
+			write(t, svc, "dev", "raw.kept", 0, 1)
+			write(t, svc, "dev", "raw.kept", 1, 1)
 			failAudit(t, db, "INSERT")
 
 			for _, env := range []string{"dev", "prod"} {
@@ -189,6 +191,12 @@ func TestWriteFailsWhenTheAuditCannotBeWritten(t *testing.T) {
 				require.Nil(t, res)
 				require.Equal(t, before, snapshotsOf(t, svc, env, "clean.orders"), "%s: no snapshot without its audit entry", env)
 			}
+			// Drop and expire change nothing either.
+			kept := snapshotsOf(t, svc, "dev", "raw.kept")
+			require.ErrorContains(t, svc.Drop(ctx, "dev", ident(t, "raw.kept"), false, "x"), "nothing was done")
+			_, err = svc.Expire(ctx, "dev", ident(t, "raw.kept"), time.Now().Add(time.Hour), 1, "x")
+			require.ErrorContains(t, err, "the audit log is unavailable")
+			require.Equal(t, kept, snapshotsOf(t, svc, "dev", "raw.kept"))
 		})
 	}
 }
