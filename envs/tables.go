@@ -173,6 +173,22 @@ func (s *Service) Expire(ctx context.Context, env string, id lake.Ident, olderTh
 	return res, err
 }
 
+// RemoveOrphans deletes the files of table id in env that no snapshot of any environment references and that
+// are older than olderThan (see lake.RemoveOrphans). Like Write, it records its audit entry first.
+func (s *Service) RemoveOrphans(ctx context.Context, env string, id lake.Ident, olderThan time.Time, actor string) (lake.GCResult, error) {
+	if _, err := s.Get(ctx, env); err != nil {
+		return lake.GCResult{}, err
+	}
+	var res lake.GCResult
+	input := map[string]any{"older_than": olderThan.UTC()}
+	err := s.audited(ctx, actor, env, "table.remove-orphans", id.String(), input, func() (any, error) {
+		var err error
+		res, err = s.lake.RemoveOrphans(ctx, env, id, olderThan)
+		return res, err
+	})
+	return res, err
+}
+
 // Drop removes a table from env. A table pinned by env's current release cannot be dropped: publish a release
 // without it first. Like Write, Drop records its audit entry before it changes anything.
 func (s *Service) Drop(ctx context.Context, env string, id lake.Ident, force bool, actor string) error {

@@ -313,11 +313,8 @@ references, such as the files of an import that was killed before its commit. On
 			if err := a.open(cmd.Context()); err != nil {
 				return err
 			}
-			res, err := a.lake.RemoveOrphans(cmd.Context(), env, id, time.Now().Add(-d))
+			res, err := a.envs.RemoveOrphans(cmd.Context(), env, id, time.Now().Add(-d), a.actor())
 			if err != nil {
-				return err
-			}
-			if err := a.envs.Audit(cmd.Context(), a.actor(), env, "table.remove-orphans", id.String(), res); err != nil {
 				return err
 			}
 			return a.print(res, func(w io.Writer) {
