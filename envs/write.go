@@ -65,11 +65,15 @@ type WriteOptions struct {
 
 // WriteResult describes a committed write.
 type WriteResult struct {
-	lake.WriteResult
-	Env     string    `json:"env"`
-	Table   string    `json:"table"`
-	Mode    WriteMode `json:"mode"`
-	AuditID string    `json:"audit_id"` // the audit entry of this write (also the snapshot's strata.audit-id)
+	Env        string    `json:"env"`
+	Table      string    `json:"table"`
+	Mode       WriteMode `json:"mode"`
+	SnapshotID int64     `json:"snapshot_id"` // the new snapshot; for an empty append, the unchanged current one
+	AddedRows  int64     `json:"added_rows"`
+	AddedFiles int       `json:"added_files"`
+	AddedBytes int64     `json:"added_bytes"`
+	Created    bool      `json:"created"`  // the table was created by this write
+	AuditID    string    `json:"audit_id"` // the audit entry of this write (also the snapshot's strata.audit-id)
 	// Staged is true in a prod-kind environment: readers see the snapshot only once a release pins it.
 	Staged bool `json:"staged"`
 	// AddedColumns are the data's columns the write added to the table (SchemaEvolve).
@@ -148,7 +152,8 @@ func (s *Service) write(ctx context.Context, e *Env, id lake.Ident, rdr array.Re
 		return nil, werr
 	}
 	rec.State, rec.Snapshot, rec.Rows, rec.AddedColumns = "committed", res.SnapshotID, res.AddedRows, added
-	out := &WriteResult{WriteResult: *res, Env: e.Name, Table: id.String(), Mode: mode, AuditID: auditID,
+	out := &WriteResult{Env: e.Name, Table: id.String(), Mode: mode, SnapshotID: res.SnapshotID, AddedRows: res.AddedRows,
+		AddedFiles: res.AddedFiles, AddedBytes: res.AddedBytes, Created: res.Created, AuditID: auditID,
 		Staged: rec.Staged, AddedColumns: added}
 	if err := s.finishAudit(done, auditID, rec); err != nil {
 		return out, fmt.Errorf("wrote snapshot %d of %s in %s, but its audit entry %s could not be completed (it records the write as started): %w",

@@ -127,6 +127,17 @@ func TestImportColumnsFlag(t *testing.T) {
 	for _, name := range []string{"raw.users", "raw.users2"} {
 		require.Contains(t, c.ok("table", "schema", "--env", "dev", name), "user_id  string")
 	}
+	var res struct {
+		Table      string `json:"table"`
+		SnapshotID int64  `json:"snapshot_id"`
+		AddedRows  int64  `json:"added_rows"`
+		Created    bool   `json:"created"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(c.ok("table", "import", "--env", "dev", "raw.users", users, "-o", "json")), &res))
+	require.Equal(t, "raw.users", res.Table)
+	require.Equal(t, int64(2), res.AddedRows)
+	require.False(t, res.Created)
+	require.Positive(t, res.SnapshotID)
 	errs = c.fail(exitUsage, "table", "import", "--env", "dev", "raw.users", users, "--schema", "loose")
 	require.Contains(t, errs, "use strict or evolve")
 	errs = c.fail(exitUsage, "table", "import", "--env", "dev", "raw.users", users, "--schema", "id BIGINT", "--columns", "id BIGINT")
