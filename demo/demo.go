@@ -40,10 +40,27 @@ func Loaded(ctx context.Context, svc *envs.Service) (bool, error) {
 	return false, nil
 }
 
-// Load writes the demo tables to dev, clones them to prod and publishes prod's first release.
-// It then appends a second day of orders to dev only, so dev and prod differ.
+// Options configure LoadWith.
+type Options struct {
+	Actor string // who loads, for the audit log
+	// Force allows the load's prod writes (the clone into prod and its release), as for any direct prod write.
+	Force bool
+}
+
+// Load writes the demo tables to dev, clones them to prod and publishes prod's first release, as an admin
+// would: the prod writes are forced and audited (LoadWith with Force).
 func Load(ctx context.Context, svc *envs.Service, actor string) error {
-	lk := svc.Lake()
+	return LoadWith(ctx, svc, Options{Actor: actor, Force: true})
+}
+
+// LoadWith writes the demo tables to dev, clones them to prod and publishes prod's first release. It then
+// appends a second day of orders to dev only, so dev and prod differ. Every table write goes through
+// envs.Service.Write. Without opts.Force, prod's rule refuses the load (envs.ErrForbidden) before anything is
+// written.
+func LoadWith(ctx context.Context, svc *envs.Service, opts Options) error {
+	if err := svc.CheckWrite(ctx, "prod", opts.Force); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	r := rand.New(rand.NewPCG(42, 7))
 	steps := []struct {
 		table string
@@ -54,28 +71,37 @@ func Load(ctx context.Context, svc *envs.Service, actor string) error {
 		{"raw.events", events(r)},
 		{"clean.orders", cleanOrders(rand.New(rand.NewPCG(42, 7)))},
 	}
+	defer func() {
+		for _, s := range steps {
+			s.rdr.Release()
+		}
+	}()
 	for _, s := range steps {
-		id, _ := lake.ParseIdent(s.table)
-		_, err := lk.Write(ctx, "dev", id, s.rdr, lake.WriteOptions{Mode: lake.Overwrite, CreateIfMissing: true,
-			SnapshotProps: map[string]string{"strata.source": "demo"}})
-		s.rdr.Release()
-		if err != nil {
-			return fmt.Errorf("demo: write %s: %w", s.table, err)
+		if err := write(ctx, svc, s.table, s.rdr, envs.Overwrite, opts); err != nil {
+			return err
 		}
 	}
-	if _, err := svc.Clone(ctx, "dev", "prod", nil, true, actor); err != nil {
+	if _, err := svc.Clone(ctx, "dev", "prod", nil, opts.Force, opts.Actor); err != nil {
 		return fmt.Errorf("demo: clone to prod: %w", err)
 	}
-	if _, err := svc.Publish(ctx, "prod", nil, envs.PublishOptions{Actor: actor, Note: "demo data",
+	if _, err := svc.Publish(ctx, "prod", nil, envs.PublishOptions{Actor: opts.Actor, Note: "demo data",
 		Source: map[string]string{"by": "demo"}}); err != nil {
 		return fmt.Errorf("demo: publish: %w", err)
 	}
 	more := orders(r, Orders, Orders/10)
 	defer more.Release()
-	id, _ := lake.ParseIdent("raw.orders")
-	if _, err := lk.Write(ctx, "dev", id, more, lake.WriteOptions{Mode: lake.Append,
-		SnapshotProps: map[string]string{"strata.source": "demo"}}); err != nil {
-		return fmt.Errorf("demo: append orders: %w", err)
+	return write(ctx, svc, "raw.orders", more, envs.Append, opts)
+}
+
+func write(ctx context.Context, svc *envs.Service, table string, rdr array.RecordReader, mode envs.WriteMode, opts Options) error {
+	id, err := lake.ParseIdent(table)
+	if err != nil {
+		return err
+	}
+	_, err = svc.Write(ctx, "dev", id, rdr, envs.WriteOptions{Mode: mode, CreateIfMissing: true, Actor: opts.Actor,
+		Action: "demo", Source: "demo"})
+	if err != nil {
+		return fmt.Errorf("demo: write %s: %w", table, err)
 	}
 	return nil
 }

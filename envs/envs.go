@@ -14,11 +14,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/strata-data/strata/errs"
 	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/strata-data/strata/errs"
 	"github.com/strata-data/strata/lake"
 	"github.com/strata-data/strata/meta"
 )
@@ -128,13 +128,25 @@ func (s *Service) Get(ctx context.Context, name string) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	var names []string
+	nf := &EnvNotFoundError{Name: name}
 	for _, e := range list {
-		names = append(names, e.Name)
+		nf.Known = append(nf.Known, e.Name)
 	}
-	return nil, fmt.Errorf("environment %q: %w (environments: %s; create one with `strata env create`)",
-		name, ErrNotFound, strings.Join(names, ", "))
+	return nil, nf
 }
+
+// EnvNotFoundError reports an unknown environment and names the ones that exist. It matches ErrNotFound.
+type EnvNotFoundError struct {
+	Name  string
+	Known []string
+}
+
+func (e *EnvNotFoundError) Error() string {
+	return fmt.Sprintf("environment %q: %v (environments: %s)", e.Name, ErrNotFound, strings.Join(e.Known, ", "))
+}
+
+// Unwrap makes the error match ErrNotFound (kind NotFound).
+func (e *EnvNotFoundError) Unwrap() error { return ErrNotFound }
 
 // Create adds an environment of the given kind and its catalog.
 func (s *Service) Create(ctx context.Context, name string, kind Kind, description, actor string) (*Env, error) {
@@ -167,17 +179,15 @@ func (s *Service) Create(ctx context.Context, name string, kind Kind, descriptio
 	return s.Get(ctx, name)
 }
 
-// CheckWrite says whether actor may write tables of env directly. Prod-kind environments are written by
-// pipeline runs; a direct write needs force, and is then audited by the caller.
+// CheckWrite applies env's write rule: prod-kind environments are written by pipeline runs; a direct write
+// needs force (ErrForbidden otherwise), and is then audited. Write applies it itself; operations other than
+// writes (clone, drop) call it before they change a table.
 func (s *Service) CheckWrite(ctx context.Context, env string, force bool) error {
 	e, err := s.Get(ctx, env)
 	if err != nil {
 		return err
 	}
-	if e.Kind == KindProd && !force {
-		return fmt.Errorf("environment %s: %w: prod tables are written by pipeline runs; an admin may write directly with --force (audited)", env, ErrForbidden)
-	}
-	return nil
+	return checkRule(e, force)
 }
 
 // Audit records an action in the audit log.
@@ -218,15 +228,22 @@ func (s *Service) AuditLog(ctx context.Context, env string, limit int) ([]AuditE
 }
 
 func audit(ctx context.Context, tx *sql.Tx, actor, env, action, target string, detail any) error {
+	_, err := insertAudit(ctx, tx, actor, env, action, target, detail)
+	return err
+}
+
+// insertAudit adds an audit entry and returns its id.
+func insertAudit(ctx context.Context, tx *sql.Tx, actor, env, action, target string, detail any) (string, error) {
 	d, err := json.Marshal(detail)
 	if err != nil {
-		return err
+		return "", err
 	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
+	id := hex.EncodeToString(b)
 	_, err = tx.ExecContext(ctx, `INSERT INTO strata_audit (id, at_ms, actor, env, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		hex.EncodeToString(b), meta.NowMillis(), actor, env, action, target, string(d))
-	return err
+		id, meta.NowMillis(), actor, env, action, target, string(d))
+	return id, err
 }
 
 func sortedIdents(ids []lake.Ident) []lake.Ident {

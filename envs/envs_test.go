@@ -98,10 +98,9 @@ func TestReleasesLifecycle(t *testing.T) {
 			require.Equal(t, int64(10), list[0].Rows)
 			require.Equal(t, int64(1), list[0].Files) // the pinned snapshot's files, not the latest's
 			require.Positive(t, list[0].Bytes)
-			// Time travel still reaches the unpublished snapshot explicitly.
-			p, err = svc.Resolve(ctx, "prod", orders, lake.SnapshotRef{ID: s2})
-			require.NoError(t, err)
-			require.Equal(t, int64(15), p.Rows)
+			// Time travel does not reach the unpublished snapshot: prod readers see releases only.
+			_, err = svc.Resolve(ctx, "prod", orders, lake.SnapshotRef{ID: s2})
+			require.ErrorIs(t, err, lake.ErrNotFound)
 
 			// Publishing one table carries the other pins over.
 			r2, err := svc.Publish(ctx, "prod", []lake.Ident{orders}, envs.PublishOptions{Actor: "bob"})
@@ -110,6 +109,9 @@ func TestReleasesLifecycle(t *testing.T) {
 			p, err = svc.Resolve(ctx, "prod", orders, lake.SnapshotRef{})
 			require.NoError(t, err)
 			require.Equal(t, s2, p.SnapshotID)
+			p, err = svc.Resolve(ctx, "prod", orders, lake.SnapshotRef{ID: s2}) // released now
+			require.NoError(t, err)
+			require.Equal(t, int64(15), p.Rows)
 
 			diff, err := svc.Diff(ctx, "prod", 1, 2)
 			require.NoError(t, err)

@@ -29,7 +29,7 @@ func ParseSnapshotRef(snapshot, asOf string) (lake.SnapshotRef, error) {
 	if snapshot = strings.TrimSpace(snapshot); snapshot != "" {
 		id, err := strconv.ParseInt(snapshot, 10, 64)
 		if err != nil || id <= 0 {
-			return ref, fmt.Errorf("snapshot %q is not a snapshot id: %w: give the number `strata table snapshots` lists", snapshot, ErrInvalid)
+			return ref, fmt.Errorf("snapshot %q is not a snapshot id: %w: give the id of one of the table's snapshots (a positive number)", snapshot, ErrInvalid)
 		}
 		ref.ID = id
 	}

@@ -11,15 +11,31 @@ import (
 	"github.com/strata-data/strata/lake"
 )
 
-// Resolve returns the read plan for table id as env's readers see it: in a prod environment the current
-// release's pin, in dev the latest snapshot. An explicit snapshot or time (time travel) overrides both.
+// Resolve returns the read plan for table id as env's readers see it. It is the one resolver of every read
+// path (CLI, HTTP, SQL, and every later endpoint), so no reader can see what env's readers must not.
+//
+// In a dev-kind environment: the latest snapshot, or the one at selects (time travel). In a prod-kind
+// environment readers see releases only: no selector gives the current release's pin; at.AsOf gives the pin of
+// the release that was current at that instant; at.ID is accepted only if some release of env pinned that
+// snapshot for this table. A table or snapshot prod readers cannot see is lake.ErrNotFound (a
+// *NotReleasedError when the current release does not pin the table), whether or not it exists in the lake.
 func (s *Service) Resolve(ctx context.Context, env string, id lake.Ident, at lake.SnapshotRef) (*lake.Plan, error) {
 	e, err := s.Get(ctx, env)
 	if err != nil {
 		return nil, err
 	}
-	if e.Kind == KindDev || at.ID != 0 || !at.AsOf.IsZero() {
+	if e.Kind == KindDev {
 		return s.lake.Plan(ctx, env, id, at)
+	}
+	if err := id.Validate(); err != nil {
+		return nil, err
+	}
+	if at.ID != 0 || !at.AsOf.IsZero() {
+		ref, err := s.releasedRef(ctx, env, id, at)
+		if err != nil {
+			return nil, err
+		}
+		return s.lake.Plan(ctx, env, id, ref)
 	}
 	pins, rel, err := s.currentPinMap(ctx, env)
 	if err != nil {
@@ -27,11 +43,25 @@ func (s *Service) Resolve(ctx context.Context, env string, id lake.Ident, at lak
 	}
 	pin, ok := pins[id.String()]
 	if !ok {
-		return nil, fmt.Errorf("table %s is not in %s's current release%s: %w; publish it with `strata release publish --env %s %s`",
-			id, env, releaseSuffix(rel), lake.ErrNotFound, env, id)
+		return nil, &NotReleasedError{Env: env, Table: id, Release: rel}
 	}
 	return s.lake.Plan(ctx, env, id, lake.SnapshotRef{ID: pin.SnapshotID})
 }
+
+// NotReleasedError reports a table that a prod-kind environment's current release does not pin, so its readers
+// do not see it. It matches lake.ErrNotFound.
+type NotReleasedError struct {
+	Env     string
+	Table   lake.Ident
+	Release int64 // the current release; 0 when env has none
+}
+
+func (e *NotReleasedError) Error() string {
+	return fmt.Sprintf("table %s is not in %s's current release%s: %v", e.Table, e.Env, releaseSuffix(e.Release), lake.ErrNotFound)
+}
+
+// Unwrap makes the error match lake.ErrNotFound (kind NotFound).
+func (e *NotReleasedError) Unwrap() error { return lake.ErrNotFound }
 
 func releaseSuffix(rel int64) string {
 	if rel == 0 {
@@ -123,21 +153,44 @@ func (s *Service) ProtectedSnapshots(ctx context.Context, env string, id lake.Id
 }
 
 // Expire removes old snapshots of a table, keeping the newest retainLast, anything newer than olderThan, and every
-// snapshot a release pins. Files another environment still references are never deleted.
+// snapshot a release pins. Files another environment still references are never deleted. Like Write, Expire
+// records its audit entry before it changes anything.
 func (s *Service) Expire(ctx context.Context, env string, id lake.Ident, olderThan time.Time, retainLast int, actor string) (*lake.ExpireResult, error) {
 	protect, err := s.ProtectedSnapshots(ctx, env, id)
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.lake.ExpireSnapshots(ctx, env, id, olderThan, retainLast, protect)
-	if err != nil {
+	var res *lake.ExpireResult
+	input := map[string]any{"older_than": olderThan.UTC(), "retain_last": retainLast}
+	err = s.audited(ctx, actor, env, "table.expire", id.String(), input, func() (any, error) {
+		var err error
+		res, err = s.lake.ExpireSnapshots(ctx, env, id, olderThan, retainLast, protect)
+		return res, err
+	})
+	if err != nil && res == nil {
 		return nil, err
 	}
-	return res, s.Audit(ctx, actor, env, "table.expire", id.String(), res)
+	return res, err
+}
+
+// RemoveOrphans deletes the files of table id in env that no snapshot of any environment references and that
+// are older than olderThan (see lake.RemoveOrphans). Like Write, it records its audit entry first.
+func (s *Service) RemoveOrphans(ctx context.Context, env string, id lake.Ident, olderThan time.Time, actor string) (lake.GCResult, error) {
+	if _, err := s.Get(ctx, env); err != nil {
+		return lake.GCResult{}, err
+	}
+	var res lake.GCResult
+	input := map[string]any{"older_than": olderThan.UTC()}
+	err := s.audited(ctx, actor, env, "table.remove-orphans", id.String(), input, func() (any, error) {
+		var err error
+		res, err = s.lake.RemoveOrphans(ctx, env, id, olderThan)
+		return res, err
+	})
+	return res, err
 }
 
 // Drop removes a table from env. A table pinned by env's current release cannot be dropped: publish a release
-// without it first (`strata release publish --remove`).
+// without it first. Like Write, Drop records its audit entry before it changes anything.
 func (s *Service) Drop(ctx context.Context, env string, id lake.Ident, force bool, actor string) error {
 	if err := s.CheckWrite(ctx, env, force); err != nil {
 		return err
@@ -147,13 +200,12 @@ func (s *Service) Drop(ctx context.Context, env string, id lake.Ident, force boo
 		return err
 	}
 	if _, ok := pins[id.String()]; ok {
-		return fmt.Errorf("table %s is in %s's current release %d: %w: publish a release without it first (`strata release publish --env %s --remove %s`)",
-			id, env, rel, ErrConflict, env, id)
+		return fmt.Errorf("table %s is in %s's current release %d: %w: publish a release that removes it first",
+			id, env, rel, ErrConflict)
 	}
-	if err := s.lake.Drop(ctx, env, id); err != nil {
-		return err
-	}
-	return s.Audit(ctx, actor, env, "table.drop", id.String(), map[string]any{"force": force})
+	return s.audited(ctx, actor, env, "table.drop", id.String(), map[string]any{"force": force}, func() (any, error) {
+		return nil, s.lake.Drop(ctx, env, id)
+	})
 }
 
 // ParseIdents parses "zone.table" arguments, reporting every bad one.

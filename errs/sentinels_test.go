@@ -41,6 +41,7 @@ var sentinels = map[string]error{
 	"envs.ErrInvalid":            envs.ErrInvalid,
 	"envs.ErrForbidden":          envs.ErrForbidden,
 	"envs.ErrConflict":           envs.ErrConflict,
+	"envs.ErrSchemaMismatch":     envs.ErrSchemaMismatch,
 	"lake.ErrNotFound":           lake.ErrNotFound,
 	"lake.ErrExists":             lake.ErrExists,
 	"lake.ErrInvalid":            lake.ErrInvalid,

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 
+	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/errs"
 )
 
@@ -44,3 +46,32 @@ var (
 	errNotFound  = errs.New(errs.NotFound, "not found")
 	errCancelled = errors.New("cancelled")
 )
+
+// hint is what a CLI user can do about err, in the CLI's own terms ("" when there is nothing to add). Domain
+// errors say what was wrong; the commands and flags that fix it are named here, the one place the CLI adds them.
+func hint(err error) string {
+	var noEnv *envs.EnvNotFoundError
+	var unreleased *envs.NotReleasedError
+	var mismatch *envs.SchemaMismatchError
+	switch {
+	case errors.As(err, &noEnv):
+		return fmt.Sprintf("create it with `strata env create %s`", noEnv.Name)
+	case errors.As(err, &unreleased):
+		return fmt.Sprintf("publish it with `strata release publish --env %s %s`", unreleased.Env, unreleased.Table)
+	case errors.As(err, &mismatch):
+		return schemaHint(mismatch)
+	case errors.Is(err, envs.ErrForbidden):
+		return "an admin may write a prod environment directly with --force (the write is audited)"
+	}
+	return ""
+}
+
+func schemaHint(e *envs.SchemaMismatchError) string {
+	switch {
+	case len(e.Extra) > 0 && len(e.Missing) > 0:
+		return "check the file's column names; --schema evolve adds new columns to the table, --allow-missing-columns writes NULL for missing ones"
+	case len(e.Extra) > 0:
+		return "--schema evolve adds the new columns to the table"
+	}
+	return "--allow-missing-columns writes NULL for the missing columns"
+}

@@ -37,6 +37,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		err = fmt.Errorf("%w: %v", errUsage, err)
 	}
 	fmt.Fprintln(stderr, "error:", err)
+	if h := hint(err); h != "" {
+		fmt.Fprintln(stderr, "hint:", h)
+	}
 	return exitCode(err)
 }
 

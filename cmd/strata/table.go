@@ -82,22 +82,17 @@ func (a *app) tableListCmd() *cobra.Command {
 	return c
 }
 
-// describe returns a table's description and the plan of the snapshot env's readers see (which also checks that
-// they see the table at all: in prod, that a release pins it).
-func (a *app) describe(cmd *cobra.Command, env, name string) (*lake.TableInfo, *lake.Plan, error) {
+// describe returns a table as env's readers see it (in prod: only what a release pins, and only if the current
+// release pins the table at all).
+func (a *app) describe(cmd *cobra.Command, env, name string) (*envs.TableView, error) {
 	id, err := lake.ParseIdent(name)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := a.open(cmd.Context()); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	plan, err := a.envs.Resolve(cmd.Context(), env, id, lake.SnapshotRef{})
-	if err != nil {
-		return nil, nil, err
-	}
-	info, err := a.lake.Describe(cmd.Context(), env, id)
-	return info, plan, err
+	return a.envs.Describe(cmd.Context(), env, id)
 }
 
 func (a *app) tableShowCmd() *cobra.Command {
@@ -107,16 +102,16 @@ func (a *app) tableShowCmd() *cobra.Command {
 		Short: "Show a table: location, current snapshot, schema and recent snapshots",
 		Args:  exactArgs(1, "a table name (zone.table)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			info, plan, err := a.describe(cmd, env, args[0])
+			info, err := a.describe(cmd, env, args[0])
 			if err != nil {
 				return err
 			}
 			return a.print(info, func(w io.Writer) {
 				row(w, "table:", env+"."+info.Ident.String())
 				row(w, "location:", info.Location)
-				row(w, "snapshot readers see:", plan.SnapshotID)
+				row(w, "snapshot readers see:", info.ReadSnapshotID)
 				row(w, "latest snapshot:", info.CurrentSnapshotID)
-				row(w, "rows:", plan.Rows)
+				row(w, "rows:", info.ReadRows)
 				row(w, "snapshots:", len(info.Snapshots))
 				fmt.Fprintln(w)
 				writeColumns(w, info.Columns)
@@ -141,7 +136,7 @@ func (a *app) tableSnapshotsCmd() *cobra.Command {
 		Short: "List a table's snapshots, oldest first",
 		Args:  exactArgs(1, "a table name (zone.table)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			info, _, err := a.describe(cmd, env, args[0])
+			info, err := a.describe(cmd, env, args[0])
 			if err != nil {
 				return err
 			}
@@ -318,11 +313,8 @@ references, such as the files of an import that was killed before its commit. On
 			if err := a.open(cmd.Context()); err != nil {
 				return err
 			}
-			res, err := a.lake.RemoveOrphans(cmd.Context(), env, id, time.Now().Add(-d))
+			res, err := a.envs.RemoveOrphans(cmd.Context(), env, id, time.Now().Add(-d), a.actor())
 			if err != nil {
-				return err
-			}
-			if err := a.envs.Audit(cmd.Context(), a.actor(), env, "table.remove-orphans", id.String(), res); err != nil {
 				return err
 			}
 			return a.print(res, func(w io.Writer) {

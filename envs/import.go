@@ -1,0 +1,56 @@
+package envs
+
+import (
+	"context"
+
+	"github.com/strata-data/strata/engine"
+	"github.com/strata-data/strata/lake"
+)
+
+// ImportResult describes a committed file import.
+type ImportResult struct {
+	*WriteResult
+	// BadRows are the malformed rows skipped (at most ReadOptions.MaxBadRows).
+	BadRows []engine.BadRow `json:"bad_rows,omitempty"`
+}
+
+// ImportFile reads a CSV, JSON-lines or Parquet file with eng and writes it to env/id through Write: the
+// environment's rule is checked before the file is opened, and columns the table already has are read with the
+// table's types (ReadTypes) unless ro names the columns. wo.Source defaults to path and wo.Action to "import".
+func (s *Service) ImportFile(ctx context.Context, eng *engine.Engine, env string, id lake.Ident, path string,
+	ro engine.ReadOptions, wo WriteOptions) (*ImportResult, error) {
+	e, err := s.Get(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRule(e, wo.Force); err != nil {
+		return nil, err
+	}
+	if _, err := ParseWriteMode(string(wo.Mode)); err != nil {
+		return nil, err
+	}
+	if err := id.Validate(); err != nil {
+		return nil, err
+	}
+	if len(ro.Columns) == 0 && ro.TableTypes == nil {
+		if ro.TableTypes, err = s.ReadTypes(ctx, env, id); err != nil {
+			return nil, err
+		}
+	}
+	if wo.Source == "" {
+		wo.Source = path
+	}
+	if wo.Action == "" {
+		wo.Action = "import"
+	}
+	rd, err := eng.ReadFile(ctx, path, ro)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	res, err := s.write(ctx, e, id, rd, wo)
+	if res == nil {
+		return nil, err
+	}
+	return &ImportResult{WriteResult: res, BadRows: rd.BadRows()}, err
+}
