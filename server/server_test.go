@@ -40,7 +40,9 @@ func setup(t *testing.T) (*httptest.Server, *envs.Service) {
 	eng, err := engine.New(engine.Options{Threads: 2})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = eng.Close() })
-	ts := httptest.NewServer(server.New(server.Deps{DB: db, Envs: svc, Engine: eng}).Handler())
+	srv, err := server.New(server.Deps{DB: db, Envs: svc, Engine: eng}, server.Options{})
+	require.NoError(t, err)
+	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return ts, svc
 }
@@ -195,7 +197,9 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	}
 	require.NoError(t, yaml.Unmarshal(body, &doc))
 	require.Equal(t, "3.1.0", doc.OpenAPI)
-	h := server.New(server.Deps{}).Handler().(chi.Routes)
+	srv, err := server.New(server.Deps{}, server.Options{})
+	require.NoError(t, err)
+	h := srv.Handler().(chi.Routes)
 	n := 0
 	require.NoError(t, chi.Walk(h, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		if !strings.HasPrefix(route, "/api/v1") && route != "/healthz" && route != "/readyz" && route != "/metrics" {
