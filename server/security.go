@@ -143,7 +143,9 @@ func newOriginPolicy(origins []string) (*originPolicy, error) {
 	return p, nil
 }
 
-func (p *originPolicy) allows(origin string) bool { return origin != "" && (p.any || p.allowed[origin]) }
+func (p *originPolicy) allows(origin string) bool {
+	return origin != "" && (p.any || p.allowed[origin])
+}
 
 // checkOrigin refuses cross-origin POST, PUT, PATCH and DELETE requests from browsers (by Sec-Fetch-Site, or
 // an Origin that is not the Host: net/http's CrossOriginProtection) unless their origin is allowed, and gives
