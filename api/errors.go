@@ -49,15 +49,15 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if status >= 500 {
 		body.RequestID = middleware.GetReqID(r.Context())
 		level := slog.LevelWarn
-		if kind == errs.Internal {
+		switch {
+		case kind == errs.Internal:
 			level = slog.LevelError
-			body.Message = "internal error: the server log has the details under this request id"
+			body.Message = "internal error: the server log has the details under request id " + body.RequestID
+		case body.RequestID != "":
+			body.Message += " (request id " + body.RequestID + ")"
 		}
 		a.log.Log(r.Context(), level, "request failed", "status", status, "method", r.Method, "path", r.URL.Path,
 			"request_id", body.RequestID, "err", err.Error())
-		if body.RequestID != "" {
-			body.Message += " (request id " + body.RequestID + ")"
-		}
 	}
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", retryAfter)

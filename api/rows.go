@@ -39,7 +39,7 @@ func (a *API) getRows(in *request) (any, error) {
 	}
 	ref, err := envs.ParseSnapshotRef(in.param("snapshot"), in.param("as_of"))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("time travel (snapshot, as_of): %w", err)
 	}
 	plan, err := a.envs.Resolve(in.ctx(), env, id, ref)
 	if err != nil {
