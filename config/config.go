@@ -102,7 +102,7 @@ func Default(dir string) *Config {
 	return &Config{
 		DataDir: "strata-data",
 		Server: Server{Addr: "127.0.0.1:8080", ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-			WriteTimeout: 30 * time.Second, MaxStreams: 16, ShutdownTimeout: 30 * time.Second},
+			WriteTimeout: 30 * time.Second, MaxStreams: 8, ShutdownTimeout: 30 * time.Second},
 		Log: Log{Level: "info", Format: "text"},
 		Dir: dir,
 	}
@@ -163,7 +163,7 @@ func (c *Config) validate() error {
 		}
 	}
 	if c.Server.MaxStreams < 1 {
-		problems = append(problems, "server.max_streams: must be ≥ 1 (e.g. 16)")
+		problems = append(problems, "server.max_streams: must be ≥ 1 (e.g. 8)")
 	}
 	problems = append(problems, emptyEntries("server.allowed_hosts", c.Server.AllowedHosts)...)
 	problems = append(problems, emptyEntries("server.allowed_origins", c.Server.AllowedOrigins)...)

@@ -31,7 +31,7 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, 30*time.Second, c.Server.WriteTimeout)
 	require.Equal(t, 10*time.Second, c.Server.ReadHeaderTimeout)
 	require.Equal(t, 2*time.Minute, c.Server.IdleTimeout)
-	require.Equal(t, 16, c.Server.MaxStreams)
+	require.Equal(t, 8, c.Server.MaxStreams)
 	require.Empty(t, c.Server.AllowedHosts)
 	require.Empty(t, c.Server.AllowedOrigins)
 	require.Empty(t, c.File)

@@ -221,7 +221,7 @@ server:
   read_header_timeout: 10s
   idle_timeout: 2m
   write_timeout: 30s         # a write to a client that makes no progress this long ends the response
-  max_streams: 16            # concurrent row streams; more get 503 with Retry-After
+  max_streams: 8             # concurrent row streams; more get 503 with Retry-After
   shutdown_timeout: 30s
 artifacts:
   root: ""                   # "" = <data_dir>/artifacts; or s3://bucket/prefix
