@@ -347,3 +347,43 @@ func (sc *slowConn) readSlowly(d time.Duration) {
 		}
 	}
 }
+
+// TestServeRefusesBrowserAttacks: against the real MLflow routes of `strata serve`, a web page on another origin
+// cannot create an experiment with a text/plain POST (no CORS preflight), and a page reached through DNS
+// rebinding (a foreign Host) cannot read; the mlflow client's own requests (no Origin) still work.
+func TestServeRefusesBrowserAttacks(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	p := startServe(t, c, nil, "--addr", "127.0.0.1:0")
+	post := func(name string, header map[string]string) (int, string) {
+		req, err := http.NewRequest(http.MethodPost, p.url+"/api/2.0/mlflow/experiments/create", strings.NewReader(`{"name":"`+name+`"}`))
+		require.NoError(t, err)
+		for k, v := range header {
+			if k == "Host" {
+				req.Host = v
+			} else {
+				req.Header.Set(k, v)
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := post("from-evil", map[string]string{"Origin": "http://evil.example", "Content-Type": "text/plain"})
+	require.Equal(t, http.StatusForbidden, code, body)
+	code, body = post("rebound", map[string]string{"Host": "evil.example:8080", "Content-Type": "application/json"})
+	require.Equal(t, http.StatusForbidden, code, body)
+	code, body = post("same-origin", map[string]string{"Origin": p.url, "Content-Type": "application/json"})
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = post("client", map[string]string{"Content-Type": "application/json"})
+	require.Equal(t, http.StatusOK, code, body)
+
+	code, body = p.get(t, "/api/2.0/mlflow/experiments/search?max_results=100")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, `"same-origin"`)
+	require.Contains(t, body, `"client"`)
+	require.NotContains(t, body, "from-evil")
+	require.NotContains(t, body, "rebound")
+}
