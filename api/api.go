@@ -77,10 +77,10 @@ func (a *API) routes() chi.Router {
 	r.Get("/envs/{env}/releases", a.serve(a.listReleases))
 	r.Get("/envs/{env}/releases/{release}", a.serve(a.getRelease))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		a.fail(w, r, errs.E(errs.NotFound, "no route for %s %s; the API is under /api/v1 (see /api/v1/openapi.yaml)", r.Method, r.URL.Path))
+		a.fail(w, r, errs.E(errs.NotFound, "no route for %s %s; /api/v1/openapi.yaml lists the routes", r.Method, r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", r.Method+" is not allowed on "+r.URL.Path+"; the API is read-only (GET)")
+		writeError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", r.Method+" is not allowed on "+r.URL.Path+"; /api/v1/openapi.yaml lists the methods of each route")
 	})
 	return r
 }
