@@ -184,6 +184,7 @@ func TestServeAllowRemoteWarns(t *testing.T) {
 // normal request answer in time. Without these limits 20 stalled clients held 375 MB and 200 slow readers
 // pushed RSS to 2.6 GB.
 func TestServeSlowClientsKeepMemoryBounded(t *testing.T) {
+	t.Parallel()
 	maxStreams := config.Default("").Server.MaxStreams // the default is what is tested
 	const (
 		writeTimeout = 2 * time.Second
