@@ -61,8 +61,26 @@ type Engine struct {
 
 // Server configures `strata serve`.
 type Server struct {
-	// Addr is the HTTP listen address.
+	// Addr is the HTTP listen address; loopback by default, so only this machine's users reach it.
 	Addr string `yaml:"addr"`
+	// AllowRemote permits listening on an address other machines reach, although nothing authenticates
+	// their requests yet.
+	AllowRemote bool `yaml:"allow_remote"`
+	// AllowedHosts are further Host header values the server answers (besides localhost, 127.0.0.1, ::1 and
+	// the listen host): names, "*.example.com", or "*". Requests for other hosts are refused (DNS rebinding).
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	// AllowedOrigins are browser origins ("https://app.example.com", or "*") that may call the API from their
+	// pages, including POST/PUT/PATCH/DELETE; other origins' state-changing requests are refused.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// ReadHeaderTimeout bounds reading a request's headers.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// IdleTimeout closes keep-alive connections idle this long.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// WriteTimeout is how long one write to a client may make no progress before the response is abandoned
+	// and what it held (a row stream's query) is freed.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// MaxStreams caps concurrent row streams (GET .../rows); more get 503 with Retry-After.
+	MaxStreams int `yaml:"max_streams"`
 	// ShutdownTimeout bounds the graceful shutdown on SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
@@ -83,9 +101,10 @@ type Log struct {
 func Default(dir string) *Config {
 	return &Config{
 		DataDir: "strata-data",
-		Server:  Server{Addr: ":8080", ShutdownTimeout: 30 * time.Second},
-		Log:     Log{Level: "info", Format: "text"},
-		Dir:     dir,
+		Server: Server{Addr: "127.0.0.1:8080", ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+			WriteTimeout: 30 * time.Second, MaxStreams: 8, ShutdownTimeout: 30 * time.Second},
+		Log: Log{Level: "info", Format: "text"},
+		Dir: dir,
 	}
 }
 
@@ -127,11 +146,27 @@ func (c *Config) validate() error {
 		problems = append(problems, "data_dir: must not be empty")
 	}
 	if c.Server.Addr == "" {
-		problems = append(problems, "server.addr: must not be empty (e.g. \":8080\")")
+		problems = append(problems, "server.addr: must not be empty (e.g. \"127.0.0.1:8080\")")
 	}
-	if c.Server.ShutdownTimeout <= 0 {
-		problems = append(problems, "server.shutdown_timeout: must be positive (e.g. 30s)")
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+		eg  string
+	}{
+		{"server.read_header_timeout", c.Server.ReadHeaderTimeout, "10s"},
+		{"server.idle_timeout", c.Server.IdleTimeout, "2m"},
+		{"server.write_timeout", c.Server.WriteTimeout, "30s"},
+		{"server.shutdown_timeout", c.Server.ShutdownTimeout, "30s"},
+	} {
+		if d.v <= 0 {
+			problems = append(problems, fmt.Sprintf("%s: must be positive (e.g. %s)", d.key, d.eg))
+		}
 	}
+	if c.Server.MaxStreams < 1 {
+		problems = append(problems, "server.max_streams: must be ≥ 1 (e.g. 8)")
+	}
+	problems = append(problems, emptyEntries("server.allowed_hosts", c.Server.AllowedHosts)...)
+	problems = append(problems, emptyEntries("server.allowed_origins", c.Server.AllowedOrigins)...)
 	if c.Engine.Threads < 0 {
 		problems = append(problems, "engine.threads: must be ≥ 0 (0 = all CPUs)")
 	}
@@ -147,6 +182,15 @@ func (c *Config) validate() error {
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func emptyEntries(key string, list []string) []string {
+	for _, v := range list {
+		if strings.TrimSpace(v) == "" {
+			return []string{key + ": has an empty entry"}
+		}
 	}
 	return nil
 }

@@ -25,8 +25,15 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, filepath.Join(dir, "strata-data"), c.DataDir)
 	require.Equal(t, filepath.Join(dir, "strata-data", "meta.db"), c.Meta.DSN)
 	require.Equal(t, filepath.Join(dir, "strata-data", "warehouse"), c.Lake.Warehouse)
-	require.Equal(t, ":8080", c.Server.Addr)
+	require.Equal(t, "127.0.0.1:8080", c.Server.Addr, "loopback by default: nothing authenticates requests yet")
+	require.False(t, c.Server.AllowRemote)
 	require.Equal(t, 30*time.Second, c.Server.ShutdownTimeout)
+	require.Equal(t, 30*time.Second, c.Server.WriteTimeout)
+	require.Equal(t, 10*time.Second, c.Server.ReadHeaderTimeout)
+	require.Equal(t, 2*time.Minute, c.Server.IdleTimeout)
+	require.Equal(t, 8, c.Server.MaxStreams)
+	require.Empty(t, c.Server.AllowedHosts)
+	require.Empty(t, c.Server.AllowedOrigins)
 	require.Empty(t, c.File)
 }
 
@@ -52,6 +59,30 @@ func TestFileAndEnv(t *testing.T) {
 	require.Equal(t, "/var/strata/warehouse", c.Lake.Warehouse)
 }
 
+func TestServerKeys(t *testing.T) {
+	dir := write(t, "server:\n  allow_remote: true\n  allowed_hosts: [strata.example.com, \"*.corp.example\"]\n"+
+		"  allowed_origins:\n    - https://notebooks.example.com\n  write_timeout: 5s\n  max_streams: 4\n")
+	c, err := config.Load(dir, "", nil)
+	require.NoError(t, err)
+	require.True(t, c.Server.AllowRemote)
+	require.Equal(t, []string{"strata.example.com", "*.corp.example"}, c.Server.AllowedHosts)
+	require.Equal(t, []string{"https://notebooks.example.com"}, c.Server.AllowedOrigins)
+	require.Equal(t, 5*time.Second, c.Server.WriteTimeout)
+	require.Equal(t, 4, c.Server.MaxStreams)
+
+	// Lists from the environment are comma-separated.
+	c, err = config.Load(t.TempDir(), "", []string{
+		"STRATA_SERVER_ALLOWED_HOSTS=a.example, b.example", "STRATA_SERVER_ALLOWED_ORIGINS=http://localhost:3000",
+		"STRATA_SERVER_ALLOW_REMOTE=true", "STRATA_SERVER_IDLE_TIMEOUT=1m", "STRATA_SERVER_READ_HEADER_TIMEOUT=2s",
+	})
+	require.NoError(t, err)
+	require.Equal(t, []string{"a.example", "b.example"}, c.Server.AllowedHosts)
+	require.Equal(t, []string{"http://localhost:3000"}, c.Server.AllowedOrigins)
+	require.True(t, c.Server.AllowRemote)
+	require.Equal(t, time.Minute, c.Server.IdleTimeout)
+	require.Equal(t, 2*time.Second, c.Server.ReadHeaderTimeout)
+}
+
 func TestErrors(t *testing.T) {
 	cases := []struct {
 		name, file string
@@ -68,6 +99,11 @@ func TestErrors(t *testing.T) {
 		{"bad env int", "", []string{"STRATA_ENGINE_THREADS=lots"}, "STRATA_ENGINE_THREADS=\"lots\": not an integer"},
 		{"bad env duration", "", []string{"STRATA_SERVER_SHUTDOWN_TIMEOUT=1"}, "not a duration"},
 		{"negative threads", "engine:\n  threads: -1\n", nil, "engine.threads"},
+		{"no streams", "server:\n  max_streams: 0\n", nil, "server.max_streams: must be ≥ 1"},
+		{"zero write timeout", "server:\n  write_timeout: 0s\n", nil, "server.write_timeout: must be positive"},
+		{"hosts not a list", "server:\n  allowed_hosts: a.example\n", nil, "cannot unmarshal"},
+		{"empty origin", "server:\n  allowed_origins: [\"\"]\n", nil, "server.allowed_origins: has an empty entry"},
+		{"bad env bool", "", []string{"STRATA_SERVER_ALLOW_REMOTE=maybe"}, "not a boolean"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

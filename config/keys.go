@@ -180,6 +180,14 @@ func set(f reflect.Value, val string) error {
 			return fmt.Errorf("not an integer")
 		}
 		f.SetInt(int64(n))
+	case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
+		var list []string
+		for _, v := range strings.Split(val, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				list = append(list, v)
+			}
+		}
+		f.Set(reflect.ValueOf(list))
 	case f.Kind() == reflect.Bool:
 		b, err := strconv.ParseBool(val)
 		if err != nil {
@@ -206,7 +214,14 @@ engine:
   threads: 0                 # DuckDB threads; 0 = all CPUs
   memory_limit: ""           # e.g. "4GB"; "" = DuckDB default
 server:
-  addr: ":8080"
+  addr: 127.0.0.1:8080       # loopback only; another address also needs allow_remote (no authentication yet)
+  allow_remote: false
+  allowed_hosts: []          # Host names besides localhost and the listen host, e.g. [strata.example.com]
+  allowed_origins: []        # browser origins that may call the API, e.g. [https://notebooks.example.com]
+  read_header_timeout: 10s
+  idle_timeout: 2m
+  write_timeout: 30s         # a write to a client that makes no progress this long ends the response
+  max_streams: 8             # concurrent row streams; more get 503 with Retry-After
   shutdown_timeout: 30s
 artifacts:
   root: ""                   # "" = <data_dir>/artifacts; or s3://bucket/prefix

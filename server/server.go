@@ -1,6 +1,7 @@
-// Package server wires Strata's HTTP interface: health and readiness probes, Prometheus metrics, the OpenAPI
-// document, the lake API (/api/v1) and the handlers other domain packages mount (e.g. the MLflow API). Errors
-// are JSON {"error_code","message"}; this package is the one place domain errors become HTTP statuses.
+// Package server wires Strata's HTTP interface: the router and its middleware (request ids, metrics, panic
+// recovery, write-progress timeouts, Host and Origin checks), health and readiness probes, Prometheus metrics,
+// and the listener. It holds no domain handler: it mounts Strata's own API (package api) under /api/v1 and the
+// routes other packages register through Deps.Mounts (the MLflow API). Every route passes the same middleware.
 package server
 
 import (
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/strata-data/strata/api"
 	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/meta"
@@ -29,43 +31,76 @@ type Deps struct {
 	Envs   *envs.Service
 	Engine *engine.Engine
 	Log    *slog.Logger
-	// Mounts register further routes (absolute paths) on the router, e.g. the MLflow tracking API.
+	// Mounts register further routes (absolute paths) on the router, e.g. the MLflow tracking API. They get
+	// the server's middleware like every other route.
 	Mounts []func(chi.Router)
+}
+
+// Options are the server's limits and its browser-facing security. Zero durations and counts mean no limit
+// (package config holds the defaults `strata serve` uses).
+type Options struct {
+	// Addr is the address the server listens on; its host is an allowed Host header (with localhost,
+	// 127.0.0.1 and ::1), and when it is a wildcard (":8080", "0.0.0.0:8080") so are the machine's host name
+	// and interface addresses.
+	Addr string
+	// AllowedHosts are further Host header values to accept: names, "*.example.com", or "*" for any.
+	AllowedHosts []string
+	// AllowedOrigins are browser origins ("https://app.example.com", or "*") that may call the API across
+	// origins: they may change state (POST, PUT, PATCH, DELETE) and get CORS headers.
+	AllowedOrigins []string
+	// ReadHeaderTimeout bounds reading a request's headers; IdleTimeout how long a keep-alive connection may
+	// wait for its next request.
+	ReadHeaderTimeout, IdleTimeout time.Duration
+	// WriteTimeout is how long one write to a client may make no progress before it fails and the handler's
+	// resources (a row stream's query) are freed: a stalled client cannot hold memory.
+	WriteTimeout time.Duration
+	// MaxStreams caps concurrent row streams (503 with Retry-After above it).
+	MaxStreams int
 }
 
 // Server is Strata's HTTP server.
 type Server struct {
 	deps    Deps
+	opts    Options
 	router  chi.Router
 	reg     *prometheus.Registry
 	metrics *httpMetrics
+	hosts   hostSet
+	origins *originPolicy
 }
 
-// New builds the router. It does not listen; call Serve.
-func New(d Deps) *Server {
+// New builds the router. It does not listen; call Serve. It fails when an allowed host or origin is malformed.
+func New(d Deps, o Options) (*Server, error) {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	s := &Server{deps: d, reg: prometheus.NewRegistry()}
+	s := &Server{deps: d, opts: o, reg: prometheus.NewRegistry()}
+	var err error
+	if s.hosts, err = newHostSet(o.Addr, o.AllowedHosts); err != nil {
+		return nil, err
+	}
+	if s.origins, err = newOriginPolicy(o.AllowedOrigins); err != nil {
+		return nil, err
+	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newHTTPMetrics(s.reg)
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.instrument, s.recoverer)
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	r.Get("/readyz", s.ready)
-	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
-	r.Route("/api/v1", s.apiRoutes)
-	for _, m := range d.Mounts {
-		m(r)
-	}
+	r.Use(middleware.RequestID, s.instrument, s.recoverer, s.writeProgress, securityHeaders, s.checkHost, s.checkOrigin)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("no route for %s %s; the API is under /api/v1 (see /api/v1/openapi.yaml)", r.Method, r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path))
 	})
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	r.Get("/readyz", s.ready)
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	r.Mount("/api/v1", api.New(api.Options{Envs: d.Envs, Engine: d.Engine, Log: d.Log, MaxStreams: o.MaxStreams}).Handler())
+	for _, m := range d.Mounts {
+		m(r)
+	}
 	s.router = r
-	return s
+	return s, nil
 }
 
 // Handler returns the HTTP handler (for tests and embedding).
@@ -77,7 +112,13 @@ func (s *Server) Registry() *prometheus.Registry { return s.reg }
 // Serve listens on ln until ctx is cancelled, then shuts down gracefully: it stops accepting connections and
 // waits up to grace for in-flight requests.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
-	hs := &http.Server{Handler: s.router, ReadHeaderTimeout: 30 * time.Second}
+	hs := &http.Server{
+		Handler:           s.router,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+		IdleTimeout:       s.opts.IdleTimeout,
+		// net/http's own messages (TLS handshakes, malformed requests) go to the configured logger too.
+		ErrorLog: slog.NewLogLogger(s.deps.Log.Handler(), slog.LevelWarn),
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -114,8 +155,9 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.deps.Log.Error("panic in handler", "path", r.URL.Path, "panic", v)
-				writeError(w, http.StatusInternalServerError, "INTERNAL_ERROR", "internal error")
+				id := middleware.GetReqID(r.Context())
+				s.deps.Log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "request_id", id, "panic", fmt.Sprint(v))
+				writeError(w, http.StatusInternalServerError, "INTERNAL_ERROR", "internal error: the server log has the details under request id "+id)
 			}
 		}()
 		next.ServeHTTP(w, r)

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -40,7 +42,9 @@ func setup(t *testing.T) (*httptest.Server, *envs.Service) {
 	eng, err := engine.New(engine.Options{Threads: 2})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = eng.Close() })
-	ts := httptest.NewServer(server.New(server.Deps{DB: db, Envs: svc, Engine: eng}).Handler())
+	srv, err := server.New(server.Deps{DB: db, Envs: svc, Engine: eng}, server.Options{})
+	require.NoError(t, err)
+	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return ts, svc
 }
@@ -195,7 +199,9 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	}
 	require.NoError(t, yaml.Unmarshal(body, &doc))
 	require.Equal(t, "3.1.0", doc.OpenAPI)
-	h := server.New(server.Deps{}).Handler().(chi.Routes)
+	srv, err := server.New(server.Deps{}, server.Options{})
+	require.NoError(t, err)
+	h := srv.Handler().(chi.Routes)
 	n := 0
 	require.NoError(t, chi.Walk(h, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		if !strings.HasPrefix(route, "/api/v1") && route != "/healthz" && route != "/readyz" && route != "/metrics" {
@@ -210,3 +216,63 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// lockedBuffer is a log destination the handler and the test can share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestAPIInternalErrorLoggedOnce: a 500 on /api/v1 is logged once, as JSON through the configured logger, with
+// the request id; the client gets that id and a generic message, not the internal error text.
+func TestAPIInternalErrorLoggedOnce(t *testing.T) {
+	ctx := context.Background()
+	db, err := meta.Open(ctx, testenv.SQLiteDSN(t))
+	require.NoError(t, err)
+	lk, err := lake.Open(ctx, db, lake.Options{Warehouse: t.TempDir()})
+	require.NoError(t, err)
+	svc := envs.New(db, lk, envs.Options{})
+	require.NoError(t, svc.Init(ctx))
+	var logs lockedBuffer
+	srv, err := server.New(server.Deps{DB: db, Envs: svc, Log: slog.New(slog.NewJSONHandler(&logs, nil))}, server.Options{})
+	require.NoError(t, err)
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	require.NoError(t, db.Close()) // every metadata query now fails: an internal error
+
+	code, h, body := get(t, ts.URL+"/api/v1/envs")
+	require.Equal(t, http.StatusInternalServerError, code, string(body))
+	require.Equal(t, "application/json", h.Get("Content-Type"))
+	var e struct {
+		ErrorCode string `json:"error_code"`
+		Message   string `json:"message"`
+		RequestID string `json:"request_id"`
+	}
+	require.NoError(t, json.Unmarshal(body, &e))
+	require.Equal(t, "INTERNAL_ERROR", e.ErrorCode)
+	require.NotEmpty(t, e.RequestID)
+	require.Contains(t, e.Message, e.RequestID)
+	require.NotContains(t, strings.ToLower(string(body)), "closed", "internal error text reached the client")
+	require.NotContains(t, string(body), "sql")
+
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	require.Len(t, lines, 1, "one log line per 5xx: %s", logs.String())
+	var rec map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &rec), "a JSON log line: %s", lines[0])
+	require.Equal(t, "ERROR", rec["level"])
+	require.Equal(t, e.RequestID, rec["request_id"])
+	require.Equal(t, float64(500), rec["status"])
+	require.Contains(t, rec["err"], "closed", "the log has the internal text")
+}

@@ -2,23 +2,25 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/strata-data/strata/config"
 	"github.com/strata-data/strata/demo"
 	"github.com/strata-data/strata/server"
 )
 
 func (a *app) serveCmd() *cobra.Command {
 	var addr, dataDir string
-	var withDemo bool
+	var withDemo, allowRemote bool
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Start the Strata server (HTTP API, metrics, MLflow-compatible tracking)",
 		Example: `  strata serve --demo          # embedded defaults in ./strata-data, with demo data
-  STRATA_META_DSN=postgres://strata@db/strata strata serve --addr :8080`,
+  STRATA_META_DSN=postgres://strata@db/strata strata serve --addr :8080 --allow-remote`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -32,10 +34,19 @@ func (a *app) serveCmd() *cobra.Command {
 			if addr != "" {
 				cfg.Server.Addr = addr
 			}
+			if allowRemote {
+				cfg.Server.AllowRemote = true
+			}
+			log := a.logger()
+			// Listen first: a refused or busy address fails before the stores are opened and the demo loaded.
+			ln, err := a.listen(cfg.Server, log)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = ln.Close() }() // Serve closes it too; this covers the failures before
 			if err := a.open(ctx); err != nil {
 				return err
 			}
-			log := a.logger()
 			if withDemo {
 				if err := a.loadDemo(cmd); err != nil {
 					return err
@@ -51,10 +62,9 @@ func (a *app) serveCmd() *cobra.Command {
 				return err
 			}
 			deps.Mounts = append(deps.Mounts, mlflow)
-			srv := server.New(deps)
-			ln, err := net.Listen("tcp", cfg.Server.Addr)
+			srv, err := server.New(deps, serverOptions(cfg.Server))
 			if err != nil {
-				return fmt.Errorf("%w: listen on %s: %v (use --addr or STRATA_SERVER_ADDR to pick another address)", errUsage, cfg.Server.Addr, err)
+				return fmt.Errorf("%w: server.allowed_hosts / server.allowed_origins: %v", errUsage, err)
 			}
 			base := "http://" + displayAddr(ln.Addr().String())
 			log.Info("strata is serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "meta", a.db.Dialect)
@@ -62,10 +72,37 @@ func (a *app) serveCmd() *cobra.Command {
 			return srv.Serve(ctx, ln, cfg.Server.ShutdownTimeout)
 		},
 	}
-	c.Flags().StringVar(&addr, "addr", "", "listen address (default from server.addr, \":8080\")")
+	c.Flags().StringVar(&addr, "addr", "", "listen address (default from server.addr, \"127.0.0.1:8080\")")
+	c.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow an address other machines reach although nothing authenticates them yet (server.allow_remote)")
 	c.Flags().StringVar(&dataDir, "data-dir", "", "data directory (overrides data_dir / STRATA_DATA_DIR)")
 	c.Flags().BoolVar(&withDemo, "demo", false, "load the demo dataset into dev and prod if it is not there yet")
 	return c
+}
+
+func serverOptions(c config.Server) server.Options {
+	return server.Options{Addr: c.Addr, AllowedHosts: c.AllowedHosts, AllowedOrigins: c.AllowedOrigins,
+		ReadHeaderTimeout: c.ReadHeaderTimeout, IdleTimeout: c.IdleTimeout, WriteTimeout: c.WriteTimeout,
+		MaxStreams: c.MaxStreams}
+}
+
+// listen opens the listener. An address other machines can reach needs allow_remote: Strata has no
+// authentication yet, so anyone who reaches it may read and change every environment.
+func (a *app) listen(c config.Server, log *slog.Logger) (net.Listener, error) {
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: listen on %s: %v (use --addr or STRATA_SERVER_ADDR to pick another address)", errUsage, c.Addr, err)
+	}
+	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+		if !c.AllowRemote {
+			_ = ln.Close()
+			return nil, fmt.Errorf("%w: %s is reachable from other machines and Strata has no authentication yet: anyone "+
+				"who reaches it could read and change every environment. Listen on loopback (--addr 127.0.0.1:8080, the "+
+				"default), or accept that with --allow-remote (server.allow_remote: true)", errUsage, c.Addr)
+		}
+		log.Warn("listening on an address other machines reach, without authentication (--allow-remote): anyone "+
+			"who reaches it can read and change every environment", "addr", ln.Addr().String())
+	}
+	return ln, nil
 }
 
 func displayAddr(a string) string {

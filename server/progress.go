@@ -1,0 +1,69 @@
+package server
+
+import (
+	"io"
+	"net/http"
+	"time"
+)
+
+// progressChunk is the most one deadline covers: a write is cut into pieces this big, each of which must reach
+// the client's socket within WriteTimeout. A client reading slowly but steadily keeps its stream; one that
+// stops reading loses it.
+const progressChunk = 32 << 10
+
+// writeProgress gives every write to the client Options.WriteTimeout to make progress (http.Server's own
+// WriteTimeout would bound the whole response instead, cutting off long streams). A write that times out fails,
+// which ends the handler and frees what it holds.
+func (s *Server) writeProgress(next http.Handler) http.Handler {
+	if s.opts.WriteTimeout <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		// A deadline set for an earlier request on this keep-alive connection must not cut this one short.
+		_ = rc.SetWriteDeadline(time.Time{})
+		pw := &progressWriter{ResponseWriter: w, rc: rc, timeout: s.opts.WriteTimeout}
+		next.ServeHTTP(pw, r)
+		pw.extend() // bounds the flush net/http does after the handler returns
+	})
+}
+
+// progressWriter sets the connection's write deadline before each piece of each write. It implements Flush
+// and Unwrap (for http.ResponseController) but not io.ReaderFrom, so that copies go through Write in pieces.
+type progressWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (p *progressWriter) extend() { _ = p.rc.SetWriteDeadline(time.Now().Add(p.timeout)) }
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	var n int
+	for len(b) > 0 {
+		piece := b[:min(len(b), progressChunk)]
+		p.extend()
+		m, err := p.ResponseWriter.Write(piece)
+		n += m
+		if err != nil {
+			return n, err
+		}
+		if m < len(piece) {
+			return n, io.ErrShortWrite
+		}
+		b = b[m:]
+	}
+	return n, nil
+}
+
+func (p *progressWriter) WriteHeader(code int) {
+	p.extend()
+	p.ResponseWriter.WriteHeader(code)
+}
+
+func (p *progressWriter) Flush() {
+	p.extend()
+	_ = p.rc.Flush()
+}
+
+func (p *progressWriter) Unwrap() http.ResponseWriter { return p.ResponseWriter }
