@@ -19,31 +19,19 @@ func (a *API) listTables(in *request) (any, error) {
 	return map[string]any{"tables": list}, nil
 }
 
-// tableDetail is the GET /envs/{env}/tables/{zone.table} body.
-type tableDetail struct {
-	*lake.TableInfo
-	// ReadSnapshotID is the snapshot this environment's readers see (the release pin in prod).
-	ReadSnapshotID int64 `json:"read_snapshot_id"`
-	ReadRows       int64 `json:"read_rows"`
-}
-
-// getTable is GET /envs/{env}/tables/{zone.table}.
+// getTable is GET /envs/{env}/tables/{zone.table}: the table as the environment's readers see it (in prod,
+// only released snapshots; envs.Describe), with server paths made relative to the warehouse.
 func (a *API) getTable(in *request) (any, error) {
-	env := in.path("env")
 	id, err := lake.ParseIdent(in.path("table"))
 	if err != nil {
 		return nil, err
 	}
-	plan, err := a.envs.Resolve(in.ctx(), env, id, lake.SnapshotRef{})
+	v, err := a.envs.Describe(in.ctx(), in.path("env"), id)
 	if err != nil {
 		return nil, err
 	}
-	info, err := a.envs.Lake().Describe(in.ctx(), env, id)
-	if err != nil {
-		return nil, err
-	}
-	hideServerPaths(info, a.envs.Lake().Warehouse())
-	return tableDetail{TableInfo: info, ReadSnapshotID: plan.SnapshotID, ReadRows: plan.Rows}, nil
+	hideServerPaths(v.TableInfo, a.envs.Lake().Warehouse())
+	return v, nil
 }
 
 // hideServerPaths makes the description's locations relative to the warehouse (dev/raw/orders): callers learn

@@ -1,12 +1,19 @@
 package main
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/strata-data/strata/api"
 
 	"github.com/strata-data/strata/internal/testenv"
 )
@@ -143,8 +150,68 @@ func TestProdReadersSeeOnlyReleases(t *testing.T) {
 				require.Equal(t, strings.ReplaceAll(refuse(args...), "raw.nope", "raw.hidden"), errs)
 			}
 
+			// The HTTP API's read paths: the same rows, ids and refusals.
+			httpReads(t, c, clean, future, afterR1, afterS2, s2, s4, h1)
+
 			// dev readers keep seeing every snapshot of their own tables.
 			require.Contains(t, c.ok("table", "snapshots", "--env", "dev", "raw.orders"), "*")
 		})
 	}
+}
+
+// httpReads runs every /api/v1 read entry point of the project against its unpublished prod snapshots.
+func httpReads(t *testing.T, c *cli, clean func(what, text string), future, afterR1, afterS2, s2, s4, h1 string) {
+	t.Helper()
+	c.withApp(func(a *app) {
+		eng, err := a.engine()
+		require.NoError(t, err)
+		r := chi.NewRouter()
+		r.Mount("/api/v1", api.New(api.Options{Envs: a.envs, Engine: eng, Log: a.logger()}).Handler())
+		ts := httptest.NewServer(r)
+		defer ts.Close()
+		raw := func(path string) (int, string) {
+			t.Helper()
+			resp, err := http.Get(ts.URL + "/api/v1" + path)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			return resp.StatusCode, string(b) + resp.Header.Get("X-Strata-Snapshot-Id")
+		}
+		get := func(path string) (int, string) {
+			t.Helper()
+			code, body := raw(path)
+			clean("GET "+path, body)
+			return code, body
+		}
+		q := url.QueryEscape
+		for _, p := range []string{"/envs", "/envs/prod", "/envs/prod/tables", "/envs/prod/tables?zone=raw",
+			"/envs/prod/tables/raw.orders", "/envs/prod/releases", "/envs/prod/releases/current", "/envs/prod/releases/1",
+			"/envs/prod/tables/raw.orders/rows", "/envs/prod/tables/raw.orders/rows?format=csv",
+			"/envs/prod/tables/raw.orders/rows?format=jsonl&as_of=" + q(future),
+			"/envs/prod/tables/raw.orders/rows?format=csv&as_of=" + q(afterR1),
+			"/envs/prod/tables/raw.orders/rows?format=csv&as_of=" + q(afterS2),
+			"/envs/prod/tables/raw.orders/rows?format=arrow", "/envs/prod/tables/raw.orders/rows?format=parquet",
+		} {
+			code, body := get(p)
+			require.Equal(t, http.StatusOK, code, "GET %s: %s", p, body)
+			require.NotContains(t, body, "raw.hidden", "GET %s", p)
+		}
+		_, body := get("/envs/prod/tables/raw.orders/rows?format=csv")
+		require.True(t, strings.HasPrefix(body, "order_id,user_id,status,amount,ordered_at\n100,7,public,2,2026-02-02T10:00:00\n"), body)
+		// Refusals echo what was asked, and are worded exactly as for an id or table that never existed.
+		const never = "1234567890123456789"
+		hide := strings.NewReplacer(s2, never, s4, never, h1, never, "raw.hidden", "raw.nope")
+		for _, p := range []string{
+			"/envs/prod/tables/raw.orders/rows?snapshot=" + s2, "/envs/prod/tables/raw.orders/rows?snapshot=" + s4,
+			"/envs/prod/tables/raw.hidden", "/envs/prod/tables/raw.hidden/rows",
+			"/envs/prod/tables/raw.hidden/rows?snapshot=" + h1, "/envs/prod/tables/raw.hidden/rows?as_of=" + q(future),
+		} {
+			code, body := raw(p)
+			require.Equal(t, http.StatusNotFound, code, "GET %s: %s", p, body)
+			_, want := raw(hide.Replace(p))
+			require.Equal(t, want, hide.Replace(body), "GET %s", p)
+			clean("GET "+p, hide.Replace(body))
+		}
+	})
 }
