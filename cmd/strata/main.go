@@ -55,6 +55,8 @@ Zones: raw, clean, features, datasets. Environments: dev (latest data) and prod 
 	pf.StringVarP(&a.projectDir, "project", "C", envOr(a.environ, "STRATA_PROJECT", "."), "project directory (holds strata.yaml) [STRATA_PROJECT]")
 	pf.StringVar(&a.configFile, "config", envOr(a.environ, "STRATA_CONFIG", ""), "configuration file (default <project>/strata.yaml) [STRATA_CONFIG]")
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table, json or yaml")
+	pf.BoolVarP(&a.quiet, "quiet", "q", false, "no progress lines on the terminal")
+	root.PersistentPreRunE = a.before
 	root.AddCommand(a.initCmd(), a.tableCmd(), a.sqlCmd(), a.releaseCmd(), a.envCmd(), a.serveCmd(), a.demoCmd(),
 		a.runsCmd(), a.modelsCmd(), a.versionCmd())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return fmt.Errorf("%w: %v", errUsage, err) })
@@ -70,17 +72,13 @@ func envOr(environ []string, key, def string) string {
 	return def
 }
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
-func (a *app) versionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the Strata version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(a.stdout, "strata", version)
-			return nil
-		},
+// before runs ahead of every command: it checks -o for the command and notes which commands may run outside a
+// project.
+func (a *app) before(cmd *cobra.Command, _ []string) error {
+	if cmd.Name() == "serve" {
+		if f := cmd.Flags().Lookup("demo"); f != nil && f.Value.String() == "true" {
+			a.projectOptional = true // the README's first command: demo data in ./strata-data
+		}
 	}
+	return a.checkOutput(cmd)
 }
