@@ -23,12 +23,16 @@ func main() {
 
 // run executes one command line and returns the process exit code; it is the whole CLI, testable in process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
-	a := newApp(stdout, stderr, environ)
+	return newApp(stdout, stderr, environ).execute(ctx, args)
+}
+
+// execute runs one command line on a (which it closes) and returns the exit code.
+func (a *app) execute(ctx context.Context, args []string) int {
 	defer a.close()
 	root := a.rootCmd()
 	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
@@ -36,7 +40,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 	if strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown shorthand") {
 		err = fmt.Errorf("%w: %v", errUsage, err)
 	}
-	fmt.Fprintln(stderr, "error:", err)
+	fmt.Fprintln(a.stderr, "error:", err)
 	return exitCode(err)
 }
 

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/term"
 )
 
 // Progress timing: nothing is shown for work shorter than progressAfter, then the line is redrawn every
@@ -110,7 +108,7 @@ func groupDigits(n int64) string {
 // stdTerminal reports whether w is a terminal (the default of app.terminal).
 func stdTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	return ok && isTerminal(f)
 }
 
 // countingWriter counts the bytes written through it; N is safe to read from another goroutine.
