@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/user"
 	"strings"
 	"time"
@@ -66,7 +67,8 @@ var storageVars = []string{"STRATA_DATA_DIR", "STRATA_META_DSN", "STRATA_LAKE_WA
 
 // requireProject refuses to run outside a project, so that a command typed in the wrong directory does not
 // silently create strata-data/ there. A project is a configuration file (strata.yaml in the project directory,
-// or one named with --config / STRATA_CONFIG), or an environment that places the data (storageVars).
+// or one named with --config / STRATA_CONFIG), an environment that places the data (storageVars), or a data
+// directory that already exists (the one `serve --demo` made: the commands it suggests then work beside it).
 func (a *app) requireProject(cfg *config.Config) error {
 	if cfg.File != "" || a.projectOptional {
 		return nil
@@ -75,6 +77,9 @@ func (a *app) requireProject(cfg *config.Config) error {
 		if envOr(a.environ, k, "") != "" {
 			return nil
 		}
+	}
+	if fi, err := os.Stat(cfg.DataDir); err == nil && fi.IsDir() {
+		return nil
 	}
 	return errs.E(errs.Invalid, "no %s in %s: run `strata init` or pass -C", config.FileName, cfg.Dir)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/meta"
 	"github.com/strata-data/strata/registry"
 	"github.com/strata-data/strata/tracking"
@@ -222,4 +223,24 @@ func TestSQLOutFile(t *testing.T) {
 	n := c.ok("sql", "--format", "csv", "SELECT count(*) AS n FROM read_parquet('"+filepath.Join(c.dir, "o.parquet")+"')")
 	require.Equal(t, "n\n3\n", n)
 	require.Contains(t, c.ok("sql", q, "--out", filepath.Join(c.dir, "o.json"), "-o", "yaml"), "rows: 3")
+}
+
+// TestPrintImport: `table import`'s result as a sentence (as it has always read) and as JSON.
+func TestPrintImport(t *testing.T) {
+	t.Parallel()
+	s := importSummary{Env: "dev", Table: "raw.orders", Action: "appended", Rows: 4, File: "bad.csv", SnapshotID: 42,
+		MaxBadRows: 1, BadRows: badRowViews([]engine.BadRow{{File: "bad.csv", Line: 5, Column: "user_id", Message: `"twelve" is not a BIGINT`}})}
+	var out bytes.Buffer
+	a := newApp(&out, &bytes.Buffer{}, nil)
+	a.output = "table"
+	require.NoError(t, a.printImport(s))
+	require.Equal(t, "appended dev.raw.orders: 4 rows from bad.csv, snapshot 42\nskipped 1 bad rows (--max-bad-rows 1):\n"+
+		"  bad.csv line 5, column user_id: \"twelve\" is not a BIGINT\n", out.String())
+
+	out.Reset()
+	a.output = "json"
+	s.BadRows = nil
+	require.NoError(t, a.printImport(s))
+	require.JSONEq(t, `{"env":"dev","table":"raw.orders","action":"appended","rows":4,"file":"bad.csv","snapshot_id":42,
+		"bad_rows":[],"max_bad_rows":1}`, out.String())
 }

@@ -94,6 +94,12 @@ func TestConfiguredWithoutProjectFile(t *testing.T) {
 	c = newCLI(t, "STRATA_CONFIG="+cfg)
 	require.Contains(t, c.ok("env", "list"), "prod")
 
+	// The data directory `serve --demo` leaves (without a strata.yaml) is a project: the commands it suggests work.
+	c = newCLI(t)
+	c.ok("init")
+	require.NoError(t, os.Remove(filepath.Join(c.dir, "strata.yaml")))
+	require.Contains(t, c.ok("env", "list"), "prod")
+
 	// A named file that does not exist is an error, not a fallback to the defaults.
 	c = newCLI(t)
 	c.fail(exitUsage, "--config", filepath.Join(cfgDir, "nope.yaml"), "env", "list")
