@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -76,6 +77,9 @@ func (a *app) rowsOutput(cmd *cobra.Command) error {
 
 // print prints a command's result: v is the structured value for json/yaml, table renders it for people.
 func (a *app) print(v any, table func(w io.Writer)) error {
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice && rv.IsNil() {
+		v = reflect.MakeSlice(rv.Type(), 0, 0).Interface() // an empty list is [], not null
+	}
 	switch a.output {
 	case "json":
 		enc := json.NewEncoder(a.stdout)
