@@ -7,6 +7,11 @@
 
 GO   ?= go
 TAGS := duckdb_arrow
+# `strata version` shows these; a plain `go build` falls back to Go's VCS stamp, or "dev"/"unknown".
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
 .PHONY: test build lint run ci pg-env clean
 
@@ -14,7 +19,7 @@ test:
 	./scripts/test $(ARGS)
 
 build:
-	$(GO) build -tags $(TAGS) -o bin/strata ./cmd/strata
+	$(GO) build -tags $(TAGS) -ldflags "$(LDFLAGS)" -o bin/strata ./cmd/strata
 
 lint:
 	./scripts/lint

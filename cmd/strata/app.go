@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/user"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/strata-data/strata/config"
 	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/errs"
 	"github.com/strata-data/strata/lake"
 	"github.com/strata-data/strata/meta"
 )
@@ -22,6 +24,15 @@ type app struct {
 	environ        []string
 
 	projectDir, configFile, output string
+	quiet                          bool // --quiet: no progress lines
+
+	// projectOptional lets the command run outside a project (serve --demo); see requireProject.
+	projectOptional bool
+
+	// terminal reports whether a writer is a terminal (progress lines go only to one); tests replace it.
+	terminal func(io.Writer) bool
+	// progressAfter and progressEvery override the progress timing (tests); zero means the defaults.
+	progressAfter, progressEvery time.Duration
 
 	cfg  *config.Config
 	db   *meta.DB
@@ -31,7 +42,7 @@ type app struct {
 }
 
 func newApp(stdout, stderr io.Writer, environ []string) *app {
-	return &app{stdout: stdout, stderr: stderr, environ: environ}
+	return &app{stdout: stdout, stderr: stderr, environ: environ, terminal: stdTerminal}
 }
 
 // loadConfig reads strata.yaml + STRATA_* variables.
@@ -43,8 +54,34 @@ func (a *app) loadConfig() (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.requireProject(cfg); err != nil {
+		return nil, err
+	}
 	a.cfg = cfg
 	return cfg, nil
+}
+
+// storageVars place Strata's data. Setting one of them configures Strata by its environment alone, without a
+// strata.yaml: a server deployment (`STRATA_META_DSN=postgres://... strata serve`, serve --data-dir).
+var storageVars = []string{"STRATA_DATA_DIR", "STRATA_META_DSN", "STRATA_LAKE_WAREHOUSE", "STRATA_ARTIFACTS_ROOT"}
+
+// requireProject refuses to run outside a project, so that a command typed in the wrong directory does not
+// silently create strata-data/ there. A project is a configuration file (strata.yaml in the project directory,
+// or one named with --config / STRATA_CONFIG), an environment that places the data (storageVars), or a data
+// directory that already exists (the one `serve --demo` made: the commands it suggests then work beside it).
+func (a *app) requireProject(cfg *config.Config) error {
+	if cfg.File != "" || a.projectOptional {
+		return nil
+	}
+	for _, k := range storageVars {
+		if envOr(a.environ, k, "") != "" {
+			return nil
+		}
+	}
+	if fi, err := os.Stat(cfg.DataDir); err == nil && fi.IsDir() {
+		return nil
+	}
+	return errs.E(errs.Invalid, "no %s in %s: run `strata init` or pass -C", config.FileName, cfg.Dir)
 }
 
 // open connects the metadata DB, the lake and the environments service.

@@ -54,7 +54,11 @@ func (a *app) initCmd() *cobra.Command {
 			fmt.Fprintf(a.stdout, "  features/ jobs/ pipelines/   definitions, reviewed like code\n")
 			fmt.Fprintf(a.stdout, "  strata-data/          embedded metadata (SQLite) and warehouse\n")
 			fmt.Fprintf(a.stdout, "Environments dev and prod exist, each with zones raw, clean, features, datasets.\n")
-			fmt.Fprintf(a.stdout, "Next: strata -C %s table import --env dev raw.orders orders.csv\n", dir)
+			if filepath.Clean(dir) != "." {
+				fmt.Fprintf(a.stdout, "Next: cd %s && strata table import --env dev raw.orders orders.csv\n", dir)
+			} else {
+				fmt.Fprintf(a.stdout, "Next: strata table import --env dev raw.orders orders.csv\n")
+			}
 			return nil
 		},
 	}

@@ -23,12 +23,16 @@ func main() {
 
 // run executes one command line and returns the process exit code; it is the whole CLI, testable in process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
-	a := newApp(stdout, stderr, environ)
+	return newApp(stdout, stderr, environ).execute(ctx, args)
+}
+
+// execute runs one command line on a (which it closes) and returns the exit code.
+func (a *app) execute(ctx context.Context, args []string) int {
 	defer a.close()
 	root := a.rootCmd()
 	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
@@ -36,9 +40,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 	if strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown shorthand") {
 		err = fmt.Errorf("%w: %v", errUsage, err)
 	}
-	fmt.Fprintln(stderr, "error:", err)
+	fmt.Fprintln(a.stderr, "error:", err)
 	if h := hint(err); h != "" {
-		fmt.Fprintln(stderr, "hint:", h)
+		fmt.Fprintln(a.stderr, "hint:", h)
 	}
 	return exitCode(err)
 }
@@ -58,6 +62,8 @@ Zones: raw, clean, features, datasets. Environments: dev (latest data) and prod 
 	pf.StringVarP(&a.projectDir, "project", "C", envOr(a.environ, "STRATA_PROJECT", "."), "project directory (holds strata.yaml) [STRATA_PROJECT]")
 	pf.StringVar(&a.configFile, "config", envOr(a.environ, "STRATA_CONFIG", ""), "configuration file (default <project>/strata.yaml) [STRATA_CONFIG]")
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table, json or yaml")
+	pf.BoolVarP(&a.quiet, "quiet", "q", false, "no progress lines on the terminal")
+	root.PersistentPreRunE = a.before
 	root.AddCommand(a.initCmd(), a.tableCmd(), a.sqlCmd(), a.releaseCmd(), a.envCmd(), a.serveCmd(), a.demoCmd(),
 		a.runsCmd(), a.modelsCmd(), a.versionCmd())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return fmt.Errorf("%w: %v", errUsage, err) })
@@ -73,17 +79,13 @@ func envOr(environ []string, key, def string) string {
 	return def
 }
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
-func (a *app) versionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the Strata version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(a.stdout, "strata", version)
-			return nil
-		},
+// before runs ahead of every command: it checks -o for the command and notes which commands may run outside a
+// project.
+func (a *app) before(cmd *cobra.Command, _ []string) error {
+	if cmd.Name() == "serve" {
+		if f := cmd.Flags().Lookup("demo"); f != nil && f.Value.String() == "true" {
+			a.projectOptional = true // the README's first command: demo data in ./strata-data
+		}
 	}
+	return a.checkOutput(cmd)
 }

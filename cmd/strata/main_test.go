@@ -16,8 +16,15 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// binPath is a strata binary built once for the tests that need a real child process.
+// binPath is a strata binary built once for the tests that need a real child process, with -ldflags as
+// `make build` sets them.
 var binPath string
+
+const (
+	testVersion = "v9.8.7-test"
+	testCommit  = "0123456789abcdef0123456789abcdef01234567"
+	testDate    = "2026-12-03T10:00:00Z"
+)
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -26,7 +33,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binPath = filepath.Join(dir, "strata")
-	build := exec.Command("go", "build", "-tags", "duckdb_arrow", "-o", binPath, ".")
+	ldflags := "-X main.version=" + testVersion + " -X main.commit=" + testCommit + " -X main.date=" + testDate
+	build := exec.Command("go", "build", "-tags", "duckdb_arrow", "-ldflags", ldflags, "-o", binPath, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		panic("build strata: " + err.Error())

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -12,8 +13,73 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// view is something a command prints: v is the structured value for json/yaml, table renders it for people.
+// outputKind says what -o json|yaml means for a command.
+type outputKind int
+
+const (
+	outRefused outputKind = iota // prints messages, not data: -o json|yaml is a usage error
+	outValue                     // prints one value through app.print: a table, JSON or YAML
+	outRows                      // prints rows with --format: -o json is --format json; rows have no YAML form
+	outOwn                       // handles -o itself (sql: rows, or a summary when it writes a file)
+)
+
+// outputs classifies every command by its path (without "strata "), in one place, so that -o is honoured or
+// refused before a command does any work, never ignored. TestOutputEveryCommand fails for a command missing here.
+var outputs = map[string]outputKind{
+	"init": outRefused, "serve": outRefused, "demo": outRefused, "version": outValue, "sql": outOwn,
+
+	"table import": outValue, "table rm": outRefused, "table preview": outRows,
+	"table list": outValue, "table show": outValue, "table snapshots": outValue, "table schema": outValue,
+	"table expire": outValue, "table remove-orphans": outValue,
+
+	"release publish": outValue, "release list": outValue, "release show": outValue, "release diff": outValue,
+	"release rollback": outValue,
+
+	"env create": outRefused, "env list": outValue, "env clone": outValue, "env audit": outValue,
+
+	"runs list": outValue, "runs show": outValue, "models list": outValue, "models show": outValue,
+}
+
+// checkOutput validates -o for cmd before it runs: an unknown format, or json|yaml for a command that prints no
+// data, is a usage error; for row commands -o json becomes --format json.
+func (a *app) checkOutput(cmd *cobra.Command) error {
+	switch a.output {
+	case "table", "":
+		return nil
+	case "json", "yaml":
+	default:
+		return fmt.Errorf("%w: --output %q: use table, json or yaml", errUsage, a.output)
+	}
+	path := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+	switch outputs[path] {
+	case outValue, outOwn:
+		return nil
+	case outRows:
+		return a.rowsOutput(cmd)
+	}
+	if cmd.Name() == "help" || cmd.Name() == "completion" || (cmd.HasParent() && cmd.Parent().Name() == "completion") {
+		return nil // cobra's own commands print text for people and shells
+	}
+	return fmt.Errorf("%w: `%s` prints no data as %s: leave out -o %s", errUsage, cmd.CommandPath(), a.output, a.output)
+}
+
+// rowsOutput maps -o json onto a row command's --format flag.
+func (a *app) rowsOutput(cmd *cobra.Command) error {
+	f := cmd.Flags().Lookup("format")
+	if a.output == "yaml" || f == nil {
+		return fmt.Errorf("%w: `%s` prints rows: use --format table, csv, json or jsonl (rows have no YAML form)", errUsage, cmd.CommandPath())
+	}
+	if f.Changed && f.Value.String() != a.output {
+		return fmt.Errorf("%w: -o %s and --format %s disagree: give one of them", errUsage, a.output, f.Value.String())
+	}
+	return f.Value.Set(a.output)
+}
+
+// print prints a command's result: v is the structured value for json/yaml, table renders it for people.
 func (a *app) print(v any, table func(w io.Writer)) error {
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice && rv.IsNil() {
+		v = reflect.MakeSlice(rv.Type(), 0, 0).Interface() // an empty list is [], not null
+	}
 	switch a.output {
 	case "json":
 		enc := json.NewEncoder(a.stdout)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/rowfmt"
 )
 
@@ -28,17 +29,9 @@ environment: the current release's pinned snapshots in prod, the latest snapshot
 			if err != nil {
 				return err
 			}
-			if format == "" {
-				format = formatFromPath(out)
-			}
-			f, err := rowfmt.ParseFormat(format)
+			f, err := a.sqlFormat(format, out)
 			if err != nil {
-				return fmt.Errorf("%w: %v", errUsage, err)
-			}
-			if out == "" && (f == rowfmt.Parquet || f == rowfmt.Arrow) {
-				if fi, ok := a.stdout.(*os.File); ok && isTerminal(fi) {
-					return fmt.Errorf("%w: %s is binary: write it to a file with --out FILE", errUsage, format)
-				}
+				return err
 			}
 			ctx := cmd.Context()
 			if err := a.open(ctx); err != nil {
@@ -57,31 +50,16 @@ environment: the current release's pinned snapshots in prod, the latest snapshot
 				return err
 			}
 			defer res.Close()
-			w := a.stdout
-			if out != "" {
-				fh, err := os.Create(out)
-				if err != nil {
-					return err
-				}
-				defer fh.Close()
-				w = fh
-			}
-			n, err := rowfmt.Write(w, res, f, rowfmt.Options{})
-			if err != nil {
-				if out != "" {
-					_ = os.Remove(out)
-				}
+			if out == "" {
+				_, err := a.writeRows(a.stdout, res, f, "")
 				return err
 			}
-			if out != "" {
-				fmt.Fprintf(a.stderr, "wrote %d rows to %s\n", n, out)
-			}
-			return nil
+			return a.writeRowsFile(out, res, f)
 		},
 	}
 	envFlag(c, &env)
-	c.Flags().StringVar(&format, "format", "", "table, csv, json, jsonl, parquet or arrow (default: table, or from --out's extension)")
-	c.Flags().StringVar(&out, "out", "", "write the result to this file instead of standard output")
+	c.Flags().StringVar(&format, "format", "", "table, csv, json, jsonl, parquet or arrow (default: table; -o json; with --out, from the file's extension)")
+	c.Flags().StringVar(&out, "out", "", "write the result to this file (.csv, .json, .jsonl, .parquet, .arrow) instead of standard output")
 	c.Flags().StringVarP(&file, "file", "f", "", "read the SQL from this file (- for standard input)")
 	return c
 }
@@ -102,18 +80,101 @@ func readQuery(args []string, file string) (string, error) {
 	return "", fmt.Errorf("%w: no SQL given: strata sql \"SELECT ...\" or --file query.sql", errUsage)
 }
 
-func formatFromPath(p string) string {
-	switch strings.ToLower(filepath.Ext(p)) {
-	case ".csv":
-		return "csv"
-	case ".json":
-		return "json"
-	case ".jsonl", ".ndjson":
-		return "jsonl"
-	case ".parquet":
-		return "parquet"
-	case ".arrow", ".arrows":
-		return "arrow"
+// sqlFormat chooses the row format: --format, else -o json for standard output, else --out's extension, else
+// a table. -o and --format must agree when both are given for standard output; -o with --out is about the
+// summary printed on standard output, not the file.
+func (a *app) sqlFormat(format, out string) (rowfmt.Format, error) {
+	structured := a.output == "json" || a.output == "yaml"
+	switch {
+	case out == "" && a.output == "yaml":
+		return "", fmt.Errorf("%w: rows have no YAML form: use -o json or --format table, csv, json or jsonl", errUsage)
+	case out == "" && structured && format != "" && format != a.output:
+		return "", fmt.Errorf("%w: -o %s and --format %s disagree: give one of them", errUsage, a.output, format)
+	case out == "" && structured:
+		format = a.output
+	case out != "" && format == "":
+		var err error
+		if format, err = formatFromPath(out); err != nil {
+			return "", err
+		}
 	}
-	return "table"
+	f, err := rowfmt.ParseFormat(format)
+	if err != nil {
+		return "", fmt.Errorf("%w: --format: %v", errUsage, err)
+	}
+	if out == "" && f.Binary() && a.terminal(a.stdout) {
+		return "", fmt.Errorf("%w: %s is binary: write it to a file with --out FILE", errUsage, f)
+	}
+	return f, nil
+}
+
+// fileFormats maps --out extensions to row formats.
+var fileFormats = map[string]string{".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+	".parquet": "parquet", ".arrow": "arrow", ".arrows": "arrow"}
+
+// formatFromPath is the format an --out file's extension names; an extension it does not know is an error
+// rather than a guess (a text table in report.xlsx helps nobody).
+func formatFromPath(p string) (string, error) {
+	ext := strings.ToLower(filepath.Ext(p))
+	if f, ok := fileFormats[ext]; ok {
+		return f, nil
+	}
+	what := "has no extension"
+	if ext != "" {
+		what = "ends in " + ext
+	}
+	return "", fmt.Errorf("%w: --out %s %s, which names no format: give --format csv, json, jsonl, parquet, arrow "+
+		"or table, or a file ending in .csv, .json, .jsonl, .parquet or .arrow", errUsage, p, what)
+}
+
+// writeRows streams res to w in format f, with a progress line on the terminal when the rows are not going to
+// it; file names the destination for the progress line ("" for standard output).
+func (a *app) writeRows(w io.Writer, res *engine.Result, f rowfmt.Format, file string) (int64, error) {
+	cw := &countingWriter{w: w}
+	var stop func()
+	switch {
+	case file != "":
+		stop = a.progressOf("writing "+file, counters{Rows: res.Rows, Bytes: cw.N})
+	case !a.terminal(a.stdout):
+		stop = a.progressOf("writing rows", counters{Rows: res.Rows, Bytes: cw.N})
+	default:
+		stop = func() {}
+	}
+	n, err := rowfmt.Write(cw, res, f, rowfmt.Options{})
+	stop()
+	return n, err
+}
+
+// sqlExport is what `sql --out FILE` reports: on stderr as a sentence, or on stdout with -o json|yaml.
+type sqlExport struct {
+	File   string `json:"file"`
+	Format string `json:"format"`
+	Rows   int64  `json:"rows"`
+	Bytes  int64  `json:"bytes"`
+}
+
+// writeRowsFile writes res to the file out; a failed write leaves no partial file behind.
+func (a *app) writeRowsFile(out string, res *engine.Result, f rowfmt.Format) error {
+	fh, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	n, err := a.writeRows(fh, res, f, out)
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(out)
+		return err
+	}
+	st, err := os.Stat(out)
+	if err != nil {
+		return err
+	}
+	sum := sqlExport{File: out, Format: string(f), Rows: n, Bytes: st.Size()}
+	if a.output == "json" || a.output == "yaml" {
+		return a.print(sum, nil)
+	}
+	fmt.Fprintf(a.stderr, "wrote %d rows to %s\n", sum.Rows, out)
+	return nil
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,8 +27,10 @@ const usersCSV = `user_id,name,country
 `
 
 func TestTour(t *testing.T) {
+	t.Parallel()
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			var env []string
 			if b.Name == "postgres" {
 				env = append(env, "STRATA_META_DSN="+b.DSN(t))
@@ -137,6 +141,7 @@ func snapshotID(t *testing.T, m map[string]any) string {
 }
 
 func TestErrors(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("init")
 	orders := c.file("orders.csv", ordersCSV)
@@ -171,6 +176,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestBadConfig(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	require.NoError(t, os.WriteFile(filepath.Join(c.dir, "strata.yaml"), []byte("meta:\n  dns: x\n"), 0o644))
 	errs := c.fail(exitUsage, "env", "list")
@@ -178,4 +184,52 @@ func TestBadConfig(t *testing.T) {
 	c2 := newCLI(t, "STRATA_SERVER_ADR=:1")
 	errs = c2.fail(exitUsage, "env", "list")
 	require.Contains(t, errs, "unknown environment variable STRATA_SERVER_ADR")
+}
+
+// readmeTour returns the shell code block of README.md's "A five-minute tour" section.
+func readmeTour(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	s := string(b)
+	i := strings.Index(s, "\n## A five-minute tour\n")
+	require.GreaterOrEqual(t, i, 0, "README.md has no tour section")
+	s = s[i:]
+	start := strings.Index(s, "\n```sh\n")
+	require.GreaterOrEqual(t, start, 0, "the tour has no ```sh block")
+	s = s[start+len("\n```sh\n"):]
+	end := strings.Index(s, "\n```\n")
+	require.GreaterOrEqual(t, end, 0, "the tour's code block is not closed")
+	return s[:end+1]
+}
+
+// TestReadmeTour runs README.md's tour exactly as written, with the built binary as `strata` on PATH, in an
+// empty directory and with no STRATA_* variables: a newcomer's first five minutes. Any failing command fails
+// the test, naming its line.
+func TestReadmeTour(t *testing.T) {
+	t.Parallel()
+	tour := readmeTour(t)
+	require.Contains(t, tour, "strata init")
+	// Two lines precede the tour, so the failing line of the README block is $LINENO-2.
+	script := "set -euo pipefail\ntrap 'echo \"README tour: line $((LINENO-2)) of the block failed (exit $?): $BASH_COMMAND\" >&2' ERR\n" + tour
+	dir := t.TempDir()
+	cmd := exec.Command("bash", "-c", script)
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "STRATA_") && !strings.HasPrefix(kv, "PATH=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "PATH="+filepath.Dir(binPath)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	require.NoError(t, err, "the README tour failed\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	out := stdout.String()
+	// The time-travel lines show orders.csv's 3 rows, by id and by time.
+	require.Equal(t, 2, strings.Count(out, "2026-01-03T09:15:00\n(3 rows)"), out)
+	require.Contains(t, stderr.String(), "wrote 5 rows to orders.parquet")
+	require.Contains(t, out, "published prod release 3 = release 1")
+	require.Contains(t, out, `"status":"refunded"`)
+	require.FileExists(t, filepath.Join(dir, "shop", "strata.yaml"))
 }
