@@ -146,6 +146,7 @@ func TestServeDemoAndGracefulShutdown(t *testing.T) {
 func TestServeRefusesRemoteAddressWithoutAllowRemote(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
+	c.file("strata.yaml", "project: test\n") // a project, with no store opened yet
 	errText := c.fail(exitUsage, "serve", "--addr", "0.0.0.0:0")
 	require.Contains(t, errText, "reachable from other machines")
 	require.Contains(t, errText, "--allow-remote")
@@ -155,6 +156,7 @@ func TestServeRefusesRemoteAddressWithoutAllowRemote(t *testing.T) {
 	require.True(t, os.IsNotExist(err), "serve opened the stores before refusing the address")
 
 	c = newCLI(t, "STRATA_SERVER_ADDR=:0")
+	c.file("strata.yaml", "project: test\n")
 	require.Contains(t, c.fail(exitUsage, "serve"), "--allow-remote")
 }
 
@@ -163,6 +165,7 @@ func TestServeRefusesRemoteAddressWithoutAllowRemote(t *testing.T) {
 func TestServeAllowRemoteWarns(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
+	c.file("strata.yaml", "project: test\n") // a project, with no store opened yet
 	p := startServe(t, c, []string{"STRATA_LOG_FORMAT=json"}, "--addr", "0.0.0.0:0", "--allow-remote")
 	code, _ := p.get(t, "/healthz")
 	require.Equal(t, 200, code)
@@ -194,6 +197,7 @@ func TestServeSlowClientsKeepMemoryBounded(t *testing.T) {
 		answerWithin = 3 * time.Second
 	)
 	c := newCLI(t)
+	c.file("strata.yaml", "project: test\n") // a project, with no store opened yet
 	// 400,000 rows, ~31 MB of CSV: a stream that buffered the table would show at once.
 	var b strings.Builder
 	b.WriteString("id,name,amount,note\n")
@@ -355,6 +359,7 @@ func (sc *slowConn) readSlowly(d time.Duration) {
 func TestServeRefusesBrowserAttacks(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
+	c.file("strata.yaml", "project: test\n") // a project, with no store opened yet
 	p := startServe(t, c, nil, "--addr", "127.0.0.1:0")
 	post := func(name string, header map[string]string) (int, string) {
 		req, err := http.NewRequest(http.MethodPost, p.url+"/api/2.0/mlflow/experiments/create", strings.NewReader(`{"name":"`+name+`"}`))
