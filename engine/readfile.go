@@ -104,6 +104,11 @@ func (e *Engine) startRead(ctx context.Context, in *instance, fr *FileReader, pa
 	if err := e.sandboxRead(ctx, in, abs); err != nil {
 		return nil, err
 	}
+	if format == formatCSV {
+		if err := checkCSV(ctx, in, abs, fr.file, opts); err != nil {
+			return nil, err
+		}
+	}
 	if len(opts.Columns) == 0 && len(opts.TableTypes) > 0 {
 		if opts.Columns, err = e.typedColumns(ctx, in, fr, abs, format, size, opts); err != nil {
 			return nil, err
@@ -145,11 +150,11 @@ func fileSource(ctx context.Context, in *instance, fr *FileReader, abs, format s
 	var err error
 	switch format {
 	case formatCSV:
-		src = csvSource(abs, size, opts)
+		src = csvSource(abs, fr.file, size, opts)
 	case formatJSON:
 		src, err = jsonSource(ctx, in, fr, abs, size, opts)
 	case formatParquet:
-		src = parquetSource(abs, opts)
+		src = parquetSource(abs, fr.file, opts)
 	}
 	return src, err
 }
@@ -158,6 +163,14 @@ func (e *Engine) streamSource(ctx context.Context, in *instance, fr *FileReader,
 	ps, err := in.prepareLast(ctx, "SELECT * FROM "+src.from)
 	if err != nil {
 		return nil, src.explain(err)
+	}
+	if src.check != nil {
+		if paths := in.jsonColumns(ps); len(paths) > 0 {
+			if err := src.check(ctx, paths); err != nil {
+				destroyPrepared(&ps)
+				return nil, err
+			}
+		}
 	}
 	schema, err := in.columnTypes(ps)
 	if err != nil {
@@ -192,6 +205,20 @@ type source struct {
 	from    string
 	atEnd   func(ctx context.Context, in *instance, fr *FileReader) error
 	explain func(error) error
+	// check, if set, vets the parts of the result that have DuckDB's JSON type before the scan starts.
+	check func(ctx context.Context, paths []jsonPath) error
+}
+
+// declaredColumns returns the lower-cased names of the columns whose types the options give.
+func declaredColumns(opts ReadOptions) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range opts.Columns {
+		out[strings.ToLower(c.Name)] = true
+	}
+	for name := range opts.TableTypes {
+		out[strings.ToLower(name)] = true
+	}
+	return out
 }
 
 // sandboxRead lets the instance read the input file (and its scratch dir) and nothing else.
@@ -220,7 +247,7 @@ func checkInput(path string, opts ReadOptions) (format string, size int64, err e
 		return "", 0, err
 	}
 	if st.Size() == 0 {
-		return "", 0, fmt.Errorf("%s is empty: there is nothing to import: %w", path, ErrInvalid)
+		return "", 0, fmt.Errorf("%s is empty: there is nothing to import: %w", path, ErrBadData)
 	}
 	if format != formatCSV && (opts.Delimiter != "" || opts.Header != nil) {
 		return "", 0, fmt.Errorf("the delimiter and header options apply to CSV only, and %s is %s: %w", path, format, ErrInvalid)
@@ -309,7 +336,7 @@ func columnsParam(cols []ColumnDef) string {
 	return "{" + strings.Join(items, ", ") + "}"
 }
 
-func parquetSource(abs string, opts ReadOptions) source {
+func parquetSource(abs, file string, opts ReadOptions) source {
 	from := "read_parquet(" + sqlString(abs) + ")"
 	if len(opts.Columns) > 0 {
 		cols := make([]string, len(opts.Columns))
@@ -318,10 +345,22 @@ func parquetSource(abs string, opts ReadOptions) source {
 		}
 		from = "(SELECT " + strings.Join(cols, ", ") + " FROM " + from + ")"
 	}
-	return source{from: from, explain: func(err error) error {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return err
-		}
-		return fmt.Errorf("%s: cannot read it as Parquet: %w", abs, err)
-	}}
+	return source{from: from, explain: func(err error) error { return explainParquet(file, err) }}
+}
+
+// explainParquet says why a file cannot be read as Parquet: a damaged or non-Parquet file is bad data; a
+// column the options name that the file lacks is an invalid option.
+func explainParquet(file string, err error) error {
+	var de *Error
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &de) {
+		return err
+	}
+	reason := duckReason(de.Msg)
+	switch {
+	case de.Kind == "Binder":
+		return fmt.Errorf("%s: cannot read it as Parquet with the columns given: %s: %w", file, reason, ErrInvalid)
+	case strings.Contains(de.Msg, "No magic bytes") || strings.Contains(de.Msg, "too small to be a Parquet file"):
+		reason = "it is not a Parquet file, or it is truncated (no Parquet footer at its end)"
+	}
+	return fmt.Errorf("%s: cannot read it as Parquet: %s: check that the file is complete and is Parquet: %w", file, reason, ErrBadData)
 }
