@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -16,6 +17,9 @@ import (
 
 // maxCSVRow is the longest CSV row in bytes (DuckDB's max_line_size, passed to it explicitly so both agree).
 const maxCSVRow = 2_000_000
+
+// csvChunk is how much the pre-pass reads at a time; less than maxCSVRow (see runUnquoted).
+const csvChunk = 1 << 20
 
 // csvDialect is the layout the pre-pass needs: from the options, else from DuckDB's sniffer.
 type csvDialect struct {
@@ -74,7 +78,7 @@ func scanCSV(ctx context.Context, r io.Reader, d csvDialect) (*csvScan, error) {
 	if d.skip > 0 {
 		s.state = csvSkipLine
 	}
-	buf := make([]byte, 1<<20)
+	buf := make([]byte, csvChunk)
 	for chunk := 0; ; chunk++ {
 		if chunk%64 == 63 && ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -114,19 +118,27 @@ func (s *csvScanner) tooLong() bool {
 		"or import such data as JSON lines or Parquet", maxCSVRow)
 }
 
-// feed scans one chunk; it returns true when it found a fault.
+// feed scans one chunk; it returns true when it found a fault. Runs of ordinary bytes are skipped with the
+// bytes package's vectorised searches; only quotes (and, in comment or header rows, every byte) go through
+// the state machine.
 func (s *csvScanner) feed(b []byte) bool {
+	fast := s.d.comment == 0
 	for i := 0; i < len(b); i++ {
-		if s.state == csvUnquoted && !s.collect {
-			// The hot path: run to the next byte that matters.
-			j := i
-			for j < len(b) && !s.special[b[j]] {
-				j++
+		if fast && !s.collect {
+			var n int
+			var fault bool
+			switch s.state {
+			case csvFieldStart, csvUnquoted:
+				n, fault = s.runUnquoted(b[i:])
+			case csvQuoted:
+				if s.d.escape == s.d.quote {
+					n, fault = s.runQuoted(b[i:])
+				}
 			}
-			if s.rowLen += j - i; s.rowLen > maxCSVRow {
-				return s.tooLong()
+			if fault {
+				return true
 			}
-			if i = j; i == len(b) {
+			if i += n; i == len(b) {
 				break
 			}
 		}
@@ -141,8 +153,7 @@ func (s *csvScanner) feed(b []byte) bool {
 			continue
 		}
 		if c == 0 {
-			return s.fail(s.line, s.field, "contains a NUL byte, which text cannot hold: remove it, or save the file "+
-				"as UTF-8 text (a UTF-16 file is full of NUL bytes)")
+			return s.nul(s.line, s.field)
 		}
 		if s.rowLen++; s.rowLen > maxCSVRow {
 			return s.tooLong()
@@ -152,6 +163,66 @@ func (s *csvScanner) feed(b []byte) bool {
 		}
 	}
 	return false
+}
+
+func (s *csvScanner) nul(line int64, field int) bool {
+	return s.fail(line, field, "contains a NUL byte, which text cannot hold: remove it, or save the file "+
+		"as UTF-8 text (a UTF-16 file is full of NUL bytes)")
+}
+
+// runUnquoted consumes r up to its next quote, outside a quoted value, and returns how many bytes it consumed.
+func (s *csvScanner) runUnquoted(r []byte) (int, bool) {
+	n := bytes.IndexByte(r, s.d.quote)
+	if n < 0 {
+		n = len(r)
+	}
+	run := r[:n]
+	if z := bytes.IndexByte(run, 0); z >= 0 {
+		pre := run[:z]
+		field := s.field + bytes.Count(pre, []byte{s.d.delim})
+		if nl := bytes.LastIndexByte(pre, '\n'); nl >= 0 {
+			field = bytes.Count(pre[nl+1:], []byte{s.d.delim})
+		}
+		return 0, s.nul(s.line+int64(bytes.Count(pre, []byte{'\n'})), field)
+	}
+	// A run is at most one chunk, shorter than maxCSVRow, so only the rows it continues and starts can be
+	// too long: the ones before its first and after its last line feed.
+	if first := bytes.IndexByte(run, '\n'); first >= 0 {
+		if s.rowLen += first; s.rowLen > maxCSVRow {
+			return 0, s.tooLong()
+		}
+		s.line += int64(bytes.Count(run[first:], []byte{'\n'}))
+		s.state, s.field, s.rowLen, s.rowLine = csvFieldStart, 0, 0, s.line
+		run = run[bytes.LastIndexByte(run, '\n')+1:]
+	}
+	if len(run) > 0 {
+		if s.rowLen += len(run); s.rowLen > maxCSVRow {
+			return 0, s.tooLong()
+		}
+		s.field += bytes.Count(run, []byte{s.d.delim})
+		s.state = csvUnquoted
+		if run[len(run)-1] == s.d.delim {
+			s.state = csvFieldStart
+		}
+	}
+	return n, false
+}
+
+// runQuoted consumes r up to its next quote, inside a quoted value whose quotes are escaped by doubling.
+func (s *csvScanner) runQuoted(r []byte) (int, bool) {
+	n := bytes.IndexByte(r, s.d.quote)
+	if n < 0 {
+		n = len(r)
+	}
+	run := r[:n]
+	if z := bytes.IndexByte(run, 0); z >= 0 {
+		return 0, s.nul(s.line+int64(bytes.Count(run[:z], []byte{'\n'})), s.quoteField)
+	}
+	s.line += int64(bytes.Count(run, []byte{'\n'}))
+	if s.rowLen += n; s.rowLen > maxCSVRow {
+		return 0, s.tooLong()
+	}
+	return n, false
 }
 
 // step moves the state machine by one byte (not a NUL, not in a skipped line).

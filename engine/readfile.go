@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -345,20 +346,24 @@ func parquetSource(abs, file string, opts ReadOptions) source {
 		}
 		from = "(SELECT " + strings.Join(cols, ", ") + " FROM " + from + ")"
 	}
-	return source{from: from, explain: func(err error) error { return explainParquet(file, err) }}
+	return source{from: from, explain: func(err error) error { return explainParquet(file, opts.Columns, err) }}
 }
 
 // explainParquet says why a file cannot be read as Parquet: a damaged or non-Parquet file is bad data; a
 // column the options name that the file lacks is an invalid option.
-func explainParquet(file string, err error) error {
+func explainParquet(file string, cols []ColumnDef, err error) error {
 	var de *Error
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &de) {
 		return err
 	}
 	reason := duckReason(de.Msg)
 	switch {
-	case de.Kind == "Binder":
-		return fmt.Errorf("%s: cannot read it as Parquet with the columns given: %s: %w", file, reason, ErrInvalid)
+	case de.Kind == "Binder" && len(cols) > 0:
+		names := make([]string, len(cols))
+		for i, c := range cols {
+			names[i] = strconv.Quote(c.Name)
+		}
+		return fmt.Errorf("%s: a column given (%s) is not in the Parquet file: check the names: %w", file, strings.Join(names, ", "), ErrInvalid)
 	case strings.Contains(de.Msg, "No magic bytes") || strings.Contains(de.Msg, "too small to be a Parquet file"):
 		reason = "it is not a Parquet file, or it is truncated (no Parquet footer at its end)"
 	}

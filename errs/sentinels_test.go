@@ -35,6 +35,7 @@ var sentinels = map[string]error{
 	"engine.ErrInvalid":          engine.ErrInvalid,
 	"engine.ErrNotFound":         engine.ErrNotFound,
 	"engine.ErrClosed":           engine.ErrClosed,
+	"engine.ErrBadData":          engine.ErrBadData,
 	"envs.ErrNotFound":           envs.ErrNotFound,
 	"envs.ErrInvalid":            envs.ErrInvalid,
 	"envs.ErrForbidden":          envs.ErrForbidden,
