@@ -190,3 +190,24 @@ func FuzzReadCSV(f *testing.F) {
 		}
 	})
 }
+
+// TestLakeTypeAgreesWithDuckDBToIceberg: the two halves of the engine → lake direction agree. For each DuckDB
+// type, the Arrow type DuckDB produces is normalised by lakeType; DuckDBToIceberg names the same lake type
+// for the original type and for the normalised one.
+func TestLakeTypeAgreesWithDuckDBToIceberg(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{})
+	for duck := range duckDBToIceberg {
+		res, err := e.Query(context.Background(), "SELECT CAST(NULL AS "+duck+") AS c", nil)
+		require.NoError(t, err, duck)
+		typ := res.Schema().Field(0).Type
+		require.NoError(t, res.Close())
+		lake, _, err := lakeType(typ)
+		require.NoError(t, err, duck)
+		want, err := DuckDBToIceberg(duck)
+		require.NoError(t, err)
+		got, err := DuckDBToIceberg(lake)
+		require.NoError(t, err, lake)
+		require.Equal(t, want, got, "%s is %s in Arrow, %s after lakeType", duck, typ, lake)
+	}
+}
