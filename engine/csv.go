@@ -121,7 +121,7 @@ func checkCSV(ctx context.Context, in *instance, abs, file string, opts ReadOpti
 		return sniffErr
 	}
 	if len(opts.Columns) == 0 {
-		return duplicateNames(file, d.skip+1, scan.header)
+		return duplicateNames(file, scan.headerLine, scan.header)
 	}
 	return nil
 }
@@ -132,6 +132,9 @@ func duplicateNames(file string, line int64, header []string) error {
 	first := map[string]int{}
 	var dups []string
 	for i, h := range header {
+		if h == "" {
+			continue // DuckDB names it after its position
+		}
 		key := strings.ToLower(h)
 		if j, ok := first[key]; ok {
 			dups = append(dups, fmt.Sprintf("%q (columns %d and %d)", h, j+1, i+1))

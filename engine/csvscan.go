@@ -41,8 +41,9 @@ type csvFault struct {
 
 // csvScan is the result of the pre-pass.
 type csvScan struct {
-	header []string // the header row's fields, when the dialect has a header
-	fault  *csvFault
+	header     []string // the header row's fields, when the dialect has a header
+	headerLine int64
+	fault      *csvFault
 }
 
 // scanner states.
@@ -296,6 +297,7 @@ func (s *csvScanner) keep(c byte) {
 
 func (s *csvScanner) endField() {
 	if s.collect {
+		s.scan.headerLine = s.rowLine
 		s.scan.header = append(s.scan.header, strings.TrimSpace(string(s.cur)))
 		s.cur = s.cur[:0]
 	}

@@ -76,6 +76,8 @@ func TestReadFileHostileInput(t *testing.T) {
 		{name: "duplicate header", file: "dup.csv", content: "id,name,id\n1,a,2\n", kind: errs.BadData, line: 1, msg: `the header names a column more than once: "id" (columns 1 and 3)`},
 		{name: "duplicate header, other case", file: "dupcase.csv", content: "id,name,ID\n1,a,2\n", kind: errs.BadData, line: 1, msg: `"ID" (columns 1 and 3)`},
 		{name: "duplicate header, quoted", file: "dupq.csv", content: "\"a,b\",x,\"a,b\"\n1,2,3\n", kind: errs.BadData, line: 1, msg: `"a,b" (columns 1 and 3)`},
+		{name: "header after a comment line", file: "dupcomment.csv", content: "# exported\nk,v,k\n1,2,3\n", kind: errs.BadData, line: 2, msg: `"k" (columns 1 and 3)`},
+		{name: "empty header names are not duplicates", file: "emptyname.csv", content: "a,,\n1,2,3\n", rows: [][]string{{"1", "2", "3"}}},
 		{name: "duplicate header, semicolons", file: "dupsemi.csv", content: "k;v;k\n1;2;3\n", kind: errs.BadData, line: 1, msg: `"k" (columns 1 and 3)`},
 		{name: "duplicate header renamed by the user's columns", file: "dupcols.csv", content: "id,name,id\n1,a,2\n",
 			opts: ReadOptions{Columns: []ColumnDef{{"a", "BIGINT"}, {"b", "VARCHAR"}, {"c", "BIGINT"}}}, rows: [][]string{{"1", "a", "2"}}},
