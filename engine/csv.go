@@ -97,7 +97,7 @@ func checkCSV(ctx context.Context, in *instance, abs, file string, opts ReadOpti
 	}
 	rd, closeFn, err := openMaybeGzip(abs)
 	if err != nil {
-		return fmt.Errorf("%s: %w", file, err)
+		return err
 	}
 	defer closeFn()
 	scan, err := scanCSV(ctx, rd, d)
@@ -105,7 +105,7 @@ func checkCSV(ctx context.Context, in *instance, abs, file string, opts ReadOpti
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("%s: read: %w: %w", file, err, ErrBadData)
+		return fmt.Errorf("%s: cannot read it: %v: check that the file is complete: %w", file, err, ErrBadData)
 	}
 	if f := scan.fault; f != nil {
 		where := fmt.Sprintf("%s line %d", file, f.Line)

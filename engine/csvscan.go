@@ -84,7 +84,7 @@ func scanCSV(ctx context.Context, r io.Reader, d csvDialect) (*csvScan, error) {
 		if chunk%64 == 63 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		n, err := io.ReadFull(r, buf)
+		n, err := readChunk(r, buf)
 		b := buf[:n]
 		if chunk == 0 {
 			b = trimBOM(b)
@@ -92,14 +92,27 @@ func scanCSV(ctx context.Context, r io.Reader, d csvDialect) (*csvScan, error) {
 		if s.feed(b) {
 			return &s.scan, nil
 		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
+		if err == io.EOF {
 			s.end()
 			return &s.scan, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, err // a truncated gzip stream is io.ErrUnexpectedEOF: not the end of the file
 		}
 	}
+}
+
+// readChunk fills buf from r; err is io.EOF only at the clean end of r.
+func readChunk(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 func trimBOM(b []byte) []byte {

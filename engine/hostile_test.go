@@ -45,6 +45,13 @@ func TestReadFileHostileInput(t *testing.T) {
 	whole, err := os.ReadFile(goodParquet)
 	require.NoError(t, err)
 	tenMB := strings.Repeat("x", 10<<20)
+	gz := func(s string) []byte {
+		data, err := os.ReadFile(writeFile(t, dir, "tmp.gz", s))
+		require.NoError(t, err)
+		return data
+	}
+	csvGz := gz("a,b\n" + strings.Repeat("1,2\n", 50000))
+	jsonGz := gz(strings.Repeat("{\"a\": 1}\n", 50000))
 	varchar := []ColumnDef{{Name: "v", Type: "VARCHAR"}}
 
 	for _, tc := range []struct {
@@ -100,6 +107,9 @@ func TestReadFileHostileInput(t *testing.T) {
 			opts: ReadOptions{TableTypes: map[string]string{"v": "VARCHAR"}}, rows: [][]string{{"1", "2"}, {"two", "3"}}},
 		{name: "empty JSON objects are not mixed", file: "emptyobj.jsonl", content: "{\"v\":{}}\n{\"v\":{}}\n", rows: [][]string{{"[]"}, {"[]"}}},
 		{name: "JSON number and fraction", file: "num.jsonl", content: "{\"v\":1}\n{\"v\":1.5}\n", rows: [][]string{{"1"}, {"1.5"}}},
+		{name: "not gzip", file: "plain.csv.gz", content: "a,b\n1,2\n", kind: errs.BadData, msg: "not a gzip file"},
+		{name: "truncated gzip csv", file: "cut.csv.gz", raw: csvGz[:len(csvGz)/2], kind: errs.BadData, msg: "check that the file is complete"},
+		{name: "truncated gzip json", file: "cut.jsonl.gz", raw: jsonGz[:len(jsonGz)/2], kind: errs.BadData, msg: "check that the file is complete"},
 		{name: "not CSV at all", file: "bin.csv", raw: []byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 0x0d}, kind: errs.BadData, line: 3, msg: "NUL byte"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

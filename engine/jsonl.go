@@ -192,7 +192,7 @@ func scanJSONLines(ctx context.Context, path, display string, maxBad int) (*json
 			return scan, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: read: %w", display, err)
+			return nil, fmt.Errorf("%s: cannot read it: %v: check that the file is complete: %w", display, err, ErrBadData)
 		}
 	}
 }
@@ -268,7 +268,7 @@ func openMaybeGzip(path string) (io.Reader, func(), error) {
 	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<20))
 	if err != nil {
 		_ = f.Close()
-		return nil, nil, fmt.Errorf("%s: not a gzip file: %w: %w", path, err, ErrInvalid)
+		return nil, nil, fmt.Errorf("%s: not a gzip file (%v): %w", path, err, ErrBadData)
 	}
 	return zr, func() { _ = zr.Close(); _ = f.Close() }, nil
 }
