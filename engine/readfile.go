@@ -78,6 +78,15 @@ const (
 // Malformed rows are: a CSV row with the wrong number of columns, a value that does not parse as its
 // column's type, invalid UTF-8; a JSON line that is not valid JSON, not an object, or not UTF-8. Each is
 // reported with file, line and column. A Parquet file is read as it is.
+//
+// Some files are refused whole rather than repaired, naming the line: a CSV header that names a column twice,
+// a CSV quote that never closes (at the line where it opens), a NUL byte, a CSV row longer than 2,000,000
+// bytes, a JSON key whose values have different types in the file unless the options give the column's type
+// (VARCHAR then takes each value's raw text), an empty, truncated or non-Parquet file, a cut gzip stream.
+//
+// Every rejection of the file's data matches ErrBadData (kind errs.BadData; *BadInputError for too many
+// malformed rows), a missing file ErrNotFound, and wrong options ErrInvalid. Messages name the file, line and
+// column in the user's terms and say what to do; they name no command-line flag but --max-bad-rows.
 func (e *Engine) ReadFile(ctx context.Context, path string, opts ReadOptions) (*FileReader, error) {
 	format, size, err := checkInput(path, opts)
 	if err != nil {
