@@ -429,3 +429,38 @@ func ctxErr(ctx context.Context, err error) error {
 	}
 	return err
 }
+
+// jsonColumns returns the paths to the parts of the statement's result columns that have DuckDB's JSON type,
+// which its JSON reader gives a key whose values have different JSON types (see jsonPath).
+func (in *instance) jsonColumns(ps duckdb.PreparedStatement) []jsonPath {
+	var out []jsonPath
+	for i := range duckdb.PreparedStatementColumnCount(ps) {
+		t := duckdb.PreparedStatementColumnLogicalType(ps, i)
+		out = appendJSONPaths(out, jsonPath{duckdb.PreparedStatementColumnName(ps, i)}, t)
+		duckdb.DestroyLogicalType(&t)
+	}
+	return out
+}
+
+func appendJSONPaths(out []jsonPath, path jsonPath, t duckdb.LogicalType) []jsonPath {
+	if duckdb.LogicalTypeGetAlias(t) == "JSON" {
+		return append(out, append(jsonPath(nil), path...))
+	}
+	child := func(step string, c duckdb.LogicalType) {
+		out = appendJSONPaths(out, append(path, step), c)
+		duckdb.DestroyLogicalType(&c)
+	}
+	switch duckdb.GetTypeId(t) {
+	case duckdb.TypeStruct:
+		for i := range duckdb.StructTypeChildCount(t) {
+			child(duckdb.StructTypeChildName(t, i), duckdb.StructTypeChildType(t, i))
+		}
+	case duckdb.TypeList:
+		child(jsonEach, duckdb.ListTypeChildType(t))
+	case duckdb.TypeArray:
+		child(jsonEach, duckdb.ArrayTypeChildType(t))
+	case duckdb.TypeMap:
+		child(jsonEach, duckdb.MapTypeValueType(t))
+	}
+	return out
+}

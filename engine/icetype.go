@@ -7,6 +7,16 @@ import (
 	"strings"
 )
 
+// Column types cross the boundary between the lake and the engine in two directions, each translated by one
+// table in this package:
+//
+//   - lake → engine: an Iceberg type, as iceberg-go's Type.String() spells it, becomes the DuckDB type that
+//     reads it (icebergToDuckDB below; IcebergToDuckDB). Query uses it to type a snapshot's columns, importers
+//     to read a file in an existing table's types (ReadOptions.TableTypes).
+//   - engine → lake: a DuckDB type becomes the Iceberg type the lake stores for it (duckDBToIceberg in
+//     ducktype.go; DuckDBToIceberg). What ReadFile and Query hand over is Arrow, normalised by lakeType to
+//     the DuckDB types that table names, so DuckDBToIceberg(lakeType(x)) is what iceberg-go makes of x.
+
 // duckTypeOf translates an Iceberg type, spelled as iceberg-go's Type.String() prints it, into the DuckDB
 // type that read_parquet should produce for it:
 //
@@ -29,7 +39,8 @@ func duckTypeOf(iceberg string) (string, error) {
 	return t, nil
 }
 
-var primitiveTypes = map[string]string{
+// icebergToDuckDB is the lake → engine table for primitive types (decimal, fixed and nested types are parsed).
+var icebergToDuckDB = map[string]string{
 	"boolean": "BOOLEAN", "int": "INTEGER", "long": "BIGINT", "float": "FLOAT", "double": "DOUBLE",
 	"date": "DATE", "time": "TIME", "timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMPTZ",
 	"timestamp_ns": "TIMESTAMP_NS", "timestamptz_ns": "TIMESTAMPTZ", "string": "VARCHAR", "uuid": "UUID",
@@ -123,7 +134,7 @@ func (p *typeParser) parseType() (string, error) {
 		}
 		return "MAP(" + key + ", " + val + ")", p.expect(">")
 	}
-	if t, ok := primitiveTypes[word]; ok {
+	if t, ok := icebergToDuckDB[word]; ok {
 		p.pos += len(word)
 		return t, nil
 	}
@@ -201,5 +212,11 @@ func (p *typeParser) skipDoc() {
 	}
 }
 
-// DuckType returns the DuckDB type that reads an Iceberg type (see duckTypeOf), e.g. "long" → "BIGINT".
+// IcebergToDuckDB returns the DuckDB type that reads an Iceberg type (lake → engine), e.g. "long" → "BIGINT",
+// "list<string>" → "VARCHAR[]". An Iceberg type DuckDB cannot read is an ErrInvalid error.
+func IcebergToDuckDB(iceberg string) (string, error) { return duckTypeOf(iceberg) }
+
+// DuckType is IcebergToDuckDB.
+//
+// Deprecated: use IcebergToDuckDB, whose name says the direction.
 func DuckType(iceberg string) (string, error) { return duckTypeOf(iceberg) }

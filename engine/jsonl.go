@@ -51,10 +51,10 @@ func jsonSource(ctx context.Context, in *instance, fr *FileReader, abs string, s
 	scan := fr.scan
 	switch {
 	case scan.records == 0 && scan.badTotal == 0 && !scan.array:
-		return source{}, fmt.Errorf("%s has no JSON records: there is nothing to import: %w", fr.file, ErrInvalid)
+		return source{}, fmt.Errorf("%s has no JSON records: there is nothing to import: %w", fr.file, ErrBadData)
 	case scan.records == 0 && !scan.array:
 		return source{}, fmt.Errorf("%s has no valid JSON records (%d malformed lines, the first: %s): fix the file: %w",
-			fr.file, scan.badTotal, scan.bad[0], ErrInvalid)
+			fr.file, scan.badTotal, scan.bad[0], ErrBadData)
 	case scan.badTotal > int64(opts.MaxBadRows):
 		return source{}, &BadInputError{File: fr.file, Rows: scan.bad[:min(len(scan.bad), maxReportedRows)],
 			Total: scan.badTotal, Limit: opts.MaxBadRows}
@@ -84,9 +84,22 @@ func jsonSource(ctx context.Context, in *instance, fr *FileReader, abs string, s
 	if len(opts.Columns) > 0 {
 		params = append(params, "columns = "+columnsParam(opts.Columns))
 	}
+	declared := declaredColumns(opts)
 	return source{
 		from:    "read_json(" + sqlString(read) + ", " + strings.Join(params, ", ") + ")",
 		explain: func(err error) error { return explainJSON(fr.file, scan, err) },
+		check: func(ctx context.Context, paths []jsonPath) error {
+			var inferred []jsonPath
+			for _, p := range paths {
+				if !declared[strings.ToLower(p[0])] {
+					inferred = append(inferred, p)
+				}
+			}
+			if len(inferred) == 0 {
+				return nil
+			}
+			return mixedTypes(ctx, abs, fr.file, scan, inferred)
+		},
 	}, nil
 }
 
@@ -107,7 +120,7 @@ func explainJSON(file string, scan *jsonScan, err error) error {
 	}
 	m := jsonLineRe.FindStringSubmatch(msg)
 	if m == nil || scan.array {
-		return fmt.Errorf("%s: cannot read it as JSON: %w", file, err)
+		return fmt.Errorf("%s: cannot read it as JSON: %s: %w", file, duckReason(de.Msg), ErrBadData)
 	}
 	record, _ := strconv.ParseInt(m[1], 10, 64)
 	where := fmt.Sprintf("line %d", physicalLine(record, scan.skipped))
@@ -117,8 +130,8 @@ func explainJSON(file string, scan *jsonScan, err error) error {
 	if i := strings.LastIndex(msg, ": "); i >= 0 {
 		msg = msg[i+2:]
 	}
-	return fmt.Errorf("%s %s: %s: fix the value, or give the column a type that holds it (--schema): %w",
-		file, where, msg, ErrInvalid)
+	return fmt.Errorf("%s %s: %s: fix the value, or declare a column type that holds it: %w",
+		file, where, msg, ErrBadData)
 }
 
 // physicalLine maps DuckDB's 1-based record number to the file line, stepping over skipped lines.
@@ -179,7 +192,7 @@ func scanJSONLines(ctx context.Context, path, display string, maxBad int) (*json
 			return scan, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: read: %w", display, err)
+			return nil, fmt.Errorf("%s: cannot read it: %v: check that the file is complete: %w", display, err, ErrBadData)
 		}
 	}
 }
@@ -255,7 +268,7 @@ func openMaybeGzip(path string) (io.Reader, func(), error) {
 	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<20))
 	if err != nil {
 		_ = f.Close()
-		return nil, nil, fmt.Errorf("%s: not a gzip file: %w: %w", path, err, ErrInvalid)
+		return nil, nil, fmt.Errorf("%s: not a gzip file (%v): %w", path, err, ErrBadData)
 	}
 	return zr, func() { _ = zr.Close(); _ = f.Close() }, nil
 }

@@ -17,6 +17,9 @@ import (
 //	fixed_size_list (DuckDB ARRAY) → list · list, struct, map: their children mapped the same way
 //
 // Other types (intervals, unions, ...) have no lake type: the error says to give the column a type.
+//
+// This is the engine → lake direction as Arrow (what ReadFile and Query hand over); DuckDBToIceberg names the
+// same results in the lake's vocabulary, and a test checks the two agree.
 func lakeType(t arrow.DataType) (duck string, cast bool, err error) {
 	switch t := t.(type) {
 	case *arrow.Int8Type:
@@ -109,7 +112,7 @@ func lakeProjection(schema *arrow.Schema) (string, error) {
 	for i, f := range schema.Fields() {
 		typ, cast, err := lakeType(f.Type)
 		if err != nil {
-			return "", fmt.Errorf("column %q: %w: give the column a supported type (strata table import --schema, e.g. %q): %w",
+			return "", fmt.Errorf("column %q: %w: give the column a supported type in the columns of the import (e.g. %q): %w",
 				f.Name, err, f.Name+" VARCHAR", ErrInvalid)
 		}
 		cols[i] = sqlIdent(f.Name)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -77,6 +78,15 @@ const (
 // Malformed rows are: a CSV row with the wrong number of columns, a value that does not parse as its
 // column's type, invalid UTF-8; a JSON line that is not valid JSON, not an object, or not UTF-8. Each is
 // reported with file, line and column. A Parquet file is read as it is.
+//
+// Some files are refused whole rather than repaired, naming the line: a CSV header that names a column twice,
+// a CSV quote that never closes (at the line where it opens), a NUL byte, a CSV row longer than 2,000,000
+// bytes, a JSON key whose values have different types in the file unless the options give the column's type
+// (VARCHAR then takes each value's raw text), an empty, truncated or non-Parquet file, a cut gzip stream.
+//
+// Every rejection of the file's data matches ErrBadData (kind errs.BadData; *BadInputError for too many
+// malformed rows), a missing file ErrNotFound, and wrong options ErrInvalid. Messages name the file, line and
+// column in the user's terms and say what to do; they name no command-line flag but --max-bad-rows.
 func (e *Engine) ReadFile(ctx context.Context, path string, opts ReadOptions) (*FileReader, error) {
 	format, size, err := checkInput(path, opts)
 	if err != nil {
@@ -103,6 +113,11 @@ func (e *Engine) startRead(ctx context.Context, in *instance, fr *FileReader, pa
 	}
 	if err := e.sandboxRead(ctx, in, abs); err != nil {
 		return nil, err
+	}
+	if format == formatCSV {
+		if err := checkCSV(ctx, in, abs, fr.file, opts); err != nil {
+			return nil, err
+		}
 	}
 	if len(opts.Columns) == 0 && len(opts.TableTypes) > 0 {
 		if opts.Columns, err = e.typedColumns(ctx, in, fr, abs, format, size, opts); err != nil {
@@ -145,11 +160,11 @@ func fileSource(ctx context.Context, in *instance, fr *FileReader, abs, format s
 	var err error
 	switch format {
 	case formatCSV:
-		src = csvSource(abs, size, opts)
+		src = csvSource(abs, fr.file, size, opts)
 	case formatJSON:
 		src, err = jsonSource(ctx, in, fr, abs, size, opts)
 	case formatParquet:
-		src = parquetSource(abs, opts)
+		src = parquetSource(abs, fr.file, opts)
 	}
 	return src, err
 }
@@ -158,6 +173,14 @@ func (e *Engine) streamSource(ctx context.Context, in *instance, fr *FileReader,
 	ps, err := in.prepareLast(ctx, "SELECT * FROM "+src.from)
 	if err != nil {
 		return nil, src.explain(err)
+	}
+	if src.check != nil {
+		if paths := in.jsonColumns(ps); len(paths) > 0 {
+			if err := src.check(ctx, paths); err != nil {
+				destroyPrepared(&ps)
+				return nil, err
+			}
+		}
 	}
 	schema, err := in.columnTypes(ps)
 	if err != nil {
@@ -192,6 +215,20 @@ type source struct {
 	from    string
 	atEnd   func(ctx context.Context, in *instance, fr *FileReader) error
 	explain func(error) error
+	// check, if set, vets the parts of the result that have DuckDB's JSON type before the scan starts.
+	check func(ctx context.Context, paths []jsonPath) error
+}
+
+// declaredColumns returns the lower-cased names of the columns whose types the options give.
+func declaredColumns(opts ReadOptions) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range opts.Columns {
+		out[strings.ToLower(c.Name)] = true
+	}
+	for name := range opts.TableTypes {
+		out[strings.ToLower(name)] = true
+	}
+	return out
 }
 
 // sandboxRead lets the instance read the input file (and its scratch dir) and nothing else.
@@ -220,7 +257,7 @@ func checkInput(path string, opts ReadOptions) (format string, size int64, err e
 		return "", 0, err
 	}
 	if st.Size() == 0 {
-		return "", 0, fmt.Errorf("%s is empty: there is nothing to import: %w", path, ErrInvalid)
+		return "", 0, fmt.Errorf("%s is empty: there is nothing to import: %w", path, ErrBadData)
 	}
 	if format != formatCSV && (opts.Delimiter != "" || opts.Header != nil) {
 		return "", 0, fmt.Errorf("the delimiter and header options apply to CSV only, and %s is %s: %w", path, format, ErrInvalid)
@@ -309,7 +346,7 @@ func columnsParam(cols []ColumnDef) string {
 	return "{" + strings.Join(items, ", ") + "}"
 }
 
-func parquetSource(abs string, opts ReadOptions) source {
+func parquetSource(abs, file string, opts ReadOptions) source {
 	from := "read_parquet(" + sqlString(abs) + ")"
 	if len(opts.Columns) > 0 {
 		cols := make([]string, len(opts.Columns))
@@ -318,10 +355,26 @@ func parquetSource(abs string, opts ReadOptions) source {
 		}
 		from = "(SELECT " + strings.Join(cols, ", ") + " FROM " + from + ")"
 	}
-	return source{from: from, explain: func(err error) error {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return err
+	return source{from: from, explain: func(err error) error { return explainParquet(file, opts.Columns, err) }}
+}
+
+// explainParquet says why a file cannot be read as Parquet: a damaged or non-Parquet file is bad data; a
+// column the options name that the file lacks is an invalid option.
+func explainParquet(file string, cols []ColumnDef, err error) error {
+	var de *Error
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &de) {
+		return err
+	}
+	reason := duckReason(de.Msg)
+	switch {
+	case de.Kind == "Binder" && len(cols) > 0:
+		names := make([]string, len(cols))
+		for i, c := range cols {
+			names[i] = strconv.Quote(c.Name)
 		}
-		return fmt.Errorf("%s: cannot read it as Parquet: %w", abs, err)
-	}}
+		return fmt.Errorf("%s: a column given (%s) is not in the Parquet file: check the names: %w", file, strings.Join(names, ", "), ErrInvalid)
+	case strings.Contains(de.Msg, "No magic bytes") || strings.Contains(de.Msg, "too small to be a Parquet file"):
+		reason = "it is not a Parquet file, or it is truncated (no Parquet footer at its end)"
+	}
+	return fmt.Errorf("%s: cannot read it as Parquet: %s: check that the file is complete and is Parquet: %w", file, reason, ErrBadData)
 }

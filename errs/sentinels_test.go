@@ -37,6 +37,7 @@ var sentinels = map[string]error{
 	"engine.ErrInvalid":          engine.ErrInvalid,
 	"engine.ErrNotFound":         engine.ErrNotFound,
 	"engine.ErrClosed":           engine.ErrClosed,
+	"engine.ErrBadData":          engine.ErrBadData,
 	"envs.ErrNotFound":           envs.ErrNotFound,
 	"envs.ErrInvalid":            envs.ErrInvalid,
 	"envs.ErrForbidden":          envs.ErrForbidden,

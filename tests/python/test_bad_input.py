@@ -45,3 +45,30 @@ def test_never_500(api, method, path):
             assert body["message"]
         else:
             json.loads(r.text or "{}")
+
+
+# Files `strata table import` must refuse (exit 5, input data rejected), naming the file and the place to look,
+# in the user's terms: no DuckDB statement, caret or option names.
+HOSTILE_FILES = [
+    ("dup.csv", b"id,name,id\n1,a,2\n", 'line 1: the header names a column more than once: "id"'),
+    ("quote.csv", b'a,b,c\n1,"a",1.5\n2,"b,2.5\n3,c,3.5\n', 'line 3, column "b": the quoted value that starts here is never closed'),
+    ("mixed.jsonl", b'{"v": 1}\n{"v": "two"}\n', 'line 2: key "v" has a string value here and a number value on line 1'),
+    ("empty.csv", b"", "is empty"),
+    ("nul.csv", b"a,b\n1,x\x00y\n", 'line 2, column "b": contains a NUL byte'),
+    ("long.csv", b"a,b\n1,x\n2," + b"y" * (3 << 20) + b"\n", "line 3: the row is longer than"),
+    ("broken.parquet", b"PAR1\x15\x04garbage, not a footer", "cannot read it as Parquet"),
+    ("rows.csv", b"a,b\n1,2,3\n", "line 2"),
+]
+
+
+@pytest.mark.parametrize("name,data,where", HOSTILE_FILES, ids=[h[0] for h in HOSTILE_FILES])
+def test_import_refuses_bad_files(server, tmp_path, name, data, where):
+    path = tmp_path / name
+    path.write_bytes(data)
+    rc, out, err = server.cli("table", "import", "--env", "dev", "raw.hostile_" + name.split(".")[0], str(path))
+    assert rc == 5, (rc, out, err)
+    assert str(path) in err and where in err, err
+    for internal in ("SELECT", "read_csv", "read_parquet", "LINE 1", "max_line_size", "^"):
+        assert internal not in err, err
+    rc, out, err = server.cli("table", "list", "--env", "dev")
+    assert "hostile_" + name.split(".")[0] not in out, "a refused import creates no table"
