@@ -215,8 +215,3 @@ func (p *typeParser) skipDoc() {
 // IcebergToDuckDB returns the DuckDB type that reads an Iceberg type (lake → engine), e.g. "long" → "BIGINT",
 // "list<string>" → "VARCHAR[]". An Iceberg type DuckDB cannot read is an ErrInvalid error.
 func IcebergToDuckDB(iceberg string) (string, error) { return duckTypeOf(iceberg) }
-
-// DuckType is IcebergToDuckDB.
-//
-// Deprecated: use IcebergToDuckDB, whose name says the direction.
-func DuckType(iceberg string) (string, error) { return duckTypeOf(iceberg) }

@@ -113,7 +113,7 @@ func (s *Service) ReadTypes(ctx context.Context, env string, id lake.Ident) (map
 	}
 	out := map[string]string{}
 	for _, c := range cols {
-		if t, err := engine.DuckType(c.Type); err == nil {
+		if t, err := engine.IcebergToDuckDB(c.Type); err == nil {
 			out[c.Name] = t
 		}
 	}
