@@ -15,7 +15,9 @@ type notMergeable struct{ reason string }
 func (e notMergeable) Error() string { return e.reason }
 
 // preCloneTag names the tag that keeps a destination branch's former head reachable after a clone.
-func preCloneTag(now time.Time) string { return "pre-clone-" + now.UTC().Format("20060102T150405.000Z") }
+func preCloneTag(now time.Time) string {
+	return "pre-clone-" + now.UTC().Format("20060102T150405.000Z")
+}
 
 // mergeCloneMetadata derives the metadata of a clone of src at snap into the existing table dst (whose current
 // metadata file is dstLoc): dst's identity (UUID, location), refs, snapshots, snapshot and metadata logs and
