@@ -39,6 +39,7 @@ var sentinels = map[string]error{
 	"envs.ErrInvalid":            envs.ErrInvalid,
 	"envs.ErrForbidden":          envs.ErrForbidden,
 	"envs.ErrConflict":           envs.ErrConflict,
+	"envs.ErrNothingToPublish":   envs.ErrNothingToPublish,
 	"lake.ErrNotFound":           lake.ErrNotFound,
 	"lake.ErrExists":             lake.ErrExists,
 	"lake.ErrInvalid":            lake.ErrInvalid,
