@@ -212,7 +212,9 @@ func TestCloneKeepsTargetHistory(t *testing.T) {
 		// Into a branch: main stays; a new table gets no main at all.
 		res, err = l.CloneWith(ctx, "dev", id, d1, "prod", lake.CloneOptions{Branch: "staging"})
 		require.NoError(t, err)
+		require.Empty(t, res.KeptTag)
 		require.Equal(t, map[string]int64{"main": p0, "staging": d1}, refs(t, l, "prod", id))
+		require.Len(t, plan(t, l, "prod", id, d1).Columns, 13)
 		other := lake.Ident{Zone: "raw", Name: "fresh"}
 		f0 := write(t, l, "dev", other, 0, 5, lake.WriteOptions{CreateIfMissing: true}).SnapshotID
 		_, err = l.CloneWith(ctx, "dev", other, 0, "prod", lake.CloneOptions{Branch: "staging"})
