@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/strata-data/strata/lake"
+	"github.com/strata-data/strata/meta"
 )
 
 // TestPublishNothingNew: a publish that would pin what the current release pins publishes nothing, says so and
@@ -54,4 +58,65 @@ func TestCloneKeepsDevHistory(t *testing.T) {
 	require.Regexp(t, `deleted files:\s+0\n`, c.ok("table", "remove-orphans", "--env", "dev", "raw.orders", "--older-than", "0s"))
 	preview = c.ok("table", "preview", "--env", "dev", "raw.orders", "--snapshot", own, "--format", "csv")
 	require.Equal(t, 7, strings.Count(preview, "\n"), preview)
+}
+
+// icebergRefs reads a table's Iceberg refs (what Spark and PyIceberg see) from the project's catalog, by name
+// ("tag:" for tags).
+func icebergRefs(t *testing.T, c *cli, env, table string) map[string]int64 {
+	t.Helper()
+	ctx := context.Background()
+	db, err := meta.Open(ctx, c.dir+"/strata-data/meta.db")
+	require.NoError(t, err)
+	defer db.Close()
+	lk, err := lake.Open(ctx, db, lake.Options{Warehouse: c.dir + "/strata-data/warehouse"})
+	require.NoError(t, err)
+	id, err := lake.ParseIdent(table)
+	require.NoError(t, err)
+	info, err := lk.Describe(ctx, env, id)
+	require.NoError(t, err)
+	out := map[string]int64{}
+	for _, r := range info.Refs {
+		if r.Type == "tag" {
+			r.Name = "tag:" + r.Name
+		}
+		out[r.Name] = r.SnapshotID
+	}
+	return out
+}
+
+func pinOf(t *testing.T, c *cli, release string) int64 {
+	t.Helper()
+	var rel struct {
+		Pins []struct {
+			SnapshotID int64 `json:"snapshot_id"`
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(c.ok("release", "show", release, "--env", "prod", "-o", "json")), &rel))
+	require.Len(t, rel.Pins, 1)
+	return rel.Pins[0].SnapshotID
+}
+
+// TestPublishKilledBeforeRefsMove: a publish killed (SIGKILL) after its release is committed and before the
+// Iceberg refs move leaves other engines on the previous release, never on unpublished data; the next publish
+// finds nothing new and repairs the refs.
+func TestPublishKilledBeforeRefsMove(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.ok("init")
+	orders := c.file("orders.csv", ordersCSV)
+	c.ok("table", "import", "--env", "dev", "raw.orders", orders)
+	c.ok("env", "clone", "dev", "prod", "--force")
+	c.ok("release", "publish", "--env", "prod")
+	s1 := pinOf(t, c, "1")
+	c.ok("table", "import", "--env", "dev", "raw.orders", orders)
+	c.ok("env", "clone", "dev", "prod", "--force") // staged
+
+	kill(t, startHooked(t, c, "release:pins-committed", "release", "publish", "--env", "prod"))
+	s2 := pinOf(t, c, "2")
+	require.NotEqual(t, s1, s2)
+	require.Equal(t, "n\n6\n", c.ok("sql", "--env", "prod", "--format", "csv", "SELECT count(*) AS n FROM raw.orders"))
+	require.Equal(t, map[string]int64{"main": s1, "staging": s2, "tag:release-1": s1}, icebergRefs(t, c, "prod", "raw.orders"))
+
+	require.Contains(t, c.ok("release", "publish", "--env", "prod"), "nothing to publish: prod release 2")
+	require.Equal(t, map[string]int64{"main": s2, "tag:release-1": s1, "tag:release-2": s2}, icebergRefs(t, c, "prod", "raw.orders"))
 }
