@@ -10,25 +10,6 @@ import (
 	"github.com/strata-data/strata/lake"
 )
 
-// Iceberg refs of prod-kind environments. Strata's own readers resolve a prod table through the current
-// release's pins in the metadata database. Other engines (Spark, PyIceberg, Trino) open the same Iceberg catalog
-// and read each table's main branch, so the refs say the same thing as the releases:
-//
-//   - main is the table's pin in the current release (tables the current release does not pin keep their main);
-//   - writes to a prod-kind environment are staged on the branch StagingBranch (Iceberg's write-audit-publish):
-//     main, and so every engine's default read, does not move until a publish;
-//   - release N is also the tag release-N on every table it pins: `VERSION AS OF 'release-12'`;
-//   - publish and rollback move main to the new release's pins and remove a staging branch whose work is now
-//     on main. A write that landed on main directly (from Spark, or a writer that does not stage) is not lost
-//     when main moves back to the pin: it is kept on the staging branch (see lake.PublishRefs), and the next
-//     publish pins it.
-//
-// Crash safety: a release is published by one metadata-database transaction (its pins); the refs are moved
-// afterwards, table by table. A crash in between leaves other engines on the previous release — never on
-// unpublished data — until SyncRefs runs again: every Publish and Rollback (including a publish that finds
-// nothing new) first completes the refs of every release, and SyncRefs is idempotent and cheap when the refs
-// are already right (one metadata read per table), so a process start may call it too.
-
 // StagingBranch is the Iceberg branch that writes to a prod-kind environment commit to until a release
 // publishes them (lake.WriteOptions.Branch).
 const StagingBranch = "staging"
@@ -49,10 +30,29 @@ func (s *Service) BranchFor(ctx context.Context, env string) (string, error) {
 	return "", nil
 }
 
-// SyncRefs makes the Iceberg refs of every table of env say what env's releases say (see above): main at the
-// current release's pin, release-N tags at every release's pins, the staging branch removed where main has its
-// work, gc.enabled=false. It does nothing for a dev-kind environment. Tables that were dropped are skipped.
-// Errors of single tables are joined; the others are still synced.
+// SyncRefs makes the Iceberg refs of every table of env say what env's releases say: main at the current
+// release's pin, release-N tags at every release's pins, the staging branch removed where main has its work,
+// gc.enabled=false. It does nothing for a dev-kind environment. Tables that were dropped are skipped. Errors of
+// single tables are joined; the others are still synced.
+//
+// Why: Strata's own readers resolve a prod table through the current release's pins in the metadata database.
+// Other engines (Spark, PyIceberg, Trino) open the same Iceberg catalog and read each table's main branch, so
+// the refs must say the same thing as the releases:
+//
+//   - main is the table's pin in the current release (tables the current release does not pin keep their main);
+//   - writes to a prod-kind environment are staged on the branch StagingBranch (Iceberg's write-audit-publish):
+//     main, and so every engine's default read, does not move until a publish;
+//   - release N is also the tag release-N on every table it pins: `VERSION AS OF 'release-12'`;
+//   - publish and rollback move main to the new release's pins and remove a staging branch whose work is now
+//     on main. A write that landed on main directly (from Spark, or a writer that does not stage) is not lost
+//     when main moves back to the pin: it is kept on the staging branch (see lake.PublishRefs), and the next
+//     publish pins it.
+//
+// Crash safety: a release is published by one metadata-database transaction (its pins); the refs are moved
+// afterwards, table by table. A crash in between leaves other engines on the previous release — never on
+// unpublished data — until SyncRefs runs again: every Publish and Rollback ends with it (a publish that finds
+// nothing new too), and it is idempotent and cheap when the refs are already right (one metadata read per
+// table, no commit), so a process start may call it as well.
 func (s *Service) SyncRefs(ctx context.Context, env string) error {
 	e, err := s.Get(ctx, env)
 	if err != nil || e.Kind != KindProd {
