@@ -2,6 +2,7 @@ package envs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/strata-data/strata/lake"
@@ -21,7 +22,8 @@ type ClonedTable struct {
 // snapshots src's readers see: prod's pins, or dev's latest. Writing a prod-kind dst needs force; there the
 // clone lands on the staging branch, so it is published like any other staged write (readers, and other
 // engines reading main, see it after `release publish`). A destination table keeps its earlier snapshots (see
-// lake.CloneWith); force also replaces a table whose history cannot be kept.
+// lake.CloneWith); in a dev-kind dst, force also replaces a table whose history cannot be kept (never in prod,
+// where the history holds release pins).
 func (s *Service) Clone(ctx context.Context, src, dst string, tables []lake.Ident, force bool, actor string) ([]Pin, error) {
 	cloned, err := s.CloneTables(ctx, src, dst, tables, force, actor)
 	var pins []Pin
@@ -46,6 +48,9 @@ func (s *Service) CloneTables(ctx context.Context, src, dst string, tables []lak
 	if err != nil {
 		return nil, err
 	}
+	// In prod, force only permits the write: a prod table's history holds release pins, which a replaced
+	// history would lose.
+	replace := force && branch == ""
 	if len(tables) == 0 {
 		visible, err := s.Tables(ctx, src, "")
 		if err != nil {
@@ -66,7 +71,11 @@ func (s *Service) CloneTables(ctx context.Context, src, dst string, tables []lak
 		if p.SnapshotID == 0 {
 			return out, fmt.Errorf("table %s in %s has no snapshot to clone: %w", id, src, ErrInvalid)
 		}
-		res, err := s.lake.CloneWith(ctx, src, id, p.SnapshotID, dst, lake.CloneOptions{Branch: branch, Force: force})
+		res, err := s.lake.CloneWith(ctx, src, id, p.SnapshotID, dst, lake.CloneOptions{Branch: branch, Force: replace})
+		if err != nil && branch != "" && errors.Is(err, lake.ErrConflict) {
+			return out, fmt.Errorf("%w; in %s the table's history holds release pins and is never replaced: remove the "+
+				"table from the release and drop it first", err, dst)
+		}
 		if err != nil {
 			return out, err
 		}
