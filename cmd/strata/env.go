@@ -108,7 +108,7 @@ Into a prod environment (--force) the clone is staged: readers see it after ` + 
 			})
 		},
 	}
-	c.Flags().BoolVar(&force, "force", false, "allow cloning into a prod environment (audited), and replacing a table whose history cannot be kept")
+	c.Flags().BoolVar(&force, "force", false, "allow cloning into a prod environment (audited); in dev, also replace a table whose history cannot be kept")
 	return c
 }
 

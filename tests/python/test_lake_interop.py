@@ -211,3 +211,13 @@ def test_tables_other_engines_create_are_protected_when_shared(tmp_path, backend
     assert sorted(prod.scan().to_arrow().column("event_id").to_pylist()) == [1, 2]
     out = strata(tmp_path, "sql", "--env", "prod", "--format", "csv", "SELECT count(*) AS n FROM raw.events", env=env)
     assert out.split() == ["n", "2"]
+
+    # A table another engine created and wrote in prod directly: the release pins it, tags it and protects it.
+    prod_cat = catalog(tmp_path, env, "prod")
+    made = prod_cat.create_table("raw.made_elsewhere", schema=Schema(NestedField(1, "event_id", LongType(), required=False)))
+    made.append(pa.table({"event_id": pa.array([7], pa.int64())}))
+    assert made.properties.get("gc.enabled") != "false"
+    strata(tmp_path, "release", "publish", "--env", "prod", env=env)
+    made = prod_cat.load_table("raw.made_elsewhere")
+    assert made.properties["gc.enabled"] == "false"
+    assert made.snapshot_by_name("release-2").snapshot_id == made.current_snapshot().snapshot_id
