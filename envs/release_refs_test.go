@@ -82,23 +82,32 @@ func TestProdRefsFollowReleases(t *testing.T) {
 			rels, err := svc.Releases(ctx, "prod")
 			require.NoError(t, err)
 			require.Len(t, rels, 2)
-			r3, err := svc.Publish(ctx, "prod", nil, envs.PublishOptions{Actor: "a", AllowEmpty: true})
+			r3, err := svc.Publish(ctx, "prod", nil, envs.PublishOptions{Actor: "a", AllowEmpty: true,
+				Models: []envs.ModelPin{{Model: "churn", Alias: "champion", Version: "1"}}})
 			require.NoError(t, err)
 			require.Equal(t, int64(3), r3.ID)
 			require.Equal(t, r2.Pins, r3.Pins)
+			// Model versions count when given: the same ones are nothing new, another one is.
+			_, err = svc.Publish(ctx, "prod", nil, envs.PublishOptions{Actor: "a",
+				Models: []envs.ModelPin{{Model: "churn", Alias: "champion", Version: "1"}}})
+			require.ErrorIs(t, err, envs.ErrNothingToPublish)
+			r3, err = svc.Publish(ctx, "prod", nil, envs.PublishOptions{Actor: "a",
+				Models: []envs.ModelPin{{Model: "churn", Alias: "champion", Version: "2"}}})
+			require.NoError(t, err)
+			require.Equal(t, int64(4), r3.ID)
 
 			// A new table is a change; rollback moves main back and tags the new release.
 			u1 := stage(t, svc, "prod", "raw.users", 0, 3)
-			r4, err := svc.Publish(ctx, "prod", nil, envs.PublishOptions{Actor: "a"})
+			r5, err := svc.Publish(ctx, "prod", nil, envs.PublishOptions{Actor: "a"})
 			require.NoError(t, err)
-			require.Len(t, r4.Pins, 2)
-			r5, err := svc.Rollback(ctx, "prod", 1, "a")
+			require.Len(t, r5.Pins, 2)
+			r6, err := svc.Rollback(ctx, "prod", 1, "a")
 			require.NoError(t, err)
-			require.Equal(t, int64(5), r5.ID)
+			require.Equal(t, int64(6), r6.ID)
 			require.Equal(t, map[string]int64{"main": s1, "tag:release-1": s1, "tag:release-2": s2, "tag:release-3": s2,
-				"tag:release-4": s2, "tag:release-5": s1}, icebergRefs(t, svc, "prod", "clean.orders"))
-			// raw.users is not in release 5: its main stays where release 4 put it (Strata's readers do not see it).
-			require.Equal(t, map[string]int64{"main": u1, "tag:release-4": u1}, icebergRefs(t, svc, "prod", "raw.users"))
+				"tag:release-4": s2, "tag:release-5": s2, "tag:release-6": s1}, icebergRefs(t, svc, "prod", "clean.orders"))
+			// raw.users is not in release 6: its main stays where release 5 put it (Strata's readers do not see it).
+			require.Equal(t, map[string]int64{"main": u1, "tag:release-5": u1}, icebergRefs(t, svc, "prod", "raw.users"))
 			_, err = svc.Resolve(ctx, "prod", ident(t, "raw.users"), lake.SnapshotRef{})
 			require.ErrorIs(t, err, lake.ErrNotFound)
 
@@ -106,10 +115,10 @@ func TestProdRefsFollowReleases(t *testing.T) {
 			// snapshot), and the next staged write builds on what main has.
 			_, err = svc.Publish(ctx, "prod", []lake.Ident{ident(t, "clean.orders")}, envs.PublishOptions{Actor: "a"})
 			require.ErrorIs(t, err, envs.ErrNothingToPublish)
-			s6 := stage(t, svc, "prod", "clean.orders", 100, 1)
-			r6, err := svc.Publish(ctx, "prod", []lake.Ident{ident(t, "clean.orders")}, envs.PublishOptions{Actor: "a"})
+			s7 := stage(t, svc, "prod", "clean.orders", 100, 1)
+			r7, err := svc.Publish(ctx, "prod", []lake.Ident{ident(t, "clean.orders")}, envs.PublishOptions{Actor: "a"})
 			require.NoError(t, err)
-			require.Equal(t, []envs.Pin{{Table: "clean.orders", SnapshotID: s6, Rows: 11}}, r6.Pins)
+			require.Equal(t, []envs.Pin{{Table: "clean.orders", SnapshotID: s7, Rows: 11}}, r7.Pins)
 
 			info, err := svc.Lake().Describe(ctx, "prod", ident(t, "clean.orders"))
 			require.NoError(t, err)

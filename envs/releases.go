@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/strata-data/strata/errs"
@@ -14,7 +15,8 @@ import (
 )
 
 // ErrNothingToPublish is returned by Publish when the new release would pin exactly what the current one pins
-// (no table has a newer snapshot, none was added or removed). Nothing is published; PublishOptions.AllowEmpty
+// (no table has a newer snapshot, none was added or removed, and the model versions given, if any, are the ones
+// the current release records). Nothing is published; PublishOptions.AllowEmpty
 // publishes anyway. Its kind is Conflict (HTTP 409); the CLI reports it and exits 0, so a scheduled job whose
 // run changed nothing does not fail.
 var ErrNothingToPublish = errs.New(errs.Conflict, "nothing to publish")
@@ -113,7 +115,11 @@ func (s *Service) Publish(ctx context.Context, env string, tables []lake.Ident, 
 		if len(merged) == 0 {
 			return fmt.Errorf("the new release of %s would pin no table: %w", env, ErrInvalid)
 		}
-		if prev != 0 && !opts.AllowEmpty && pinsEqual(merged, old) {
+		unchanged, err := s.sameRelease(ctx, tx, env, prev, merged, old, opts.Models)
+		if err != nil {
+			return err
+		}
+		if unchanged && !opts.AllowEmpty {
 			return fmt.Errorf("%w: %s release %d already pins the newest snapshot of %s", ErrNothingToPublish, env, prev,
 				tableNames(merged))
 		}
@@ -143,6 +149,26 @@ func (s *Service) Publish(ctx context.Context, env string, tables []lake.Ident, 
 		return rel, refsError(env, rel.ID, err)
 	}
 	return rel, nil
+}
+
+// sameRelease reports whether a new release with pins and models would say what release prev (with pins old)
+// says. Models count only when given: a publish without them records none, as before.
+func (s *Service) sameRelease(ctx context.Context, tx *sql.Tx, env string, prev int64, pins, old []Pin, models []ModelPin) (bool, error) {
+	if prev == 0 || !pinsEqual(pins, old) {
+		return false, nil
+	}
+	if len(models) == 0 {
+		return true, nil
+	}
+	oldModels, err := loadModels(ctx, tx, env, prev)
+	if err != nil {
+		return false, err
+	}
+	given := append([]ModelPin(nil), models...)
+	sort.Slice(given, func(i, j int) bool {
+		return given[i].Model < given[j].Model || given[i].Model == given[j].Model && given[i].Alias < given[j].Alias
+	})
+	return slices.Equal(given, oldModels), nil
 }
 
 // candidatePins reads the snapshot a publish pins for each named table (all tables when none are named, skipping
