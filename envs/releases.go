@@ -6,11 +6,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
+	"github.com/strata-data/strata/errs"
 	"github.com/strata-data/strata/lake"
 	"github.com/strata-data/strata/meta"
 )
+
+// ErrNothingToPublish is returned by Publish when the new release would pin exactly what the current one pins
+// (no table has a newer snapshot, none was added or removed, and the model versions given, if any, are the ones
+// the current release records). Nothing is published; PublishOptions.AllowEmpty
+// publishes anyway. Its kind is Conflict (HTTP 409); the CLI reports it and exits 0, so a scheduled job whose
+// run changed nothing does not fail.
+var ErrNothingToPublish = errs.New(errs.Conflict, "nothing to publish")
 
 // Release is an immutable set of table pins of one environment.
 type Release struct {
@@ -50,11 +59,21 @@ type PublishOptions struct {
 	Models []ModelPin
 	// Remove drops these tables' pins from the new release (the rest of the previous release is carried over).
 	Remove []lake.Ident
+	// AllowEmpty publishes a release even when it would pin exactly what the current release pins.
+	AllowEmpty bool
 }
 
-// Publish pins the current snapshots of tables (all tables of env when empty) as a new release of env, in one
-// transaction. When tables are named, the previous release's other pins are carried over unchanged; when none are
-// named, the release is exactly the environment's current set of tables.
+// Publish pins the newest snapshot of tables (all tables of env when empty) as a new release of env, in one
+// transaction. A table's newest snapshot is the head of its staging branch when that holds unpublished writes,
+// else the head of main (lake.PublishCandidate). When tables are named, the previous release's other pins are
+// carried over unchanged; when none are named, the release is exactly the environment's current set of tables.
+// When the release would equal the current one, nothing is published and the error wraps ErrNothingToPublish
+// (unless opts.AllowEmpty).
+//
+// After the transaction, every pinned table's Iceberg refs are moved to the new release (SyncRefs): main to its
+// pin, tag release-<id>. If that fails, the release stands (Strata's readers see it) and the error says that
+// other engines still see the previous release; the next Publish or Rollback repairs the refs. Hook points:
+// "release:before-commit" (inside the transaction), "release:pins-committed" (refs not yet moved).
 func (s *Service) Publish(ctx context.Context, env string, tables []lake.Ident, opts PublishOptions) (*Release, error) {
 	e, err := s.Get(ctx, env)
 	if err != nil {
@@ -63,10 +82,14 @@ func (s *Service) Publish(ctx context.Context, env string, tables []lake.Ident, 
 	if e.Kind != KindProd {
 		return nil, fmt.Errorf("environment %s is a dev environment: %w: its readers always see the latest snapshots; releases apply to prod environments", env, ErrInvalid)
 	}
+	current, _, err := s.currentPinMap(ctx, env)
+	if err != nil {
+		return nil, err
+	}
 	incremental := len(tables) > 0 || len(opts.Remove) > 0
 	var pins []Pin
 	if !incremental || len(tables) > 0 {
-		if pins, err = s.currentPins(ctx, env, tables); err != nil {
+		if pins, err = s.candidatePins(ctx, env, tables, current); err != nil {
 			return nil, err
 		}
 	}
@@ -79,18 +102,26 @@ func (s *Service) Publish(ctx context.Context, env string, tables []lake.Ident, 
 		if err != nil {
 			return err
 		}
+		old, err := loadPins(ctx, tx, env, prev)
+		if err != nil {
+			return err
+		}
 		merged := pins
 		if incremental {
-			old, err := loadPins(ctx, tx, env, prev)
-			if err != nil {
-				return err
-			}
 			if merged, err = removePins(mergePins(old, pins), opts.Remove); err != nil {
 				return err
 			}
 		}
 		if len(merged) == 0 {
 			return fmt.Errorf("the new release of %s would pin no table: %w", env, ErrInvalid)
+		}
+		unchanged, err := s.sameRelease(ctx, tx, env, prev, merged, old, opts.Models)
+		if err != nil {
+			return err
+		}
+		if unchanged && !opts.AllowEmpty {
+			return fmt.Errorf("%w: %s release %d already pins the newest snapshot of %s", ErrNothingToPublish, env, prev,
+				tableNames(merged))
 		}
 		rel = &Release{Env: env, ID: prev + 1, CreatedMs: meta.NowMillis(), Actor: opts.Actor, Note: opts.Note,
 			Parent: prev, Source: opts.Source, Pins: merged, Models: opts.Models, Current: true}
@@ -103,33 +134,74 @@ func (s *Service) Publish(ctx context.Context, env string, tables []lake.Ident, 
 		s.hook("release:before-commit")
 		return nil
 	})
+	if errors.Is(err, ErrNothingToPublish) {
+		// Nothing new; still complete the refs of the current release (an earlier publish may have crashed).
+		if serr := s.SyncRefs(ctx, env); serr != nil {
+			return nil, serr
+		}
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
+	}
+	s.hook("release:pins-committed")
+	if err := s.SyncRefs(ctx, env); err != nil {
+		return rel, refsError(env, rel.ID, err)
 	}
 	return rel, nil
 }
 
-// currentPins reads the current snapshot of each named table (all tables when none are named).
-func (s *Service) currentPins(ctx context.Context, env string, tables []lake.Ident) ([]Pin, error) {
-	if len(tables) == 0 {
-		all, err := s.lake.ListTables(ctx, env, "")
+// sameRelease reports whether a new release with pins and models would say what release prev (with pins old)
+// says. Models count only when given: a publish without them records none, as before.
+func (s *Service) sameRelease(ctx context.Context, tx *sql.Tx, env string, prev int64, pins, old []Pin, models []ModelPin) (bool, error) {
+	if prev == 0 || !pinsEqual(pins, old) {
+		return false, nil
+	}
+	if len(models) == 0 {
+		return true, nil
+	}
+	oldModels, err := loadModels(ctx, tx, env, prev)
+	if err != nil {
+		return false, err
+	}
+	given := append([]ModelPin(nil), models...)
+	sort.Slice(given, func(i, j int) bool {
+		return given[i].Model < given[j].Model || given[i].Model == given[j].Model && given[i].Alias < given[j].Alias
+	})
+	return slices.Equal(given, oldModels), nil
+}
+
+// candidatePins reads the snapshot a publish pins for each named table (all tables when none are named, skipping
+// those without any snapshot): see lake.PublishCandidate. current holds the current release's pins.
+func (s *Service) candidatePins(ctx context.Context, env string, tables []lake.Ident, current map[string]Pin) ([]Pin, error) {
+	all := len(tables) == 0
+	if all {
+		list, err := s.lake.ListTables(ctx, env, "")
 		if err != nil {
 			return nil, err
 		}
-		for _, t := range all {
-			if t.SnapshotID != 0 {
-				tables = append(tables, t.Ident)
-			}
+		for _, t := range list {
+			tables = append(tables, t.Ident)
 		}
 	}
 	var pins []Pin
 	for _, id := range sortedIdents(tables) {
-		p, err := s.lake.Plan(ctx, env, id, lake.SnapshotRef{})
+		old, pinned := current[id.String()]
+		sid, err := s.lake.PublishCandidate(ctx, env, id, old.SnapshotID, StagingBranch)
+		switch {
+		case err != nil:
+			return nil, err
+		case sid == 0 && all:
+			continue
+		case sid == 0:
+			return nil, fmt.Errorf("table %s in %s has no snapshot yet: %w: write data before publishing it", id, env, ErrInvalid)
+		case pinned && sid == old.SnapshotID:
+			pins = append(pins, old)
+			continue
+		}
+		p, err := s.lake.Plan(ctx, env, id, lake.SnapshotRef{ID: sid})
 		if err != nil {
 			return nil, err
-		}
-		if p.SnapshotID == 0 {
-			return nil, fmt.Errorf("table %s in %s has no snapshot yet: %w: write data before publishing it", id, env, ErrInvalid)
 		}
 		pins = append(pins, Pin{Table: id.String(), SnapshotID: p.SnapshotID, Rows: p.Rows})
 	}
@@ -343,7 +415,9 @@ func (s *Service) Diff(ctx context.Context, env string, from, to int64) ([]PinCh
 	return out, nil
 }
 
-// Rollback publishes a new release whose pins equal release to's. The pinned snapshots must still exist.
+// Rollback publishes a new release whose pins equal release to's. The pinned snapshots must still exist. Like
+// Publish, it then moves the Iceberg refs (main back to release to's pins, tag release-<new id>); a staging branch
+// with unpublished writes is left as it is (the next publish pins it). Hook point: "rollback:pins-committed".
 func (s *Service) Rollback(ctx context.Context, env string, to int64, actor string) (*Release, error) {
 	target, err := s.Release(ctx, env, to)
 	if err != nil {
@@ -374,6 +448,10 @@ func (s *Service) Rollback(ctx context.Context, env string, to int64, actor stri
 	})
 	if err != nil {
 		return nil, err
+	}
+	s.hook("rollback:pins-committed")
+	if err := s.SyncRefs(ctx, env); err != nil {
+		return rel, refsError(env, rel.ID, err)
 	}
 	return rel, nil
 }

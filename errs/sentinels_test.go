@@ -43,6 +43,7 @@ var sentinels = map[string]error{
 	"envs.ErrForbidden":          envs.ErrForbidden,
 	"envs.ErrConflict":           envs.ErrConflict,
 	"envs.ErrSchemaMismatch":     envs.ErrSchemaMismatch,
+	"envs.ErrNothingToPublish":   envs.ErrNothingToPublish,
 	"lake.ErrNotFound":           lake.ErrNotFound,
 	"lake.ErrExists":             lake.ErrExists,
 	"lake.ErrInvalid":            lake.ErrInvalid,

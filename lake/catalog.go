@@ -232,6 +232,23 @@ func (l *Lake) registerTable(ctx context.Context, env string, id Ident, metadata
 	})
 }
 
+// swapTable points env/id at newLoc if it still points at oldLoc (compare-and-swap, like a catalog commit);
+// errCloneRace when another writer moved it first.
+func (l *Lake) swapTable(ctx context.Context, env string, id Ident, oldLoc, newLoc string) error {
+	res, err := l.db.SQL.ExecContext(ctx, `UPDATE iceberg_tables SET metadata_location = $1, previous_metadata_location = $2
+		WHERE catalog_name = $3 AND table_namespace = $4 AND table_name = $5 AND metadata_location = $2`,
+		newLoc, oldLoc, env, id.Zone, id.Name)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return errCloneRace
+	}
+	return nil
+}
+
 // unregisterIfUnchanged removes env/id's catalog entry only if it still points at metadataLoc.
 func (l *Lake) unregisterIfUnchanged(ctx context.Context, env string, id Ident, metadataLoc string) (bool, error) {
 	res, err := l.db.SQL.ExecContext(ctx, `DELETE FROM iceberg_tables WHERE catalog_name = $1

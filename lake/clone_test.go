@@ -49,6 +49,7 @@ func newFiles(a, b []string) []string {
 }
 
 func TestCloneExpireDropKeepSharedFiles(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, dsn string) {
 		l, _ := laketest.New(t, dsn, "prod", "dev")
 		id := lake.Ident{Zone: "features", Name: "user_stats"}
@@ -139,6 +140,7 @@ func TestCloneExpireDropKeepSharedFiles(t *testing.T) {
 }
 
 func TestExpireKeepsProtectedSnapshots(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, dsn string) {
 		l, _ := laketest.New(t, dsn, "prod")
 		id := lake.Ident{Zone: "clean", Name: "orders"}
@@ -176,6 +178,7 @@ func TestExpireKeepsProtectedSnapshots(t *testing.T) {
 }
 
 func TestCloneReplacesExistingTable(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, dsn string) {
 		l, _ := laketest.New(t, dsn, "prod", "dev")
 		id := lake.Ident{Zone: "datasets", Name: "train"}

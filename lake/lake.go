@@ -10,10 +10,17 @@
 // Tables are Iceberg format v2, copy-on-write, zstd Parquet, with commit retries and metadata cleanup enabled.
 // They carry gc.enabled=false: another environment may share their files (Clone), so only this package, which
 // checks every table of every environment before deleting a file, may remove data files (ExpireSnapshots, Drop).
+// Tables created elsewhere get the property when Strata writes them, when a clone shares them (both sides) and
+// when a release pins them (PublishRefs).
+//
+// Refs: a Write commits to one branch (main unless WriteOptions.Branch names another), so writes can be staged
+// on a branch while other engines keep reading main. PublishCandidate and PublishRefs let package envs make a
+// prod table's main branch and release-N tags say what its releases say (write-audit-publish in Iceberg's own
+// terms); the policy and its crash repair are described there.
 //
 // Promises: a Write commits exactly one snapshot or nothing; commits to one table are serialised within a
 // process and retried across processes; no operation deletes a file that a snapshot of any table of any
-// environment still references.
+// environment still references; a clone into an existing table keeps that table's snapshots reachable.
 package lake
 
 import (

@@ -18,10 +18,13 @@ import (
 	"github.com/strata-data/strata/lake/laketest"
 )
 
-// backends runs fn once per metadata database flavour.
+// backends runs fn once per metadata database flavour, in parallel: every run has its own database and warehouse.
 func backends(t *testing.T, fn func(t *testing.T, dsn string)) {
 	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) { fn(t, b.DSN(t)) })
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, b.DSN(t))
+		})
 	}
 }
 
@@ -67,6 +70,7 @@ func parquetFiles(t *testing.T, dir string) []string {
 }
 
 func TestWriteDescribePlan(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, dsn string) {
 		l, _ := laketest.New(t, dsn, "dev")
 		id := lake.Ident{Zone: "raw", Name: "events"}
@@ -173,6 +177,7 @@ func TestWriteDescribePlan(t *testing.T) {
 }
 
 func TestNotFoundAndInvalid(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, dsn string) {
 		l, _ := laketest.New(t, dsn, "dev")
 		id := lake.Ident{Zone: "raw", Name: "events"}
@@ -224,6 +229,7 @@ func TestNotFoundAndInvalid(t *testing.T) {
 }
 
 func TestEnvsAndZones(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, dsn string) {
 		l, db := laketest.New(t, dsn)
 		envs, err := l.Envs(ctx)

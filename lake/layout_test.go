@@ -19,6 +19,7 @@ import (
 // on: the JDBC tables with iceberg_type, catalog_name = environment, absolute metadata locations, and files
 // under <warehouse>/<env>/<zone>/<table>.
 func TestCatalogLayout(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, dsn string) {
 		l, db := laketest.New(t, dsn, "dev")
 		id := lake.Ident{Zone: "raw", Name: "events"}
@@ -52,6 +53,7 @@ func TestCatalogLayout(t *testing.T) {
 // TestLegacyCatalogGetsIcebergType opens a lake on a catalog created without iceberg_type (the Java V0
 // default) and checks the column is added and used.
 func TestLegacyCatalogGetsIcebergType(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, dsn string) {
 		db, err := meta.Open(ctx, dsn)
 		require.NoError(t, err)

@@ -15,6 +15,7 @@ import (
 )
 
 func TestRemoveOrphans(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	l, _ := laketest.New(t, testenv.SQLiteDSN(t), "dev", "prod")
 	id := lake.Ident{Zone: "raw", Name: "orders"}

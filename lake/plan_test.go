@@ -17,6 +17,7 @@ import (
 // to merge-on-read and deletes rows; Plan must refuse the snapshot rather than return files whose deleted
 // rows a reader would still see.
 func TestPlanRejectsDeleteFiles(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, dsn string) {
 		l, db := laketest.New(t, dsn, "dev")
 		id := lake.Ident{Zone: "raw", Name: "events"}

@@ -2,6 +2,12 @@ package lake
 
 import "github.com/apache/iceberg-go"
 
+// gcEnabledKey is the Iceberg property that lets engines delete a table's files when they expire snapshots or
+// purge the table. Strata sets it to false on every table it creates or writes, every table a clone shares
+// (both sides) and every table a release pins: files may be shared across environments, and only Strata, which
+// checks every table of every environment before deleting a file, may remove them.
+const gcEnabledKey = "gc.enabled"
+
 // tableProperties are the properties of every table Strata creates.
 func tableProperties() iceberg.Properties {
 	return iceberg.Properties{
@@ -26,6 +32,6 @@ func tableProperties() iceberg.Properties {
 		"commit.retry.total-timeout-ms": "600000",
 		// Files may be shared with other environments' tables (clones): only Strata, which checks every
 		// environment, may delete them. Spark and PyIceberg refuse expire/purge on such tables.
-		"gc.enabled": "false",
+		gcEnabledKey: "false",
 	}
 }

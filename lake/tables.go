@@ -56,8 +56,9 @@ type TableInfo struct {
 	MetadataLocation  string            `json:"metadata_location"` // current metadata JSON (URL)
 	Columns           []Column          `json:"columns"`
 	SchemaID          int               `json:"schema_id"`
-	CurrentSnapshotID int64             `json:"current_snapshot_id"` // 0 when the table has no snapshot yet
+	CurrentSnapshotID int64             `json:"current_snapshot_id"` // main's head; 0 when main has no snapshot
 	Snapshots         []Snapshot        `json:"snapshots"`           // in commit order
+	Refs              []Ref             `json:"refs"`                // branches and tags, by name
 	Properties        map[string]string `json:"properties"`
 	Updated           time.Time         `json:"updated"`
 }
@@ -131,6 +132,7 @@ func (l *Lake) Describe(ctx context.Context, env string, id Ident) (*TableInfo, 
 		SchemaID:         md.CurrentSchema().ID,
 		Properties:       maps.Clone(map[string]string(md.Properties())),
 		Updated:          time.UnixMilli(md.LastUpdatedMillis()),
+		Refs:             refsOf(md),
 	}
 	if cur := md.CurrentSnapshot(); cur != nil {
 		info.CurrentSnapshotID = cur.SnapshotID

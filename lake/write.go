@@ -35,11 +35,15 @@ type WriteOptions struct {
 	SnapshotProps map[string]string
 	// CreateIfMissing creates the table from the data's Arrow schema when it does not exist.
 	CreateIfMissing bool
+	// Branch is the Iceberg branch the write commits to; "" means main. A write to another branch is based on
+	// that branch's head if the branch exists, else on main's head (creating the branch), and leaves main
+	// untouched: this is how prod writes are staged until a release publishes them (write-audit-publish).
+	Branch string
 }
 
 // WriteResult describes the snapshot a Write committed.
 type WriteResult struct {
-	SnapshotID int64 // the new snapshot; for an empty append, the unchanged current snapshot (0 if none)
+	SnapshotID int64 // the new snapshot; for an empty append, the unchanged head of the branch (0 if none)
 	AddedRows  int64
 	AddedFiles int
 	AddedBytes int64
@@ -65,7 +69,8 @@ const writeIDProp = "strata.write-id"
 // update: if it landed, Write reports it as a success.
 //
 // An append of zero rows commits no snapshot (but does add new columns); an overwrite of zero rows commits a
-// snapshot that empties the table.
+// snapshot that empties the table. With opts.Branch, "the table" is the branch: an overwrite replaces the
+// files of the branch's head (main's head for a new branch).
 //
 // Concurrency: Writes to one table are serialised within the process (a per-table lock that respects ctx) and
 // are safe across processes: a commit that loses the race refreshes and replays (commit.retry.* properties).
@@ -92,6 +97,13 @@ func (l *Lake) Write(ctx context.Context, env string, id Ident, rdr array.Record
 	if err := checkArrowNames(rdr.Schema()); err != nil {
 		return nil, fmt.Errorf("write to %s: %w", id, err)
 	}
+	branch := opts.Branch
+	if branch == "" {
+		branch = table.MainBranch
+	}
+	if err := validateRefName(branch); err != nil {
+		return nil, fmt.Errorf("write to %s: %w", id, err)
+	}
 	c, err := l.existingCatalog(ctx, env)
 	if err != nil {
 		return nil, err
@@ -106,7 +118,10 @@ func (l *Lake) Write(ctx context.Context, env string, id Ident, rdr array.Record
 	if err != nil {
 		return nil, err
 	}
-	w := &writer{l: l, c: c, env: env, id: id, mode: mode, writeID: uuid.NewString()}
+	if ref, ok := refOf(t.Metadata(), branch); ok && ref.SnapshotRefType != table.BranchRef {
+		return nil, fmt.Errorf("%w: write to %s in %s: %q is a tag, not a branch", ErrInvalid, id, env, branch)
+	}
+	w := &writer{l: l, c: c, env: env, id: id, mode: mode, branch: branch, writeID: uuid.NewString()}
 	res, err := w.run(ctx, t, rdr, opts.SnapshotProps)
 	if err != nil {
 		if created {
@@ -173,12 +188,13 @@ type writer struct {
 	env     string
 	id      Ident
 	mode    WriteMode
+	branch  string
 	writeID string
 	files   []iceberg.DataFile
 }
 
 func (w *writer) run(ctx context.Context, t *table.Table, rdr array.RecordReader, props map[string]string) (*WriteResult, error) {
-	txn := t.NewTransaction()
+	txn := t.NewTransactionOnBranch(w.branch)
 	if err := w.stage(txn, t, rdr.Schema()); err != nil {
 		return nil, err
 	}
@@ -446,7 +462,7 @@ func (w *writer) addFiles(ctx context.Context, txn *table.Transaction, t *table.
 	if w.mode == Append {
 		return txn.AddDataFiles(ctx, w.files, props, opts...)
 	}
-	existing, err := currentDataFiles(ctx, t)
+	existing, err := headDataFiles(ctx, t, w.branch)
 	if err != nil {
 		return err
 	}
@@ -456,12 +472,13 @@ func (w *writer) addFiles(ctx context.Context, txn *table.Transaction, t *table.
 	return txn.ReplaceDataFilesWithDataFiles(ctx, existing, w.files, props, opts...)
 }
 
-// currentDataFiles lists the data files of t's current snapshot.
-func currentDataFiles(ctx context.Context, t *table.Table) ([]iceberg.DataFile, error) {
-	if t.CurrentSnapshot() == nil {
+// headDataFiles lists the data files of the snapshot a write to branch is based on.
+func headDataFiles(ctx context.Context, t *table.Table, branch string) ([]iceberg.DataFile, error) {
+	head := writeBase(t.Metadata(), branch)
+	if head == nil {
 		return nil, nil
 	}
-	tasks, err := t.Scan().PlanFiles(ctx)
+	tasks, err := t.Scan(table.WithSnapshotID(head.SnapshotID)).PlanFiles(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list current data files: %w", err)
 	}
@@ -509,10 +526,19 @@ func (w *writer) result(t *table.Table) *WriteResult {
 	}
 	if s := snapshotOf(t, w.writeID); s != nil {
 		res.SnapshotID = s.SnapshotID
-	} else if cur := t.CurrentSnapshot(); cur != nil { // nothing to commit (empty append)
+	} else if cur := writeBase(t.Metadata(), w.branch); cur != nil { // nothing to commit (empty append)
 		res.SnapshotID = cur.SnapshotID
 	}
 	return res
+}
+
+// writeBase is the snapshot a write to branch builds on: the branch's head, or main's head for a branch that
+// does not exist yet (nil for an empty table).
+func writeBase(md table.Metadata, branch string) *table.Snapshot {
+	if s := md.SnapshotByName(branch); s != nil {
+		return s
+	}
+	return md.CurrentSnapshot()
 }
 
 func (w *writer) removeFiles() {
@@ -525,10 +551,13 @@ func (w *writer) removeFiles() {
 func (w *writer) removeUncommitted(ctx context.Context, txn *table.Transaction) {
 	w.removeFiles()
 	staged, err := txn.StagedTable()
-	if err != nil || staged.CurrentSnapshot() == nil {
+	if err != nil {
 		return
 	}
-	snap := staged.CurrentSnapshot()
+	snap := staged.Metadata().SnapshotByName(w.branch)
+	if snap == nil {
+		return
+	}
 	if snap.Summary == nil || snap.Summary.Properties[writeIDProp] != w.writeID {
 		return
 	}

@@ -26,6 +26,7 @@ func stringColumn(n int64, value string) arrow.Array {
 }
 
 func TestSchemaEvolution(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, dsn string) {
 		l, _ := laketest.New(t, dsn, "dev")
 		id := lake.Ident{Zone: "clean", Name: "orders"}
@@ -89,6 +90,7 @@ func TestSchemaEvolution(t *testing.T) {
 }
 
 func TestNanosecondTimestampsAndNonNullableInput(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, dsn string) {
 		l, _ := laketest.New(t, dsn, "dev")
 		sc := arrow.NewSchema([]arrow.Field{
@@ -114,6 +116,7 @@ func TestNanosecondTimestampsAndNonNullableInput(t *testing.T) {
 }
 
 func TestFailedInputCommitsNothing(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, dsn string) {
 		l, _ := laketest.New(t, dsn, "dev")
 		id := lake.Ident{Zone: "raw", Name: "events"}
@@ -156,6 +159,7 @@ func TestFailedInputCommitsNothing(t *testing.T) {
 }
 
 func TestCancelBeforeCommit(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, dsn string) {
 		l0, db := laketest.New(t, dsn, "dev")
 		id := lake.Ident{Zone: "raw", Name: "events"}
@@ -192,6 +196,7 @@ func TestCancelBeforeCommit(t *testing.T) {
 // in-process lock) and through 8 Lakes on the same database (the cross-process retry path), and checks that
 // every append is one snapshot and no row is lost.
 func TestConcurrentWriters(t *testing.T) {
+	t.Parallel()
 	const writers, appends, rows = 8, 25, 10
 	for _, shared := range []bool{true, false} {
 		name := "separate-lakes"
@@ -199,6 +204,7 @@ func TestConcurrentWriters(t *testing.T) {
 			name = "shared-lake"
 		}
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			backends(t, func(t *testing.T, dsn string) {
 				l, db := laketest.New(t, dsn, "dev")
 				lakes := make([]*lake.Lake, writers)

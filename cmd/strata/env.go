@@ -70,6 +70,11 @@ func (a *app) envCloneCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "clone SRC DST [zone.table ...]",
 		Short: "Give DST a zero-copy copy of SRC's tables at the snapshots SRC's readers see",
+		Long: `Give DST a zero-copy copy of SRC's tables at the snapshots SRC's readers see (prod: its current release).
+
+A table DST already has keeps its earlier snapshots: time travel to them still works, and when the clone moves
+the table away from its former head, a tag pre-clone-<time> keeps that head (the command lists these tags).
+Into a prod environment (--force) the clone is staged: readers see it after ` + "`strata release publish`" + `.`,
 		Example: `  strata env clone prod dev                 # dev gets prod's current release, no data copied
   strata env clone prod dev clean.orders    # just one table`,
 		Args: rangeArgs(2, -1, "a source and a destination environment, then optional tables"),
@@ -81,17 +86,29 @@ func (a *app) envCloneCmd() *cobra.Command {
 			if err := a.open(cmd.Context()); err != nil {
 				return err
 			}
-			pins, err := a.envs.Clone(cmd.Context(), args[0], args[1], tables, force, a.actor())
+			cloned, err := a.envs.CloneTables(cmd.Context(), args[0], args[1], tables, force, a.actor())
 			if err != nil {
 				return err
 			}
-			return a.print(pins, func(w io.Writer) {
-				fmt.Fprintf(w, "cloned %d tables from %s to %s (no data copied)\n", len(pins), args[0], args[1])
+			return a.print(cloned, func(w io.Writer) {
+				fmt.Fprintf(w, "cloned %d tables from %s to %s (no data copied)\n", len(cloned), args[0], args[1])
+				var pins []envs.Pin
+				for _, c := range cloned {
+					pins = append(pins, c.Pin)
+				}
 				writePins(w, pins)
+				for _, c := range cloned {
+					if c.KeptTag != "" {
+						fmt.Fprintf(w, "%s: %s's former head is kept as tag %s\n", c.Table, args[1], c.KeptTag)
+					}
+					if len(c.Dropped) > 0 {
+						fmt.Fprintf(w, "%s: --force replaced the table; %d snapshot(s) of %s are no longer reachable\n", c.Table, len(c.Dropped), args[1])
+					}
+				}
 			})
 		},
 	}
-	c.Flags().BoolVar(&force, "force", false, "allow cloning into a prod environment (audited)")
+	c.Flags().BoolVar(&force, "force", false, "allow cloning into a prod environment (audited); in dev, also replace a table whose history cannot be kept")
 	return c
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -26,9 +27,15 @@ func (a *app) releaseCmd() *cobra.Command {
 func (a *app) releasePublishCmd() *cobra.Command {
 	var env, note string
 	var remove, models []string
+	var allowEmpty bool
 	c := &cobra.Command{
 		Use:   "publish [zone.table ...]",
-		Short: "Pin tables' current snapshots as a new release (all tables when none are named), atomically",
+		Short: "Pin tables' newest snapshots as a new release (all tables when none are named), atomically",
+		Long: `Pin tables' newest snapshots (staged writes included) as a new release, in one transaction, and move
+each table's Iceberg main branch to its pin and tag it release-N, so Spark and PyIceberg see the release too.
+
+When the new release would pin exactly what the current one pins, nothing is published: the command says so
+and exits 0 (with -o json|yaml it prints the current, unchanged release). --allow-empty publishes anyway.`,
 		Example: `  strata release publish --env prod
   strata release publish --env prod clean.orders --note "orders backfill"
   strata release publish --env prod --remove raw.tmp_export`,
@@ -49,7 +56,10 @@ func (a *app) releasePublishCmd() *cobra.Command {
 				return err
 			}
 			rel, err := a.envs.Publish(cmd.Context(), env, tables, envs.PublishOptions{Actor: a.actor(), Note: note, Remove: rm,
-				Models: pins, Source: map[string]string{"by": "cli"}})
+				Models: pins, Source: map[string]string{"by": "cli"}, AllowEmpty: allowEmpty})
+			if errors.Is(err, envs.ErrNothingToPublish) {
+				return a.nothingToPublish(cmd.Context(), env, err)
+			}
 			if err != nil {
 				return err
 			}
@@ -63,7 +73,26 @@ func (a *app) releasePublishCmd() *cobra.Command {
 	c.Flags().StringVar(&note, "note", "", "a note recorded with the release")
 	c.Flags().StringSliceVar(&remove, "remove", nil, "drop these tables from the release")
 	c.Flags().StringSliceVar(&models, "model", nil, "record which version NAME@ALIAS points to now (repeatable), e.g. churn@champion")
+	c.Flags().BoolVar(&allowEmpty, "allow-empty", false, "publish a release even when it pins exactly what the current one pins")
 	return c
+}
+
+// nothingToPublish reports a publish that found nothing new: exit 0, so a scheduled job whose run changed
+// nothing does not fail. Table output says so; json/yaml print the current (unchanged) release and the note
+// goes to stderr.
+func (a *app) nothingToPublish(ctx context.Context, env string, cause error) error {
+	msg := strings.TrimPrefix(cause.Error(), envs.ErrNothingToPublish.Error()+": ")
+	msg = fmt.Sprintf("nothing to publish: %s (--allow-empty publishes a release anyway)", msg)
+	if a.output == "json" || a.output == "yaml" {
+		rel, err := a.envs.Release(ctx, env, 0)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(a.stderr, msg)
+		return a.print(rel, nil)
+	}
+	fmt.Fprintln(a.stdout, msg)
+	return nil
 }
 
 // modelPins resolves NAME@ALIAS arguments to the model versions the aliases point to now.
