@@ -18,7 +18,8 @@ type TableView struct {
 // a prod-kind environment it shows nothing readers cannot read: the table must be pinned by the current
 // release (as for Resolve); CurrentSnapshotID, Columns, SchemaID and Updated are those of the pinned
 // snapshot; Snapshots lists only snapshots some release of env pinned, each with its nearest released
-// ancestor as parent; MetadataLocation, which names the newest (possibly unpublished) metadata file, is empty.
+// ancestor as parent; Refs only the Iceberg refs at released snapshots (main, release-N; never the staging
+// branch); MetadataLocation, which names the newest (possibly unpublished) metadata file, is empty.
 func (s *Service) Describe(ctx context.Context, env string, id lake.Ident) (*TableView, error) {
 	e, err := s.Get(ctx, env)
 	if err != nil {
@@ -42,6 +43,7 @@ func (s *Service) Describe(ctx context.Context, env string, id lake.Ident) (*Tab
 	}
 	released[plan.SnapshotID] = true
 	info.Snapshots = releasedSnapshots(info.Snapshots, released)
+	info.Refs = releasedRefs(info.Refs, released)
 	info.CurrentSnapshotID = plan.SnapshotID
 	info.Columns = plan.Columns
 	info.MetadataLocation = ""
@@ -74,6 +76,18 @@ func releasedSnapshots(all []lake.Snapshot, released map[int64]bool) []lake.Snap
 		}
 		snap.ParentID = p
 		out = append(out, snap)
+	}
+	return out
+}
+
+// releasedRefs keeps the refs that point at released snapshots (main and the release tags): the staging branch
+// and the tags that keep unpublished work reachable name snapshots prod readers must not learn of.
+func releasedRefs(all []lake.Ref, released map[int64]bool) []lake.Ref {
+	out := []lake.Ref{}
+	for _, r := range all {
+		if released[r.SnapshotID] {
+			out = append(out, r)
+		}
 	}
 	return out
 }

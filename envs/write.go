@@ -183,10 +183,11 @@ func (s *Service) commit(ctx context.Context, e *Env, id lake.Ident, rdr array.R
 func staged(e *Env) bool { return e.Kind == KindProd }
 
 // prodWriteOptions are the lake options of every write to a prod-kind environment: the ONE place where prod
-// writes are staged. Today staging holds because prod readers read release pins (Resolve), whatever the table's
-// current snapshot is. When lake supports Iceberg branches, set the staging branch here
-// (lo.Branch = ...) so that other engines, which read the table's main ref, do not see unpublished writes either.
+// writes are staged. Strata's prod readers read release pins (Resolve) whatever a table's refs say; the write
+// also goes to the Iceberg branch StagingBranch, so other engines, which read the table's main ref (moved only
+// by publish and rollback), do not see unpublished writes either.
 func prodWriteOptions(lo lake.WriteOptions) lake.WriteOptions {
+	lo.Branch = StagingBranch
 	return lo
 }
 

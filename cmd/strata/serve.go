@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/strata-data/strata/config"
 	"github.com/strata-data/strata/demo"
+	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/server"
 )
 
@@ -52,6 +54,7 @@ func (a *app) serveCmd() *cobra.Command {
 					return err
 				}
 			}
+			a.repairRefs(ctx, log)
 			eng, err := a.openEngine(false)
 			if err != nil {
 				return err
@@ -165,5 +168,24 @@ func (a *app) demoCmd() *cobra.Command {
 			fmt.Fprintln(a.stdout, `try: strata sql --env prod "SELECT status, count(*) FROM clean.orders GROUP BY status"`)
 			return nil
 		},
+	}
+}
+
+// repairRefs makes every prod environment's Iceberg refs say what its current release says, in case a publish
+// or rollback was killed between its pins and its ref moves (envs.SyncRefs): other engines then read the
+// release again. A failure is logged, not fatal: Strata's own readers follow the pins whatever the refs say.
+func (a *app) repairRefs(ctx context.Context, log *slog.Logger) {
+	list, err := a.envs.List(ctx)
+	if err != nil {
+		log.Warn("cannot list environments to check their Iceberg refs", "err", err)
+		return
+	}
+	for _, e := range list {
+		if e.Kind != envs.KindProd {
+			continue
+		}
+		if err := a.envs.SyncRefs(ctx, e.Name); err != nil {
+			log.Warn("cannot bring the Iceberg refs in line with the current release", "env", e.Name, "err", err)
+		}
 	}
 }
