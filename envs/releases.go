@@ -350,7 +350,7 @@ func (s *Service) Release(ctx context.Context, env string, id int64) (*Release, 
 		id = cur
 	}
 	if id == 0 {
-		return nil, fmt.Errorf("environment %s has no release yet: %w: publish one with `strata release publish --env %s`", env, ErrNotFound, env)
+		return nil, fmt.Errorf("environment %s has no release yet: %w", env, ErrNotFound)
 	}
 	r := &Release{Env: env, ID: id, Current: id == cur}
 	var src string

@@ -181,8 +181,7 @@ func (l *Lake) tableError(ctx context.Context, env string, id Ident, err error) 
 		if ok, _ := l.zoneExists(ctx, env, id.Zone); !ok {
 			return l.zoneNotFound(ctx, env, id.Zone)
 		}
-		return fmt.Errorf("table %q in environment %q: %w (list tables with ListTables / strata table list --env %s)",
-			id.String(), env, ErrNotFound, env)
+		return fmt.Errorf("table %q in environment %q: %w", id.String(), env, ErrNotFound)
 	case errors.Is(err, icecat.ErrTableAlreadyExists):
 		return fmt.Errorf("table %q in environment %q: %w", id.String(), env, ErrExists)
 	case errors.Is(err, table.ErrCommitFailed), errors.Is(err, table.ErrCommitDiverged):

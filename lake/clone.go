@@ -138,7 +138,7 @@ func (l *Lake) cloneOnce(ctx context.Context, dst *catalog, id Ident, src table.
 		if errors.As(err, &nm) {
 			if !force {
 				return nil, fmt.Errorf("clone table %q into environment %q: %w: %d snapshot(s) of the existing table (%s) "+
-					"would become unreachable, because %s; replacing the table anyway needs force (strata env clone --force)",
+					"would become unreachable, because %s; replacing the table anyway needs force",
 					id.String(), dst.env, ErrConflict, len(old.Metadata().Snapshots()), snapshotList(old.Metadata()), nm.reason)
 			}
 			res.Dropped = droppedBy(old.Metadata(), snap, src)

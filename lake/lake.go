@@ -165,6 +165,6 @@ func (l *Lake) envNotFound(ctx context.Context, env string) error {
 	if len(envs) > 0 {
 		known = strings.Join(envs, ", ")
 	}
-	return fmt.Errorf("environment %q: %w (known environments: %s; create it with EnsureEnv / strata env create)",
+	return fmt.Errorf("environment %q: %w (known environments: %s)",
 		env, ErrNotFound, known)
 }
