@@ -143,7 +143,7 @@ func (l *Lake) openForWrite(ctx context.Context, c *catalog, id Ident, sc *arrow
 		return nil, false, l.tableError(ctx, c.env, id, err)
 	case !create:
 		if ok, _ := l.zoneExists(ctx, c.env, id.Zone); ok {
-			return nil, false, fmt.Errorf("table %q in environment %q: %w",
+			return nil, false, fmt.Errorf("table %q in environment %q: %w (set CreateIfMissing to create it from the data)",
 				id.String(), c.env, ErrNotFound)
 		}
 		return nil, false, l.tableError(ctx, c.env, id, err)
