@@ -26,7 +26,7 @@ func (s *arrowSink) abort() error                      { return nil }
 // A Parquet stream buffers its current row group until the row group is complete, and a client that stops
 // reading holds that buffer until the server gives up on it: with many streams at once, their buffers are
 // the server's memory. These limits keep one stream's to a few MB whatever the table's length
-// (BenchmarkParquetStream, 1M mixed rows: ~65 MB of live heap at the peak before, ~10 MB after).
+// (BenchmarkParquetStream/mixed, 1M rows: ~56 MB of live heap at the peak before, ~10 MB after).
 const (
 	// parquetRowGroupRows is the most rows per row group: DuckDB's default.
 	parquetRowGroupRows = 122_880
