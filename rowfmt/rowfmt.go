@@ -1,7 +1,7 @@
 // Package rowfmt writes a stream of Arrow record batches in the formats people and tools read: an aligned
 // text table like psql's, CSV, JSON, JSON lines, Arrow IPC and Parquet. Every writer streams: memory stays
 // bounded by one batch (the text table also keeps its first Options.MaxTableRows rows to size the columns;
-// Parquet buffers one row group).
+// Parquet buffers one row group, of at most 122,880 rows or about 8 MB encoded).
 //
 // Values are written the same way in every text format: timestamps as RFC 3339 (UTC with Z when the type
 // has a time zone, without an offset when it has none), dates as YYYY-MM-DD, decimals with their exact
