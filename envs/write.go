@@ -214,7 +214,7 @@ func actorOf(opts WriteOptions) string {
 // checkRule applies e's write rule: prod-kind environments are written by pipeline runs, or directly with force.
 func checkRule(e *Env, force bool) error {
 	if e.Kind == KindProd && !force {
-		return fmt.Errorf("environment %s: %w: prod tables are written by pipeline runs; a direct write must be forced, and is audited",
+		return fmt.Errorf("environment %s: %w: prod data changes through staged writes and releases; a direct write must be forced, and is audited",
 			e.Name, ErrForbidden)
 	}
 	return nil
