@@ -90,9 +90,17 @@ func (d *Defs) parseFile(name string, b []byte) error {
 		return err
 	}
 	return p.each(top, map[string]func(*yaml.Node, string) error{
-		"entities":         func(n *yaml.Node, f string) error { e, err := p.entity(n, f); d.Entities = append(d.Entities, e); return err },
-		"feature_views":    func(n *yaml.Node, f string) error { v, err := p.view(n, f); d.Views = append(d.Views, v); return err },
-		"feature_services": func(n *yaml.Node, f string) error { s, err := p.service(n, f); d.Services = append(d.Services, s); return err },
+		"entities": func(n *yaml.Node, f string) error {
+			e, err := p.entity(n, f)
+			d.Entities = append(d.Entities, e)
+			return err
+		},
+		"feature_views": func(n *yaml.Node, f string) error { v, err := p.view(n, f); d.Views = append(d.Views, v); return err },
+		"feature_services": func(n *yaml.Node, f string) error {
+			s, err := p.service(n, f)
+			d.Services = append(d.Services, s)
+			return err
+		},
 	})
 }
 
