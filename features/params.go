@@ -39,6 +39,10 @@ func (t ParamType) Check(v any) (any, error) {
 			return int64(x), nil
 		case int64:
 			return x, nil
+		case float64: // a default read back from stored JSON
+			if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+				return int64(x), nil
+			}
 		}
 		if n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); isStr && err == nil {
 			return n, nil
@@ -179,14 +183,12 @@ func ParseDuration(s string) (Duration, error) {
 	return Duration(d), nil
 }
 
-// String prints a TTL the way it is written (30d, 12h0m0s, 0).
+// String prints a TTL in days when it is whole days (30d), else as a Go duration (12h0m0s), or 0.
 func (d Duration) String() string {
 	day := Duration(24 * time.Hour)
 	switch {
 	case d == 0:
 		return "0"
-	case d%(7*day) == 0:
-		return fmt.Sprintf("%dw", d/(7*day))
 	case d%day == 0:
 		return fmt.Sprintf("%dd", d/day)
 	}
