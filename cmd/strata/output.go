@@ -38,6 +38,9 @@ var outputs = map[string]outputKind{
 	"env create": outRefused, "env list": outValue, "env clone": outValue, "env audit": outValue,
 
 	"runs list": outValue, "runs show": outValue, "models list": outValue, "models show": outValue,
+
+	"plan": outValue, "apply": outValue, "features list": outValue, "features describe": outValue,
+	"features versions": outValue,
 }
 
 // checkOutput validates -o for cmd before it runs: an unknown format, or json|yaml for a command that prints no

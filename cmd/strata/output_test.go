@@ -95,6 +95,11 @@ func TestOutputEveryCommand(t *testing.T) {
 		{"runs show", []string{"runs", "show", runID}, true, nil},
 		{"models list", []string{"models", "list"}, true, nil},
 		{"models show", []string{"models", "show", "churn"}, true, nil},
+		{"plan", []string{"plan"}, true, nil},
+		{"apply", []string{"apply"}, false, nil},
+		{"features list", []string{"features", "list"}, true, nil},
+		{"features describe", []string{"features", "describe", "customer"}, true, nil},
+		{"features versions", []string{"features", "versions", "customer"}, true, nil},
 		{"table rm", []string{"table", "rm", "raw.users"}, false, func(t *testing.T) {
 			c.ok("table", "show", "raw.users")
 		}},
@@ -105,6 +110,10 @@ func TestOutputEveryCommand(t *testing.T) {
 		if tc.path == "release diff" && tc.args[3] == "2" { // a second release to compare with
 			c.ok("table", "import", "--env", "prod", "raw.orders", orders, "--force")
 			c.ok("release", "publish", "--env", "prod", "raw.orders")
+		}
+		if tc.path == "plan" { // a feature definition to plan and apply
+			require.NoError(t, os.MkdirAll(filepath.Join(c.dir, "features"), 0o755))
+			c.file("features/e.yaml", "entities:\n  - name: customer\n    join_keys: [{name: customer_id, type: long}]\n")
 		}
 		kind, ok := outputs[tc.path]
 		require.True(t, ok, "%s is not classified in outputs", tc.path)
