@@ -19,6 +19,7 @@ import (
 	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/errs"
+	"github.com/strata-data/strata/features"
 	"github.com/strata-data/strata/lake"
 	"github.com/strata-data/strata/meta"
 	"github.com/strata-data/strata/mlflowapi"
@@ -39,6 +40,8 @@ var sentinels = map[string]error{
 	"engine.ErrClosed":           engine.ErrClosed,
 	"engine.ErrBadData":          engine.ErrBadData,
 	"envs.ErrNotFound":           envs.ErrNotFound,
+	"features.ErrInvalid":        features.ErrInvalid,
+	"features.ErrNotFound":       features.ErrNotFound,
 	"envs.ErrInvalid":            envs.ErrInvalid,
 	"envs.ErrForbidden":          envs.ErrForbidden,
 	"envs.ErrConflict":           envs.ErrConflict,

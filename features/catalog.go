@@ -47,6 +47,10 @@ func (c *EnvCatalog) QueryColumns(ctx context.Context, sql string) (map[string]s
 	if err != nil {
 		return nil, err
 	}
+	return c.describe(ctx, sql, tables)
+}
+
+func (c *EnvCatalog) describe(ctx context.Context, sql string, tables []engine.Table) (map[string]string, error) {
 	res, err := c.Engine.Query(ctx, "SELECT column_name, column_type FROM (DESCRIBE "+sql+"\n)", tables)
 	if err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ import (
 
 // Sentinel errors; wrapped with context by every function.
 var (
-	ErrInvalid  = errs.New(errs.Invalid, "invalid feature definition")
+	ErrInvalid  = errs.New(errs.Invalid, "invalid request")
 	ErrNotFound = errs.New(errs.NotFound, "not found")
 )
 

@@ -1,0 +1,448 @@
+package features
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/strata-data/strata/engine"
+	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/lake"
+)
+
+// DatasetRequest asks for a point-in-time training set.
+type DatasetRequest struct {
+	Env  string
+	Name string // the dataset is written to datasets.<Name>
+	// Spine is a lake table (zone.table, as Env's readers see it) or a local Parquet or CSV file.
+	Spine string
+	// SpineTime is the spine's timestamp column ("" = event_timestamp).
+	SpineTime string
+	// Features are view:feature references; a view may be pinned (view@3:feature) and view:* asks for all of
+	// its features.
+	Features []string
+	// Params are parameter values of SQL-sourced views, by view name then parameter name.
+	Params map[string]map[string]string
+	// FullNames names feature columns view__feature instead of feature.
+	FullNames bool
+	Actor     string
+}
+
+// ViewLineage is what one view contributed to a dataset.
+type ViewLineage struct {
+	View     string         `json:"view"`
+	Version  int64          `json:"version"`
+	Features []string       `json:"features"`
+	Params   map[string]any `json:"params,omitempty"`
+	Inputs   []Input        `json:"inputs"`
+	Entities []EntityRef    `json:"entities"`
+}
+
+// EntityRef is the version of an entity a dataset used.
+type EntityRef struct {
+	Name    string `json:"name"`
+	Version int64  `json:"version"`
+}
+
+// Input is one lake table snapshot a dataset read.
+type Input struct {
+	Table      string `json:"table"`
+	SnapshotID int64  `json:"snapshot_id"`
+}
+
+// Lineage records exactly what a dataset was built from.
+type Lineage struct {
+	Spine       string        `json:"spine"`
+	SpineTime   string        `json:"spine_time"`
+	SpineDigest string        `json:"spine_digest"`
+	SpineInput  *Input        `json:"spine_input,omitempty"`
+	Views       []ViewLineage `json:"views"`
+	FullNames   bool          `json:"full_names"`
+}
+
+// Dataset is one built version of a training set.
+type Dataset struct {
+	Env        string  `json:"env"`
+	Name       string  `json:"name"`
+	Version    int64   `json:"version"`
+	Table      string  `json:"table"`
+	SnapshotID int64   `json:"snapshot_id"`
+	Rows       int64   `json:"rows"`
+	Actor      string  `json:"actor"`
+	CreatedMs  int64   `json:"created_ms"`
+	Lineage    Lineage `json:"lineage"`
+}
+
+// Builder builds training sets: it reads through envs (release pins in prod), joins in DuckDB and writes
+// through envs.Write.
+type Builder struct {
+	Registry *Registry
+	Envs     *envs.Service
+	Engine   *engine.Engine
+}
+
+// Build computes the point-in-time join of the spine with the requested features, writes it to
+// datasets.<Name> (overwriting the table) and records the dataset's lineage.
+//
+// Per spine row and view: the feature row with the same entity keys whose event time is the latest one at or
+// before the spine time and, when the view has a TTL, not older than spine time - TTL; ties on event time go
+// to the latest created time. Without such a row the features are NULL and the spine row is kept. Spine rows
+// keep their order, duplicates included.
+func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, error) {
+	if !nameRe.MatchString(req.Name) {
+		return nil, fmt.Errorf("dataset name %q: use lower-case letters, digits and _: %w", req.Name, ErrInvalid)
+	}
+	if req.SpineTime == "" {
+		req.SpineTime = "event_timestamp"
+	}
+	q, lin, err := b.plan(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	res, err := b.Engine.Query(ctx, q.sql, q.tables)
+	if err != nil {
+		return nil, fmt.Errorf("build dataset %s: %w", req.Name, err)
+	}
+	defer res.Close()
+	id := lake.Ident{Zone: "datasets", Name: req.Name}
+	wr, err := b.Envs.Write(ctx, req.Env, id, res, envs.WriteOptions{Mode: envs.Overwrite, Actor: req.Actor, Action: "dataset",
+		Source: "dataset build " + req.Name, CreateIfMissing: true, SchemaEvolve: true, AllowMissingColumns: true})
+	if err != nil {
+		return nil, err
+	}
+	return b.Registry.recordDataset(ctx, &Dataset{Env: req.Env, Name: req.Name, Table: id.String(), SnapshotID: wr.SnapshotID,
+		Rows: wr.AddedRows, Actor: req.Actor, Lineage: *lin})
+}
+
+type joinQuery struct {
+	sql    string
+	tables []engine.Table
+	seen   map[string]bool
+}
+
+func (q *joinQuery) add(ts ...engine.Table) {
+	for _, t := range ts {
+		if k := t.Schema + "." + t.Name; !q.seen[k] {
+			q.seen[k] = true
+			q.tables = append(q.tables, t)
+		}
+	}
+}
+
+// plan resolves every input and writes the join's SQL.
+func (b *Builder) plan(ctx context.Context, req DatasetRequest) (*joinQuery, *Lineage, error) {
+	q := &joinQuery{seen: map[string]bool{}}
+	lin := &Lineage{Spine: req.Spine, SpineTime: req.SpineTime, FullNames: req.FullNames}
+	spineFrom, spineCols, err := b.spine(ctx, req, q, lin)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, ok := spineCols[req.SpineTime]; !ok {
+		return nil, nil, fmt.Errorf("spine %s has no timestamp column %q (it has %s): name it with --spine-time: %w",
+			req.Spine, req.SpineTime, columnNames(spineCols), ErrInvalid)
+	}
+	groups, err := groupFeatures(req.Features)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ctes, selects, joins []string
+	outNames := map[string]string{}
+	for c := range spineCols {
+		outNames[c] = "the spine"
+	}
+	for i, g := range groups {
+		vj, err := b.viewJoin(ctx, req, g, i, q, spineCols)
+		if err != nil {
+			return nil, nil, err
+		}
+		lin.Views = append(lin.Views, vj.lineage)
+		ctes = append(ctes, vj.ctes...)
+		joins = append(joins, vj.join)
+		for _, f := range vj.lineage.Features {
+			out := f
+			if req.FullNames {
+				out = vj.lineage.View + "__" + f
+			}
+			if prev, dup := outNames[out]; dup {
+				return nil, nil, fmt.Errorf("column %q comes from %s and from view %s: ask for view__feature names (--full-names): %w", out, prev, vj.lineage.View, ErrInvalid)
+			}
+			outNames[out] = "view " + vj.lineage.View
+			selects = append(selects, fmt.Sprintf("CASE WHEN %s THEN j%d.%s END AS %s", vj.inTTL, i, ident(f), ident(out)))
+		}
+	}
+	q.sql = "WITH spine AS (SELECT *, row_number() OVER () AS __strata_row FROM " + spineFrom + "),\n" +
+		strings.Join(ctes, ",\n") + "\nSELECT spine.* EXCLUDE (__strata_row)" + prefixComma(selects) + "\nFROM spine\n" +
+		strings.Join(joins, "\n") + "\nORDER BY spine.__strata_row"
+	return q, lin, nil
+}
+
+func prefixComma(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return ", " + strings.Join(s, ", ")
+}
+
+// spine resolves the spine (a table through envs, or a local file) and its columns.
+func (b *Builder) spine(ctx context.Context, req DatasetRequest, q *joinQuery, lin *Lineage) (string, map[string]string, error) {
+	if fi, err := os.Stat(req.Spine); err == nil && !fi.IsDir() {
+		digest, err := fileDigest(req.Spine)
+		if err != nil {
+			return "", nil, err
+		}
+		lin.SpineDigest = digest
+		from := readerFor(req.Spine)
+		cols, err := b.describe(ctx, "SELECT * FROM "+from, nil)
+		return from, cols, err
+	}
+	id, err := lake.ParseIdent(req.Spine)
+	if err != nil {
+		return "", nil, fmt.Errorf("spine %q is neither a file nor a zone.table: %w", req.Spine, ErrInvalid)
+	}
+	p, err := b.Envs.Resolve(ctx, req.Env, id, lake.SnapshotRef{})
+	if err != nil {
+		return "", nil, fmt.Errorf("spine: %w", err)
+	}
+	if p.SnapshotID == 0 {
+		return "", nil, fmt.Errorf("spine table %s has no snapshot yet in %s: write rows to it first: %w", id, req.Env, ErrInvalid)
+	}
+	q.add(envs.EngineTable(p))
+	lin.SpineInput = &Input{Table: id.String(), SnapshotID: p.SnapshotID}
+	lin.SpineDigest = fmt.Sprintf("%s@%d", id, p.SnapshotID)
+	cols := map[string]string{}
+	for _, c := range p.Columns {
+		cols[c.Name] = c.Type
+	}
+	return ident(id.Zone) + "." + ident(id.Name), cols, nil
+}
+
+func readerFor(path string) string {
+	lit := "'" + strings.ReplaceAll(path, "'", "''") + "'"
+	if strings.HasSuffix(strings.ToLower(path), ".csv") {
+		return "read_csv(" + lit + ", auto_detect = true)"
+	}
+	return "read_parquet(" + lit + ")"
+}
+
+func fileDigest(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// describe returns the columns a query returns (Iceberg type names where they map).
+func (b *Builder) describe(ctx context.Context, sql string, tables []engine.Table) (map[string]string, error) {
+	c := &EnvCatalog{Envs: b.Envs, Engine: b.Engine}
+	return c.describe(ctx, sql, tables)
+}
+
+// featureGroup is the features asked of one view reference (view or view@N).
+type featureGroup struct {
+	ref      string
+	features []string // nil: every feature
+}
+
+func groupFeatures(refs []string) ([]featureGroup, error) {
+	if len(refs) == 0 {
+		return nil, fmt.Errorf("no features asked for: give view:feature,...: %w", ErrInvalid)
+	}
+	var out []featureGroup
+	at := map[string]int{}
+	for _, r := range refs {
+		view, feat, ok := strings.Cut(strings.TrimSpace(r), ":")
+		if !ok || view == "" || feat == "" {
+			return nil, fmt.Errorf("feature %q: write view:feature (or view:*): %w", r, ErrInvalid)
+		}
+		i, seen := at[view]
+		if !seen {
+			i = len(out)
+			at[view] = i
+			out = append(out, featureGroup{ref: view})
+		}
+		if feat == "*" {
+			out[i].features = nil
+			continue
+		}
+		out[i].features = append(out[i].features, feat)
+	}
+	return out, nil
+}
+
+type viewJoinSQL struct {
+	ctes    []string
+	join    string
+	inTTL   string
+	lineage ViewLineage
+}
+
+// viewJoin writes the CTEs and the ASOF join that attach one view's features to the spine.
+func (b *Builder) viewJoin(ctx context.Context, req DatasetRequest, g featureGroup, i int, q *joinQuery, spineCols map[string]string) (*viewJoinSQL, error) {
+	def, err := b.Registry.Get(ctx, req.Env, KindView, g.ref)
+	if err != nil {
+		return nil, err
+	}
+	v, err := def.View()
+	if err != nil {
+		return nil, err
+	}
+	out := &viewJoinSQL{lineage: ViewLineage{View: v.Name, Version: def.Version}}
+	feats, err := pickFeatures(v, g.features)
+	if err != nil {
+		return nil, err
+	}
+	out.lineage.Features = feats
+	keys, err := b.joinKeys(ctx, req.Env, v, &out.lineage)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if _, ok := spineCols[k.Name]; !ok {
+			return nil, fmt.Errorf("spine %s has no join key column %q of view %s (it has %s): %w", req.Spine, k.Name, v.Name, columnNames(spineCols), ErrInvalid)
+		}
+	}
+	src, err := b.viewSource(ctx, req, v, q, &out.lineage)
+	if err != nil {
+		return nil, err
+	}
+	created := "NULL"
+	if v.CreatedTime != "" {
+		created = "CAST(" + ident(v.CreatedTime) + " AS TIMESTAMPTZ)"
+	}
+	var keyCols, on []string
+	for _, k := range keys {
+		dt, err := engine.IcebergToDuckDB(k.Type)
+		if err != nil {
+			return nil, err
+		}
+		keyCols = append(keyCols, fmt.Sprintf("CAST(%s AS %s) AS %s", ident(k.Name), dt, ident(k.Name)))
+		on = append(on, fmt.Sprintf("CAST(spine.%s AS %s) = j%d.%s", ident(k.Name), dt, i, ident(k.Name)))
+	}
+	var featCols []string
+	for _, f := range feats {
+		featCols = append(featCols, ident(f))
+	}
+	// One row per key and event time: the latest created time wins a tie, so the ASOF join has one candidate.
+	out.ctes = append(out.ctes, fmt.Sprintf(`f%d AS (SELECT %s, CAST(%s AS TIMESTAMPTZ) AS __strata_ts, %s
+  FROM (SELECT *, %s AS __strata_cts FROM (%s) WHERE %s IS NOT NULL)
+  QUALIFY row_number() OVER (PARTITION BY %s, __strata_ts ORDER BY __strata_cts DESC NULLS LAST) = 1)`,
+		i, strings.Join(keyCols, ", "), ident(v.EventTime), strings.Join(featCols, ", "), created, src, ident(v.EventTime),
+		strings.Join(keyNames(keys), ", ")))
+	out.join = fmt.Sprintf("ASOF LEFT JOIN f%d AS j%d ON %s AND CAST(spine.%s AS TIMESTAMPTZ) >= j%d.__strata_ts",
+		i, i, strings.Join(on, " AND "), ident(req.SpineTime), i)
+	out.inTTL = "TRUE"
+	if v.TTL > 0 {
+		out.inTTL = fmt.Sprintf("j%d.__strata_ts >= CAST(spine.%s AS TIMESTAMPTZ) - to_microseconds(%d)", i, ident(req.SpineTime),
+			time.Duration(v.TTL).Microseconds())
+	}
+	return out, nil
+}
+
+func keyNames(keys []JoinKey) []string {
+	var out []string
+	for _, k := range keys {
+		out = append(out, ident(k.Name))
+	}
+	return out
+}
+
+func pickFeatures(v *View, want []string) ([]string, error) {
+	var all []string
+	has := map[string]bool{}
+	for _, f := range v.Features {
+		all = append(all, f.Name)
+		has[f.Name] = true
+	}
+	if want == nil {
+		return all, nil
+	}
+	for _, f := range want {
+		if !has[f] {
+			return nil, fmt.Errorf("view %s has no feature %q (it has %s): %w", v.Name, f, strings.Join(all, ", "), ErrNotFound)
+		}
+	}
+	return want, nil
+}
+
+// joinKeys returns the join keys of the view's entities (their current versions, recorded in the lineage).
+func (b *Builder) joinKeys(ctx context.Context, env string, v *View, lin *ViewLineage) ([]JoinKey, error) {
+	var keys []JoinKey
+	for _, name := range v.Entities {
+		d, err := b.Registry.Get(ctx, env, KindEntity, name)
+		if err != nil {
+			return nil, fmt.Errorf("view %s: %w", v.Name, err)
+		}
+		var e Entity
+		if err := json.Unmarshal(d.Spec, &e); err != nil {
+			return nil, err
+		}
+		lin.Entities = append(lin.Entities, EntityRef{Name: name, Version: d.Version})
+		keys = append(keys, e.JoinKeys...)
+	}
+	return keys, nil
+}
+
+// viewSource returns the SQL of the view's rows: its table, or its query with parameter literals, over the
+// snapshots env's readers see; every input snapshot is recorded.
+func (b *Builder) viewSource(ctx context.Context, req DatasetRequest, v *View, q *joinQuery, lin *ViewLineage) (string, error) {
+	var sql string
+	var tables []engine.Table
+	if v.Source.Table != "" {
+		id, err := lake.ParseIdent(v.Source.Table)
+		if err != nil {
+			return "", err
+		}
+		p, err := b.Envs.Resolve(ctx, req.Env, id, lake.SnapshotRef{})
+		if err != nil {
+			return "", fmt.Errorf("view %s: %w", v.Name, err)
+		}
+		tables = []engine.Table{envs.EngineTable(p)}
+		sql = "SELECT * FROM " + ident(id.Zone) + "." + ident(id.Name)
+	} else {
+		rendered, used, err := v.RenderSQL(req.Params[v.Name])
+		if err != nil {
+			return "", err
+		}
+		lin.Params = used
+		if tables, err = b.Envs.BindSQL(ctx, req.Env, rendered); err != nil {
+			return "", fmt.Errorf("view %s: %w", v.Name, err)
+		}
+		sql = rendered
+	}
+	for _, t := range tables {
+		snap, err := b.snapshotOf(ctx, req.Env, t)
+		if err != nil {
+			return "", fmt.Errorf("view %s: %w", v.Name, err)
+		}
+		lin.Inputs = append(lin.Inputs, Input{Table: t.Schema + "." + t.Name, SnapshotID: snap})
+	}
+	q.add(tables...)
+	return sql, nil
+}
+
+// snapshotOf returns the snapshot id env's readers see of a bound table; a table without one is an error, not
+// an empty dataset.
+func (b *Builder) snapshotOf(ctx context.Context, env string, t engine.Table) (int64, error) {
+	p, err := b.Envs.Resolve(ctx, env, lake.Ident{Zone: t.Schema, Name: t.Name}, lake.SnapshotRef{})
+	if err != nil {
+		return 0, err
+	}
+	if p.SnapshotID == 0 {
+		return 0, fmt.Errorf("source table %s.%s has no snapshot yet in %s: write rows to it before building a dataset: %w", t.Schema, t.Name, env, ErrInvalid)
+	}
+	return p.SnapshotID, nil
+}
+
+func ident(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

@@ -1,0 +1,77 @@
+package features
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/strata-data/strata/meta"
+)
+
+// recordDataset stores a built dataset's lineage as its next version, with an audit entry, in one transaction.
+func (r *Registry) recordDataset(ctx context.Context, d *Dataset) (*Dataset, error) {
+	lin, err := json.Marshal(d.Lineage)
+	if err != nil {
+		return nil, err
+	}
+	err = r.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM strata_datasets WHERE env = $1 AND name = $2`,
+			d.Env, d.Name).Scan(&d.Version); err != nil {
+			return err
+		}
+		d.CreatedMs = meta.NowMillis()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO strata_datasets (env, name, version, table_name, snapshot_id, row_count, spine_digest, lineage, actor, created_ms)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, d.Env, d.Name, d.Version, d.Table, d.SnapshotID, d.Rows,
+			d.Lineage.SpineDigest, string(lin), d.Actor, d.CreatedMs); err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, d.Actor, d.Env, "dataset.build", d.Table, map[string]any{"version": d.Version, "snapshot_id": d.SnapshotID})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record dataset %s: %w", d.Name, err)
+	}
+	return d, nil
+}
+
+const datasetCols = `env, name, version, table_name, snapshot_id, row_count, lineage, actor, created_ms`
+
+func scanDatasets(rows *sql.Rows) ([]Dataset, error) {
+	defer rows.Close()
+	var out []Dataset
+	for rows.Next() {
+		var d Dataset
+		var lin string
+		if err := rows.Scan(&d.Env, &d.Name, &d.Version, &d.Table, &d.SnapshotID, &d.Rows, &lin, &d.Actor, &d.CreatedMs); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(lin), &d.Lineage); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Datasets lists env's datasets: the latest version of each, by name.
+func (r *Registry) Datasets(ctx context.Context, env string) ([]Dataset, error) {
+	rows, err := r.db.SQL.QueryContext(ctx, `SELECT `+datasetCols+` FROM strata_datasets d WHERE env = $1
+		AND version = (SELECT MAX(version) FROM strata_datasets m WHERE m.env = d.env AND m.name = d.name) ORDER BY name`, env)
+	if err != nil {
+		return nil, err
+	}
+	return scanDatasets(rows)
+}
+
+// Dataset returns every built version of a dataset, oldest first.
+func (r *Registry) Dataset(ctx context.Context, env, name string) ([]Dataset, error) {
+	rows, err := r.db.SQL.QueryContext(ctx, `SELECT `+datasetCols+` FROM strata_datasets WHERE env = $1 AND name = $2 ORDER BY version`, env, name)
+	if err != nil {
+		return nil, err
+	}
+	out, err := scanDatasets(rows)
+	if err == nil && len(out) == 0 {
+		return nil, fmt.Errorf("no dataset %q in %s: build it with `strata dataset build %s --env %s`: %w", name, env, name, env, ErrNotFound)
+	}
+	return out, err
+}
