@@ -117,3 +117,26 @@ func TestFeaturesApplyInvalidStoresNothing(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(c.ok("features", "list", "-o", "json")), &defs))
 	require.Empty(t, defs)
 }
+
+// TestDatasetBuildCLI: a training set built from a spine file, shown with its lineage, readable with SQL.
+func TestDatasetBuildCLI(t *testing.T) {
+	c := featureProject(t)
+	c.ok("apply")
+	spine := c.file("spine.csv", "user_id,event_timestamp,label\n2,2024-01-03 00:00:00,x\n1,2023-12-01 00:00:00,y\n2,2024-01-03 00:00:00,z\n")
+	out := c.ok("dataset", "build", "train", "--spine", spine, "--features", "user_stats:total,user_orders:scaled",
+		"--param", "user_orders.factor=3", "--full-names")
+	require.Contains(t, out, "built datasets.train version 1 in dev: 3 rows")
+	rows := c.ok("sql", "SELECT label, user_stats__total, user_orders__scaled FROM datasets.train", "--format", "csv")
+	require.Equal(t, "label,user_stats__total,user_orders__scaled\nx,3.25,9.75\ny,,\nz,3.25,9.75\n", rows)
+
+	show := c.ok("dataset", "show", "train")
+	require.Contains(t, show, "user_orders@1: scaled (factor=3 skip=x) <- clean.users@")
+	require.Regexp(t, `spine .*spine.csv \(time column event_timestamp, sha256:[0-9a-f]{64}\)`, show)
+	require.Contains(t, c.ok("dataset", "list"), "train")
+
+	require.Contains(t, c.fail(exitUsage, "dataset", "build", "bad", "--spine", spine, "--features", "user_orders:scaled",
+		"--param", "user_orders.factor=1 OR 1=1"), "parameter factor")
+	require.Contains(t, c.fail(exitUsage, "dataset", "build", "bad", "--spine", c.file("nokey.csv", "id,event_timestamp\n1,2024-01-01 00:00:00\n"),
+		"--features", "user_stats:total"), `has no join key column "user_id"`)
+	c.fail(exitNotFound, "dataset", "show", "bad")
+}

@@ -40,7 +40,7 @@ var outputs = map[string]outputKind{
 	"runs list": outValue, "runs show": outValue, "models list": outValue, "models show": outValue,
 
 	"plan": outValue, "apply": outValue, "features list": outValue, "features describe": outValue,
-	"features versions": outValue,
+	"features versions": outValue, "dataset build": outValue, "dataset list": outValue, "dataset show": outValue,
 }
 
 // checkOutput validates -o for cmd before it runs: an unknown format, or json|yaml for a command that prints no

@@ -52,6 +52,7 @@ func TestOutputEveryCommand(t *testing.T) {
 	c.ok("table", "import", "--env", "dev", "raw.orders", orders)
 	c.ok("table", "import", "--env", "dev", "raw.users", c.file("users.csv", usersCSV))
 	runID := seedTracking(t, c)
+	spineFile := c.file("spine.csv", "customer_id,event_timestamp\n1,2024-01-02 00:00:00\n")
 
 	// In order: later commands rely on what earlier ones did (releases before diff and rollback).
 	cases := []struct {
@@ -100,6 +101,9 @@ func TestOutputEveryCommand(t *testing.T) {
 		{"features list", []string{"features", "list"}, true, nil},
 		{"features describe", []string{"features", "describe", "customer"}, true, nil},
 		{"features versions", []string{"features", "versions", "customer"}, true, nil},
+		{"dataset build", []string{"dataset", "build", "train", "--spine", spineFile, "--features", "customer_stats:amount"}, false, nil},
+		{"dataset list", []string{"dataset", "list"}, true, nil},
+		{"dataset show", []string{"dataset", "show", "train"}, true, nil},
 		{"table rm", []string{"table", "rm", "raw.users"}, false, func(t *testing.T) {
 			c.ok("table", "show", "raw.users")
 		}},
@@ -113,7 +117,11 @@ func TestOutputEveryCommand(t *testing.T) {
 		}
 		if tc.path == "plan" { // a feature definition to plan and apply
 			require.NoError(t, os.MkdirAll(filepath.Join(c.dir, "features"), 0o755))
-			c.file("features/e.yaml", "entities:\n  - name: customer\n    join_keys: [{name: customer_id, type: long}]\n")
+			c.file("features/e.yaml", "entities:\n  - name: customer\n    join_keys: [{name: customer_id, type: long}]\n"+
+				"feature_views:\n  - name: customer_stats\n    entities: [customer]\n    source: {table: clean.customer_stats}\n"+
+				"    event_time: event_ts\n    features: [{name: amount, type: double}]\n")
+			c.ok("table", "import", "--env", "dev", "clean.customer_stats",
+				c.file("stats.csv", "customer_id,event_ts,amount\n1,2024-01-01 00:00:00,2.5\n"))
 		}
 		kind, ok := outputs[tc.path]
 		require.True(t, ok, "%s is not classified in outputs", tc.path)

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/strata-data/strata/errs"
+	"github.com/strata-data/strata/features"
+)
+
+func (a *app) datasetCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "dataset",
+		Short: "Build point-in-time training sets from feature views, and inspect their lineage",
+	}
+	c.AddCommand(a.datasetBuildCmd(), a.datasetListCmd(), a.datasetShowCmd())
+	return c
+}
+
+func (a *app) datasetBuildCmd() *cobra.Command {
+	var req features.DatasetRequest
+	var params []string
+	c := &cobra.Command{
+		Use:   "build NAME --spine FILE|zone.table --features view:feature,...",
+		Short: "Join a spine with feature views as of each spine row's time and write datasets.NAME",
+		Long: `Join a spine (entity keys and a timestamp per row; a Parquet or CSV file, or a lake table) with feature
+views as of each spine row's time, and write the result to the lake table datasets.NAME (overwritten; each build
+is a new version with its lineage: definition versions, parameter values, input snapshot ids, spine digest).
+
+Per spine row and view: the feature row with the same keys whose event time is the latest at or before the
+spine time, and not older than the view's TTL; ties on event time go to the latest created time. Rows without
+a match get NULLs and are kept; spine rows keep their order, duplicates included. In a prod environment the
+views read the current release's pinned snapshots.`,
+		Example: `  strata dataset build churn_train --spine spine.parquet --features user_stats:total,user_stats:country
+  strata dataset build churn_train --spine datasets.labels --features orders_agg:n --param orders_agg.window_days=7 --full-names`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req.Name = args[0]
+			p, err := parseParams(params)
+			if err != nil {
+				return err
+			}
+			req.Params, req.Actor = p, a.actor()
+			if err := a.open(cmd.Context()); err != nil {
+				return err
+			}
+			eng, err := a.engine()
+			if err != nil {
+				return err
+			}
+			b := &features.Builder{Registry: features.NewRegistry(a.db), Envs: a.envs, Engine: eng}
+			ds, err := b.Build(cmd.Context(), req)
+			if err != nil {
+				return err
+			}
+			return a.print(ds, func(w io.Writer) {
+				fmt.Fprintf(w, "built %s version %d in %s: %d rows (snapshot %d)\n", ds.Table, ds.Version, ds.Env, ds.Rows, ds.SnapshotID)
+			})
+		},
+	}
+	c.Flags().StringVar(&req.Env, "env", "dev", "environment")
+	c.Flags().StringVar(&req.Spine, "spine", "", "the spine: a Parquet or CSV file, or a lake table zone.table (required)")
+	c.Flags().StringVar(&req.SpineTime, "spine-time", "event_timestamp", "the spine's timestamp column")
+	c.Flags().StringSliceVar(&req.Features, "features", nil, "view:feature (view@N:feature pins a version; view:* takes every feature), comma-separated (required)")
+	c.Flags().StringArrayVar(&params, "param", nil, "VIEW.PARAM=VALUE for a view with a SQL source (repeatable)")
+	c.Flags().BoolVar(&req.FullNames, "full-names", false, "name feature columns view__feature")
+	_ = c.MarkFlagRequired("spine")
+	_ = c.MarkFlagRequired("features")
+	return c
+}
+
+func parseParams(in []string) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	for _, p := range in {
+		k, v, ok := strings.Cut(p, "=")
+		view, name, ok2 := strings.Cut(k, ".")
+		if !ok || !ok2 || view == "" || name == "" {
+			return nil, errs.E(errs.Invalid, "--param %q: write VIEW.PARAM=VALUE", p)
+		}
+		if out[view] == nil {
+			out[view] = map[string]string{}
+		}
+		out[view][name] = v
+	}
+	return out, nil
+}
+
+func (a *app) datasetListCmd() *cobra.Command {
+	var env string
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List the datasets built in an environment (latest version of each)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.open(cmd.Context()); err != nil {
+				return err
+			}
+			if _, err := a.envs.Get(cmd.Context(), env); err != nil {
+				return err
+			}
+			list, err := features.NewRegistry(a.db).Datasets(cmd.Context(), env)
+			if err != nil {
+				return err
+			}
+			return a.print(list, func(w io.Writer) { writeDatasets(w, list) })
+		},
+	}
+	c.Flags().StringVar(&env, "env", "dev", "environment")
+	return c
+}
+
+func writeDatasets(w io.Writer, list []features.Dataset) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tVERSION\tTABLE\tROWS\tSNAPSHOT\tBUILT\tBY")
+	for _, d := range list {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\t%s\n", d.Name, d.Version, d.Table, d.Rows, d.SnapshotID,
+			time.UnixMilli(d.CreatedMs).UTC().Format("2006-01-02 15:04:05Z"), d.Actor)
+	}
+	_ = tw.Flush()
+}
+
+func (a *app) datasetShowCmd() *cobra.Command {
+	var env string
+	c := &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show every build of a dataset with its lineage",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.open(cmd.Context()); err != nil {
+				return err
+			}
+			all, err := features.NewRegistry(a.db).Dataset(cmd.Context(), env, args[0])
+			if err != nil {
+				return err
+			}
+			return a.print(all, func(w io.Writer) {
+				writeDatasets(w, all)
+				for _, d := range all {
+					writeLineage(w, d)
+				}
+			})
+		},
+	}
+	c.Flags().StringVar(&env, "env", "dev", "environment")
+	return c
+}
+
+func writeLineage(w io.Writer, d features.Dataset) {
+	l := d.Lineage
+	fmt.Fprintf(w, "\nversion %d: spine %s (time column %s, %s)\n", d.Version, l.Spine, l.SpineTime, l.SpineDigest)
+	for _, v := range l.Views {
+		fmt.Fprintf(w, "  %s@%d: %s", v.View, v.Version, strings.Join(v.Features, ", "))
+		if len(v.Params) > 0 {
+			var ps []string
+			for k, val := range v.Params {
+				ps = append(ps, fmt.Sprintf("%s=%v", k, val))
+			}
+			sort.Strings(ps)
+			fmt.Fprintf(w, " (%s)", strings.Join(ps, " "))
+		}
+		for _, in := range v.Inputs {
+			fmt.Fprintf(w, " <- %s@%d", in.Table, in.SnapshotID)
+		}
+		fmt.Fprintln(w)
+	}
+}
