@@ -32,6 +32,8 @@ type DatasetRequest struct {
 	// FullNames names feature columns view__feature instead of feature.
 	FullNames bool
 	Actor     string
+	// Force allows writing the dataset in a prod-kind environment, where it is staged until a release pins it.
+	Force bool
 }
 
 // ViewLineage is what one view contributed to a dataset.
@@ -101,6 +103,10 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 	if req.SpineTime == "" {
 		req.SpineTime = "event_timestamp"
 	}
+	// The environment's write rule first: a refused build should not compute anything.
+	if err := b.Envs.CheckWrite(ctx, req.Env, req.Force); err != nil {
+		return nil, err
+	}
 	q, lin, err := b.plan(ctx, req)
 	if err != nil {
 		return nil, err
@@ -111,7 +117,7 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 	}
 	defer res.Close()
 	id := lake.Ident{Zone: "datasets", Name: req.Name}
-	wr, err := b.Envs.Write(ctx, req.Env, id, res, envs.WriteOptions{Mode: envs.Overwrite, Actor: req.Actor, Action: "dataset",
+	wr, err := b.Envs.Write(ctx, req.Env, id, res, envs.WriteOptions{Mode: envs.Overwrite, Actor: req.Actor, Action: "dataset", Force: req.Force,
 		Source: "dataset build " + req.Name, CreateIfMissing: true, SchemaEvolve: true, AllowMissingColumns: true})
 	if err != nil {
 		return nil, err

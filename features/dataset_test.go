@@ -240,3 +240,31 @@ func TestDatasetErrors(t *testing.T) {
 	_, err := f.envs.Resolve(f.ctx, "dev", lake.Ident{Zone: "datasets", Name: "bad"}, lake.SnapshotRef{})
 	require.ErrorIs(t, err, lake.ErrNotFound, "no failed build wrote a table")
 }
+
+// TestDatasetProdReadsReleasePins: in prod the views read the current release's pins, not newer staged writes,
+// and the lineage names the pinned snapshots; without --force the build is refused.
+func TestDatasetProdReadsReleasePins(t *testing.T) {
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	f.importCSV(t, "prod", "clean.user_stats", statsCSV)
+	rel, err := f.envs.Publish(f.ctx, "prod", []lake.Ident{{Zone: "clean", Name: "user_stats"}}, envs.PublishOptions{Actor: "test"})
+	require.NoError(t, err)
+	pinned := rel.Pins[0].SnapshotID
+	f.importCSV(t, "prod", "clean.user_stats", strings.ReplaceAll(statsCSV, ",10\n", ",99\n")) // staged, not released
+	d := mustParse(t, datasetDefs)
+	d.Views = d.Views[:2]
+	require.NoError(t, Validate(f.ctx, d, &EnvCatalog{Envs: f.envs, Engine: f.eng, Env: "prod"}))
+	_, err = f.b.Registry.Apply(f.ctx, "prod", d, "ann")
+	require.NoError(t, err)
+	spine := f.file(t, "spine.csv", spineCSV)
+	req := DatasetRequest{Env: "prod", Name: "train", Spine: spine, Features: []string{"user_stats:total"}}
+	_, err = f.b.Build(f.ctx, req)
+	require.ErrorIs(t, err, envs.ErrForbidden)
+	req.Force = true
+	ds, err := f.b.Build(f.ctx, req)
+	require.NoError(t, err)
+	require.Equal(t, []Input{{"clean.user_stats", pinned}}, ds.Lineage.Views[0].Inputs)
+	// The dataset itself is staged: prod readers see it once a release pins it.
+	_, err = f.envs.Publish(f.ctx, "prod", []lake.Ident{{Zone: "datasets", Name: "train"}}, envs.PublishOptions{Actor: "test"})
+	require.NoError(t, err)
+	require.Equal(t, "a,10", f.rows(t, "prod", "SELECT label, total FROM datasets.train")[0], "the released 10, not the staged 99")
+}

@@ -69,6 +69,7 @@ views read the current release's pinned snapshots.`,
 	c.Flags().StringVar(&req.SpineTime, "spine-time", "event_timestamp", "the spine's timestamp column")
 	c.Flags().StringSliceVar(&req.Features, "features", nil, "view:feature (view@N:feature pins a version; view:* takes every feature), comma-separated (required)")
 	c.Flags().StringArrayVar(&params, "param", nil, "VIEW.PARAM=VALUE for a view with a SQL source (repeatable)")
+	c.Flags().BoolVar(&req.Force, "force", false, "write the dataset in a prod environment (staged until a release pins it)")
 	c.Flags().BoolVar(&req.FullNames, "full-names", false, "name feature columns view__feature")
 	_ = c.MarkFlagRequired("spine")
 	_ = c.MarkFlagRequired("features")
