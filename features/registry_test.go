@@ -124,3 +124,26 @@ func planLines(plan []Change) []string {
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestRegistryConcurrentApply: applies racing on the same files store each version once, and none fails.
+func TestRegistryConcurrentApply(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			r := NewRegistry(openDB(t, b.DSN(t)))
+			d := mustParse(t, goodDefs)
+			errc := make(chan error, 4)
+			for i := 0; i < 4; i++ {
+				go func() { _, err := r.Apply(ctx, "dev", d, "ann"); errc <- err }()
+			}
+			for i := 0; i < 4; i++ {
+				require.NoError(t, <-errc)
+			}
+			for _, name := range []string{"user_stats", "orders_agg", "churn", "user"} {
+				vs, err := r.Versions(ctx, "dev", "", name)
+				require.NoError(t, err)
+				require.Len(t, vs, 1, name)
+			}
+		})
+	}
+}
