@@ -1,0 +1,115 @@
+package features
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/require"
+
+	"github.com/strata-data/strata/engine"
+	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/internal/testenv"
+	"github.com/strata-data/strata/lake"
+	"github.com/strata-data/strata/meta"
+)
+
+// benchRows writes n rows of (user_id, event_ts[, created_ts], f0..f{nf-1}) in batches of 64k: users cycle over
+// entities, times go back and forth (out of order), every 7th row repeats the previous event time (a tie).
+func benchRows(n, entities, nf int, spine bool) array.RecordReader {
+	ts := &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+	fields := []arrow.Field{{Name: "user_id", Type: arrow.PrimitiveTypes.Int64}, {Name: "event_ts", Type: ts}}
+	if !spine {
+		fields = append(fields, arrow.Field{Name: "created_ts", Type: ts})
+	}
+	for i := 0; i < nf; i++ {
+		fields = append(fields, arrow.Field{Name: fmt.Sprintf("f%d", i), Type: arrow.PrimitiveTypes.Float64, Nullable: true})
+	}
+	schema := arrow.NewSchema(fields, nil)
+	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	var recs []arrow.RecordBatch
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	for start := 0; start < n; start += 1 << 16 {
+		for i := start; i < n && i < start+1<<16; i++ {
+			b.Field(0).(*array.Int64Builder).Append(int64(i % entities))
+			t := base + int64((i*7919)%(n+1))*60_000_000
+			if i%7 == 0 && i > 0 {
+				t = base + int64(((i-1)*7919)%(n+1))*60_000_000
+			}
+			b.Field(1).(*array.TimestampBuilder).Append(arrow.Timestamp(t))
+			c := 2
+			if !spine {
+				b.Field(2).(*array.TimestampBuilder).Append(arrow.Timestamp(t + int64(i%3)))
+				c = 3
+			}
+			for j := 0; j < nf; j++ {
+				if (i+j)%11 == 0 {
+					b.Field(c + j).AppendNull()
+				} else {
+					b.Field(c + j).(*array.Float64Builder).Append(float64(i + j))
+				}
+			}
+		}
+		recs = append(recs, b.NewRecordBatch())
+	}
+	rdr, _ := array.NewRecordReader(schema, recs)
+	return rdr
+}
+
+// BenchmarkDatasetBuild builds a training set of 10 features from 1M feature rows (100k entities) for a spine
+// of 100k rows, end to end: resolve, join in DuckDB, write datasets.bench through envs.Write.
+func BenchmarkDatasetBuild(b *testing.B) {
+	ctx := context.Background()
+	db := openDBB(b, testenv.SQLiteDSN(b))
+	lk, err := lake.Open(ctx, db, lake.Options{Warehouse: b.TempDir()})
+	require.NoError(b, err)
+	svc := envs.New(db, lk, envs.Options{})
+	require.NoError(b, svc.Init(ctx))
+	eng, err := engine.New(engine.Options{Threads: 2, TempDir: b.TempDir()})
+	require.NoError(b, err)
+	defer eng.Close()
+	write := func(table string, rdr array.RecordReader) {
+		id, _ := lake.ParseIdent(table)
+		_, err := svc.Write(ctx, "dev", id, rdr, envs.WriteOptions{CreateIfMissing: true, Actor: "bench"})
+		require.NoError(b, err)
+	}
+	write("clean.bench_features", benchRows(1_000_000, 100_000, 10, false))
+	write("raw.bench_spine", benchRows(100_000, 120_000, 0, true))
+	var feats []string
+	for i := 0; i < 10; i++ {
+		feats = append(feats, fmt.Sprintf("{name: f%d, type: double}", i))
+	}
+	defs := mustParseB(b, "entities:\n  - name: user\n    join_keys: [{name: user_id, type: long}]\nfeature_views:\n  - name: bench\n"+
+		"    entities: [user]\n    source: {table: clean.bench_features}\n    event_time: event_ts\n    created_time: created_ts\n"+
+		"    ttl: 30d\n    features: ["+strings.Join(feats, ", ")+"]\n")
+	r := NewRegistry(db)
+	_, err = r.Apply(ctx, "dev", defs, "bench")
+	require.NoError(b, err)
+	bl := &Builder{Registry: r, Envs: svc, Engine: eng}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ds, err := bl.Build(ctx, DatasetRequest{Env: "dev", Name: "bench", Spine: "raw.bench_spine", SpineTime: "event_ts",
+			Features: []string{"bench:*"}})
+		require.NoError(b, err)
+		require.Equal(b, int64(100_000), ds.Rows)
+	}
+}
+
+func openDBB(b *testing.B, dsn string) *meta.DB {
+	db, err := meta.Open(context.Background(), dsn)
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+func mustParseB(b *testing.B, text string) *Defs {
+	d, err := Parse("bench.yaml", []byte(text))
+	require.NoError(b, err)
+	return d
+}
