@@ -94,8 +94,8 @@ type Builder struct {
 //
 // Per spine row and view: the feature row with the same entity keys whose event time is the latest one at or
 // before the spine time and, when the view has a TTL, not older than spine time - TTL; ties on event time go
-// to the latest created time. Without such a row the features are NULL and the spine row is kept. Spine rows
-// keep their order, duplicates included.
+// to the latest created time. Without such a row the features are NULL and the spine row is kept, duplicates
+// included; the SpineRow column is each row's position in the spine.
 func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, error) {
 	if !nameRe.MatchString(req.Name) {
 		return nil, fmt.Errorf("dataset name %q: use lower-case letters, digits and _: %w", req.Name, ErrInvalid)
@@ -125,6 +125,10 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 	return b.Registry.recordDataset(ctx, &Dataset{Env: req.Env, Name: req.Name, Table: id.String(), SnapshotID: wr.SnapshotID,
 		Rows: wr.AddedRows, Actor: req.Actor, Lineage: *lin})
 }
+
+// SpineRow is the column of a dataset that gives each row's position in the spine (1, 2, ...): a lake table
+// has no row order (writes spread rows over parallel files), so ORDER BY spine_row returns spine order.
+const SpineRow = "spine_row"
 
 type joinQuery struct {
 	sql    string
@@ -158,8 +162,11 @@ func (b *Builder) plan(ctx context.Context, req DatasetRequest) (*joinQuery, *Li
 		return nil, nil, err
 	}
 	var ctes, selects, joins []string
-	outNames := map[string]string{}
+	outNames := map[string]string{SpineRow: "the dataset's spine position"}
 	for c := range spineCols {
+		if c == SpineRow {
+			return nil, nil, fmt.Errorf("the spine has a column %s, which the dataset adds: rename it: %w", SpineRow, ErrInvalid)
+		}
 		outNames[c] = "the spine"
 	}
 	for i, g := range groups {
@@ -183,7 +190,7 @@ func (b *Builder) plan(ctx context.Context, req DatasetRequest) (*joinQuery, *Li
 		}
 	}
 	q.sql = "WITH spine AS (SELECT *, row_number() OVER () AS __strata_row FROM " + spineFrom + "),\n" +
-		strings.Join(ctes, ",\n") + "\nSELECT spine.* EXCLUDE (__strata_row)" + prefixComma(selects) + "\nFROM spine\n" +
+		strings.Join(ctes, ",\n") + "\nSELECT spine.* EXCLUDE (__strata_row), spine.__strata_row AS " + SpineRow + prefixComma(selects) + "\nFROM spine\n" +
 		strings.Join(joins, "\n") + "\nORDER BY spine.__strata_row"
 	return q, lin, nil
 }

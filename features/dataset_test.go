@@ -2,8 +2,10 @@ package features
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -160,7 +162,7 @@ func TestDatasetPointInTime(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, int64(8), ds.Rows)
 			require.Equal(t, "datasets.train", ds.Table)
-			got := f.rows(t, "dev", "SELECT label, total, scaled FROM datasets.train")
+			got := f.rows(t, "dev", "SELECT label, total, scaled FROM datasets.train ORDER BY spine_row")
 			require.Equal(t, []string{
 				"a,10,20",     // latest row before the spine time
 				"b,1,2",       // a later row is not visible yet
@@ -194,7 +196,7 @@ func TestDatasetPointInTime(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, int64(2), ds.Version)
 			require.Equal(t, "raw.spine", ds.Lineage.SpineInput.Table)
-			got = f.rows(t, "dev", "SELECT label, user_all__scaled FROM datasets.train")
+			got = f.rows(t, "dev", "SELECT label, user_all__scaled FROM datasets.train ORDER BY spine_row")
 			require.Equal(t, []string{"a,100", "b,10", "c,60", "d,60", "e,NULL", "f,NULL", "g,3000", "h,60"}, got)
 			list, err := f.b.Registry.Datasets(f.ctx, "dev")
 			require.NoError(t, err)
@@ -266,5 +268,36 @@ func TestDatasetProdReadsReleasePins(t *testing.T) {
 	// The dataset itself is staged: prod readers see it once a release pins it.
 	_, err = f.envs.Publish(f.ctx, "prod", []lake.Ident{{Zone: "datasets", Name: "train"}}, envs.PublishOptions{Actor: "test"})
 	require.NoError(t, err)
-	require.Equal(t, "a,10", f.rows(t, "prod", "SELECT label, total FROM datasets.train")[0], "the released 10, not the staged 99")
+	require.Equal(t, "a,10", f.rows(t, "prod", "SELECT label, total FROM datasets.train ORDER BY spine_row")[0], "the released 10, not the staged 99")
+}
+
+// TestDatasetSpineOrderLargeSpine: with a spine of several batches (written in parallel files), spine_row still
+// gives every row its position in the spine, for a file and for a lake table spine.
+func TestDatasetSpineOrderLargeSpine(t *testing.T) {
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	var sb strings.Builder
+	sb.WriteString("user_id,event_timestamp,seq\n")
+	const n = 150_000
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&sb, "%d,2024-01-%02d 00:00:00,%d\n", (i*7)%5, 1+(i*13)%28, i)
+	}
+	file := f.file(t, "big.csv", sb.String())
+	f.importCSV(t, "dev", "raw.bigspine", sb.String())
+	// A lake table's own read order is the spine order for a table spine.
+	tableOrder := f.rows(t, "dev", "SELECT seq FROM raw.bigspine")
+	for spine, want := range map[string][]string{file: nil, "raw.bigspine": tableOrder} {
+		_, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "ord", Spine: spine, Features: []string{"user_stats:total", "user_all:scaled"}})
+		require.NoError(t, err)
+		rows := f.rows(t, "dev", "SELECT spine_row, seq FROM datasets.ord ORDER BY spine_row")
+		require.Len(t, rows, n)
+		for i, r := range rows {
+			seq := strconv.Itoa(i + 1)
+			if want != nil {
+				seq = want[i]
+			}
+			if r != fmt.Sprintf("%d,%s", i+1, seq) {
+				t.Fatalf("%s: row %d is %s, want seq %s", spine, i, r, seq)
+			}
+		}
+	}
 }

@@ -35,7 +35,8 @@ is a new version with its lineage: definition versions, parameter values, input 
 
 Per spine row and view: the feature row with the same keys whose event time is the latest at or before the
 spine time, and not older than the view's TTL; ties on event time go to the latest created time. Rows without
-a match get NULLs and are kept; spine rows keep their order, duplicates included. In a prod environment the
+a match get NULLs and are kept, duplicates included; the column spine_row is each row's position in the spine
+(ORDER BY spine_row gives spine order). In a prod environment the
 views read the current release's pinned snapshots.`,
 		Example: `  strata dataset build churn_train --spine spine.parquet --features user_stats:total,user_stats:country
   strata dataset build churn_train --spine datasets.labels --features orders_agg:n --param orders_agg.window_days=7 --full-names`,

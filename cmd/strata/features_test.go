@@ -126,8 +126,8 @@ func TestDatasetBuildCLI(t *testing.T) {
 	out := c.ok("dataset", "build", "train", "--spine", spine, "--features", "user_stats:total,user_orders:scaled",
 		"--param", "user_orders.factor=3", "--full-names")
 	require.Contains(t, out, "built datasets.train version 1 in dev: 3 rows")
-	rows := c.ok("sql", "SELECT label, user_stats__total, user_orders__scaled FROM datasets.train", "--format", "csv")
-	require.Equal(t, "label,user_stats__total,user_orders__scaled\nx,3.25,9.75\ny,,\nz,3.25,9.75\n", rows)
+	rows := c.ok("sql", "SELECT spine_row, label, user_stats__total, user_orders__scaled FROM datasets.train ORDER BY spine_row", "--format", "csv")
+	require.Equal(t, "spine_row,label,user_stats__total,user_orders__scaled\n1,x,3.25,9.75\n2,y,,\n3,z,3.25,9.75\n", rows)
 
 	show := c.ok("dataset", "show", "train")
 	require.Contains(t, show, "user_orders@1: scaled (factor=3 skip=x) <- clean.users@")
