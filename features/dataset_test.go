@@ -301,3 +301,21 @@ func TestDatasetSpineOrderLargeSpine(t *testing.T) {
 		}
 	}
 }
+
+// TestDatasetPinnedVersion: view@N builds with that version's definition and records it.
+func TestDatasetPinnedVersion(t *testing.T) {
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	_, err := f.b.Registry.Apply(f.ctx, "dev", mustParse(t, strings.Replace(datasetDefs, "ttl: 30d", "ttl: 0", 1)), "ann")
+	require.NoError(t, err)
+	spine := f.file(t, "spine.csv", spineCSV)
+	for ref, want := range map[string]string{"user_stats@1": "h,NULL", "user_stats": "h,6"} {
+		ds, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "pinned", Spine: spine, Features: []string{ref + ":total"}})
+		require.NoError(t, err)
+		require.Equal(t, want, f.rows(t, "dev", "SELECT label, total FROM datasets.pinned ORDER BY spine_row")[7], ref)
+		wantVersion := int64(2)
+		if strings.Contains(ref, "@") {
+			wantVersion = 1
+		}
+		require.Equal(t, wantVersion, ds.Lineage.Views[0].Version, ref)
+	}
+}
