@@ -1,0 +1,347 @@
+//go:build duckdb_arrow
+
+package move_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/stretchr/testify/require"
+
+	"github.com/strata-data/strata/engine"
+	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/errs"
+	"github.com/strata-data/strata/internal/testenv"
+	"github.com/strata-data/strata/lake"
+	"github.com/strata-data/strata/meta"
+	"github.com/strata-data/strata/move"
+)
+
+type fixture struct {
+	db  *meta.DB
+	svc *envs.Service
+	eng *engine.Engine
+	dir string
+}
+
+func newFixture(t *testing.T, metaDSN string) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := meta.Open(ctx, metaDSN)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	lk, err := lake.Open(ctx, db, lake.Options{Warehouse: t.TempDir()})
+	require.NoError(t, err)
+	svc := envs.New(db, lk, envs.Options{})
+	require.NoError(t, svc.Init(ctx))
+	eng, err := engine.New(engine.Options{Threads: 1, ExternalAccess: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = eng.Close() })
+	return &fixture{db: db, svc: svc, eng: eng, dir: t.TempDir()}
+}
+
+func (f *fixture) deps(env string) move.Deps {
+	return move.Deps{DB: f.db, Envs: f.svc, Engine: f.eng, Env: env, Actor: "tester"}
+}
+
+func (f *fixture) file(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(f.dir, name)
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+	return p
+}
+
+func (f *fixture) job(t *testing.T, body string, over map[string]string) (*move.Spec, move.Params) {
+	t.Helper()
+	s, err := move.Parse("job.yaml", []byte(body))
+	require.NoError(t, err)
+	ps, err := move.ResolveParams(s, over, time.Now())
+	require.NoError(t, err)
+	return s, ps
+}
+
+// query runs SQL over one table of env and returns the rows as text, one line per row.
+func (f *fixture) query(t *testing.T, env, sqlText string) []string {
+	t.Helper()
+	ctx := context.Background()
+	tables, err := f.svc.BindSQL(ctx, env, sqlText)
+	require.NoError(t, err)
+	res, err := f.eng.Query(ctx, sqlText, tables)
+	require.NoError(t, err)
+	defer res.Close()
+	var out []string
+	for res.Next() {
+		rb := res.RecordBatch()
+		for r := 0; r < int(rb.NumRows()); r++ {
+			var cells []string
+			for c := 0; c < int(rb.NumCols()); c++ {
+				cells = append(cells, rb.Column(c).ValueStr(r))
+			}
+			out = append(out, strings.Join(cells, "|"))
+		}
+	}
+	require.NoError(t, res.Err())
+	return out
+}
+
+func (f *fixture) snapshots(t *testing.T, env, table string) int {
+	t.Helper()
+	id, _ := lake.ParseIdent(table)
+	info, err := f.svc.Lake().Describe(context.Background(), env, id)
+	if err != nil {
+		require.ErrorIs(t, err, lake.ErrNotFound)
+		return 0
+	}
+	return len(info.Snapshots)
+}
+
+// TestRunFilesToLake: a folder of CSV files lands as one snapshot, with columns renamed, cast and dropped,
+// malformed rows within max_bad_rows skipped and counted, and the run recorded.
+func TestRunFilesToLake(t *testing.T) {
+	t.Parallel()
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, b.DSN(t))
+			f.file(t, "in/a.csv", "id,amt,note,code\n1,1.5,x,10\n2,2.5,y,20\n")
+			f.file(t, "in/b.csv", "id,amt,note,code\n3,3.5,z,30\n4,oops,w,40\n")
+			f.file(t, "in/readme.txt", "not data")
+			spec, ps := f.job(t, `name: orders
+source: {type: files, path: `+f.dir+`/in}
+target: {type: lake, table: raw.orders}
+on_error: {max_bad_rows: 1}
+columns:
+  - {name: amt, rename: amount}
+  - {name: note, drop: true}
+  - {name: code, cast: string}
+`, nil)
+			ctx := context.Background()
+			rec, err := move.Run(ctx, f.deps("dev"), spec, ps)
+			require.NoError(t, err)
+			require.Equal(t, move.StatusSucceeded, rec.Status)
+			require.Equal(t, int64(3), rec.RowsRead)
+			require.Equal(t, int64(3), rec.RowsWritten)
+			require.Equal(t, int64(1), rec.RowsRejected)
+			require.Contains(t, rec.BadRows[0].File, "b.csv")
+			require.Positive(t, rec.Bytes)
+			require.NotZero(t, rec.SnapshotID)
+			require.Equal(t, 1, f.snapshots(t, "dev", "raw.orders"))
+			require.Equal(t, []string{"1|1.5|10", "2|2.5|20", "3|3.5|30"},
+				f.query(t, "dev", "SELECT id, amount, code FROM raw.orders ORDER BY id"))
+			cols := f.query(t, "dev", "SELECT column_name || ':' || column_type FROM (DESCRIBE SELECT * FROM raw.orders)")
+			require.Contains(t, cols, "code:VARCHAR")
+			require.NotContains(t, strings.Join(cols, ","), "note")
+
+			got, err := move.GetRun(ctx, f.db, rec.ID)
+			require.NoError(t, err)
+			require.Equal(t, rec.RowsWritten, got.RowsWritten)
+			require.Equal(t, int64(1), got.RowsRejected)
+			require.Equal(t, "dev", got.Env)
+			require.Equal(t, move.StatusSucceeded, got.Status)
+			list, err := move.Runs(ctx, f.db, "orders", 0)
+			require.NoError(t, err)
+			require.Len(t, list, 1)
+			_, err = move.GetRun(ctx, f.db, "nope")
+			require.ErrorIs(t, err, move.ErrNotFound)
+
+			// Too many bad rows: the run fails, commits nothing, and is recorded as failed.
+			f.file(t, "in/c.csv", "id,amt,note,code\n5,bad,q,1\n")
+			rec, err = move.Run(ctx, f.deps("dev"), spec, ps)
+			require.Error(t, err)
+			require.Equal(t, errs.BadData, errs.KindOf(err))
+			require.Equal(t, move.StatusFailed, rec.Status)
+			require.Equal(t, 1, f.snapshots(t, "dev", "raw.orders"))
+			got, err = move.GetRun(ctx, f.db, rec.ID)
+			require.NoError(t, err)
+			require.Equal(t, move.StatusFailed, got.Status)
+			require.NotEmpty(t, got.Error)
+		})
+	}
+}
+
+// TestRunLakeToLakeAndProdRule: a lake table is a source (latest, or a snapshot); overwrite replaces the
+// target's rows; prod writes need force and are staged.
+func TestRunLakeToLakeAndProdRule(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	ctx := context.Background()
+	src := f.file(t, "a.jsonl", `{"id": 1, "name": "Zoë"}`+"\n"+`{"id": 2, "name": "☕"}`+"\n")
+	load, ps := f.job(t, "name: load\nsource: {type: files, path: "+src+"}\ntarget: {type: lake, table: raw.people}\n", nil)
+	first, err := move.Run(ctx, f.deps("dev"), load, ps)
+	require.NoError(t, err)
+	_, err = move.Run(ctx, f.deps("dev"), load, ps)
+	require.NoError(t, err)
+	require.Equal(t, []string{"4"}, f.query(t, "dev", "SELECT count(*) FROM raw.people"))
+
+	copyJob := fmt.Sprintf("name: copy\nsource: {type: lake, table: raw.people, snapshot: %d}\ntarget: {type: lake, table: clean.people, mode: overwrite}\n", first.SnapshotID)
+	spec, ps := f.job(t, copyJob, nil)
+	for i := 0; i < 2; i++ {
+		rec, err := move.Run(ctx, f.deps("dev"), spec, ps)
+		require.NoError(t, err)
+		require.Equal(t, int64(2), rec.RowsWritten)
+	}
+	require.Equal(t, []string{"1|Zoë", "2|☕"}, f.query(t, "dev", "SELECT id, name FROM clean.people ORDER BY id"))
+	require.Equal(t, 2, f.snapshots(t, "dev", "clean.people"))
+
+	// prod: refused without force, before the source is read; staged with it.
+	fromDev := strings.Replace(copyJob, "table: raw.people,", "table: raw.people, env: dev,", 1)
+	spec, ps = f.job(t, fromDev, nil)
+	_, err = move.Run(ctx, f.deps("prod"), spec, ps)
+	require.ErrorIs(t, err, envs.ErrForbidden)
+	require.Equal(t, 0, f.snapshots(t, "prod", "clean.people"))
+	d := f.deps("prod")
+	d.Force = true
+	rec, err := move.Run(ctx, d, spec, ps)
+	require.NoError(t, err)
+	require.True(t, rec.Staged)
+	require.Equal(t, 1, f.snapshots(t, "prod", "clean.people"))
+}
+
+// TestRunColumnsErrors: a columns rule naming a missing column, and a cast that does not fit, fail the run
+// without a snapshot.
+func TestRunColumnsErrors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	ctx := context.Background()
+	src := f.file(t, "a.csv", "id,v\n1,abc\n")
+	spec, ps := f.job(t, "name: j\nsource: {type: files, path: "+src+"}\ntarget: {type: lake, table: raw.x}\ncolumns:\n  - {name: w, drop: true}\n", nil)
+	_, err := move.Run(ctx, f.deps("dev"), spec, ps)
+	require.ErrorContains(t, err, `the source has no column "w" (it has id, v)`)
+	spec, ps = f.job(t, "name: j\nsource: {type: files, path: "+src+"}\ntarget: {type: lake, table: raw.x}\ncolumns:\n  - {name: v, cast: long}\n", nil)
+	_, err = move.Run(ctx, f.deps("dev"), spec, ps)
+	require.ErrorContains(t, err, `cast "v" to int64`)
+	require.Equal(t, 0, f.snapshots(t, "dev", "raw.x"))
+}
+
+func pgExec(t *testing.T, dsn string, stmts ...string) {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	for _, s := range stmts {
+		_, err := db.Exec(s)
+		require.NoError(t, err, s)
+	}
+}
+
+const incrementalJob = `name: events
+params:
+  who: {type: string, default: "x'; DROP TABLE ev; --"}
+source:
+  type: postgres
+  dsn: ${SRC_DSN}
+  query: SELECT id, at, who, amount FROM ev WHERE at > {{ watermark }} AND who <> {{ who }} ORDER BY at
+incremental: {column: at}
+target: {type: lake, table: raw.events}
+`
+
+// TestRunPostgresIncremental: params and the watermark are bound, never pasted (the injection attempt is just a
+// value that matches nothing); each run reads only rows past the watermark; a source killed mid-run leaves no
+// snapshot and the watermark unmoved, and the next run continues with no duplicates and no gaps.
+func TestRunPostgresIncremental(t *testing.T) {
+	t.Parallel()
+	pg := testenv.PostgresDSN(t)
+	pgExec(t, pg, `CREATE TABLE ev (id int, at timestamptz, who text, amount numeric(10,2))`,
+		`INSERT INTO ev SELECT i, timestamptz '2026-01-01 00:00:00Z' + i * interval '1 second', 'u' || (i % 3), i / 100.0
+		 FROM generate_series(1, 250) i`,
+		`INSERT INTO ev VALUES (999, '2025-01-01Z', 'x''; DROP TABLE ev; --', 1)`)
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	ctx := context.Background()
+	spec, ps := f.job(t, incrementalJob, nil)
+	d := f.deps("dev")
+	d.Lookup = func(k string) (string, bool) { return map[string]string{"SRC_DSN": pg}[k], k == "SRC_DSN" }
+	d.BatchRows = 1000
+
+	rec, err := move.Run(ctx, d, spec, ps)
+	require.NoError(t, err)
+	require.Equal(t, int64(250), rec.RowsWritten, "the injection row is data: who <> it excludes exactly that row")
+	require.Equal(t, "", rec.WatermarkBefore)
+	require.Equal(t, "2026-01-01T00:04:10Z", rec.WatermarkAfter)
+	require.NotContains(t, fmt.Sprint(rec.Params), pg)
+	wm, ok, err := move.Watermark(ctx, f.db, "events", "dev")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, rec.WatermarkAfter, wm)
+
+	// Nothing new: an empty run, watermark unchanged.
+	rec, err = move.Run(ctx, d, spec, ps)
+	require.NoError(t, err)
+	require.Equal(t, int64(0), rec.RowsWritten)
+	require.Equal(t, wm, rec.WatermarkAfter)
+
+	// 100,000 new rows (more than socket buffers hold); the source connection is killed after the first batch.
+	pgExec(t, pg, `INSERT INTO ev SELECT i, timestamptz '2026-01-01 00:00:00Z' + i * interval '1 second', 'n', i % 1000
+		FROM generate_series(251, 100250) i`)
+	snaps := f.snapshots(t, "dev", "raw.events")
+	var once sync.Once
+	killer := d
+	killer.Hook = func(point string) {
+		if point == "source:batch" {
+			once.Do(func() {
+				pgExec(t, pg, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+					WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'SELECT id, at, who%'`)
+			})
+		}
+	}
+	rec, err = move.Run(ctx, killer, spec, ps)
+	require.Error(t, err)
+	require.Equal(t, move.StatusFailed, rec.Status)
+	require.Equal(t, snaps, f.snapshots(t, "dev", "raw.events"), "a failed run commits no snapshot")
+	after, _, err := move.Watermark(ctx, f.db, "events", "dev")
+	require.NoError(t, err)
+	require.Equal(t, wm, after, "a failed run does not move the watermark")
+
+	rec, err = move.Run(ctx, d, spec, ps)
+	require.NoError(t, err)
+	require.Equal(t, int64(100000), rec.RowsWritten)
+	ids := f.query(t, "dev", "SELECT count(*), count(DISTINCT id), min(id), max(id) FROM raw.events")
+	require.Equal(t, []string{"100250|100250|1|100250"}, ids, "no duplicates, no gaps")
+	require.Equal(t, []string{"250"}, f.query(t, "dev", "SELECT (amount * 100)::BIGINT FROM raw.events WHERE id = 250"))
+	require.Contains(t, f.query(t, "dev", "SELECT column_name || ':' || column_type FROM (DESCRIBE SELECT * FROM raw.events)"),
+		"amount:DECIMAL(10,2)")
+
+	pgExec(t, pg, "SELECT count(*) FROM ev") // the table is still there
+	runs, err := move.Runs(ctx, f.db, "events", 0)
+	require.NoError(t, err)
+	var statuses []string
+	for _, r := range runs {
+		statuses = append(statuses, r.Status)
+	}
+	sort.Strings(statuses)
+	require.Equal(t, []string{"failed", "succeeded", "succeeded", "succeeded"}, statuses)
+}
+
+// TestRunSecretsNeverRecorded: a secret from ${VAR} appears neither in the error nor in the run history.
+func TestRunSecretsNeverRecorded(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	pg := testenv.PostgresDSN(t)
+	// The secret is the database name, so that the server's refusal quotes it and the scrubbing shows.
+	secret := "s3cret_db_name_zz"
+	dsn := pg[:strings.LastIndex(pg, "/")+1] + "${DB_NAME}"
+	spec, ps := f.job(t, "name: leak\nsource: {type: postgres, dsn: '"+dsn+"', query: SELECT 1 AS x}\ntarget: {type: lake, table: raw.x}\n", nil)
+	d := f.deps("dev")
+	d.Lookup = func(k string) (string, bool) { return secret, k == "DB_NAME" }
+	rec, err := move.Run(context.Background(), d, spec, ps)
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), secret)
+	require.Contains(t, err.Error(), "***")
+	got, err := move.GetRun(context.Background(), f.db, rec.ID)
+	require.NoError(t, err)
+	require.NotContains(t, got.Error, secret)
+	d.Lookup = func(string) (string, bool) { return "", false }
+	_, err = move.Run(context.Background(), d, spec, ps)
+	require.ErrorContains(t, err, "environment variable DB_NAME is not set")
+}
+
+var _ = array.NewRecordBuilder
