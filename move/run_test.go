@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/stretchr/testify/require"
 
 	"github.com/strata-data/strata/engine"
@@ -311,6 +310,15 @@ func TestRunPostgresIncremental(t *testing.T) {
 		"amount:DECIMAL(10,2)")
 
 	pgExec(t, pg, "SELECT count(*) FROM ev") // the table is still there
+
+	p, err := move.Plan(ctx, d, spec, ps)
+	require.NoError(t, err)
+	require.Equal(t, []move.PlanColumn{{Name: "id", Type: "int"}, {Name: "at", Type: "timestamptz"},
+		{Name: "who", Type: "string"}, {Name: "amount", Type: "decimal(10, 2)"}}, p.SourceColumns)
+	require.True(t, p.TargetExists)
+	require.Empty(t, p.AddedColumns)
+	require.Empty(t, p.TypeChanges)
+	require.Equal(t, "2026-01-02T03:50:50Z", p.Watermark)
 	runs, err := move.Runs(ctx, f.db, "events", 0)
 	require.NoError(t, err)
 	var statuses []string
@@ -344,4 +352,34 @@ func TestRunSecretsNeverRecorded(t *testing.T) {
 	require.ErrorContains(t, err, "environment variable DB_NAME is not set")
 }
 
-var _ = array.NewRecordBuilder
+
+// TestPlan: a plan shows the resolved params, the source's columns after columns: rules and the difference
+// with the target, and writes nothing.
+func TestPlan(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	ctx := context.Background()
+	a := f.file(t, "a_2026-11-24.csv", "id,amt\n1,1.5\n")
+	f.file(t, "b_2026-11-24.csv", "id,amt,extra\n1,1.5,x\n")
+	job := "name: j\nparams: {day: {type: date, default: '2026-11-24'}}\nsource: {type: files, path: '" + f.dir +
+		"/PFX_{{ day }}.csv'}\ntarget: {type: lake, table: raw.x}\ncolumns:\n  - {name: amt, rename: amount}\n"
+	spec, ps := f.job(t, strings.Replace(job, "PFX", "a", 1), nil)
+	p, err := move.Plan(ctx, f.deps("dev"), spec, ps)
+	require.NoError(t, err)
+	require.False(t, p.TargetExists)
+	require.Equal(t, map[string]string{"day": "2026-11-24"}, p.Params)
+	require.Equal(t, []move.PlanColumn{{Name: "id", Type: "long"}, {Name: "amount", Type: "double"}}, p.SourceColumns)
+	require.Equal(t, 0, f.snapshots(t, "dev", "raw.x"))
+	_, err = move.Run(ctx, f.deps("dev"), spec, ps)
+	require.NoError(t, err)
+	require.FileExists(t, a)
+
+	spec, ps = f.job(t, strings.Replace(job, "PFX", "b", 1), nil)
+	p, err = move.Plan(ctx, f.deps("dev"), spec, ps)
+	require.NoError(t, err)
+	require.True(t, p.TargetExists)
+	require.Equal(t, []move.PlanColumn{{Name: "extra", Type: "string"}}, p.AddedColumns)
+	require.True(t, p.WouldFailSchema)
+	_, err = move.Run(ctx, f.deps("dev"), spec, ps)
+	require.ErrorIs(t, err, envs.ErrSchemaMismatch)
+}

@@ -265,3 +265,25 @@ func watermarkText(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// Describe returns the Arrow schema of query's rows without running it (the statement is only prepared).
+func Describe(ctx context.Context, dsn, query string) (*arrow.Schema, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return nil, errs.E(errs.Unavailable, "connect to the postgres source: %s", err.Error())
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	sd, err := conn.Prepare(ctx, "", query)
+	if err != nil {
+		return nil, errs.E(errs.Invalid, "postgres source query: %v", err)
+	}
+	fields := make([]arrow.Field, len(sd.Fields))
+	for i, f := range sd.Fields {
+		c, err := converterFor(f)
+		if err != nil {
+			return nil, err
+		}
+		fields[i] = arrow.Field{Name: f.Name, Type: c.typ, Nullable: true}
+	}
+	return arrow.NewSchema(fields, nil), nil
+}
