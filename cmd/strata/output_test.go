@@ -52,6 +52,7 @@ func TestOutputEveryCommand(t *testing.T) {
 	c.ok("table", "import", "--env", "dev", "raw.orders", orders)
 	c.ok("table", "import", "--env", "dev", "raw.users", c.file("users.csv", usersCSV))
 	runID := seedTracking(t, c)
+	moveJob := c.file("move.yaml", "name: copy_orders\nsource: {type: files, path: '"+orders+"'}\ntarget: {type: lake, table: raw.moved}\n")
 
 	// In order: later commands rely on what earlier ones did (releases before diff and rollback).
 	cases := []struct {
@@ -95,6 +96,10 @@ func TestOutputEveryCommand(t *testing.T) {
 		{"runs show", []string{"runs", "show", runID}, true, nil},
 		{"models list", []string{"models", "list"}, true, nil},
 		{"models show", []string{"models", "show", "churn"}, true, nil},
+		{"move plan", []string{"move", "plan", moveJob}, true, nil},
+		{"move run", []string{"move", "run", moveJob}, false, nil},
+		{"move runs", []string{"move", "runs"}, true, nil},
+		{"move show", []string{"move", "show", firstMoveRun(t, c)}, true, nil},
 		{"table rm", []string{"table", "rm", "raw.users"}, false, func(t *testing.T) {
 			c.ok("table", "show", "raw.users")
 		}},
@@ -237,4 +242,15 @@ func TestPrintEmptyList(t *testing.T) {
 		require.NoError(t, a.print(none, nil))
 		require.Equal(t, want, out.String(), format)
 	}
+}
+
+// firstMoveRun runs a small move job and returns its run id.
+func firstMoveRun(t *testing.T, c *cli) string {
+	t.Helper()
+	job := c.file("move_seed.yaml", "name: seed_orders\nsource: {type: files, path: '"+c.file("seed.csv", ordersCSV)+"'}\ntarget: {type: lake, table: raw.move_seed}\n")
+	var rec struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(c.ok("move", "run", job, "-o", "json")), &rec))
+	return rec.ID
 }
