@@ -352,7 +352,6 @@ func TestRunSecretsNeverRecorded(t *testing.T) {
 	require.ErrorContains(t, err, "environment variable DB_NAME is not set")
 }
 
-
 // TestPlan: a plan shows the resolved params, the source's columns after columns: rules and the difference
 // with the target, and writes nothing.
 func TestPlan(t *testing.T) {
