@@ -382,3 +382,30 @@ func TestPlan(t *testing.T) {
 	_, err = move.Run(ctx, f.deps("dev"), spec, ps)
 	require.ErrorIs(t, err, envs.ErrSchemaMismatch)
 }
+
+// TestLakeSourceInProdSeesReleasesOnly: a lake source in prod reads the current release's pin, not a staged
+// snapshot, and a table no release pins is not found.
+func TestLakeSourceInProdSeesReleasesOnly(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	ctx := context.Background()
+	d := f.deps("prod")
+	d.Force = true
+	load, ps := f.job(t, "name: load\nsource: {type: files, path: "+f.file(t, "a.csv", "id\n1\n2\n")+"}\ntarget: {type: lake, table: raw.src}\n", nil)
+	_, err := move.Run(ctx, d, load, ps)
+	require.NoError(t, err)
+
+	cp, cps := f.job(t, "name: cp\nsource: {type: lake, table: raw.src}\ntarget: {type: lake, table: clean.dst}\n", nil)
+	_, err = move.Run(ctx, d, cp, cps)
+	require.ErrorIs(t, err, lake.ErrNotFound, "an unreleased table is invisible to prod readers")
+	require.Equal(t, 0, f.snapshots(t, "prod", "clean.dst"))
+
+	_, err = f.svc.Publish(ctx, "prod", []lake.Ident{{Zone: "raw", Name: "src"}}, envs.PublishOptions{Actor: "tester"})
+	require.NoError(t, err)
+	load2, ps2 := f.job(t, "name: load\nsource: {type: files, path: "+f.file(t, "b.csv", "id\n3\n")+"}\ntarget: {type: lake, table: raw.src}\n", nil)
+	_, err = move.Run(ctx, d, load2, ps2) // staged, not released
+	require.NoError(t, err)
+	rec, err := move.Run(ctx, d, cp, cps)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), rec.RowsWritten, "the released snapshot's rows, not the staged third row")
+}
