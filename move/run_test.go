@@ -409,3 +409,35 @@ func TestLakeSourceInProdSeesReleasesOnly(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(2), rec.RowsWritten, "the released snapshot's rows, not the staged third row")
 }
+
+// TestParamsBindEveryType: each param type binds against the PostgreSQL column types it is compared with.
+func TestParamsBindEveryType(t *testing.T) {
+	t.Parallel()
+	pg := testenv.PostgresDSN(t)
+	pgExec(t, pg, `CREATE TABLE p (id int, amount numeric(10,2), n bigint, d date, ts timestamptz, ok boolean, s text)`,
+		`INSERT INTO p VALUES (1, 5.00, 10, '2026-11-24', '2026-11-24 10:00:00Z', true, 'a'),
+		                      (2, 0.50, 20, '2026-11-23', '2026-11-23 10:00:00Z', false, 'b')`)
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	spec, ps := f.job(t, `name: typed
+params:
+  min_amount: {type: float, default: 1}
+  n: {type: int, default: 10}
+  day: {type: date, default: "2026-11-24"}
+  since: {type: timestamp, default: "2026-11-24T00:00:00Z"}
+  ok: {type: bool, default: true}
+  s: {type: string, default: a}
+source:
+  type: postgres
+  dsn: ${PG}
+  query: >-
+    SELECT id FROM p WHERE amount >= {{ min_amount }} AND n = {{ n }} AND d = {{ day }} AND ts >= {{ since }}
+    AND ok = {{ ok }} AND s = {{ s }}
+target: {type: lake, table: raw.typed}
+`, nil)
+	d := f.deps("dev")
+	d.Lookup = func(k string) (string, bool) { return pg, k == "PG" }
+	rec, err := move.Run(context.Background(), d, spec, ps)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), rec.RowsWritten)
+	require.Equal(t, []string{"1"}, f.query(t, "dev", "SELECT id FROM raw.typed"))
+}
