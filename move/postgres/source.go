@@ -202,16 +202,17 @@ func (r *Reader) Rows() int64 { return r.read }
 // Watermark returns the text of the largest incremental-column value read, or "" if none was read.
 func (r *Reader) Watermark() string { return watermarkText(r.wm) }
 
-// Close ends the query and closes the connection.
+// Close ends the query and closes the connection. A query not read to its end is abandoned, not drained:
+// the connection is closed, which makes the server stop it.
 func (r *Reader) Close() error {
 	if r.cur != nil {
 		r.cur.Release()
 		r.cur = nil
 	}
-	if r.rows != nil {
+	if r.rows != nil && r.done {
 		r.rows.Close()
 	}
-	return r.conn.Close(context.Background())
+	return r.conn.PgConn().Close(context.Background())
 }
 
 func greater(a, b any) bool {

@@ -107,3 +107,30 @@ func TestUnsupportedTypeSaysCast(t *testing.T) {
 	require.ErrorContains(t, err, `column "span"`)
 	require.ErrorContains(t, err, "span::text")
 }
+
+// TestCloseAbandonsTheQuery: closing a reader before the end does not read the rest of the result.
+func TestCloseAbandonsTheQuery(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.PostgresDSN(t)
+	// Rows stream out one per millisecond: reading them all would take over 1,000 s.
+	seed(t, dsn, "CREATE TABLE slow AS SELECT i FROM generate_series(1, 1000000) i")
+	r, err := Open(context.Background(), Options{DSN: dsn, Query: "SELECT i FROM slow WHERE pg_sleep(0.001)::text = ''", WatermarkArg: -1, BatchRows: 10})
+	require.NoError(t, err)
+	require.True(t, r.Next())
+	done := make(chan error, 1)
+	go func() { done <- r.Close() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("Close is reading the whole result instead of abandoning it")
+	}
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%FROM slow WHERE pg_sleep%'
+			AND pid <> pg_backend_pid()`).Scan(&n))
+		return n == 0
+	}, 30*time.Second, 100*time.Millisecond, "the server still runs the abandoned query")
+}
