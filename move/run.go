@@ -46,8 +46,10 @@ const PropRun = "strata.move.run"
 
 // Run runs spec with resolved params: it streams the source into the target through envs.Write (one snapshot;
 // staged in prod, where it needs Force), and records the run. The watermark moves only if the snapshot is
-// committed, in the transaction that records the run as succeeded. On error the returned record (when the run
-// got as far as being recorded) says how far it got; its error text has the run's secrets replaced by ***.
+// committed, in the transaction that records the run as succeeded. One run of a job per environment runs at a
+// time (a lease in the metadata DB; a second run is a Conflict error), so two runs never read from the same
+// watermark. On error the returned record (when the run got as far as being recorded) says how far it got; its
+// error text has the run's secrets replaced by ***.
 func Run(ctx context.Context, d Deps, spec *Spec, params Params) (*RunRecord, error) {
 	lookup := d.Lookup
 	if lookup == nil {
@@ -62,6 +64,11 @@ func Run(ctx context.Context, d Deps, spec *Spec, params Params) (*RunRecord, er
 	}
 	rec := &RunRecord{ID: newRunID(), Job: spec.Name, Env: d.Env, Params: params.Map(), Source: spec.Source.Type,
 		Target: spec.Target.Table, Actor: d.Actor, StartedAt: time.Now().UTC()}
+	release, err := acquireLease(ctx, d.DB, spec.Name, d.Env, rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	watermark := ""
 	if spec.Incremental != nil {
 		if rec.WatermarkBefore, _, err = Watermark(ctx, d.DB, spec.Name, d.Env); err != nil {

@@ -441,3 +441,40 @@ target: {type: lake, table: raw.typed}
 	require.Equal(t, int64(1), rec.RowsWritten)
 	require.Equal(t, []string{"1"}, f.query(t, "dev", "SELECT id FROM raw.typed"))
 }
+
+// TestOneRunPerJobAndEnv: while a run of a job is going, a second run of it in the same environment is refused
+// (it would read from the same watermark); the lease of a killed run expires and is taken over.
+func TestOneRunPerJobAndEnv(t *testing.T) {
+	t.Parallel()
+	pg := testenv.PostgresDSN(t)
+	pgExec(t, pg, `CREATE TABLE ev (id int, at timestamptz)`,
+		`INSERT INTO ev SELECT i, timestamptz '2026-01-01Z' + i * interval '1 minute' FROM generate_series(1, 5) i`)
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	ctx := context.Background()
+	spec, ps := f.job(t, "name: ev\nsource: {type: postgres, dsn: '${PG}', query: 'SELECT * FROM ev WHERE at > {{ watermark }}'}\n"+
+		"incremental: {column: at}\ntarget: {type: lake, table: raw.ev}\n", nil)
+	d := f.deps("dev")
+	d.Lookup = func(k string) (string, bool) { return pg, k == "PG" }
+	d.BatchRows = 1
+	var second error
+	var once sync.Once
+	outer := d
+	outer.Hook = func(string) { once.Do(func() { _, second = move.Run(ctx, d, spec, ps) }) }
+	rec, err := move.Run(ctx, outer, spec, ps)
+	require.NoError(t, err)
+	require.Equal(t, int64(5), rec.RowsWritten)
+	require.Error(t, second)
+	require.Equal(t, errs.Conflict, errs.KindOf(second))
+	require.ErrorContains(t, second, "job ev is already running in dev (run "+rec.ID+")")
+
+	// A lease left by a killed run blocks until it expires, then is taken over.
+	_, err = f.db.SQL.Exec(`INSERT INTO strata_move_leases (job, env, run_id, expires_ms) VALUES ('ev', 'dev', 'dead', $1)`,
+		time.Now().Add(time.Hour).UnixMilli())
+	require.NoError(t, err)
+	_, err = move.Run(ctx, d, spec, ps)
+	require.ErrorContains(t, err, "(run dead)")
+	_, err = f.db.SQL.Exec(`UPDATE strata_move_leases SET expires_ms = 1 WHERE run_id = 'dead'`)
+	require.NoError(t, err)
+	_, err = move.Run(ctx, d, spec, ps)
+	require.NoError(t, err)
+}

@@ -30,6 +30,17 @@ CREATE TABLE strata_move_watermarks (
     PRIMARY KEY (job, env)
 );
 
+-- One run of a job per environment at a time: a lease the run renews while it runs, so a killed run's lease
+-- expires.
+CREATE TABLE strata_move_leases (
+    job        TEXT NOT NULL,
+    env        TEXT NOT NULL,
+    run_id     TEXT NOT NULL,
+    expires_ms BIGINT NOT NULL,
+    PRIMARY KEY (job, env)
+);
+
 -- +goose Down
+DROP TABLE strata_move_leases;
 DROP TABLE strata_move_watermarks;
 DROP TABLE strata_move_runs;
