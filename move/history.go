@@ -11,6 +11,9 @@ import (
 	"github.com/strata-data/strata/meta"
 )
 
+// PropRun is the snapshot summary property naming the move run that wrote the snapshot.
+const PropRun = "strata.move.run"
+
 // Run statuses.
 const (
 	StatusRunning   = "running"

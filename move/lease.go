@@ -35,6 +35,10 @@ func acquireLease(ctx context.Context, db *meta.DB, job, env, runID string) (rel
 			return errs.E(errs.Conflict, "job %s is already running in %s (run %s): wait for it to end (strata move show %s)",
 				job, env, holder, holder)
 		}
+		if _, err := tx.ExecContext(ctx, `UPDATE strata_move_runs SET status = $1, error = $2, finished_ms = $3
+			WHERE id = $4 AND status = $5`, StatusFailed, abandoned(holder), now, holder, StatusRunning); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE strata_move_leases SET run_id = $1, expires_ms = $2 WHERE job = $3 AND env = $4`,
 			runID, now+leaseTTL.Milliseconds(), job, env)
 		return err
@@ -64,4 +68,10 @@ func acquireLease(ctx context.Context, db *meta.DB, job, env, runID string) (rel
 		_, _ = db.SQL.ExecContext(context.WithoutCancel(ctx), `DELETE FROM strata_move_leases WHERE job = $1 AND env = $2 AND run_id = $3`,
 			job, env, runID)
 	}, nil
+}
+
+// abandoned is the error recorded for a run whose process stopped without recording its end.
+func abandoned(id string) string {
+	return fmt.Sprintf("the run stopped without recording its end (its process was killed?); if it committed a snapshot "+
+		"(snapshot property %s = %s), its watermark was not saved", PropRun, id)
 }

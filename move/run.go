@@ -41,9 +41,6 @@ type Deps struct {
 	Hook func(point string)
 }
 
-// PropRun is the snapshot summary property naming the move run that wrote the snapshot.
-const PropRun = "strata.move.run"
-
 // Run runs spec with resolved params: it streams the source into the target through envs.Write (one snapshot;
 // staged in prod, where it needs Force), and records the run. The watermark moves only if the snapshot is
 // committed, in the transaction that records the run as succeeded. One run of a job per environment runs at a

@@ -467,9 +467,12 @@ func TestOneRunPerJobAndEnv(t *testing.T) {
 	require.Equal(t, errs.Conflict, errs.KindOf(second))
 	require.ErrorContains(t, second, "job ev is already running in dev (run "+rec.ID+")")
 
-	// A lease left by a killed run blocks until it expires, then is taken over.
+	// A lease left by a killed run blocks until it expires, then is taken over and the run recorded as failed.
 	_, err = f.db.SQL.Exec(`INSERT INTO strata_move_leases (job, env, run_id, expires_ms) VALUES ('ev', 'dev', 'dead', $1)`,
 		time.Now().Add(time.Hour).UnixMilli())
+	require.NoError(t, err)
+	_, err = f.db.SQL.Exec(`INSERT INTO strata_move_runs VALUES ('dead', 'ev', 'dev', '{}', 'running', '', 'postgres',
+		'raw.ev', 0, 0, 0, 0, 0, '', '', 'x', 1, 0)`)
 	require.NoError(t, err)
 	_, err = move.Run(ctx, d, spec, ps)
 	require.ErrorContains(t, err, "(run dead)")
@@ -477,4 +480,8 @@ func TestOneRunPerJobAndEnv(t *testing.T) {
 	require.NoError(t, err)
 	_, err = move.Run(ctx, d, spec, ps)
 	require.NoError(t, err)
+	dead, err := move.GetRun(ctx, f.db, "dead")
+	require.NoError(t, err)
+	require.Equal(t, move.StatusFailed, dead.Status)
+	require.Contains(t, dead.Error, "stopped without recording its end")
 }
