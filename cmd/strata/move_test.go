@@ -111,3 +111,22 @@ target: {type: lake, table: raw.orders}
 	require.Contains(t, sqlOut, "3")
 	require.NotContains(t, strings.ToLower(c.ok("move", "runs", "-o", "json")), "warehouse_dsn")
 }
+
+// TestMovePlanGolden: the plan people read, against an existing table whose columns differ.
+func TestMovePlanGolden(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.ok("init")
+	c.ok("table", "import", "--env", "dev", "raw.orders", c.file("orders.csv", "order_id,amount,status\n1,1.5,paid\n"))
+	c.file("new.csv", "order_id,amt,coupon\n2,2.5,XMAS\n")
+	job := c.job("orders.yaml", `name: orders
+params:
+  day: {type: date, default: "2026-11-24"}
+  limit: {type: int, default: 10}
+source: {type: files, path: '`+c.dir+`/new.csv'}
+target: {type: lake, table: raw.orders}
+columns:
+  - {name: amt, rename: amount, cast: string}
+`)
+	golden(t, "move_plan", normalize(c.ok("move", "plan", job), c.dir))
+}
