@@ -23,6 +23,7 @@ import (
 	"github.com/strata-data/strata/lake"
 	"github.com/strata-data/strata/meta"
 	"github.com/strata-data/strata/mlflowapi"
+	"github.com/strata-data/strata/move"
 	"github.com/strata-data/strata/registry"
 	"github.com/strata-data/strata/rowfmt"
 	"github.com/strata-data/strata/tracking"
@@ -52,6 +53,8 @@ var sentinels = map[string]error{
 	"lake.ErrInvalid":            lake.ErrInvalid,
 	"lake.ErrConflict":           lake.ErrConflict,
 	"mlflowapi.ErrInvalid":       mlflowapi.ErrInvalid,
+	"move.ErrInvalid":            move.ErrInvalid,
+	"move.ErrNotFound":           move.ErrNotFound,
 	"mlflowapi.ErrMalformed":     mlflowapi.ErrMalformed,
 	"meta.ErrInvalid":            meta.ErrInvalid,
 	"meta.ErrNotFound":           meta.ErrNotFound,

@@ -37,6 +37,8 @@ var outputs = map[string]outputKind{
 
 	"env create": outRefused, "env list": outValue, "env clone": outValue, "env audit": outValue,
 
+	"move run": outValue, "move plan": outValue, "move runs": outValue, "move show": outValue,
+
 	"runs list": outValue, "runs show": outValue, "models list": outValue, "models show": outValue,
 
 	"plan": outValue, "apply": outValue, "features list": outValue, "features describe": outValue,

@@ -53,6 +53,7 @@ func TestOutputEveryCommand(t *testing.T) {
 	c.ok("table", "import", "--env", "dev", "raw.users", c.file("users.csv", usersCSV))
 	runID := seedTracking(t, c)
 	spineFile := c.file("spine.csv", "customer_id,event_timestamp\n1,2024-01-02 00:00:00\n")
+	moveJob := c.file("move.yaml", "name: copy_orders\nsource: {type: files, path: '"+orders+"'}\ntarget: {type: lake, table: raw.moved}\n")
 
 	// In order: later commands rely on what earlier ones did (releases before diff and rollback).
 	cases := []struct {
@@ -104,6 +105,10 @@ func TestOutputEveryCommand(t *testing.T) {
 		{"dataset build", []string{"dataset", "build", "train", "--spine", spineFile, "--features", "customer_stats:amount"}, false, nil},
 		{"dataset list", []string{"dataset", "list"}, true, nil},
 		{"dataset show", []string{"dataset", "show", "train"}, true, nil},
+		{"move plan", []string{"move", "plan", moveJob}, true, nil},
+		{"move run", []string{"move", "run", moveJob}, false, nil},
+		{"move runs", []string{"move", "runs"}, true, nil},
+		{"move show", []string{"move", "show", firstMoveRun(t, c)}, true, nil},
 		{"table rm", []string{"table", "rm", "raw.users"}, false, func(t *testing.T) {
 			c.ok("table", "show", "raw.users")
 		}},
@@ -254,4 +259,15 @@ func TestPrintEmptyList(t *testing.T) {
 		require.NoError(t, a.print(none, nil))
 		require.Equal(t, want, out.String(), format)
 	}
+}
+
+// firstMoveRun runs a small move job and returns its run id.
+func firstMoveRun(t *testing.T, c *cli) string {
+	t.Helper()
+	job := c.file("move_seed.yaml", "name: seed_orders\nsource: {type: files, path: '"+c.file("seed.csv", ordersCSV)+"'}\ntarget: {type: lake, table: raw.move_seed}\n")
+	var rec struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(c.ok("move", "run", job, "-o", "json")), &rec))
+	return rec.ID
 }

@@ -1,0 +1,272 @@
+//go:build duckdb_arrow
+
+package move
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/strata-data/strata/engine"
+	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/errs"
+	"github.com/strata-data/strata/lake"
+	"github.com/strata-data/strata/meta"
+	"github.com/strata-data/strata/move/files"
+	movelake "github.com/strata-data/strata/move/lake"
+	"github.com/strata-data/strata/move/postgres"
+)
+
+// Deps is what a run uses and where it runs.
+type Deps struct {
+	DB     *meta.DB
+	Envs   *envs.Service
+	Engine *engine.Engine
+	Env    string // the environment the job runs in (its target and watermark)
+	Force  bool   // allow a direct write to a prod-kind environment (audited)
+	Actor  string
+	// Lookup reads ${VAR} secrets; nil means os.LookupEnv.
+	Lookup func(string) (string, bool)
+	// Progress, if set, gets a live count of the rows written (see envs.WriteOptions.Progress).
+	Progress func(rows func() int64) (stop func())
+	// BatchRows is the postgres source's rows per batch (0 = its default).
+	BatchRows int
+	// Hook is called at named points for fault-injection tests ("source:batch" after each source batch).
+	Hook func(point string)
+}
+
+// Run runs spec with resolved params: it streams the source into the target through envs.Write (one snapshot;
+// staged in prod, where it needs Force), and records the run. The watermark moves only if the snapshot is
+// committed, in the transaction that records the run as succeeded. One run of a job per environment runs at a
+// time (a lease in the metadata DB; a second run is a Conflict error), so two runs never read from the same
+// watermark. On error the returned record (when the run got as far as being recorded) says how far it got; its
+// error text has the run's secrets replaced by ***.
+func Run(ctx context.Context, d Deps, spec *Spec, params Params) (*RunRecord, error) {
+	lookup := d.Lookup
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	id, err := lake.ParseIdent(spec.Target.Table)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Envs.CheckWrite(ctx, d.Env, d.Force); err != nil {
+		return nil, err
+	}
+	rec := &RunRecord{ID: newRunID(), Job: spec.Name, Env: d.Env, Params: params.Map(), Source: spec.Source.Type,
+		Target: spec.Target.Table, Actor: d.Actor, StartedAt: time.Now().UTC()}
+	release, err := acquireLease(ctx, d.DB, spec.Name, d.Env, rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	watermark := ""
+	if spec.Incremental != nil {
+		if rec.WatermarkBefore, _, err = Watermark(ctx, d.DB, spec.Name, d.Env); err != nil {
+			return nil, err
+		}
+		watermark = rec.WatermarkBefore
+	}
+	if err := insertRun(ctx, d.DB, rec); err != nil {
+		return nil, err
+	}
+	src, secrets, err := openSource(ctx, d, spec, params, watermark, id, lookup)
+	if err == nil {
+		err = write(ctx, d, spec, id, src, rec)
+		_ = src.Close()
+	}
+	rec.FinishedAt = time.Now().UTC()
+	rec.DurationMS = rec.FinishedAt.Sub(rec.StartedAt).Milliseconds()
+	committed := err == nil || rec.SnapshotID != 0
+	if err != nil {
+		err = scrubbed(err, secrets)
+		rec.Status, rec.Error = StatusFailed, err.Error()
+	} else {
+		rec.Status = StatusSucceeded
+	}
+	moveWM := committed && spec.Incremental != nil && rec.WatermarkAfter != rec.WatermarkBefore
+	if ferr := finishRun(context.WithoutCancel(ctx), d.DB, rec, moveWM); ferr != nil && err == nil {
+		err = fmt.Errorf("run %s committed snapshot %d but its record could not be completed: %w", rec.ID, rec.SnapshotID, ferr)
+	}
+	return rec, err
+}
+
+// source is an opened source stream.
+type source struct {
+	array.RecordReader
+	close     func() error
+	rejected  func() []engine.BadRow
+	watermark func() string
+}
+
+func (s *source) Close() error { return s.close() }
+
+func openSource(ctx context.Context, d Deps, spec *Spec, ps Params, watermark string, target lake.Ident,
+	lookup func(string) (string, bool)) (*source, []string, error) {
+	switch spec.Source.Type {
+	case "files":
+		path, err := substitutePath(spec.Source.Path, ps)
+		if err != nil {
+			return nil, nil, err
+		}
+		types, err := d.Envs.ReadTypes(ctx, d.Env, target)
+		if err != nil {
+			return nil, nil, err
+		}
+		ro := engine.ReadOptions{Format: spec.Source.Format, MaxBadRows: spec.OnError.MaxBadRows,
+			TableTypes: sourceTypes(types, spec.Columns)}
+		r, err := files.Open(ctx, d.Engine, path, ro)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &source{RecordReader: r, close: r.Close, rejected: r.BadRows, watermark: func() string { return "" }}, nil, nil
+	case "lake":
+		env := spec.Source.Env
+		if env == "" {
+			env = d.Env
+		}
+		r, _, err := movelake.Open(ctx, d.Envs, d.Engine, env, spec.Source.Table, spec.Source.Snapshot)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &source{RecordReader: r, close: r.Close, rejected: noBadRows, watermark: func() string { return "" }}, nil, nil
+	case "postgres":
+		dsn, secrets, err := expandSecrets(spec.Source.DSN, lookup)
+		if err != nil {
+			return nil, nil, err
+		}
+		var wm any
+		if watermark != "" {
+			wm = watermark
+		}
+		q, args, err := bindQuery(spec.Source.Query, ps, wm)
+		if err != nil {
+			return nil, secrets, err
+		}
+		opts := postgres.Options{DSN: dsn, Query: q, Args: args, WatermarkArg: watermarkArg(spec.Source.Query, ps),
+			BatchRows: d.BatchRows}
+		if spec.Incremental != nil {
+			opts.Column = spec.Incremental.Column
+		}
+		if d.Hook != nil {
+			opts.AfterBatch = func() { d.Hook("source:batch") }
+		}
+		r, err := postgres.Open(ctx, opts)
+		if err != nil {
+			return nil, secrets, err
+		}
+		return &source{RecordReader: r, close: r.Close, rejected: noBadRows, watermark: r.Watermark}, secrets, nil
+	}
+	return nil, nil, fmt.Errorf("%w: source type %q", ErrInvalid, spec.Source.Type)
+}
+
+func noBadRows() []engine.BadRow { return nil }
+
+// watermarkArg is the index among the bound arguments of {{ watermark }}, or -1.
+func watermarkArg(query string, ps Params) int {
+	_, args, _ := bindQuery(query, ps, watermarkMarker{})
+	for i, a := range args {
+		if _, ok := a.(watermarkMarker); ok {
+			return i
+		}
+	}
+	return -1
+}
+
+type watermarkMarker struct{}
+
+// sourceTypes maps the target table's column types onto the source's column names (through renames), so that
+// a file is read with the table's types; cast columns keep their own reading.
+func sourceTypes(types map[string]string, rules []ColumnRule) map[string]string {
+	if types == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for k, v := range types {
+		out[k] = v
+	}
+	for _, r := range rules {
+		if r.Rename != "" {
+			if t, ok := types[r.Rename]; ok {
+				out[r.Name] = t
+			}
+			delete(out, r.Rename)
+		}
+		if r.Cast != "" || r.Drop {
+			delete(out, r.Name)
+		}
+	}
+	return out
+}
+
+func write(ctx context.Context, d Deps, spec *Spec, id lake.Ident, src *source, rec *RunRecord) error {
+	mapped, err := mapColumns(ctx, src, spec.Columns)
+	if err != nil {
+		return err
+	}
+	counted := &counting{RecordReader: mapped}
+	wo := envs.WriteOptions{Mode: envs.WriteMode(spec.Target.Mode), Force: d.Force, Actor: d.Actor, Action: "move",
+		Source: "job " + spec.Name, Props: map[string]string{PropRun: rec.ID, "strata.move.job": spec.Name},
+		CreateIfMissing: true, SchemaEvolve: spec.Schema == "evolve", Progress: d.Progress}
+	res, err := d.Envs.Write(ctx, d.Env, id, counted, wo)
+	rec.RowsRead = counted.rows.Load()
+	for _, b := range src.rejected() {
+		rec.BadRows = append(rec.BadRows, BadRow{File: b.File, Line: b.Line, Column: b.Column, Message: b.Message})
+	}
+	rec.RowsRejected = int64(len(rec.BadRows))
+	if res != nil {
+		rec.SnapshotID, rec.RowsWritten, rec.Bytes, rec.Staged = res.SnapshotID, res.AddedRows, res.AddedBytes, res.Staged
+		rec.WatermarkAfter = rec.WatermarkBefore
+		if wm := src.watermark(); wm != "" {
+			rec.WatermarkAfter = wm
+		}
+	}
+	return err
+}
+
+// counting counts the rows that pass.
+type counting struct {
+	array.RecordReader
+	rows atomic.Int64
+}
+
+func (c *counting) Next() bool {
+	if !c.RecordReader.Next() {
+		return false
+	}
+	c.rows.Add(c.RecordReader.RecordBatch().NumRows())
+	return true
+}
+
+func scrubbed(err error, secrets []string) error {
+	if len(secrets) == 0 {
+		return err
+	}
+	msg := scrub(err.Error(), secrets)
+	if msg == err.Error() {
+		return err
+	}
+	return &scrubbedError{msg: msg, kind: errs.KindOf(err), err: err}
+}
+
+// scrubbedError keeps an error's kind but not its text, which held a secret.
+type scrubbedError struct {
+	msg  string
+	kind errs.Kind
+	err  error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.kind }
+
+func newRunID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

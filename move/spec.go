@@ -1,0 +1,449 @@
+// Package move is Strata's data-movement toolkit: declarative jobs (jobs/*.yaml) that stream Arrow record
+// batches from a source (files, PostgreSQL, a lake table) to a target (a lake table, through envs.Write), with
+// typed parameters, an incremental watermark per job and environment, and a run history in the metadata DB.
+//
+// Promises: a job spec is parsed strictly (an unknown key is an error naming the file, line and key);
+// parameters reach SQL only as bound query parameters; secrets (${VAR}) are read from the environment at run
+// time and never stored in the run history nor printed in errors; a run commits at most one snapshot, and the
+// watermark moves only when that snapshot is committed.
+package move
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/strata-data/strata/errs"
+)
+
+// Sentinel errors; wrapped with context.
+var (
+	ErrInvalid  = errs.New(errs.Invalid, "invalid job")
+	ErrNotFound = errs.New(errs.NotFound, "not found")
+)
+
+// Spec is a parsed job file.
+type Spec struct {
+	File        string               `json:"file,omitempty"`
+	Name        string               `json:"name"`
+	Params      map[string]ParamSpec `json:"params,omitempty"`
+	ParamOrder  []string             `json:"-"` // params in file order
+	Source      Endpoint             `json:"source"`
+	Target      Endpoint             `json:"target"`
+	Incremental *Incremental         `json:"incremental,omitempty"`
+	OnError     OnError              `json:"on_error"`
+	Columns     []ColumnRule         `json:"columns,omitempty"`
+	Schema      string               `json:"schema"` // "strict" (default) or "evolve"
+}
+
+// ParamSpec declares one typed parameter.
+type ParamSpec struct {
+	Type    ParamType `json:"type"`
+	Default *string   `json:"default,omitempty"` // nil: the parameter is required
+}
+
+// Endpoint is a source or a target. Which fields apply depends on Type.
+type Endpoint struct {
+	Type string `json:"type" yaml:"type"` // files | postgres | lake
+	// files
+	Path   string `json:"path,omitempty" yaml:"path"`     // a file, a glob or a folder; may hold {{ param }}
+	Format string `json:"format,omitempty" yaml:"format"` // csv | json | parquet ("" = from the extension)
+	// postgres
+	DSN   string `json:"-" yaml:"dsn"`                 // may hold ${VAR}; never stored or printed
+	Query string `json:"query,omitempty" yaml:"query"` // {{ param }} and {{ watermark }} become bound parameters
+	// lake
+	Table    string `json:"table,omitempty" yaml:"table"`       // zone.name
+	Env      string `json:"env,omitempty" yaml:"env"`           // source only: another environment ("" = the run's)
+	Snapshot int64  `json:"snapshot,omitempty" yaml:"snapshot"` // source only: a snapshot id (0 = what the env's readers see)
+	Mode     string `json:"mode,omitempty" yaml:"mode"`         // target only: append | overwrite
+}
+
+// Incremental names the column whose maximum becomes the watermark.
+type Incremental struct {
+	Column string `json:"column" yaml:"column"`
+}
+
+// OnError bounds the malformed rows a run may skip.
+type OnError struct {
+	MaxBadRows int `json:"max_bad_rows" yaml:"max_bad_rows"`
+}
+
+// ColumnRule renames, casts or drops one source column.
+type ColumnRule struct {
+	Name   string `json:"name" yaml:"name"`
+	Rename string `json:"rename,omitempty" yaml:"rename"`
+	Cast   string `json:"cast,omitempty" yaml:"cast"` // string, int, long, float, double, boolean, date, timestamp, timestamptz
+	Drop   bool   `json:"drop,omitempty" yaml:"drop"`
+}
+
+// keys lists the keys each mapping of a job file may hold; "*" marks a mapping of user-chosen names.
+var keys = map[string][]string{
+	"":            {"name", "params", "source", "target", "incremental", "on_error", "columns", "schema"},
+	"params.*":    {"type", "default"},
+	"source":      {"type", "path", "format", "dsn", "query", "table", "env", "snapshot"},
+	"target":      {"type", "table", "mode"},
+	"incremental": {"column"},
+	"on_error":    {"max_bad_rows"},
+	"columns.*":   {"name", "rename", "cast", "drop"},
+}
+
+var jobName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+// ParseFile reads and parses a job file.
+func ParseFile(path string) (*Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, fmt.Errorf("job file %s: %w", path, ErrNotFound)
+		}
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse parses a job spec; file names it in errors. Unknown keys, wrong value types and missing required
+// fields are ErrInvalid naming file, line and field.
+func Parse(file string, data []byte) (*Spec, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, file, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%w: %s: a job file is a YAML mapping (name:, source:, target:, ...)", ErrInvalid, file)
+	}
+	root := doc.Content[0]
+	if err := checkKeys(file, "", root); err != nil {
+		return nil, err
+	}
+	var raw rawSpec
+	if err := root.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("%w: %s: %s", ErrInvalid, file, decodeMessage(err))
+	}
+	s, err := raw.spec(file, root)
+	if err != nil {
+		return nil, err
+	}
+	return s, s.validate(root)
+}
+
+// checkKeys walks a mapping and refuses keys not listed in keys for its path.
+func checkKeys(file, path string, n *yaml.Node) error {
+	allowed, ok := keys[path]
+	if !ok {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		where := path
+		if where == "" {
+			where = "the job"
+		}
+		return fmt.Errorf("%w: %s:%d: %s must be a mapping of keys (%s)", ErrInvalid, file, n.Line, where, strings.Join(allowed, ", "))
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !contains(allowed, k.Value) {
+			return fmt.Errorf("%w: %s:%d: unknown field %q in %s (allowed: %s)", ErrInvalid, file, k.Line, k.Value,
+				orTop(path), strings.Join(allowed, ", "))
+		}
+		child := join(path, k.Value)
+		if _, nested := keys[child+".*"]; nested {
+			if err := checkChildren(file, child, v); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := checkKeys(file, child, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkChildren checks every entry of a mapping (params) or sequence (columns) of user-named items.
+func checkChildren(file, path string, n *yaml.Node) error {
+	switch {
+	case n.Kind == yaml.MappingNode && path == "params":
+		for i := 1; i < len(n.Content); i += 2 {
+			if err := checkKeys(file, path+".*", n.Content[i]); err != nil {
+				return err
+			}
+		}
+	case n.Kind == yaml.SequenceNode && path == "columns":
+		for _, c := range n.Content {
+			if err := checkKeys(file, path+".*", c); err != nil {
+				return err
+			}
+		}
+	case path == "params":
+		return fmt.Errorf("%w: %s:%d: params must be a mapping: name: {type: ..., default: ...}", ErrInvalid, file, n.Line)
+	default:
+		return fmt.Errorf("%w: %s:%d: columns must be a list: - {name: ..., rename: ..., cast: ..., drop: true}", ErrInvalid, file, n.Line)
+	}
+	return nil
+}
+
+func orTop(path string) string {
+	if path == "" {
+		return "the job"
+	}
+	return strings.TrimSuffix(path, ".*")
+}
+
+func join(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "." + b
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeMessage turns yaml.v3's type errors ("line 3: cannot unmarshal !!str `x` into int") into one line.
+func decodeMessage(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n")
+	msg = strings.ReplaceAll(msg, "\n  ", "; ")
+	return strings.TrimSpace(msg)
+}
+
+type rawSpec struct {
+	Name        string              `yaml:"name"`
+	Params      map[string]rawParam `yaml:"params"`
+	Source      Endpoint            `yaml:"source"`
+	Target      Endpoint            `yaml:"target"`
+	Incremental *Incremental        `yaml:"incremental"`
+	OnError     OnError             `yaml:"on_error"`
+	Columns     []ColumnRule        `yaml:"columns"`
+	Schema      string              `yaml:"schema"`
+}
+
+type rawParam struct {
+	Type    string    `yaml:"type"`
+	Default yaml.Node `yaml:"default"`
+}
+
+func (r *rawSpec) spec(file string, root *yaml.Node) (*Spec, error) {
+	s := &Spec{File: file, Name: r.Name, Source: r.Source, Target: r.Target, Incremental: r.Incremental,
+		OnError: r.OnError, Columns: r.Columns, Schema: r.Schema, Params: map[string]ParamSpec{}}
+	if pn := child(root, "params"); pn != nil {
+		for i := 0; i+1 < len(pn.Content); i += 2 {
+			s.ParamOrder = append(s.ParamOrder, pn.Content[i].Value)
+		}
+	}
+	for _, name := range s.ParamOrder {
+		rp := r.Params[name]
+		line := child(child(root, "params"), name).Line
+		t, err := parseParamType(rp.Type)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s:%d: param %q: %v", ErrInvalid, file, line, name, err)
+		}
+		p := ParamSpec{Type: t}
+		if rp.Default.Kind != 0 {
+			if rp.Default.Kind != yaml.ScalarNode {
+				return nil, fmt.Errorf("%w: %s:%d: param %q: default must be a single value", ErrInvalid, file, rp.Default.Line, name)
+			}
+			d := rp.Default.Value
+			p.Default = &d
+		}
+		s.Params[name] = p
+	}
+	return s, nil
+}
+
+// child returns the value node of key in mapping n, or nil.
+func child(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// lineOf returns the line of the value at a dotted path, or of the job itself.
+func lineOf(root *yaml.Node, path ...string) int {
+	n := root
+	for _, p := range path {
+		c := child(n, p)
+		if c == nil {
+			return n.Line
+		}
+		n = c
+	}
+	return n.Line
+}
+
+func (s *Spec) validate(root *yaml.Node) error {
+	bad := func(line int, format string, args ...any) error {
+		return fmt.Errorf("%w: %s:%d: %s", ErrInvalid, s.File, line, fmt.Sprintf(format, args...))
+	}
+	if !jobName.MatchString(s.Name) {
+		return bad(lineOf(root, "name"), "name %q: a job needs a name of lower-case letters, digits and underscores", s.Name)
+	}
+	if err := s.validateSource(root, bad); err != nil {
+		return err
+	}
+	if err := s.validateTarget(root, bad); err != nil {
+		return err
+	}
+	switch s.Schema {
+	case "":
+		s.Schema = "strict"
+	case "strict", "evolve":
+	default:
+		return bad(lineOf(root, "schema"), "schema %q: use strict or evolve", s.Schema)
+	}
+	if s.OnError.MaxBadRows < 0 {
+		return bad(lineOf(root, "on_error", "max_bad_rows"), "max_bad_rows must be 0 or more")
+	}
+	if s.Incremental != nil {
+		if s.Incremental.Column == "" {
+			return bad(lineOf(root, "incremental"), "incremental needs a column: incremental: {column: updated_at}")
+		}
+		if s.Source.Type != "postgres" {
+			return bad(lineOf(root, "incremental"), "incremental is supported for postgres sources (write {{ watermark }} in the query)")
+		}
+		if !strings.Contains(s.Source.Query, "watermark") || len(placeholderNames(s.Source.Query, "watermark")) == 0 {
+			return bad(lineOf(root, "source", "query"), "an incremental job's query must use {{ watermark }}, e.g. WHERE %s > {{ watermark }}", s.Incremental.Column)
+		}
+	}
+	return s.validateColumns(root, bad)
+}
+
+type badFunc func(line int, format string, args ...any) error
+
+func (s *Spec) validateSource(root *yaml.Node, bad badFunc) error {
+	src := s.Source
+	line := lineOf(root, "source")
+	switch src.Type {
+	case "files":
+		if src.Path == "" {
+			return bad(line, "a files source needs path: (a file, a glob or a folder)")
+		}
+		switch src.Format {
+		case "", "csv", "json", "jsonl", "parquet":
+		default:
+			return bad(lineOf(root, "source", "format"), "format %q: use csv, json or parquet", src.Format)
+		}
+	case "postgres":
+		if src.DSN == "" || src.Query == "" {
+			return bad(line, "a postgres source needs dsn: (e.g. ${WAREHOUSE_DSN}) and query:")
+		}
+	case "lake":
+		if src.Table == "" {
+			return bad(line, "a lake source needs table: zone.name")
+		}
+	case "":
+		return bad(line, "source needs type: files, postgres or lake")
+	default:
+		return bad(lineOf(root, "source", "type"), "source type %q: use files, postgres or lake", src.Type)
+	}
+	if src.Type != "postgres" && (src.DSN != "" || src.Query != "") {
+		return bad(line, "dsn and query belong to a postgres source")
+	}
+	if src.Type != "files" && (src.Path != "" || src.Format != "") {
+		return bad(line, "path and format belong to a files source")
+	}
+	if src.Type != "lake" && (src.Table != "" || src.Env != "" || src.Snapshot != 0) {
+		return bad(line, "table, env and snapshot belong to a lake source")
+	}
+	for _, n := range placeholders(src.Query + " " + src.Path) {
+		if _, ok := s.Params[n]; !ok && n != "watermark" {
+			return bad(line, "{{ %s }} names no param: declare it under params:", n)
+		}
+	}
+	if src.Type == "files" && len(placeholderNames(src.Path, "watermark")) > 0 {
+		return bad(line, "{{ watermark }} is for postgres queries")
+	}
+	return nil
+}
+
+func (s *Spec) validateTarget(root *yaml.Node, bad badFunc) error {
+	t := s.Target
+	line := lineOf(root, "target")
+	switch t.Type {
+	case "lake":
+	case "files", "postgres":
+		return bad(lineOf(root, "target", "type"), "target type %q is not available yet: use lake", t.Type)
+	case "":
+		return bad(line, "target needs type: lake")
+	default:
+		return bad(lineOf(root, "target", "type"), "target type %q: use lake", t.Type)
+	}
+	if t.Table == "" {
+		return bad(line, "a lake target needs table: zone.name")
+	}
+	switch t.Mode {
+	case "":
+		s.Target.Mode = "append"
+	case "append", "overwrite":
+	default:
+		return bad(lineOf(root, "target", "mode"), "mode %q: use append or overwrite", t.Mode)
+	}
+	return nil
+}
+
+var castTypes = []string{"string", "int", "long", "float", "double", "boolean", "date", "timestamp", "timestamptz"}
+
+func (s *Spec) validateColumns(root *yaml.Node, bad badFunc) error {
+	seen := map[string]bool{}
+	cn := child(root, "columns")
+	for i, c := range s.Columns {
+		line := cn.Content[i].Line
+		switch {
+		case c.Name == "":
+			return bad(line, "a columns entry needs name:")
+		case seen[c.Name]:
+			return bad(line, "column %q is listed twice", c.Name)
+		case c.Drop && (c.Rename != "" || c.Cast != ""):
+			return bad(line, "column %q: drop cannot be combined with rename or cast", c.Name)
+		case !c.Drop && c.Rename == "" && c.Cast == "":
+			return bad(line, "column %q: say rename:, cast: or drop: true", c.Name)
+		case c.Cast != "" && !contains(castTypes, c.Cast):
+			return bad(line, "column %q: cast %q: use one of %s", c.Name, c.Cast, strings.Join(castTypes, ", "))
+		}
+		seen[c.Name] = true
+	}
+	return nil
+}
+
+var placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}`)
+
+// placeholders returns the distinct {{ name }} names in s, sorted.
+func placeholders(s string) []string {
+	set := map[string]bool{}
+	for _, m := range placeholderRE.FindAllStringSubmatch(s, -1) {
+		set[m[1]] = true
+	}
+	out := make([]string, 0, len(set))
+	for n := range set {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func placeholderNames(s, name string) []string {
+	var out []string
+	for _, n := range placeholders(s) {
+		if n == name {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -1,0 +1,171 @@
+package move
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/strata-data/strata/errs"
+)
+
+const ordersJob = `name: orders_daily
+params:
+  day: {type: date, default: today}
+  min_amount: {type: float, default: 0}
+source:
+  type: postgres
+  dsn: ${WAREHOUSE_DSN}
+  query: SELECT * FROM sales.orders WHERE amount >= {{ min_amount }} AND updated_at > {{ watermark }}
+incremental: {column: updated_at}
+target: {type: lake, table: raw.orders}
+on_error: {max_bad_rows: 10}
+columns:
+  - {name: amt, rename: amount}
+  - {name: note, drop: true}
+schema: evolve
+`
+
+func TestParseJob(t *testing.T) {
+	t.Parallel()
+	s, err := Parse("jobs/orders.yaml", []byte(ordersJob))
+	require.NoError(t, err)
+	require.Equal(t, "orders_daily", s.Name)
+	require.Equal(t, []string{"day", "min_amount"}, s.ParamOrder)
+	require.Equal(t, TypeDate, s.Params["day"].Type)
+	require.Equal(t, "${WAREHOUSE_DSN}", s.Source.DSN)
+	require.Equal(t, "append", s.Target.Mode)
+	require.Equal(t, "updated_at", s.Incremental.Column)
+	require.Equal(t, 10, s.OnError.MaxBadRows)
+	require.Equal(t, "evolve", s.Schema)
+	require.Len(t, s.Columns, 2)
+	require.True(t, s.Columns[1].Drop)
+}
+
+// TestParseJobRefusesBadSpecs: every mistake names the file, the line and the field.
+func TestParseJobRefusesBadSpecs(t *testing.T) {
+	t.Parallel()
+	base := "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x}\n"
+	cases := []struct{ name, body, want string }{
+		{"unknown top key", base + "shedule: daily\n", `jobs/j.yaml:4: unknown field "shedule" in the job`},
+		{"unknown source key", "name: j\nsource:\n  type: files\n  paht: x.csv\ntarget: {type: lake, table: raw.x}\n", `jobs/j.yaml:4: unknown field "paht" in source`},
+		{"unknown param key", base + "params:\n  day: {type: date, defualt: today}\n", `jobs/j.yaml:5: unknown field "defualt" in params`},
+		{"unknown column key", base + "columns:\n  - {name: a, renmae: b}\n", `jobs/j.yaml:5: unknown field "renmae" in columns`},
+		{"bad param type", base + "params:\n  day: {type: datetime}\n", `jobs/j.yaml:5: param "day": type "datetime"`},
+		{"wrong value type", base + "on_error: {max_bad_rows: many}\n", `jobs/j.yaml: line 4`},
+		{"no name", "source: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x}\n", "a job needs a name"},
+		{"bad source type", "name: j\nsource: {type: ftp}\ntarget: {type: lake, table: raw.x}\n", `source type "ftp"`},
+		{"bad mode", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x, mode: upsert}\n", `mode "upsert"`},
+		{"undeclared placeholder", "name: j\nsource: {type: files, path: 'x{{ day }}.csv'}\ntarget: {type: lake, table: raw.x}\n", "{{ day }} names no param"},
+		{"incremental without watermark", "name: j\nsource: {type: postgres, dsn: x, query: SELECT 1}\nincremental: {column: u}\ntarget: {type: lake, table: raw.x}\n", "must use {{ watermark }}"},
+		{"not a mapping", "- a\n- b\n", "a YAML mapping"},
+		{"bad cast", base + "columns:\n  - {name: a, cast: varchar}\n", `cast "varchar"`},
+		{"bad yaml", "name: [\n", "jobs/j.yaml"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse("jobs/j.yaml", []byte(tc.body))
+			require.Error(t, err)
+			require.ErrorIs(t, err, ErrInvalid)
+			require.Equal(t, errs.Invalid, errs.KindOf(err))
+			require.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestResolveParams(t *testing.T) {
+	t.Parallel()
+	s, err := Parse("j.yaml", []byte(`name: j
+params:
+  day: {type: date, default: today}
+  n: {type: int, default: 5}
+  f: {type: float, default: 0.5}
+  ok: {type: bool, default: true}
+  ts: {type: timestamp, default: now}
+  who: {type: string}
+source: {type: files, path: x.csv}
+target: {type: lake, table: raw.x}
+`))
+	require.NoError(t, err)
+	now := time.Date(2026, 11, 24, 10, 30, 0, 0, time.UTC)
+
+	_, err = ResolveParams(s, nil, now)
+	require.ErrorContains(t, err, `param "who" (string) has no default: pass --param who=VALUE`)
+
+	ps, err := ResolveParams(s, map[string]string{"who": "ann", "n": "7"}, now)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"day": "2026-11-24", "n": "7", "f": "0.5", "ok": "true",
+		"ts": "2026-11-24T10:30:00Z", "who": "ann"}, ps.Map())
+	n, _ := ps.Get("n")
+	require.Equal(t, int64(7), n.Value)
+	d, _ := ps.Get("day")
+	require.Equal(t, time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), d.Value)
+
+	for _, tc := range []struct{ k, v, want string }{
+		{"n", "seven", `param "n": "seven" is not an int`},
+		{"f", "1,5", `param "f": "1,5" is not a float`},
+		{"day", "24/11/2026", `param "day": "24/11/2026" is not a date`},
+		{"ok", "maybe", `param "ok": "maybe" is not a bool`},
+		{"ts", "yesterday", `param "ts": "yesterday" is not a timestamp`},
+		{"nope", "1", "--param nope: job j has no such param"},
+	} {
+		_, err := ResolveParams(s, map[string]string{"who": "x", tc.k: tc.v}, now)
+		require.ErrorIs(t, err, ErrInvalid, tc.k)
+		require.ErrorContains(t, err, tc.want)
+	}
+	_, err = ParseOverrides([]string{"novalue"})
+	require.ErrorContains(t, err, `--param "novalue": write name=value`)
+}
+
+// TestBindQueryNeverPastesValues: a param's text, however hostile, becomes a bound argument, not SQL.
+func TestBindQueryNeverPastesValues(t *testing.T) {
+	t.Parallel()
+	evil := "x'; DROP TABLE users; --"
+	ps := Params{{Name: "who", Type: TypeString, Value: evil, Text: evil}, {Name: "n", Type: TypeInt, Value: int64(3), Text: "3"}}
+	sql, args, err := bindQuery("SELECT * FROM t WHERE who = {{ who }} AND n > {{n}} AND who <> {{ who }} AND u > {{ watermark }}", ps, "W")
+	require.NoError(t, err)
+	require.Equal(t, "SELECT * FROM t WHERE who = $1 AND n > $2 AND who <> $1 AND u > $3", sql)
+	require.Equal(t, []any{evil, int64(3), "W"}, args)
+	require.NotContains(t, sql, "DROP")
+}
+
+func TestSecrets(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"PW": "hunter22"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	out, secrets, err := expandSecrets("postgres://u:${PW}@h/db", lookup)
+	require.NoError(t, err)
+	require.Equal(t, "postgres://u:hunter22@h/db", out)
+	require.Equal(t, "connect to postgres://u:***@h/db failed", scrub("connect to "+out+" failed", secrets))
+	_, _, err = expandSecrets("${NOPE}", lookup)
+	require.ErrorContains(t, err, "environment variable NOPE is not set")
+}
+
+func TestSubstitutePath(t *testing.T) {
+	t.Parallel()
+	ps := Params{{Name: "day", Text: "2026-11-24"}, {Name: "evil", Text: "../../etc"}}
+	p, err := substitutePath("in/orders_{{ day }}.csv", ps)
+	require.NoError(t, err)
+	require.Equal(t, "in/orders_2026-11-24.csv", p)
+	_, err = substitutePath("in/{{ evil }}/x.csv", ps)
+	require.True(t, errors.Is(err, ErrInvalid))
+}
+
+// FuzzParse: no input makes the parser panic, and every refusal is ErrInvalid.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(ordersJob))
+	f.Add([]byte("name: j\nsource: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x}\n"))
+	f.Add([]byte("name: j\ncolumns: {a: b}\n"))
+	f.Add([]byte("params: [1, 2]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse("f.yaml", data)
+		if err != nil {
+			require.ErrorIs(t, err, ErrInvalid)
+			return
+		}
+		require.NotEmpty(t, s.Name)
+		require.NotEmpty(t, s.Source.Type)
+	})
+}
