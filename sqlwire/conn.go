@@ -24,6 +24,7 @@ type conn struct {
 	vars    map[string]setting
 	inTx    bool // between BEGIN and COMMIT/ROLLBACK: portals survive Sync
 	failed  bool // an extended-protocol message failed: skip to Sync
+	greeted bool // the startup answer went out: SET reports changes with ParameterStatus
 	stmts   map[string]*prepared
 	portals map[string]*portal
 }
@@ -118,6 +119,7 @@ func (c *conn) open(ctx context.Context, params map[string]string) (bool, error)
 	_, _ = rand.Read(key[:])
 	c.be.Send(&pgproto3.BackendKeyData{ProcessID: uint32(c.s.nextID.Add(1)), SecretKey: key[4:]})
 	c.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+	c.greeted = true
 	return true, c.be.Flush()
 }
 

@@ -48,8 +48,8 @@ func TestUnknownDatabase(t *testing.T) {
 	require.Contains(t, pe.Message, "dev, prod")
 }
 
-// exec runs sql with the simple protocol and returns every result's text values.
-func exec(t *testing.T, c *pgx.Conn, sql string) ([]*pgconn.Result, error) {
+// simple runs sql with the simple protocol and returns every result's text values.
+func simple(t *testing.T, c *pgx.Conn, sql string) ([]*pgconn.Result, error) {
 	t.Helper()
 	return c.PgConn().Exec(context.Background(), sql).ReadAll()
 }
@@ -88,7 +88,7 @@ func TestTypesAndTextEncodings(t *testing.T) {
 		{"{'a': 1}", 25, -1, `{"a":1}`},
 	}
 	for _, tc := range cases {
-		res, err := exec(t, c, "SELECT "+tc.expr+" AS v")
+		res, err := simple(t, c, "SELECT "+tc.expr+" AS v")
 		require.NoError(t, err, tc.expr)
 		require.Len(t, res, 1)
 		fd := res[0].FieldDescriptions[0]
@@ -96,7 +96,7 @@ func TestTypesAndTextEncodings(t *testing.T) {
 		require.Equal(t, tc.mod, fd.TypeModifier, tc.expr)
 		require.Equal(t, tc.text, string(res[0].Rows[0][0]), tc.expr)
 	}
-	res, err := exec(t, c, "SELECT NULL::INTEGER AS n, '' AS e")
+	res, err := simple(t, c, "SELECT NULL::INTEGER AS n, '' AS e")
 	require.NoError(t, err)
 	require.Nil(t, res[0].Rows[0][0], "NULL is sent as length -1")
 	require.NotNil(t, res[0].Rows[0][1], "an empty string is not NULL")
@@ -142,7 +142,7 @@ func TestErrorsCarrySQLStateAndSessionSurvives(t *testing.T) {
 		{"SHOW nosuchvariable", "42704", "nosuchvariable"},
 	}
 	for _, tc := range cases {
-		_, err := exec(t, c, tc.sql)
+		_, err := simple(t, c, tc.sql)
 		var pe *pgconn.PgError
 		require.True(t, errors.As(err, &pe), "%s: %v", tc.sql, err)
 		require.Equal(t, tc.state, pe.Code, "%s: %s", tc.sql, pe.Message)
@@ -156,7 +156,7 @@ func TestErrorsCarrySQLStateAndSessionSurvives(t *testing.T) {
 func TestMultiStatementAndEmptyQueries(t *testing.T) {
 	f := start(t)
 	c := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
-	res, err := exec(t, c, "SELECT 1 AS a; SELECT 'two' AS b;; SELECT count(*) FROM raw.people")
+	res, err := simple(t, c, "SELECT 1 AS a; SELECT 'two' AS b;; SELECT count(*) FROM raw.people")
 	require.NoError(t, err)
 	require.Len(t, res, 3)
 	require.Equal(t, "1", string(res[0].Rows[0][0]))
@@ -164,14 +164,14 @@ func TestMultiStatementAndEmptyQueries(t *testing.T) {
 	require.Equal(t, "3", string(res[2].Rows[0][0]))
 	require.Equal(t, "SELECT 1", res[2].CommandTag.String())
 	for _, empty := range []string{"", ";", "  -- nothing\n"} {
-		res, err = exec(t, c, empty)
+		res, err = simple(t, c, empty)
 		require.NoError(t, err, "%q", empty)
 		require.Len(t, res, 1, "%q: EmptyQueryResponse", empty)
 		require.Empty(t, res[0].Rows)
 		require.Empty(t, res[0].CommandTag.String())
 	}
 	// An error stops the rest of the message, as in PostgreSQL.
-	res, err = exec(t, c, "SELECT 1; SELECT * FROM raw.nope; SELECT 3")
+	res, err = simple(t, c, "SELECT 1; SELECT * FROM raw.nope; SELECT 3")
 	require.Error(t, err)
 	require.Len(t, res, 1)
 	require.Equal(t, "1", string(res[0].Rows[0][0]))
@@ -204,7 +204,7 @@ func TestSessionCommands(t *testing.T) {
 		{"RESET ALL", "RESET", ""},
 	}
 	for _, tc := range cases {
-		res, err := exec(t, c, tc.sql)
+		res, err := simple(t, c, tc.sql)
 		require.NoError(t, err, tc.sql)
 		require.Len(t, res, 1, tc.sql)
 		require.Equal(t, tc.tag, res[0].CommandTag.String(), tc.sql)
@@ -212,14 +212,14 @@ func TestSessionCommands(t *testing.T) {
 			require.Equal(t, tc.value, string(res[0].Rows[0][0]), tc.sql)
 		}
 	}
-	_, err := exec(t, c, "SET application_name = 'app'")
+	_, err := simple(t, c, "SET application_name = 'app'")
 	require.NoError(t, err)
 	require.Equal(t, "app", c.PgConn().ParameterStatus("application_name"), "SET reports a GUC_REPORT variable")
 	require.Equal(t, byte('I'), c.PgConn().TxStatus())
-	_, err = exec(t, c, "BEGIN")
+	_, err = simple(t, c, "BEGIN")
 	require.NoError(t, err)
 	require.Equal(t, byte('T'), c.PgConn().TxStatus())
-	_, err = exec(t, c, "SET client_encoding = 'LATIN1'")
+	_, err = simple(t, c, "SET client_encoding = 'LATIN1'")
 	var pe *pgconn.PgError
 	require.True(t, errors.As(err, &pe))
 	require.Equal(t, "22023", pe.Code)

@@ -64,7 +64,7 @@ func (c *conn) set(name, value string) error {
 	st.value = value
 	c.vars[key] = st
 	for _, r := range reported {
-		if strings.EqualFold(r, key) {
+		if c.greeted && strings.EqualFold(r, key) { // at startup, all are sent after AuthenticationOk
 			c.be.Send(&pgproto3.ParameterStatus{Name: st.name, Value: st.value})
 		}
 	}
