@@ -98,7 +98,7 @@ func (cu *cursor) send(c *conn, max int64) (suspended bool, err error) {
 func (cu *cursor) stream(c *conn, max int64) (more bool, err error) {
 	var n int64
 	values := make([][]byte, len(cu.fields))
-	buf := make([]byte, 0, 256) // never nil: an empty value must not read as NULL
+	buf := make([]byte, 0, 256)         // never nil: an empty value must not read as NULL
 	ends := make([]int, len(cu.fields)) // end offsets of the values in buf; -1 for NULL
 	for {
 		if cu.batch == nil || cu.row >= int(cu.batch.NumRows()) {
