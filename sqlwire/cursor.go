@@ -19,10 +19,11 @@ type cursor struct {
 	fields []pgproto3.FieldDescription
 	static [][][]byte
 
-	res   *engine.Result
-	encs  []encoder
-	batch arrow.RecordBatch
-	row   int // next row of batch
+	res     *engine.Result
+	encs    []encoder
+	formats []int16 // per column; nil = all text
+	batch   arrow.RecordBatch
+	row     int // next row of batch
 
 	sent int64
 	done bool
@@ -116,8 +117,12 @@ func (cu *cursor) stream(c *conn, max int64) (more bool, err error) {
 			}
 			cu.batch, cu.row = cu.res.RecordBatch(), 0
 			cu.encs = cu.encs[:0]
-			for _, col := range cu.batch.Columns() {
-				cu.encs = append(cu.encs, textEncoder(col))
+			for j, col := range cu.batch.Columns() {
+				if cu.formats != nil && cu.formats[j] == 1 {
+					cu.encs = append(cu.encs, binaryEncoder(col))
+				} else {
+					cu.encs = append(cu.encs, textEncoder(col))
+				}
 			}
 		}
 		if max > 0 && n >= max {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5/pgtype"
+
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
@@ -17,9 +19,10 @@ type prepared struct {
 // portal is a bound statement (Bind); its cursor opens at Describe or the first Execute and stays open
 // across Execute calls with a row limit.
 type portal struct {
-	stmt   *prepared
-	params [][]byte
-	cur    *cursor
+	stmt    *prepared
+	params  [][]byte
+	formats []int16 // result format codes from Bind
+	cur     *cursor
 }
 
 func (p *portal) close() {
@@ -81,16 +84,6 @@ func (c *conn) bind(m *pgproto3.Bind) error {
 		return fmt.Errorf("bind message supplies %d parameters, but prepared statement %q requires %d: %w",
 			len(m.Parameters), m.PreparedStatement, st.nparams, &stateError{state: "08P01"})
 	}
-	for _, f := range m.ParameterFormatCodes {
-		if f != 0 {
-			return fmt.Errorf("binary parameters are not supported yet: send parameters in text format: %w", ErrUnsupported)
-		}
-	}
-	for _, f := range m.ResultFormatCodes {
-		if f != 0 {
-			return fmt.Errorf("binary results are not supported yet: ask for text results: %w", ErrUnsupported)
-		}
-	}
 	if old, ok := c.portals[m.DestinationPortal]; ok {
 		if m.DestinationPortal != "" {
 			return fmt.Errorf("portal %q already exists: %w", m.DestinationPortal, &stateError{state: "42P03"})
@@ -99,11 +92,23 @@ func (c *conn) bind(m *pgproto3.Bind) error {
 	}
 	params := make([][]byte, len(m.Parameters)) // Receive's buffers are reused: copy
 	for i, p := range m.Parameters {
-		if p != nil {
-			params[i] = append([]byte{}, p...)
+		if p == nil {
+			continue
 		}
+		code := int16(0)
+		if len(m.ParameterFormatCodes) == 1 {
+			code = m.ParameterFormatCodes[0]
+		} else if i < len(m.ParameterFormatCodes) {
+			code = m.ParameterFormatCodes[i]
+		}
+		v, err := paramText(st.oids[i], code, p)
+		if err != nil {
+			return fmt.Errorf("parameter $%d: %v: %w", i+1, err, &stateError{state: "22P02"})
+		}
+		params[i] = v
 	}
-	c.portals[m.DestinationPortal] = &portal{stmt: st, params: params}
+	formats := append([]int16{}, m.ResultFormatCodes...)
+	c.portals[m.DestinationPortal] = &portal{stmt: st, params: params, formats: formats}
 	c.be.Send(&pgproto3.BindComplete{})
 	return nil
 }
@@ -124,13 +129,14 @@ func (c *conn) describe(ctx context.Context, m *pgproto3.Describe) error {
 	if !ok {
 		return fmt.Errorf("prepared statement %q does not exist: %w", m.Name, errUndefinedStatement)
 	}
-	oids := make([]uint32, len(st.oids))
+	// DuckDB does not type parameters before they are bound, so those the client left open are text: drivers
+	// then send strings (pgx needs string arguments in its default mode; QueryExecModeExec sends any).
 	for i, o := range st.oids {
-		if oids[i] = o; o == 0 {
-			oids[i] = oidText
+		if o == 0 {
+			st.oids[i] = oidText
 		}
 	}
-	c.be.Send(&pgproto3.ParameterDescription{ParameterOIDs: oids})
+	c.be.Send(&pgproto3.ParameterDescription{ParameterOIDs: st.oids})
 	fields, err := c.statementFields(ctx, st)
 	if err != nil {
 		return err
@@ -177,6 +183,10 @@ func (c *conn) openPortal(ctx context.Context, p *portal) error {
 	if err != nil {
 		return err
 	}
+	if err := cur.setFormats(p.formats); err != nil {
+		cur.close()
+		return err
+	}
 	p.cur = cur
 	return nil
 }
@@ -195,4 +205,27 @@ func (c *conn) execute(ctx context.Context, m *pgproto3.Execute) error {
 	}
 	_, err := p.cur.send(c, int64(m.MaxRows))
 	return err
+}
+
+// paramText turns a parameter into its text form: binary parameters are decoded by pgx's codecs.
+func paramText(oid uint32, code int16, v []byte) ([]byte, error) {
+	if code == 0 {
+		return append([]byte{}, v...), nil
+	}
+	if code != 1 {
+		return nil, fmt.Errorf("unknown format code %d", code)
+	}
+	m := pgtype.NewMap()
+	typ, ok := m.TypeForOID(oid)
+	if !ok || oid == oidText || oid == oidVarchar || oid == oidJSON {
+		return append([]byte{}, v...), nil
+	}
+	val, err := typ.Codec.DecodeValue(m, oid, pgtype.BinaryFormatCode, v)
+	if err != nil {
+		return nil, err
+	}
+	if oid == oidBytea {
+		return appendBytea(nil, val.([]byte)), nil
+	}
+	return m.Encode(oid, pgtype.TextFormatCode, val, nil)
 }

@@ -3,9 +3,12 @@
 package sqlwire_test
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5/pgtype"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -132,4 +135,57 @@ func drain(t *testing.T, fe *pgproto3.Frontend) []string {
 			out = append(out, fmt.Sprintf("%T", m)[len("*pgproto3."):])
 		}
 	}
+}
+
+// TestPgxDefaultModeBinaryResults: pgx's default mode prepares each statement, Describes it and asks for
+// binary results; values must decode exactly as with text.
+func TestPgxDefaultModeBinaryResults(t *testing.T) {
+	f := start(t)
+	ctx := context.Background()
+	c := f.connect(t, "prod", pgx.QueryExecModeCacheStatement)
+	var (
+		id    int64
+		name  string
+		score *float64
+	)
+	// Parameters are described as text (DuckDB types them only when bound), so pgx's default mode needs strings.
+	require.NoError(t, c.QueryRow(ctx, "SELECT id, name, score FROM raw.people WHERE id = $1 AND name <> $2", "1", "x").Scan(&id, &name, &score))
+	require.Equal(t, int64(1), id)
+	require.Equal(t, "Zoë ✓ 1", name)
+	require.Equal(t, 1.5, *score)
+
+	var (
+		i2  int16
+		i4  int32
+		f4  float32
+		b   bool
+		d   time.Time
+		ts  time.Time
+		tz  time.Time
+		tm  pgtype.Time
+		iv  pgtype.Interval
+		num pgtype.Numeric
+		by  []byte
+	)
+	require.NoError(t, c.QueryRow(ctx, `SELECT 7::SMALLINT, -8::INTEGER, 1.25::REAL, true, DATE '2026-01-02',
+		TIMESTAMP '2026-01-02 10:00:00.5', TIMESTAMPTZ '2026-01-02 12:00:00+02', TIME '10:11:12.5',
+		INTERVAL '1 month 2 days 3 seconds', -12.34::DECIMAL(12,2), '\xBE\xEF'::BLOB`).
+		Scan(&i2, &i4, &f4, &b, &d, &ts, &tz, &tm, &iv, &num, &by))
+	require.Equal(t, int16(7), i2)
+	require.Equal(t, int32(-8), i4)
+	require.Equal(t, float32(1.25), f4)
+	require.True(t, b)
+	require.Equal(t, "2026-01-02", d.Format(time.DateOnly))
+	require.Equal(t, "2026-01-02 10:00:00.5", ts.Format("2006-01-02 15:04:05.999"))
+	require.True(t, tz.Equal(time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)), "%v", tz)
+	require.Equal(t, int64(10*3600+11*60+12)*1_000_000+500_000, tm.Microseconds)
+	require.Equal(t, pgtype.Interval{Months: 1, Days: 2, Microseconds: 3_000_000, Valid: true}, iv)
+	v, err := num.Value()
+	require.NoError(t, err)
+	require.Equal(t, "-12.34", v)
+	require.Equal(t, []byte{0xbe, 0xef}, by)
+
+	var arr []int32
+	require.NoError(t, c.QueryRow(ctx, "SELECT [1, 2]::INTEGER[]", pgx.QueryResultFormats{pgx.TextFormatCode}).Scan(&arr))
+	require.Equal(t, []int32{1, 2}, arr)
 }
