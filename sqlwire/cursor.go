@@ -102,6 +102,9 @@ func (cu *cursor) stream(c *conn, max int64) (more bool, err error) {
 	buf := make([]byte, 0, 256)         // never nil: an empty value must not read as NULL
 	ends := make([]int, len(cu.fields)) // end offsets of the values in buf; -1 for NULL
 	for {
+		if max > 0 && n >= max { // as PostgreSQL: suspended once max rows went out, without looking ahead
+			return true, nil
+		}
 		if cu.batch == nil || cu.row >= int(cu.batch.NumRows()) {
 			if cu.batch != nil {
 				if err := c.be.Flush(); err != nil {
@@ -124,9 +127,6 @@ func (cu *cursor) stream(c *conn, max int64) (more bool, err error) {
 					cu.encs = append(cu.encs, textEncoder(col))
 				}
 			}
-		}
-		if max > 0 && n >= max {
-			return true, nil
 		}
 		buf = buf[:0]
 		for j, enc := range cu.encs {
