@@ -114,8 +114,8 @@ func Default(dir string) *Config {
 		Server: Server{Addr: "127.0.0.1:8080", ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 			WriteTimeout: 30 * time.Second, MaxStreams: 8, ShutdownTimeout: 30 * time.Second},
 		SQLWire: SQLWire{Addr: "127.0.0.1:5433", MaxMessage: 16 << 20},
-		Log: Log{Level: "info", Format: "text"},
-		Dir: dir,
+		Log:     Log{Level: "info", Format: "text"},
+		Dir:     dir,
 	}
 }
 

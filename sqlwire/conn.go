@@ -46,9 +46,8 @@ func (c *conn) serve(ctx context.Context) {
 	if !ok {
 		return
 	}
-	if err := c.loop(ctx); err != nil {
-		c.s.opts.Log.Debug("sqlwire: connection ended", "remote", c.nc.RemoteAddr().String(), "err", err)
-	}
+	err = c.loop(ctx) // always a reason: Terminate, the client left, a protocol error
+	c.s.opts.Log.Debug("sqlwire: connection ended", "remote", c.nc.RemoteAddr().String(), "err", err)
 }
 
 // fatal sends a FATAL error; the caller then closes the connection.
