@@ -52,7 +52,13 @@ func textEncoder(col arrow.Array) encoder {
 		return func(b []byte, i int) []byte { return appendFloat(b, a.Value(i), 64) }
 	case *array.Decimal128:
 		scale := a.DataType().(*arrow.Decimal128Type).Scale
-		return func(b []byte, i int) []byte { return appendDecimal(b, decimal128Big(a.Value(i)), scale) }
+		return func(b []byte, i int) []byte {
+			v := a.Value(i)
+			if hi, lo := v.HighBits(), v.LowBits(); hi == 0 && lo < 1<<63 || hi == -1 && lo >= 1<<63 {
+				return appendDecimalDigits(b, strconv.AppendInt(nil, int64(lo), 10), scale) // no big.Int: 3x faster
+			}
+			return appendDecimal(b, decimal128Big(v), scale)
+		}
 	case *array.Decimal256:
 		scale := a.DataType().(*arrow.Decimal256Type).Scale
 		return func(b []byte, i int) []byte { return appendDecimal(b, decimal256Big(a.Value(i)), scale) }
@@ -121,7 +127,12 @@ func decimal256Big(v decimal256.Num) *big.Int { return v.BigInt() }
 
 // appendDecimal prints an unscaled integer with scale digits after the point, as numeric(p,s) prints.
 func appendDecimal(b []byte, v *big.Int, scale int32) []byte {
-	s := v.String()
+	return appendDecimalDigits(b, v.Append(nil, 10), scale)
+}
+
+// appendDecimalDigits places the point in an integer's decimal digits ("-1234", scale 2 → "-12.34").
+func appendDecimalDigits(b []byte, digits []byte, scale int32) []byte {
+	s := string(digits)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
 	if neg {
