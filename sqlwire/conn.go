@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
@@ -27,6 +28,36 @@ type conn struct {
 	greeted bool // the startup answer went out: SET reports changes with ParameterStatus
 	stmts   map[string]*prepared
 	portals map[string]*portal
+
+	pid    uint32
+	secret []byte
+	// cancelMu guards cancelRun, which cancels the statements running now (CancelRequest from another
+	// connection's goroutine).
+	cancelMu  sync.Mutex
+	cancelRun context.CancelFunc
+	runCtx    context.Context
+}
+
+// statementContext returns the context statements run under until the connection's next message: a
+// CancelRequest cancels it. A portal's result lives as long as the portal, so it is cancelled too.
+func (c *conn) statementContext(ctx context.Context) context.Context {
+	c.cancelMu.Lock()
+	defer c.cancelMu.Unlock()
+	if c.cancelRun == nil {
+		ctx, c.cancelRun = context.WithCancel(ctx)
+		c.runCtx = ctx
+	}
+	return c.runCtx
+}
+
+// interrupt cancels what runs now; the next statement gets a fresh context.
+func (c *conn) interrupt() {
+	c.cancelMu.Lock()
+	defer c.cancelMu.Unlock()
+	if c.cancelRun != nil {
+		c.cancelRun()
+		c.cancelRun, c.runCtx = nil, nil
+	}
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -39,7 +70,11 @@ func newConn(s *Server, nc net.Conn) *conn {
 // serve runs the connection until the client terminates or leaves, or ctx ends.
 func (c *conn) serve(ctx context.Context) {
 	defer c.closePortals()
+	defer c.interrupt()
 	ok, err := c.startup(ctx)
+	if c.pid != 0 {
+		defer c.s.unregister(c.pid)
+	}
 	if err != nil {
 		c.s.opts.Log.Debug("sqlwire: startup failed", "remote", c.nc.RemoteAddr().String(), "err", err)
 	}
@@ -72,7 +107,8 @@ func (c *conn) startup(ctx context.Context) (bool, error) {
 				return false, err
 			}
 		case *pgproto3.CancelRequest:
-			return false, nil // not supported yet: the client expects the connection to close
+			c.s.cancel(m.ProcessID, m.SecretKey)
+			return false, nil // the client expects the connection to close
 		case *pgproto3.StartupMessage:
 			return c.open(ctx, m.Parameters)
 		default:
@@ -114,9 +150,10 @@ func (c *conn) open(ctx context.Context, params map[string]string) (bool, error)
 		st := c.vars[strings.ToLower(name)]
 		c.be.Send(&pgproto3.ParameterStatus{Name: st.name, Value: st.value})
 	}
-	var key [8]byte
-	_, _ = rand.Read(key[:])
-	c.be.Send(&pgproto3.BackendKeyData{ProcessID: uint32(c.s.nextID.Add(1)), SecretKey: key[4:]})
+	c.pid, c.secret = uint32(c.s.nextID.Add(1)), make([]byte, 4)
+	_, _ = rand.Read(c.secret)
+	c.s.register(c.pid, c)
+	c.be.Send(&pgproto3.BackendKeyData{ProcessID: c.pid, SecretKey: c.secret})
 	c.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
 	c.greeted = true
 	return true, c.be.Flush()

@@ -185,7 +185,7 @@ func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint
 		}
 		return nil, fmt.Errorf("syntax error at or near %q: %w", w, ErrInvalid)
 	}
-	res, err := c.query(ctx, sql, params, oids)
+	res, err := c.query(c.statementContext(ctx), sql, params, oids)
 	if err != nil {
 		return nil, err
 	}

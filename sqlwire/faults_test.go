@@ -3,9 +3,12 @@
 package sqlwire_test
 
 import (
+	"errors"
+
 	"bufio"
 	"context"
 	"encoding/binary"
+	"github.com/jackc/pgx/v5/pgconn"
 	"io"
 	"net"
 	"runtime"
@@ -120,4 +123,30 @@ func TestOversizedMessageIsRefused(t *testing.T) {
 	other := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
 	var one int
 	require.NoError(t, other.QueryRow(context.Background(), "SELECT 1").Scan(&one))
+}
+
+// TestCancelRequest: a CancelRequest (another connection with the session's key) stops a running aggregate
+// and a result being streamed with 57014; the session goes on.
+func TestCancelRequest(t *testing.T) {
+	f := start(t)
+	ctx := context.Background()
+	c := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+	for _, sql := range []string{
+		"SELECT count(*) FROM range(1000000000000) a(i) WHERE i % 7 = 3",
+		"SELECT i FROM range(1000000000000) a(i)",
+	} {
+		timer := time.AfterFunc(500*time.Millisecond, func() { _ = c.PgConn().CancelRequest(context.Background()) })
+		rows, err := c.Query(ctx, sql)
+		if err == nil {
+			for rows.Next() {
+			}
+			err = rows.Err()
+		}
+		timer.Stop()
+		var pe *pgconn.PgError
+		require.True(t, errors.As(err, &pe), "%s: %v", sql, err)
+		require.Equal(t, "57014", pe.Code, sql)
+		var one int
+		require.NoError(t, c.QueryRow(ctx, "SELECT 1").Scan(&one))
+	}
 }

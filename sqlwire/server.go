@@ -2,6 +2,7 @@ package sqlwire
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,8 +31,9 @@ type Server struct {
 	opts   Options
 	nextID atomic.Int32
 
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	mu       sync.Mutex
+	conns    map[net.Conn]struct{}
+	sessions map[uint32]*conn // by BackendKeyData process id, for CancelRequest
 }
 
 // New checks the options and returns a Server.
@@ -48,7 +50,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Version == "" {
 		opts.Version = "Strata"
 	}
-	return &Server{opts: opts, conns: map[net.Conn]struct{}{}}, nil
+	return &Server{opts: opts, conns: map[net.Conn]struct{}{}, sessions: map[uint32]*conn{}}, nil
 }
 
 // Serve accepts connections on ln until ctx ends, then closes ln and every open connection (their queries
@@ -109,4 +111,27 @@ func (s *Server) closeAll() {
 		_ = nc.Close()
 	}
 	s.conns = nil
+}
+
+func (s *Server) register(pid uint32, c *conn) {
+	s.mu.Lock()
+	s.sessions[pid] = c
+	s.mu.Unlock()
+}
+
+func (s *Server) unregister(pid uint32) {
+	s.mu.Lock()
+	delete(s.sessions, pid)
+	s.mu.Unlock()
+}
+
+// cancel interrupts the running statement of the session with pid if the secret matches (CancelRequest);
+// a wrong secret is ignored, as PostgreSQL does.
+func (s *Server) cancel(pid uint32, secret []byte) {
+	s.mu.Lock()
+	c := s.sessions[pid]
+	s.mu.Unlock()
+	if c != nil && subtle.ConstantTimeCompare(c.secret, secret) == 1 {
+		c.interrupt()
+	}
 }
