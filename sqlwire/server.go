@@ -17,7 +17,7 @@ import (
 // Options configure a Server.
 type Options struct {
 	Envs   *envs.Service  // resolves environments and the tables a query names; required
-	Engine *engine.Engine // runs the SQL; required, and must not have ExternalAccess (the server checks it reads no files)
+	Engine *engine.Engine // runs the SQL; required. Open it without ExternalAccess (as strata serve does): its sandbox keeps SQL from reading files
 	Log    *slog.Logger   // nil = slog.Default()
 	// MaxMessage caps a client message's size in bytes; larger ones end the connection. 0 = 16 MiB.
 	MaxMessage int
