@@ -30,6 +30,7 @@ type Config struct {
 	Lake      Lake      `yaml:"lake"`
 	Engine    Engine    `yaml:"engine"`
 	Server    Server    `yaml:"server"`
+	SQLWire   SQLWire   `yaml:"sqlwire"`
 	Artifacts Artifacts `yaml:"artifacts"`
 	Log       Log       `yaml:"log"`
 
@@ -85,6 +86,15 @@ type Server struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
+// SQLWire configures the PostgreSQL-wire endpoint that `strata serve` also starts.
+type SQLWire struct {
+	// Addr is the PostgreSQL listen address; loopback by default. Another address also needs
+	// server.allow_remote (no passwords yet: every user is trusted). "" turns the endpoint off.
+	Addr string `yaml:"addr"`
+	// MaxMessage caps one client message in bytes; a larger one ends the connection.
+	MaxMessage int `yaml:"max_message"`
+}
+
 // Artifacts configures MLflow artifact storage.
 type Artifacts struct {
 	// Root is a directory or s3://bucket/prefix URI; empty = <data_dir>/artifacts.
@@ -103,8 +113,9 @@ func Default(dir string) *Config {
 		DataDir: "strata-data",
 		Server: Server{Addr: "127.0.0.1:8080", ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 			WriteTimeout: 30 * time.Second, MaxStreams: 8, ShutdownTimeout: 30 * time.Second},
-		Log: Log{Level: "info", Format: "text"},
-		Dir: dir,
+		SQLWire: SQLWire{Addr: "127.0.0.1:5433", MaxMessage: 16 << 20},
+		Log:     Log{Level: "info", Format: "text"},
+		Dir:     dir,
 	}
 }
 
@@ -164,6 +175,9 @@ func (c *Config) validate() error {
 	}
 	if c.Server.MaxStreams < 1 {
 		problems = append(problems, "server.max_streams: must be ≥ 1 (e.g. 8)")
+	}
+	if c.SQLWire.MaxMessage < 1024 {
+		problems = append(problems, "sqlwire.max_message: must be ≥ 1024 bytes (e.g. 16777216)")
 	}
 	problems = append(problems, emptyEntries("server.allowed_hosts", c.Server.AllowedHosts)...)
 	problems = append(problems, emptyEntries("server.allowed_origins", c.Server.AllowedOrigins)...)

@@ -125,3 +125,16 @@ func TestKeysAndEnvNames(t *testing.T) {
 	require.Contains(t, config.Keys(), "server.shutdown_timeout")
 	require.Equal(t, "STRATA_META_DSN", config.EnvName("meta.dsn"))
 }
+
+func TestSQLWireKeys(t *testing.T) {
+	c, err := config.Load(t.TempDir(), "", nil)
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:5433", c.SQLWire.Addr, "loopback by default, PostgreSQL's port + 1")
+	require.Equal(t, 16<<20, c.SQLWire.MaxMessage)
+	c, err = config.Load(t.TempDir(), "", []string{"STRATA_SQLWIRE_ADDR=", "STRATA_SQLWIRE_MAX_MESSAGE=4096"})
+	require.NoError(t, err)
+	require.Empty(t, c.SQLWire.Addr, "an empty address turns the endpoint off")
+	require.Equal(t, 4096, c.SQLWire.MaxMessage)
+	_, err = config.Load(t.TempDir(), "", []string{"STRATA_SQLWIRE_MAX_MESSAGE=10"})
+	require.ErrorContains(t, err, "sqlwire.max_message")
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/strata-data/strata/move"
 	"github.com/strata-data/strata/registry"
 	"github.com/strata-data/strata/rowfmt"
+	"github.com/strata-data/strata/sqlwire"
 	"github.com/strata-data/strata/tracking"
 )
 
@@ -63,6 +64,9 @@ var sentinels = map[string]error{
 	"registry.ErrExists":         registry.ErrExists,
 	"registry.ErrInvalid":        registry.ErrInvalid,
 	"rowfmt.ErrInvalid":          rowfmt.ErrInvalid,
+	"sqlwire.ErrReadOnly":        sqlwire.ErrReadOnly,
+	"sqlwire.ErrUnsupported":     sqlwire.ErrUnsupported,
+	"sqlwire.ErrInvalid":         sqlwire.ErrInvalid,
 	"tracking.ErrNotFound":       tracking.ErrNotFound,
 	"tracking.ErrAlreadyExists":  tracking.ErrAlreadyExists,
 	"tracking.ErrInvalid":        tracking.ErrInvalid,

@@ -11,8 +11,10 @@ import (
 
 	"github.com/strata-data/strata/config"
 	"github.com/strata-data/strata/demo"
+	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/server"
+	"github.com/strata-data/strata/sqlwire"
 )
 
 func (a *app) serveCmd() *cobra.Command {
@@ -20,7 +22,7 @@ func (a *app) serveCmd() *cobra.Command {
 	var withDemo, allowRemote bool
 	c := &cobra.Command{
 		Use:   "serve",
-		Short: "Start the Strata server (HTTP API, metrics, MLflow-compatible tracking)",
+		Short: "Start the Strata server (HTTP API, metrics, MLflow-compatible tracking, PostgreSQL wire)",
 		Example: `  strata serve --demo          # embedded defaults in ./strata-data, with demo data
   STRATA_META_DSN=postgres://strata@db/strata strata serve --addr :8080 --allow-remote`,
 		Args: exactArgs(0, "no arguments"),
@@ -46,6 +48,13 @@ func (a *app) serveCmd() *cobra.Command {
 				return err
 			}
 			defer func() { _ = ln.Close() }() // Serve closes it too; this covers the failures before
+			sqlLn, err := a.listenSQL(cfg, log)
+			if err != nil {
+				return err
+			}
+			if sqlLn != nil {
+				defer func() { _ = sqlLn.Close() }()
+			}
 			if err := a.open(ctx); err != nil {
 				return err
 			}
@@ -71,7 +80,16 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			base := "http://" + displayAddr(ln.Addr().String())
 			log.Info("strata is serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "meta", a.db.Dialect)
+			stopSQL, err := a.serveSQL(ctx, sqlLn, eng, cfg.SQLWire, log)
+			if err != nil {
+				return err
+			}
+			defer stopSQL()
 			a.printNext(base)
+			if sqlLn != nil {
+				host, port, _ := net.SplitHostPort(displayAddr(sqlLn.Addr().String()))
+				fmt.Fprintf(a.stdout, "PostgreSQL clients: psql -h %s -p %s -d prod   (database = environment)\n", host, port)
+			}
 			return srv.Serve(ctx, ln, cfg.Server.ShutdownTimeout)
 		},
 	}
@@ -106,6 +124,53 @@ func (a *app) listen(c config.Server, log *slog.Logger) (net.Listener, error) {
 			"who reaches it can read and change every environment", "addr", ln.Addr().String())
 	}
 	return ln, nil
+}
+
+// listenSQL opens the PostgreSQL-wire listener (nil when sqlwire.addr is ""), with the same loopback rule as
+// HTTP: its users are trusted without a password. A busy address is logged, not fatal: HTTP still serves.
+func (a *app) listenSQL(cfg *config.Config, log *slog.Logger) (net.Listener, error) {
+	addr := cfg.SQLWire.Addr
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Error("the PostgreSQL endpoint is not started: set sqlwire.addr (STRATA_SQLWIRE_ADDR) to a free address, "+
+			"or \"\" to turn it off", "addr", addr, "err", err)
+		return nil, nil
+	}
+	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+		if !cfg.Server.AllowRemote {
+			_ = ln.Close()
+			return nil, fmt.Errorf("%w: sqlwire.addr %s is reachable from other machines and the PostgreSQL endpoint has "+
+				"no passwords yet: anyone who reaches it could read every environment. Listen on loopback (127.0.0.1:5433, "+
+				"the default), or accept that with --allow-remote (server.allow_remote: true)", errUsage, addr)
+		}
+		log.Warn("the PostgreSQL endpoint listens on an address other machines reach, without passwords (--allow-remote)",
+			"addr", ln.Addr().String())
+	}
+	return ln, nil
+}
+
+// serveSQL starts the PostgreSQL-wire endpoint on ln (nothing when ln is nil); stop ends it and waits.
+func (a *app) serveSQL(ctx context.Context, ln net.Listener, eng *engine.Engine, c config.SQLWire, log *slog.Logger) (stop func(), err error) {
+	if ln == nil {
+		return func() {}, nil
+	}
+	srv, err := sqlwire.New(sqlwire.Options{Envs: a.envs, Engine: eng, Log: log, MaxMessage: c.MaxMessage})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ctx, ln); err != nil {
+			log.Error("the PostgreSQL endpoint stopped", "err", err)
+		}
+	}()
+	log.Info("strata answers PostgreSQL clients", "addr", ln.Addr().String())
+	return func() { cancel(); <-done }, nil
 }
 
 func displayAddr(a string) string {

@@ -1,0 +1,127 @@
+package sqlwire
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/big"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+// pgEpochMicros is 2000-01-01 in Unix microseconds: PostgreSQL's binary dates and timestamps count from it.
+const pgEpochMicros = 946_684_800_000_000
+
+// binaryEncoder returns the encoder of a column in PostgreSQL's binary format (what pgx asks for by default),
+// or nil when this slice cannot encode the type in binary (arrays, and types described as text are sent as
+// their text bytes, which is text's binary form).
+func binaryEncoder(col arrow.Array) encoder {
+	be := binary.BigEndian
+	switch a := col.(type) {
+	case *array.Boolean:
+		return func(b []byte, i int) []byte {
+			if a.Value(i) {
+				return append(b, 1)
+			}
+			return append(b, 0)
+		}
+	case *array.Int8:
+		return func(b []byte, i int) []byte { return be.AppendUint16(b, uint16(int16(a.Value(i)))) }
+	case *array.Uint8:
+		return func(b []byte, i int) []byte { return be.AppendUint16(b, uint16(a.Value(i))) }
+	case *array.Int16:
+		return func(b []byte, i int) []byte { return be.AppendUint16(b, uint16(a.Value(i))) }
+	case *array.Uint16:
+		return func(b []byte, i int) []byte { return be.AppendUint32(b, uint32(a.Value(i))) }
+	case *array.Int32:
+		return func(b []byte, i int) []byte { return be.AppendUint32(b, uint32(a.Value(i))) }
+	case *array.Uint32:
+		return func(b []byte, i int) []byte { return be.AppendUint64(b, uint64(a.Value(i))) }
+	case *array.Int64:
+		return func(b []byte, i int) []byte { return be.AppendUint64(b, uint64(a.Value(i))) }
+	case *array.Float32:
+		return func(b []byte, i int) []byte { return be.AppendUint32(b, math.Float32bits(a.Value(i))) }
+	case *array.Float64:
+		return func(b []byte, i int) []byte { return be.AppendUint64(b, math.Float64bits(a.Value(i))) }
+	case *array.String:
+		return func(b []byte, i int) []byte { return append(b, a.Value(i)...) }
+	case *array.LargeString:
+		return func(b []byte, i int) []byte { return append(b, a.Value(i)...) }
+	case *array.Binary:
+		return func(b []byte, i int) []byte { return append(b, a.Value(i)...) }
+	case *array.LargeBinary:
+		return func(b []byte, i int) []byte { return append(b, a.Value(i)...) }
+	case *array.Date32:
+		return func(b []byte, i int) []byte { return be.AppendUint32(b, uint32(a.Value(i)-10957)) }
+	case *array.Time64:
+		mul := int64(a.DataType().(*arrow.Time64Type).Unit.Multiplier())
+		return func(b []byte, i int) []byte { return be.AppendUint64(b, uint64(int64(a.Value(i))*mul/1000)) }
+	case *array.Timestamp:
+		toTime, _ := a.DataType().(*arrow.TimestampType).GetToTimeFunc()
+		return func(b []byte, i int) []byte {
+			return be.AppendUint64(b, uint64(toTime(a.Value(i)).UnixMicro()-pgEpochMicros))
+		}
+	case *array.MonthDayNanoInterval:
+		return func(b []byte, i int) []byte {
+			v := a.Value(i)
+			b = be.AppendUint64(b, uint64(v.Nanoseconds/1000))
+			b = be.AppendUint32(b, uint32(v.Days))
+			return be.AppendUint32(b, uint32(v.Months))
+		}
+	case *array.Decimal128:
+		scale := a.DataType().(*arrow.Decimal128Type).Scale
+		return numericEncoder(func(i int) *big.Int { return a.Value(i).BigInt() }, scale)
+	case *array.Uint64:
+		return numericEncoder(func(i int) *big.Int { return new(big.Int).SetUint64(a.Value(i)) }, 0)
+	case array.ExtensionArray:
+		return binaryEncoder(a.Storage())
+	}
+	if typeOf(col.DataType()).OID == oidText {
+		return textEncoder(col) // text's binary form is its bytes
+	}
+	return nil
+}
+
+// numericEncoder encodes numeric with pgx's codec (base-10000 digits are easy to get wrong by hand).
+func numericEncoder(val func(i int) *big.Int, scale int32) encoder {
+	m := pgtype.NewMap()
+	return func(b []byte, i int) []byte {
+		out, err := m.Encode(oidNumeric, pgtype.BinaryFormatCode, pgtype.Numeric{Int: val(i), Exp: -scale, Valid: true}, b)
+		if err != nil {
+			panic(fmt.Sprintf("sqlwire: encode numeric: %v", err)) // cannot happen for a valid big.Int
+		}
+		return out
+	}
+}
+
+// setFormats applies Bind's result format codes (none = all text, one = all columns, else one per column)
+// and refuses binary for a column this slice cannot encode in binary.
+func (cu *cursor) setFormats(codes []int16) error {
+	if len(codes) == 0 || cu.res == nil {
+		return nil
+	}
+	if len(codes) != 1 && len(codes) != len(cu.fields) {
+		return fmt.Errorf("bind message has %d result formats but the query has %d columns: %w", len(codes), len(cu.fields), &stateError{state: "08P01"})
+	}
+	cu.formats = make([]int16, len(cu.fields))
+	for i, f := range cu.res.Schema().Fields() {
+		code := codes[0]
+		if len(codes) > 1 {
+			code = codes[i]
+		}
+		if code == pgtype.BinaryFormatCode {
+			empty := array.MakeArrayOfNull(memory.DefaultAllocator, f.Type, 0)
+			ok := binaryEncoder(empty) != nil
+			empty.Release()
+			if !ok {
+				return fmt.Errorf("column %q (%s): binary format is not supported for this type yet: ask for text: %w", f.Name, f.Type, ErrUnsupported)
+			}
+		}
+		cu.formats[i] = code
+		cu.fields[i].Format = code
+	}
+	return nil
+}

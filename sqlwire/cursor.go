@@ -1,0 +1,238 @@
+package sqlwire
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/strata-data/strata/engine"
+)
+
+// cursor is the result of one statement being sent to the client: command tag only, a few precomputed text
+// rows (SHOW), or an engine result streamed batch by batch.
+type cursor struct {
+	tag    string // command tag; "SELECT" gets the row count appended
+	fields []pgproto3.FieldDescription
+	static [][][]byte
+
+	res     *engine.Result
+	encs    []encoder
+	formats []int16 // per column; nil = all text
+	batch   arrow.RecordBatch
+	row     int // next row of batch
+
+	sent int64
+	done bool
+}
+
+func textFields(names ...string) []pgproto3.FieldDescription {
+	out := make([]pgproto3.FieldDescription, len(names))
+	for i, n := range names {
+		out[i] = pgproto3.FieldDescription{Name: []byte(n), DataTypeOID: oidText, DataTypeSize: -1, TypeModifier: -1}
+	}
+	return out
+}
+
+// fieldsOf describes an Arrow schema as RowDescription fields (text format, no table OIDs yet).
+func fieldsOf(s *arrow.Schema) []pgproto3.FieldDescription {
+	out := make([]pgproto3.FieldDescription, s.NumFields())
+	for i, f := range s.Fields() {
+		t := typeOf(f.Type)
+		out[i] = pgproto3.FieldDescription{Name: []byte(f.Name), DataTypeOID: t.OID, DataTypeSize: t.Size, TypeModifier: t.Typmod}
+	}
+	return out
+}
+
+// describe sends RowDescription, or NoData for a statement that returns no rows.
+func (cu *cursor) describe(c *conn) {
+	if cu.fields == nil {
+		c.be.Send(&pgproto3.NoData{})
+		return
+	}
+	c.be.Send(&pgproto3.RowDescription{Fields: cu.fields})
+}
+
+// describeRows is describe for the simple protocol, which sends nothing for a statement without rows.
+func (cu *cursor) describeRows(c *conn) {
+	if cu.fields != nil {
+		c.be.Send(&pgproto3.RowDescription{Fields: cu.fields})
+	}
+}
+
+// send streams up to max rows (0 = all) and then CommandComplete, or PortalSuspended when rows remain.
+// It flushes after every batch so a large result never accumulates in the write buffer.
+func (cu *cursor) send(c *conn, max int64) (suspended bool, err error) {
+	start := cu.sent
+	for len(cu.static) > 0 && !cu.done {
+		if max > 0 && cu.sent-start >= max {
+			c.be.Send(&pgproto3.PortalSuspended{})
+			return true, nil
+		}
+		c.be.Send(&pgproto3.DataRow{Values: cu.static[0]})
+		cu.static = cu.static[1:]
+		cu.sent++
+	}
+	if cu.res != nil && !cu.done {
+		more, err := cu.stream(c, max)
+		if err != nil {
+			return false, err
+		}
+		if more {
+			c.be.Send(&pgproto3.PortalSuspended{})
+			return true, nil
+		}
+	}
+	cu.done = true
+	tag := cu.tag
+	if tag == "SELECT" {
+		tag += " " + strconv.FormatInt(cu.sent, 10)
+	}
+	c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
+	return false, nil
+}
+
+// stream sends engine rows until the result ends or max rows went out in this call; more reports rows left.
+func (cu *cursor) stream(c *conn, max int64) (more bool, err error) {
+	var n int64
+	values := make([][]byte, len(cu.fields))
+	buf := make([]byte, 0, 256)         // never nil: an empty value must not read as NULL
+	ends := make([]int, len(cu.fields)) // end offsets of the values in buf; -1 for NULL
+	for {
+		if max > 0 && n >= max { // as PostgreSQL: suspended once max rows went out, without looking ahead
+			return true, nil
+		}
+		if cu.batch == nil || cu.row >= int(cu.batch.NumRows()) {
+			if cu.batch != nil {
+				if err := c.be.Flush(); err != nil {
+					return false, connErr{err}
+				}
+			}
+			if !cu.res.Next() {
+				cu.batch = nil
+				if err := cu.res.Err(); err != nil {
+					return false, err
+				}
+				return false, nil
+			}
+			cu.batch, cu.row = cu.res.RecordBatch(), 0
+			cu.encs = cu.encs[:0]
+			for j, col := range cu.batch.Columns() {
+				if cu.formats != nil && cu.formats[j] == 1 {
+					cu.encs = append(cu.encs, binaryEncoder(col))
+				} else {
+					cu.encs = append(cu.encs, textEncoder(col))
+				}
+			}
+		}
+		buf = buf[:0]
+		for j, enc := range cu.encs {
+			if cu.batch.Column(j).IsNull(cu.row) {
+				ends[j] = -1
+				continue
+			}
+			buf = enc(buf, cu.row)
+			ends[j] = len(buf)
+		}
+		from := 0
+		for j, end := range ends {
+			if end < 0 {
+				values[j] = nil
+				continue
+			}
+			values[j] = buf[from:end]
+			from = end
+		}
+		c.be.Send(&pgproto3.DataRow{Values: values})
+		cu.row++
+		cu.sent++
+		n++
+	}
+}
+
+func (cu *cursor) close() {
+	if cu.res != nil {
+		_ = cu.res.Close()
+		cu.res = nil
+	}
+}
+
+// readable are the first keywords of statements that only read.
+var readable = map[string]bool{"SELECT": true, "WITH": true, "VALUES": true, "TABLE": true, "FROM": true,
+	"DESCRIBE": true, "SUMMARIZE": true, "EXPLAIN": true, "PIVOT": true, "UNPIVOT": true}
+
+// writes are the first keywords of DuckDB statements that change state or reach files, extensions or the
+// network (refused with 42501); anything neither readable nor here is a syntax error.
+var writes = map[string]bool{"CREATE": true, "INSERT": true, "UPDATE": true, "DELETE": true, "DROP": true,
+	"ALTER": true, "COPY": true, "ATTACH": true, "DETACH": true, "INSTALL": true, "LOAD": true, "EXPORT": true,
+	"IMPORT": true, "PRAGMA": true, "CALL": true, "CHECKPOINT": true, "FORCE": true, "VACUUM": true, "USE": true,
+	"MERGE": true, "TRUNCATE": true, "PREPARE": true, "EXECUTE": true, "DEALLOCATE": true, "COMMENT": true,
+	"ANALYZE": true, "GRANT": true, "REVOKE": true, "UPSERT": true, "REPLACE": true, "UNINSTALL": true}
+
+// run starts one statement: a session command is answered at once, a read is handed to the engine.
+// params are text-format parameter values (nil = NULL), oids their declared types (0 = unknown).
+func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint32) (*cursor, error) {
+	if cur, ok, err := c.sessionCommand(sql); ok {
+		return cur, err
+	}
+	if w := firstWord(sql); !readable[w] {
+		if writes[w] {
+			return nil, fmt.Errorf("%s statements are refused: this endpoint only reads the lake (write tables with "+
+				"`strata table import` or a pipeline): %w", w, ErrReadOnly)
+		}
+		return nil, fmt.Errorf("syntax error at or near %q: %w", w, ErrInvalid)
+	}
+	res, err := c.query(c.statementContext(ctx), sql, params, oids)
+	if err != nil {
+		return nil, err
+	}
+	return &cursor{tag: "SELECT", fields: fieldsOf(res.Schema()), res: res}, nil
+}
+
+// query binds the tables sql names in the connection's environment and runs it. Parameters are bound by
+// DuckDB's own PREPARE/EXECUTE, as typed literals.
+func (c *conn) query(ctx context.Context, sql string, params [][]byte, oids []uint32) (*engine.Result, error) {
+	full := sql
+	if len(params) > 0 {
+		lits := make([]string, len(params))
+		for i, p := range params {
+			var oid uint32
+			if i < len(oids) {
+				oid = oids[i]
+			}
+			lits[i] = literal(p, oid)
+		}
+		full = "PREPARE strata_stmt AS " + sql + ";\nEXECUTE strata_stmt(" + strings.Join(lits, ", ") + ")"
+	}
+	tables, err := c.s.opts.Envs.BindSQL(ctx, c.env, full)
+	if err != nil {
+		return nil, err
+	}
+	return c.s.opts.Engine.Query(ctx, full, tables)
+}
+
+// duckCasts are the DuckDB types of parameter OIDs a client declares; others stay text for DuckDB to cast.
+var duckCasts = map[uint32]string{oidBool: "BOOLEAN", oidInt2: "SMALLINT", oidInt4: "INTEGER", oidInt8: "BIGINT",
+	oidFloat4: "REAL", oidFloat8: "DOUBLE", oidNumeric: "DECIMAL(38,10)", oidDate: "DATE", oidTime: "TIME",
+	oidTimestamp: "TIMESTAMP", oidTimestamptz: "TIMESTAMPTZ", oidInterval: "INTERVAL", oidUUID: "UUID",
+	oidBytea: "BLOB", oidJSON: "JSON"}
+
+// literal quotes a text-format parameter as a SQL literal, cast to its declared type.
+func literal(v []byte, oid uint32) string {
+	if v == nil {
+		return "NULL"
+	}
+	s := string(v)
+	if oid == oidBytea {
+		s = strings.TrimPrefix(s, `\x`)
+		return "from_hex('" + strings.ReplaceAll(s, "'", "''") + "')"
+	}
+	q := "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	if t, ok := duckCasts[oid]; ok {
+		return "CAST(" + q + " AS " + t + ")"
+	}
+	return q
+}

@@ -1,0 +1,231 @@
+package sqlwire
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// prepared is a statement of the extended protocol (Parse).
+type prepared struct {
+	sql     string
+	oids    []uint32 // declared parameter types, one per $n (0 = unknown)
+	nparams int
+}
+
+// portal is a bound statement (Bind); its cursor opens at Describe or the first Execute and stays open
+// across Execute calls with a row limit.
+type portal struct {
+	stmt    *prepared
+	params  [][]byte
+	formats []int16 // result format codes from Bind
+	cur     *cursor
+}
+
+func (p *portal) close() {
+	if p.cur != nil {
+		p.cur.close()
+		p.cur = nil
+	}
+}
+
+// extended answers Parse, Bind, Describe, Execute and Close.
+func (c *conn) extended(ctx context.Context, msg pgproto3.FrontendMessage) error {
+	switch m := msg.(type) {
+	case *pgproto3.Parse:
+		return c.parse(m)
+	case *pgproto3.Bind:
+		return c.bind(m)
+	case *pgproto3.Describe:
+		return c.describe(ctx, m)
+	case *pgproto3.Execute:
+		return c.execute(ctx, m)
+	case *pgproto3.Close:
+		if m.ObjectType == 'S' {
+			delete(c.stmts, m.Name)
+		} else if p, ok := c.portals[m.Name]; ok {
+			p.close()
+			delete(c.portals, m.Name)
+		}
+		c.be.Send(&pgproto3.CloseComplete{})
+	}
+	return nil
+}
+
+func (c *conn) parse(m *pgproto3.Parse) error {
+	stmts := splitStatements(m.Query)
+	if len(stmts) > 1 {
+		return fmt.Errorf("cannot insert multiple commands into a prepared statement: %w", ErrInvalid)
+	}
+	if _, exists := c.stmts[m.Name]; exists && m.Name != "" {
+		return fmt.Errorf("prepared statement %q already exists: %w", m.Name, &stateError{state: "42P05"})
+	}
+	st := &prepared{}
+	if len(stmts) == 1 {
+		st.sql = stmts[0]
+	}
+	st.nparams = max(paramCount(st.sql), len(m.ParameterOIDs))
+	st.oids = make([]uint32, st.nparams)
+	copy(st.oids, m.ParameterOIDs)
+	c.stmts[m.Name] = st
+	c.be.Send(&pgproto3.ParseComplete{})
+	return nil
+}
+
+func (c *conn) bind(m *pgproto3.Bind) error {
+	st, ok := c.stmts[m.PreparedStatement]
+	if !ok {
+		return fmt.Errorf("prepared statement %q does not exist: %w", m.PreparedStatement, errUndefinedStatement)
+	}
+	if len(m.Parameters) != st.nparams {
+		return fmt.Errorf("bind message supplies %d parameters, but prepared statement %q requires %d: %w",
+			len(m.Parameters), m.PreparedStatement, st.nparams, &stateError{state: "08P01"})
+	}
+	if old, ok := c.portals[m.DestinationPortal]; ok {
+		if m.DestinationPortal != "" {
+			return fmt.Errorf("portal %q already exists: %w", m.DestinationPortal, &stateError{state: "42P03"})
+		}
+		old.close()
+	}
+	params := make([][]byte, len(m.Parameters)) // Receive's buffers are reused: copy
+	for i, p := range m.Parameters {
+		if p == nil {
+			continue
+		}
+		code := int16(0)
+		if len(m.ParameterFormatCodes) == 1 {
+			code = m.ParameterFormatCodes[0]
+		} else if i < len(m.ParameterFormatCodes) {
+			code = m.ParameterFormatCodes[i]
+		}
+		v, err := paramText(st.oids[i], code, p)
+		if err != nil {
+			return fmt.Errorf("parameter $%d: %v: %w", i+1, err, &stateError{state: "22P02"})
+		}
+		params[i] = v
+	}
+	formats := append([]int16{}, m.ResultFormatCodes...)
+	c.portals[m.DestinationPortal] = &portal{stmt: st, params: params, formats: formats}
+	c.be.Send(&pgproto3.BindComplete{})
+	return nil
+}
+
+func (c *conn) describe(ctx context.Context, m *pgproto3.Describe) error {
+	if m.ObjectType == 'P' {
+		p, ok := c.portals[m.Name]
+		if !ok {
+			return fmt.Errorf("portal %q does not exist: %w", m.Name, errUndefinedCursor)
+		}
+		if err := c.openPortal(ctx, p); err != nil {
+			return err
+		}
+		p.cur.describe(c)
+		return nil
+	}
+	st, ok := c.stmts[m.Name]
+	if !ok {
+		return fmt.Errorf("prepared statement %q does not exist: %w", m.Name, errUndefinedStatement)
+	}
+	// DuckDB does not type parameters before they are bound, so those the client left open are text: drivers
+	// then send strings (pgx needs string arguments in its default mode; QueryExecModeExec sends any).
+	for i, o := range st.oids {
+		if o == 0 {
+			st.oids[i] = oidText
+		}
+	}
+	c.be.Send(&pgproto3.ParameterDescription{ParameterOIDs: st.oids})
+	fields, err := c.statementFields(ctx, st)
+	if err != nil {
+		return err
+	}
+	if fields == nil {
+		c.be.Send(&pgproto3.NoData{})
+	} else {
+		c.be.Send(&pgproto3.RowDescription{Fields: fields})
+	}
+	return nil
+}
+
+// statementFields describes a statement's result before its parameters are known: a read runs with NULL
+// parameters and no rows (LIMIT 0), SHOW is answered, other session commands return no rows.
+func (c *conn) statementFields(ctx context.Context, st *prepared) ([]pgproto3.FieldDescription, error) {
+	w := firstWord(st.sql)
+	switch {
+	case w == "SHOW":
+		cur, _, err := c.showCommand(st.sql)
+		if err != nil {
+			return nil, err
+		}
+		return cur.fields, nil
+	case !readable[w]:
+		return nil, nil
+	}
+	sql := st.sql
+	if w == "SELECT" || w == "WITH" || w == "VALUES" || w == "FROM" || w == "TABLE" {
+		sql = "SELECT * FROM (" + sql + ") AS strata_describe LIMIT 0"
+	}
+	res, err := c.query(ctx, sql, make([][]byte, st.nparams), st.oids)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = res.Close() }()
+	return fieldsOf(res.Schema()), nil
+}
+
+func (c *conn) openPortal(ctx context.Context, p *portal) error {
+	if p.cur != nil {
+		return nil
+	}
+	cur, err := c.run(ctx, p.stmt.sql, p.params, p.stmt.oids)
+	if err != nil {
+		return err
+	}
+	if err := cur.setFormats(p.formats); err != nil {
+		cur.close()
+		return err
+	}
+	p.cur = cur
+	return nil
+}
+
+func (c *conn) execute(ctx context.Context, m *pgproto3.Execute) error {
+	p, ok := c.portals[m.Portal]
+	if !ok {
+		return fmt.Errorf("portal %q does not exist: %w", m.Portal, errUndefinedCursor)
+	}
+	if p.stmt.sql == "" {
+		c.be.Send(&pgproto3.EmptyQueryResponse{})
+		return nil
+	}
+	if err := c.openPortal(ctx, p); err != nil {
+		return err
+	}
+	_, err := p.cur.send(c, int64(m.MaxRows))
+	return err
+}
+
+// paramText turns a parameter into its text form: binary parameters are decoded by pgx's codecs.
+func paramText(oid uint32, code int16, v []byte) ([]byte, error) {
+	if code == 0 {
+		return append([]byte{}, v...), nil
+	}
+	if code != 1 {
+		return nil, fmt.Errorf("unknown format code %d", code)
+	}
+	m := pgtype.NewMap()
+	typ, ok := m.TypeForOID(oid)
+	if !ok || oid == oidText || oid == oidVarchar || oid == oidJSON {
+		return append([]byte{}, v...), nil
+	}
+	val, err := typ.Codec.DecodeValue(m, oid, pgtype.BinaryFormatCode, v)
+	if err != nil {
+		return nil, err
+	}
+	if oid == oidBytea {
+		return appendBytea(nil, val.([]byte)), nil
+	}
+	return m.Encode(oid, pgtype.TextFormatCode, val, nil)
+}

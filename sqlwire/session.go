@@ -1,0 +1,209 @@
+package sqlwire
+
+import (
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// setting is one session variable: its canonical name (as SHOW prints it) and value.
+type setting struct{ name, value string }
+
+// reported are the variables sent as ParameterStatus at startup and when SET changes them (PostgreSQL's
+// GUC_REPORT set): drivers parse server_version, integer_datetimes, standard_conforming_strings and DateStyle.
+var reported = []string{"server_version", "server_encoding", "client_encoding", "DateStyle", "IntervalStyle",
+	"integer_datetimes", "standard_conforming_strings", "TimeZone", "application_name", "is_superuser",
+	"session_authorization", "default_transaction_read_only", "in_hot_standby"}
+
+// defaultSettings are the values a session starts with. Results are always printed in ISO style with UTC
+// offsets; DateStyle and TimeZone keep what a client sets, which changes nothing but SHOW.
+func defaultSettings() map[string]setting {
+	vals := [][2]string{
+		{"server_version", "15.0 (Strata)"}, {"server_version_num", "150000"}, {"server_encoding", "UTF8"},
+		{"client_encoding", "UTF8"}, {"DateStyle", "ISO, MDY"}, {"IntervalStyle", "postgres"},
+		{"integer_datetimes", "on"}, {"standard_conforming_strings", "on"}, {"TimeZone", "UTC"},
+		{"application_name", ""}, {"is_superuser", "off"}, {"session_authorization", ""},
+		{"default_transaction_read_only", "on"}, {"transaction_read_only", "on"}, {"in_hot_standby", "off"},
+		{"transaction_isolation", "read committed"}, {"default_transaction_isolation", "read committed"},
+		{"extra_float_digits", "1"}, {"search_path", `"$user", public`}, {"max_identifier_length", "63"},
+		{"bytea_output", "hex"}, {"client_min_messages", "notice"}, {"statement_timeout", "0"},
+		{"lock_timeout", "0"}, {"idle_in_transaction_session_timeout", "0"}, {"ssl_renegotiation_limit", "0"},
+		{"lc_messages", "C"}, {"lc_monetary", "C"}, {"lc_numeric", "C"}, {"lc_time", "C"},
+	}
+	m := make(map[string]setting, len(vals))
+	for _, v := range vals {
+		m[strings.ToLower(v[0])] = setting{v[0], v[1]}
+	}
+	return m
+}
+
+// readOnlyVars cannot be SET: they describe the server.
+var readOnlyVars = map[string]bool{"server_version": true, "server_version_num": true, "server_encoding": true,
+	"integer_datetimes": true, "max_identifier_length": true, "is_superuser": true, "in_hot_standby": true}
+
+// set changes a session variable; names with a dot are custom (extension) variables and always accepted.
+func (c *conn) set(name, value string) error {
+	key := strings.ToLower(name)
+	value = unquote(value)
+	st, known := c.vars[key]
+	switch {
+	case !known && !strings.Contains(key, "."):
+		return fmt.Errorf("unrecognized configuration parameter %q: %w", name, errUndefinedObject)
+	case readOnlyVars[key]:
+		return fmt.Errorf("parameter %q cannot be changed: %w", name, ErrReadOnly)
+	case key == "client_encoding" && !isUTF8(value):
+		return fmt.Errorf("client_encoding %q is not supported: this server speaks UTF8 only: %w", value, errBadValue)
+	case key == "client_encoding":
+		value = "UTF8"
+	}
+	if !known {
+		st.name = key
+	}
+	st.value = value
+	c.vars[key] = st
+	for _, r := range reported {
+		if c.greeted && strings.EqualFold(r, key) { // at startup, all are sent after AuthenticationOk
+			c.be.Send(&pgproto3.ParameterStatus{Name: st.name, Value: st.value})
+		}
+	}
+	return nil
+}
+
+var errBadValue = &stateError{state: "22023"}
+
+func isUTF8(v string) bool {
+	switch strings.ToUpper(v) {
+	case "UTF8", "UTF-8", "UNICODE":
+		return true
+	}
+	return false
+}
+
+func unquote(v string) string {
+	v = strings.TrimSpace(v)
+	if len(v) >= 2 && (v[0] == '\'' && v[len(v)-1] == '\'' || v[0] == '"' && v[len(v)-1] == '"') {
+		v = strings.ReplaceAll(v[1:len(v)-1], string(v[0])+string(v[0]), string(v[0]))
+	}
+	return v
+}
+
+// sessionCommand answers the statements that concern the session, not the lake: transaction verbs, SET,
+// RESET, SHOW, DISCARD. ok is false for any other statement.
+func (c *conn) sessionCommand(sql string) (cur *cursor, ok bool, err error) {
+	w := words(sql, 4)
+	if len(w) == 0 {
+		return nil, false, nil
+	}
+	tag := func(t string) (*cursor, bool, error) { return &cursor{tag: t}, true, nil }
+	switch w[0] {
+	case "BEGIN", "START":
+		c.inTx = true
+		if w[0] == "START" {
+			return tag("START TRANSACTION")
+		}
+		return tag("BEGIN")
+	case "COMMIT", "END":
+		c.inTx = false
+		return tag("COMMIT")
+	case "ROLLBACK", "ABORT":
+		if len(w) > 1 && w[1] == "TO" {
+			return tag("ROLLBACK")
+		}
+		c.inTx = false
+		return tag("ROLLBACK")
+	case "SAVEPOINT", "RELEASE", "UNLISTEN":
+		return tag(w[0])
+	case "DISCARD":
+		c.vars = defaultSettings()
+		return tag("DISCARD ALL")
+	case "SET":
+		return c.setCommand(sql)
+	case "RESET":
+		return c.resetCommand(sql)
+	case "SHOW":
+		return c.showCommand(sql)
+	}
+	return nil, false, nil
+}
+
+// setArgs splits "SET [SESSION|LOCAL] name {=|TO} value" into name and value.
+func (c *conn) setCommand(sql string) (*cursor, bool, error) {
+	rest := strings.TrimSpace(sql[len("SET"):])
+	for _, p := range []string{"SESSION ", "LOCAL "} {
+		if len(rest) >= len(p) && strings.EqualFold(rest[:len(p)], p) {
+			rest = strings.TrimSpace(rest[len(p):])
+		}
+	}
+	upper := strings.ToUpper(rest)
+	switch {
+	case strings.HasPrefix(upper, "CHARACTERISTICS"), strings.HasPrefix(upper, "TRANSACTION"),
+		strings.HasPrefix(upper, "SESSION CHARACTERISTICS"):
+		return &cursor{tag: "SET"}, true, nil
+	case strings.HasPrefix(upper, "TIME ZONE"):
+		return &cursor{tag: "SET"}, true, c.set("TimeZone", rest[len("TIME ZONE"):])
+	case strings.HasPrefix(upper, "NAMES"):
+		return &cursor{tag: "SET"}, true, c.set("client_encoding", rest[len("NAMES"):])
+	}
+	name, value, found := strings.Cut(rest, "=")
+	if !found {
+		i := strings.Index(upper, " TO ")
+		if i < 0 {
+			return nil, true, fmt.Errorf("SET needs a value: SET name = value: %w", ErrInvalid)
+		}
+		name, value = rest[:i], rest[i+4:]
+	}
+	name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+	if strings.EqualFold(value, "DEFAULT") {
+		c.reset(name)
+		return &cursor{tag: "SET"}, true, nil
+	}
+	return &cursor{tag: "SET"}, true, c.set(name, value)
+}
+
+func (c *conn) resetCommand(sql string) (*cursor, bool, error) {
+	name := strings.TrimSpace(sql[len("RESET"):])
+	if strings.EqualFold(name, "ALL") {
+		user := c.vars["session_authorization"]
+		c.vars = defaultSettings()
+		c.vars["session_authorization"] = user
+	} else {
+		c.reset(name)
+	}
+	return &cursor{tag: "RESET"}, true, nil
+}
+
+func (c *conn) reset(name string) {
+	key := strings.ToLower(name)
+	if d, ok := defaultSettings()[key]; ok && !readOnlyVars[key] && key != "session_authorization" {
+		c.vars[key] = d
+	}
+}
+
+// showCommand answers SHOW name and SHOW ALL with text rows.
+func (c *conn) showCommand(sql string) (*cursor, bool, error) {
+	name := strings.ToLower(strings.Join(strings.Fields(sql[len("SHOW"):]), " "))
+	switch name {
+	case "transaction isolation level":
+		name = "transaction_isolation"
+	case "time zone":
+		name = "timezone"
+	case "all":
+		keys := make([]string, 0, len(c.vars))
+		for k := range c.vars {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		cur := &cursor{tag: "SHOW", fields: textFields("name", "setting")}
+		for _, k := range keys {
+			cur.static = append(cur.static, [][]byte{[]byte(c.vars[k].name), []byte(c.vars[k].value)})
+		}
+		return cur, true, nil
+	}
+	st, ok := c.vars[name]
+	if !ok {
+		return nil, true, fmt.Errorf("unrecognized configuration parameter %q: %w", name, errUndefinedObject)
+	}
+	return &cursor{tag: "SHOW", fields: textFields(st.name), static: [][][]byte{{[]byte(st.value)}}}, true, nil
+}

@@ -1,0 +1,173 @@
+package sqlwire
+
+import (
+	"strconv"
+	"strings"
+)
+
+// scan walks sql outside string literals, quoted identifiers, dollar-quoted strings and comments, calling
+// visit with the byte offset of every byte of plain SQL. It is a lexer, not a parser: enough to split a
+// multi-statement query on ';', find the first keyword and count $n parameters.
+func scan(sql string, visit func(i int)) {
+	for i := 0; i < len(sql); {
+		c := sql[i]
+		switch {
+		case c == '\'' || c == '"':
+			i = skipQuoted(sql, i, c)
+		case c == '-' && strings.HasPrefix(sql[i:], "--"):
+			if j := strings.IndexByte(sql[i:], '\n'); j >= 0 {
+				i += j + 1
+			} else {
+				i = len(sql)
+			}
+		case c == '/' && strings.HasPrefix(sql[i:], "/*"):
+			i = skipBlockComment(sql, i)
+		case c == '$' && dollarTag(sql[i:]) != "":
+			tag := dollarTag(sql[i:])
+			if j := strings.Index(sql[i+len(tag):], tag); j >= 0 {
+				i += len(tag) + j + len(tag)
+			} else {
+				i = len(sql)
+			}
+		default:
+			visit(i)
+			i++
+		}
+	}
+}
+
+func skipQuoted(sql string, i int, q byte) int {
+	backslash := q == '\'' && i > 0 && (sql[i-1] == 'E' || sql[i-1] == 'e')
+	for j := i + 1; j < len(sql); j++ {
+		switch {
+		case backslash && sql[j] == '\\':
+			j++
+		case sql[j] == q && j+1 < len(sql) && sql[j+1] == q:
+			j++
+		case sql[j] == q:
+			return j + 1
+		}
+	}
+	return len(sql)
+}
+
+func skipBlockComment(sql string, i int) int {
+	depth := 0
+	for j := i; j+1 < len(sql); j++ {
+		switch {
+		case sql[j] == '/' && sql[j+1] == '*':
+			depth++
+			j++
+		case sql[j] == '*' && sql[j+1] == '/':
+			depth--
+			j++
+			if depth == 0 {
+				return j + 1
+			}
+		}
+	}
+	return len(sql)
+}
+
+// dollarTag returns "$tag$" if s starts a dollar-quoted string, "" otherwise ($1 is a parameter).
+func dollarTag(s string) string {
+	for j := 1; j < len(s); j++ {
+		c := s[j]
+		if c == '$' {
+			return s[:j+1]
+		}
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || j > 1 && c >= '0' && c <= '9') {
+			return ""
+		}
+	}
+	return ""
+}
+
+// splitStatements splits a simple-protocol query on top-level ';' and drops statements that hold nothing
+// but white space and comments.
+func splitStatements(sql string) []string {
+	var out []string
+	start := 0
+	cut := func(end int) {
+		if s := strings.TrimSpace(sql[start:end]); firstWord(s) != "" || hasContent(s) {
+			out = append(out, s)
+		}
+		start = end + 1
+	}
+	scan(sql, func(i int) {
+		if sql[i] == ';' {
+			cut(i)
+		}
+	})
+	if start < len(sql) {
+		cut(len(sql))
+	}
+	return out
+}
+
+// hasContent reports whether sql holds anything besides white space and comments.
+func hasContent(sql string) bool {
+	found := false
+	scan(sql, func(i int) {
+		if !strings.ContainsRune(" \t\r\n\f", rune(sql[i])) {
+			found = true
+		}
+	})
+	return found
+}
+
+// words returns the first n keywords of sql, upper-cased, skipping comments and opening parentheses.
+func words(sql string, n int) []string {
+	var out []string
+	var cur strings.Builder
+	done := false
+	flush := func() {
+		if cur.Len() > 0 && len(out) < n {
+			out = append(out, strings.ToUpper(cur.String()))
+		}
+		cur.Reset()
+	}
+	scan(sql, func(i int) {
+		if done {
+			return
+		}
+		c := sql[i]
+		if c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || cur.Len() > 0 && c >= '0' && c <= '9' {
+			cur.WriteByte(c)
+			return
+		}
+		flush()
+		if len(out) >= n || c != '(' && !strings.ContainsRune(" \t\r\n\f", rune(c)) {
+			done = len(out) > 0 || c != '('
+		}
+	})
+	flush()
+	return out
+}
+
+func firstWord(sql string) string {
+	if w := words(sql, 1); len(w) > 0 {
+		return w[0]
+	}
+	return ""
+}
+
+// paramCount returns the highest $n that occurs in sql outside literals and comments.
+func paramCount(sql string) int {
+	n := 0
+	skipTo := -1
+	scan(sql, func(i int) {
+		if i < skipTo || sql[i] != '$' {
+			return
+		}
+		j := i + 1
+		for j < len(sql) && sql[j] >= '0' && sql[j] <= '9' {
+			j++
+		}
+		if v, err := strconv.Atoi(sql[i+1 : j]); err == nil && v > n {
+			n = v
+		}
+		skipTo = j
+	})
+	return n
+}

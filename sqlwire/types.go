@@ -1,0 +1,102 @@
+package sqlwire
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// PostgreSQL type OIDs (pg_type.oid), as clients hard-code them.
+const (
+	oidBool        = 16
+	oidBytea       = 17
+	oidInt8        = 20
+	oidInt2        = 21
+	oidInt4        = 23
+	oidText        = 25
+	oidJSON        = 114
+	oidFloat4      = 700
+	oidFloat8      = 701
+	oidVarchar     = 1043
+	oidDate        = 1082
+	oidTime        = 1083
+	oidTimestamp   = 1114
+	oidTimestamptz = 1184
+	oidInterval    = 1186
+	oidNumeric     = 1700
+	oidUUID        = 2950
+)
+
+// arrayOIDs maps an element type OID to its array type OID (pg_type.typarray).
+var arrayOIDs = map[uint32]uint32{
+	oidBool: 1000, oidBytea: 1001, oidInt2: 1005, oidInt4: 1007, oidText: 1009, oidVarchar: 1015,
+	oidInt8: 1016, oidFloat4: 1021, oidFloat8: 1022, oidTimestamp: 1115, oidDate: 1182, oidTime: 1183,
+	oidTimestamptz: 1185, oidInterval: 1187, oidNumeric: 1231, oidUUID: 2951, oidJSON: 199,
+}
+
+// pgType is the PostgreSQL type a result column is described as.
+type pgType struct {
+	OID    uint32
+	Size   int16 // pg_type.typlen; -1 for variable length
+	Typmod int32 // -1 when none; numeric(p,s) is ((p << 16) | s) + 4
+}
+
+// typeOf maps an Arrow type (as DuckDB produces it) to the PostgreSQL type clients expect. Types PostgreSQL
+// lacks (structs, maps, unions, unsigned 64-bit) are described as text and printed in DuckDB's notation.
+func typeOf(t arrow.DataType) pgType {
+	switch t := t.(type) {
+	case *arrow.BooleanType:
+		return pgType{oidBool, 1, -1}
+	case *arrow.Int8Type, *arrow.Int16Type, *arrow.Uint8Type:
+		return pgType{oidInt2, 2, -1}
+	case *arrow.Int32Type, *arrow.Uint16Type:
+		return pgType{oidInt4, 4, -1}
+	case *arrow.Int64Type, *arrow.Uint32Type:
+		return pgType{oidInt8, 8, -1}
+	case *arrow.Uint64Type:
+		return pgType{oidNumeric, -1, -1}
+	case *arrow.Float16Type, *arrow.Float32Type:
+		return pgType{oidFloat4, 4, -1}
+	case *arrow.Float64Type:
+		return pgType{oidFloat8, 8, -1}
+	case *arrow.Decimal128Type:
+		return pgType{oidNumeric, -1, (t.Precision<<16 | t.Scale) + 4}
+	case *arrow.Decimal256Type:
+		return pgType{oidNumeric, -1, (t.Precision<<16 | t.Scale) + 4}
+	case *arrow.StringType, *arrow.LargeStringType, *arrow.StringViewType:
+		return pgType{oidText, -1, -1}
+	case *arrow.BinaryType, *arrow.LargeBinaryType, *arrow.BinaryViewType, *arrow.FixedSizeBinaryType:
+		return pgType{oidBytea, -1, -1}
+	case *arrow.Date32Type, *arrow.Date64Type:
+		return pgType{oidDate, 4, -1}
+	case *arrow.Time32Type, *arrow.Time64Type:
+		return pgType{oidTime, 8, -1}
+	case *arrow.TimestampType:
+		if t.TimeZone != "" {
+			return pgType{oidTimestamptz, 8, -1}
+		}
+		return pgType{oidTimestamp, 8, -1}
+	case *arrow.MonthDayNanoIntervalType, *arrow.DayTimeIntervalType, *arrow.MonthIntervalType, *arrow.DurationType:
+		return pgType{oidInterval, 16, -1}
+	case arrow.ExtensionType:
+		switch t.ExtensionName() {
+		case "arrow.uuid":
+			return pgType{oidUUID, 16, -1}
+		case "arrow.json":
+			return pgType{oidJSON, -1, -1}
+		}
+		return typeOf(t.StorageType())
+	case *arrow.ListType:
+		return listType(t.Elem())
+	case *arrow.LargeListType:
+		return listType(t.Elem())
+	case *arrow.FixedSizeListType:
+		return listType(t.Elem())
+	}
+	return pgType{oidText, -1, -1}
+}
+
+func listType(elem arrow.DataType) pgType {
+	if a, ok := arrayOIDs[typeOf(elem).OID]; ok {
+		return pgType{a, -1, -1}
+	}
+	return pgType{oidText, -1, -1}
+}
