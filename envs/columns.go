@@ -68,7 +68,7 @@ func (s *Service) checkColumns(ctx context.Context, env string, id lake.Ident, r
 		inData[f.Name] = true
 		if !inTable[f.Name] {
 			added = append(added, f.Name)
-			mm.Extra = append(mm.Extra, lake.Column{Name: f.Name, Type: icebergName(f.Type)})
+			mm.Extra = append(mm.Extra, lake.Column{Name: f.Name, Type: LakeTypeName(f.Type)})
 		}
 	}
 	for _, c := range cols {
@@ -120,9 +120,9 @@ func (s *Service) ReadTypes(ctx context.Context, env string, id lake.Ident) (map
 	return out, nil
 }
 
-// icebergName names an Arrow type as the table's schema would show it once stored (for messages only; lake
-// decides the stored type). Types without a simple name keep Arrow's.
-func icebergName(t arrow.DataType) string {
+// LakeTypeName names an Arrow type as the table's schema would show it once stored, for messages and plans
+// that compare data with a table (lake decides the stored type). Types without a simple name keep Arrow's.
+func LakeTypeName(t arrow.DataType) string {
 	switch t := t.(type) {
 	case *arrow.Int8Type, *arrow.Int16Type, *arrow.Int32Type, *arrow.Uint8Type, *arrow.Uint16Type:
 		return "int"

@@ -5,11 +5,11 @@ package move
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/lake"
 	"github.com/strata-data/strata/move/postgres"
 )
@@ -73,7 +73,7 @@ func Plan(ctx context.Context, d Deps, spec *Spec, params Params) (*PlanResult, 
 		return nil, err
 	}
 	for _, f := range m.Schema().Fields() {
-		p.SourceColumns = append(p.SourceColumns, PlanColumn{Name: f.Name, Type: lakeTypeName(f.Type)})
+		p.SourceColumns = append(p.SourceColumns, PlanColumn{Name: f.Name, Type: envs.LakeTypeName(f.Type)})
 	}
 	return p, p.diff(ctx, d, id)
 }
@@ -142,33 +142,3 @@ func (s schemaOnly) Record() arrow.RecordBatch      { return nil }
 func (s schemaOnly) Err() error                     { return nil }
 func (s schemaOnly) Retain()                        {}
 func (s schemaOnly) Release()                       {}
-
-// lakeTypeName names an Arrow type as an Iceberg table would store it (for plans only).
-func lakeTypeName(t arrow.DataType) string {
-	switch t := t.(type) {
-	case *arrow.Int8Type, *arrow.Int16Type, *arrow.Int32Type:
-		return "int"
-	case *arrow.Int64Type:
-		return "long"
-	case *arrow.Float32Type:
-		return "float"
-	case *arrow.Float64Type:
-		return "double"
-	case *arrow.BooleanType:
-		return "boolean"
-	case *arrow.StringType, *arrow.LargeStringType, *arrow.StringViewType:
-		return "string"
-	case *arrow.BinaryType, *arrow.LargeBinaryType:
-		return "binary"
-	case *arrow.Date32Type:
-		return "date"
-	case *arrow.TimestampType:
-		if t.TimeZone != "" {
-			return "timestamptz"
-		}
-		return "timestamp"
-	case *arrow.Decimal128Type:
-		return fmt.Sprintf("decimal(%d, %d)", t.Precision, t.Scale)
-	}
-	return t.String()
-}
