@@ -32,15 +32,15 @@ func converterFor(f pgconn.FieldDescription) (converter, error) {
 	case pgtype.Int2OID, pgtype.Int4OID:
 		return converter{arrow.PrimitiveTypes.Int32, addInt32}, nil
 	case pgtype.Int8OID:
-		return converter{arrow.PrimitiveTypes.Int64, addInt64}, nil
+		return converter{arrow.PrimitiveTypes.Int64, appendAs[int64, *array.Int64Builder]}, nil
 	case pgtype.Float4OID:
-		return converter{arrow.PrimitiveTypes.Float32, addFloat32}, nil
+		return converter{arrow.PrimitiveTypes.Float32, appendAs[float32, *array.Float32Builder]}, nil
 	case pgtype.Float8OID:
-		return converter{arrow.PrimitiveTypes.Float64, addFloat64}, nil
+		return converter{arrow.PrimitiveTypes.Float64, appendAs[float64, *array.Float64Builder]}, nil
 	case pgtype.BoolOID:
-		return converter{arrow.FixedWidthTypes.Boolean, addBool}, nil
+		return converter{arrow.FixedWidthTypes.Boolean, appendAs[bool, *array.BooleanBuilder]}, nil
 	case pgtype.TextOID, pgtype.VarcharOID, pgtype.BPCharOID, pgtype.NameOID:
-		return converter{arrow.BinaryTypes.String, addString}, nil
+		return converter{arrow.BinaryTypes.String, appendAs[string, *array.StringBuilder]}, nil
 	case pgtype.DateOID:
 		return converter{arrow.FixedWidthTypes.Date32, addDate}, nil
 	case pgtype.TimestamptzOID:
@@ -48,7 +48,7 @@ func converterFor(f pgconn.FieldDescription) (converter, error) {
 	case pgtype.TimestampOID:
 		return converter{tsNaive, addTimestamp}, nil
 	case pgtype.ByteaOID:
-		return converter{arrow.BinaryTypes.Binary, addBinary}, nil
+		return converter{arrow.BinaryTypes.Binary, appendAs[[]byte, *array.BinaryBuilder]}, nil
 	case pgtype.NumericOID:
 		if f.TypeModifier < 4 {
 			return converter{arrow.BinaryTypes.String, addNumericText}, nil
@@ -64,6 +64,20 @@ func converterFor(f pgconn.FieldDescription) (converter, error) {
 		f.Name, f.DataTypeOID, f.Name)
 }
 
+// appendAs appends v, which pgx decodes as T (or nil for NULL), to a builder of type B.
+func appendAs[T any, B interface{ Append(T) }](b array.Builder, v any) error {
+	if v == nil {
+		b.AppendNull()
+		return nil
+	}
+	x, ok := v.(T)
+	if !ok {
+		return fmt.Errorf("unexpected %T", v)
+	}
+	b.(B).Append(x)
+	return nil
+}
+
 func addInt32(b array.Builder, v any) error {
 	switch x := v.(type) {
 	case nil:
@@ -75,84 +89,6 @@ func addInt32(b array.Builder, v any) error {
 	default:
 		return fmt.Errorf("unexpected %T", v)
 	}
-	return nil
-}
-
-func addInt64(b array.Builder, v any) error {
-	if v == nil {
-		b.AppendNull()
-		return nil
-	}
-	x, ok := v.(int64)
-	if !ok {
-		return fmt.Errorf("unexpected %T", v)
-	}
-	b.(*array.Int64Builder).Append(x)
-	return nil
-}
-
-func addFloat32(b array.Builder, v any) error {
-	if v == nil {
-		b.AppendNull()
-		return nil
-	}
-	x, ok := v.(float32)
-	if !ok {
-		return fmt.Errorf("unexpected %T", v)
-	}
-	b.(*array.Float32Builder).Append(x)
-	return nil
-}
-
-func addFloat64(b array.Builder, v any) error {
-	if v == nil {
-		b.AppendNull()
-		return nil
-	}
-	x, ok := v.(float64)
-	if !ok {
-		return fmt.Errorf("unexpected %T", v)
-	}
-	b.(*array.Float64Builder).Append(x)
-	return nil
-}
-
-func addBool(b array.Builder, v any) error {
-	if v == nil {
-		b.AppendNull()
-		return nil
-	}
-	x, ok := v.(bool)
-	if !ok {
-		return fmt.Errorf("unexpected %T", v)
-	}
-	b.(*array.BooleanBuilder).Append(x)
-	return nil
-}
-
-func addString(b array.Builder, v any) error {
-	if v == nil {
-		b.AppendNull()
-		return nil
-	}
-	x, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("unexpected %T", v)
-	}
-	b.(*array.StringBuilder).Append(x)
-	return nil
-}
-
-func addBinary(b array.Builder, v any) error {
-	if v == nil {
-		b.AppendNull()
-		return nil
-	}
-	x, ok := v.([]byte)
-	if !ok {
-		return fmt.Errorf("unexpected %T", v)
-	}
-	b.(*array.BinaryBuilder).Append(x)
 	return nil
 }
 
