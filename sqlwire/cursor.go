@@ -181,7 +181,7 @@ func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint
 	if w := firstWord(sql); !readable[w] {
 		if writes[w] {
 			return nil, fmt.Errorf("%s statements are refused: this endpoint only reads the lake (write tables with "+
-				"`strata table import` or a pipeline): %w", w, ErrReadOnly)
+				"`strata table import` or `strata move run`): %w", w, ErrReadOnly)
 		}
 		return nil, fmt.Errorf("syntax error at or near %q: %w", w, ErrInvalid)
 	}
