@@ -173,6 +173,14 @@ func specDiff(a, b []byte) string {
 func (r *Registry) Apply(ctx context.Context, env string, d *Defs, actor string) ([]Change, error) {
 	var applied []Change
 	err := r.db.Tx(ctx, func(tx *sql.Tx) error {
+		// Applies to one environment are serialised: under PostgreSQL's READ COMMITTED, two applies could
+		// otherwise both read "changed" before either commits and store the same definition twice. (SQLite
+		// runs one writer at a time; the loser's write is busy and the whole function is retried.)
+		if r.db.Dialect == meta.Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('strata_feature_defs:' || $1))`, env); err != nil {
+				return err
+			}
+		}
 		plan, err := r.plan(ctx, tx, env, d)
 		if err != nil || len(plan) == 0 {
 			applied = plan
