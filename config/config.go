@@ -65,8 +65,8 @@ type Engine struct {
 type Server struct {
 	// Addr is the HTTP listen address; loopback by default, so only this machine's users reach it.
 	Addr string `yaml:"addr"`
-	// AllowRemote permits listening on an address other machines reach, although nothing authenticates
-	// their requests yet.
+	// AllowRemote permits listening on an address other machines reach: their requests must authenticate
+	// (package auth), but travel without TLS.
 	AllowRemote bool `yaml:"allow_remote"`
 	// AllowedHosts are further Host header values the server answers (besides localhost, 127.0.0.1, ::1 and
 	// the listen host): names, "*.example.com", or "*". Requests for other hosts are refused (DNS rebinding).
@@ -90,7 +90,7 @@ type Server struct {
 // SQLWire configures the PostgreSQL-wire endpoint that `strata serve` also starts.
 type SQLWire struct {
 	// Addr is the PostgreSQL listen address; loopback by default. Another address also needs
-	// server.allow_remote (no passwords yet: every user is trusted). "" turns the endpoint off.
+	// server.allow_remote (clients there always need a password). "" turns the endpoint off.
 	Addr string `yaml:"addr"`
 	// MaxMessage caps one client message in bytes; a larger one ends the connection.
 	MaxMessage int `yaml:"max_message"`
