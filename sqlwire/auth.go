@@ -135,3 +135,22 @@ func isLoopback(a net.Addr) bool {
 	tcp, ok := a.(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback()
 }
+
+// roleMayWrite says whether the session's user may write its environment (prod: whether that environment is
+// prod-kind): a developer in a dev-kind environment, an admin anywhere. The write path (mayWrite) calls it
+// after its own checks; the refusal is ErrReadOnly (42501) and names the role that would be needed.
+func (c *conn) roleMayWrite(prod bool) error {
+	p := c.principal()
+	if p.CanWrite(c.env, prod) {
+		return nil
+	}
+	role := string(p.Role(c.env))
+	if role == "" {
+		role = "without a role"
+	}
+	need := "developer or admin"
+	if prod {
+		need = "admin"
+	}
+	return fmt.Errorf("user %q is %s in %q; writing there needs %s: %w", p.User, role, c.env, need, ErrReadOnly)
+}
