@@ -130,7 +130,7 @@ func (a *app) listen(c config.Server, log *slog.Logger) (net.Listener, error) {
 }
 
 // listenSQL opens the PostgreSQL-wire listener (nil when sqlwire.addr is ""), with the same loopback rule as
-// HTTP: its users are trusted without a password. A busy address is logged, not fatal: HTTP still serves.
+// HTTP: remote clients always need a password, and nothing encrypts their traffic yet. A busy address is logged, not fatal: HTTP still serves.
 func (a *app) listenSQL(cfg *config.Config, log *slog.Logger) (net.Listener, error) {
 	addr := cfg.SQLWire.Addr
 	if addr == "" {
@@ -145,12 +145,12 @@ func (a *app) listenSQL(cfg *config.Config, log *slog.Logger) (net.Listener, err
 	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
 		if !cfg.Server.AllowRemote {
 			_ = ln.Close()
-			return nil, fmt.Errorf("%w: sqlwire.addr %s is reachable from other machines and the PostgreSQL endpoint has "+
-				"no passwords yet: anyone who reaches it could read every environment. Listen on loopback (127.0.0.1:5433, "+
-				"the default), or accept that with --allow-remote (server.allow_remote: true)", errUsage, addr)
+			return nil, fmt.Errorf("%w: sqlwire.addr %s is reachable from other machines: its clients need a password "+
+				"(strata user add), but without TLS their queries and results cross the network in clear. Listen on loopback "+
+				"(127.0.0.1:5433, the default), or accept that with --allow-remote (server.allow_remote: true)", errUsage, addr)
 		}
-		log.Warn("the PostgreSQL endpoint listens on an address other machines reach, without passwords (--allow-remote)",
-			"addr", ln.Addr().String())
+		log.Warn("the PostgreSQL endpoint listens on an address other machines reach, without TLS (--allow-remote); "+
+			"its clients need a password", "addr", ln.Addr().String())
 	}
 	return ln, nil
 }

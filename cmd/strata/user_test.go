@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
@@ -189,4 +190,42 @@ func firstToken(t *testing.T, c *cli) string {
 	require.NoError(t, json.Unmarshal([]byte(c.ok("token", "list", "-o", "json")), &list))
 	require.NotEmpty(t, list)
 	return list[0].ID
+}
+
+// TestUserAddAsksOnTerminal: on a terminal (util-linux script gives the command a pseudo-terminal) the
+// password is asked twice without echo; two different answers change nothing.
+func TestUserAddAsksOnTerminal(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.ok("init")
+	typeIn := func(answers ...string) (string, error) {
+		cmd := exec.Command("script", "-q", "-e", "-c", binPath+" user add tty --role viewer", "/dev/null")
+		cmd.Env = append(os.Environ(), c.environ...)
+		cmd.Dir = c.dir
+		in, err := cmd.StdinPipe()
+		require.NoError(t, err)
+		out := &syncBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		require.NoError(t, cmd.Start())
+		for i, a := range answers {
+			prompt := []string{"Password: ", "Repeat the password: "}[i]
+			deadline := time.Now().Add(30 * time.Second)
+			for !strings.Contains(out.String(), prompt) && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			_, err := io.WriteString(in, a+"\n")
+			require.NoError(t, err)
+		}
+		err = cmd.Wait()
+		return out.String(), err
+	}
+	out, err := typeIn("tty-password", "tty-passw0rd")
+	require.Error(t, err)
+	require.Contains(t, out, "the two passwords differ; nothing was changed")
+	require.NotContains(t, c.ok("user", "list"), "tty")
+
+	out, err = typeIn("tty-password", "tty-password")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "added user tty: *=viewer")
+	require.NotContains(t, out, "tty-password", "the password is not echoed")
 }
