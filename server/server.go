@@ -1,7 +1,6 @@
 // Package server wires Strata's HTTP interface: the router and its middleware (request ids, metrics, panic
 // recovery, write-progress timeouts, Host and Origin checks, authentication and roles — auth.go), health and
-// readiness probes, Prometheus metrics,
-// and the listener. It holds no domain handler: it mounts Strata's own API (package api) under /api/v1 and the
+// readiness probes, Prometheus metrics, and the listener. It holds no domain handler: it mounts Strata's own API (package api) under /api/v1 and the
 // routes other packages register through Deps.Mounts (the MLflow API). Every route passes the same middleware.
 package server
 
