@@ -16,17 +16,19 @@ import requests
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from conftest import _BUILT, _binary, _free_port
+from conftest import _BUILT, _binary, _free_port, _fresh_postgres_dsn
 
 
-@pytest.fixture(scope="module")
-def secured():
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def secured(request):
     tmp = Path(tempfile.mkdtemp(prefix="strata-auth-"))
     if "bin" not in _BUILT:
         _BUILT["bin"] = _binary(tmp)
     binary = _BUILT["bin"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STRATA_", "MLFLOW_TRACKING_"))}
     env["STRATA_DATA_DIR"] = str(tmp / "data")
+    if request.param == "postgres":
+        env["STRATA_META_DSN"] = _fresh_postgres_dsn()
     pg_port, port = _free_port(), _free_port()
     env["STRATA_SQLWIRE_ADDR"] = f"127.0.0.1:{pg_port}"
 
