@@ -53,6 +53,8 @@ type FileReader struct {
 	file string
 	bad  []BadRow
 	scan *jsonScan // the JSON pre-pass, done once even when the file is bound twice (TableTypes)
+	// query is the SELECT the stream runs, which WriteParquet copies to Parquet instead when nothing was read.
+	query string
 }
 
 // BadRows returns the malformed rows that were skipped. It is complete once Next has returned false
@@ -170,7 +172,8 @@ func fileSource(ctx context.Context, in *instance, fr *FileReader, abs, format s
 }
 
 func (e *Engine) streamSource(ctx context.Context, in *instance, fr *FileReader, path string, src source) (*stream, error) {
-	ps, err := in.prepareLast(ctx, "SELECT * FROM "+src.from)
+	fr.query = "SELECT * FROM " + src.from
+	ps, err := in.prepareLast(ctx, fr.query)
 	if err != nil {
 		return nil, src.explain(err)
 	}
@@ -194,7 +197,8 @@ func (e *Engine) streamSource(ctx context.Context, in *instance, fr *FileReader,
 	}
 	if proj != "" {
 		destroyPrepared(&ps)
-		if ps, err = in.prepareLast(ctx, "SELECT "+proj+" FROM "+src.from); err != nil {
+		fr.query = "SELECT " + proj + " FROM " + src.from
+		if ps, err = in.prepareLast(ctx, fr.query); err != nil {
 			return nil, src.explain(err)
 		}
 	}
