@@ -3,12 +3,14 @@ package lake
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 	"github.com/apache/iceberg-go"
@@ -277,4 +279,99 @@ func compareLiterals(a, b iceberg.Literal) int {
 func compareTyped[T iceberg.LiteralType](a, b iceberg.Literal) int {
 	x, y := a.(iceberg.TypedLiteral[T]), b.(iceberg.TypedLiteral[T])
 	return x.Comparator()(x.Value(), y.Value())
+}
+
+// failingReader yields batches of ids and then fails, or cancels a context, after `after` batches.
+type failingReader struct {
+	array.RecordReader
+	n, after int
+	cancel   context.CancelFunc // if set, called instead of failing
+	err      error
+}
+
+func (r *failingReader) Next() bool {
+	if r.n == r.after {
+		if r.cancel != nil {
+			r.cancel()
+		} else {
+			r.err = fmt.Errorf("the source connection was lost")
+		}
+	}
+	r.n++
+	if r.err != nil {
+		return false
+	}
+	return r.RecordReader.Next()
+}
+
+func (r *failingReader) Err() error { return r.err }
+
+func idBatches(t *testing.T, batches, rows int) array.RecordReader {
+	t.Helper()
+	sc := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil)
+	var recs []arrow.RecordBatch
+	for b := 0; b < batches; b++ {
+		bld := array.NewInt64Builder(memory.DefaultAllocator)
+		for i := 0; i < rows; i++ {
+			bld.Append(int64(b*rows + i))
+		}
+		col := bld.NewArray()
+		recs = append(recs, array.NewRecordBatch(sc, []arrow.Array{col}, int64(rows)))
+		col.Release()
+	}
+	rdr, err := array.NewRecordReader(sc, recs)
+	require.NoError(t, err)
+	return rdr
+}
+
+// TestDuckDBWriteFailureLeavesNothing checks the write guarantees with the engine writing the files: an input
+// that fails after some batches, or a context cancelled mid-write, commits nothing and leaves no data file
+// and no scratch directory behind.
+func TestDuckDBWriteFailureLeavesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	eng, err := engine.New(engine.Options{Threads: 2, TempDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = eng.Close() })
+	db, err := meta.Open(ctx, testenv.SQLiteDSN(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	l, err := Open(ctx, db, Options{Warehouse: t.TempDir()})
+	require.NoError(t, err)
+	require.NoError(t, l.EnsureEnv(ctx, "dev"))
+	id := Ident{Zone: "raw", Name: "t"}
+	first, err := l.Write(ctx, "dev", id, idBatches(t, 2, 1000), WriteOptions{CreateIfMissing: true, Files: eng})
+	require.NoError(t, err)
+	dataDir := l.tableDir("dev", id) + "/data"
+	before, err := os.ReadDir(dataDir)
+	require.NoError(t, err)
+	require.Len(t, before, 1)
+
+	for _, name := range []string{"input fails", "cancelled"} {
+		wctx, cancel := context.WithCancel(ctx)
+		rdr := &failingReader{RecordReader: idBatches(t, 50, 5000), after: 20}
+		if name == "cancelled" {
+			rdr.cancel = cancel
+		}
+		_, err := l.Write(wctx, "dev", id, rdr, WriteOptions{Files: eng})
+		cancel()
+		require.Error(t, err, name)
+		if name == "input fails" {
+			require.ErrorContains(t, err, "the source connection was lost")
+		}
+		after, err := os.ReadDir(dataDir)
+		require.NoError(t, err)
+		require.Equal(t, names(before), names(after), name)
+		info, err := l.Describe(ctx, "dev", id)
+		require.NoError(t, err)
+		require.Equal(t, first.SnapshotID, info.CurrentSnapshotID, name)
+	}
+}
+
+func names(entries []os.DirEntry) []string {
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
 }
