@@ -11,10 +11,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	duckdb "github.com/duckdb/duckdb-go-bindings"
 
 	"github.com/strata-data/strata/errs"
 )
@@ -324,7 +327,9 @@ func (r *FileReader) copyParquet(ctx context.Context, dir string, schema *arrow.
 	}
 	defer os.RemoveAll(scratch)
 	s.release() // the streaming result has produced nothing; the COPY runs the same query instead
+	stop := r.in.watchProgress(&s.rows)
 	rows, files, err := r.in.copyParquet(ctx, plan.copySQL("("+r.query+")", filepath.Join(scratch, "out")))
+	stop()
 	if err == nil && s.atEnd != nil {
 		err = s.atEnd()
 	} else if err != nil && s.explain != nil && ctx.Err() == nil {
@@ -337,4 +342,28 @@ func (r *FileReader) copyParquet(ctx context.Context, dir string, schema *arrow.
 	s.rows.Store(rows)
 	s.done = true
 	return moveFiles(files, rows, dir)
+}
+
+// watchProgress stores the rows DuckDB reports as processed by the running statement into rows, every 100 ms,
+// so that Rows reports progress while a COPY runs (DuckDB tracks it when enable_progress_bar is on). The
+// returned stop ends the watch and waits for it.
+func (in *instance) watchProgress(rows *atomic.Int64) (stop func()) {
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				p := duckdb.QueryProgress(in.conn)
+				if pct, n, _ := duckdb.QueryProgressTypeMembers(&p); pct >= 0 && int64(n) > rows.Load() {
+					rows.Store(int64(n))
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }

@@ -237,7 +237,9 @@ func declaredColumns(opts ReadOptions) map[string]bool {
 
 // sandboxRead lets the instance read the input file (and its scratch dir) and nothing else.
 func (e *Engine) sandboxRead(ctx context.Context, in *instance, abs string) error {
+	// Progress tracking (never printed) lets a file copied by WriteParquet report its rows while it runs.
 	return in.exec(ctx, fmt.Sprintf("SET allowed_paths = %s; SET allowed_directories = %s; "+
+		"SET enable_progress_bar = true; SET enable_progress_bar_print = false; "+
 		"SET enable_external_access = false; SET lock_configuration = true",
 		sqlStringList([]string{abs}), sqlStringList([]string{in.tmpDir + string(filepath.Separator)})))
 }
