@@ -188,7 +188,7 @@ func writeType(t arrow.DataType) (string, error) {
 		if t.ExtensionName() == "arrow.uuid" {
 			return "UUID", nil
 		}
-		return "", fmt.Errorf("Arrow extension type %s cannot be written by DuckDB: %w", t.ExtensionName(), ErrUnsupported)
+		return "", fmt.Errorf("extension type %s cannot be written by DuckDB: %w", t.ExtensionName(), ErrUnsupported)
 	case *arrow.FixedSizeBinaryType, *arrow.NullType:
 		return "", fmt.Errorf("type %s cannot be written by DuckDB: %w", t, ErrUnsupported)
 	case *arrow.TimestampType:
