@@ -12,6 +12,10 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/extensions"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 )
 
@@ -185,4 +189,31 @@ func TestWriteParquetReportsProgress(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, rows, fr.Rows())
 	t.Logf("a row count seen during the copy: %d", seen.Load())
+}
+
+// TestWriteParquetUUID writes Arrow's canonical uuid extension (what a PostgreSQL uuid column becomes) into an
+// Iceberg uuid column: FIXED_LEN_BYTE_ARRAY(16) with the UUID logical type, values intact.
+func TestWriteParquetUUID(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{})
+	ctx := context.Background()
+	b := extensions.NewUUIDBuilder(memory.DefaultAllocator)
+	defer b.Release()
+	u := uuid.MustParse("6f1c8c1e-3b0a-4c53-9d1e-1f2a3b4c5d6e")
+	b.Append(u)
+	b.AppendNull()
+	col := b.NewArray()
+	defer col.Release()
+	f := arrow.Field{Name: "u", Type: extensions.NewUUIDType(), Nullable: true}
+	sc := arrow.NewSchema([]arrow.Field{f}, nil)
+	rec := array.NewRecordBatch(sc, []arrow.Array{col}, 2)
+	defer rec.Release()
+	rdr, err := array.NewRecordReader(sc, []arrow.RecordBatch{rec})
+	require.NoError(t, err)
+	defer rdr.Release()
+	files, err := e.WriteParquet(ctx, rdr, t.TempDir(), arrow.NewSchema([]arrow.Field{withID(f, "7")}, nil))
+	require.NoError(t, err)
+	got := duck(t, "SELECT type, logical_type, field_id FROM parquet_schema("+sqlStringList(files)+") WHERE name = 'u'")
+	require.Equal(t, [][]string{{"FIXED_LEN_BYTE_ARRAY", "UUIDType()", "7"}}, got)
+	require.Equal(t, [][]string{{u.String()}, {"NULL"}}, duck(t, "SELECT u::VARCHAR FROM read_parquet("+sqlStringList(files)+") ORDER BY u NULLS LAST"))
 }
