@@ -31,6 +31,26 @@ const fieldIDKey = "PARQUET:field_id"
 // writeRowGroupRows is the row group size of the data files WriteParquet writes (the lake's own writer's too).
 const writeRowGroupRows = 128 * 1024
 
+// CanWrite reports whether WriteParquet can write files of schema exactly: every column's type has a DuckDB
+// type with exactly that Parquet form, and every field carries a field id.
+func (e *Engine) CanWrite(schema *arrow.Schema) bool { return CanWriteParquet(schema) }
+
+// CanWriteParquet is (*Engine).CanWrite, for callers that have no engine open yet.
+func CanWriteParquet(schema *arrow.Schema) bool {
+	if schema == nil || schema.NumFields() == 0 {
+		return false
+	}
+	for _, f := range schema.Fields() {
+		if _, err := writeType(f.Type); err != nil {
+			return false
+		}
+		if _, err := fieldIDsOf(f); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
 // WriteParquet writes rdr's rows into new zstd Parquet files in dir, an existing local directory, and returns
 // their absolute paths: none when there are no rows. DuckDB encodes the files on every engine thread; this is
 // how the lake's data files are written (issue 11: 1.9× → ~1.1× DuckDB alone, see docs/benchmarks.md).

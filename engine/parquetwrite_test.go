@@ -61,6 +61,7 @@ func TestWriteParquetFromArrow(t *testing.T) {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Len(t, entries, len(files), "no scratch directory is left behind")
+	require.True(t, e.CanWrite(target))
 	require.Equal(t, []string{"id=1", "name=2", "amount=3", "tags=4", "element=5"}, parquetIDs(t, files))
 	got := duck(t, "SELECT count(*), sum(id), count(tags), max(name), typeof(any_value(id)), typeof(any_value(tags)) FROM read_parquet("+sqlStringList(files)+")")
 	require.Equal(t, [][]string{{"5000", "12497500", "0", "n999", "BIGINT", "VARCHAR[]"}}, got)
@@ -84,6 +85,9 @@ func TestWriteParquetRefuses(t *testing.T) {
 			Type: &arrow.FixedSizeBinaryType{ByteWidth: 4}}, "1")}, nil), ErrUnsupported, "cannot be written by DuckDB"},
 	} {
 		t.Run(name, func(t *testing.T) {
+			if tc.schema != target {
+				require.False(t, e.CanWrite(tc.schema), "CanWrite tells the caller before it reads anything")
+			}
 			src, err := e.Query(ctx, tc.sql, nil)
 			require.NoError(t, err)
 			defer src.Close()

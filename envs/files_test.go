@@ -24,6 +24,8 @@ type countingWriter struct {
 	calls atomic.Int64
 }
 
+func (c *countingWriter) CanWrite(sc *arrow.Schema) bool { return c.eng.CanWrite(sc) }
+
 func (c *countingWriter) WriteParquet(ctx context.Context, rdr array.RecordReader, dir string, sc *arrow.Schema) ([]string, error) {
 	c.calls.Add(1)
 	return c.eng.WriteParquet(ctx, rdr, dir, sc)

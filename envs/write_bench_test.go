@@ -93,6 +93,8 @@ func BenchmarkWritePath(b *testing.B) {
 // lakeOwnWriter makes a service use the lake's own writer for imports too: it declines every write.
 type lakeOwnWriter struct{}
 
+func (lakeOwnWriter) CanWrite(*arrow.Schema) bool { return false }
+
 func (lakeOwnWriter) WriteParquet(context.Context, array.RecordReader, string, *arrow.Schema) ([]string, error) {
 	return nil, engine.ErrUnsupported
 }

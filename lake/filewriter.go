@@ -12,29 +12,28 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
-
-	"github.com/strata-data/strata/errs"
 )
 
 // FileWriter writes the rows of a Write as Parquet data files, which the lake then commits by reading their
 // footers (row counts, column sizes, null counts, bounds). It is how a writer faster than the lake's own
 // (arrow-go) encodes the data: envs passes the engine, whose DuckDB writes the files on every core.
 //
-// Contract: WriteParquet reads rdr to the end and writes its rows into new files in dir (an existing local
-// directory) and returns their paths, none for no rows. The files hold exactly schema's columns, in order,
-// with schema's types as Iceberg maps them to Arrow (timestamps in microseconds, decimals, lists, ...) and,
-// on every field including nested ones, the Parquet field id found in the field's "PARQUET:field_id"
-// metadata. rdr's columns are matched to schema's by name; schema columns rdr lacks are nulls. An error rdr
-// reports after its last batch fails the write. On error no file it wrote remains. An error of kind
-// errs.Unsupported returned before rdr is read means it cannot write these types exactly: the lake then
-// writes the files itself. WriteParquet does not close or release rdr.
+// Contract: CanWrite reports whether WriteParquet can write files of schema exactly; when it cannot, the lake
+// writes the files itself. WriteParquet reads rdr to the end and writes its rows into new files in dir (an
+// existing local directory) and returns their paths, none for no rows. The files hold exactly schema's
+// columns, in order, with schema's types as Iceberg maps them to Arrow (timestamps in microseconds, decimals,
+// lists, ...) and, on every field including nested ones, the Parquet field id found in the field's
+// "PARQUET:field_id" metadata. rdr's columns are matched to schema's by name; schema columns rdr lacks are
+// nulls. An error rdr reports after its last batch fails the write. On error no file it wrote remains, and the
+// write fails. WriteParquet does not close or release rdr.
 type FileWriter interface {
+	CanWrite(schema *arrow.Schema) bool
 	WriteParquet(ctx context.Context, rdr array.RecordReader, dir string, schema *arrow.Schema) ([]string, error)
 }
 
 // writeExternal writes the data files with w's FileWriter and turns them into data files of t (the staged
 // table, with the evolved schema). ok is false when the FileWriter cannot write t's types or t's data
-// location is not local: nothing was read from rdr and the caller writes the files itself.
+// location is not local: then nothing was read from rdr and the caller writes the files itself.
 func (w *writer) writeExternal(ctx context.Context, t *table.Table, rdr array.RecordReader) (ok bool, err error) {
 	dir, local := localPath(dataLocation(t))
 	if !local {
@@ -44,13 +43,13 @@ func (w *writer) writeExternal(ctx context.Context, t *table.Table, rdr array.Re
 	if err != nil {
 		return false, fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
 	}
+	if !w.fw.CanWrite(sc) {
+		return false, nil
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return false, fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
 	}
 	paths, err := w.fw.WriteParquet(ctx, w.input(rdr), dir, sc)
-	if errs.KindOf(err) == errs.Unsupported {
-		return false, nil
-	}
 	if err != nil {
 		return true, fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
 	}

@@ -375,3 +375,37 @@ func names(entries []os.DirEntry) []string {
 	}
 	return out
 }
+
+// TestFileWriterDeclinesFixed checks the fallback: a table with a fixed[n] column, which DuckDB cannot write
+// exactly, is written by the lake's own writer even when a FileWriter is given.
+func TestFileWriterDeclinesFixed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	eng, err := engine.New(engine.Options{Threads: 1, TempDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = eng.Close() })
+	db, err := meta.Open(ctx, testenv.SQLiteDSN(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	l, err := Open(ctx, db, Options{Warehouse: t.TempDir()})
+	require.NoError(t, err)
+	require.NoError(t, l.EnsureEnv(ctx, "dev"))
+
+	sc := arrow.NewSchema([]arrow.Field{{Name: "k", Type: &arrow.FixedSizeBinaryType{ByteWidth: 4}, Nullable: true}}, nil)
+	b := array.NewFixedSizeBinaryBuilder(memory.DefaultAllocator, &arrow.FixedSizeBinaryType{ByteWidth: 4})
+	b.Append([]byte("abcd"))
+	b.Append([]byte("wxyz"))
+	col := b.NewArray()
+	b.Release()
+	rec := array.NewRecordBatch(sc, []arrow.Array{col}, 2)
+	col.Release()
+	rdr, err := array.NewRecordReader(sc, []arrow.RecordBatch{rec})
+	rec.Release()
+	require.NoError(t, err)
+	res, err := l.Write(ctx, "dev", Ident{Zone: "raw", Name: "fixed"}, rdr, WriteOptions{CreateIfMissing: true, Files: eng})
+	require.NoError(t, err)
+	require.EqualValues(t, 2, res.AddedRows)
+	info, err := l.Describe(ctx, "dev", Ident{Zone: "raw", Name: "fixed"})
+	require.NoError(t, err)
+	require.Equal(t, "fixed[4]", info.Columns[0].Type)
+}

@@ -139,6 +139,8 @@ func (a *app) openEngine(external bool) (*engine.Engine, error) {
 // the demo, imports), opening the engine only when a write needs it.
 type engineFiles struct{ a *app }
 
+func (engineFiles) CanWrite(sc *arrow.Schema) bool { return engine.CanWriteParquet(sc) }
+
 func (f engineFiles) WriteParquet(ctx context.Context, rdr array.RecordReader, dir string, sc *arrow.Schema) ([]string, error) {
 	a := f.a
 	eng := a.eng
