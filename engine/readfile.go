@@ -53,6 +53,8 @@ type FileReader struct {
 	file string
 	bad  []BadRow
 	scan *jsonScan // the JSON pre-pass, done once even when the file is bound twice (TableTypes)
+	// query is the SELECT the stream runs, which WriteParquet copies to Parquet instead when nothing was read.
+	query string
 }
 
 // BadRows returns the malformed rows that were skipped. It is complete once Next has returned false
@@ -170,7 +172,8 @@ func fileSource(ctx context.Context, in *instance, fr *FileReader, abs, format s
 }
 
 func (e *Engine) streamSource(ctx context.Context, in *instance, fr *FileReader, path string, src source) (*stream, error) {
-	ps, err := in.prepareLast(ctx, "SELECT * FROM "+src.from)
+	fr.query = "SELECT * FROM " + src.from
+	ps, err := in.prepareLast(ctx, fr.query)
 	if err != nil {
 		return nil, src.explain(err)
 	}
@@ -194,7 +197,8 @@ func (e *Engine) streamSource(ctx context.Context, in *instance, fr *FileReader,
 	}
 	if proj != "" {
 		destroyPrepared(&ps)
-		if ps, err = in.prepareLast(ctx, "SELECT "+proj+" FROM "+src.from); err != nil {
+		fr.query = "SELECT " + proj + " FROM " + src.from
+		if ps, err = in.prepareLast(ctx, fr.query); err != nil {
 			return nil, src.explain(err)
 		}
 	}
@@ -233,7 +237,9 @@ func declaredColumns(opts ReadOptions) map[string]bool {
 
 // sandboxRead lets the instance read the input file (and its scratch dir) and nothing else.
 func (e *Engine) sandboxRead(ctx context.Context, in *instance, abs string) error {
+	// Progress tracking (never printed) lets a file copied by WriteParquet report its rows while it runs.
 	return in.exec(ctx, fmt.Sprintf("SET allowed_paths = %s; SET allowed_directories = %s; "+
+		"SET enable_progress_bar = true; SET enable_progress_bar_print = false; "+
 		"SET enable_external_access = false; SET lock_configuration = true",
 		sqlStringList([]string{abs}), sqlStringList([]string{in.tmpDir + string(filepath.Separator)})))
 }

@@ -52,6 +52,9 @@ type Env struct {
 type Options struct {
 	// Hook is called at named points for fault-injection tests ("release:before-commit"); may be nil.
 	Hook func(point string)
+	// Files writes the data files of every write (the engine: DuckDB encodes them on every core); nil means
+	// the lake's own Parquet writer, except for ImportFile, which then uses the engine it is given.
+	Files lake.FileWriter
 }
 
 // Service manages environments and releases. It is safe for concurrent use.

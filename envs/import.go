@@ -48,9 +48,19 @@ func (s *Service) ImportFile(ctx context.Context, eng *engine.Engine, env string
 		return nil, err
 	}
 	defer rd.Close()
-	res, err := s.write(ctx, e, id, rd, wo)
+	res, err := s.withFiles(eng).write(ctx, e, id, rd, wo)
 	if res == nil {
 		return nil, err
 	}
 	return &ImportResult{WriteResult: res, BadRows: rd.BadRows()}, err
+}
+
+// withFiles returns s writing data files with fw, unless s has a FileWriter of its own.
+func (s *Service) withFiles(fw lake.FileWriter) *Service {
+	if s.opts.Files != nil || fw == nil {
+		return s
+	}
+	c := *s
+	c.opts.Files = fw
+	return &c
 }

@@ -136,7 +136,10 @@ func (s *Service) write(ctx context.Context, e *Env, id lake.Ident, rdr array.Re
 		return nil, fmt.Errorf("write to %s in %s: the audit entry could not be recorded, so nothing was written: %w", id, e.Name, err)
 	}
 	s.hook("write:audit-started")
-	if opts.Progress != nil {
+	if r, ok := rdr.(interface{ Rows() int64 }); ok && opts.Progress != nil {
+		// A reader that counts its rows stays what it is: the engine copies its own file readers whole.
+		defer opts.Progress(r.Rows)()
+	} else if opts.Progress != nil {
 		cr := &countingReader{RecordReader: rdr}
 		rdr = cr
 		stop := opts.Progress(cr.rows.Load)
@@ -164,7 +167,7 @@ func (s *Service) write(ctx context.Context, e *Env, id lake.Ident, rdr array.Re
 
 // commit turns one write into one lake commit. Each write mode is one case.
 func (s *Service) commit(ctx context.Context, e *Env, id lake.Ident, rdr array.RecordReader, opts WriteOptions, auditID string) (*lake.WriteResult, error) {
-	lo := lake.WriteOptions{CreateIfMissing: opts.CreateIfMissing, SnapshotProps: snapshotProps(opts, auditID)}
+	lo := lake.WriteOptions{CreateIfMissing: opts.CreateIfMissing, SnapshotProps: snapshotProps(opts, auditID), Files: s.opts.Files}
 	switch opts.Mode {
 	case Append:
 		lo.Mode = lake.Append

@@ -46,6 +46,7 @@ var sentinels = map[string]error{
 	"engine.ErrNotFound":         engine.ErrNotFound,
 	"engine.ErrClosed":           engine.ErrClosed,
 	"engine.ErrBadData":          engine.ErrBadData,
+	"engine.ErrUnsupported":      engine.ErrUnsupported,
 	"envs.ErrNotFound":           envs.ErrNotFound,
 	"features.ErrInvalid":        features.ErrInvalid,
 	"features.ErrNotFound":       features.ErrNotFound,

@@ -39,6 +39,8 @@ type WriteOptions struct {
 	// that branch's head if the branch exists, else on main's head (creating the branch), and leaves main
 	// untouched: this is how prod writes are staged until a release publishes them (write-audit-publish).
 	Branch string
+	// Files, if set, writes the data files (see FileWriter); nil means the lake's own Parquet writer.
+	Files FileWriter
 }
 
 // WriteResult describes the snapshot a Write committed.
@@ -121,7 +123,7 @@ func (l *Lake) Write(ctx context.Context, env string, id Ident, rdr array.Record
 	if ref, ok := refOf(t.Metadata(), branch); ok && ref.SnapshotRefType != table.BranchRef {
 		return nil, fmt.Errorf("%w: write to %s in %s: %q is a tag, not a branch", ErrInvalid, id, env, branch)
 	}
-	w := &writer{l: l, c: c, env: env, id: id, mode: mode, branch: branch, writeID: uuid.NewString()}
+	w := &writer{l: l, c: c, env: env, id: id, mode: mode, branch: branch, writeID: uuid.NewString(), fw: opts.Files}
 	res, err := w.run(ctx, t, rdr, opts.SnapshotProps)
 	if err != nil {
 		if created {
@@ -190,6 +192,7 @@ type writer struct {
 	mode    WriteMode
 	branch  string
 	writeID string
+	fw      FileWriter // nil: the lake's own Parquet writer
 	files   []iceberg.DataFile
 }
 
@@ -202,7 +205,7 @@ func (w *writer) run(ctx context.Context, t *table.Table, rdr array.RecordReader
 	if err != nil {
 		return nil, fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
 	}
-	if err := w.writeFiles(ctx, staged.Table, rdr); err != nil {
+	if err := w.write(ctx, staged.Table, rdr); err != nil {
 		w.removeFiles()
 		return nil, err
 	}
@@ -265,6 +268,17 @@ func (w *writer) stage(txn *table.Transaction, t *table.Table, sc *arrow.Schema)
 		}
 	}
 	return nil
+}
+
+// write writes rdr's rows into data files of t (the staged table), with the FileWriter if there is one and it
+// can write t's types, else with the lake's own writer.
+func (w *writer) write(ctx context.Context, t *table.Table, rdr array.RecordReader) error {
+	if w.fw != nil {
+		if done, err := w.writeExternal(ctx, t, rdr); done || err != nil {
+			return err
+		}
+	}
+	return w.writeFiles(ctx, t, rdr)
 }
 
 // writeFiles streams rdr into data files of t (the staged table, with the evolved schema). Batches are dealt

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
 	"github.com/strata-data/strata/config"
 	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
@@ -39,6 +42,7 @@ type app struct {
 	lake *lake.Lake
 	envs *envs.Service
 	eng  *engine.Engine
+	weng *engine.Engine // writes data files when the command has no engine of its own (engineFiles)
 }
 
 func newApp(stdout, stderr io.Writer, environ []string) *app {
@@ -104,7 +108,7 @@ func (a *app) open(ctx context.Context) error {
 		return err
 	}
 	a.lake = lk
-	a.envs = envs.New(db, lk, envs.Options{Hook: hook})
+	a.envs = envs.New(db, lk, envs.Options{Hook: hook, Files: engineFiles{a}})
 	return a.envs.Init(ctx)
 }
 
@@ -131,9 +135,37 @@ func (a *app) openEngine(external bool) (*engine.Engine, error) {
 	return eng, nil
 }
 
+// engineFiles has the engine's DuckDB write the data files of every write through envs (movement, datasets,
+// the demo, imports), opening the engine only when a write needs it.
+type engineFiles struct{ a *app }
+
+func (engineFiles) CanWrite(sc *arrow.Schema) bool { return engine.CanWriteParquet(sc) }
+
+func (f engineFiles) WriteParquet(ctx context.Context, rdr array.RecordReader, dir string, sc *arrow.Schema) ([]string, error) {
+	a := f.a
+	eng := a.eng
+	if eng == nil { // a sandboxed one of its own, so that a server opened later still gets a sandboxed a.eng
+		if a.weng == nil {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return nil, err
+			}
+			if a.weng, err = engine.New(engine.Options{Threads: cfg.Engine.Threads, MemoryLimit: cfg.Engine.MemoryLimit,
+				TempDir: cfg.DataDir + "/tmp"}); err != nil {
+				return nil, err
+			}
+		}
+		eng = a.weng
+	}
+	return eng.WriteParquet(ctx, rdr, dir, sc)
+}
+
 func (a *app) close() {
 	if a.eng != nil {
 		_ = a.eng.Close()
+	}
+	if a.weng != nil {
+		_ = a.weng.Close()
 	}
 	if a.db != nil {
 		_ = a.db.Close()

@@ -2,7 +2,10 @@
 // 12-column laketest schema into a new table (SQLite metadata, temporary warehouse) and prints throughput and
 // the process's peak resident set size (VmHWM) before and after the write.
 //
-//	go run -tags duckdb_arrow ./lake/internal/writerss -rows 10000000
+//	go run -tags duckdb_arrow ./lake/internal/writerss -rows 10000000 [-engine]
+//
+// With -engine the data files are written by the engine's DuckDB (lake.WriteOptions.Files), as every write
+// through envs does.
 package main
 
 import (
@@ -16,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/lake"
 	"github.com/strata-data/strata/lake/laketest"
 	"github.com/strata-data/strata/meta"
@@ -25,14 +29,26 @@ func main() {
 	rows := flag.Int64("rows", 1_000_000, "rows to write")
 	batch := flag.Int("batch", 64*1024, "rows per input record batch")
 	keep := flag.String("dir", "", "keep the metadata database (meta.db) and warehouse in this directory")
+	withEngine := flag.Bool("engine", false, "write the data files with the engine's DuckDB")
+	memLimit := flag.String("memory-limit", "", "the engine's DuckDB memory limit (e.g. 256MB)")
 	flag.Parse()
-	if err := run(*rows, *batch, *keep); err != nil {
+	var fw lake.FileWriter
+	if *withEngine {
+		eng, err := engine.New(engine.Options{MemoryLimit: *memLimit})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "writerss:", err)
+			os.Exit(1)
+		}
+		defer eng.Close()
+		fw = eng
+	}
+	if err := run(*rows, *batch, *keep, fw); err != nil {
 		fmt.Fprintln(os.Stderr, "writerss:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rows int64, batch int, dir string) error {
+func run(rows int64, batch int, dir string, fw lake.FileWriter) error {
 	ctx := context.Background()
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "writerss")
@@ -58,7 +74,7 @@ func run(rows int64, batch int, dir string) error {
 	rdr := laketest.Rows(0, rows, batch)
 	defer rdr.Release()
 	start := time.Now()
-	res, err := l.Write(ctx, "dev", lake.Ident{Zone: "raw", Name: "bench"}, rdr, lake.WriteOptions{CreateIfMissing: true})
+	res, err := l.Write(ctx, "dev", lake.Ident{Zone: "raw", Name: "bench"}, rdr, lake.WriteOptions{CreateIfMissing: true, Files: fw})
 	if err != nil {
 		return err
 	}
