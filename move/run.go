@@ -37,8 +37,16 @@ type Deps struct {
 	Progress func(rows func() int64) (stop func())
 	// BatchRows is the postgres source's rows per batch (0 = its default).
 	BatchRows int
-	// Hook is called at named points for fault-injection tests ("source:batch" after each source batch).
+	// Hook is called at named points for fault-injection tests: "move:before-read" once the run is recorded,
+	// "source:batch" after each postgres source batch, "move:committed" after the commit and before the run's
+	// end is recorded.
 	Hook func(point string)
+}
+
+func (d Deps) hook(point string) {
+	if d.Hook != nil {
+		d.Hook(point)
+	}
 }
 
 // Run runs spec with resolved params: it streams the source into the target through envs.Write (one snapshot;
@@ -66,6 +74,9 @@ func Run(ctx context.Context, d Deps, spec *Spec, params Params) (*RunRecord, er
 		return nil, err
 	}
 	defer release()
+	if err := recoverCommitted(ctx, d, spec, id); err != nil {
+		return nil, fmt.Errorf("job %s: complete the record of an earlier run: %w", spec.Name, err)
+	}
 	watermark := ""
 	if spec.Incremental != nil {
 		if rec.WatermarkBefore, _, err = Watermark(ctx, d.DB, spec.Name, d.Env); err != nil {
@@ -76,10 +87,14 @@ func Run(ctx context.Context, d Deps, spec *Spec, params Params) (*RunRecord, er
 	if err := insertRun(ctx, d.DB, rec); err != nil {
 		return nil, err
 	}
+	d.hook("move:before-read")
 	src, secrets, err := openSource(ctx, d, spec, params, watermark, id, lookup)
 	if err == nil {
 		err = write(ctx, d, spec, id, src, rec)
 		_ = src.Close()
+	}
+	if rec.SnapshotID != 0 {
+		d.hook("move:committed")
 	}
 	rec.FinishedAt = time.Now().UTC()
 	rec.DurationMS = rec.FinishedAt.Sub(rec.StartedAt).Milliseconds()
@@ -212,8 +227,13 @@ func write(ctx context.Context, d Deps, spec *Spec, id lake.Ident, src *source, 
 	}
 	counted := &counting{RecordReader: mapped}
 	wo := envs.WriteOptions{Mode: envs.WriteMode(spec.Target.Mode), Force: d.Force, Actor: d.Actor, Action: "move",
-		Source: "job " + spec.Name, Props: map[string]string{PropRun: rec.ID, "strata.move.job": spec.Name},
+		Source: "job " + spec.Name, Props: map[string]string{PropRun: rec.ID, PropJob: spec.Name, PropEnv: d.Env},
 		CreateIfMissing: true, SchemaEvolve: spec.Schema == "evolve", Progress: d.Progress}
+	if spec.Incremental != nil {
+		wo.PropsAfter = func() map[string]string {
+			return map[string]string{PropWatermark: watermarkAfter(rec.WatermarkBefore, src)}
+		}
+	}
 	res, err := d.Envs.Write(ctx, d.Env, id, counted, wo)
 	rec.RowsRead = counted.rows.Load()
 	for _, b := range src.rejected() {
@@ -222,12 +242,17 @@ func write(ctx context.Context, d Deps, spec *Spec, id lake.Ident, src *source, 
 	rec.RowsRejected = int64(len(rec.BadRows))
 	if res != nil {
 		rec.SnapshotID, rec.RowsWritten, rec.Bytes, rec.Staged = res.SnapshotID, res.AddedRows, res.AddedBytes, res.Staged
-		rec.WatermarkAfter = rec.WatermarkBefore
-		if wm := src.watermark(); wm != "" {
-			rec.WatermarkAfter = wm
-		}
+		rec.WatermarkAfter = watermarkAfter(rec.WatermarkBefore, src)
 	}
 	return err
+}
+
+// watermarkAfter is the job's watermark once src is drained: the largest value read, or the one before.
+func watermarkAfter(before string, src *source) string {
+	if wm := src.watermark(); wm != "" {
+		return wm
+	}
+	return before
 }
 
 // counting counts the rows that pass.

@@ -44,7 +44,7 @@ func (a *app) moveDeps(ctx context.Context, env string, force bool) (move.Deps, 
 	if err != nil {
 		return move.Deps{}, err
 	}
-	return move.Deps{DB: a.db, Envs: a.envs, Engine: eng, Env: env, Force: force, Actor: a.actor(),
+	return move.Deps{DB: a.db, Envs: a.envs, Engine: eng, Env: env, Force: force, Actor: a.actor(), Hook: a.faultHook(),
 		Lookup: func(k string) (string, bool) {
 			for _, kv := range a.environ {
 				if strings.HasPrefix(kv, k+"=") {
