@@ -234,17 +234,40 @@ func write(ctx context.Context, d Deps, spec *Spec, id lake.Ident, src *source, 
 			return map[string]string{PropWatermark: watermarkAfter(rec.WatermarkBefore, src)}
 		}
 	}
-	res, err := d.Envs.Write(ctx, d.Env, id, counted, wo)
+	var rdr array.RecordReader = counted
+	computes := spec.Target.Mode == "merge" || spec.Target.Mode == "overwrite-partition"
+	if computes {
+		// The table's new contents are computed from its rows and the new ones, and written over it as one
+		// snapshot, provided no other write landed in between (BasedOn).
+		c, err := computeContents(ctx, d, spec, id, counted)
+		if err != nil {
+			readStats(rec, counted, src)
+			return err
+		}
+		defer c.Close()
+		rdr, wo.Mode, wo.BasedOn = c, envs.Overwrite, &c.Base
+		wo.Source = fmt.Sprintf("job %s (%s)", spec.Name, spec.Target.Mode)
+	}
+	res, err := d.Envs.Write(ctx, d.Env, id, rdr, wo)
+	readStats(rec, counted, src)
+	if res != nil {
+		rec.SnapshotID, rec.RowsWritten, rec.Bytes, rec.Staged = res.SnapshotID, res.AddedRows, res.AddedBytes, res.Staged
+		if computes { // the snapshot holds the whole table; the run wrote its new rows
+			rec.RowsWritten = rec.RowsRead
+		}
+		rec.WatermarkAfter = watermarkAfter(rec.WatermarkBefore, src)
+	}
+	return err
+}
+
+// readStats records what the run read from its source.
+func readStats(rec *RunRecord, counted *counting, src *source) {
 	rec.RowsRead = counted.rows.Load()
+	rec.BadRows = rec.BadRows[:0]
 	for _, b := range src.rejected() {
 		rec.BadRows = append(rec.BadRows, BadRow{File: b.File, Line: b.Line, Column: b.Column, Message: b.Message})
 	}
 	rec.RowsRejected = int64(len(rec.BadRows))
-	if res != nil {
-		rec.SnapshotID, rec.RowsWritten, rec.Bytes, rec.Staged = res.SnapshotID, res.AddedRows, res.AddedBytes, res.Staged
-		rec.WatermarkAfter = watermarkAfter(rec.WatermarkBefore, src)
-	}
-	return err
 }
 
 // watermarkAfter is the job's watermark once src is drained: the largest value read, or the one before.

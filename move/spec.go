@@ -60,7 +60,12 @@ type Endpoint struct {
 	Table    string `json:"table,omitempty" yaml:"table"`       // zone.name
 	Env      string `json:"env,omitempty" yaml:"env"`           // source only: another environment ("" = the run's)
 	Snapshot int64  `json:"snapshot,omitempty" yaml:"snapshot"` // source only: a snapshot id (0 = what the env's readers see)
-	Mode     string `json:"mode,omitempty" yaml:"mode"`         // target only: append | overwrite
+	Mode     string `json:"mode,omitempty" yaml:"mode"`         // target only: append | overwrite | overwrite-partition | merge
+	// Key is a merge target's key: new rows replace the table's rows with equal keys (target column names).
+	Key []string `json:"key,omitempty" yaml:"key"`
+	// Partition is an overwrite-partition target's columns: the table's rows whose values of these columns
+	// appear in the new rows are replaced by them.
+	Partition []string `json:"partition,omitempty" yaml:"partition"`
 }
 
 // Incremental names the column whose maximum becomes the watermark.
@@ -86,7 +91,7 @@ var keys = map[string][]string{
 	"":            {"name", "params", "source", "target", "incremental", "on_error", "columns", "schema"},
 	"params.*":    {"type", "default"},
 	"source":      {"type", "path", "format", "dsn", "query", "table", "env", "snapshot"},
-	"target":      {"type", "table", "mode"},
+	"target":      {"type", "table", "mode", "key", "partition"},
 	"incremental": {"column"},
 	"on_error":    {"max_bad_rows"},
 	"columns.*":   {"name", "rename", "cast", "drop"},
@@ -391,11 +396,40 @@ func (s *Spec) validateTarget(root *yaml.Node, bad badFunc) error {
 	switch t.Mode {
 	case "":
 		s.Target.Mode = "append"
-	case "append", "overwrite":
+	case "append", "overwrite", "overwrite-partition", "merge":
 	default:
-		return bad(lineOf(root, "target", "mode"), "mode %q: use append or overwrite", t.Mode)
+		return bad(lineOf(root, "target", "mode"), "mode %q: use append, overwrite, overwrite-partition or merge", t.Mode)
+	}
+	switch {
+	case t.Mode == "merge" && len(t.Key) == 0:
+		return bad(lineOf(root, "target", "mode"), "mode merge needs key: the columns that identify a row, e.g. key: [order_id]")
+	case t.Mode == "overwrite-partition" && len(t.Partition) == 0:
+		return bad(lineOf(root, "target", "mode"), "mode overwrite-partition needs partition: the columns whose values it replaces, e.g. partition: [day]")
+	case len(t.Key) > 0 && t.Mode != "merge":
+		return bad(lineOf(root, "target", "key"), "key: is for mode merge")
+	case len(t.Partition) > 0 && t.Mode != "overwrite-partition":
+		return bad(lineOf(root, "target", "partition"), "partition: is for mode overwrite-partition")
+	}
+	for _, c := range append(append([]string(nil), t.Key...), t.Partition...) {
+		if c == "" {
+			return bad(line, "an empty column name in key: or partition:")
+		}
+	}
+	if dup := firstDuplicate(append(append([]string(nil), t.Key...), t.Partition...)); dup != "" {
+		return bad(line, "column %q is listed twice in key: or partition:", dup)
 	}
 	return nil
+}
+
+func firstDuplicate(list []string) string {
+	seen := map[string]bool{}
+	for _, x := range list {
+		if seen[x] {
+			return x
+		}
+		seen[x] = true
+	}
+	return ""
 }
 
 var castTypes = []string{"string", "int", "long", "float", "double", "boolean", "date", "timestamp", "timestamptz"}
