@@ -53,6 +53,10 @@ type RunRecord struct {
 	Staged bool `json:"staged,omitempty"`
 	// BadRows are the first malformed rows skipped (files sources). Not kept in history.
 	BadRows []BadRow `json:"bad_rows,omitempty"`
+	// Quarantined is how many skipped rows the run wrote to its quarantine table (on_error.quarantine), in
+	// snapshot QuarantineSnapshot. Not kept in history.
+	Quarantined        int64 `json:"quarantined,omitempty"`
+	QuarantineSnapshot int64 `json:"quarantine_snapshot,omitempty"`
 }
 
 // BadRow is a malformed source row that was skipped.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -92,6 +93,13 @@ func Run(ctx context.Context, d Deps, spec *Spec, params Params) (*RunRecord, er
 	if err == nil {
 		err = write(ctx, d, spec, id, src, rec)
 		_ = src.Close()
+	}
+	if err == nil {
+		err = quarantine(ctx, d, spec, rec)
+	}
+	var bad *engine.BadInputError
+	if errors.As(err, &bad) {
+		err = fmt.Errorf("%w\nin a job, that is on_error: {max_bad_rows: N}; nothing was committed", err)
 	}
 	if rec.SnapshotID != 0 {
 		d.hook("move:committed")

@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/strata-data/strata/errs"
+	"github.com/strata-data/strata/lake"
 )
 
 // Sentinel errors; wrapped with context.
@@ -73,9 +74,12 @@ type Incremental struct {
 	Column string `json:"column" yaml:"column"`
 }
 
-// OnError bounds the malformed rows a run may skip.
+// OnError bounds the malformed rows a run may skip, and names the table they are kept in.
 type OnError struct {
 	MaxBadRows int `json:"max_bad_rows" yaml:"max_bad_rows"`
+	// Quarantine is a lake table (zone.name) that receives the skipped rows of each run: file, line, raw text
+	// and reason ("" = the rows are only reported).
+	Quarantine string `json:"quarantine,omitempty" yaml:"quarantine"`
 }
 
 // ColumnRule renames, casts or drops one source column.
@@ -93,7 +97,7 @@ var keys = map[string][]string{
 	"source":      {"type", "path", "format", "dsn", "query", "table", "env", "snapshot"},
 	"target":      {"type", "table", "mode", "key", "partition"},
 	"incremental": {"column"},
-	"on_error":    {"max_bad_rows"},
+	"on_error":    {"max_bad_rows", "quarantine"},
 	"columns.*":   {"name", "rename", "cast", "drop"},
 }
 
@@ -315,6 +319,18 @@ func (s *Spec) validate(root *yaml.Node) error {
 	}
 	if s.OnError.MaxBadRows < 0 {
 		return bad(lineOf(root, "on_error", "max_bad_rows"), "max_bad_rows must be 0 or more")
+	}
+	if q := s.OnError.Quarantine; q != "" {
+		line := lineOf(root, "on_error", "quarantine")
+		if _, err := lake.ParseIdent(q); err != nil {
+			return bad(line, "quarantine %q: name a lake table zone.name, e.g. raw.orders__rejected", q)
+		}
+		if q == s.Target.Table {
+			return bad(line, "quarantine %q is the target table: name another table", q)
+		}
+		if s.OnError.MaxBadRows == 0 {
+			return bad(line, "a quarantine needs on_error.max_bad_rows above 0 (otherwise any malformed row fails the run)")
+		}
 	}
 	if s.Incremental != nil {
 		if s.Incremental.Column == "" {

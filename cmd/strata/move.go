@@ -109,6 +109,9 @@ func printMoveRun(w io.Writer, r *move.RunRecord) {
 	for _, b := range r.BadRows {
 		fmt.Fprintf(w, "  skipped %s line %d, column %s: %s\n", b.File, b.Line, b.Column, b.Message)
 	}
+	if r.Quarantined > 0 {
+		fmt.Fprintf(w, "%d rejected rows kept in the quarantine table (snapshot %d)\n", r.Quarantined, r.QuarantineSnapshot)
+	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", r.Error)
 	}
