@@ -154,7 +154,16 @@ func (r *Reader) Next() bool {
 			r.err = err
 			return false
 		}
+		raws := r.rows.RawValues()
 		for i, v := range vals {
+			if r.conv[i].raw {
+				v = raws[i]
+			}
+			if r.conv[i].array && multiDimensional(raws[i]) {
+				r.err = fmt.Errorf("column %q, row %d: a multi-dimensional array cannot be stored: unnest it or cast it to text in the query",
+					r.schema.Field(i).Name, r.read+int64(n)+1)
+				return false
+			}
 			if err := r.conv[i].add(b.Field(i), v); err != nil {
 				r.err = fmt.Errorf("column %q, row %d: %w", r.schema.Field(i).Name, r.read+int64(n)+1, err)
 				return false

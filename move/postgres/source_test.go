@@ -103,7 +103,7 @@ func TestWatermark(t *testing.T) {
 func TestUnsupportedTypeSaysCast(t *testing.T) {
 	t.Parallel()
 	dsn := testenv.PostgresDSN(t)
-	_, err := Open(context.Background(), Options{DSN: dsn, Query: "SELECT '1 day'::interval AS span", WatermarkArg: -1})
+	_, err := Open(context.Background(), Options{DSN: dsn, Query: "SELECT '(1,2)'::point AS span", WatermarkArg: -1})
 	require.ErrorContains(t, err, `column "span"`)
 	require.ErrorContains(t, err, "span::text")
 }
@@ -133,4 +133,54 @@ func TestCloseAbandonsTheQuery(t *testing.T) {
 			AND pid <> pg_backend_pid()`).Scan(&n))
 		return n == 0
 	}, 30*time.Second, 100*time.Millisecond, "the server still runs the abandoned query")
+}
+
+// TestMoreTypes: time, interval, json, jsonb, uuid and one-dimensional arrays (with NULL elements) arrive as
+// Arrow values that keep every value: intervals as text PostgreSQL parses back to the same interval, json as
+// its exact text; a multi-dimensional array is refused with a hint.
+func TestMoreTypes(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.PostgresDSN(t)
+	seed(t, dsn, `CREATE TABLE m (id int, t time, iv interval, j json, jb jsonb, u uuid, ia int4[], ta text[], na numeric[], da date[])`,
+		`INSERT INTO m VALUES (1, '23:59:59.999999', '1 year 2 mons 3 days 04:05:06.789', '{"b": 1,  "a": [true]}',
+		'{"b": 1, "a": "☕"}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{1,NULL,3}', '{"x,y",NULL,"Zoë"}', '{1.50,NULL}',
+		'{2026-11-24}'), (2, NULL, '-1 days -00:00:00.000001', NULL, NULL, NULL, '{}', NULL, NULL, NULL)`)
+	ctx := context.Background()
+	r, err := Open(ctx, Options{DSN: dsn, Query: "SELECT * FROM m ORDER BY id", WatermarkArg: -1})
+	require.NoError(t, err)
+	defer r.Close()
+	want := []string{"int32", "time64[us]", "utf8", "utf8", "utf8", "utf8", "list<item: int32, nullable>",
+		"list<item: utf8, nullable>", "list<item: utf8, nullable>", "list<item: date32, nullable>"}
+	for i, w := range want {
+		require.Equal(t, w, r.Schema().Field(i).Type.String(), r.Schema().Field(i).Name)
+	}
+	b := readAll(t, r)[0]
+	require.Equal(t, "23:59:59.999999", b.Column(1).(*array.Time64).Value(0).FormattedString(arrow.Microsecond))
+	require.Equal(t, "14 mons 3 days 04:05:06.789000", b.Column(2).(*array.String).Value(0))
+	require.Equal(t, "0 mons -1 days -00:00:00.000001", b.Column(2).(*array.String).Value(1))
+	require.Equal(t, `{"b": 1,  "a": [true]}`, b.Column(3).(*array.String).Value(0), "json keeps its exact text")
+	require.Equal(t, `{"a": "☕", "b": 1}`, b.Column(4).(*array.String).Value(0))
+	require.Equal(t, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", b.Column(5).(*array.String).Value(0))
+	require.Equal(t, "[1,null,3]", b.Column(6).(*array.List).ValueStr(0))
+	require.Equal(t, "[]", b.Column(6).(*array.List).ValueStr(1))
+	require.Equal(t, `["x,y",null,"Zoë"]`, b.Column(7).(*array.List).ValueStr(0))
+	require.Equal(t, `["1.50",null]`, b.Column(8).(*array.List).ValueStr(0))
+	require.True(t, b.Column(3).IsNull(1))
+	require.True(t, b.Column(7).IsNull(1))
+
+	// The interval text reads back as the same interval.
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	var same bool
+	require.NoError(t, db.QueryRow(`SELECT $1::interval = '1 year 2 mons 3 days 04:05:06.789'::interval
+		AND $2::interval = '-1 days -00:00:00.000001'::interval`, b.Column(2).(*array.String).Value(0),
+		b.Column(2).(*array.String).Value(1)).Scan(&same))
+	require.True(t, same)
+
+	r2, err := Open(ctx, Options{DSN: dsn, Query: "SELECT '{{1,2},{3,4}}'::int[] AS a", WatermarkArg: -1})
+	require.NoError(t, err)
+	defer r2.Close()
+	require.False(t, r2.Next())
+	require.ErrorContains(t, r2.Err(), "multi-dimensional array")
 }
