@@ -57,6 +57,8 @@ type RunRecord struct {
 	// snapshot QuarantineSnapshot. Not kept in history.
 	Quarantined        int64 `json:"quarantined,omitempty"`
 	QuarantineSnapshot int64 `json:"quarantine_snapshot,omitempty"`
+	// Files are the files a files target run wrote (relative to its path). Not kept in history.
+	Files []string `json:"files,omitempty"`
 }
 
 // BadRow is a malformed source row that was skipped.

@@ -61,22 +61,29 @@ func Run(ctx context.Context, d Deps, spec *Spec, params Params) (*RunRecord, er
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
-	id, err := lake.ParseIdent(spec.Target.Table)
-	if err != nil {
-		return nil, err
+	var id lake.Ident // the lake target
+	if spec.Target.Type == "lake" {
+		var err error
+		if id, err = lake.ParseIdent(spec.Target.Table); err != nil {
+			return nil, err
+		}
 	}
-	if err := d.Envs.CheckWrite(ctx, d.Env, d.Force); err != nil {
-		return nil, err
+	if spec.Target.Type == "lake" || spec.OnError.Quarantine != "" {
+		if err := d.Envs.CheckWrite(ctx, d.Env, d.Force); err != nil {
+			return nil, err
+		}
 	}
 	rec := &RunRecord{ID: newRunID(), Job: spec.Name, Env: d.Env, Params: params.Map(), Source: spec.Source.Type,
-		Target: spec.Target.Table, Actor: d.Actor, StartedAt: time.Now().UTC()}
+		Target: targetName(spec), Actor: d.Actor, StartedAt: time.Now().UTC()}
 	release, err := acquireLease(ctx, d.DB, spec.Name, d.Env, rec.ID)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	if err := recoverCommitted(ctx, d, spec, id); err != nil {
-		return nil, fmt.Errorf("job %s: complete the record of an earlier run: %w", spec.Name, err)
+	if spec.Target.Type == "lake" {
+		if err := recoverCommitted(ctx, d, spec, id); err != nil {
+			return nil, fmt.Errorf("job %s: complete the record of an earlier run: %w", spec.Name, err)
+		}
 	}
 	watermark := ""
 	if spec.Incremental != nil {
@@ -91,7 +98,14 @@ func Run(ctx context.Context, d Deps, spec *Spec, params Params) (*RunRecord, er
 	d.hook("move:before-read")
 	src, secrets, err := openSource(ctx, d, spec, params, watermark, id, lookup)
 	if err == nil {
-		err = write(ctx, d, spec, id, src, rec)
+		switch spec.Target.Type {
+		case "lake":
+			err = write(ctx, d, spec, id, src, rec)
+		default:
+			var more []string
+			more, err = writeExternal(ctx, d, spec, params, src, rec, lookup)
+			secrets = append(secrets, more...)
+		}
 		_ = src.Close()
 	}
 	if err == nil {
@@ -101,7 +115,7 @@ func Run(ctx context.Context, d Deps, spec *Spec, params Params) (*RunRecord, er
 	if errors.As(err, &bad) {
 		err = fmt.Errorf("%w\nin a job, that is on_error: {max_bad_rows: N}; nothing was committed", err)
 	}
-	if rec.SnapshotID != 0 {
+	if rec.SnapshotID != 0 || (err == nil && spec.Target.Type != "lake") {
 		d.hook("move:committed")
 	}
 	rec.FinishedAt = time.Now().UTC()
@@ -138,9 +152,11 @@ func openSource(ctx context.Context, d Deps, spec *Spec, ps Params, watermark st
 		if err != nil {
 			return nil, nil, err
 		}
-		types, err := d.Envs.ReadTypes(ctx, d.Env, target)
-		if err != nil {
-			return nil, nil, err
+		var types map[string]string
+		if target.Name != "" { // a lake target: read the files with its column types
+			if types, err = d.Envs.ReadTypes(ctx, d.Env, target); err != nil {
+				return nil, nil, err
+			}
 		}
 		ro := engine.ReadOptions{Format: spec.Source.Format, MaxBadRows: spec.OnError.MaxBadRows,
 			TableTypes: sourceTypes(types, spec.Columns)}

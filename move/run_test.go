@@ -485,3 +485,50 @@ func TestOneRunPerJobAndEnv(t *testing.T) {
 	require.Equal(t, move.StatusFailed, dead.Status)
 	require.Contains(t, dead.Error, "stopped without recording its end")
 }
+
+// TestPlanRowEstimate: a plan estimates the rows a run would read: PostgreSQL's planner estimate (with the
+// watermark bound), Parquet footers, text files by size, a lake snapshot's row count; for files and
+// postgres targets it shows no lake difference.
+func TestPlanRowEstimate(t *testing.T) {
+	t.Parallel()
+	pg := testenv.PostgresDSN(t)
+	pgExec(t, pg, `CREATE TABLE est (id int, at timestamptz)`,
+		`INSERT INTO est SELECT i, timestamptz '2026-01-01Z' + i * interval '1 minute' FROM generate_series(1, 5000) i`, `ANALYZE est`)
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	ctx := context.Background()
+	d := f.deps("dev")
+	d.Lookup = func(k string) (string, bool) { return pg, k == "PG" }
+	spec, ps := f.job(t, "name: e\nsource: {type: postgres, dsn: '${PG}', query: 'SELECT * FROM est WHERE at > {{ watermark }}'}\n"+
+		"incremental: {column: at}\ntarget: {type: files, path: '"+f.dir+"/out', format: csv}\n", nil)
+	p, err := move.Plan(ctx, d, spec, ps)
+	require.NoError(t, err)
+	require.InDelta(t, 5000, p.RowEstimate, 50, "the first run reads everything")
+	require.Equal(t, "files", p.TargetType)
+	require.False(t, p.TargetExists)
+
+	var sb strings.Builder
+	sb.WriteString("id,name\n")
+	for i := 0; i < 3000; i++ {
+		fmt.Fprintf(&sb, "%d,name %d\n", i, i%10)
+	}
+	csv := f.file(t, "big.csv", sb.String())
+	spec, ps = f.job(t, "name: c\nsource: {type: files, path: '"+csv+"'}\ntarget: {type: lake, table: raw.c}\n", nil)
+	p, err = move.Plan(ctx, d, spec, ps)
+	require.NoError(t, err)
+	require.InDelta(t, 3000, p.RowEstimate, 300)
+	_, err = move.Run(ctx, d, spec, ps)
+	require.NoError(t, err)
+
+	spec, ps = f.job(t, "name: l\nsource: {type: lake, table: raw.c}\ntarget: {type: files, path: '"+f.dir+"/pq', format: parquet}\n", nil)
+	p, err = move.Plan(ctx, d, spec, ps)
+	require.NoError(t, err)
+	require.Equal(t, int64(3000), p.RowEstimate)
+	rec, err := move.Run(ctx, d, spec, ps)
+	require.NoError(t, err)
+	require.Len(t, rec.Files, 1)
+
+	spec, ps = f.job(t, "name: p\nsource: {type: files, path: '"+f.dir+"/pq'}\ntarget: {type: lake, table: raw.p}\n", nil)
+	p, err = move.Plan(ctx, d, spec, ps)
+	require.NoError(t, err)
+	require.Equal(t, int64(3000), p.RowEstimate, "from the Parquet footer")
+}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -67,6 +68,10 @@ type Endpoint struct {
 	// Partition is an overwrite-partition target's columns: the table's rows whose values of these columns
 	// appear in the new rows are replaced by them.
 	Partition []string `json:"partition,omitempty" yaml:"partition"`
+	// files target: MaxFileSize (e.g. 256MB) starts a new file once one is that big; PartitionBy writes hive
+	// folders col=value/ (the columns are left out of the files).
+	MaxFileSize string   `json:"max_file_size,omitempty" yaml:"max_file_size"`
+	PartitionBy []string `json:"partition_by,omitempty" yaml:"partition_by"`
 }
 
 // Incremental names the column whose maximum becomes the watermark.
@@ -95,7 +100,7 @@ var keys = map[string][]string{
 	"":            {"name", "params", "source", "target", "incremental", "on_error", "columns", "schema"},
 	"params.*":    {"type", "default"},
 	"source":      {"type", "path", "format", "dsn", "query", "table", "env", "snapshot"},
-	"target":      {"type", "table", "mode", "key", "partition"},
+	"target":      {"type", "table", "mode", "key", "partition", "path", "format", "max_file_size", "partition_by", "dsn"},
 	"incremental": {"column"},
 	"on_error":    {"max_bad_rows", "quarantine"},
 	"columns.*":   {"name", "rename", "cast", "drop"},
@@ -397,24 +402,38 @@ func (s *Spec) validateSource(root *yaml.Node, bad badFunc) error {
 func (s *Spec) validateTarget(root *yaml.Node, bad badFunc) error {
 	t := s.Target
 	line := lineOf(root, "target")
+	modes := []string{"append", "overwrite", "overwrite-partition", "merge"}
 	switch t.Type {
 	case "lake":
-	case "files", "postgres":
-		return bad(lineOf(root, "target", "type"), "target type %q is not available yet: use lake", t.Type)
+		if t.Table == "" {
+			return bad(line, "a lake target needs table: zone.name")
+		}
+	case "files":
+		modes = modes[:2]
+		if err := s.validateFilesTarget(root, bad); err != nil {
+			return err
+		}
+	case "postgres":
+		modes = []string{"append", "overwrite", "merge"}
+		if t.DSN == "" || t.Table == "" {
+			return bad(line, "a postgres target needs dsn: (e.g. ${WAREHOUSE_DSN}) and table: (name or schema.name)")
+		}
 	case "":
-		return bad(line, "target needs type: lake")
+		return bad(line, "target needs type: lake, files or postgres")
 	default:
-		return bad(lineOf(root, "target", "type"), "target type %q: use lake", t.Type)
+		return bad(lineOf(root, "target", "type"), "target type %q: use lake, files or postgres", t.Type)
 	}
-	if t.Table == "" {
-		return bad(line, "a lake target needs table: zone.name")
+	if t.Type != "files" && (t.Path != "" || t.Format != "" || t.MaxFileSize != "" || len(t.PartitionBy) > 0) {
+		return bad(line, "path, format, max_file_size and partition_by belong to a files target")
 	}
-	switch t.Mode {
-	case "":
+	if t.Type != "postgres" && t.DSN != "" {
+		return bad(line, "dsn belongs to a postgres target")
+	}
+	switch {
+	case t.Mode == "":
 		s.Target.Mode = "append"
-	case "append", "overwrite", "overwrite-partition", "merge":
-	default:
-		return bad(lineOf(root, "target", "mode"), "mode %q: use append, overwrite, overwrite-partition or merge", t.Mode)
+	case !contains(modes, t.Mode):
+		return bad(lineOf(root, "target", "mode"), "mode %q: a %s target takes %s", t.Mode, t.Type, strings.Join(modes, ", "))
 	}
 	switch {
 	case t.Mode == "merge" && len(t.Key) == 0:
@@ -435,6 +454,54 @@ func (s *Spec) validateTarget(root *yaml.Node, bad badFunc) error {
 		return bad(line, "column %q is listed twice in key: or partition:", dup)
 	}
 	return nil
+}
+
+func (s *Spec) validateFilesTarget(root *yaml.Node, bad badFunc) error {
+	t := &s.Target
+	if t.Path == "" {
+		return bad(lineOf(root, "target"), "a files target needs path: (a folder, or s3://bucket/prefix)")
+	}
+	switch t.Format {
+	case "":
+		t.Format = "parquet"
+	case "csv", "jsonl", "parquet":
+	default:
+		return bad(lineOf(root, "target", "format"), "format %q: a files target writes csv, jsonl or parquet", t.Format)
+	}
+	if t.MaxFileSize != "" {
+		if _, err := ParseSize(t.MaxFileSize); err != nil {
+			return bad(lineOf(root, "target", "max_file_size"), "max_file_size: %v", err)
+		}
+	}
+	if dup := firstDuplicate(t.PartitionBy); dup != "" {
+		return bad(lineOf(root, "target", "partition_by"), "column %q is listed twice in partition_by:", dup)
+	}
+	for _, n := range placeholders(t.Path) {
+		if _, ok := s.Params[n]; !ok {
+			return bad(lineOf(root, "target", "path"), "{{ %s }} names no param: declare it under params:", n)
+		}
+	}
+	return nil
+}
+
+// ParseSize parses a size as people write it: 256MB, 1GB, 512KiB, 1048576 (bytes). Units are powers of 1024.
+func ParseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a size: write e.g. 256MB, 1GB or a number of bytes", s)
+	}
+	return n * mult, nil
 }
 
 func firstDuplicate(list []string) string {

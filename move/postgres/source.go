@@ -297,3 +297,34 @@ func Describe(ctx context.Context, dsn, query string) (*arrow.Schema, error) {
 	}
 	return arrow.NewSchema(fields, nil), nil
 }
+
+// Estimate returns the planner's row estimate of opts.Query with its arguments (EXPLAIN, which runs nothing).
+func Estimate(ctx context.Context, opts Options) (int64, error) {
+	conn, err := pgx.Connect(ctx, opts.DSN)
+	if err != nil {
+		return 0, errs.E(errs.Unavailable, "connect to the postgres source: %s", err.Error())
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	sd, err := conn.Prepare(ctx, "", opts.Query)
+	if err != nil {
+		return 0, errs.E(errs.Invalid, "postgres source query: %v", err)
+	}
+	args := append([]any(nil), opts.Args...)
+	if i := opts.WatermarkArg; i >= 0 && i < len(args) && args[i] == nil {
+		if args[i], err = lowest(sd.ParamOIDs[i]); err != nil {
+			return 0, err
+		}
+	}
+	var plan []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		} `json:"Plan"`
+	}
+	if err := conn.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+opts.Query, args...).Scan(&plan); err != nil {
+		return 0, errs.E(errs.Invalid, "postgres source query: explain: %v", err)
+	}
+	if len(plan) == 0 {
+		return 0, nil
+	}
+	return int64(plan[0].Plan.Rows), nil
+}
