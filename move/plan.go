@@ -17,25 +17,25 @@ import (
 // PlanResult is what a run would do, computed without writing: the resolved params, the source's columns
 // (after columns: rules) and how they differ from the target table's.
 type PlanResult struct {
-	Job             string            `json:"job"`
-	Env             string            `json:"env"`
-	Params          map[string]string `json:"params"`
-	Source          string            `json:"source"`
-	Target          string            `json:"target"`
-	TargetType      string            `json:"target_type"`
-	Mode            string            `json:"mode"`
+	Job        string            `json:"job"`
+	Env        string            `json:"env"`
+	Params     map[string]string `json:"params"`
+	Source     string            `json:"source"`
+	Target     string            `json:"target"`
+	TargetType string            `json:"target_type"`
+	Mode       string            `json:"mode"`
 	// RowEstimate is about how many rows a run would read: the planner's estimate for a postgres query,
 	// Parquet footers (or size / average line length for CSV and JSON) for files, the snapshot's row count for
 	// a lake table.
-	RowEstimate int64 `json:"row_estimate"`
-	Watermark       string            `json:"watermark,omitempty"`
-	SourceColumns   []PlanColumn      `json:"source_columns"`
-	TargetExists    bool              `json:"target_exists"`
-	AddedColumns    []PlanColumn      `json:"added_columns,omitempty"`   // in the source, not in the target
-	MissingColumns  []PlanColumn      `json:"missing_columns,omitempty"` // in the target, not in the source
-	TypeChanges     []TypeChange      `json:"type_changes,omitempty"`
-	SchemaEvolve    bool              `json:"schema_evolve"`
-	WouldFailSchema bool              `json:"would_fail_schema"` // strict schema and added or missing columns
+	RowEstimate     int64        `json:"row_estimate"`
+	Watermark       string       `json:"watermark,omitempty"`
+	SourceColumns   []PlanColumn `json:"source_columns"`
+	TargetExists    bool         `json:"target_exists"`
+	AddedColumns    []PlanColumn `json:"added_columns,omitempty"`   // in the source, not in the target
+	MissingColumns  []PlanColumn `json:"missing_columns,omitempty"` // in the target, not in the source
+	TypeChanges     []TypeChange `json:"type_changes,omitempty"`
+	SchemaEvolve    bool         `json:"schema_evolve"`
+	WouldFailSchema bool         `json:"would_fail_schema"` // strict schema and added or missing columns
 }
 
 // PlanColumn is a column name and its type as the lake would store it.
