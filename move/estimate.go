@@ -14,6 +14,7 @@ import (
 	"github.com/strata-data/strata/lake"
 	"github.com/strata-data/strata/move/files"
 	"github.com/strata-data/strata/move/postgres"
+	"github.com/strata-data/strata/move/s3"
 )
 
 // estimateRows estimates how many rows a run of spec would read (see PlanResult.RowEstimate), without reading
@@ -53,6 +54,9 @@ func estimateRows(ctx context.Context, d Deps, spec *Spec, ps Params, watermark 
 	path, err := substitutePath(spec.Source.Path, ps)
 	if err != nil {
 		return 0, nil, err
+	}
+	if s3.IsPath(path) {
+		return 0, nil, nil // objects are not read to plan
 	}
 	list, err := files.Expand(path)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/strata-data/strata/move/files"
 	"github.com/strata-data/strata/move/postgres"
+	"github.com/strata-data/strata/move/s3"
 	"github.com/strata-data/strata/rowfmt"
 )
 
@@ -86,7 +87,10 @@ func writeFilesTarget(ctx context.Context, spec *Spec, ps Params, rdr array.Reco
 	return err
 }
 
-// openStore is the Store of a files target path: a local folder (S3 comes with s3:// paths).
-func openStore(_ context.Context, path string, _ func(string) (string, bool)) (files.Store, error) {
+// openStore is the Store of a files target path: a local folder, or s3://bucket/prefix.
+func openStore(_ context.Context, path string, lookup func(string) (string, bool)) (files.Store, error) {
+	if s3.IsPath(path) {
+		return s3.Open(path, lookup)
+	}
 	return files.Dir(path), nil
 }

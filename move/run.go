@@ -22,6 +22,7 @@ import (
 	"github.com/strata-data/strata/move/files"
 	movelake "github.com/strata-data/strata/move/lake"
 	"github.com/strata-data/strata/move/postgres"
+	"github.com/strata-data/strata/move/s3"
 )
 
 // Deps is what a run uses and where it runs.
@@ -160,7 +161,7 @@ func openSource(ctx context.Context, d Deps, spec *Spec, ps Params, watermark st
 		}
 		ro := engine.ReadOptions{Format: spec.Source.Format, MaxBadRows: spec.OnError.MaxBadRows,
 			TableTypes: sourceTypes(types, spec.Columns)}
-		r, err := files.Open(ctx, d.Engine, path, ro)
+		r, err := openFiles(ctx, d, path, ro, lookup)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -206,6 +207,29 @@ func openSource(ctx context.Context, d Deps, spec *Spec, ps Params, watermark st
 }
 
 func noBadRows() []engine.BadRow { return nil }
+
+// openFiles opens a files source: local paths, or objects of an S3-compatible store (s3://bucket/prefix),
+// fetched one at a time.
+func openFiles(ctx context.Context, d Deps, path string, ro engine.ReadOptions, lookup func(string) (string, bool)) (*files.Reader, error) {
+	fo := files.Options{AfterFile: func() { d.hook("source:file") }}
+	if !s3.IsPath(path) {
+		list, err := files.Expand(path)
+		if err != nil {
+			return nil, err
+		}
+		return files.OpenList(ctx, d.Engine, list, ro, fo)
+	}
+	b, err := s3.Open(path, lookup)
+	if err != nil {
+		return nil, err
+	}
+	list, err := b.Sources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fo.Fetch = b.Fetch
+	return files.OpenList(ctx, d.Engine, list, ro, fo)
+}
 
 // watermarkArg is the index among the bound arguments of {{ watermark }}, or -1.
 func watermarkArg(query string, ps Params) int {
