@@ -71,7 +71,7 @@ func Open(p string, lookup func(string) (string, bool)) (*Bucket, error) {
 		endpoint = strings.TrimPrefix(endpoint, "https://")
 	}
 	client, err := minio.New(strings.TrimSuffix(endpoint, "/"), &minio.Options{
-		Creds: credentials.NewStaticV4(get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY"), get("AWS_SESSION_TOKEN")),
+		Creds:  credentials.NewStaticV4(get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY"), get("AWS_SESSION_TOKEN")),
 		Secure: secure, Region: get("AWS_REGION", "AWS_DEFAULT_REGION"), BucketLookup: minio.BucketLookupPath,
 	})
 	if err != nil {
