@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +25,27 @@ import (
 	"github.com/strata-data/strata/move/postgres"
 	"github.com/strata-data/strata/move/s3"
 )
+
+// openLakeSince opens a lake source that reads only the rows appended since the snapshot watermark (the
+// table's data files that snapshot did not have); its new watermark is the snapshot it reads.
+func openLakeSince(ctx context.Context, d Deps, env, table, watermark string) (*source, []string, error) {
+	var since int64
+	if watermark != "" {
+		var err error
+		if since, err = strconv.ParseInt(watermark, 10, 64); err != nil {
+			return nil, nil, fmt.Errorf("%w: the job's watermark %q is not a snapshot id", ErrInvalid, watermark)
+		}
+	}
+	r, plan, err := movelake.OpenSince(ctx, d.Envs, d.Engine, env, table, since)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r == nil {
+		return nil, nil, errNothingNew
+	}
+	wm := strconv.FormatInt(plan.SnapshotID, 10)
+	return &source{RecordReader: r, close: r.Close, rejected: noBadRows, watermark: func() string { return wm }}, nil, nil
+}
 
 // Deps is what a run uses and where it runs.
 type Deps struct {
@@ -98,7 +120,9 @@ func Run(ctx context.Context, d Deps, spec *Spec, params Params) (*RunRecord, er
 	}
 	d.hook("move:before-read")
 	src, secrets, err := openSource(ctx, d, spec, params, watermark, id, lookup)
-	if err == nil {
+	if errors.Is(err, errNothingNew) { // an incremental source with nothing past its watermark
+		err, rec.WatermarkAfter = nil, rec.WatermarkBefore
+	} else if err == nil {
 		switch spec.Target.Type {
 		case "lake":
 			err = write(ctx, d, spec, id, src, rec)
@@ -161,15 +185,18 @@ func openSource(ctx context.Context, d Deps, spec *Spec, ps Params, watermark st
 		}
 		ro := engine.ReadOptions{Format: spec.Source.Format, MaxBadRows: spec.OnError.MaxBadRows,
 			TableTypes: sourceTypes(types, spec.Columns)}
-		r, err := openFiles(ctx, d, path, ro, lookup)
+		r, wm, err := openFiles(ctx, d, spec, path, ro, watermark, lookup)
 		if err != nil {
 			return nil, nil, err
 		}
-		return &source{RecordReader: r, close: r.Close, rejected: r.BadRows, watermark: func() string { return "" }}, nil, nil
+		return &source{RecordReader: r, close: r.Close, rejected: r.BadRows, watermark: func() string { return wm }}, nil, nil
 	case "lake":
 		env := spec.Source.Env
 		if env == "" {
 			env = d.Env
+		}
+		if spec.Incremental != nil {
+			return openLakeSince(ctx, d, env, spec.Source.Table, watermark)
 		}
 		r, _, err := movelake.Open(ctx, d.Envs, d.Engine, env, spec.Source.Table, spec.Source.Snapshot)
 		if err != nil {
@@ -208,27 +235,37 @@ func openSource(ctx context.Context, d Deps, spec *Spec, ps Params, watermark st
 
 func noBadRows() []engine.BadRow { return nil }
 
+// errNothingNew is an incremental source with nothing past its watermark: the run succeeds without writing.
+var errNothingNew = errors.New("nothing new")
+
 // openFiles opens a files source: local paths, or objects of an S3-compatible store (s3://bucket/prefix),
-// fetched one at a time.
-func openFiles(ctx context.Context, d Deps, path string, ro engine.ReadOptions, lookup func(string) (string, bool)) (*files.Reader, error) {
+// fetched one at a time. An incremental source keeps only the files past the watermark and returns the new
+// watermark (errNothingNew when there are none).
+func openFiles(ctx context.Context, d Deps, spec *Spec, path string, ro engine.ReadOptions, watermark string,
+	lookup func(string) (string, bool)) (*files.Reader, string, error) {
 	fo := files.Options{AfterFile: func() { d.hook("source:file") }}
-	if !s3.IsPath(path) {
-		list, err := files.Expand(path)
-		if err != nil {
-			return nil, err
+	var list []string
+	var err error
+	if s3.IsPath(path) {
+		var b *s3.Bucket
+		if b, err = s3.Open(path, lookup); err != nil {
+			return nil, "", err
 		}
-		return files.OpenList(ctx, d.Engine, list, ro, fo)
+		if list, err = b.Sources(ctx); err != nil {
+			return nil, "", err
+		}
+		fo.Fetch = b.Fetch
+	} else if list, err = files.Expand(path); err != nil {
+		return nil, "", err
 	}
-	b, err := s3.Open(path, lookup)
-	if err != nil {
-		return nil, err
+	wm := ""
+	if spec.Incremental != nil {
+		if list, wm, err = filesSince(list, spec.Incremental.By, watermark); err != nil {
+			return nil, "", err
+		}
 	}
-	list, err := b.Sources(ctx)
-	if err != nil {
-		return nil, err
-	}
-	fo.Fetch = b.Fetch
-	return files.OpenList(ctx, d.Engine, list, ro, fo)
+	r, err := files.OpenList(ctx, d.Engine, list, ro, fo)
+	return r, wm, err
 }
 
 // watermarkArg is the index among the bound arguments of {{ watermark }}, or -1.

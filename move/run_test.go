@@ -532,3 +532,55 @@ func TestPlanRowEstimate(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(3000), p.RowEstimate, "from the Parquet footer")
 }
+
+// TestIncrementalFilesAndLake: a files source by name or by modification time reads only the files past its
+// watermark; a lake source by snapshot reads only the rows appended since the snapshot it read last, and
+// refuses a table that was rewritten; a run with nothing new succeeds without writing.
+func TestIncrementalFilesAndLake(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	ctx := context.Background()
+	run := func(body string) *move.RunRecord {
+		t.Helper()
+		spec, ps := f.job(t, body, nil)
+		rec, err := move.Run(ctx, f.deps("dev"), spec, ps)
+		require.NoError(t, err)
+		return rec
+	}
+	byName := "name: n\nsource: {type: files, path: '" + f.dir + "/in'}\nincremental: {by: name}\ntarget: {type: lake, table: raw.n}\n"
+	byTime := "name: m\nsource: {type: files, path: '" + f.dir + "/in'}\nincremental: {by: modified}\ntarget: {type: lake, table: raw.m}\n"
+	f.file(t, "in/2026-11-01.csv", "id\n1\n2\n")
+	f.file(t, "in/2026-11-02.csv", "id\n3\n")
+	require.Equal(t, int64(3), run(byName).RowsWritten)
+	require.Equal(t, int64(3), run(byTime).RowsWritten)
+	rec := run(byName)
+	require.Equal(t, int64(0), rec.RowsWritten, "nothing new")
+	require.Equal(t, f.dir+"/in/2026-11-02.csv", rec.WatermarkAfter)
+	require.Equal(t, int64(0), run(byTime).RowsWritten)
+
+	f.file(t, "in/2026-11-03.csv", "id\n4\n")
+	old := f.file(t, "in/2026-10-31.csv", "id\n0\n") // late, and named before the watermark
+	require.Equal(t, int64(1), run(byName).RowsWritten, "by name: only the file named after the last one")
+	require.Equal(t, int64(2), run(byTime).RowsWritten, "by time: both new files")
+	require.NoError(t, os.Chtimes(old, time.Now().Add(time.Hour), time.Now().Add(time.Hour)))
+	require.Equal(t, int64(1), run(byTime).RowsWritten, "a file modified again is read again")
+	require.Equal(t, []string{"4|4"}, f.query(t, "dev", "SELECT count(*), count(DISTINCT id) FROM raw.n"))
+	require.Equal(t, []string{"6|5"}, f.query(t, "dev", "SELECT count(*), count(DISTINCT id) FROM raw.m"))
+
+	lakeJob := "name: l\nsource: {type: lake, table: raw.n}\nincremental: {by: snapshot}\ntarget: {type: lake, table: clean.n}\n"
+	require.Equal(t, int64(4), run(lakeJob).RowsWritten)
+	f.file(t, "in/2026-11-04.csv", "id\n5\n6\n")
+	run(byName)
+	rec = run(lakeJob)
+	require.Equal(t, int64(2), rec.RowsWritten, "only the appended rows")
+	require.Equal(t, int64(0), run(lakeJob).RowsWritten)
+	require.Equal(t, []string{"6|6"}, f.query(t, "dev", "SELECT count(*), count(DISTINCT id) FROM clean.n"))
+
+	spec, ps := f.job(t, "name: w\nsource: {type: files, path: '"+f.dir+"/in/2026-11-01.csv'}\ntarget: {type: lake, table: raw.n, mode: overwrite}\n", nil)
+	_, err := move.Run(ctx, f.deps("dev"), spec, ps)
+	require.NoError(t, err)
+	spec, ps = f.job(t, lakeJob, nil)
+	_, err = move.Run(ctx, f.deps("dev"), spec, ps)
+	require.ErrorContains(t, err, "was rewritten since snapshot")
+	require.Equal(t, errs.Invalid, errs.KindOf(err))
+}

@@ -72,7 +72,8 @@ func TestS3SourceAndTarget(t *testing.T) {
 		spec, ps := f.job(t, body, nil)
 		return move.Run(ctx, d, spec, ps)
 	}
-	rec, err := run(d, "name: in\nsource: {type: files, path: 's3://data/in/'}\ntarget: {type: lake, table: raw.s}\n")
+	in := "name: in\nsource: {type: files, path: 's3://data/in/'}\nincremental: {by: name}\ntarget: {type: lake, table: raw.s}\n"
+	rec, err := run(d, in)
 	require.NoError(t, err)
 	require.Equal(t, int64(4), rec.RowsWritten)
 	rec, err = run(d, "name: glob\nsource: {type: files, path: 's3://data/in/[ab].csv'}\ntarget: {type: lake, table: raw.g}\n")
@@ -91,21 +92,35 @@ func TestS3SourceAndTarget(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "id\n2\n3\n", string(body))
 
-	// c.csv disappears after the first object was opened: the run fails, the table is unchanged.
+	// f.csv disappears after e.csv was opened: the run fails, the table and the watermark are unchanged; the
+	// next run reads both new objects, exactly once.
+	putObject(t, c, "data", "in/e.csv", "id,day\n5,2026-11-05\n")
+	putObject(t, c, "data", "in/f.csv", "id,day\n6,2026-11-06\n")
+	wm, _, err := move.Watermark(ctx, f.db, "in", "dev")
+	require.NoError(t, err)
+	require.Equal(t, "s3://data/in/c.csv", wm)
 	before := f.snapshots(t, "dev", "raw.s")
 	var once sync.Once
 	killer := d
 	killer.Hook = func(p string) {
 		if p == "source:file" {
-			once.Do(func() { require.NoError(t, c.RemoveObject(ctx, "data", "in/c.csv", minio.RemoveObjectOptions{})) })
+			once.Do(func() { require.NoError(t, c.RemoveObject(ctx, "data", "in/f.csv", minio.RemoveObjectOptions{})) })
 		}
 	}
-	rec, err = run(killer, "name: in\nsource: {type: files, path: 's3://data/in/'}\ntarget: {type: lake, table: raw.s}\n")
+	rec, err = run(killer, in)
 	require.Error(t, err)
 	require.Equal(t, errs.Unavailable, errs.KindOf(err))
-	require.ErrorContains(t, err, "s3://data/in/c.csv: it is gone")
+	require.ErrorContains(t, err, "s3://data/in/f.csv: it is gone")
 	require.Equal(t, move.StatusFailed, rec.Status)
 	require.Equal(t, before, f.snapshots(t, "dev", "raw.s"), "nothing committed")
+	after, _, err := move.Watermark(ctx, f.db, "in", "dev")
+	require.NoError(t, err)
+	require.Equal(t, wm, after, "the watermark did not move")
+	putObject(t, c, "data", "in/f.csv", "id,day\n6,2026-11-06\n")
+	rec, err = run(d, in)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), rec.RowsWritten)
+	require.Equal(t, []string{"6|6"}, f.query(t, "dev", "SELECT count(*), count(DISTINCT id) FROM raw.s"))
 
 	_, err = run(d, "name: none\nsource: {type: files, path: 's3://data/nothing/'}\ntarget: {type: lake, table: raw.n}\n")
 	require.Equal(t, errs.NotFound, errs.KindOf(err))

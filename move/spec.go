@@ -74,9 +74,11 @@ type Endpoint struct {
 	PartitionBy []string `json:"partition_by,omitempty" yaml:"partition_by"`
 }
 
-// Incremental names the column whose maximum becomes the watermark.
+// Incremental says what the watermark of a job is: the maximum of a column (postgres), the last file read by
+// name or modification time (files: By "name" or "modified"), or the snapshot read (lake: By "snapshot").
 type Incremental struct {
-	Column string `json:"column" yaml:"column"`
+	Column string `json:"column,omitempty" yaml:"column"`
+	By     string `json:"by,omitempty" yaml:"by"`
 }
 
 // OnError bounds the malformed rows a run may skip, and names the table they are kept in.
@@ -101,7 +103,7 @@ var keys = map[string][]string{
 	"params.*":    {"type", "default"},
 	"source":      {"type", "path", "format", "dsn", "query", "table", "env", "snapshot"},
 	"target":      {"type", "table", "mode", "key", "partition", "path", "format", "max_file_size", "partition_by", "dsn"},
-	"incremental": {"column"},
+	"incremental": {"column", "by"},
 	"on_error":    {"max_bad_rows", "quarantine"},
 	"columns.*":   {"name", "rename", "cast", "drop"},
 }
@@ -338,17 +340,38 @@ func (s *Spec) validate(root *yaml.Node) error {
 		}
 	}
 	if s.Incremental != nil {
-		if s.Incremental.Column == "" {
-			return bad(lineOf(root, "incremental"), "incremental needs a column: incremental: {column: updated_at}")
-		}
-		if s.Source.Type != "postgres" {
-			return bad(lineOf(root, "incremental"), "incremental is supported for postgres sources (write {{ watermark }} in the query)")
-		}
-		if !strings.Contains(s.Source.Query, "watermark") || len(placeholderNames(s.Source.Query, "watermark")) == 0 {
-			return bad(lineOf(root, "source", "query"), "an incremental job's query must use {{ watermark }}, e.g. WHERE %s > {{ watermark }}", s.Incremental.Column)
+		if err := s.validateIncremental(root, bad); err != nil {
+			return err
 		}
 	}
 	return s.validateColumns(root, bad)
+}
+
+// validateIncremental checks the watermark each source type keeps: a column's maximum (postgres), the last
+// file by name or by modification time (files), the snapshot read (lake).
+func (s *Spec) validateIncremental(root *yaml.Node, bad badFunc) error {
+	inc, line := s.Incremental, lineOf(root, "incremental")
+	switch s.Source.Type {
+	case "postgres":
+		if inc.Column == "" || inc.By != "" {
+			return bad(line, "a postgres source's incremental names a column: incremental: {column: updated_at}")
+		}
+		if !strings.Contains(s.Source.Query, "watermark") || len(placeholderNames(s.Source.Query, "watermark")) == 0 {
+			return bad(lineOf(root, "source", "query"), "an incremental job's query must use {{ watermark }}, e.g. WHERE %s > {{ watermark }}", inc.Column)
+		}
+	case "files":
+		if (inc.By != "name" && inc.By != "modified") || inc.Column != "" {
+			return bad(line, "a files source's incremental reads only new files: incremental: {by: name} (files named after the last one read) or {by: modified} (modified after it)")
+		}
+	case "lake":
+		if inc.By != "snapshot" || inc.Column != "" {
+			return bad(line, "a lake source's incremental reads only the rows appended since the snapshot read last: incremental: {by: snapshot}")
+		}
+		if s.Source.Snapshot != 0 {
+			return bad(line, "an incremental lake source reads the latest snapshot: remove snapshot:")
+		}
+	}
+	return nil
 }
 
 type badFunc func(line int, format string, args ...any) error

@@ -69,6 +69,8 @@ func TestParseJobRefusesBadSpecs(t *testing.T) {
 		{"partition_by on lake", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x, partition_by: [d]}\n", "belong to a files target"},
 		{"quarantine not a table", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x}\non_error: {max_bad_rows: 1, quarantine: x}\n", `quarantine "x"`},
 		{"quarantine without bad rows", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x}\non_error: {quarantine: raw.q}\n", "needs on_error.max_bad_rows above 0"},
+		{"files incremental by column", "name: j\nsource: {type: files, path: x.csv}\nincremental: {column: a}\ntarget: {type: lake, table: raw.x}\n", "incremental: {by: name}"},
+		{"lake incremental without by", "name: j\nsource: {type: lake, table: raw.y}\nincremental: {by: name}\ntarget: {type: lake, table: raw.x}\n", "incremental: {by: snapshot}"},
 		{"key twice", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x, mode: merge, key: [id, id]}\n", `column "id" is listed twice`},
 		{"undeclared placeholder", "name: j\nsource: {type: files, path: 'x{{ day }}.csv'}\ntarget: {type: lake, table: raw.x}\n", "{{ day }} names no param"},
 		{"incremental without watermark", "name: j\nsource: {type: postgres, dsn: x, query: SELECT 1}\nincremental: {column: u}\ntarget: {type: lake, table: raw.x}\n", "must use {{ watermark }}"},
