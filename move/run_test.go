@@ -288,7 +288,7 @@ func TestRunPostgresIncremental(t *testing.T) {
 		if point == "source:batch" {
 			once.Do(func() {
 				pgExec(t, pg, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-					WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'SELECT id, at, who%'`)
+					WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%SELECT id, at, who%'`)
 			})
 		}
 	}

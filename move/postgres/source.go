@@ -8,7 +8,9 @@
 package postgres
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"fmt"
 	"math"
 	"math/big"
@@ -19,6 +21,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/strata-data/strata/errs"
@@ -40,11 +43,24 @@ type Options struct {
 	BatchRows int
 	// AfterBatch, if set, is called after each batch is built (fault-injection tests).
 	AfterBatch func()
+	// Copy reads with COPY (query) TO STDOUT (FORMAT binary) instead of the extended protocol's row stream.
+	// COPY takes no parameters: Render must return the query with each parameter replaced by the literal
+	// given for it (literals[i] for $i+1); the reader renders the literals safely (see copy.go).
+	Copy   bool
+	Render func(literals []string) string
 }
 
 // Reader streams a query's rows as Arrow record batches. It implements array.RecordReader; Close ends the
 // query and the connection. Not safe for concurrent use.
 type Reader struct {
+	// the COPY path
+	fields   []pgconn.FieldDescription
+	dec      []binDecoder
+	br       *bufio.Reader
+	pipe     *io.PipeReader
+	copyDone chan struct{}
+	buf      []byte
+
 	conn   *pgx.Conn
 	rows   pgx.Rows
 	schema *arrow.Schema
@@ -106,12 +122,34 @@ func (r *Reader) start(ctx context.Context) error {
 		return errs.E(errs.Invalid, "the query returns no column %q (the incremental column)", r.opts.Column)
 	}
 	r.schema = arrow.NewSchema(fields, nil)
+	if r.opts.Copy {
+		err := r.startCopyPath(ctx, sd, args)
+		if errs.KindOf(err) != errs.Unsupported { // a server that would read backslashes in literals: no COPY
+			return err
+		}
+	}
 	rows, err := r.conn.Query(ctx, r.opts.Query, args...)
 	if err != nil {
 		return errs.E(errs.Invalid, "postgres source query: %v", err)
 	}
 	r.rows = rows
 	return nil
+}
+
+func (r *Reader) startCopyPath(ctx context.Context, sd *pgconn.StatementDescription, args []any) error {
+	if r.opts.Render == nil {
+		return errs.E(errs.Invalid, "postgres source: the COPY path needs Render")
+	}
+	lits, err := r.renderLiterals(ctx, sd.ParamOIDs, args)
+	if err != nil {
+		return err
+	}
+	r.fields = sd.Fields
+	r.dec = make([]binDecoder, len(sd.Fields))
+	for i, f := range sd.Fields {
+		r.dec[i] = r.decoderFor(f, r.conv[i])
+	}
+	return r.startCopy(ctx, r.opts.Render(lits))
 }
 
 // lowest is the first run's watermark: every value of the type is greater.
@@ -147,6 +185,10 @@ func (r *Reader) Next() bool {
 	}
 	b := array.NewRecordBuilder(memory.DefaultAllocator, r.schema)
 	defer b.Release()
+	if r.dec != nil {
+		n, done, err := r.nextCopy(b)
+		return r.finishBatch(b, n, done, err)
+	}
 	n := 0
 	for n < r.opts.BatchRows && r.rows.Next() {
 		vals, err := r.rows.Values()
@@ -192,6 +234,24 @@ func (r *Reader) Next() bool {
 	return true
 }
 
+// finishBatch ends a Next of the COPY path.
+func (r *Reader) finishBatch(b *array.RecordBuilder, n int, done bool, err error) bool {
+	r.done = done
+	if err != nil {
+		r.err = err
+		return false
+	}
+	if n == 0 {
+		return false
+	}
+	r.read += int64(n)
+	r.cur = b.NewRecordBatch()
+	if r.opts.AfterBatch != nil {
+		r.opts.AfterBatch()
+	}
+	return true
+}
+
 // RecordBatch returns the current batch, valid until the next Next.
 func (r *Reader) RecordBatch() arrow.RecordBatch { return r.cur }
 
@@ -220,6 +280,13 @@ func (r *Reader) Close() error {
 	}
 	if r.rows != nil && r.done {
 		r.rows.Close()
+	}
+	if r.copyDone != nil { // stop COPY: close the socket under it, then wait for its goroutine
+		if !r.done {
+			_ = r.conn.PgConn().Conn().Close()
+		}
+		_ = r.pipe.Close()
+		<-r.copyDone
 	}
 	return r.conn.PgConn().Close(context.Background())
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"testing"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 	"github.com/strata-data/strata/internal/testenv"
 )
 
-func seed(t *testing.T, dsn string, stmts ...string) {
+func seed(t testing.TB, dsn string, stmts ...string) {
 	t.Helper()
 	db, err := sql.Open("pgx", dsn)
 	require.NoError(t, err)
@@ -111,10 +112,20 @@ func TestUnsupportedTypeSaysCast(t *testing.T) {
 // TestCloseAbandonsTheQuery: closing a reader before the end does not read the rest of the result.
 func TestCloseAbandonsTheQuery(t *testing.T) {
 	t.Parallel()
+	for _, cp := range []bool{false, true} {
+		t.Run(fmt.Sprintf("copy=%v", cp), func(t *testing.T) {
+			t.Parallel()
+			closeAbandons(t, cp)
+		})
+	}
+}
+
+func closeAbandons(t *testing.T, cp bool) {
 	dsn := testenv.PostgresDSN(t)
 	// Rows stream out one per millisecond: reading them all would take over 1,000 s.
 	seed(t, dsn, "CREATE TABLE slow AS SELECT i FROM generate_series(1, 1000000) i")
-	r, err := Open(context.Background(), Options{DSN: dsn, Query: "SELECT i FROM slow WHERE pg_sleep(0.001)::text = ''", WatermarkArg: -1, BatchRows: 10})
+	q := "SELECT i FROM slow WHERE pg_sleep(0.001)::text = ''"
+	r, err := Open(context.Background(), Options{DSN: dsn, Query: q, WatermarkArg: -1, BatchRows: 10, Copy: cp, Render: render(q)})
 	require.NoError(t, err)
 	require.True(t, r.Next())
 	done := make(chan error, 1)
@@ -129,7 +140,7 @@ func TestCloseAbandonsTheQuery(t *testing.T) {
 	defer db.Close()
 	require.Eventually(t, func() bool {
 		var n int
-		require.NoError(t, db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%FROM slow WHERE pg_sleep%'
+		require.NoError(t, db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%FROM slow WHERE pg_sleep%' AND datname = current_database()
 			AND pid <> pg_backend_pid()`).Scan(&n))
 		return n == 0
 	}, 30*time.Second, 100*time.Millisecond, "the server still runs the abandoned query")
