@@ -239,9 +239,6 @@ func openSource(ctx context.Context, d Deps, spec *Spec, ps Params, watermark st
 
 func noBadRows() []engine.BadRow { return nil }
 
-// errNothingNew is an incremental source with nothing past its watermark: the run succeeds without writing.
-var errNothingNew = errors.New("nothing new")
-
 // openFiles opens a files source: local paths, or objects of an S3-compatible store (s3://bucket/prefix),
 // fetched one at a time. An incremental source keeps only the files past the watermark and returns the new
 // watermark (errNothingNew when there are none).

@@ -1,11 +1,15 @@
 package move
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sort"
 	"strings"
 )
+
+// errNothingNew is an incremental source with nothing past its watermark: the run succeeds without writing.
+var errNothingNew = errors.New("nothing new")
 
 // filesSince keeps the files past the watermark and returns them with the new watermark; errNothingNew when
 // none is left. By "name": names that sort after the watermark (the last name read). By "modified": local

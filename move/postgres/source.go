@@ -10,8 +10,8 @@ package postgres
 import (
 	"bufio"
 	"context"
-	"io"
 	"fmt"
+	"io"
 	"math"
 	"math/big"
 	"strconv"
