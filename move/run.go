@@ -75,9 +75,12 @@ func (d Deps) hook(point string) {
 	}
 }
 
-// Run runs spec with resolved params: it streams the source into the target through envs.Write (one snapshot;
-// staged in prod, where it needs Force), and records the run. The watermark moves only if the snapshot is
-// committed, in the transaction that records the run as succeeded. One run of a job per environment runs at a
+// Run runs spec with resolved params: it streams the source into the target — a lake table through
+// envs.Write (one snapshot; staged in prod, where it needs Force), files, or a PostgreSQL table (one
+// transaction) — writes the skipped malformed rows to the quarantine table, and records the run. The watermark
+// moves only if the target committed, in the transaction that records the run as succeeded; for a lake target
+// it is also in the snapshot's properties, from which the next run recovers it if this one was killed before
+// recording its end (a files or postgres target is read again in that case: at least once). One run of a job per environment runs at a
 // time (a lease in the metadata DB; a second run is a Conflict error), so two runs never read from the same
 // watermark. On error the returned record (when the run got as far as being recorded) says how far it got; its
 // error text has the run's secrets replaced by ***.

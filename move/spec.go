@@ -1,11 +1,15 @@
 // Package move is Strata's data-movement toolkit: declarative jobs (jobs/*.yaml) that stream Arrow record
-// batches from a source (files, PostgreSQL, a lake table) to a target (a lake table, through envs.Write), with
-// typed parameters, an incremental watermark per job and environment, and a run history in the metadata DB.
+// batches from a source (files on disk or S3, PostgreSQL, a lake table) to a target (a lake table through
+// envs.Write in append, overwrite, overwrite-partition or merge mode; files; a PostgreSQL table), with typed
+// parameters, an incremental watermark per job and environment, a quarantine for malformed rows, and a run
+// history in the metadata DB.
 //
 // Promises: a job spec is parsed strictly (an unknown key is an error naming the file, line and key);
-// parameters reach SQL only as bound query parameters; secrets (${VAR}) are read from the environment at run
-// time and never stored in the run history nor printed in errors; a run commits at most one snapshot, and the
-// watermark moves only when that snapshot is committed.
+// parameters reach SQL only as bound query parameters or as literals rendered by the PostgreSQL connector's
+// type encoders (COPY), never as pasted text; secrets (${VAR}) are read from the environment at run time and
+// never stored in the run history nor printed in errors; a run commits at most one snapshot of its lake target,
+// and the watermark moves only when that snapshot is committed: it is written in the snapshot itself, so a run
+// killed between its commit and its record is completed by the next run, never read twice.
 package move
 
 import (
