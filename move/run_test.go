@@ -32,7 +32,7 @@ type fixture struct {
 	dir string
 }
 
-func newFixture(t *testing.T, metaDSN string) *fixture {
+func newFixture(t testing.TB, metaDSN string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := meta.Open(ctx, metaDSN)
@@ -52,7 +52,7 @@ func (f *fixture) deps(env string) move.Deps {
 	return move.Deps{DB: f.db, Envs: f.svc, Engine: f.eng, Env: env, Actor: "tester"}
 }
 
-func (f *fixture) file(t *testing.T, name, body string) string {
+func (f *fixture) file(t testing.TB, name, body string) string {
 	t.Helper()
 	p := filepath.Join(f.dir, name)
 	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
