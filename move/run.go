@@ -139,7 +139,11 @@ func Run(ctx context.Context, d Deps, spec *Spec, params Params) (*RunRecord, er
 		_ = src.Close()
 	}
 	if err == nil {
-		err = quarantine(ctx, d, spec, rec)
+		var known map[string]map[int64]string
+		if src != nil && src.raw != nil {
+			known = src.raw()
+		}
+		err = quarantine(ctx, d, spec, rec, known)
 	}
 	var bad *engine.BadInputError
 	if errors.As(err, &bad) {
@@ -170,6 +174,7 @@ type source struct {
 	close     func() error
 	rejected  func() []engine.BadRow
 	watermark func() string
+	raw       func() map[string]map[int64]string // files sources: the text of bad rows of fetched files
 }
 
 func (s *source) Close() error { return s.close() }
@@ -194,7 +199,8 @@ func openSource(ctx context.Context, d Deps, spec *Spec, ps Params, watermark st
 		if err != nil {
 			return nil, nil, err
 		}
-		return &source{RecordReader: r, close: r.Close, rejected: r.BadRows, watermark: func() string { return wm }}, nil, nil
+		return &source{RecordReader: r, close: r.Close, rejected: r.BadRows, watermark: func() string { return wm },
+			raw: r.RawLines}, nil, nil
 	case "lake":
 		env := spec.Source.Env
 		if env == "" {

@@ -124,4 +124,12 @@ func TestS3SourceAndTarget(t *testing.T) {
 
 	_, err = run(d, "name: none\nsource: {type: files, path: 's3://data/nothing/'}\ntarget: {type: lake, table: raw.n}\n")
 	require.Equal(t, errs.NotFound, errs.KindOf(err))
+
+	// Malformed rows of objects are quarantined with their raw text, read before the local copy went.
+	putObject(t, c, "data", "bad/x.csv", "id,day\n1,2026-11-01\n2,2026-11-02,extra\n3,2026-11-03\n")
+	rec, err = run(d, "name: q\nsource: {type: files, path: 's3://data/bad/'}\ntarget: {type: lake, table: raw.q}\n"+
+		"on_error: {max_bad_rows: 1, quarantine: raw.q_rejected}\n")
+	require.NoError(t, err)
+	require.Equal(t, int64(2), rec.RowsWritten)
+	require.Equal(t, []string{"s3://data/bad/x.csv|3|2,2026-11-02,extra"}, f.query(t, "dev", "SELECT file, line, raw FROM raw.q_rejected"))
 }

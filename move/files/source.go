@@ -87,6 +87,8 @@ type Reader struct {
 	refs   int64
 	fetch  Fetch
 	done   func() // removes the current file's local copy
+	local  string // the current file's local copy
+	raw    map[string]map[int64]string
 	after  func()
 }
 
@@ -137,6 +139,7 @@ func (r *Reader) open() error {
 			return err
 		}
 	}
+	r.local = local
 	fr, err := r.eng.ReadFile(r.ctx, local, o)
 	if err != nil {
 		r.cleanup()
@@ -224,11 +227,19 @@ func (r *Reader) Next() bool {
 			r.err = err
 			return false
 		}
+		var lines []int64
 		for _, b := range r.cur.BadRows() {
 			if r.fetch != nil {
 				b.File = r.files[r.next-1]
+				lines = append(lines, b.Line)
 			}
 			r.bad = append(r.bad, b)
+		}
+		if len(lines) > 0 { // keep the bad rows' text before the local copy goes
+			if r.raw == nil {
+				r.raw = map[string]map[int64]string{}
+			}
+			r.raw[r.files[r.next-1]] = RawLines(r.local, lines)
 		}
 		_ = r.cur.Close()
 		r.cur = nil
@@ -259,6 +270,10 @@ func (r *Reader) Err() error { return r.err }
 // Retain and Release satisfy array.RecordReader; Close frees the open file.
 func (r *Reader) Retain()  { r.refs++ }
 func (r *Reader) Release() { r.refs-- }
+
+// RawLines returns the text of the malformed rows of fetched files (by file name and line), read from their
+// local copies before those were removed. Files on local disk are not in it: read them with RawLines.
+func (r *Reader) RawLines() map[string]map[int64]string { return r.raw }
 
 // BadRows returns the malformed rows skipped in the files read to their end.
 func (r *Reader) BadRows() []engine.BadRow { return append([]engine.BadRow(nil), r.bad...) }
