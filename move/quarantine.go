@@ -102,4 +102,3 @@ func rawLines(bad []BadRow, known map[string]map[int64]string) map[lineKey]strin
 	}
 	return out
 }
-
