@@ -113,45 +113,63 @@ func Run(ctx context.Context, d Deps, spec *Spec, params Params) (*RunRecord, er
 			return nil, fmt.Errorf("job %s: complete the record of an earlier run: %w", spec.Name, err)
 		}
 	}
-	watermark := ""
 	if spec.Incremental != nil {
 		if rec.WatermarkBefore, _, err = Watermark(ctx, d.DB, spec.Name, d.Env); err != nil {
 			return nil, err
 		}
-		watermark = rec.WatermarkBefore
 	}
 	if err := insertRun(ctx, d.DB, rec); err != nil {
 		return nil, err
 	}
+	secrets, err := execute(ctx, d, spec, params, id, rec, lookup)
+	return rec, finish(ctx, d, spec, rec, jobHint(err), secrets)
+}
+
+// execute reads the source into the target and writes the quarantine; it returns the secrets it used.
+func execute(ctx context.Context, d Deps, spec *Spec, params Params, id lake.Ident, rec *RunRecord,
+	lookup func(string) (string, bool)) ([]string, error) {
 	d.hook("move:before-read")
-	src, secrets, err := openSource(ctx, d, spec, params, watermark, id, lookup)
+	src, secrets, err := openSource(ctx, d, spec, params, rec.WatermarkBefore, id, lookup)
 	if errors.Is(err, errNothingNew) { // an incremental source with nothing past its watermark
-		err, rec.WatermarkAfter = nil, rec.WatermarkBefore
-	} else if err == nil {
-		switch spec.Target.Type {
-		case "lake":
-			err = write(ctx, d, spec, id, src, rec)
-		default:
-			var more []string
-			more, err = writeExternal(ctx, d, spec, params, src, rec, lookup)
-			secrets = append(secrets, more...)
-		}
-		_ = src.Close()
+		rec.WatermarkAfter = rec.WatermarkBefore
+		return secrets, nil
 	}
+	if err != nil {
+		return secrets, err
+	}
+	if spec.Target.Type == "lake" {
+		err = write(ctx, d, spec, id, src, rec)
+	} else {
+		var more []string
+		more, err = writeExternal(ctx, d, spec, params, src, rec, lookup)
+		secrets = append(secrets, more...)
+	}
+	_ = src.Close()
 	if err == nil {
 		var known map[string]map[int64]string
-		if src != nil && src.raw != nil {
+		if src.raw != nil {
 			known = src.raw()
 		}
 		err = quarantine(ctx, d, spec, rec, known)
 	}
-	var bad *engine.BadInputError
-	if errors.As(err, &bad) {
-		err = fmt.Errorf("%w\nin a job, that is on_error: {max_bad_rows: N}; nothing was committed", err)
-	}
 	if rec.SnapshotID != 0 || (err == nil && spec.Target.Type != "lake") {
 		d.hook("move:committed")
 	}
+	return secrets, err
+}
+
+// jobHint adds to a too-many-bad-rows error how a job raises the limit (the engine's text names the CLI flag).
+func jobHint(err error) error {
+	var bad *engine.BadInputError
+	if errors.As(err, &bad) {
+		return fmt.Errorf("%w\nin a job, that is on_error: {max_bad_rows: N}; nothing was committed", err)
+	}
+	return err
+}
+
+// finish records the run's outcome (err, with secrets scrubbed) and moves the watermark if the target
+// committed; it returns the run's error.
+func finish(ctx context.Context, d Deps, spec *Spec, rec *RunRecord, err error, secrets []string) error {
 	rec.FinishedAt = time.Now().UTC()
 	rec.DurationMS = rec.FinishedAt.Sub(rec.StartedAt).Milliseconds()
 	committed := err == nil || rec.SnapshotID != 0
@@ -165,7 +183,7 @@ func Run(ctx context.Context, d Deps, spec *Spec, params Params) (*RunRecord, er
 	if ferr := finishRun(context.WithoutCancel(ctx), d.DB, rec, moveWM); ferr != nil && err == nil {
 		err = fmt.Errorf("run %s committed snapshot %d but its record could not be completed: %w", rec.ID, rec.SnapshotID, ferr)
 	}
-	return rec, err
+	return err
 }
 
 // source is an opened source stream.
