@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"sync/atomic"
@@ -61,6 +62,16 @@ type WriteOptions struct {
 	// Progress, if set, is called when the write starts with a live count of the rows read so far (safe to call
 	// from any goroutine); the function it returns is called when the write ends.
 	Progress func(rows func() int64) (stop func())
+	// PropsAfter, if set, is called once when rdr is drained (its last batch was read without error), before
+	// the commit; its entries are added to the new snapshot's summary (the gate's own strata.source,
+	// strata.actor and strata.audit-id are not overridden). Writers use it for what only the data tells, so it
+	// lands atomically with the rows: a movement job's new watermark.
+	PropsAfter func() map[string]string
+	// BasedOn, if set, makes the write conditional: the write fails with ErrConflict, committing nothing,
+	// unless the snapshot it builds on (see WriteBase) is still *BasedOn (0 = the table had no snapshot or did
+	// not exist) once rdr is drained. Writers that compute a table's new contents from its current ones (a merge
+	// by key, a replacement of partitions, written with Overwrite) use it so that no write in between is lost.
+	BasedOn *int64
 }
 
 // WriteResult describes a committed write.
@@ -168,6 +179,10 @@ func (s *Service) write(ctx context.Context, e *Env, id lake.Ident, rdr array.Re
 // commit turns one write into one lake commit. Each write mode is one case.
 func (s *Service) commit(ctx context.Context, e *Env, id lake.Ident, rdr array.RecordReader, opts WriteOptions, auditID string) (*lake.WriteResult, error) {
 	lo := lake.WriteOptions{CreateIfMissing: opts.CreateIfMissing, SnapshotProps: snapshotProps(opts, auditID), Files: s.opts.Files}
+	if opts.PropsAfter != nil || opts.BasedOn != nil {
+		// lake reads the snapshot props when it commits, after the data: the reader adds to them at its end.
+		rdr = &drainedReader{RecordReader: rdr, at: func() error { return s.atDrained(ctx, e, id, opts, lo.SnapshotProps) }}
+	}
 	switch opts.Mode {
 	case Append:
 		lo.Mode = lake.Append
@@ -322,4 +337,86 @@ func (r *countingReader) Next() bool {
 	}
 	r.rows.Add(r.RecordBatch().NumRows())
 	return true
+}
+
+// drainedReader calls at once, when the reader it wraps ends without error; an error from at becomes the
+// reader's error, so the write commits nothing.
+type drainedReader struct {
+	array.RecordReader
+	at   func() error
+	done bool
+	err  error
+}
+
+func (r *drainedReader) Next() bool {
+	if r.RecordReader.Next() {
+		return true
+	}
+	if !r.done && r.RecordReader.Err() == nil {
+		r.done = true
+		r.err = r.at()
+	}
+	return false
+}
+
+func (r *drainedReader) Err() error {
+	if err := r.RecordReader.Err(); err != nil {
+		return err
+	}
+	return r.err
+}
+
+// atDrained checks opts.BasedOn and adds opts.PropsAfter's entries to props, once the data is read.
+func (s *Service) atDrained(ctx context.Context, e *Env, id lake.Ident, opts WriteOptions, props map[string]string) error {
+	if opts.BasedOn != nil {
+		base, err := s.writeBase(ctx, e, id)
+		if err != nil && !errors.Is(err, lake.ErrNotFound) {
+			return err
+		}
+		if base != *opts.BasedOn {
+			return fmt.Errorf("write to %s in %s: %w: the table changed (snapshot %d, not %d) while this write computed its rows from it; run it again",
+				id, e.Name, ErrConflict, base, *opts.BasedOn)
+		}
+	}
+	if opts.PropsAfter != nil {
+		for k, v := range opts.PropsAfter() {
+			if k != PropSource && k != PropActor && k != PropAuditID {
+				props[k] = v
+			}
+		}
+	}
+	return nil
+}
+
+// WriteBase returns the read plan of the snapshot a write to env/id builds on: the head of the staging branch
+// in a prod-kind environment (main's head before the first staged write), the latest snapshot in a dev-kind
+// one. Unlike Resolve, it is the writer's view, not the readers': a writer that computes a table's new
+// contents from its current ones reads this and passes its SnapshotID as WriteOptions.BasedOn. A table
+// without snapshots gives a plan with SnapshotID 0; a missing table is lake.ErrNotFound.
+func (s *Service) WriteBase(ctx context.Context, env string, id lake.Ident) (*lake.Plan, error) {
+	e, err := s.Get(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	base, err := s.writeBase(ctx, e, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.lake.Plan(ctx, env, id, lake.SnapshotRef{ID: base})
+}
+
+// writeBase is the id of the snapshot a write to e/id builds on (0 for none).
+func (s *Service) writeBase(ctx context.Context, e *Env, id lake.Ident) (int64, error) {
+	info, err := s.lake.Describe(ctx, e.Name, id)
+	if err != nil {
+		return 0, err
+	}
+	if staged(e) {
+		for _, r := range info.Refs {
+			if r.Name == StagingBranch && r.Type == "branch" {
+				return r.SnapshotID, nil
+			}
+		}
+	}
+	return info.CurrentSnapshotID, nil
 }

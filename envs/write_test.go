@@ -452,3 +452,71 @@ func TestDescribeShowsWhatReadersSee(t *testing.T) {
 		})
 	}
 }
+
+// TestWritePropsAfterAndBasedOn: props computed once the data is read land on the snapshot (but cannot override
+// the gate's own); a write based on a snapshot that is no longer the write base commits nothing (dev and the
+// prod staging branch); WriteBase is the writer's view in prod, not the release pin.
+func TestWritePropsAfterAndBasedOn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc := newService(t, testenv.SQLiteDSN(t))
+	tbl := ident(t, "raw.t")
+	var drained bool
+	counted := &countRows{RecordReader: rows(0, 3)}
+	opts := envs.WriteOptions{CreateIfMissing: true, Actor: "alice", PropsAfter: func() map[string]string {
+		drained = true
+		return map[string]string{"job.watermark": strconv.FormatInt(counted.n, 10), envs.PropActor: "mallory"}
+	}}
+	res, err := svc.Write(ctx, "dev", tbl, counted, opts)
+	require.NoError(t, err)
+	require.True(t, drained)
+	snaps := snapshotsOf(t, svc, "dev", "raw.t")
+	require.Equal(t, "3", snaps[0].Summary["job.watermark"], "evaluated after the last row was read")
+	require.Equal(t, "alice", snaps[0].Summary[envs.PropActor])
+
+	// A failed reader: PropsAfter is not called, nothing is committed.
+	drained = false
+	_, err = svc.Write(ctx, "dev", tbl, failingReader(), opts)
+	require.ErrorIs(t, err, errInput)
+	require.False(t, drained)
+
+	for _, env := range []string{"dev", "prod"} {
+		base, err := svc.WriteBase(ctx, env, tbl)
+		if env == "prod" {
+			require.ErrorIs(t, err, lake.ErrNotFound)
+			base = &lake.Plan{}
+		} else {
+			require.NoError(t, err)
+			require.Equal(t, res.SnapshotID, base.SnapshotID)
+			require.NotEmpty(t, base.Files)
+		}
+		stale := base.SnapshotID
+		w := envs.WriteOptions{Mode: envs.Overwrite, CreateIfMissing: true, Force: true, BasedOn: &stale}
+		first, err := svc.Write(ctx, env, tbl, rows(10, 2), w)
+		require.NoError(t, err, "based on the current base")
+		before := len(snapshotsOf(t, svc, env, "raw.t"))
+		_, err = svc.Write(ctx, env, tbl, rows(20, 2), w)
+		require.ErrorIs(t, err, envs.ErrConflict, "the table moved on since the base")
+		require.Equal(t, errs.Conflict, errs.KindOf(err))
+		require.Len(t, snapshotsOf(t, svc, env, "raw.t"), before, "nothing committed")
+		now, err := svc.WriteBase(ctx, env, tbl)
+		require.NoError(t, err)
+		require.Equal(t, first.SnapshotID, now.SnapshotID, "the writer's view (prod: the staging head)")
+		require.EqualValues(t, 2, now.Rows)
+	}
+	_, err = svc.Resolve(ctx, "prod", tbl, lake.SnapshotRef{})
+	require.ErrorIs(t, err, lake.ErrNotFound, "readers still see no release")
+}
+
+type countRows struct {
+	array.RecordReader
+	n int64
+}
+
+func (c *countRows) Next() bool {
+	if !c.RecordReader.Next() {
+		return false
+	}
+	c.n += c.RecordBatch().NumRows()
+	return true
+}

@@ -11,8 +11,14 @@ import (
 	"github.com/strata-data/strata/meta"
 )
 
-// PropRun is the snapshot summary property naming the move run that wrote the snapshot.
-const PropRun = "strata.move.run"
+// Snapshot summary properties of a snapshot a move run committed. The watermark is written with the rows (it
+// is computed once the source is drained), so a run killed after its commit but before recording its end
+// loses nothing: the next run of the job takes the watermark from the snapshot (see recoverCommitted).
+const (
+	PropRun       = "strata.move.run"       // the run that wrote the snapshot
+	PropJob       = "strata.move.job"       // its job
+	PropWatermark = "strata.move.watermark" // the job's watermark after the run (incremental jobs)
+)
 
 // Run statuses.
 const (
@@ -47,6 +53,12 @@ type RunRecord struct {
 	Staged bool `json:"staged,omitempty"`
 	// BadRows are the first malformed rows skipped (files sources). Not kept in history.
 	BadRows []BadRow `json:"bad_rows,omitempty"`
+	// Quarantined is how many skipped rows the run wrote to its quarantine table (on_error.quarantine), in
+	// snapshot QuarantineSnapshot. Not kept in history.
+	Quarantined        int64 `json:"quarantined,omitempty"`
+	QuarantineSnapshot int64 `json:"quarantine_snapshot,omitempty"`
+	// Files are the files a files target run wrote (relative to its path). Not kept in history.
+	Files []string `json:"files,omitempty"`
 }
 
 // BadRow is a malformed source row that was skipped.
@@ -101,15 +113,21 @@ func finishRun(ctx context.Context, db *meta.DB, r *RunRecord, moveWatermark boo
 
 // Watermark returns the stored watermark of job in env, and whether there is one.
 func Watermark(ctx context.Context, db *meta.DB, job, env string) (string, bool, error) {
-	var v string
-	err := db.SQL.QueryRowContext(ctx, `SELECT value FROM strata_move_watermarks WHERE job = $1 AND env = $2`, job, env).Scan(&v)
+	v, _, ok, err := watermarkOf(ctx, db, job, env)
+	return v, ok, err
+}
+
+// watermarkOf returns the stored watermark of job in env and the run that stored it.
+func watermarkOf(ctx context.Context, db *meta.DB, job, env string) (value, runID string, ok bool, err error) {
+	err = db.SQL.QueryRowContext(ctx, `SELECT value, run_id FROM strata_move_watermarks WHERE job = $1 AND env = $2`,
+		job, env).Scan(&value, &runID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
+		return "", "", false, nil
 	}
 	if err != nil {
-		return "", false, err
+		return "", "", false, err
 	}
-	return v, true, nil
+	return value, runID, true, nil
 }
 
 // Runs lists runs, newest first: of job ("" = every job), at most limit (0 = 100).

@@ -219,6 +219,27 @@ func bindQuery(query string, ps Params, watermark any) (string, []any, error) {
 	return out, args, err
 }
 
+// renderQuery returns the function that puts literals in place of query's {{ name }} placeholders:
+// literals[i] for the name bindQuery bound as $i+1 (names are numbered in order of first appearance, as
+// there). The literals come from the postgres source, which renders them safely for COPY.
+func renderQuery(query string) func(literals []string) string {
+	return func(literals []string) string {
+		index := map[string]int{}
+		return placeholderRE.ReplaceAllStringFunc(query, func(m string) string {
+			name := placeholderRE.FindStringSubmatch(m)[1]
+			i, ok := index[name]
+			if !ok {
+				i = len(index)
+				index[name] = i
+			}
+			if i >= len(literals) {
+				return m
+			}
+			return literals[i]
+		})
+	}
+}
+
 // substitutePath puts params' texts into a files source path ({{ day }} → 2026-11-24). A path is not SQL; a
 // value that would leave the path's folder (.., /) is refused.
 func substitutePath(path string, ps Params) (string, error) {

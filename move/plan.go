@@ -17,20 +17,25 @@ import (
 // PlanResult is what a run would do, computed without writing: the resolved params, the source's columns
 // (after columns: rules) and how they differ from the target table's.
 type PlanResult struct {
-	Job             string            `json:"job"`
-	Env             string            `json:"env"`
-	Params          map[string]string `json:"params"`
-	Source          string            `json:"source"`
-	Target          string            `json:"target"`
-	Mode            string            `json:"mode"`
-	Watermark       string            `json:"watermark,omitempty"`
-	SourceColumns   []PlanColumn      `json:"source_columns"`
-	TargetExists    bool              `json:"target_exists"`
-	AddedColumns    []PlanColumn      `json:"added_columns,omitempty"`   // in the source, not in the target
-	MissingColumns  []PlanColumn      `json:"missing_columns,omitempty"` // in the target, not in the source
-	TypeChanges     []TypeChange      `json:"type_changes,omitempty"`
-	SchemaEvolve    bool              `json:"schema_evolve"`
-	WouldFailSchema bool              `json:"would_fail_schema"` // strict schema and added or missing columns
+	Job        string            `json:"job"`
+	Env        string            `json:"env"`
+	Params     map[string]string `json:"params"`
+	Source     string            `json:"source"`
+	Target     string            `json:"target"`
+	TargetType string            `json:"target_type"`
+	Mode       string            `json:"mode"`
+	// RowEstimate is about how many rows a run would read: the planner's estimate for a postgres query,
+	// Parquet footers (or size / average line length for CSV and JSON) for files, the snapshot's row count for
+	// a lake table.
+	RowEstimate     int64        `json:"row_estimate"`
+	Watermark       string       `json:"watermark,omitempty"`
+	SourceColumns   []PlanColumn `json:"source_columns"`
+	TargetExists    bool         `json:"target_exists"`
+	AddedColumns    []PlanColumn `json:"added_columns,omitempty"`   // in the source, not in the target
+	MissingColumns  []PlanColumn `json:"missing_columns,omitempty"` // in the target, not in the source
+	TypeChanges     []TypeChange `json:"type_changes,omitempty"`
+	SchemaEvolve    bool         `json:"schema_evolve"`
+	WouldFailSchema bool         `json:"would_fail_schema"` // strict schema and added or missing columns
 }
 
 // PlanColumn is a column name and its type as the lake would store it.
@@ -53,17 +58,25 @@ func Plan(ctx context.Context, d Deps, spec *Spec, params Params) (*PlanResult, 
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
-	id, err := lake.ParseIdent(spec.Target.Table)
-	if err != nil {
-		return nil, err
+	var id lake.Ident
+	var err error
+	if spec.Target.Type == "lake" {
+		if id, err = lake.ParseIdent(spec.Target.Table); err != nil {
+			return nil, err
+		}
 	}
-	p := &PlanResult{Job: spec.Name, Env: d.Env, Params: params.Map(), Source: spec.Source.Type, Target: id.String(),
-		Mode: spec.Target.Mode, SchemaEvolve: spec.Schema == "evolve"}
+	p := &PlanResult{Job: spec.Name, Env: d.Env, Params: params.Map(), Source: spec.Source.Type, Target: targetName(spec),
+		TargetType: spec.Target.Type, Mode: spec.Target.Mode, SchemaEvolve: spec.Schema == "evolve"}
 	if spec.Incremental != nil {
 		if p.Watermark, _, err = Watermark(ctx, d.DB, spec.Name, d.Env); err != nil {
 			return nil, err
 		}
 	}
+	est, secrets, err := estimateRows(ctx, d, spec, params, p.Watermark, lookup)
+	if err != nil {
+		return nil, scrubbed(err, secrets)
+	}
+	p.RowEstimate = est
 	sc, secrets, err := sourceSchema(ctx, d, spec, params, id, lookup)
 	if err != nil {
 		return nil, scrubbed(err, secrets)
@@ -74,6 +87,9 @@ func Plan(ctx context.Context, d Deps, spec *Spec, params Params) (*PlanResult, 
 	}
 	for _, f := range m.Schema().Fields() {
 		p.SourceColumns = append(p.SourceColumns, PlanColumn{Name: f.Name, Type: envs.LakeTypeName(f.Type)})
+	}
+	if spec.Target.Type != "lake" {
+		return p, nil
 	}
 	return p, p.diff(ctx, d, id)
 }

@@ -32,7 +32,7 @@ type fixture struct {
 	dir string
 }
 
-func newFixture(t *testing.T, metaDSN string) *fixture {
+func newFixture(t testing.TB, metaDSN string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := meta.Open(ctx, metaDSN)
@@ -52,7 +52,7 @@ func (f *fixture) deps(env string) move.Deps {
 	return move.Deps{DB: f.db, Envs: f.svc, Engine: f.eng, Env: env, Actor: "tester"}
 }
 
-func (f *fixture) file(t *testing.T, name, body string) string {
+func (f *fixture) file(t testing.TB, name, body string) string {
 	t.Helper()
 	p := filepath.Join(f.dir, name)
 	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
@@ -288,7 +288,7 @@ func TestRunPostgresIncremental(t *testing.T) {
 		if point == "source:batch" {
 			once.Do(func() {
 				pgExec(t, pg, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-					WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'SELECT id, at, who%'`)
+					WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%SELECT id, at, who%'`)
 			})
 		}
 	}
@@ -484,4 +484,103 @@ func TestOneRunPerJobAndEnv(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, move.StatusFailed, dead.Status)
 	require.Contains(t, dead.Error, "stopped without recording its end")
+}
+
+// TestPlanRowEstimate: a plan estimates the rows a run would read: PostgreSQL's planner estimate (with the
+// watermark bound), Parquet footers, text files by size, a lake snapshot's row count; for files and
+// postgres targets it shows no lake difference.
+func TestPlanRowEstimate(t *testing.T) {
+	t.Parallel()
+	pg := testenv.PostgresDSN(t)
+	pgExec(t, pg, `CREATE TABLE est (id int, at timestamptz)`,
+		`INSERT INTO est SELECT i, timestamptz '2026-01-01Z' + i * interval '1 minute' FROM generate_series(1, 5000) i`, `ANALYZE est`)
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	ctx := context.Background()
+	d := f.deps("dev")
+	d.Lookup = func(k string) (string, bool) { return pg, k == "PG" }
+	spec, ps := f.job(t, "name: e\nsource: {type: postgres, dsn: '${PG}', query: 'SELECT * FROM est WHERE at > {{ watermark }}'}\n"+
+		"incremental: {column: at}\ntarget: {type: files, path: '"+f.dir+"/out', format: csv}\n", nil)
+	p, err := move.Plan(ctx, d, spec, ps)
+	require.NoError(t, err)
+	require.InDelta(t, 5000, p.RowEstimate, 50, "the first run reads everything")
+	require.Equal(t, "files", p.TargetType)
+	require.False(t, p.TargetExists)
+
+	var sb strings.Builder
+	sb.WriteString("id,name\n")
+	for i := 0; i < 3000; i++ {
+		fmt.Fprintf(&sb, "%d,name %d\n", i, i%10)
+	}
+	csv := f.file(t, "big.csv", sb.String())
+	spec, ps = f.job(t, "name: c\nsource: {type: files, path: '"+csv+"'}\ntarget: {type: lake, table: raw.c}\n", nil)
+	p, err = move.Plan(ctx, d, spec, ps)
+	require.NoError(t, err)
+	require.InDelta(t, 3000, p.RowEstimate, 300)
+	_, err = move.Run(ctx, d, spec, ps)
+	require.NoError(t, err)
+
+	spec, ps = f.job(t, "name: l\nsource: {type: lake, table: raw.c}\ntarget: {type: files, path: '"+f.dir+"/pq', format: parquet}\n", nil)
+	p, err = move.Plan(ctx, d, spec, ps)
+	require.NoError(t, err)
+	require.Equal(t, int64(3000), p.RowEstimate)
+	rec, err := move.Run(ctx, d, spec, ps)
+	require.NoError(t, err)
+	require.Len(t, rec.Files, 1)
+
+	spec, ps = f.job(t, "name: p\nsource: {type: files, path: '"+f.dir+"/pq'}\ntarget: {type: lake, table: raw.p}\n", nil)
+	p, err = move.Plan(ctx, d, spec, ps)
+	require.NoError(t, err)
+	require.Equal(t, int64(3000), p.RowEstimate, "from the Parquet footer")
+}
+
+// TestIncrementalFilesAndLake: a files source by name or by modification time reads only the files past its
+// watermark; a lake source by snapshot reads only the rows appended since the snapshot it read last, and
+// refuses a table that was rewritten; a run with nothing new succeeds without writing.
+func TestIncrementalFilesAndLake(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	ctx := context.Background()
+	run := func(body string) *move.RunRecord {
+		t.Helper()
+		spec, ps := f.job(t, body, nil)
+		rec, err := move.Run(ctx, f.deps("dev"), spec, ps)
+		require.NoError(t, err)
+		return rec
+	}
+	byName := "name: n\nsource: {type: files, path: '" + f.dir + "/in'}\nincremental: {by: name}\ntarget: {type: lake, table: raw.n}\n"
+	byTime := "name: m\nsource: {type: files, path: '" + f.dir + "/in'}\nincremental: {by: modified}\ntarget: {type: lake, table: raw.m}\n"
+	f.file(t, "in/2026-11-01.csv", "id\n1\n2\n")
+	f.file(t, "in/2026-11-02.csv", "id\n3\n")
+	require.Equal(t, int64(3), run(byName).RowsWritten)
+	require.Equal(t, int64(3), run(byTime).RowsWritten)
+	rec := run(byName)
+	require.Equal(t, int64(0), rec.RowsWritten, "nothing new")
+	require.Equal(t, f.dir+"/in/2026-11-02.csv", rec.WatermarkAfter)
+	require.Equal(t, int64(0), run(byTime).RowsWritten)
+
+	f.file(t, "in/2026-11-03.csv", "id\n4\n")
+	old := f.file(t, "in/2026-10-31.csv", "id\n0\n") // late, and named before the watermark
+	require.Equal(t, int64(1), run(byName).RowsWritten, "by name: only the file named after the last one")
+	require.Equal(t, int64(2), run(byTime).RowsWritten, "by time: both new files")
+	require.NoError(t, os.Chtimes(old, time.Now().Add(time.Hour), time.Now().Add(time.Hour)))
+	require.Equal(t, int64(1), run(byTime).RowsWritten, "a file modified again is read again")
+	require.Equal(t, []string{"4|4"}, f.query(t, "dev", "SELECT count(*), count(DISTINCT id) FROM raw.n"))
+	require.Equal(t, []string{"6|5"}, f.query(t, "dev", "SELECT count(*), count(DISTINCT id) FROM raw.m"))
+
+	lakeJob := "name: l\nsource: {type: lake, table: raw.n}\nincremental: {by: snapshot}\ntarget: {type: lake, table: clean.n}\n"
+	require.Equal(t, int64(4), run(lakeJob).RowsWritten)
+	f.file(t, "in/2026-11-04.csv", "id\n5\n6\n")
+	run(byName)
+	rec = run(lakeJob)
+	require.Equal(t, int64(2), rec.RowsWritten, "only the appended rows")
+	require.Equal(t, int64(0), run(lakeJob).RowsWritten)
+	require.Equal(t, []string{"6|6"}, f.query(t, "dev", "SELECT count(*), count(DISTINCT id) FROM clean.n"))
+
+	spec, ps := f.job(t, "name: w\nsource: {type: files, path: '"+f.dir+"/in/2026-11-01.csv'}\ntarget: {type: lake, table: raw.n, mode: overwrite}\n", nil)
+	_, err := move.Run(ctx, f.deps("dev"), spec, ps)
+	require.NoError(t, err)
+	spec, ps = f.job(t, lakeJob, nil)
+	_, err = move.Run(ctx, f.deps("dev"), spec, ps)
+	require.ErrorContains(t, err, "was rewritten since snapshot")
+	require.Equal(t, errs.Invalid, errs.KindOf(err))
 }

@@ -1,11 +1,15 @@
 // Package move is Strata's data-movement toolkit: declarative jobs (jobs/*.yaml) that stream Arrow record
-// batches from a source (files, PostgreSQL, a lake table) to a target (a lake table, through envs.Write), with
-// typed parameters, an incremental watermark per job and environment, and a run history in the metadata DB.
+// batches from a source (files on disk or S3, PostgreSQL, a lake table) to a target (a lake table through
+// envs.Write in append, overwrite, overwrite-partition or merge mode; files; a PostgreSQL table), with typed
+// parameters, an incremental watermark per job and environment, a quarantine for malformed rows, and a run
+// history in the metadata DB.
 //
 // Promises: a job spec is parsed strictly (an unknown key is an error naming the file, line and key);
-// parameters reach SQL only as bound query parameters; secrets (${VAR}) are read from the environment at run
-// time and never stored in the run history nor printed in errors; a run commits at most one snapshot, and the
-// watermark moves only when that snapshot is committed.
+// parameters reach SQL only as bound query parameters or as literals rendered by the PostgreSQL connector's
+// type encoders (COPY), never as pasted text; secrets (${VAR}) are read from the environment at run time and
+// never stored in the run history nor printed in errors; a run commits at most one snapshot of its lake target,
+// and the watermark moves only when that snapshot is committed: it is written in the snapshot itself, so a run
+// killed between its commit and its record is completed by the next run, never read twice.
 package move
 
 import (
@@ -14,11 +18,13 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/strata-data/strata/errs"
+	"github.com/strata-data/strata/lake"
 )
 
 // Sentinel errors; wrapped with context.
@@ -60,17 +66,31 @@ type Endpoint struct {
 	Table    string `json:"table,omitempty" yaml:"table"`       // zone.name
 	Env      string `json:"env,omitempty" yaml:"env"`           // source only: another environment ("" = the run's)
 	Snapshot int64  `json:"snapshot,omitempty" yaml:"snapshot"` // source only: a snapshot id (0 = what the env's readers see)
-	Mode     string `json:"mode,omitempty" yaml:"mode"`         // target only: append | overwrite
+	Mode     string `json:"mode,omitempty" yaml:"mode"`         // target only: append | overwrite | overwrite-partition | merge
+	// Key is a merge target's key: new rows replace the table's rows with equal keys (target column names).
+	Key []string `json:"key,omitempty" yaml:"key"`
+	// Partition is an overwrite-partition target's columns: the table's rows whose values of these columns
+	// appear in the new rows are replaced by them.
+	Partition []string `json:"partition,omitempty" yaml:"partition"`
+	// files target: MaxFileSize (e.g. 256MB) starts a new file once one is that big; PartitionBy writes hive
+	// folders col=value/ (the columns are left out of the files).
+	MaxFileSize string   `json:"max_file_size,omitempty" yaml:"max_file_size"`
+	PartitionBy []string `json:"partition_by,omitempty" yaml:"partition_by"`
 }
 
-// Incremental names the column whose maximum becomes the watermark.
+// Incremental says what the watermark of a job is: the maximum of a column (postgres), the last file read by
+// name or modification time (files: By "name" or "modified"), or the snapshot read (lake: By "snapshot").
 type Incremental struct {
-	Column string `json:"column" yaml:"column"`
+	Column string `json:"column,omitempty" yaml:"column"`
+	By     string `json:"by,omitempty" yaml:"by"`
 }
 
-// OnError bounds the malformed rows a run may skip.
+// OnError bounds the malformed rows a run may skip, and names the table they are kept in.
 type OnError struct {
 	MaxBadRows int `json:"max_bad_rows" yaml:"max_bad_rows"`
+	// Quarantine is a lake table (zone.name) that receives the skipped rows of each run: file, line, raw text
+	// and reason ("" = the rows are only reported).
+	Quarantine string `json:"quarantine,omitempty" yaml:"quarantine"`
 }
 
 // ColumnRule renames, casts or drops one source column.
@@ -86,9 +106,9 @@ var keys = map[string][]string{
 	"":            {"name", "params", "source", "target", "incremental", "on_error", "columns", "schema"},
 	"params.*":    {"type", "default"},
 	"source":      {"type", "path", "format", "dsn", "query", "table", "env", "snapshot"},
-	"target":      {"type", "table", "mode"},
-	"incremental": {"column"},
-	"on_error":    {"max_bad_rows"},
+	"target":      {"type", "table", "mode", "key", "partition", "path", "format", "max_file_size", "partition_by", "dsn"},
+	"incremental": {"column", "by"},
+	"on_error":    {"max_bad_rows", "quarantine"},
 	"columns.*":   {"name", "rename", "cast", "drop"},
 }
 
@@ -311,18 +331,51 @@ func (s *Spec) validate(root *yaml.Node) error {
 	if s.OnError.MaxBadRows < 0 {
 		return bad(lineOf(root, "on_error", "max_bad_rows"), "max_bad_rows must be 0 or more")
 	}
+	if q := s.OnError.Quarantine; q != "" {
+		line := lineOf(root, "on_error", "quarantine")
+		if _, err := lake.ParseIdent(q); err != nil {
+			return bad(line, "quarantine %q: name a lake table zone.name, e.g. raw.orders__rejected", q)
+		}
+		if q == s.Target.Table {
+			return bad(line, "quarantine %q is the target table: name another table", q)
+		}
+		if s.OnError.MaxBadRows == 0 {
+			return bad(line, "a quarantine needs on_error.max_bad_rows above 0 (otherwise any malformed row fails the run)")
+		}
+	}
 	if s.Incremental != nil {
-		if s.Incremental.Column == "" {
-			return bad(lineOf(root, "incremental"), "incremental needs a column: incremental: {column: updated_at}")
-		}
-		if s.Source.Type != "postgres" {
-			return bad(lineOf(root, "incremental"), "incremental is supported for postgres sources (write {{ watermark }} in the query)")
-		}
-		if !strings.Contains(s.Source.Query, "watermark") || len(placeholderNames(s.Source.Query, "watermark")) == 0 {
-			return bad(lineOf(root, "source", "query"), "an incremental job's query must use {{ watermark }}, e.g. WHERE %s > {{ watermark }}", s.Incremental.Column)
+		if err := s.validateIncremental(root, bad); err != nil {
+			return err
 		}
 	}
 	return s.validateColumns(root, bad)
+}
+
+// validateIncremental checks the watermark each source type keeps: a column's maximum (postgres), the last
+// file by name or by modification time (files), the snapshot read (lake).
+func (s *Spec) validateIncremental(root *yaml.Node, bad badFunc) error {
+	inc, line := s.Incremental, lineOf(root, "incremental")
+	switch s.Source.Type {
+	case "postgres":
+		if inc.Column == "" || inc.By != "" {
+			return bad(line, "a postgres source's incremental names a column: incremental: {column: updated_at}")
+		}
+		if !strings.Contains(s.Source.Query, "watermark") || len(placeholderNames(s.Source.Query, "watermark")) == 0 {
+			return bad(lineOf(root, "source", "query"), "an incremental job's query must use {{ watermark }}, e.g. WHERE %s > {{ watermark }}", inc.Column)
+		}
+	case "files":
+		if (inc.By != "name" && inc.By != "modified") || inc.Column != "" {
+			return bad(line, "a files source's incremental reads only new files: incremental: {by: name} (files named after the last one read) or {by: modified} (modified after it)")
+		}
+	case "lake":
+		if inc.By != "snapshot" || inc.Column != "" {
+			return bad(line, "a lake source's incremental reads only the rows appended since the snapshot read last: incremental: {by: snapshot}")
+		}
+		if s.Source.Snapshot != 0 {
+			return bad(line, "an incremental lake source reads the latest snapshot: remove snapshot:")
+		}
+	}
+	return nil
 }
 
 type badFunc func(line int, format string, args ...any) error
@@ -376,26 +429,117 @@ func (s *Spec) validateSource(root *yaml.Node, bad badFunc) error {
 func (s *Spec) validateTarget(root *yaml.Node, bad badFunc) error {
 	t := s.Target
 	line := lineOf(root, "target")
+	modes := []string{"append", "overwrite", "overwrite-partition", "merge"}
 	switch t.Type {
 	case "lake":
-	case "files", "postgres":
-		return bad(lineOf(root, "target", "type"), "target type %q is not available yet: use lake", t.Type)
+		if t.Table == "" {
+			return bad(line, "a lake target needs table: zone.name")
+		}
+	case "files":
+		modes = modes[:2]
+		if err := s.validateFilesTarget(root, bad); err != nil {
+			return err
+		}
+	case "postgres":
+		modes = []string{"append", "overwrite", "merge"}
+		if t.DSN == "" || t.Table == "" {
+			return bad(line, "a postgres target needs dsn: (e.g. ${WAREHOUSE_DSN}) and table: (name or schema.name)")
+		}
 	case "":
-		return bad(line, "target needs type: lake")
+		return bad(line, "target needs type: lake, files or postgres")
 	default:
-		return bad(lineOf(root, "target", "type"), "target type %q: use lake", t.Type)
+		return bad(lineOf(root, "target", "type"), "target type %q: use lake, files or postgres", t.Type)
 	}
-	if t.Table == "" {
-		return bad(line, "a lake target needs table: zone.name")
+	if t.Type != "files" && (t.Path != "" || t.Format != "" || t.MaxFileSize != "" || len(t.PartitionBy) > 0) {
+		return bad(line, "path, format, max_file_size and partition_by belong to a files target")
 	}
-	switch t.Mode {
-	case "":
+	if t.Type != "postgres" && t.DSN != "" {
+		return bad(line, "dsn belongs to a postgres target")
+	}
+	switch {
+	case t.Mode == "":
 		s.Target.Mode = "append"
-	case "append", "overwrite":
-	default:
-		return bad(lineOf(root, "target", "mode"), "mode %q: use append or overwrite", t.Mode)
+	case !contains(modes, t.Mode):
+		return bad(lineOf(root, "target", "mode"), "mode %q: a %s target takes %s", t.Mode, t.Type, strings.Join(modes, ", "))
+	}
+	switch {
+	case t.Mode == "merge" && len(t.Key) == 0:
+		return bad(lineOf(root, "target", "mode"), "mode merge needs key: the columns that identify a row, e.g. key: [order_id]")
+	case t.Mode == "overwrite-partition" && len(t.Partition) == 0:
+		return bad(lineOf(root, "target", "mode"), "mode overwrite-partition needs partition: the columns whose values it replaces, e.g. partition: [day]")
+	case len(t.Key) > 0 && t.Mode != "merge":
+		return bad(lineOf(root, "target", "key"), "key: is for mode merge")
+	case len(t.Partition) > 0 && t.Mode != "overwrite-partition":
+		return bad(lineOf(root, "target", "partition"), "partition: is for mode overwrite-partition")
+	}
+	for _, c := range append(append([]string(nil), t.Key...), t.Partition...) {
+		if c == "" {
+			return bad(line, "an empty column name in key: or partition:")
+		}
+	}
+	if dup := firstDuplicate(append(append([]string(nil), t.Key...), t.Partition...)); dup != "" {
+		return bad(line, "column %q is listed twice in key: or partition:", dup)
 	}
 	return nil
+}
+
+func (s *Spec) validateFilesTarget(root *yaml.Node, bad badFunc) error {
+	t := &s.Target
+	if t.Path == "" {
+		return bad(lineOf(root, "target"), "a files target needs path: (a folder, or s3://bucket/prefix)")
+	}
+	switch t.Format {
+	case "":
+		t.Format = "parquet"
+	case "csv", "jsonl", "parquet":
+	default:
+		return bad(lineOf(root, "target", "format"), "format %q: a files target writes csv, jsonl or parquet", t.Format)
+	}
+	if t.MaxFileSize != "" {
+		if _, err := ParseSize(t.MaxFileSize); err != nil {
+			return bad(lineOf(root, "target", "max_file_size"), "max_file_size: %v", err)
+		}
+	}
+	if dup := firstDuplicate(t.PartitionBy); dup != "" {
+		return bad(lineOf(root, "target", "partition_by"), "column %q is listed twice in partition_by:", dup)
+	}
+	for _, n := range placeholders(t.Path) {
+		if _, ok := s.Params[n]; !ok {
+			return bad(lineOf(root, "target", "path"), "{{ %s }} names no param: declare it under params:", n)
+		}
+	}
+	return nil
+}
+
+// ParseSize parses a size as people write it: 256MB, 1GB, 512KiB, 1048576 (bytes). Units are powers of 1024.
+func ParseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a size: write e.g. 256MB, 1GB or a number of bytes", s)
+	}
+	return n * mult, nil
+}
+
+func firstDuplicate(list []string) string {
+	seen := map[string]bool{}
+	for _, x := range list {
+		if seen[x] {
+			return x
+		}
+		seen[x] = true
+	}
+	return ""
 }
 
 var castTypes = []string{"string", "int", "long", "float", "double", "boolean", "date", "timestamp", "timestamptz"}

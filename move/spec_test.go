@@ -57,6 +57,21 @@ func TestParseJobRefusesBadSpecs(t *testing.T) {
 		{"no name", "source: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x}\n", "a job needs a name"},
 		{"bad source type", "name: j\nsource: {type: ftp}\ntarget: {type: lake, table: raw.x}\n", `source type "ftp"`},
 		{"bad mode", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x, mode: upsert}\n", `mode "upsert"`},
+		{"merge without key", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x, mode: merge}\n", "mode merge needs key:"},
+		{"partition without columns", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x, mode: overwrite-partition}\n", "needs partition:"},
+		{"key without merge", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x, key: [id]}\n", "key: is for mode merge"},
+		{"partition without its mode", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x, mode: merge, key: [id], partition: [d]}\n", "partition: is for mode overwrite-partition"},
+		{"files target without path", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: files}\n", "a files target needs path:"},
+		{"files target merge", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: files, path: out, mode: merge, key: [a]}\n", `a files target takes append, overwrite`},
+		{"files target bad size", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: files, path: out, max_file_size: big}\n", `"big" is not a size`},
+		{"files target bad format", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: files, path: out, format: xml}\n", `writes csv, jsonl or parquet`},
+		{"postgres target without dsn", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: postgres, table: t}\n", "needs dsn:"},
+		{"partition_by on lake", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x, partition_by: [d]}\n", "belong to a files target"},
+		{"quarantine not a table", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x}\non_error: {max_bad_rows: 1, quarantine: x}\n", `quarantine "x"`},
+		{"quarantine without bad rows", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x}\non_error: {quarantine: raw.q}\n", "needs on_error.max_bad_rows above 0"},
+		{"files incremental by column", "name: j\nsource: {type: files, path: x.csv}\nincremental: {column: a}\ntarget: {type: lake, table: raw.x}\n", "incremental: {by: name}"},
+		{"lake incremental without by", "name: j\nsource: {type: lake, table: raw.y}\nincremental: {by: name}\ntarget: {type: lake, table: raw.x}\n", "incremental: {by: snapshot}"},
+		{"key twice", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x, mode: merge, key: [id, id]}\n", `column "id" is listed twice`},
 		{"undeclared placeholder", "name: j\nsource: {type: files, path: 'x{{ day }}.csv'}\ntarget: {type: lake, table: raw.x}\n", "{{ day }} names no param"},
 		{"incremental without watermark", "name: j\nsource: {type: postgres, dsn: x, query: SELECT 1}\nincremental: {column: u}\ntarget: {type: lake, table: raw.x}\n", "must use {{ watermark }}"},
 		{"not a mapping", "- a\n- b\n", "a YAML mapping"},
@@ -72,6 +87,18 @@ func TestParseJobRefusesBadSpecs(t *testing.T) {
 			require.Equal(t, errs.Invalid, errs.KindOf(err))
 			require.Contains(t, err.Error(), tc.want)
 		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"256MB": 256 << 20, "1GB": 1 << 30, "512 KiB": 512 << 10, "1048576": 1 << 20, "10b": 10} {
+		got, err := ParseSize(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "0", "-1MB", "MB", "1TB"} {
+		_, err := ParseSize(in)
+		require.Error(t, err, in)
 	}
 }
 

@@ -44,7 +44,7 @@ func (a *app) moveDeps(ctx context.Context, env string, force bool) (move.Deps, 
 	if err != nil {
 		return move.Deps{}, err
 	}
-	return move.Deps{DB: a.db, Envs: a.envs, Engine: eng, Env: env, Force: force, Actor: a.actor(),
+	return move.Deps{DB: a.db, Envs: a.envs, Engine: eng, Env: env, Force: force, Actor: a.actor(), Hook: a.faultHook(),
 		Lookup: func(k string) (string, bool) {
 			for _, kv := range a.environ {
 				if strings.HasPrefix(kv, k+"=") {
@@ -100,6 +100,9 @@ func printMoveRun(w io.Writer, r *move.RunRecord) {
 	if r.SnapshotID != 0 {
 		fmt.Fprintf(w, "target %s.%s: snapshot %d\n", r.Env, r.Target, r.SnapshotID)
 	}
+	if len(r.Files) > 0 {
+		fmt.Fprintf(w, "target %s: %d files\n", r.Target, len(r.Files))
+	}
 	if r.WatermarkBefore != "" || r.WatermarkAfter != "" {
 		fmt.Fprintf(w, "watermark: %s → %s\n", orDash(r.WatermarkBefore), orDash(r.WatermarkAfter))
 	}
@@ -108,6 +111,9 @@ func printMoveRun(w io.Writer, r *move.RunRecord) {
 	}
 	for _, b := range r.BadRows {
 		fmt.Fprintf(w, "  skipped %s line %d, column %s: %s\n", b.File, b.Line, b.Column, b.Message)
+	}
+	if r.Quarantined > 0 {
+		fmt.Fprintf(w, "%d rejected rows kept in the quarantine table (snapshot %d)\n", r.Quarantined, r.QuarantineSnapshot)
 	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", r.Error)
@@ -144,16 +150,24 @@ func (a *app) movePlanCmd() *cobra.Command {
 }
 
 func printMovePlan(w io.Writer, p *move.PlanResult) {
-	fmt.Fprintf(w, "job %s: %s → %s.%s (%s)\n", p.Job, p.Source, p.Env, p.Target, p.Mode)
+	if p.TargetType == "lake" {
+		fmt.Fprintf(w, "job %s: %s → %s.%s (%s)\n", p.Job, p.Source, p.Env, p.Target, p.Mode)
+	} else {
+		fmt.Fprintf(w, "job %s: %s → %s %s (%s)\n", p.Job, p.Source, p.TargetType, p.Target, p.Mode)
+	}
 	for _, k := range sortedKeys(p.Params) {
 		fmt.Fprintf(w, "param %s = %s\n", k, p.Params[k])
 	}
 	if p.Watermark != "" {
 		fmt.Fprintf(w, "watermark: %s\n", p.Watermark)
 	}
+	fmt.Fprintf(w, "rows to read (estimate): %d\n", p.RowEstimate)
 	fmt.Fprintln(w, "source columns:")
 	for _, c := range p.SourceColumns {
 		fmt.Fprintf(w, "  %s %s\n", c.Name, c.Type)
+	}
+	if p.TargetType != "lake" {
+		return
 	}
 	if !p.TargetExists {
 		fmt.Fprintf(w, "target %s does not exist: the run creates it\n", p.Target)

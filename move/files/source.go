@@ -59,6 +59,9 @@ func Expand(path string) ([]string, error) {
 	return out, nil
 }
 
+// IsDataFile reports whether a file name has an extension a files source reads.
+func IsDataFile(name string) bool { return dataFile(name) }
+
 func dataFile(name string) bool {
 	n := strings.ToLower(name)
 	for _, e := range extensions {
@@ -82,6 +85,23 @@ type Reader struct {
 	bad    []engine.BadRow
 	err    error
 	refs   int64
+	fetch  Fetch
+	done   func() // removes the current file's local copy
+	local  string // the current file's local copy
+	raw    map[string]map[int64]string
+	after  func()
+}
+
+// Fetch makes a local copy of a source file that is not on local disk (an object in a bucket) and returns its
+// path and a function that removes the copy.
+type Fetch func(ctx context.Context, name string) (local string, cleanup func(), err error)
+
+// Options are what a Reader needs beyond the engine's read options.
+type Options struct {
+	// Fetch, if set, makes the local copy of each file, one file at a time (names are then not local paths).
+	Fetch Fetch
+	// AfterFile, if set, is called after each file is opened (fault-injection tests).
+	AfterFile func()
 }
 
 // Open expands path and opens its first file. opts.MaxBadRows bounds the malformed rows of all files together.
@@ -90,7 +110,12 @@ func Open(ctx context.Context, eng *engine.Engine, path string, opts engine.Read
 	if err != nil {
 		return nil, err
 	}
-	r := &Reader{ctx: ctx, eng: eng, files: list, opts: opts, refs: 1}
+	return OpenList(ctx, eng, list, opts, Options{})
+}
+
+// OpenList opens a source of the files named (in order), fetched with fo.Fetch when set.
+func OpenList(ctx context.Context, eng *engine.Engine, names []string, opts engine.ReadOptions, fo Options) (*Reader, error) {
+	r := &Reader{ctx: ctx, eng: eng, files: names, opts: opts, refs: 1, fetch: fo.Fetch, after: fo.AfterFile}
 	if err := r.open(); err != nil {
 		return nil, err
 	}
@@ -107,11 +132,26 @@ func (r *Reader) open() error {
 	if r.schema != nil && len(o.Columns) == 0 {
 		o.TableTypes = firstFileTypes(r.schema, r.opts.TableTypes)
 	}
-	fr, err := r.eng.ReadFile(r.ctx, r.files[r.next], o)
+	local := r.files[r.next]
+	if r.fetch != nil {
+		var err error
+		if local, r.done, err = r.fetch(r.ctx, r.files[r.next]); err != nil {
+			return err
+		}
+	}
+	r.local = local
+	fr, err := r.eng.ReadFile(r.ctx, local, o)
 	if err != nil {
-		return err
+		r.cleanup()
+		if r.fetch == nil {
+			return err
+		}
+		return renamed(err, local, r.files[r.next])
 	}
 	r.next++
+	if r.after != nil {
+		r.after()
+	}
 	if r.schema != nil && !fr.Schema().Equal(r.schema) {
 		_ = fr.Close()
 		return errs.E(errs.BadData, "files source: %s has other columns or types than %s (%s vs %s): move files of one layout per job",
@@ -181,12 +221,29 @@ func (r *Reader) Next() bool {
 			return true
 		}
 		if err := r.cur.Err(); err != nil {
+			if r.fetch != nil {
+				err = renamed(err, "", r.files[r.next-1])
+			}
 			r.err = err
 			return false
 		}
-		r.bad = append(r.bad, r.cur.BadRows()...)
+		var lines []int64
+		for _, b := range r.cur.BadRows() {
+			if r.fetch != nil {
+				b.File = r.files[r.next-1]
+				lines = append(lines, b.Line)
+			}
+			r.bad = append(r.bad, b)
+		}
+		if len(lines) > 0 { // keep the bad rows' text before the local copy goes
+			if r.raw == nil {
+				r.raw = map[string]map[int64]string{}
+			}
+			r.raw[r.files[r.next-1]] = RawLines(r.local, lines)
+		}
 		_ = r.cur.Close()
 		r.cur = nil
+		r.cleanup()
 		if r.next < len(r.files) {
 			if err := r.open(); err != nil {
 				r.err = err
@@ -214,11 +271,16 @@ func (r *Reader) Err() error { return r.err }
 func (r *Reader) Retain()  { r.refs++ }
 func (r *Reader) Release() { r.refs-- }
 
+// RawLines returns the text of the malformed rows of fetched files (by file name and line), read from their
+// local copies before those were removed. Files on local disk are not in it: read them with RawLines.
+func (r *Reader) RawLines() map[string]map[int64]string { return r.raw }
+
 // BadRows returns the malformed rows skipped in the files read to their end.
 func (r *Reader) BadRows() []engine.BadRow { return append([]engine.BadRow(nil), r.bad...) }
 
 // Close closes the file being read.
 func (r *Reader) Close() error {
+	defer r.cleanup()
 	if r.cur != nil {
 		err := r.cur.Close()
 		r.cur = nil
@@ -226,6 +288,29 @@ func (r *Reader) Close() error {
 	}
 	return nil
 }
+
+func (r *Reader) cleanup() {
+	if r.done != nil {
+		r.done()
+		r.done = nil
+	}
+}
+
+// renamed names a fetched file by its source name in an error about its local copy; the error keeps its kind.
+func renamed(err error, local, name string) error {
+	if local == "" || local == name || !strings.Contains(err.Error(), local) {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return &renamedError{msg: strings.ReplaceAll(err.Error(), local, name), err: err}
+}
+
+type renamedError struct {
+	msg string
+	err error
+}
+
+func (e *renamedError) Error() string { return e.msg }
+func (e *renamedError) Unwrap() error { return e.err }
 
 // String names the source for messages.
 func (r *Reader) String() string { return fmt.Sprintf("%d file(s) from %s", len(r.files), r.files[0]) }

@@ -8,8 +8,10 @@
 package postgres
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"math/big"
 	"strconv"
@@ -19,6 +21,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/strata-data/strata/errs"
@@ -40,11 +43,24 @@ type Options struct {
 	BatchRows int
 	// AfterBatch, if set, is called after each batch is built (fault-injection tests).
 	AfterBatch func()
+	// Copy reads with COPY (query) TO STDOUT (FORMAT binary) instead of the extended protocol's row stream.
+	// COPY takes no parameters: Render must return the query with each parameter replaced by the literal
+	// given for it (literals[i] for $i+1); the reader renders the literals safely (see copy.go).
+	Copy   bool
+	Render func(literals []string) string
 }
 
 // Reader streams a query's rows as Arrow record batches. It implements array.RecordReader; Close ends the
 // query and the connection. Not safe for concurrent use.
 type Reader struct {
+	// the COPY path
+	fields   []pgconn.FieldDescription
+	dec      []binDecoder
+	br       *bufio.Reader
+	pipe     *io.PipeReader
+	copyDone chan struct{}
+	buf      []byte
+
 	conn   *pgx.Conn
 	rows   pgx.Rows
 	schema *arrow.Schema
@@ -106,12 +122,34 @@ func (r *Reader) start(ctx context.Context) error {
 		return errs.E(errs.Invalid, "the query returns no column %q (the incremental column)", r.opts.Column)
 	}
 	r.schema = arrow.NewSchema(fields, nil)
+	if r.opts.Copy {
+		err := r.startCopyPath(ctx, sd, args)
+		if errs.KindOf(err) != errs.Unsupported { // a server that would read backslashes in literals: no COPY
+			return err
+		}
+	}
 	rows, err := r.conn.Query(ctx, r.opts.Query, args...)
 	if err != nil {
 		return errs.E(errs.Invalid, "postgres source query: %v", err)
 	}
 	r.rows = rows
 	return nil
+}
+
+func (r *Reader) startCopyPath(ctx context.Context, sd *pgconn.StatementDescription, args []any) error {
+	if r.opts.Render == nil {
+		return errs.E(errs.Invalid, "postgres source: the COPY path needs Render")
+	}
+	lits, err := r.renderLiterals(ctx, sd.ParamOIDs, args)
+	if err != nil {
+		return err
+	}
+	r.fields = sd.Fields
+	r.dec = make([]binDecoder, len(sd.Fields))
+	for i, f := range sd.Fields {
+		r.dec[i] = r.decoderFor(f, r.conv[i])
+	}
+	return r.startCopy(ctx, r.opts.Render(lits))
 }
 
 // lowest is the first run's watermark: every value of the type is greater.
@@ -147,6 +185,10 @@ func (r *Reader) Next() bool {
 	}
 	b := array.NewRecordBuilder(memory.DefaultAllocator, r.schema)
 	defer b.Release()
+	if r.dec != nil {
+		n, done, err := r.nextCopy(b)
+		return r.finishBatch(b, n, done, err)
+	}
 	n := 0
 	for n < r.opts.BatchRows && r.rows.Next() {
 		vals, err := r.rows.Values()
@@ -154,7 +196,16 @@ func (r *Reader) Next() bool {
 			r.err = err
 			return false
 		}
+		raws := r.rows.RawValues()
 		for i, v := range vals {
+			if r.conv[i].raw {
+				v = raws[i]
+			}
+			if r.conv[i].array && multiDimensional(raws[i]) {
+				r.err = fmt.Errorf("column %q, row %d: a multi-dimensional array cannot be stored: unnest it or cast it to text in the query",
+					r.schema.Field(i).Name, r.read+int64(n)+1)
+				return false
+			}
 			if err := r.conv[i].add(b.Field(i), v); err != nil {
 				r.err = fmt.Errorf("column %q, row %d: %w", r.schema.Field(i).Name, r.read+int64(n)+1, err)
 				return false
@@ -171,6 +222,24 @@ func (r *Reader) Next() bool {
 			r.err = errs.E(errs.Unavailable, "postgres source failed after %d rows: %v", r.read+int64(n), err)
 			return false
 		}
+	}
+	if n == 0 {
+		return false
+	}
+	r.read += int64(n)
+	r.cur = b.NewRecordBatch()
+	if r.opts.AfterBatch != nil {
+		r.opts.AfterBatch()
+	}
+	return true
+}
+
+// finishBatch ends a Next of the COPY path.
+func (r *Reader) finishBatch(b *array.RecordBuilder, n int, done bool, err error) bool {
+	r.done = done
+	if err != nil {
+		r.err = err
+		return false
 	}
 	if n == 0 {
 		return false
@@ -211,6 +280,13 @@ func (r *Reader) Close() error {
 	}
 	if r.rows != nil && r.done {
 		r.rows.Close()
+	}
+	if r.copyDone != nil { // stop COPY: close the socket under it, then wait for its goroutine
+		if !r.done {
+			_ = r.conn.PgConn().Conn().Close()
+		}
+		_ = r.pipe.Close()
+		<-r.copyDone
 	}
 	return r.conn.PgConn().Close(context.Background())
 }
@@ -287,4 +363,35 @@ func Describe(ctx context.Context, dsn, query string) (*arrow.Schema, error) {
 		fields[i] = arrow.Field{Name: f.Name, Type: c.typ, Nullable: true}
 	}
 	return arrow.NewSchema(fields, nil), nil
+}
+
+// Estimate returns the planner's row estimate of opts.Query with its arguments (EXPLAIN, which runs nothing).
+func Estimate(ctx context.Context, opts Options) (int64, error) {
+	conn, err := pgx.Connect(ctx, opts.DSN)
+	if err != nil {
+		return 0, errs.E(errs.Unavailable, "connect to the postgres source: %s", err.Error())
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	sd, err := conn.Prepare(ctx, "", opts.Query)
+	if err != nil {
+		return 0, errs.E(errs.Invalid, "postgres source query: %v", err)
+	}
+	args := append([]any(nil), opts.Args...)
+	if i := opts.WatermarkArg; i >= 0 && i < len(args) && args[i] == nil {
+		if args[i], err = lowest(sd.ParamOIDs[i]); err != nil {
+			return 0, err
+		}
+	}
+	var plan []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		} `json:"Plan"`
+	}
+	if err := conn.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+opts.Query, args...).Scan(&plan); err != nil {
+		return 0, errs.E(errs.Invalid, "postgres source query: explain: %v", err)
+	}
+	if len(plan) == 0 {
+		return 0, nil
+	}
+	return int64(plan[0].Plan.Rows), nil
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"testing"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 	"github.com/strata-data/strata/internal/testenv"
 )
 
-func seed(t *testing.T, dsn string, stmts ...string) {
+func seed(t testing.TB, dsn string, stmts ...string) {
 	t.Helper()
 	db, err := sql.Open("pgx", dsn)
 	require.NoError(t, err)
@@ -103,7 +104,7 @@ func TestWatermark(t *testing.T) {
 func TestUnsupportedTypeSaysCast(t *testing.T) {
 	t.Parallel()
 	dsn := testenv.PostgresDSN(t)
-	_, err := Open(context.Background(), Options{DSN: dsn, Query: "SELECT '1 day'::interval AS span", WatermarkArg: -1})
+	_, err := Open(context.Background(), Options{DSN: dsn, Query: "SELECT '(1,2)'::point AS span", WatermarkArg: -1})
 	require.ErrorContains(t, err, `column "span"`)
 	require.ErrorContains(t, err, "span::text")
 }
@@ -111,10 +112,20 @@ func TestUnsupportedTypeSaysCast(t *testing.T) {
 // TestCloseAbandonsTheQuery: closing a reader before the end does not read the rest of the result.
 func TestCloseAbandonsTheQuery(t *testing.T) {
 	t.Parallel()
+	for _, cp := range []bool{false, true} {
+		t.Run(fmt.Sprintf("copy=%v", cp), func(t *testing.T) {
+			t.Parallel()
+			closeAbandons(t, cp)
+		})
+	}
+}
+
+func closeAbandons(t *testing.T, cp bool) {
 	dsn := testenv.PostgresDSN(t)
 	// Rows stream out one per millisecond: reading them all would take over 1,000 s.
 	seed(t, dsn, "CREATE TABLE slow AS SELECT i FROM generate_series(1, 1000000) i")
-	r, err := Open(context.Background(), Options{DSN: dsn, Query: "SELECT i FROM slow WHERE pg_sleep(0.001)::text = ''", WatermarkArg: -1, BatchRows: 10})
+	q := "SELECT i FROM slow WHERE pg_sleep(0.001)::text = ''"
+	r, err := Open(context.Background(), Options{DSN: dsn, Query: q, WatermarkArg: -1, BatchRows: 10, Copy: cp, Render: render(q)})
 	require.NoError(t, err)
 	require.True(t, r.Next())
 	done := make(chan error, 1)
@@ -129,8 +140,58 @@ func TestCloseAbandonsTheQuery(t *testing.T) {
 	defer db.Close()
 	require.Eventually(t, func() bool {
 		var n int
-		require.NoError(t, db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%FROM slow WHERE pg_sleep%'
+		require.NoError(t, db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%FROM slow WHERE pg_sleep%' AND datname = current_database()
 			AND pid <> pg_backend_pid()`).Scan(&n))
 		return n == 0
 	}, 30*time.Second, 100*time.Millisecond, "the server still runs the abandoned query")
+}
+
+// TestMoreTypes: time, interval, json, jsonb, uuid and one-dimensional arrays (with NULL elements) arrive as
+// Arrow values that keep every value: intervals as text PostgreSQL parses back to the same interval, json as
+// its exact text; a multi-dimensional array is refused with a hint.
+func TestMoreTypes(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.PostgresDSN(t)
+	seed(t, dsn, `CREATE TABLE m (id int, t time, iv interval, j json, jb jsonb, u uuid, ia int4[], ta text[], na numeric[], da date[])`,
+		`INSERT INTO m VALUES (1, '23:59:59.999999', '1 year 2 mons 3 days 04:05:06.789', '{"b": 1,  "a": [true]}',
+		'{"b": 1, "a": "☕"}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{1,NULL,3}', '{"x,y",NULL,"Zoë"}', '{1.50,NULL}',
+		'{2026-11-24}'), (2, NULL, '-1 days -00:00:00.000001', NULL, NULL, NULL, '{}', NULL, NULL, NULL)`)
+	ctx := context.Background()
+	r, err := Open(ctx, Options{DSN: dsn, Query: "SELECT * FROM m ORDER BY id", WatermarkArg: -1})
+	require.NoError(t, err)
+	defer r.Close()
+	want := []string{"int32", "time64[us]", "utf8", "utf8", "utf8", "utf8", "list<item: int32, nullable>",
+		"list<item: utf8, nullable>", "list<item: utf8, nullable>", "list<item: date32, nullable>"}
+	for i, w := range want {
+		require.Equal(t, w, r.Schema().Field(i).Type.String(), r.Schema().Field(i).Name)
+	}
+	b := readAll(t, r)[0]
+	require.Equal(t, "23:59:59.999999", b.Column(1).(*array.Time64).Value(0).FormattedString(arrow.Microsecond))
+	require.Equal(t, "14 mons 3 days 04:05:06.789000", b.Column(2).(*array.String).Value(0))
+	require.Equal(t, "0 mons -1 days -00:00:00.000001", b.Column(2).(*array.String).Value(1))
+	require.Equal(t, `{"b": 1,  "a": [true]}`, b.Column(3).(*array.String).Value(0), "json keeps its exact text")
+	require.Equal(t, `{"a": "☕", "b": 1}`, b.Column(4).(*array.String).Value(0))
+	require.Equal(t, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", b.Column(5).(*array.String).Value(0))
+	require.Equal(t, "[1,null,3]", b.Column(6).(*array.List).ValueStr(0))
+	require.Equal(t, "[]", b.Column(6).(*array.List).ValueStr(1))
+	require.Equal(t, `["x,y",null,"Zoë"]`, b.Column(7).(*array.List).ValueStr(0))
+	require.Equal(t, `["1.50",null]`, b.Column(8).(*array.List).ValueStr(0))
+	require.True(t, b.Column(3).IsNull(1))
+	require.True(t, b.Column(7).IsNull(1))
+
+	// The interval text reads back as the same interval.
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	var same bool
+	require.NoError(t, db.QueryRow(`SELECT $1::interval = '1 year 2 mons 3 days 04:05:06.789'::interval
+		AND $2::interval = '-1 days -00:00:00.000001'::interval`, b.Column(2).(*array.String).Value(0),
+		b.Column(2).(*array.String).Value(1)).Scan(&same))
+	require.True(t, same)
+
+	r2, err := Open(ctx, Options{DSN: dsn, Query: "SELECT '{{1,2},{3,4}}'::int[] AS a", WatermarkArg: -1})
+	require.NoError(t, err)
+	defer r2.Close()
+	require.False(t, r2.Next())
+	require.ErrorContains(t, r2.Err(), "multi-dimensional array")
 }

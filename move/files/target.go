@@ -1,0 +1,461 @@
+//go:build duckdb_arrow
+
+package files
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/strata-data/strata/errs"
+	"github.com/strata-data/strata/rowfmt"
+)
+
+// Store is where a files target puts its files: a local folder or a bucket prefix.
+type Store interface {
+	// Create starts the file name (a slash-separated path below the store's root). What is written becomes
+	// visible under name only when Commit returns; Abort (or a crash) leaves nothing under name.
+	Create(ctx context.Context, name string) (Upload, error)
+	// Remove deletes a file; a missing file is not an error.
+	Remove(ctx context.Context, name string) error
+	// List returns every file below the root (slash-separated paths relative to it).
+	List(ctx context.Context) ([]string, error)
+}
+
+// Upload is one file being written.
+type Upload interface {
+	io.Writer
+	Commit() error
+	Abort()
+}
+
+// TargetOptions configure a files target write.
+type TargetOptions struct {
+	Format      rowfmt.Format // csv, jsonl or parquet
+	MaxFileSize int64         // start a new file once a file holds this many bytes (0 = 256 MiB)
+	PartitionBy []string      // hive partitioning: name=value folders, the columns left out of the files
+	Prefix      string        // file name prefix, unique per write (the run id)
+	Overwrite   bool          // remove the store's other data files once the new ones are committed
+}
+
+// TargetResult is what a files target write produced.
+type TargetResult struct {
+	Files []string `json:"files"`
+	Rows  int64    `json:"rows"`
+	Bytes int64    `json:"bytes"`
+}
+
+// maxOpenFiles bounds the partitions written at once; the least recently used file is finished to open another.
+const maxOpenFiles = 32
+
+// WriteTarget writes rdr's rows as files of opts.Format into store: split by size, optionally partitioned.
+// A file is committed (appears under its final name) when it is complete: when it reached MaxFileSize, or at
+// the end. On error every file this write committed is removed, so a failed write leaves the store as it was;
+// a killed process can leave the complete files it committed so far, never a partial file under a data name.
+func WriteTarget(ctx context.Context, store Store, rdr array.RecordReader, opts TargetOptions) (*TargetResult, error) {
+	if opts.MaxFileSize <= 0 {
+		opts.MaxFileSize = 256 << 20
+	}
+	w := &targetWriter{ctx: ctx, store: store, opts: opts, open: map[string]*openFile{}}
+	if err := w.init(rdr.Schema()); err != nil {
+		return nil, err
+	}
+	err := w.copy(rdr)
+	if err == nil {
+		err = w.finishAll()
+	} else {
+		w.abortAll()
+	}
+	if err != nil {
+		for _, f := range w.res.Files {
+			_ = store.Remove(context.WithoutCancel(ctx), f)
+		}
+		return nil, err
+	}
+	if opts.Overwrite {
+		if err := w.removeOthers(); err != nil {
+			return &w.res, err
+		}
+	}
+	return &w.res, nil
+}
+
+type targetWriter struct {
+	ctx     context.Context
+	store   Store
+	opts    TargetOptions
+	parts   []int         // indices of the partition columns
+	keep    []int         // indices of the columns written to files
+	schema  *arrow.Schema // of the files
+	open    map[string]*openFile
+	order   []string // partitions by last use
+	seq     int
+	res     TargetResult
+	resLock sync.Mutex
+}
+
+func (w *targetWriter) init(sc *arrow.Schema) error {
+	switch w.opts.Format {
+	case rowfmt.CSV, rowfmt.JSONL, rowfmt.Parquet:
+	default:
+		return errs.E(errs.Invalid, "files target format %q: use csv, jsonl or parquet", w.opts.Format)
+	}
+	isPart := map[int]bool{}
+	for _, p := range w.opts.PartitionBy {
+		idx := sc.FieldIndices(p)
+		if len(idx) == 0 {
+			return errs.E(errs.Invalid, "files target: partition_by column %q is not among the rows' columns", p)
+		}
+		w.parts = append(w.parts, idx[0])
+		isPart[idx[0]] = true
+	}
+	var fields []arrow.Field
+	for i, f := range sc.Fields() {
+		if !isPart[i] {
+			w.keep = append(w.keep, i)
+			fields = append(fields, f)
+		}
+	}
+	if len(fields) == 0 {
+		return errs.E(errs.Invalid, "files target: every column is a partition column; the files would hold nothing")
+	}
+	w.schema = arrow.NewSchema(fields, nil)
+	return nil
+}
+
+// copy deals every batch's rows to the file of their partition, in runs of rows with the same partition.
+func (w *targetWriter) copy(rdr array.RecordReader) error {
+	for rdr.Next() {
+		rb := rdr.RecordBatch()
+		n := int(rb.NumRows())
+		for start := 0; start < n; {
+			key := w.partitionOf(rb, start)
+			end := start + 1
+			for end < n && w.partitionOf(rb, end) == key {
+				end++
+			}
+			if err := w.send(key, rb, start, end); err != nil {
+				return err
+			}
+			start = end
+		}
+	}
+	return rdr.Err()
+}
+
+// partitionOf is the hive folder of row i: col=value/... (NULL as __HIVE_DEFAULT_PARTITION__).
+func (w *targetWriter) partitionOf(rb arrow.RecordBatch, i int) string {
+	if len(w.parts) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, c := range w.parts {
+		col := rb.Column(c)
+		v := "__HIVE_DEFAULT_PARTITION__"
+		if !col.IsNull(i) {
+			v = url.PathEscape(col.ValueStr(i))
+		}
+		fmt.Fprintf(&b, "%s=%s/", url.PathEscape(rb.Schema().Field(c).Name), v)
+	}
+	return b.String()
+}
+
+func (w *targetWriter) send(key string, rb arrow.RecordBatch, start, end int) error {
+	cols := make([]arrow.Array, len(w.keep))
+	for i, c := range w.keep {
+		cols[i] = array.NewSlice(rb.Column(c), int64(start), int64(end))
+	}
+	part := array.NewRecordBatch(w.schema, cols, int64(end-start))
+	for _, c := range cols {
+		c.Release()
+	}
+	f, err := w.fileFor(key)
+	if err != nil {
+		part.Release()
+		return err
+	}
+	if err := f.send(w.ctx, part); err != nil {
+		return err
+	}
+	w.addRows(int64(end - start))
+	if f.bytes.Load() >= w.opts.MaxFileSize {
+		return w.finish(key)
+	}
+	return nil
+}
+
+func (w *targetWriter) addRows(n int64) {
+	w.resLock.Lock()
+	w.res.Rows += n
+	w.resLock.Unlock()
+}
+
+// fileFor returns the open file of a partition, opening one (and finishing the least recently used one when
+// too many are open).
+func (w *targetWriter) fileFor(key string) (*openFile, error) {
+	w.touch(key)
+	if f, ok := w.open[key]; ok {
+		return f, nil
+	}
+	if len(w.open) >= maxOpenFiles {
+		if err := w.finish(w.order[0]); err != nil {
+			return nil, err
+		}
+	}
+	name := fmt.Sprintf("%spart-%s-%05d.%s", key, w.opts.Prefix, w.seq, extension(w.opts.Format))
+	w.seq++
+	up, err := w.store.Create(w.ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	f := startFile(name, up, w.schema, w.opts.Format)
+	w.open[key] = f
+	return f, nil
+}
+
+func (w *targetWriter) touch(key string) {
+	for i, k := range w.order {
+		if k == key {
+			w.order = append(w.order[:i], w.order[i+1:]...)
+			break
+		}
+	}
+	w.order = append(w.order, key)
+}
+
+// finish completes and commits the open file of a partition.
+func (w *targetWriter) finish(key string) error {
+	f := w.open[key]
+	delete(w.open, key)
+	for i, k := range w.order {
+		if k == key {
+			w.order = append(w.order[:i], w.order[i+1:]...)
+			break
+		}
+	}
+	if err := f.finish(); err != nil {
+		return fmt.Errorf("files target: %s: %w", f.name, err)
+	}
+	w.res.Files = append(w.res.Files, f.name)
+	w.res.Bytes += f.bytes.Load()
+	return nil
+}
+
+func (w *targetWriter) finishAll() error {
+	for len(w.order) > 0 {
+		if err := w.finish(w.order[0]); err != nil {
+			w.abortAll()
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *targetWriter) abortAll() {
+	for k, f := range w.open {
+		f.abort()
+		delete(w.open, k)
+	}
+	w.order = nil
+}
+
+// removeOthers deletes the store's data files that this write did not produce.
+func (w *targetWriter) removeOthers() error {
+	all, err := w.store.List(w.ctx)
+	if err != nil {
+		return err
+	}
+	mine := map[string]bool{}
+	for _, f := range w.res.Files {
+		mine[f] = true
+	}
+	for _, f := range all {
+		if !mine[f] && dataFile(f) {
+			if err := w.store.Remove(w.ctx, f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func extension(f rowfmt.Format) string {
+	if f == rowfmt.JSONL {
+		return "jsonl"
+	}
+	return string(f)
+}
+
+// openFile is one file being written by rowfmt.Write in its own goroutine, fed batches through a channel.
+type openFile struct {
+	name  string
+	up    Upload
+	ch    chan arrow.RecordBatch
+	done  chan error
+	bytes atomic.Int64
+}
+
+func startFile(name string, up Upload, sc *arrow.Schema, f rowfmt.Format) *openFile {
+	o := &openFile{name: name, up: up, ch: make(chan arrow.RecordBatch, 1), done: make(chan error, 1)}
+	go func() {
+		rdr := &chanReader{schema: sc, ch: o.ch}
+		_, err := rowfmt.Write(countWriter{w: up, n: &o.bytes}, rdr, f, rowfmt.Options{})
+		rdr.drain()
+		o.done <- err
+	}()
+	return o
+}
+
+func (o *openFile) send(ctx context.Context, rb arrow.RecordBatch) error {
+	select {
+	case o.ch <- rb:
+		return nil
+	case err := <-o.done: // the writer failed
+		rb.Release()
+		o.done <- err
+		return fmt.Errorf("files target: %s: %w", o.name, err)
+	case <-ctx.Done():
+		rb.Release()
+		return ctx.Err()
+	}
+}
+
+func (o *openFile) finish() error {
+	close(o.ch)
+	if err := <-o.done; err != nil {
+		o.up.Abort()
+		return err
+	}
+	return o.up.Commit()
+}
+
+func (o *openFile) abort() {
+	close(o.ch)
+	<-o.done
+	o.up.Abort()
+}
+
+type countWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// chanReader is an array.RecordReader over a channel of batches (each released after use).
+type chanReader struct {
+	schema *arrow.Schema
+	ch     chan arrow.RecordBatch
+	cur    arrow.RecordBatch
+}
+
+func (r *chanReader) Schema() *arrow.Schema { return r.schema }
+func (r *chanReader) Next() bool {
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	rb, ok := <-r.ch
+	if !ok {
+		return false
+	}
+	r.cur = rb
+	return true
+}
+func (r *chanReader) RecordBatch() arrow.RecordBatch { return r.cur }
+func (r *chanReader) Record() arrow.RecordBatch      { return r.cur }
+func (r *chanReader) Err() error                     { return nil }
+func (r *chanReader) Retain()                        {}
+func (r *chanReader) Release()                       {}
+
+// drain releases what is left after the writer stopped.
+func (r *chanReader) drain() {
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	for rb := range r.ch {
+		rb.Release()
+	}
+}
+
+// Dir is a local folder as a Store. Files are written beside their final name (a dot-prefixed ".inprogress"
+// name no source reads) and renamed into place on Commit.
+type Dir string
+
+// Create starts a file below the folder, creating sub-folders.
+func (d Dir) Create(_ context.Context, name string) (Upload, error) {
+	p := filepath.Join(string(d), filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return nil, err
+	}
+	tmp := filepath.Join(filepath.Dir(p), "."+filepath.Base(p)+".inprogress")
+	f, err := os.Create(tmp)
+	if err != nil {
+		return nil, err
+	}
+	return &localUpload{File: f, final: p}, nil
+}
+
+// Remove deletes a file below the folder.
+func (d Dir) Remove(_ context.Context, name string) error {
+	err := os.Remove(filepath.Join(string(d), filepath.FromSlash(name)))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	return err
+}
+
+// List returns every file below the folder, except unfinished ones.
+func (d Dir) List(_ context.Context) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(string(d), func(p string, e os.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
+			return err
+		}
+		if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			rel, _ := filepath.Rel(string(d), p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	return out, err
+}
+
+type localUpload struct {
+	*os.File
+	final string
+}
+
+func (u *localUpload) Commit() error {
+	if err := u.File.Sync(); err != nil {
+		u.Abort()
+		return err
+	}
+	if err := u.File.Close(); err != nil {
+		_ = os.Remove(u.File.Name())
+		return err
+	}
+	return os.Rename(u.File.Name(), u.final)
+}
+
+func (u *localUpload) Abort() {
+	_ = u.File.Close()
+	_ = os.Remove(u.File.Name())
+}
