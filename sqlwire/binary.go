@@ -2,24 +2,33 @@ package sqlwire
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"math/big"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/strata-data/strata/engine"
 )
 
 // pgEpochMicros is 2000-01-01 in Unix microseconds: PostgreSQL's binary dates and timestamps count from it.
 const pgEpochMicros = 946_684_800_000_000
 
 // binaryEncoder returns the encoder of a column in PostgreSQL's binary format (what pgx asks for by default),
-// or nil when this slice cannot encode the type in binary (arrays, and types described as text are sent as
-// their text bytes, which is text's binary form).
-func binaryEncoder(col arrow.Array) encoder {
+// or nil for the types that have none here (arrays of more than one dimension). Types described as text or
+// json are sent as their text bytes, which is their binary form.
+func binaryEncoder(col arrow.Array, o colOpts) encoder {
 	be := binary.BigEndian
+	if o.hint == engine.HintUUID {
+		if a, ok := col.(*array.String); ok {
+			return func(b []byte, i int) []byte { return appendUUID(b, a.Value(i)) }
+		}
+	}
 	switch a := col.(type) {
 	case *array.Boolean:
 		return func(b []byte, i int) []byte {
@@ -59,6 +68,9 @@ func binaryEncoder(col arrow.Array) encoder {
 	case *array.Time64:
 		mul := int64(a.DataType().(*arrow.Time64Type).Unit.Multiplier())
 		return func(b []byte, i int) []byte { return be.AppendUint64(b, uint64(int64(a.Value(i))*mul/1000)) }
+	case *array.Time32:
+		mul := int64(a.DataType().(*arrow.Time32Type).Unit.Multiplier())
+		return func(b []byte, i int) []byte { return be.AppendUint64(b, uint64(int64(a.Value(i))*mul/1000)) }
 	case *array.Timestamp:
 		toTime, _ := a.DataType().(*arrow.TimestampType).GetToTimeFunc()
 		return func(b []byte, i int) []byte {
@@ -74,15 +86,77 @@ func binaryEncoder(col arrow.Array) encoder {
 	case *array.Decimal128:
 		scale := a.DataType().(*arrow.Decimal128Type).Scale
 		return numericEncoder(func(i int) *big.Int { return a.Value(i).BigInt() }, scale)
+	case *array.Decimal256:
+		scale := a.DataType().(*arrow.Decimal256Type).Scale
+		return numericEncoder(func(i int) *big.Int { return a.Value(i).BigInt() }, scale)
 	case *array.Uint64:
 		return numericEncoder(func(i int) *big.Int { return new(big.Int).SetUint64(a.Value(i)) }, 0)
 	case array.ExtensionArray:
-		return binaryEncoder(a.Storage())
+		return binaryEncoder(a.Storage(), o)
+	case *array.Map, *array.Struct:
+		return textEncoder(col, o) // json's binary form is its text
+	case array.ListLike:
+		return arrayEncoder(a, o.elem())
 	}
-	if typeOf(col.DataType()).OID == oidText {
-		return textEncoder(col) // text's binary form is its bytes
+	if oid := typeOf(col.DataType(), o.hint).OID; oid == oidText || oid == oidJSON {
+		return textEncoder(col, o) // text's binary form is its bytes
 	}
 	return nil
+}
+
+// appendUUID appends the 16 bytes of a UUID DuckDB printed as 8-4-4-4-12 hex digits.
+func appendUUID(b []byte, s string) []byte {
+	var u [16]byte
+	_, _ = hex.Decode(u[:], []byte(strings.ReplaceAll(s, "-", "")))
+	return append(b, u[:]...)
+}
+
+// arrayEncoder encodes a list as a one-dimensional PostgreSQL array (array_send): dimensions, a has-NULL
+// flag, the element type, then each element with its length (-1 for NULL). Lists of lists have no binary
+// form here (PostgreSQL arrays are rectangular, DuckDB's lists are not): nil.
+func arrayEncoder(a array.ListLike, o colOpts) encoder {
+	values := a.ListValues()
+	if _, nested := values.(array.ListLike); nested {
+		if _, isMap := values.(*array.Map); !isMap {
+			return nil
+		}
+	}
+	elem := binaryEncoder(values, o)
+	if elem == nil {
+		return nil
+	}
+	elemOID := typeOf(values.DataType(), o.hint).OID
+	be := binary.BigEndian
+	return func(b []byte, i int) []byte {
+		from, to := a.ValueOffsets(i)
+		hasNull := uint32(0)
+		for j := from; j < to; j++ {
+			if values.IsNull(int(j)) {
+				hasNull = 1
+				break
+			}
+		}
+		if from == to { // an empty array has no dimensions
+			b = be.AppendUint32(b, 0)
+			b = be.AppendUint32(b, 0)
+			return be.AppendUint32(b, elemOID)
+		}
+		b = be.AppendUint32(b, 1)
+		b = be.AppendUint32(b, hasNull)
+		b = be.AppendUint32(b, elemOID)
+		b = be.AppendUint32(b, uint32(to-from))
+		b = be.AppendUint32(b, 1)
+		for j := from; j < to; j++ {
+			if values.IsNull(int(j)) {
+				b = be.AppendUint32(b, 0xFFFFFFFF)
+				continue
+			}
+			at := len(b)
+			b = elem(be.AppendUint32(b, 0), int(j))
+			be.PutUint32(b[at:], uint32(len(b)-at-4))
+		}
+		return b
+	}
 }
 
 // numericEncoder encodes numeric with pgx's codec (base-10000 digits are easy to get wrong by hand).
@@ -98,7 +172,7 @@ func numericEncoder(val func(i int) *big.Int, scale int32) encoder {
 }
 
 // setFormats applies Bind's result format codes (none = all text, one = all columns, else one per column)
-// and refuses binary for a column this slice cannot encode in binary.
+// and refuses binary for a column that has no binary form here.
 func (cu *cursor) setFormats(codes []int16) error {
 	if len(codes) == 0 || cu.res == nil {
 		return nil
@@ -114,10 +188,10 @@ func (cu *cursor) setFormats(codes []int16) error {
 		}
 		if code == pgtype.BinaryFormatCode {
 			empty := array.MakeArrayOfNull(memory.DefaultAllocator, f.Type, 0)
-			ok := binaryEncoder(empty) != nil
+			ok := binaryEncoder(empty, cu.colOpts(i)) != nil
 			empty.Release()
 			if !ok {
-				return fmt.Errorf("column %q (%s): binary format is not supported for this type yet: ask for text: %w", f.Name, f.Type, ErrUnsupported)
+				return fmt.Errorf("column %q (%s): binary format is not supported for this type (lists of lists): ask for text: %w", f.Name, f.Type, ErrUnsupported)
 			}
 		}
 		cu.formats[i] = code

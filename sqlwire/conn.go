@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
@@ -23,9 +24,10 @@ type conn struct {
 	env string
 	// vars are the session variables by lower-case name (SET / SHOW / RESET).
 	vars    map[string]setting
-	inTx    bool // between BEGIN and COMMIT/ROLLBACK: portals survive Sync
-	failed  bool // an extended-protocol message failed: skip to Sync
-	greeted bool // the startup answer went out: SET reports changes with ParameterStatus
+	loc     *time.Location // TimeZone: timestamptz is printed in it
+	inTx    bool           // between BEGIN and COMMIT/ROLLBACK: portals survive Sync
+	failed  bool           // an extended-protocol message failed: skip to Sync
+	greeted bool           // the startup answer went out: SET reports changes with ParameterStatus
 	stmts   map[string]*prepared
 	portals map[string]*portal
 
@@ -63,7 +65,7 @@ func (c *conn) interrupt() {
 func newConn(s *Server, nc net.Conn) *conn {
 	be := pgproto3.NewBackend(nc, nc)
 	be.SetMaxBodyLen(s.opts.MaxMessage)
-	return &conn{s: s, nc: nc, be: be, vars: defaultSettings(),
+	return &conn{s: s, nc: nc, be: be, vars: defaultSettings(), loc: time.UTC,
 		stmts: map[string]*prepared{}, portals: map[string]*portal{}}
 }
 
@@ -259,6 +261,9 @@ func (c *conn) simpleQuery(ctx context.Context, sql string) error {
 	c.ready()
 	return c.be.Flush()
 }
+
+// location is the session's TimeZone.
+func (c *conn) location() *time.Location { return c.loc }
 
 // closePortals closes the open portals (at a transaction's end: there are no WITH HOLD cursors yet).
 func (c *conn) closePortals() {

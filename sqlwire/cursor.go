@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -20,6 +21,8 @@ type cursor struct {
 	static [][][]byte
 
 	res     *engine.Result
+	hints   []string       // res.ColumnHints()
+	loc     *time.Location // the session's TimeZone
 	encs    []encoder
 	formats []int16 // per column; nil = all text
 	batch   arrow.RecordBatch
@@ -37,11 +40,12 @@ func textFields(names ...string) []pgproto3.FieldDescription {
 	return out
 }
 
-// fieldsOf describes an Arrow schema as RowDescription fields (text format, no table OIDs yet).
-func fieldsOf(s *arrow.Schema) []pgproto3.FieldDescription {
+// fieldsOf describes a result as RowDescription fields (text format, no table OIDs yet).
+func fieldsOf(res *engine.Result) []pgproto3.FieldDescription {
+	s, hints := res.Schema(), res.ColumnHints()
 	out := make([]pgproto3.FieldDescription, s.NumFields())
 	for i, f := range s.Fields() {
-		t := typeOf(f.Type)
+		t := typeOf(f.Type, hints[i])
 		out[i] = pgproto3.FieldDescription{Name: []byte(f.Name), DataTypeOID: t.OID, DataTypeSize: t.Size, TypeModifier: t.Typmod}
 	}
 	return out
@@ -122,9 +126,9 @@ func (cu *cursor) stream(c *conn, max int64) (more bool, err error) {
 			cu.encs = cu.encs[:0]
 			for j, col := range cu.batch.Columns() {
 				if cu.formats != nil && cu.formats[j] == 1 {
-					cu.encs = append(cu.encs, binaryEncoder(col))
+					cu.encs = append(cu.encs, binaryEncoder(col, cu.colOpts(j)))
 				} else {
-					cu.encs = append(cu.encs, textEncoder(col))
+					cu.encs = append(cu.encs, textEncoder(col, cu.colOpts(j)))
 				}
 			}
 		}
@@ -151,6 +155,14 @@ func (cu *cursor) stream(c *conn, max int64) (more bool, err error) {
 		cu.sent++
 		n++
 	}
+}
+
+func (cu *cursor) colOpts(j int) colOpts {
+	o := colOpts{loc: cu.loc}
+	if j < len(cu.hints) {
+		o.hint = cu.hints[j]
+	}
+	return o
 }
 
 func (cu *cursor) close() {
@@ -189,7 +201,7 @@ func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint
 	if err != nil {
 		return nil, err
 	}
-	return &cursor{tag: "SELECT", fields: fieldsOf(res.Schema()), res: res}, nil
+	return &cursor{tag: "SELECT", fields: fieldsOf(res), res: res, hints: res.ColumnHints(), loc: c.location()}, nil
 }
 
 // query binds the tables sql names in the connection's environment and runs it. Parameters are bound by

@@ -172,7 +172,7 @@ func (c *conn) statementFields(ctx context.Context, st *prepared) ([]pgproto3.Fi
 		return nil, err
 	}
 	defer func() { _ = res.Close() }()
-	return fieldsOf(res.Schema()), nil
+	return fieldsOf(res), nil
 }
 
 func (c *conn) openPortal(ctx context.Context, p *portal) error {

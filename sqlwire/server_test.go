@@ -86,7 +86,7 @@ func TestTypesAndTextEncodings(t *testing.T) {
 		{"[1, 2, NULL]::INTEGER[]", 1007, -1, "{1,2,NULL}"},
 		{"['a b', 'c', 'x\"y']", 1009, -1, `{"a b",c,"x\"y"}`},
 		{"[1.5, 2]::DOUBLE[]", 1022, -1, "{1.5,2}"},
-		{"{'a': 1}", 25, -1, `{"a":1}`},
+		{"{'a': 1}", 114, -1, `{"a":1}`},
 	}
 	for _, tc := range cases {
 		res, err := simple(t, c, "SELECT "+tc.expr+" AS v")
