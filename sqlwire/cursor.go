@@ -235,6 +235,12 @@ var duckCasts = map[uint32]string{oidBool: "BOOLEAN", oidInt2: "SMALLINT", oidIn
 // literal quotes a text-format parameter as a SQL literal, cast to its declared type.
 func literal(v []byte, oid uint32) string {
 	if v == nil {
+		if t, ok := duckCasts[oid]; ok {
+			return "CAST(NULL AS " + t + ")" // typed, so that describing with NULLs finds the result types
+		}
+		if oid == oidText || oid == oidVarchar {
+			return "CAST(NULL AS VARCHAR)"
+		}
 		return "NULL"
 	}
 	s := string(v)

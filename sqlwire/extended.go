@@ -129,13 +129,7 @@ func (c *conn) describe(ctx context.Context, m *pgproto3.Describe) error {
 	if !ok {
 		return fmt.Errorf("prepared statement %q does not exist: %w", m.Name, errUndefinedStatement)
 	}
-	// DuckDB does not type parameters before they are bound, so those the client left open are text: drivers
-	// then send strings (pgx needs string arguments in its default mode; QueryExecModeExec sends any).
-	for i, o := range st.oids {
-		if o == 0 {
-			st.oids[i] = oidText
-		}
-	}
+	c.inferParams(ctx, st)
 	c.be.Send(&pgproto3.ParameterDescription{ParameterOIDs: st.oids})
 	fields, err := c.statementFields(ctx, st)
 	if err != nil {
@@ -148,6 +142,42 @@ func (c *conn) describe(ctx context.Context, m *pgproto3.Describe) error {
 	}
 	return nil
 }
+
+// inferParams gives the parameters the client left open (OID 0) the types DuckDB infers from their use
+// (id = $1 → int8); those DuckDB cannot type either (SELECT $1) are text, which DuckDB casts where used.
+// Drivers that ask (asyncpg, pgx) then encode their arguments accordingly.
+func (c *conn) inferParams(ctx context.Context, st *prepared) {
+	open := false
+	for _, o := range st.oids {
+		open = open || o == 0
+	}
+	if !open {
+		return
+	}
+	var types []string
+	if readable[firstWord(st.sql)] {
+		if tables, err := c.s.opts.Envs.BindSQL(ctx, c.env, st.sql); err == nil {
+			types, _ = c.s.opts.Engine.ParamTypes(ctx, st.sql, tables) // on error the query reports it
+		}
+	}
+	for i, o := range st.oids {
+		if o != 0 {
+			continue
+		}
+		st.oids[i] = oidText
+		if i < len(types) {
+			if oid, ok := duckParamOIDs[types[i]]; ok {
+				st.oids[i] = oid
+			}
+		}
+	}
+}
+
+// duckParamOIDs are the PostgreSQL types of DuckDB's parameter types (engine.ParamTypes).
+var duckParamOIDs = map[string]uint32{"BOOLEAN": oidBool, "SMALLINT": oidInt2, "INTEGER": oidInt4, "BIGINT": oidInt8,
+	"HUGEINT": oidNumeric, "FLOAT": oidFloat4, "DOUBLE": oidFloat8, "DECIMAL": oidNumeric, "VARCHAR": oidText,
+	"BLOB": oidBytea, "DATE": oidDate, "TIME": oidTime, "TIMESTAMP": oidTimestamp, "TIMESTAMPTZ": oidTimestamptz,
+	"INTERVAL": oidInterval, "UUID": oidUUID}
 
 // statementFields describes a statement's result before its parameters are known: a read runs with NULL
 // parameters and no rows (LIMIT 0), SHOW is answered, other session commands return no rows.
@@ -167,7 +197,15 @@ func (c *conn) statementFields(ctx context.Context, st *prepared) ([]pgproto3.Fi
 	if w == "SELECT" || w == "WITH" || w == "VALUES" || w == "FROM" || w == "TABLE" {
 		sql = "SELECT * FROM (" + sql + ") AS strata_describe LIMIT 0"
 	}
-	res, err := c.query(ctx, sql, make([][]byte, st.nparams), st.oids)
+	// Typed NULLs stand for the parameters, but an empty string for text ones: DuckDB keeps the type it
+	// guessed at PREPARE for a NULL ($1 || '!' would be described as an integer).
+	params := make([][]byte, st.nparams)
+	for i, o := range st.oids {
+		if o == oidText || o == oidVarchar {
+			params[i] = []byte{}
+		}
+	}
+	res, err := c.query(ctx, sql, params, st.oids)
 	if err != nil {
 		return nil, err
 	}

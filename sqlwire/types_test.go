@@ -137,3 +137,31 @@ func TestBinaryResults(t *testing.T) {
 	require.NoError(t, c.QueryRow(ctx, "SELECT [DATE '2026-01-02', DATE '1999-12-31']").Scan(&dates))
 	require.Equal(t, "2026-01-02 1999-12-31", dates[0].Format("2006-01-02")+" "+dates[1].Format("2006-01-02"))
 }
+
+// TestParameterTypeInference: parameters the client leaves untyped get the type DuckDB infers from their
+// use, so a driver that describes the statement first (pgx's cached statements, asyncpg) sends native
+// values; parameters DuckDB cannot type are text.
+func TestParameterTypeInference(t *testing.T) {
+	f := start(t)
+	ctx := context.Background()
+	c := f.connect(t, "dev", pgx.QueryExecModeCacheStatement)
+
+	sd, err := c.Prepare(ctx, "infer", "SELECT name FROM raw.people WHERE id = $1 AND score > $2 AND $3 IS NULL")
+	require.NoError(t, err)
+	require.Equal(t, []uint32{20, 701, 25}, sd.ParamOIDs)
+
+	var name string
+	require.NoError(t, c.QueryRow(ctx, "SELECT name FROM raw.people WHERE id = $1 AND score > $2", int64(3), 1.25).Scan(&name))
+	require.Equal(t, "Zoë ✓ 3", name)
+
+	var day time.Time
+	var n int64
+	require.NoError(t, c.QueryRow(ctx, "SELECT $1::DATE + 1, $2::BIGINT * 2",
+		time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC), int64(21)).Scan(&day, &n))
+	require.Equal(t, "2026-03-01", day.Format("2006-01-02"))
+	require.Equal(t, int64(42), n)
+
+	var s string
+	require.NoError(t, c.QueryRow(ctx, "SELECT $1 || '!'", "Zoë").Scan(&s))
+	require.Equal(t, "Zoë!", s)
+}
