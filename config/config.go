@@ -93,6 +93,10 @@ type SQLWire struct {
 	Addr string `yaml:"addr"`
 	// MaxMessage caps one client message in bytes; a larger one ends the connection.
 	MaxMessage int `yaml:"max_message"`
+	// TLSCert and TLSKey are PEM files (a certificate chain and its key); set both and clients that ask for
+	// SSL get TLS, otherwise they are told 'N' and go on in plain text.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
 }
 
 // Artifacts configures MLflow artifact storage.
@@ -178,6 +182,9 @@ func (c *Config) validate() error {
 	}
 	if c.SQLWire.MaxMessage < 1024 {
 		problems = append(problems, "sqlwire.max_message: must be ≥ 1024 bytes (e.g. 16777216)")
+	}
+	if (c.SQLWire.TLSCert == "") != (c.SQLWire.TLSKey == "") {
+		problems = append(problems, "sqlwire.tls_cert and sqlwire.tls_key: set both (PEM certificate and key files) or neither")
 	}
 	problems = append(problems, emptyEntries("server.allowed_hosts", c.Server.AllowedHosts)...)
 	problems = append(problems, emptyEntries("server.allowed_origins", c.Server.AllowedOrigins)...)

@@ -3,6 +3,7 @@ package sqlwire
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -103,8 +104,12 @@ func (c *conn) startup(ctx context.Context) (bool, error) {
 			return false, err
 		}
 		switch m := msg.(type) {
-		case *pgproto3.SSLRequest, *pgproto3.GSSEncRequest:
-			// No TLS yet: 'N' tells the client to go on in plain text (libpq's sslmode=prefer does).
+		case *pgproto3.SSLRequest:
+			if err := c.startTLS(ctx); err != nil {
+				return false, err
+			}
+		case *pgproto3.GSSEncRequest:
+			// No GSSAPI: 'N' tells the client to go on (libpq then tries SSL or plain text).
 			if _, err := c.nc.Write([]byte{'N'}); err != nil {
 				return false, err
 			}
@@ -118,6 +123,28 @@ func (c *conn) startup(ctx context.Context) (bool, error) {
 			return false, nil
 		}
 	}
+}
+
+// startTLS answers an SSLRequest: 'S' and a TLS handshake when the server has a certificate, else 'N'
+// (libpq's sslmode=prefer goes on in plain text). After the handshake the session runs over TLS.
+func (c *conn) startTLS(ctx context.Context) error {
+	if c.s.opts.TLS == nil {
+		_, err := c.nc.Write([]byte{'N'})
+		return err
+	}
+	if _, err := c.nc.Write([]byte{'S'}); err != nil {
+		return err
+	}
+	tc := tls.Server(c.nc, c.s.opts.TLS)
+	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		return fmt.Errorf("TLS handshake: %w", err)
+	}
+	c.nc = tc
+	c.be = pgproto3.NewBackend(tc, tc)
+	c.be.SetMaxBodyLen(c.s.opts.MaxMessage)
+	return nil
 }
 
 // open checks the database (an environment), applies the startup parameters and greets the client.
