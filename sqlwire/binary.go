@@ -174,7 +174,7 @@ func numericEncoder(val func(i int) *big.Int, scale int32) encoder {
 // setFormats applies Bind's result format codes (none = all text, one = all columns, else one per column)
 // and refuses binary for a column that has no binary form here.
 func (cu *cursor) setFormats(codes []int16) error {
-	if len(codes) == 0 || cu.res == nil {
+	if len(codes) == 0 || cu.res == nil || cu.copy != nil {
 		return nil
 	}
 	if len(codes) != 1 && len(codes) != len(cu.fields) {

@@ -28,6 +28,8 @@ type cursor struct {
 	batch   arrow.RecordBatch
 	row     int // next row of batch
 
+	copy *copyOut // COPY ... TO STDOUT: rows go out as CopyData
+
 	sent int64
 	done bool
 }
@@ -51,9 +53,9 @@ func fieldsOf(res *engine.Result) []pgproto3.FieldDescription {
 	return out
 }
 
-// describe sends RowDescription, or NoData for a statement that returns no rows.
+// describe sends RowDescription, or NoData for a statement that returns no rows (COPY among them).
 func (cu *cursor) describe(c *conn) {
-	if cu.fields == nil {
+	if cu.fields == nil || cu.copy != nil {
 		c.be.Send(&pgproto3.NoData{})
 		return
 	}
@@ -62,7 +64,7 @@ func (cu *cursor) describe(c *conn) {
 
 // describeRows is describe for the simple protocol, which sends nothing for a statement without rows.
 func (cu *cursor) describeRows(c *conn) {
-	if cu.fields != nil {
+	if cu.fields != nil && cu.copy == nil {
 		c.be.Send(&pgproto3.RowDescription{Fields: cu.fields})
 	}
 }
@@ -70,6 +72,9 @@ func (cu *cursor) describeRows(c *conn) {
 // send streams up to max rows (0 = all) and then CommandComplete, or PortalSuspended when rows remain.
 // It flushes after every batch so a large result never accumulates in the write buffer.
 func (cu *cursor) send(c *conn, max int64) (suspended bool, err error) {
+	if cu.copy != nil {
+		return false, cu.sendCopy(c)
+	}
 	start := cu.sent
 	for len(cu.static) > 0 && !cu.done {
 		if max > 0 && cu.sent-start >= max {
@@ -97,6 +102,24 @@ func (cu *cursor) send(c *conn, max int64) (suspended bool, err error) {
 	}
 	c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
 	return false, nil
+}
+
+// sendCopy streams the whole result as COPY data (COPY ignores Execute's row limit, as PostgreSQL does).
+func (cu *cursor) sendCopy(c *conn) error {
+	if !cu.copy.started {
+		names := make([]string, len(cu.fields))
+		for i, f := range cu.fields {
+			names[i] = string(f.Name)
+		}
+		cu.copy.start(c, names)
+	}
+	if _, err := cu.stream(c, 0); err != nil {
+		return err
+	}
+	cu.copy.finish(c)
+	cu.done = true
+	c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(copyTag(cu.sent))})
+	return nil
 }
 
 // stream sends engine rows until the result ends or max rows went out in this call; more reports rows left.
@@ -150,7 +173,11 @@ func (cu *cursor) stream(c *conn, max int64) (more bool, err error) {
 			values[j] = buf[from:end]
 			from = end
 		}
-		c.be.Send(&pgproto3.DataRow{Values: values})
+		if cu.copy != nil {
+			cu.copy.row(c, values)
+		} else {
+			c.be.Send(&pgproto3.DataRow{Values: values})
+		}
 		cu.row++
 		cu.sent++
 		n++
@@ -190,7 +217,11 @@ func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint
 	if cur, ok, err := c.sessionCommand(sql); ok {
 		return cur, err
 	}
-	if w := firstWord(sql); !readable[w] {
+	w := firstWord(sql)
+	if w == "COPY" {
+		return c.runCopy(ctx, sql)
+	}
+	if !readable[w] {
 		if writes[w] {
 			return nil, fmt.Errorf("%s statements are refused: this endpoint only reads the lake (write tables with "+
 				"`strata table import` or `strata move run`): %w", w, ErrReadOnly)
@@ -202,6 +233,30 @@ func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint
 		return nil, err
 	}
 	return &cursor{tag: "SELECT", fields: fieldsOf(res), res: res, hints: res.ColumnHints(), loc: c.location()}, nil
+}
+
+// runCopy starts a COPY ... TO STDOUT.
+func (c *conn) runCopy(ctx context.Context, sql string) (*cursor, error) {
+	q, co, err := copyCommand(sql)
+	if err != nil {
+		return nil, err
+	}
+	if !readable[firstWord(q)] {
+		return nil, fmt.Errorf("COPY (query) takes a SELECT, found %q: %w", firstWord(q), ErrInvalid)
+	}
+	res, err := c.query(c.statementContext(ctx), q, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	cu := &cursor{tag: "COPY", fields: fieldsOf(res), res: res, hints: res.ColumnHints(), loc: c.location()}
+	if co.format == "binary" {
+		if err := cu.setFormats([]int16{1}); err != nil {
+			cu.close()
+			return nil, err
+		}
+	}
+	cu.copy = co // from here on Bind's result formats do not apply
+	return cu, nil
 }
 
 // query binds the tables sql names in the connection's environment and runs it. Parameters are bound by
