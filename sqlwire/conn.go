@@ -72,7 +72,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 
 // serve runs the connection until the client terminates or leaves, or ctx ends.
 func (c *conn) serve(ctx context.Context) {
-	defer c.closePortals()
+	defer c.closeAllPortals()
 	defer c.interrupt()
 	ok, err := c.startup(ctx)
 	if c.pid != 0 {
@@ -292,8 +292,18 @@ func (c *conn) simpleQuery(ctx context.Context, sql string) error {
 // location is the session's TimeZone.
 func (c *conn) location() *time.Location { return c.loc }
 
-// closePortals closes the open portals (at a transaction's end: there are no WITH HOLD cursors yet).
+// closePortals closes the open portals at a transaction's end, but WITH HOLD cursors.
 func (c *conn) closePortals() {
+	for name, p := range c.portals {
+		if !p.hold {
+			p.close()
+			delete(c.portals, name)
+		}
+	}
+}
+
+// closeAllPortals closes every portal, WITH HOLD cursors too (the session ends, DISCARD ALL).
+func (c *conn) closeAllPortals() {
 	for name, p := range c.portals {
 		p.close()
 		delete(c.portals, name)

@@ -30,6 +30,12 @@ type cursor struct {
 
 	copy *copyOut // COPY ... TO STDOUT: rows go out as CopyData
 
+	// FETCH and MOVE: rows come from the declared cursor from, limit at a time (0 = all); skip moves
+	// without sending.
+	from  *cursor
+	limit int64
+	skip  bool
+
 	sent int64
 	done bool
 }
@@ -74,6 +80,9 @@ func (cu *cursor) describeRows(c *conn) {
 func (cu *cursor) send(c *conn, max int64) (suspended bool, err error) {
 	if cu.copy != nil {
 		return false, cu.sendCopy(c)
+	}
+	if cu.from != nil {
+		return false, cu.sendFetch(c)
 	}
 	start := cu.sent
 	for len(cu.static) > 0 && !cu.done {
@@ -155,6 +164,12 @@ func (cu *cursor) stream(c *conn, max int64) (more bool, err error) {
 				}
 			}
 		}
+		if cu.skip { // MOVE
+			cu.row++
+			cu.sent++
+			n++
+			continue
+		}
 		buf = buf[:0]
 		for j, enc := range cu.encs {
 			if cu.batch.Column(j).IsNull(cu.row) {
@@ -215,6 +230,9 @@ var writes = map[string]bool{"CREATE": true, "INSERT": true, "UPDATE": true, "DE
 // params are text-format parameter values (nil = NULL), oids their declared types (0 = unknown).
 func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint32) (*cursor, error) {
 	if cur, ok, err := c.sessionCommand(sql); ok {
+		return cur, err
+	}
+	if cur, ok, err := c.cursorCommand(ctx, sql); ok {
 		return cur, err
 	}
 	w := firstWord(sql)

@@ -23,6 +23,8 @@ type portal struct {
 	params  [][]byte
 	formats []int16 // result format codes from Bind
 	cur     *cursor
+	// declared: a SQL cursor (DECLARE); hold: it survives the end of its transaction (WITH HOLD).
+	declared, hold bool
 }
 
 func (p *portal) close() {
@@ -186,6 +188,12 @@ func (c *conn) statementFields(ctx context.Context, st *prepared) ([]pgproto3.Fi
 	switch {
 	case w == "SHOW":
 		cur, _, err := c.showCommand(st.sql)
+		if err != nil {
+			return nil, err
+		}
+		return cur.fields, nil
+	case w == "FETCH":
+		cur, err := c.fetch(st.sql)
 		if err != nil {
 			return nil, err
 		}

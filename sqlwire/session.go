@@ -173,17 +173,20 @@ func (c *conn) sessionCommand(sql string) (cur *cursor, ok bool, err error) {
 		return tag("BEGIN")
 	case "COMMIT", "END":
 		c.inTx = false
+		c.closePortals() // cursors end with their transaction, but WITH HOLD ones
 		return tag("COMMIT")
 	case "ROLLBACK", "ABORT":
 		if len(w) > 1 && w[1] == "TO" {
 			return tag("ROLLBACK")
 		}
 		c.inTx = false
+		c.closePortals()
 		return tag("ROLLBACK")
 	case "SAVEPOINT", "RELEASE", "UNLISTEN":
 		return tag(w[0])
 	case "DISCARD":
 		c.vars, c.loc = defaultSettings(), time.UTC
+		c.closeAllPortals()
 		return tag("DISCARD ALL")
 	case "SET":
 		return c.setCommand(sql)
