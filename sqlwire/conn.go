@@ -21,6 +21,7 @@ import (
 type conn struct {
 	s   *Server
 	nc  net.Conn
+	rd  *sockReader // what be reads from
 	be  *pgproto3.Backend
 	env string
 	// vars are the session variables by lower-case name (SET / SHOW / RESET).
@@ -36,6 +37,7 @@ type conn struct {
 	secret []byte
 	// cancelMu guards cancelRun, which cancels the statements running now (CancelRequest from another
 	// connection's goroutine).
+	leave     context.CancelFunc // cancels the connection's context: the client closed the socket
 	cancelMu  sync.Mutex
 	cancelRun context.CancelFunc
 	runCtx    context.Context
@@ -64,14 +66,22 @@ func (c *conn) interrupt() {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	be := pgproto3.NewBackend(nc, nc)
-	be.SetMaxBodyLen(s.opts.MaxMessage)
-	return &conn{s: s, nc: nc, be: be, vars: defaultSettings(), loc: time.UTC,
-		stmts: map[string]*prepared{}, portals: map[string]*portal{}}
+	c := &conn{s: s, vars: defaultSettings(), loc: time.UTC, stmts: map[string]*prepared{}, portals: map[string]*portal{}}
+	c.useConn(nc)
+	return c
+}
+
+// useConn makes nc the connection the session reads and writes (the TCP socket, then TLS over it).
+func (c *conn) useConn(nc net.Conn) {
+	c.nc, c.rd = nc, &sockReader{nc: nc}
+	c.be = pgproto3.NewBackend(c.rd, nc)
+	c.be.SetMaxBodyLen(c.s.opts.MaxMessage)
 }
 
 // serve runs the connection until the client terminates or leaves, or ctx ends.
 func (c *conn) serve(ctx context.Context) {
+	ctx, c.leave = context.WithCancel(ctx) // the client left: what runs for it stops
+	defer c.leave()
 	defer c.closeAllPortals()
 	defer c.interrupt()
 	ok, err := c.startup(ctx)
@@ -141,9 +151,7 @@ func (c *conn) startTLS(ctx context.Context) error {
 	if err := tc.HandshakeContext(hctx); err != nil {
 		return fmt.Errorf("TLS handshake: %w", err)
 	}
-	c.nc = tc
-	c.be = pgproto3.NewBackend(tc, tc)
-	c.be.SetMaxBodyLen(c.s.opts.MaxMessage)
+	c.useConn(tc)
 	return nil
 }
 
@@ -211,6 +219,7 @@ var errTerminate = errors.New("client terminated the session")
 func (c *conn) handle(ctx context.Context, msg pgproto3.FrontendMessage) error {
 	switch m := msg.(type) {
 	case *pgproto3.Query:
+		defer c.rd.watch(c.leave)()
 		return c.simpleQuery(ctx, m.String)
 	case *pgproto3.Sync:
 		c.failed = false
@@ -226,6 +235,10 @@ func (c *conn) handle(ctx context.Context, msg pgproto3.FrontendMessage) error {
 	case *pgproto3.Parse, *pgproto3.Bind, *pgproto3.Describe, *pgproto3.Execute, *pgproto3.Close:
 		if c.failed {
 			return nil
+		}
+		switch m.(type) {
+		case *pgproto3.Execute, *pgproto3.Describe: // both may run the query
+			defer c.rd.watch(c.leave)()
 		}
 		err := c.extended(ctx, m)
 		if err != nil && !isConnErr(err) {
