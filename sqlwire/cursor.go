@@ -239,10 +239,16 @@ func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint
 	if w == "COPY" {
 		return c.runCopy(ctx, sql)
 	}
+	if w == "CREATE" || w == "INSERT" || w == "DROP" {
+		if cur, ok, err := c.writeCommand(ctx, sql); ok {
+			return cur, err
+		}
+	}
 	if !readable[w] {
 		if writes[w] {
-			return nil, fmt.Errorf("%s statements are refused: this endpoint only reads the lake (write tables with "+
-				"`strata table import` or `strata move run`): %w", w, ErrReadOnly)
+			return nil, fmt.Errorf("%s statements are refused: this endpoint reads the lake and, in dev environments, "+
+				"writes it only with CREATE TABLE zone.name AS SELECT, INSERT INTO zone.name and DROP TABLE zone.name "+
+				"(or `strata table import`, `strata move run`): %w", w, ErrReadOnly)
 		}
 		return nil, fmt.Errorf("syntax error at or near %q: %w", w, ErrInvalid)
 	}
