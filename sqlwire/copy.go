@@ -12,15 +12,15 @@ import (
 // copyOut is the format of a COPY ... TO STDOUT: rows go out as CopyData messages, one per row as
 // PostgreSQL sends them, between CopyOutResponse and CopyDone.
 type copyOut struct {
-	format    string // text, csv, binary
-	header    bool
-	delim     byte
-	null      string
-	quote     byte
-	escape    byte
-	forceAll  bool // FORCE_QUOTE *
-	started   bool
-	line      []byte
+	format   string // text, csv, binary
+	header   bool
+	delim    byte
+	null     string
+	quote    byte
+	escape   byte
+	forceAll bool // FORCE_QUOTE *
+	started  bool
+	line     []byte
 }
 
 // copyCommand turns "COPY (query) TO STDOUT [options]" or "COPY zone.table [(cols)] TO STDOUT [options]"
@@ -81,7 +81,7 @@ func copyCommand(sql string) (query string, co *copyOut, err error) {
 }
 
 // copyOptions reads both option syntaxes: WITH (FORMAT csv, HEADER, DELIMITER ';') and the old
-// WITH CSV HEADER DELIMITER AS ';' NULL AS ''.
+// WITH CSV HEADER DELIMITER AS ';' NULL AS ”.
 func copyOptions(toks []string) (*copyOut, error) {
 	co := &copyOut{format: "text", delim: '\t', null: `\N`, quote: '"', escape: '"'}
 	var delim, null, quote, escape *string

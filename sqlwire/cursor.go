@@ -240,7 +240,7 @@ func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint
 		return c.runCopy(ctx, sql)
 	}
 	if w == "CREATE" || w == "INSERT" || w == "DROP" {
-		if cur, ok, err := c.writeCommand(ctx, sql); ok {
+		if cur, ok, err := c.writeCommand(ctx, sql, params, oids); ok {
 			return cur, err
 		}
 	}

@@ -37,8 +37,9 @@ var (
 func (c *conn) mayWrite() error { return nil }
 
 // writeCommand runs CREATE TABLE AS, INSERT and DROP TABLE; ok is false for other statements.
-func (c *conn) writeCommand(ctx context.Context, sql string) (cur *cursor, ok bool, err error) {
-	var run func(context.Context, []string) (*cursor, error)
+// params and oids are the extended protocol's parameters, as for run.
+func (c *conn) writeCommand(ctx context.Context, sql string, params [][]byte, oids []uint32) (cur *cursor, ok bool, err error) {
+	var run func(context.Context, []string, bindings) (*cursor, error)
 	var m []string
 	if m = createRE.FindStringSubmatch(sql); m != nil {
 		run = c.createTableAs
@@ -60,7 +61,7 @@ func (c *conn) writeCommand(ctx context.Context, sql string) (cur *cursor, ok bo
 	if err := c.mayWrite(); err != nil {
 		return nil, true, err
 	}
-	cur, err = run(c.statementContext(ctx), m)
+	cur, err = run(c.statementContext(ctx), m, bindings{params, oids})
 	return cur, true, err
 }
 
@@ -98,7 +99,7 @@ func (c *conn) columns(ctx context.Context, id lake.Ident) ([]lake.Column, []str
 }
 
 // createTableAs: CREATE [OR REPLACE] TABLE [IF NOT EXISTS] zone.name AS query; the tag is "SELECT n".
-func (c *conn) createTableAs(ctx context.Context, m []string) (*cursor, error) {
+func (c *conn) createTableAs(ctx context.Context, m []string, b bindings) (*cursor, error) {
 	replace, ifNotExists := m[1] != "", m[2] != ""
 	id, err := tableIdent(m[3], m[4])
 	if err != nil {
@@ -122,7 +123,7 @@ func (c *conn) createTableAs(ctx context.Context, m []string) (*cursor, error) {
 	if cols != nil {
 		mode = envs.Overwrite
 	}
-	n, err := c.writeQuery(ctx, id, query, c.writeOptions(mode, true))
+	n, err := c.writeQuery(ctx, id, query, b, c.writeOptions(mode, true))
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +132,7 @@ func (c *conn) createTableAs(ctx context.Context, m []string) (*cursor, error) {
 
 // insert: INSERT INTO zone.name [(col, ...)] {query | VALUES ...}. Values line up with the table's columns
 // by position, as in PostgreSQL; columns not listed are NULL; values are cast to the columns' types.
-func (c *conn) insert(ctx context.Context, m []string) (*cursor, error) {
+func (c *conn) insert(ctx context.Context, m []string, b bindings) (*cursor, error) {
 	id, err := tableIdent(m[1], m[2])
 	if err != nil {
 		return nil, err
@@ -185,7 +186,7 @@ func (c *conn) insert(ctx context.Context, m []string) (*cursor, error) {
 		}
 	}
 	query := fmt.Sprintf("SELECT %s FROM (%s) AS strata_src(%s)", strings.Join(sel, ", "), src, strings.Join(alias, ", "))
-	n, err := c.writeQuery(ctx, id, query, c.writeOptions(envs.Append, false))
+	n, err := c.writeQuery(ctx, id, query, b, c.writeOptions(envs.Append, false))
 	if err != nil {
 		return nil, err
 	}
@@ -193,8 +194,8 @@ func (c *conn) insert(ctx context.Context, m []string) (*cursor, error) {
 }
 
 // writeQuery runs query in the session's environment and writes its rows to id through envs.
-func (c *conn) writeQuery(ctx context.Context, id lake.Ident, query string, opts envs.WriteOptions) (int64, error) {
-	res, err := c.query(ctx, query, nil, nil)
+func (c *conn) writeQuery(ctx context.Context, id lake.Ident, query string, b bindings, opts envs.WriteOptions) (int64, error) {
+	res, err := c.query(ctx, query, b.params, b.oids)
 	if err != nil {
 		return 0, err
 	}
@@ -207,7 +208,7 @@ func (c *conn) writeQuery(ctx context.Context, id lake.Ident, query string, opts
 }
 
 // dropTable: DROP TABLE [IF EXISTS] zone.name, through envs (audited).
-func (c *conn) dropTable(ctx context.Context, m []string) (*cursor, error) {
+func (c *conn) dropTable(ctx context.Context, m []string, _ bindings) (*cursor, error) {
 	id, err := tableIdent(m[2], m[3])
 	if err != nil {
 		return nil, err
@@ -226,6 +227,12 @@ func (c *conn) dropTable(ctx context.Context, m []string) (*cursor, error) {
 		return nil, err
 	}
 	return &cursor{tag: "DROP TABLE"}, nil
+}
+
+// bindings are a statement's parameter values (text, nil = NULL) and declared types.
+type bindings struct {
+	params [][]byte
+	oids   []uint32
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

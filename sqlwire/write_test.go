@@ -39,6 +39,12 @@ func TestDevWritesThroughEnvs(t *testing.T) {
 	require.Equal(t, "INSERT 0 2", exec("INSERT INTO clean.scores VALUES (10, 'ünï', 10.25), (11, NULL, NULL)"))
 	require.Equal(t, "INSERT 0 1", exec("INSERT INTO Clean.Scores (score, id) VALUES (12.5, 12)"))
 	require.Equal(t, 4, snapshots(), "one snapshot per statement")
+	ext := f.connect(t, "dev", pgx.QueryExecModeExec)
+	tag, err := ext.Exec(ctx, "INSERT INTO clean.scores (id, name) VALUES ($1, $2)", int64(13), "param")
+	require.NoError(t, err)
+	require.Equal(t, "INSERT 0 1", tag.String(), "extended protocol with parameters")
+	_, err = simple(t, c, "DELETE FROM clean.scores WHERE id = 13") // refused: stays
+	require.Error(t, err)
 
 	rows, err := c.Query(ctx, "SELECT id, name, score FROM clean.scores ORDER BY id")
 	require.NoError(t, err)
@@ -53,7 +59,7 @@ func TestDevWritesThroughEnvs(t *testing.T) {
 	for _, r := range got {
 		ids = append(ids, r.ID)
 	}
-	require.Equal(t, []int64{1, 2, 3, 10, 11, 12}, ids, "visible to the next query")
+	require.Equal(t, []int64{1, 2, 3, 10, 11, 12, 13}, ids, "visible to the next query")
 	require.Equal(t, "ünï", *got[3].Name)
 	require.Nil(t, got[4].Name)
 	require.Nil(t, got[5].Name, "a column left out of the list is NULL")
@@ -68,7 +74,7 @@ func TestDevWritesThroughEnvs(t *testing.T) {
 			writes++
 		}
 	}
-	require.Equal(t, 4, writes)
+	require.Equal(t, 5, writes)
 
 	for sql, state := range map[string]string{
 		"CREATE TABLE clean.scores AS SELECT 1 AS id":                "42P07",
@@ -85,7 +91,7 @@ func TestDevWritesThroughEnvs(t *testing.T) {
 		require.True(t, errors.As(err, &pe), "%s: %v", sql, err)
 		require.Equal(t, state, pe.Code, "%s: %s", sql, pe.Message)
 	}
-	require.Equal(t, 4, snapshots(), "failed writes commit nothing")
+	require.Equal(t, 5, snapshots(), "failed writes commit nothing")
 	require.Equal(t, "CREATE TABLE AS", exec("CREATE TABLE IF NOT EXISTS clean.scores AS SELECT 1 AS id"))
 	require.Equal(t, "SELECT 1", exec("CREATE OR REPLACE TABLE clean.scores AS SELECT 7::BIGINT AS id, 'x' AS name, 1.0::DOUBLE AS score"))
 	var n int64
