@@ -173,11 +173,14 @@ func (c *conn) open(ctx context.Context, params map[string]string) (bool, error)
 	}
 	c.env = db
 	c.vars["session_authorization"] = setting{"session_authorization", params["user"]}
+	settings := startupOptions(params["options"])
 	for k, v := range params {
-		if k == "user" || k == "database" || k == "options" || k == "replication" {
-			continue
+		if k != "user" && k != "database" && k != "options" && k != "replication" {
+			settings = append(settings, [2]string{k, v})
 		}
-		if err := c.set(k, v); err != nil && sqlState(err) != "42704" { // unknown startup options are ignored
+	}
+	for _, kv := range settings {
+		if err := c.set(kv[0], kv[1]); err != nil && sqlState(err) != "42704" { // unknown startup options are ignored
 			c.fatal(sqlState(err), err.Error())
 			return false, nil
 		}
@@ -194,6 +197,49 @@ func (c *conn) open(ctx context.Context, params map[string]string) (bool, error)
 	c.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
 	c.greeted = true
 	return true, c.be.Flush()
+}
+
+// startupOptions reads the startup packet's options ("-c TimeZone=UTC --DateStyle=ISO", as libpq's
+// PGOPTIONS sends them; a backslash escapes a space) as name/value pairs.
+func startupOptions(opts string) [][2]string {
+	var words []string
+	var cur strings.Builder
+	for i := 0; i < len(opts); i++ {
+		switch ch := opts[i]; {
+		case ch == '\\' && i+1 < len(opts):
+			i++
+			cur.WriteByte(opts[i])
+		case ch == ' ' || ch == '\t':
+			if cur.Len() > 0 {
+				words = append(words, cur.String())
+				cur.Reset()
+			}
+		default:
+			cur.WriteByte(ch)
+		}
+	}
+	if cur.Len() > 0 {
+		words = append(words, cur.String())
+	}
+	var out [][2]string
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		switch {
+		case w == "-c" && i+1 < len(words):
+			i++
+			w = words[i]
+		case strings.HasPrefix(w, "--"):
+			w = w[2:]
+		case strings.HasPrefix(w, "-c"):
+			w = w[2:]
+		default:
+			continue
+		}
+		if k, v, ok := strings.Cut(w, "="); ok {
+			out = append(out, [2]string{strings.ReplaceAll(k, "-", "_"), v})
+		}
+	}
+	return out
 }
 
 // loop reads and answers messages until Terminate, a read error or an oversized message.

@@ -21,6 +21,7 @@ type copyOut struct {
 	forceAll bool // FORCE_QUOTE *
 	started  bool
 	line     []byte
+	pending  []byte // the binary header, sent with the first row or the trailer
 }
 
 // copyCommand turns "COPY (query) TO STDOUT [options]" or "COPY zone.table [(cols)] TO STDOUT [options]"
@@ -279,8 +280,9 @@ func (co *copyOut) start(c *conn, names []string) {
 	c.be.Send(&pgproto3.CopyOutResponse{OverallFormat: overall, ColumnFormatCodes: codes})
 	switch {
 	case co.format == "binary":
-		hdr := append([]byte("PGCOPY\n\xff\r\n\x00"), 0, 0, 0, 0, 0, 0, 0, 0)
-		c.be.Send(&pgproto3.CopyData{Data: hdr})
+		// As PostgreSQL, the header goes out in the first row's (or the trailer's) CopyData: the ADBC driver
+		// reads it so.
+		co.pending = append([]byte("PGCOPY\n\xff\r\n\x00"), 0, 0, 0, 0, 0, 0, 0, 0)
 	case co.header:
 		co.line = co.line[:0]
 		for i, n := range names {
@@ -296,6 +298,9 @@ func (co *copyOut) start(c *conn, names []string) {
 // row sends one row; values are text (or binary, for FORMAT binary) with nil for NULL.
 func (co *copyOut) row(c *conn, values [][]byte) {
 	b := co.line[:0]
+	if co.pending != nil {
+		b, co.pending = append(b, co.pending...), nil
+	}
 	if co.format == "binary" {
 		b = binary.BigEndian.AppendUint16(b, uint16(len(values)))
 		for _, v := range values {
@@ -326,7 +331,8 @@ func (co *copyOut) row(c *conn, values [][]byte) {
 // finish sends the binary trailer and CopyDone.
 func (co *copyOut) finish(c *conn) {
 	if co.format == "binary" {
-		c.be.Send(&pgproto3.CopyData{Data: []byte{0xFF, 0xFF}})
+		c.be.Send(&pgproto3.CopyData{Data: append(co.pending, 0xFF, 0xFF)})
+		co.pending = nil
 	}
 	c.be.Send(&pgproto3.CopyDone{})
 }

@@ -181,6 +181,12 @@ var duckParamOIDs = map[string]uint32{"BOOLEAN": oidBool, "SMALLINT": oidInt2, "
 	"BLOB": oidBytea, "DATE": oidDate, "TIME": oidTime, "TIMESTAMP": oidTimestamp, "TIMESTAMPTZ": oidTimestamptz,
 	"INTERVAL": oidInterval, "UUID": oidUUID}
 
+// sampleValues are the parameter values a statement is described with, by declared type.
+var sampleValues = map[uint32]string{oidBool: "true", oidInt2: "1", oidInt4: "1", oidInt8: "1", oidFloat4: "1",
+	oidFloat8: "1", oidNumeric: "1", oidDate: "2000-01-01", oidTime: "00:00:00", oidTimestamp: "2000-01-01 00:00:00",
+	oidTimestamptz: "2000-01-01 00:00:00+00", oidInterval: "1 day", oidUUID: "00000000-0000-0000-0000-000000000000",
+	oidBytea: "", oidJSON: "null"}
+
 // statementFields describes a statement's result before its parameters are known: a read runs with NULL
 // parameters and no rows (LIMIT 0), SHOW is answered, other session commands return no rows.
 func (c *conn) statementFields(ctx context.Context, st *prepared) ([]pgproto3.FieldDescription, error) {
@@ -205,11 +211,14 @@ func (c *conn) statementFields(ctx context.Context, st *prepared) ([]pgproto3.Fi
 	if w == "SELECT" || w == "WITH" || w == "VALUES" || w == "FROM" || w == "TABLE" {
 		sql = "SELECT * FROM (" + sql + ") AS strata_describe LIMIT 0"
 	}
-	// Typed NULLs stand for the parameters, but an empty string for text ones: DuckDB keeps the type it
-	// guessed at PREPARE for a NULL ($1 || '!' would be described as an integer).
+	// Typed sample values stand for the parameters, not NULLs: for a NULL, DuckDB keeps the type it guessed
+	// at PREPARE or folds the expression to a NULL of another type ($1 || '!' and $1::DECIMAL(12,4) * 2 were
+	// described as integers).
 	params := make([][]byte, st.nparams)
 	for i, o := range st.oids {
-		if o == oidText || o == oidVarchar {
+		if v, ok := sampleValues[o]; ok {
+			params[i] = []byte(v)
+		} else if o == oidText || o == oidVarchar || o == 0 {
 			params[i] = []byte{}
 		}
 	}

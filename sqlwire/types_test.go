@@ -165,3 +165,16 @@ func TestParameterTypeInference(t *testing.T) {
 	require.NoError(t, c.QueryRow(ctx, "SELECT $1 || '!'", "Zoë").Scan(&s))
 	require.Equal(t, "Zoë!", s)
 }
+
+// TestStartupOptions: settings in the startup packet's options (PGOPTIONS) apply to the session.
+func TestStartupOptions(t *testing.T) {
+	f := start(t)
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, f.url("dev")+"&options=-c%20TimeZone%3DAsia/Kolkata%20--application-name%3Dnb%5C%20one")
+	require.NoError(t, err)
+	defer func() { _ = c.Close(ctx) }()
+	require.Equal(t, "Asia/Kolkata", c.PgConn().ParameterStatus("TimeZone"))
+	var app string
+	require.NoError(t, c.QueryRow(ctx, "SHOW application_name").Scan(&app))
+	require.Equal(t, "nb one", app)
+}
