@@ -137,4 +137,9 @@ func TestSQLWireKeys(t *testing.T) {
 	require.Equal(t, 4096, c.SQLWire.MaxMessage)
 	_, err = config.Load(t.TempDir(), "", []string{"STRATA_SQLWIRE_MAX_MESSAGE=10"})
 	require.ErrorContains(t, err, "sqlwire.max_message")
+	_, err = config.Load(t.TempDir(), "", []string{"STRATA_SQLWIRE_TLS_CERT=cert.pem"})
+	require.ErrorContains(t, err, "sqlwire.tls_cert and sqlwire.tls_key: set both")
+	c, err = config.Load(t.TempDir(), "", []string{"STRATA_SQLWIRE_TLS_CERT=cert.pem", "STRATA_SQLWIRE_TLS_KEY=key.pem"})
+	require.NoError(t, err)
+	require.Equal(t, "key.pem", c.SQLWire.TLSKey)
 }
