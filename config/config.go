@@ -94,6 +94,10 @@ type SQLWire struct {
 	Addr string `yaml:"addr"`
 	// MaxMessage caps one client message in bytes; a larger one ends the connection.
 	MaxMessage int `yaml:"max_message"`
+	// TLSCert and TLSKey are PEM files (a certificate chain and its key; relative to the project dir); set
+	// both and clients that ask for SSL get TLS, otherwise they are told 'N' and go on in plain text.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
 }
 
 // Auth configures users and tokens (`strata user`, `strata token`) and how `strata serve` checks them.
@@ -190,6 +194,9 @@ func (c *Config) validate() error {
 	if c.SQLWire.MaxMessage < 1024 {
 		problems = append(problems, "sqlwire.max_message: must be ≥ 1024 bytes (e.g. 16777216)")
 	}
+	if (c.SQLWire.TLSCert == "") != (c.SQLWire.TLSKey == "") {
+		problems = append(problems, "sqlwire.tls_cert and sqlwire.tls_key: set both (PEM certificate and key files) or neither")
+	}
 	problems = append(problems, emptyEntries("server.allowed_hosts", c.Server.AllowedHosts)...)
 	problems = append(problems, emptyEntries("server.allowed_origins", c.Server.AllowedOrigins)...)
 	if c.Auth.ScramIterations < 4096 {
@@ -238,6 +245,11 @@ func (c *Config) resolve() {
 		c.Lake.Warehouse = filepath.Join(c.DataDir, "warehouse")
 	} else if !filepath.IsAbs(c.Lake.Warehouse) {
 		c.Lake.Warehouse = filepath.Join(c.Dir, c.Lake.Warehouse)
+	}
+	for _, p := range []*string{&c.SQLWire.TLSCert, &c.SQLWire.TLSKey} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(c.Dir, *p)
+		}
 	}
 	if c.Artifacts.Root == "" {
 		c.Artifacts.Root = filepath.Join(c.DataDir, "artifacts")

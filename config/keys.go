@@ -226,6 +226,8 @@ server:
 sqlwire:                     # PostgreSQL wire endpoint: psql -h 127.0.0.1 -p 5433 -d prod
   addr: 127.0.0.1:5433       # "" = off; another address also needs server.allow_remote (no passwords yet)
   max_message: 16777216      # bytes; a larger client message ends the connection
+  tls_cert: ""               # PEM certificate file; with tls_key, SSL requests get TLS (else 'N')
+  tls_key: ""                # PEM key file of tls_cert
 artifacts:
   root: ""                   # "" = <data_dir>/artifacts; or s3://bucket/prefix
 log:

@@ -259,6 +259,8 @@ type stream struct {
 	// explain, if set, rewrites an error DuckDB reports while streaming (to name a file's line, say).
 	explain func(error) error
 
+	hints []string // ColumnHints
+
 	cur  arrow.RecordBatch
 	err  error
 	done bool
@@ -284,9 +286,11 @@ func (in *instance) startStream(ctx context.Context, ps duckdb.PreparedStatement
 	n := duckdb.ColumnCount(&s.res)
 	names := make([]string, n)
 	types := make([]duckdb.LogicalType, n)
+	s.hints = make([]string, n)
 	for i := range n {
 		names[i] = duckdb.ColumnName(&s.res, i)
 		types[i] = duckdb.ColumnLogicalType(&s.res, i)
+		s.hints[i] = columnHint(types[i])
 	}
 	defer func() {
 		for i := range types {

@@ -73,6 +73,7 @@ var sentinels = map[string]error{
 	"sqlwire.ErrReadOnly":        sqlwire.ErrReadOnly,
 	"sqlwire.ErrUnsupported":     sqlwire.ErrUnsupported,
 	"sqlwire.ErrInvalid":         sqlwire.ErrInvalid,
+	"sqlwire.ErrReadOnlyEnv":     sqlwire.ErrReadOnlyEnv,
 	"tracking.ErrNotFound":       tracking.ErrNotFound,
 	"tracking.ErrAlreadyExists":  tracking.ErrAlreadyExists,
 	"tracking.ErrInvalid":        tracking.ErrInvalid,

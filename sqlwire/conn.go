@@ -3,11 +3,13 @@ package sqlwire
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
@@ -20,14 +22,16 @@ import (
 type conn struct {
 	s   *Server
 	nc  net.Conn
+	rd  *sockReader // what be reads from
 	be  *pgproto3.Backend
 	env string
 	who *auth.Principal // who authenticated; read it through principal() (auth.go)
 	// vars are the session variables by lower-case name (SET / SHOW / RESET).
 	vars    map[string]setting
-	inTx    bool // between BEGIN and COMMIT/ROLLBACK: portals survive Sync
-	failed  bool // an extended-protocol message failed: skip to Sync
-	greeted bool // the startup answer went out: SET reports changes with ParameterStatus
+	loc     *time.Location // TimeZone: timestamptz is printed in it
+	inTx    bool           // between BEGIN and COMMIT/ROLLBACK: portals survive Sync
+	failed  bool           // an extended-protocol message failed: skip to Sync
+	greeted bool           // the startup answer went out: SET reports changes with ParameterStatus
 	stmts   map[string]*prepared
 	portals map[string]*portal
 
@@ -35,6 +39,7 @@ type conn struct {
 	secret []byte
 	// cancelMu guards cancelRun, which cancels the statements running now (CancelRequest from another
 	// connection's goroutine).
+	leave     context.CancelFunc // cancels the connection's context: the client closed the socket
 	cancelMu  sync.Mutex
 	cancelRun context.CancelFunc
 	runCtx    context.Context
@@ -63,15 +68,23 @@ func (c *conn) interrupt() {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	be := pgproto3.NewBackend(nc, nc)
-	be.SetMaxBodyLen(s.opts.MaxMessage)
-	return &conn{s: s, nc: nc, be: be, vars: defaultSettings(),
-		stmts: map[string]*prepared{}, portals: map[string]*portal{}}
+	c := &conn{s: s, vars: defaultSettings(), loc: time.UTC, stmts: map[string]*prepared{}, portals: map[string]*portal{}}
+	c.useConn(nc)
+	return c
+}
+
+// useConn makes nc the connection the session reads and writes (the TCP socket, then TLS over it).
+func (c *conn) useConn(nc net.Conn) {
+	c.nc, c.rd = nc, &sockReader{nc: nc}
+	c.be = pgproto3.NewBackend(c.rd, nc)
+	c.be.SetMaxBodyLen(c.s.opts.MaxMessage)
 }
 
 // serve runs the connection until the client terminates or leaves, or ctx ends.
 func (c *conn) serve(ctx context.Context) {
-	defer c.closePortals()
+	ctx, c.leave = context.WithCancel(ctx) // the client left: what runs for it stops
+	defer c.leave()
+	defer c.closeAllPortals()
 	defer c.interrupt()
 	ok, err := c.startup(ctx)
 	if c.pid != 0 {
@@ -103,8 +116,12 @@ func (c *conn) startup(ctx context.Context) (bool, error) {
 			return false, err
 		}
 		switch m := msg.(type) {
-		case *pgproto3.SSLRequest, *pgproto3.GSSEncRequest:
-			// No TLS yet: 'N' tells the client to go on in plain text (libpq's sslmode=prefer does).
+		case *pgproto3.SSLRequest:
+			if err := c.startTLS(ctx); err != nil {
+				return false, err
+			}
+		case *pgproto3.GSSEncRequest:
+			// No GSSAPI: 'N' tells the client to go on (libpq then tries SSL or plain text).
 			if _, err := c.nc.Write([]byte{'N'}); err != nil {
 				return false, err
 			}
@@ -118,6 +135,26 @@ func (c *conn) startup(ctx context.Context) (bool, error) {
 			return false, nil
 		}
 	}
+}
+
+// startTLS answers an SSLRequest: 'S' and a TLS handshake when the server has a certificate, else 'N'
+// (libpq's sslmode=prefer goes on in plain text). After the handshake the session runs over TLS.
+func (c *conn) startTLS(ctx context.Context) error {
+	if c.s.opts.TLS == nil {
+		_, err := c.nc.Write([]byte{'N'})
+		return err
+	}
+	if _, err := c.nc.Write([]byte{'S'}); err != nil {
+		return err
+	}
+	tc := tls.Server(c.nc, c.s.opts.TLS)
+	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		return fmt.Errorf("TLS handshake: %w", err)
+	}
+	c.useConn(tc)
+	return nil
 }
 
 // open checks the database (an environment), applies the startup parameters and greets the client.
@@ -144,11 +181,14 @@ func (c *conn) open(ctx context.Context, params map[string]string) (bool, error)
 	}
 	c.env = db
 	c.vars["session_authorization"] = setting{"session_authorization", params["user"]}
+	settings := startupOptions(params["options"])
 	for k, v := range params {
-		if k == "user" || k == "database" || k == "options" || k == "replication" {
-			continue
+		if k != "user" && k != "database" && k != "options" && k != "replication" {
+			settings = append(settings, [2]string{k, v})
 		}
-		if err := c.set(k, v); err != nil && sqlState(err) != "42704" { // unknown startup options are ignored
+	}
+	for _, kv := range settings {
+		if err := c.set(kv[0], kv[1]); err != nil && sqlState(err) != "42704" { // unknown startup options are ignored
 			c.fatal(sqlState(err), err.Error())
 			return false, nil
 		}
@@ -165,6 +205,49 @@ func (c *conn) open(ctx context.Context, params map[string]string) (bool, error)
 	c.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
 	c.greeted = true
 	return true, c.be.Flush()
+}
+
+// startupOptions reads the startup packet's options ("-c TimeZone=UTC --DateStyle=ISO", as libpq's
+// PGOPTIONS sends them; a backslash escapes a space) as name/value pairs.
+func startupOptions(opts string) [][2]string {
+	var words []string
+	var cur strings.Builder
+	for i := 0; i < len(opts); i++ {
+		switch ch := opts[i]; {
+		case ch == '\\' && i+1 < len(opts):
+			i++
+			cur.WriteByte(opts[i])
+		case ch == ' ' || ch == '\t':
+			if cur.Len() > 0 {
+				words = append(words, cur.String())
+				cur.Reset()
+			}
+		default:
+			cur.WriteByte(ch)
+		}
+	}
+	if cur.Len() > 0 {
+		words = append(words, cur.String())
+	}
+	var out [][2]string
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		switch {
+		case w == "-c" && i+1 < len(words):
+			i++
+			w = words[i]
+		case strings.HasPrefix(w, "--"):
+			w = w[2:]
+		case strings.HasPrefix(w, "-c"):
+			w = w[2:]
+		default:
+			continue
+		}
+		if k, v, ok := strings.Cut(w, "="); ok {
+			out = append(out, [2]string{strings.ReplaceAll(k, "-", "_"), v})
+		}
+	}
+	return out
 }
 
 // loop reads and answers messages until Terminate, a read error or an oversized message.
@@ -190,6 +273,7 @@ var errTerminate = errors.New("client terminated the session")
 func (c *conn) handle(ctx context.Context, msg pgproto3.FrontendMessage) error {
 	switch m := msg.(type) {
 	case *pgproto3.Query:
+		defer c.rd.watch(c.leave)()
 		return c.simpleQuery(ctx, m.String)
 	case *pgproto3.Sync:
 		c.failed = false
@@ -205,6 +289,10 @@ func (c *conn) handle(ctx context.Context, msg pgproto3.FrontendMessage) error {
 	case *pgproto3.Parse, *pgproto3.Bind, *pgproto3.Describe, *pgproto3.Execute, *pgproto3.Close:
 		if c.failed {
 			return nil
+		}
+		switch m.(type) {
+		case *pgproto3.Execute, *pgproto3.Describe: // both may run the query
+			defer c.rd.watch(c.leave)()
 		}
 		err := c.extended(ctx, m)
 		if err != nil && !isConnErr(err) {
@@ -268,8 +356,21 @@ func (c *conn) simpleQuery(ctx context.Context, sql string) error {
 	return c.be.Flush()
 }
 
-// closePortals closes the open portals (at a transaction's end: there are no WITH HOLD cursors yet).
+// location is the session's TimeZone.
+func (c *conn) location() *time.Location { return c.loc }
+
+// closePortals closes the open portals at a transaction's end, but WITH HOLD cursors.
 func (c *conn) closePortals() {
+	for name, p := range c.portals {
+		if !p.hold {
+			p.close()
+			delete(c.portals, name)
+		}
+	}
+}
+
+// closeAllPortals closes every portal, WITH HOLD cursors too (the session ends, DISCARD ALL).
+func (c *conn) closeAllPortals() {
 	for name, p := range c.portals {
 		p.close()
 		delete(c.portals, name)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -20,10 +21,20 @@ type cursor struct {
 	static [][][]byte
 
 	res     *engine.Result
+	hints   []string       // res.ColumnHints()
+	loc     *time.Location // the session's TimeZone
 	encs    []encoder
 	formats []int16 // per column; nil = all text
 	batch   arrow.RecordBatch
 	row     int // next row of batch
+
+	copy *copyOut // COPY ... TO STDOUT: rows go out as CopyData
+
+	// FETCH and MOVE: rows come from the declared cursor from, limit at a time (0 = all); skip moves
+	// without sending.
+	from  *cursor
+	limit int64
+	skip  bool
 
 	sent int64
 	done bool
@@ -37,19 +48,20 @@ func textFields(names ...string) []pgproto3.FieldDescription {
 	return out
 }
 
-// fieldsOf describes an Arrow schema as RowDescription fields (text format, no table OIDs yet).
-func fieldsOf(s *arrow.Schema) []pgproto3.FieldDescription {
+// fieldsOf describes a result as RowDescription fields (text format, no table OIDs yet).
+func fieldsOf(res *engine.Result) []pgproto3.FieldDescription {
+	s, hints := res.Schema(), res.ColumnHints()
 	out := make([]pgproto3.FieldDescription, s.NumFields())
 	for i, f := range s.Fields() {
-		t := typeOf(f.Type)
+		t := typeOf(f.Type, hints[i])
 		out[i] = pgproto3.FieldDescription{Name: []byte(f.Name), DataTypeOID: t.OID, DataTypeSize: t.Size, TypeModifier: t.Typmod}
 	}
 	return out
 }
 
-// describe sends RowDescription, or NoData for a statement that returns no rows.
+// describe sends RowDescription, or NoData for a statement that returns no rows (COPY among them).
 func (cu *cursor) describe(c *conn) {
-	if cu.fields == nil {
+	if cu.fields == nil || cu.copy != nil {
 		c.be.Send(&pgproto3.NoData{})
 		return
 	}
@@ -58,7 +70,7 @@ func (cu *cursor) describe(c *conn) {
 
 // describeRows is describe for the simple protocol, which sends nothing for a statement without rows.
 func (cu *cursor) describeRows(c *conn) {
-	if cu.fields != nil {
+	if cu.fields != nil && cu.copy == nil {
 		c.be.Send(&pgproto3.RowDescription{Fields: cu.fields})
 	}
 }
@@ -66,6 +78,12 @@ func (cu *cursor) describeRows(c *conn) {
 // send streams up to max rows (0 = all) and then CommandComplete, or PortalSuspended when rows remain.
 // It flushes after every batch so a large result never accumulates in the write buffer.
 func (cu *cursor) send(c *conn, max int64) (suspended bool, err error) {
+	if cu.copy != nil {
+		return false, cu.sendCopy(c)
+	}
+	if cu.from != nil {
+		return false, cu.sendFetch(c)
+	}
 	start := cu.sent
 	for len(cu.static) > 0 && !cu.done {
 		if max > 0 && cu.sent-start >= max {
@@ -95,6 +113,24 @@ func (cu *cursor) send(c *conn, max int64) (suspended bool, err error) {
 	return false, nil
 }
 
+// sendCopy streams the whole result as COPY data (COPY ignores Execute's row limit, as PostgreSQL does).
+func (cu *cursor) sendCopy(c *conn) error {
+	if !cu.copy.started {
+		names := make([]string, len(cu.fields))
+		for i, f := range cu.fields {
+			names[i] = string(f.Name)
+		}
+		cu.copy.start(c, names)
+	}
+	if _, err := cu.stream(c, 0); err != nil {
+		return err
+	}
+	cu.copy.finish(c)
+	cu.done = true
+	c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(copyTag(cu.sent))})
+	return nil
+}
+
 // stream sends engine rows until the result ends or max rows went out in this call; more reports rows left.
 func (cu *cursor) stream(c *conn, max int64) (more bool, err error) {
 	var n int64
@@ -122,11 +158,17 @@ func (cu *cursor) stream(c *conn, max int64) (more bool, err error) {
 			cu.encs = cu.encs[:0]
 			for j, col := range cu.batch.Columns() {
 				if cu.formats != nil && cu.formats[j] == 1 {
-					cu.encs = append(cu.encs, binaryEncoder(col))
+					cu.encs = append(cu.encs, binaryEncoder(col, cu.colOpts(j)))
 				} else {
-					cu.encs = append(cu.encs, textEncoder(col))
+					cu.encs = append(cu.encs, textEncoder(col, cu.colOpts(j)))
 				}
 			}
+		}
+		if cu.skip { // MOVE
+			cu.row++
+			cu.sent++
+			n++
+			continue
 		}
 		buf = buf[:0]
 		for j, enc := range cu.encs {
@@ -146,11 +188,23 @@ func (cu *cursor) stream(c *conn, max int64) (more bool, err error) {
 			values[j] = buf[from:end]
 			from = end
 		}
-		c.be.Send(&pgproto3.DataRow{Values: values})
+		if cu.copy != nil {
+			cu.copy.row(c, values)
+		} else {
+			c.be.Send(&pgproto3.DataRow{Values: values})
+		}
 		cu.row++
 		cu.sent++
 		n++
 	}
+}
+
+func (cu *cursor) colOpts(j int) colOpts {
+	o := colOpts{loc: cu.loc}
+	if j < len(cu.hints) {
+		o.hint = cu.hints[j]
+	}
+	return o
 }
 
 func (cu *cursor) close() {
@@ -178,10 +232,23 @@ func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint
 	if cur, ok, err := c.sessionCommand(sql); ok {
 		return cur, err
 	}
-	if w := firstWord(sql); !readable[w] {
+	if cur, ok, err := c.cursorCommand(ctx, sql, params, oids); ok {
+		return cur, err
+	}
+	w := firstWord(sql)
+	if w == "COPY" {
+		return c.runCopy(ctx, sql)
+	}
+	if w == "CREATE" || w == "INSERT" || w == "DROP" {
+		if cur, ok, err := c.writeCommand(ctx, sql, params, oids); ok {
+			return cur, err
+		}
+	}
+	if !readable[w] {
 		if writes[w] {
-			return nil, fmt.Errorf("%s statements are refused: this endpoint only reads the lake (write tables with "+
-				"`strata table import` or `strata move run`): %w", w, ErrReadOnly)
+			return nil, fmt.Errorf("%s statements are refused: this endpoint reads the lake and, in dev environments, "+
+				"writes it only with CREATE TABLE zone.name AS SELECT, INSERT INTO zone.name and DROP TABLE zone.name "+
+				"(or `strata table import`, `strata move run`): %w", w, ErrReadOnly)
 		}
 		return nil, fmt.Errorf("syntax error at or near %q: %w", w, ErrInvalid)
 	}
@@ -189,7 +256,31 @@ func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint
 	if err != nil {
 		return nil, err
 	}
-	return &cursor{tag: "SELECT", fields: fieldsOf(res.Schema()), res: res}, nil
+	return &cursor{tag: "SELECT", fields: fieldsOf(res), res: res, hints: res.ColumnHints(), loc: c.location()}, nil
+}
+
+// runCopy starts a COPY ... TO STDOUT.
+func (c *conn) runCopy(ctx context.Context, sql string) (*cursor, error) {
+	q, co, err := copyCommand(sql)
+	if err != nil {
+		return nil, err
+	}
+	if !readable[firstWord(q)] {
+		return nil, fmt.Errorf("COPY (query) takes a SELECT, found %q: %w", firstWord(q), ErrInvalid)
+	}
+	res, err := c.query(c.statementContext(ctx), q, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	cu := &cursor{tag: "COPY", fields: fieldsOf(res), res: res, hints: res.ColumnHints(), loc: c.location()}
+	if co.format == "binary" {
+		if err := cu.setFormats([]int16{1}); err != nil {
+			cu.close()
+			return nil, err
+		}
+	}
+	cu.copy = co // from here on Bind's result formats do not apply
+	return cu, nil
 }
 
 // query binds the tables sql names in the connection's environment and runs it. Parameters are bound by
@@ -223,6 +314,12 @@ var duckCasts = map[uint32]string{oidBool: "BOOLEAN", oidInt2: "SMALLINT", oidIn
 // literal quotes a text-format parameter as a SQL literal, cast to its declared type.
 func literal(v []byte, oid uint32) string {
 	if v == nil {
+		if t, ok := duckCasts[oid]; ok {
+			return "CAST(NULL AS " + t + ")" // typed, so that describing with NULLs finds the result types
+		}
+		if oid == oidText || oid == oidVarchar {
+			return "CAST(NULL AS VARCHAR)"
+		}
 		return "NULL"
 	}
 	s := string(v)

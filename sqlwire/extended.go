@@ -23,6 +23,8 @@ type portal struct {
 	params  [][]byte
 	formats []int16 // result format codes from Bind
 	cur     *cursor
+	// declared: a SQL cursor (DECLARE); hold: it survives the end of its transaction (WITH HOLD).
+	declared, hold bool
 }
 
 func (p *portal) close() {
@@ -129,13 +131,7 @@ func (c *conn) describe(ctx context.Context, m *pgproto3.Describe) error {
 	if !ok {
 		return fmt.Errorf("prepared statement %q does not exist: %w", m.Name, errUndefinedStatement)
 	}
-	// DuckDB does not type parameters before they are bound, so those the client left open are text: drivers
-	// then send strings (pgx needs string arguments in its default mode; QueryExecModeExec sends any).
-	for i, o := range st.oids {
-		if o == 0 {
-			st.oids[i] = oidText
-		}
-	}
+	c.inferParams(ctx, st)
 	c.be.Send(&pgproto3.ParameterDescription{ParameterOIDs: st.oids})
 	fields, err := c.statementFields(ctx, st)
 	if err != nil {
@@ -149,6 +145,48 @@ func (c *conn) describe(ctx context.Context, m *pgproto3.Describe) error {
 	return nil
 }
 
+// inferParams gives the parameters the client left open (OID 0) the types DuckDB infers from their use
+// (id = $1 → int8); those DuckDB cannot type either (SELECT $1) are text, which DuckDB casts where used.
+// Drivers that ask (asyncpg, pgx) then encode their arguments accordingly.
+func (c *conn) inferParams(ctx context.Context, st *prepared) {
+	open := false
+	for _, o := range st.oids {
+		open = open || o == 0
+	}
+	if !open {
+		return
+	}
+	var types []string
+	if readable[firstWord(st.sql)] {
+		if tables, err := c.s.opts.Envs.BindSQL(ctx, c.env, st.sql); err == nil {
+			types, _ = c.s.opts.Engine.ParamTypes(ctx, st.sql, tables) // on error the query reports it
+		}
+	}
+	for i, o := range st.oids {
+		if o != 0 {
+			continue
+		}
+		st.oids[i] = oidText
+		if i < len(types) {
+			if oid, ok := duckParamOIDs[types[i]]; ok {
+				st.oids[i] = oid
+			}
+		}
+	}
+}
+
+// duckParamOIDs are the PostgreSQL types of DuckDB's parameter types (engine.ParamTypes).
+var duckParamOIDs = map[string]uint32{"BOOLEAN": oidBool, "SMALLINT": oidInt2, "INTEGER": oidInt4, "BIGINT": oidInt8,
+	"HUGEINT": oidNumeric, "FLOAT": oidFloat4, "DOUBLE": oidFloat8, "DECIMAL": oidNumeric, "VARCHAR": oidText,
+	"BLOB": oidBytea, "DATE": oidDate, "TIME": oidTime, "TIMESTAMP": oidTimestamp, "TIMESTAMPTZ": oidTimestamptz,
+	"INTERVAL": oidInterval, "UUID": oidUUID}
+
+// sampleValues are the parameter values a statement is described with, by declared type.
+var sampleValues = map[uint32]string{oidBool: "true", oidInt2: "1", oidInt4: "1", oidInt8: "1", oidFloat4: "1",
+	oidFloat8: "1", oidNumeric: "1", oidDate: "2000-01-01", oidTime: "00:00:00", oidTimestamp: "2000-01-01 00:00:00",
+	oidTimestamptz: "2000-01-01 00:00:00+00", oidInterval: "1 day", oidUUID: "00000000-0000-0000-0000-000000000000",
+	oidBytea: "", oidJSON: "null"}
+
 // statementFields describes a statement's result before its parameters are known: a read runs with NULL
 // parameters and no rows (LIMIT 0), SHOW is answered, other session commands return no rows.
 func (c *conn) statementFields(ctx context.Context, st *prepared) ([]pgproto3.FieldDescription, error) {
@@ -160,6 +198,12 @@ func (c *conn) statementFields(ctx context.Context, st *prepared) ([]pgproto3.Fi
 			return nil, err
 		}
 		return cur.fields, nil
+	case w == "FETCH":
+		cur, err := c.fetch(st.sql)
+		if err != nil {
+			return nil, err
+		}
+		return cur.fields, nil
 	case !readable[w]:
 		return nil, nil
 	}
@@ -167,12 +211,23 @@ func (c *conn) statementFields(ctx context.Context, st *prepared) ([]pgproto3.Fi
 	if w == "SELECT" || w == "WITH" || w == "VALUES" || w == "FROM" || w == "TABLE" {
 		sql = "SELECT * FROM (" + sql + ") AS strata_describe LIMIT 0"
 	}
-	res, err := c.query(ctx, sql, make([][]byte, st.nparams), st.oids)
+	// Typed sample values stand for the parameters, not NULLs: for a NULL, DuckDB keeps the type it guessed
+	// at PREPARE or folds the expression to a NULL of another type ($1 || '!' and $1::DECIMAL(12,4) * 2 were
+	// described as integers).
+	params := make([][]byte, st.nparams)
+	for i, o := range st.oids {
+		if v, ok := sampleValues[o]; ok {
+			params[i] = []byte(v)
+		} else if o == oidText || o == oidVarchar || o == 0 {
+			params[i] = []byte{}
+		}
+	}
+	res, err := c.query(ctx, sql, params, st.oids)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = res.Close() }()
-	return fieldsOf(res.Schema()), nil
+	return fieldsOf(res), nil
 }
 
 func (c *conn) openPortal(ctx context.Context, p *portal) error {

@@ -63,7 +63,7 @@ func TestExtendedProtocolErrorSkipsToSync(t *testing.T) {
 	var pe *pgconn.PgError
 	require.True(t, errors.As(err, &pe))
 	require.Equal(t, "42P01", pe.Code)
-	_, err = c.Exec(ctx, "CREATE TABLE raw.x AS SELECT $1", 1)
+	_, err = c.Exec(ctx, "UPDATE raw.people SET score = $1", 1)
 	require.True(t, errors.As(err, &pe))
 	require.Equal(t, "42501", pe.Code)
 	var one int

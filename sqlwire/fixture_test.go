@@ -31,7 +31,10 @@ type fixture struct {
 	svc  *envs.Service
 }
 
-func start(tb testing.TB) *fixture {
+func start(tb testing.TB) *fixture { return startWith(tb, nil) }
+
+// startWith is start with options changed by opt (nil: none).
+func startWith(tb testing.TB, opt func(*sqlwire.Options)) *fixture {
 	tb.Helper()
 	ctx := context.Background()
 	db, err := meta.Open(ctx, testenv.SQLiteDSN(tb))
@@ -51,7 +54,11 @@ func start(tb testing.TB) *fixture {
 	require.NoError(tb, err)
 	write(tb, svc, "prod", true, people(100))
 
-	srv, err := sqlwire.New(sqlwire.Options{Envs: svc, Engine: eng, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	opts := sqlwire.Options{Envs: svc, Engine: eng, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if opt != nil {
+		opt(&opts)
+	}
+	srv, err := sqlwire.New(opts)
 	require.NoError(tb, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(tb, err)

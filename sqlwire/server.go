@@ -3,6 +3,7 @@ package sqlwire
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,9 @@ type Options struct {
 	MaxMessage int
 	// Version is reported as server_version's Strata part; "" = "Strata".
 	Version string
+	// TLS, when set, answers a client's SSLRequest with 'S' and a TLS handshake; nil answers 'N' (the
+	// client goes on in plain text or, with sslmode=require, gives up).
+	TLS *tls.Config
 }
 
 // Server answers PostgreSQL clients. It is safe for concurrent use; each connection is served by its own

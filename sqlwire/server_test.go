@@ -86,7 +86,7 @@ func TestTypesAndTextEncodings(t *testing.T) {
 		{"[1, 2, NULL]::INTEGER[]", 1007, -1, "{1,2,NULL}"},
 		{"['a b', 'c', 'x\"y']", 1009, -1, `{"a b",c,"x\"y"}`},
 		{"[1.5, 2]::DOUBLE[]", 1022, -1, "{1.5,2}"},
-		{"{'a': 1}", 25, -1, `{"a":1}`},
+		{"{'a': 1}", 114, -1, `{"a":1}`},
 	}
 	for _, tc := range cases {
 		res, err := simple(t, c, "SELECT "+tc.expr+" AS v")
@@ -128,8 +128,8 @@ func TestErrorsCarrySQLStateAndSessionSurvives(t *testing.T) {
 		{"SELEC 1", "42601", "syntax error"},
 		{"SELECT nocolumn FROM raw.people", "42703", "nocolumn"},
 		{"SELECT 1/0::INTEGER + 'x'::INTEGER", "22P02", "x"},
-		{"CREATE TABLE raw.t AS SELECT 1", "42501", "CREATE"},
-		{"INSERT INTO raw.people VALUES (9, 'x', 1)", "42501", "INSERT"},
+		{"CREATE TABLE raw.t (a INTEGER)", "42501", "CREATE"},
+		{"UPDATE raw.people SET score = 1", "42501", "UPDATE"},
 		{"COPY (SELECT 1) TO '/tmp/strata-sqlwire-out.csv'", "42501", "COPY"},
 		{"ATTACH '/tmp/x.db'", "42501", "ATTACH"},
 		{"INSTALL httpfs", "42501", "INSTALL"},
@@ -137,7 +137,7 @@ func TestErrorsCarrySQLStateAndSessionSurvives(t *testing.T) {
 		{"SELECT * FROM read_csv('/etc/passwd')", "42501", "/etc/passwd"},
 		{"SELECT * FROM read_parquet('/etc/hostname')", "42501", ""},
 		{"SELECT * FROM '/etc/passwd'", "42P01", "/etc/passwd"}, // the file is not read: DuckDB looks for a table
-		{"DROP TABLE raw.people", "42501", "DROP"},
+		{"DELETE FROM raw.people", "42501", "DELETE"},
 		{"PRAGMA enable_profiling", "42501", "PRAGMA"},
 		{"SET nosuchvariable = 1", "42704", "nosuchvariable"},
 		{"SHOW nosuchvariable", "42704", "nosuchvariable"},

@@ -1,11 +1,14 @@
 package sqlwire
 
 import (
-	"github.com/jackc/pgx/v5/pgproto3"
-
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
+	_ "time/tzdata" // TimeZone names resolve on hosts without a zoneinfo database
+
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // setting is one session variable: its canonical name (as SHOW prints it) and value.
@@ -17,8 +20,8 @@ var reported = []string{"server_version", "server_encoding", "client_encoding", 
 	"integer_datetimes", "standard_conforming_strings", "TimeZone", "application_name", "is_superuser",
 	"session_authorization", "default_transaction_read_only", "in_hot_standby"}
 
-// defaultSettings are the values a session starts with. Results are always printed in ISO style with UTC
-// offsets; DateStyle and TimeZone keep what a client sets, which changes nothing but SHOW.
+// defaultSettings are the values a session starts with. Results are printed in DateStyle ISO (other styles
+// are refused) and timestamptz in the session's TimeZone.
 func defaultSettings() map[string]setting {
 	vals := [][2]string{
 		{"server_version", "15.0 (Strata)"}, {"server_version_num", "150000"}, {"server_encoding", "UTF8"},
@@ -57,6 +60,17 @@ func (c *conn) set(name, value string) error {
 		return fmt.Errorf("client_encoding %q is not supported: this server speaks UTF8 only: %w", value, errBadValue)
 	case key == "client_encoding":
 		value = "UTF8"
+	case key == "timezone":
+		loc, err := parseTimeZone(value)
+		if err != nil {
+			return err
+		}
+		c.loc = loc
+	case key == "datestyle":
+		if u := strings.ToUpper(value); strings.Contains(u, "SQL") || strings.Contains(u, "POSTGRES") || strings.Contains(u, "GERMAN") {
+			return fmt.Errorf("DateStyle %q is not supported: this server prints dates in ISO style only (SET DateStyle = 'ISO, MDY'): %w", value, errBadValue)
+		}
+		value = "ISO, " + dateOrder(value)
 	}
 	if !known {
 		st.name = key
@@ -72,6 +86,59 @@ func (c *conn) set(name, value string) error {
 }
 
 var errBadValue = &stateError{state: "22023"}
+
+// parseTimeZone accepts what clients send as TimeZone: IANA names (Europe/Berlin), UTC and its aliases, and
+// ISO offsets (+05:30, -3) as SET TIME ZONE takes them.
+func parseTimeZone(v string) (*time.Location, error) {
+	switch strings.ToUpper(v) {
+	case "UTC", "GMT", "Z", "ZULU", "UCT", "ETC/UTC", "ETC/GMT", "DEFAULT", "LOCAL", "LOCALTIME", "":
+		return time.UTC, nil
+	}
+	if v[0] == '+' || v[0] == '-' || v[0] >= '0' && v[0] <= '9' {
+		if d, err := parseOffset(v); err == nil {
+			return time.FixedZone(v, d), nil
+		}
+	}
+	loc, err := time.LoadLocation(v)
+	if err != nil {
+		return nil, fmt.Errorf("invalid value for parameter \"TimeZone\": %q: name a time zone such as UTC or Europe/Berlin: %w", v, errBadValue)
+	}
+	return loc, nil
+}
+
+// parseOffset reads [+-]H[H][:MM] as seconds east of UTC.
+func parseOffset(v string) (int, error) {
+	sign := 1
+	switch v[0] {
+	case '-':
+		sign, v = -1, v[1:]
+	case '+':
+		v = v[1:]
+	}
+	h, m, _ := strings.Cut(v, ":")
+	hh, err := strconv.Atoi(h)
+	if err != nil || hh > 15 {
+		return 0, fmt.Errorf("bad offset")
+	}
+	mm := 0
+	if m != "" {
+		if mm, err = strconv.Atoi(m); err != nil || mm > 59 {
+			return 0, fmt.Errorf("bad offset")
+		}
+	}
+	return sign * (hh*3600 + mm*60), nil
+}
+
+// dateOrder keeps the client's field order for DateStyle's second part (only ISO output is printed).
+func dateOrder(v string) string {
+	u := strings.ToUpper(v)
+	for _, o := range []string{"DMY", "YMD"} {
+		if strings.Contains(u, o) {
+			return o
+		}
+	}
+	return "MDY"
+}
 
 func isUTF8(v string) bool {
 	switch strings.ToUpper(v) {
@@ -106,17 +173,20 @@ func (c *conn) sessionCommand(sql string) (cur *cursor, ok bool, err error) {
 		return tag("BEGIN")
 	case "COMMIT", "END":
 		c.inTx = false
+		c.closePortals() // cursors end with their transaction, but WITH HOLD ones
 		return tag("COMMIT")
 	case "ROLLBACK", "ABORT":
 		if len(w) > 1 && w[1] == "TO" {
 			return tag("ROLLBACK")
 		}
 		c.inTx = false
+		c.closePortals()
 		return tag("ROLLBACK")
 	case "SAVEPOINT", "RELEASE", "UNLISTEN":
 		return tag(w[0])
 	case "DISCARD":
-		c.vars = defaultSettings()
+		c.vars, c.loc = defaultSettings(), time.UTC
+		c.closeAllPortals()
 		return tag("DISCARD ALL")
 	case "SET":
 		return c.setCommand(sql)
@@ -166,7 +236,7 @@ func (c *conn) resetCommand(sql string) (*cursor, bool, error) {
 	name := strings.TrimSpace(sql[len("RESET"):])
 	if strings.EqualFold(name, "ALL") {
 		user := c.vars["session_authorization"]
-		c.vars = defaultSettings()
+		c.vars, c.loc = defaultSettings(), time.UTC
 		c.vars["session_authorization"] = user
 	} else {
 		c.reset(name)
@@ -178,6 +248,9 @@ func (c *conn) reset(name string) {
 	key := strings.ToLower(name)
 	if d, ok := defaultSettings()[key]; ok && !readOnlyVars[key] && key != "session_authorization" {
 		c.vars[key] = d
+		if key == "timezone" {
+			c.loc = time.UTC
+		}
 	}
 }
 

@@ -21,7 +21,7 @@ type encoder func(buf []byte, i int) []byte
 var unixEpoch = time.Unix(0, 0).UTC()
 
 // textEncoder returns the encoder of one column of a batch, printing values as PostgreSQL prints them.
-func textEncoder(col arrow.Array) encoder {
+func textEncoder(col arrow.Array, o colOpts) encoder {
 	switch a := col.(type) {
 	case *array.Boolean:
 		return func(b []byte, i int) []byte {
@@ -89,8 +89,14 @@ func textEncoder(col arrow.Array) encoder {
 	case *array.Timestamp:
 		tt := a.DataType().(*arrow.TimestampType)
 		toTime, _ := tt.GetToTimeFunc()
-		tz := tt.TimeZone != ""
-		return func(b []byte, i int) []byte { return appendTimestamp(b, toTime(a.Value(i)).UTC(), tz) }
+		if tt.TimeZone == "" {
+			return func(b []byte, i int) []byte { return appendTimestamp(b, toTime(a.Value(i)).UTC(), false) }
+		}
+		loc := o.loc
+		if loc == nil {
+			loc = time.UTC
+		}
+		return func(b []byte, i int) []byte { return appendTimestamp(b, toTime(a.Value(i)).In(loc), true) }
 	case *array.MonthDayNanoInterval:
 		return func(b []byte, i int) []byte {
 			v := a.Value(i)
@@ -102,9 +108,11 @@ func textEncoder(col arrow.Array) encoder {
 			return appendInterval(b, 0, 0, time.Duration(a.Value(i))*unit.Multiplier())
 		}
 	case array.ExtensionArray:
-		return textEncoder(a.Storage())
+		return textEncoder(a.Storage(), o)
+	case *array.Map, *array.Struct:
+		return func(b []byte, i int) []byte { return append(b, col.ValueStr(i)...) } // JSON (typeOf: json)
 	case array.ListLike:
-		return listEncoder(a)
+		return listEncoder(a, o.elem())
 	}
 	return func(b []byte, i int) []byte { return append(b, col.ValueStr(i)...) }
 }
@@ -191,7 +199,8 @@ func appendFraction(b []byte, us int64) []byte {
 	return append(append(b, '.'), s...)
 }
 
-// appendTimestamp prints "2026-01-02 10:00:00[.ffffff]" and, for timestamptz, "+00" (the session is UTC).
+// appendTimestamp prints "2026-01-02 10:00:00[.ffffff]" and, for timestamptz, the offset of t's zone as
+// PostgreSQL prints it in DateStyle ISO: "+00", "+05:30", "-03:30:15".
 func appendTimestamp(b []byte, t time.Time, tz bool) []byte {
 	year := t.Year()
 	bc := year <= 0
@@ -201,7 +210,7 @@ func appendTimestamp(b []byte, t time.Time, tz bool) []byte {
 	b = t.AppendFormat(b, "2006-01-02 15:04:05")
 	b = appendFraction(b, int64(t.Nanosecond()/1000))
 	if tz {
-		b = append(b, "+00"...)
+		b = appendOffset(b, t)
 	}
 	if bc {
 		b = append(b, " BC"...)
@@ -209,40 +218,62 @@ func appendTimestamp(b []byte, t time.Time, tz bool) []byte {
 	return b
 }
 
+func appendOffset(b []byte, t time.Time) []byte {
+	_, off := t.Zone()
+	sign := byte('+')
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	b = appendPadded(append(b, sign), int64(off/3600), 2)
+	if m, s := off/60%60, off%60; m != 0 || s != 0 {
+		b = appendPadded(append(b, ':'), int64(m), 2)
+		if s != 0 {
+			b = appendPadded(append(b, ':'), int64(s), 2)
+		}
+	}
+	return b
+}
+
 // appendInterval prints IntervalStyle postgres: "1 year 2 mons 3 days 04:05:06".
 func appendInterval(b []byte, months, days int64, clock time.Duration) []byte {
 	start := len(b)
+	before := false // the previous part was negative: PostgreSQL then signs a positive one ("-1 days +02:00:00")
+	sep := func(positive bool) {
+		if len(b) > start {
+			b = append(b, ' ')
+		}
+		if before && positive {
+			b = append(b, '+')
+		}
+	}
 	unit := func(v int64, one, many string) {
 		if v == 0 {
 			return
 		}
-		if len(b) > start {
-			b = append(b, ' ')
-		}
+		sep(v > 0)
 		b = strconv.AppendInt(b, v, 10)
-		if v == 1 || v == -1 {
+		if v == 1 {
 			b = append(b, one...)
 		} else {
 			b = append(b, many...)
 		}
+		before = v < 0
 	}
 	unit(months/12, " year", " years")
 	unit(months%12, " mon", " mons")
 	unit(days, " day", " days")
 	if clock != 0 || len(b) == start {
-		if len(b) > start {
-			b = append(b, ' ')
-		}
+		sep(clock > 0)
 		b = appendClock(b, clock)
 	}
 	return b
 }
 
 // listEncoder prints a list as a PostgreSQL array literal: {1,2,NULL}, {"a b","x\"y"}.
-func listEncoder(a array.ListLike) encoder {
+func listEncoder(a array.ListLike, o colOpts) encoder {
 	values := a.ListValues()
-	elem := textEncoder(values)
-	quoteAll := typeOf(values.DataType()).OID == oidBytea
+	elem := textEncoder(values, o)
+	quoteAll := typeOf(values.DataType(), o.hint).OID == oidBytea
 	_, nested := values.(array.ListLike)
 	var scratch []byte
 	return func(b []byte, i int) []byte {

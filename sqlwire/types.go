@@ -1,7 +1,12 @@
 package sqlwire
 
 import (
+	"strings"
+	"time"
+
 	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/strata-data/strata/engine"
 )
 
 // PostgreSQL type OIDs (pg_type.oid), as clients hard-code them.
@@ -39,9 +44,30 @@ type pgType struct {
 	Typmod int32 // -1 when none; numeric(p,s) is ((p << 16) | s) + 4
 }
 
-// typeOf maps an Arrow type (as DuckDB produces it) to the PostgreSQL type clients expect. Types PostgreSQL
-// lacks (structs, maps, unions, unsigned 64-bit) are described as text and printed in DuckDB's notation.
-func typeOf(t arrow.DataType) pgType {
+// colOpts is what encoding a column needs besides its Arrow data: the engine's hint for types the Arrow
+// form hides (engine.HintUUID, engine.HintJSON, "[]" per list level) and the session's time zone.
+type colOpts struct {
+	hint string
+	loc  *time.Location // timestamptz is printed in it; nil = UTC
+}
+
+// elem returns the options of a list's elements.
+func (o colOpts) elem() colOpts {
+	o.hint = strings.TrimSuffix(o.hint, "[]")
+	return o
+}
+
+// typeOf maps an Arrow type (as DuckDB produces it) to the PostgreSQL type clients expect. The mapping of
+// types PostgreSQL lacks: structs and maps are json (a struct as an object, a
+// map as a list of {"key","value"} objects), HUGEINT and UBIGINT numeric, unions and enums text (README.md,
+// "SQL from psql, notebooks and BI tools").
+func typeOf(t arrow.DataType, hint string) pgType {
+	switch hint {
+	case engine.HintUUID:
+		return pgType{oidUUID, 16, -1}
+	case engine.HintJSON:
+		return pgType{oidJSON, -1, -1}
+	}
 	switch t := t.(type) {
 	case *arrow.BooleanType:
 		return pgType{oidBool, 1, -1}
@@ -83,19 +109,21 @@ func typeOf(t arrow.DataType) pgType {
 		case "arrow.json":
 			return pgType{oidJSON, -1, -1}
 		}
-		return typeOf(t.StorageType())
+		return typeOf(t.StorageType(), hint)
+	case *arrow.StructType, *arrow.MapType:
+		return pgType{oidJSON, -1, -1}
 	case *arrow.ListType:
-		return listType(t.Elem())
+		return listType(t.Elem(), hint)
 	case *arrow.LargeListType:
-		return listType(t.Elem())
+		return listType(t.Elem(), hint)
 	case *arrow.FixedSizeListType:
-		return listType(t.Elem())
+		return listType(t.Elem(), hint)
 	}
 	return pgType{oidText, -1, -1}
 }
 
-func listType(elem arrow.DataType) pgType {
-	if a, ok := arrayOIDs[typeOf(elem).OID]; ok {
+func listType(elem arrow.DataType, hint string) pgType {
+	if a, ok := arrayOIDs[typeOf(elem, strings.TrimSuffix(hint, "[]")).OID]; ok {
 		return pgType{a, -1, -1}
 	}
 	return pgType{oidText, -1, -1}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -160,7 +161,15 @@ func (a *app) serveSQL(ctx context.Context, ln net.Listener, eng *engine.Engine,
 	if ln == nil {
 		return func() {}, nil
 	}
-	srv, err := sqlwire.New(sqlwire.Options{Envs: a.envs, Engine: eng, Auth: users, Log: log, MaxMessage: c.MaxMessage})
+	opts := sqlwire.Options{Envs: a.envs, Engine: eng, Auth: users, Log: log, MaxMessage: c.MaxMessage}
+	if c.TLSCert != "" {
+		pair, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("sqlwire.tls_cert / sqlwire.tls_key: %w (give PEM files of a certificate and its key)", err)
+		}
+		opts.TLS = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	}
+	srv, err := sqlwire.New(opts)
 	if err != nil {
 		return nil, err
 	}
