@@ -30,6 +30,7 @@ import (
 type authFixture struct {
 	addr  string
 	users *auth.Service
+	envs  *envs.Service
 }
 
 func startAuth(tb testing.TB, host string) *authFixture {
@@ -62,7 +63,7 @@ func startAuth(tb testing.TB, host string) *authFixture {
 		cancel()
 		require.NoError(tb, <-done)
 	})
-	return &authFixture{addr: ln.Addr().String(), users: users}
+	return &authFixture{addr: ln.Addr().String(), users: users, envs: svc}
 }
 
 func (f *authFixture) connect(user, password, db string) (*pgx.Conn, error) {
@@ -197,4 +198,44 @@ func TestAuthPsql(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, out, `FATAL:  permission denied for database "prod"`)
 	require.Contains(t, out, "User does not have CONNECT privilege.")
+}
+
+// TestAuthRolesGateSQLWrites: in a dev environment a viewer's CREATE TABLE AS is refused (42501, naming the role
+// needed) and writes nothing; a developer's lands, and the audit names the authenticated user, not the startup
+// packet's claim.
+func TestAuthRolesGateSQLWrites(t *testing.T) {
+	ctx := context.Background()
+	f := startAuth(t, "127.0.0.1")
+	require.NoError(t, f.users.AddUser(ctx, "ana", "ana-password", []auth.Grant{{Env: "dev", Role: auth.Developer}}))
+	require.NoError(t, f.users.AddUser(ctx, "vic", "vic-password", []auth.Grant{{Env: "dev", Role: auth.Viewer}}))
+
+	vic, err := f.connect("vic", "vic-password", "dev")
+	require.NoError(t, err)
+	defer func() { _ = vic.Close(ctx) }()
+	_, err = vic.Exec(ctx, "CREATE TABLE clean.people_copy AS SELECT * FROM raw.people")
+	var pe *pgconn.PgError
+	require.True(t, errors.As(err, &pe), "want a PostgreSQL error, got %v", err)
+	require.Equal(t, "42501", pe.Code)
+	require.Contains(t, pe.Message, `user "vic" is viewer in "dev"`)
+	_, err = f.envs.Describe(ctx, "dev", lake.Ident{Zone: "clean", Name: "people_copy"})
+	require.Error(t, err, "a refused write leaves no table")
+
+	ana, err := f.connect("ana", "ana-password", "dev")
+	require.NoError(t, err)
+	defer func() { _ = ana.Close(ctx) }()
+	_, err = ana.Exec(ctx, "CREATE TABLE clean.people_copy AS SELECT * FROM raw.people")
+	require.NoError(t, err)
+	var n int64
+	require.NoError(t, ana.QueryRow(ctx, "SELECT count(*) FROM clean.people_copy").Scan(&n))
+	require.EqualValues(t, 3, n)
+	log, err := f.envs.AuditLog(ctx, "dev", 5)
+	require.NoError(t, err)
+	found := false
+	for _, e := range log {
+		if e.Target == "clean.people_copy" {
+			found = true
+			require.Equal(t, "ana", e.Actor)
+		}
+	}
+	require.True(t, found, "the write is audited: %+v", log)
 }
