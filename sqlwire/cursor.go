@@ -195,6 +195,10 @@ func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint
 // query binds the tables sql names in the connection's environment and runs it. Parameters are bound by
 // DuckDB's own PREPARE/EXECUTE, as typed literals.
 func (c *conn) query(ctx context.Context, sql string, params [][]byte, oids []uint32) (*engine.Result, error) {
+	setup, sql, err := c.catalogQuery(ctx, sql) // pg_catalog / information_schema emulation (catalog.go)
+	if err != nil {
+		return nil, err
+	}
 	full := sql
 	if len(params) > 0 {
 		lits := make([]string, len(params))
@@ -211,7 +215,7 @@ func (c *conn) query(ctx context.Context, sql string, params [][]byte, oids []ui
 	if err != nil {
 		return nil, err
 	}
-	return c.s.opts.Engine.Query(ctx, full, tables)
+	return c.s.opts.Engine.Query(ctx, setup+full, tables)
 }
 
 // duckCasts are the DuckDB types of parameter OIDs a client declares; others stay text for DuckDB to cast.

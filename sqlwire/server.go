@@ -34,6 +34,8 @@ type Server struct {
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{}
 	sessions map[uint32]*conn // by BackendKeyData process id, for CancelRequest
+
+	catalog catalogCache // table columns for the emulated pg_catalog (catalog_env.go)
 }
 
 // New checks the options and returns a Server.
