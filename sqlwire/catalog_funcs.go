@@ -34,8 +34,8 @@ var macros = func() []catMacro {
 		{name: "current_database", body: func(e *catalogEnv) string { return "current_database() AS " + sqlQuote(e.env) }},
 		constMacro("current_schema", "current_schema() AS 'public'"),
 		constMacro("current_schemas", "current_schemas(b) AS CASE WHEN b THEN ['pg_catalog', 'public'] ELSE ['public'] END"),
-		constMacro("pg_get_userbyid", "pg_get_userbyid(x) AS coalesce((SELECT strata_r.rolname FROM pg_roles strata_r "+
-			"WHERE strata_r.oid = x), 'unknown (OID=' || x || ')')", "pg_roles"),
+		constMacro("pg_get_userbyid", "pg_get_userbyid(x) AS coalesce((SELECT strata_r_pgu.rolname FROM pg_roles strata_r_pgu "+
+			"WHERE strata_r_pgu.oid = x), 'unknown (OID=' || x || ')')", "pg_roles"),
 		constMacro("pg_table_is_visible", "pg_table_is_visible(x) AS true"),
 		constMacro("pg_type_is_visible", "pg_type_is_visible(x) AS true"),
 		constMacro("pg_function_is_visible", "pg_function_is_visible(x) AS true"),
@@ -47,10 +47,10 @@ var macros = func() []catMacro {
 			"WHEN 1042 THEN 'character' || CASE WHEN m > 4 THEN '(' || (m - 4) || ')' ELSE '' END "+
 			"WHEN 1700 THEN 'numeric' || CASE WHEN m >= 4 THEN '(' || ((m - 4) >> 16) || ',' || ((m - 4) & 65535) || ')' ELSE '' END "+
 			"WHEN 1560 THEN 'bit' WHEN 1562 THEN 'bit varying' "+
-			"ELSE coalesce((SELECT strata_t.typname FROM pg_type strata_t WHERE strata_t.oid = t), '???') END", "pg_type"),
+			"ELSE coalesce((SELECT strata_t_stn.typname FROM pg_type strata_t_stn WHERE strata_t_stn.oid = t), '???') END", "pg_type"),
 		constMacro("format_type", "format_type(t, m) AS CASE WHEN t IS NULL THEN NULL "+
-			"WHEN (SELECT strata_t.typcategory FROM pg_type strata_t WHERE strata_t.oid = t) = 'A' "+
-			"THEN strata_type_name((SELECT strata_t.typelem FROM pg_type strata_t WHERE strata_t.oid = t), m) || '[]' "+
+			"WHEN (SELECT strata_t_ft.typcategory FROM pg_type strata_t_ft WHERE strata_t_ft.oid = t) = 'A' "+
+			"THEN strata_type_name((SELECT strata_t_ft.typelem FROM pg_type strata_t_ft WHERE strata_t_ft.oid = t), m) || '[]' "+
 			"ELSE strata_type_name(t, m) END", "pg_type", "strata_type_name"),
 		nullMacro("pg_get_expr", "a, b", "a, b, c"),
 		nullMacro("pg_get_constraintdef", "a", "a, b"),
@@ -66,11 +66,11 @@ var macros = func() []catMacro {
 		nullMacro("pg_get_serial_sequence", "a, b"),
 		nullMacro("pg_get_statisticsobjdef_columns", "a"),
 		nullMacro("shobj_description", "a, b"),
-		constMacro("obj_description", "obj_description(o) AS (SELECT strata_d.description FROM pg_description strata_d "+
-			"WHERE strata_d.objoid = o AND strata_d.objsubid = 0 LIMIT 1), (o, c) AS (SELECT strata_d.description "+
-			"FROM pg_description strata_d WHERE strata_d.objoid = o AND strata_d.objsubid = 0 LIMIT 1)", "pg_description"),
-		constMacro("col_description", "col_description(o, n) AS (SELECT strata_d.description FROM pg_description strata_d "+
-			"WHERE strata_d.objoid = o AND strata_d.objsubid = n LIMIT 1)", "pg_description"),
+		constMacro("obj_description", "obj_description(o) AS (SELECT strata_d_od.description FROM pg_description strata_d_od "+
+			"WHERE strata_d_od.objoid = o AND strata_d_od.objsubid = 0 LIMIT 1), (o, c) AS (SELECT strata_d_od.description "+
+			"FROM pg_description strata_d_od WHERE strata_d_od.objoid = o AND strata_d_od.objsubid = 0 LIMIT 1)", "pg_description"),
+		constMacro("col_description", "col_description(o, n) AS (SELECT strata_d_cd.description FROM pg_description strata_d_cd "+
+			"WHERE strata_d_cd.objoid = o AND strata_d_cd.objsubid = n LIMIT 1)", "pg_description"),
 		constMacro("pg_encoding_to_char", "pg_encoding_to_char(e) AS CASE e WHEN 6 THEN 'UTF8' WHEN 0 THEN 'SQL_ASCII' ELSE '' END"),
 		constMacro("quote_ident", `quote_ident(s) AS CASE WHEN regexp_full_match(s, '[a-z_][a-z0-9_$]*') THEN s `+
 			`ELSE '"' || replace(s, '"', '""') || '"' END`),
@@ -92,36 +92,36 @@ var macros = func() []catMacro {
 		constMacro("to_regclass", "to_regclass(x) AS strata_regclass(x)", "strata_regclass"),
 		constMacro("to_regtype", "to_regtype(x) AS strata_regtype(x)", "strata_regtype"),
 		constMacro("strata_unq", `strata_unq(s) AS CASE WHEN s LIKE '"%"' THEN replace(substring(s, 2, length(s) - 2), '""', '"') ELSE lower(s) END`),
-		constMacro("strata_regclass", "strata_regclass(x) AS CASE WHEN typeof(x) = 'VARCHAR' THEN (SELECT strata_c.oid "+
-			"FROM pg_class strata_c JOIN pg_namespace strata_n ON strata_n.oid = strata_c.relnamespace "+
-			"WHERE strata_c.relname = strata_unq(string_split(CAST(x AS VARCHAR), '.')[-1]) "+
-			"AND (NOT contains(CAST(x AS VARCHAR), '.') OR strata_n.nspname = strata_unq(string_split(CAST(x AS VARCHAR), '.')[1])) "+
-			"ORDER BY strata_n.oid LIMIT 1) ELSE TRY_CAST(x AS BIGINT) END", "pg_class", "pg_namespace", "strata_unq"),
+		constMacro("strata_regclass", "strata_regclass(x) AS CASE WHEN typeof(x) = 'VARCHAR' THEN (SELECT strata_c_sr.oid "+
+			"FROM pg_class strata_c_sr JOIN pg_namespace strata_n_sr ON strata_n_sr.oid = strata_c_sr.relnamespace "+
+			"WHERE strata_c_sr.relname = strata_unq(string_split(CAST(x AS VARCHAR), '.')[-1]) "+
+			"AND (NOT contains(CAST(x AS VARCHAR), '.') OR strata_n_sr.nspname = strata_unq(string_split(CAST(x AS VARCHAR), '.')[1])) "+
+			"ORDER BY strata_n_sr.oid LIMIT 1) ELSE TRY_CAST(x AS BIGINT) END", "pg_class", "pg_namespace", "strata_unq"),
 		constMacro("strata_relname", "strata_relname(x) AS CASE WHEN typeof(x) = 'VARCHAR' THEN CAST(x AS VARCHAR) "+
-			"ELSE coalesce((SELECT CASE WHEN strata_n.nspname IN ('pg_catalog', 'public') THEN strata_c.relname "+
-			"ELSE strata_n.nspname || '.' || strata_c.relname END FROM pg_class strata_c JOIN pg_namespace strata_n "+
-			"ON strata_n.oid = strata_c.relnamespace WHERE strata_c.oid = TRY_CAST(x AS BIGINT)), CAST(x AS VARCHAR)) END",
+			"ELSE coalesce((SELECT CASE WHEN strata_n_sr.nspname IN ('pg_catalog', 'public') THEN strata_c_sr.relname "+
+			"ELSE strata_n_sr.nspname || '.' || strata_c_sr.relname END FROM pg_class strata_c_sr JOIN pg_namespace strata_n_sr "+
+			"ON strata_n_sr.oid = strata_c_sr.relnamespace WHERE strata_c_sr.oid = TRY_CAST(x AS BIGINT)), CAST(x AS VARCHAR)) END",
 			"pg_class", "pg_namespace"),
-		constMacro("strata_regtype", "strata_regtype(x) AS CASE WHEN typeof(x) = 'VARCHAR' THEN (SELECT strata_t.oid "+
-			"FROM pg_type strata_t WHERE strata_t.typname = strata_unq(CAST(x AS VARCHAR)) "+
-			"OR format_type(strata_t.oid, NULL) = lower(CAST(x AS VARCHAR)) ORDER BY strata_t.oid LIMIT 1) "+
+		constMacro("strata_regtype", "strata_regtype(x) AS CASE WHEN typeof(x) = 'VARCHAR' THEN (SELECT strata_t_sr.oid "+
+			"FROM pg_type strata_t_sr WHERE strata_t_sr.typname = strata_unq(CAST(x AS VARCHAR)) "+
+			"OR format_type(strata_t_sr.oid, NULL) = lower(CAST(x AS VARCHAR)) ORDER BY strata_t_sr.oid LIMIT 1) "+
 			"ELSE TRY_CAST(x AS BIGINT) END", "pg_type", "format_type", "strata_unq"),
 		constMacro("strata_typname", "strata_typname(x) AS CASE WHEN typeof(x) = 'VARCHAR' THEN CAST(x AS VARCHAR) "+
 			"ELSE format_type(TRY_CAST(x AS BIGINT), NULL) END", "format_type"),
 		constMacro("strata_regnamespace", "strata_regnamespace(x) AS CASE WHEN typeof(x) = 'VARCHAR' THEN "+
-			"(SELECT strata_n.oid FROM pg_namespace strata_n WHERE strata_n.nspname = strata_unq(CAST(x AS VARCHAR))) "+
+			"(SELECT strata_n_sr.oid FROM pg_namespace strata_n_sr WHERE strata_n_sr.nspname = strata_unq(CAST(x AS VARCHAR))) "+
 			"ELSE TRY_CAST(x AS BIGINT) END", "pg_namespace", "strata_unq"),
 		constMacro("strata_nspname", "strata_nspname(x) AS CASE WHEN typeof(x) = 'VARCHAR' THEN CAST(x AS VARCHAR) "+
-			"ELSE coalesce((SELECT strata_n.nspname FROM pg_namespace strata_n WHERE strata_n.oid = TRY_CAST(x AS BIGINT)), "+
+			"ELSE coalesce((SELECT strata_n_sn.nspname FROM pg_namespace strata_n_sn WHERE strata_n_sn.oid = TRY_CAST(x AS BIGINT)), "+
 			"CAST(x AS VARCHAR)) END", "pg_namespace"),
 		constMacro("strata_regproc", "strata_regproc(x) AS CASE WHEN typeof(x) = 'VARCHAR' THEN "+
-			"(SELECT strata_p.oid FROM pg_proc strata_p WHERE strata_p.proname = strata_unq(CAST(x AS VARCHAR)) LIMIT 1) "+
+			"(SELECT strata_p_sr.oid FROM pg_proc strata_p_sr WHERE strata_p_sr.proname = strata_unq(CAST(x AS VARCHAR)) LIMIT 1) "+
 			"ELSE TRY_CAST(x AS BIGINT) END", "pg_proc", "strata_unq"),
 		constMacro("strata_proname", "strata_proname(x) AS CASE WHEN typeof(x) = 'VARCHAR' THEN CAST(x AS VARCHAR) "+
-			"ELSE coalesce((SELECT strata_p.proname FROM pg_proc strata_p WHERE strata_p.oid = TRY_CAST(x AS BIGINT)), "+
+			"ELSE coalesce((SELECT strata_p_sp.proname FROM pg_proc strata_p_sp WHERE strata_p_sp.oid = TRY_CAST(x AS BIGINT)), "+
 			"CASE WHEN TRY_CAST(x AS BIGINT) = 0 THEN '-' ELSE CAST(x AS VARCHAR) END) END", "pg_proc"),
 		constMacro("strata_regrole", "strata_regrole(x) AS CASE WHEN typeof(x) = 'VARCHAR' THEN "+
-			"(SELECT strata_r.oid FROM pg_roles strata_r WHERE strata_r.rolname = strata_unq(CAST(x AS VARCHAR))) "+
+			"(SELECT strata_r_sr.oid FROM pg_roles strata_r_sr WHERE strata_r_sr.rolname = strata_unq(CAST(x AS VARCHAR))) "+
 			"ELSE TRY_CAST(x AS BIGINT) END", "pg_roles", "strata_unq"),
 		constMacro("strata_rolname", "strata_rolname(x) AS CASE WHEN typeof(x) = 'VARCHAR' THEN CAST(x AS VARCHAR) "+
 			"ELSE pg_get_userbyid(TRY_CAST(x AS BIGINT)) END", "pg_get_userbyid"),
