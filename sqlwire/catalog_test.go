@@ -88,8 +88,11 @@ typname          | int4
 
 `, f.psql(t, "prod", "-c", `\x`, "-c",
 		`SELECT current_database(), pg_catalog.current_schema(), (SELECT typname FROM pg_type WHERE oid = 'integer'::regtype) AS typname`))
-	out := f.psql(t, "dev", "-c", `\d raw.missing`)
-	require.Equal(t, "Did not find any relation named \"raw.missing\".\n", out)
+	host, port, err := net.SplitHostPort(f.addr)
+	require.NoError(t, err)
+	out, err := exec.Command("/usr/bin/psql", "-X", "-h", host, "-p", port, "-d", "dev", "-c", `\d raw.missing`).CombinedOutput()
+	require.Error(t, err) // psql exits 1, as with PostgreSQL
+	require.Equal(t, "Did not find any relation named \"raw.missing\".\n", string(out))
 }
 
 // TestCatalogProdSeesOnlyReleases: prod's catalog lists no table that is in no release, and no column of a
