@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/lake"
 )
@@ -56,6 +57,7 @@ type catalogEnv struct {
 	zones              []string
 	rels               []catRel
 	envNames           []string
+	strata             map[string][][]string // rows of the strata.* tables, by name
 }
 
 func (e *catalogEnv) nsOID(zone string) int64 {
@@ -83,6 +85,9 @@ func (c *conn) loadCatalogEnv(ctx context.Context, want map[string]bool) (*catal
 		for _, x := range list {
 			e.envNames = append(e.envNames, x.Name)
 		}
+	}
+	if err := c.loadStrata(ctx, want, e); err != nil {
+		return nil, err
 	}
 	if !want["pg_namespace"] && !want["pg_class"] && !want["pg_attribute"] {
 		return e, nil
@@ -113,8 +118,9 @@ func (c *conn) loadCatalogEnv(ctx context.Context, want map[string]bool) (*catal
 // catalogCache keeps table columns by environment, table and snapshot: a new snapshot or release changes the
 // key, so nothing stale is served and nothing needs invalidating.
 type catalogCache struct {
-	mu   sync.Mutex
-	cols map[string][]catCol
+	mu    sync.Mutex
+	cols  map[string][]catCol
+	bound map[string][]engine.Column // the columns of tables queries bound last, by env and zone.table
 }
 
 func (cc *catalogCache) columns(ctx context.Context, svc *envs.Service, env string, t lake.TableSummary) ([]catCol, error) {

@@ -36,7 +36,9 @@ func (t tok) lower() string {
 	return ""
 }
 
-func (t tok) is(text string) bool { return t.kind == tkPunct && t.text == text || t.kind == tkOp && t.text == text }
+func (t tok) is(text string) bool {
+	return t.kind == tkPunct && t.text == text || t.kind == tkOp && t.text == text
+}
 
 func isIdentStart(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80

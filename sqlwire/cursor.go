@@ -189,7 +189,9 @@ func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint
 	if err != nil {
 		return nil, err
 	}
-	return &cursor{tag: "SELECT", fields: fieldsOf(res.Schema()), res: res}, nil
+	cur := &cursor{tag: "SELECT", fields: fieldsOf(res.Schema()), res: res}
+	c.columnOrigins(sql, cur.fields) // table OID / attnum as pg_attribute has them (catalog_timetravel.go)
+	return cur, nil
 }
 
 // query binds the tables sql names in the connection's environment and runs it. Parameters are bound by
@@ -211,7 +213,7 @@ func (c *conn) query(ctx context.Context, sql string, params [][]byte, oids []ui
 		}
 		full = "PREPARE strata_stmt AS " + sql + ";\nEXECUTE strata_stmt(" + strings.Join(lits, ", ") + ")"
 	}
-	tables, err := c.s.opts.Envs.BindSQL(ctx, c.env, full)
+	tables, err := c.bindTables(ctx, full) // honours strata.as_of / strata.snapshot (catalog_timetravel.go)
 	if err != nil {
 		return nil, err
 	}

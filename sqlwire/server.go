@@ -23,6 +23,8 @@ type Options struct {
 	MaxMessage int
 	// Version is reported as server_version's Strata part; "" = "Strata".
 	Version string
+	// Datasets lists the training-set datasets strata.datasets shows; nil = none.
+	Datasets DatasetLister
 }
 
 // Server answers PostgreSQL clients. It is safe for concurrent use; each connection is served by its own

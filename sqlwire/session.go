@@ -58,6 +58,9 @@ func (c *conn) set(name, value string) error {
 	case key == "client_encoding":
 		value = "UTF8"
 	}
+	if err := checkStrataVar(key, value); err != nil { // strata.as_of, strata.snapshot (catalog_timetravel.go)
+		return err
+	}
 	if !known {
 		st.name = key
 	}
@@ -178,6 +181,8 @@ func (c *conn) reset(name string) {
 	key := strings.ToLower(name)
 	if d, ok := defaultSettings()[key]; ok && !readOnlyVars[key] && key != "session_authorization" {
 		c.vars[key] = d
+	} else if !ok && strings.Contains(key, ".") {
+		delete(c.vars, key) // a custom setting (strata.as_of) goes back to unset
 	}
 }
 
