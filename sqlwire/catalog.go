@@ -36,7 +36,7 @@ var catalogFuncs = map[string]bool{"version": true, "current_schema": true, "cur
 	"current_database": true, "current_user": true, "session_user": true, "format_type": true,
 	"obj_description": true, "col_description": true, "shobj_description": true, "quote_ident": true,
 	"to_regclass": true, "to_regtype": true, "set_config": true, "array_upper": true, "array_lower": true,
-	"information_schema": true, "txid_current": true}
+	"information_schema": true, "txid_current": true, "current_setting": true}
 
 // isCatalogQuery reports whether sql names the emulated catalog.
 func isCatalogQuery(toks []tok) bool {

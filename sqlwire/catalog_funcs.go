@@ -36,9 +36,13 @@ var macros = func() []catMacro {
 		constMacro("current_schemas", "current_schemas(b) AS CASE WHEN b THEN ['pg_catalog', 'public'] ELSE ['public'] END"),
 		constMacro("pg_get_userbyid", "pg_get_userbyid(x) AS coalesce((SELECT strata_r_pgu.rolname FROM pg_roles strata_r_pgu "+
 			"WHERE strata_r_pgu.oid = x), 'unknown (OID=' || x || ')')", "pg_roles"),
-		constMacro("pg_table_is_visible", "pg_table_is_visible(x) AS true"),
+		// Visible means on the search path ("$user", public), as in PostgreSQL: zone tables are named zone.table.
+		constMacro("pg_table_is_visible", "pg_table_is_visible(x) AS (SELECT strata_n_tv.nspname IN ('pg_catalog', 'public') "+
+			"FROM pg_class strata_c_tv JOIN pg_namespace strata_n_tv ON strata_n_tv.oid = strata_c_tv.relnamespace "+
+			"WHERE strata_c_tv.oid = x)", "pg_class", "pg_namespace"),
 		constMacro("pg_type_is_visible", "pg_type_is_visible(x) AS true"),
 		constMacro("pg_function_is_visible", "pg_function_is_visible(x) AS true"),
+		constMacro("pg_collation_is_visible", "pg_collation_is_visible(x) AS true"),
 		constMacro("strata_type_name", "strata_type_name(t, m) AS CASE t WHEN 16 THEN 'boolean' WHEN 20 THEN 'bigint' "+
 			"WHEN 21 THEN 'smallint' WHEN 23 THEN 'integer' WHEN 700 THEN 'real' WHEN 701 THEN 'double precision' "+
 			"WHEN 1114 THEN 'timestamp without time zone' WHEN 1184 THEN 'timestamp with time zone' "+
@@ -87,6 +91,9 @@ var macros = func() []catMacro {
 		constMacro("pg_indexes_size", "pg_indexes_size(x) AS 0"),
 		constMacro("pg_has_role", "pg_has_role(a, b) AS true, (a, b, c) AS true"),
 		constMacro("set_config", "set_config(a, b, c) AS b"),
+		constMacro("current_setting", "current_setting(n) AS (SELECT strata_s_cs.setting FROM pg_settings strata_s_cs "+
+			"WHERE lower(strata_s_cs.name) = lower(n)), (n, missing_ok) AS (SELECT strata_s_cs.setting FROM pg_settings "+
+			"strata_s_cs WHERE lower(strata_s_cs.name) = lower(n))", "pg_settings"),
 		constMacro("txid_current", "txid_current() AS 1"),
 		constMacro("pg_backend_pid", "pg_backend_pid() AS 1"),
 		constMacro("to_regclass", "to_regclass(x) AS strata_regclass(x)", "strata_regclass"),

@@ -189,15 +189,27 @@ const pgSettingsCols = "name VARCHAR, setting VARCHAR, unit VARCHAR, category VA
 	"extra_desc VARCHAR, context VARCHAR, vartype VARCHAR, source VARCHAR, min_val VARCHAR, max_val VARCHAR, " +
 	"enumvals VARCHAR[], boot_val VARCHAR, reset_val VARCHAR, sourcefile VARCHAR, sourceline INTEGER, pending_restart BOOLEAN"
 
+// serverSettings are settings clients read through pg_settings / current_setting() that are not session
+// variables.
+var serverSettings = map[string]string{"default_table_access_method": "heap", "block_size": "8192",
+	"max_index_keys": "32", "max_connections": "500", "data_checksums": "off", "wal_level": "minimal"}
+
 func settingRows(e *catalogEnv) [][]string {
-	keys := make([]string, 0, len(e.vars))
-	for k := range e.vars {
+	vars := map[string]setting{}
+	for k, v := range serverSettings {
+		vars[k] = setting{k, v}
+	}
+	for k, v := range e.vars {
+		vars[k] = v
+	}
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	var out [][]string
 	for _, k := range keys {
-		v := e.vars[k]
+		v := vars[k]
 		out = append(out, []string{v.name, v.value, nullField, "Strata", "", nullField, "user", "string", "session",
 			nullField, nullField, nullField, v.value, v.value, nullField, nullField, "f"})
 	}

@@ -141,6 +141,7 @@ func rewriteCatalog(toks []tok, user string) []tok {
 	toks = dropQualifiers(toks)
 	toks = rewriteOperators(toks)
 	toks = rewriteCasts(toks)
+	toks = rewriteCastCalls(toks)
 	toks = nameSeriesColumns(toks)
 	toks = nameCallColumns(toks)
 	for i, t := range toks {
@@ -148,6 +149,10 @@ func rewriteCatalog(toks []tok, user string) []tok {
 		case t.kind == tkString && strings.HasPrefix(t.text, "'{") && strings.HasSuffix(t.text, "}'"):
 			// PostgreSQL array literal '{a,b}' → DuckDB's list text '[a,b]' (cast by the comparison).
 			toks[i].text = "'[" + t.text[2:len(t.text)-2] + "]'"
+		case t.kind == tkIdent && renamedFuncs[t.lower()] != "":
+			if j := next(toks, i+1); j < len(toks) && toks[j].is("(") {
+				toks[i].text = renamedFuncs[t.lower()]
+			}
 		case t.kind == tkIdent && (t.lower() == "current_user" || t.lower() == "session_user"):
 			if j := next(toks, i+1); (j >= len(toks) || !toks[j].is("(")) && (i == 0 || !toks[prev(toks, i-1)].is(".")) {
 				toks[i] = tok{tkString, sqlQuote(user)}
@@ -156,6 +161,9 @@ func rewriteCatalog(toks []tok, user string) []tok {
 	}
 	return toks
 }
+
+// renamedFuncs are PostgreSQL functions DuckDB has under another name.
+var renamedFuncs = map[string]string{"json_build_object": "json_object", "json_build_array": "json_array"}
 
 func sqlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
@@ -439,4 +447,36 @@ func nameCallColumns(toks []tok) []tok {
 		flush(len(toks))
 	}
 	return out
+}
+
+// rewriteCastCalls is rewriteCasts for CAST(x AS regclass) (SQLAlchemy's form), innermost first.
+func rewriteCastCalls(toks []tok) []tok {
+	for i := len(toks) - 1; i >= 0; i-- {
+		if toks[i].lower() != "cast" || toks[i].kind != tkIdent {
+			continue
+		}
+		open := next(toks, i+1)
+		if open >= len(toks) || !toks[open].is("(") {
+			continue
+		}
+		end := matching(toks, open)
+		typ := prev(toks, end-1)
+		as := prev(toks, typ-1)
+		if end >= len(toks) || typ <= open || as <= open || toks[as].lower() != "as" {
+			continue
+		}
+		name := toks[typ].lower()
+		if d, ok := plainCasts[name]; ok {
+			toks[typ] = tok{tkIdent, d}
+			continue
+		}
+		fns, ok := regCasts[name]
+		if !ok {
+			continue
+		}
+		repl := append([]tok{{tkIdent, fns[0]}, {tkPunct, "("}}, toks[open+1:as]...)
+		repl = append(repl, tok{tkPunct, ")"})
+		toks = append(toks[:i], append(repl, toks[end+1:]...)...)
+	}
+	return toks
 }
