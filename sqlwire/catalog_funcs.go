@@ -91,6 +91,9 @@ var macros = func() []catMacro {
 		constMacro("pg_indexes_size", "pg_indexes_size(x) AS 0"),
 		constMacro("pg_has_role", "pg_has_role(a, b) AS true, (a, b, c) AS true"),
 		constMacro("set_config", "set_config(a, b, c) AS b"),
+		// information_schema._pg_expandarray (pgjdbc's getPrimaryKeys) over pg_index, which is empty here: the
+		// first element stands for the set PostgreSQL returns.
+		constMacro("strata_is__pg_expandarray", "strata_is__pg_expandarray(a) AS {'x': a[1], 'n': 1}"),
 		constMacro("current_setting", "current_setting(n) AS (SELECT strata_s_cs.setting FROM pg_settings strata_s_cs "+
 			"WHERE lower(strata_s_cs.name) = lower(n)), (n, missing_ok) AS (SELECT strata_s_cs.setting FROM pg_settings "+
 			"strata_s_cs WHERE lower(strata_s_cs.name) = lower(n))", "pg_settings"),

@@ -147,6 +147,16 @@ func texts(t *testing.T, c *pgx.Conn, sql string, args ...any) []string {
 	return out
 }
 
+// writeRows writes people rows with the given ids to dev's raw.<name>.
+func writeRows(t *testing.T, f *fixture, env, name string, ids []int64) {
+	t.Helper()
+	rdr := people(ids...)
+	defer rdr.Release()
+	_, err := f.svc.Write(context.Background(), env, lake.Ident{Zone: "raw", Name: name}, rdr,
+		envs.WriteOptions{CreateIfMissing: true, Actor: "test"})
+	require.NoError(t, err)
+}
+
 func writeTable(t *testing.T, svc *envs.Service, env, name string, force bool) {
 	t.Helper()
 	rdr := people(1)
