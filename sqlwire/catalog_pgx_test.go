@@ -13,7 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/features"
 	"github.com/strata-data/strata/lake"
+	"github.com/strata-data/strata/sqlwire"
 )
 
 // TestCatalogFunctions checks the catalog functions and casts clients call, with PostgreSQL's answers, in the
@@ -314,4 +316,41 @@ func TestStrataAsOf(t *testing.T) {
 	require.NoError(t, err)
 	exec(prod, fmt.Sprintf("SET strata.snapshot = 'raw.people@%d'", staged.Snapshots[0].ID))
 	require.Equal(t, int64(2), count(prod)) // released in release 1
+}
+
+// fakeDatasets lists datasets as the features registry would.
+type fakeDatasets struct{ list []features.Dataset }
+
+func (d fakeDatasets) Datasets(_ context.Context, env string) ([]features.Dataset, error) {
+	var out []features.Dataset
+	for _, x := range d.list {
+		if x.Env == env {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+// TestStrataDatasets: strata.datasets lists the environment's datasets; prod only those whose snapshot a
+// release pinned (a dataset built into prod but not published stays invisible).
+func TestStrataDatasets(t *testing.T) {
+	t.Parallel()
+	ds := &fakeDatasets{}
+	f := start(t, func(o *sqlwire.Options) { o.Datasets = ds })
+	ctx := context.Background()
+	rel, err := f.svc.Release(ctx, "prod", 1)
+	require.NoError(t, err)
+	staged, err := f.svc.Lake().Describe(ctx, "prod", lake.Ident{Zone: "raw", Name: "people"})
+	require.NoError(t, err)
+	created := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC).UnixMilli()
+	ds.list = []features.Dataset{
+		{Env: "prod", Name: "published", Version: 2, Table: "raw.people", SnapshotID: rel.Pins[0].SnapshotID, Rows: 2, Actor: "ci", CreatedMs: created},
+		{Env: "prod", Name: "staged", Version: 1, Table: "raw.people", SnapshotID: staged.Snapshots[len(staged.Snapshots)-1].ID, Rows: 3, Actor: "ci", CreatedMs: created},
+		{Env: "dev", Name: "trial", Version: 1, Table: "datasets.trial", SnapshotID: 9, Rows: 5, Actor: "ann", CreatedMs: created},
+	}
+	require.NotEqual(t, rel.Pins[0].SnapshotID, ds.list[1].SnapshotID)
+	q := "SELECT name || ' v' || version || ' ' || zone || '.' || table_name || ' ' || rows || ' ' || actor || ' ' || " +
+		"strftime(created, '%Y-%m-%d %H:%M') FROM strata.datasets ORDER BY name"
+	require.Equal(t, []string{"published v2 raw.people 2 ci 2026-11-30 08:00"}, texts(t, f.connect(t, "prod", pgx.QueryExecModeSimpleProtocol), q))
+	require.Equal(t, []string{"trial v1 datasets.trial 5 ann 2026-11-30 08:00"}, texts(t, f.connect(t, "dev", pgx.QueryExecModeExec), q))
 }

@@ -31,7 +31,7 @@ type fixture struct {
 	svc  *envs.Service
 }
 
-func start(tb testing.TB) *fixture {
+func start(tb testing.TB, options ...func(*sqlwire.Options)) *fixture {
 	tb.Helper()
 	ctx := context.Background()
 	db, err := meta.Open(ctx, testenv.SQLiteDSN(tb))
@@ -51,7 +51,11 @@ func start(tb testing.TB) *fixture {
 	require.NoError(tb, err)
 	write(tb, svc, "prod", true, people(100))
 
-	srv, err := sqlwire.New(sqlwire.Options{Envs: svc, Engine: eng, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	opts := sqlwire.Options{Envs: svc, Engine: eng, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, o := range options {
+		o(&opts)
+	}
+	srv, err := sqlwire.New(opts)
 	require.NoError(tb, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(tb, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/strata-data/strata/demo"
 	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/features"
 	"github.com/strata-data/strata/server"
 	"github.com/strata-data/strata/sqlwire"
 )
@@ -157,7 +158,8 @@ func (a *app) serveSQL(ctx context.Context, ln net.Listener, eng *engine.Engine,
 	if ln == nil {
 		return func() {}, nil
 	}
-	srv, err := sqlwire.New(sqlwire.Options{Envs: a.envs, Engine: eng, Log: log, MaxMessage: c.MaxMessage})
+	srv, err := sqlwire.New(sqlwire.Options{Envs: a.envs, Engine: eng, Log: log, MaxMessage: c.MaxMessage,
+		Datasets: features.NewRegistry(a.db)})
 	if err != nil {
 		return nil, err
 	}
