@@ -32,6 +32,8 @@ var macros = func() []catMacro {
 			return "version() AS " + sqlQuote("PostgreSQL 15.0 ("+e.version+") on x86_64-pc-linux-gnu, compiled by Go, 64-bit")
 		}},
 		{name: "current_database", body: func(e *catalogEnv) string { return "current_database() AS " + sqlQuote(e.env) }},
+		{name: "strata_current_user", body: func(e *catalogEnv) string { return "strata_current_user() AS " + sqlQuote(e.user) }},
+		{name: "strata_session_user", body: func(e *catalogEnv) string { return "strata_session_user() AS " + sqlQuote(e.user) }},
 		constMacro("current_schema", "current_schema() AS 'public'"),
 		constMacro("current_schemas", "current_schemas(b) AS CASE WHEN b THEN ['pg_catalog', 'public'] ELSE ['public'] END"),
 		constMacro("pg_get_userbyid", "pg_get_userbyid(x) AS coalesce((SELECT strata_r_pgu.rolname FROM pg_roles strata_r_pgu "+
