@@ -31,10 +31,10 @@ type fixture struct {
 	svc  *envs.Service
 }
 
-func start(tb testing.TB) *fixture { return startWith(tb, nil) }
+func start(tb testing.TB, options ...func(*sqlwire.Options)) *fixture { return startWith(tb, options...) }
 
-// startWith is start with options changed by opt (nil: none).
-func startWith(tb testing.TB, opt func(*sqlwire.Options)) *fixture {
+// startWith is start with options changed by opts (nil ones are skipped).
+func startWith(tb testing.TB, options ...func(*sqlwire.Options)) *fixture {
 	tb.Helper()
 	ctx := context.Background()
 	db, err := meta.Open(ctx, testenv.SQLiteDSN(tb))
@@ -55,8 +55,10 @@ func startWith(tb testing.TB, opt func(*sqlwire.Options)) *fixture {
 	write(tb, svc, "prod", true, people(100))
 
 	opts := sqlwire.Options{Envs: svc, Engine: eng, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if opt != nil {
-		opt(&opts)
+	for _, o := range options {
+		if o != nil {
+			o(&opts)
+		}
 	}
 	srv, err := sqlwire.New(opts)
 	require.NoError(tb, err)
