@@ -31,7 +31,9 @@ type fixture struct {
 	svc  *envs.Service
 }
 
-func start(tb testing.TB, options ...func(*sqlwire.Options)) *fixture { return startWith(tb, options...) }
+func start(tb testing.TB, options ...func(*sqlwire.Options)) *fixture {
+	return startWith(tb, options...)
+}
 
 // startWith is start with options changed by opts (nil ones are skipped).
 func startWith(tb testing.TB, options ...func(*sqlwire.Options)) *fixture {
