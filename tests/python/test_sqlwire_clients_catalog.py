@@ -1,22 +1,16 @@
 """Clients that read the PostgreSQL catalog before they read data: SQLAlchemy 2 + pandas (select
 pg_catalog.version(), to_regtype via psycopg's TypeInfo) and the ADBC postgresql driver (loads pg_type to decode
 COPY BINARY; without it every column arrives as opaque bytes). They need the pg_catalog emulation of
-sqlwire/catalog*.go: until that lands on this branch these are expected failures; strict, so the merge that
-makes them pass must remove the markers."""
+sqlwire/catalog*.go."""
 
 import datetime as dt
 import math
 from decimal import Decimal
 
-import pytest
-
 from sqlwire_server import wire  # noqa: F401  (the session fixture)
 from test_sqlwire_clients import ROWS, TYPED, same
 
-needs_catalog = pytest.mark.xfail(strict=True, reason="needs the pg_catalog emulation (sqlwire/catalog*.go)")
 
-
-@needs_catalog
 def test_sqlalchemy_pandas_read_sql(wire):
     import pandas as pd
     import sqlalchemy as sa
@@ -30,7 +24,6 @@ def test_sqlalchemy_pandas_read_sql(wire):
     assert sa.inspect(eng).get_table_names(schema="clean") == ["big", "typed"]
 
 
-@needs_catalog
 def test_polars_adbc(wire):
     import polars as pl
 
