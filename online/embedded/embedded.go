@@ -16,6 +16,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/strata-data/strata/online/record"
 )
@@ -141,7 +142,7 @@ func (s *Store) Schema(_ context.Context, id [8]byte) ([]byte, error) {
 // DeleteSpace drops the space's bucket.
 func (s *Store) DeleteSpace(_ context.Context, space string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket([]byte(space)); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+		if err := tx.DeleteBucket([]byte(space)); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
 			return err
 		}
 		return nil
