@@ -13,6 +13,7 @@ import (
 	"github.com/strata-data/strata/demo"
 	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/features"
 	"github.com/strata-data/strata/server"
 	"github.com/strata-data/strata/sqlwire"
 )
@@ -68,7 +69,13 @@ func (a *app) serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			deps := server.Deps{DB: a.db, Envs: a.envs, Engine: eng, Log: log}
+			deps := server.Deps{DB: a.db, Envs: a.envs, Engine: eng, Log: log, Features: features.NewRegistry(a.db)}
+			feast, closeOnline, err := a.featureServing(ctx, cfg, log)
+			if err != nil {
+				return err
+			}
+			defer closeOnline()
+			deps.Mounts = append(deps.Mounts, feast)
 			mlflow, err := a.mlflowRoutes(ctx)
 			if err != nil {
 				return err

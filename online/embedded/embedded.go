@@ -34,7 +34,7 @@ func Open(path string) (*Store, error) {
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if err != nil {
-		return nil, fmt.Errorf("open online store %s: %w (is another strata process using it? set online.path to another file)", path, err)
+		return nil, fmt.Errorf("open online store %s: %w (is another strata process, such as `strata serve`, using it? The embedded store is opened by one process at a time: stop that process, or use online.backend: redis to share the store)", path, err)
 	}
 	return &Store{db: db}, nil
 }
