@@ -297,3 +297,20 @@ func hash10(canonical string) string {
 	sum := sha256.Sum256([]byte(canonical))
 	return hex.EncodeToString(sum[:])[:10]
 }
+
+// TestGetOnlineFeaturesStringEscapes: string values with quotes, backslashes, control characters, non-ASCII
+// and invalid UTF-8 come back as valid JSON.
+func TestGetOnlineFeaturesStringEscapes(t *testing.T) {
+	f := newFixture(t, feastapi.Options{})
+	vals := []string{"a\"b\\c", "line\nnext\t\x00\x1f", "héllo ✓ \u2028", "bad \xff utf8"}
+	for i, v := range vals {
+		f.userStats(t, "prod/user_stats", []any{i, now, nil, 1.0, v, 1})
+	}
+	status, body := f.post(t, "/get-online-features", `{"features":["user_stats:country"],"entities":{"user_id":[0,1,2,3]}}`)
+	require.Equal(t, 200, status, body)
+	var out struct {
+		Results []struct{ Values []any } `json:"results"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &out), body)
+	require.Equal(t, []any{vals[0], vals[1], vals[2], "bad \ufffd utf8"}, out.Results[1].Values)
+}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/strata-data/strata/features"
 	"github.com/strata-data/strata/online"
@@ -96,8 +97,9 @@ func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
 	rows := make([][]online.Row, len(p.insts))
 	for i, in := range p.insts {
 		ents := make([][]online.Value, p.n)
+		flat := make([]online.Value, p.n*len(in.keys))
 		for e := range ents {
-			ents[e] = make([]online.Value, len(in.keys))
+			ents[e] = flat[e*len(in.keys) : (e+1)*len(in.keys)]
 			for k, jk := range in.keys {
 				ents[e][k] = p.keyVals[jk.Name][e]
 			}
@@ -444,8 +446,7 @@ func appendValue(b []byte, v online.Value) []byte {
 		}
 		return strconv.AppendFloat(b, v.F, 'g', -1, 64)
 	case record.String:
-		enc, _ := json.Marshal(v.S)
-		return append(b, enc...)
+		return appendString(b, v.S)
 	case record.Bool:
 		return strconv.AppendBool(b, v.Bool())
 	case record.Timestamp:
@@ -455,4 +456,26 @@ func appendValue(b []byte, v online.Value) []byte {
 		return append(b, enc...)
 	}
 	return append(b, "null"...)
+}
+
+// appendString writes s as a JSON string without encoding/json's allocations; invalid UTF-8 goes through
+// encoding/json, which replaces it.
+func appendString(b []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		enc, _ := json.Marshal(s)
+		return append(b, enc...)
+	}
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }

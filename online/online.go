@@ -174,47 +174,35 @@ func (s *store) Get(ctx context.Context, space string, entities [][]Value, featu
 		return nil, err
 	}
 	rows := make([]Row, len(entities))
+	cells := make([]Value, len(entities)*len(features)) // one allocation for every row's values
 	var lastID [8]byte
-	var want []int
+	var slots []int
 	for i, v := range vals {
+		out := cells[i*len(features) : (i+1)*len(features) : (i+1)*len(features)]
 		if v == nil {
-			rows[i] = missingRow(len(features))
+			for j := range out {
+				out[j].Kind = record.Missing
+			}
+			rows[i] = Row{Values: out}
 			continue
 		}
 		h, err := record.DecodeHeader(v)
 		if err != nil {
 			return nil, err
 		}
-		sc, err := s.schema(ctx, h.SchemaID)
-		if err != nil {
-			return nil, err
+		if slots == nil || h.SchemaID != lastID {
+			sc, err := s.schema(ctx, h.SchemaID)
+			if err != nil {
+				return nil, err
+			}
+			slots, lastID = record.Slots(sc, features), h.SchemaID
 		}
-		if want == nil || h.SchemaID != lastID {
-			want, lastID = positions(sc, features), h.SchemaID
-		}
-		out, err := record.DecodeValues(v, len(sc.Fields), want)
-		if err != nil {
+		if err := record.DecodeInto(v, slots, out); err != nil {
 			return nil, err
 		}
 		rows[i] = Row{Found: true, EventUS: h.EventUS, CreatedUS: h.CreatedUS, HasCreated: h.HasCreated, Values: out}
 	}
 	return rows, nil
-}
-
-func positions(sc *record.Schema, features []string) []int {
-	out := make([]int, len(features))
-	for i, f := range features {
-		out[i] = sc.Index(f)
-	}
-	return out
-}
-
-func missingRow(n int) Row {
-	vals := make([]Value, n)
-	for i := range vals {
-		vals[i].Kind = record.Missing
-	}
-	return Row{Values: vals}
 }
 
 func (s *store) DeleteSpace(ctx context.Context, space string) error {

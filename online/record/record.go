@@ -209,34 +209,44 @@ func DecodeHeader(b []byte) (Header, error) {
 	return h, nil
 }
 
-// DecodeValues reads the n values after the header; want (schema positions) selects which to return, in order,
-// with Missing for -1.
-func DecodeValues(b []byte, n int, want []int) ([]Value, error) {
-	all := make([]Value, 0, n)
-	p := HeaderLen
-	for i := 0; i < n; i++ {
-		v, next, err := readValue(b, p)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, v)
-		p = next
+// Slots maps a schema's fields to output positions for the features wanted: slots[i] is where field i goes,
+// -1 when it is not wanted. Compute it once per schema and reuse it for every row.
+func Slots(s *Schema, want []string) []int {
+	slots := make([]int, len(s.Fields))
+	for i := range slots {
+		slots[i] = -1
 	}
-	out := make([]Value, len(want))
-	for i, w := range want {
-		if w < 0 || w >= len(all) {
-			out[i] = Value{Kind: Missing}
-			continue
+	for o, name := range want {
+		if i := s.Index(name); i >= 0 {
+			slots[i] = o
 		}
-		out[i] = all[w]
 	}
-	return out, nil
+	return slots
 }
 
-func readValue(b []byte, p int) (Value, int, error) {
-	bad := fmt.Errorf("corrupt online value at byte %d", p)
+// DecodeInto reads the values after the header into out by slots (see Slots); positions no field fills are set
+// to Missing.
+func DecodeInto(b []byte, slots []int, out []Value) error {
+	for i := range out {
+		out[i] = Value{Kind: Missing}
+	}
+	p := HeaderLen
+	for _, slot := range slots {
+		v, next, ok := readValue(b, p)
+		if !ok {
+			return fmt.Errorf("corrupt online value at byte %d", p)
+		}
+		if slot >= 0 {
+			out[slot] = v
+		}
+		p = next
+	}
+	return nil
+}
+
+func readValue(b []byte, p int) (Value, int, bool) {
 	if p >= len(b) {
-		return Value{}, p, bad
+		return Value{}, p, false
 	}
 	v := Value{Kind: Kind(b[p])}
 	p++
@@ -244,7 +254,7 @@ func readValue(b []byte, p int) (Value, int, error) {
 	case Null:
 	case Int64, Timestamp, Float64:
 		if p+8 > len(b) {
-			return v, p, bad
+			return v, p, false
 		}
 		u := binary.BigEndian.Uint64(b[p:])
 		if v.Kind == Float64 {
@@ -255,22 +265,22 @@ func readValue(b []byte, p int) (Value, int, error) {
 		p += 8
 	case Bool:
 		if p >= len(b) {
-			return v, p, bad
+			return v, p, false
 		}
 		v.I = int64(b[p])
 		p++
 	case String, Bytes:
 		l, n := binary.Uvarint(b[p:])
 		if n <= 0 || uint64(len(b)-p-n) < l {
-			return v, p, bad
+			return v, p, false
 		}
 		p += n
 		v.S = string(b[p : p+int(l)])
 		p += int(l)
 	default:
-		return v, p, bad
+		return v, p, false
 	}
-	return v, p, nil
+	return v, p, true
 }
 
 // Key encodes an entity's join key values (in the view's declared order) as the bytes stores index by. Integer
