@@ -369,17 +369,31 @@ func (s *Server) render(p *plan, rows [][]online.Row) []byte {
 		b = append(b, "]}"...)
 	}
 	idx := map[*instance]int{}
+	stamps := make([][]byte, len(p.insts)) // each instance's event_timestamps list, formatted once for all its features
 	for i, in := range p.insts {
 		idx[in] = i
+		stamps[i] = appendStamps(nil, rows[i])
 	}
 	for i, c := range p.cols {
 		b = appendSep(b, i+len(p.keys))
-		b = s.appendColumn(b, c, rows[idx[c.inst]], now)
+		b = s.appendColumn(b, c, rows[idx[c.inst]], stamps[idx[c.inst]], now)
 	}
 	return append(b, "]}\n"...)
 }
 
-func (s *Server) appendColumn(b []byte, c column, rows []online.Row, now int64) []byte {
+func appendStamps(b []byte, rows []online.Row) []byte {
+	for e, r := range rows {
+		b = appendSep(b, e)
+		if !r.Found {
+			b = append(b, epoch...)
+			continue
+		}
+		b = appendTime(b, r.EventUS)
+	}
+	return b
+}
+
+func (s *Server) appendColumn(b []byte, c column, rows []online.Row, stamps []byte, now int64) []byte {
 	ttl := time.Duration(c.inst.view.TTL).Microseconds()
 	b = append(b, `{"values":[`...)
 	for e, r := range rows {
@@ -402,14 +416,7 @@ func (s *Server) appendColumn(b []byte, c column, rows []online.Row, now int64) 
 		}
 	}
 	b = append(b, `],"event_timestamps":[`...)
-	for e, r := range rows {
-		b = appendSep(b, e)
-		if !r.Found {
-			b = append(b, epoch...)
-			continue
-		}
-		b = appendTime(b, r.EventUS)
-	}
+	b = append(b, stamps...)
 	return append(b, "]}"...)
 }
 

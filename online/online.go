@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
@@ -59,6 +60,9 @@ type Store interface {
 	DeleteSpace(ctx context.Context, space string) error
 	// Copy upserts every row of space from into space to, newer wins (used to publish staged rows).
 	Copy(ctx context.Context, from, to string) error
+	// LastEvent returns the latest event_ts ever written to the space (its freshness); ok is false for a space
+	// never written (or deleted since).
+	LastEvent(ctx context.Context, space string) (last time.Time, ok bool, err error)
 	// Close releases the store; no call may follow.
 	Close() error
 }
@@ -72,6 +76,10 @@ type Backend interface {
 	PutSchema(ctx context.Context, id [8]byte, enc []byte) error
 	Schema(ctx context.Context, id [8]byte) ([]byte, error)
 	DeleteSpace(ctx context.Context, space string) error
+	// MarkEvent raises the space's latest event time to us (µs) if it is lower; LastEvent reads it (ok false
+	// when never marked). Scan does not return it as a row.
+	MarkEvent(ctx context.Context, space string, us int64) error
+	LastEvent(ctx context.Context, space string) (us int64, ok bool, err error)
 	Close() error
 }
 
@@ -114,24 +122,50 @@ func (s *store) WriteLatest(ctx context.Context, space string, keys []string, rd
 	}
 	s.remember(l.Schema)
 	var batch []record.Entry
+	last, seen := int64(0), false
+	flush := func() error {
+		for _, e := range batch {
+			if h, _ := record.DecodeHeader(e.Val); !seen || h.EventUS > last {
+				last, seen = h.EventUS, true
+			}
+		}
+		err := s.b.Upsert(ctx, space, batch)
+		batch = batch[:0]
+		return err
+	}
 	for rdr.Next() {
 		if batch, err = l.Entries(rdr.RecordBatch(), batch); err != nil {
 			return fmt.Errorf("write key space %s: %v: %w", space, err, ErrInvalid)
 		}
 		if len(batch) >= writeBatch {
-			if err := s.b.Upsert(ctx, space, batch); err != nil {
+			if err := flush(); err != nil {
 				return err
 			}
-			batch = batch[:0]
 		}
 	}
 	if err := rdr.Err(); err != nil {
 		return err
 	}
 	if len(batch) > 0 {
-		return s.b.Upsert(ctx, space, batch)
+		if err := flush(); err != nil {
+			return err
+		}
 	}
-	return nil
+	if !seen {
+		return nil
+	}
+	return s.b.MarkEvent(ctx, space, last)
+}
+
+func (s *store) LastEvent(ctx context.Context, space string) (time.Time, bool, error) {
+	if err := checkSpace(space); err != nil {
+		return time.Time{}, false, err
+	}
+	us, ok, err := s.b.LastEvent(ctx, space)
+	if err != nil || !ok {
+		return time.Time{}, false, err
+	}
+	return time.UnixMicro(us).UTC(), true, nil
 }
 
 func (s *store) remember(sc *record.Schema) {
@@ -219,7 +253,14 @@ func (s *store) Copy(ctx context.Context, from, to string) error {
 	if err := checkSpace(to); err != nil {
 		return err
 	}
-	return s.b.Scan(ctx, from, func(batch []record.Entry) error { return s.b.Upsert(ctx, to, batch) })
+	if err := s.b.Scan(ctx, from, func(batch []record.Entry) error { return s.b.Upsert(ctx, to, batch) }); err != nil {
+		return err
+	}
+	us, ok, err := s.b.LastEvent(ctx, from)
+	if err != nil || !ok {
+		return err
+	}
+	return s.b.MarkEvent(ctx, to, us)
 }
 
 func (s *store) Close() error { return s.b.Close() }

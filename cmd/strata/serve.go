@@ -70,12 +70,12 @@ func (a *app) serveCmd() *cobra.Command {
 				return err
 			}
 			deps := server.Deps{DB: a.db, Envs: a.envs, Engine: eng, Log: log, Features: features.NewRegistry(a.db)}
-			feast, closeOnline, err := a.featureServing(ctx, cfg, log)
+			feast, store, err := a.featureServing(ctx, cfg, log)
 			if err != nil {
 				return err
 			}
-			defer closeOnline()
-			deps.Mounts = append(deps.Mounts, feast)
+			defer func() { _ = store.Close() }()
+			deps.Mounts, deps.Freshness = append(deps.Mounts, feast), onlineFreshness(store)
 			mlflow, err := a.mlflowRoutes(ctx)
 			if err != nil {
 				return err

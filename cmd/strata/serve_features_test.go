@@ -80,6 +80,7 @@ func TestServeOnlineFeatures(t *testing.T) {
 			status, body = p.get(t, "/api/v1/envs/dev/features/user_stats")
 			require.Equal(t, 200, status, body)
 			require.Contains(t, body, `"name": "user_stats"`)
+			require.Contains(t, body, `"last_materialized_event_time": "2126-11-24T10:59:42Z"`, "freshness from the online store")
 
 			status, body = p.post(t, "/get-online-features", `{"features": ["user_stats:total"], "entities": {"user_id": [1]}}`)
 			require.Equal(t, 400, status, body)

@@ -9,6 +9,7 @@ package embedded
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -21,7 +22,11 @@ import (
 	"github.com/strata-data/strata/online/record"
 )
 
-var schemasBucket = []byte("\x00schemas")
+var (
+	schemasBucket = []byte("\x00schemas")
+	// lastEventKey holds a space's latest event time; no entity key starts with 0xff (it is a value kind).
+	lastEventKey = []byte{0xff, 'l', 'a', 's', 't'}
+)
 
 // Store is an online store backend in one bbolt file. It is safe for concurrent use; one process opens the file
 // at a time (a second waits up to the open timeout, then fails).
@@ -96,6 +101,9 @@ func (s *Store) Scan(ctx context.Context, space string, fn func([]record.Entry) 
 				}
 			}
 			for ; k != nil && len(batch) < scanBatch; k, v = c.Next() {
+				if bytes.Equal(k, lastEventKey) {
+					continue
+				}
 				batch = append(batch, record.Entry{Key: bytes.Clone(k), Val: bytes.Clone(v)})
 			}
 			return nil
@@ -111,6 +119,33 @@ func (s *Store) Scan(ctx context.Context, space string, fn func([]record.Entry) 
 		}
 		after = batch[len(batch)-1].Key
 	}
+}
+
+// MarkEvent raises the space's latest event time.
+func (s *Store) MarkEvent(_ context.Context, space string, us int64) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(space))
+		if err != nil {
+			return err
+		}
+		if old := b.Get(lastEventKey); len(old) == 8 && int64(binary.BigEndian.Uint64(old)) >= us {
+			return nil
+		}
+		return b.Put(lastEventKey, binary.BigEndian.AppendUint64(nil, uint64(us)))
+	})
+}
+
+// LastEvent reads the space's latest event time.
+func (s *Store) LastEvent(_ context.Context, space string) (us int64, ok bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket([]byte(space)); b != nil {
+			if v := b.Get(lastEventKey); len(v) == 8 {
+				us, ok = int64(binary.BigEndian.Uint64(v)), true
+			}
+		}
+		return nil
+	})
+	return us, ok, err
 }
 
 // PutSchema stores a schema under its id.

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) online.Store) {
 		{"PublishStaged", publishStaged},
 		{"BadWrites", badWrites},
 		{"ConcurrentWritersNewestWins", concurrentWriters},
+		{"LastEvent", lastEvent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -331,4 +332,33 @@ func concurrentWriters(t *testing.T, s online.Store) {
 	rows := get(t, s, "dev/v", []int64{1, 2}, "v")
 	require.Equal(t, int64(159), rows[0].Values[0].I, "the latest event_ts of all writers")
 	require.Equal(t, int64(0), rows[1].Values[0].I)
+}
+
+func lastEvent(t *testing.T, s online.Store) {
+	ctx := context.Background()
+	_, ok, err := s.LastEvent(ctx, "dev/v")
+	require.NoError(t, err)
+	require.False(t, ok, "a space never written has no freshness")
+	f := simple("v", arrow.PrimitiveTypes.Int64)
+	write(t, s, "dev/v", f, []any{1, base.Add(time.Hour), nil, 1}, []any{2, base, nil, 2})
+	last, ok, err := s.LastEvent(ctx, "dev/v")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, base.Add(time.Hour), last)
+	write(t, s, "dev/v", f, []any{3, base.Add(-time.Hour), nil, 3}) // older rows do not move it back
+	last, _, _ = s.LastEvent(ctx, "dev/v")
+	require.Equal(t, base.Add(time.Hour), last)
+	require.Equal(t, int64(3), get(t, s, "dev/v", []int64{3}, "v")[0].Values[0].I)
+
+	write(t, s, online.Staging("prod", "v"), f, []any{1, base.Add(2 * time.Hour), nil, 1})
+	require.NoError(t, online.Publish(ctx, s, "prod", []string{"v"}))
+	last, ok, _ = s.LastEvent(ctx, "prod/v")
+	require.True(t, ok)
+	require.Equal(t, base.Add(2*time.Hour), last, "publish carries the staged freshness")
+	_, ok, _ = s.LastEvent(ctx, online.Staging("prod", "v"))
+	require.False(t, ok, "staging is emptied")
+
+	require.NoError(t, s.DeleteSpace(ctx, "dev/v"))
+	_, ok, _ = s.LastEvent(ctx, "dev/v")
+	require.False(t, ok)
 }

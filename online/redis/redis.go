@@ -30,6 +30,13 @@ redis.call('SET', KEYS[1], ARGV[1])
 return 1
 `)
 
+// markScript raises KEYS[1] to ARGV[1] (µs since the epoch; below 2^53, so exact in Lua's numbers).
+var markScript = goredis.NewScript(`
+local cur = tonumber(redis.call('GET', KEYS[1]))
+if not cur or cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 0
+`)
+
 // Store is an online store backend on a Redis server. It is safe for concurrent use.
 type Store struct {
 	c      *goredis.Client
@@ -185,8 +192,27 @@ func (s *Store) Schema(ctx context.Context, id [8]byte) ([]byte, error) {
 	return v, err
 }
 
-// DeleteSpace unlinks every key of the space.
+func (s *Store) lastKey(space string) string { return s.prefix + "last:" + space }
+
+// MarkEvent raises the space's latest event time.
+func (s *Store) MarkEvent(ctx context.Context, space string, us int64) error {
+	return markScript.Run(ctx, s.c, []string{s.lastKey(space)}, us).Err()
+}
+
+// LastEvent reads the space's latest event time.
+func (s *Store) LastEvent(ctx context.Context, space string) (int64, bool, error) {
+	us, err := s.c.Get(ctx, s.lastKey(space)).Int64()
+	if errors.Is(err, goredis.Nil) {
+		return 0, false, nil
+	}
+	return us, err == nil, err
+}
+
+// DeleteSpace unlinks every key of the space and its latest event time.
 func (s *Store) DeleteSpace(ctx context.Context, space string) error {
+	if err := s.c.Unlink(ctx, s.lastKey(space)).Err(); err != nil {
+		return err
+	}
 	return s.scanKeys(ctx, s.spacePrefix(space), func(names []string) error { return s.c.Unlink(ctx, names...).Err() })
 }
 
