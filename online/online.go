@@ -107,7 +107,8 @@ type store struct {
 	schemas map[[8]byte]*record.Schema // content-addressed: immutable once read
 }
 
-const writeBatch = 4096
+// writeBatch rows go to the backend at once: one transaction (one fsync) in bbolt, one pipeline in Redis.
+const writeBatch = 16384
 
 func (s *store) WriteLatest(ctx context.Context, space string, keys []string, rdr array.RecordReader) error {
 	if err := checkSpace(space); err != nil {

@@ -37,7 +37,10 @@ func Open(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
+	// InitialMmapSize reserves address space only (no memory): the file grows without remapping, which would
+	// block readers while a materialisation writes.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType, NoFreelistSync: true,
+		InitialMmapSize: 1 << 30})
 	if err != nil {
 		return nil, fmt.Errorf("open online store %s: %w (is another strata process, such as `strata serve`, using it? The embedded store is opened by one process at a time: stop that process, or use online.backend: redis to share the store)", path, err)
 	}

@@ -18,3 +18,11 @@ func TestConformance(t *testing.T) {
 		return online.New(b)
 	})
 }
+
+// BenchmarkStore: go test -tags duckdb_arrow ./online/embedded -run '^$' -bench Store
+func BenchmarkStore(b *testing.B) {
+	s, err := embedded.Open(filepath.Join(b.TempDir(), "store.db"))
+	require.NoError(b, err)
+	defer s.Close()
+	onlinetest.Bench(b, online.New(s))
+}

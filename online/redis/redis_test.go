@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -33,4 +34,16 @@ func TestOpenRefusesDeadServer(t *testing.T) {
 	require.ErrorIs(t, err, online.ErrUnavailable)
 	_, err = online.Open(context.Background(), online.Options{Backend: "memcached"})
 	require.ErrorIs(t, err, online.ErrInvalid)
+}
+
+// BenchmarkStore: go test -tags duckdb_arrow ./online/redis -run '^$' -bench Store (needs STRATA_TEST_REDIS_ADDR)
+func BenchmarkStore(b *testing.B) {
+	s, err := redis.Open(context.Background(), redis.Options{Addr: testenv.RedisAddr(b), Prefix: "strata-bench:"})
+	require.NoError(b, err)
+	defer func() { _ = online.New(s).Close() }()
+	st := online.New(s)
+	for i := 0; i < 20; i++ {
+		_ = st.DeleteSpace(context.Background(), "dev/w"+fmt.Sprint(i))
+	}
+	onlinetest.Bench(b, st)
 }
