@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -30,7 +31,7 @@ import (
 	"github.com/strata-data/strata/online/onlinetest"
 )
 
-const defs = `entities:
+var defs = `entities:
   - name: user
     join_keys: [{name: user_id, type: long}]
   - name: shop
@@ -60,10 +61,25 @@ feature_views:
     event_time: event_ts
     ttl: 0
     features: [{name: n, type: long}]
-feature_services:
+  - name: wide
+    entities: [user]
+    source: {table: clean.wide}
+    event_time: event_ts
+    ttl: 0
+    features:
+` + wideFeatures() + `feature_services:
   - name: churn
     features: [user_stats:total, shop_stats]
 `
+
+// wideFeatures declares the 50 double features f00..f49 of the view wide (benchmarks).
+func wideFeatures() string {
+	var b strings.Builder
+	for i := 0; i < 50; i++ {
+		fmt.Fprintf(&b, "      - {name: f%02d, type: double}\n", i)
+	}
+	return b.String()
+}
 
 var now = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
