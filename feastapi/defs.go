@@ -70,6 +70,9 @@ func (c *catalogs) get(ctx context.Context, env string) (*catalog, error) {
 			cat.services[d.Name] = &s
 		}
 	}
+	if len(list) == 0 {
+		return cat, nil // not cached: requests naming made-up environments must not grow the cache
+	}
 	if c.envs == nil {
 		c.envs = map[string]*catalog{}
 	}

@@ -89,6 +89,7 @@ type fixture struct {
 	store online.Store
 	h     http.Handler
 	eng   *engine.Engine
+	reg   *features.Registry
 }
 
 func newFixture(t *testing.T, o feastapi.Options) *fixture {
@@ -117,7 +118,7 @@ func newFixture(t *testing.T, o feastapi.Options) *fixture {
 	eng, err := engine.New(engine.Options{Threads: 1, TempDir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = eng.Close() })
-	return &fixture{ctx: ctx, envs: svc, store: store, h: r, eng: eng}
+	return &fixture{ctx: ctx, envs: svc, store: store, h: r, eng: eng, reg: reg}
 }
 
 var ts = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
@@ -329,4 +330,22 @@ func TestGetOnlineFeaturesStringEscapes(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(body), &out), body)
 	require.Equal(t, []any{vals[0], vals[1], vals[2], "bad \ufffd utf8"}, out.Results[1].Values)
+}
+
+// TestDefinitionsCache: definitions are cached for serving.definitions_ttl, then an apply is served.
+func TestDefinitionsCache(t *testing.T) {
+	f := newFixture(t, feastapi.Options{DefinitionsTTL: 300 * time.Millisecond})
+	f.userStats(t, "prod/user_stats", []any{1, now, nil, 1.0, "fr", 1})
+	req := `{"features":["user_stats:total"],"entities":{"user_id":[1]}}`
+	require.Equal(t, 200, statusOf(f.post(t, "/get-online-features", req)))
+	renamed := strings.NewReplacer("- {name: total, type: double}", "- {name: amount, type: double}", "[user_stats:total, shop_stats]", "[user_stats:amount, shop_stats]").Replace(defs)
+	d, err := features.Parse("features/a.yaml", []byte(renamed))
+	require.NoError(t, err)
+	_, err = f.reg.Apply(f.ctx, "prod", d, "bob")
+	require.NoError(t, err)
+	require.Equal(t, 200, statusOf(f.post(t, "/get-online-features", req)), "the cached definitions are served until the TTL passes")
+	require.Eventually(t, func() bool {
+		status, body := f.post(t, "/get-online-features", req)
+		return status == 400 && strings.Contains(body, "unknown features: user_stats:total")
+	}, 5*time.Second, 50*time.Millisecond)
 }
