@@ -3,8 +3,8 @@
 // full_feature_names; column-major results with values, statuses and event timestamps, TTL enforced at read) and
 // POST /push (rows to the online store and/or, through the envs write gate, the view's offline source table).
 //
-// The environment is chosen per request by ?env= or the X-Strata-Env header, else the configured default
-// (serving.env, "prod"). Definitions come from the features registry of that environment, cached for
+// The environment is chosen per request by ?env=, the X-Strata-Env header or the path prefix /feast/{env}/
+// (for Feast SDK clients, which only take a base URL), else the configured default (serving.env, "prod"). Definitions come from the features registry of that environment, cached for
 // serving.definitions_ttl. Errors are Strata's {"error_code","message"} with the status of their kind; bad input
 // is always a 4xx that names what was wrong.
 package feastapi
@@ -80,15 +80,24 @@ func New(o Options) *Server {
 	return &Server{o: o, cats: &catalogs{defs: o.Defs, ttl: o.DefinitionsTTL}}
 }
 
-// Mount registers the routes at Feast's paths (/get-online-features, /push) on r.
+// Mount registers the routes at Feast's paths (/get-online-features, /push) on r, and again under
+// /feast/{env}/ for Feast clients that can only be given a base URL (the SDK's remote online store).
 func (s *Server) Mount(r chi.Router) {
 	r.Post("/get-online-features", s.getOnlineFeatures)
 	r.Post("/push", s.push)
+	r.Post("/feast/{env}/get-online-features", s.getOnlineFeatures)
+	r.Post("/feast/{env}/push", s.push)
 }
 
-// env returns the request's environment: ?env=, else X-Strata-Env, else the default; any other query
-// parameter is refused.
+// env returns the request's environment: the path's /feast/{env}/, else ?env=, else X-Strata-Env, else the
+// default; any other query parameter is refused, and two sources that disagree are a 400.
 func (s *Server) env(r *http.Request) (string, error) {
+	if pe := chi.URLParam(r, "env"); pe != "" {
+		if qe := r.URL.Query().Get("env"); (qe != "" && qe != pe) || (r.Header.Get("X-Strata-Env") != "" && r.Header.Get("X-Strata-Env") != pe) {
+			return "", fmt.Errorf("the path names environment %s and ?env= or X-Strata-Env another: give one: %w", pe, ErrInvalid)
+		}
+		r.Header.Set("X-Strata-Env", pe)
+	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return "", fmt.Errorf("malformed query string: %v: %w", err, ErrInvalid)
