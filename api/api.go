@@ -3,7 +3,7 @@
 // Each endpoint is a call: a function of the request that returns a value or an error. One wrapper (serve.go)
 // checks the query parameters the route takes, writes the value as JSON (or streams it, for rows), and maps the
 // error to a status in one place (errors.go), logging every 5xx once with its request id. Handlers live in one
-// file per resource (envs.go, tables.go, rows.go, releases.go), so a new resource is a new file, not a longer
+// file per resource (envs.go, tables.go, rows.go, releases.go, features.go), so a new resource is a new file, not a longer
 // controller. The package does no wiring: package server mounts Handler under /api/v1 with its middleware
 // (request ids, metrics, timeouts, host and origin checks).
 package api
@@ -36,15 +36,21 @@ type Options struct {
 	// buffers until the client has read the last byte. Above the cap a request gets 503 with Retry-After.
 	// 0 = no cap.
 	MaxStreams int
+	// Features serves /envs/{env}/features (nil: those routes answer 503); Freshness, if set, adds each view's
+	// last materialised event time.
+	Features  FeatureRegistry
+	Freshness Freshness
 }
 
 // API is the /api/v1 handler set.
 type API struct {
-	envs    *envs.Service
-	engine  *engine.Engine
-	log     *slog.Logger
-	streams chan struct{} // one token per running row stream; nil = no cap
-	router  chi.Router
+	envs      *envs.Service
+	engine    *engine.Engine
+	log       *slog.Logger
+	streams   chan struct{} // one token per running row stream; nil = no cap
+	features  FeatureRegistry
+	freshness Freshness
+	router    chi.Router
 }
 
 // New builds the API. It is safe for concurrent use.
@@ -52,7 +58,7 @@ func New(o Options) *API {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	a := &API{envs: o.Envs, engine: o.Engine, log: o.Log}
+	a := &API{envs: o.Envs, engine: o.Engine, log: o.Log, features: o.Features, freshness: o.Freshness}
 	if o.MaxStreams > 0 {
 		a.streams = make(chan struct{}, o.MaxStreams)
 	}
@@ -76,6 +82,9 @@ func (a *API) routes() chi.Router {
 	r.Get("/envs/{env}/tables/{table}/rows", a.serve(a.getRows, "format", "limit", "snapshot", "as_of"))
 	r.Get("/envs/{env}/releases", a.serve(a.listReleases))
 	r.Get("/envs/{env}/releases/{release}", a.serve(a.getRelease))
+	r.Get("/envs/{env}/features", a.serve(a.listFeatures))
+	r.Get("/envs/{env}/features/{name}", a.serve(a.getFeature))
+	r.Get("/envs/{env}/features/{name}/versions", a.serve(a.featureVersions))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, errs.E(errs.NotFound, "no route for %s %s; /api/v1/openapi.yaml lists the routes", r.Method, r.URL.Path))
 	})

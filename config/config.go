@@ -33,6 +33,8 @@ type Config struct {
 	SQLWire   SQLWire   `yaml:"sqlwire"`
 	Artifacts Artifacts `yaml:"artifacts"`
 	Auth      Auth      `yaml:"auth"`
+	Online    Online    `yaml:"online"`
+	Serving   Serving   `yaml:"serving"`
 	Log       Log       `yaml:"log"`
 
 	// Dir is the project directory (where strata.yaml is or would be). Not a key.
@@ -115,6 +117,36 @@ type Artifacts struct {
 	Root string `yaml:"root"`
 }
 
+// Online configures the online feature store.
+type Online struct {
+	// Backend is "embedded" (a file on local disk, no server) or "redis".
+	Backend string `yaml:"backend"`
+	// Path is the embedded store's file; empty = <data_dir>/online.db.
+	Path  string      `yaml:"path"`
+	Redis OnlineRedis `yaml:"redis"`
+}
+
+// OnlineRedis configures the Redis online store.
+type OnlineRedis struct {
+	// Addr is host:port or redis://[:password@]host:port/db.
+	Addr string `yaml:"addr"`
+	// Prefix starts every key Strata writes, so one Redis can hold several projects.
+	Prefix string `yaml:"prefix"`
+}
+
+// Serving configures online feature serving (POST /get-online-features, POST /push).
+type Serving struct {
+	// Env is the environment of requests that name none (?env= or X-Strata-Env).
+	Env string `yaml:"env"`
+	// MaxEntities caps the entity rows of one request (413 above).
+	MaxEntities int `yaml:"max_entities"`
+	// MaxBodyBytes caps a request body (413 above).
+	MaxBodyBytes int `yaml:"max_body_bytes"`
+	// DefinitionsTTL is how long serving caches an environment's feature definitions: an apply is served
+	// within this time.
+	DefinitionsTTL time.Duration `yaml:"definitions_ttl"`
+}
+
 // Log configures structured logging.
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
@@ -129,6 +161,8 @@ func Default(dir string) *Config {
 			WriteTimeout: 30 * time.Second, MaxStreams: 8, ShutdownTimeout: 30 * time.Second},
 		SQLWire: SQLWire{Addr: "127.0.0.1:5433", MaxMessage: 16 << 20},
 		Auth:    Auth{ScramIterations: 4096, CacheTTL: 2 * time.Second},
+		Online:  Online{Backend: "embedded", Redis: OnlineRedis{Prefix: "strata:"}},
+		Serving: Serving{Env: "prod", MaxEntities: 1000, MaxBodyBytes: 16 << 20, DefinitionsTTL: 5 * time.Second},
 		Log:     Log{Level: "info", Format: "text"},
 		Dir:     dir,
 	}
@@ -183,6 +217,7 @@ func (c *Config) validate() error {
 		{"server.idle_timeout", c.Server.IdleTimeout, "2m"},
 		{"server.write_timeout", c.Server.WriteTimeout, "30s"},
 		{"server.shutdown_timeout", c.Server.ShutdownTimeout, "30s"},
+		{"serving.definitions_ttl", c.Serving.DefinitionsTTL, "5s"},
 	} {
 		if d.v <= 0 {
 			problems = append(problems, fmt.Sprintf("%s: must be positive (e.g. %s)", d.key, d.eg))
@@ -205,6 +240,8 @@ func (c *Config) validate() error {
 	if c.Auth.CacheTTL < 0 {
 		problems = append(problems, "auth.cache_ttl: must be ≥ 0 (e.g. 2s; 0 turns the cache off)")
 	}
+	problems = append(problems, c.Online.problems()...)
+	problems = append(problems, c.Serving.problems()...)
 	if c.Engine.Threads < 0 {
 		problems = append(problems, "engine.threads: must be ≥ 0 (0 = all CPUs)")
 	}
@@ -251,9 +288,41 @@ func (c *Config) resolve() {
 			*p = filepath.Join(c.Dir, *p)
 		}
 	}
+	if c.Online.Path == "" {
+		c.Online.Path = filepath.Join(c.DataDir, "online.db")
+	} else if !filepath.IsAbs(c.Online.Path) {
+		c.Online.Path = filepath.Join(c.Dir, c.Online.Path)
+	}
 	if c.Artifacts.Root == "" {
 		c.Artifacts.Root = filepath.Join(c.DataDir, "artifacts")
 	} else if !strings.Contains(c.Artifacts.Root, "://") && !filepath.IsAbs(c.Artifacts.Root) {
 		c.Artifacts.Root = filepath.Join(c.Dir, c.Artifacts.Root)
 	}
+}
+
+func (o Online) problems() []string {
+	switch o.Backend {
+	case "embedded":
+	case "redis":
+		if o.Redis.Addr == "" {
+			return []string{"online.redis.addr: must be set when online.backend is redis (e.g. 127.0.0.1:6379)"}
+		}
+	default:
+		return []string{fmt.Sprintf("online.backend: %q is not one of embedded, redis", o.Backend)}
+	}
+	return nil
+}
+
+func (s Serving) problems() []string {
+	var out []string
+	if s.Env == "" {
+		out = append(out, "serving.env: must not be empty (e.g. prod)")
+	}
+	if s.MaxEntities < 1 {
+		out = append(out, "serving.max_entities: must be ≥ 1 (e.g. 1000)")
+	}
+	if s.MaxBodyBytes < 1024 {
+		out = append(out, "serving.max_body_bytes: must be ≥ 1024 bytes (e.g. 16777216)")
+	}
+	return out
 }

@@ -230,6 +230,17 @@ sqlwire:                     # PostgreSQL wire endpoint: psql -h 127.0.0.1 -p 54
   tls_key: ""                # PEM key file of tls_cert
 artifacts:
   root: ""                   # "" = <data_dir>/artifacts; or s3://bucket/prefix
+online:                      # online feature store
+  backend: embedded          # embedded (a file, no server) or redis
+  path: ""                   # embedded: "" = <data_dir>/online.db
+  redis:
+    addr: ""                 # redis: host:port or redis://[:password@]host:port/db
+    prefix: "strata:"        # every key starts with it
+serving:                     # POST /get-online-features and /push
+  env: prod                  # environment of requests without ?env= or X-Strata-Env
+  max_entities: 1000         # entity rows per request; more get 413
+  max_body_bytes: 16777216   # request body; larger gets 413
+  definitions_ttl: 5s        # feature definitions are cached this long: an apply is served within it
 log:
   level: info                # debug, info, warn, error
   format: text               # text or json

@@ -20,11 +20,13 @@ import (
 	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/errs"
+	"github.com/strata-data/strata/feastapi"
 	"github.com/strata-data/strata/features"
 	"github.com/strata-data/strata/lake"
 	"github.com/strata-data/strata/meta"
 	"github.com/strata-data/strata/mlflowapi"
 	"github.com/strata-data/strata/move"
+	"github.com/strata-data/strata/online"
 	"github.com/strata-data/strata/registry"
 	"github.com/strata-data/strata/rowfmt"
 	"github.com/strata-data/strata/sqlwire"
@@ -50,6 +52,10 @@ var sentinels = map[string]error{
 	"envs.ErrNotFound":           envs.ErrNotFound,
 	"features.ErrInvalid":        features.ErrInvalid,
 	"features.ErrNotFound":       features.ErrNotFound,
+	"feastapi.ErrInvalid":        feastapi.ErrInvalid,
+	"feastapi.ErrTooLarge":       feastapi.ErrTooLarge,
+	"online.ErrInvalid":          online.ErrInvalid,
+	"online.ErrUnavailable":      online.ErrUnavailable,
 	"envs.ErrInvalid":            envs.ErrInvalid,
 	"envs.ErrForbidden":          envs.ErrForbidden,
 	"envs.ErrConflict":           envs.ErrConflict,

@@ -124,6 +124,9 @@ func (s *Server) authorize(r *http.Request, p *auth.Principal) string {
 	if !p.CanSee() {
 		return fmt.Sprintf("user %q has no role in any environment", p.User)
 	}
+	if feastPath(r.URL.Path) {
+		return "" // Feast-shaped serving picks its environment per request and checks the role there (feastapi)
+	}
 	if read || (r.Method == http.MethodPost && hasSuffix(r.URL.Path, mlflowReadPosts)) {
 		return ""
 	}
@@ -170,4 +173,14 @@ func isLoopbackAddr(addr string) bool {
 	}
 	ip := net.ParseIP(strings.Trim(host, "[]"))
 	return ip != nil && ip.IsLoopback()
+}
+
+// feastPath says whether path is one of the Feast-shaped serving routes (/get-online-features, /push, or either
+// under /feast/{env}/).
+func feastPath(path string) bool {
+	if tail, ok := strings.CutPrefix(path, "/feast/"); ok {
+		_, path, _ = strings.Cut(tail, "/")
+		path = "/" + path
+	}
+	return path == "/get-online-features" || path == "/push"
 }

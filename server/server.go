@@ -34,6 +34,9 @@ type Deps struct {
 	Log    *slog.Logger
 	// Auth authenticates requests and checks roles (auth.go); nil = every request is trusted.
 	Auth *auth.Service
+	// Features is the feature registry /api/v1/envs/{env}/features reads (nil: 503); Freshness optional.
+	Features  api.FeatureRegistry
+	Freshness api.Freshness
 	// Mounts register further routes (absolute paths) on the router, e.g. the MLflow tracking API. They get
 	// the server's middleware like every other route.
 	Mounts []func(chi.Router)
@@ -100,7 +103,8 @@ func New(d Deps, o Options) (*Server, error) {
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	r.Get("/readyz", s.ready)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
-	r.Mount("/api/v1", api.New(api.Options{Envs: d.Envs, Engine: d.Engine, Log: d.Log, MaxStreams: o.MaxStreams}).Handler())
+	r.Mount("/api/v1", api.New(api.Options{Envs: d.Envs, Engine: d.Engine, Log: d.Log, MaxStreams: o.MaxStreams,
+		Features: d.Features, Freshness: d.Freshness}).Handler())
 	for _, m := range d.Mounts {
 		m(r)
 	}

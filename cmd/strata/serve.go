@@ -72,7 +72,13 @@ func (a *app) serveCmd() *cobra.Command {
 				return err
 			}
 			users := a.authService()
-			deps := server.Deps{DB: a.db, Envs: a.envs, Engine: eng, Log: log, Auth: users}
+			deps := server.Deps{DB: a.db, Envs: a.envs, Engine: eng, Log: log, Auth: users, Features: features.NewRegistry(a.db)}
+			feast, store, err := a.featureServing(ctx, cfg, log)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = store.Close() }()
+			deps.Mounts, deps.Freshness = append(deps.Mounts, feast), onlineFreshness(store)
 			mlflow, err := a.mlflowRoutes(ctx)
 			if err != nil {
 				return err

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/strata-data/strata/internal/testenv"
+)
+
+func (p *serverProc) post(t *testing.T, path, body string) (int, string) {
+	t.Helper()
+	resp, err := http.Post(p.url+path, "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestServeOnlineFeatures runs `strata serve` as a real process, on the embedded store and on a real Redis, and
+// talks to it as a Feast HTTP client would: a push (Feast's PushFeaturesRequest shape, research/feature-store.md
+// §1.4) online and offline, then Feast's GetOnlineFeaturesRequest, answered column-major with statuses; the
+// definitions browse API; the default environment (prod, where nothing is applied); a bad request.
+func TestServeOnlineFeatures(t *testing.T) {
+	for _, backend := range []struct {
+		name string
+		env  []string
+	}{
+		{"embedded", nil},
+		{"redis", []string{"STRATA_ONLINE_BACKEND=redis", "STRATA_ONLINE_REDIS_ADDR=" + testenv.RedisAddr(t), "STRATA_ONLINE_REDIS_PREFIX=e2e-" + strings.ReplaceAll(t.Name(), "/", "-") + ":"}},
+	} {
+		t.Run(backend.name, func(t *testing.T) {
+			c := featureProject(t)
+			c.ok("apply")
+			p := startServe(t, c, append([]string{"STRATA_SQLWIRE_ADDR="}, backend.env...), "--addr", "127.0.0.1:0")
+
+			status, body := p.post(t, "/push?env=dev", `{
+				"push_source_name": "user_stats",
+				"df": {"user_id": [1001, 1002], "event_ts": ["2126-11-24 10:59:42+00:00", "2026-11-24 10:59:42+00:00"],
+				       "created_ts": ["2126-11-24 10:59:42", null], "total": [1.0, null], "country": ["fr", "de"]},
+				"to": "online_and_offline", "allow_registry_cache": true, "transform_on_write": true}`)
+			require.Equal(t, 200, status, body)
+			require.Contains(t, body, `"offline_table":"clean.users"`)
+
+			status, body = p.post(t, "/get-online-features?env=dev", `{
+				"features": ["user_stats:total", "user_stats:country"],
+				"feature_service": null,
+				"entities": {"user_id": [1001, 1002, 1003]},
+				"full_feature_names": false}`)
+			require.Equal(t, 200, status, body)
+			var resp struct {
+				Metadata struct {
+					FeatureNames []string `json:"feature_names"`
+				} `json:"metadata"`
+				Results []struct {
+					Values          []any    `json:"values"`
+					Statuses        []string `json:"statuses"`
+					EventTimestamps []string `json:"event_timestamps"`
+				} `json:"results"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(body), &resp))
+			require.Equal(t, []string{"user_id", "total", "country"}, resp.Metadata.FeatureNames)
+			require.Equal(t, []any{1001.0, 1002.0, 1003.0}, resp.Results[0].Values)
+			require.Equal(t, []any{1.0, nil, nil}, resp.Results[1].Values)
+			// 1001's row is from 2126 (inside the 30d TTL). 1002's null total is from 2026-11-24: NULL_VALUE while
+			// that is within 30 days of the clock, OUTSIDE_MAX_AGE after; never PRESENT.
+			require.Equal(t, "PRESENT", resp.Results[1].Statuses[0])
+			require.Contains(t, []string{"NULL_VALUE", "OUTSIDE_MAX_AGE"}, resp.Results[1].Statuses[1])
+			require.Equal(t, "NOT_FOUND", resp.Results[1].Statuses[2])
+			require.Equal(t, "2126-11-24T10:59:42Z", resp.Results[1].EventTimestamps[0])
+			require.Equal(t, []any{"fr", "de", nil}, resp.Results[2].Values)
+
+			out := c.ok("sql", "--env", "dev", "--format", "csv", "SELECT user_id, country FROM clean.users WHERE user_id > 1000 ORDER BY user_id")
+			require.Equal(t, "user_id,country\n1001,fr\n1002,de\n", out, "the offline push went through the write gate")
+
+			status, body = p.get(t, "/api/v1/envs/dev/features/user_stats")
+			require.Equal(t, 200, status, body)
+			require.Contains(t, body, `"name": "user_stats"`)
+			require.Contains(t, body, `"last_materialized_event_time": "2126-11-24T10:59:42Z"`, "freshness from the online store")
+
+			status, body = p.post(t, "/get-online-features", `{"features": ["user_stats:total"], "entities": {"user_id": [1]}}`)
+			require.Equal(t, 400, status, body)
+			require.Contains(t, body, "unknown feature views in prod: user_stats", "the default environment is prod, where nothing is applied")
+			status, body = p.post(t, "/get-online-features?env=dev", `{"features": ["user_stats:total"], "entities": {"user_id": ["1001"]}}`)
+			require.Equal(t, 400, status, body)
+			require.Contains(t, body, "give an integer")
+		})
+	}
+}

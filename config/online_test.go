@@ -1,0 +1,43 @@
+package config_test
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/strata-data/strata/config"
+)
+
+// TestOnlineServingKeys: online.* and serving.* defaults, file and STRATA_* overrides, and each invalid value
+// named.
+func TestOnlineServingKeys(t *testing.T) {
+	dir := t.TempDir()
+	c, err := config.Load(dir, "", nil)
+	require.NoError(t, err)
+	require.Equal(t, config.Online{Backend: "embedded", Path: filepath.Join(dir, "strata-data", "online.db"), Redis: config.OnlineRedis{Prefix: "strata:"}}, c.Online)
+	require.Equal(t, config.Serving{Env: "prod", MaxEntities: 1000, MaxBodyBytes: 16 << 20, DefinitionsTTL: 5 * time.Second}, c.Serving)
+
+	dir = write(t, "online:\n  backend: redis\n  redis:\n    addr: 127.0.0.1:6380\nserving:\n  env: dev\n  max_entities: 50\n")
+	c, err = config.Load(dir, "", []string{"STRATA_SERVING_DEFINITIONS_TTL=1s", "STRATA_ONLINE_REDIS_PREFIX=p:", "STRATA_SERVING_MAX_BODY_BYTES=4096"})
+	require.NoError(t, err)
+	require.Equal(t, "redis", c.Online.Backend)
+	require.Equal(t, "127.0.0.1:6380", c.Online.Redis.Addr)
+	require.Equal(t, "p:", c.Online.Redis.Prefix)
+	require.Equal(t, config.Serving{Env: "dev", MaxEntities: 50, MaxBodyBytes: 4096, DefinitionsTTL: time.Second}, c.Serving)
+
+	for _, tc := range []struct{ body, want string }{
+		{"online:\n  backend: memcached\n", `online.backend: "memcached" is not one of embedded, redis`},
+		{"online:\n  backend: redis\n", "online.redis.addr: must be set"},
+		{"serving:\n  max_entities: 0\n", "serving.max_entities: must be ≥ 1"},
+		{"serving:\n  max_body_bytes: 10\n", "serving.max_body_bytes: must be ≥ 1024"},
+		{"serving:\n  definitions_ttl: 0s\n", "serving.definitions_ttl: must be positive"},
+		{"serving:\n  env: \"\"\n", "serving.env: must not be empty"},
+		{"serving:\n  max_entity: 5\n", `unknown key "serving.max_entity"`},
+	} {
+		_, err := config.Load(write(t, tc.body), "", nil)
+		require.ErrorContains(t, err, tc.want)
+		require.ErrorIs(t, err, config.ErrInvalid)
+	}
+}

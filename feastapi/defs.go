@@ -1,0 +1,182 @@
+package feastapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/strata-data/strata/features"
+)
+
+// Definitions is where serving reads feature definitions: the features registry of an environment.
+type Definitions interface {
+	List(ctx context.Context, env string) ([]features.Def, error)
+}
+
+// catalog is one environment's current definitions, decoded once.
+type catalog struct {
+	loaded   time.Time
+	views    map[string]*features.View
+	versions map[string]int64
+	entities map[string]*features.Entity
+	services map[string]*features.Service
+}
+
+// catalogs caches each environment's catalog for ttl: serving must not query the metadata database per request.
+type catalogs struct {
+	defs Definitions
+	ttl  time.Duration
+	mu   sync.Mutex
+	envs map[string]*catalog
+}
+
+func (c *catalogs) get(ctx context.Context, env string) (*catalog, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cat, ok := c.envs[env]; ok && time.Since(cat.loaded) < c.ttl {
+		return cat, nil
+	}
+	list, err := c.defs.List(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	cat := &catalog{loaded: time.Now(), views: map[string]*features.View{}, versions: map[string]int64{},
+		entities: map[string]*features.Entity{}, services: map[string]*features.Service{}}
+	for _, d := range list {
+		switch d.Kind {
+		case features.KindView:
+			v, err := d.View()
+			if err != nil {
+				return nil, err
+			}
+			cat.views[d.Name], cat.versions[d.Name] = v, d.Version
+		case features.KindEntity:
+			var e features.Entity
+			if err := json.Unmarshal(d.Spec, &e); err != nil {
+				return nil, fmt.Errorf("stored entity %s: %w", d.Name, err)
+			}
+			cat.entities[d.Name] = &e
+		case features.KindService:
+			var s features.Service
+			if err := json.Unmarshal(d.Spec, &s); err != nil {
+				return nil, fmt.Errorf("stored service %s: %w", d.Name, err)
+			}
+			cat.services[d.Name] = &s
+		}
+	}
+	if len(list) == 0 {
+		return cat, nil // not cached: requests naming made-up environments must not grow the cache
+	}
+	if c.envs == nil {
+		c.envs = map[string]*catalog{}
+	}
+	c.envs[env] = cat
+	return cat, nil
+}
+
+// joinKeys returns a view's join keys in declared order (entities in order, each entity's keys in order).
+func (cat *catalog) joinKeys(v *features.View) ([]features.JoinKey, error) {
+	var out []features.JoinKey
+	for _, e := range v.Entities {
+		ent, ok := cat.entities[e]
+		if !ok {
+			return nil, fmt.Errorf("feature view %s names entity %s, which is not applied", v.Name, e)
+		}
+		out = append(out, ent.JoinKeys...)
+	}
+	return out, nil
+}
+
+// instance is one feature view with parameter values: its key space and the features asked of it.
+type instance struct {
+	view     *features.View
+	ref      string // how the request named it: "view" or "view(k=v)"
+	space    string // key space name within the environment
+	keys     []features.JoinKey
+	features []string
+}
+
+// parseRef splits "view:feature", "view(k=v,...):feature" or a bare view name (all its features).
+func parseRef(ref string) (view string, params map[string]string, feature string, err error) {
+	head, feature := ref, ""
+	if i := strings.LastIndex(ref, ":"); i >= 0 && !strings.Contains(ref[i:], ")") {
+		head, feature = ref[:i], ref[i+1:]
+	}
+	view = head
+	if i := strings.Index(head, "("); i >= 0 {
+		if !strings.HasSuffix(head, ")") {
+			return "", nil, "", fmt.Errorf("%q: parameters are written view(name=value,...):feature", ref)
+		}
+		view, params = head[:i], map[string]string{}
+		for _, kv := range strings.Split(head[i+1:len(head)-1], ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			k = strings.TrimSpace(k)
+			if !ok || k == "" {
+				return "", nil, "", fmt.Errorf("%q: parameters are written view(name=value,...):feature", ref)
+			}
+			params[k] = strings.TrimSpace(v)
+		}
+	}
+	return strings.TrimSpace(view), params, strings.TrimSpace(feature), nil
+}
+
+// instanceName is the key space of a view with parameter values: the view name when every value is the default,
+// else "<view>__p<first 10 hex of sha256 of k=v&k=v over ALL params sorted by name, defaults filled>".
+// TODO(lead): replace with features.InstanceName when h-features lands it (same rule).
+func instanceName(v *features.View, given map[string]string) (string, error) {
+	if len(given) == 0 {
+		return v.Name, nil
+	}
+	var names []string
+	for n := range given {
+		if _, ok := v.Source.Params[n]; !ok {
+			return "", fmt.Errorf("feature view %s has no parameter %q (parameters: %s)", v.Name, n, paramList(v))
+		}
+	}
+	for n := range v.Source.Params {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	allDefault := true
+	parts := make([]string, len(names))
+	for i, n := range names {
+		p := v.Source.Params[n]
+		def, err := p.Type.Check(p.Default)
+		if err != nil {
+			return "", fmt.Errorf("feature view %s parameter %s has no usable default: %v", v.Name, n, err)
+		}
+		val := def
+		if s, ok := given[n]; ok {
+			if val, err = p.Type.Check(s); err != nil {
+				return "", fmt.Errorf("feature view %s parameter %s: %v", v.Name, n, err)
+			}
+		}
+		if val != def {
+			allDefault = false
+		}
+		parts[i] = n + "=" + fmt.Sprint(val)
+	}
+	if allDefault {
+		return v.Name, nil
+	}
+	sum := sha256.Sum256([]byte(strings.Join(parts, "&")))
+	return v.Name + "__p" + hex.EncodeToString(sum[:])[:10], nil
+}
+
+func paramList(v *features.View) string {
+	var out []string
+	for n := range v.Source.Params {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, ", ")
+}

@@ -1,0 +1,495 @@
+package feastapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/strata-data/strata/auth"
+	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/features"
+	"github.com/strata-data/strata/online"
+	"github.com/strata-data/strata/online/record"
+)
+
+// getRequest is Feast's GetOnlineFeaturesRequest.
+type getRequest struct {
+	Features         []string `json:"features"`
+	FeatureService   *string  `json:"feature_service"`
+	Entities         entities `json:"entities"`
+	FullFeatureNames bool     `json:"full_feature_names"`
+	// Accepted for compatibility; Strata always answers statuses and timestamps.
+	IncludeVersionMetadata bool `json:"include_feature_view_version_metadata"`
+}
+
+// entities is the column-major entity map, in the order the request lists its keys.
+type entities struct {
+	names []string
+	cols  map[string][]json.RawMessage
+}
+
+func (e *entities) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return fmt.Errorf(`"entities" must be an object of join key -> list of values`)
+	}
+	e.cols = map[string][]json.RawMessage{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		name := t.(string)
+		var col []json.RawMessage
+		if err := dec.Decode(&col); err != nil {
+			return fmt.Errorf(`entities.%s must be a list of values`, name)
+		}
+		if _, dup := e.cols[name]; dup {
+			return fmt.Errorf(`entities.%s is given twice`, name)
+		}
+		e.names = append(e.names, name)
+		e.cols[name] = col
+	}
+	return nil
+}
+
+// column is one requested feature of one instance.
+type column struct {
+	inst *instance
+	pos  int // position in inst.features
+	name string
+}
+
+// plan is a resolved request: the instances to read, the key columns and the output columns.
+type plan struct {
+	insts   []*instance
+	keys    []features.JoinKey // in the request's order
+	cols    []column
+	n       int
+	keyVals map[string][]online.Value
+}
+
+func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
+	env, err := s.env(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if p := auth.FromContext(r.Context()); p != nil && !p.CanRead(env) {
+		s.fail(w, r, fmt.Errorf("user %q has no role in environment %q; an admin gives one with: strata user grant %s --env %s --role viewer: %w",
+			p.User, env, p.User, env, envs.ErrForbidden))
+		return
+	}
+	var req getRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	cat, err := s.cats.get(r.Context(), env)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.resolve(cat, env, &req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rows := make([][]online.Row, len(p.insts))
+	for i, in := range p.insts {
+		ents := make([][]online.Value, p.n)
+		flat := make([]online.Value, p.n*len(in.keys))
+		for e := range ents {
+			ents[e] = flat[e*len(in.keys) : (e+1)*len(in.keys)]
+			for k, jk := range in.keys {
+				ents[e][k] = p.keyVals[jk.Name][e]
+			}
+		}
+		if rows[i], err = s.o.Store.Get(r.Context(), online.Space(env, in.space), ents, in.features); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(s.render(p, rows))
+}
+
+// resolve checks a request against the environment's definitions. Every unknown name is reported at once.
+func (s *Server) resolve(cat *catalog, env string, req *getRequest) (*plan, error) {
+	refs, err := featureRefs(cat, env, req)
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{}
+	byRef := map[string]*instance{}
+	var unknownViews, unknownFeats, bad []string
+	for _, ref := range refs {
+		vname, params, feat, err := parseRef(ref)
+		if err != nil {
+			bad = append(bad, err.Error())
+			continue
+		}
+		v, ok := cat.views[vname]
+		if !ok {
+			unknownViews = append(unknownViews, vname)
+			continue
+		}
+		space, err := instanceName(v, params)
+		if err != nil {
+			bad = append(bad, err.Error())
+			continue
+		}
+		in, ok := byRef[space]
+		if !ok {
+			keys, err := cat.joinKeys(v)
+			if err != nil {
+				return nil, err
+			}
+			in = &instance{view: v, ref: vname, space: space, keys: keys}
+			byRef[space] = in
+			p.insts = append(p.insts, in)
+		}
+		for _, f := range viewFeatures(v, feat) {
+			if f == "" {
+				unknownFeats = append(unknownFeats, vname+":"+feat)
+				continue
+			}
+			in.features = append(in.features, f)
+			name := f
+			if req.FullFeatureNames {
+				name = space + "__" + f
+			}
+			p.cols = append(p.cols, column{inst: in, pos: len(in.features) - 1, name: name})
+		}
+	}
+	if len(unknownViews) > 0 {
+		bad = append(bad, fmt.Sprintf("unknown feature views in %s: %s (see GET /api/v1/envs/%s/features)", env, uniq(unknownViews), env))
+	}
+	if len(unknownFeats) > 0 {
+		bad = append(bad, "unknown features: "+uniq(unknownFeats))
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("%s: %w", strings.Join(bad, "; "), ErrInvalid)
+	}
+	if err := p.checkNames(req.FullFeatureNames); err != nil {
+		return nil, err
+	}
+	return p, s.entityValues(p, req)
+}
+
+// featureRefs returns the requested references: the features list, or a feature service's (with includes).
+func featureRefs(cat *catalog, env string, req *getRequest) ([]string, error) {
+	switch {
+	case req.FeatureService != nil && len(req.Features) > 0:
+		return nil, fmt.Errorf(`give either "features" or "feature_service", not both: %w`, ErrInvalid)
+	case req.FeatureService != nil:
+		var out []string
+		if err := expandService(cat, *req.FeatureService, map[string]bool{}, &out); err != nil {
+			return nil, fmt.Errorf("%v (services in %s: GET /api/v1/envs/%s/features): %w", err, env, env, ErrInvalid)
+		}
+		return out, nil
+	case len(req.Features) == 0:
+		return nil, fmt.Errorf(`give "features" (["view:feature", ...]) or "feature_service": %w`, ErrInvalid)
+	}
+	return req.Features, nil
+}
+
+func expandService(cat *catalog, name string, seen map[string]bool, out *[]string) error {
+	svc, ok := cat.services[name]
+	if !ok {
+		return fmt.Errorf("unknown feature service %q", name)
+	}
+	if seen[name] {
+		return nil
+	}
+	seen[name] = true
+	*out = append(*out, svc.Features...)
+	for _, inc := range svc.Include {
+		if err := expandService(cat, inc, seen, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// viewFeatures returns the named feature ("" when the view lacks it), or every feature for a bare view name.
+func viewFeatures(v *features.View, feat string) []string {
+	if feat == "" {
+		out := make([]string, len(v.Features))
+		for i, f := range v.Features {
+			out[i] = f.Name
+		}
+		return out
+	}
+	for _, f := range v.Features {
+		if f.Name == feat {
+			return []string{feat}
+		}
+	}
+	return []string{""}
+}
+
+func (p *plan) checkNames(full bool) error {
+	seen := map[string]bool{}
+	for _, c := range p.cols {
+		if seen[c.name] {
+			if full {
+				return fmt.Errorf("feature %s is requested twice: %w", c.name, ErrInvalid)
+			}
+			return fmt.Errorf("two requested features are both named %s: set \"full_feature_names\": true to tell them apart: %w", c.name, ErrInvalid)
+		}
+		seen[c.name] = true
+	}
+	return nil
+}
+
+// entityValues checks the entity columns: every join key the views need, no other, equal lengths within the
+// limit, values of the keys' types.
+func (s *Server) entityValues(p *plan, req *getRequest) error {
+	need := map[string]features.JoinKey{}
+	var missing []string
+	for _, in := range p.insts {
+		for _, k := range in.keys {
+			if _, ok := need[k.Name]; !ok {
+				need[k.Name] = k
+				if _, given := req.Entities.cols[k.Name]; !given {
+					missing = append(missing, fmt.Sprintf("%s (a %s, needed by feature view %s)", k.Name, k.Type, in.ref))
+				}
+			}
+		}
+	}
+	var unknown []string
+	for _, name := range req.Entities.names {
+		if _, ok := need[name]; !ok {
+			unknown = append(unknown, name)
+		}
+	}
+	switch {
+	case len(missing) > 0:
+		return fmt.Errorf("entities lacks join keys: %s: %w", strings.Join(missing, ", "), ErrInvalid)
+	case len(unknown) > 0:
+		return fmt.Errorf("entities has keys no requested feature view uses: %s (the views need %s): %w", strings.Join(unknown, ", "), keyNames(need), ErrInvalid)
+	}
+	p.n = -1
+	p.keyVals = map[string][]online.Value{}
+	for _, name := range req.Entities.names {
+		col := req.Entities.cols[name]
+		if p.n >= 0 && len(col) != p.n {
+			return fmt.Errorf("entities lists have different lengths (%s has %d, %s has %d): give one value per entity row in every list: %w",
+				req.Entities.names[0], p.n, name, len(col), ErrInvalid)
+		}
+		p.n = len(col)
+		if p.n > s.o.MaxEntities {
+			return fmt.Errorf("%d entity rows is more than serving.max_entities (%d): split the request: %w", p.n, s.o.MaxEntities, ErrTooLarge)
+		}
+		vals, err := keyValues(need[name], col)
+		if err != nil {
+			return err
+		}
+		p.keyVals[name] = vals
+		p.keys = append(p.keys, need[name])
+	}
+	if p.n < 0 {
+		p.n = 0
+	}
+	return nil
+}
+
+func keyNames(m map[string]features.JoinKey) string {
+	var out []string
+	for n := range m {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+// keyValues converts a column of JSON values to a join key's type: integers for int/long keys, strings for
+// string keys. Anything else is a 400 naming the key, the row and the value.
+func keyValues(k features.JoinKey, col []json.RawMessage) ([]online.Value, error) {
+	out := make([]online.Value, len(col))
+	for i, raw := range col {
+		switch k.Type {
+		case "int", "long":
+			n, err := strconv.ParseInt(string(raw), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("entities.%s[%d] is %s: join key %s is a %s, give an integer: %w", k.Name, i, raw, k.Name, k.Type, ErrInvalid)
+			}
+			out[i] = record.IntValue(n)
+		case "string":
+			var s string
+			if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+				return nil, fmt.Errorf("entities.%s[%d] is %s: join key %s is a string, give a JSON string: %w", k.Name, i, raw, k.Name, ErrInvalid)
+			}
+			out[i] = record.StringValue(s)
+		default:
+			return nil, fmt.Errorf("join key %s is a %s: online serving takes int, long or string keys: %w", k.Name, k.Type, ErrInvalid)
+		}
+	}
+	return out, nil
+}
+
+func uniq(list []string) string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range list {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+const epoch = `"1970-01-01T00:00:00Z"`
+
+// render writes Feast's column-major response: the key columns first, then each feature with its statuses and
+// event timestamps.
+func (s *Server) render(p *plan, rows [][]online.Row) []byte {
+	now := s.o.Now().UnixMicro()
+	b := make([]byte, 0, 256+p.n*len(p.cols)*48)
+	b = append(b, `{"metadata":{"feature_names":[`...)
+	for i, k := range p.keys {
+		b = appendSep(b, i)
+		b = strconv.AppendQuote(b, k.Name)
+	}
+	for i, c := range p.cols {
+		b = appendSep(b, i+len(p.keys))
+		b = strconv.AppendQuote(b, c.name)
+	}
+	b = append(b, `]},"results":[`...)
+	for i, k := range p.keys {
+		b = appendSep(b, i)
+		b = append(b, `{"values":[`...)
+		for e, v := range p.keyVals[k.Name] {
+			b = appendSep(b, e)
+			b = appendValue(b, v)
+		}
+		b = appendRepeat(append(b, `],"statuses":[`...), `"PRESENT"`, p.n)
+		b = appendRepeat(append(b, `],"event_timestamps":[`...), epoch, p.n)
+		b = append(b, "]}"...)
+	}
+	idx := map[*instance]int{}
+	stamps := make([][]byte, len(p.insts)) // each instance's event_timestamps list, formatted once for all its features
+	for i, in := range p.insts {
+		idx[in] = i
+		stamps[i] = appendStamps(nil, rows[i])
+	}
+	for i, c := range p.cols {
+		b = appendSep(b, i+len(p.keys))
+		b = s.appendColumn(b, c, rows[idx[c.inst]], stamps[idx[c.inst]], now)
+	}
+	return append(b, "]}\n"...)
+}
+
+func appendStamps(b []byte, rows []online.Row) []byte {
+	for e, r := range rows {
+		b = appendSep(b, e)
+		if !r.Found {
+			b = append(b, epoch...)
+			continue
+		}
+		b = appendTime(b, r.EventUS)
+	}
+	return b
+}
+
+func (s *Server) appendColumn(b []byte, c column, rows []online.Row, stamps []byte, now int64) []byte {
+	ttl := time.Duration(c.inst.view.TTL).Microseconds()
+	b = append(b, `{"values":[`...)
+	for e, r := range rows {
+		b = appendSep(b, e)
+		b = appendValue(b, r.Values[c.pos])
+	}
+	b = append(b, `],"statuses":[`...)
+	for e, r := range rows {
+		b = appendSep(b, e)
+		v := r.Values[c.pos]
+		switch {
+		case !r.Found || v.Kind == record.Missing:
+			b = append(b, `"NOT_FOUND"`...)
+		case ttl > 0 && now-r.EventUS > ttl:
+			b = append(b, `"OUTSIDE_MAX_AGE"`...)
+		case v.Kind == record.Null:
+			b = append(b, `"NULL_VALUE"`...)
+		default:
+			b = append(b, `"PRESENT"`...)
+		}
+	}
+	b = append(b, `],"event_timestamps":[`...)
+	b = append(b, stamps...)
+	return append(b, "]}"...)
+}
+
+func appendSep(b []byte, i int) []byte {
+	if i > 0 {
+		return append(b, ',')
+	}
+	return b
+}
+
+func appendRepeat(b []byte, s string, n int) []byte {
+	for i := 0; i < n; i++ {
+		b = appendSep(b, i)
+		b = append(b, s...)
+	}
+	return b
+}
+
+func appendTime(b []byte, us int64) []byte {
+	b = append(b, '"')
+	b = time.UnixMicro(us).UTC().AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// appendValue writes a value as native JSON: numbers, strings, booleans, RFC 3339 timestamps, base64 bytes;
+// null for a null or missing value and for NaN/±Inf, which JSON cannot carry.
+func appendValue(b []byte, v online.Value) []byte {
+	switch v.Kind {
+	case record.Int64:
+		return strconv.AppendInt(b, v.I, 10)
+	case record.Float64:
+		if v.F != v.F || v.F > 1.7976931348623157e308 || v.F < -1.7976931348623157e308 {
+			return append(b, "null"...)
+		}
+		return strconv.AppendFloat(b, v.F, 'g', -1, 64)
+	case record.String:
+		return appendString(b, v.S)
+	case record.Bool:
+		return strconv.AppendBool(b, v.Bool())
+	case record.Timestamp:
+		return appendTime(b, v.I)
+	case record.Bytes:
+		enc, _ := json.Marshal([]byte(v.S))
+		return append(b, enc...)
+	}
+	return append(b, "null"...)
+}
+
+// appendString writes s as a JSON string without encoding/json's allocations; invalid UTF-8 goes through
+// encoding/json, which replaces it.
+func appendString(b []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		enc, _ := json.Marshal(s)
+		return append(b, enc...)
+	}
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}

@@ -1,0 +1,191 @@
+// Package embedded is the online store's default backend: one bbolt file on local disk, no server to run.
+//
+// bbolt was chosen over Pebble by benchmark (docs/benchmarks.md, "Online store engines"): reads, which online
+// serving is made of, are lookups in a memory-mapped B+tree without copying through a block cache, so a
+// 100-entity batch is 100 tree walks in one read transaction; Pebble's LSM writes faster but reads slower and
+// brings a far larger dependency. Each key space is a bucket; one entity is one key holding its packed row.
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/strata-data/strata/online/record"
+)
+
+var (
+	schemasBucket = []byte("\x00schemas")
+	// lastEventKey holds a space's latest event time; no entity key starts with 0xff (it is a value kind).
+	lastEventKey = []byte{0xff, 'l', 'a', 's', 't'}
+)
+
+// Store is an online store backend in one bbolt file. It is safe for concurrent use; one process opens the file
+// at a time (a second waits up to the open timeout, then fails).
+type Store struct{ db *bolt.DB }
+
+// Open opens (creating it and its directory) the store file at path.
+func Open(path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	// InitialMmapSize reserves address space only (no memory): the file grows without remapping, which would
+	// block readers while a materialisation writes.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType, NoFreelistSync: true,
+		InitialMmapSize: 1 << 30})
+	if err != nil {
+		return nil, fmt.Errorf("open online store %s: %w (is another strata process, such as `strata serve`, using it? The embedded store is opened by one process at a time: stop that process, or use online.backend: redis to share the store)", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Upsert writes entries whose (event_ts, created_ts) is newer than the stored row, in one transaction.
+func (s *Store) Upsert(_ context.Context, space string, entries []record.Entry) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(space))
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if old := b.Get(e.Key); old != nil && len(old) >= record.HeaderLen && !record.Newer(e.Val, old) {
+				continue
+			}
+			if err := b.Put(e.Key, e.Val); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Lookup returns the stored values of keys (nil for absent ones) from one read transaction.
+func (s *Store) Lookup(_ context.Context, space string, keys [][]byte) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(space))
+		if b == nil {
+			return nil
+		}
+		for i, k := range keys {
+			if v := b.Get(k); v != nil {
+				out[i] = bytes.Clone(v) // bbolt's memory is valid only inside the transaction
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+const scanBatch = 4096
+
+// Scan calls fn with the space's rows in batches, outside any transaction (fn may write).
+func (s *Store) Scan(ctx context.Context, space string, fn func([]record.Entry) error) error {
+	var after []byte
+	for {
+		var batch []record.Entry
+		err := s.db.View(func(tx *bolt.Tx) error {
+			b := tx.Bucket([]byte(space))
+			if b == nil {
+				return nil
+			}
+			c := b.Cursor()
+			k, v := c.First()
+			if after != nil {
+				if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
+					k, v = c.Next()
+				}
+			}
+			for ; k != nil && len(batch) < scanBatch; k, v = c.Next() {
+				if bytes.Equal(k, lastEventKey) {
+					continue
+				}
+				batch = append(batch, record.Entry{Key: bytes.Clone(k), Val: bytes.Clone(v)})
+			}
+			return nil
+		})
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		if err := fn(batch); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		after = batch[len(batch)-1].Key
+	}
+}
+
+// MarkEvent raises the space's latest event time.
+func (s *Store) MarkEvent(_ context.Context, space string, us int64) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(space))
+		if err != nil {
+			return err
+		}
+		if old := b.Get(lastEventKey); len(old) == 8 && int64(binary.BigEndian.Uint64(old)) >= us {
+			return nil
+		}
+		return b.Put(lastEventKey, binary.BigEndian.AppendUint64(nil, uint64(us)))
+	})
+}
+
+// LastEvent reads the space's latest event time.
+func (s *Store) LastEvent(_ context.Context, space string) (us int64, ok bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket([]byte(space)); b != nil {
+			if v := b.Get(lastEventKey); len(v) == 8 {
+				us, ok = int64(binary.BigEndian.Uint64(v)), true
+			}
+		}
+		return nil
+	})
+	return us, ok, err
+}
+
+// PutSchema stores a schema under its id.
+func (s *Store) PutSchema(_ context.Context, id [8]byte, enc []byte) error {
+	if have, _ := s.Schema(context.Background(), id); have != nil {
+		return nil
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(schemasBucket)
+		if err != nil {
+			return err
+		}
+		return b.Put(id[:], enc)
+	})
+}
+
+// Schema returns a stored schema, nil when absent.
+func (s *Store) Schema(_ context.Context, id [8]byte) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(schemasBucket); b != nil {
+			out = bytes.Clone(b.Get(id[:]))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteSpace drops the space's bucket.
+func (s *Store) DeleteSpace(_ context.Context, space string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket([]byte(space)); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+			return err
+		}
+		return nil
+	})
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }

@@ -1,0 +1,305 @@
+// Package online is Strata's online feature store: the latest feature row of every entity, per key space, read
+// by online serving in one lookup per entity. Backends live in subpackages (online/embedded on local disk, the
+// default; online/redis) and are chosen from configuration by Open; every backend passes the conformance suite
+// in online/onlinetest.
+//
+// A key space holds one feature view instance of one environment and is named "ENV/NAME" (Space): NAME is the
+// view name, or "<view>__p<hash>" for a parameterised instance (InstanceName). Prod serving reads the space
+// "prod/NAME"; a prod materialisation that is not yet released writes "prod@staging/NAME" (Staging), and
+// publishing a release copies the staged rows into the served space (Publish), so readers never see rows of an
+// unreleased run.
+package online
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/strata-data/strata/errs"
+	"github.com/strata-data/strata/online/record"
+)
+
+// Sentinel errors.
+var (
+	ErrInvalid     = errs.New(errs.Invalid, "invalid online store request")
+	ErrUnavailable = errs.New(errs.Unavailable, "online store unavailable")
+)
+
+// Value is one typed feature value; Row is one entity's stored features.
+type (
+	Value = record.Value
+	Kind  = record.Kind
+)
+
+// Row is what Get returns for one entity. Found is false when the space holds no row for it (then Values are
+// Missing); a feature the stored row lacks (written by an older definition) has kind record.Missing.
+type Row struct {
+	Found      bool
+	EventUS    int64 // event_ts in µs since the epoch, UTC
+	CreatedUS  int64 // created_ts in µs, 0 when HasCreated is false
+	HasCreated bool
+	Values     []Value
+}
+
+// Store is an online store. All methods are safe for concurrent use. Spaces are "ENV/NAME" (Space).
+type Store interface {
+	// WriteLatest upserts rdr's rows into the key space. Columns: the join keys (in declared order, named by
+	// keys), "event_ts" (timestamp), "created_ts" (timestamp, optional or all null), then the features. A stored
+	// row is replaced only by a strictly newer (event_ts, created_ts); a null created_ts is older than any.
+	// It does not release rdr. On error some rows may have been written (each entity's write is atomic).
+	WriteLatest(ctx context.Context, space string, keys []string, rdr array.RecordReader) error
+	// Get returns, for each entity (its join key values in declared order), its row with the features named,
+	// in that order: one lookup per entity, one round trip for the batch.
+	Get(ctx context.Context, space string, entities [][]Value, features []string) ([]Row, error)
+	// DeleteSpace removes every row of a key space.
+	DeleteSpace(ctx context.Context, space string) error
+	// Copy upserts every row of space from into space to, newer wins (used to publish staged rows).
+	Copy(ctx context.Context, from, to string) error
+	// LastEvent returns the latest event_ts ever written to the space (its freshness); ok is false for a space
+	// never written (or deleted since).
+	LastEvent(ctx context.Context, space string) (last time.Time, ok bool, err error)
+	// Close releases the store; no call may follow.
+	Close() error
+}
+
+// Backend is what a storage engine provides to the store: bytes under keys per space. Lookups of absent keys
+// return nil entries. Upsert must replace a stored value only when record.Newer(new, old), atomically per key.
+type Backend interface {
+	Upsert(ctx context.Context, space string, entries []record.Entry) error
+	Lookup(ctx context.Context, space string, keys [][]byte) ([][]byte, error)
+	Scan(ctx context.Context, space string, fn func([]record.Entry) error) error
+	PutSchema(ctx context.Context, id [8]byte, enc []byte) error
+	Schema(ctx context.Context, id [8]byte) ([]byte, error)
+	DeleteSpace(ctx context.Context, space string) error
+	// MarkEvent raises the space's latest event time to us (µs) if it is lower; LastEvent reads it (ok false
+	// when never marked). Scan does not return it as a row.
+	MarkEvent(ctx context.Context, space string, us int64) error
+	LastEvent(ctx context.Context, space string) (us int64, ok bool, err error)
+	Close() error
+}
+
+var spaceRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*(@staging)?/[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+
+// Space names an environment's key space.
+func Space(env, name string) string { return env + "/" + name }
+
+// Staging names the key space a prod materialisation writes before its release is published.
+func Staging(env, name string) string { return env + "@staging/" + name }
+
+func checkSpace(space string) error {
+	if !spaceRe.MatchString(space) {
+		return fmt.Errorf("key space %q: want ENV/NAME (letters, digits, _ . -): %w", space, ErrInvalid)
+	}
+	return nil
+}
+
+// New returns the store over a backend.
+func New(b Backend) Store { return &store{b: b, schemas: map[[8]byte]*record.Schema{}} }
+
+type store struct {
+	b       Backend
+	mu      sync.RWMutex
+	schemas map[[8]byte]*record.Schema // content-addressed: immutable once read
+}
+
+// writeBatch rows go to the backend at once: one transaction (one fsync) in bbolt, one pipeline in Redis.
+const writeBatch = 16384
+
+func (s *store) WriteLatest(ctx context.Context, space string, keys []string, rdr array.RecordReader) error {
+	if err := checkSpace(space); err != nil {
+		return err
+	}
+	l, err := record.LayoutOf(rdr.Schema(), keys)
+	if err != nil {
+		return fmt.Errorf("write key space %s: %v: %w", space, err, ErrInvalid)
+	}
+	if err := s.b.PutSchema(ctx, l.Schema.ID, l.Schema.Enc); err != nil {
+		return err
+	}
+	s.remember(l.Schema)
+	var batch []record.Entry
+	last, seen := int64(0), false
+	flush := func() error {
+		for _, e := range batch {
+			if h, _ := record.DecodeHeader(e.Val); !seen || h.EventUS > last {
+				last, seen = h.EventUS, true
+			}
+		}
+		err := s.b.Upsert(ctx, space, batch)
+		batch = batch[:0]
+		return err
+	}
+	for rdr.Next() {
+		if batch, err = l.Entries(rdr.RecordBatch(), batch); err != nil {
+			return fmt.Errorf("write key space %s: %v: %w", space, err, ErrInvalid)
+		}
+		if len(batch) >= writeBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rdr.Err(); err != nil {
+		return err
+	}
+	if len(batch) > 0 {
+		if err := flush(); err != nil {
+			return err
+		}
+	}
+	if !seen {
+		return nil
+	}
+	return s.b.MarkEvent(ctx, space, last)
+}
+
+func (s *store) LastEvent(ctx context.Context, space string) (time.Time, bool, error) {
+	if err := checkSpace(space); err != nil {
+		return time.Time{}, false, err
+	}
+	us, ok, err := s.b.LastEvent(ctx, space)
+	if err != nil || !ok {
+		return time.Time{}, false, err
+	}
+	return time.UnixMicro(us).UTC(), true, nil
+}
+
+func (s *store) remember(sc *record.Schema) {
+	s.mu.Lock()
+	s.schemas[sc.ID] = sc
+	s.mu.Unlock()
+}
+
+func (s *store) schema(ctx context.Context, id [8]byte) (*record.Schema, error) {
+	s.mu.RLock()
+	sc, ok := s.schemas[id]
+	s.mu.RUnlock()
+	if ok {
+		return sc, nil
+	}
+	enc, err := s.b.Schema(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if enc == nil {
+		return nil, fmt.Errorf("online value refers to schema %x that is not stored", id)
+	}
+	if sc, err = record.DecodeSchema(enc); err != nil {
+		return nil, err
+	}
+	s.remember(sc)
+	return sc, nil
+}
+
+func (s *store) Get(ctx context.Context, space string, entities [][]Value, features []string) ([]Row, error) {
+	if err := checkSpace(space); err != nil {
+		return nil, err
+	}
+	keys := make([][]byte, len(entities))
+	for i, e := range entities {
+		keys[i] = record.Key(nil, e)
+	}
+	vals, err := s.b.Lookup(ctx, space, keys)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]Row, len(entities))
+	cells := make([]Value, len(entities)*len(features)) // one allocation for every row's values
+	var lastID [8]byte
+	var slots []int
+	for i, v := range vals {
+		out := cells[i*len(features) : (i+1)*len(features) : (i+1)*len(features)]
+		if v == nil {
+			for j := range out {
+				out[j].Kind = record.Missing
+			}
+			rows[i] = Row{Values: out}
+			continue
+		}
+		h, err := record.DecodeHeader(v)
+		if err != nil {
+			return nil, err
+		}
+		if slots == nil || h.SchemaID != lastID {
+			sc, err := s.schema(ctx, h.SchemaID)
+			if err != nil {
+				return nil, err
+			}
+			slots, lastID = record.Slots(sc, features), h.SchemaID
+		}
+		if err := record.DecodeInto(v, slots, out); err != nil {
+			return nil, err
+		}
+		rows[i] = Row{Found: true, EventUS: h.EventUS, CreatedUS: h.CreatedUS, HasCreated: h.HasCreated, Values: out}
+	}
+	return rows, nil
+}
+
+func (s *store) DeleteSpace(ctx context.Context, space string) error {
+	if err := checkSpace(space); err != nil {
+		return err
+	}
+	return s.b.DeleteSpace(ctx, space)
+}
+
+func (s *store) Copy(ctx context.Context, from, to string) error {
+	if err := checkSpace(from); err != nil {
+		return err
+	}
+	if err := checkSpace(to); err != nil {
+		return err
+	}
+	if err := s.b.Scan(ctx, from, func(batch []record.Entry) error { return s.b.Upsert(ctx, to, batch) }); err != nil {
+		return err
+	}
+	us, ok, err := s.b.LastEvent(ctx, from)
+	if err != nil || !ok {
+		return err
+	}
+	return s.b.MarkEvent(ctx, to, us)
+}
+
+func (s *store) Close() error { return s.b.Close() }
+
+// Publish makes the staged rows of a prod environment's key spaces the served ones: for each name, the rows of
+// Staging(env, name) are copied into Space(env, name) (newer wins) and the staging space is emptied. Release
+// publish calls it after the release's pins commit.
+func Publish(ctx context.Context, s Store, env string, names []string) error {
+	for _, n := range names {
+		if err := s.Copy(ctx, Staging(env, n), Space(env, n)); err != nil {
+			return fmt.Errorf("publish online key space %s: %w", Space(env, n), err)
+		}
+		if err := s.DeleteSpace(ctx, Staging(env, n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Sink is a store bound to one environment (and, for prod-kind environments, to its staging spaces): what a
+// materialisation writes through. It has the shape of features.OnlineSink.
+type Sink struct {
+	Store Store
+	Env   string
+	// Staged writes go to Staging(env, name), served only after Publish.
+	Staged bool
+}
+
+// WriteLatest writes into the environment's key space named space.
+func (k Sink) WriteLatest(ctx context.Context, space string, keys []string, rdr array.RecordReader) error {
+	if k.Staged {
+		return k.Store.WriteLatest(ctx, Staging(k.Env, space), keys, rdr)
+	}
+	return k.Store.WriteLatest(ctx, Space(k.Env, space), keys, rdr)
+}
+
+// EnvOf returns the environment part of a space name.
+func EnvOf(space string) string {
+	env, _, _ := strings.Cut(space, "/")
+	return env
+}

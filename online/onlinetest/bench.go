@@ -1,0 +1,59 @@
+package onlinetest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/strata-data/strata/online"
+	"github.com/strata-data/strata/online/record"
+)
+
+// Bench measures a store: a bulk write of 10,000 entities × 50 float features, then Get of 1 and of 100 random
+// entities × 50 features. Backends call it from their Benchmark functions.
+func Bench(b *testing.B, s online.Store) {
+	const n = 10000
+	fields := []arrow.Field{keyID, {Name: "event_ts", Type: ts}}
+	feats := make([]string, 50)
+	for i := range feats {
+		feats[i] = fmt.Sprintf("f%02d", i)
+		fields = append(fields, arrow.Field{Name: feats[i], Type: arrow.PrimitiveTypes.Float64})
+	}
+	rows := make([][]any, n)
+	for i := range rows {
+		rows[i] = []any{i, base}
+		for range feats {
+			rows[i] = append(rows[i], rand.Float64())
+		}
+	}
+	ctx := context.Background()
+	b.Run("write10000x50", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			rdr := Rows(b, fields, rows...)
+			start := time.Now()
+			if err := s.WriteLatest(ctx, fmt.Sprintf("dev/w%d", i), []string{"user_id"}, rdr); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(n/time.Since(start).Seconds(), "rows/s")
+			rdr.Release()
+		}
+	})
+	for _, batch := range []int{1, 100} {
+		b.Run(fmt.Sprintf("get%dx50", batch), func(b *testing.B) {
+			ents := make([][]online.Value, batch)
+			for i := 0; i < b.N; i++ {
+				for e := range ents {
+					ents[e] = []online.Value{record.IntValue(int64(rand.IntN(n)))}
+				}
+				got, err := s.Get(ctx, "dev/w0", ents, feats)
+				if err != nil || !got[0].Found {
+					b.Fatal(err, got)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,41 @@
+package online
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/strata-data/strata/online/embedded"
+	"github.com/strata-data/strata/online/redis"
+)
+
+// Options choose and configure the backend (config keys online.*).
+type Options struct {
+	// Backend is "embedded" (default: a file on local disk) or "redis".
+	Backend string
+	// Path is the embedded store's file.
+	Path string
+	// RedisAddr is host:port or a redis:// URL; RedisPrefix starts every key.
+	RedisAddr, RedisPrefix string
+}
+
+// Open opens the configured store.
+func Open(ctx context.Context, o Options) (Store, error) {
+	switch o.Backend {
+	case "", "embedded":
+		if o.Path == "" {
+			return nil, fmt.Errorf("online.path: the embedded online store needs a file path: %w", ErrInvalid)
+		}
+		b, err := embedded.Open(o.Path)
+		if err != nil {
+			return nil, fmt.Errorf("%v: %w", err, ErrUnavailable)
+		}
+		return New(b), nil
+	case "redis":
+		b, err := redis.Open(ctx, redis.Options{Addr: o.RedisAddr, Prefix: o.RedisPrefix})
+		if err != nil {
+			return nil, fmt.Errorf("%v: %w", err, ErrUnavailable)
+		}
+		return New(b), nil
+	}
+	return nil, fmt.Errorf("online.backend %q: use embedded or redis: %w", o.Backend, ErrInvalid)
+}
