@@ -256,7 +256,9 @@ func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint
 	if err != nil {
 		return nil, err
 	}
-	return &cursor{tag: "SELECT", fields: fieldsOf(res), res: res, hints: res.ColumnHints(), loc: c.location()}, nil
+	cur := &cursor{tag: "SELECT", fields: fieldsOf(res), res: res, hints: res.ColumnHints(), loc: c.location()}
+	c.columnOrigins(sql, cur.fields) // table OID / attnum as pg_attribute has them (catalog_timetravel.go)
+	return cur, nil
 }
 
 // runCopy starts a COPY ... TO STDOUT.
@@ -286,6 +288,10 @@ func (c *conn) runCopy(ctx context.Context, sql string) (*cursor, error) {
 // query binds the tables sql names in the connection's environment and runs it. Parameters are bound by
 // DuckDB's own PREPARE/EXECUTE, as typed literals.
 func (c *conn) query(ctx context.Context, sql string, params [][]byte, oids []uint32) (*engine.Result, error) {
+	setup, sql, err := c.catalogQuery(ctx, sql) // pg_catalog / information_schema emulation (catalog.go)
+	if err != nil {
+		return nil, err
+	}
 	full := sql
 	if len(params) > 0 {
 		lits := make([]string, len(params))
@@ -298,11 +304,11 @@ func (c *conn) query(ctx context.Context, sql string, params [][]byte, oids []ui
 		}
 		full = "PREPARE strata_stmt AS " + sql + ";\nEXECUTE strata_stmt(" + strings.Join(lits, ", ") + ")"
 	}
-	tables, err := c.s.opts.Envs.BindSQL(ctx, c.env, full)
+	tables, err := c.bindTables(ctx, full) // honours strata.as_of / strata.snapshot (catalog_timetravel.go)
 	if err != nil {
 		return nil, err
 	}
-	return c.s.opts.Engine.Query(ctx, full, tables)
+	return c.s.opts.Engine.Query(ctx, setup+full, tables)
 }
 
 // duckCasts are the DuckDB types of parameter OIDs a client declares; others stay text for DuckDB to cast.

@@ -227,7 +227,9 @@ func (c *conn) statementFields(ctx context.Context, st *prepared) ([]pgproto3.Fi
 		return nil, err
 	}
 	defer func() { _ = res.Close() }()
-	return fieldsOf(res), nil
+	fields := fieldsOf(res)
+	c.columnOrigins(st.sql, fields) // as the portal's RowDescription will have them
+	return fields, nil
 }
 
 func (c *conn) openPortal(ctx context.Context, p *portal) error {

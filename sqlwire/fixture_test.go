@@ -31,7 +31,12 @@ type fixture struct {
 	svc  *envs.Service
 }
 
-func start(tb testing.TB) *fixture { return startWith(tb, nil) }
+func start(tb testing.TB, opts ...func(*sqlwire.Options)) *fixture {
+	if len(opts) == 0 {
+		return startWith(tb, nil)
+	}
+	return startWith(tb, opts[0])
+}
 
 // startWith is start with options changed by opt (nil: none).
 func startWith(tb testing.TB, opt func(*sqlwire.Options)) *fixture {

@@ -27,6 +27,8 @@ type Options struct {
 	// TLS, when set, answers a client's SSLRequest with 'S' and a TLS handshake; nil answers 'N' (the
 	// client goes on in plain text or, with sslmode=require, gives up).
 	TLS *tls.Config
+	// Datasets lists the training-set datasets strata.datasets shows; nil = none.
+	Datasets DatasetLister
 }
 
 // Server answers PostgreSQL clients. It is safe for concurrent use; each connection is served by its own
@@ -38,6 +40,8 @@ type Server struct {
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{}
 	sessions map[uint32]*conn // by BackendKeyData process id, for CancelRequest
+
+	catalog catalogCache // table columns for the emulated pg_catalog (catalog_env.go)
 }
 
 // New checks the options and returns a Server.

@@ -72,6 +72,9 @@ func (c *conn) set(name, value string) error {
 		}
 		value = "ISO, " + dateOrder(value)
 	}
+	if err := checkStrataVar(key, value); err != nil { // strata.as_of, strata.snapshot (catalog_timetravel.go)
+		return err
+	}
 	if !known {
 		st.name = key
 	}
@@ -251,6 +254,8 @@ func (c *conn) reset(name string) {
 		if key == "timezone" {
 			c.loc = time.UTC
 		}
+	} else if !ok && strings.Contains(key, ".") {
+		delete(c.vars, key) // a custom setting (strata.as_of) goes back to unset
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/strata-data/strata/demo"
 	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/features"
 	"github.com/strata-data/strata/server"
 	"github.com/strata-data/strata/sqlwire"
 )
@@ -158,7 +159,8 @@ func (a *app) serveSQL(ctx context.Context, ln net.Listener, eng *engine.Engine,
 	if ln == nil {
 		return func() {}, nil
 	}
-	opts := sqlwire.Options{Envs: a.envs, Engine: eng, Log: log, MaxMessage: c.MaxMessage}
+	opts := sqlwire.Options{Envs: a.envs, Engine: eng, Log: log, MaxMessage: c.MaxMessage,
+		Datasets: features.NewRegistry(a.db)}
 	if c.TLSCert != "" {
 		pair, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
 		if err != nil {

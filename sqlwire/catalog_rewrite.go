@@ -1,0 +1,482 @@
+package sqlwire
+
+import (
+	"strings"
+)
+
+// catalog queries are rewritten token by token into SQL DuckDB runs over the emulated catalog: a lexer, not a
+// parser, because the forms to change are few and local (qualified names, casts, operators, collations).
+
+type tokKind uint8
+
+const (
+	tkSpace  tokKind = iota // white space and comments
+	tkIdent                 // unquoted identifier or keyword
+	tkQIdent                // "quoted identifier"
+	tkString                // '...', E'...', $$...$$
+	tkNumber
+	tkParam // $1
+	tkOp    // operator characters
+	tkPunct // ( ) [ ] , ; . ::
+)
+
+type tok struct {
+	kind tokKind
+	text string
+}
+
+// lower is the identifier's name as PostgreSQL folds it ("" for other tokens).
+func (t tok) lower() string {
+	switch t.kind {
+	case tkIdent:
+		return strings.ToLower(t.text)
+	case tkQIdent:
+		return strings.ReplaceAll(t.text[1:len(t.text)-1], `""`, `"`)
+	}
+	return ""
+}
+
+func (t tok) is(text string) bool {
+	return t.kind == tkPunct && t.text == text || t.kind == tkOp && t.text == text
+}
+
+func isIdentStart(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+}
+
+const opChars = "+-*/<>=~!@#%^&|`?"
+
+// lex splits sql into tokens; joining their texts gives sql back.
+func lex(sql string) []tok {
+	var out []tok
+	for i := 0; i < len(sql); {
+		c := sql[i]
+		start := i
+		kind := tkPunct
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
+			for i < len(sql) && strings.IndexByte(" \t\n\r\f", sql[i]) >= 0 {
+				i++
+			}
+			kind = tkSpace
+		case strings.HasPrefix(sql[i:], "--"):
+			if j := strings.IndexByte(sql[i:], '\n'); j >= 0 {
+				i += j
+			} else {
+				i = len(sql)
+			}
+			kind = tkSpace
+		case strings.HasPrefix(sql[i:], "/*"):
+			i, kind = skipBlockComment(sql, i), tkSpace
+		case c == '\'':
+			i, kind = skipQuoted(sql, i, '\''), tkString
+		case (c == 'E' || c == 'e') && i+1 < len(sql) && sql[i+1] == '\'':
+			i, kind = skipQuoted(sql, i+1, '\''), tkString
+		case c == '"':
+			i, kind = skipQuoted(sql, i, '"'), tkQIdent
+		case c == '$' && dollarTag(sql[i:]) != "":
+			tag := dollarTag(sql[i:])
+			if j := strings.Index(sql[i+len(tag):], tag); j >= 0 {
+				i += len(tag) + j + len(tag)
+			} else {
+				i = len(sql)
+			}
+			kind = tkString
+		case c == '$':
+			for i++; i < len(sql) && sql[i] >= '0' && sql[i] <= '9'; i++ {
+			}
+			kind = tkParam
+		case c >= '0' && c <= '9':
+			for i < len(sql) && (sql[i] >= '0' && sql[i] <= '9' || sql[i] == '.' || sql[i] == 'e' || sql[i] == 'E') {
+				i++
+			}
+			kind = tkNumber
+		case isIdentStart(c):
+			for i < len(sql) && (isIdentStart(sql[i]) || sql[i] >= '0' && sql[i] <= '9' || sql[i] == '$') {
+				i++
+			}
+			kind = tkIdent
+		case c == ':' && strings.HasPrefix(sql[i:], "::"):
+			i += 2
+		case strings.IndexByte(opChars, c) >= 0:
+			for i < len(sql) && strings.IndexByte(opChars, sql[i]) >= 0 && !strings.HasPrefix(sql[i:], "--") && !strings.HasPrefix(sql[i:], "/*") {
+				i++
+			}
+			kind = tkOp
+		default:
+			i++
+		}
+		out = append(out, tok{kind, sql[start:i]})
+	}
+	return out
+}
+
+func join(toks []tok) string {
+	var b strings.Builder
+	for _, t := range toks {
+		b.WriteString(t.text)
+	}
+	return b.String()
+}
+
+// next returns the index of the first non-space token at or after i (len(toks) if none).
+func next(toks []tok, i int) int {
+	for i < len(toks) && toks[i].kind == tkSpace {
+		i++
+	}
+	return i
+}
+
+// prev returns the index of the last non-space token at or before i (-1 if none).
+func prev(toks []tok, i int) int {
+	for i >= 0 && toks[i].kind == tkSpace {
+		i--
+	}
+	return i
+}
+
+// rewriteCatalog turns PostgreSQL catalog SQL into SQL for the emulated catalog; user is the session user
+// that current_user and session_user name.
+func rewriteCatalog(toks []tok, user string) []tok {
+	toks = dropQualifiers(toks)
+	toks = rewriteOperators(toks)
+	toks = rewriteCasts(toks)
+	toks = rewriteCastCalls(toks)
+	toks = nameSeriesColumns(toks)
+	toks = nameCallColumns(toks)
+	for i, t := range toks {
+		switch {
+		case t.kind == tkString && strings.HasPrefix(t.text, "'{") && strings.HasSuffix(t.text, "}'"):
+			// PostgreSQL array literal '{a,b}' → DuckDB's list text '[a,b]' (cast by the comparison).
+			toks[i].text = "'[" + t.text[2:len(t.text)-2] + "]'"
+		case t.kind == tkIdent && renamedFuncs[t.lower()] != "":
+			if j := next(toks, i+1); j < len(toks) && toks[j].is("(") {
+				toks[i].text = renamedFuncs[t.lower()]
+			}
+		case t.kind == tkIdent && (t.lower() == "current_user" || t.lower() == "session_user"):
+			if j := next(toks, i+1); (j >= len(toks) || !toks[j].is("(")) && (i == 0 || !toks[prev(toks, i-1)].is(".")) {
+				toks[i] = tok{tkString, sqlQuote(user)}
+			}
+		}
+	}
+	return toks
+}
+
+// renamedFuncs are PostgreSQL functions DuckDB has under another name.
+var renamedFuncs = map[string]string{"json_build_object": "json_object", "json_build_array": "json_array"}
+
+func sqlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// dropQualifiers removes "pg_catalog." (the emulated catalog lives in DuckDB's main schema, which DuckDB
+// searches before its own pg_catalog), maps information_schema.x to strata_is_x, and drops COLLATE clauses.
+func dropQualifiers(toks []tok) []tok {
+	out := toks[:0:0]
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if n := t.lower(); n == "pg_catalog" || n == "information_schema" {
+			if j := next(toks, i+1); j < len(toks) && toks[j].is(".") {
+				k := next(toks, j+1)
+				if k < len(toks) && n == "information_schema" && toks[k].lower() != "" {
+					toks[k] = tok{tkIdent, "strata_is_" + toks[k].lower()}
+				}
+				i = k - 1
+				continue
+			}
+		}
+		if t.kind == tkIdent && t.lower() == "collate" {
+			j := next(toks, i+1)
+			if j < len(toks) && toks[j].lower() != "" {
+				if k := next(toks, j+1); k < len(toks) && toks[k].is(".") { // COLLATE pg_catalog.default
+					j = next(toks, k+1)
+				}
+				i = j
+				continue
+			}
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// rewriteOperators turns OPERATOR(pg_catalog.~) into ~ and PostgreSQL's regular expression operators, which
+// match anywhere in the string, into DuckDB's, which match the whole string.
+func rewriteOperators(toks []tok) []tok {
+	out := toks[:0:0]
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if t.kind == tkIdent && t.lower() == "operator" {
+			if j := next(toks, i+1); j < len(toks) && toks[j].is("(") {
+				k := next(toks, j+1)
+				if l := next(toks, k+1); k < len(toks) && toks[k].kind == tkOp && l < len(toks) && toks[l].is(")") {
+					t, i = toks[k], l
+				}
+			}
+		}
+		if t.kind == tkOp && (t.text == "~" || t.text == "!~" || t.text == "~*" || t.text == "!~*") {
+			flags := "(?s)"
+			if strings.HasSuffix(t.text, "*") {
+				flags = "(?is)"
+			}
+			out = append(out, tok{tkOp, strings.TrimSuffix(t.text, "*")})
+			j := next(toks, i+1)
+			if j < len(toks) {
+				out = append(out, tok{tkSpace, " "})
+				r := toks[j]
+				if r.kind == tkString && r.text[0] == '\'' {
+					out = append(out, tok{tkString, "'" + flags + ".*(?:" + r.text[1:len(r.text)-1] + ").*'"})
+				} else {
+					out = append(out, tok{tkPunct, "('" + flags + ".*(?:' || " + r.text + " || ').*')"})
+				}
+				i = j
+			}
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// regCasts are the casts to PostgreSQL's OID alias types: ::regclass gives the OID (from a name or an OID),
+// ::regclass::text the name.
+var regCasts = map[string][2]string{
+	"regclass":     {"strata_regclass", "strata_relname"},
+	"regtype":      {"strata_regtype", "strata_typname"},
+	"regnamespace": {"strata_regnamespace", "strata_nspname"},
+	"regproc":      {"strata_regproc", "strata_proname"},
+	"regprocedure": {"strata_regproc", "strata_proname"},
+	"regrole":      {"strata_regrole", "strata_rolname"},
+}
+
+// plainCasts are PostgreSQL types DuckDB lacks, by the DuckDB type that holds them here.
+var plainCasts = map[string]string{"oid": "BIGINT", "name": "VARCHAR", "char": "VARCHAR", "int2vector": "VARCHAR",
+	"oidvector": "VARCHAR", "pg_node_tree": "VARCHAR", "xid": "BIGINT", "cid": "BIGINT", "tid": "VARCHAR",
+	"aclitem": "VARCHAR", "regconfig": "BIGINT", "bpchar": "VARCHAR"}
+
+var textTypes = map[string]bool{"text": true, "varchar": true, "name": true}
+
+// rewriteCasts rewrites x::regclass[::text] into strata_regclass(x) / strata_relname(x), and casts to types
+// DuckDB lacks into their stand-ins.
+func rewriteCasts(toks []tok) []tok {
+	for i := 0; i < len(toks); i++ {
+		if !toks[i].is("::") {
+			continue
+		}
+		j := next(toks, i+1)
+		if j >= len(toks) {
+			break
+		}
+		typ := toks[j].lower()
+		if d, ok := plainCasts[typ]; ok {
+			toks[j] = tok{tkIdent, d}
+			continue
+		}
+		fns, ok := regCasts[typ]
+		if !ok {
+			continue
+		}
+		fn, end := fns[0], j
+		if k := next(toks, j+1); k+1 < len(toks) && toks[k].is("::") && textTypes[toks[next(toks, k+1)].lower()] {
+			fn, end = fns[1], next(toks, k+1)
+		}
+		start := operandStart(toks, i-1)
+		if start < 0 {
+			continue
+		}
+		operand := append([]tok{}, toks[start:i]...)
+		repl := append([]tok{{tkIdent, fn}, {tkPunct, "("}}, operand...)
+		repl = append(repl, tok{tkPunct, ")"})
+		rest := append([]tok{}, toks[end+1:]...)
+		toks = append(append(toks[:start], repl...), rest...)
+		i = start + len(repl) - 1
+	}
+	return toks
+}
+
+// operandStart finds where the operand of a postfix cast ending at token i starts: a literal, a (qualified)
+// name, a parenthesised expression or a function call, with any subscripts. -1 if it cannot tell.
+func operandStart(toks []tok, i int) int {
+	i = prev(toks, i)
+	for i >= 0 {
+		t := toks[i]
+		switch {
+		case t.is(")") || t.is("]"):
+			open, close := "(", ")"
+			if t.text == "]" {
+				open, close = "[", "]"
+			}
+			depth := 0
+			for ; i >= 0; i-- {
+				if toks[i].is(close) {
+					depth++
+				} else if toks[i].is(open) {
+					depth--
+					if depth == 0 {
+						break
+					}
+				}
+			}
+			if i < 0 {
+				return -1
+			}
+			if p := prev(toks, i-1); p >= 0 && (toks[p].kind == tkIdent && !sqlKeywords[toks[p].lower()] || toks[p].kind == tkQIdent || toks[p].is(")") || toks[p].is("]")) {
+				i = p
+				continue
+			}
+			return i
+		case t.kind == tkIdent || t.kind == tkQIdent:
+			if p := prev(toks, i-1); p >= 0 && toks[p].is(".") {
+				i = prev(toks, p-1)
+				continue
+			}
+			return i
+		case t.kind == tkString || t.kind == tkNumber || t.kind == tkParam:
+			return i
+		default:
+			return -1
+		}
+	}
+	return -1
+}
+
+// sqlKeywords may stand before a parenthesis without calling a function.
+var sqlKeywords = map[string]bool{"select": true, "where": true, "and": true, "or": true, "not": true, "on": true,
+	"in": true, "when": true, "then": true, "else": true, "case": true, "from": true, "by": true, "as": true,
+	"is": true, "join": true, "having": true, "any": true, "all": true, "exists": true, "values": true, "using": true,
+	"array": false, "distinct": true, "like": true, "between": true, "return": true, "set": true}
+
+// matching returns the index of the parenthesis closing the one at i (len(toks) if none).
+func matching(toks []tok, i int) int {
+	depth := 0
+	for ; i < len(toks); i++ {
+		if toks[i].is("(") {
+			depth++
+		} else if toks[i].is(")") {
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+	}
+	return len(toks)
+}
+
+// nameSeriesColumns gives "FROM generate_series(...) s" a column list s(s): in PostgreSQL s then names the
+// value, in DuckDB the row.
+func nameSeriesColumns(toks []tok) []tok {
+	for i := 0; i < len(toks); i++ {
+		if toks[i].lower() != "generate_series" {
+			continue
+		}
+		if p := prev(toks, i-1); p < 0 || toks[p].lower() != "from" && toks[p].lower() != "join" {
+			continue
+		}
+		j := next(toks, i+1)
+		if j >= len(toks) || !toks[j].is("(") {
+			continue
+		}
+		k := next(toks, matching(toks, j)+1)
+		if k < len(toks) && toks[k].lower() == "as" {
+			k = next(toks, k+1)
+		}
+		if k >= len(toks) || toks[k].kind != tkIdent || sqlKeywords[toks[k].lower()] || clauseWords[toks[k].lower()] {
+			continue
+		}
+		if l := next(toks, k+1); l < len(toks) && toks[l].is("(") {
+			continue
+		}
+		alias := toks[k]
+		rest := append([]tok{{tkPunct, "("}, alias, {tkPunct, ")"}}, toks[k+1:]...)
+		toks = append(toks[:k+1], rest...)
+	}
+	return toks
+}
+
+var clauseWords = map[string]bool{"left": true, "right": true, "inner": true, "full": true, "cross": true,
+	"group": true, "order": true, "limit": true, "union": true, "natural": true, "lateral": true, "offset": true}
+
+// nameCallColumns names an unaliased top-level select item that is a bare function call after the function,
+// as PostgreSQL does (SELECT version() → column "version"; DuckDB would say "version"()).
+func nameCallColumns(toks []tok) []tok {
+	var out []tok
+	depth := 0
+	inList := false
+	itemStart := -1
+	flush := func(end int) { // end: index of the token after the item
+		if itemStart < 0 {
+			return
+		}
+		s, e := next(toks, itemStart), prev(toks, end-1)
+		itemStart = -1
+		if s > e || toks[e].text != ")" {
+			return
+		}
+		name := s
+		for n := next(toks, name+1); n < e && toks[n].is("."); n = next(toks, name+1) { // schema.function
+			name = next(toks, n+1)
+		}
+		open := next(toks, name+1)
+		if toks[name].kind != tkIdent || sqlKeywords[toks[name].lower()] || open > e || !toks[open].is("(") || matching(toks, open) != e {
+			return
+		}
+		out = append(out, tok{tkSpace, " "}, tok{tkIdent, "AS"}, tok{tkSpace, " "}, tok{tkQIdent, `"` + toks[name].lower() + `"`})
+	}
+	for i, t := range toks {
+		if depth == 0 {
+			switch w := t.lower(); {
+			case w == "select" && t.kind == tkIdent:
+				inList, itemStart = true, i+1
+			case inList && t.kind == tkIdent && (w == "from" || w == "where" || w == "group" || w == "order" ||
+				w == "limit" || w == "union" || w == "having" || w == "into" || w == "offset"):
+				flush(i)
+				inList = false
+			case inList && (t.is(",") || t.is(";")):
+				flush(i)
+				itemStart = i + 1
+				if t.is(";") {
+					inList = false
+				}
+			}
+		}
+		if t.is("(") {
+			depth++
+		} else if t.is(")") {
+			depth--
+		}
+		out = append(out, t)
+	}
+	if inList {
+		flush(len(toks))
+	}
+	return out
+}
+
+// rewriteCastCalls is rewriteCasts for CAST(x AS regclass) (SQLAlchemy's form), innermost first.
+func rewriteCastCalls(toks []tok) []tok {
+	for i := len(toks) - 1; i >= 0; i-- {
+		if toks[i].lower() != "cast" || toks[i].kind != tkIdent {
+			continue
+		}
+		open := next(toks, i+1)
+		if open >= len(toks) || !toks[open].is("(") {
+			continue
+		}
+		end := matching(toks, open)
+		typ := prev(toks, end-1)
+		as := prev(toks, typ-1)
+		if end >= len(toks) || typ <= open || as <= open || toks[as].lower() != "as" {
+			continue
+		}
+		name := toks[typ].lower()
+		if d, ok := plainCasts[name]; ok {
+			toks[typ] = tok{tkIdent, d}
+			continue
+		}
+		fns, ok := regCasts[name]
+		if !ok {
+			continue
+		}
+		repl := append([]tok{{tkIdent, fns[0]}, {tkPunct, "("}}, toks[open+1:as]...)
+		repl = append(repl, tok{tkPunct, ")"})
+		toks = append(toks[:i], append(repl, toks[end+1:]...)...)
+	}
+	return toks
+}
