@@ -197,6 +197,9 @@ func (c *conn) sessionCommand(sql string) (cur *cursor, ok bool, err error) {
 		return c.resetCommand(sql)
 	case "SHOW":
 		return c.showCommand(sql)
+	case "DEALLOCATE": // deallocate.go
+		cur, err := c.deallocate(sql)
+		return cur, true, err
 	}
 	return nil, false, nil
 }
