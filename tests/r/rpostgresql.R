@@ -1,6 +1,7 @@
 # RPostgreSQL (Debian r-cran-rpostgresql, DBI) against Strata's PostgreSQL endpoint over `strata serve --demo`
 # plus dev's clean.typed (tests/python/wire_demo.py seeds it). Driven by tests/python/test_sqlwire_r.py with
 # STRATA_WIRE_HOST / STRATA_WIRE_PORT set and TZ=Asia/Kolkata (so a time zone bug cannot hide behind UTC).
+# Writes: CREATE TABLE AS in dev, refused in prod and for dbWriteTable.
 # Every check compares exact values; the first mismatch stops the script with both values and exit status 1.
 # Prints "ok" at the end.
 suppressPackageStartupMessages({
@@ -89,6 +90,17 @@ err <- tryCatch({
 check("unknown database error", grepl('database "nope" does not exist', err, fixed = TRUE), TRUE)
 # The connections still work after the errors.
 check("after errors", dbGetQuery(dev, "SELECT 1 AS one")$one, 1L)
+
+# Writes: dev takes CREATE TABLE zone.name AS (one snapshot, visible at once) and DROP TABLE; prod refuses
+# (25006), and so does RPostgreSQL's dbWriteTable (a plain CREATE TABLE + COPY FROM).
+check("dbWriteTable refused", suppressWarnings(dbWriteTable(dev, c("features", "w"), data.frame(a = 1:2))), FALSE)
+check("CTAS in dev", dbExecute(dev, "CREATE TABLE features.from_r AS SELECT 1::INTEGER AS a, '\u00e9t\u00e9' AS b"), 1L)
+check("CTAS visible", dbGetQuery(dev, "SELECT a, b FROM features.from_r"), data.frame(a = 1L, b = "\u00e9t\u00e9"))
+err <- tryCatch(dbExecute(prod, "CREATE TABLE features.from_r AS SELECT 1 AS a"), error = function(e) conditionMessage(e))
+check("prod refuses writes", grepl("prod is read-only here", err, fixed = TRUE), TRUE)
+check("prod does not see it", dbExistsTable(prod, c("features", "from_r")), FALSE)
+invisible(dbExecute(dev, "DROP TABLE features.from_r"))
+check("dropped", dbExistsTable(dev, c("features", "from_r")), FALSE)
 
 invisible(dbDisconnect(dev))
 invisible(dbDisconnect(prod))
