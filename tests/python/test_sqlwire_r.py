@@ -1,7 +1,7 @@
 """R with RPostgreSQL (Debian r-base-core, r-cran-dbi, r-cran-rpostgresql; .ci/run installs them) against the
 wire endpoint: tests/r/rpostgresql.R lists, reads and queries dev and prod with exact values (ints, doubles,
-numerics, unicode text, NULL -> NA, dates, timestamps with and without time zone), writes in dev (CREATE TABLE AS, DROP) refused in prod, errors,
-and prints "ok"."""
+numerics, unicode text, NULL -> NA, dates, timestamps with and without time zone), writes a table in dev
+(CREATE TABLE AS, DROP TABLE) that prod refuses, checks errors, and prints "ok"."""
 
 import os
 import shutil
