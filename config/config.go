@@ -93,8 +93,8 @@ type SQLWire struct {
 	Addr string `yaml:"addr"`
 	// MaxMessage caps one client message in bytes; a larger one ends the connection.
 	MaxMessage int `yaml:"max_message"`
-	// TLSCert and TLSKey are PEM files (a certificate chain and its key); set both and clients that ask for
-	// SSL get TLS, otherwise they are told 'N' and go on in plain text.
+	// TLSCert and TLSKey are PEM files (a certificate chain and its key; relative to the project dir); set
+	// both and clients that ask for SSL get TLS, otherwise they are told 'N' and go on in plain text.
 	TLSCert string `yaml:"tls_cert"`
 	TLSKey  string `yaml:"tls_key"`
 }
@@ -228,6 +228,11 @@ func (c *Config) resolve() {
 		c.Lake.Warehouse = filepath.Join(c.DataDir, "warehouse")
 	} else if !filepath.IsAbs(c.Lake.Warehouse) {
 		c.Lake.Warehouse = filepath.Join(c.Dir, c.Lake.Warehouse)
+	}
+	for _, p := range []*string{&c.SQLWire.TLSCert, &c.SQLWire.TLSKey} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(c.Dir, *p)
+		}
 	}
 	if c.Artifacts.Root == "" {
 		c.Artifacts.Root = filepath.Join(c.DataDir, "artifacts")

@@ -137,4 +137,11 @@ func TestSQLWireKeys(t *testing.T) {
 	require.Equal(t, 4096, c.SQLWire.MaxMessage)
 	_, err = config.Load(t.TempDir(), "", []string{"STRATA_SQLWIRE_MAX_MESSAGE=10"})
 	require.ErrorContains(t, err, "sqlwire.max_message")
+	_, err = config.Load(t.TempDir(), "", []string{"STRATA_SQLWIRE_TLS_CERT=cert.pem"})
+	require.ErrorContains(t, err, "sqlwire.tls_cert and sqlwire.tls_key: set both")
+	dir := t.TempDir()
+	c, err = config.Load(dir, "", []string{"STRATA_SQLWIRE_TLS_CERT=cert.pem", "STRATA_SQLWIRE_TLS_KEY=/etc/key.pem"})
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(c.Dir, "cert.pem"), c.SQLWire.TLSCert, "relative to the project dir")
+	require.Equal(t, "/etc/key.pem", c.SQLWire.TLSKey)
 }

@@ -58,8 +58,9 @@ func (o colOpts) elem() colOpts {
 }
 
 // typeOf maps an Arrow type (as DuckDB produces it) to the PostgreSQL type clients expect. The mapping of
-// types PostgreSQL lacks (documented in docs/sql.md): structs and maps are json (a struct as an object, a
-// map as a list of {"key","value"} objects), HUGEINT and UBIGINT numeric, unions and enums text.
+// types PostgreSQL lacks: structs and maps are json (a struct as an object, a
+// map as a list of {"key","value"} objects), HUGEINT and UBIGINT numeric, unions and enums text (README.md,
+// "SQL from psql, notebooks and BI tools").
 func typeOf(t arrow.DataType, hint string) pgType {
 	switch hint {
 	case engine.HintUUID:

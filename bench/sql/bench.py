@@ -1,0 +1,167 @@
+"""Reads the same data from a real PostgreSQL and from Strata's PostgreSQL-wire endpoint, in one run, with the
+clients notebooks use, and prints a table with the ratio Strata/PostgreSQL (time; < 1 = Strata faster).
+
+    python bench/sql/bench.py --pg DSN --strata DSN [--rows 1000000] [--agg-rows 10000000] [--runs 2]
+
+bench/sql/bench.sh starts both servers and calls this. Loads are not timed. Each bulk read is the best of --runs.
+"""
+
+import argparse
+import statistics
+import time
+
+import psycopg
+
+# The same 10 columns on both sides, from the same arithmetic on the row number i.
+PG_SELECT = """SELECT i::bigint AS id, (i * 0.5)::float8 AS a, (i % 1000)::int AS b, (i % 7)::smallint AS s,
+    ((i % 100000) / 100.0)::numeric(12,2) AS amount, 'name ' || (i % 10000) AS name, md5(i::text) AS tag,
+    timestamp '2026-01-01' + i * interval '1 second' AS at, (i % 2 = 0) AS flag, (i % 365)::int AS day
+    FROM generate_series(0, {n} - 1) AS g(i)"""
+DUCK_SELECT = """SELECT i::BIGINT AS id, (i * 0.5)::DOUBLE AS a, (i % 1000)::INTEGER AS b, (i % 7)::SMALLINT AS s,
+    ((i % 100000) / 100.0)::DECIMAL(12,2) AS amount, 'name ' || (i % 10000)::VARCHAR AS name, md5(i::VARCHAR) AS tag,
+    TIMESTAMP '2026-01-01' + i * INTERVAL 1 SECOND AS at, (i % 2 = 0) AS flag, (i % 365)::INTEGER AS day
+    FROM range({n}) AS g(i)"""
+AGG = "SELECT b, count(*), avg(a), sum(amount), max(name) FROM {t} GROUP BY b ORDER BY b"
+
+
+def load(pg, strata, rows, agg_rows):
+    with psycopg.connect(pg, autocommit=True) as c:
+        c.execute("DROP TABLE IF EXISTS bench_t; DROP TABLE IF EXISTS bench_t10")
+        c.execute("CREATE TABLE bench_t AS " + PG_SELECT.format(n=rows))
+        c.execute("ALTER TABLE bench_t ADD PRIMARY KEY (id)")
+        c.execute("CREATE TABLE bench_t10 AS " + PG_SELECT.format(n=agg_rows))
+        c.execute("VACUUM ANALYZE bench_t")
+        c.execute("VACUUM ANALYZE bench_t10")
+    with psycopg.connect(strata, autocommit=True) as c:
+        c.execute("DROP TABLE IF EXISTS clean.bench_t")
+        c.execute("DROP TABLE IF EXISTS clean.bench_t10")
+        c.execute("CREATE TABLE clean.bench_t AS " + DUCK_SELECT.format(n=rows))
+        c.execute("CREATE TABLE clean.bench_t10 AS " + DUCK_SELECT.format(n=agg_rows))
+
+
+def best(fn, runs):
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def psycopg_pandas(dsn, table, binary):
+    import pandas as pd
+
+    def run():
+        with psycopg.connect(dsn) as c:
+            cur = c.cursor(binary=binary)
+            cur.execute(f"SELECT * FROM {table}")
+            cols = [d.name for d in cur.description]
+            df = pd.DataFrame(cur.fetchall(), columns=cols)
+            assert len(df) > 0
+    return run
+
+
+def copy_binary(dsn, table):
+    def run():
+        with psycopg.connect(dsn) as c:
+            n = 0
+            with c.cursor().copy(f"COPY (SELECT * FROM {table}) TO STDOUT (FORMAT binary)") as cp:
+                for chunk in cp:
+                    n += len(chunk)
+            assert n > 0
+    return run
+
+
+def sqlalchemy_read_sql(dsn, table):
+    import pandas as pd
+    import sqlalchemy as sa
+
+    eng = sa.create_engine(dsn.replace("postgresql://", "postgresql+psycopg://"))
+
+    def run():
+        assert len(pd.read_sql(f"SELECT * FROM {table}", eng)) > 0
+    return run
+
+
+def polars_engine(dsn, table, engine):
+    import polars as pl
+
+    def run():
+        assert pl.read_database_uri(f"SELECT * FROM {table}", dsn, engine=engine).height > 0
+    return run
+
+
+def aggregate(dsn, table):
+    def run():
+        with psycopg.connect(dsn) as c:
+            assert len(c.execute(AGG.format(t=table)).fetchall()) == 1000
+    return run
+
+
+def point_queries(dsn, table, rows, n=1000):
+    lat = []
+    with psycopg.connect(dsn, autocommit=True, prepare_threshold=0) as c:
+        for k in range(n + 20):
+            t0 = time.perf_counter()
+            c.execute(f"SELECT * FROM {table} WHERE id = %s", ((k * 7919) % rows,)).fetchone()
+            if k >= 20:  # warm-up
+                lat.append(time.perf_counter() - t0)
+    lat.sort()
+    return lat[len(lat) // 2], lat[int(len(lat) * 0.99)]
+
+
+def connect_first(dsn, n=20):
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        with psycopg.connect(dsn) as c:
+            c.execute("SELECT 1").fetchone()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pg", required=True)
+    ap.add_argument("--strata", required=True)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--agg-rows", type=int, default=10_000_000)
+    ap.add_argument("--runs", type=int, default=2)
+    a = ap.parse_args()
+    load(a.pg, a.strata, a.rows, a.agg_rows)
+    sides = {"postgres": (a.pg, "bench_t", "bench_t10"), "strata": (a.strata, "clean.bench_t", "clean.bench_t10")}
+    cases = [
+        ("psycopg 3 text → pandas", lambda d, t: psycopg_pandas(d, t, False)),
+        ("psycopg 3 binary → pandas", lambda d, t: psycopg_pandas(d, t, True)),
+        ("COPY BINARY raw (psycopg 3)", copy_binary),
+        ("SQLAlchemy read_sql", sqlalchemy_read_sql),
+        ("connectorx → polars", lambda d, t: polars_engine(d, t, "connectorx")),
+        ("ADBC → polars", lambda d, t: polars_engine(d, t, "adbc")),
+    ]
+    print(f"| measure ({a.rows:,} rows × 10 columns unless said) | PostgreSQL 15 | Strata | Strata / PostgreSQL |")
+    print("|---|---|---|---|")
+
+    def row(name, pg, st, unit="s"):
+        fmt = (lambda v: f"{v * 1000:.2f} ms") if unit == "ms" else (lambda v: f"{v:.2f} s")
+        ratio = f"{st / pg:.2f}×" if isinstance(pg, float) and isinstance(st, float) else "n/a"
+        print(f"| {name} | {fmt(pg) if isinstance(pg, float) else pg} | {fmt(st) if isinstance(st, float) else st} | {ratio} |", flush=True)
+
+    for name, make in cases:
+        res = {}
+        for side, (dsn, t, _) in sides.items():
+            try:
+                res[side] = best(make(dsn, t), a.runs)
+            except Exception as e:  # a client that cannot run against a side is reported, not hidden
+                res[side] = "fails: " + type(e).__name__
+        row(name, res["postgres"], res["strata"])
+    res = {side: best(aggregate(dsn, t10), a.runs) for side, (dsn, _, t10) in sides.items()}
+    row(f"aggregate over {a.agg_rows:,} rows (GROUP BY, 1,000 groups)", res["postgres"], res["strata"])
+    pq = {side: point_queries(dsn, t, a.rows) for side, (dsn, t, _) in sides.items()}
+    row("1,000 point queries, p50 (PostgreSQL: primary key index)", pq["postgres"][0], pq["strata"][0], "ms")
+    row("1,000 point queries, p99", pq["postgres"][1], pq["strata"][1], "ms")
+    cf = {side: connect_first(dsn) for side, (dsn, _, _) in sides.items()}
+    row("connect + first query (median of 20)", cf["postgres"], cf["strata"], "ms")
+
+
+if __name__ == "__main__":
+    main()
