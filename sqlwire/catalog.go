@@ -2,6 +2,7 @@ package sqlwire
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 )
@@ -17,6 +18,11 @@ import (
 // catalogQuery returns the setup script and the rewritten statement of a catalog query; for any other
 // statement setup is "" and out is sql.
 func (c *conn) catalogQuery(ctx context.Context, sql string) (setup, out string, err error) {
+	defer func() { // the rewriter is a lexer over any text a client sends: a bug must fail the query, not the server
+		if r := recover(); r != nil {
+			setup, out, err = "", "", fmt.Errorf("sqlwire: catalog rewrite of %q: %v", sql, r)
+		}
+	}()
 	toks := lex(sql)
 	if !isCatalogQuery(toks) {
 		return "", sql, nil

@@ -30,8 +30,8 @@ func (t tok) lower() string {
 	switch t.kind {
 	case tkIdent:
 		return strings.ToLower(t.text)
-	case tkQIdent:
-		return strings.ReplaceAll(t.text[1:len(t.text)-1], `""`, `"`)
+	case tkQIdent: // an unterminated one ends the input
+		return strings.ReplaceAll(strings.TrimSuffix(t.text[1:], `"`), `""`, `"`)
 	}
 	return ""
 }
@@ -146,7 +146,7 @@ func rewriteCatalog(toks []tok, user string) []tok {
 	toks = nameCallColumns(toks)
 	for i, t := range toks {
 		switch {
-		case t.kind == tkString && strings.HasPrefix(t.text, "'{") && strings.HasSuffix(t.text, "}'"):
+		case t.kind == tkString && len(t.text) >= 4 && strings.HasPrefix(t.text, "'{") && strings.HasSuffix(t.text, "}'"):
 			// PostgreSQL array literal '{a,b}' → DuckDB's list text '[a,b]' (cast by the comparison).
 			toks[i].text = "'[" + t.text[2:len(t.text)-2] + "]'"
 		case t.kind == tkIdent && renamedFuncs[t.lower()] != "":
@@ -222,7 +222,7 @@ func rewriteOperators(toks []tok) []tok {
 			if j < len(toks) {
 				out = append(out, tok{tkSpace, " "})
 				r := toks[j]
-				if r.kind == tkString && r.text[0] == '\'' {
+				if r.kind == tkString && len(r.text) >= 2 && r.text[0] == '\'' && strings.HasSuffix(r.text, "'") {
 					out = append(out, tok{tkString, "'" + flags + ".*(?:" + r.text[1:len(r.text)-1] + ").*'"})
 				} else {
 					out = append(out, tok{tkPunct, "('" + flags + ".*(?:' || " + r.text + " || ').*')"})
@@ -390,63 +390,97 @@ func nameSeriesColumns(toks []tok) []tok {
 	return toks
 }
 
+// helperLabels name the column of a rewritten cast as PostgreSQL names x::regclass ("regclass") and
+// x::regclass::text ("text").
+var helperLabels = func() map[string]string {
+	m := map[string]string{}
+	for typ, fns := range regCasts {
+		if typ != "regprocedure" { // shares regproc's function
+			m[fns[0]], m[fns[1]] = typ, "text"
+		}
+	}
+	return m
+}()
+
 var clauseWords = map[string]bool{"left": true, "right": true, "inner": true, "full": true, "cross": true,
 	"group": true, "order": true, "limit": true, "union": true, "natural": true, "lateral": true, "offset": true}
 
-// nameCallColumns names an unaliased top-level select item that is a bare function call after the function,
-// as PostgreSQL does (SELECT version() → column "version"; DuckDB would say "version"()).
+// nameCallColumns names an unaliased select item that is a bare function call after the function, as
+// PostgreSQL does (SELECT version() → column "version"; DuckDB would say "version"()).
 func nameCallColumns(toks []tok) []tok {
-	var out []tok
-	depth := 0
-	inList := false
-	itemStart := -1
-	flush := func(end int) { // end: index of the token after the item
-		if itemStart < 0 {
+	labels := map[int]string{} // index of a call's closing parenthesis → the column name
+	type list struct{ start int }
+	var open []*list // per parenthesis depth: the select list being read there, or nil
+	cur := &list{start: -1}
+	flush := func(l *list, end int) {
+		if l.start < 0 {
 			return
 		}
-		s, e := next(toks, itemStart), prev(toks, end-1)
-		itemStart = -1
-		if s > e || toks[e].text != ")" {
-			return
+		if label, e := callLabel(toks, l.start, end); label != "" {
+			labels[e] = label
 		}
-		name := s
-		for n := next(toks, name+1); n < e && toks[n].is("."); n = next(toks, name+1) { // schema.function
-			name = next(toks, n+1)
-		}
-		open := next(toks, name+1)
-		if toks[name].kind != tkIdent || sqlKeywords[toks[name].lower()] || open > e || !toks[open].is("(") || matching(toks, open) != e {
-			return
-		}
-		out = append(out, tok{tkSpace, " "}, tok{tkIdent, "AS"}, tok{tkSpace, " "}, tok{tkQIdent, `"` + toks[name].lower() + `"`})
+		l.start = -1
 	}
 	for i, t := range toks {
-		if depth == 0 {
-			switch w := t.lower(); {
-			case w == "select" && t.kind == tkIdent:
-				inList, itemStart = true, i+1
-			case inList && t.kind == tkIdent && (w == "from" || w == "where" || w == "group" || w == "order" ||
-				w == "limit" || w == "union" || w == "having" || w == "into" || w == "offset"):
-				flush(i)
-				inList = false
-			case inList && (t.is(",") || t.is(";")):
-				flush(i)
-				itemStart = i + 1
-				if t.is(";") {
-					inList = false
-				}
+		switch w := t.lower(); {
+		case t.is("("):
+			open = append(open, cur)
+			cur = &list{start: -1}
+		case t.is(")"):
+			flush(cur, i)
+			if len(open) > 0 {
+				cur, open = open[len(open)-1], open[:len(open)-1]
 			}
+		case w == "select" && t.kind == tkIdent:
+			cur.start = i + 1
+		case cur.start >= 0 && t.kind == tkIdent && listEnds[w], cur.start >= 0 && t.is(";"):
+			flush(cur, i)
+		case cur.start >= 0 && t.is(","):
+			flush(cur, i)
+			cur.start = i + 1
 		}
-		if t.is("(") {
-			depth++
-		} else if t.is(")") {
-			depth--
-		}
-		out = append(out, t)
 	}
-	if inList {
-		flush(len(toks))
+	flush(cur, len(toks))
+	if len(labels) == 0 {
+		return toks
+	}
+	out := make([]tok, 0, len(toks)+4*len(labels))
+	for i, t := range toks {
+		out = append(out, t)
+		if l, ok := labels[i]; ok {
+			out = append(out, tok{tkSpace, " "}, tok{tkIdent, "AS"}, tok{tkSpace, " "}, tok{tkQIdent, `"` + l + `"`})
+		}
 	}
 	return out
+}
+
+// listEnds are the keywords that end a select list.
+var listEnds = map[string]bool{"from": true, "where": true, "group": true, "order": true, "limit": true,
+	"union": true, "having": true, "into": true, "offset": true, "except": true, "intersect": true, "window": true}
+
+// callLabel returns the column name of the select item toks[start:end] if it is a bare function call, and
+// the index of its closing parenthesis.
+func callLabel(toks []tok, start, end int) (string, int) {
+	s, e := next(toks, start), prev(toks, end-1)
+	if s > e || e < 0 || !toks[e].is(")") {
+		return "", 0
+	}
+	name := s
+	for n := next(toks, name+1); n < e && toks[n].is("."); n = next(toks, name+1) { // schema.function
+		name = next(toks, n+1)
+	}
+	open := next(toks, name+1)
+	if toks[name].kind != tkIdent || sqlKeywords[toks[name].lower()] || open > e || !toks[open].is("(") || matching(toks, open) != e {
+		return "", 0
+	}
+	label := toks[name].lower()
+	if label == "cast" {
+		return "", 0 // PostgreSQL names a cast after its operand or type; DuckDB's name stays
+	}
+	if n, ok := helperLabels[label]; ok {
+		label = n
+	}
+	return strings.TrimPrefix(label, "strata_is_"), e
 }
 
 // rewriteCastCalls is rewriteCasts for CAST(x AS regclass) (SQLAlchemy's form), innermost first.
@@ -474,7 +508,7 @@ func rewriteCastCalls(toks []tok) []tok {
 		if !ok {
 			continue
 		}
-		repl := append([]tok{{tkIdent, fns[0]}, {tkPunct, "("}}, toks[open+1:as]...)
+		repl := append([]tok{{tkIdent, fns[0]}, {tkPunct, "("}}, toks[open+1:prev(toks, as-1)+1]...)
 		repl = append(repl, tok{tkPunct, ")"})
 		toks = append(toks[:i], append(repl, toks[end+1:]...)...)
 	}

@@ -97,3 +97,26 @@ def test_read_sql_table_and_version(pg_url):
     assert list(rel["release_id"]) == [1] and list(rel["current"]) == [True]
     tables = pd.read_sql("select zone || '.' || name as t from strata.tables order by 1", engine)
     assert list(tables["t"]) == ["clean.orders", "raw.events", "raw.orders", "raw.users"]
+
+
+def test_psqlodbc_tables_columns_query(pg_url):
+    """psqlODBC 13 (Debian odbc-postgresql) through unixODBC and pyodbc: SQLTables, SQLColumns and a query, with
+    the values the same driver reports for the same table on PostgreSQL 15."""
+    import pyodbc
+
+    port = pg_url.rsplit(":", 1)[1]
+    conn = pyodbc.connect(
+        f"DRIVER={{PostgreSQL Unicode}};SERVER=127.0.0.1;PORT={port};DATABASE=prod;UID=analyst;SSLmode=disable",
+        autocommit=True,
+    )
+    cur = conn.cursor()
+    assert [tuple(r)[:4] for r in cur.tables(schema="raw")] == [
+        ("prod", "raw", "events", "TABLE"), ("prod", "raw", "orders", "TABLE"), ("prod", "raw", "users", "TABLE")]
+    cols = [(r.column_name, r.type_name, r.data_type, r.column_size, r.ordinal_position)
+            for r in cur.columns(table="orders", schema="raw")]
+    assert cols == [("order_id", "int8", -5, 19, 1), ("user_id", "int8", -5, 19, 2), ("ordered_at", "timestamptz", 93, 26, 3),
+                    ("status", "text", -10, 8190, 4), ("amount", "float8", 6, 17, 5), ("items", "int4", 4, 10, 6)]
+    rows = cur.execute("select status, count(*) from raw.orders group by status order by 1").fetchall()
+    assert [tuple(r) for r in rows] == [("PAID ", 2588), ("cancelled", 2511), ("paid", 7467), ("refunded", 2458),
+                                        ("shipped", 4976)]
+    conn.close()
