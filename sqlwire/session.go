@@ -56,6 +56,8 @@ func (c *conn) set(name, value string) error {
 		return fmt.Errorf("unrecognized configuration parameter %q: %w", name, errUndefinedObject)
 	case readOnlyVars[key]:
 		return fmt.Errorf("parameter %q cannot be changed: %w", name, ErrReadOnly)
+	case key == "client_encoding" && strings.EqualFold(value, "SQL_ASCII"):
+		value = "SQL_ASCII" // no conversion, as PostgreSQL does for it: ANSI ODBC apps in the C locale ask for it
 	case key == "client_encoding" && !isUTF8(value):
 		return fmt.Errorf("client_encoding %q is not supported: this server speaks UTF8 only: %w", value, errBadValue)
 	case key == "client_encoding":
