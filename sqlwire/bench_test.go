@@ -4,6 +4,7 @@ package sqlwire_test
 
 import (
 	"context"
+	"io"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -29,4 +30,22 @@ func BenchmarkStream1M(b *testing.B) {
 		require.Equal(b, n, got)
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkCopyBinary1M: COPY (1M rows × 10 columns, the bench/sql shape) TO STDOUT (FORMAT binary) read raw.
+func BenchmarkCopyBinary1M(b *testing.B) {
+	f := start(b)
+	c := f.connect(b, "dev", pgx.QueryExecModeSimpleProtocol)
+	ctx := context.Background()
+	const q = `COPY (SELECT i::BIGINT AS id, (i * 0.5)::DOUBLE AS a, (i % 1000)::INTEGER AS b, (i % 7)::SMALLINT AS s,
+		((i % 100000) / 100.0)::DECIMAL(12,2) AS amount, 'name ' || (i % 10000)::VARCHAR AS name, md5(i::VARCHAR) AS tag,
+		TIMESTAMP '2026-01-01' + i * INTERVAL 1 SECOND AS at, (i % 2 = 0) AS flag, (i % 365)::INTEGER AS day
+		FROM range(1000000) AS g(i)) TO STDOUT (FORMAT binary)`
+	b.ResetTimer()
+	for range b.N {
+		tag, err := c.PgConn().CopyTo(ctx, io.Discard, q)
+		require.NoError(b, err)
+		require.Equal(b, "COPY 1000000", tag.String())
+	}
+	b.ReportMetric(1e6*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

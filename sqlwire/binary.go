@@ -72,6 +72,9 @@ func binaryEncoder(col arrow.Array, o colOpts) encoder {
 		mul := int64(a.DataType().(*arrow.Time32Type).Unit.Multiplier())
 		return func(b []byte, i int) []byte { return be.AppendUint64(b, uint64(int64(a.Value(i))*mul/1000)) }
 	case *array.Timestamp:
+		if a.DataType().(*arrow.TimestampType).Unit == arrow.Microsecond {
+			return func(b []byte, i int) []byte { return be.AppendUint64(b, uint64(int64(a.Value(i))-pgEpochMicros)) }
+		}
 		toTime, _ := a.DataType().(*arrow.TimestampType).GetToTimeFunc()
 		return func(b []byte, i int) []byte {
 			return be.AppendUint64(b, uint64(toTime(a.Value(i)).UnixMicro()-pgEpochMicros))
@@ -85,7 +88,14 @@ func binaryEncoder(col arrow.Array, o colOpts) encoder {
 		}
 	case *array.Decimal128:
 		scale := a.DataType().(*arrow.Decimal128Type).Scale
-		return numericEncoder(func(i int) *big.Int { return a.Value(i).BigInt() }, scale)
+		slow := numericEncoder(func(i int) *big.Int { return a.Value(i).BigInt() }, scale)
+		return func(b []byte, i int) []byte {
+			v := a.Value(i)
+			if hi, lo := v.HighBits(), v.LowBits(); scale >= 0 && scale <= 40 && (hi == 0 && lo < 1<<53 || hi == -1 && lo > ^uint64(1<<53)) {
+				return appendNumeric(b, int64(lo), scale) // no big.Int: most values of a lake table
+			}
+			return slow(b, i)
+		}
 	case *array.Decimal256:
 		scale := a.DataType().(*arrow.Decimal256Type).Scale
 		return numericEncoder(func(i int) *big.Int { return a.Value(i).BigInt() }, scale)
@@ -157,6 +167,45 @@ func arrayEncoder(a array.ListLike, o colOpts) encoder {
 		}
 		return b
 	}
+}
+
+// appendNumeric encodes the numeric v / 10^scale (|v| < 2^53) in PostgreSQL's binary form: digit count,
+// weight of the first base-10000 digit, sign, display scale, then the digits.
+func appendNumeric(b []byte, v int64, scale int32) []byte {
+	be := binary.BigEndian
+	sign := uint16(0)
+	if v < 0 {
+		sign, v = 0x4000, -v
+	}
+	frac := (scale + 3) / 4 // base-10000 digits after the point
+	u := uint64(v)
+	for k := scale; k < frac*4; k++ {
+		u *= 10 // align the fraction to whole base-10000 digits (fits: |v| < 2^53, at most 3 steps)
+	}
+	var digits [16]uint16
+	n := 0
+	for u > 0 {
+		digits[n] = uint16(u % 10000)
+		u /= 10000
+		n++
+	}
+	// digits[n-1] is the most significant; weight counts base-10000 digits before the point, minus one.
+	weight := n - int(frac) - 1
+	low := 0
+	for low < n && digits[low] == 0 {
+		low++ // trailing zero digits are not sent
+	}
+	if low == n {
+		n, weight, sign = 0, 0, 0
+	}
+	b = be.AppendUint16(b, uint16(n-low))
+	b = be.AppendUint16(b, uint16(int16(weight)))
+	b = be.AppendUint16(b, sign)
+	b = be.AppendUint16(b, uint16(scale))
+	for j := n - 1; j >= low; j-- {
+		b = be.AppendUint16(b, digits[j])
+	}
+	return b
 }
 
 // numericEncoder encodes numeric with pgx's codec (base-10000 digits are easy to get wrong by hand).
