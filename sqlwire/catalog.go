@@ -27,7 +27,7 @@ func (c *conn) catalogQuery(ctx context.Context, sql string) (setup, out string,
 	if !isCatalogQuery(toks) {
 		return "", sql, nil
 	}
-	toks = rewriteCatalog(toks, c.user())
+	toks = rewriteCatalog(toks)
 	setup, err = c.catalogSetup(ctx, referenced(toks))
 	if err != nil {
 		return "", "", err

@@ -40,6 +40,7 @@ type catRel struct {
 	zone, name string
 	kind       string // r = lake table, v = strata.* system table
 	rows       int64
+	bytes      int64 // the data files' size at the snapshot read
 	cols       []catCol
 }
 
@@ -103,7 +104,7 @@ func (c *conn) loadCatalogEnv(ctx context.Context, want map[string]bool) (*catal
 	}
 	for _, t := range tables {
 		r := catRel{oid: catalogOID("table", c.env, t.Ident.Zone, t.Ident.Name), zone: t.Ident.Zone,
-			name: t.Ident.Name, kind: "r", rows: t.Rows}
+			name: t.Ident.Name, kind: "r", rows: t.Rows, bytes: t.Bytes}
 		if want["pg_attribute"] {
 			if r.cols, err = c.s.catalog.columns(ctx, svc, c.env, t); err != nil {
 				return nil, err

@@ -32,6 +32,8 @@ var macros = func() []catMacro {
 			return "version() AS " + sqlQuote("PostgreSQL 15.0 ("+e.version+") on x86_64-pc-linux-gnu, compiled by Go, 64-bit")
 		}},
 		{name: "current_database", body: func(e *catalogEnv) string { return "current_database() AS " + sqlQuote(e.env) }},
+		{name: "strata_current_user", body: func(e *catalogEnv) string { return "strata_current_user() AS " + sqlQuote(e.user) }},
+		{name: "strata_session_user", body: func(e *catalogEnv) string { return "strata_session_user() AS " + sqlQuote(e.user) }},
 		constMacro("current_schema", "current_schema() AS 'public'"),
 		constMacro("current_schemas", "current_schemas(b) AS CASE WHEN b THEN ['pg_catalog', 'public'] ELSE ['public'] END"),
 		constMacro("pg_get_userbyid", "pg_get_userbyid(x) AS coalesce((SELECT strata_r_pgu.rolname FROM pg_roles strata_r_pgu "+
@@ -85,9 +87,18 @@ var macros = func() []catMacro {
 		constMacro("pg_my_temp_schema", "pg_my_temp_schema() AS 0"),
 		constMacro("pg_is_other_temp_schema", "pg_is_other_temp_schema(x) AS false"),
 		constMacro("pg_tablespace_location", "pg_tablespace_location(x) AS ''"),
-		constMacro("pg_total_relation_size", "pg_total_relation_size(x) AS 0"),
-		constMacro("pg_relation_size", "pg_relation_size(x) AS 0, (x, f) AS 0"),
-		constMacro("pg_table_size", "pg_table_size(x) AS 0"),
+		// Sizes are the data files' (relpages holds them in 8 kB pages); the lake has no indexes or TOAST.
+		constMacro("strata_rel_bytes", "strata_rel_bytes(x) AS coalesce((SELECT strata_c_rb.relpages * 8192 FROM pg_class "+
+			"strata_c_rb WHERE strata_c_rb.oid = x), 0)", "pg_class"),
+		constMacro("pg_total_relation_size", "pg_total_relation_size(x) AS strata_rel_bytes(x)", "strata_rel_bytes"),
+		constMacro("pg_relation_size", "pg_relation_size(x) AS strata_rel_bytes(x), (x, f) AS "+
+			"CASE WHEN f = 'main' THEN strata_rel_bytes(x) ELSE 0 END", "strata_rel_bytes"),
+		constMacro("pg_table_size", "pg_table_size(x) AS strata_rel_bytes(x)", "strata_rel_bytes"),
+		constMacro("pg_database_size", "pg_database_size(x) AS 0"),
+		// PostgreSQL's rounding and units (DuckDB's own pg_size_pretty prints KiB).
+		constMacro("pg_size_pretty", "pg_size_pretty(b) AS CASE WHEN abs(b) < 10240 THEN b || ' bytes' "+
+			"WHEN abs(b >> 9) < 20479 THEN ((b >> 9) + 1) // 2 || ' kB' WHEN abs(b >> 19) < 20479 THEN ((b >> 19) + 1) // 2 || ' MB' "+
+			"WHEN abs(b >> 29) < 20479 THEN ((b >> 29) + 1) // 2 || ' GB' ELSE ((b >> 39) + 1) // 2 || ' TB' END"),
 		constMacro("pg_indexes_size", "pg_indexes_size(x) AS 0"),
 		constMacro("pg_has_role", "pg_has_role(a, b) AS true, (a, b, c) AS true"),
 		constMacro("set_config", "set_config(a, b, c) AS b"),

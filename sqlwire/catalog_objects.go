@@ -71,13 +71,13 @@ var builtinRels = map[string]int64{"pg_type": 1247, "pg_attribute": 1249, "pg_pr
 
 func classRows(e *catalogEnv) [][]string {
 	var out [][]string
-	row := func(oid int64, name string, ns int64, kind string, natts int, rows int64) {
+	row := func(oid int64, name string, ns int64, kind string, natts int, rows, bytes int64) {
 		out = append(out, []string{i64(oid), name, i64(ns), "0", "0", i64(oidOwner), map[bool]string{true: "2", false: "0"}[kind == "r"],
-			i64(oid), "0", "0", i64(rows), "0", "0", "f", "f", "p", kind, strconv.Itoa(natts), "0", "f", "f", "f", "f", "f",
+			i64(oid), "0", i64((bytes + 8191) / 8192), i64(rows), "0", "0", "f", "f", "p", kind, strconv.Itoa(natts), "0", "f", "f", "f", "f", "f",
 			"t", "d", "f", "0", "0", "0", nullField, nullField, nullField})
 	}
 	for _, r := range e.rels {
-		row(r.oid, r.name, e.nsOID(r.zone), r.kind, len(r.cols), r.rows)
+		row(r.oid, r.name, e.nsOID(r.zone), r.kind, len(r.cols), r.rows, r.bytes)
 	}
 	names := make([]string, 0, len(builtinRels))
 	for n := range builtinRels {
@@ -85,7 +85,7 @@ func classRows(e *catalogEnv) [][]string {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		row(builtinRels[n], n, oidPgCatalog, "r", 0, 0)
+		row(builtinRels[n], n, oidPgCatalog, "r", 0, 0, 0)
 	}
 	return out
 }
@@ -238,15 +238,16 @@ var emptyRelations = map[string]string{
 		"confrelid BIGINT, confupdtype VARCHAR, confdeltype VARCHAR, confmatchtype VARCHAR, conislocal BOOLEAN, " +
 		"coninhcount INTEGER, connoinherit BOOLEAN, conkey SMALLINT[], confkey SMALLINT[], conpfeqop BIGINT[], " +
 		"conppeqop BIGINT[], conffeqop BIGINT[], confdelsetcols SMALLINT[], conexclop BIGINT[], conbin VARCHAR",
-	"pg_attrdef":   "oid BIGINT, adrelid BIGINT, adnum SMALLINT, adbin VARCHAR",
-	"pg_inherits":  "inhrelid BIGINT, inhparent BIGINT, inhseqno INTEGER, inhdetachpending BOOLEAN",
-	"pg_enum":      "oid BIGINT, enumtypid BIGINT, enumsortorder FLOAT, enumlabel VARCHAR",
-	"pg_sequence":  "seqrelid BIGINT, seqtypid BIGINT, seqstart BIGINT, seqincrement BIGINT, seqmax BIGINT, seqmin BIGINT, seqcache BIGINT, seqcycle BOOLEAN",
-	"pg_trigger":   "oid BIGINT, tgrelid BIGINT, tgparentid BIGINT, tgname VARCHAR, tgfoid BIGINT, tgtype SMALLINT, tgenabled VARCHAR, tgisinternal BOOLEAN, tgconstrrelid BIGINT, tgconstrindid BIGINT, tgconstraint BIGINT, tgdeferrable BOOLEAN, tginitdeferred BOOLEAN, tgnargs SMALLINT, tgattr VARCHAR, tgargs VARCHAR, tgqual VARCHAR, tgoldtable VARCHAR, tgnewtable VARCHAR",
-	"pg_rewrite":   "oid BIGINT, rulename VARCHAR, ev_class BIGINT, ev_type VARCHAR, ev_enabled VARCHAR, is_instead BOOLEAN, ev_qual VARCHAR, ev_action VARCHAR",
-	"pg_depend":    "classid BIGINT, objid BIGINT, objsubid INTEGER, refclassid BIGINT, refobjid BIGINT, refobjsubid INTEGER, deptype VARCHAR",
-	"pg_policy":    "oid BIGINT, polname VARCHAR, polrelid BIGINT, polcmd VARCHAR, polpermissive BOOLEAN, polroles BIGINT[], polqual VARCHAR, polwithcheck VARCHAR",
-	"pg_extension": "oid BIGINT, extname VARCHAR, extowner BIGINT, extnamespace BIGINT, extrelocatable BOOLEAN, extversion VARCHAR, extconfig BIGINT[], extcondition VARCHAR[]",
+	"pg_attrdef":      "oid BIGINT, adrelid BIGINT, adnum SMALLINT, adbin VARCHAR",
+	"pg_auth_members": "oid BIGINT, roleid BIGINT, member BIGINT, grantor BIGINT, admin_option BOOLEAN",
+	"pg_inherits":     "inhrelid BIGINT, inhparent BIGINT, inhseqno INTEGER, inhdetachpending BOOLEAN",
+	"pg_enum":         "oid BIGINT, enumtypid BIGINT, enumsortorder FLOAT, enumlabel VARCHAR",
+	"pg_sequence":     "seqrelid BIGINT, seqtypid BIGINT, seqstart BIGINT, seqincrement BIGINT, seqmax BIGINT, seqmin BIGINT, seqcache BIGINT, seqcycle BOOLEAN",
+	"pg_trigger":      "oid BIGINT, tgrelid BIGINT, tgparentid BIGINT, tgname VARCHAR, tgfoid BIGINT, tgtype SMALLINT, tgenabled VARCHAR, tgisinternal BOOLEAN, tgconstrrelid BIGINT, tgconstrindid BIGINT, tgconstraint BIGINT, tgdeferrable BOOLEAN, tginitdeferred BOOLEAN, tgnargs SMALLINT, tgattr VARCHAR, tgargs VARCHAR, tgqual VARCHAR, tgoldtable VARCHAR, tgnewtable VARCHAR",
+	"pg_rewrite":      "oid BIGINT, rulename VARCHAR, ev_class BIGINT, ev_type VARCHAR, ev_enabled VARCHAR, is_instead BOOLEAN, ev_qual VARCHAR, ev_action VARCHAR",
+	"pg_depend":       "classid BIGINT, objid BIGINT, objsubid INTEGER, refclassid BIGINT, refobjid BIGINT, refobjsubid INTEGER, deptype VARCHAR",
+	"pg_policy":       "oid BIGINT, polname VARCHAR, polrelid BIGINT, polcmd VARCHAR, polpermissive BOOLEAN, polroles BIGINT[], polqual VARCHAR, polwithcheck VARCHAR",
+	"pg_extension":    "oid BIGINT, extname VARCHAR, extowner BIGINT, extnamespace BIGINT, extrelocatable BOOLEAN, extversion VARCHAR, extconfig BIGINT[], extcondition VARCHAR[]",
 	"pg_statistic_ext": "oid BIGINT, stxrelid BIGINT, stxname VARCHAR, stxnamespace BIGINT, stxowner BIGINT, " +
 		"stxstattarget INTEGER, stxkeys SMALLINT[], stxkind VARCHAR[], stxexprs VARCHAR",
 	"pg_publication": "oid BIGINT, pubname VARCHAR, pubowner BIGINT, puballtables BOOLEAN, pubinsert BOOLEAN, " +

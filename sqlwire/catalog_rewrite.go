@@ -135,31 +135,37 @@ func prev(toks []tok, i int) int {
 	return i
 }
 
-// rewriteCatalog turns PostgreSQL catalog SQL into SQL for the emulated catalog; user is the session user
-// that current_user and session_user name.
-func rewriteCatalog(toks []tok, user string) []tok {
+// rewriteCatalog turns PostgreSQL catalog SQL into SQL for the emulated catalog.
+func rewriteCatalog(toks []tok) []tok {
 	toks = dropQualifiers(toks)
 	toks = rewriteOperators(toks)
 	toks = rewriteCasts(toks)
 	toks = rewriteCastCalls(toks)
 	toks = nameSeriesColumns(toks)
-	toks = nameCallColumns(toks)
+	out := toks[:0:0]
 	for i, t := range toks {
 		switch {
 		case t.kind == tkString && len(t.text) >= 4 && strings.HasPrefix(t.text, "'{") && strings.HasSuffix(t.text, "}'"):
 			// PostgreSQL array literal '{a,b}' → DuckDB's list text '[a,b]' (cast by the comparison).
-			toks[i].text = "'[" + t.text[2:len(t.text)-2] + "]'"
-		case t.kind == tkIdent && renamedFuncs[t.lower()] != "":
-			if j := next(toks, i+1); j < len(toks) && toks[j].is("(") {
-				toks[i].text = renamedFuncs[t.lower()]
-			}
+			t.text = "'[" + t.text[2:len(t.text)-2] + "]'"
 		case t.kind == tkIdent && (t.lower() == "current_user" || t.lower() == "session_user"):
+			// SQL keywords without parentheses: macros (strata_current_user()) that return the session's user.
 			if j := next(toks, i+1); (j >= len(toks) || !toks[j].is("(")) && (i == 0 || !toks[prev(toks, i-1)].is(".")) {
-				toks[i] = tok{tkString, sqlQuote(user)}
+				out = append(out, tok{tkIdent, "strata_" + t.lower()}, tok{tkPunct, "("}, tok{tkPunct, ")"})
+				continue
+			}
+		}
+		out = append(out, t)
+	}
+	out = nameCallColumns(out)
+	for i, t := range out { // after naming: the column keeps PostgreSQL's function name
+		if t.kind == tkIdent && renamedFuncs[t.lower()] != "" {
+			if j := next(out, i+1); j < len(out) && out[j].is("(") {
+				out[i].text = renamedFuncs[t.lower()]
 			}
 		}
 	}
-	return toks
+	return out
 }
 
 // renamedFuncs are PostgreSQL functions DuckDB has under another name.
@@ -399,6 +405,7 @@ var helperLabels = func() map[string]string {
 			m[fns[0]], m[fns[1]] = typ, "text"
 		}
 	}
+	m["strata_current_user"], m["strata_session_user"] = "current_user", "session_user"
 	return m
 }()
 

@@ -88,6 +88,24 @@ typname          | int4
 
 `, f.psql(t, "prod", "-c", `\x`, "-c",
 		`SELECT current_database(), pg_catalog.current_schema(), (SELECT typname FROM pg_type WHERE oid = 'integer'::regtype) AS typname`))
+	require.Equal(t, `            List of roles
+ Role name |  Attributes  | Member of 
+-----------+--------------+-----------
+ analyst   |              | {}
+ strata    | Cannot login | {}
+
+`, f.psql(t, "prod", "-c", `\du`))
+	require.Equal(t, `         List of relations
+ Schema |   Name    | Type | Owner  
+--------+-----------+------+--------
+ strata | datasets  | view | strata
+ strata | pins      | view | strata
+ strata | releases  | view | strata
+ strata | snapshots | view | strata
+ strata | tables    | view | strata
+(5 rows)
+
+`, f.psql(t, "prod", "-c", `\dv strata.*`))
 	host, port, err := net.SplitHostPort(f.addr)
 	require.NoError(t, err)
 	out, err := exec.Command("/usr/bin/psql", "-X", "-h", host, "-p", port, "-d", "dev", "-c", `\d raw.missing`).CombinedOutput()
