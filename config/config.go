@@ -32,6 +32,7 @@ type Config struct {
 	Server    Server    `yaml:"server"`
 	SQLWire   SQLWire   `yaml:"sqlwire"`
 	Artifacts Artifacts `yaml:"artifacts"`
+	Auth      Auth      `yaml:"auth"`
 	Log       Log       `yaml:"log"`
 
 	// Dir is the project directory (where strata.yaml is or would be). Not a key.
@@ -64,8 +65,8 @@ type Engine struct {
 type Server struct {
 	// Addr is the HTTP listen address; loopback by default, so only this machine's users reach it.
 	Addr string `yaml:"addr"`
-	// AllowRemote permits listening on an address other machines reach, although nothing authenticates
-	// their requests yet.
+	// AllowRemote permits listening on an address other machines reach: their requests must authenticate
+	// (package auth), but travel without TLS.
 	AllowRemote bool `yaml:"allow_remote"`
 	// AllowedHosts are further Host header values the server answers (besides localhost, 127.0.0.1, ::1 and
 	// the listen host): names, "*.example.com", or "*". Requests for other hosts are refused (DNS rebinding).
@@ -89,7 +90,7 @@ type Server struct {
 // SQLWire configures the PostgreSQL-wire endpoint that `strata serve` also starts.
 type SQLWire struct {
 	// Addr is the PostgreSQL listen address; loopback by default. Another address also needs
-	// server.allow_remote (no passwords yet: every user is trusted). "" turns the endpoint off.
+	// server.allow_remote (clients there always need a password). "" turns the endpoint off.
 	Addr string `yaml:"addr"`
 	// MaxMessage caps one client message in bytes; a larger one ends the connection.
 	MaxMessage int `yaml:"max_message"`
@@ -97,6 +98,15 @@ type SQLWire struct {
 	// both and clients that ask for SSL get TLS, otherwise they are told 'N' and go on in plain text.
 	TLSCert string `yaml:"tls_cert"`
 	TLSKey  string `yaml:"tls_key"`
+}
+
+// Auth configures users and tokens (`strata user`, `strata token`) and how `strata serve` checks them.
+type Auth struct {
+	// ScramIterations is the PBKDF2 iteration count of new SCRAM-SHA-256 password verifiers (≥ 4096).
+	ScramIterations int `yaml:"scram_iterations"`
+	// CacheTTL is how long the server reuses a verified token or password and the user's roles; a change made
+	// by the CLI (revoked token, removed user) takes effect in a running server within this time.
+	CacheTTL time.Duration `yaml:"cache_ttl"`
 }
 
 // Artifacts configures MLflow artifact storage.
@@ -118,6 +128,7 @@ func Default(dir string) *Config {
 		Server: Server{Addr: "127.0.0.1:8080", ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 			WriteTimeout: 30 * time.Second, MaxStreams: 8, ShutdownTimeout: 30 * time.Second},
 		SQLWire: SQLWire{Addr: "127.0.0.1:5433", MaxMessage: 16 << 20},
+		Auth:    Auth{ScramIterations: 4096, CacheTTL: 2 * time.Second},
 		Log:     Log{Level: "info", Format: "text"},
 		Dir:     dir,
 	}
@@ -188,6 +199,12 @@ func (c *Config) validate() error {
 	}
 	problems = append(problems, emptyEntries("server.allowed_hosts", c.Server.AllowedHosts)...)
 	problems = append(problems, emptyEntries("server.allowed_origins", c.Server.AllowedOrigins)...)
+	if c.Auth.ScramIterations < 4096 {
+		problems = append(problems, "auth.scram_iterations: must be ≥ 4096 (RFC 7677)")
+	}
+	if c.Auth.CacheTTL < 0 {
+		problems = append(problems, "auth.cache_ttl: must be ≥ 0 (e.g. 2s; 0 turns the cache off)")
+	}
 	if c.Engine.Threads < 0 {
 		problems = append(problems, "engine.threads: must be ≥ 0 (0 = all CPUs)")
 	}

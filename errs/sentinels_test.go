@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/strata-data/strata/artifacts"
+	"github.com/strata-data/strata/auth"
 	"github.com/strata-data/strata/config"
 	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
@@ -36,6 +37,10 @@ import (
 var sentinels = map[string]error{
 	"artifacts.ErrNotFound":      artifacts.ErrNotFound,
 	"artifacts.ErrInvalidPath":   artifacts.ErrInvalidPath,
+	"auth.ErrInvalid":            auth.ErrInvalid,
+	"auth.ErrNotFound":           auth.ErrNotFound,
+	"auth.ErrExists":             auth.ErrExists,
+	"auth.ErrAuthFailed":         auth.ErrAuthFailed,
 	"config.ErrInvalid":          config.ErrInvalid,
 	"engine.ErrInvalid":          engine.ErrInvalid,
 	"engine.ErrNotFound":         engine.ErrNotFound,

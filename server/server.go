@@ -1,6 +1,6 @@
 // Package server wires Strata's HTTP interface: the router and its middleware (request ids, metrics, panic
-// recovery, write-progress timeouts, Host and Origin checks), health and readiness probes, Prometheus metrics,
-// and the listener. It holds no domain handler: it mounts Strata's own API (package api) under /api/v1 and the
+// recovery, write-progress timeouts, Host and Origin checks, authentication and roles — auth.go), health and
+// readiness probes, Prometheus metrics, and the listener. It holds no domain handler: it mounts Strata's own API (package api) under /api/v1 and the
 // routes other packages register through Deps.Mounts (the MLflow API). Every route passes the same middleware.
 package server
 
@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/strata-data/strata/api"
+	"github.com/strata-data/strata/auth"
 	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/meta"
@@ -31,6 +32,8 @@ type Deps struct {
 	Envs   *envs.Service
 	Engine *engine.Engine
 	Log    *slog.Logger
+	// Auth authenticates requests and checks roles (auth.go); nil = every request is trusted.
+	Auth *auth.Service
 	// Mounts register further routes (absolute paths) on the router, e.g. the MLflow tracking API. They get
 	// the server's middleware like every other route.
 	Mounts []func(chi.Router)
@@ -67,6 +70,8 @@ type Server struct {
 	metrics *httpMetrics
 	hosts   hostSet
 	origins *originPolicy
+	// loopback: the listen address reaches only this machine, so without users no credentials are needed.
+	loopback bool
 }
 
 // New builds the router. It does not listen; call Serve. It fails when an allowed host or origin is malformed.
@@ -74,7 +79,7 @@ func New(d Deps, o Options) (*Server, error) {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	s := &Server{deps: d, opts: o, reg: prometheus.NewRegistry()}
+	s := &Server{deps: d, opts: o, reg: prometheus.NewRegistry(), loopback: isLoopbackAddr(o.Addr)}
 	var err error
 	if s.hosts, err = newHostSet(o.Addr, o.AllowedHosts); err != nil {
 		return nil, err
@@ -85,7 +90,7 @@ func New(d Deps, o Options) (*Server, error) {
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newHTTPMetrics(s.reg)
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.instrument, s.recoverer, s.writeProgress, securityHeaders, s.checkHost, s.checkOrigin)
+	r.Use(middleware.RequestID, s.instrument, s.recoverer, s.writeProgress, securityHeaders, s.checkHost, s.checkOrigin, s.authenticate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("no route for %s %s; the API is under /api/v1 (see /api/v1/openapi.yaml)", r.Method, r.URL.Path))
 	})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/strata-data/strata/auth"
 	"github.com/strata-data/strata/envs"
 )
 
@@ -24,6 +25,7 @@ type conn struct {
 	rd  *sockReader // what be reads from
 	be  *pgproto3.Backend
 	env string
+	who *auth.Principal // who authenticated; read it through principal() (auth.go)
 	// vars are the session variables by lower-case name (SET / SHOW / RESET).
 	vars    map[string]setting
 	loc     *time.Location // TimeZone: timestamptz is printed in it
@@ -161,6 +163,9 @@ func (c *conn) open(ctx context.Context, params map[string]string) (bool, error)
 	if db == "" {
 		db = params["user"] // PostgreSQL's default
 	}
+	if !c.authenticate(ctx, params["user"]) {
+		return false, nil
+	}
 	if _, err := c.s.opts.Envs.Get(ctx, db); err != nil {
 		msg := fmt.Sprintf("database %q does not exist: %v", db, err)
 		var nf *envs.EnvNotFoundError
@@ -169,6 +174,9 @@ func (c *conn) open(ctx context.Context, params map[string]string) (bool, error)
 				"connect to one of them, e.g. -d %s", db, strings.Join(nf.Known, ", "), nf.Known[0])
 		}
 		c.fatal("3D000", msg)
+		return false, nil
+	}
+	if !c.mayConnect(db) {
 		return false, nil
 	}
 	c.env = db

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/strata-data/strata/auth"
 	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
 )
@@ -19,6 +20,7 @@ import (
 type Options struct {
 	Envs   *envs.Service  // resolves environments and the tables a query names; required
 	Engine *engine.Engine // runs the SQL; required. Open it without ExternalAccess (as strata serve does): its sandbox keeps SQL from reading files
+	Auth   *auth.Service  // users and their roles (auth.go); nil = trust every client, as with no users on loopback
 	Log    *slog.Logger   // nil = slog.Default()
 	// MaxMessage caps a client message's size in bytes; larger ones end the connection. 0 = 16 MiB.
 	MaxMessage int

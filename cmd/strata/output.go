@@ -43,6 +43,9 @@ var outputs = map[string]outputKind{
 
 	"plan": outValue, "apply": outValue, "features list": outValue, "features describe": outValue,
 	"features versions": outValue, "dataset build": outValue, "dataset list": outValue, "dataset show": outValue,
+
+	"user add": outValue, "user list": outValue, "user rm": outValue, "user passwd": outValue, "user grant": outValue,
+	"user revoke": outValue, "token create": outValue, "token list": outValue, "token revoke": outValue,
 }
 
 // checkOutput validates -o for cmd before it runs: an unknown format, or json|yaml for a command that prints no

@@ -109,6 +109,15 @@ func TestOutputEveryCommand(t *testing.T) {
 		{"move run", []string{"move", "run", moveJob}, false, nil},
 		{"move runs", []string{"move", "runs"}, true, nil},
 		{"move show", []string{"move", "show", firstMoveRun(t, c)}, true, nil},
+		{"user add", []string{"user", "add", "ana", "--role", "developer", "--env", "dev", "--password-stdin"}, false, nil},
+		{"user list", []string{"user", "list"}, true, nil},
+		{"user grant", []string{"user", "grant", "ana", "--env", "prod", "--role", "viewer"}, false, nil},
+		{"user revoke", []string{"user", "revoke", "ana", "--env", "prod"}, false, nil},
+		{"user passwd", []string{"user", "passwd", "ana", "--password-stdin"}, false, nil},
+		{"token create", []string{"token", "create", "--user", "ana"}, false, nil},
+		{"token list", []string{"token", "list"}, true, nil},
+		{"token revoke", []string{"token", "revoke"}, false, nil}, // + the id of the token just created
+		{"user rm", []string{"user", "rm", "ana"}, false, nil},
 		{"table rm", []string{"table", "rm", "raw.users"}, false, func(t *testing.T) {
 			c.ok("table", "show", "raw.users")
 		}},
@@ -127,6 +136,12 @@ func TestOutputEveryCommand(t *testing.T) {
 				"    event_time: event_ts\n    features: [{name: amount, type: double}]\n")
 			c.ok("table", "import", "--env", "dev", "clean.customer_stats",
 				c.file("stats.csv", "customer_id,event_ts,amount\n1,2024-01-01 00:00:00,2.5\n"))
+		}
+		if tc.path == "token revoke" {
+			tc.args = append(tc.args, firstToken(t, c))
+		}
+		if slices.Contains(tc.args, "--password-stdin") {
+			pipeStdin(t, "a-long-password\n")
 		}
 		kind, ok := outputs[tc.path]
 		require.True(t, ok, "%s is not classified in outputs", tc.path)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/strata-data/strata/auth"
 	"github.com/strata-data/strata/config"
 	"github.com/strata-data/strata/demo"
 	"github.com/strata-data/strata/engine"
@@ -70,7 +71,8 @@ func (a *app) serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			deps := server.Deps{DB: a.db, Envs: a.envs, Engine: eng, Log: log}
+			users := a.authService()
+			deps := server.Deps{DB: a.db, Envs: a.envs, Engine: eng, Log: log, Auth: users}
 			mlflow, err := a.mlflowRoutes(ctx)
 			if err != nil {
 				return err
@@ -82,7 +84,7 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			base := "http://" + displayAddr(ln.Addr().String())
 			log.Info("strata is serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "meta", a.db.Dialect)
-			stopSQL, err := a.serveSQL(ctx, sqlLn, eng, cfg.SQLWire, log)
+			stopSQL, err := a.serveSQL(ctx, sqlLn, eng, users, cfg.SQLWire, log)
 			if err != nil {
 				return err
 			}
@@ -96,7 +98,7 @@ func (a *app) serveCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&addr, "addr", "", "listen address (default from server.addr, \"127.0.0.1:8080\")")
-	c.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow an address other machines reach although nothing authenticates them yet (server.allow_remote)")
+	c.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow an address other machines reach (server.allow_remote): clients there must authenticate, over plain text (no TLS yet)")
 	c.Flags().StringVar(&dataDir, "data-dir", "", "data directory (overrides data_dir / STRATA_DATA_DIR)")
 	c.Flags().BoolVar(&withDemo, "demo", false, "load the demo dataset into dev and prod if it is not there yet")
 	return c
@@ -108,8 +110,8 @@ func serverOptions(c config.Server) server.Options {
 		MaxStreams: c.MaxStreams}
 }
 
-// listen opens the listener. An address other machines can reach needs allow_remote: Strata has no
-// authentication yet, so anyone who reaches it may read and change every environment.
+// listen opens the listener. An address other machines can reach needs allow_remote: its clients must
+// authenticate (strata user add), but without TLS their credentials and data cross the network in clear.
 func (a *app) listen(c config.Server, log *slog.Logger) (net.Listener, error) {
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -118,18 +120,19 @@ func (a *app) listen(c config.Server, log *slog.Logger) (net.Listener, error) {
 	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
 		if !c.AllowRemote {
 			_ = ln.Close()
-			return nil, fmt.Errorf("%w: %s is reachable from other machines and Strata has no authentication yet: anyone "+
-				"who reaches it could read and change every environment. Listen on loopback (--addr 127.0.0.1:8080, the "+
-				"default), or accept that with --allow-remote (server.allow_remote: true)", errUsage, c.Addr)
+			return nil, fmt.Errorf("%w: %s is reachable from other machines: its clients must authenticate (strata user "+
+				"add, strata token create), and without TLS their passwords, tokens and data cross the network in clear. "+
+				"Listen on loopback (--addr 127.0.0.1:8080, the default), or accept that with --allow-remote "+
+				"(server.allow_remote: true)", errUsage, c.Addr)
 		}
-		log.Warn("listening on an address other machines reach, without authentication (--allow-remote): anyone "+
-			"who reaches it can read and change every environment", "addr", ln.Addr().String())
+		log.Warn("listening on an address other machines reach (--allow-remote): requests without authentication are "+
+			"refused (strata user add), and credentials travel without TLS", "addr", ln.Addr().String())
 	}
 	return ln, nil
 }
 
 // listenSQL opens the PostgreSQL-wire listener (nil when sqlwire.addr is ""), with the same loopback rule as
-// HTTP: its users are trusted without a password. A busy address is logged, not fatal: HTTP still serves.
+// HTTP: remote clients always need a password, and nothing encrypts their traffic yet. A busy address is logged, not fatal: HTTP still serves.
 func (a *app) listenSQL(cfg *config.Config, log *slog.Logger) (net.Listener, error) {
 	addr := cfg.SQLWire.Addr
 	if addr == "" {
@@ -144,22 +147,22 @@ func (a *app) listenSQL(cfg *config.Config, log *slog.Logger) (net.Listener, err
 	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
 		if !cfg.Server.AllowRemote {
 			_ = ln.Close()
-			return nil, fmt.Errorf("%w: sqlwire.addr %s is reachable from other machines and the PostgreSQL endpoint has "+
-				"no passwords yet: anyone who reaches it could read every environment. Listen on loopback (127.0.0.1:5433, "+
-				"the default), or accept that with --allow-remote (server.allow_remote: true)", errUsage, addr)
+			return nil, fmt.Errorf("%w: sqlwire.addr %s is reachable from other machines: its clients need a password "+
+				"(strata user add), but without TLS their queries and results cross the network in clear. Listen on loopback "+
+				"(127.0.0.1:5433, the default), or accept that with --allow-remote (server.allow_remote: true)", errUsage, addr)
 		}
-		log.Warn("the PostgreSQL endpoint listens on an address other machines reach, without passwords (--allow-remote)",
-			"addr", ln.Addr().String())
+		log.Warn("the PostgreSQL endpoint listens on an address other machines reach, without TLS (--allow-remote); "+
+			"its clients need a password", "addr", ln.Addr().String())
 	}
 	return ln, nil
 }
 
 // serveSQL starts the PostgreSQL-wire endpoint on ln (nothing when ln is nil); stop ends it and waits.
-func (a *app) serveSQL(ctx context.Context, ln net.Listener, eng *engine.Engine, c config.SQLWire, log *slog.Logger) (stop func(), err error) {
+func (a *app) serveSQL(ctx context.Context, ln net.Listener, eng *engine.Engine, users *auth.Service, c config.SQLWire, log *slog.Logger) (stop func(), err error) {
 	if ln == nil {
 		return func() {}, nil
 	}
-	opts := sqlwire.Options{Envs: a.envs, Engine: eng, Log: log, MaxMessage: c.MaxMessage,
+	opts := sqlwire.Options{Envs: a.envs, Engine: eng, Auth: users, Log: log, MaxMessage: c.MaxMessage,
 		Datasets: features.NewRegistry(a.db)}
 	if c.TLSCert != "" {
 		pair, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
