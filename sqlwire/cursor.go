@@ -232,7 +232,7 @@ func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint
 	if cur, ok, err := c.sessionCommand(sql); ok {
 		return cur, err
 	}
-	if cur, ok, err := c.cursorCommand(ctx, sql); ok {
+	if cur, ok, err := c.cursorCommand(ctx, sql, params, oids); ok {
 		return cur, err
 	}
 	w := firstWord(sql)

@@ -16,11 +16,12 @@ import (
 
 var errForwardOnly = &stateError{state: "55000"}
 
-// cursorCommand answers DECLARE, FETCH, MOVE and CLOSE; ok is false for any other statement.
-func (c *conn) cursorCommand(ctx context.Context, sql string) (cur *cursor, ok bool, err error) {
+// cursorCommand answers DECLARE, FETCH, MOVE and CLOSE; ok is false for any other statement. params and oids
+// are the extended protocol's parameters, which a DECLARE's query may use (psycopg 3 binds them so).
+func (c *conn) cursorCommand(ctx context.Context, sql string, params [][]byte, oids []uint32) (cur *cursor, ok bool, err error) {
 	switch firstWord(sql) {
 	case "DECLARE":
-		cur, err = c.declare(ctx, sql)
+		cur, err = c.declare(ctx, sql, bindings{params, oids})
 	case "FETCH", "MOVE":
 		cur, err = c.fetch(sql)
 	case "CLOSE":
@@ -32,7 +33,7 @@ func (c *conn) cursorCommand(ctx context.Context, sql string) (cur *cursor, ok b
 }
 
 // declare opens "DECLARE name [BINARY] [ASENSITIVE|INSENSITIVE] [NO SCROLL] CURSOR [WITH[OUT] HOLD] FOR query".
-func (c *conn) declare(ctx context.Context, sql string) (*cursor, error) {
+func (c *conn) declare(ctx context.Context, sql string, b bindings) (*cursor, error) {
 	toks := copyTokens(sql)
 	if len(toks) < 4 {
 		return nil, fmt.Errorf("DECLARE name CURSOR FOR query: %w", ErrInvalid)
@@ -65,7 +66,7 @@ func (c *conn) declare(ctx context.Context, sql string) (*cursor, error) {
 	if _, exists := c.portals[name]; exists {
 		return nil, fmt.Errorf("cursor %q already exists: %w", name, &stateError{state: "42P03"})
 	}
-	res, err := c.query(c.statementContext(ctx), q, nil, nil)
+	res, err := c.query(c.statementContext(ctx), q, b.params, b.oids)
 	if err != nil {
 		return nil, err
 	}

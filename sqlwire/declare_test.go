@@ -114,3 +114,17 @@ func TestDeclaredCursorIsAPortal(t *testing.T) {
 	require.Equal(t, "Zoë ✓ 2", string(rr.Rows[1][1]))
 	require.Equal(t, "FETCH 2", rr.CommandTag.String())
 }
+
+// TestDeclareWithParameters: a DECLARE sent with the extended protocol binds its query's parameters.
+func TestDeclareWithParameters(t *testing.T) {
+	f := start(t)
+	ctx := context.Background()
+	c := f.connect(t, "dev", pgx.QueryExecModeExec)
+	_, err := c.Exec(ctx, "DECLARE p CURSOR WITH HOLD FOR SELECT id FROM raw.people WHERE id >= $1 ORDER BY id", int64(2))
+	require.NoError(t, err)
+	rows, err := c.Query(ctx, "FETCH ALL FROM p")
+	require.NoError(t, err)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	require.NoError(t, err)
+	require.Equal(t, []int64{2, 3}, ids)
+}

@@ -115,6 +115,9 @@ def test_psycopg3_server_cursor_and_copy_binary(wire):
                 assert label == f"row {row_id}" and row_id == n
                 n += 1
             assert n == 100000
+        with conn.cursor(name="srv_params") as cur:  # DECLARE bound with parameters (extended protocol)
+            cur.execute("SELECT id FROM clean.big WHERE id >= %s AND label <> %s ORDER BY id", (99990, "row 99995"))
+            assert [r[0] for r in cur.fetchall()] == [i for i in range(99990, 100000) if i != 99995]
         conn.commit()
         with conn.cursor() as cur:
             with cur.copy("COPY (SELECT id, name, amount, at_tz, day FROM clean.typed ORDER BY id) TO STDOUT (FORMAT binary)") as cp:
