@@ -56,6 +56,8 @@ func (c *conn) set(name, value string) error {
 		return fmt.Errorf("unrecognized configuration parameter %q: %w", name, errUndefinedObject)
 	case readOnlyVars[key]:
 		return fmt.Errorf("parameter %q cannot be changed: %w", name, ErrReadOnly)
+	case key == "client_encoding" && strings.EqualFold(value, "SQL_ASCII"):
+		value = "SQL_ASCII" // no conversion, as PostgreSQL does for it: ANSI ODBC apps in the C locale ask for it
 	case key == "client_encoding" && !isUTF8(value):
 		return fmt.Errorf("client_encoding %q is not supported: this server speaks UTF8 only: %w", value, errBadValue)
 	case key == "client_encoding":
@@ -197,6 +199,9 @@ func (c *conn) sessionCommand(sql string) (cur *cursor, ok bool, err error) {
 		return c.resetCommand(sql)
 	case "SHOW":
 		return c.showCommand(sql)
+	case "DEALLOCATE": // deallocate.go
+		cur, err := c.deallocate(sql)
+		return cur, true, err
 	}
 	return nil, false, nil
 }
