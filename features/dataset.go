@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -38,8 +39,10 @@ type DatasetRequest struct {
 
 // ViewLineage is what one view contributed to a dataset.
 type ViewLineage struct {
-	View     string         `json:"view"`
-	Version  int64          `json:"version"`
+	View    string `json:"view"`
+	Version int64  `json:"version"`
+	// Instance is the instance's name (InstanceName) when its parameters are not all the defaults.
+	Instance string         `json:"instance,omitempty"`
 	Features []string       `json:"features"`
 	Params   map[string]any `json:"params,omitempty"`
 	Inputs   []Input        `json:"inputs"`
@@ -65,7 +68,9 @@ type Lineage struct {
 	SpineDigest string        `json:"spine_digest"`
 	SpineInput  *Input        `json:"spine_input,omitempty"`
 	Views       []ViewLineage `json:"views"`
-	FullNames   bool          `json:"full_names"`
+	// Services are the feature services the request named, with the versions used.
+	Services  []EntityRef `json:"services,omitempty"`
+	FullNames bool        `json:"full_names"`
 }
 
 // Dataset is one built version of a training set.
@@ -157,7 +162,7 @@ func (b *Builder) plan(ctx context.Context, req DatasetRequest) (*joinQuery, *Li
 		return nil, nil, fmt.Errorf("spine %s has no timestamp column %q (it has %s): name it with --spine-time: %w",
 			req.Spine, req.SpineTime, columnNames(spineCols), ErrInvalid)
 	}
-	groups, err := groupFeatures(req.Features)
+	groups, err := b.groupFeatures(ctx, req, lin)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -180,7 +185,7 @@ func (b *Builder) plan(ctx context.Context, req DatasetRequest) (*joinQuery, *Li
 		for _, f := range vj.lineage.Features {
 			out := f
 			if req.FullNames {
-				out = vj.lineage.View + "__" + f
+				out = fullName(g, groups) + "__" + f
 			}
 			if prev, dup := outNames[out]; dup {
 				return nil, nil, fmt.Errorf("column %q comes from %s and from view %s: ask for view__feature names (--full-names): %w", out, prev, vj.lineage.View, ErrInvalid)
@@ -193,6 +198,20 @@ func (b *Builder) plan(ctx context.Context, req DatasetRequest) (*joinQuery, *Li
 		strings.Join(ctes, ",\n") + "\nSELECT spine.* EXCLUDE (__strata_row), spine.__strata_row AS " + SpineRow + prefixComma(selects) + "\nFROM spine\n" +
 		strings.Join(joins, "\n") + "\nORDER BY spine.__strata_row"
 	return q, lin, nil
+}
+
+// fullName is the prefix of a group's view__feature names: the view's name, unless the dataset holds several
+// instances of the view, when each non-default instance is named by its instance name.
+func fullName(g *featureGroup, groups []*featureGroup) string {
+	if g.inst.Default {
+		return g.inst.View.Name
+	}
+	for _, o := range groups {
+		if o != g && o.inst.View.Name == g.inst.View.Name {
+			return g.inst.Name
+		}
+	}
+	return g.inst.View.Name
 }
 
 func prefixComma(s []string) string {
@@ -262,34 +281,153 @@ func (b *Builder) describe(ctx context.Context, sql string, tables []engine.Tabl
 	return c.describe(ctx, sql, tables)
 }
 
-// featureGroup is the features asked of one view reference (view or view@N).
+// featureGroup is the features asked of one view instance (a view version with parameter values).
 type featureGroup struct {
-	ref      string
+	def      *Def
+	inst     *Instance
 	features []string // nil: every feature
 }
 
-func groupFeatures(refs []string) ([]featureGroup, error) {
-	if len(refs) == 0 {
-		return nil, fmt.Errorf("no features asked for: give view:feature,...: %w", ErrInvalid)
+// SplitRefs splits a comma-separated list of feature references, leaving commas inside a reference's
+// parentheses or quotes alone: "a:x, b(p=1,q='a,b'):y" is two references.
+func SplitRefs(s string) []string {
+	var out []string
+	depth, quote, start := 0, byte(0), 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == ',' && depth == 0:
+			out = append(out, strings.TrimSpace(s[start:i]))
+			start = i + 1
+		}
 	}
-	var out []featureGroup
-	at := map[string]int{}
+	if rest := strings.TrimSpace(s[start:]); rest != "" || len(out) > 0 {
+		out = append(out, rest)
+	}
+	return out
+}
+
+// groupFeatures resolves the requested references (view:feature, or a feature service's name) into one group
+// per view instance, in order of first mention; lin records the services used.
+func (b *Builder) groupFeatures(ctx context.Context, req DatasetRequest, lin *Lineage) ([]*featureGroup, error) {
+	if len(req.Features) == 0 {
+		return nil, fmt.Errorf("no features asked for: give view:feature,... or a feature service name: %w", ErrInvalid)
+	}
+	refs, err := b.expandRefs(ctx, req.Env, req.Features, lin, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []*featureGroup
+	at := map[string]*featureGroup{}
 	for _, r := range refs {
-		view, feat, ok := strings.Cut(strings.TrimSpace(r), ":")
-		if !ok || view == "" || feat == "" {
-			return nil, fmt.Errorf("feature %q: write view:feature (or view:*): %w", r, ErrInvalid)
+		def, err := b.Registry.Get(ctx, req.Env, KindView, r.viewRef())
+		if err != nil {
+			return nil, err
 		}
-		i, seen := at[view]
+		v, err := def.View()
+		if err != nil {
+			return nil, err
+		}
+		values := map[string]string{}
+		for k, val := range req.Params[r.View] {
+			values[k] = val
+		}
+		for k, val := range r.Params {
+			values[k] = val
+		}
+		inst, err := v.Instance(values)
+		if err != nil {
+			return nil, err
+		}
+		key := fmt.Sprintf("%s@%d/%s", v.Name, def.Version, inst.Name)
+		g, seen := at[key]
 		if !seen {
-			i = len(out)
-			at[view] = i
-			out = append(out, featureGroup{ref: view})
+			g = &featureGroup{def: def, inst: inst, features: []string{}}
+			at[key] = g
+			out = append(out, g)
 		}
-		if feat == "*" {
-			out[i].features = nil
+		switch {
+		case r.Feature == "*":
+			g.features = nil
+		case g.features != nil && !contains(g.features, r.Feature):
+			g.features = append(g.features, r.Feature)
+		}
+	}
+	return out, nil
+}
+
+// expandRefs parses references; an entry without a colon names a feature service, whose features (and
+// included services) it stands for.
+func (b *Builder) expandRefs(ctx context.Context, env string, entries []string, lin *Lineage, path []string) ([]Ref, error) {
+	var out []Ref
+	for _, e := range entries {
+		e = strings.TrimSpace(e)
+		if strings.Contains(e, ":") {
+			r, err := ParseRef(e)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
 			continue
 		}
-		out[i].features = append(out[i].features, feat)
+		if !nameRe.MatchString(strings.SplitN(e, "@", 2)[0]) {
+			return nil, fmt.Errorf("feature %q: write view:feature (or view:*), or a feature service name: %w", e, ErrInvalid)
+		}
+		refs, err := b.serviceRefs(ctx, env, e, lin, path)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, refs...)
+	}
+	return out, nil
+}
+
+// serviceRefs returns the feature references of a service (NAME or NAME@N), its includes expanded.
+func (b *Builder) serviceRefs(ctx context.Context, env, ref string, lin *Lineage, path []string) ([]Ref, error) {
+	def, err := b.Registry.Get(ctx, env, KindService, ref)
+	if errors.Is(err, ErrNotFound) && !strings.Contains(ref, "@") {
+		return nil, fmt.Errorf("%q is not a feature service in %s: write view:feature (or view:*) for a view's features, or apply a service named %s: %w",
+			ref, env, ref, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if contains(path, def.Name) {
+		return nil, fmt.Errorf("feature services include each other: %s -> %s: %w", strings.Join(path, " -> "), def.Name, ErrInvalid)
+	}
+	var s Service
+	if err := json.Unmarshal(def.Spec, &s); err != nil {
+		return nil, fmt.Errorf("stored service %s@%d: %w", def.Name, def.Version, err)
+	}
+	lin.Services = append(lin.Services, EntityRef{Name: def.Name, Version: def.Version})
+	var out []Ref
+	for _, f := range s.Features {
+		r, rest, err := parseViewRef(f)
+		if err != nil {
+			return nil, fmt.Errorf("service %s: %w", def.Name, err)
+		}
+		r.Feature = "*"
+		if feat, ok := strings.CutPrefix(rest, ":"); ok {
+			r.Feature = feat
+		}
+		out = append(out, r)
+	}
+	for _, inc := range s.Include {
+		refs, err := b.serviceRefs(ctx, env, inc, lin, append(path, def.Name))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, refs...)
 	}
 	return out, nil
 }
@@ -302,16 +440,12 @@ type viewJoinSQL struct {
 }
 
 // viewJoin writes the CTEs and the ASOF join that attach one view's features to the spine.
-func (b *Builder) viewJoin(ctx context.Context, req DatasetRequest, g featureGroup, i int, q *joinQuery, spineCols map[string]string) (*viewJoinSQL, error) {
-	def, err := b.Registry.Get(ctx, req.Env, KindView, g.ref)
-	if err != nil {
-		return nil, err
+func (b *Builder) viewJoin(ctx context.Context, req DatasetRequest, g *featureGroup, i int, q *joinQuery, spineCols map[string]string) (*viewJoinSQL, error) {
+	v := g.inst.View
+	out := &viewJoinSQL{lineage: ViewLineage{View: v.Name, Version: g.def.Version}}
+	if !g.inst.Default {
+		out.lineage.Instance = g.inst.Name
 	}
-	v, err := def.View()
-	if err != nil {
-		return nil, err
-	}
-	out := &viewJoinSQL{lineage: ViewLineage{View: v.Name, Version: def.Version}}
 	feats, err := pickFeatures(v, g.features)
 	if err != nil {
 		return nil, err
@@ -326,7 +460,7 @@ func (b *Builder) viewJoin(ctx context.Context, req DatasetRequest, g featureGro
 			return nil, fmt.Errorf("spine %s has no join key column %q of view %s (it has %s): %w", req.Spine, k.Name, v.Name, columnNames(spineCols), ErrInvalid)
 		}
 	}
-	src, err := b.viewSource(ctx, req, v, q, &out.lineage)
+	src, err := b.viewSource(ctx, req.Env, g.inst, q, &out.lineage)
 	if err != nil {
 		return nil, err
 	}
@@ -409,46 +543,59 @@ func (b *Builder) joinKeys(ctx context.Context, env string, v *View, lin *ViewLi
 
 // viewSource returns the SQL of the view's rows: its table, or its query with parameter literals, over the
 // snapshots env's readers see; every input snapshot is recorded.
-func (b *Builder) viewSource(ctx context.Context, req DatasetRequest, v *View, q *joinQuery, lin *ViewLineage) (string, error) {
+func (b *Builder) viewSource(ctx context.Context, env string, inst *Instance, q *joinQuery, lin *ViewLineage) (string, error) {
+	sql, tables, inputs, err := sourceOf(ctx, b.Envs, env, inst)
+	if err != nil {
+		return "", err
+	}
+	if inst.View.Source.SQL != "" {
+		lin.Params = inst.Values
+	}
+	lin.Inputs = append(lin.Inputs, inputs...)
+	q.add(tables...)
+	return sql, nil
+}
+
+// sourceOf returns the SQL of an instance's source rows (its table, or its query with parameter literals), the
+// tables it reads as env's readers see them, and the snapshot of each; a table without a snapshot is an error,
+// not an empty result.
+func sourceOf(ctx context.Context, es *envs.Service, env string, inst *Instance) (string, []engine.Table, []Input, error) {
+	v := inst.View
 	var sql string
 	var tables []engine.Table
 	if v.Source.Table != "" {
 		id, err := lake.ParseIdent(v.Source.Table)
 		if err != nil {
-			return "", err
+			return "", nil, nil, err
 		}
-		p, err := b.Envs.Resolve(ctx, req.Env, id, lake.SnapshotRef{})
+		p, err := es.Resolve(ctx, env, id, lake.SnapshotRef{})
 		if err != nil {
-			return "", fmt.Errorf("view %s: %w", v.Name, err)
+			return "", nil, nil, fmt.Errorf("view %s: %w", v.Name, err)
 		}
 		tables = []engine.Table{envs.EngineTable(p)}
 		sql = "SELECT * FROM " + ident(id.Zone) + "." + ident(id.Name)
 	} else {
-		rendered, used, err := v.RenderSQL(req.Params[v.Name])
-		if err != nil {
-			return "", err
+		sql = v.render(inst.Values)
+		var err error
+		if tables, err = es.BindSQL(ctx, env, sql); err != nil {
+			return "", nil, nil, fmt.Errorf("view %s: %w", v.Name, err)
 		}
-		lin.Params = used
-		if tables, err = b.Envs.BindSQL(ctx, req.Env, rendered); err != nil {
-			return "", fmt.Errorf("view %s: %w", v.Name, err)
-		}
-		sql = rendered
 	}
+	var inputs []Input
 	for _, t := range tables {
-		snap, err := b.snapshotOf(ctx, req.Env, t)
+		snap, err := snapshotOf(ctx, es, env, t)
 		if err != nil {
-			return "", fmt.Errorf("view %s: %w", v.Name, err)
+			return "", nil, nil, fmt.Errorf("view %s: %w", v.Name, err)
 		}
-		lin.Inputs = append(lin.Inputs, Input{Table: t.Schema + "." + t.Name, SnapshotID: snap})
+		inputs = append(inputs, Input{Table: t.Schema + "." + t.Name, SnapshotID: snap})
 	}
-	q.add(tables...)
-	return sql, nil
+	return sql, tables, inputs, nil
 }
 
 // snapshotOf returns the snapshot id env's readers see of a bound table; a table without one is an error, not
 // an empty dataset.
-func (b *Builder) snapshotOf(ctx context.Context, env string, t engine.Table) (int64, error) {
-	p, err := b.Envs.Resolve(ctx, env, lake.Ident{Zone: t.Schema, Name: t.Name}, lake.SnapshotRef{})
+func snapshotOf(ctx context.Context, es *envs.Service, env string, t engine.Table) (int64, error) {
+	p, err := es.Resolve(ctx, env, lake.Ident{Zone: t.Schema, Name: t.Name}, lake.SnapshotRef{})
 	if err != nil {
 		return 0, err
 	}

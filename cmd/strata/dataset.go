@@ -25,7 +25,7 @@ func (a *app) datasetCmd() *cobra.Command {
 
 func (a *app) datasetBuildCmd() *cobra.Command {
 	var req features.DatasetRequest
-	var params []string
+	var params, refs []string
 	c := &cobra.Command{
 		Use:   "build NAME --spine FILE|zone.table --features view:feature,...",
 		Short: "Join a spine with feature views as of each spine row's time and write datasets.NAME",
@@ -39,10 +39,15 @@ a match get NULLs and are kept, duplicates included; the column spine_row is eac
 (ORDER BY spine_row gives spine order). In a prod environment the
 views read the current release's pinned snapshots.`,
 		Example: `  strata dataset build churn_train --spine spine.parquet --features user_stats:total,user_stats:country
-  strata dataset build churn_train --spine datasets.labels --features orders_agg:n --param orders_agg.window_days=7 --full-names`,
+  strata dataset build churn_train --spine datasets.labels --features orders_agg:n --param orders_agg.window_days=7 --full-names
+  strata dataset build churn_train --spine spine.parquet --features 'orders_agg(window_days=7):n,orders_agg(window_days=30):n' --full-names
+  strata dataset build churn_train --spine spine.parquet --features churn_v2`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.Name = args[0]
+			for _, r := range refs {
+				req.Features = append(req.Features, features.SplitRefs(r)...)
+			}
 			p, err := parseParams(params)
 			if err != nil {
 				return err
@@ -68,7 +73,8 @@ views read the current release's pinned snapshots.`,
 	c.Flags().StringVar(&req.Env, "env", "dev", "environment")
 	c.Flags().StringVar(&req.Spine, "spine", "", "the spine: a Parquet or CSV file, or a lake table zone.table (required)")
 	c.Flags().StringVar(&req.SpineTime, "spine-time", "event_timestamp", "the spine's timestamp column")
-	c.Flags().StringSliceVar(&req.Features, "features", nil, "view:feature (view@N:feature pins a version; view:* takes every feature), comma-separated (required)")
+	c.Flags().StringArrayVar(&refs, "features", nil, "a feature service name, or view:feature (view@N:feature pins a version, view(param=value,...):feature\n"+
+		"instantiates a parameterised view, view:* takes every feature); comma-separated or repeated (required)")
 	c.Flags().StringArrayVar(&params, "param", nil, "VIEW.PARAM=VALUE for a view with a SQL source (repeatable)")
 	c.Flags().BoolVar(&req.Force, "force", false, "write the dataset in a prod environment (staged until a release pins it)")
 	c.Flags().BoolVar(&req.FullNames, "full-names", false, "name feature columns view__feature")
