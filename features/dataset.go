@@ -464,6 +464,9 @@ func (b *Builder) viewJoin(ctx context.Context, req DatasetRequest, g *featureGr
 	if err != nil {
 		return nil, err
 	}
+	if src, err = v.rowsSQL(src, keys); err != nil {
+		return nil, err
+	}
 	created := "NULL"
 	if v.CreatedTime != "" {
 		created = "CAST(" + ident(v.CreatedTime) + " AS TIMESTAMPTZ)"

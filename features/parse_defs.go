@@ -225,7 +225,7 @@ func (p parser) features(vf fields, field string) ([]Feature, error) {
 	seen := map[string]bool{}
 	for i, fn := range n.Content {
 		ff := fmt.Sprintf("%s.features[%d]", field, i)
-		f, err := p.mapping(fn, ff, "name", "type", "description", "tags")
+		f, err := p.mapping(fn, ff, "name", "type", "description", "tags", "aggregation")
 		if err != nil {
 			return nil, err
 		}
@@ -248,6 +248,11 @@ func (p parser) features(vf fields, field string) ([]Feature, error) {
 		}
 		if ft.Tags, err = p.tags(f, ff); err != nil {
 			return nil, err
+		}
+		if an, ok := f.vals["aggregation"]; ok {
+			if ft.Aggregation, err = p.aggregation(an, join(ff, "aggregation")); err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, ft)
 	}
