@@ -2,13 +2,17 @@ package features
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +39,18 @@ type DatasetRequest struct {
 	Actor     string
 	// Force allows writing the dataset in a prod-kind environment, where it is staged until a release pins it.
 	Force bool
+	// Sample, when above 0, keeps round(Sample × rows) spine rows (per Stratify value when set), chosen by
+	// Seed: the same seed on the same spine keeps the same rows. 0 keeps every row.
+	Sample   float64
+	Seed     *int64 // nil with Sample: a random seed, recorded in the lineage
+	Stratify string // a spine column: sample each of its values' rows in the same proportion
+}
+
+// Sampling is how a dataset's spine was sampled.
+type Sampling struct {
+	Fraction float64 `json:"fraction"`
+	Seed     int64   `json:"seed"`
+	Stratify string  `json:"stratify,omitempty"`
 }
 
 // ViewLineage is what one view contributed to a dataset.
@@ -71,6 +87,10 @@ type Lineage struct {
 	// Services are the feature services the request named, with the versions used.
 	Services  []EntityRef `json:"services,omitempty"`
 	FullNames bool        `json:"full_names"`
+	Sampling  *Sampling   `json:"sampling,omitempty"`
+	// Columns are the dataset's columns as this build wrote them (sorted): a rebuild overwrites the rows of
+	// the table but keeps columns an earlier build added (as NULLs), and export leaves those out.
+	Columns []string `json:"columns,omitempty"`
 }
 
 // Dataset is one built version of a training set.
@@ -174,6 +194,7 @@ func (b *Builder) plan(ctx context.Context, req DatasetRequest) (*joinQuery, *Li
 		}
 		outNames[c] = "the spine"
 	}
+	lin.Columns = append(lin.Columns, sortedKeys(spineCols)...)
 	for i, g := range groups {
 		vj, err := b.viewJoin(ctx, req, g, i, q, spineCols)
 		if err != nil {
@@ -191,10 +212,22 @@ func (b *Builder) plan(ctx context.Context, req DatasetRequest) (*joinQuery, *Li
 				return nil, nil, fmt.Errorf("column %q comes from %s and from view %s: ask for view__feature names (--full-names): %w", out, prev, vj.lineage.View, ErrInvalid)
 			}
 			outNames[out] = "view " + vj.lineage.View
+			lin.Columns = append(lin.Columns, out)
 			selects = append(selects, fmt.Sprintf("CASE WHEN %s THEN j%d.%s END AS %s", vj.inTTL, i, ident(f), ident(out)))
 		}
 	}
-	q.sql = "WITH spine AS (SELECT *, row_number() OVER () AS __strata_row FROM " + spineFrom + "),\n" +
+	lin.Columns = append(lin.Columns, SpineRow)
+	sort.Strings(lin.Columns)
+	sample, err := sampleSQL(req, spineCols, lin)
+	if err != nil {
+		return nil, nil, err
+	}
+	spineSQL := "SELECT *, row_number() OVER () AS __strata_row FROM " + spineFrom
+	if sample != "" {
+		spineSQL = "SELECT * EXCLUDE (__strata_rank, __strata_n) FROM (SELECT *" + sample + "(" + spineSQL + "))" +
+			" WHERE __strata_rank <= round(" + strconv.FormatFloat(req.Sample, 'g', -1, 64) + " * __strata_n)"
+	}
+	q.sql = "WITH spine AS (" + spineSQL + "),\n" +
 		strings.Join(ctes, ",\n") + "\nSELECT spine.* EXCLUDE (__strata_row), spine.__strata_row AS " + SpineRow + prefixComma(selects) + "\nFROM spine\n" +
 		strings.Join(joins, "\n") + "\nORDER BY spine.__strata_row"
 	return q, lin, nil
@@ -212,6 +245,36 @@ func fullName(g *featureGroup, groups []*featureGroup) string {
 		}
 	}
 	return g.inst.View.Name
+}
+
+// sampleSQL returns the select-list tail that ranks the numbered spine rows for sampling ("" = no sampling)
+// and records the sampling in the lineage. Rows are ranked by md5("seed:row"), a hash that is the same in
+// every DuckDB version, within each stratum when asked; plan keeps the first round(fraction × n).
+func sampleSQL(req DatasetRequest, spineCols map[string]string, lin *Lineage) (string, error) {
+	if req.Sample == 0 && req.Seed == nil && req.Stratify == "" {
+		return "", nil
+	}
+	if !(req.Sample > 0 && req.Sample <= 1) {
+		return "", fmt.Errorf("sample %v: give a fraction of the spine's rows above 0 and at most 1 (e.g. --sample 0.1): %w", req.Sample, ErrInvalid)
+	}
+	part := ""
+	if req.Stratify != "" {
+		if _, ok := spineCols[req.Stratify]; !ok {
+			return "", fmt.Errorf("stratify: the spine has no column %q (it has %s): %w", req.Stratify, columnNames(spineCols), ErrInvalid)
+		}
+		part = "PARTITION BY " + ident(req.Stratify) + " "
+	}
+	var seed int64
+	if req.Seed != nil {
+		seed = *req.Seed
+	} else {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		seed = int64(binary.LittleEndian.Uint64(b[:]) >> 1)
+	}
+	lin.Sampling = &Sampling{Fraction: req.Sample, Seed: seed, Stratify: req.Stratify}
+	return fmt.Sprintf(", row_number() OVER (%sORDER BY md5('%d:' || __strata_row)) AS __strata_rank, count(*) OVER (%s) AS __strata_n FROM ",
+		part, seed, strings.TrimSpace(part)), nil
 }
 
 func prefixComma(s []string) string {

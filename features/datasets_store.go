@@ -5,7 +5,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 
+	"github.com/strata-data/strata/engine"
+	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/lake"
 	"github.com/strata-data/strata/meta"
 )
 
@@ -74,4 +78,41 @@ func (r *Registry) Dataset(ctx context.Context, env, name string) ([]Dataset, er
 		return nil, fmt.Errorf("no dataset %q in %s: build it with `strata dataset build %s --env %s`: %w", name, env, name, env, ErrNotFound)
 	}
 	return out, err
+}
+
+// Export opens the rows of version `version` of a dataset (0 = the latest) in spine order, without the
+// spine_row column, reading the snapshot that build wrote as env's readers may see it (in prod: only a
+// released one). The caller closes the result.
+func (b *Builder) Export(ctx context.Context, env, name string, version int64) (*engine.Result, *Dataset, error) {
+	all, err := b.Registry.Dataset(ctx, env, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := &all[len(all)-1]
+	if version != 0 {
+		if version < 1 || version > d.Version {
+			return nil, nil, fmt.Errorf("dataset %s has no version %d (versions 1 to %d): %w", name, version, d.Version, ErrNotFound)
+		}
+		d = &all[version-1]
+	}
+	id, err := lake.ParseIdent(d.Table)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := b.Envs.Resolve(ctx, env, id, lake.SnapshotRef{ID: d.SnapshotID})
+	if err != nil {
+		return nil, nil, fmt.Errorf("dataset %s version %d (snapshot %d): %w", name, d.Version, d.SnapshotID, err)
+	}
+	var cols []string
+	for _, c := range p.Columns {
+		if c.Name != SpineRow && (len(d.Lineage.Columns) == 0 || contains(d.Lineage.Columns, c.Name)) {
+			cols = append(cols, ident(c.Name))
+		}
+	}
+	res, err := b.Engine.Query(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM "+ident(id.Zone)+"."+ident(id.Name)+" ORDER BY "+SpineRow,
+		[]engine.Table{envs.EngineTable(p)})
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, d, nil
 }

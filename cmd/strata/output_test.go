@@ -105,6 +105,7 @@ func TestOutputEveryCommand(t *testing.T) {
 		{"dataset build", []string{"dataset", "build", "train", "--spine", spineFile, "--features", "customer_stats:amount"}, false, nil},
 		{"dataset list", []string{"dataset", "list"}, true, nil},
 		{"dataset show", []string{"dataset", "show", "train"}, true, nil},
+		{"dataset export", []string{"dataset", "export", "train", "--out", filepath.Join(c.dir, "train.parquet")}, false, nil},
 		{"move plan", []string{"move", "plan", moveJob}, true, nil},
 		{"move run", []string{"move", "run", moveJob}, false, nil},
 		{"move runs", []string{"move", "runs"}, true, nil},

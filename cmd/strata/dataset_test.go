@@ -1,0 +1,78 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestDatasetInstancesServicesSamplingCLI: --features takes view instances (commas inside the parentheses stay
+// in the reference) and service names; --sample/--seed/--stratify are reproducible and shown in the lineage.
+func TestDatasetInstancesServicesSamplingCLI(t *testing.T) {
+	c := featureProject(t)
+	c.file("features/users.yaml", userStatsYAML+"  - name: churn_v2\n    features: [\"user_orders(factor=10, skip='de'):scaled\", user_stats:total]\n")
+	c.ok("apply")
+	spine := c.file("spine.csv", "user_id,event_timestamp,label\n2,2024-01-03 00:00:00,x\n1,2024-01-03 00:00:00,y\n")
+	c.ok("dataset", "build", "inst", "--spine", spine, "--full-names",
+		"--features", "user_orders:scaled,user_orders(factor=10, skip='de'):scaled", "--features", "user_stats:total")
+	require.Equal(t, "label,user_orders__scaled,user_orders__p593370095d__scaled,user_stats__total\nx,6.5,,3.25\ny,21,105,10.5\n",
+		c.ok("sql", "SELECT label, COLUMNS('scaled|total') FROM datasets.inst ORDER BY spine_row", "--format", "csv"))
+	show := c.ok("dataset", "show", "inst")
+	require.Regexp(t, `user_orders@1: scaled \(factor=10 skip=de\) <- clean.users@\d+ \[instance user_orders__p593370095d\]`, show)
+
+	c.ok("dataset", "build", "svc", "--spine", spine, "--features", "churn_v2")
+	require.Equal(t, "label,scaled,total\nx,,3.25\ny,105,10.5\n", c.ok("sql", "SELECT label, scaled, total FROM datasets.svc ORDER BY spine_row", "--format", "csv"))
+	require.Contains(t, c.ok("dataset", "show", "svc"), "service churn_v2@1")
+	require.Contains(t, c.fail(exitUsage, "dataset", "build", "bad", "--spine", spine, "--features", "user_orders(factor=x):scaled"),
+		"view user_orders: parameter factor: x is not a valid int")
+	require.Contains(t, c.fail(exitUsage, "dataset", "build", "bad", "--spine", spine, "--features", "user_orders(nope=1):scaled"),
+		`view user_orders has no parameter "nope" (it has factor, skip)`)
+
+	var big strings.Builder
+	big.WriteString("user_id,event_timestamp,label\n")
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&big, "%d,2024-01-03 00:00:00,%c\n", 1+i%2, "ab"[i%4/3])
+	}
+	bigSpine := c.file("big.csv", big.String())
+	sampled := func() string {
+		c.ok("dataset", "build", "s", "--spine", bigSpine, "--features", "user_stats:total", "--sample", "0.1", "--seed", "7", "--stratify", "label")
+		return c.ok("sql", "SELECT spine_row, label FROM datasets.s ORDER BY spine_row", "--format", "csv")
+	}
+	first := sampled()
+	require.Equal(t, first, sampled(), "the same seed keeps the same rows")
+	require.Equal(t, 1+20, strings.Count(first, "\n"))
+	require.Equal(t, "label,count_star()\na,15\nb,5\n", c.ok("sql", "SELECT label, count(*) FROM datasets.s GROUP BY label ORDER BY label", "--format", "csv"))
+	require.Contains(t, c.ok("dataset", "show", "s"), "sample 0.1 seed 7 stratified by label")
+	require.Contains(t, c.fail(exitUsage, "dataset", "build", "s", "--spine", bigSpine, "--features", "user_stats:total", "--sample", "2"),
+		"sample 2: give a fraction of the spine's rows above 0 and at most 1")
+}
+
+// TestDatasetExportCLI: export writes a version's rows in spine order, without spine_row, as Parquet or CSV.
+func TestDatasetExportCLI(t *testing.T) {
+	c := featureProject(t)
+	c.ok("apply")
+	spine := c.file("spine.csv", "user_id,event_timestamp,label\n2,2024-01-03 00:00:00,x\n1,2023-12-01 00:00:00,y\n2,2024-01-03 00:00:00,z\n")
+	c.ok("dataset", "build", "train", "--spine", spine, "--features", "user_stats:total")
+	c.ok("dataset", "build", "train", "--spine", spine, "--features", "user_stats:country")
+
+	csvOut := filepath.Join(c.dir, "train.csv")
+	c.ok("dataset", "export", "train", "--out", csvOut)
+	b, err := os.ReadFile(csvOut)
+	require.NoError(t, err)
+	require.Equal(t, "user_id,event_timestamp,label,country\n2,2024-01-03T00:00:00,x,de\n1,2023-12-01T00:00:00,y,\n2,2024-01-03T00:00:00,z,de\n", string(b))
+
+	pq := filepath.Join(c.dir, "v1.parquet")
+	var sum map[string]any
+	require.NoError(t, json.Unmarshal([]byte(c.ok("dataset", "export", "train", "--version", "1", "--format", "parquet", "--out", pq, "-o", "json")), &sum))
+	require.Equal(t, float64(3), sum["rows"])
+	require.Equal(t, "label,total\nx,3.25\ny,\nz,3.25\n", c.ok("sql", "SELECT label, total FROM read_parquet('"+pq+"')", "--format", "csv"))
+
+	require.Contains(t, c.fail(exitNotFound, "dataset", "export", "train", "--version", "9", "--out", csvOut), "dataset train has no version 9")
+	require.Contains(t, c.fail(exitUsage, "dataset", "export", "train"), "--out FILE")
+	require.Contains(t, c.fail(exitUsage, "dataset", "export", "train", "--out", filepath.Join(c.dir, "x.xlsx")), "names no format")
+}
