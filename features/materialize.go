@@ -105,34 +105,32 @@ func (m *Materializer) Materialize(ctx context.Context, req MaterializeRequest) 
 	group := newRunID()
 	var runs []MaterializeRun
 	var failed []string
+	var first error
+	var firstInst string
 	for _, t := range targets {
-		run := m.one(ctx, req, env.Kind == envs.KindProd, group, t)
-		if err := m.Registry.recordRun(ctx, run); err != nil {
-			return runs, err
+		run, err := m.one(ctx, req, env.Kind == envs.KindProd, group, t)
+		if rerr := m.Registry.recordRun(ctx, run); rerr != nil {
+			return runs, rerr
 		}
-		if run.Status != "succeeded" {
+		if err != nil {
 			failed = append(failed, run.Instance+": "+run.Error)
+			if first == nil {
+				first, firstInst = err, run.Instance
+			}
 		}
 		runs = append(runs, *run)
 	}
-	if len(failed) > 0 {
-		return runs, fmt.Errorf("materialise: %d of %d instance(s) failed (recorded in `strata materialize runs`): %s: %w",
-			len(failed), len(runs), strings.Join(failed, "; "), runFailure(failed))
+	if first != nil {
+		// The first failure's error is wrapped, so its kind (invalid input, not found, ...) decides the exit code.
+		more := ""
+		if len(failed) > 1 {
+			more = "; " + strings.Join(failed[1:], "; ")
+		}
+		return runs, fmt.Errorf("materialise: %d of %d instance(s) failed (recorded in `strata materialize runs`): %s: %w%s",
+			len(failed), len(runs), firstInst, first, more)
 	}
 	return runs, nil
 }
-
-// runFailure keeps the kind of a run's error for the exit code: invalid input stays invalid.
-func runFailure(failed []string) error {
-	for _, f := range failed {
-		if strings.Contains(f, "no snapshot yet") {
-			return ErrInvalid
-		}
-	}
-	return errRunFailed
-}
-
-var errRunFailed = errors.New("run failed")
 
 // targets resolves the requested references (or the default set) into instances, each once.
 func (m *Materializer) targets(ctx context.Context, env string, refs []string) ([]*target, error) {
@@ -233,8 +231,8 @@ func (m *Materializer) target(ctx context.Context, env string, r Ref) (*target, 
 	return &target{def: def, inst: inst, keys: keys}, nil
 }
 
-// one materialises one instance and returns its run (failed runs carry the error).
-func (m *Materializer) one(ctx context.Context, req MaterializeRequest, prod bool, group string, t *target) *MaterializeRun {
+// one materialises one instance and returns its run (a failed run carries the error's text).
+func (m *Materializer) one(ctx context.Context, req MaterializeRequest, prod bool, group string, t *target) (*MaterializeRun, error) {
 	started := time.Now()
 	run := &MaterializeRun{ID: newRunID(), Group: group, Env: req.Env, View: t.inst.View.Name, ViewVersion: t.def.Version,
 		Instance: t.inst.Name, Table: FeaturesZone + "." + t.inst.Name, Actor: req.Actor, StartedMs: started.UnixMilli(), Inputs: []Input{}}
@@ -247,7 +245,7 @@ func (m *Materializer) one(ctx context.Context, req MaterializeRequest, prod boo
 	if err != nil {
 		run.Status, run.Error = "failed", err.Error()
 	}
-	return run
+	return run, err
 }
 
 func (m *Materializer) compute(ctx context.Context, req MaterializeRequest, prod bool, t *target, run *MaterializeRun) error {

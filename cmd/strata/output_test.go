@@ -106,6 +106,8 @@ func TestOutputEveryCommand(t *testing.T) {
 		{"dataset list", []string{"dataset", "list"}, true, nil},
 		{"dataset show", []string{"dataset", "show", "train"}, true, nil},
 		{"dataset export", []string{"dataset", "export", "train", "--out", filepath.Join(c.dir, "train.parquet")}, false, nil},
+		{"materialize", []string{"materialize"}, false, nil},
+		{"materialize runs", []string{"materialize", "runs"}, true, nil},
 		{"move plan", []string{"move", "plan", moveJob}, true, nil},
 		{"move run", []string{"move", "run", moveJob}, false, nil},
 		{"move runs", []string{"move", "runs"}, true, nil},
