@@ -94,3 +94,23 @@ func TestDatasetFromService(t *testing.T) {
 	require.ErrorIs(t, err, ErrNotFound)
 	require.ErrorContains(t, err, `"nope" is not a feature service in dev: write view:feature`)
 }
+
+// TestDatasetTies: rows equal in keys and event time go to the latest created time, a NULL created time loses
+// to any other, and rows equal in keys, event time and created time give one row per spine row (never more).
+func TestDatasetTies(t *testing.T) {
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	f.importCSV(t, "dev", "clean.user_stats", `user_id,event_ts,created_ts,total
+1,2024-01-05 00:00:00,,1
+1,2024-01-05 00:00:00,2024-01-01 00:00:00,2
+1,2024-01-05 00:00:00,,3
+2,2024-01-05 00:00:00,2024-01-02 00:00:00,7
+2,2024-01-05 00:00:00,2024-01-02 00:00:00,7
+3,2024-01-05 00:00:00,,8
+3,2024-01-05 00:00:00,,8
+`)
+	spine := f.file(t, "spine.csv", "user_id,event_timestamp\n1,2024-01-06 00:00:00\n2,2024-01-06 00:00:00\n3,2024-01-06 00:00:00\n2,2024-01-06 00:00:00\n")
+	ds, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "ties", Spine: spine, Features: []string{"user_stats:total"}})
+	require.NoError(t, err)
+	require.Equal(t, int64(4), ds.Rows)
+	require.Equal(t, []string{"1,1,2", "2,2,7", "3,3,8", "4,2,7"}, f.rows(t, "dev", "SELECT spine_row, user_id, total FROM datasets.ties ORDER BY spine_row"))
+}
