@@ -91,6 +91,8 @@ type Lineage struct {
 	// Columns are the dataset's columns as this build wrote them (sorted): a rebuild overwrites the rows of
 	// the table but keeps columns an earlier build added (as NULLs), and export leaves those out.
 	Columns []string `json:"columns,omitempty"`
+	// ColumnTypes are the columns' types (Iceberg names).
+	ColumnTypes map[string]string `json:"column_types,omitempty"`
 }
 
 // Dataset is one built version of a training set.
@@ -141,6 +143,10 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 		return nil, fmt.Errorf("build dataset %s: %w", req.Name, err)
 	}
 	defer res.Close()
+	lin.ColumnTypes = map[string]string{}
+	for _, f := range res.Schema().Fields() {
+		lin.ColumnTypes[f.Name] = envs.LakeTypeName(f.Type)
+	}
 	id := lake.Ident{Zone: "datasets", Name: req.Name}
 	wr, err := b.Envs.Write(ctx, req.Env, id, res, envs.WriteOptions{Mode: envs.Overwrite, Actor: req.Actor, Action: "dataset", Force: req.Force,
 		Source: "dataset build " + req.Name, CreateIfMissing: true, SchemaEvolve: true, AllowMissingColumns: true})

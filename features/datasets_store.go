@@ -2,6 +2,8 @@ package features
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -115,4 +117,61 @@ func (b *Builder) Export(ctx context.Context, env, name string, version int64) (
 		return nil, nil, err
 	}
 	return res, d, nil
+}
+
+// MLflowDataset is a built dataset described as an MLflow dataset input: its name, a digest of exactly what
+// was built, source type "strata" and a JSON source naming the environment, table, version and snapshot.
+type MLflowDataset struct {
+	Name       string
+	Digest     string
+	SourceType string
+	Source     string
+	Schema     string // MLflow's {"mlflow_colspec": [...]}
+}
+
+// MLflowSource is the JSON of an MLflowDataset's Source.
+type MLflowSource struct {
+	Env        string `json:"env"`
+	Table      string `json:"table"`
+	Dataset    string `json:"dataset"`
+	Version    int64  `json:"version"`
+	SnapshotID int64  `json:"snapshot_id"`
+}
+
+// MLflowDataset describes d for an MLflow run's inputs.
+func (d *Dataset) MLflowDataset() MLflowDataset {
+	src, _ := json.Marshal(MLflowSource{Env: d.Env, Table: d.Table, Dataset: d.Name, Version: d.Version, SnapshotID: d.SnapshotID})
+	lin, _ := json.Marshal(d.Lineage)
+	sum := sha256.Sum256(append(append([]byte{}, src...), lin...))
+	return MLflowDataset{Name: d.Name, Digest: hex.EncodeToString(sum[:])[:8], SourceType: "strata", Source: string(src), Schema: d.mlflowSchema()}
+}
+
+// mlflowSchema writes the dataset's columns (without spine_row) as an MLflow column-spec schema.
+func (d *Dataset) mlflowSchema() string {
+	type colSpec struct {
+		Type     string `json:"type"`
+		Name     string `json:"name"`
+		Required bool   `json:"required"`
+	}
+	spec := struct {
+		Cols []colSpec `json:"mlflow_colspec"`
+	}{Cols: []colSpec{}}
+	for _, c := range d.Lineage.Columns {
+		if c == SpineRow {
+			continue
+		}
+		t := d.Lineage.ColumnTypes[c]
+		switch {
+		case t == "int":
+			t = "integer"
+		case strings.HasPrefix(t, "timestamp") || t == "date":
+			t = "datetime"
+		case t == "long" || t == "double" || t == "float" || t == "string" || t == "boolean" || t == "binary":
+		default:
+			t = "string"
+		}
+		spec.Cols = append(spec.Cols, colSpec{Type: t, Name: c})
+	}
+	b, _ := json.Marshal(spec)
+	return string(b)
 }

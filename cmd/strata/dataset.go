@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sort"
@@ -13,6 +14,7 @@ import (
 	"github.com/strata-data/strata/errs"
 	"github.com/strata-data/strata/features"
 	"github.com/strata-data/strata/rowfmt"
+	"github.com/strata-data/strata/tracking"
 )
 
 func (a *app) datasetCmd() *cobra.Command {
@@ -28,6 +30,7 @@ func (a *app) datasetBuildCmd() *cobra.Command {
 	var req features.DatasetRequest
 	var params, refs []string
 	var seed int64
+	var runID string
 	c := &cobra.Command{
 		Use:   "build NAME --spine FILE|zone.table --features view:feature,...",
 		Short: "Join a spine with feature views as of each spine row's time and write datasets.NAME",
@@ -71,10 +74,24 @@ the name of the instance's table in zone features). --sample keeps round(fractio
 			if err != nil {
 				return err
 			}
+			var store *tracking.Store
+			if runID != "" { // the run must exist before anything is built
+				if store, err = a.trackingStore(cmd.Context()); err != nil {
+					return err
+				}
+				if _, err := store.GetRun(cmd.Context(), runID); err != nil {
+					return fmt.Errorf("--run %s: %w", runID, err)
+				}
+			}
 			b := &features.Builder{Registry: features.NewRegistry(a.db), Envs: a.envs, Engine: eng}
 			ds, err := b.Build(cmd.Context(), req)
 			if err != nil {
 				return err
+			}
+			if store != nil {
+				if err := logDatasetInput(cmd.Context(), store, runID, ds); err != nil {
+					return fmt.Errorf("built %s version %d, but recording it as an input of run %s failed: %w", ds.Table, ds.Version, runID, err)
+				}
 			}
 			return a.print(ds, func(w io.Writer) {
 				fmt.Fprintf(w, "built %s version %d in %s: %d rows (snapshot %d)\n", ds.Table, ds.Version, ds.Env, ds.Rows, ds.SnapshotID)
@@ -89,12 +106,22 @@ the name of the instance's table in zone features). --sample keeps round(fractio
 	c.Flags().StringArrayVar(&params, "param", nil, "VIEW.PARAM=VALUE for a view with a SQL source (repeatable)")
 	c.Flags().BoolVar(&req.Force, "force", false, "write the dataset in a prod environment (staged until a release pins it)")
 	c.Flags().BoolVar(&req.FullNames, "full-names", false, "name feature columns view__feature")
+	c.Flags().StringVar(&runID, "run", "", "record the dataset as an MLflow dataset input (context training) of this run")
 	c.Flags().Float64Var(&req.Sample, "sample", 0, "keep this fraction of the spine's rows (0 < f <= 1), chosen by --seed")
 	c.Flags().Int64Var(&seed, "seed", 0, "the sampling seed: the same seed keeps the same rows (default: a random seed, recorded in the lineage)")
 	c.Flags().StringVar(&req.Stratify, "stratify", "", "sample each value of this spine column's rows in the same proportion")
 	_ = c.MarkFlagRequired("spine")
 	_ = c.MarkFlagRequired("features")
 	return c
+}
+
+// logDatasetInput records ds as an MLflow dataset input of the run, with the tag mlflow.data.context=training.
+func logDatasetInput(ctx context.Context, store *tracking.Store, runID string, ds *features.Dataset) error {
+	m := ds.MLflowDataset()
+	return store.LogInputs(ctx, runID, []tracking.DatasetInput{{
+		Tags:    []tracking.KeyValue{{Key: "mlflow.data.context", Value: "training"}},
+		Dataset: tracking.Dataset{Name: m.Name, Digest: m.Digest, SourceType: m.SourceType, Source: m.Source, Schema: m.Schema},
+	}}, nil)
 }
 
 func parseParams(in []string) (map[string]map[string]string, error) {

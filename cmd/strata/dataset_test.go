@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +10,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/strata-data/strata/meta"
+	"github.com/strata-data/strata/tracking"
 )
 
 // TestDatasetInstancesServicesSamplingCLI: --features takes view instances (commas inside the parentheses stay
@@ -75,4 +79,38 @@ func TestDatasetExportCLI(t *testing.T) {
 	require.Contains(t, c.fail(exitNotFound, "dataset", "export", "train", "--version", "9", "--out", csvOut), "dataset train has no version 9")
 	require.Contains(t, c.fail(exitUsage, "dataset", "export", "train"), "--out FILE")
 	require.Contains(t, c.fail(exitUsage, "dataset", "export", "train", "--out", filepath.Join(c.dir, "x.xlsx")), "names no format")
+}
+
+// TestDatasetBuildRunInput: --run records the dataset as an MLflow dataset input of the run (name, digest,
+// source naming env/table/version/snapshot, schema); an unknown run fails before anything is built.
+func TestDatasetBuildRunInput(t *testing.T) {
+	c := featureProject(t)
+	c.ok("apply")
+	runID := seedTracking(t, c)
+	spine := c.file("spine.csv", "user_id,event_timestamp,label\n2,2024-01-03 00:00:00,x\n")
+	c.ok("dataset", "build", "train", "--spine", spine, "--features", "user_stats:total", "--run", runID)
+
+	ctx := context.Background()
+	db, err := meta.Open(ctx, filepath.Join(c.dir, "strata-data", "meta.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	ts, err := tracking.NewStore(ctx, db, "")
+	require.NoError(t, err)
+	run, err := ts.GetRun(ctx, runID)
+	require.NoError(t, err)
+	require.Len(t, run.Inputs.DatasetInputs, 1)
+	in := run.Inputs.DatasetInputs[0]
+	require.Equal(t, "train", in.Dataset.Name)
+	require.Equal(t, "strata", in.Dataset.SourceType)
+	require.Len(t, in.Dataset.Digest, 8)
+	var src map[string]any
+	require.NoError(t, json.Unmarshal([]byte(in.Dataset.Source), &src))
+	require.Equal(t, "datasets.train", src["table"])
+	require.Equal(t, float64(1), src["version"])
+	require.Equal(t, `{"mlflow_colspec":[{"type":"datetime","name":"event_timestamp","required":false},{"type":"string","name":"label","required":false},`+
+		`{"type":"double","name":"total","required":false},{"type":"long","name":"user_id","required":false}]}`, in.Dataset.Schema)
+	require.Equal(t, "mlflow.data.context", in.Tags[0].Key)
+
+	require.Contains(t, c.fail(exitNotFound, "dataset", "build", "other", "--spine", spine, "--features", "user_stats:total", "--run", "nope"), "--run nope")
+	c.fail(exitNotFound, "dataset", "show", "other")
 }
