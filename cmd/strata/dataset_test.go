@@ -114,3 +114,28 @@ func TestDatasetBuildRunInput(t *testing.T) {
 	require.Contains(t, c.fail(exitNotFound, "dataset", "build", "other", "--spine", spine, "--features", "user_stats:total", "--run", "nope"), "--run nope")
 	c.fail(exitNotFound, "dataset", "show", "other")
 }
+
+// TestLineageCLI: strata lineage follows a model version (by alias or number) to its run, the datasets the run
+// consumed, and each dataset's view versions, parameters and input snapshots.
+func TestLineageCLI(t *testing.T) {
+	c := featureProject(t)
+	c.ok("apply")
+	runID := seedTracking(t, c) // model churn version 1 from this run
+	spine := c.file("spine.csv", "user_id,event_timestamp\n2,2024-01-03 00:00:00\n")
+	c.ok("dataset", "build", "train", "--spine", spine, "--features", "user_stats:total,user_orders(factor=3):scaled", "--run", runID)
+	out := c.ok("lineage", "models:/churn/1")
+	require.Contains(t, out, "model churn version 1\n  run "+runID+"\n    dataset datasets.train version 1 in dev (snapshot ")
+	require.Regexp(t, `user_stats@1: total <- clean.users@\d+`, out)
+	require.Regexp(t, `user_orders@1: scaled \(factor=3 skip=x\) <- clean.users@\d+`, out)
+
+	var rep map[string]any
+	require.NoError(t, json.Unmarshal([]byte(c.ok("lineage", "models:/churn/1", "-o", "json")), &rep))
+	require.Equal(t, runID, rep["run_id"])
+	ds := rep["datasets"].([]any)[0].(map[string]any)["dataset"].(map[string]any)
+	require.Equal(t, "datasets.train", ds["table"])
+	views := ds["lineage"].(map[string]any)["views"].([]any)
+	require.Equal(t, map[string]any{"factor": float64(3), "skip": "x"}, views[1].(map[string]any)["params"])
+
+	require.Contains(t, c.fail(exitUsage, "lineage", "churn"), "models:/NAME@ALIAS")
+	require.Contains(t, c.fail(exitUsage, "lineage", "models:/churn@nope"), "alias nope not found")
+}

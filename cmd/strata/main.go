@@ -66,7 +66,7 @@ Zones: raw, clean, features, datasets. Environments: dev (latest data) and prod 
 	root.PersistentPreRunE = a.before
 	root.AddCommand(a.initCmd(), a.tableCmd(), a.sqlCmd(), a.releaseCmd(), a.envCmd(), a.serveCmd(), a.demoCmd(),
 		a.runsCmd(), a.modelsCmd(), a.moveCmd(), a.versionCmd(), a.planCmd(), a.applyCmd(), a.featuresCmd(), a.datasetCmd(),
-		a.materializeCmd())
+		a.materializeCmd(), a.lineageCmd())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return fmt.Errorf("%w: %v", errUsage, err) })
 	return root
 }

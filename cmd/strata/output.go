@@ -44,6 +44,7 @@ var outputs = map[string]outputKind{
 	"plan": outValue, "apply": outValue, "features list": outValue, "features describe": outValue,
 	"features versions": outValue, "dataset build": outValue, "dataset list": outValue, "dataset show": outValue,
 	"dataset export": outValue, "materialize": outValue, "materialize runs": outValue,
+	"lineage": outValue,
 }
 
 // checkOutput validates -o for cmd before it runs: an unknown format, or json|yaml for a command that prints no

@@ -108,6 +108,7 @@ func TestOutputEveryCommand(t *testing.T) {
 		{"dataset export", []string{"dataset", "export", "train", "--out", filepath.Join(c.dir, "train.parquet")}, false, nil},
 		{"materialize", []string{"materialize"}, false, nil},
 		{"materialize runs", []string{"materialize", "runs"}, true, nil},
+		{"lineage", []string{"lineage", "models:/churn/1"}, true, nil},
 		{"move plan", []string{"move", "plan", moveJob}, true, nil},
 		{"move run", []string{"move", "run", moveJob}, false, nil},
 		{"move runs", []string{"move", "runs"}, true, nil},
