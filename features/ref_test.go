@@ -1,6 +1,7 @@
 package features
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -111,4 +112,28 @@ func TestServiceInstanceRefs(t *testing.T) {
 		require.ErrorContains(t, err, "f.yaml:33: features: service churn: ", ref)
 		require.ErrorContains(t, err, want, ref)
 	}
+}
+
+// FuzzParseRef: any text either parses into a reference whose String() parses back to the same reference, or
+// fails with ErrInvalid.
+func FuzzParseRef(f *testing.F) {
+	for _, s := range []string{"user_stats:total", "v@3(a=1, b='x,y)'):f", `v(s="it""s"):*`, "v(:x", "v(a=1", "@:", "v@99999999999999999999:x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRef(s)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("%q: error without ErrInvalid: %v", s, err)
+			}
+			return
+		}
+		back, err := ParseRef(r.String())
+		if err != nil {
+			t.Fatalf("%q -> %q does not parse back: %v", s, r.String(), err)
+		}
+		if back.String() != r.String() {
+			t.Fatalf("%q -> %q -> %q", s, r.String(), back.String())
+		}
+	})
 }
