@@ -141,7 +141,7 @@ func (f *fixture) rows(t *testing.T, env, query string) []string {
 				if col.IsNull(r) {
 					cells = append(cells, "NULL")
 				} else {
-					cells = append(cells, col.ValueStr(r))
+					cells = append(cells, strings.Clone(col.ValueStr(r))) // the batch's buffers are freed on Next
 				}
 			}
 			out = append(out, strings.Join(cells, ","))

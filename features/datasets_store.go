@@ -2,10 +2,16 @@ package features
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 
+	"github.com/strata-data/strata/engine"
+	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/lake"
 	"github.com/strata-data/strata/meta"
 )
 
@@ -74,4 +80,98 @@ func (r *Registry) Dataset(ctx context.Context, env, name string) ([]Dataset, er
 		return nil, fmt.Errorf("no dataset %q in %s: build it with `strata dataset build %s --env %s`: %w", name, env, name, env, ErrNotFound)
 	}
 	return out, err
+}
+
+// Export opens the rows of version `version` of a dataset (0 = the latest) in spine order, without the
+// spine_row column, reading the snapshot that build wrote as env's readers may see it (in prod: only a
+// released one). The caller closes the result.
+func (b *Builder) Export(ctx context.Context, env, name string, version int64) (*engine.Result, *Dataset, error) {
+	all, err := b.Registry.Dataset(ctx, env, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := &all[len(all)-1]
+	if version != 0 {
+		if version < 1 || version > d.Version {
+			return nil, nil, fmt.Errorf("dataset %s has no version %d (versions 1 to %d): %w", name, version, d.Version, ErrNotFound)
+		}
+		d = &all[version-1]
+	}
+	id, err := lake.ParseIdent(d.Table)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := b.Envs.Resolve(ctx, env, id, lake.SnapshotRef{ID: d.SnapshotID})
+	if err != nil {
+		return nil, nil, fmt.Errorf("dataset %s version %d (snapshot %d): %w", name, d.Version, d.SnapshotID, err)
+	}
+	var cols []string
+	for _, c := range p.Columns {
+		if c.Name != SpineRow && (len(d.Lineage.Columns) == 0 || contains(d.Lineage.Columns, c.Name)) {
+			cols = append(cols, ident(c.Name))
+		}
+	}
+	res, err := b.Engine.Query(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM "+ident(id.Zone)+"."+ident(id.Name)+" ORDER BY "+SpineRow,
+		[]engine.Table{envs.EngineTable(p)})
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, d, nil
+}
+
+// MLflowDataset is a built dataset described as an MLflow dataset input: its name, a digest of exactly what
+// was built, source type "strata" and a JSON source naming the environment, table, version and snapshot.
+type MLflowDataset struct {
+	Name       string
+	Digest     string
+	SourceType string
+	Source     string
+	Schema     string // MLflow's {"mlflow_colspec": [...]}
+}
+
+// MLflowSource is the JSON of an MLflowDataset's Source.
+type MLflowSource struct {
+	Env        string `json:"env"`
+	Table      string `json:"table"`
+	Dataset    string `json:"dataset"`
+	Version    int64  `json:"version"`
+	SnapshotID int64  `json:"snapshot_id"`
+}
+
+// MLflowDataset describes d for an MLflow run's inputs.
+func (d *Dataset) MLflowDataset() MLflowDataset {
+	src, _ := json.Marshal(MLflowSource{Env: d.Env, Table: d.Table, Dataset: d.Name, Version: d.Version, SnapshotID: d.SnapshotID})
+	lin, _ := json.Marshal(d.Lineage)
+	sum := sha256.Sum256(append(append([]byte{}, src...), lin...))
+	return MLflowDataset{Name: d.Name, Digest: hex.EncodeToString(sum[:])[:8], SourceType: "strata", Source: string(src), Schema: d.mlflowSchema()}
+}
+
+// mlflowSchema writes the dataset's columns (without spine_row) as an MLflow column-spec schema.
+func (d *Dataset) mlflowSchema() string {
+	type colSpec struct {
+		Type     string `json:"type"`
+		Name     string `json:"name"`
+		Required bool   `json:"required"`
+	}
+	spec := struct {
+		Cols []colSpec `json:"mlflow_colspec"`
+	}{Cols: []colSpec{}}
+	for _, c := range d.Lineage.Columns {
+		if c == SpineRow {
+			continue
+		}
+		t := d.Lineage.ColumnTypes[c]
+		switch {
+		case t == "int":
+			t = "integer"
+		case strings.HasPrefix(t, "timestamp") || t == "date":
+			t = "datetime"
+		case t == "long" || t == "double" || t == "float" || t == "string" || t == "boolean" || t == "binary":
+		default:
+			t = "string"
+		}
+		spec.Cols = append(spec.Cols, colSpec{Type: t, Name: c})
+	}
+	b, _ := json.Marshal(spec)
+	return string(b)
 }

@@ -84,6 +84,8 @@ type Feature struct {
 	Type        string            `json:"type"`
 	Description string            `json:"description,omitempty"`
 	Tags        map[string]string `json:"tags,omitempty"`
+	// Aggregation, if set, computes the feature as a window aggregation of a source column.
+	Aggregation *Aggregation `json:"aggregation,omitempty"`
 }
 
 // Service is a named set of features consumers ask for together; it may include other services.

@@ -114,32 +114,18 @@ func placeholders(sql string) []string {
 // values override the declared defaults; a parameter without a value or default, an unknown parameter, or a
 // value that is not of the declared type is an ErrInvalid error. It also returns the values used.
 func (v *View) RenderSQL(values map[string]string) (string, map[string]any, error) {
-	used := map[string]any{}
-	for name := range values {
-		if _, ok := v.Source.Params[name]; !ok {
-			return "", nil, fmt.Errorf("view %s has no parameter %q (it has %s): %w", v.Name, name, paramNames(v.Source.Params), ErrInvalid)
-		}
+	used, err := v.checkParams(values)
+	if err != nil {
+		return "", nil, err
 	}
-	for name, p := range v.Source.Params {
-		raw, ok := any(nil), false
-		if s, given := values[name]; given {
-			raw, ok = s, true
-		} else if p.Default != nil {
-			raw, ok = p.Default, true
-		}
-		if !ok {
-			return "", nil, fmt.Errorf("view %s: parameter %s has no default: give a value: %w", v.Name, name, ErrInvalid)
-		}
-		val, err := p.Type.Check(raw)
-		if err != nil {
-			return "", nil, fmt.Errorf("view %s: parameter %s: %v: %w", v.Name, name, err, ErrInvalid)
-		}
-		used[name] = val
-	}
-	out := placeholder.ReplaceAllStringFunc(v.Source.SQL, func(m string) string {
+	return v.render(used), used, nil
+}
+
+// render replaces every {{ param }} of the source SQL with the literal of its checked value.
+func (v *View) render(used map[string]any) string {
+	return placeholder.ReplaceAllStringFunc(v.Source.SQL, func(m string) string {
 		return literal(used[placeholder.FindStringSubmatch(m)[1]])
 	})
-	return out, used, nil
 }
 
 func paramNames(ps map[string]Param) string {

@@ -225,7 +225,7 @@ func (p parser) features(vf fields, field string) ([]Feature, error) {
 	seen := map[string]bool{}
 	for i, fn := range n.Content {
 		ff := fmt.Sprintf("%s.features[%d]", field, i)
-		f, err := p.mapping(fn, ff, "name", "type", "description", "tags")
+		f, err := p.mapping(fn, ff, "name", "type", "description", "tags", "aggregation")
 		if err != nil {
 			return nil, err
 		}
@@ -248,6 +248,11 @@ func (p parser) features(vf fields, field string) ([]Feature, error) {
 		}
 		if ft.Tags, err = p.tags(f, ff); err != nil {
 			return nil, err
+		}
+		if an, ok := f.vals["aggregation"]; ok {
+			if ft.Aggregation, err = p.aggregation(an, join(ff, "aggregation")); err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, ft)
 	}
@@ -322,21 +327,33 @@ func (d *Defs) check() error {
 	return d.checkCycles()
 }
 
+// checkRef checks a service's feature reference: view, view:feature or view(param=value, ...):feature, with
+// parameters of the view's declared types.
 func checkRef(views map[string]*View, ref string) error {
-	view, feat, _ := strings.Cut(ref, ":")
-	v, ok := views[view]
-	if !ok {
-		return fmt.Errorf("unknown feature view %q", view)
+	r, rest, err := parseViewRef(ref)
+	if err != nil {
+		return err
 	}
-	if feat == "" {
+	v, ok := views[r.View]
+	if !ok {
+		return fmt.Errorf("unknown feature view %q", r.View)
+	}
+	if _, err := v.Instance(r.Params); err != nil {
+		return err
+	}
+	if rest == "" {
 		return nil
+	}
+	feat, ok := strings.CutPrefix(rest, ":")
+	if !ok {
+		return fmt.Errorf("feature reference %q: write view, view:feature or view(param=value):feature", ref)
 	}
 	for _, f := range v.Features {
 		if f.Name == feat {
 			return nil
 		}
 	}
-	return fmt.Errorf("view %s has no feature %q", view, feat)
+	return fmt.Errorf("view %s has no feature %q", r.View, feat)
 }
 
 func (d *Defs) checkCycles() error {

@@ -56,6 +56,12 @@ func validateView(ctx context.Context, v *View, keys map[string][]JoinKey, cat C
 		}
 	}
 	for i, f := range v.Features {
+		if f.Aggregation != nil {
+			if err := checkAggregation(v, cols, i, f); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := checkColumn(v, cols, fmt.Sprintf("features[%d].name", i), f.Name, f.Type, "feature"); err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sort"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/strata-data/strata/errs"
 	"github.com/strata-data/strata/features"
+	"github.com/strata-data/strata/rowfmt"
+	"github.com/strata-data/strata/tracking"
 )
 
 func (a *app) datasetCmd() *cobra.Command {
@@ -19,13 +22,15 @@ func (a *app) datasetCmd() *cobra.Command {
 		Use:   "dataset",
 		Short: "Build point-in-time training sets from feature views, and inspect their lineage",
 	}
-	c.AddCommand(a.datasetBuildCmd(), a.datasetListCmd(), a.datasetShowCmd())
+	c.AddCommand(a.datasetBuildCmd(), a.datasetListCmd(), a.datasetShowCmd(), a.datasetExportCmd())
 	return c
 }
 
 func (a *app) datasetBuildCmd() *cobra.Command {
 	var req features.DatasetRequest
-	var params []string
+	var params, refs []string
+	var seed int64
+	var runID string
 	c := &cobra.Command{
 		Use:   "build NAME --spine FILE|zone.table --features view:feature,...",
 		Short: "Join a spine with feature views as of each spine row's time and write datasets.NAME",
@@ -37,17 +42,31 @@ Per spine row and view: the feature row with the same keys whose event time is t
 spine time, and not older than the view's TTL; ties on event time go to the latest created time. Rows without
 a match get NULLs and are kept, duplicates included; the column spine_row is each row's position in the spine
 (ORDER BY spine_row gives spine order). In a prod environment the
-views read the current release's pinned snapshots.`,
+views read the current release's pinned snapshots.
+
+--features takes view:feature references and feature service names. A parameterised view is instantiated with
+view(param=value,...):feature; with --full-names its columns are view__feature, and when the dataset holds
+several instances of one view, a non-default instance's are <instance name>__feature (view__p<hash>__feature,
+the name of the instance's table in zone features). --sample keeps round(fraction x rows) spine rows (of each
+--stratify value), chosen by --seed; the seed is recorded in the lineage, and the same seed keeps the same rows.`,
 		Example: `  strata dataset build churn_train --spine spine.parquet --features user_stats:total,user_stats:country
-  strata dataset build churn_train --spine datasets.labels --features orders_agg:n --param orders_agg.window_days=7 --full-names`,
+  strata dataset build churn_train --spine datasets.labels --features orders_agg:n --param orders_agg.window_days=7 --full-names
+  strata dataset build churn_train --spine spine.parquet --features 'orders_agg(window_days=7):n,orders_agg(window_days=30):n' --full-names
+  strata dataset build churn_train --spine spine.parquet --features churn_v2 --sample 0.1 --seed 7 --stratify label`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.Name = args[0]
+			for _, r := range refs {
+				req.Features = append(req.Features, features.SplitRefs(r)...)
+			}
 			p, err := parseParams(params)
 			if err != nil {
 				return err
 			}
 			req.Params, req.Actor = p, a.actor()
+			if cmd.Flags().Changed("seed") {
+				req.Seed = &seed
+			}
 			if err := a.open(cmd.Context()); err != nil {
 				return err
 			}
@@ -55,10 +74,24 @@ views read the current release's pinned snapshots.`,
 			if err != nil {
 				return err
 			}
+			var store *tracking.Store
+			if runID != "" { // the run must exist before anything is built
+				if store, err = a.trackingStore(cmd.Context()); err != nil {
+					return err
+				}
+				if _, err := store.GetRun(cmd.Context(), runID); err != nil {
+					return fmt.Errorf("--run %s: %w", runID, err)
+				}
+			}
 			b := &features.Builder{Registry: features.NewRegistry(a.db), Envs: a.envs, Engine: eng}
 			ds, err := b.Build(cmd.Context(), req)
 			if err != nil {
 				return err
+			}
+			if store != nil {
+				if err := logDatasetInput(cmd.Context(), store, runID, ds); err != nil {
+					return fmt.Errorf("built %s version %d, but recording it as an input of run %s failed: %w", ds.Table, ds.Version, runID, err)
+				}
 			}
 			return a.print(ds, func(w io.Writer) {
 				fmt.Fprintf(w, "built %s version %d in %s: %d rows (snapshot %d)\n", ds.Table, ds.Version, ds.Env, ds.Rows, ds.SnapshotID)
@@ -68,13 +101,27 @@ views read the current release's pinned snapshots.`,
 	c.Flags().StringVar(&req.Env, "env", "dev", "environment")
 	c.Flags().StringVar(&req.Spine, "spine", "", "the spine: a Parquet or CSV file, or a lake table zone.table (required)")
 	c.Flags().StringVar(&req.SpineTime, "spine-time", "event_timestamp", "the spine's timestamp column")
-	c.Flags().StringSliceVar(&req.Features, "features", nil, "view:feature (view@N:feature pins a version; view:* takes every feature), comma-separated (required)")
+	c.Flags().StringArrayVar(&refs, "features", nil, "a feature service name, or view:feature (view@N:feature pins a version, view(param=value,...):feature\n"+
+		"instantiates a parameterised view, view:* takes every feature); comma-separated or repeated (required)")
 	c.Flags().StringArrayVar(&params, "param", nil, "VIEW.PARAM=VALUE for a view with a SQL source (repeatable)")
 	c.Flags().BoolVar(&req.Force, "force", false, "write the dataset in a prod environment (staged until a release pins it)")
 	c.Flags().BoolVar(&req.FullNames, "full-names", false, "name feature columns view__feature")
+	c.Flags().StringVar(&runID, "run", "", "record the dataset as an MLflow dataset input (context training) of this run")
+	c.Flags().Float64Var(&req.Sample, "sample", 0, "keep this fraction of the spine's rows (0 < f <= 1), chosen by --seed")
+	c.Flags().Int64Var(&seed, "seed", 0, "the sampling seed: the same seed keeps the same rows (default: a random seed, recorded in the lineage)")
+	c.Flags().StringVar(&req.Stratify, "stratify", "", "sample each value of this spine column's rows in the same proportion")
 	_ = c.MarkFlagRequired("spine")
 	_ = c.MarkFlagRequired("features")
 	return c
+}
+
+// logDatasetInput records ds as an MLflow dataset input of the run, with the tag mlflow.data.context=training.
+func logDatasetInput(ctx context.Context, store *tracking.Store, runID string, ds *features.Dataset) error {
+	m := ds.MLflowDataset()
+	return store.LogInputs(ctx, runID, []tracking.DatasetInput{{
+		Tags:    []tracking.KeyValue{{Key: "mlflow.data.context", Value: "training"}},
+		Dataset: tracking.Dataset{Name: m.Name, Digest: m.Digest, SourceType: m.SourceType, Source: m.Source, Schema: m.Schema},
+	}}, nil)
 }
 
 func parseParams(in []string) (map[string]map[string]string, error) {
@@ -156,8 +203,19 @@ func (a *app) datasetShowCmd() *cobra.Command {
 func writeLineage(w io.Writer, d features.Dataset) {
 	l := d.Lineage
 	fmt.Fprintf(w, "\nversion %d: spine %s (time column %s, %s)\n", d.Version, l.Spine, l.SpineTime, l.SpineDigest)
+	if sm := l.Sampling; sm != nil {
+		fmt.Fprintf(w, "  sample %g seed %d", sm.Fraction, sm.Seed)
+		if sm.Stratify != "" {
+			fmt.Fprintf(w, " stratified by %s", sm.Stratify)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, s := range l.Services {
+		fmt.Fprintf(w, "  service %s@%d\n", s.Name, s.Version)
+	}
 	for _, v := range l.Views {
 		fmt.Fprintf(w, "  %s@%d: %s", v.View, v.Version, strings.Join(v.Features, ", "))
+
 		if len(v.Params) > 0 {
 			var ps []string
 			for k, val := range v.Params {
@@ -169,6 +227,53 @@ func writeLineage(w io.Writer, d features.Dataset) {
 		for _, in := range v.Inputs {
 			fmt.Fprintf(w, " <- %s@%d", in.Table, in.SnapshotID)
 		}
+		if v.Instance != "" {
+			fmt.Fprintf(w, " [instance %s]", v.Instance)
+		}
 		fmt.Fprintln(w)
 	}
+}
+
+func (a *app) datasetExportCmd() *cobra.Command {
+	var env, format, out string
+	var version int64
+	c := &cobra.Command{
+		Use:   "export NAME --out FILE [--format parquet|csv]",
+		Short: "Write a dataset's rows, in spine order, to a Parquet or CSV file",
+		Long: `Write the rows of a dataset (the latest build, or --version N) to a file, in spine order, without the
+spine_row column. The format is --format, else the file's extension (.parquet, .csv, .json, .jsonl, .arrow).`,
+		Example: "  strata dataset export churn_train --out churn_train.parquet\n  strata dataset export churn_train --version 2 --format csv --out train.csv",
+		Args:    exactArgs(1, "the dataset's name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return fmt.Errorf("%w: give the file to write with --out FILE", errUsage)
+			}
+			f, err := a.sqlFormat(format, out)
+			if err != nil {
+				return err
+			}
+			if f == rowfmt.Table {
+				return fmt.Errorf("%w: --format table is for reading on a terminal: use parquet or csv", errUsage)
+			}
+			if err := a.open(cmd.Context()); err != nil {
+				return err
+			}
+			eng, err := a.engine()
+			if err != nil {
+				return err
+			}
+			b := &features.Builder{Registry: features.NewRegistry(a.db), Envs: a.envs, Engine: eng}
+			res, _, err := b.Export(cmd.Context(), env, args[0], version)
+			if err != nil {
+				return err
+			}
+			defer res.Close()
+			return a.writeRowsFile(out, res, f)
+		},
+	}
+	c.Flags().StringVar(&env, "env", "dev", "environment")
+	c.Flags().StringVar(&format, "format", "", "parquet or csv (also json, jsonl, arrow; default: from --out's extension)")
+	c.Flags().StringVar(&out, "out", "", "the file to write (required)")
+	c.Flags().Int64Var(&version, "version", 0, "the dataset version to export (default: the latest)")
+	return c
 }

@@ -65,7 +65,8 @@ Zones: raw, clean, features, datasets. Environments: dev (latest data) and prod 
 	pf.BoolVarP(&a.quiet, "quiet", "q", false, "no progress lines on the terminal")
 	root.PersistentPreRunE = a.before
 	root.AddCommand(a.initCmd(), a.tableCmd(), a.sqlCmd(), a.releaseCmd(), a.envCmd(), a.serveCmd(), a.demoCmd(),
-		a.runsCmd(), a.modelsCmd(), a.moveCmd(), a.versionCmd(), a.planCmd(), a.applyCmd(), a.featuresCmd(), a.datasetCmd())
+		a.runsCmd(), a.modelsCmd(), a.moveCmd(), a.versionCmd(), a.planCmd(), a.applyCmd(), a.featuresCmd(), a.datasetCmd(),
+		a.materializeCmd(), a.lineageCmd())
 	root.AddCommand(a.userCmd(), a.tokenCmd())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return fmt.Errorf("%w: %v", errUsage, err) })
 	return root

@@ -43,6 +43,8 @@ var outputs = map[string]outputKind{
 
 	"plan": outValue, "apply": outValue, "features list": outValue, "features describe": outValue,
 	"features versions": outValue, "dataset build": outValue, "dataset list": outValue, "dataset show": outValue,
+	"dataset export": outValue, "materialize": outValue, "materialize runs": outValue,
+	"lineage": outValue,
 
 	"user add": outValue, "user list": outValue, "user rm": outValue, "user passwd": outValue, "user grant": outValue,
 	"user revoke": outValue, "token create": outValue, "token list": outValue, "token revoke": outValue,

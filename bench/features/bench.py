@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Point-in-time training sets: Strata against Feast 0.67 (duckdb and file offline stores), same data, one run.
+
+Generates a feature table of N rows x 50 float features (nulls, created-time ties, out-of-order rows) for E
+entities and a spine of S rows with the edge cases (keys without features, rows before an entity's first event,
+duplicate rows), builds the training set with `strata dataset build` and with Feast's get_historical_features,
+checks the rows against each other, and prints wall time and peak RSS of each (every build is its own process,
+measured with /usr/bin/time).
+
+Usage (from the repository root; the Feast venv is made by bench/features/setup-feast.sh):
+  go build -tags duckdb_arrow -o /tmp/strata ./cmd/strata
+  $FEAST_VENV/bin/python bench/features/bench.py --strata /tmp/strata [--rows 1000000 --spine 100000 --entities 100000]
+  add --feast-file to also run Feast's default file offline store (slow, much memory: skip it at 10M rows).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+NF = 50
+
+
+def generate(work, rows, spine, entities):
+    """Writes features.parquet and spine.parquet with DuckDB (deterministic, no randomness)."""
+    import duckdb
+
+    feats = ", ".join(f"CASE WHEN (i + {j}) % 11 = 0 THEN NULL ELSE CAST(i + {j} AS DOUBLE) END AS f{j}" for j in range(NF))
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    # Out of order: event minutes jump around by a large prime; every 7th row repeats the previous row's event
+    # time (a tie), and its created time breaks it (i % 3 µs later), except every 21st row, an exact tie.
+    con.execute(f"""COPY (SELECT i % {entities} AS user_id,
+        TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_microseconds(((CASE WHEN i % 7 = 0 AND i > 0 THEN i - 1 ELSE i END) * 7919 % ({rows} + 1)) * 60000000) AS event_ts,
+        TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_microseconds(((CASE WHEN i % 7 = 0 AND i > 0 THEN i - 1 ELSE i END) * 7919 % ({rows} + 1)) * 60000000 + (CASE WHEN i % 21 = 0 THEN 0 ELSE i % 3 END)) AS created_ts,
+        {feats} FROM range({rows}) t(i)) TO '{work}/features.parquet'""")
+    # The spine: 20% of keys have no features (ids above the entity range), every 10th row is an hour before
+    # the start (before any event), every 13th row repeats the previous one (a duplicate spine row).
+    span = rows // 2
+    con.execute(f"""COPY (SELECT CASE WHEN j % 5 = 4 THEN {entities} + j ELSE (j * 31) % {entities} END AS user_id,
+        CASE WHEN j % 10 = 3 THEN TIMESTAMPTZ '2023-12-31 23:00:00+00'
+             ELSE TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_microseconds((j * 104729 % {span}) * 60000000) END AS event_timestamp
+        FROM (SELECT CASE WHEN i % 13 = 12 THEN i - 1 ELSE i END AS j FROM range({spine}) t(i))) TO '{work}/spine.parquet'""")
+
+
+def timed(cmd, cwd=None, env=None):
+    """Runs cmd under /usr/bin/time; returns (wall seconds, peak RSS bytes, stdout)."""
+    out = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{out.stdout}\n{out.stderr}")
+    wall, rss = out.stderr.strip().splitlines()[-1].split()
+    return float(wall), int(rss) * 1024, out.stdout
+
+
+def run_strata(strata, work):
+    proj = os.path.join(work, "strata")
+    env = dict(os.environ, USER="bench")
+    subprocess.run([strata, "init", proj], check=True, capture_output=True, env=env)
+    for table, f in (("clean.bench_features", "features.parquet"), ("raw.bench_spine", "spine.parquet")):
+        subprocess.run([strata, "-C", proj, "table", "import", table, os.path.join(work, f)], check=True, capture_output=True, env=env)
+    feats = ", ".join(f"{{name: f{j}, type: double}}" for j in range(NF))
+    with open(os.path.join(proj, "features", "bench.yaml"), "w") as fh:
+        fh.write(textwrap.dedent(f"""\
+            entities:
+              - name: user
+                join_keys: [{{name: user_id, type: long}}]
+            feature_views:
+              - name: bench
+                entities: [user]
+                source: {{table: clean.bench_features}}
+                event_time: event_ts
+                created_time: created_ts
+                ttl: 30d
+                features: [{feats}]
+            """))
+    subprocess.run([strata, "-C", proj, "apply"], check=True, capture_output=True, env=env)
+    wall, rss, _ = timed([strata, "-C", proj, "-q", "dataset", "build", "bench", "--spine", "raw.bench_spine", "--features", "bench:*"], env=env)
+    out = os.path.join(work, "strata.parquet")
+    subprocess.run([strata, "-C", proj, "dataset", "export", "bench", "--out", out], check=True, capture_output=True, env=env)
+    return wall, rss, out
+
+
+FEAST_JOB = r'''
+import sys, datetime, pandas as pd
+from feast import Entity, FeatureStore, FeatureView, Field, FileSource, ValueType
+from feast.types import Float64
+repo, work, out = sys.argv[1:4]
+store = FeatureStore(repo_path=repo)
+user = Entity(name="user", join_keys=["user_id"], value_type=ValueType.INT64)
+src = FileSource(path=work + "/features.parquet", timestamp_field="event_ts", created_timestamp_column="created_ts")
+fv = FeatureView(name="bench", entities=[user], ttl=datetime.timedelta(days=30), online=False, source=src,
+                 schema=[Field(name=f"f{j}", dtype=Float64) for j in range(%d)])
+store.apply([user, fv])
+spine = pd.read_parquet(work + "/spine.parquet")
+df = store.get_historical_features(entity_df=spine, features=[f"bench:f{j}" for j in range(%d)]).to_df()
+df.to_parquet(out)
+''' % (NF, NF)
+
+
+def run_feast(work, store_type):
+    repo = os.path.join(work, "feast_" + store_type)
+    os.makedirs(repo, exist_ok=True)
+    with open(os.path.join(repo, "feature_store.yaml"), "w") as fh:
+        fh.write(textwrap.dedent(f"""\
+            project: bench
+            registry: {repo}/registry.db
+            provider: local
+            offline_store:
+              type: {store_type}
+            online_store:
+              type: sqlite
+              path: {repo}/online.db
+            entity_key_serialization_version: 3
+            """))
+    job = os.path.join(work, "feast_job.py")
+    with open(job, "w") as fh:
+        fh.write(FEAST_JOB)
+    out = os.path.join(work, f"feast_{store_type}.parquet")
+    wall, rss, _ = timed([sys.executable, job, repo, work, out])
+    return wall, rss, out
+
+
+def compare(strata_out, other_out):
+    """Compares two training sets as multisets of (user_id, event_timestamp, features) rows."""
+    import duckdb
+
+    con = duckdb.connect()
+    cols = "CAST(user_id AS BIGINT) AS user_id, epoch_us(CAST(event_timestamp AS TIMESTAMPTZ)) AS ts, " + ", ".join(f"f{j}" for j in range(NF))
+    q = lambda f: f"SELECT {cols} FROM read_parquet('{f}')"
+    n_s = con.execute(f"SELECT count(*) FROM read_parquet('{strata_out}')").fetchone()[0]
+    n_o = con.execute(f"SELECT count(*) FROM read_parquet('{other_out}')").fetchone()[0]
+    only_s = con.execute(f"SELECT count(*) FROM ({q(strata_out)} EXCEPT ALL {q(other_out)})").fetchone()[0]
+    only_o = con.execute(f"SELECT count(*) FROM ({q(other_out)} EXCEPT ALL {q(strata_out)})").fetchone()[0]
+    return {"rows": n_o, "strata_rows": n_s, "rows_only_in_strata": only_s, "rows_only_in_peer": only_o}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--strata", required=True)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--spine", type=int, default=100_000)
+    ap.add_argument("--entities", type=int, default=100_000)
+    ap.add_argument("--feast-file", action="store_true", help="also run Feast's default file offline store")
+    ap.add_argument("--no-feast", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="strata-bench-features-") as work:
+        t = time.time()
+        generate(work, args.rows, args.spine, args.entities)
+        print(f"data: {args.rows:,} feature rows x {NF} features, {args.entities:,} entities, spine {args.spine:,} rows "
+              f"(generated in {time.time() - t:.1f} s)")
+        results = {}
+        s_wall, s_rss, s_out = run_strata(args.strata, work)
+        results["strata"] = {"wall_s": s_wall, "peak_rss_mib": s_rss // 2**20, "rows": args.spine}
+        stores = [] if args.no_feast else ["duckdb"] + (["file"] if args.feast_file else [])
+        for st in stores:
+            wall, rss, out = run_feast(work, st)
+            results["feast_" + st] = {"wall_s": wall, "peak_rss_mib": rss // 2**20, **compare(s_out, out)}
+        print(f"{'build':<14}{'wall s':>9}{'peak RSS MiB':>14}{'rows':>10}{'only Strata':>13}{'only peer':>11}  time vs Strata")
+        for name, r in results.items():
+            ratio = r["wall_s"] / s_wall if s_wall else 0
+            print(f"{name:<14}{r['wall_s']:>9.2f}{r['peak_rss_mib']:>14}{r.get('rows', ''):>10}{r.get('rows_only_in_strata', ''):>13}"
+                  f"{r.get('rows_only_in_peer', ''):>11}  {ratio:.2f}x")
+        print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+package features
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/strata-data/strata/engine"
+)
+
+// Aggregation makes a feature a window aggregation of a source column: at each source row of event time t, the
+// function over the rows of the same entity whose event time is in (t - Window, t]. Rows after t never count, so
+// a training set built from it has no leakage.
+type Aggregation struct {
+	Function string   `json:"function"`
+	Column   string   `json:"column,omitempty"` // "" only for count: count rows
+	Window   Duration `json:"window"`
+}
+
+// AggFunctions are the aggregation functions a feature may use.
+var AggFunctions = []string{"sum", "count", "mean", "min", "max", "count_distinct", "last"}
+
+func (p parser) aggregation(n *yaml.Node, field string) (*Aggregation, error) {
+	f, err := p.mapping(n, field, "function", "column", "window")
+	if err != nil {
+		return nil, err
+	}
+	a := &Aggregation{}
+	if a.Function, err = p.str(f, field, "function", true); err != nil {
+		return nil, err
+	}
+	if !contains(AggFunctions, a.Function) {
+		return nil, p.errf(f.vals["function"], join(field, "function"), "unknown function %q: use %s", a.Function, strings.Join(AggFunctions, ", "))
+	}
+	if a.Column, err = p.str(f, field, "column", a.Function != "count"); err != nil {
+		return nil, err
+	}
+	wn, ok := f.vals["window"]
+	if !ok {
+		return nil, p.errf(n, join(field, "window"), "missing: give a window such as 1h, 7d or 30d")
+	}
+	if a.Window, err = ParseDuration(wn.Value); err != nil || wn.Kind != yaml.ScalarNode || a.Window <= 0 {
+		return nil, p.errf(wn, join(field, "window"), "bad window %q: use a positive duration such as 90m, 1h, 7d or 30d", wn.Value)
+	}
+	if time.Duration(a.Window) < time.Microsecond {
+		return nil, p.errf(wn, join(field, "window"), "bad window %q: event times have microsecond precision: use at least 1us", wn.Value)
+	}
+	return a, nil
+}
+
+// aggResultType is the type (Iceberg name) an aggregation of a column of type col gives, or an error.
+func aggResultType(a *Aggregation, col string) (string, error) {
+	numeric := col == "int" || col == "long" || col == "float" || col == "double" || strings.HasPrefix(col, "decimal")
+	switch a.Function {
+	case "count", "count_distinct":
+		return "long", nil
+	case "mean":
+		if !numeric {
+			return "", fmt.Errorf("mean needs a numeric column, and %s is %s", a.Column, col)
+		}
+		return "double", nil
+	case "sum":
+		switch {
+		case col == "int" || col == "long":
+			return "long", nil
+		case numeric:
+			return "double", nil
+		}
+		return "", fmt.Errorf("sum needs a numeric column, and %s is %s", a.Column, col)
+	}
+	return col, nil // min, max, last
+}
+
+// checkAggregation checks an aggregated feature against the source's columns.
+func checkAggregation(v *View, cols map[string]string, i int, f Feature) error {
+	field := fmt.Sprintf("features[%d].aggregation", i)
+	if _, clash := cols[f.Name]; clash {
+		return v.errAt(fmt.Sprintf("features[%d].name", i), "the aggregated feature %s has the name of a source column: name it otherwise (e.g. %s_%s)",
+			f.Name, f.Name, f.Aggregation.Window)
+	}
+	a := f.Aggregation
+	col := "long"
+	if a.Column != "" {
+		t, ok := cols[a.Column]
+		if !ok {
+			return v.errAt(field+".column", "unknown column %q (the source has %s)", a.Column, columnNames(cols))
+		}
+		col = t
+	}
+	res, err := aggResultType(a, col)
+	if err != nil {
+		return v.errAt(field+".function", "%v", err)
+	}
+	if !compatible(f.Type, res) {
+		of := a.Column
+		if of == "" {
+			of = "rows"
+		}
+		return v.errAt(fmt.Sprintf("features[%d].type", i), "type mismatch: %s of %s gives %s, but the feature is declared %s", a.Function, of, res, f.Type)
+	}
+	return nil
+}
+
+// hasAggregations says whether any feature of the view is a window aggregation.
+func (v *View) hasAggregations() bool {
+	for _, f := range v.Features {
+		if f.Aggregation != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// rowsSQL returns the SQL of the view's feature rows over its source rows src: the source itself, plus one
+// column per aggregated feature, computed per event time over (t - window, t] of the same entity keys. Rows
+// without an event time are dropped (they have no place in time).
+func (v *View) rowsSQL(src string, keys []JoinKey) (string, error) {
+	if !v.hasAggregations() {
+		return src, nil
+	}
+	ts := "CAST(" + ident(v.EventTime) + " AS TIMESTAMPTZ)"
+	order := ts
+	if v.CreatedTime != "" {
+		order += ", CAST(" + ident(v.CreatedTime) + " AS TIMESTAMPTZ) NULLS FIRST"
+	}
+	var cols []string
+	for _, f := range v.Features {
+		a := f.Aggregation
+		if a == nil {
+			continue
+		}
+		arg := "*"
+		if a.Column != "" {
+			arg = ident(a.Column)
+		}
+		var expr string
+		switch a.Function {
+		case "sum", "count", "min", "max":
+			expr = a.Function + "(" + arg + ")"
+		case "mean":
+			expr = "avg(" + arg + ")"
+		case "count_distinct":
+			expr = "count(DISTINCT " + arg + ")"
+		case "last":
+			expr = "last(" + arg + " ORDER BY " + order + ")"
+		default:
+			return "", fmt.Errorf("view %s: unknown aggregation function %q: %w", v.Name, a.Function, ErrInvalid)
+		}
+		dt, err := engine.IcebergToDuckDB(f.Type)
+		if err != nil {
+			return "", err
+		}
+		// (t - window, t] = [t - window + 1us, t]: event times have microsecond precision.
+		cols = append(cols, fmt.Sprintf("CAST(%s OVER (PARTITION BY %s ORDER BY %s RANGE BETWEEN to_microseconds(%d) PRECEDING AND CURRENT ROW) AS %s) AS %s",
+			expr, strings.Join(keyNames(keys), ", "), ts, time.Duration(a.Window).Microseconds()-1, dt, ident(f.Name)))
+	}
+	return fmt.Sprintf("SELECT *, %s FROM (%s) WHERE %s IS NOT NULL", strings.Join(cols, ", "), src, ident(v.EventTime)), nil
+}

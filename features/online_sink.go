@@ -1,0 +1,15 @@
+package features
+
+import (
+	"context"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// OnlineSink receives the latest row per entity of one view instance at the end of a materialisation.
+type OnlineSink interface {
+	// WriteLatest upserts rdr's rows into key space `space`. Columns: the view's join keys in declared order,
+	// "event_ts" (timestamp us UTC), "created_ts" (timestamp us UTC, may be all null), then the features in
+	// declared order. A stored row is replaced only by a newer (event_ts, created_ts).
+	WriteLatest(ctx context.Context, space string, keys []string, rdr array.RecordReader) error
+}
