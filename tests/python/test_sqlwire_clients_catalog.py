@@ -17,7 +17,9 @@ def test_sqlalchemy_pandas_read_sql(wire):
 
     eng = sa.create_engine(wire.dsn().replace("postgresql://", "postgresql+psycopg://"))
     df = pd.read_sql(TYPED, eng, coerce_float=False)  # pandas turns Decimal into float unless told not to
-    same(list(df.astype(object).where(df.notna(), None).itertuples(index=False, name=None))[:1], ROWS[:1])
+    first = [v.to_pydatetime() if isinstance(v, pd.Timestamp) else v  # pandas wraps datetimes in Timestamp
+             for v in next(df.astype(object).where(df.notna(), None).itertuples(index=False, name=None))]
+    same([tuple(first)], ROWS[:1])
     assert df["name"].tolist()[1:] == [None, ""]
     t = pd.read_sql_table("typed", eng, schema="clean")
     assert sorted(t["id"].tolist()) == [1, 2, 3]
