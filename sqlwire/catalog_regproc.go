@@ -13,6 +13,14 @@ var regprocCols = map[string]bool{"typinput": true, "typoutput": true, "typrecei
 	"typmodin": true, "typmodout": true, "typanalyze": true, "typsubscript": true, "prosupport": true,
 	"rngcanonical": true, "rngsubdiff": true, "amhandler": true}
 
+// regprocRels are the catalog relations with regproc columns, and those columns.
+var regprocRels = map[string][]string{
+	"pg_type":  {"typinput", "typoutput", "typreceive", "typsend", "typmodin", "typmodout", "typanalyze", "typsubscript"},
+	"pg_proc":  {"prosupport"},
+	"pg_range": {"rngcanonical", "rngsubdiff"},
+	"pg_am":    {"amhandler"},
+}
+
 // rewriteRegprocColumns turns col::text and CAST(col AS text) of a regproc column into strata_proname(col),
 // and a bare regproc column in the outermost select list into strata_proname(col) AS col.
 func rewriteRegprocColumns(toks []tok) []tok {
@@ -153,6 +161,12 @@ func regprocSelectItems(toks []tok) []tok {
 		if s > e || e < 0 {
 			continue
 		}
+		if s == e && toks[s].is("*") {
+			if repl := regprocStar(toks, e); repl != nil {
+				toks = append(toks[:s], append(repl, toks[e+1:]...)...)
+			}
+			continue
+		}
 		if o := next(toks, s+1); toks[s].lower() == "strata_proname" && o < e && toks[o].is("(") && matching(toks, o) == e &&
 			regprocRef(toks, next(toks, o+1), prev(toks, e-1)) { // a cast of ours: PostgreSQL names it after the column
 			col := toks[prev(toks, e-1)].lower()
@@ -179,4 +193,39 @@ func regprocSelectItems(toks []tok) []tok {
 		toks = append(toks[:s], append(repl, toks[ref+1:]...)...)
 	}
 	return toks
+}
+
+// regprocStar returns the select item "* REPLACE (strata_proname(col) AS col, ...)" for a "*" at toks[star] that
+// reads one relation with regproc columns (SELECT * FROM pg_type [t] [WHERE ...]), or nil.
+func regprocStar(toks []tok, star int) []tok {
+	f := next(toks, star+1)
+	if f >= len(toks) || toks[f].lower() != "from" || toks[f].kind != tkIdent {
+		return nil
+	}
+	r := next(toks, f+1)
+	if r >= len(toks) {
+		return nil
+	}
+	cols := regprocRels[toks[r].lower()]
+	after := next(toks, r+1)
+	if after < len(toks) && toks[after].kind == tkIdent && !listEnds[toks[after].lower()] && !clauseWords[toks[after].lower()] &&
+		toks[after].lower() != "where" && toks[after].lower() != "join" {
+		if toks[after].lower() == "as" {
+			after = next(toks, after+1)
+		}
+		after = next(toks, after+1) // the alias
+	}
+	if cols == nil || after < len(toks) && !(toks[after].is(";") || toks[after].is(")") ||
+		toks[after].kind == tkIdent && (listEnds[toks[after].lower()] && toks[after].lower() != "from")) {
+		return nil
+	}
+	out := []tok{toks[star], {tkSpace, " "}, {tkIdent, "REPLACE"}, {tkSpace, " "}, {tkPunct, "("}}
+	for i, c := range cols {
+		if i > 0 {
+			out = append(out, tok{tkPunct, ","}, tok{tkSpace, " "})
+		}
+		out = append(out, pronameCall([]tok{{tkIdent, c}})...)
+		out = append(out, tok{tkSpace, " "}, tok{tkIdent, "AS"}, tok{tkSpace, " "}, tok{tkIdent, c})
+	}
+	return append(out, tok{tkPunct, ")"})
 }

@@ -15,10 +15,14 @@ func TestRewriteRegprocColumns(t *testing.T) {
 		`SELECT DISTINCT typreceive FROM pg_type`:                                                 `SELECT DISTINCT strata_proname(typreceive) AS "typreceive" FROM pg_type`,
 		`SELECT * FROM (SELECT typreceive FROM pg_type) AS strata_describe LIMIT 0`:               `SELECT * FROM (SELECT strata_proname(typreceive) AS "typreceive" FROM pg_type) AS strata_describe LIMIT 0`,
 		`SELECT * FROM (SELECT typreceive FROM pg_type) x JOIN pg_proc p ON p.oid = x.typreceive`: `SELECT * FROM (SELECT typreceive FROM pg_type) x JOIN pg_proc p ON p.oid = x.typreceive`,
+		`SELECT * FROM pg_catalog.pg_proc p WHERE p.oid = 1`:                                      `SELECT * REPLACE (strata_proname(prosupport) AS prosupport) FROM pg_proc p WHERE p.oid = 1`,
+		`SELECT * FROM pg_range ORDER BY 1`:                                                       `SELECT * REPLACE (strata_proname(rngcanonical) AS rngcanonical, strata_proname(rngsubdiff) AS rngsubdiff) FROM pg_range ORDER BY 1`,
+		`SELECT * FROM pg_type t JOIN pg_proc p ON p.oid = t.typreceive`:                          `SELECT * FROM pg_type t JOIN pg_proc p ON p.oid = t.typreceive`,
+		`SELECT * FROM pg_type t, pg_proc p`:                                                      `SELECT * FROM pg_type t, pg_proc p`,
 		// joins and inner select lists keep the OIDs
 		`SELECT p.proname FROM pg_type t JOIN pg_proc p ON p.oid = t.typreceive`:                           `SELECT p.proname FROM pg_type t JOIN pg_proc p ON p.oid = t.typreceive`,
 		`SELECT x.oid FROM (SELECT oid, typreceive FROM pg_type) x JOIN pg_proc p ON p.oid = x.typreceive`: `SELECT x.oid FROM (SELECT oid, typreceive FROM pg_type) x JOIN pg_proc p ON p.oid = x.typreceive`,
-		`SELECT typreceive::regproc::text, typsend::oid, oid typreceive, * FROM pg_type`:                   `SELECT strata_proname(typreceive) AS "text", typsend::BIGINT, oid typreceive, * FROM pg_type`,
+		`SELECT typreceive::regproc::text, typsend::oid, oid typreceive, * FROM pg_type`:                   `SELECT strata_proname(typreceive) AS "text", typsend::BIGINT, oid typreceive, * REPLACE (strata_proname(typinput) AS typinput, strata_proname(typoutput) AS typoutput, strata_proname(typreceive) AS typreceive, strata_proname(typsend) AS typsend, strata_proname(typmodin) AS typmodin, strata_proname(typmodout) AS typmodout, strata_proname(typanalyze) AS typanalyze, strata_proname(typsubscript) AS typsubscript) FROM pg_type`,
 	} {
 		require.Equal(t, want, join(rewriteCatalog(lex(in))), in)
 	}
