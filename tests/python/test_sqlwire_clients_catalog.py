@@ -5,6 +5,7 @@ sqlwire/catalog*.go."""
 
 import datetime as dt
 import math
+from decimal import Decimal
 
 from sqlwire_server import wire  # noqa: F401  (the session fixture)
 from test_sqlwire_clients import ROWS, TYPED, same
@@ -15,10 +16,9 @@ def test_sqlalchemy_pandas_read_sql(wire):
     import sqlalchemy as sa
 
     eng = sa.create_engine(wire.dsn().replace("postgresql://", "postgresql+psycopg://"))
-    # coerce_float=False keeps psycopg's Decimal (pandas' default turns it into a float, against PostgreSQL too);
-    # pandas gives Timestamps, compared as the datetimes psycopg read.
-    df = pd.read_sql(TYPED, eng, coerce_float=False)
-    first = [v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in df.astype(object).iloc[0].tolist()]
+    df = pd.read_sql(TYPED, eng, coerce_float=False)  # pandas turns Decimal into float unless told not to
+    first = [v.to_pydatetime() if isinstance(v, pd.Timestamp) else v  # pandas wraps datetimes in Timestamp
+             for v in next(df.astype(object).where(df.notna(), None).itertuples(index=False, name=None))]
     same([tuple(first)], ROWS[:1])
     assert df["name"].tolist()[1:] == [None, ""]
     t = pd.read_sql_table("typed", eng, schema="clean")
