@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
@@ -129,6 +130,23 @@ func (c *conn) mayConnect(env string) bool {
 		Hint:    fmt.Sprintf("an admin gives a role with: strata user grant %s --env %s --role viewer", c.principal().User, env)})
 	_ = c.be.Flush()
 	return false
+}
+
+// unknownDatabase is the 3D000 message for a database that is no environment: it names the environments the
+// user may connect to, and only those (the others are not the user's to know of).
+func (c *conn) unknownDatabase(db string, known []string) string {
+	var mine []string
+	for _, n := range known {
+		if c.principal().CanRead(n) {
+			mine = append(mine, n)
+		}
+	}
+	if len(mine) == 0 {
+		return fmt.Sprintf("database %q does not exist: the databases are Strata's environments, and user %q has a role "+
+			"in none; an admin gives one with: strata user grant %s --env ENV --role viewer", db, c.principal().User, c.principal().User)
+	}
+	return fmt.Sprintf("database %q does not exist: the databases are Strata's environments (%s); "+
+		"connect to one of them, e.g. -d %s", db, strings.Join(mine, ", "), mine[0])
 }
 
 func isLoopback(a net.Addr) bool {

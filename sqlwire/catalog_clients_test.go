@@ -46,6 +46,12 @@ func TestCatalogClientStatements(t *testing.T) {
 			"%[1]d|id|20; %[1]d|name|25; %[1]d|score|701"}, // checked as a part: the strata.* tables follow
 		{"ADBC types", extended, `SELECT count(*) > 100 FROM pg_catalog.pg_type WHERE (typreceive != 0 OR typsend != 0) AND typtype != 'r'`,
 			nil, "true"},
+		{"ADBC type resolver", extended, `SELECT oid, typname, typreceive, typbasetype, typrelid, typarray FROM pg_catalog.pg_type
+			WHERE (typreceive != 0 OR typsend != 0) AND typtype != 'r' AND typreceive::TEXT != 'array_recv'
+			AND typname IN ('int8', '_int8', 'numeric', 'timestamptz', 'text') ORDER BY oid`, nil,
+			"20|int8|int8recv|0|0|1016; 25|text|textrecv|0|0|1009; 1184|timestamptz|timestamptz_recv|0|0|1185; 1700|numeric|numeric_recv|0|0|1231"},
+		{"regproc columns under *", extended, `SELECT * FROM pg_catalog.pg_range WHERE rngtypid = 3904`, nil,
+			"3904|23|4451|0|1978|int4range_canonical|int4range_subdiff"},
 		{"Power BI navigator", extended, `select TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE from INFORMATION_SCHEMA.tables
 			where TABLE_SCHEMA not in ('information_schema', 'pg_catalog') and TABLE_SCHEMA = 'raw' order by TABLE_SCHEMA, TABLE_NAME`,
 			nil, "raw|people|BASE TABLE"},

@@ -83,8 +83,10 @@ func (c *conn) loadCatalogEnv(ctx context.Context, want map[string]bool) (*catal
 		if err != nil {
 			return nil, err
 		}
-		for _, x := range list {
-			e.envNames = append(e.envNames, x.Name)
+		for _, x := range list { // as PostgreSQL's \l shows only what the user may connect to
+			if c.principal().CanRead(x.Name) {
+				e.envNames = append(e.envNames, x.Name)
+			}
 		}
 	}
 	if err := c.loadStrata(ctx, want, e); err != nil {

@@ -139,6 +139,7 @@ func prev(toks []tok, i int) int {
 func rewriteCatalog(toks []tok) []tok {
 	toks = dropQualifiers(toks)
 	toks = rewriteOperators(toks)
+	toks = rewriteRegprocColumns(toks)
 	toks = rewriteCasts(toks)
 	toks = rewriteCastCalls(toks)
 	toks = nameSeriesColumns(toks)

@@ -51,7 +51,8 @@ func FuzzCatalogRewrite(f *testing.F) {
 		`SELECT c.oid::pg_catalog.regclass FROM pg_catalog.pg_class c WHERE c.relname OPERATOR(pg_catalog.~) '^(x)$' COLLATE pg_catalog.default`,
 		`SELECT CAST(CAST(x AS REGCLASS) AS TEXT) FROM information_schema.tables`,
 		`SELECT $1::regtype, E'\n', $$a$$, "q""x", /* c /* n */ */ 1 -- end`,
-		`::regclass`, `CAST(`, `OPERATOR(`, `(((`, `'unterminated`, `SELECT generate_series(1,2) FROM generate_series(`,
+		`SELECT typreceive::text, CAST(t.typsend AS TEXT), t.typinput x, * FROM pg_type t`, `SELECT * FROM (SELECT * FROM pg_type`,
+		`SELECT . typreceive, typsend AS`, `CAST(typreceive AS`, `SELECT * FROM pg_type AS`, `::regclass`, `CAST(`, `OPERATOR(`, `(((`, `'unterminated`, `SELECT generate_series(1,2) FROM generate_series(`,
 	} {
 		f.Add(s)
 	}

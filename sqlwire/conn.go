@@ -170,8 +170,7 @@ func (c *conn) open(ctx context.Context, params map[string]string) (bool, error)
 		msg := fmt.Sprintf("database %q does not exist: %v", db, err)
 		var nf *envs.EnvNotFoundError
 		if errors.As(err, &nf) {
-			msg = fmt.Sprintf("database %q does not exist: the databases are Strata's environments (%s); "+
-				"connect to one of them, e.g. -d %s", db, strings.Join(nf.Known, ", "), nf.Known[0])
+			msg = c.unknownDatabase(db, nf.Known)
 		}
 		c.fatal("3D000", msg)
 		return false, nil

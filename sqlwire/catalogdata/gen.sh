@@ -18,7 +18,7 @@ table pg_type "oid BIGINT, typname VARCHAR, typnamespace BIGINT, typowner BIGINT
 	"FROM pg_type WHERE $types"
 table pg_proc "oid BIGINT, proname VARCHAR, pronamespace BIGINT, proowner BIGINT, prolang BIGINT, procost FLOAT, prorows FLOAT, provariadic BIGINT, prosupport BIGINT, prokind VARCHAR, prosecdef BOOLEAN, proleakproof BOOLEAN, proisstrict BOOLEAN, proretset BOOLEAN, provolatile VARCHAR, proparallel VARCHAR, pronargs SMALLINT, pronargdefaults SMALLINT, prorettype BIGINT, proargtypes VARCHAR, prosrc VARCHAR" \
 	"oid, proname, pronamespace, proowner, prolang, procost, prorows, provariadic, prosupport::oid, prokind, prosecdef, proleakproof, proisstrict, proretset, provolatile, proparallel, pronargs, pronargdefaults, prorettype, proargtypes, prosrc" \
-	"FROM pg_proc WHERE oid IN (SELECT unnest(array[typinput, typoutput, typreceive, typsend]) FROM pg_type WHERE $types)"
+	"FROM pg_proc WHERE oid IN (SELECT unnest(array[typinput, typoutput, typreceive, typsend, typmodin, typmodout, typanalyze, typsubscript]) FROM pg_type WHERE $types UNION SELECT unnest(array[rngcanonical, rngsubdiff]) FROM pg_range UNION SELECT amhandler FROM pg_am)"
 table pg_range "rngtypid BIGINT, rngsubtype BIGINT, rngmultitypid BIGINT, rngcollation BIGINT, rngsubopc BIGINT, rngcanonical BIGINT, rngsubdiff BIGINT" \
 	"rngtypid, rngsubtype, rngmultitypid, rngcollation, rngsubopc, rngcanonical::oid, rngsubdiff::oid" "FROM pg_range"
 table pg_am "oid BIGINT, amname VARCHAR, amhandler BIGINT, amtype VARCHAR" "oid, amname, amhandler::oid, amtype" "FROM pg_am"
