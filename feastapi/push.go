@@ -112,7 +112,7 @@ func (s *Server) doPush(ctx context.Context, w http.ResponseWriter, r *http.Requ
 			return nil, err
 		}
 		defer rdr.Release()
-		res.OnlineSpace = online.Space(env, v.Name)
+		res.OnlineSpace = s.space(env, v.Name)
 		if err := s.o.Store.WriteLatest(ctx, res.OnlineSpace, keyNamesOf(keys), rdr); err != nil {
 			return nil, err
 		}
