@@ -241,6 +241,7 @@ serving:                     # POST /get-online-features and /push
   max_entities: 1000         # entity rows per request; more get 413
   max_body_bytes: 16777216   # request body; larger gets 413
   definitions_ttl: 5s        # feature definitions are cached this long: an apply is served within it
+  sync_interval: 10s         # the server reloads online rows from the feature tables this often (0 = at start only)
 log:
   level: info                # debug, info, warn, error
   format: text               # text or json
