@@ -166,6 +166,12 @@ func envNames() string {
 
 func set(f reflect.Value, val string) error {
 	switch {
+	case f.Type() == reflect.TypeOf((*time.Duration)(nil)): // optional duration: unset means the key's default
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			return fmt.Errorf("not a duration (e.g. 30s, 5m)")
+		}
+		f.Set(reflect.ValueOf(&d))
 	case f.Type() == reflect.TypeOf(time.Duration(0)):
 		d, err := time.ParseDuration(val)
 		if err != nil {

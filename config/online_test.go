@@ -58,4 +58,7 @@ func TestServingSyncInterval(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "strata.yaml"), []byte("serving:\n  sync_interval: -1s\n"), 0o644))
 	_, err = config.Load(dir, "", nil)
 	require.ErrorContains(t, err, "serving.sync_interval: must be ≥ 0")
+	c, err = config.Load(dir, "", []string{"STRATA_SERVING_SYNC_INTERVAL=3s"})
+	require.NoError(t, err)
+	require.Equal(t, 3*time.Second, c.Serving.Sync())
 }
