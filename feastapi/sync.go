@@ -174,7 +174,7 @@ func (s *Syncer) load(ctx context.Context, env string, c *catalog, v *features.V
 			_ = s.Store.DeleteSpace(ctx, space)
 			return err
 		}
-		if err := s.keepPushes(ctx, env, name, prev, had, space); err != nil {
+		if err := s.keepPushes(ctx, env, name, space); err != nil {
 			_ = s.Store.DeleteSpace(ctx, space)
 			return err
 		}
@@ -194,20 +194,16 @@ func (s *Syncer) load(ctx context.Context, env string, c *catalog, v *features.V
 	return nil
 }
 
-// keepPushes carries rows pushed in a dev-kind environment over to a newly loaded space: the previous space's
-// rows (or, before any load, the plain online.Space(env, name) pushes write to) are copied in, newer wins, so a
-// pushed row stays until the table has a newer one. Prod-kind environments take no pushes, and there a rollback
-// must bring back exactly the released rows.
-func (s *Syncer) keepPushes(ctx context.Context, env, name string, prev loaded, had bool, space string) error {
+// keepPushes carries rows pushed in a dev-kind environment over to a newly loaded space: pushes are kept in
+// the plain online.Space(env, name) too, and copied in here, newer wins, so a pushed row is served until the
+// table has a newer row for its entity. Rows of the previous snapshot are not carried over. Prod-kind
+// environments take no pushes.
+func (s *Syncer) keepPushes(ctx context.Context, env, name, space string) error {
 	e, err := s.Envs.Get(ctx, env)
 	if err != nil || e.Kind != envs.KindDev {
 		return err
 	}
-	from := online.Space(env, name)
-	if had {
-		from = prev.space
-	}
-	return s.Store.Copy(ctx, from, space)
+	return s.Store.Copy(ctx, online.Space(env, name), space)
 }
 
 // write computes the latest row per entity of the plan's snapshot and writes it into space.
