@@ -5,7 +5,8 @@
 //
 // The environment is chosen per request by ?env=, the X-Strata-Env header or the path prefix /feast/{env}/
 // (for Feast SDK clients, which only take a base URL), else the configured default (serving.env, "prod"). Definitions come from the features registry of that environment, cached for
-// serving.definitions_ttl. Errors are Strata's {"error_code","message"} with the status of their kind; bad input
+// serving.definitions_ttl. The online store is loaded from the offline feature tables by a Syncer (sync.go):
+// serving reads the key space it loaded for each view instance. Errors are Strata's {"error_code","message"} with the status of their kind; bad input
 // is always a 4xx that names what was wrong.
 package feastapi
 
