@@ -13,7 +13,9 @@ import (
 	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/feastapi"
 	"github.com/strata-data/strata/lake"
+	"github.com/strata-data/strata/online"
 	"github.com/strata-data/strata/online/onlinetest"
+	"github.com/strata-data/strata/online/record"
 )
 
 // writeFeatureTable writes rows (user_id, event_ts, created_ts, total, country, n) as the whole of the
@@ -164,4 +166,28 @@ func TestSyncProdServesReleasedSnapshots(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, sync.Sync(f.ctx, "prod"))
 	require.Equal(t, []string{"1", "-", "-"}, f.served(t, "prod", "user_stats:total"), "the rollback's rows, not newer-wins")
+}
+
+// TestSyncReusesCompletedSpace: replicas sharing a store load a snapshot once: a second syncer finds the
+// snapshot's key space complete and serves it without reading the table (whose files are gone here).
+func TestSyncReusesCompletedSpace(t *testing.T) {
+	first := &feastapi.Syncer{}
+	f := newFixture(t, feastapi.Options{Sync: first})
+	snap := f.writeFeatureTable(t, "dev", "user_stats", []any{1, now, nil, 1.0, "fr", 1})
+	require.NoError(t, first.Sync(f.ctx, "dev"))
+
+	plan, err := f.envs.Resolve(f.ctx, "dev", lake.Ident{Zone: "features", Name: "user_stats"}, lake.SnapshotRef{})
+	require.NoError(t, err)
+	for _, file := range plan.Files {
+		require.NoError(t, os.Remove(strings.TrimPrefix(file, "file://")))
+	}
+	second := &feastapi.Syncer{Defs: first.Defs, Envs: first.Envs, Engine: first.Engine, Store: first.Store}
+	require.NoError(t, second.Sync(f.ctx, "dev"))
+	space, ok := second.Served("dev", "user_stats")
+	require.True(t, ok)
+	require.Equal(t, feastapi.LoadedSpace("dev", "user_stats", snap), space)
+	rows, err := f.store.Get(f.ctx, space, [][]online.Value{{record.IntValue(1)}}, []string{"total"})
+	require.NoError(t, err)
+	require.True(t, rows[0].Found)
+	require.Equal(t, 1.0, rows[0].Values[0].F)
 }
