@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/strata-data/strata/internal/testenv"
 )
 
 // onlineValues asks a running server for user_stats' total and country of users 1, 2 and 3 in env, as a Feast
@@ -75,9 +78,21 @@ func equalStrings(a, b []string) bool {
 // snapshot is served; in prod a staged materialisation is not served until `strata release publish` pins it, and
 // a rollback serves the earlier release's rows again.
 func TestServeLoadsOnlineFromFeatureTables(t *testing.T) {
+	for _, backend := range []struct {
+		name string
+		env  []string
+	}{
+		{"embedded", nil},
+		{"redis", []string{"STRATA_ONLINE_BACKEND=redis", "STRATA_ONLINE_REDIS_ADDR=" + testenv.RedisAddr(t), "STRATA_ONLINE_REDIS_PREFIX=e2e-" + strings.ReplaceAll(t.Name(), "/", "-") + ":"}},
+	} {
+		t.Run(backend.name, func(t *testing.T) { testServeLoadsOnline(t, backend.env) })
+	}
+}
+
+func testServeLoadsOnline(t *testing.T, env []string) {
 	c := featureProject(t)
 	c.ok("apply")
-	p := startServe(t, c, []string{"STRATA_SQLWIRE_ADDR=", "STRATA_SERVING_SYNC_INTERVAL=200ms"}, "--addr", "127.0.0.1:0")
+	p := startServe(t, c, append([]string{"STRATA_SQLWIRE_ADDR=", "STRATA_SERVING_SYNC_INTERVAL=200ms"}, env...), "--addr", "127.0.0.1:0")
 	none := []string{"-/-", "-/-", "-/-"}
 	require.Equal(t, none, onlineValues(t, p, "dev"), "nothing is materialized yet")
 
