@@ -145,6 +145,17 @@ type Serving struct {
 	// DefinitionsTTL is how long serving caches an environment's feature definitions: an apply is served
 	// within this time.
 	DefinitionsTTL time.Duration `yaml:"definitions_ttl"`
+	// SyncInterval is how often the server reloads the online store from the offline feature tables (nil =
+	// 10s; 0 = only at start). Use Sync.
+	SyncInterval *time.Duration `yaml:"sync_interval"`
+}
+
+// Sync returns serving.sync_interval: 10s when unset.
+func (s Serving) Sync() time.Duration {
+	if s.SyncInterval == nil {
+		return 10 * time.Second
+	}
+	return *s.SyncInterval
 }
 
 // Log configures structured logging.
@@ -323,6 +334,9 @@ func (s Serving) problems() []string {
 	}
 	if s.MaxBodyBytes < 1024 {
 		out = append(out, "serving.max_body_bytes: must be ≥ 1024 bytes (e.g. 16777216)")
+	}
+	if s.Sync() < 0 {
+		out = append(out, "serving.sync_interval: must be ≥ 0 (e.g. 10s; 0 = load the online store only at start)")
 	}
 	return out
 }

@@ -166,6 +166,12 @@ func envNames() string {
 
 func set(f reflect.Value, val string) error {
 	switch {
+	case f.Type() == reflect.TypeOf((*time.Duration)(nil)): // optional duration: unset means the key's default
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			return fmt.Errorf("not a duration (e.g. 30s, 5m)")
+		}
+		f.Set(reflect.ValueOf(&d))
 	case f.Type() == reflect.TypeOf(time.Duration(0)):
 		d, err := time.ParseDuration(val)
 		if err != nil {
@@ -241,6 +247,7 @@ serving:                     # POST /get-online-features and /push
   max_entities: 1000         # entity rows per request; more get 413
   max_body_bytes: 16777216   # request body; larger gets 413
   definitions_ttl: 5s        # feature definitions are cached this long: an apply is served within it
+  sync_interval: 10s         # the server reloads online rows from the feature tables this often (0 = at start only)
 log:
   level: info                # debug, info, warn, error
   format: text               # text or json

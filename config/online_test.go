@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -40,4 +41,24 @@ func TestOnlineServingKeys(t *testing.T) {
 		require.ErrorContains(t, err, tc.want)
 		require.ErrorIs(t, err, config.ErrInvalid)
 	}
+}
+
+// serving.sync_interval is 10s unless set; 0 means only at start and a negative interval is refused.
+func TestServingSyncInterval(t *testing.T) {
+	dir := t.TempDir()
+	c, err := config.Load(dir, "", nil)
+	require.NoError(t, err)
+	require.Equal(t, 10*time.Second, c.Serving.Sync())
+	for in, want := range map[string]time.Duration{"0s": 0, "250ms": 250 * time.Millisecond} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "strata.yaml"), []byte("serving:\n  sync_interval: "+in+"\n"), 0o644))
+		c, err := config.Load(dir, "", nil)
+		require.NoError(t, err)
+		require.Equal(t, want, c.Serving.Sync())
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "strata.yaml"), []byte("serving:\n  sync_interval: -1s\n"), 0o644))
+	_, err = config.Load(dir, "", nil)
+	require.ErrorContains(t, err, "serving.sync_interval: must be ≥ 0")
+	c, err = config.Load(dir, "", []string{"STRATA_SERVING_SYNC_INTERVAL=3s"})
+	require.NoError(t, err)
+	require.Equal(t, 3*time.Second, c.Serving.Sync())
 }

@@ -2,11 +2,8 @@ package feastapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -124,59 +121,4 @@ func parseRef(ref string) (view string, params map[string]string, feature string
 		}
 	}
 	return strings.TrimSpace(view), params, strings.TrimSpace(feature), nil
-}
-
-// instanceName is the key space of a view with parameter values: the view name when every value is the default,
-// else "<view>__p<first 10 hex of sha256 of k=v&k=v over ALL params sorted by name, defaults filled>".
-// TODO(lead): replace with features.InstanceName when h-features lands it (same rule).
-func instanceName(v *features.View, given map[string]string) (string, error) {
-	if len(given) == 0 {
-		return v.Name, nil
-	}
-	var names []string
-	for n := range given {
-		if _, ok := v.Source.Params[n]; !ok {
-			return "", fmt.Errorf("feature view %s has no parameter %q (parameters: %s)", v.Name, n, paramList(v))
-		}
-	}
-	for n := range v.Source.Params {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	allDefault := true
-	parts := make([]string, len(names))
-	for i, n := range names {
-		p := v.Source.Params[n]
-		def, err := p.Type.Check(p.Default)
-		if err != nil {
-			return "", fmt.Errorf("feature view %s parameter %s has no usable default: %v", v.Name, n, err)
-		}
-		val := def
-		if s, ok := given[n]; ok {
-			if val, err = p.Type.Check(s); err != nil {
-				return "", fmt.Errorf("feature view %s parameter %s: %v", v.Name, n, err)
-			}
-		}
-		if val != def {
-			allDefault = false
-		}
-		parts[i] = n + "=" + fmt.Sprint(val)
-	}
-	if allDefault {
-		return v.Name, nil
-	}
-	sum := sha256.Sum256([]byte(strings.Join(parts, "&")))
-	return v.Name + "__p" + hex.EncodeToString(sum[:])[:10], nil
-}
-
-func paramList(v *features.View) string {
-	var out []string
-	for n := range v.Source.Params {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	if len(out) == 0 {
-		return "none"
-	}
-	return strings.Join(out, ", ")
 }

@@ -5,7 +5,8 @@
 //
 // The environment is chosen per request by ?env=, the X-Strata-Env header or the path prefix /feast/{env}/
 // (for Feast SDK clients, which only take a base URL), else the configured default (serving.env, "prod"). Definitions come from the features registry of that environment, cached for
-// serving.definitions_ttl. Errors are Strata's {"error_code","message"} with the status of their kind; bad input
+// serving.definitions_ttl. The online store is loaded from the offline feature tables by a Syncer (sync.go):
+// serving reads the key space it loaded for each view instance. Errors are Strata's {"error_code","message"} with the status of their kind; bad input
 // is always a 4xx that names what was wrong.
 package feastapi
 
@@ -47,6 +48,9 @@ type Options struct {
 	// DefinitionsTTL is how long an environment's definitions are cached (5s when 0).
 	DefinitionsTTL time.Duration
 	Log            *slog.Logger
+	// Sync, when set, names the key space each instance is served from (loaded from the offline tables);
+	// an instance it has not loaded is read from online.Space(env, instance).
+	Sync *Syncer
 	// Now is the clock TTLs are checked against (time.Now when nil).
 	Now func() time.Time
 }
@@ -87,6 +91,15 @@ func (s *Server) Mount(r chi.Router) {
 	r.Post("/push", s.push)
 	r.Post("/feast/{env}/get-online-features", s.getOnlineFeatures)
 	r.Post("/feast/{env}/push", s.push)
+}
+
+// space is the key space an instance of env is read from and pushed to: the one the syncer serves, else the
+// plain online.Space(env, instance).
+func (s *Server) space(env, instance string) string {
+	if sp, ok := s.o.Sync.Served(env, instance); ok {
+		return sp
+	}
+	return online.Space(env, instance)
 }
 
 // env returns the request's environment: the path's /feast/{env}/, else ?env=, else X-Strata-Env, else the

@@ -43,6 +43,7 @@ feature_views:
     event_time: event_ts
     created_time: created_ts
     ttl: 1h
+    online: true
     features:
       - {name: total, type: double}
       - {name: country, type: string}
@@ -58,6 +59,7 @@ feature_views:
     source:
       sql: SELECT user_id, event_ts, count(*) AS n FROM raw.orders WHERE amount > {{ min_amount }} GROUP BY ALL
       params: {min_amount: {type: int, default: 30}}
+    online: true
     event_time: event_ts
     ttl: 0
     features: [{name: n, type: long}]
@@ -113,11 +115,14 @@ func newFixture(t *testing.T, o feastapi.Options) *fixture {
 	store := online.New(b)
 	t.Cleanup(func() { _ = store.Close() })
 	o.Defs, o.Store, o.Envs, o.Now = reg, store, svc, func() time.Time { return now }
-	r := chi.NewRouter()
-	feastapi.New(o).Mount(r)
 	eng, err := engine.New(engine.Options{Threads: 1, TempDir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = eng.Close() })
+	if o.Sync != nil {
+		o.Sync.Defs, o.Sync.Envs, o.Sync.Engine, o.Sync.Store = reg, svc, eng, store
+	}
+	r := chi.NewRouter()
+	feastapi.New(o).Mount(r)
 	return &fixture{ctx: ctx, envs: svc, store: store, h: r, eng: eng, reg: reg}
 }
 

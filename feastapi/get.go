@@ -111,7 +111,7 @@ func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
 				ents[e][k] = p.keyVals[jk.Name][e]
 			}
 		}
-		if rows[i], err = s.o.Store.Get(r.Context(), online.Space(env, in.space), ents, in.features); err != nil {
+		if rows[i], err = s.o.Store.Get(r.Context(), s.space(env, in.space), ents, in.features); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -140,11 +140,12 @@ func (s *Server) resolve(cat *catalog, env string, req *getRequest) (*plan, erro
 			unknownViews = append(unknownViews, vname)
 			continue
 		}
-		space, err := instanceName(v, params)
+		inst, err := v.Instance(params)
 		if err != nil {
 			bad = append(bad, err.Error())
 			continue
 		}
+		space := inst.Name
 		in, ok := byRef[space]
 		if !ok {
 			keys, err := cat.joinKeys(v)

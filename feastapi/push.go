@@ -107,17 +107,29 @@ func (s *Server) doPush(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		}
 	}
 	if toOnline {
-		rdr, err := buildReader(cols, n, onlineNames(v), nil)
-		if err != nil {
-			return nil, err
+		// The served space (loaded from the view's table) answers at once; the plain space keeps the pushes, and
+		// the syncer copies them into each newly loaded space, where a newer table row wins.
+		res.OnlineSpace = s.space(env, v.Name)
+		spaces := []string{res.OnlineSpace}
+		if plain := online.Space(env, v.Name); plain != res.OnlineSpace {
+			spaces = append(spaces, plain)
 		}
-		defer rdr.Release()
-		res.OnlineSpace = online.Space(env, v.Name)
-		if err := s.o.Store.WriteLatest(ctx, res.OnlineSpace, keyNamesOf(keys), rdr); err != nil {
-			return nil, err
+		for _, sp := range spaces {
+			if err := s.writeOnline(ctx, sp, v, keys, cols, n); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return res, nil
+}
+
+func (s *Server) writeOnline(ctx context.Context, space string, v *features.View, keys []features.JoinKey, cols []pushCol, n int) error {
+	rdr, err := buildReader(cols, n, onlineNames(v), nil)
+	if err != nil {
+		return err
+	}
+	defer rdr.Release()
+	return s.o.Store.WriteLatest(ctx, space, keyNamesOf(keys), rdr)
 }
 
 // pushColumns checks the df against the view: every join key, the event time column and every feature, no

@@ -14,10 +14,10 @@ import (
 	"github.com/strata-data/strata/features"
 )
 
-// openOnlineSink opens the online store that `strata materialize` writes online views' latest rows to; nil
-// means offline only. The returned function closes it.
-//
-// TODO(lead): return the configured online store of package online (h-online's branch) here.
+// openOnlineSink returns nil: materialize writes the offline tables only. The online store is a cache the
+// serving process (strata serve) loads from those tables, at the snapshot each environment's readers see,
+// within serving.sync_interval (feastapi.Syncer): the embedded store's file is locked by the running server, and
+// prod rows must reach serving only through a published release.
 func openOnlineSink(a *app) (features.OnlineSink, func(), error) {
 	_ = a
 	return nil, func() {}, nil

@@ -73,12 +73,12 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			users := a.authService()
 			deps := server.Deps{DB: a.db, Envs: a.envs, Engine: eng, Log: log, Auth: users, Features: features.NewRegistry(a.db)}
-			feast, store, err := a.featureServing(ctx, cfg, log)
+			feast, store, syncer, err := a.featureServing(ctx, cfg, eng, log)
 			if err != nil {
 				return err
 			}
 			defer func() { _ = store.Close() }()
-			deps.Mounts, deps.Freshness = append(deps.Mounts, feast), onlineFreshness(store)
+			deps.Mounts, deps.Freshness = append(deps.Mounts, feast), onlineFreshness(store, syncer)
 			mlflow, err := a.mlflowRoutes(ctx)
 			if err != nil {
 				return err

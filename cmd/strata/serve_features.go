@@ -9,28 +9,37 @@ import (
 
 	"github.com/strata-data/strata/api"
 	"github.com/strata-data/strata/config"
+	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/feastapi"
 	"github.com/strata-data/strata/features"
 	"github.com/strata-data/strata/online"
 )
 
 // featureServing opens the configured online store and returns the routes of Feast-compatible serving
-// (POST /get-online-features, POST /push) and the store (the caller closes it).
-func (a *app) featureServing(ctx context.Context, cfg *config.Config, log *slog.Logger) (func(chi.Router), online.Store, error) {
+// (POST /get-online-features, POST /push), the store (the caller closes it) and the syncer that loads the store
+// from the offline feature tables: at once and every serving.sync_interval, in the background until ctx ends.
+func (a *app) featureServing(ctx context.Context, cfg *config.Config, eng *engine.Engine, log *slog.Logger) (func(chi.Router), online.Store, *feastapi.Syncer, error) {
 	store, err := online.Open(ctx, onlineOptions(cfg.Online))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	syncer := &feastapi.Syncer{Defs: features.NewRegistry(a.db), Envs: a.envs, Engine: eng, Store: store, Log: log}
 	srv := feastapi.New(feastapi.Options{Defs: features.NewRegistry(a.db), Store: store, Envs: a.envs, DefaultEnv: cfg.Serving.Env,
-		MaxEntities: cfg.Serving.MaxEntities, MaxBodyBytes: int64(cfg.Serving.MaxBodyBytes), DefinitionsTTL: cfg.Serving.DefinitionsTTL, Log: log})
-	log.Info("online features are served", "backend", cfg.Online.Backend, "default_env", cfg.Serving.Env)
-	return srv.Mount, store, nil
+		MaxEntities: cfg.Serving.MaxEntities, MaxBodyBytes: int64(cfg.Serving.MaxBodyBytes), DefinitionsTTL: cfg.Serving.DefinitionsTTL, Log: log, Sync: syncer})
+	go syncer.Run(ctx, cfg.Serving.Sync())
+	log.Info("online features are served", "backend", cfg.Online.Backend, "default_env", cfg.Serving.Env, "sync_interval", cfg.Serving.Sync().String())
+	return srv.Mount, store, syncer, nil
 }
 
-// onlineFreshness reports a view's freshness as the latest event time written to its online key space.
-func onlineFreshness(store online.Store) api.Freshness {
+// onlineFreshness reports a view's freshness as the latest event time written to the key space it is served
+// from.
+func onlineFreshness(store online.Store, syncer *feastapi.Syncer) api.Freshness {
 	return func(ctx context.Context, env, view string) (time.Time, bool, error) {
-		return store.LastEvent(ctx, online.Space(env, view))
+		space, ok := syncer.Served(env, view)
+		if !ok {
+			space = online.Space(env, view)
+		}
+		return store.LastEvent(ctx, space)
 	}
 }
 
