@@ -33,7 +33,7 @@ type MaterializeRequest struct {
 	Incremental bool
 	Actor       string
 	// Force allows materialising in a prod-kind environment: the tables are staged until a release pins them,
-	// and the online store is not written (SyncOnline loads it from released tables).
+	// and the online store is not written (the server's feastapi.Syncer loads it from released tables).
 	Force bool
 	// Progress, if set, shows a live row count while an instance's rows are written.
 	Progress func(instance string) func(rows func() int64) (stop func())
