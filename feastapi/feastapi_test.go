@@ -53,6 +53,7 @@ feature_views:
     source: {table: clean.shops}
     event_time: event_ts
     ttl: 0
+    online: true
     features: [{name: rating, type: double}]
   - name: orders_agg
     entities: [user]
@@ -63,11 +64,18 @@ feature_views:
     event_time: event_ts
     ttl: 0
     features: [{name: n, type: long}]
+  - name: user_history
+    entities: [user]
+    source: {table: clean.user_stats}
+    event_time: event_ts
+    ttl: 0
+    features: [{name: total, type: double}]
   - name: wide
     entities: [user]
     source: {table: clean.wide}
     event_time: event_ts
     ttl: 0
+    online: true
     features:
 ` + wideFeatures() + `feature_services:
   - name: churn
@@ -294,6 +302,7 @@ func TestGetOnlineFeaturesBadInput(t *testing.T) {
 		{"missing entity key", "", `{"features":["user_stats:total","shop_stats:rating"],"entities":{"user_id":[1]}}`, 400, []string{"lacks join keys: shop (a string, needed by feature view shop_stats)"}},
 		{"string for a long key", "", `{"features":["user_stats:total"],"entities":{"user_id":["1"]}}`, 400, []string{`entities.user_id[0] is "1"`, "give an integer"}},
 		{"float for a long key", "", `{"features":["user_stats:total"],"entities":{"user_id":[1.5]}}`, 400, []string{"entities.user_id[0] is 1.5"}},
+		{"offline-only view", "", `{"features":["user_history:total"],"entities":{"user_id":[1]}}`, 400, []string{"not served online in prod: user_history", "online: true"}},
 		{"number for a string key", "", `{"features":["shop_stats:rating"],"entities":{"shop":[7]}}`, 400, []string{"entities.shop[0] is 7", "JSON string"}},
 		{"lengths differ", "", `{"features":["user_stats:total","shop_stats:rating"],"entities":{"user_id":[1,2],"shop":["a"]}}`, 400, []string{"different lengths"}},
 		{"both", "", `{"features":["user_stats:total"],"feature_service":"churn","entities":{"user_id":[1]}}`, 400, []string{"not both"}},

@@ -128,7 +128,7 @@ func (s *Server) resolve(cat *catalog, env string, req *getRequest) (*plan, erro
 	}
 	p := &plan{}
 	byRef := map[string]*instance{}
-	var unknownViews, unknownFeats, bad []string
+	var unknownViews, offlineViews, unknownFeats, bad []string
 	for _, ref := range refs {
 		vname, params, feat, err := parseRef(ref)
 		if err != nil {
@@ -138,6 +138,10 @@ func (s *Server) resolve(cat *catalog, env string, req *getRequest) (*plan, erro
 		v, ok := cat.views[vname]
 		if !ok {
 			unknownViews = append(unknownViews, vname)
+			continue
+		}
+		if !v.Online {
+			offlineViews = append(offlineViews, vname)
 			continue
 		}
 		inst, err := v.Instance(params)
@@ -171,6 +175,9 @@ func (s *Server) resolve(cat *catalog, env string, req *getRequest) (*plan, erro
 	}
 	if len(unknownViews) > 0 {
 		bad = append(bad, fmt.Sprintf("unknown feature views in %s: %s (see GET /api/v1/envs/%s/features)", env, uniq(unknownViews), env))
+	}
+	if len(offlineViews) > 0 {
+		bad = append(bad, fmt.Sprintf("feature views not served online in %s: %s (declare online: true, strata apply, then strata materialize)", env, uniq(offlineViews)))
 	}
 	if len(unknownFeats) > 0 {
 		bad = append(bad, "unknown features: "+uniq(unknownFeats))

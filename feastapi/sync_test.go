@@ -71,7 +71,7 @@ func TestSyncLoadsFeatureTables(t *testing.T) {
 		[]any{1, t1, t1, 1.0, "fr", 1}, []any{1, t2, nil, 2.0, "fr", 2}, []any{1, t2, t1, 3.0, "es", 3}, // same event: created wins
 		[]any{2, t1, nil, 5.5, "de", 4})
 	f.writeFeatureTable(t, "dev", "orders_agg__p"+hash10("min_amount=50"), []any{1, t1, nil, nil, nil, 42})
-	f.writeFeatureTable(t, "dev", "shop_stats", []any{1, t1, nil, nil, nil, 1}) // not an online view
+	f.writeFeatureTable(t, "dev", "user_history", []any{1, t1, nil, nil, nil, 1}) // not an online view
 	f.writeFeatureTable(t, "dev", "leftover", []any{1, t1, nil, nil, nil, 1})   // no view
 	require.NoError(t, sync.Sync(f.ctx, "dev"))
 
@@ -82,7 +82,7 @@ func TestSyncLoadsFeatureTables(t *testing.T) {
 	space, ok := sync.Served("dev", "user_stats")
 	require.True(t, ok)
 	require.Equal(t, feastapi.LoadedSpace("dev", "user_stats", snap), space)
-	for _, name := range []string{"shop_stats", "leftover", "orders_agg"} {
+	for _, name := range []string{"user_history", "leftover", "orders_agg"} {
 		_, ok := sync.Served("dev", name)
 		require.False(t, ok, name)
 	}

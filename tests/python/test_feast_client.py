@@ -16,6 +16,7 @@ feature_views:
     source: {table: raw.driver_stats}
     event_time: event_timestamp
     ttl: 30d
+    online: true
     features:
       - {name: conv_rate, type: double}
       - {name: trips, type: long}
