@@ -72,7 +72,7 @@ func TestSyncLoadsFeatureTables(t *testing.T) {
 		[]any{2, t1, nil, 5.5, "de", 4})
 	f.writeFeatureTable(t, "dev", "orders_agg__p"+hash10("min_amount=50"), []any{1, t1, nil, nil, nil, 42})
 	f.writeFeatureTable(t, "dev", "user_history", []any{1, t1, nil, nil, nil, 1}) // not an online view
-	f.writeFeatureTable(t, "dev", "leftover", []any{1, t1, nil, nil, nil, 1})   // no view
+	f.writeFeatureTable(t, "dev", "leftover", []any{1, t1, nil, nil, nil, 1})     // no view
 	require.NoError(t, sync.Sync(f.ctx, "dev"))
 
 	require.Equal(t, []string{"3", "5.5", "-"}, f.served(t, "dev", "user_stats:total"))
