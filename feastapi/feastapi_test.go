@@ -217,13 +217,12 @@ func TestGetOnlineFeaturesServiceAndKeys(t *testing.T) {
 		"TTL 0 is unbounded: a 1000-hour-old rating is PRESENT")
 }
 
-// TestGetOnlineFeaturesEnvs: ?env= or X-Strata-Env choose the environment (default prod); prod serves only
-// published rows: a staged prod materialisation is invisible until online.Publish.
+// TestGetOnlineFeaturesEnvs: ?env= or X-Strata-Env choose the environment (default prod); conflicting choices
+// are refused. (What prod serves — released snapshots only — is TestSyncProdServesReleasedSnapshots.)
 func TestGetOnlineFeaturesEnvs(t *testing.T) {
 	f := newFixture(t, feastapi.Options{})
 	f.userStats(t, "dev/user_stats", []any{1, now, nil, 1.0, "dev", 1})
 	f.userStats(t, "prod/user_stats", []any{1, now.Add(-time.Minute), nil, 2.0, "prod", 1})
-	f.userStats(t, online.Staging("prod", "user_stats"), []any{1, now, nil, 3.0, "staged", 1})
 	req := `{"features":["user_stats:country"],"entities":{"user_id":[1]}}`
 	country := func(status int, body string) string {
 		require.Equal(t, 200, status, body)
@@ -244,8 +243,6 @@ func TestGetOnlineFeaturesEnvs(t *testing.T) {
 	status, body = f.post(t, "/feast/dev/get-online-features?env=prod", req)
 	require.Equal(t, 400, status)
 	require.Contains(t, body, "give one")
-	require.NoError(t, online.Publish(f.ctx, f.store, "prod", []string{"user_stats"}))
-	require.Equal(t, "staged", country(f.post(t, "/get-online-features", req)))
 }
 
 // TestGetOnlineFeaturesInstances: view(param=value):feature reads the instance's own key space; default values

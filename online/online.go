@@ -4,10 +4,9 @@
 // in online/onlinetest.
 //
 // A key space holds one feature view instance of one environment and is named "ENV/NAME" (Space): NAME is the
-// view name, or "<view>__p<hash>" for a parameterised instance (InstanceName). Prod serving reads the space
-// "prod/NAME"; a prod materialisation that is not yet released writes "prod@staging/NAME" (Staging), and
-// publishing a release copies the staged rows into the served space (Publish), so readers never see rows of an
-// unreleased run.
+// view name, or "<view>__p<hash>" for a parameterised instance (features.InstanceName). The server fills the
+// spaces from the materialized feature tables at the snapshot each environment's readers see (feastapi.Syncer),
+// so prod serves only rows of published releases.
 package online
 
 import (
@@ -83,13 +82,10 @@ type Backend interface {
 	Close() error
 }
 
-var spaceRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*(@staging)?/[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+var spaceRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*/[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 
 // Space names an environment's key space.
 func Space(env, name string) string { return env + "/" + name }
-
-// Staging names the key space a prod materialisation writes before its release is published.
-func Staging(env, name string) string { return env + "@staging/" + name }
 
 func checkSpace(space string) error {
 	if !spaceRe.MatchString(space) {
@@ -265,38 +261,6 @@ func (s *store) Copy(ctx context.Context, from, to string) error {
 }
 
 func (s *store) Close() error { return s.b.Close() }
-
-// Publish makes the staged rows of a prod environment's key spaces the served ones: for each name, the rows of
-// Staging(env, name) are copied into Space(env, name) (newer wins) and the staging space is emptied. Release
-// publish calls it after the release's pins commit.
-func Publish(ctx context.Context, s Store, env string, names []string) error {
-	for _, n := range names {
-		if err := s.Copy(ctx, Staging(env, n), Space(env, n)); err != nil {
-			return fmt.Errorf("publish online key space %s: %w", Space(env, n), err)
-		}
-		if err := s.DeleteSpace(ctx, Staging(env, n)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Sink is a store bound to one environment (and, for prod-kind environments, to its staging spaces): what a
-// materialisation writes through. It has the shape of features.OnlineSink.
-type Sink struct {
-	Store Store
-	Env   string
-	// Staged writes go to Staging(env, name), served only after Publish.
-	Staged bool
-}
-
-// WriteLatest writes into the environment's key space named space.
-func (k Sink) WriteLatest(ctx context.Context, space string, keys []string, rdr array.RecordReader) error {
-	if k.Staged {
-		return k.Store.WriteLatest(ctx, Staging(k.Env, space), keys, rdr)
-	}
-	return k.Store.WriteLatest(ctx, Space(k.Env, space), keys, rdr)
-}
 
 // EnvOf returns the environment part of a space name.
 func EnvOf(space string) string {

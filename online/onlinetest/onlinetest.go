@@ -33,7 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) online.Store) {
 		{"CompositeAndWidenedKeys", compositeKeys},
 		{"SchemaChange", schemaChange},
 		{"DeleteSpace", deleteSpace},
-		{"PublishStaged", publishStaged},
+		{"CopyNewerWins", copyNewerWins},
 		{"BadWrites", badWrites},
 		{"ConcurrentWritersNewestWins", concurrentWriters},
 		{"LastEvent", lastEvent},
@@ -251,28 +251,25 @@ func deleteSpace(t *testing.T, s online.Store) {
 	require.Equal(t, int64(7), get(t, s, "dev/v", []int64{1}, "v")[0].Values[0].I)
 }
 
-func publishStaged(t *testing.T, s online.Store) {
+func copyNewerWins(t *testing.T, s online.Store) {
 	ctx := context.Background()
 	f := simple("v", arrow.PrimitiveTypes.Int64)
 	write(t, s, "prod/v", f, []any{1, base, nil, 1}, []any{2, base.Add(time.Hour), nil, 2})
-	sink := online.Sink{Store: s, Env: "prod", Staged: true}
 	var rows [][]any
 	for i := 1; i <= 4200; i++ {
 		rows = append(rows, []any{i, base.Add(time.Minute), nil, 100 + i})
 	}
-	rdr := Rows(t, f, rows...)
-	defer rdr.Release()
-	require.NoError(t, sink.WriteLatest(ctx, "v", []string{"user_id"}, rdr))
+	write(t, s, "prod/v.next", f, rows...)
 	before := get(t, s, "prod/v", []int64{1, 3}, "v")
-	require.Equal(t, int64(1), before[0].Values[0].I, "serving does not see a staged row before publish")
+	require.Equal(t, int64(1), before[0].Values[0].I, "another space's rows are not served before the copy")
 	require.False(t, before[1].Found)
-	require.NoError(t, online.Publish(ctx, s, "prod", []string{"v"}))
+	require.NoError(t, s.Copy(ctx, "prod/v.next", "prod/v"))
 	after := get(t, s, "prod/v", []int64{1, 2, 3, 4200}, "v")
 	require.Equal(t, int64(101), after[0].Values[0].I)
-	require.Equal(t, int64(2), after[1].Values[0].I, "a served row newer than the staged one stays")
+	require.Equal(t, int64(2), after[1].Values[0].I, "a row newer than the copied one stays")
 	require.Equal(t, int64(103), after[2].Values[0].I)
 	require.Equal(t, int64(4300), after[3].Values[0].I)
-	require.False(t, get(t, s, online.Staging("prod", "v"), []int64{1}, "v")[0].Found, "staging is emptied")
+	require.Equal(t, int64(101), get(t, s, "prod/v.next", []int64{1}, "v")[0].Values[0].I, "the source is kept")
 }
 
 func badWrites(t *testing.T, s online.Store) {
@@ -350,13 +347,11 @@ func lastEvent(t *testing.T, s online.Store) {
 	require.Equal(t, base.Add(time.Hour), last)
 	require.Equal(t, int64(3), get(t, s, "dev/v", []int64{3}, "v")[0].Values[0].I)
 
-	write(t, s, online.Staging("prod", "v"), f, []any{1, base.Add(2 * time.Hour), nil, 1})
-	require.NoError(t, online.Publish(ctx, s, "prod", []string{"v"}))
+	write(t, s, "prod/v.next", f, []any{1, base.Add(2 * time.Hour), nil, 1})
+	require.NoError(t, s.Copy(ctx, "prod/v.next", "prod/v"))
 	last, ok, _ = s.LastEvent(ctx, "prod/v")
 	require.True(t, ok)
-	require.Equal(t, base.Add(2*time.Hour), last, "publish carries the staged freshness")
-	_, ok, _ = s.LastEvent(ctx, online.Staging("prod", "v"))
-	require.False(t, ok, "staging is emptied")
+	require.Equal(t, base.Add(2*time.Hour), last, "a copy carries the source's freshness")
 
 	require.NoError(t, s.DeleteSpace(ctx, "dev/v"))
 	_, ok, _ = s.LastEvent(ctx, "dev/v")
