@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"syscall"
 	"time"
 
 	"github.com/strata-data/strata/errs"
@@ -15,23 +17,25 @@ import (
 const leaseTTL = 2 * time.Minute
 
 // acquireLease makes runID the one running run of job in env, or returns a Conflict error naming the run that
-// holds the lease. A lease whose holder stopped renewing it (a killed process) is taken over once expired.
+// holds the lease. A lease whose holder stopped renewing it (a killed process) is taken over once expired, or at
+// once when its holder was a process of this host that no longer exists.
 // The returned function stops renewing and releases the lease.
 func acquireLease(ctx context.Context, db *meta.DB, job, env, runID string) (release func(), err error) {
 	now := time.Now().UnixMilli()
+	host, pid := thisHost(), int64(os.Getpid())
 	err = db.Tx(ctx, func(tx *sql.Tx) error {
-		var holder string
-		var expires int64
-		err := tx.QueryRowContext(ctx, `SELECT run_id, expires_ms FROM strata_move_leases WHERE job = $1 AND env = $2`,
-			job, env).Scan(&holder, &expires)
+		var holder, holderHost string
+		var expires, holderPID int64
+		err := tx.QueryRowContext(ctx, `SELECT run_id, expires_ms, host, pid FROM strata_move_leases WHERE job = $1 AND env = $2`,
+			job, env).Scan(&holder, &expires, &holderHost, &holderPID)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.ExecContext(ctx, `INSERT INTO strata_move_leases (job, env, run_id, expires_ms) VALUES ($1, $2, $3, $4)`,
-				job, env, runID, now+leaseTTL.Milliseconds())
+			_, err = tx.ExecContext(ctx, `INSERT INTO strata_move_leases (job, env, run_id, expires_ms, host, pid)
+				VALUES ($1, $2, $3, $4, $5, $6)`, job, env, runID, now+leaseTTL.Milliseconds(), host, pid)
 			return err
 		case err != nil:
 			return err
-		case expires > now:
+		case expires > now && !deadHolder(holderHost, holderPID):
 			return errs.E(errs.Conflict, "job %s is already running in %s (run %s): wait for it to end (strata move show %s)",
 				job, env, holder, holder)
 		}
@@ -39,8 +43,8 @@ func acquireLease(ctx context.Context, db *meta.DB, job, env, runID string) (rel
 			WHERE id = $4 AND status = $5`, StatusFailed, abandoned(holder), now, holder, StatusRunning); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE strata_move_leases SET run_id = $1, expires_ms = $2 WHERE job = $3 AND env = $4`,
-			runID, now+leaseTTL.Milliseconds(), job, env)
+		_, err = tx.ExecContext(ctx, `UPDATE strata_move_leases SET run_id = $1, expires_ms = $2, host = $3, pid = $4
+			WHERE job = $5 AND env = $6`, runID, now+leaseTTL.Milliseconds(), host, pid, job, env)
 		return err
 	})
 	if err != nil {
@@ -68,6 +72,25 @@ func acquireLease(ctx context.Context, db *meta.DB, job, env, runID string) (rel
 		_, _ = db.SQL.ExecContext(context.WithoutCancel(ctx), `DELETE FROM strata_move_leases WHERE job = $1 AND env = $2 AND run_id = $3`,
 			job, env, runID)
 	}, nil
+}
+
+// thisHost names this machine in leases; "" when it has no name (its leases then only expire).
+func thisHost() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	return h
+}
+
+// deadHolder says whether a lease holder is known to be gone: a process of this host that no longer exists. A
+// holder on another host, of an unknown host, or whose pid now names another live process is not (its lease
+// expires instead).
+func deadHolder(host string, pid int64) bool {
+	if host == "" || pid <= 0 || host != thisHost() || pid == int64(os.Getpid()) {
+		return false
+	}
+	return errors.Is(syscall.Kill(int(pid), 0), syscall.ESRCH)
 }
 
 // abandoned is the error recorded for a run whose process stopped without recording its end.
