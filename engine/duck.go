@@ -34,6 +34,10 @@ type instance struct {
 	stopWatch chan struct{}
 	watchDone chan struct{}
 	closed    bool
+
+	interrupted atomic.Bool // the watcher interrupted DuckDB at least once: never reuse the instance
+	readOnly    bool        // every statement prepareLast ran was a SELECT (or PREPARE/EXECUTE of one)
+	poolKey     string      // the setup the instance was sealed with, when it may be pooled
 }
 
 // openInstance opens a database with the engine's settings. Call start before using it for a request.
@@ -106,6 +110,7 @@ func (in *instance) watch(ctx context.Context) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
+		in.interrupted.Store(true)
 		duckdb.Interrupt(in.conn)
 		select {
 		case <-in.stopWatch:
@@ -166,6 +171,7 @@ func (in *instance) prepareLast(ctx context.Context, sql string) (duckdb.Prepare
 		}
 		return stmt, fmt.Errorf("engine: the query is empty: %w", ErrInvalid)
 	}
+	in.readOnly = true
 	for i := duckdb.IdxT(0); i < n; i++ {
 		if err := ctx.Err(); err != nil {
 			return stmt, err
@@ -175,6 +181,11 @@ func (in *instance) prepareLast(ctx context.Context, sql string) (duckdb.Prepare
 			err := parseError(duckdb.PrepareError(ps))
 			duckdb.DestroyPrepare(&ps)
 			return stmt, ctxErr(ctx, err)
+		}
+		switch duckdb.PreparedStatementType(ps) {
+		case duckdb.StatementTypeSelect, duckdb.StatementTypePrepare, duckdb.StatementTypeExecute:
+		default:
+			in.readOnly = false
 		}
 		if i == n-1 {
 			return ps, nil

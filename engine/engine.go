@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Options configure an Engine. Zero values mean sensible defaults.
@@ -30,6 +31,11 @@ type Options struct {
 	// command-line user expects. When false (the default, for servers), SQL can read only the Parquet files of
 	// the tables it was given.
 	ExternalAccess bool
+	// Pool is how many idle sealed databases QueryWith(..., QueryOptions{Reuse: true}) keeps for later
+	// queries over the same table snapshots; 0 means 8, a negative number none. Each holds a few MB.
+	Pool int
+	// PoolIdle is how long a pooled database may stay unused before it is closed; 0 means 30s.
+	PoolIdle time.Duration
 }
 
 // Engine runs SQL and reads files with embedded DuckDB. It is safe for concurrent use; each call gets its own
@@ -44,6 +50,10 @@ type Engine struct {
 	refilling int            // spares being opened
 	refills   sync.WaitGroup // the goroutines opening them
 	retiring  sync.WaitGroup // databases being closed in the background
+
+	pool    map[string][]pooled // idle sealed databases by setup (pool.go)
+	pooled  int                 // how many databases pool holds
+	sweeper *time.Timer         // closes idle pooled databases
 }
 
 // New checks the options by opening one DuckDB database and returns an Engine. Close it with Close.
@@ -63,7 +73,13 @@ func New(opts Options) (*Engine, error) {
 	if opts.Spares == 0 {
 		opts.Spares = 1
 	}
-	e := &Engine{opts: opts, spares: make(chan *instance, max(opts.Spares, 0))}
+	if opts.Pool == 0 {
+		opts.Pool = 8
+	}
+	if opts.PoolIdle <= 0 {
+		opts.PoolIdle = 30 * time.Second
+	}
+	e := &Engine{opts: opts, spares: make(chan *instance, max(opts.Spares, 0)), pool: map[string][]pooled{}}
 	in, err := openInstance(opts)
 	if err != nil {
 		return nil, err
@@ -79,8 +95,9 @@ func (e *Engine) Close() error {
 	e.closed = true
 	e.mu.Unlock()
 	e.refills.Wait()
-	e.retiring.Wait()
 	var errs []error
+	errs = append(errs, e.drainPool())
+	e.retiring.Wait()
 	for {
 		select {
 		case in := <-e.spares:
@@ -169,6 +186,11 @@ func (e *Engine) putSpare(in *instance) {
 // sandbox restricts the instance's file access to the given paths (when the engine disallows external
 // access) and freezes its configuration, so SQL cannot widen either.
 func (e *Engine) sandbox(ctx context.Context, in *instance, paths, dirs []string) error {
+	return in.exec(ctx, e.sandboxSQL(paths, dirs))
+}
+
+// sandboxSQL returns the statements sandbox runs.
+func (e *Engine) sandboxSQL(paths, dirs []string) string {
 	var b strings.Builder
 	if !e.opts.ExternalAccess {
 		fmt.Fprintf(&b, "SET allowed_paths = %s; ", sqlStringList(paths))
@@ -176,5 +198,5 @@ func (e *Engine) sandbox(ctx context.Context, in *instance, paths, dirs []string
 		b.WriteString("SET enable_external_access = false; ")
 	}
 	b.WriteString("SET lock_configuration = true")
-	return in.exec(ctx, b.String())
+	return b.String()
 }

@@ -42,7 +42,18 @@ type Column struct {
 // which frees the database; it may stop reading early. Cancelling ctx interrupts the query, in Query or
 // in Next, which then returns false with ctx's error in Err.
 func (e *Engine) Query(ctx context.Context, sql string, tables []Table) (*Result, error) {
-	in, err := e.prepare(ctx, tables, nil)
+	return e.QueryWith(ctx, sql, tables, QueryOptions{})
+}
+
+// QueryWith is Query with options; with Reuse the query may run in a pooled database (see QueryOptions).
+func (e *Engine) QueryWith(ctx context.Context, sql string, tables []Table, o QueryOptions) (*Result, error) {
+	var in *instance
+	var err error
+	if o.Reuse && e.opts.Pool >= 0 {
+		in, err = e.prepareReusable(ctx, tables)
+	} else {
+		in, err = e.prepare(ctx, tables, nil)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -58,6 +69,9 @@ func (e *Engine) Query(ctx context.Context, sql string, tables []Table) (*Result
 	}
 	r := &Result{}
 	r.init(in, s, e.retire)
+	if in.poolKey != "" {
+		r.recycle = e.recycle
+	}
 	return r, nil
 }
 
@@ -68,6 +82,11 @@ func (e *Engine) prepare(ctx context.Context, tables []Table, extraDirs []string
 	if err != nil {
 		return nil, err
 	}
+	return e.sealed(ctx, setup, files, extraDirs)
+}
+
+// sealed opens a database, runs setup and seals it to files and extraDirs.
+func (e *Engine) sealed(ctx context.Context, setup string, files, extraDirs []string) (*instance, error) {
 	in, err := e.open(ctx)
 	if err != nil {
 		return nil, err

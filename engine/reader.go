@@ -18,9 +18,13 @@ type reader struct {
 	s      *stream
 	in     *instance
 	retire func(*instance)
-	refs   atomic.Int64
-	once   sync.Once
-	closed bool
+	// recycle, if set, takes the database back when the stream ended cleanly (Engine.recycle decides
+	// whether it may be pooled).
+	recycle  func(*instance)
+	finished atomic.Bool // the stream ended without error
+	refs     atomic.Int64
+	once     sync.Once
+	closed   bool
 }
 
 var (
@@ -49,7 +53,11 @@ func (r *reader) Next() bool {
 	if r.closed {
 		return false
 	}
-	return r.s.next()
+	ok := r.s.next()
+	if !ok && r.s.done && r.s.err == nil {
+		r.finished.Store(true)
+	}
+	return ok
 }
 
 // RecordBatch returns the current batch, valid until the next call to Next.
@@ -92,6 +100,14 @@ func (r *reader) Release() {
 // idempotent and safe to call concurrently with Next.
 func (r *reader) Close() error {
 	r.once.Do(func() {
+		if r.recycle != nil && r.finished.Load() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.closed = true
+			r.s.release()
+			r.recycle(r.in)
+			return
+		}
 		r.in.interrupt()
 		r.mu.Lock()
 		defer r.mu.Unlock()

@@ -4,11 +4,15 @@ package sqlwire_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/strata-data/strata/engine"
+	"github.com/strata-data/strata/sqlwire"
 )
 
 // BenchmarkStream1M streams 1M rows × 3 columns (bigint, double, text) through pgx (simple protocol, text
@@ -48,4 +52,33 @@ func BenchmarkCopyBinary1M(b *testing.B) {
 		require.Equal(b, "COPY 1000000", tag.String())
 	}
 	b.ReportMetric(1e6*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkPointQuery runs `SELECT ... FROM raw.people WHERE id = $1` through pgx's extended protocol, with
+// the engine's pool of sealed databases (pooled) and without it (fresh: a new database, views and sandbox per
+// statement). Every statement still binds the table through envs.
+func BenchmarkPointQuery(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		pool int
+	}{{"fresh", -1}, {"pooled", 0}} {
+		b.Run(mode.name, func(b *testing.B) {
+			f := start(b, func(o *sqlwire.Options) {
+				eng, err := engine.New(engine.Options{Threads: 1, TempDir: b.TempDir(), Pool: mode.pool})
+				require.NoError(b, err)
+				b.Cleanup(func() { _ = eng.Close() })
+				o.Engine = eng
+			})
+			c := f.connect(b, "dev", pgx.QueryExecModeCacheStatement)
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := range b.N {
+				id := int64(i%3 + 1)
+				var name string
+				require.NoError(b, c.QueryRow(ctx, "SELECT name FROM raw.people WHERE id = $1", id).Scan(&name))
+				require.Contains(b, name, fmt.Sprint(id))
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/query")
+		})
+	}
 }

@@ -308,7 +308,10 @@ func (c *conn) query(ctx context.Context, sql string, params [][]byte, oids []ui
 	if err != nil {
 		return nil, err
 	}
-	return c.s.opts.Engine.Query(ctx, setup+full, tables)
+	// A plain read (no catalog setup, one SELECT-like statement) may run in a pooled database sealed with the
+	// same table snapshots; the engine still refuses to pool one that ran anything but SELECT/PREPARE/EXECUTE.
+	reuse := setup == "" && len(splitStatements(sql)) == 1 && readable[firstWord(sql)]
+	return c.s.opts.Engine.QueryWith(ctx, setup+full, tables, engine.QueryOptions{Reuse: reuse})
 }
 
 // duckCasts are the DuckDB types of parameter OIDs a client declares; others stay text for DuckDB to cast.
