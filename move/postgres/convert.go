@@ -131,40 +131,38 @@ func addList(elem converter) func(b array.Builder, v any) error {
 	}
 }
 
-func addTime(b array.Builder, v any) error {
+// addValid appends v, which pgx decodes as T (or nil for NULL), through add; valid says whether a T holds a
+// value (pgtype's Valid false is NULL too).
+func addValid[T any](b array.Builder, v any, valid func(T) bool, add func(T) error) error {
 	if v == nil {
 		b.AppendNull()
 		return nil
 	}
-	t, ok := v.(pgtype.Time)
+	x, ok := v.(T)
 	if !ok {
 		return fmt.Errorf("unexpected %T", v)
 	}
-	if !t.Valid {
+	if valid != nil && !valid(x) {
 		b.AppendNull()
 		return nil
 	}
-	b.(*array.Time64Builder).Append(arrow.Time64(t.Microseconds))
-	return nil
+	return add(x)
+}
+
+func addTime(b array.Builder, v any) error {
+	return addValid(b, v, func(t pgtype.Time) bool { return t.Valid }, func(t pgtype.Time) error {
+		b.(*array.Time64Builder).Append(arrow.Time64(t.Microseconds))
+		return nil
+	})
 }
 
 // addInterval stores an interval as PostgreSQL reads it back exactly: "<months> mons <days> days
 // [-]HH:MM:SS.ffffff" (an interval has no lake type; months and days do not convert to a fixed duration).
 func addInterval(b array.Builder, v any) error {
-	if v == nil {
-		b.AppendNull()
+	return addValid(b, v, func(iv pgtype.Interval) bool { return iv.Valid }, func(iv pgtype.Interval) error {
+		b.(*array.StringBuilder).Append(IntervalText(iv.Months, iv.Days, iv.Microseconds))
 		return nil
-	}
-	iv, ok := v.(pgtype.Interval)
-	if !ok {
-		return fmt.Errorf("unexpected %T", v)
-	}
-	if !iv.Valid {
-		b.AppendNull()
-		return nil
-	}
-	b.(*array.StringBuilder).Append(IntervalText(iv.Months, iv.Days, iv.Microseconds))
-	return nil
+	})
 }
 
 // IntervalText renders an interval in a form PostgreSQL parses back to the same months, days and microseconds.
@@ -181,16 +179,10 @@ func IntervalText(months, days int32, micros int64) string {
 
 // addUUID stores a uuid as its canonical text (the lake has no uuid type that every reader maps).
 func addUUID(b array.Builder, v any) error {
-	if v == nil {
-		b.AppendNull()
+	return addValid(b, v, nil, func(u [16]byte) error {
+		b.(*array.StringBuilder).Append(fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16]))
 		return nil
-	}
-	u, ok := v.([16]byte)
-	if !ok {
-		return fmt.Errorf("unexpected %T", v)
-	}
-	b.(*array.StringBuilder).Append(fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16]))
-	return nil
+	})
 }
 
 // addJSON stores json and jsonb as their text; jsonb's binary form is a version byte (1) and the text.
@@ -264,24 +256,14 @@ func addTimestamp(b array.Builder, v any) error {
 }
 
 func addNumericText(b array.Builder, v any) error {
-	if v == nil {
-		b.AppendNull()
+	return addValid(b, v, func(n pgtype.Numeric) bool { return n.Valid }, func(n pgtype.Numeric) error {
+		txt, err := n.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		b.(*array.StringBuilder).Append(string(txt))
 		return nil
-	}
-	n, ok := v.(pgtype.Numeric)
-	if !ok {
-		return fmt.Errorf("unexpected %T", v)
-	}
-	if !n.Valid {
-		b.AppendNull()
-		return nil
-	}
-	txt, err := n.MarshalJSON()
-	if err != nil {
-		return err
-	}
-	b.(*array.StringBuilder).Append(string(txt))
-	return nil
+	})
 }
 
 // addDecimal rescales a numeric to the column's scale exactly (PostgreSQL already rounded it to that scale).
