@@ -147,13 +147,11 @@ func (a *app) datasetListCmd() *cobra.Command {
 		Short: "List the datasets built in an environment (latest version of each)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.open(cmd.Context()); err != nil {
+			reg, err := a.featureRegistry(cmd.Context(), env)
+			if err != nil {
 				return err
 			}
-			if _, err := a.envs.Get(cmd.Context(), env); err != nil {
-				return err
-			}
-			list, err := features.NewRegistry(a.db).Datasets(cmd.Context(), env)
+			list, err := reg.Datasets(cmd.Context(), env)
 			if err != nil {
 				return err
 			}

@@ -119,13 +119,11 @@ func (a *app) featuresListCmd() *cobra.Command {
 		Short: "List the current version of every applied definition",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.open(cmd.Context()); err != nil {
+			reg, err := a.featureRegistry(cmd.Context(), env)
+			if err != nil {
 				return err
 			}
-			if _, err := a.envs.Get(cmd.Context(), env); err != nil {
-				return err
-			}
-			defs, err := features.NewRegistry(a.db).List(cmd.Context(), env)
+			defs, err := reg.List(cmd.Context(), env)
 			if err != nil {
 				return err
 			}
@@ -200,4 +198,15 @@ func (a *app) featuresVersionsCmd() *cobra.Command {
 	c.Flags().StringVar(&env, "env", "dev", "environment")
 	c.Flags().StringVar(&kind, "kind", "", "entity, view or service (default: the first of view, service, entity with that name)")
 	return c
+}
+
+// featureRegistry opens the project and the features registry for reads in env, which must exist.
+func (a *app) featureRegistry(ctx context.Context, env string) (*features.Registry, error) {
+	if err := a.open(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := a.envs.Get(ctx, env); err != nil {
+		return nil, err
+	}
+	return features.NewRegistry(a.db), nil
 }

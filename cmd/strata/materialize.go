@@ -100,13 +100,11 @@ func (a *app) materializeRunsCmd() *cobra.Command {
 		Short: "List materialisation runs, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.open(cmd.Context()); err != nil {
+			reg, err := a.featureRegistry(cmd.Context(), env)
+			if err != nil {
 				return err
 			}
-			if _, err := a.envs.Get(cmd.Context(), env); err != nil {
-				return err
-			}
-			runs, err := features.NewRegistry(a.db).MaterializeRuns(cmd.Context(), env, view, limit)
+			runs, err := reg.MaterializeRuns(cmd.Context(), env, view, limit)
 			if err != nil {
 				return err
 			}
