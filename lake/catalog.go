@@ -3,11 +3,14 @@ package lake
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/apache/iceberg-go"
 	icecat "github.com/apache/iceberg-go/catalog"
@@ -28,6 +31,7 @@ const catalogLockKey = 7472
 type catalog struct {
 	*sqlcat.Catalog
 	env string
+	now func() time.Time // the clock snapshots are stamped with
 }
 
 func (c *catalog) bind(t *table.Table) *table.Table {
@@ -53,8 +57,26 @@ func (c *catalog) CreateTable(ctx context.Context, id table.Identifier, sc *iceb
 }
 
 // CommitTable commits and marks failures that a refresh-and-replay can resolve as table.ErrCommitFailed.
+//
+// A snapshot it adds is stamped with the time of this attempt, not the time it was built: iceberg-go replays a
+// commit that lost a race with the snapshot built before its first attempt, and refuses one more than a minute
+// older than the table's last snapshot, which a replay after a long wait (or a peer whose clock runs ahead) is.
+// A snapshot still older than the table's last update is stamped with that update's time, so the snapshot log
+// stays in order.
 func (c *catalog) CommitTable(ctx context.Context, id table.Identifier, reqs []table.Requirement, updates []table.Update) (table.Metadata, string, error) {
+	updates, err := stamped(updates, c.now().UnixMilli())
+	if err != nil {
+		return nil, "", err
+	}
 	m, loc, err := c.Catalog.CommitTable(ctx, id, reqs, updates)
+	if err != nil && strings.Contains(err.Error(), "invalid snapshot timestamp") {
+		if fresh, lerr := c.Catalog.LoadTable(ctx, id); lerr == nil {
+			if updates, err = stamped(updates, fresh.Metadata().LastUpdatedMillis()); err != nil {
+				return nil, "", err
+			}
+			m, loc, err = c.Catalog.CommitTable(ctx, id, reqs, updates)
+		}
+	}
 	if err == nil || errors.Is(err, table.ErrCommitFailed) ||
 		!strings.Contains(strings.ToLower(err.Error()), "requirement failed") {
 		return m, loc, err
@@ -63,6 +85,32 @@ func (c *catalog) CommitTable(ctx context.Context, id table.Identifier, reqs []t
 		err = fmt.Errorf("%w: %w", table.ErrCommitFailed, err)
 	}
 	return m, loc, err
+}
+
+// stamped returns updates with every added snapshot's timestamp raised to at least ms (the updates given are
+// not changed). Snapshots are re-read from their JSON form, as a REST catalog would receive them.
+func stamped(updates []table.Update, ms int64) ([]table.Update, error) {
+	out := slices.Clone(updates)
+	for i, u := range out {
+		if u.Action() != table.UpdateAddSnapshot {
+			continue
+		}
+		raw, err := json.Marshal(u)
+		if err != nil {
+			return nil, fmt.Errorf("restamp snapshot: %w", err)
+		}
+		var add struct {
+			Snapshot *table.Snapshot `json:"snapshot"`
+		}
+		if err := json.Unmarshal(raw, &add); err != nil || add.Snapshot == nil {
+			return nil, fmt.Errorf("restamp snapshot: %s: %v", raw, err)
+		}
+		if add.Snapshot.TimestampMs < ms {
+			add.Snapshot.TimestampMs = ms
+			out[i] = table.NewAddSnapshotUpdate(add.Snapshot)
+		}
+	}
+	return out, nil
 }
 
 // onlyBranchMoved reports whether every requirement that fails against the table's fresh state is a branch
@@ -134,7 +182,7 @@ func (l *Lake) catalogFor(env string) (*catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the Iceberg catalog of environment %q: %w", env, err)
 	}
-	wrapped := &catalog{Catalog: c, env: env}
+	wrapped := &catalog{Catalog: c, env: env, now: func() time.Time { return l.now() }}
 	l.catalogs[env] = wrapped
 	return wrapped, nil
 }

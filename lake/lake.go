@@ -32,6 +32,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/strata-data/strata/meta"
 )
@@ -69,6 +70,7 @@ type Lake struct {
 	db        *meta.DB
 	warehouse string
 	hook      func(string)
+	now       func() time.Time // stamps new snapshots; a test may replace it before the first catalog use
 
 	mu       sync.Mutex
 	catalogs map[string]*catalog      // by environment
@@ -97,6 +99,7 @@ func Open(ctx context.Context, db *meta.DB, opts Options) (*Lake, error) {
 		db:        db,
 		warehouse: wh,
 		hook:      opts.Hook,
+		now:       time.Now,
 		catalogs:  map[string]*catalog{},
 		locks:     map[string]chan struct{}{},
 	}
