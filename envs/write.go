@@ -72,6 +72,11 @@ type WriteOptions struct {
 	// not exist) once rdr is drained. Writers that compute a table's new contents from its current ones (a merge
 	// by key, a replacement of partitions, written with Overwrite) use it so that no write in between is lost.
 	BasedOn *int64
+	// Replace, if non-nil, narrows an Overwrite based on BasedOn to these data files of that snapshot (local
+	// paths, as FilesMatching and lake.Plan list them): the snapshot deletes exactly them and adds the rows,
+	// keeping every other file as it is. Empty (not nil) deletes none, so the rows are added. A merge by key
+	// writes the rows of the files that can hold its keys, minus the replaced ones, plus its new rows.
+	Replace []string
 }
 
 // WriteResult describes a committed write.
@@ -188,13 +193,26 @@ func (s *Service) commit(ctx context.Context, e *Env, id lake.Ident, rdr array.R
 		lo.Mode = lake.Append
 	case Overwrite:
 		lo.Mode = lake.Overwrite
+		if opts.Replace != nil {
+			if opts.BasedOn == nil {
+				return nil, fmt.Errorf("write to %s in %s: %w: replacing chosen files needs BasedOn, the snapshot they belong to", id, e.Name, ErrInvalid)
+			}
+			lo.Mode, lo.Replace = lake.Replace, opts.Replace
+		}
 	default:
 		return nil, fmt.Errorf("write mode %q: %w: use append or overwrite", opts.Mode, ErrInvalid)
 	}
+	// The lake pins the base for the commit itself: the check when the data is drained (atDrained) cannot see
+	// a write landing between it and the commit.
+	lo.BasedOn = opts.BasedOn
 	if staged(e) {
 		lo = prodWriteOptions(lo)
 	}
-	return s.lake.Write(ctx, e.Name, id, rdr, lo)
+	res, err := s.lake.Write(ctx, e.Name, id, rdr, lo)
+	if err != nil && opts.BasedOn != nil && errors.Is(err, lake.ErrConflict) && !errors.Is(err, ErrConflict) {
+		return nil, fmt.Errorf("%w: %w", ErrConflict, err)
+	}
+	return res, err
 }
 
 // staged says whether writes to e are staged: prod readers see a snapshot only once a release pins it.
@@ -419,4 +437,14 @@ func (s *Service) writeBase(ctx context.Context, e *Env, id lake.Ident) (int64, 
 		}
 	}
 	return info.CurrentSnapshotID, nil
+}
+
+// FilesMatching returns the data files of snapshot base of env/id (the snapshot WriteBase planned) that may
+// hold a row equal, in keys' columns, to one of keys' rows (see lake.FilesMatching): the files a merge by key
+// or a replacement of partitions rewrites, passed as WriteOptions.Replace.
+func (s *Service) FilesMatching(ctx context.Context, env string, id lake.Ident, base int64, keys array.RecordReader) ([]string, error) {
+	if _, err := s.Get(ctx, env); err != nil {
+		return nil, err
+	}
+	return s.lake.FilesMatching(ctx, env, id, base, keys)
 }

@@ -26,6 +26,10 @@ type WriteMode string
 const (
 	Append    WriteMode = "append"    // add the rows
 	Overwrite WriteMode = "overwrite" // replace all rows
+	// Replace replaces the data files WriteOptions.Replace lists, and only those, with the rows: a merge by key
+	// or a replacement of partitions rewrites the files that can hold the rows it replaces (FilesMatching) and
+	// keeps the others as they are.
+	Replace WriteMode = "replace"
 )
 
 // WriteOptions configure a Write.
@@ -41,6 +45,14 @@ type WriteOptions struct {
 	Branch string
 	// Files, if set, writes the data files (see FileWriter); nil means the lake's own Parquet writer.
 	Files FileWriter
+	// BasedOn, if set, makes the write conditional: it commits only if the head of its branch (see Branch; 0 =
+	// no snapshot) is still *BasedOn when the commit lands, else it fails with ErrConflict and commits nothing.
+	// Writers that compute the new rows from the table's current ones use it so that no write in between is
+	// lost; unlike the replay of an append, such a commit is never replayed on another head.
+	BasedOn *int64
+	// Replace lists the data files a Replace write deletes: local paths of data files of the snapshot BasedOn
+	// (as Plan and FilesMatching list them). It may be empty (the write then only adds the rows).
+	Replace []string
 }
 
 // WriteResult describes the snapshot a Write committed.
@@ -87,8 +99,11 @@ func (l *Lake) Write(ctx context.Context, env string, id Ident, rdr array.Record
 	if mode == "" {
 		mode = Append
 	}
-	if mode != Append && mode != Overwrite {
-		return nil, fmt.Errorf("%w: write mode %q (use %q or %q)", ErrInvalid, mode, Append, Overwrite)
+	if mode != Append && mode != Overwrite && mode != Replace {
+		return nil, fmt.Errorf("%w: write mode %q (use %q, %q or %q)", ErrInvalid, mode, Append, Overwrite, Replace)
+	}
+	if mode == Replace && opts.BasedOn == nil {
+		return nil, fmt.Errorf("%w: a %q write to %s needs BasedOn, the snapshot whose files it replaces", ErrInvalid, Replace, id)
 	}
 	if err := id.Validate(); err != nil {
 		return nil, err
@@ -123,7 +138,11 @@ func (l *Lake) Write(ctx context.Context, env string, id Ident, rdr array.Record
 	if ref, ok := refOf(t.Metadata(), branch); ok && ref.SnapshotRefType != table.BranchRef {
 		return nil, fmt.Errorf("%w: write to %s in %s: %q is a tag, not a branch", ErrInvalid, id, env, branch)
 	}
-	w := &writer{l: l, c: c, env: env, id: id, mode: mode, branch: branch, writeID: uuid.NewString(), fw: opts.Files}
+	if err := checkBase(t, branch, opts.BasedOn); err != nil {
+		return nil, fmt.Errorf("write to %s in %s: %w", id, env, err)
+	}
+	w := &writer{l: l, c: c, env: env, id: id, mode: mode, branch: branch, writeID: uuid.NewString(), fw: opts.Files,
+		basedOn: opts.BasedOn, replace: opts.Replace}
 	res, err := w.run(ctx, t, rdr, opts.SnapshotProps)
 	if err != nil {
 		if created {
@@ -193,11 +212,20 @@ type writer struct {
 	branch  string
 	writeID string
 	fw      FileWriter // nil: the lake's own Parquet writer
+	basedOn *int64
+	replace []string
 	files   []iceberg.DataFile
 }
 
 func (w *writer) run(ctx context.Context, t *table.Table, rdr array.RecordReader, props map[string]string) (*WriteResult, error) {
 	txn := t.NewTransactionOnBranch(w.branch)
+	if w.basedOn != nil {
+		// The branch head this write was computed from, pinned: a commit that finds another head fails
+		// instead of being replayed on it.
+		if err := txn.AssertRefSnapshotID(w.branch); err != nil {
+			return nil, fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
+		}
+	}
 	if err := w.stage(txn, t, rdr.Schema()); err != nil {
 		return nil, err
 	}
@@ -470,7 +498,8 @@ func concat(sc *arrow.Schema, parts []arrow.RecordBatch) (arrow.RecordBatch, err
 	return rec, nil
 }
 
-// addFiles stages the snapshot: an append, or an overwrite that removes every current data file.
+// addFiles stages the snapshot: an append, an overwrite that removes every current data file, or a replacement
+// of the listed ones.
 func (w *writer) addFiles(ctx context.Context, txn *table.Transaction, t *table.Table, props iceberg.Properties) error {
 	opts := []table.WriteOption{table.WithoutAutoNameMapping(), table.WithoutDuplicateCheck()}
 	if w.mode == Append {
@@ -479,6 +508,11 @@ func (w *writer) addFiles(ctx context.Context, txn *table.Transaction, t *table.
 	existing, err := headDataFiles(ctx, t, w.branch)
 	if err != nil {
 		return err
+	}
+	if w.mode == Replace {
+		if existing, err = w.replaced(existing); err != nil {
+			return err
+		}
 	}
 	if len(existing) == 0 {
 		return txn.AddDataFiles(ctx, w.files, props, opts...)
@@ -587,4 +621,41 @@ func (w *writer) removeUncommitted(ctx context.Context, txn *table.Transaction) 
 		}
 	}
 	removeLocal(snap.ManifestList)
+}
+
+// checkBase fails with ErrConflict when basedOn is set and the head of branch (main's head for a branch that
+// does not exist yet) is another snapshot.
+func checkBase(t *table.Table, branch string, basedOn *int64) error {
+	if basedOn == nil {
+		return nil
+	}
+	var head int64
+	if s := writeBase(t.Metadata(), branch); s != nil {
+		head = s.SnapshotID
+	}
+	if head != *basedOn {
+		return fmt.Errorf("%w: the table changed (snapshot %d, not %d) since the rows of this write were computed from it; run it again",
+			ErrConflict, head, *basedOn)
+	}
+	return nil
+}
+
+// replaced picks the data files a Replace write deletes out of the head's files.
+func (w *writer) replaced(head []iceberg.DataFile) ([]iceberg.DataFile, error) {
+	byPath := make(map[string]iceberg.DataFile, len(head))
+	for _, f := range head {
+		if p, ok := localPath(f.FilePath()); ok {
+			byPath[p] = f
+		}
+	}
+	out := make([]iceberg.DataFile, 0, len(w.replace))
+	for _, p := range w.replace {
+		f, ok := byPath[filepath.Clean(p)]
+		if !ok {
+			return nil, fmt.Errorf("%w: %s is not a data file of the snapshot this write replaces files of", ErrInvalid, p)
+		}
+		out = append(out, f)
+		delete(byPath, filepath.Clean(p))
+	}
+	return out, nil
 }

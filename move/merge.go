@@ -30,11 +30,12 @@ const (
 	incomingView = "new_rows"
 )
 
-// computed is a table's new contents, computed from its current rows and a run's new rows: written with
-// Overwrite, based on the snapshot Base, it is one snapshot.
+// computed is the rows that replace some data files of a table, computed from those files' rows and a run's new
+// rows: written with Overwrite, based on the snapshot Base, replacing the files Replace, it is one snapshot.
 type computed struct {
 	*engine.Result
 	Base    int64
+	Replace []string // the data files of Base the rows replace (never nil): written with envs.WriteOptions.Replace
 	cleanup func()
 }
 
@@ -84,24 +85,62 @@ func computeContents(ctx context.Context, d Deps, spec *Spec, id lake.Ident, src
 	}
 	incoming.Schema, incoming.Name = mergeSchema, incomingView
 	tables := []engine.Table{incoming}
-	hasCurrent := base.SnapshotID != 0 && len(base.Columns) > 0
-	if hasCurrent {
-		cur := envs.EngineTable(base)
-		cur.Schema, cur.Name = mergeSchema, currentView
-		tables = append(tables, cur)
-	}
 	if spec.Target.Mode == "merge" {
 		if err := checkMergeKeys(ctx, d.Engine, tables, cols); err != nil {
 			cleanup()
 			return nil, err
 		}
 	}
+	replace := []string{}
+	if base.SnapshotID != 0 && len(base.Columns) > 0 {
+		// Only the files whose bounds can hold a new row's key (or partition) are read and rewritten; the
+		// snapshot keeps every other file as it is.
+		if replace, err = matchingFiles(ctx, d, id, base, tables, cols); err != nil {
+			cleanup()
+			return nil, err
+		}
+	}
+	hasCurrent := len(replace) > 0
+	if hasCurrent {
+		cur := envs.EngineTable(base)
+		cur.Schema, cur.Name, cur.Files = mergeSchema, currentView, replace
+		tables = append(tables, cur)
+	}
 	res, err := d.Engine.Query(ctx, contentsSQL(incoming, base, cols, hasCurrent), tables)
 	if err != nil {
 		cleanup()
 		return nil, fmt.Errorf("compute the %s of %s: %w", spec.Target.Mode, id, err)
 	}
-	return &computed{Result: res, Base: base.SnapshotID, cleanup: cleanup}, nil
+	return &computed{Result: res, Base: base.SnapshotID, Replace: replace, cleanup: cleanup}, nil
+}
+
+// matchingFiles returns the data files of base that may hold one of the new rows' values of cols (the merge
+// key or the partition columns), judged from the files' column bounds: the files the write replaces.
+func matchingFiles(ctx context.Context, d Deps, id lake.Ident, base *lake.Plan, tables []engine.Table, cols []string) ([]string, error) {
+	types := map[string]string{}
+	for _, c := range base.Columns {
+		if t, err := engine.IcebergToDuckDB(c.Type); err == nil {
+			types[c.Name] = t
+		}
+	}
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		q := quoteIdent(c)
+		sel[i] = q
+		if t, ok := types[c]; ok { // compared with the bounds of the table's column
+			sel[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", q, t, q)
+		}
+	}
+	keys, err := d.Engine.Query(ctx, fmt.Sprintf("SELECT DISTINCT %s FROM %s.%s", strings.Join(sel, ", "), mergeSchema, incomingView), tables)
+	if err != nil {
+		return nil, fmt.Errorf("list the new rows' keys: %w", err)
+	}
+	defer keys.Close()
+	files, err := d.Envs.FilesMatching(ctx, d.Env, id, base.SnapshotID, keys)
+	if err != nil {
+		return nil, fmt.Errorf("choose the files of %s to rewrite: %w", id, err)
+	}
+	return files, nil
 }
 
 // checkMergeColumns checks the key or partition columns and the new rows' columns against the table.

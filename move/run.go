@@ -358,7 +358,7 @@ func write(ctx context.Context, d Deps, spec *Spec, id lake.Ident, src *source, 
 			return err
 		}
 		defer c.Close()
-		rdr, wo.Mode, wo.BasedOn = c, envs.Overwrite, &c.Base
+		rdr, wo.Mode, wo.BasedOn, wo.Replace = c, envs.Overwrite, &c.Base, c.Replace
 		wo.Source = fmt.Sprintf("job %s (%s)", spec.Name, spec.Target.Mode)
 	}
 	res, err := d.Envs.Write(ctx, d.Env, id, rdr, wo)
