@@ -46,13 +46,17 @@ func (c *computed) Close() error {
 	return err
 }
 
-// computeContents spools src (the run's new rows) to a Parquet file and returns the query that computes the
-// target's new contents from the snapshot a write builds on (envs.WriteBase) and those rows:
+// computeContents spools src (the run's new rows) to a Parquet file, picks the data files of the snapshot a
+// write builds on (envs.WriteBase) whose column bounds can hold a new row's key or partition values
+// (envs.FilesMatching), and returns the query that computes the rows replacing those files:
 //
-//   - merge: the table's rows whose key equals no new row's key, then every new row. The new rows must have one
+//   - merge: the files' rows whose key equals no new row's key, then every new row. The new rows must have one
 //     row per key, without NULL in a key column: otherwise the run fails naming a key (which row should win
 //     is not something a merge should guess).
-//   - overwrite-partition: the table's rows whose partition values appear in no new row, then every new row.
+//   - overwrite-partition: the files' rows whose partition values appear in no new row, then every new row.
+//
+// The other files hold no row with those values, so they stay as they are: the snapshot deletes only the
+// picked files (a small merge into a large table rewrites a few files, not the table).
 //
 // Key and partition values are compared with IS NOT DISTINCT FROM (a NULL partition is a partition). The new
 // rows' columns are cast to the table's types (a value that does not fit fails the run, it never widens the
