@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/iceberg-go"
+	icebergio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
 )
 
@@ -32,13 +35,13 @@ type FileWriter interface {
 }
 
 // writeExternal writes the data files with w's FileWriter and turns them into data files of t (the staged
-// table, with the evolved schema). ok is false when the FileWriter cannot write t's types or t's data
-// location is not local: then nothing was read from rdr and the caller writes the files itself.
+// table, with the evolved schema). ok is false when the FileWriter cannot write t's types: then nothing was
+// read from rdr and the caller writes the files itself.
+//
+// Where t's data location is not on the local disk (an object store, reached through the table's FileIO), the
+// FileWriter writes into a local scratch directory and each file is uploaded to the data location once
+// complete; its statistics are read from the local copy, which is then removed.
 func (w *writer) writeExternal(ctx context.Context, t *table.Table, rdr array.RecordReader) (ok bool, err error) {
-	dir, local := localPath(dataLocation(t))
-	if !local {
-		return false, nil
-	}
 	sc, err := table.SchemaToArrowSchema(t.Schema(), nil, true, false)
 	if err != nil {
 		return false, fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
@@ -46,7 +49,17 @@ func (w *writer) writeExternal(ctx context.Context, t *table.Table, rdr array.Re
 	if !w.fw.CanWrite(sc) {
 		return false, nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	loc := dataLocation(t)
+	dir, local := localPath(loc)
+	if !local {
+		if dir, err = os.MkdirTemp("", "strata-upload-"); err != nil {
+			return false, fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
+		}
+		defer os.RemoveAll(dir)
+		if w.remote, err = writeIO(ctx, t); err != nil {
+			return false, fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
+		}
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return false, fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
 	}
 	paths, err := w.fw.WriteParquet(ctx, w.input(rdr), dir, sc)
@@ -54,7 +67,7 @@ func (w *writer) writeExternal(ctx context.Context, t *table.Table, rdr array.Re
 		return true, fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
 	}
 	for _, p := range paths {
-		df, err := dataFileOf(t, p)
+		df, err := w.dataFile(t, p, loc, local)
 		if err != nil {
 			for _, q := range paths {
 				removeLocal(q)
@@ -66,6 +79,60 @@ func (w *writer) writeExternal(ctx context.Context, t *table.Table, rdr array.Re
 		w.files = append(w.files, df)
 	}
 	return true, nil
+}
+
+// dataFile describes the file the FileWriter wrote at path as a data file of t; a file written for a remote
+// data location loc is uploaded there first.
+func (w *writer) dataFile(t *table.Table, path, loc string, local bool) (iceberg.DataFile, error) {
+	if local {
+		return dataFileOf(t, path, fileURL(path))
+	}
+	dst := loc + "/" + filepath.Base(path)
+	if err := upload(w.remote, path, dst); err != nil {
+		return nil, fmt.Errorf("upload to %s: %w", dst, err)
+	}
+	df, err := dataFileOf(t, path, dst)
+	if err != nil {
+		_ = w.remote.Remove(dst)
+		return nil, err
+	}
+	return df, nil
+}
+
+// writeIO is t's FileIO, which must be able to write.
+func writeIO(ctx context.Context, t *table.Table) (icebergio.WriteFileIO, error) {
+	fsys, err := t.FS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	wfs, ok := fsys.(icebergio.WriteFileIO)
+	if !ok {
+		return nil, fmt.Errorf("%w: the file system of %s cannot write", ErrInvalid, t.Location())
+	}
+	return wfs, nil
+}
+
+// upload copies the local file src to dst through fsys.
+func upload(fsys icebergio.WriteFileIO, src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := fsys.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		_ = out.Close()
+		_ = fsys.Remove(dst)
+		return err
+	}
+	if err := out.Close(); err != nil {
+		_ = fsys.Remove(dst)
+		return err
+	}
+	return nil
 }
 
 // input strips Parquet field ids from rdr's columns: data read from another Iceberg table carries that
@@ -112,9 +179,10 @@ func dataLocation(t *table.Table) string {
 	return strings.TrimRight(t.Location(), "/") + "/data"
 }
 
-// dataFileOf reads the footer of the Parquet file at path and describes it as a data file of t, with the
-// statistics t's metrics properties ask for. Columns are matched to t's schema by name path.
-func dataFileOf(t *table.Table, path string) (iceberg.DataFile, error) {
+// dataFileOf reads the footer of the local Parquet file at path and describes it as the data file of t at
+// location (where the file is, or was uploaded), with the statistics t's metrics properties ask for. Columns
+// are matched to t's schema by name path.
+func dataFileOf(t *table.Table, path, location string) (iceberg.DataFile, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -135,7 +203,7 @@ func dataFileOf(t *table.Table, path string) (iceberg.DataFile, error) {
 		Spec:          t.Spec(),
 		Format:        iceberg.ParquetFile,
 		Metadata:      md,
-		FilePath:      fileURL(path),
+		FilePath:      location,
 		FileSize:      st.Size(),
 		Content:       iceberg.EntryContentData,
 		SortOrderID:   t.SortOrder().OrderID(),

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
 	icecat "github.com/apache/iceberg-go/catalog"
+	icebergio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
 	"github.com/google/uuid"
 )
@@ -215,6 +216,7 @@ type writer struct {
 	basedOn *int64
 	replace []string
 	files   []iceberg.DataFile
+	remote  icebergio.WriteFileIO // set when the FileWriter's files were uploaded to a remote data location
 }
 
 func (w *writer) run(ctx context.Context, t *table.Table, rdr array.RecordReader, props map[string]string) (*WriteResult, error) {
@@ -591,6 +593,10 @@ func writeBase(md table.Metadata, branch string) *table.Snapshot {
 
 func (w *writer) removeFiles() {
 	for _, f := range w.files {
+		if _, local := localPath(f.FilePath()); !local && w.remote != nil {
+			_ = w.remote.Remove(f.FilePath())
+			continue
+		}
 		removeLocal(f.FilePath())
 	}
 }
