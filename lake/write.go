@@ -70,7 +70,7 @@ type WriteResult struct {
 const writeIDProp = "strata.write-id"
 
 // Write streams rdr's record batches into new Parquet data files and commits them as ONE new snapshot of
-// env/id (operation append, or overwrite for Overwrite). Memory stays bounded whatever the input size: batches
+// env/id (operation append, or overwrite for Overwrite and for a Replace that deletes files). Memory stays bounded whatever the input size: batches
 // are written as they arrive, in row groups of at most 128k rows and files of at most 256 MiB.
 //
 // Schema: a missing table is created from the Arrow schema when opts.CreateIfMissing is set (fresh field ids,
@@ -90,7 +90,8 @@ const writeIDProp = "strata.write-id"
 // Concurrency: Writes to one table are serialised within the process (a per-table lock that respects ctx) and
 // are safe across processes: a commit that loses the race refreshes and replays (commit.retry.* properties).
 // What cannot be replayed fails with ErrConflict and commits nothing: concurrent schema changes from two
-// processes, and an Overwrite racing another process's append (which it would silently drop).
+// processes, an Overwrite racing another process's append (which it would silently drop), and any write with
+// BasedOn once its branch has moved (checked when the table is opened and pinned for the commit itself).
 // Write does not close or release rdr.
 //
 // Hook points: "write:files-written" after the data files are written and before the catalog commit, and

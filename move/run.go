@@ -365,7 +365,7 @@ func write(ctx context.Context, d Deps, spec *Spec, id lake.Ident, src *source, 
 	readStats(rec, counted, src)
 	if res != nil {
 		rec.SnapshotID, rec.RowsWritten, rec.Bytes, rec.Staged = res.SnapshotID, res.AddedRows, res.AddedBytes, res.Staged
-		if computes { // the snapshot holds the whole table; the run wrote its new rows
+		if computes { // the snapshot also holds the rewritten rows of the files it replaced; the run wrote its new rows
 			rec.RowsWritten = rec.RowsRead
 		}
 		rec.WatermarkAfter = watermarkAfter(rec.WatermarkBefore, src)
