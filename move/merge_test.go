@@ -72,3 +72,29 @@ func TestMergeRewritesOnlyMatchingFiles(t *testing.T) {
 	require.Equal(t, []string{"2026-11-01|100", "2026-11-02|100", "2026-11-03|1", "2026-11-04|100", "2026-11-09|1"},
 		f.query(t, "dev", "SELECT day, count(*) FROM raw.big GROUP BY day ORDER BY day"))
 }
+
+// TestMergeLongStringKeys: string keys longer than the 16 characters Iceberg keeps of a bound still find their
+// file (a truncated upper bound is rounded up), so a merge never adds a second row for a key.
+func TestMergeLongStringKeys(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	ctx := context.Background()
+	long := func(prefix string, i int) string { return strings.Repeat(prefix, 30) + fmt.Sprint(i) }
+	run := func(body, target string) {
+		t.Helper()
+		spec, ps := f.job(t, "name: s\nsource: {type: files, path: '"+f.file(t, "s.csv", body)+"'}\ntarget: {type: lake, table: raw.s"+target+"}\n", nil)
+		_, err := move.Run(ctx, f.deps("dev"), spec, ps)
+		require.NoError(t, err)
+	}
+	for _, p := range []string{"a", "b", "\u00e9"} {
+		var sb strings.Builder
+		sb.WriteString("k,v\n")
+		for i := 1; i <= 9; i++ {
+			fmt.Fprintf(&sb, "%s,old\n", long(p, i))
+		}
+		run(sb.String(), "")
+	}
+	run("k,v\n"+long("a", 9)+",new\n"+long("\u00e9", 9)+",new\n"+long("b", 1)+",new\n", ", mode: merge, key: [k]")
+	require.Equal(t, []string{"27|3"}, f.query(t, "dev", "SELECT count(DISTINCT k), count(*) FILTER (v = 'new') FROM raw.s"))
+	require.Equal(t, []string{"27"}, f.query(t, "dev", "SELECT count(*) FROM raw.s"))
+}
