@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/internal/testenv"
 	"github.com/strata-data/strata/move"
 )
@@ -16,10 +17,12 @@ import (
 // BenchmarkMerge merges 20k rows (10k updates of the newest ids, 10k new) into a 2M-row table written as 8
 // appends of 250k rows (8 data files), against appending them: a small merge into a large table. The table is
 // built once per sub-benchmark, outside the timer; each iteration merges (or appends) the same rows again.
+// Data files are written by the engine's DuckDB, as in the CLI and the server.
 //
 //	go test -tags duckdb_arrow ./move -run XXX -bench BenchmarkMerge -benchtime 3x
 func BenchmarkMerge(b *testing.B) {
 	f := newFixture(b, testenv.SQLiteDSN(b))
+	f.svc = envs.New(f.db, f.svc.Lake(), envs.Options{Files: f.eng}) // as the CLI and server write: DuckDB encodes
 	ctx := context.Background()
 	csv := func(name string, from, n int) string {
 		var sb strings.Builder
