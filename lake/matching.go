@@ -92,7 +92,7 @@ func keyColumns(sc *iceberg.Schema, keys array.RecordReader) ([]*keyColumn, erro
 	cols := make([]*keyColumn, in.NumFields())
 	for i, f := range in.Fields() {
 		tf, ok := sc.FindFieldByName(f.Name)
-		if !ok || !comparable(tf.Type) {
+		if !ok || !boundsComparable(tf.Type) {
 			continue
 		}
 		cols[i] = &keyColumn{field: tf}
@@ -122,8 +122,8 @@ func keyColumns(sc *iceberg.Schema, keys array.RecordReader) ([]*keyColumn, erro
 	return out, nil
 }
 
-// comparable says whether an Iceberg type's bounds are compared here.
-func comparable(t iceberg.Type) bool {
+// boundsComparable says whether an Iceberg type's bounds are compared here.
+func boundsComparable(t iceberg.Type) bool {
 	switch t.(type) {
 	case iceberg.BooleanType, iceberg.Int32Type, iceberg.Int64Type, iceberg.DateType, iceberg.TimeType,
 		iceberg.TimestampType, iceberg.TimestampTzType, iceberg.StringType, iceberg.BinaryType, iceberg.DecimalType:
