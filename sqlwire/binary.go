@@ -24,9 +24,18 @@ const pgEpochMicros = 946_684_800_000_000
 // json are sent as their text bytes, which is their binary form.
 func binaryEncoder(col arrow.Array, o colOpts) encoder {
 	be := binary.BigEndian
-	if o.hint == engine.HintUUID {
+	switch o.hint {
+	case engine.HintUUID:
 		if a, ok := col.(*array.String); ok {
 			return func(b []byte, i int) []byte { return appendUUID(b, a.Value(i)) }
+		}
+	case hintTimeTZ:
+		if a, ok := col.(*array.String); ok {
+			return func(b []byte, i int) []byte { return appendTimeTZ(b, a.Value(i)) }
+		}
+	case hintOID:
+		if a, ok := col.(*array.Int64); ok {
+			return func(b []byte, i int) []byte { return be.AppendUint32(b, uint32(a.Value(i))) }
 		}
 	}
 	switch a := col.(type) {

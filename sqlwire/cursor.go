@@ -49,8 +49,8 @@ func textFields(names ...string) []pgproto3.FieldDescription {
 }
 
 // fieldsOf describes a result as RowDescription fields (text format, no table OIDs yet).
-func fieldsOf(res *engine.Result) []pgproto3.FieldDescription {
-	s, hints := res.Schema(), res.ColumnHints()
+func fieldsOf(res *engine.Result, hints []string) []pgproto3.FieldDescription {
+	s := res.Schema()
 	out := make([]pgproto3.FieldDescription, s.NumFields())
 	for i, f := range s.Fields() {
 		t := typeOf(f.Type, hints[i])
@@ -252,11 +252,11 @@ func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint
 		}
 		return nil, fmt.Errorf("syntax error at or near %q: %w", w, ErrInvalid)
 	}
-	res, err := c.query(c.statementContext(ctx), sql, params, oids)
+	res, hints, err := c.typedQuery(c.statementContext(ctx), sql, params, oids)
 	if err != nil {
 		return nil, err
 	}
-	cur := &cursor{tag: "SELECT", fields: fieldsOf(res), res: res, hints: res.ColumnHints(), loc: c.location()}
+	cur := &cursor{tag: "SELECT", fields: fieldsOf(res, hints), res: res, hints: hints, loc: c.location()}
 	c.columnOrigins(sql, cur.fields) // table OID / attnum as pg_attribute has them (catalog_timetravel.go)
 	return cur, nil
 }
@@ -270,11 +270,11 @@ func (c *conn) runCopy(ctx context.Context, sql string) (*cursor, error) {
 	if !readable[firstWord(q)] {
 		return nil, fmt.Errorf("COPY (query) takes a SELECT, found %q: %w", firstWord(q), ErrInvalid)
 	}
-	res, err := c.query(c.statementContext(ctx), q, nil, nil)
+	res, hints, err := c.typedQuery(c.statementContext(ctx), q, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	cu := &cursor{tag: "COPY", fields: fieldsOf(res), res: res, hints: res.ColumnHints(), loc: c.location()}
+	cu := &cursor{tag: "COPY", fields: fieldsOf(res, hints), res: res, hints: hints, loc: c.location()}
 	if co.format == "binary" {
 		if err := cu.setFormats([]int16{1}); err != nil {
 			cu.close()
@@ -318,7 +318,7 @@ func (c *conn) query(ctx context.Context, sql string, params [][]byte, oids []ui
 var duckCasts = map[uint32]string{oidBool: "BOOLEAN", oidInt2: "SMALLINT", oidInt4: "INTEGER", oidInt8: "BIGINT",
 	oidFloat4: "REAL", oidFloat8: "DOUBLE", oidNumeric: "DECIMAL(38,10)", oidDate: "DATE", oidTime: "TIME",
 	oidTimestamp: "TIMESTAMP", oidTimestamptz: "TIMESTAMPTZ", oidInterval: "INTERVAL", oidUUID: "UUID",
-	oidBytea: "BLOB", oidJSON: "JSON"}
+	oidBytea: "BLOB", oidJSON: "JSON", oidOID: "BIGINT", oidTimeTZ: "TIMETZ"}
 
 // literal quotes a text-format parameter as a SQL literal, cast to its declared type.
 func literal(v []byte, oid uint32) string {
@@ -332,6 +332,11 @@ func literal(v []byte, oid uint32) string {
 		return "NULL"
 	}
 	s := string(v)
+	if elem, ok := arrayElems[oid]; ok {
+		if lit, err := arrayLiteral(s, elem); err == nil {
+			return lit
+		}
+	}
 	if oid == oidBytea {
 		s = strings.TrimPrefix(s, `\x`)
 		return "from_hex('" + strings.ReplaceAll(s, "'", "''") + "')"
