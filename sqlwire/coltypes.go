@@ -119,7 +119,6 @@ func castColumns(sql string, s *arrow.Schema, cast []int) string {
 	return "SELECT " + strings.Join(cols, ", ") + " FROM (" + sql + "\n) AS strata_tz(" + strings.Join(alias, ", ") + ")"
 }
 
-
 // clientHints types the columns of the type-introspection queries drivers send and decode with built-in
 // codecs only. asyncpg knows oid[] and text[] but no other array type without introspecting it, so its own
 // introspection query (the one with typeinfo_tree) must describe attrtypoids as oid[] — as int8[] it
