@@ -23,8 +23,11 @@ type cursor struct {
 	res     *engine.Result
 	hints   []string       // res.ColumnHints()
 	loc     *time.Location // the session's TimeZone
-	encs    []encoder
-	formats []int16 // per column; nil = all text
+	encs    []colEncoder   // of the current batch
+	formats []int16        // per column; nil = all text
+	scratch []byte         // values() encodes into it
+	ends    []int          // values(): end of each value in scratch, -1 for NULL
+	vals    [][]byte       // values(): the result
 	batch   arrow.RecordBatch
 	row     int // next row of batch
 
@@ -132,18 +135,27 @@ func (cu *cursor) sendCopy(c *conn) error {
 }
 
 // stream sends engine rows until the result ends or max rows went out in this call; more reports rows left.
+// Rows are encoded straight into the connection's row buffer (rows.go), each value appended in place after
+// its length, and reach the socket in writes of at least outFlush bytes and at the end of every batch, so a
+// large result never accumulates in memory and a slow query's rows still arrive batch by batch.
 func (cu *cursor) stream(c *conn, max int64) (more bool, err error) {
+	if err := c.be.Flush(); err != nil { // what pgproto3 holds (RowDescription, CopyOutResponse) goes first
+		return false, connErr{err}
+	}
+	defer func() {
+		if ferr := c.writeOut(); ferr != nil && err == nil {
+			err = connErr{ferr}
+		}
+	}()
 	var n int64
-	values := make([][]byte, len(cu.fields))
-	buf := make([]byte, 0, 256)         // never nil: an empty value must not read as NULL
-	ends := make([]int, len(cu.fields)) // end offsets of the values in buf; -1 for NULL
+	binCopy := cu.copy != nil && cu.copy.format == "binary"
 	for {
 		if max > 0 && n >= max { // as PostgreSQL: suspended once max rows went out, without looking ahead
 			return true, nil
 		}
 		if cu.batch == nil || cu.row >= int(cu.batch.NumRows()) {
 			if cu.batch != nil {
-				if err := c.be.Flush(); err != nil {
+				if err := c.writeOut(); err != nil {
 					return false, connErr{err}
 				}
 			}
@@ -155,14 +167,7 @@ func (cu *cursor) stream(c *conn, max int64) (more bool, err error) {
 				return false, nil
 			}
 			cu.batch, cu.row = cu.res.RecordBatch(), 0
-			cu.encs = cu.encs[:0]
-			for j, col := range cu.batch.Columns() {
-				if cu.formats != nil && cu.formats[j] == 1 {
-					cu.encs = append(cu.encs, binaryEncoder(col, cu.colOpts(j)))
-				} else {
-					cu.encs = append(cu.encs, textEncoder(col, cu.colOpts(j)))
-				}
-			}
+			cu.setEncoders()
 		}
 		if cu.skip { // MOVE
 			cu.row++
@@ -170,28 +175,18 @@ func (cu *cursor) stream(c *conn, max int64) (more bool, err error) {
 			n++
 			continue
 		}
-		buf = buf[:0]
-		for j, enc := range cu.encs {
-			if cu.batch.Column(j).IsNull(cu.row) {
-				ends[j] = -1
-				continue
-			}
-			buf = enc(buf, cu.row)
-			ends[j] = len(buf)
+		switch {
+		case cu.copy == nil:
+			c.out = cu.appendRow(c.out, 'D', nil)
+		case binCopy:
+			c.out = cu.appendRow(c.out, 'd', cu.copy.takePending())
+		default:
+			c.out = appendMessage(c.out, 'd', cu.copy.line(cu.values()))
 		}
-		from := 0
-		for j, end := range ends {
-			if end < 0 {
-				values[j] = nil
-				continue
+		if len(c.out) >= outFlush {
+			if err := c.writeOut(); err != nil {
+				return false, connErr{err}
 			}
-			values[j] = buf[from:end]
-			from = end
-		}
-		if cu.copy != nil {
-			cu.copy.row(c, values)
-		} else {
-			c.be.Send(&pgproto3.DataRow{Values: values})
 		}
 		cu.row++
 		cu.sent++
