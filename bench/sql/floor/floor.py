@@ -6,11 +6,10 @@ bytes (bench/sql/floor/main.go), next to the same client against PostgreSQL and 
 bench/sql/floor/floor.sh starts both servers, builds the replay server and calls this. For each side, every
 client runs once through `floor record` (which stores the side's exact answers), then best-of --runs against
 `floor replay` of those bytes (the floor: no query, no encoding, a file copied to the socket) and against
-the live side. Strata / floor is what Strata's query and encoding cost on top of what the client must do.
+the live side, the four interleaved run by run. Strata / floor is what Strata's query and encoding cost on top of what the client must do.
 """
 
 import argparse
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -50,26 +49,34 @@ def main():
     a = ap.parse_args()
     bench.load(a.pg, a.strata, a.rows, 1)
     sides = {"postgres": (a.pg, "bench_t"), "strata": (a.strata, "clean.bench_t")}
-    res = {}
-    for side, (dsn, table) in sides.items():
-        d = Path(a.work) / side
-        d.mkdir(parents=True, exist_ok=True)
-        upstream = urlsplit(dsn).netloc.split("@")[-1]
-        rec, addr = start(a.floor, "record", d, upstream)
-        try:
-            for _, make in CLIENTS:
-                make(via(dsn, addr), table)()
-        finally:
-            rec.kill()
-            rec.wait()
-        rep, addr = start(a.floor, "replay", d)
-        try:
+    procs, targets = [], {}
+    try:
+        for side, (dsn, table) in sides.items():
+            d = Path(a.work) / side
+            d.mkdir(parents=True, exist_ok=True)
+            upstream = urlsplit(dsn).netloc.split("@")[-1]
+            rec, addr = start(a.floor, "record", d, upstream)
+            try:
+                for _, make in CLIENTS:
+                    make(via(dsn, addr), table)()
+            finally:
+                rec.kill()
+                rec.wait()
+            rep, addr = start(a.floor, "replay", d)
+            procs.append(rep)
+            targets[(side, "floor")] = (via(dsn, addr), table)
+            targets[(side, "live")] = (via(dsn, upstream), table)
+        # Interleaved, so that the load of the shared machine falls on all four alike: best of --runs each.
+        res = {}
+        for _ in range(a.runs):
             for name, make in CLIENTS:
-                res[(name, side, "floor")] = bench.best(make(via(dsn, addr), table), a.runs)
-                res[(name, side, "live")] = bench.best(make(via(dsn, upstream), table), a.runs)
-        finally:
-            rep.kill()
-            rep.wait()
+                for (side, kind), (dsn, table) in targets.items():
+                    t = bench.best(make(dsn, table), 1)
+                    res[(name, side, kind)] = min(t, res.get((name, side, kind), t))
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
     size = sum(f.stat().st_size for f in (Path(a.work) / "strata").iterdir())
     print(f"{a.rows:,} rows × 10 columns, best of {a.runs}; recorded answers of Strata: {size / 1e6:.0f} MB")
     print("| client | floor (replayed Strata bytes) | Strata | Strata / floor | floor (replayed PostgreSQL bytes) "
