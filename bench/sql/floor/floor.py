@@ -6,12 +6,14 @@ bytes (bench/sql/floor/main.go), next to the same client against PostgreSQL and 
 bench/sql/floor/floor.sh starts both servers, builds the replay server and calls this. For each side, every
 client runs once through `floor record` (which stores the side's exact answers), then best-of --runs against
 `floor replay` of those bytes (the floor: no query, no encoding, a file copied to the socket) and against
-the live side, the four interleaved run by run. Strata / floor is what Strata's query and encoding cost on top of what the client must do.
+the live side, the four interleaved run by run. The last column is the client process's own CPU time
+(process_time, all its threads) against the replays: what decoding costs the client, whatever the load. Strata / floor is what Strata's query and encoding cost on top of what the client must do.
 """
 
 import argparse
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -71,8 +73,11 @@ def main():
         for _ in range(a.runs):
             for name, make in CLIENTS:
                 for (side, kind), (dsn, table) in targets.items():
+                    c0 = time.process_time()
                     t = bench.best(make(dsn, table), 1)
+                    c = time.process_time() - c0
                     res[(name, side, kind)] = min(t, res.get((name, side, kind), t))
+                    res[(name, side, kind, "cpu")] = min(c, res.get((name, side, kind, "cpu"), c))
     finally:
         for p in procs:
             p.kill()
@@ -80,12 +85,14 @@ def main():
     size = sum(f.stat().st_size for f in (Path(a.work) / "strata").iterdir())
     print(f"{a.rows:,} rows × 10 columns, best of {a.runs}; recorded answers of Strata: {size / 1e6:.0f} MB")
     print("| client | floor (replayed Strata bytes) | Strata | Strata / floor | floor (replayed PostgreSQL bytes) "
-          "| PostgreSQL 15 | PostgreSQL / floor |")
-    print("|---|---|---|---|---|---|---|")
+          "| PostgreSQL 15 | PostgreSQL / floor | client CPU on Strata's / PostgreSQL's bytes |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, _ in CLIENTS:
         fs, s = res[(name, "strata", "floor")], res[(name, "strata", "live")]
         fp, p = res[(name, "postgres", "floor")], res[(name, "postgres", "live")]
-        print(f"| {name} | {fs:.2f} s | {s:.2f} s | {s / fs:.2f}× | {fp:.2f} s | {p:.2f} s | {p / fp:.2f}× |", flush=True)
+        cs, cp = res[(name, "strata", "floor", "cpu")], res[(name, "postgres", "floor", "cpu")]
+        print(f"| {name} | {fs:.2f} s | {s:.2f} s | {s / fs:.2f}× | {fp:.2f} s | {p:.2f} s | {p / fp:.2f}× "
+              f"| {cs:.2f} s / {cp:.2f} s |", flush=True)
 
 
 if __name__ == "__main__":
