@@ -24,9 +24,18 @@ const pgEpochMicros = 946_684_800_000_000
 // json are sent as their text bytes, which is their binary form.
 func binaryEncoder(col arrow.Array, o colOpts) encoder {
 	be := binary.BigEndian
-	if o.hint == engine.HintUUID {
+	switch o.hint {
+	case engine.HintUUID:
 		if a, ok := col.(*array.String); ok {
 			return func(b []byte, i int) []byte { return appendUUID(b, a.Value(i)) }
+		}
+	case hintTimeTZ:
+		if a, ok := col.(*array.String); ok {
+			return func(b []byte, i int) []byte { return appendTimeTZ(b, a.Value(i)) }
+		}
+	case hintOID:
+		if a, ok := col.(*array.Int64); ok {
+			return func(b []byte, i int) []byte { return be.AppendUint32(b, uint32(a.Value(i))) }
 		}
 	}
 	switch a := col.(type) {
@@ -210,8 +219,11 @@ func appendNumeric(b []byte, v int64, scale int32) []byte {
 
 // numericEncoder encodes numeric with pgx's codec (base-10000 digits are easy to get wrong by hand).
 func numericEncoder(val func(i int) *big.Int, scale int32) encoder {
-	m := pgtype.NewMap()
+	var m *pgtype.Map // made on first use: NewMap is costly and most batches never need it (appendNumeric)
 	return func(b []byte, i int) []byte {
+		if m == nil {
+			m = pgtype.NewMap()
+		}
 		out, err := m.Encode(oidNumeric, pgtype.BinaryFormatCode, pgtype.Numeric{Int: val(i), Exp: -scale, Valid: true}, b)
 		if err != nil {
 			panic(fmt.Sprintf("sqlwire: encode numeric: %v", err)) // cannot happen for a valid big.Int

@@ -32,6 +32,7 @@ type conn struct {
 	inTx    bool           // between BEGIN and COMMIT/ROLLBACK: portals survive Sync
 	failed  bool           // an extended-protocol message failed: skip to Sync
 	greeted bool           // the startup answer went out: SET reports changes with ParameterStatus
+	out     []byte         // encoded rows not yet written (rows.go)
 	stmts   map[string]*prepared
 	portals map[string]*portal
 

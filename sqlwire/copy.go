@@ -1,7 +1,6 @@
 package sqlwire
 
 import (
-	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -20,7 +19,7 @@ type copyOut struct {
 	escape   byte
 	forceAll bool // FORCE_QUOTE *
 	started  bool
-	line     []byte
+	buf      []byte // line's
 	pending  []byte // the binary header, sent with the first row or the trailer
 }
 
@@ -284,48 +283,37 @@ func (co *copyOut) start(c *conn, names []string) {
 		// reads it so.
 		co.pending = append([]byte("PGCOPY\n\xff\r\n\x00"), 0, 0, 0, 0, 0, 0, 0, 0)
 	case co.header:
-		co.line = co.line[:0]
+		header := make([][]byte, len(names))
 		for i, n := range names {
-			if i > 0 {
-				co.line = append(co.line, co.delim)
-			}
-			co.line = co.appendValue(co.line, []byte(n))
+			header[i] = []byte(n)
 		}
-		c.be.Send(&pgproto3.CopyData{Data: append(co.line, '\n')})
+		c.be.Send(&pgproto3.CopyData{Data: co.line(header)})
 	}
 }
 
-// row sends one row; values are text (or binary, for FORMAT binary) with nil for NULL.
-func (co *copyOut) row(c *conn, values [][]byte) {
-	b := co.line[:0]
-	if co.pending != nil {
-		b, co.pending = append(b, co.pending...), nil
-	}
-	if co.format == "binary" {
-		b = binary.BigEndian.AppendUint16(b, uint16(len(values)))
-		for _, v := range values {
-			if v == nil {
-				b = binary.BigEndian.AppendUint32(b, 0xFFFFFFFF)
-				continue
-			}
-			b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
-			b = append(b, v...)
+// line returns the text or CSV line of one row (values nil for NULL), valid until the next call.
+func (co *copyOut) line(values [][]byte) []byte {
+	b := co.buf[:0]
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, co.delim)
 		}
-	} else {
-		for i, v := range values {
-			if i > 0 {
-				b = append(b, co.delim)
-			}
-			if v == nil {
-				b = append(b, co.null...)
-				continue
-			}
-			b = co.appendValue(b, v)
+		if v == nil {
+			b = append(b, co.null...)
+			continue
 		}
-		b = append(b, '\n')
+		b = co.appendValue(b, v)
 	}
-	co.line = b
-	c.be.Send(&pgproto3.CopyData{Data: b}) // Send copies the bytes into its buffer
+	b = append(b, '\n')
+	co.buf = b
+	return b
+}
+
+// takePending returns the binary header once: it goes out in the first row's CopyData.
+func (co *copyOut) takePending() []byte {
+	p := co.pending
+	co.pending = nil
+	return p
 }
 
 // finish sends the binary trailer and CopyDone.

@@ -23,8 +23,11 @@ type cursor struct {
 	res     *engine.Result
 	hints   []string       // res.ColumnHints()
 	loc     *time.Location // the session's TimeZone
-	encs    []encoder
-	formats []int16 // per column; nil = all text
+	encs    []colEncoder   // of the current batch
+	formats []int16        // per column; nil = all text
+	scratch []byte         // values() encodes into it
+	ends    []int          // values(): end of each value in scratch, -1 for NULL
+	vals    [][]byte       // values(): the result
 	batch   arrow.RecordBatch
 	row     int // next row of batch
 
@@ -49,8 +52,8 @@ func textFields(names ...string) []pgproto3.FieldDescription {
 }
 
 // fieldsOf describes a result as RowDescription fields (text format, no table OIDs yet).
-func fieldsOf(res *engine.Result) []pgproto3.FieldDescription {
-	s, hints := res.Schema(), res.ColumnHints()
+func fieldsOf(res *engine.Result, hints []string) []pgproto3.FieldDescription {
+	s := res.Schema()
 	out := make([]pgproto3.FieldDescription, s.NumFields())
 	for i, f := range s.Fields() {
 		t := typeOf(f.Type, hints[i])
@@ -132,18 +135,27 @@ func (cu *cursor) sendCopy(c *conn) error {
 }
 
 // stream sends engine rows until the result ends or max rows went out in this call; more reports rows left.
+// Rows are encoded straight into the connection's row buffer (rows.go), each value appended in place after
+// its length, and reach the socket in writes of at least outFlush bytes and at the end of every batch, so a
+// large result never accumulates in memory and a slow query's rows still arrive batch by batch.
 func (cu *cursor) stream(c *conn, max int64) (more bool, err error) {
+	if err := c.be.Flush(); err != nil { // what pgproto3 holds (RowDescription, CopyOutResponse) goes first
+		return false, connErr{err}
+	}
+	defer func() {
+		if ferr := c.writeOut(); ferr != nil && err == nil {
+			err = connErr{ferr}
+		}
+	}()
 	var n int64
-	values := make([][]byte, len(cu.fields))
-	buf := make([]byte, 0, 256)         // never nil: an empty value must not read as NULL
-	ends := make([]int, len(cu.fields)) // end offsets of the values in buf; -1 for NULL
+	binCopy := cu.copy != nil && cu.copy.format == "binary"
 	for {
 		if max > 0 && n >= max { // as PostgreSQL: suspended once max rows went out, without looking ahead
 			return true, nil
 		}
 		if cu.batch == nil || cu.row >= int(cu.batch.NumRows()) {
 			if cu.batch != nil {
-				if err := c.be.Flush(); err != nil {
+				if err := c.writeOut(); err != nil {
 					return false, connErr{err}
 				}
 			}
@@ -155,14 +167,7 @@ func (cu *cursor) stream(c *conn, max int64) (more bool, err error) {
 				return false, nil
 			}
 			cu.batch, cu.row = cu.res.RecordBatch(), 0
-			cu.encs = cu.encs[:0]
-			for j, col := range cu.batch.Columns() {
-				if cu.formats != nil && cu.formats[j] == 1 {
-					cu.encs = append(cu.encs, binaryEncoder(col, cu.colOpts(j)))
-				} else {
-					cu.encs = append(cu.encs, textEncoder(col, cu.colOpts(j)))
-				}
-			}
+			cu.setEncoders()
 		}
 		if cu.skip { // MOVE
 			cu.row++
@@ -170,28 +175,18 @@ func (cu *cursor) stream(c *conn, max int64) (more bool, err error) {
 			n++
 			continue
 		}
-		buf = buf[:0]
-		for j, enc := range cu.encs {
-			if cu.batch.Column(j).IsNull(cu.row) {
-				ends[j] = -1
-				continue
-			}
-			buf = enc(buf, cu.row)
-			ends[j] = len(buf)
+		switch {
+		case cu.copy == nil:
+			c.out = cu.appendRow(c.out, 'D', nil)
+		case binCopy:
+			c.out = cu.appendRow(c.out, 'd', cu.copy.takePending())
+		default:
+			c.out = appendMessage(c.out, 'd', cu.copy.line(cu.values()))
 		}
-		from := 0
-		for j, end := range ends {
-			if end < 0 {
-				values[j] = nil
-				continue
+		if len(c.out) >= outFlush {
+			if err := c.writeOut(); err != nil {
+				return false, connErr{err}
 			}
-			values[j] = buf[from:end]
-			from = end
-		}
-		if cu.copy != nil {
-			cu.copy.row(c, values)
-		} else {
-			c.be.Send(&pgproto3.DataRow{Values: values})
 		}
 		cu.row++
 		cu.sent++
@@ -252,11 +247,11 @@ func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint
 		}
 		return nil, fmt.Errorf("syntax error at or near %q: %w", w, ErrInvalid)
 	}
-	res, err := c.query(c.statementContext(ctx), sql, params, oids)
+	res, hints, err := c.typedQuery(c.statementContext(ctx), sql, params, oids)
 	if err != nil {
 		return nil, err
 	}
-	cur := &cursor{tag: "SELECT", fields: fieldsOf(res), res: res, hints: res.ColumnHints(), loc: c.location()}
+	cur := &cursor{tag: "SELECT", fields: fieldsOf(res, hints), res: res, hints: hints, loc: c.location()}
 	c.columnOrigins(sql, cur.fields) // table OID / attnum as pg_attribute has them (catalog_timetravel.go)
 	return cur, nil
 }
@@ -270,11 +265,11 @@ func (c *conn) runCopy(ctx context.Context, sql string) (*cursor, error) {
 	if !readable[firstWord(q)] {
 		return nil, fmt.Errorf("COPY (query) takes a SELECT, found %q: %w", firstWord(q), ErrInvalid)
 	}
-	res, err := c.query(c.statementContext(ctx), q, nil, nil)
+	res, hints, err := c.typedQuery(c.statementContext(ctx), q, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	cu := &cursor{tag: "COPY", fields: fieldsOf(res), res: res, hints: res.ColumnHints(), loc: c.location()}
+	cu := &cursor{tag: "COPY", fields: fieldsOf(res, hints), res: res, hints: hints, loc: c.location()}
 	if co.format == "binary" {
 		if err := cu.setFormats([]int16{1}); err != nil {
 			cu.close()
@@ -318,7 +313,7 @@ func (c *conn) query(ctx context.Context, sql string, params [][]byte, oids []ui
 var duckCasts = map[uint32]string{oidBool: "BOOLEAN", oidInt2: "SMALLINT", oidInt4: "INTEGER", oidInt8: "BIGINT",
 	oidFloat4: "REAL", oidFloat8: "DOUBLE", oidNumeric: "DECIMAL(38,10)", oidDate: "DATE", oidTime: "TIME",
 	oidTimestamp: "TIMESTAMP", oidTimestamptz: "TIMESTAMPTZ", oidInterval: "INTERVAL", oidUUID: "UUID",
-	oidBytea: "BLOB", oidJSON: "JSON"}
+	oidBytea: "BLOB", oidJSON: "JSON", oidOID: "BIGINT", oidTimeTZ: "TIMETZ"}
 
 // literal quotes a text-format parameter as a SQL literal, cast to its declared type.
 func literal(v []byte, oid uint32) string {
@@ -332,6 +327,11 @@ func literal(v []byte, oid uint32) string {
 		return "NULL"
 	}
 	s := string(v)
+	if elem, ok := arrayElems[oid]; ok {
+		if lit, err := arrayLiteral(s, elem); err == nil {
+			return lit
+		}
+	}
 	if oid == oidBytea {
 		s = strings.TrimPrefix(s, `\x`)
 		return "from_hex('" + strings.ReplaceAll(s, "'", "''") + "')"

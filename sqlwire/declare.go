@@ -66,11 +66,11 @@ func (c *conn) declare(ctx context.Context, sql string, b bindings) (*cursor, er
 	if _, exists := c.portals[name]; exists {
 		return nil, fmt.Errorf("cursor %q already exists: %w", name, &stateError{state: "42P03"})
 	}
-	res, err := c.query(c.statementContext(ctx), q, b.params, b.oids)
+	res, hints, err := c.typedQuery(c.statementContext(ctx), q, b.params, b.oids)
 	if err != nil {
 		return nil, err
 	}
-	cu := &cursor{tag: "SELECT", fields: fieldsOf(res), res: res, hints: res.ColumnHints(), loc: c.location()}
+	cu := &cursor{tag: "SELECT", fields: fieldsOf(res, hints), res: res, hints: hints, loc: c.location()}
 	if binary {
 		if err := cu.setFormats([]int16{1}); err != nil {
 			cu.close()

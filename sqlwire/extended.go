@@ -72,6 +72,11 @@ func (c *conn) parse(m *pgproto3.Parse) error {
 	st.nparams = max(paramCount(st.sql), len(m.ParameterOIDs))
 	st.oids = make([]uint32, st.nparams)
 	copy(st.oids, m.ParameterOIDs)
+	for n, oid := range castParamOIDs(st.sql) { // $1::int4[]: the client's own cast types what it sends
+		if n <= st.nparams && st.oids[n-1] == 0 {
+			st.oids[n-1] = oid
+		}
+	}
 	c.stmts[m.Name] = st
 	c.be.Send(&pgproto3.ParseComplete{})
 	return nil
@@ -179,13 +184,13 @@ func (c *conn) inferParams(ctx context.Context, st *prepared) {
 var duckParamOIDs = map[string]uint32{"BOOLEAN": oidBool, "SMALLINT": oidInt2, "INTEGER": oidInt4, "BIGINT": oidInt8,
 	"HUGEINT": oidNumeric, "FLOAT": oidFloat4, "DOUBLE": oidFloat8, "DECIMAL": oidNumeric, "VARCHAR": oidText,
 	"BLOB": oidBytea, "DATE": oidDate, "TIME": oidTime, "TIMESTAMP": oidTimestamp, "TIMESTAMPTZ": oidTimestamptz,
-	"INTERVAL": oidInterval, "UUID": oidUUID}
+	"INTERVAL": oidInterval, "UUID": oidUUID, "TIME WITH TIME ZONE": oidTimeTZ, "TIMETZ": oidTimeTZ}
 
 // sampleValues are the parameter values a statement is described with, by declared type.
 var sampleValues = map[uint32]string{oidBool: "true", oidInt2: "1", oidInt4: "1", oidInt8: "1", oidFloat4: "1",
 	oidFloat8: "1", oidNumeric: "1", oidDate: "2000-01-01", oidTime: "00:00:00", oidTimestamp: "2000-01-01 00:00:00",
 	oidTimestamptz: "2000-01-01 00:00:00+00", oidInterval: "1 day", oidUUID: "00000000-0000-0000-0000-000000000000",
-	oidBytea: "", oidJSON: "null"}
+	oidBytea: "", oidJSON: "null", oidTimeTZ: "00:00:00+00"}
 
 // statementFields describes a statement's result before its parameters are known: a read runs with NULL
 // parameters and no rows (LIMIT 0), SHOW is answered, other session commands return no rows.
@@ -218,16 +223,18 @@ func (c *conn) statementFields(ctx context.Context, st *prepared) ([]pgproto3.Fi
 	for i, o := range st.oids {
 		if v, ok := sampleValues[o]; ok {
 			params[i] = []byte(v)
+		} else if _, isArray := arrayElems[o]; isArray {
+			params[i] = []byte("{}")
 		} else if o == oidText || o == oidVarchar || o == 0 {
 			params[i] = []byte{}
 		}
 	}
-	res, err := c.query(ctx, sql, params, st.oids)
+	res, hints, err := c.typedQuery(ctx, sql, params, st.oids)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = res.Close() }()
-	fields := fieldsOf(res)
+	fields := fieldsOf(res, hints)
 	c.columnOrigins(st.sql, fields) // as the portal's RowDescription will have them
 	return fields, nil
 }
@@ -271,6 +278,9 @@ func paramText(oid uint32, code int16, v []byte) ([]byte, error) {
 	}
 	if code != 1 {
 		return nil, fmt.Errorf("unknown format code %d", code)
+	}
+	if oid == oidTimeTZ {
+		return timeTZText(v)
 	}
 	m := pgtype.NewMap()
 	typ, ok := m.TypeForOID(oid)

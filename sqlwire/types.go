@@ -28,13 +28,17 @@ const (
 	oidInterval    = 1186
 	oidNumeric     = 1700
 	oidUUID        = 2950
+	oidOID         = 26
+	oidOIDArray    = 1028
+	oidTimeTZ      = 1266
 )
 
 // arrayOIDs maps an element type OID to its array type OID (pg_type.typarray).
 var arrayOIDs = map[uint32]uint32{
 	oidBool: 1000, oidBytea: 1001, oidInt2: 1005, oidInt4: 1007, oidText: 1009, oidVarchar: 1015,
 	oidInt8: 1016, oidFloat4: 1021, oidFloat8: 1022, oidTimestamp: 1115, oidDate: 1182, oidTime: 1183,
-	oidTimestamptz: 1185, oidInterval: 1187, oidNumeric: 1231, oidUUID: 2951, oidJSON: 199,
+	oidTimestamptz: 1185, oidInterval: 1187, oidNumeric: 1231, oidUUID: 2951, oidJSON: 199, oidOID: oidOIDArray,
+	oidTimeTZ: 1270,
 }
 
 // pgType is the PostgreSQL type a result column is described as.
@@ -67,6 +71,10 @@ func typeOf(t arrow.DataType, hint string) pgType {
 		return pgType{oidUUID, 16, -1}
 	case engine.HintJSON:
 		return pgType{oidJSON, -1, -1}
+	case hintOID:
+		return pgType{oidOID, 4, -1}
+	case hintTimeTZ:
+		return pgType{oidTimeTZ, 12, -1}
 	}
 	switch t := t.(type) {
 	case *arrow.BooleanType:

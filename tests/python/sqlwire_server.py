@@ -15,7 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# clean.typed: one row of values, one of NULLs, one of edge cases; clean.big: 100,000 rows.
+# clean.typed: one row of values, one of NULLs, one of edge cases; clean.big: 100,000 rows; clean.arrays: list
+# columns with NULL elements, an empty list and a NULL list.
 SEED = [
     """CREATE TABLE clean.typed AS SELECT * FROM (VALUES
         (1::BIGINT, 'Zoë ✓ 日本', 12.345::DECIMAL(10,3), 1.5::DOUBLE, TIMESTAMPTZ '2026-07-01 12:00:00.25+00',
@@ -25,6 +26,10 @@ SEED = [
          TIMESTAMP '1999-12-31 23:59:59.999999')
     ) t(id, name, amount, score, at_tz, day, flag, at_local)""",
     "CREATE TABLE clean.big AS SELECT i AS id, 'row ' || i::VARCHAR AS label FROM range(100000) t(i)",
+    """CREATE TABLE clean.arrays AS SELECT * FROM (VALUES
+        (1, [1, NULL, 3]::INTEGER[], [1.5, NULL]::DOUBLE[], ['a b', NULL, 'x"y', '', 'Zoë']::VARCHAR[], [10000000000]::BIGINT[]),
+        (2, NULL, []::DOUBLE[], [NULL]::VARCHAR[], NULL)
+    ) t(id, ints, floats, texts, bigs)""",
 ]
 
 

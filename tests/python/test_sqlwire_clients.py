@@ -173,6 +173,55 @@ def test_asyncpg(wire):
     asyncio.run(run())
 
 
+def test_asyncpg_arrays(wire):
+    """asyncpg decodes only text[] and oid[] without asking: for int4[], float8[], int8[] it runs its type
+    introspection query, whose own columns must then be types it knows (attrtypoids as oid[])."""
+    import asyncpg
+
+    async def run():
+        conn = await asyncpg.connect(wire.dsn())
+        try:
+            rows = await conn.fetch("SELECT id, ints, floats, texts, bigs FROM clean.arrays ORDER BY id")
+            assert [tuple(r) for r in rows] == [
+                (1, [1, None, 3], [1.5, None], ["a b", None, 'x"y', "", "Zoë"], [10000000000]),
+                (2, None, [], [None], None),
+            ]
+            stmt = await conn.prepare("SELECT ints FROM clean.arrays WHERE id = $1")
+            assert [a.name for a in stmt.get_attributes()] == ["ints"]
+            assert stmt.get_attributes()[0].type.oid == 1007  # int4[]
+            assert await stmt.fetchval(1) == [1, None, 3]
+            # arrays as parameters, sent in binary and read back
+            assert await conn.fetchval("SELECT $1::int4[]", [1, None, 3]) == [1, None, 3]
+            assert await conn.fetchval("SELECT $1::text[]", ["a b", None, 'x"y', ""]) == ["a b", None, 'x"y', ""]
+            assert await conn.fetchval("SELECT list_sum($1::float8[])", [1.5, 2.0]) == 3.5
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def test_timetz_keeps_its_offset(wire):
+    """DuckDB's Arrow output drops a timetz's offset; text and binary results must keep it."""
+    import psycopg
+
+    def tz(h, m=0, s=0):
+        return dt.timezone(dt.timedelta(hours=h, minutes=m, seconds=s))
+
+    want = (dt.time(12, 0, 0, 500000, tzinfo=tz(5, 30)), dt.time(12, 0, tzinfo=tz(-3)), dt.time(1, 2, 3),
+            dt.time(23, 59, 59, 123456, tzinfo=tz(5, 30, 15)), None)
+    sql = ("SELECT TIMETZ '12:00:00.5+05:30' AS a, TIMETZ '12:00:00-03' AS b, TIME '01:02:03' AS c, "
+           "TIMETZ '23:59:59.123456+05:30:15' AS d, NULL::TIMETZ AS e")
+    with psycopg.connect(wire.dsn(), autocommit=True) as conn:
+        for binary in (False, True):
+            cur = conn.execute(sql, binary=binary)
+            assert [c.type_code for c in cur.description] == [1266, 1266, 1083, 1266, 1266]
+            assert cur.fetchone() == want, binary
+        assert conn.execute("SELECT %s::TIMETZ", (dt.time(10, 0, tzinfo=tz(2)),)).fetchone() == (dt.time(10, 0, tzinfo=tz(2)),)
+        # the text form is PostgreSQL's
+        with conn.cursor() as cur, cur.copy("COPY (SELECT TIMETZ '12:00:00-03' AS t, TIMETZ '01:00:00.25+05:30') TO STDOUT") as cp:
+            assert b"".join(bytes(d) for d in cp) == b"12:00:00-03\t01:00:00.25+05:30\n"
+
+
 def test_polars_connectorx(wire):
     import polars as pl
 

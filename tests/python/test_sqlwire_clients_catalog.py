@@ -23,7 +23,7 @@ def test_sqlalchemy_pandas_read_sql(wire):
     assert df["name"].tolist()[1:] == [None, ""]
     t = pd.read_sql_table("typed", eng, schema="clean")
     assert sorted(t["id"].tolist()) == [1, 2, 3]
-    assert sa.inspect(eng).get_table_names(schema="clean") == ["big", "typed"]
+    assert sa.inspect(eng).get_table_names(schema="clean") == ["arrays", "big", "typed"]
 
 
 def test_polars_adbc(wire):

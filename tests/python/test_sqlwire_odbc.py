@@ -139,6 +139,22 @@ def test_odbc_declare_fetch_cursor_and_savepoints(demo_wire):
             conn.commit()
 
 
+@pytest.mark.parametrize("autocommit", [True, False])
+def test_odbc_declare_fetch_10k_rows(demo_wire, autocommit):
+    # UseDeclareFetch=1 with small pages (Fetch=100): a 10,000-row result comes in 100 FETCHes, in both
+    # autocommit modes, with a parameter, and a cursor closed early leaves the session usable.
+    with connect(demo_wire, autocommit=autocommit, UseDeclareFetch=1, Fetch=100) as conn:
+        cur = conn.cursor().execute(
+            "SELECT order_id, 'o' || order_id::VARCHAR AS label FROM raw.orders WHERE order_id <= ? ORDER BY order_id", 10000)
+        got = cur.fetchall()
+        assert len(got) == 10000
+        assert all(r[0] == i + 1 and r[1] == f"o{i + 1}" for i, r in enumerate(got))
+        cur = conn.cursor().execute("SELECT order_id FROM raw.orders ORDER BY order_id")
+        assert [r[0] for r in cur.fetchmany(150)] == list(range(1, 151))
+        cur.close()
+        assert rows(conn.cursor().execute("SELECT count(*) FROM raw.orders")) == [(22000,)]
+
+
 def test_odbc_errors(demo_wire):
     with connect(demo_wire) as conn:
         with pytest.raises(pyodbc.ProgrammingError) as err:

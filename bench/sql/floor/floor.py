@@ -1,0 +1,99 @@
+"""The client-decode floor: each bulk client of bench/sql timed against a server that only replays recorded
+bytes (bench/sql/floor/main.go), next to the same client against PostgreSQL and Strata, in one run.
+
+    python bench/sql/floor/floor.py --pg DSN --strata DSN --floor BIN --work DIR [--rows 1000000] [--runs 3]
+
+bench/sql/floor/floor.sh starts both servers, builds the replay server and calls this. For each side, every
+client runs once through `floor record` (which stores the side's exact answers), then best-of --runs against
+`floor replay` of those bytes (the floor: no query, no encoding, a file copied to the socket) and against
+the live side, the four interleaved run by run. The last column is the client process's own CPU time
+(process_time, all its threads) against the replays: what decoding costs the client, whatever the load. Strata / floor is what Strata's query and encoding cost on top of what the client must do.
+"""
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import bench  # noqa: E402  (bench/sql/bench.py: the data and the clients)
+
+CLIENTS = [
+    ("COPY BINARY raw (psycopg 3)", bench.copy_binary),
+    ("psycopg 3 binary → pandas", lambda d, t: bench.psycopg_pandas(d, t, True)),
+    ("connectorx → polars", lambda d, t: bench.polars_engine(d, t, "connectorx")),
+]
+
+
+def via(dsn, addr):
+    """dsn with its host:port replaced by addr and TLS off (the recorder proxies plain bytes)."""
+    u = urlsplit(dsn)
+    user = u.netloc.split("@")[0] + "@" if "@" in u.netloc else ""
+    return urlunsplit((u.scheme, user + addr, u.path, "sslmode=disable", ""))
+
+
+def start(floor, mode, d, upstream=None):
+    args = [floor, mode, "-listen", "127.0.0.1:0", "-dir", str(d)] + (["-upstream", upstream] if upstream else [])
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    return p, p.stdout.readline().strip()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pg", required=True)
+    ap.add_argument("--strata", required=True)
+    ap.add_argument("--floor", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    a = ap.parse_args()
+    bench.load(a.pg, a.strata, a.rows, 1)
+    sides = {"postgres": (a.pg, "bench_t"), "strata": (a.strata, "clean.bench_t")}
+    procs, targets = [], {}
+    try:
+        for side, (dsn, table) in sides.items():
+            d = Path(a.work) / side
+            d.mkdir(parents=True, exist_ok=True)
+            upstream = urlsplit(dsn).netloc.split("@")[-1]
+            rec, addr = start(a.floor, "record", d, upstream)
+            try:
+                for _, make in CLIENTS:
+                    make(via(dsn, addr), table)()
+            finally:
+                rec.kill()
+                rec.wait()
+            rep, addr = start(a.floor, "replay", d)
+            procs.append(rep)
+            targets[(side, "floor")] = (via(dsn, addr), table)
+            targets[(side, "live")] = (via(dsn, upstream), table)
+        # Interleaved, so that the load of the shared machine falls on all four alike: best of --runs each.
+        res = {}
+        for _ in range(a.runs):
+            for name, make in CLIENTS:
+                for (side, kind), (dsn, table) in targets.items():
+                    c0 = time.process_time()
+                    t = bench.best(make(dsn, table), 1)
+                    c = time.process_time() - c0
+                    res[(name, side, kind)] = min(t, res.get((name, side, kind), t))
+                    res[(name, side, kind, "cpu")] = min(c, res.get((name, side, kind, "cpu"), c))
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+    size = sum(f.stat().st_size for f in (Path(a.work) / "strata").iterdir())
+    print(f"{a.rows:,} rows × 10 columns, best of {a.runs}; recorded answers of Strata: {size / 1e6:.0f} MB")
+    print("| client | floor (replayed Strata bytes) | Strata | Strata / floor | floor (replayed PostgreSQL bytes) "
+          "| PostgreSQL 15 | PostgreSQL / floor | client CPU on Strata's / PostgreSQL's bytes |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, _ in CLIENTS:
+        fs, s = res[(name, "strata", "floor")], res[(name, "strata", "live")]
+        fp, p = res[(name, "postgres", "floor")], res[(name, "postgres", "live")]
+        cs, cp = res[(name, "strata", "floor", "cpu")], res[(name, "postgres", "floor", "cpu")]
+        print(f"| {name} | {fs:.2f} s | {s:.2f} s | {s / fs:.2f}× | {fp:.2f} s | {p:.2f} s | {p / fp:.2f}× "
+              f"| {cs:.2f} s / {cp:.2f} s |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
