@@ -38,6 +38,8 @@ type instance struct {
 	interrupted atomic.Bool // the watcher interrupted DuckDB at least once: never reuse the instance
 	readOnly    bool        // every statement prepareLast ran was a SELECT (or PREPARE/EXECUTE of one)
 	poolKey     string      // the setup the instance was sealed with, when it may be pooled
+	stmts       stmtCache   // statements a pooled instance keeps prepared (stmtcache.go)
+	counts      *stmtCounts // the engine's statement counts, set for pooled instances
 }
 
 // openInstance opens a database with the engine's settings. Call start before using it for a request.
@@ -82,7 +84,7 @@ func openInstance(o Options) (*instance, error) {
 	// Arrow output must be types iceberg-go and every Arrow client understand: plain utf8 (not string_view),
 	// 32-bit offsets, UUID/JSON as strings, timestamptz in UTC.
 	err = in.exec(context.Background(), "SET TimeZone = 'UTC'; SET produce_arrow_string_view = false; "+
-		"SET arrow_large_buffer_size = false; SET arrow_lossless_conversion = false")
+		"SET arrow_large_buffer_size = false; SET arrow_lossless_conversion = false; SET parquet_metadata_cache = true")
 	if err != nil {
 		_ = in.close()
 		return nil, err
@@ -140,6 +142,7 @@ func (in *instance) close() error {
 	}
 	in.closed = true
 	in.stop()
+	in.dropKept()
 	duckdb.Disconnect(&in.conn)
 	duckdb.Close(&in.db)
 	return os.RemoveAll(in.tmpDir)
@@ -161,6 +164,12 @@ func (in *instance) exec(ctx context.Context, sql string) error {
 // prepareLast runs every statement of sql but the last and prepares the last one, whose result the caller
 // streams with startStream. The caller destroys the returned statement.
 func (in *instance) prepareLast(ctx context.Context, sql string) (duckdb.PreparedStatement, error) {
+	return in.prepareStatements(ctx, sql, nil)
+}
+
+// prepareStatements is prepareLast; ran, if set, is told of every statement run before the last (its index, the
+// number of statements and its type).
+func (in *instance) prepareStatements(ctx context.Context, sql string, ran func(i, n int, typ duckdb.StatementType)) (duckdb.PreparedStatement, error) {
 	var stmt duckdb.PreparedStatement
 	var ex duckdb.ExtractedStatements
 	n := duckdb.ExtractStatements(in.conn, sql, &ex)
@@ -182,7 +191,8 @@ func (in *instance) prepareLast(ctx context.Context, sql string) (duckdb.Prepare
 			duckdb.DestroyPrepare(&ps)
 			return stmt, ctxErr(ctx, err)
 		}
-		switch duckdb.PreparedStatementType(ps) {
+		typ := duckdb.PreparedStatementType(ps)
+		switch typ {
 		case duckdb.StatementTypeSelect, duckdb.StatementTypePrepare, duckdb.StatementTypeExecute:
 		default:
 			in.readOnly = false
@@ -197,6 +207,9 @@ func (in *instance) prepareLast(ctx context.Context, sql string) (duckdb.Prepare
 		duckdb.DestroyPrepare(&ps)
 		if state == duckdb.StateError {
 			return stmt, ctxErr(ctx, parseError(msg))
+		}
+		if ran != nil {
+			ran(int(i), int(n), typ)
 		}
 	}
 	panic("unreachable")
@@ -281,6 +294,11 @@ type stream struct {
 // startStream executes a prepared statement as a streaming result. It takes ownership of ps.
 func (in *instance) startStream(ctx context.Context, ps duckdb.PreparedStatement) (*stream, error) {
 	defer duckdb.DestroyPrepare(&ps)
+	return in.execStream(ctx, ps)
+}
+
+// execStream executes a prepared statement as a streaming result; ps stays the caller's and may run again.
+func (in *instance) execStream(ctx context.Context, ps duckdb.PreparedStatement) (*stream, error) {
 	var pending duckdb.PendingResult
 	defer duckdb.DestroyPending(&pending)
 	if duckdb.PendingPreparedStreaming(ps, &pending) == duckdb.StateError {

@@ -54,6 +54,7 @@ type Engine struct {
 	pool    map[string][]pooled // idle sealed databases by setup (pool.go)
 	pooled  int                 // how many databases pool holds
 	sweeper *time.Timer         // closes idle pooled databases
+	counts  stmtCounts          // statements pooled databases prepared and reused (stmtcache.go)
 }
 
 // New checks the options by opening one DuckDB database and returns an Engine. Close it with Close.

@@ -187,5 +187,6 @@ func (e *Engine) prepareReusable(ctx context.Context, tables []Table) (*instance
 		return nil, err
 	}
 	in.poolKey = key
+	in.counts = &e.counts
 	return in, nil
 }
