@@ -1,0 +1,75 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// benchSQLTable writes bench/sql's 10 columns for rows rows the way the lake's writer lays them out (DuckDB COPY,
+// zstd, FIELD_IDS, ROW_GROUP_SIZE writeRowGroupRows, files of up to 256 MB, order not kept).
+func benchSQLTable(b *testing.B, rows int) Table {
+	dir := b.TempDir()
+	out := filepath.Join(dir, "data")
+	sel := fmt.Sprintf(`SELECT i::BIGINT AS id, (i * 0.5)::DOUBLE AS a, (i %% 1000)::INTEGER AS b, (i %% 7)::SMALLINT AS s,
+		((i %% 100000) / 100.0)::DECIMAL(12,2) AS amount, 'name ' || (i %% 10000)::VARCHAR AS name, md5(i::VARCHAR) AS tag,
+		TIMESTAMP '2026-01-01' + i * INTERVAL 1 SECOND AS at, (i %% 2 = 0) AS flag, (i %% 365)::INTEGER AS day
+		FROM range(%d) AS g(i)`, rows)
+	duck(b, fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd, FIELD_IDS {id: 1, a: 2, b: 3, s: 4, amount: 5, "+
+		"name: 6, tag: 7, \"at\": 8, flag: 9, day: 10}, ROW_GROUP_SIZE %d, FILE_SIZE_BYTES '256MB', PRESERVE_ORDER false)",
+		sel, sqlString(out), writeRowGroupRows))
+	files, err := filepath.Glob(filepath.Join(out, "*.parquet"))
+	require.NoError(b, err)
+	t := Table{Schema: "clean", Name: "bench_t10", Files: files}
+	for i, c := range [][2]string{{"id", "long"}, {"a", "double"}, {"b", "int"}, {"s", "int"}, {"amount", "decimal(12, 2)"},
+		{"name", "string"}, {"tag", "string"}, {"at", "timestamp"}, {"flag", "boolean"}, {"day", "int"}} {
+		t.Columns = append(t.Columns, Column{FieldID: i + 1, Name: c[0], Type: c[1]})
+	}
+	return t
+}
+
+// BenchmarkAggregateBenchSQL is bench/sql's aggregate (GROUP BY 1,000 groups) over the same columns, laid out as
+// the lake writes them: DuckDB alone on read_parquet, DuckDB alone on the engine's view SQL (field-id schema),
+// and the engine (fresh and pooled database). STRATA_AGG_ROWS sets the rows (default 2M). cpu-ms/op is the
+// process's CPU time, which on a shared machine measures the work better than the wall clock.
+func BenchmarkAggregateBenchSQL(b *testing.B) {
+	rows := 2_000_000
+	if v, err := strconv.Atoi(os.Getenv("STRATA_AGG_ROWS")); err == nil {
+		rows = v
+	}
+	tbl := benchSQLTable(b, rows)
+	b.Logf("%d rows in %d files", rows, len(tbl.Files))
+	const agg = "SELECT b, count(*), avg(a), sum(amount), max(name) FROM %s GROUP BY b ORDER BY b"
+	view, _, err := tableSelect(tbl)
+	require.NoError(b, err)
+	measure := func(b *testing.B, run func() int) {
+		cpu := cpuTime()
+		for b.Loop() {
+			require.Equal(b, 1000, run())
+		}
+		b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N)/1000, "cpu-ms/op")
+	}
+	b.Run("duckdb/read_parquet", func(b *testing.B) {
+		db := plainDuckDB(b)
+		measure(b, func() int { return plainQuery(b, db, fmt.Sprintf(agg, "read_parquet("+sqlStringList(tbl.Files)+")")) })
+	})
+	b.Run("duckdb/view-sql", func(b *testing.B) {
+		db := plainDuckDB(b)
+		measure(b, func() int { return plainQuery(b, db, fmt.Sprintf(agg, "("+view+")")) })
+	})
+	for _, mode := range []struct {
+		name string
+		opts QueryOptions
+	}{{"engine/fresh", QueryOptions{}}, {"engine/pooled", reuse}} {
+		b.Run(mode.name, func(b *testing.B) {
+			e := newEngine(b, Options{Threads: 2})
+			measure(b, func() int { return len(queryWith(b, e, fmt.Sprintf(agg, "clean.bench_t10"), mode.opts, tbl)) })
+		})
+	}
+}
