@@ -16,7 +16,10 @@ import (
 
 // benchSQLTable writes bench/sql's 10 columns for rows rows the way the lake's writer lays them out (DuckDB COPY,
 // zstd, FIELD_IDS, ROW_GROUP_SIZE writeRowGroupRows, files of up to 256 MB, order not kept).
-func benchSQLTable(b *testing.B, rows int) Table {
+func benchSQLTable(b *testing.B, rows int) Table { return benchSQLTableRG(b, rows, writeRowGroupRows) }
+
+// benchSQLTableRG is benchSQLTable with row groups of rowGroup rows.
+func benchSQLTableRG(b *testing.B, rows, rowGroup int) Table {
 	dir := b.TempDir()
 	out := filepath.Join(dir, "data")
 	sel := fmt.Sprintf(`SELECT i::BIGINT AS id, (i * 0.5)::DOUBLE AS a, (i %% 1000)::INTEGER AS b, (i %% 7)::SMALLINT AS s,
@@ -25,7 +28,7 @@ func benchSQLTable(b *testing.B, rows int) Table {
 		FROM range(%d) AS g(i)`, rows)
 	duck(b, fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd, FIELD_IDS {id: 1, a: 2, b: 3, s: 4, amount: 5, "+
 		"name: 6, tag: 7, \"at\": 8, flag: 9, day: 10}, ROW_GROUP_SIZE %d, FILE_SIZE_BYTES '256MB', PRESERVE_ORDER false)",
-		sel, sqlString(out), writeRowGroupRows))
+		sel, sqlString(out), rowGroup))
 	files, err := filepath.Glob(filepath.Join(out, "*.parquet"))
 	require.NoError(b, err)
 	t := Table{Schema: "clean", Name: "bench_t10", Files: files}
@@ -127,4 +130,33 @@ func BenchmarkStreamBenchSQL(b *testing.B) {
 			return n
 		})
 	})
+}
+
+// BenchmarkRowGroupSize measures what the lake writer's row group size does to a point query (SELECT * WHERE
+// id = k, one matching row) and to bench/sql's aggregate, over 1M rows in a pooled database. A point query
+// decompresses every column of the row group its row is in (DuckDB reads no page index), so its cost grows
+// with the row group.
+func BenchmarkRowGroupSize(b *testing.B) {
+	const rows = 1_000_000
+	for _, rg := range []int{writeRowGroupRows, 16384} {
+		tbl := benchSQLTableRG(b, rows, rg)
+		e := newEngine(b, Options{Threads: 2})
+		for _, mode := range []struct {
+			name string
+			sql  func(i int) string
+		}{
+			{"point", func(i int) string { return fmt.Sprintf("SELECT * FROM clean.bench_t10 WHERE id = %d", (i*7919)%rows) }},
+			{"aggregate", func(int) string {
+				return "SELECT b, count(*), avg(a), sum(amount), max(name) FROM clean.bench_t10 GROUP BY b ORDER BY b LIMIT 1"
+			}},
+		} {
+			b.Run(fmt.Sprintf("rows%d/%s", rg, mode.name), func(b *testing.B) {
+				cpu := cpuTime()
+				for i := range b.N {
+					require.Len(b, queryWith(b, e, mode.sql(i), reuse, tbl), 1)
+				}
+				b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N)/1000, "cpu-ms/op")
+			})
+		}
+	}
 }
