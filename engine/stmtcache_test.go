@@ -3,6 +3,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -82,4 +83,26 @@ func TestFirstStatement(t *testing.T) {
 	require.Equal(t, "strata_stmt", name)
 	_, ok = prepareName("EXECUTE s(1)")
 	require.False(t, ok)
+}
+
+// ParamTypes (a driver's Parse/Describe) prepares in a pooled database and leaves it for the query that follows.
+func TestParamTypesLeavesAPooledDatabase(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{})
+	a := idTable(t, "a", 0, 5)
+	types, err := e.ParamTypes(context.Background(), "SELECT id FROM raw.a WHERE id = $1", []Table{a})
+	require.NoError(t, err)
+	require.Equal(t, []string{"BIGINT"}, types)
+	require.Equal(t, 1, e.Pooled())
+	db := queryWith(t, e, whichDB, reuse, a)
+	require.Equal(t, 1, e.Pooled())
+	types, err = e.ParamTypes(context.Background(), "SELECT id FROM raw.a WHERE id = $1", []Table{a})
+	require.NoError(t, err)
+	require.Equal(t, []string{"BIGINT"}, types)
+	require.Equal(t, db, queryWith(t, e, whichDB, reuse, a), "the same database served both")
+
+	// A failed one is not pooled.
+	_, err = e.ParamTypes(context.Background(), "SELECT nope FROM raw.a WHERE id = $1", []Table{a})
+	require.ErrorIs(t, err, ErrInvalid)
+	require.Equal(t, 0, e.Pooled())
 }
