@@ -40,6 +40,12 @@ type instance struct {
 	poolKey     string      // the setup the instance was sealed with, when it may be pooled
 	stmts       stmtCache   // statements a pooled instance keeps prepared (stmtcache.go)
 	counts      *stmtCounts // the engine's statement counts, set for pooled instances
+
+	tables   []Table // the tables a poolable instance was set up with (hot.go)
+	uses     int     // how many times the pool handed the instance out again
+	hotTried bool    // the instance tried to copy its tables into memory
+	hotBytes int64   // memory its in-memory tables hold
+	onClose  func()  // releases what the engine charged for the instance
 }
 
 // openInstance opens a database with the engine's settings. Call start before using it for a request.
@@ -144,6 +150,9 @@ func (in *instance) close() error {
 	in.stop()
 	in.dropKept()
 	duckdb.Disconnect(&in.conn)
+	if in.onClose != nil {
+		in.onClose()
+	}
 	duckdb.Close(&in.db)
 	return os.RemoveAll(in.tmpDir)
 }

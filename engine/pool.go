@@ -56,6 +56,25 @@ func (e *Engine) recycle(in *instance) {
 		e.retire(in)
 		return
 	}
+	if e.wantsHot(in) {
+		e.mu.Lock()
+		closed := e.closed
+		if !closed {
+			e.loads.Add(1)
+		}
+		e.mu.Unlock()
+		if closed {
+			_ = in.close()
+			return
+		}
+		go e.loadHot(in)
+		return
+	}
+	e.putPooled(in)
+}
+
+// putPooled adds an idle database to the pool, evicting the oldest one if the pool is full.
+func (e *Engine) putPooled(in *instance) {
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
@@ -177,6 +196,7 @@ func (e *Engine) prepareReusable(ctx context.Context, tables []Table) (*instance
 			return nil, ErrClosed
 		}
 		if in := e.poolGet(key); in != nil {
+			in.uses++
 			in.interrupted.Store(false)
 			in.start(ctx)
 			return in, nil
@@ -188,5 +208,6 @@ func (e *Engine) prepareReusable(ctx context.Context, tables []Table) (*instance
 	}
 	in.poolKey = key
 	in.counts = &e.counts
+	in.tables = tables
 	return in, nil
 }
