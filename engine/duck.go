@@ -44,8 +44,11 @@ type instance struct {
 	tables   []Table // the tables a poolable instance was set up with (hot.go)
 	uses     int     // how many times the pool handed the instance out again
 	hotTried bool    // the instance tried to copy its tables into memory
-	hotBytes int64   // memory its in-memory tables hold
-	onClose  func()  // releases what the engine charged for the instance
+	hotBytes int64   // memory its in-memory tables hold; set by the load, read after loadDone
+	onClose  func()  // releases what the engine charged for the instance; set like hotBytes
+
+	loadCancel context.CancelFunc // stops the load of the in-memory tables
+	loadDone   chan struct{}      // closed when the load has ended
 }
 
 // openInstance opens a database with the engine's settings. Call start before using it for a request.
@@ -148,6 +151,10 @@ func (in *instance) close() error {
 	}
 	in.closed = true
 	in.stop()
+	if in.loadDone != nil {
+		in.loadCancel()
+		<-in.loadDone
+	}
 	in.dropKept()
 	duckdb.Disconnect(&in.conn)
 	if in.onClose != nil {

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+
+	duckdb "github.com/duckdb/duckdb-go-bindings"
 )
 
 // Hot tables: a pooled database that is used again (its key came back within the idle window) is worth more
@@ -16,11 +18,12 @@ import (
 // in-memory tables, when they are small enough, and later queries in it read memory.
 //
 // The copy is exactly what the view returned: each view is replaced, in one transaction, by a table of the same
-// name created AS the view's own SELECT (same columns, types and field-id mapping). It runs in the background
-// after a query put the database back, so no statement waits for it; meanwhile other queries over the same
-// snapshot open another database. A failed copy rolls back to the views and the database is pooled as it was; a
-// copy cancelled by Close retires it. The sandbox is untouched: the setting that user SQL cannot read files is
-// locked before, and the copy reads only the table's own files, which the sandbox allows.
+// name created AS the view's own SELECT (same columns, types and field-id mapping). It runs in the background on a
+// second connection of the database once a query has put the database back; the database stays in the pool and
+// serves queries from its views meanwhile, so no statement waits for the copy (DuckDB rebinds statements prepared
+// over the views once it commits). A failed copy rolls back to the views; closing the database cancels the copy
+// first. The sandbox is untouched: user SQL was locked out of files before, and the copy reads only the table's
+// own files, which the sandbox allows.
 //
 // Memory is bounded twice: a database copies its tables only when their uncompressed Parquet size, and then
 // the memory the copy takes, are under Options.HotTableBytes, and the copies of all pooled databases stay under
@@ -52,34 +55,46 @@ func (e *Engine) wantsHot(in *instance) bool {
 	return false
 }
 
-// loadHot copies in's tables into memory and then pools it (or retires it if the load was cancelled). It runs
-// in its own goroutine, counted in e.loads.
-func (e *Engine) loadHot(in *instance) {
-	defer e.loads.Done()
+// startHot starts copying in's tables into memory on a second connection of its database, in the background,
+// while in itself goes back to the pool and serves queries (over the views until the copy commits; DuckDB
+// rebinds statements prepared over them). in.close cancels the copy and waits for it.
+func (e *Engine) startHot(in *instance) {
 	in.hotTried = true
-	in.dropKept() // their plans read the views; they would be rebound anyway
-	in.start(e.loadCtx)
-	n, err := e.makeHot(e.loadCtx, in)
-	in.stop()
-	if in.interrupted.Load() || e.loadCtx.Err() != nil {
-		e.retire(in)
+	var conn duckdb.Connection
+	if duckdb.Connect(in.db, &conn) == duckdb.StateError {
 		return
 	}
+	ctx, cancel := context.WithCancel(e.loadCtx)
+	in.loadCancel, in.loadDone = cancel, make(chan struct{})
+	e.loads.Add(1)
+	go e.loadHot(ctx, in, &instance{db: in.db, conn: conn})
+}
+
+// loadHot is the goroutine of startHot; ld is the second connection, which it disconnects.
+func (e *Engine) loadHot(ctx context.Context, in, ld *instance) {
+	defer e.loads.Done()
+	defer close(in.loadDone)
+	defer in.loadCancel()
+	ld.start(ctx)
+	n, err := e.makeHot(ctx, ld, in.tables)
+	ld.stop()
+	duckdb.Disconnect(&ld.conn)
 	if err != nil {
 		slog.Debug("engine: tables stay on Parquet", "err", err)
-	} else if n > 0 {
-		e.hotLoads.Add(1)
+		return
 	}
-	e.putPooled(in)
+	e.hotLoads.Add(1)
+	in.hotBytes = n
+	in.onClose = func() { e.releaseHot(n) }
 }
 
 // makeHot replaces in's views by in-memory tables if they fit and returns the bytes they hold; on any error the
 // views stay.
-func (e *Engine) makeHot(ctx context.Context, in *instance) (int64, error) {
+func (e *Engine) makeHot(ctx context.Context, in *instance, tables []Table) (int64, error) {
 	var files []string
 	var b strings.Builder
 	b.WriteString("BEGIN TRANSACTION;\n")
-	for _, t := range in.tables {
+	for _, t := range tables {
 		if len(t.Files) == 0 {
 			continue
 		}
@@ -130,10 +145,7 @@ func (e *Engine) makeHot(ctx context.Context, in *instance) (int64, error) {
 		e.releaseHot(held)
 		return 0, err
 	}
-	// Charge what the tables really hold.
-	e.releaseHot(held - used)
-	in.hotBytes = used
-	in.onClose = func() { e.releaseHot(used) }
+	e.releaseHot(held - used) // charge what the tables really hold
 	return used, nil
 }
 

@@ -57,18 +57,7 @@ func (e *Engine) recycle(in *instance) {
 		return
 	}
 	if e.wantsHot(in) {
-		e.mu.Lock()
-		closed := e.closed
-		if !closed {
-			e.loads.Add(1)
-		}
-		e.mu.Unlock()
-		if closed {
-			_ = in.close()
-			return
-		}
-		go e.loadHot(in)
-		return
+		e.startHot(in)
 	}
 	e.putPooled(in)
 }
