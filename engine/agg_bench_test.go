@@ -41,7 +41,8 @@ func benchSQLTableRG(b *testing.B, rows, rowGroup int) Table {
 
 // BenchmarkAggregateBenchSQL is bench/sql's aggregate (GROUP BY 1,000 groups) over the same columns, laid out as
 // the lake writes them: DuckDB alone on read_parquet, DuckDB alone on the engine's view SQL (field-id schema),
-// and the engine (fresh and pooled database). STRATA_AGG_ROWS sets the rows (default 2M). cpu-ms/op is the
+// and the engine (fresh database, pooled database reading Parquet, pooled database with the table copied into
+// memory). STRATA_AGG_ROWS sets the rows (default 2M). cpu-ms/op is the
 // process's CPU time, which on a shared machine measures the work better than the wall clock.
 func BenchmarkAggregateBenchSQL(b *testing.B) {
 	rows := 2_000_000
@@ -71,9 +72,14 @@ func BenchmarkAggregateBenchSQL(b *testing.B) {
 	for _, mode := range []struct {
 		name string
 		opts QueryOptions
-	}{{"engine/fresh", QueryOptions{}}, {"engine/pooled", reuse}} {
+		hot  int64
+	}{{"engine/fresh", QueryOptions{}, -1}, {"engine/pooled", reuse, -1}, {"engine/hot", reuse, 1 << 30}} {
 		b.Run(mode.name, func(b *testing.B) {
-			e := newEngine(b, Options{Threads: 2})
+			e := newEngine(b, Options{Threads: 2, HotTableBytes: mode.hot, HotTotalBytes: 2 << 30})
+			if mode.hot > 0 {
+				useTwice(b, e, tbl)
+				waitHot(b, e, 1)
+			}
 			measure(b, func() int { return len(queryWith(b, e, fmt.Sprintf(agg, "clean.bench_t10"), mode.opts, tbl)) })
 		})
 	}
@@ -135,12 +141,24 @@ func BenchmarkStreamBenchSQL(b *testing.B) {
 // BenchmarkRowGroupSize measures what the lake writer's row group size does to a point query (SELECT * WHERE
 // id = k, one matching row) and to bench/sql's aggregate, over 1M rows in a pooled database. A point query
 // decompresses every column of the row group its row is in (DuckDB reads no page index), so its cost grows
-// with the row group.
+// with the row group. rows131072-hot is the lake's layout once the pooled database copied the table into memory
+// (hot.go).
 func BenchmarkRowGroupSize(b *testing.B) {
 	const rows = 1_000_000
-	for _, rg := range []int{writeRowGroupRows, 16384} {
+	for _, layout := range []struct {
+		rowGroup int
+		hot      bool
+	}{{writeRowGroupRows, false}, {16384, false}, {writeRowGroupRows, true}} {
+		rg := layout.rowGroup
 		tbl := benchSQLTableRG(b, rows, rg)
-		e := newEngine(b, Options{Threads: 2})
+		e := newEngine(b, Options{Threads: 2, HotTableBytes: -1})
+		name := fmt.Sprintf("rows%d", rg)
+		if layout.hot {
+			e = newEngine(b, Options{Threads: 2})
+			useTwice(b, e, tbl)
+			waitHot(b, e, 1)
+			name += "-hot"
+		}
 		for _, mode := range []struct {
 			name string
 			sql  func(i int) string
@@ -150,7 +168,7 @@ func BenchmarkRowGroupSize(b *testing.B) {
 				return "SELECT b, count(*), avg(a), sum(amount), max(name) FROM clean.bench_t10 GROUP BY b ORDER BY b LIMIT 1"
 			}},
 		} {
-			b.Run(fmt.Sprintf("rows%d/%s", rg, mode.name), func(b *testing.B) {
+			b.Run(name+"/"+mode.name, func(b *testing.B) {
 				cpu := cpuTime()
 				for i := range b.N {
 					require.Len(b, queryWith(b, e, mode.sql(i), reuse, tbl), 1)

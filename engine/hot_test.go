@@ -62,13 +62,13 @@ func allTypesTable(t *testing.T) Table {
 }
 
 // waitHot waits until e has loaded want databases' tables into memory and pooled them.
-func waitHot(t *testing.T, e *Engine, want int64) {
+func waitHot(t testing.TB, e *Engine, want int64) {
 	t.Helper()
 	require.Eventually(t, func() bool { return e.HotLoads() >= want && e.Pooled() >= 1 }, 20*time.Second, 5*time.Millisecond)
 }
 
 // useTwice runs a query twice with Reuse: the second use makes the pooled database load its tables.
-func useTwice(t *testing.T, e *Engine, tables ...Table) {
+func useTwice(t testing.TB, e *Engine, tables ...Table) {
 	t.Helper()
 	for range 2 {
 		queryWith(t, e, "SELECT 1", reuse, tables...)
