@@ -47,6 +47,8 @@ type instance struct {
 	hotBytes int64   // memory its in-memory tables hold; set by the load, read after loadDone
 	onClose  func()  // releases what the engine charged for the instance; set like hotBytes
 
+	aux        *instance          // second connection to db, used by the load (hot.go); only its db and conn are set
+	hasAux     bool               //
 	loadCancel context.CancelFunc // stops the load of the in-memory tables
 	loadDone   chan struct{}      // closed when the load has ended
 }
@@ -79,7 +81,7 @@ func openInstance(o Options) (*instance, error) {
 			return nil, fmt.Errorf("engine: invalid setting %s=%q: %w", s[0], s[1], ErrInvalid)
 		}
 	}
-	in := &instance{tmpDir: tmp}
+	in := &instance{tmpDir: tmp, aux: &instance{}}
 	var msg string
 	if duckdb.OpenExt(":memory:", &in.db, cfg, &msg) == duckdb.StateError {
 		_ = os.RemoveAll(tmp)
@@ -92,9 +94,20 @@ func openInstance(o Options) (*instance, error) {
 	}
 	// Arrow output must be types iceberg-go and every Arrow client understand: plain utf8 (not string_view),
 	// 32-bit offsets, UUID/JSON as strings, timestamptz in UTC.
-	err = in.exec(context.Background(), "SET TimeZone = 'UTC'; SET produce_arrow_string_view = false; "+
-		"SET arrow_large_buffer_size = false; SET arrow_lossless_conversion = false; SET parquet_metadata_cache = true")
-	if err != nil {
+	const session = "SET TimeZone = 'UTC'; SET produce_arrow_string_view = false; " +
+		"SET arrow_large_buffer_size = false; SET arrow_lossless_conversion = false; SET parquet_metadata_cache = true"
+	if err := in.exec(context.Background(), session); err != nil {
+		_ = in.close()
+		return nil, err
+	}
+	// A second connection with the same session settings (TimeZone is per connection and cannot be set once the
+	// database is sealed) copies the tables of a pooled database into memory while the first serves queries.
+	if duckdb.Connect(in.db, &in.aux.conn) == duckdb.StateError {
+		_ = in.close()
+		return nil, errors.New("engine: duckdb: cannot connect")
+	}
+	in.aux.db, in.hasAux = in.db, true
+	if err := in.aux.exec(context.Background(), session); err != nil {
 		_ = in.close()
 		return nil, err
 	}
@@ -156,6 +169,9 @@ func (in *instance) close() error {
 		<-in.loadDone
 	}
 	in.dropKept()
+	if in.hasAux {
+		duckdb.Disconnect(&in.aux.conn)
+	}
 	duckdb.Disconnect(&in.conn)
 	if in.onClose != nil {
 		in.onClose()

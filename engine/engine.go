@@ -103,6 +103,7 @@ func New(opts Options) (*Engine, error) {
 	e.loadCtx, e.loadCancel = context.WithCancel(context.Background())
 	in, err := openInstance(opts)
 	if err != nil {
+		e.loadCancel()
 		return nil, err
 	}
 	e.putSpare(in)

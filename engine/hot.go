@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-
-	duckdb "github.com/duckdb/duckdb-go-bindings"
 )
 
 // Hot tables: a pooled database that is used again (its key came back within the idle window) is worth more
@@ -60,25 +58,24 @@ func (e *Engine) wantsHot(in *instance) bool {
 // rebinds statements prepared over them). in.close cancels the copy and waits for it.
 func (e *Engine) startHot(in *instance) {
 	in.hotTried = true
-	var conn duckdb.Connection
-	if duckdb.Connect(in.db, &conn) == duckdb.StateError {
+	if !in.hasAux {
 		return
 	}
 	ctx, cancel := context.WithCancel(e.loadCtx)
 	in.loadCancel, in.loadDone = cancel, make(chan struct{})
 	e.loads.Add(1)
-	go e.loadHot(ctx, in, &instance{db: in.db, conn: conn})
+	go e.loadHot(ctx, in)
 }
 
-// loadHot is the goroutine of startHot; ld is the second connection, which it disconnects.
-func (e *Engine) loadHot(ctx context.Context, in, ld *instance) {
+// loadHot is the goroutine of startHot; it uses in's second connection.
+func (e *Engine) loadHot(ctx context.Context, in *instance) {
 	defer e.loads.Done()
 	defer close(in.loadDone)
 	defer in.loadCancel()
+	ld := in.aux
 	ld.start(ctx)
 	n, err := e.makeHot(ctx, ld, in.tables)
 	ld.stop()
-	duckdb.Disconnect(&ld.conn)
 	if err != nil {
 		slog.Debug("engine: tables stay on Parquet", "err", err)
 		return
@@ -145,8 +142,11 @@ func (e *Engine) makeHot(ctx context.Context, in *instance, tables []Table) (int
 		e.releaseHot(held)
 		return 0, err
 	}
-	e.releaseHot(held - used) // charge what the tables really hold
-	return used, nil
+	// Charge what the tables hold, and at least their uncompressed size: other connections' queries move the
+	// memory count while the copy runs.
+	charge := max(used, est)
+	e.releaseHot(held - charge)
+	return charge, nil
 }
 
 // reserveHot takes n bytes of the pool's in-memory table budget, or returns false if they do not fit.

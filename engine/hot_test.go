@@ -251,3 +251,19 @@ func TestHotTablesFailedLoadKeepsViews(t *testing.T) {
 	queryWith(t, e, "SELECT 1", reuse, tbl)
 	require.Zero(t, e.HotLoads(), "a database tries once")
 }
+
+// TestHotLoadConnectionHasSessionSettings: the copy's connection reads with the session settings of the one that
+// serves queries (TimeZone decides how a timestamp file column becomes a timestamptz table column).
+func TestHotLoadConnectionHasSessionSettings(t *testing.T) {
+	t.Parallel()
+	in, err := openInstance(Options{Threads: 1, TempDir: t.TempDir()})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, in.close()) }()
+	const settings = "SELECT current_setting('TimeZone'), current_setting('produce_arrow_string_view')"
+	want, err := in.queryStrings(context.Background(), settings)
+	require.NoError(t, err)
+	require.Equal(t, [][]string{{"UTC", "false"}}, want)
+	got, err := in.aux.queryStrings(context.Background(), settings)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+}
