@@ -38,6 +38,19 @@ type instance struct {
 	interrupted atomic.Bool // the watcher interrupted DuckDB at least once: never reuse the instance
 	readOnly    bool        // every statement prepareLast ran was a SELECT (or PREPARE/EXECUTE of one)
 	poolKey     string      // the setup the instance was sealed with, when it may be pooled
+	stmts       stmtCache   // statements a pooled instance keeps prepared (stmtcache.go)
+	counts      *stmtCounts // the engine's statement counts, set for pooled instances
+
+	tables   []Table // the tables a poolable instance was set up with (hot.go)
+	uses     int     // how many times the pool handed the instance out again
+	hotTried bool    // the instance tried to copy its tables into memory
+	hotBytes int64   // memory its in-memory tables hold; set by the load, read after loadDone
+	onClose  func()  // releases what the engine charged for the instance; set like hotBytes
+
+	aux        *instance          // second connection to db, used by the load (hot.go); only its db and conn are set
+	hasAux     bool               //
+	loadCancel context.CancelFunc // stops the load of the in-memory tables
+	loadDone   chan struct{}      // closed when the load has ended
 }
 
 // openInstance opens a database with the engine's settings. Call start before using it for a request.
@@ -68,7 +81,7 @@ func openInstance(o Options) (*instance, error) {
 			return nil, fmt.Errorf("engine: invalid setting %s=%q: %w", s[0], s[1], ErrInvalid)
 		}
 	}
-	in := &instance{tmpDir: tmp}
+	in := &instance{tmpDir: tmp, aux: &instance{}}
 	var msg string
 	if duckdb.OpenExt(":memory:", &in.db, cfg, &msg) == duckdb.StateError {
 		_ = os.RemoveAll(tmp)
@@ -81,9 +94,20 @@ func openInstance(o Options) (*instance, error) {
 	}
 	// Arrow output must be types iceberg-go and every Arrow client understand: plain utf8 (not string_view),
 	// 32-bit offsets, UUID/JSON as strings, timestamptz in UTC.
-	err = in.exec(context.Background(), "SET TimeZone = 'UTC'; SET produce_arrow_string_view = false; "+
-		"SET arrow_large_buffer_size = false; SET arrow_lossless_conversion = false")
-	if err != nil {
+	const session = "SET TimeZone = 'UTC'; SET produce_arrow_string_view = false; " +
+		"SET arrow_large_buffer_size = false; SET arrow_lossless_conversion = false; SET parquet_metadata_cache = true"
+	if err := in.exec(context.Background(), session); err != nil {
+		_ = in.close()
+		return nil, err
+	}
+	// A second connection with the same session settings (TimeZone is per connection and cannot be set once the
+	// database is sealed) copies the tables of a pooled database into memory while the first serves queries.
+	if duckdb.Connect(in.db, &in.aux.conn) == duckdb.StateError {
+		_ = in.close()
+		return nil, errors.New("engine: duckdb: cannot connect")
+	}
+	in.aux.db, in.hasAux = in.db, true
+	if err := in.aux.exec(context.Background(), session); err != nil {
 		_ = in.close()
 		return nil, err
 	}
@@ -140,7 +164,18 @@ func (in *instance) close() error {
 	}
 	in.closed = true
 	in.stop()
+	if in.loadDone != nil {
+		in.loadCancel()
+		<-in.loadDone
+	}
+	in.dropKept()
+	if in.hasAux {
+		duckdb.Disconnect(&in.aux.conn)
+	}
 	duckdb.Disconnect(&in.conn)
+	if in.onClose != nil {
+		in.onClose()
+	}
 	duckdb.Close(&in.db)
 	return os.RemoveAll(in.tmpDir)
 }
@@ -161,6 +196,12 @@ func (in *instance) exec(ctx context.Context, sql string) error {
 // prepareLast runs every statement of sql but the last and prepares the last one, whose result the caller
 // streams with startStream. The caller destroys the returned statement.
 func (in *instance) prepareLast(ctx context.Context, sql string) (duckdb.PreparedStatement, error) {
+	return in.prepareStatements(ctx, sql, nil)
+}
+
+// prepareStatements is prepareLast; ran, if set, is told of every statement run before the last (its index, the
+// number of statements and its type).
+func (in *instance) prepareStatements(ctx context.Context, sql string, ran func(i, n int, typ duckdb.StatementType)) (duckdb.PreparedStatement, error) {
 	var stmt duckdb.PreparedStatement
 	var ex duckdb.ExtractedStatements
 	n := duckdb.ExtractStatements(in.conn, sql, &ex)
@@ -182,7 +223,8 @@ func (in *instance) prepareLast(ctx context.Context, sql string) (duckdb.Prepare
 			duckdb.DestroyPrepare(&ps)
 			return stmt, ctxErr(ctx, err)
 		}
-		switch duckdb.PreparedStatementType(ps) {
+		typ := duckdb.PreparedStatementType(ps)
+		switch typ {
 		case duckdb.StatementTypeSelect, duckdb.StatementTypePrepare, duckdb.StatementTypeExecute:
 		default:
 			in.readOnly = false
@@ -197,6 +239,9 @@ func (in *instance) prepareLast(ctx context.Context, sql string) (duckdb.Prepare
 		duckdb.DestroyPrepare(&ps)
 		if state == duckdb.StateError {
 			return stmt, ctxErr(ctx, parseError(msg))
+		}
+		if ran != nil {
+			ran(int(i), int(n), typ)
 		}
 	}
 	panic("unreachable")
@@ -281,6 +326,11 @@ type stream struct {
 // startStream executes a prepared statement as a streaming result. It takes ownership of ps.
 func (in *instance) startStream(ctx context.Context, ps duckdb.PreparedStatement) (*stream, error) {
 	defer duckdb.DestroyPrepare(&ps)
+	return in.execStream(ctx, ps)
+}
+
+// execStream executes a prepared statement as a streaming result; ps stays the caller's and may run again.
+func (in *instance) execStream(ctx context.Context, ps duckdb.PreparedStatement) (*stream, error) {
 	var pending duckdb.PendingResult
 	defer duckdb.DestroyPending(&pending)
 	if duckdb.PendingPreparedStreaming(ps, &pending) == duckdb.StateError {

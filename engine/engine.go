@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,6 +37,12 @@ type Options struct {
 	Pool int
 	// PoolIdle is how long a pooled database may stay unused before it is closed; 0 means 30s.
 	PoolIdle time.Duration
+	// HotTableBytes bounds the tables a pooled database copies into memory once it is reused (see hot.go): a
+	// database whose tables take more (uncompressed) keeps reading Parquet. 0 means 256 MiB, a negative number
+	// turns the copies off.
+	HotTableBytes int64
+	// HotTotalBytes bounds the memory the in-memory copies of all pooled databases hold together; 0 means 1 GiB.
+	HotTotalBytes int64
 }
 
 // Engine runs SQL and reads files with embedded DuckDB. It is safe for concurrent use; each call gets its own
@@ -54,6 +61,13 @@ type Engine struct {
 	pool    map[string][]pooled // idle sealed databases by setup (pool.go)
 	pooled  int                 // how many databases pool holds
 	sweeper *time.Timer         // closes idle pooled databases
+	counts  stmtCounts          // statements pooled databases prepared and reused (stmtcache.go)
+
+	hotBytes   atomic.Int64       // memory the pooled databases' in-memory tables hold (hot.go)
+	hotLoads   atomic.Int64       // databases that copied their tables into memory
+	loads      sync.WaitGroup     // background copies under way
+	loadCtx    context.Context    // cancelled by Close: stops the copies
+	loadCancel context.CancelFunc //
 }
 
 // New checks the options by opening one DuckDB database and returns an Engine. Close it with Close.
@@ -79,9 +93,17 @@ func New(opts Options) (*Engine, error) {
 	if opts.PoolIdle <= 0 {
 		opts.PoolIdle = 30 * time.Second
 	}
+	if opts.HotTableBytes == 0 {
+		opts.HotTableBytes = defaultHotTableBytes
+	}
+	if opts.HotTotalBytes <= 0 {
+		opts.HotTotalBytes = defaultHotTotalBytes
+	}
 	e := &Engine{opts: opts, spares: make(chan *instance, max(opts.Spares, 0)), pool: map[string][]pooled{}}
+	e.loadCtx, e.loadCancel = context.WithCancel(context.Background())
 	in, err := openInstance(opts)
 	if err != nil {
+		e.loadCancel()
 		return nil, err
 	}
 	e.putSpare(in)
@@ -94,6 +116,8 @@ func (e *Engine) Close() error {
 	e.mu.Lock()
 	e.closed = true
 	e.mu.Unlock()
+	e.loadCancel()
+	e.loads.Wait()
 	e.refills.Wait()
 	var errs []error
 	errs = append(errs, e.drainPool())

@@ -12,22 +12,26 @@ import (
 // DuckDB infers for each parameter $1..$n: a DuckDB type name (BOOLEAN, SMALLINT, INTEGER, BIGINT, FLOAT,
 // DOUBLE, DECIMAL, VARCHAR, BLOB, DATE, TIME, TIMESTAMP, TIMESTAMPTZ, INTERVAL, UUID, HUGEINT, ...), or ""
 // where DuckDB leaves the type open (SELECT $1) or the type has no scalar name (lists, structs).
+//
+// It runs in a pooled database sealed with the same tables (see QueryOptions.Reuse) and puts it back, so the
+// query a driver sends after asking for the types (Parse/Describe, then Bind/Execute) finds it ready.
 func (e *Engine) ParamTypes(ctx context.Context, sql string, tables []Table) ([]string, error) {
-	in, err := e.prepare(ctx, tables, nil)
+	in, err := e.prepareReusable(ctx, tables)
 	if err != nil {
 		return nil, err
 	}
-	defer e.retire(in)
 	ps, err := in.prepareLast(ctx, sql)
 	if err != nil {
+		e.retire(in)
 		return nil, err
 	}
-	defer destroyPrepared(&ps)
 	n := duckdb.NParams(ps)
 	out := make([]string, n)
 	for i := range n {
 		out[i] = paramTypeNames[duckdb.ParamType(ps, i+1)]
 	}
+	destroyPrepared(&ps)
+	e.recycle(in)
 	return out, nil
 }
 

@@ -56,6 +56,14 @@ func (e *Engine) recycle(in *instance) {
 		e.retire(in)
 		return
 	}
+	if e.wantsHot(in) {
+		e.startHot(in)
+	}
+	e.putPooled(in)
+}
+
+// putPooled adds an idle database to the pool, evicting the oldest one if the pool is full.
+func (e *Engine) putPooled(in *instance) {
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
@@ -177,6 +185,7 @@ func (e *Engine) prepareReusable(ctx context.Context, tables []Table) (*instance
 			return nil, ErrClosed
 		}
 		if in := e.poolGet(key); in != nil {
+			in.uses++
 			in.interrupted.Store(false)
 			in.start(ctx)
 			return in, nil
@@ -187,5 +196,7 @@ func (e *Engine) prepareReusable(ctx context.Context, tables []Table) (*instance
 		return nil, err
 	}
 	in.poolKey = key
+	in.counts = &e.counts
+	in.tables = tables
 	return in, nil
 }

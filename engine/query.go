@@ -57,12 +57,7 @@ func (e *Engine) QueryWith(ctx context.Context, sql string, tables []Table, o Qu
 	if err != nil {
 		return nil, err
 	}
-	ps, err := in.prepareLast(ctx, sql)
-	if err != nil {
-		e.retire(in)
-		return nil, err
-	}
-	s, err := in.startStream(ctx, ps)
+	s, err := in.run(ctx, sql)
 	if err != nil {
 		e.retire(in)
 		return nil, err
@@ -179,4 +174,23 @@ func localPath(p string) (string, error) {
 		return "", fmt.Errorf("file %q is not local: the engine reads local files only: %w", p, ErrInvalid)
 	}
 	return filepath.Abs(p)
+}
+
+// run prepares sql and starts streaming its last statement; a poolable instance reuses what it prepared before.
+func (in *instance) run(ctx context.Context, sql string) (*stream, error) {
+	if in.poolKey == "" {
+		ps, err := in.prepareLast(ctx, sql)
+		if err != nil {
+			return nil, err
+		}
+		return in.startStream(ctx, ps)
+	}
+	ps, keep, err := in.prepareReused(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	if keep {
+		return in.execStream(ctx, ps)
+	}
+	return in.startStream(ctx, ps)
 }

@@ -55,18 +55,24 @@ type Options struct {
 	// Files writes the data files of every write (the engine: DuckDB encodes them on every core); nil means
 	// the lake's own Parquet writer, except for ImportFile, which then uses the engine it is given.
 	Files lake.FileWriter
+	// PlanCacheEntries bounds how many table read plans (file lists) Resolve and BindSQL keep, keyed by the
+	// table's current metadata file; 0 means 1024, a negative number disables the cache.
+	PlanCacheEntries int
+	// PlanCacheBytes bounds the cached plans' approximate size; 0 means 64 MiB.
+	PlanCacheBytes int64
 }
 
 // Service manages environments and releases. It is safe for concurrent use.
 type Service struct {
-	db   *meta.DB
-	lake *lake.Lake
-	opts Options
+	db    *meta.DB
+	lake  *lake.Lake
+	opts  Options
+	plans *planCache // read plans by metadata location (plancache.go); nil when disabled
 }
 
 // New returns a Service over the metadata DB and the lake.
 func New(db *meta.DB, lk *lake.Lake, opts Options) *Service {
-	return &Service{db: db, lake: lk, opts: opts}
+	return &Service{db: db, lake: lk, opts: opts, plans: newPlanCache(opts.PlanCacheEntries, opts.PlanCacheBytes)}
 }
 
 // Lake returns the lake the service resolves tables in.

@@ -24,8 +24,19 @@ func (s *Service) Resolve(ctx context.Context, env string, id lake.Ident, at lak
 	if err != nil {
 		return nil, err
 	}
+	loc, err := s.metadataLocation(ctx, env, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.resolve(ctx, e, id, at, loc)
+}
+
+// resolve is Resolve for an environment already read and the table's current metadata location ("" when the
+// catalog does not know the table). Plans come from the plan cache when the metadata has not moved.
+func (s *Service) resolve(ctx context.Context, e *Env, id lake.Ident, at lake.SnapshotRef, loc string) (*lake.Plan, error) {
+	env := e.Name
 	if e.Kind == KindDev {
-		return s.lake.Plan(ctx, env, id, at)
+		return s.plan(ctx, env, id, at, loc)
 	}
 	if err := id.Validate(); err != nil {
 		return nil, err
@@ -35,17 +46,16 @@ func (s *Service) Resolve(ctx context.Context, env string, id lake.Ident, at lak
 		if err != nil {
 			return nil, err
 		}
-		return s.lake.Plan(ctx, env, id, ref)
+		return s.plan(ctx, env, id, ref, loc)
 	}
-	pins, rel, err := s.currentPinMap(ctx, env)
+	pin, ok, err := pinOf(ctx, s.db.SQL, env, e.CurrentRelease, id)
 	if err != nil {
 		return nil, err
 	}
-	pin, ok := pins[id.String()]
 	if !ok {
-		return nil, &NotReleasedError{Env: env, Table: id, Release: rel}
+		return nil, &NotReleasedError{Env: env, Table: id, Release: e.CurrentRelease}
 	}
-	return s.lake.Plan(ctx, env, id, lake.SnapshotRef{ID: pin.SnapshotID})
+	return s.plan(ctx, env, id, lake.SnapshotRef{ID: pin.SnapshotID}, loc)
 }
 
 // NotReleasedError reports a table that a prod-kind environment's current release does not pin, so its readers
