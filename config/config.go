@@ -61,6 +61,11 @@ type Engine struct {
 	Threads int `yaml:"threads"`
 	// MemoryLimit caps DuckDB's memory, e.g. "4GB"; empty = DuckDB's default (80% of RAM).
 	MemoryLimit string `yaml:"memory_limit"`
+	// HotTableBytes bounds the data a reused pooled database copies into memory (so repeated reads of an
+	// unchanged snapshot stop decoding Parquet); 0 = 256 MiB, negative = never copy.
+	HotTableBytes int64 `yaml:"hot_table_bytes"`
+	// HotTotalBytes bounds the in-memory copies of all pooled databases together; 0 = 1 GiB.
+	HotTotalBytes int64 `yaml:"hot_total_bytes"`
 }
 
 // Server configures `strata serve`.
@@ -255,6 +260,9 @@ func (c *Config) validate() error {
 	problems = append(problems, c.Serving.problems()...)
 	if c.Engine.Threads < 0 {
 		problems = append(problems, "engine.threads: must be ≥ 0 (0 = all CPUs)")
+	}
+	if c.Engine.HotTotalBytes < 0 {
+		problems = append(problems, "engine.hot_total_bytes: must be ≥ 0 (0 = 1 GiB; set engine.hot_table_bytes to -1 to turn in-memory copies off)")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

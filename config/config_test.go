@@ -145,3 +145,14 @@ func TestSQLWireKeys(t *testing.T) {
 	require.Equal(t, filepath.Join(c.Dir, "cert.pem"), c.SQLWire.TLSCert, "relative to the project dir")
 	require.Equal(t, "/etc/key.pem", c.SQLWire.TLSKey)
 }
+
+func TestEngineHotTableKeys(t *testing.T) {
+	dir := write(t, "engine:\n  hot_total_bytes: 536870912\n")
+	c, err := config.Load(dir, "", []string{"STRATA_ENGINE_HOT_TABLE_BYTES=-1"})
+	require.NoError(t, err)
+	require.Equal(t, int64(-1), c.Engine.HotTableBytes)
+	require.Equal(t, int64(512<<20), c.Engine.HotTotalBytes)
+
+	_, err = config.Load(write(t, "engine:\n  hot_total_bytes: -5\n"), "", nil)
+	require.ErrorContains(t, err, "engine.hot_total_bytes")
+}

@@ -180,12 +180,12 @@ func set(f reflect.Value, val string) error {
 		f.SetInt(int64(d))
 	case f.Kind() == reflect.String:
 		f.SetString(val)
-	case f.Kind() == reflect.Int:
-		n, err := strconv.Atoi(val)
+	case f.Kind() == reflect.Int || f.Kind() == reflect.Int64:
+		n, err := strconv.ParseInt(val, 10, 64)
 		if err != nil {
 			return fmt.Errorf("not an integer")
 		}
-		f.SetInt(int64(n))
+		f.SetInt(n)
 	case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
 		var list []string
 		for _, v := range strings.Split(val, ",") {
@@ -219,6 +219,8 @@ lake:
 engine:
   threads: 0                 # DuckDB threads; 0 = all CPUs
   memory_limit: ""           # e.g. "4GB"; "" = DuckDB default
+  hot_table_bytes: 0         # a reused read database copies tables into memory up to this; 0 = 256 MiB, -1 = off
+  hot_total_bytes: 0         # all in-memory copies together; 0 = 1 GiB
 server:
   addr: 127.0.0.1:8080       # loopback only; another address also needs allow_remote (no authentication yet)
   allow_remote: false

@@ -127,7 +127,8 @@ func (a *app) openEngine(external bool) (*engine.Engine, error) {
 		return nil, err
 	}
 	eng, err := engine.New(engine.Options{Threads: cfg.Engine.Threads, MemoryLimit: cfg.Engine.MemoryLimit,
-		TempDir: cfg.DataDir + "/tmp", ExternalAccess: external})
+		TempDir: cfg.DataDir + "/tmp", ExternalAccess: external,
+		HotTableBytes: cfg.Engine.HotTableBytes, HotTotalBytes: cfg.Engine.HotTotalBytes})
 	if err != nil {
 		return nil, err
 	}
