@@ -2,37 +2,115 @@ package sqlwire
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/strata-data/strata/engine"
 )
 
-// The PostgreSQL catalog a client sees is emulated per query. A statement that names a catalog relation or
-// function (pg_catalog.*, information_schema.*, pg_*, version(), ::regclass, strata.*) is rewritten
-// (rewriteCatalog) and runs after a setup script that creates, in the query's private DuckDB database, the
-// relations and macros it names: PostgreSQL 15's built-in rows with their real OIDs (catalogdata/), and the
-// session's environment as schemas (zones), tables and columns, exactly as its readers see it (envs: prod shows
-// only what the current release pins). DuckDB searches its main schema before its own pg_catalog, so the
-// emulation wins for qualified and unqualified names alike. Other statements pass through unchanged.
+// The PostgreSQL catalog a client sees is emulated. A statement that names a catalog relation or function
+// (pg_catalog.*, information_schema.*, pg_*, version(), ::regclass, strata.*) is rewritten (rewriteCatalog)
+// and runs in a DuckDB database where a setup script created the relations and macros of the emulation:
+// PostgreSQL 15's built-in rows with their real OIDs (catalogdata/), and the session's environment as schemas
+// (zones), tables and columns, exactly as its readers see it (envs: prod shows only what the current release
+// pins; strata.as_of / strata.snapshot move it in time). DuckDB searches its main schema before its own
+// pg_catalog, so the emulation wins for qualified and unqualified names alike. Other statements pass through
+// unchanged.
+//
+// A single read-only catalog statement runs in a long-lived catalog database (engine.QueryInSetup): the whole
+// emulation, keyed by a digest of everything it shows (catalogDigest: the environment's tables, snapshots,
+// columns, the environments the user may see, the user and the session's settings). The digest is computed
+// from the lake at every statement, so a new table, snapshot, release or grant gives another key and a new
+// database at once: never stale. The engine pools these databases (bounded, closed when idle), retires one a
+// statement changed, and rolls back whatever a statement wrote. Statements that name strata.* system tables
+// (whose rows would need reading every table's history to digest) and multi-statement strings get a fresh
+// database with just the objects they name.
 
-// catalogQuery returns the setup script and the rewritten statement of a catalog query; for any other
-// statement setup is "" and out is sql.
-func (c *conn) catalogQuery(ctx context.Context, sql string) (setup, out string, err error) {
+// catalogSetup is how a catalog statement's database is set up: the pooled whole catalog, or a script run in
+// a fresh database.
+type catalogSetup struct {
+	pooled engine.Setup
+	script string
+}
+
+// query runs sql (the rewritten statement, maybe wrapped in PREPARE/EXECUTE) in the catalog's database.
+func (s *catalogSetup) query(ctx context.Context, eng *engine.Engine, sql string, tables []engine.Table) (*engine.Result, error) {
+	if s.script != "" {
+		return eng.Query(ctx, s.script+sql, tables)
+	}
+	return eng.QueryInSetup(ctx, s.pooled, sql, tables)
+}
+
+// catalogQuery returns the setup and the rewritten statement of a catalog query; for any other statement
+// the setup is nil and out is sql.
+func (c *conn) catalogQuery(ctx context.Context, sql string) (setup *catalogSetup, out string, err error) {
 	defer func() { // the rewriter is a lexer over any text a client sends: a bug must fail the query, not the server
 		if r := recover(); r != nil {
-			setup, out, err = "", "", fmt.Errorf("sqlwire: catalog rewrite of %q: %v", sql, r)
+			setup, out, err = nil, "", fmt.Errorf("sqlwire: catalog rewrite of %q: %v", sql, r)
 		}
 	}()
 	toks := lex(sql)
 	if !isCatalogQuery(toks) {
-		return "", sql, nil
+		return nil, sql, nil
 	}
 	toks = rewriteCatalog(toks)
-	setup, err = c.catalogSetup(ctx, referenced(toks))
-	if err != nil {
-		return "", "", err
+	out = join(toks)
+	refs := referenced(toks)
+	want := wanted(catalogObjects(), refs)
+	switch {
+	case len(want) == 0:
+		return nil, out, nil
+	case pooledCatalog(want, out):
+		s, err := c.wholeCatalog(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		return &catalogSetup{pooled: s}, out, nil
 	}
-	return setup, join(toks), nil
+	script, err := c.catalogScript(ctx, want)
+	if err != nil {
+		return nil, "", err
+	}
+	return &catalogSetup{script: script}, out, nil
+}
+
+// pooledCatalog reports whether a statement may run in the long-lived catalog database: one read-only
+// statement that names no strata.* system table.
+func pooledCatalog(want map[string]bool, sql string) bool {
+	for n := range want {
+		if n == "strata" || strings.HasPrefix(n, "strata.") {
+			return false
+		}
+	}
+	return len(splitStatements(sql)) == 1 && readable[firstWord(sql)]
+}
+
+// wholeCatalog returns the setup of the whole emulation (but the strata.* tables) as the session sees it
+// now, keyed by its digest; its script is built only when no pooled database has that key.
+func (c *conn) wholeCatalog(ctx context.Context) (engine.Setup, error) {
+	objs := catalogObjects()
+	want := map[string]bool{}
+	for n := range objs {
+		if n != "strata" && !strings.HasPrefix(n, "strata.") {
+			want[n] = true
+		}
+	}
+	e, err := c.loadCatalogEnv(ctx, want)
+	if err != nil {
+		return engine.Setup{}, err
+	}
+	return engine.Setup{Key: catalogDigest(e), Script: func() (string, error) { return script(objs, want, e), nil }}, nil
+}
+
+// catalogDigest identifies everything the setup script of e shows: the script is a function of e alone (and
+// of this binary's code), so equal digests mean equal catalogs. %#v prints every field, maps in key order.
+func catalogDigest(e *catalogEnv) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%#v", *e)
+	return "catalog:" + hex.EncodeToString(h.Sum(nil))
 }
 
 func (c *conn) user() string { return c.vars["session_authorization"].value }
@@ -95,10 +173,8 @@ type catObject struct {
 	create func(b *strings.Builder, e *catalogEnv)
 }
 
-// catalogSetup returns the script that creates every object the query names, and what those need, in
-// dependency order.
-func (c *conn) catalogSetup(ctx context.Context, refs map[string]bool) (string, error) {
-	objs := c.catalogObjects()
+// wanted returns the objects refs name and those they need.
+func wanted(objs map[string]*catObject, refs map[string]bool) map[string]bool {
 	want := map[string]bool{}
 	var add func(n string)
 	add = func(n string) {
@@ -115,13 +191,20 @@ func (c *conn) catalogSetup(ctx context.Context, refs map[string]bool) (string, 
 	for n := range refs {
 		add(n)
 	}
-	if len(want) == 0 {
-		return "", nil
-	}
+	return want
+}
+
+// catalogScript returns the script that creates the wanted objects in a fresh database.
+func (c *conn) catalogScript(ctx context.Context, want map[string]bool) (string, error) {
 	e, err := c.loadCatalogEnv(ctx, want)
 	if err != nil {
 		return "", err
 	}
+	return script(catalogObjects(), want, e), nil
+}
+
+// script creates the wanted objects, in dependency order.
+func script(objs map[string]*catObject, want map[string]bool, e *catalogEnv) string {
 	names := make([]string, 0, len(want))
 	for n := range want {
 		names = append(names, n)
@@ -138,7 +221,7 @@ func (c *conn) catalogSetup(ctx context.Context, refs map[string]bool) (string, 
 	for _, n := range names {
 		objs[n].create(&b, e)
 	}
-	return b.String(), nil
+	return b.String()
 }
 
 // rank is an object's depth in the needs graph: 0 for relations that need nothing.

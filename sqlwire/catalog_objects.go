@@ -14,7 +14,7 @@ var (
 )
 
 // catalogObjects returns the emulated catalog's relations and macros by name.
-func (c *conn) catalogObjects() map[string]*catObject {
+func catalogObjects() map[string]*catObject {
 	objectsOnce.Do(func() {
 		objects = map[string]*catObject{}
 		for name, t := range staticCatalog() {
