@@ -1,0 +1,215 @@
+//go:build duckdb_arrow
+
+package sqlwire_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/strata-data/strata/auth"
+	"github.com/strata-data/strata/engine"
+	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/lake"
+	"github.com/strata-data/strata/sqlwire"
+)
+
+// startCatalog is start, also returning the endpoint's engine (to count its pooled databases).
+func startCatalog(t *testing.T) (*fixture, *engine.Engine) {
+	var eng *engine.Engine
+	f := startWith(t, func(o *sqlwire.Options) { eng = o.Engine })
+	return f, eng
+}
+
+// relations lists the raw zone's tables with their row counts and columns, from pg_class and pg_attribute.
+const relations = `SELECT c.relname || ' ' || CAST(CAST(c.reltuples AS bigint) AS text) || ' ' ||
+	coalesce((SELECT string_agg(a.attname, ',' ORDER BY a.attnum) FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid), '')
+	FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'raw' ORDER BY 1`
+
+// TestCatalogDatabaseIsReusedAndNeverStale: catalog statements run in one pooled catalog database while
+// nothing they show changes, and a new table, a new snapshot, a new column and a release publish are each
+// visible to the very next catalog statement.
+func TestCatalogDatabaseIsReusedAndNeverStale(t *testing.T) {
+	t.Parallel()
+	f, eng := startCatalog(t)
+	ctx := context.Background()
+	dev := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+	require.Equal(t, []string{"people 3 id,name,score"}, texts(t, dev, relations))
+	pooled := eng.Pooled()
+	require.GreaterOrEqual(t, pooled, 1)
+	// Other catalog statements (psql's, pgjdbc's) run in the same database: nothing new is pooled.
+	for range 3 {
+		require.Equal(t, []string{"people 3 id,name,score"}, texts(t, dev, relations))
+		require.Equal(t, []string{"integer"}, texts(t, dev, "SELECT pg_catalog.format_type(23, -1)"))
+		require.Equal(t, []string{"numeric"}, texts(t, dev, "SELECT typname FROM pg_catalog.pg_type WHERE oid = 1700"))
+		require.Equal(t, pooled, eng.Pooled())
+	}
+	// Another session with the same view of the environment shares it.
+	other := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+	require.Equal(t, []string{"people 3 id,name,score"}, texts(t, other, relations))
+	require.Equal(t, pooled, eng.Pooled())
+
+	writeRows(t, f, "dev", "visits", []int64{1})
+	require.Equal(t, []string{"people 3 id,name,score", "visits 1 id,name,score"}, texts(t, dev, relations), "a new table")
+	rdr := people(7, 8)
+	_, err := f.svc.Write(ctx, "dev", lake.Ident{Zone: "raw", Name: "people"}, rdr, envs.WriteOptions{Mode: envs.Append, Actor: "test"})
+	rdr.Release()
+	require.NoError(t, err)
+	require.Equal(t, []string{"people 5 id,name,score", "visits 1 id,name,score"}, texts(t, dev, relations), "a new snapshot")
+	evolve(t, f.svc, "dev")
+	require.Equal(t, []string{"people 6 id,name,score,extra", "visits 1 id,name,score"}, texts(t, dev, relations), "a new column")
+	require.Equal(t, []string{"id", "name", "score", "extra"},
+		texts(t, dev, "SELECT column_name FROM information_schema.columns WHERE table_name = 'people' ORDER BY ordinal_position"))
+
+	// prod: a staged write and a staged table show only once a release publishes them.
+	prod := f.connect(t, "prod", pgx.QueryExecModeSimpleProtocol)
+	require.Equal(t, []string{"people 2 id,name,score"}, texts(t, prod, relations))
+	writeTable(t, f.svc, "prod", "staged", true)
+	require.Equal(t, []string{"people 2 id,name,score"}, texts(t, prod, relations))
+	_, err = f.svc.Publish(ctx, "prod", nil, envs.PublishOptions{Actor: "test"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"people 3 id,name,score", "staged 1 id,name,score"}, texts(t, prod, relations), "a release publish")
+}
+
+// TestCatalogGrantChangeIsVisible: users with different grants never share a catalog database, and a grant
+// changed by an admin shows in the user's next session.
+func TestCatalogGrantChangeIsVisible(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := startAuth(t, "127.0.0.1")
+	require.NoError(t, f.users.AddUser(ctx, "ana", "ana-password", []auth.Grant{{Env: "dev", Role: auth.Viewer}}))
+	require.NoError(t, f.users.AddUser(ctx, "bob", "bob-password", []auth.Grant{{Env: "dev", Role: auth.Viewer},
+		{Env: "prod", Role: auth.Viewer}}))
+	databases := "SELECT datname FROM pg_catalog.pg_database ORDER BY 1"
+	for range 2 { // the second round runs in pooled databases
+		ana, err := f.connect("ana", "ana-password", "dev")
+		require.NoError(t, err)
+		require.Equal(t, "dev", rowsText(t, ana, databases))
+		require.NoError(t, ana.Close(ctx))
+		bob, err := f.connect("bob", "bob-password", "dev")
+		require.NoError(t, err)
+		require.Equal(t, "dev; prod", rowsText(t, bob, databases))
+		require.NoError(t, bob.Close(ctx))
+	}
+	require.NoError(t, f.users.Grant(ctx, "ana", auth.Grant{Env: "prod", Role: auth.Viewer}))
+	ana, err := f.connect("ana", "ana-password", "dev")
+	require.NoError(t, err)
+	require.Equal(t, "dev; prod", rowsText(t, ana, databases))
+	require.NoError(t, ana.Close(ctx))
+}
+
+// TestCatalogStatementsCannotChangeItForOthers: whatever a session sends — DuckDB DDL, settings, writes
+// into the emulated catalog's tables through a CTE, with or without parameters — the catalog another
+// session (and the same one) sees next is unchanged.
+func TestCatalogStatementsCannotChangeItForOthers(t *testing.T) {
+	t.Parallel()
+	f, _ := startCatalog(t)
+	ctx := context.Background()
+	probe := `SELECT (SELECT count(*) FROM pg_catalog.pg_class) || ' ' || (SELECT count(*) FROM pg_catalog.pg_type) || ' ' ||
+		pg_catalog.format_type(23, -1) || ' ' || pg_catalog.pg_table_is_visible(1259)`
+	observer := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+	want := texts(t, observer, probe)
+	require.Len(t, want, 1)
+	require.True(t, strings.HasSuffix(want[0], " integer true"), want[0])
+
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
+		attacker := f.connect(t, "dev", mode)
+		for _, sql := range []string{
+			"CREATE TEMP MACRO format_type(a, b) AS 'hacked'",
+			"CREATE OR REPLACE MACRO pg_table_is_visible(x) AS false",
+			"CREATE TEMP TABLE pg_class AS SELECT 1 AS oid",
+			"CREATE OR REPLACE TABLE pg_type AS SELECT 1 AS oid",
+			"DROP TABLE pg_class",
+			"SET lock_configuration = false",
+			"WITH x AS (SELECT 1) INSERT INTO pg_class SELECT * FROM pg_class",
+			"WITH x AS (SELECT 1) DELETE FROM pg_type",
+			"WITH x AS (SELECT 1) UPDATE pg_type SET typname = 'hacked'",
+			"SELECT pg_catalog.format_type(23, -1); DELETE FROM pg_type",
+		} {
+			_, _ = attacker.Exec(ctx, sql) // refused, or undone: either way nobody sees it
+			require.Equal(t, want, texts(t, observer, probe), sql)
+			require.Equal(t, want, texts(t, attacker, probe), sql)
+		}
+		// With a parameter the statement runs as PREPARE/EXECUTE, whose write DuckDB does not report.
+		for _, sql := range []string{
+			"WITH x AS (SELECT CAST($1 AS int) AS v) INSERT INTO pg_class SELECT * FROM pg_class",
+			"WITH x AS (SELECT CAST($1 AS int) AS v) DELETE FROM pg_type WHERE oid > (SELECT v FROM x)",
+			"WITH x AS (SELECT CAST($1 AS int) AS v) UPDATE pg_type SET typname = 'hacked' WHERE oid > (SELECT v FROM x)",
+		} {
+			_, _ = attacker.Exec(ctx, sql, 0)
+			require.Equal(t, want, texts(t, observer, probe), sql)
+			require.Equal(t, want, texts(t, attacker, probe), sql)
+		}
+	}
+}
+
+// TestCatalogFollowsAsOf: under strata.as_of / strata.snapshot the catalog shows the tables and columns of
+// that time, as data queries read them; psql's \d too.
+func TestCatalogFollowsAsOf(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	ctx := context.Background()
+	p, err := f.svc.Resolve(ctx, "dev", lake.Ident{Zone: "raw", Name: "people"}, lake.SnapshotRef{})
+	require.NoError(t, err)
+	first := p.SnapshotID
+	before := time.Now().UTC()
+	time.Sleep(20 * time.Millisecond)
+	evolve(t, f.svc, "dev")
+	writeRows(t, f, "dev", "visits", []int64{1})
+
+	dev := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+	run := func(sql string) {
+		_, err := dev.Exec(ctx, sql)
+		require.NoError(t, err, sql)
+	}
+	require.Equal(t, []string{"people 4 id,name,score,extra", "visits 1 id,name,score"}, texts(t, dev, relations))
+	run("SET strata.as_of = '" + before.Format(time.RFC3339Nano) + "'")
+	require.Equal(t, []string{"people 3 id,name,score"}, texts(t, dev, relations), "visits did not exist then")
+	require.Equal(t, []string{"id", "name", "score"},
+		texts(t, dev, "SELECT column_name FROM information_schema.columns WHERE table_name = 'people' ORDER BY ordinal_position"))
+	var n int64
+	require.NoError(t, dev.QueryRow(ctx, "SELECT count(*) FROM raw.people").Scan(&n))
+	require.Equal(t, int64(3), n, "data and catalog agree")
+	run("RESET strata.as_of")
+	run(fmt.Sprintf("SET strata.snapshot = 'raw.people@%d'", first))
+	require.Equal(t, []string{"people 3 id,name,score", "visits 1 id,name,score"}, texts(t, dev, relations))
+	run("SET strata.snapshot = ''")
+	require.Equal(t, []string{"people 4 id,name,score,extra", "visits 1 id,name,score"}, texts(t, dev, relations))
+
+	// prod: release 1 pins raw.people before the column was added there.
+	evolve(t, f.svc, "prod")
+	_, err = f.svc.Publish(ctx, "prod", nil, envs.PublishOptions{Actor: "test"})
+	require.NoError(t, err)
+	prod := f.connect(t, "prod", pgx.QueryExecModeSimpleProtocol)
+	require.Equal(t, []string{"people 4 id,name,score,extra"}, texts(t, prod, relations))
+	_, err = prod.Exec(ctx, "SET strata.as_of = 'release 1'")
+	require.NoError(t, err)
+	require.Equal(t, []string{"people 2 id,name,score"}, texts(t, prod, relations))
+
+	host, port, err := net.SplitHostPort(f.addr)
+	require.NoError(t, err)
+	psql := func(cmds ...string) string {
+		args := []string{"-X", "-q", "-h", host, "-p", port, "-U", "analyst", "-d", "dev"}
+		for _, c := range cmds {
+			args = append(args, "-c", c)
+		}
+		c := exec.Command("/usr/bin/psql", args...)
+		c.Env = append(os.Environ(), "PGCONNECT_TIMEOUT=5", "PAGER=", "PSQLRC=/dev/null")
+		out, err := c.CombinedOutput()
+		require.NoError(t, err, string(out))
+		return string(out)
+	}
+	now := psql(`\d raw.people`)
+	require.Contains(t, now, " extra  | text")
+	then := psql("SET strata.as_of = '"+before.Format(time.RFC3339Nano)+"'", `\d raw.people`)
+	require.Contains(t, then, " score  | double precision")
+	require.NotContains(t, then, "extra")
+}
