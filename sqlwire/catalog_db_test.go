@@ -18,6 +18,7 @@ import (
 	"github.com/strata-data/strata/auth"
 	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/internal/testenv"
 	"github.com/strata-data/strata/lake"
 	"github.com/strata-data/strata/sqlwire"
 )
@@ -212,4 +213,25 @@ func TestCatalogFollowsAsOf(t *testing.T) {
 	then := psql("SET strata.as_of = '"+before.Format(time.RFC3339Nano)+"'", `\d raw.people`)
 	require.Contains(t, then, " score  | double precision")
 	require.NotContains(t, then, "extra")
+}
+
+// TestCatalogFormatTypeMatchesPostgres: format_type (a constant map since it left its subqueries) names every
+// built-in type, with and without typmods, as PostgreSQL 15 does.
+func TestCatalogFormatTypeMatchesPostgres(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := start(t)
+	pg, err := pgx.Connect(ctx, testenv.PostgresDSN(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pg.Close(ctx) })
+	strata := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+	oids := texts(t, strata, "SELECT CAST(oid AS text) FROM pg_catalog.pg_type ORDER BY oid")
+	require.Greater(t, len(oids), 100)
+	query := "SELECT t.oid::text || ' ' || pg_catalog.format_type(t.oid, NULL) || ' ' || pg_catalog.format_type(t.oid, -1) " +
+		"FROM pg_catalog.pg_type t WHERE t.oid IN (" + strings.Join(oids, ", ") + ") ORDER BY t.oid"
+	require.Equal(t, texts(t, pg, query), texts(t, strata, query))
+	typmods := "SELECT pg_catalog.format_type(1043, 14) || ' ' || pg_catalog.format_type(1015, 14) || ' ' || " +
+		"pg_catalog.format_type(1042, 5) || ' ' || pg_catalog.format_type(1700, 655366) || ' ' || " +
+		"pg_catalog.format_type(1231, 655366) || ' ' || pg_catalog.format_type(1700, -1) || ' ' || coalesce(pg_catalog.format_type(NULL, 1), 'null')"
+	require.Equal(t, texts(t, pg, typmods), texts(t, strata, typmods))
 }
