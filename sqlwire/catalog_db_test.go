@@ -235,3 +235,54 @@ func TestCatalogFormatTypeMatchesPostgres(t *testing.T) {
 		"pg_catalog.format_type(1231, 655366) || ' ' || pg_catalog.format_type(1700, -1) || ' ' || coalesce(pg_catalog.format_type(NULL, 1), 'null')"
 	require.Equal(t, texts(t, pg, typmods), texts(t, strata, typmods))
 }
+
+// TestColumnOriginsOfJoins: in a query over several lake tables, a field that is a plain column of one of
+// them carries that table's OID and the column's attnum (as pg_attribute has them); others carry 0.
+func TestColumnOriginsOfJoins(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	ctx := context.Background()
+	writeRows(t, f, "dev", "visits", []int64{1, 2})
+	evolve(t, f.svc, "dev") // raw.people gets a 4th column, extra
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeCacheDescribe} {
+		c := f.connect(t, "dev", mode)
+		attr := func(table, col string) string {
+			var oid uint32
+			var num int16
+			require.NoError(t, c.QueryRow(ctx, `SELECT a.attrelid, a.attnum FROM pg_catalog.pg_attribute a
+				JOIN pg_catalog.pg_class c ON c.oid = a.attrelid WHERE c.relname = $1 AND a.attname = $2`, table, col).Scan(&oid, &num))
+			return fmt.Sprintf("%d/%d", oid, num)
+		}
+		origins := func(sql string, args ...any) []string {
+			rows, err := c.Query(ctx, sql, args...)
+			require.NoError(t, err, sql)
+			defer rows.Close()
+			var out []string
+			for _, fd := range rows.FieldDescriptions() {
+				out = append(out, fmt.Sprintf("%d/%d", fd.TableOID, fd.TableAttributeNumber))
+			}
+			for rows.Next() {
+			}
+			require.NoError(t, rows.Err())
+			return out
+		}
+		people := func(col string) string { return attr("people", col) }
+		visits := func(col string) string { return attr("visits", col) }
+		require.Equal(t, []string{people("id"), visits("name"), people("score"), "0/0", "0/0", people("extra")},
+			origins(`SELECT p.id, v.name AS visitor, p.score, 1 AS one, upper(v.name), extra
+				FROM raw.people p JOIN raw.visits v ON v.id = p.id`), mode)
+		require.Equal(t, []string{visits("id"), visits("name"), visits("score"), people("id")},
+			origins(`SELECT v.*, p.id FROM raw.visits v, raw.people AS p WHERE p.id = v.id AND v.id > $1`, 0), mode)
+		require.Equal(t, []string{people("id"), people("name"), people("score"), people("extra"), visits("id"), visits("name"), visits("score")},
+			origins(`SELECT * FROM raw.people JOIN raw.visits ON raw.people.id = raw.visits.id`), mode)
+		require.Equal(t, []string{visits("name"), people("score")},
+			origins(`SELECT raw.visits.name, people.score FROM raw.people JOIN raw.visits ON raw.people.id = raw.visits.id`), mode)
+		// Unknown origins stay 0: a merged USING column, a derived table, a name both tables have.
+		require.Equal(t, []string{"0/0", people("name")},
+			origins(`SELECT id, p.name FROM raw.people p JOIN raw.visits v USING (id)`), mode)
+		require.Equal(t, []string{"0/0", "0/0"},
+			origins(`SELECT s.id, s.n FROM (SELECT p.id, v.name AS n FROM raw.people p JOIN raw.visits v ON v.id = p.id) s`), mode)
+		// One table, as before: fields named as its columns.
+		require.Equal(t, []string{people("name"), "0/0"}, origins(`SELECT name, id + 1 FROM raw.people`), mode)
+	}
+}
