@@ -21,13 +21,14 @@ import (
 // unchanged.
 //
 // A single read-only catalog statement runs in a long-lived catalog database (engine.QueryInSetup): the whole
-// emulation, keyed by a digest of everything it shows (catalogDigest: the environment's tables, snapshots,
-// columns, the environments the user may see, the user and the session's settings). The digest is computed
+// emulation, keyed by a digest of everything it shows (catalogDigest: the environment's tables, snapshots and
+// columns at the session's strata.as_of, the environments the user may see, the user). The digest is computed
 // from the lake at every statement, so a new table, snapshot, release or grant gives another key and a new
 // database at once: never stale. The engine pools these databases (bounded, closed when idle), retires one a
 // statement changed, and rolls back whatever a statement wrote. Statements that name strata.* system tables
-// (whose rows would need reading every table's history to digest) and multi-statement strings get a fresh
-// database with just the objects they name.
+// (whose rows would need reading every table's history to digest) or the session's settings (pg_settings,
+// current_setting: sessions that SET different things still share one catalog database), and
+// multi-statement strings, get a fresh database with just the objects they name.
 
 // catalogSetup is how a catalog statement's database is set up: the pooled whole catalog, or a script run in
 // a fresh database.
@@ -78,23 +79,30 @@ func (c *conn) catalogQuery(ctx context.Context, sql string) (setup *catalogSetu
 }
 
 // pooledCatalog reports whether a statement may run in the long-lived catalog database: one read-only
-// statement that names no strata.* system table.
+// statement that names no strata.* system table and no session setting.
 func pooledCatalog(want map[string]bool, sql string) bool {
 	for n := range want {
-		if n == "strata" || strings.HasPrefix(n, "strata.") {
+		if !inPooledCatalog(n) {
 			return false
 		}
 	}
 	return len(splitStatements(sql)) == 1 && readable[firstWord(sql)]
 }
 
-// wholeCatalog returns the setup of the whole emulation (but the strata.* tables) as the session sees it
-// now, keyed by its digest; its script is built only when no pooled database has that key.
+// inPooledCatalog reports whether the long-lived catalog database holds an object. It leaves out the
+// strata.* tables and the session's settings (pg_settings, current_setting), so that sessions that SET
+// different things still share one database.
+func inPooledCatalog(name string) bool {
+	return name != "strata" && !strings.HasPrefix(name, "strata.") && name != "pg_settings" && name != "current_setting"
+}
+
+// wholeCatalog returns the setup of the whole emulation (but what inPooledCatalog leaves out) as the session
+// sees it now, keyed by its digest; its script is built only when no pooled database has that key.
 func (c *conn) wholeCatalog(ctx context.Context) (engine.Setup, error) {
 	objs := catalogObjects()
 	want := map[string]bool{}
 	for n := range objs {
-		if n != "strata" && !strings.HasPrefix(n, "strata.") {
+		if inPooledCatalog(n) {
 			want[n] = true
 		}
 	}
@@ -102,7 +110,10 @@ func (c *conn) wholeCatalog(ctx context.Context) (engine.Setup, error) {
 	if err != nil {
 		return engine.Setup{}, err
 	}
-	return engine.Setup{Key: catalogDigest(e), Script: func() (string, error) { return script(objs, want, e), nil }}, nil
+	e.vars = nil // only pg_settings shows them
+	return engine.Setup{Key: catalogDigest(e), Script: func() (string, error) {
+		return "BEGIN TRANSACTION;\n" + script(objs, want, e) + "COMMIT;\n", nil // one commit, not one per object
+	}}, nil
 }
 
 // catalogDigest identifies everything the setup script of e shows: the script is a function of e alone (and

@@ -286,3 +286,26 @@ func TestColumnOriginsOfJoins(t *testing.T) {
 		require.Equal(t, []string{people("name"), "0/0"}, origins(`SELECT name, id + 1 FROM raw.people`), mode)
 	}
 }
+
+// TestCatalogSessionSettingsStayPerSession: sessions that SET different things share the catalog database,
+// and each still reads its own settings through pg_settings and current_setting.
+func TestCatalogSessionSettingsStayPerSession(t *testing.T) {
+	t.Parallel()
+	f, eng := startCatalog(t)
+	ctx := context.Background()
+	a := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+	b := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+	require.Equal(t, []string{"people 3 id,name,score"}, texts(t, a, relations))
+	pooled := eng.Pooled()
+	for name, c := range map[string]*pgx.Conn{"alpha": a, "beta": b} {
+		_, err := c.Exec(ctx, "SET application_name = '"+name+"'")
+		require.NoError(t, err)
+	}
+	require.Equal(t, []string{"people 3 id,name,score"}, texts(t, b, relations))
+	require.Equal(t, []string{"people 3 id,name,score"}, texts(t, a, relations))
+	require.Equal(t, pooled, eng.Pooled(), "a setting does not change the catalog database")
+	for name, c := range map[string]*pgx.Conn{"alpha": a, "beta": b} {
+		require.Equal(t, []string{name}, texts(t, c, "SELECT setting FROM pg_catalog.pg_settings WHERE name = 'application_name'"))
+		require.Equal(t, []string{name}, texts(t, c, "SELECT current_setting('application_name')"))
+	}
+}
