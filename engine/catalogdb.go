@@ -76,13 +76,10 @@ func (e *Engine) rollbackRecycle(in *instance) {
 // prepareSetup takes a pooled database sealed with the setup and the tables, or opens one, runs the
 // setup script and the views there and seals it.
 func (e *Engine) prepareSetup(ctx context.Context, setup Setup, tables []Table) (*instance, error) {
-	views, files, err := viewsSQL(tables)
+	key, views, files, err := e.setupKey(setup, tables)
 	if err != nil {
 		return nil, err
 	}
-	// The setup's key stands for its script; the views and files go in as they are (as prepareReusable's).
-	sum := sha256.Sum256([]byte(views + "\x00" + e.sandboxSQL(files, nil)))
-	key := "setup\x00" + setup.Key + "\x00" + hex.EncodeToString(sum[:])
 	if e.opts.Pool >= 0 {
 		e.mu.Lock()
 		closed := e.closed
@@ -108,4 +105,44 @@ func (e *Engine) prepareSetup(ctx context.Context, setup Setup, tables []Table) 
 		in.poolKey = key
 	}
 	return in, nil
+}
+
+// setupKey is the pool key of a database set up with setup and tables, and the tables' views and files.
+func (e *Engine) setupKey(setup Setup, tables []Table) (key, views string, files []string, err error) {
+	views, files, err = viewsSQL(tables)
+	if err != nil {
+		return "", "", nil, err
+	}
+	// The setup's key stands for its script; the views and files go in as a digest (prepareReusable's key
+	// holds them whole).
+	sum := sha256.Sum256([]byte(views + "\x00" + e.sandboxSQL(files, nil)))
+	return "setup\x00" + setup.Key + "\x00" + hex.EncodeToString(sum[:]), views, files, nil
+}
+
+// SetupPooled reports whether a database set up with setup and tables waits in the pool, so that
+// QueryInSetup would most likely not build one (another query may still take it first).
+func (e *Engine) SetupPooled(setup Setup, tables []Table) bool {
+	key, _, _, err := e.setupKey(setup, tables)
+	if err != nil {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.pool[key]) > 0
+}
+
+// WarmSetup builds a database set up with setup and tables and puts it in the pool, for a later
+// QueryInSetup; it does nothing when the pool is off. Callers run it in the background so that a query
+// need not wait for a large setup: WarmSetup blocks while the script runs.
+func (e *Engine) WarmSetup(ctx context.Context, setup Setup, tables []Table) error {
+	if e.opts.Pool < 0 {
+		return nil
+	}
+	in, err := e.prepareSetup(ctx, setup, tables)
+	if err != nil {
+		return err
+	}
+	in.readOnly = true // it ran the setup and nothing of a caller's
+	e.recycle(in)
+	return nil
 }

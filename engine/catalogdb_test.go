@@ -123,3 +123,24 @@ func TestQueryInSetupPreparedWritesAreRolledBack(t *testing.T) {
 	// statement retired its database, so the script was built again twice.
 	require.Equal(t, 3, built)
 }
+
+func TestWarmSetupPoolsADatabaseForTheNextQuery(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{})
+	built := 0
+	s := countingSetup("v1", "CREATE MACRO answer() AS 42;", &built)
+	require.False(t, e.SetupPooled(s, nil))
+	require.NoError(t, e.WarmSetup(context.Background(), s, nil))
+	require.True(t, e.SetupPooled(s, nil))
+	require.Equal(t, 1, e.Pooled())
+	require.Equal(t, [][]string{{"42"}}, inSetup(t, e, s, "SELECT answer()"))
+	require.Equal(t, 1, built, "the query ran in the warmed database")
+	require.NoError(t, e.WarmSetup(context.Background(), s, nil), "already pooled: taken and put back")
+	require.Equal(t, 1, e.Pooled())
+	require.Equal(t, 1, built)
+
+	off := newEngine(t, Options{Pool: -1})
+	require.NoError(t, off.WarmSetup(context.Background(), s, nil))
+	require.False(t, off.SetupPooled(s, nil))
+	require.Equal(t, 1, built)
+}

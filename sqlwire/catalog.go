@@ -34,13 +34,24 @@ import (
 // a fresh database.
 type catalogSetup struct {
 	pooled engine.Setup
+	// subset creates just the objects the statement names, for a fresh database while the whole catalog is
+	// being built in the background.
+	subset func() string
+	warm   func(eng *engine.Engine, tables []engine.Table) // builds the whole catalog in the background
 	script string
 }
 
-// query runs sql (the rewritten statement, maybe wrapped in PREPARE/EXECUTE) in the catalog's database.
+// query runs sql (the rewritten statement, maybe wrapped in PREPARE/EXECUTE) in the catalog's database. When
+// no pooled database shows the catalog as it is now (the first statement after a change), the statement runs
+// in a fresh database with just the objects it names (a fraction of the whole catalog's setup) while the
+// whole catalog is built in the background for the statements that follow.
 func (s *catalogSetup) query(ctx context.Context, eng *engine.Engine, sql string, tables []engine.Table) (*engine.Result, error) {
 	if s.script != "" {
 		return eng.Query(ctx, s.script+sql, tables)
+	}
+	if s.subset != nil && !eng.SetupPooled(s.pooled, tables) {
+		s.warm(eng, tables)
+		return eng.Query(ctx, s.subset()+sql, tables)
 	}
 	return eng.QueryInSetup(ctx, s.pooled, sql, tables)
 }
@@ -65,11 +76,11 @@ func (c *conn) catalogQuery(ctx context.Context, sql string) (setup *catalogSetu
 	case len(want) == 0:
 		return nil, out, nil
 	case pooledCatalog(want, out):
-		s, err := c.wholeCatalog(ctx)
+		s, err := c.wholeCatalog(ctx, want)
 		if err != nil {
 			return nil, "", err
 		}
-		return &catalogSetup{pooled: s}, out, nil
+		return s, out, nil
 	}
 	script, err := c.catalogScript(ctx, want)
 	if err != nil {
@@ -97,23 +108,26 @@ func inPooledCatalog(name string) bool {
 }
 
 // wholeCatalog returns the setup of the whole emulation (but what inPooledCatalog leaves out) as the session
-// sees it now, keyed by its digest; its script is built only when no pooled database has that key.
-func (c *conn) wholeCatalog(ctx context.Context) (engine.Setup, error) {
+// sees it now, keyed by its digest; its script is built only when no pooled database has that key. want are
+// the objects the statement names (and those they need).
+func (c *conn) wholeCatalog(ctx context.Context, want map[string]bool) (*catalogSetup, error) {
 	objs := catalogObjects()
-	want := map[string]bool{}
+	all := map[string]bool{}
 	for n := range objs {
 		if inPooledCatalog(n) {
-			want[n] = true
+			all[n] = true
 		}
 	}
-	e, err := c.loadCatalogEnv(ctx, want)
+	e, err := c.loadCatalogEnv(ctx, all)
 	if err != nil {
-		return engine.Setup{}, err
+		return nil, err
 	}
 	e.vars = nil // only pg_settings shows them
-	return engine.Setup{Key: catalogDigest(e), Script: func() (string, error) {
-		return "BEGIN TRANSACTION;\n" + script(objs, want, e) + "COMMIT;\n", nil // one commit, not one per object
-	}}, nil
+	setup := engine.Setup{Key: catalogDigest(e), Script: func() (string, error) {
+		return "BEGIN TRANSACTION;\n" + script(objs, all, e) + "COMMIT;\n", nil // one commit, not one per object
+	}}
+	return &catalogSetup{pooled: setup, subset: func() string { return script(objs, want, e) },
+		warm: func(eng *engine.Engine, tables []engine.Table) { c.s.catalog.warm(eng, setup, tables) }}, nil
 }
 
 // catalogDigest identifies everything the setup script of e shows: the script is a function of e alone (and

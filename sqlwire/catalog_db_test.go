@@ -30,6 +30,13 @@ func startCatalog(t *testing.T) (*fixture, *engine.Engine) {
 	return f, eng
 }
 
+// waitPooled waits until the engine's pool holds a database: the catalog database is built in the background
+// after the first catalog statement (which runs in a fresh database meanwhile).
+func waitPooled(t *testing.T, eng *engine.Engine) {
+	t.Helper()
+	require.Eventually(t, func() bool { return eng.Pooled() >= 1 }, 30*time.Second, 5*time.Millisecond)
+}
+
 // relations lists the raw zone's tables with their row counts and columns, from pg_class and pg_attribute.
 const relations = `SELECT c.relname || ' ' || CAST(CAST(c.reltuples AS bigint) AS text) || ' ' ||
 	coalesce((SELECT string_agg(a.attname, ',' ORDER BY a.attnum) FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid), '')
@@ -44,8 +51,8 @@ func TestCatalogDatabaseIsReusedAndNeverStale(t *testing.T) {
 	ctx := context.Background()
 	dev := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
 	require.Equal(t, []string{"people 3 id,name,score"}, texts(t, dev, relations))
+	waitPooled(t, eng)
 	pooled := eng.Pooled()
-	require.GreaterOrEqual(t, pooled, 1)
 	// Other catalog statements (psql's, pgjdbc's) run in the same database: nothing new is pooled.
 	for range 3 {
 		require.Equal(t, []string{"people 3 id,name,score"}, texts(t, dev, relations))
@@ -112,7 +119,7 @@ func TestCatalogGrantChangeIsVisible(t *testing.T) {
 // session (and the same one) sees next is unchanged.
 func TestCatalogStatementsCannotChangeItForOthers(t *testing.T) {
 	t.Parallel()
-	f, _ := startCatalog(t)
+	f, eng := startCatalog(t)
 	ctx := context.Background()
 	probe := `SELECT (SELECT count(*) FROM pg_catalog.pg_class) || ' ' || (SELECT count(*) FROM pg_catalog.pg_type) || ' ' ||
 		pg_catalog.format_type(23, -1) || ' ' || pg_catalog.pg_table_is_visible(1259)`
@@ -135,6 +142,7 @@ func TestCatalogStatementsCannotChangeItForOthers(t *testing.T) {
 			"WITH x AS (SELECT 1) UPDATE pg_type SET typname = 'hacked'",
 			"SELECT pg_catalog.format_type(23, -1); DELETE FROM pg_type",
 		} {
+			waitPooled(t, eng)             // the statement runs in the pooled catalog database
 			_, _ = attacker.Exec(ctx, sql) // refused, or undone: either way nobody sees it
 			require.Equal(t, want, texts(t, observer, probe), sql)
 			require.Equal(t, want, texts(t, attacker, probe), sql)
@@ -145,6 +153,7 @@ func TestCatalogStatementsCannotChangeItForOthers(t *testing.T) {
 			"WITH x AS (SELECT CAST($1 AS int) AS v) DELETE FROM pg_type WHERE oid > (SELECT v FROM x)",
 			"WITH x AS (SELECT CAST($1 AS int) AS v) UPDATE pg_type SET typname = 'hacked' WHERE oid > (SELECT v FROM x)",
 		} {
+			waitPooled(t, eng)
 			_, _ = attacker.Exec(ctx, sql, 0)
 			require.Equal(t, want, texts(t, observer, probe), sql)
 			require.Equal(t, want, texts(t, attacker, probe), sql)
@@ -296,6 +305,7 @@ func TestCatalogSessionSettingsStayPerSession(t *testing.T) {
 	a := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
 	b := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
 	require.Equal(t, []string{"people 3 id,name,score"}, texts(t, a, relations))
+	waitPooled(t, eng)
 	pooled := eng.Pooled()
 	for name, c := range map[string]*pgx.Conn{"alpha": a, "beta": b} {
 		_, err := c.Exec(ctx, "SET application_name = '"+name+"'")
