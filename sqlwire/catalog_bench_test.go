@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
