@@ -2,37 +2,140 @@ package sqlwire
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/strata-data/strata/engine"
 )
 
-// The PostgreSQL catalog a client sees is emulated per query. A statement that names a catalog relation or
-// function (pg_catalog.*, information_schema.*, pg_*, version(), ::regclass, strata.*) is rewritten
-// (rewriteCatalog) and runs after a setup script that creates, in the query's private DuckDB database, the
-// relations and macros it names: PostgreSQL 15's built-in rows with their real OIDs (catalogdata/), and the
-// session's environment as schemas (zones), tables and columns, exactly as its readers see it (envs: prod shows
-// only what the current release pins). DuckDB searches its main schema before its own pg_catalog, so the
-// emulation wins for qualified and unqualified names alike. Other statements pass through unchanged.
+// The PostgreSQL catalog a client sees is emulated. A statement that names a catalog relation or function
+// (pg_catalog.*, information_schema.*, pg_*, version(), ::regclass, strata.*) is rewritten (rewriteCatalog)
+// and runs in a DuckDB database where a setup script created the relations and macros of the emulation:
+// PostgreSQL 15's built-in rows with their real OIDs (catalogdata/), and the session's environment as schemas
+// (zones), tables and columns, exactly as its readers see it (envs: prod shows only what the current release
+// pins; strata.as_of / strata.snapshot move it in time). DuckDB searches its main schema before its own
+// pg_catalog, so the emulation wins for qualified and unqualified names alike. Other statements pass through
+// unchanged.
+//
+// A single read-only catalog statement runs in a long-lived catalog database (engine.QueryInSetup): the whole
+// emulation, keyed by a digest of everything it shows (catalogDigest: the environment's tables, snapshots and
+// columns at the session's strata.as_of, the environments the user may see, the user). The digest is computed
+// from the lake at every statement, so a new table, snapshot, release or grant gives another key and a new
+// database at once: never stale. The engine pools these databases (bounded, closed when idle), retires one a
+// statement changed, and rolls back whatever a statement wrote. Statements that name strata.* system tables
+// (whose rows would need reading every table's history to digest) or the session's settings (pg_settings,
+// current_setting: sessions that SET different things still share one catalog database), and
+// multi-statement strings, get a fresh database with just the objects they name.
 
-// catalogQuery returns the setup script and the rewritten statement of a catalog query; for any other
-// statement setup is "" and out is sql.
-func (c *conn) catalogQuery(ctx context.Context, sql string) (setup, out string, err error) {
+// catalogSetup is how a catalog statement's database is set up: the pooled whole catalog, or a script run in
+// a fresh database.
+type catalogSetup struct {
+	pooled engine.Setup
+	// subset creates just the objects the statement names, for a fresh database while the whole catalog is
+	// being built in the background.
+	subset func() string
+	warm   func(eng *engine.Engine, tables []engine.Table) // builds the whole catalog in the background
+	script string
+}
+
+// query runs sql (the rewritten statement, maybe wrapped in PREPARE/EXECUTE) in the catalog's database. When
+// no pooled database shows the catalog as it is now (the first statement after a change), the statement runs
+// in a fresh database with just the objects it names (a fraction of the whole catalog's setup) while the
+// whole catalog is built in the background for the statements that follow.
+func (s *catalogSetup) query(ctx context.Context, eng *engine.Engine, sql string, tables []engine.Table) (*engine.Result, error) {
+	if s.script != "" {
+		return eng.Query(ctx, s.script+sql, tables)
+	}
+	if s.subset != nil && !eng.SetupPooled(s.pooled, tables) {
+		s.warm(eng, tables)
+		return eng.Query(ctx, s.subset()+sql, tables)
+	}
+	return eng.QueryInSetup(ctx, s.pooled, sql, tables)
+}
+
+// catalogQuery returns the setup and the rewritten statement of a catalog query; for any other statement
+// the setup is nil and out is sql.
+func (c *conn) catalogQuery(ctx context.Context, sql string) (setup *catalogSetup, out string, err error) {
 	defer func() { // the rewriter is a lexer over any text a client sends: a bug must fail the query, not the server
 		if r := recover(); r != nil {
-			setup, out, err = "", "", fmt.Errorf("sqlwire: catalog rewrite of %q: %v", sql, r)
+			setup, out, err = nil, "", fmt.Errorf("sqlwire: catalog rewrite of %q: %v", sql, r)
 		}
 	}()
 	toks := lex(sql)
 	if !isCatalogQuery(toks) {
-		return "", sql, nil
+		return nil, sql, nil
 	}
 	toks = rewriteCatalog(toks)
-	setup, err = c.catalogSetup(ctx, referenced(toks))
-	if err != nil {
-		return "", "", err
+	out = join(toks)
+	refs := referenced(toks)
+	want := wanted(catalogObjects(), refs)
+	switch {
+	case len(want) == 0:
+		return nil, out, nil
+	case pooledCatalog(want, out):
+		s, err := c.wholeCatalog(ctx, want)
+		if err != nil {
+			return nil, "", err
+		}
+		return s, out, nil
 	}
-	return setup, join(toks), nil
+	script, err := c.catalogScript(ctx, want)
+	if err != nil {
+		return nil, "", err
+	}
+	return &catalogSetup{script: script}, out, nil
+}
+
+// pooledCatalog reports whether a statement may run in the long-lived catalog database: one read-only
+// statement that names no strata.* system table and no session setting.
+func pooledCatalog(want map[string]bool, sql string) bool {
+	for n := range want {
+		if !inPooledCatalog(n) {
+			return false
+		}
+	}
+	return len(splitStatements(sql)) == 1 && readable[firstWord(sql)]
+}
+
+// inPooledCatalog reports whether the long-lived catalog database holds an object. It leaves out the
+// strata.* tables and the session's settings (pg_settings, current_setting), so that sessions that SET
+// different things still share one database.
+func inPooledCatalog(name string) bool {
+	return name != "strata" && !strings.HasPrefix(name, "strata.") && name != "pg_settings" && name != "current_setting"
+}
+
+// wholeCatalog returns the setup of the whole emulation (but what inPooledCatalog leaves out) as the session
+// sees it now, keyed by its digest; its script is built only when no pooled database has that key. want are
+// the objects the statement names (and those they need).
+func (c *conn) wholeCatalog(ctx context.Context, want map[string]bool) (*catalogSetup, error) {
+	objs := catalogObjects()
+	all := map[string]bool{}
+	for n := range objs {
+		if inPooledCatalog(n) {
+			all[n] = true
+		}
+	}
+	e, err := c.loadCatalogEnv(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	e.vars = nil // only pg_settings shows them
+	setup := engine.Setup{Key: catalogDigest(e), Script: func() (string, error) {
+		return "BEGIN TRANSACTION;\n" + script(objs, all, e) + "COMMIT;\n", nil // one commit, not one per object
+	}}
+	return &catalogSetup{pooled: setup, subset: func() string { return script(objs, want, e) },
+		warm: func(eng *engine.Engine, tables []engine.Table) { c.s.catalog.warm(eng, setup, tables) }}, nil
+}
+
+// catalogDigest identifies everything the setup script of e shows: the script is a function of e alone (and
+// of this binary's code), so equal digests mean equal catalogs. %#v prints every field, maps in key order.
+func catalogDigest(e *catalogEnv) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%#v", *e)
+	return "catalog:" + hex.EncodeToString(h.Sum(nil))
 }
 
 func (c *conn) user() string { return c.vars["session_authorization"].value }
@@ -95,10 +198,8 @@ type catObject struct {
 	create func(b *strings.Builder, e *catalogEnv)
 }
 
-// catalogSetup returns the script that creates every object the query names, and what those need, in
-// dependency order.
-func (c *conn) catalogSetup(ctx context.Context, refs map[string]bool) (string, error) {
-	objs := c.catalogObjects()
+// wanted returns the objects refs name and those they need.
+func wanted(objs map[string]*catObject, refs map[string]bool) map[string]bool {
 	want := map[string]bool{}
 	var add func(n string)
 	add = func(n string) {
@@ -115,13 +216,20 @@ func (c *conn) catalogSetup(ctx context.Context, refs map[string]bool) (string, 
 	for n := range refs {
 		add(n)
 	}
-	if len(want) == 0 {
-		return "", nil
-	}
+	return want
+}
+
+// catalogScript returns the script that creates the wanted objects in a fresh database.
+func (c *conn) catalogScript(ctx context.Context, want map[string]bool) (string, error) {
 	e, err := c.loadCatalogEnv(ctx, want)
 	if err != nil {
 		return "", err
 	}
+	return script(catalogObjects(), want, e), nil
+}
+
+// script creates the wanted objects, in dependency order.
+func script(objs map[string]*catObject, want map[string]bool, e *catalogEnv) string {
 	names := make([]string, 0, len(want))
 	for n := range want {
 		names = append(names, n)
@@ -138,7 +246,7 @@ func (c *conn) catalogSetup(ctx context.Context, refs map[string]bool) (string, 
 	for _, n := range names {
 		objs[n].create(&b, e)
 	}
-	return b.String(), nil
+	return b.String()
 }
 
 // rank is an object's depth in the needs graph: 0 for relations that need nothing.

@@ -2,6 +2,7 @@ package sqlwire
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"regexp"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/errs"
 	"github.com/strata-data/strata/lake"
 )
 
@@ -104,7 +106,19 @@ func (c *conn) loadCatalogEnv(ctx context.Context, want map[string]bool) (*catal
 	if err != nil {
 		return nil, err
 	}
+	at, err := c.catalogTime(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, t := range tables {
+		if at != nil {
+			var ok bool
+			if t, ok, err = at.summary(ctx, c, t); err != nil {
+				return nil, err
+			} else if !ok {
+				continue // the table did not exist then (or its release did not pin it)
+			}
+		}
 		r := catRel{oid: catalogOID("table", c.env, t.Ident.Zone, t.Ident.Name), zone: t.Ident.Zone,
 			name: t.Ident.Name, kind: "r", rows: t.Rows, bytes: t.Bytes}
 		if want["pg_attribute"] {
@@ -118,12 +132,94 @@ func (c *conn) loadCatalogEnv(ctx context.Context, want map[string]bool) (*catal
 	return e, nil
 }
 
+// catalogAt is the time a session's catalog shows under strata.as_of / strata.snapshot, as its data
+// queries read it (bindAt): a release's pins, an instant, or a snapshot per table.
+type catalogAt struct {
+	pins  map[string]int64 // release N's pins by zone.table; nil unless 'release N'
+	at    lake.SnapshotRef // an instant; zero unless one was given
+	snaps map[string]int64 // strata.snapshot's zone.table@id, by lower-case zone.table
+}
+
+// catalogTime returns the session's time travel, or nil when it reads the environment's current view.
+func (c *conn) catalogTime(ctx context.Context) (*catalogAt, error) {
+	release, at, _ := parseAsOf(c.vars[varAsOf].value) // validated at SET
+	snaps, _ := parseSnapshots(c.vars[varSnapshot].value)
+	if release == 0 && at.AsOf.IsZero() && len(snaps) == 0 {
+		return nil, nil
+	}
+	out := &catalogAt{at: at, snaps: snaps}
+	if release > 0 {
+		r, err := c.s.opts.Envs.Release(ctx, c.env, release)
+		if err != nil {
+			return nil, fmt.Errorf("%s = 'release %d': %w", varAsOf, release, err)
+		}
+		out.pins = map[string]int64{}
+		for _, p := range r.Pins {
+			out.pins[p.Table] = p.SnapshotID
+		}
+	}
+	return out, nil
+}
+
+// summary returns t as of the session's time: its snapshot, rows and (for that snapshot) size; ok is false
+// when the table has no snapshot then. A table strata.snapshot does not name follows strata.as_of, or the
+// current view when that is off.
+func (a *catalogAt) summary(ctx context.Context, c *conn, t lake.TableSummary) (lake.TableSummary, bool, error) {
+	key := t.Ident.Zone + "." + t.Ident.Name
+	ref := a.at
+	if id, ok := a.snaps[strings.ToLower(key)]; ok {
+		ref = lake.SnapshotRef{ID: id}
+	} else if a.pins != nil {
+		id, ok := a.pins[key]
+		if !ok {
+			return t, false, nil
+		}
+		ref = lake.SnapshotRef{ID: id}
+	}
+	if ref.ID == 0 && ref.AsOf.IsZero() {
+		return t, true, nil
+	}
+	p, err := c.s.opts.Envs.Resolve(ctx, c.env, t.Ident, ref)
+	if errs.KindOf(err) == errs.NotFound {
+		return t, false, nil
+	}
+	if err != nil {
+		return t, false, err
+	}
+	out := lake.TableSummary{Ident: t.Ident, SnapshotID: p.SnapshotID, Rows: p.Rows, Files: int64(len(p.Files))}
+	if p.SnapshotID == t.SnapshotID {
+		out.Bytes, out.Updated = t.Bytes, t.Updated
+	}
+	return out, true, nil
+}
+
 // catalogCache keeps table columns by environment, table and snapshot: a new snapshot or release changes the
 // key, so nothing stale is served and nothing needs invalidating.
 type catalogCache struct {
-	mu    sync.Mutex
-	cols  map[string][]catCol
-	bound map[string][]engine.Column // the columns of tables queries bound last, by env and zone.table
+	mu      sync.Mutex
+	cols    map[string][]catCol
+	bound   map[string][]engine.Column // the columns of tables queries bound last, by env and zone.table
+	warming map[string]bool            // catalog setups being built in the background, by key
+}
+
+// warm builds a catalog database for setup in the background, once at a time per key; a failure only means
+// the next statement builds it (or fails with the error) itself.
+func (cc *catalogCache) warm(eng *engine.Engine, setup engine.Setup, tables []engine.Table) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.warming[setup.Key] {
+		return
+	}
+	if cc.warming == nil {
+		cc.warming = map[string]bool{}
+	}
+	cc.warming[setup.Key] = true
+	go func() {
+		_ = eng.WarmSetup(context.Background(), setup, tables)
+		cc.mu.Lock()
+		delete(cc.warming, setup.Key)
+		cc.mu.Unlock()
+	}()
 }
 
 func (cc *catalogCache) columns(ctx context.Context, svc *envs.Service, env string, t lake.TableSummary) ([]catCol, error) {
@@ -134,7 +230,7 @@ func (cc *catalogCache) columns(ctx context.Context, svc *envs.Service, env stri
 	if ok {
 		return cols, nil
 	}
-	p, err := svc.Resolve(ctx, env, t.Ident, lake.SnapshotRef{})
+	p, err := svc.Resolve(ctx, env, t.Ident, lake.SnapshotRef{ID: t.SnapshotID}) // 0: the current view
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,7 @@ var (
 )
 
 // catalogObjects returns the emulated catalog's relations and macros by name.
-func (c *conn) catalogObjects() map[string]*catObject {
+func catalogObjects() map[string]*catObject {
 	objectsOnce.Do(func() {
 		objects = map[string]*catObject{}
 		for name, t := range staticCatalog() {
@@ -48,11 +48,55 @@ func (c *conn) catalogObjects() map[string]*catObject {
 				fmt.Fprintf(b, "CREATE MACRO %s;\n", m.body(e))
 			}}
 		}
+		objects["strata_type_names"] = &catObject{needs: []string{"pg_type"}, create: func(b *strings.Builder, _ *catalogEnv) {
+			b.WriteString(typeNamesSQL())
+		}}
 		for name, o := range strataObjects() {
 			objects[name] = o
 		}
 	})
 	return objects
+}
+
+// builtinTypeNames are format_type's names of PostgreSQL's types that are not their typname.
+var builtinTypeNames = map[string]string{"16": "boolean", "20": "bigint", "21": "smallint", "23": "integer",
+	"700": "real", "701": "double precision", "1114": "timestamp without time zone", "1184": "timestamp with time zone",
+	"1083": "time without time zone", "1266": "time with time zone", "18": `"char"`, "1043": "character varying",
+	"1042": "character", "1700": "numeric", "1560": "bit", "1562": "bit varying", "1186": "interval", "2276": `"any"`}
+
+// typeNamesSQL sets the variable strata_type_names: format_type(oid, NULL) of every static pg_type row (a true
+// array type, one with an element that is not stored plain, is its element's name and []), as one constant
+// map the format_type macro reads.
+func typeNamesSQL() string {
+	t := staticCatalog()["pg_type"]
+	col := map[string]int{}
+	for i, d := range strings.Split(t.cols, ",") {
+		name, _, _ := strings.Cut(strings.TrimSpace(d), " ")
+		col[name] = i
+	}
+	names := map[string]string{}
+	for _, r := range t.rows {
+		names[r[col["oid"]]] = r[col["typname"]]
+	}
+	for oid, n := range builtinTypeNames {
+		names[oid] = n
+	}
+	var b strings.Builder
+	b.WriteString("SET VARIABLE strata_type_names = MAP {")
+	for i, r := range t.rows {
+		n := names[r[col["oid"]]]
+		if r[col["typelem"]] != "0" && r[col["typstorage"]] != "p" {
+			if elem, ok := names[r[col["typelem"]]]; ok {
+				n = elem + "[]"
+			}
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "CAST(%s AS BIGINT): %s", r[col["oid"]], sqlQuote(n))
+	}
+	b.WriteString("};\n")
+	return b.String()
 }
 
 const pgClassCols = "oid BIGINT, relname VARCHAR, relnamespace BIGINT, reltype BIGINT, reloftype BIGINT, relowner BIGINT, " +

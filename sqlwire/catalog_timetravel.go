@@ -166,30 +166,34 @@ func (cc *catalogCache) remember(env string, tables []engine.Table) {
 	}
 }
 
-// columnOrigins sets the table OID and attnum of RowDescription fields that are plain columns of the one
-// lake table sql reads (same name and type), consistent with pg_attribute, as PostgreSQL reports them for
-// RPostgreSQL and pgjdbc's follow-up lookups. Any other field keeps 0: an expression, or a query over
-// several tables, where a name alone cannot tell the origin.
+// columnOrigins sets the table OID and attnum of RowDescription fields that are plain columns of the lake
+// tables sql reads, consistent with pg_attribute, as PostgreSQL reports them for RPostgreSQL and pgjdbc's
+// follow-up lookups. One table: the fields named as its columns (same name and type). Several (a join): as
+// DuckDB's parse tree resolves them (joinOrigins). Any other field keeps 0.
 func (c *conn) columnOrigins(sql string, fields []pgproto3.FieldDescription) {
-	var table engine.QualifiedName
-	n := 0
+	bound := map[engine.QualifiedName][]engine.Column{}
 	c.s.catalog.mu.Lock()
-	defer c.s.catalog.mu.Unlock()
-	var cols []engine.Column
 	for _, q := range engine.ReferencedNames(sql) {
-		if cs, ok := c.s.catalog.bound[c.env+"\x00"+q.String()]; ok && q != table {
-			table, cols = q, cs
-			n++
+		if cs, ok := c.s.catalog.bound[c.env+"\x00"+q.String()]; ok {
+			bound[q] = cs
 		}
 	}
-	if n != 1 {
+	c.s.catalog.mu.Unlock()
+	switch len(bound) {
+	case 0:
+		return
+	case 1:
+	default:
+		c.joinOrigins(sql, bound, fields)
 		return
 	}
-	oid := uint32(catalogOID("table", c.env, table.Schema, table.Name))
-	for i := range fields {
-		for j, col := range cols {
-			if string(fields[i].Name) == col.Name && icebergPGType(col.Type).OID == fields[i].DataTypeOID {
-				fields[i].TableOID, fields[i].TableAttributeNumber = oid, uint16(j+1)
+	for table, cols := range bound {
+		oid := uint32(catalogOID("table", c.env, table.Schema, table.Name))
+		for i := range fields {
+			for j, col := range cols {
+				if string(fields[i].Name) == col.Name && icebergPGType(col.Type).OID == fields[i].DataTypeOID {
+					fields[i].TableOID, fields[i].TableAttributeNumber = oid, uint16(j+1)
+				}
 			}
 		}
 	}

@@ -303,10 +303,13 @@ func (c *conn) query(ctx context.Context, sql string, params [][]byte, oids []ui
 	if err != nil {
 		return nil, err
 	}
-	// A plain read (no catalog setup, one SELECT-like statement) may run in a pooled database sealed with the
-	// same table snapshots; the engine still refuses to pool one that ran anything but SELECT/PREPARE/EXECUTE.
-	reuse := setup == "" && len(splitStatements(sql)) == 1 && readable[firstWord(sql)]
-	return c.s.opts.Engine.QueryWith(ctx, setup+full, tables, engine.QueryOptions{Reuse: reuse})
+	if setup != nil { // a catalog statement: in the pooled catalog database or a fresh one (catalog.go)
+		return setup.query(ctx, c.s.opts.Engine, full, tables)
+	}
+	// A plain read (one SELECT-like statement) may run in a pooled database sealed with the same table
+	// snapshots; the engine still refuses to pool one that ran anything but SELECT/PREPARE/EXECUTE.
+	reuse := len(splitStatements(sql)) == 1 && readable[firstWord(sql)]
+	return c.s.opts.Engine.QueryWith(ctx, full, tables, engine.QueryOptions{Reuse: reuse})
 }
 
 // duckCasts are the DuckDB types of parameter OIDs a client declares; others stay text for DuckDB to cast.

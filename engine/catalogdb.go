@@ -1,0 +1,148 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+)
+
+// Setup is a script a caller runs in a query's database before the query, such as sqlwire's emulated
+// PostgreSQL catalog (tables of PostgreSQL's catalog rows and macros over them). A database set up with it is
+// pooled like a plain read's (see QueryOptions.Reuse): keyed by Key and the tables' views, reused by the
+// next query with the same key, bounded by Options.Pool and closed after Options.PoolIdle unused.
+type Setup struct {
+	// Key identifies the script's content exactly: two setups with the same Key must create the same
+	// objects with the same rows. The caller derives it from everything the script shows (a digest), so a
+	// change of what the script would show changes the key and no pooled database is ever stale.
+	Key string
+	// Script returns the statements; QueryInSetup calls it only when no pooled database has Key.
+	Script func() (string, error)
+}
+
+// QueryInSetup runs sql, one read-only statement (SELECT, or PREPARE/EXECUTE of one), in a database where
+// setup's script and the tables' views exist, and streams its result as Query does.
+//
+// The database comes from the pool when one was sealed with the same setup key and tables, and goes back
+// to it under the pool's rules (Engine.recycle): only when every statement the query ran was a SELECT,
+// PREPARE or EXECUTE, its result was read to the end and nothing interrupted it. So a statement that
+// creates, replaces or drops anything (CREATE TEMP MACRO, CREATE OR REPLACE TABLE, ...) or changes a
+// setting (which the sealed database refuses anyway: lock_configuration) retires its database. And since
+// the setup's objects are tables a PREPAREd INSERT could change unseen, the query runs in a transaction that
+// is rolled back before the database goes back to the pool: whatever it changed is never seen by another
+// query. With a negative Options.Pool every query gets a fresh database.
+func (e *Engine) QueryInSetup(ctx context.Context, setup Setup, sql string, tables []Table) (*Result, error) {
+	if setup.Key == "" || setup.Script == nil {
+		return nil, fmt.Errorf("engine: a setup needs a key and a script: %w", ErrInvalid)
+	}
+	in, err := e.prepareSetup(ctx, setup, tables)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.exec(ctx, "BEGIN TRANSACTION"); err != nil {
+		e.retire(in)
+		return nil, err
+	}
+	ps, err := in.prepareLast(ctx, sql)
+	if err != nil {
+		e.retire(in)
+		return nil, err
+	}
+	s, err := in.startStream(ctx, ps)
+	if err != nil {
+		e.retire(in)
+		return nil, err
+	}
+	r := &Result{}
+	r.init(in, s, e.retire)
+	if in.poolKey != "" {
+		r.recycle = e.rollbackRecycle
+	}
+	return r, nil
+}
+
+// rollbackRecycle undoes what the query changed, then hands the database to recycle (or retires it if the
+// rollback failed: the query ended its transaction itself, or was interrupted).
+func (e *Engine) rollbackRecycle(in *instance) {
+	if err := in.exec(context.Background(), "ROLLBACK"); err != nil {
+		e.retire(in)
+		return
+	}
+	e.recycle(in)
+}
+
+// prepareSetup takes a pooled database sealed with the setup and the tables, or opens one, runs the
+// setup script and the views there and seals it.
+func (e *Engine) prepareSetup(ctx context.Context, setup Setup, tables []Table) (*instance, error) {
+	key, views, files, err := e.setupKey(setup, tables)
+	if err != nil {
+		return nil, err
+	}
+	if e.opts.Pool >= 0 {
+		e.mu.Lock()
+		closed := e.closed
+		e.mu.Unlock()
+		if closed {
+			return nil, ErrClosed
+		}
+		if in := e.poolGet(key); in != nil {
+			in.interrupted.Store(false)
+			in.start(ctx)
+			return in, nil
+		}
+	}
+	script, err := setup.Script()
+	if err != nil {
+		return nil, err
+	}
+	in, err := e.sealed(ctx, script+views, files, nil)
+	if err != nil {
+		return nil, err
+	}
+	if e.opts.Pool >= 0 {
+		in.poolKey = key
+	}
+	return in, nil
+}
+
+// setupKey is the pool key of a database set up with setup and tables, and the tables' views and files.
+func (e *Engine) setupKey(setup Setup, tables []Table) (key, views string, files []string, err error) {
+	views, files, err = viewsSQL(tables)
+	if err != nil {
+		return "", "", nil, err
+	}
+	// The setup's key stands for its script; the views and files go in as a digest (prepareReusable's key
+	// holds them whole).
+	sum := sha256.Sum256([]byte(views + "\x00" + e.sandboxSQL(files, nil)))
+	return "setup\x00" + setup.Key + "\x00" + hex.EncodeToString(sum[:]), views, files, nil
+}
+
+// SetupPooled reports whether a database set up with setup and tables waits in the pool, so that
+// QueryInSetup would most likely not build one (another query may still take it first).
+func (e *Engine) SetupPooled(setup Setup, tables []Table) bool {
+	key, _, _, err := e.setupKey(setup, tables)
+	if err != nil {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.pool[key]) > 0
+}
+
+// WarmSetup builds a database set up with setup and tables and puts it in the pool, for a later
+// QueryInSetup; it does nothing when the pool is off. Callers run it in the background so that a query
+// need not wait for a large setup: WarmSetup blocks while the script runs.
+func (e *Engine) WarmSetup(ctx context.Context, setup Setup, tables []Table) error {
+	if e.opts.Pool < 0 {
+		return nil
+	}
+	in, err := e.prepareSetup(ctx, setup, tables)
+	if err != nil {
+		return err
+	}
+	in.readOnly = true // it ran the setup and nothing of a caller's
+	e.recycle(in)
+	return nil
+}

@@ -1,0 +1,146 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// inSetup runs sql in a database with setup and returns its rows, closing the result.
+func inSetup(t *testing.T, e *Engine, s Setup, sql string, tables ...Table) [][]string {
+	t.Helper()
+	res, err := e.QueryInSetup(context.Background(), s, sql, tables)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, res.Close()) }()
+	return drain(t, res)
+}
+
+// countingSetup is a setup whose script counts how often it was built.
+func countingSetup(key, script string, built *int) Setup {
+	return Setup{Key: key, Script: func() (string, error) { *built++; return script, nil }}
+}
+
+func TestQueryInSetupReusesTheDatabaseOfTheSameKey(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{})
+	built := 0
+	s := countingSetup("v1", "CREATE MACRO answer() AS 42; CREATE TABLE facts AS SELECT 1 AS n;", &built)
+	first := inSetup(t, e, s, whichDB)
+	require.Equal(t, 1, built)
+	require.Equal(t, 1, e.Pooled())
+	require.Equal(t, first, inSetup(t, e, s, whichDB), "same key: the pooled database runs it")
+	require.Equal(t, [][]string{{"42", "1"}}, inSetup(t, e, s, "SELECT answer(), n FROM facts"))
+	require.Equal(t, 1, built, "the script is built once")
+
+	// Another key (what the script shows changed) gets its own database, built from its own script.
+	s2 := countingSetup("v2", "CREATE MACRO answer() AS 43; CREATE TABLE facts AS SELECT 2 AS n;", &built)
+	require.Equal(t, [][]string{{"43", "2"}}, inSetup(t, e, s2, "SELECT answer(), n FROM facts"))
+	require.Equal(t, 2, built)
+	require.Equal(t, [][]string{{"42", "1"}}, inSetup(t, e, s, "SELECT answer(), n FROM facts"))
+
+	// Tables are part of the key: the same setup over a table gets a database with its view.
+	a := idTable(t, "a", 0, 3)
+	require.Equal(t, [][]string{{"3", "42"}}, inSetup(t, e, s, "SELECT count(*), answer() FROM raw.a", a))
+}
+
+// TestQueryInSetupStatementsCannotChangeAPooledDatabase: a query that creates, replaces or drops anything in
+// its database retires it, so the next query with the same setup sees the script's objects unchanged.
+func TestQueryInSetupStatementsCannotChangeAPooledDatabase(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{})
+	built := 0
+	s := countingSetup("v1", "CREATE MACRO answer() AS 42; CREATE TABLE facts AS SELECT 1 AS n;", &built)
+	require.Equal(t, [][]string{{"42"}}, inSetup(t, e, s, "SELECT answer()"))
+	for _, sql := range []string{
+		"CREATE OR REPLACE TEMP MACRO answer() AS 0; SELECT answer()",
+		"CREATE OR REPLACE MACRO answer() AS 0; SELECT answer()",
+		"CREATE TEMP TABLE facts AS SELECT 0 AS n; SELECT n FROM facts",
+		"INSERT INTO facts VALUES (0); SELECT min(n) FROM facts",
+		"DROP MACRO answer; SELECT 0",
+		"CREATE TEMP VIEW facts AS SELECT 0 AS n; SELECT n FROM facts",
+		"PREPARE p AS SELECT 0; EXECUTE p",
+	} {
+		res, err := e.QueryInSetup(context.Background(), s, sql, nil)
+		if err == nil {
+			drain(t, res)
+			require.NoError(t, res.Close())
+		}
+		require.Equal(t, [][]string{{"42", "1", "1"}}, inSetup(t, e, s, "SELECT answer(), min(n), count(*) FROM facts"), sql)
+	}
+	// Settings stay sealed in a pooled database.
+	_, err := e.QueryInSetup(context.Background(), s, "SET lock_configuration = false", nil)
+	require.Error(t, err)
+	_, err = e.QueryInSetup(context.Background(), s, "SELECT * FROM read_csv('/etc/passwd')", nil)
+	require.Error(t, err)
+}
+
+func TestQueryInSetupErrors(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{})
+	_, err := e.QueryInSetup(context.Background(), Setup{}, "SELECT 1", nil)
+	require.ErrorIs(t, err, ErrInvalid)
+	bad := Setup{Key: "bad", Script: func() (string, error) { return "CREATE MACRO (", nil }}
+	_, err = e.QueryInSetup(context.Background(), bad, "SELECT 1", nil)
+	require.Error(t, err)
+	require.Equal(t, 0, e.Pooled())
+
+	// Without a pool every query builds its database.
+	off := newEngine(t, Options{Pool: -1})
+	built := 0
+	s := countingSetup("v1", "CREATE MACRO answer() AS 42;", &built)
+	require.Equal(t, [][]string{{"42"}}, inSetup(t, off, s, "SELECT answer()"))
+	require.Equal(t, [][]string{{"42"}}, inSetup(t, off, s, "SELECT answer()"))
+	require.Equal(t, 2, built)
+	require.Equal(t, 0, off.Pooled())
+}
+
+// TestQueryInSetupPreparedWritesAreRolledBack: a PREPAREd write (whose type the engine cannot see) run by a
+// later EXECUTE in the same pooled database changes nothing another query sees.
+func TestQueryInSetupPreparedWritesAreRolledBack(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{})
+	built := 0
+	s := countingSetup("v1", "CREATE TABLE facts AS SELECT 1 AS n;", &built)
+	for _, sql := range []string{
+		"PREPARE p AS INSERT INTO facts VALUES (0); SELECT 1",
+		"EXECUTE p; SELECT 1",
+		"PREPARE q AS DELETE FROM facts; EXECUTE q",
+		"PREPARE r AS UPDATE facts SET n = 5; EXECUTE r; SELECT 1",
+		"BEGIN TRANSACTION; SELECT 1",
+		"COMMIT; SELECT 1",
+	} {
+		res, err := e.QueryInSetup(context.Background(), s, sql, nil)
+		if err == nil {
+			drain(t, res)
+			require.NoError(t, res.Close())
+		}
+		require.Equal(t, [][]string{{"1", "1"}}, inSetup(t, e, s, "SELECT min(n), count(*) FROM facts"), sql)
+	}
+	// The PREPARE/EXECUTE writes kept the database pooled (their rollback undid them); each transaction
+	// statement retired its database, so the script was built again twice.
+	require.Equal(t, 3, built)
+}
+
+func TestWarmSetupPoolsADatabaseForTheNextQuery(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{})
+	built := 0
+	s := countingSetup("v1", "CREATE MACRO answer() AS 42;", &built)
+	require.False(t, e.SetupPooled(s, nil))
+	require.NoError(t, e.WarmSetup(context.Background(), s, nil))
+	require.True(t, e.SetupPooled(s, nil))
+	require.Equal(t, 1, e.Pooled())
+	require.Equal(t, [][]string{{"42"}}, inSetup(t, e, s, "SELECT answer()"))
+	require.Equal(t, 1, built, "the query ran in the warmed database")
+	require.NoError(t, e.WarmSetup(context.Background(), s, nil), "already pooled: taken and put back")
+	require.Equal(t, 1, e.Pooled())
+	require.Equal(t, 1, built)
+
+	off := newEngine(t, Options{Pool: -1})
+	require.NoError(t, off.WarmSetup(context.Background(), s, nil))
+	require.False(t, off.SetupPooled(s, nil))
+	require.Equal(t, 1, built)
+}
