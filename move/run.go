@@ -259,7 +259,12 @@ func openSource(ctx context.Context, d Deps, spec *Spec, ps Params, watermark st
 		if err != nil {
 			return nil, secrets, err
 		}
-		return &source{RecordReader: r, close: r.Close, rejected: noBadRows, watermark: r.Watermark}, secrets, nil
+		// The COPY decode runs in its own goroutine, a batch ahead of the target (DuckDB encoding Parquet, or
+		// COPY into the target) so both cores work: see docs/benchmarks.md. The watermark is read once the
+		// stream is drained, after the goroutine's last write.
+		pf := prefetch(r)
+		return &source{RecordReader: pf, close: func() error { pf.Close(); return r.Close() }, rejected: noBadRows,
+			watermark: r.Watermark}, secrets, nil
 	}
 	return nil, nil, fmt.Errorf("%w: source type %q", ErrInvalid, spec.Source.Type)
 }
