@@ -172,7 +172,7 @@ func checkCSV(ctx context.Context, in *instance, abs, file string, size int64, o
 	return plan, nil
 }
 
-// noQuoting says whether the sniffer found no quoting (pinned quote ”).
+// noQuoting says whether the sniffer found no quoting (the pinned quote option is empty).
 func (p *csvPlan) noQuoting() bool {
 	for _, o := range p.pinned {
 		if o == "quote = ''" {
