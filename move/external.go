@@ -82,7 +82,7 @@ func writeFilesTarget(ctx context.Context, spec *Spec, ps Params, rdr array.Reco
 		}
 	}
 	res, err := files.WriteTarget(ctx, store, rdr, files.TargetOptions{Format: rowfmt.Format(spec.Target.Format),
-		MaxFileSize: size, PartitionBy: spec.Target.PartitionBy, Prefix: rec.ID, Overwrite: spec.Target.Mode == "overwrite"})
+		MaxFileSize: size, PartitionBy: spec.Target.PartitionBy, Prefix: rec.ID, Manifest: true, Overwrite: spec.Target.Mode == "overwrite"})
 	if res != nil {
 		rec.RowsWritten, rec.Bytes, rec.Files = res.Rows, res.Bytes, res.Files
 	}

@@ -43,7 +43,8 @@ type TargetOptions struct {
 	Format      rowfmt.Format // csv, jsonl or parquet
 	MaxFileSize int64         // start a new file once a file holds this many bytes (0 = 256 MiB)
 	PartitionBy []string      // hive partitioning: name=value folders, the columns left out of the files
-	Prefix      string        // file name prefix, unique per write (the run id); with it, a manifest is written last
+	Prefix      string        // file name prefix, unique per write (the run id)
+	Manifest    bool          // commit a manifest of the write (ManifestName(Prefix)) after its last data file
 	Overwrite   bool          // remove the store's other data files once the new ones are committed
 }
 
@@ -81,7 +82,7 @@ func WriteTarget(ctx context.Context, store Store, rdr array.RecordReader, opts 
 		}
 		return nil, err
 	}
-	if opts.Prefix != "" {
+	if opts.Manifest {
 		if err := writeManifest(ctx, store, opts.Prefix, &w.res); err != nil {
 			for _, f := range w.res.Files {
 				_ = store.Remove(context.WithoutCancel(ctx), f)
