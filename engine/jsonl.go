@@ -42,7 +42,7 @@ type jsonScan struct {
 
 func jsonSource(ctx context.Context, in *instance, fr *FileReader, abs string, size int64, opts ReadOptions) (source, error) {
 	if fr.scan == nil {
-		scan, err := scanJSONLines(ctx, abs, fr.file, opts.MaxBadRows)
+		scan, err := scanJSONLines(ctx, abs, fr.file, opts.MaxBadRows, newJSONFit(opts))
 		if err != nil {
 			return source{}, err
 		}
@@ -146,9 +146,9 @@ func physicalLine(record int64, skipped []int64) int64 {
 	return line
 }
 
-// scanJSONLines validates every line of a JSON-lines file (gzip allowed). It keeps the first max(maxBad,
-// maxReportedRows) bad rows and counts them all.
-func scanJSONLines(ctx context.Context, path, display string, maxBad int) (*jsonScan, error) {
+// scanJSONLines validates every line of a JSON-lines file (gzip allowed), and the declared columns' values with
+// fit (nil: none). It keeps the first max(maxBad, maxReportedRows) bad rows and counts them all.
+func scanJSONLines(ctx context.Context, path, display string, maxBad int, fit jsonFit) (*jsonScan, error) {
 	rd, closeFn, err := openMaybeGzip(path)
 	if err != nil {
 		return nil, err
@@ -170,7 +170,10 @@ func scanJSONLines(ctx context.Context, path, display string, maxBad int) (*json
 			text = bytes.TrimPrefix(text, []byte("\xef\xbb\xbf"))
 		}
 		if len(text) > 0 || tooLong || err == nil {
-			msg := checkJSONLine(text, tooLong)
+			msg, column := checkJSONLine(text, tooLong), ""
+			if msg == "" && len(text) > 0 && fit != nil {
+				column, msg = fit.check(text)
+			}
 			switch {
 			case msg == "" && len(text) > 0:
 				scan.records++
@@ -178,7 +181,7 @@ func scanJSONLines(ctx context.Context, path, display string, maxBad int) (*json
 				if msg != "" {
 					scan.badTotal++
 					if len(scan.bad) < keep {
-						scan.bad = append(scan.bad, BadRow{File: display, Line: line, Message: msg})
+						scan.bad = append(scan.bad, BadRow{File: display, Line: line, Column: column, Message: msg})
 					}
 				}
 				if len(scan.skipped) < maxSkippedLines {
