@@ -3,13 +3,16 @@
 package engine
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -57,10 +60,15 @@ func csvSource(ctx context.Context, abs, file string, size int64, opts ReadOptio
 			params = append(params, "columns = "+columnsParam(opts.Columns))
 		}
 	}
+	read := abs
+	var pre []BadRow
+	if plan != nil && plan.clean != "" {
+		read, pre = plan.clean, plan.bad
+	}
 	return source{
-		from: "read_csv(" + sqlString(abs) + ", " + strings.Join(params, ", ") + ")",
+		from: "read_csv(" + sqlString(read) + ", " + strings.Join(params, ", ") + ")",
 		atEnd: func(ctx context.Context, in *instance, fr *FileReader) error {
-			err := checkRejects(ctx, in, fr, opts.MaxBadRows)
+			err := checkRejects(ctx, in, fr, opts.MaxBadRows, pre)
 			if len(fr.bad) > 0 || err != nil {
 				// DuckDB skipped rows: the pre-pass (if it has not run) says whether the file is one to refuse
 				// whole, at the line a user can look at (an unterminated quote).
@@ -118,6 +126,10 @@ type csvPlan struct {
 	d       csvDialect
 	ok      bool // d is one the pre-pass handles
 	scanned bool // the pre-pass ran over the whole file
+	// clean is a scratch copy of the file with the rows of bad (quoting faults the pre-pass skipped, within
+	// MaxBadRows) left blank, which DuckDB reads instead of the file ("": none).
+	clean string
+	bad   []BadRow
 }
 
 // locate runs the pre-pass (once) and returns its fault as the file's error, or nil.
@@ -158,8 +170,14 @@ func checkCSV(ctx context.Context, in *instance, abs, file string, size int64, o
 		// A NUL byte (DuckDB would keep it), a quote the sniffer gave up on (DuckDB would take `"b` as a value),
 		// or a file the sweep could not read (a cut gzip stream): the whole pre-pass names the problem.
 		plan.scanned = true
-		if scan, err = preScanCSV(ctx, abs, file, plan.d); err != nil {
+		var bad []BadRow
+		if scan, bad, err = preScanCSVRows(ctx, abs, file, plan.d, opts.MaxBadRows); err != nil {
 			return nil, err
+		}
+		if len(bad) > 0 {
+			if plan, err = cleanPlan(ctx, in, abs, file, opts, bad); err != nil {
+				return nil, err
+			}
 		}
 	} else if plan.d.header && len(opts.Columns) == 0 {
 		if scan, err = scanHeader(ctx, abs, file, plan.d); err != nil {
@@ -197,16 +215,105 @@ func preScanCSV(ctx context.Context, abs, file string, d csvDialect) (*csvScan, 
 		return nil, fmt.Errorf("%s: cannot read it: %v: check that the file is complete: %w", file, err, ErrBadData)
 	}
 	if f := scan.fault; f != nil {
-		where := fmt.Sprintf("%s line %d", file, f.Line)
-		switch {
-		case f.Field >= 0 && f.Field < len(scan.header) && scan.header[f.Field] != "":
-			where += fmt.Sprintf(", column %q", scan.header[f.Field])
-		case f.Field >= 0:
-			where += fmt.Sprintf(", column %d", f.Field+1)
-		}
-		return nil, fmt.Errorf("%s: %s: %w", where, f.Msg, ErrBadData)
+		return nil, csvFaultError(file, scan.header, f)
 	}
 	return scan, nil
+}
+
+// preScanCSVRows is preScanCSV that skips up to maxBad rows whose quoting is broken (a quote that never
+// closes, or closes before text that is not a delimiter): each is the physical line where its quoted value
+// opens, and the pre-pass goes on from the next line. Other faults (a NUL byte, an over-long row, a fault in
+// the header), or more than maxBad, are the file's error as in preScanCSV.
+func preScanCSVRows(ctx context.Context, abs, file string, d csvDialect, maxBad int) (*csvScan, []BadRow, error) {
+	var bad []BadRow
+	var first *csvScan
+	line := int64(1)
+	for {
+		rd, closeFn, err := openMaybeGzip(abs)
+		if err != nil {
+			return nil, nil, err
+		}
+		scan, err := scanFromLine(ctx, rd, d, line)
+		closeFn()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			return nil, nil, fmt.Errorf("%s: cannot read it: %v: check that the file is complete: %w", file, err, ErrBadData)
+		}
+		if first == nil {
+			first = scan
+		}
+		f := scan.fault
+		if f == nil {
+			return first, bad, nil
+		}
+		quoting := strings.Contains(f.Msg, "the quoted value that starts here")
+		if !quoting || len(bad) == 0 && maxBad == 0 || (first.header != nil && f.Line <= first.headerLine) {
+			return nil, nil, csvFaultError(file, first.header, f)
+		}
+		column := ""
+		if f.Field >= 0 && f.Field < len(first.header) {
+			column = first.header[f.Field]
+		}
+		bad = append(bad, BadRow{File: file, Line: f.Line, Column: column, Message: f.Msg})
+		if len(bad) > maxBad {
+			return nil, nil, &BadInputError{File: file, Rows: bad[:min(len(bad), maxReportedRows)], Total: int64(len(bad)),
+				AtLeast: true, Limit: maxBad}
+		}
+		line = f.Line + 1
+	}
+}
+
+// scanFromLine runs the pre-pass over r from the start of line onwards.
+func scanFromLine(ctx context.Context, r io.Reader, d csvDialect, line int64) (*csvScan, error) {
+	if line == 1 {
+		return scanCSV(ctx, r, d)
+	}
+	br := bufio.NewReaderSize(r, 1<<20)
+	for n := int64(1); n < line; {
+		chunk, err := br.ReadSlice('\n')
+		if err == nil {
+			n++
+		} else if err != bufio.ErrBufferFull {
+			if err == io.EOF {
+				return &csvScan{}, nil
+			}
+			return nil, err
+		}
+		_ = chunk
+	}
+	return scanCSVAt(ctx, br, d, line, false)
+}
+
+func csvFaultError(file string, header []string, f *csvFault) error {
+	where := fmt.Sprintf("%s line %d", file, f.Line)
+	switch {
+	case f.Field >= 0 && f.Field < len(header) && header[f.Field] != "":
+		where += fmt.Sprintf(", column %q", header[f.Field])
+	case f.Field >= 0:
+		where += fmt.Sprintf(", column %d", f.Field+1)
+	}
+	return fmt.Errorf("%s: %s: %w", where, f.Msg, ErrBadData)
+}
+
+// cleanPlan writes the scratch copy without the bad rows and sniffs it (the broken quote made the sniffer give up
+// quoting for the whole file).
+func cleanPlan(ctx context.Context, in *instance, abs, file string, opts ReadOptions, bad []BadRow) (*csvPlan, error) {
+	clean, err := blankLines(abs, in.tmpDir, "clean.csv", bad)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(clean)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := sniffCSV(ctx, in, clean, file, st.Size(), opts)
+	if err != nil {
+		return nil, err
+	}
+	plan.clean, plan.bad, plan.scanned = clean, bad, true
+	return plan, nil
 }
 
 // scanHeader runs the pre-pass over the rows up to the header.
@@ -348,7 +455,7 @@ func sniffCSV(ctx context.Context, in *instance, abs, file string, size int64, o
 
 // checkRejects reads the rejects table once the scan has ended: over the limit it is a *BadInputError,
 // otherwise the skipped rows become fr.BadRows.
-func checkRejects(ctx context.Context, in *instance, fr *FileReader, maxBad int) error {
+func checkRejects(ctx context.Context, in *instance, fr *FileReader, maxBad int, pre []BadRow) error {
 	rows, err := in.queryStrings(ctx, "SELECT line, coalesce(column_name, ''), error_message FROM "+rejectsTable+
 		" ORDER BY line, column_idx")
 	if err != nil {
@@ -361,6 +468,10 @@ func checkRejects(ctx context.Context, in *instance, fr *FileReader, maxBad int)
 			continue // one entry per row: its first error
 		}
 		bad = append(bad, BadRow{File: fr.file, Line: line, Column: r[1], Message: r[2]})
+	}
+	if len(pre) > 0 { // the rows the pre-pass skipped, in file order with DuckDB's
+		bad = append(append([]BadRow(nil), pre...), bad...)
+		sort.SliceStable(bad, func(i, j int) bool { return bad[i].Line < bad[j].Line })
 	}
 	if len(bad) > maxBad {
 		return &BadInputError{File: fr.file, Rows: bad[:min(len(bad), maxReportedRows)], Total: int64(len(bad)),

@@ -84,7 +84,16 @@ func scanCSVHeader(ctx context.Context, r io.Reader, d csvDialect) (*csvScan, er
 }
 
 func scanCSVRows(ctx context.Context, r io.Reader, d csvDialect, headerOnly bool) (*csvScan, error) {
-	s := &csvScanner{d: d, line: 1, rowLine: 1, collect: d.header, headerOnly: headerOnly}
+	return scanCSVAt(ctx, r, d, 1, headerOnly)
+}
+
+// scanCSVAt is scanCSV of r, the file from the start of line onwards (past its header when line > 1).
+func scanCSVAt(ctx context.Context, r io.Reader, d csvDialect, line int64, headerOnly bool) (*csvScan, error) {
+	s := &csvScanner{d: d, line: line, rowLine: line, collect: d.header && line == 1, headerOnly: headerOnly}
+	if line > 1 {
+		d.skip = 0
+		s.d = d
+	}
 	s.special[d.delim], s.special['\n'], s.special[0] = true, true, true
 	if d.skip > 0 {
 		s.state = csvSkipLine
@@ -96,7 +105,7 @@ func scanCSVRows(ctx context.Context, r io.Reader, d csvDialect, headerOnly bool
 		}
 		n, err := readChunk(r, buf)
 		b := buf[:n]
-		if chunk == 0 {
+		if chunk == 0 && line == 1 {
 			b = trimBOM(b)
 		}
 		if s.feed(b) {

@@ -62,7 +62,7 @@ func jsonSource(ctx context.Context, in *instance, fr *FileReader, abs string, s
 	read := abs
 	if scan.badTotal > 0 {
 		if scan.clean == "" {
-			clean, err := blankLines(abs, in.tmpDir, scan.bad)
+			clean, err := blankLines(abs, in.tmpDir, "clean.jsonl", scan.bad)
 			if err != nil {
 				return source{}, err
 			}
@@ -277,7 +277,7 @@ func openMaybeGzip(path string) (io.Reader, func(), error) {
 }
 
 // blankLines copies the file (uncompressed) into dir with the bad lines left empty, for DuckDB to read.
-func blankLines(path, dir string, bad []BadRow) (string, error) {
+func blankLines(path, dir, name string, bad []BadRow) (string, error) {
 	drop := make(map[int64]bool, len(bad))
 	for _, b := range bad {
 		drop[b.Line] = true
@@ -287,7 +287,7 @@ func blankLines(path, dir string, bad []BadRow) (string, error) {
 		return "", err
 	}
 	defer closeFn()
-	out := filepath.Join(dir, "clean.jsonl")
+	out := filepath.Join(dir, name)
 	f, err := os.Create(out)
 	if err != nil {
 		return "", fmt.Errorf("scratch copy: %w", err)

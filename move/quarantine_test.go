@@ -124,3 +124,53 @@ func TestRunQuarantineJSONWrongTypes(t *testing.T) {
 		f.query(t, "dev", "SELECT id, amount, day, note FROM raw.qj ORDER BY id"))
 	require.Equal(t, want, f.query(t, "dev", "SELECT line, \"column\", raw FROM raw.qj__rejected ORDER BY line"))
 }
+
+// TestRunQuarantineCSVUnterminatedQuote: a CSV value whose quote never closes (or closes before text that is no
+// delimiter) is a malformed row at the line where it opens: within max_bad_rows the other rows land (the rest
+// of the file is read from the next line on, quoting intact) and that line goes to the quarantine table; above
+// it the run fails naming the line, and commits nothing.
+func TestRunQuarantineCSVUnterminatedQuote(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, body string
+		want       []string
+		rows       []string
+	}{
+		{name: "no other quotes", body: "id,amount,day,note\n1,1.5,2026-11-01,ok\n2,2.5,2026-11-02,\"open\n3,3.5,2026-11-03,fine\n",
+			want: []string{`3|note|2,2.5,2026-11-02,"open`}, rows: []string{"1|ok", "3|fine"}},
+		{name: "two, and quoted values", body: "id,amount,day,note\n1,1.5,2026-11-01,\"a, b\"\n2,2.5,2026-11-02,\"open\n" +
+			"3,3.5,2026-11-03,\"x\"y\n4,4.5,2026-11-04,\"c\"\n",
+			want: []string{`3|note|2,2.5,2026-11-02,"open`, `4|note|3,3.5,2026-11-03,"x"y`}, rows: []string{"1|a, b", "4|c"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, testenv.SQLiteDSN(t))
+			ctx := context.Background()
+			job := func(path string, max int) string {
+				q := ", quarantine: raw.qq__rejected"
+				if max == 0 {
+					q = ""
+				}
+				return "name: qq\nsource: {type: files, path: '" + path + "'}\ntarget: {type: lake, table: raw.qq}\n" +
+					"on_error: {max_bad_rows: " + strconv.Itoa(max) + q + "}\n"
+			}
+			bad := f.file(t, "in.csv", tc.body)
+			spec, ps := f.job(t, job(bad, len(tc.want)-1), nil)
+			rec, err := move.Run(ctx, f.deps("dev"), spec, ps)
+			require.Error(t, err, "one bad row too many")
+			require.Equal(t, errs.BadData, errs.KindOf(err))
+			require.ErrorContains(t, err, "line 3")
+			require.ErrorContains(t, err, "the quoted value that starts here")
+			require.Equal(t, move.StatusFailed, rec.Status)
+			require.Equal(t, 0, f.snapshots(t, "dev", "raw.qq"))
+			require.Equal(t, 0, f.snapshots(t, "dev", "raw.qq__rejected"))
+
+			spec, ps = f.job(t, job(bad, len(tc.want)), nil)
+			rec, err = move.Run(ctx, f.deps("dev"), spec, ps)
+			require.NoError(t, err)
+			require.Equal(t, int64(len(tc.want)), rec.Quarantined)
+			require.Equal(t, tc.rows, f.query(t, "dev", "SELECT id, note FROM raw.qq ORDER BY id"))
+			require.Equal(t, tc.want, f.query(t, "dev", "SELECT line, \"column\", raw FROM raw.qq__rejected ORDER BY line"))
+		})
+	}
+}
