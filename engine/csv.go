@@ -166,9 +166,11 @@ func checkCSV(ctx context.Context, in *instance, abs, file string, size int64, o
 	}
 	nul, quotes, err := sweepCSV(abs, plan.d.quote)
 	var scan *csvScan
-	if err != nil || nul || (quotes && plan.pinned != nil && plan.noQuoting()) {
+	if err != nil || nul || (quotes && (opts.MaxBadRows > 0 || plan.pinned != nil && plan.noQuoting())) {
 		// A NUL byte (DuckDB would keep it), a quote the sniffer gave up on (DuckDB would take `"b` as a value),
-		// or a file the sweep could not read (a cut gzip stream): the whole pre-pass names the problem.
+		// or a file the sweep could not read (a cut gzip stream): the whole pre-pass names the problem. With
+		// MaxBadRows, a file with quotes is pre-scanned too, so that a broken quote is a skipped row (found once
+		// DuckDB has read rows, it could only fail the whole file).
 		plan.scanned = true
 		var bad []BadRow
 		if scan, bad, err = preScanCSVRows(ctx, abs, file, plan.d, opts.MaxBadRows); err != nil {
