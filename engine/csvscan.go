@@ -68,13 +68,32 @@ type csvScanner struct {
 	quoteLine  int64 // where the open quote is
 	quoteField int
 	collect    bool // collecting the header
+	headerOnly bool // stop once the header is collected
 	cur        []byte
 	scan       csvScan
 }
 
 // scanCSV checks r, a whole CSV file, for the problems DuckDB would not report faithfully.
 func scanCSV(ctx context.Context, r io.Reader, d csvDialect) (*csvScan, error) {
-	s := &csvScanner{d: d, line: 1, rowLine: 1, collect: d.header}
+	return scanCSVRows(ctx, r, d, false)
+}
+
+// scanCSVHeader is scanCSV of the rows up to the header only (for its names).
+func scanCSVHeader(ctx context.Context, r io.Reader, d csvDialect) (*csvScan, error) {
+	return scanCSVRows(ctx, r, d, true)
+}
+
+func scanCSVRows(ctx context.Context, r io.Reader, d csvDialect, headerOnly bool) (*csvScan, error) {
+	return scanCSVAt(ctx, r, d, 1, headerOnly)
+}
+
+// scanCSVAt is scanCSV of r, the file from the start of line onwards (past its header when line > 1).
+func scanCSVAt(ctx context.Context, r io.Reader, d csvDialect, line int64, headerOnly bool) (*csvScan, error) {
+	s := &csvScanner{d: d, line: line, rowLine: line, collect: d.header && line == 1, headerOnly: headerOnly}
+	if line > 1 {
+		d.skip = 0
+		s.d = d
+	}
 	s.special[d.delim], s.special['\n'], s.special[0] = true, true, true
 	if d.skip > 0 {
 		s.state = csvSkipLine
@@ -86,7 +105,7 @@ func scanCSV(ctx context.Context, r io.Reader, d csvDialect) (*csvScan, error) {
 		}
 		n, err := readChunk(r, buf)
 		b := buf[:n]
-		if chunk == 0 {
+		if chunk == 0 && line == 1 {
 			b = trimBOM(b)
 		}
 		if s.feed(b) {
@@ -172,7 +191,7 @@ func (s *csvScanner) feed(b []byte) bool {
 		if s.rowLen++; s.rowLen > maxCSVRow {
 			return s.tooLong()
 		}
-		if s.step(c) {
+		if s.step(c) || s.headerOnly && !s.collect {
 			return true
 		}
 	}

@@ -42,7 +42,7 @@ type jsonScan struct {
 
 func jsonSource(ctx context.Context, in *instance, fr *FileReader, abs string, size int64, opts ReadOptions) (source, error) {
 	if fr.scan == nil {
-		scan, err := scanJSONLines(ctx, abs, fr.file, opts.MaxBadRows)
+		scan, err := scanJSONLines(ctx, abs, fr.file, opts.MaxBadRows, newJSONFit(opts))
 		if err != nil {
 			return source{}, err
 		}
@@ -62,7 +62,7 @@ func jsonSource(ctx context.Context, in *instance, fr *FileReader, abs string, s
 	read := abs
 	if scan.badTotal > 0 {
 		if scan.clean == "" {
-			clean, err := blankLines(abs, in.tmpDir, scan.bad)
+			clean, err := blankLines(abs, in.tmpDir, "clean.jsonl", scan.bad)
 			if err != nil {
 				return source{}, err
 			}
@@ -146,9 +146,9 @@ func physicalLine(record int64, skipped []int64) int64 {
 	return line
 }
 
-// scanJSONLines validates every line of a JSON-lines file (gzip allowed). It keeps the first max(maxBad,
-// maxReportedRows) bad rows and counts them all.
-func scanJSONLines(ctx context.Context, path, display string, maxBad int) (*jsonScan, error) {
+// scanJSONLines validates every line of a JSON-lines file (gzip allowed), and the declared columns' values with
+// fit (nil: none). It keeps the first max(maxBad, maxReportedRows) bad rows and counts them all.
+func scanJSONLines(ctx context.Context, path, display string, maxBad int, fit jsonFit) (*jsonScan, error) {
 	rd, closeFn, err := openMaybeGzip(path)
 	if err != nil {
 		return nil, err
@@ -170,7 +170,10 @@ func scanJSONLines(ctx context.Context, path, display string, maxBad int) (*json
 			text = bytes.TrimPrefix(text, []byte("\xef\xbb\xbf"))
 		}
 		if len(text) > 0 || tooLong || err == nil {
-			msg := checkJSONLine(text, tooLong)
+			msg, column := checkJSONLine(text, tooLong), ""
+			if msg == "" && len(text) > 0 && fit != nil {
+				column, msg = fit.check(text)
+			}
 			switch {
 			case msg == "" && len(text) > 0:
 				scan.records++
@@ -178,7 +181,7 @@ func scanJSONLines(ctx context.Context, path, display string, maxBad int) (*json
 				if msg != "" {
 					scan.badTotal++
 					if len(scan.bad) < keep {
-						scan.bad = append(scan.bad, BadRow{File: display, Line: line, Message: msg})
+						scan.bad = append(scan.bad, BadRow{File: display, Line: line, Column: column, Message: msg})
 					}
 				}
 				if len(scan.skipped) < maxSkippedLines {
@@ -274,7 +277,7 @@ func openMaybeGzip(path string) (io.Reader, func(), error) {
 }
 
 // blankLines copies the file (uncompressed) into dir with the bad lines left empty, for DuckDB to read.
-func blankLines(path, dir string, bad []BadRow) (string, error) {
+func blankLines(path, dir, name string, bad []BadRow) (string, error) {
 	drop := make(map[int64]bool, len(bad))
 	for _, b := range bad {
 		drop[b.Line] = true
@@ -284,7 +287,7 @@ func blankLines(path, dir string, bad []BadRow) (string, error) {
 		return "", err
 	}
 	defer closeFn()
-	out := filepath.Join(dir, "clean.jsonl")
+	out := filepath.Join(dir, name)
 	f, err := os.Create(out)
 	if err != nil {
 		return "", fmt.Errorf("scratch copy: %w", err)

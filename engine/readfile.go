@@ -116,20 +116,21 @@ func (e *Engine) startRead(ctx context.Context, in *instance, fr *FileReader, pa
 	if err := e.sandboxRead(ctx, in, abs); err != nil {
 		return nil, err
 	}
+	var plan *csvPlan
 	if format == formatCSV {
-		if err := checkCSV(ctx, in, abs, fr.file, opts); err != nil {
+		if plan, err = checkCSV(ctx, in, abs, fr.file, size, opts); err != nil {
 			return nil, err
 		}
 	}
 	if len(opts.Columns) == 0 && len(opts.TableTypes) > 0 {
-		if opts.Columns, err = e.typedColumns(ctx, in, fr, abs, format, size, opts); err != nil {
+		if opts.Columns, err = e.typedColumns(ctx, in, fr, abs, format, size, opts, plan); err != nil {
 			return nil, err
 		}
 	}
 	if err := checkColumnTypes(ctx, in, opts.Columns); err != nil {
 		return nil, err
 	}
-	src, err := fileSource(ctx, in, fr, abs, format, size, opts)
+	src, err := fileSource(ctx, in, fr, abs, format, size, opts, plan)
 	if err != nil {
 		return nil, err
 	}
@@ -138,8 +139,8 @@ func (e *Engine) startRead(ctx context.Context, in *instance, fr *FileReader, pa
 
 // typedColumns infers the file's columns and replaces the inferred types of the table's columns with the
 // table's types.
-func (e *Engine) typedColumns(ctx context.Context, in *instance, fr *FileReader, abs, format string, size int64, opts ReadOptions) ([]ColumnDef, error) {
-	src, err := fileSource(ctx, in, fr, abs, format, size, opts)
+func (e *Engine) typedColumns(ctx context.Context, in *instance, fr *FileReader, abs, format string, size int64, opts ReadOptions, plan *csvPlan) ([]ColumnDef, error) {
+	src, err := fileSource(ctx, in, fr, abs, format, size, opts, plan)
 	if err != nil {
 		return nil, err
 	}
@@ -157,12 +158,12 @@ func (e *Engine) typedColumns(ctx context.Context, in *instance, fr *FileReader,
 	return cols, nil
 }
 
-func fileSource(ctx context.Context, in *instance, fr *FileReader, abs, format string, size int64, opts ReadOptions) (source, error) {
+func fileSource(ctx context.Context, in *instance, fr *FileReader, abs, format string, size int64, opts ReadOptions, plan *csvPlan) (source, error) {
 	var src source
 	var err error
 	switch format {
 	case formatCSV:
-		src = csvSource(abs, fr.file, size, opts)
+		src = csvSource(ctx, abs, fr.file, size, opts, plan)
 	case formatJSON:
 		src, err = jsonSource(ctx, in, fr, abs, size, opts)
 	case formatParquet:

@@ -246,7 +246,10 @@ func TestReadJSONBadRows(t *testing.T) {
 		p := writeFile(t, dir, "types.jsonl", "{\"a\": 1}\n\n{\"a\": 2}\nnot json\n{\"a\": \"zz\"}\n")
 		_, _, _, err := readAll(t, e, p, ReadOptions{MaxBadRows: 1, Columns: []ColumnDef{{Name: "a", Type: "BIGINT"}}})
 		require.ErrorIs(t, err, ErrInvalid)
-		require.ErrorContains(t, err, p+" line 5: ")
+		// Since issue 11's third slice such a value is a malformed row (counted against MaxBadRows), not a
+		// failure of the whole read.
+		require.ErrorContains(t, err, "2 malformed rows (1 allowed)")
+		require.ErrorContains(t, err, `line 5, column "a": `)
 		require.ErrorContains(t, err, `"zz"`)
 	})
 }
@@ -414,4 +417,39 @@ func TestReadTableTypes(t *testing.T) {
 		return err
 	}())
 	require.Contains(t, bad, `line 3, column "amount"`)
+}
+
+// TestReadCSVBrokenQuotesAreBadRows: under MaxBadRows a quote that never closes, or closes before text that is
+// no delimiter, is one malformed row at the line where it opens (gzip too); the rows after it are read with
+// their quoting, and DuckDB's own bad rows count against the same limit.
+func TestReadCSVBrokenQuotesAreBadRows(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{})
+	dir := t.TempDir()
+	data := "id,note\n1,\"a, b\"\n2,\"open\n3,\"x\"y\n4,\"c\"\nfive,d\n6,e\n"
+	for _, name := range []string{"q.csv", "q.csv.gz"} {
+		p := writeFile(t, dir, name, data)
+		want := []BadRow{
+			{File: p, Line: 3, Column: "note", Message: "the quoted value that starts here ends at a quote followed by 'x' on line 4, not by a delimiter or the end of the line: close the quote, or double each quote that is part of the value (\"\")"},
+			{File: p, Line: 4, Column: "note", Message: "the quoted value that starts here ends at a quote followed by 'y', not by a delimiter or the end of the line: close the quote, or double each quote that is part of the value (\"\")"},
+		}
+		t.Run(name, func(t *testing.T) {
+			_, rows, fr, err := readAll(t, e, p, ReadOptions{MaxBadRows: 3, Columns: []ColumnDef{{"id", "BIGINT"}, {"note", "VARCHAR"}}})
+			require.NoError(t, err)
+			require.Equal(t, [][]string{{"1", "a, b"}, {"4", "c"}, {"6", "e"}}, rows)
+			got := fr.BadRows()
+			require.Len(t, got, 3)
+			require.Equal(t, want, got[:2])
+			require.Equal(t, int64(6), got[2].Line, "DuckDB's bad row (five is no BIGINT), at its file line")
+
+			_, _, _, err = readAll(t, e, p, ReadOptions{MaxBadRows: 2, Columns: []ColumnDef{{"id", "BIGINT"}, {"note", "VARCHAR"}}})
+			var bad *BadInputError
+			require.ErrorAs(t, err, &bad)
+			require.Equal(t, int64(3), bad.Total)
+
+			_, err = readErr(t, e, p, ReadOptions{MaxBadRows: 1})
+			require.ErrorAs(t, err, &bad)
+			require.Equal(t, want, bad.Rows)
+		})
+	}
 }

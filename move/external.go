@@ -25,9 +25,10 @@ func targetName(spec *Spec) string {
 	return spec.Target.Table
 }
 
-// writeExternal streams src into a files or postgres target. Unlike a lake target, such a target cannot hold
-// the watermark with the rows: a run killed after the target's commit and before its record is read again by
-// the next run (at least once; a postgres merge on a key makes that harmless). It returns the secrets it used.
+// writeExternal streams src into a files or postgres target. A postgres target commits the run's id and
+// watermark with its rows (postgres.MarkTable), from which the next run completes a killed run's record; a
+// files target names its files with the run id, and the next run removes the files of a killed run (see
+// cleanKilledFiles). It returns the secrets it used.
 func writeExternal(ctx context.Context, d Deps, spec *Spec, ps Params, src *source, rec *RunRecord,
 	lookup func(string) (string, bool)) ([]string, error) {
 	mapped, err := mapColumns(ctx, src, spec.Columns)
@@ -51,7 +52,8 @@ func writeExternal(ctx context.Context, d Deps, spec *Spec, ps Params, src *sour
 		}
 		var n int64
 		n, err = postgres.WriteTarget(ctx, rdr, postgres.TargetOptions{DSN: dsn, Table: spec.Target.Table,
-			Mode: spec.Target.Mode, Key: spec.Target.Key})
+			Mode: spec.Target.Mode, Key: spec.Target.Key, Mark: &postgres.Mark{Job: spec.Name, Env: d.Env, Run: rec.ID,
+				Watermark: func() string { return watermarkAfter(rec.WatermarkBefore, src) }}})
 		rec.RowsWritten = n
 	default:
 		err = fmt.Errorf("%w: target type %q", ErrInvalid, spec.Target.Type)
@@ -80,7 +82,7 @@ func writeFilesTarget(ctx context.Context, spec *Spec, ps Params, rdr array.Reco
 		}
 	}
 	res, err := files.WriteTarget(ctx, store, rdr, files.TargetOptions{Format: rowfmt.Format(spec.Target.Format),
-		MaxFileSize: size, PartitionBy: spec.Target.PartitionBy, Prefix: rec.ID, Overwrite: spec.Target.Mode == "overwrite"})
+		MaxFileSize: size, PartitionBy: spec.Target.PartitionBy, Prefix: rec.ID, Manifest: true, Overwrite: spec.Target.Mode == "overwrite"})
 	if res != nil {
 		rec.RowsWritten, rec.Bytes, rec.Files = res.Rows, res.Bytes, res.Files
 	}

@@ -79,8 +79,8 @@ func (d Deps) hook(point string) {
 // envs.Write (one snapshot; staged in prod, where it needs Force), files, or a PostgreSQL table (one
 // transaction) — writes the skipped malformed rows to the quarantine table, and records the run. The watermark
 // moves only if the target committed, in the transaction that records the run as succeeded; for a lake target
-// it is also in the snapshot's properties, from which the next run recovers it if this one was killed before
-// recording its end (a files or postgres target is read again in that case: at least once). One run of a job per environment runs at a
+// it is also in the snapshot's properties (a postgres target: in a mark committed with the rows), from which
+// the next run recovers it if this one was killed before recording its end. One run of a job per environment runs at a
 // time (a lease in the metadata DB; a second run is a Conflict error), so two runs never read from the same
 // watermark. On error the returned record (when the run got as far as being recorded) says how far it got; its
 // error text has the run's secrets replaced by ***.
@@ -111,6 +111,16 @@ func Run(ctx context.Context, d Deps, spec *Spec, params Params) (*RunRecord, er
 	if spec.Target.Type == "lake" {
 		if err := recoverCommitted(ctx, d, spec, id); err != nil {
 			return nil, fmt.Errorf("job %s: complete the record of an earlier run: %w", spec.Name, err)
+		}
+	}
+	if spec.Target.Type == "files" {
+		if err := cleanFilesTarget(ctx, d, spec, params, lookup); err != nil {
+			return nil, fmt.Errorf("job %s: %w", spec.Name, err)
+		}
+	}
+	if spec.Target.Type == "postgres" {
+		if secrets, err := recoverPostgresTarget(ctx, d, spec, lookup); err != nil {
+			return nil, scrubbed(fmt.Errorf("job %s: complete the record of an earlier run: %w", spec.Name, err), secrets)
 		}
 	}
 	if spec.Incremental != nil {
@@ -259,7 +269,12 @@ func openSource(ctx context.Context, d Deps, spec *Spec, ps Params, watermark st
 		if err != nil {
 			return nil, secrets, err
 		}
-		return &source{RecordReader: r, close: r.Close, rejected: noBadRows, watermark: r.Watermark}, secrets, nil
+		// The COPY decode runs in its own goroutine, a batch ahead of the target (DuckDB encoding Parquet, or
+		// COPY into the target) so both cores work: see docs/benchmarks.md. The watermark is read once the
+		// stream is drained, after the goroutine's last write.
+		pf := prefetch(r)
+		return &source{RecordReader: pf, close: func() error { pf.Close(); return r.Close() }, rejected: noBadRows,
+			watermark: r.Watermark}, secrets, nil
 	}
 	return nil, nil, fmt.Errorf("%w: source type %q", ErrInvalid, spec.Source.Type)
 }

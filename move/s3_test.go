@@ -84,6 +84,8 @@ func TestS3SourceAndTarget(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, rec.Files, 3)
 	keys := objectKeys(t, c, "data", "out/")
+	require.Equal(t, "out/_strata_run-"+rec.ID+".manifest", keys[0], "the write is published by its manifest, written last")
+	keys = keys[1:]
 	require.Len(t, keys, 3)
 	require.Regexp(t, `^out/day=2026-11-02/part-`+rec.ID+`-\d+\.csv$`, keys[1])
 	obj, err := c.GetObject(ctx, "data", keys[1], minio.GetObjectOptions{})

@@ -13,8 +13,14 @@
 #                  rows (held in memory, read by connectorx outside the timer) as one zstd Parquet file
 #   strata → lake  strata move run: postgres source → lake table (envs.Write; DuckDB writes the data files)
 #   sling → parquet / dlt → parquet: the peers writing Parquet files of the same rows
+#   strata → parquet  the same job with a files target (format parquet)
+#   lake → postgres   strata move run from the lake table into a new PostgreSQL table, vs psql \copy FROM of the
+#                  same rows as a binary COPY file (the floor of a load)
 #   csv → lake     strata table import of the table dumped as CSV (COPY ... CSV HEADER), vs DuckDB alone
 #                  converting that CSV to zstd Parquet
+#
+# BENCH_PEERS=0 leaves out sling and dlt (for a quick re-measure of Strata's own lines; the table in
+# docs/benchmarks.md comes from a full run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rows=${1:-1000000}
@@ -29,6 +35,7 @@ if ! "$venv/bin/python" -c 'import dlt, sqlalchemy, connectorx, pyarrow, sling_l
 fi
 sling=$("$venv/bin/python" -c 'import sling_linux_amd64, os; print(os.path.join(os.path.dirname(sling_linux_amd64.__file__), "bin", "sling-linux-amd64"))')
 
+export PGOPTIONS="-c client_min_messages=warning"
 if [[ -z ${BENCH_PG_DSN:-} ]]; then
 	eval "$(scripts/pg-env)"
 	admin=$STRATA_TEST_PG_DSN
@@ -68,6 +75,20 @@ source:
   dsn: ${BENCH_PG_DSN}
   query: SELECT id, big, amount, name, category, created_at, day, flag, score, uid::text AS uid, attrs::text AS attrs, small, hash FROM bench_move
 target: {type: lake, table: raw.bench_pg, mode: overwrite}
+YAML
+
+cat >"$work/proj/jobs/pg_files.yaml" <<YAML
+name: bench_pg_files
+source:
+  type: postgres
+  dsn: \${BENCH_PG_DSN}
+  query: SELECT id, big, amount, name, category, created_at, day, flag, score, uid::text AS uid, attrs::text AS attrs, small, hash FROM bench_move
+target: {type: files, path: $work/strata-files, format: parquet}
+YAML
+cat >"$work/proj/jobs/lake_pg.yaml" <<'YAML'
+name: bench_lake_pg
+source: {type: lake, table: raw.bench_pg}
+target: {type: postgres, dsn: "${BENCH_PG_DSN}", table: bench_move_back, mode: overwrite}
 YAML
 
 now() { date +%s.%N; }
@@ -110,6 +131,25 @@ row "strata move run: postgres → lake" "$secs" "$rss_mb" "$floor"
 got=$("$S" sql --format csv "SELECT count(*) FROM raw.bench_pg" | tail -1)
 [[ "$got" == "$rows" ]] || echo "warning: strata moved $got rows, want $rows" >&2
 
+rm -rf "$work/strata-files"
+measure "$S" move run "$work/proj/jobs/pg_files.yaml" --env dev
+row "strata move run: postgres → parquet files" "$secs" "$rss_mb" "$floor"
+
+# lake → PostgreSQL, against psql loading the same rows from a binary COPY file.
+"$psql_bin" -q "$dsn" -c "DROP TABLE IF EXISTS bench_move_back" -c "DROP TABLE IF EXISTS bench_move_load" \
+	-c "CREATE UNLOGGED TABLE bench_move_load (LIKE bench_move)" >/dev/null
+"$psql_bin" -qAt "$dsn" -c "COPY bench_move TO STDOUT (FORMAT binary)" -o "$work/t.bin"
+measure "$psql_bin" -q "$dsn" -c "\\copy bench_move_load FROM '$work/t.bin' (FORMAT binary)"
+load_floor=$secs
+row "floor of a load: psql \\copy FROM a binary COPY file" "$secs" "$rss_mb"
+measure "$S" move run "$work/proj/jobs/lake_pg.yaml" --env dev
+row "strata move run: lake → postgres" "$secs" "$rss_mb" "$load_floor"
+got=$("$psql_bin" -qAt "$dsn" -c "SELECT count(*) FROM bench_move_back")
+[[ "$got" == "$rows" ]] || echo "warning: lake → postgres wrote $got rows, want $rows" >&2
+"$psql_bin" -q "$dsn" -c "DROP TABLE IF EXISTS bench_move_back" -c "DROP TABLE IF EXISTS bench_move_load" >/dev/null
+rm -f "$work/t.bin"
+
+if [[ ${BENCH_PEERS:-1} != 0 ]]; then
 # sling: its DuckDB compute path wrote 241k of 5M rows and exited 0 in an earlier run, hence false.
 mkdir -p "$work/sling"
 export SLING_DUCKDB_COMPUTE=false SLING_DISABLE_TELEMETRY=true SLING_HOME_DIR="$work/sling-home" PG_BENCH="$dsn"
@@ -130,6 +170,7 @@ for backend in connectorx pyarrow; do
 	measure env DLT_DATA_DIR="$work/dlt-$backend" RUNTIME__LOG_LEVEL=WARNING "$venv/bin/python" "$work/dlt_run.py" "$backend" "$dsn" "$work/dlt-$backend"
 	row "dlt 1.31 ($backend): postgres → parquet" "$secs" "$rss_mb" "$floor"
 done
+fi
 
 # CSV → lake, against DuckDB alone converting the same CSV to zstd Parquet.
 "$psql_bin" -qAt "$dsn" -c "\\copy bench_move TO '$work/t.csv' CSV HEADER"
@@ -139,4 +180,4 @@ row "DuckDB alone: CSV → Parquet zstd" "$secs" "$rss_mb"
 measure "$S" table import --env dev raw.bench_csv "$work/t.csv"
 row "strata table import: CSV → lake" "$secs" "$rss_mb" "$csv_floor"
 echo
-echo "(csv → lake ÷ floor is against DuckDB alone converting the CSV; every other ratio is against the floor line)"
+echo "(csv → lake ÷ floor is against DuckDB alone converting the CSV, lake → postgres against the load floor; every other ratio is against the first floor line)"

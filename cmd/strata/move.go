@@ -59,6 +59,7 @@ func (a *app) moveRunCmd() *cobra.Command {
 	var env string
 	var params []string
 	var force bool
+	var cpuProfile, memProfile string
 	c := &cobra.Command{
 		Use:   "run JOB.yaml",
 		Short: "Run a job: stream its source into its target table (one snapshot) and record the run",
@@ -77,7 +78,12 @@ func (a *app) moveRunCmd() *cobra.Command {
 				return err
 			}
 			d.Progress = func(rows func() int64) func() { return a.progress("moving "+spec.Name, rows) }
+			stop, err := startProfiles(cpuProfile, memProfile)
+			if err != nil {
+				return err
+			}
 			rec, err := move.Run(ctx, d, spec, ps)
+			stop()
 			if err != nil {
 				if rec != nil && rec.Status == move.StatusFailed {
 					return fmt.Errorf("run %s of job %s failed: %w", rec.ID, spec.Name, err)
@@ -90,6 +96,10 @@ func (a *app) moveRunCmd() *cobra.Command {
 	envFlag(c, &env)
 	c.Flags().StringArrayVar(&params, "param", nil, "set a job param: name=value (repeatable)")
 	c.Flags().BoolVar(&force, "force", false, "allow a direct write to a prod environment (audited)")
+	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	c.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (in-use and allocations) at the end of the run to this file")
+	_ = c.Flags().MarkHidden("cpuprofile")
+	_ = c.Flags().MarkHidden("memprofile")
 	return c
 }
 

@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -71,4 +74,79 @@ target: {type: lake, table: raw.ev}
 	}
 	require.Equal(t, map[string]int{"succeeded": 2, "failed": 2}, statuses, "the run killed after its commit is recorded as succeeded")
 	require.Equal(t, 2, snapshotCount(t, c, "raw.ev"))
+}
+
+// TestMoveRunToExternalTargetsKilledAtEachStep SIGKILLs a real `strata move run` of an incremental postgres job
+// into a postgres table and into a folder of Parquet files, before it reads, in the middle of reading, and after
+// its target committed but before it recorded its end; after each kill the next run is exact: the target holds
+// every source row once, no duplicates, no gaps. The postgres target commits the run's mark with its rows (the
+// next run completes the killed run's record and reads only new rows); the files target's next run removes a
+// killed run's files and writes those rows again.
+func TestMoveRunToExternalTargetsKilledAtEachStep(t *testing.T) {
+	pg := testenv.PostgresDSN(t)
+	src, err := sql.Open("pgx", pg)
+	require.NoError(t, err)
+	defer src.Close()
+	_, err = src.Exec(`CREATE TABLE ev (id int, at timestamptz);
+		INSERT INTO ev SELECT i, timestamptz '2026-01-01Z' + i * interval '1 second' FROM generate_series(1, 100000) i`)
+	require.NoError(t, err)
+	c := newCLI(t, "SRC_DSN="+pg)
+	c.ok("init")
+	out := t.TempDir()
+	source := `source: {type: postgres, dsn: '${SRC_DSN}', query: 'SELECT id, at FROM ev WHERE at > {{ watermark }} ORDER BY at'}
+incremental: {column: at}
+`
+	jobs := map[string]string{
+		"postgres": c.job("evpg.yaml", "name: evpg\n"+source+"target: {type: postgres, dsn: '${SRC_DSN}', table: ev_copy}\n"),
+		"files":    c.job("evfiles.yaml", "name: evfiles\n"+source+"target: {type: files, path: '"+out+"', format: parquet}\n"),
+	}
+	counts := map[string]func() string{
+		"postgres": func() string {
+			var n, d, lo, hi int
+			err := src.QueryRow(`SELECT count(*), count(DISTINCT id), coalesce(min(id), 0), coalesce(max(id), 0) FROM ev_copy`).Scan(&n, &d, &lo, &hi)
+			if err != nil {
+				return "no table: " + err.Error()
+			}
+			return fmt.Sprintf("%d,%d,%d,%d", n, d, lo, hi)
+		},
+		"files": func() string {
+			got := c.ok("sql", "--format", "csv", "SELECT count(*) AS n, count(DISTINCT id) AS d, min(id) AS lo, max(id) AS hi FROM read_parquet('"+out+"/*.parquet')")
+			return strings.ReplaceAll(strings.TrimPrefix(got, "n,d,lo,hi\n"), "\n", "")
+		},
+	}
+	for _, target := range []string{"postgres", "files"} {
+		job, count := jobs[target], counts[target]
+		base := map[string]int{"postgres": 100000, "files": 100050}[target] // the source's rows when the job starts
+		for _, point := range []string{"move:before-read", "source:batch"} {
+			kill(t, startHooked(t, c, point, "move", "run", job))
+		}
+		kill(t, startHooked(t, c, "move:committed", "move", "run", job))
+		require.Equal(t, fmt.Sprintf("%d,%d,1,%d", base, base, base), count(), "%s: the killed run committed", target)
+
+		_, err = src.Exec(`INSERT INTO ev SELECT i, timestamptz '2026-01-01Z' + i * interval '1 second' FROM generate_series($1::int + 1, $1::int + 50) i`, base)
+		require.NoError(t, err)
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(c.ok("move", "run", job, "-o", "json")), &rec))
+		hi := base + 50
+		if target == "postgres" {
+			require.Equal(t, float64(50), rec["rows_written"], "only the new rows: the watermark came from the target's mark")
+			require.Equal(t, "2026-01-02T03:46:40Z", rec["watermark_before"])
+		} else {
+			require.Equal(t, float64(hi), rec["rows_written"], "the killed run's rows again, and the new ones")
+			require.Empty(t, rec["watermark_before"])
+		}
+		require.Equal(t, fmt.Sprintf("%d,%d,1,%d", hi, hi, hi), count(), "%s: no duplicates, no gaps", target)
+
+		var runs []map[string]any
+		require.NoError(t, json.Unmarshal([]byte(c.ok("move", "runs", strings.TrimSuffix(filepath.Base(job), ".yaml"), "-o", "json")), &runs))
+		statuses := map[string]int{}
+		for _, r := range runs {
+			statuses[r["status"].(string)]++
+		}
+		want := map[string]int{"succeeded": 2, "failed": 2}
+		if target == "files" {
+			want = map[string]int{"succeeded": 1, "failed": 3} // the killed run's files were replaced
+		}
+		require.Equal(t, want, statuses, target)
+	}
 }

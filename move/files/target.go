@@ -44,6 +44,7 @@ type TargetOptions struct {
 	MaxFileSize int64         // start a new file once a file holds this many bytes (0 = 256 MiB)
 	PartitionBy []string      // hive partitioning: name=value folders, the columns left out of the files
 	Prefix      string        // file name prefix, unique per write (the run id)
+	Manifest    bool          // commit a manifest of the write (ManifestName(Prefix)) after its last data file
 	Overwrite   bool          // remove the store's other data files once the new ones are committed
 }
 
@@ -80,6 +81,14 @@ func WriteTarget(ctx context.Context, store Store, rdr array.RecordReader, opts 
 			_ = store.Remove(context.WithoutCancel(ctx), f)
 		}
 		return nil, err
+	}
+	if opts.Manifest {
+		if err := writeManifest(ctx, store, opts.Prefix, &w.res); err != nil {
+			for _, f := range w.res.Files {
+				_ = store.Remove(context.WithoutCancel(ctx), f)
+			}
+			return nil, err
+		}
 	}
 	if opts.Overwrite {
 		if err := w.removeOthers(); err != nil {
@@ -268,18 +277,18 @@ func (w *targetWriter) abortAll() {
 	w.order = nil
 }
 
-// removeOthers deletes the store's data files that this write did not produce.
+// removeOthers deletes the store's data files and manifests that this write did not produce.
 func (w *targetWriter) removeOthers() error {
 	all, err := w.store.List(w.ctx)
 	if err != nil {
 		return err
 	}
-	mine := map[string]bool{}
+	mine := map[string]bool{ManifestName(w.opts.Prefix): true}
 	for _, f := range w.res.Files {
 		mine[f] = true
 	}
 	for _, f := range all {
-		if !mine[f] && dataFile(f) {
+		if !mine[f] && (dataFile(f) || isManifest(f)) {
 			if err := w.store.Remove(w.ctx, f); err != nil {
 				return err
 			}

@@ -25,6 +25,8 @@ type TargetOptions struct {
 	// replaces the table's row with an equal key; the table needs a primary key or unique index on Key).
 	Mode string
 	Key  []string
+	// Mark, if set, is recorded in MarkTable in the transaction of the rows (see MarkTable).
+	Mark *Mark
 }
 
 // WriteTarget writes rdr's rows into a PostgreSQL table in ONE transaction: the rows are copied with COPY
@@ -101,7 +103,13 @@ func writeTx(ctx context.Context, tx pgx.Tx, rdr array.RecordReader, opts Target
 	if err != nil {
 		return 0, fmt.Errorf("postgres target: copy: %w", err)
 	}
-	return n, insertRows(ctx, tx, ident, sc, target, opts)
+	if err := insertRows(ctx, tx, ident, sc, target, opts); err != nil {
+		return 0, err
+	}
+	if opts.Mark != nil {
+		return n, writeMark(ctx, tx, opts.Table, opts.Mark, n)
+	}
+	return n, nil
 }
 
 // insertRows moves the copied rows into the target, cast to its column types.
