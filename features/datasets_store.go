@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -174,4 +175,63 @@ func (d *Dataset) mlflowSchema() string {
 	}
 	b, _ := json.Marshal(spec)
 	return string(b)
+}
+
+// ReadableDatasets lists the latest build of each dataset in env that env's readers can read: in a dev-kind
+// environment every build; in a prod-kind one only builds whose snapshot some release of env pinned, so a
+// build staged with --force shows once `strata release publish` pins it (as export and sqlwire's
+// strata.datasets see it).
+func ReadableDatasets(ctx context.Context, r *Registry, es *envs.Service, env string) ([]Dataset, error) {
+	list, err := r.Datasets(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	e, err := es.Get(ctx, env)
+	if err != nil || e.Kind == envs.KindDev {
+		return list, err
+	}
+	out := []Dataset{}
+	for _, d := range list {
+		all, err := ReadableDataset(ctx, r, es, env, d.Name)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, all[len(all)-1])
+	}
+	return out, nil
+}
+
+// ReadableDataset returns the builds of dataset name in env that env's readers can read (see
+// ReadableDatasets), oldest first; none is ErrNotFound.
+func ReadableDataset(ctx context.Context, r *Registry, es *envs.Service, env, name string) ([]Dataset, error) {
+	all, err := r.Dataset(ctx, env, name)
+	if err != nil {
+		return nil, err
+	}
+	e, err := es.Get(ctx, env)
+	if err != nil || e.Kind == envs.KindDev {
+		return all, err
+	}
+	var out []Dataset
+	for _, d := range all {
+		id, err := lake.ParseIdent(d.Table)
+		if err != nil {
+			return nil, err
+		}
+		released, err := es.ProtectedSnapshots(ctx, env, id)
+		if err != nil {
+			return nil, err
+		}
+		if released[d.SnapshotID] {
+			out = append(out, d)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("dataset %q has no build that a release of %s pins (builds in %s are staged): publish one with `strata release publish --env %s %s`: %w",
+			name, env, env, env, all[len(all)-1].Table, ErrNotFound)
+	}
+	return out, nil
 }

@@ -96,6 +96,18 @@ type Service struct {
 	Description string   `json:"description,omitempty"`
 	Owner       string   `json:"owner,omitempty"`
 	Pos         Pos      `json:"-"`
+	// lines holds where entries were declared ("features[1]", "include[0]").
+	lines map[string]int
+}
+
+// errAt returns a *DefError at a field of the service ("features[1]"): its own line when the parser recorded
+// one, else the service's.
+func (s *Service) errAt(field, msg string) *DefError {
+	line := s.Pos.Line
+	if l, ok := s.lines[field]; ok {
+		line = l
+	}
+	return &DefError{File: s.Pos.File, Line: line, Field: field, Msg: msg}
 }
 
 // Pos is where a definition was declared.

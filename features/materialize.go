@@ -28,8 +28,12 @@ type MaterializeRequest struct {
 	// Start and End bound the event times computed, [Start, End); zero is open. With a bound (and without
 	// Incremental) the rows of the range are replaced and the table's other rows kept.
 	Start, End time.Time
-	// Incremental computes only event times after the instance's watermark (the latest event time materialised
-	// by a run of the same definition version) and appends them; without a watermark the run is full.
+	// Incremental appends the rows the instance's table lacks among those that may have arrived since the last
+	// run: event times after the watermark (the latest event time materialised by a run of the same definition
+	// version) and, so that late rows (an event time before the watermark, arriving later) are not skipped, rows
+	// created at or after the latest created time the table holds when the view has a created time, else rows
+	// within the view's TTL before the watermark (every row with TTL 0). Rows the table already has (same keys,
+	// event time and created time) are not appended again. Without a watermark the run is full.
 	Incremental bool
 	Actor       string
 	// Force allows materialising in a prod-kind environment: the tables are staged until a release pins them,
@@ -272,6 +276,16 @@ func (m *Materializer) compute(ctx context.Context, req MaterializeRequest, prod
 	}
 	cond := rangeCond(lower, upper, run.Mode == "incremental")
 	q := "SELECT * FROM (" + sel + ") WHERE " + cond
+	if run.Mode == "incremental" {
+		inc, incTables, err := m.incrementalRows(ctx, req.Env, id, t, sel, *lower, upper)
+		if err != nil {
+			return err
+		}
+		if inc != "" {
+			q = inc
+			tables = append(tables, incTables...)
+		}
+	}
 	if run.Mode == "range" {
 		kept, keptTables, err := m.keptRows(ctx, req.Env, id, lower, upper)
 		if err != nil {
@@ -290,7 +304,11 @@ func (m *Materializer) compute(ctx context.Context, req MaterializeRequest, prod
 		return err
 	}
 	if v.Online && m.Online != nil && !prod {
-		return m.writeOnline(ctx, t, sel, cond, tables, run)
+		newRows := q
+		if run.Mode == "range" {
+			newRows = "SELECT * FROM (" + sel + ") WHERE " + cond
+		}
+		return m.writeOnline(ctx, t, newRows, tables, run)
 	}
 	return nil
 }
@@ -312,6 +330,39 @@ func (m *Materializer) mode(ctx context.Context, req MaterializeRequest, t *targ
 		return "range", lower, nil
 	}
 	return "full", nil, nil
+}
+
+// incrementalRows returns the SQL of the rows an incremental run appends (see MaterializeRequest.Incremental),
+// with the instance table it reads to leave out rows it has; "" when the table has no snapshot (the caller
+// then appends every row after the watermark).
+func (m *Materializer) incrementalRows(ctx context.Context, env string, id lake.Ident, t *target, sel string, wm time.Time, upper *time.Time) (string, []engine.Table, error) {
+	p, err := m.Envs.Resolve(ctx, env, id, lake.SnapshotRef{})
+	if errors.Is(err, lake.ErrNotFound) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	if p.SnapshotID == 0 {
+		return "", nil, nil
+	}
+	v := t.inst.View
+	table := ident(id.Zone) + "." + ident(id.Name)
+	since := fmt.Sprintf("epoch_us(n.event_ts) > %d", wm.UnixMicro())
+	switch {
+	case v.CreatedTime != "":
+		since = "(" + since + " OR n.created_ts >= (SELECT max(created_ts) FROM " + table + "))"
+	case v.TTL > 0:
+		since = fmt.Sprintf("epoch_us(n.event_ts) > %d", wm.UnixMicro()-time.Duration(v.TTL).Microseconds())
+	default:
+		since = "TRUE"
+	}
+	same := []string{"o.event_ts = n.event_ts", "o.created_ts IS NOT DISTINCT FROM n.created_ts"}
+	for _, k := range t.keys {
+		same = append(same, "o."+ident(k.Name)+" = n."+ident(k.Name))
+	}
+	return "SELECT n.* FROM (" + sel + ") AS n WHERE " + since + " AND " + rangeCond(nil, upper, false) +
+		" AND NOT EXISTS (SELECT 1 FROM " + table + " AS o WHERE " + strings.Join(same, " AND ") + ")", []engine.Table{envs.EngineTable(p)}, nil
 }
 
 // keptRows returns the SQL of the instance table's rows outside the range a range run replaces ("" when the
@@ -363,8 +414,8 @@ func (m *Materializer) write(ctx context.Context, req MaterializeRequest, id lak
 }
 
 // writeOnline sends the latest row per entity of the rows this run computed to the online sink.
-func (m *Materializer) writeOnline(ctx context.Context, t *target, sel, cond string, tables []engine.Table, run *MaterializeRun) error {
-	q := "SELECT * FROM (" + sel + ") WHERE " + cond + " QUALIFY row_number() OVER (PARTITION BY " + strings.Join(keyNames(t.keys), ", ") +
+func (m *Materializer) writeOnline(ctx context.Context, t *target, rows string, tables []engine.Table, run *MaterializeRun) error {
+	q := "SELECT * FROM (" + rows + ") QUALIFY row_number() OVER (PARTITION BY " + strings.Join(keyNames(t.keys), ", ") +
 		" ORDER BY event_ts DESC, created_ts DESC NULLS LAST) = 1"
 	res, err := m.Engine.Query(ctx, q, tables)
 	if err != nil {

@@ -166,6 +166,48 @@ func TestMaterializeFullIncrementalRange(t *testing.T) {
 	}
 }
 
+// TestMaterializeIncrementalLateRows: a row whose event time is before the watermark but that arrives later is
+// appended by --incremental: for a view with a created time when it was created at or after the latest created
+// time the table holds, for one without within the view's TTL before the watermark; rows the table has are not
+// appended again.
+func TestMaterializeIncrementalLateRows(t *testing.T) {
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	m := &Materializer{Registry: f.b.Registry, Envs: f.envs, Engine: f.eng}
+	defs := strings.Replace(onlineDefs, "feature_services:", `  - name: user_nc
+    entities: [user]
+    source: {table: clean.user_stats}
+    event_time: event_ts
+    ttl: 10d
+    features: [{name: total, type: long}]
+feature_services:`, 1)
+	_, err := f.b.Registry.Apply(f.ctx, "dev", mustParse(t, defs), "ann")
+	require.NoError(t, err)
+	views := []string{"user_stats", "user_nc"}
+	runs, err := m.Materialize(f.ctx, MaterializeRequest{Env: "dev", Views: views})
+	require.NoError(t, err)
+	require.Equal(t, ts("2024-01-10"), *runs[0].Watermark)
+
+	// Late: user 2 at 01-05 (before the 01-10 watermark), created 03-01; user 3 at 2023-06-01, before the
+	// watermark by more than user_nc's TTL and created long ago: neither view takes it.
+	f.importCSV(t, "dev", "clean.user_stats", statsCSV+"2,2024-01-05 00:00:00,2024-03-01 00:00:00,7\n3,2023-06-01 00:00:00,2023-06-01 00:00:00,9\n")
+	runs, err = m.Materialize(f.ctx, MaterializeRequest{Env: "dev", Views: views, Incremental: true})
+	require.NoError(t, err)
+	for _, r := range runs {
+		require.Equal(t, "incremental", r.Mode, r.View)
+		require.Equal(t, int64(1), r.Rows, r.View)
+		require.Equal(t, ts("2024-01-10"), *r.Watermark, r.View)
+	}
+	require.Equal(t, []string{"2,2024-01-05,7", "2,2024-01-10,10"},
+		f.rows(t, "dev", "SELECT user_id, strftime(event_ts AT TIME ZONE 'UTC', '%Y-%m-%d'), total FROM features.user_stats WHERE user_id = 2 ORDER BY ALL"))
+	require.Equal(t, []string{"7", "7"}, f.rows(t, "dev", "SELECT count(*) FROM features.user_stats UNION ALL SELECT count(*) FROM features.user_nc"))
+
+	runs, err = m.Materialize(f.ctx, MaterializeRequest{Env: "dev", Views: views, Incremental: true})
+	require.NoError(t, err)
+	for _, r := range runs {
+		require.Equal(t, int64(0), r.Rows, "nothing new: %s", r.View)
+	}
+}
+
 // TestMaterializeInstancesAndDefaults: without arguments every view's default instance and every instance a
 // service names is materialised, each into its own table; a parameterised instance's table is its instance name.
 func TestMaterializeInstancesAndDefaults(t *testing.T) {

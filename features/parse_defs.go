@@ -281,6 +281,7 @@ func (p parser) service(n *yaml.Node, field string) (Service, error) {
 		return s, err
 	}
 	s.Owner, err = p.str(f, field, "owner", false)
+	s.lines = lineMap(n, "")
 	return s, err
 }
 
@@ -318,9 +319,9 @@ func (d *Defs) check() error {
 		if err := dup("feature service", s.Name, s.Pos); err != nil {
 			return err
 		}
-		for _, ref := range s.Features {
+		for i, ref := range s.Features {
 			if err := checkRef(views, ref); err != nil {
-				return &DefError{File: s.Pos.File, Line: s.Pos.Line, Field: "features", Msg: fmt.Sprintf("service %s: %v", s.Name, err)}
+				return s.errAt(fmt.Sprintf("features[%d]", i), fmt.Sprintf("service %s: %v", s.Name, err))
 			}
 		}
 	}
@@ -372,9 +373,9 @@ func (d *Defs) checkCycles() error {
 			return nil
 		}
 		state[name] = 1
-		for _, inc := range s.Include {
+		for i, inc := range s.Include {
 			if svc[inc] == nil {
-				return &DefError{File: s.Pos.File, Line: s.Pos.Line, Field: "include", Msg: fmt.Sprintf("unknown feature service %q", inc)}
+				return s.errAt(fmt.Sprintf("include[%d]", i), fmt.Sprintf("unknown feature service %q", inc))
 			}
 			if err := visit(inc, append(path, name)); err != nil {
 				return err

@@ -109,7 +109,7 @@ func TestServiceInstanceRefs(t *testing.T) {
 	} {
 		_, err := Parse("f.yaml", []byte(base+"    features: [\""+ref+"\"]\n"))
 		require.ErrorIs(t, err, ErrInvalid, ref)
-		require.ErrorContains(t, err, "f.yaml:33: features: service churn: ", ref)
+		require.ErrorContains(t, err, "f.yaml:34: features[0]: service churn: ", ref) // the entry's line, not the service's
 		require.ErrorContains(t, err, want, ref)
 	}
 }

@@ -47,12 +47,13 @@ def generate(work, rows, spine, entities):
 
 
 def timed(cmd, cwd=None, env=None):
-    """Runs cmd under /usr/bin/time; returns (wall seconds, peak RSS bytes, stdout)."""
-    out = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    """Runs cmd under /usr/bin/time; returns (wall seconds, peak RSS bytes, CPU seconds, stdout). CPU seconds
+    (user + system) say more than wall time on a shared, loaded machine."""
+    out = subprocess.run(["/usr/bin/time", "-f", "%e %M %U %S"] + cmd, cwd=cwd, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{out.stdout}\n{out.stderr}")
-    wall, rss = out.stderr.strip().splitlines()[-1].split()
-    return float(wall), int(rss) * 1024, out.stdout
+    wall, rss, user, system = out.stderr.strip().splitlines()[-1].split()
+    return float(wall), int(rss) * 1024, float(user) + float(system), out.stdout
 
 
 def run_strata(strata, work):
@@ -77,10 +78,10 @@ def run_strata(strata, work):
                 features: [{feats}]
             """))
     subprocess.run([strata, "-C", proj, "apply"], check=True, capture_output=True, env=env)
-    wall, rss, _ = timed([strata, "-C", proj, "-q", "dataset", "build", "bench", "--spine", "raw.bench_spine", "--features", "bench:*"], env=env)
+    wall, rss, cpu, _ = timed([strata, "-C", proj, "-q", "dataset", "build", "bench", "--spine", "raw.bench_spine", "--features", "bench:*"], env=env)
     out = os.path.join(work, "strata.parquet")
     subprocess.run([strata, "-C", proj, "dataset", "export", "bench", "--out", out], check=True, capture_output=True, env=env)
-    return wall, rss, out
+    return wall, rss, cpu, out
 
 
 FEAST_JOB = r'''
@@ -119,8 +120,8 @@ def run_feast(work, store_type):
     with open(job, "w") as fh:
         fh.write(FEAST_JOB)
     out = os.path.join(work, f"feast_{store_type}.parquet")
-    wall, rss, _ = timed([sys.executable, job, repo, work, out])
-    return wall, rss, out
+    wall, rss, cpu, _ = timed([sys.executable, job, repo, work, out])
+    return wall, rss, cpu, out
 
 
 def compare(strata_out, other_out):
@@ -152,17 +153,18 @@ def main():
         print(f"data: {args.rows:,} feature rows x {NF} features, {args.entities:,} entities, spine {args.spine:,} rows "
               f"(generated in {time.time() - t:.1f} s)")
         results = {}
-        s_wall, s_rss, s_out = run_strata(args.strata, work)
-        results["strata"] = {"wall_s": s_wall, "peak_rss_mib": s_rss // 2**20, "rows": args.spine}
+        s_wall, s_rss, s_cpu, s_out = run_strata(args.strata, work)
+        results["strata"] = {"wall_s": s_wall, "cpu_s": s_cpu, "peak_rss_mib": s_rss // 2**20, "rows": args.spine}
         stores = [] if args.no_feast else ["duckdb"] + (["file"] if args.feast_file else [])
         for st in stores:
-            wall, rss, out = run_feast(work, st)
-            results["feast_" + st] = {"wall_s": wall, "peak_rss_mib": rss // 2**20, **compare(s_out, out)}
-        print(f"{'build':<14}{'wall s':>9}{'peak RSS MiB':>14}{'rows':>10}{'only Strata':>13}{'only peer':>11}  time vs Strata")
+            wall, rss, cpu, out = run_feast(work, st)
+            results["feast_" + st] = {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": rss // 2**20, **compare(s_out, out)}
+        print(f"{'build':<14}{'wall s':>9}{'CPU s':>8}{'peak RSS MiB':>14}{'rows':>10}{'only Strata':>13}{'only peer':>11}  wall / CPU vs Strata")
         for name, r in results.items():
             ratio = r["wall_s"] / s_wall if s_wall else 0
-            print(f"{name:<14}{r['wall_s']:>9.2f}{r['peak_rss_mib']:>14}{r.get('rows', ''):>10}{r.get('rows_only_in_strata', ''):>13}"
-                  f"{r.get('rows_only_in_peer', ''):>11}  {ratio:.2f}x")
+            cratio = r["cpu_s"] / s_cpu if s_cpu else 0
+            print(f"{name:<14}{r['wall_s']:>9.2f}{r['cpu_s']:>8.2f}{r['peak_rss_mib']:>14}{r.get('rows', ''):>10}{r.get('rows_only_in_strata', ''):>13}"
+                  f"{r.get('rows_only_in_peer', ''):>11}  {ratio:.2f}x / {cratio:.2f}x")
         print(json.dumps(results))
 
 

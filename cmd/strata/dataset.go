@@ -151,7 +151,7 @@ func (a *app) datasetListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			list, err := reg.Datasets(cmd.Context(), env)
+			list, err := features.ReadableDatasets(cmd.Context(), reg, a.envs, env)
 			if err != nil {
 				return err
 			}
@@ -182,7 +182,7 @@ func (a *app) datasetShowCmd() *cobra.Command {
 			if err := a.open(cmd.Context()); err != nil {
 				return err
 			}
-			all, err := features.NewRegistry(a.db).Dataset(cmd.Context(), env, args[0])
+			all, err := features.ReadableDataset(cmd.Context(), features.NewRegistry(a.db), a.envs, env, args[0])
 			if err != nil {
 				return err
 			}

@@ -81,6 +81,34 @@ func TestDatasetExportCLI(t *testing.T) {
 	require.Contains(t, c.fail(exitUsage, "dataset", "export", "train", "--out", filepath.Join(c.dir, "x.xlsx")), "names no format")
 }
 
+// TestDatasetProdListsOnlyReleasedBuilds: in prod, dataset list and show see only builds whose snapshot a
+// published release pins, as export does: a staged build is absent until `release publish` pins it.
+func TestDatasetProdListsOnlyReleasedBuilds(t *testing.T) {
+	c := featureProject(t)
+	c.ok("table", "import", "--env", "prod", "clean.users", c.file("users.csv", featureUsersCSV), "--force")
+	c.ok("release", "publish", "--env", "prod", "clean.users")
+	c.ok("apply", "--env", "prod")
+	spine := c.file("spine.csv", "user_id,event_timestamp\n2,2024-01-03 00:00:00\n")
+	c.ok("dataset", "build", "train", "--env", "prod", "--force", "--spine", spine, "--features", "user_stats:total")
+
+	require.NotContains(t, c.ok("dataset", "list", "--env", "prod"), "train")
+	require.Contains(t, c.ok("dataset", "list"), "NAME", "dev has none: the header only")
+	out := c.fail(exitNotFound, "dataset", "show", "train", "--env", "prod")
+	require.Contains(t, out, `dataset "train" has no build that a release of prod pins`)
+	require.Contains(t, out, "strata release publish --env prod datasets.train")
+
+	c.ok("release", "publish", "--env", "prod", "datasets.train")
+	require.Contains(t, c.ok("dataset", "list", "--env", "prod"), "train")
+	require.Contains(t, c.ok("dataset", "show", "train", "--env", "prod"), "user_stats@1: total")
+
+	// A newer staged build leaves the released one listed.
+	c.ok("dataset", "build", "train", "--env", "prod", "--force", "--spine", spine, "--features", "user_stats:country")
+	var list []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(c.ok("dataset", "list", "--env", "prod", "-o", "json")), &list))
+	require.Len(t, list, 1)
+	require.Equal(t, float64(1), list[0]["version"])
+}
+
 // TestDatasetBuildRunInput: --run records the dataset as an MLflow dataset input of the run (name, digest,
 // source naming env/table/version/snapshot, schema); an unknown run fails before anything is built.
 func TestDatasetBuildRunInput(t *testing.T) {

@@ -36,9 +36,12 @@ every view's default instance and every instance a feature service names.
 
 A feature table has the join keys, event_ts, created_ts and the features (window aggregations computed per
 event time). A run is full (the table is replaced), a range run with --start/--end (the rows of [start, end)
-are recomputed, the others kept), or --incremental: only event times after the last materialised one (the
-watermark of the last run of the same definition version) are computed and appended; rows that arrive later
-with older event times need a range or full run. Every run is recorded: strata materialize runs.
+are recomputed, the others kept), or --incremental: the rows the table lacks are appended among event times
+after the last materialised one (the watermark of the last run of the same definition version) and late rows
+(older event times, arriving later): those created at or after the table's latest created time when the view
+has a created time, else those within the view's TTL before the watermark (all rows with TTL 0). Window
+aggregations of rows after a late row are not recomputed: use a range run. Every run is recorded: strata
+materialize runs.
 
 In a prod environment (with --force) the views read the current release's pinned snapshots, and the tables
 written are staged: readers and online serving see them once a release pins them.`,
@@ -86,7 +89,7 @@ written are staged: readers and online serving see them once a release pins them
 	c.Flags().StringVar(&req.Env, "env", "dev", "environment")
 	c.Flags().StringVar(&start, "start", "", "first event time to compute (RFC 3339 or a date, UTC)")
 	c.Flags().StringVar(&end, "end", "", "event time to stop before (RFC 3339 or a date, UTC)")
-	c.Flags().BoolVar(&req.Incremental, "incremental", false, "compute only event times after the last materialised one, and append them")
+	c.Flags().BoolVar(&req.Incremental, "incremental", false, "append the rows after the last materialised event time, and late rows (by created time, else within the TTL)")
 	c.Flags().BoolVar(&req.Force, "force", false, "materialise in a prod environment (staged until a release pins the tables)")
 	c.AddCommand(a.materializeRunsCmd())
 	return c
