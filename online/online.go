@@ -62,6 +62,14 @@ type Store interface {
 	// LastEvent returns the latest event_ts ever written to the space (its freshness); ok is false for a space
 	// never written (or deleted since).
 	LastEvent(ctx context.Context, space string) (last time.Time, ok bool, err error)
+	// Pointer returns the pointer record named name ("ENV/NAME"; nil when none was written). Pointer records
+	// are small values beside the key spaces (the syncer records which complete key space serves each view
+	// instance in them); DeleteSpace does not touch them.
+	Pointer(ctx context.Context, name string) ([]byte, error)
+	// SwapPointer sets the pointer record name to val (not empty) if it still holds old (nil: if none exists),
+	// atomically for every process sharing the store. swapped is false, with no error, when it held another
+	// value; the caller reads it again and decides.
+	SwapPointer(ctx context.Context, name string, old, val []byte) (swapped bool, err error)
 	// Close releases the store; no call may follow.
 	Close() error
 }
@@ -79,6 +87,9 @@ type Backend interface {
 	// when never marked). Scan does not return it as a row.
 	MarkEvent(ctx context.Context, space string, us int64) error
 	LastEvent(ctx context.Context, space string) (us int64, ok bool, err error)
+	// Pointer and SwapPointer are Store's (checked names, non-empty values).
+	Pointer(ctx context.Context, name string) ([]byte, error)
+	SwapPointer(ctx context.Context, name string, old, val []byte) (bool, error)
 	Close() error
 }
 
@@ -258,6 +269,23 @@ func (s *store) Copy(ctx context.Context, from, to string) error {
 		return err
 	}
 	return s.b.MarkEvent(ctx, to, us)
+}
+
+func (s *store) Pointer(ctx context.Context, name string) ([]byte, error) {
+	if err := checkSpace(name); err != nil {
+		return nil, err
+	}
+	return s.b.Pointer(ctx, name)
+}
+
+func (s *store) SwapPointer(ctx context.Context, name string, old, val []byte) (bool, error) {
+	if err := checkSpace(name); err != nil {
+		return false, err
+	}
+	if len(val) == 0 {
+		return false, fmt.Errorf("pointer %s: an empty value cannot be stored: %w", name, ErrInvalid)
+	}
+	return s.b.SwapPointer(ctx, name, old, val)
 }
 
 func (s *store) Close() error { return s.b.Close() }

@@ -23,7 +23,8 @@ import (
 )
 
 var (
-	schemasBucket = []byte("\x00schemas")
+	schemasBucket  = []byte("\x00schemas")
+	pointersBucket = []byte("\x00pointers")
 	// lastEventKey holds a space's latest event time; no entity key starts with 0xff (it is a value kind).
 	lastEventKey = []byte{0xff, 'l', 'a', 's', 't'}
 )
@@ -185,6 +186,35 @@ func (s *Store) DeleteSpace(_ context.Context, space string) error {
 		}
 		return nil
 	})
+}
+
+// Pointer returns a pointer record, nil when absent.
+func (s *Store) Pointer(_ context.Context, name string) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(pointersBucket); b != nil {
+			out = bytes.Clone(b.Get([]byte(name)))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SwapPointer sets a pointer record if it holds old (nil: absent), in one transaction.
+func (s *Store) SwapPointer(_ context.Context, name string, old, val []byte) (swapped bool, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(pointersBucket)
+		if err != nil {
+			return err
+		}
+		cur := b.Get([]byte(name))
+		if (cur == nil) != (old == nil) || !bytes.Equal(cur, old) {
+			return nil
+		}
+		swapped = true
+		return b.Put([]byte(name), val)
+	})
+	return swapped, err
 }
 
 // Close closes the file.
