@@ -118,9 +118,12 @@ func newFixture(t *testing.T, o feastapi.Options) *fixture {
 		_, err = reg.Apply(ctx, env, d, "ann")
 		require.NoError(t, err)
 	}
-	b, err := embedded.Open(filepath.Join(t.TempDir(), "online.db"))
-	require.NoError(t, err)
-	store := online.New(b)
+	store := o.Store
+	if store == nil { // the embedded store, unless the test gives one
+		b, err := embedded.Open(filepath.Join(t.TempDir(), "online.db"))
+		require.NoError(t, err)
+		store = online.New(b)
+	}
 	t.Cleanup(func() { _ = store.Close() })
 	o.Defs, o.Store, o.Envs, o.Now = reg, store, svc, func() time.Time { return now }
 	eng, err := engine.New(engine.Options{Threads: 1, TempDir: t.TempDir()})
