@@ -333,3 +333,26 @@ func (h hidden) undo(t *testing.T) {
 		require.NoError(t, os.Rename(away, p))
 	}
 }
+
+// TestSyncConcurrentReplicasAgree: replicas loading the same new snapshot at the same moment both succeed and
+// serve the same space (the one whose swap lost adopts the winner's record).
+func TestSyncConcurrentReplicasAgree(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			a := &feastapi.Syncer{Grace: time.Hour}
+			f := newFixture(t, feastapi.Options{Sync: a, Store: open(t)})
+			b := &feastapi.Syncer{Grace: time.Hour}
+			fb := f.replica(b, a)
+			f.writeFeatureTable(t, "dev", "user_stats", []any{1, now, nil, 1.0, "fr", 1})
+			errc := make(chan error, 2)
+			go func() { errc <- a.Sync(f.ctx, "dev") }()
+			go func() { errc <- b.Sync(f.ctx, "dev") }()
+			require.NoError(t, <-errc)
+			require.NoError(t, <-errc)
+			sa, _ := a.Served("dev", "user_stats")
+			sb, _ := b.Served("dev", "user_stats")
+			require.Equal(t, sa, sb)
+			require.Equal(t, []string{"1", "-", "-"}, fb.served(t, "dev", "user_stats:total"))
+		})
+	}
+}
