@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/strata-data/strata/features"
@@ -23,6 +24,9 @@ type catalog struct {
 	versions map[string]int64
 	entities map[string]*features.Entity
 	services map[string]*features.Service
+	// shapes caches resolved request shapes (get.go) for as long as this catalog is current.
+	shapes  sync.Map // shapeKey -> *shape
+	nshapes atomic.Int32
 }
 
 // catalogs caches each environment's catalog for ttl: serving must not query the metadata database per request.
@@ -97,6 +101,7 @@ type instance struct {
 	space    string // key space name within the environment
 	keys     []features.JoinKey
 	features []string
+	idx      int // position in its shape's instances
 }
 
 // parseRef splits "view:feature", "view(k=v,...):feature" or a bare view name (all its features).

@@ -100,6 +100,7 @@ type fixture struct {
 	h     http.Handler
 	eng   *engine.Engine
 	reg   *features.Registry
+	db    *meta.DB
 }
 
 func newFixture(t *testing.T, o feastapi.Options) *fixture {
@@ -134,7 +135,7 @@ func newFixture(t *testing.T, o feastapi.Options) *fixture {
 	}
 	r := chi.NewRouter()
 	feastapi.New(o).Mount(r)
-	return &fixture{ctx: ctx, envs: svc, store: store, h: r, eng: eng, reg: reg}
+	return &fixture{ctx: ctx, envs: svc, store: store, h: r, eng: eng, reg: reg, db: db}
 }
 
 var ts = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}

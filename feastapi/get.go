@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -62,15 +63,23 @@ func (e *entities) UnmarshalJSON(b []byte) error {
 // column is one requested feature of one instance.
 type column struct {
 	inst *instance
+	idx  int // inst's position in the plan's instances
 	pos  int // position in inst.features
 	name string
 }
 
-// plan is a resolved request: the instances to read, the key columns and the output columns.
+// shape is the part of a resolved request that depends only on the definitions, the requested references and
+// full_feature_names: the instances to read and the output columns. It is cached in the catalog (so it is
+// rebuilt when the definitions are reloaded) and is read-only once built.
+type shape struct {
+	insts []*instance
+	cols  []column
+}
+
+// plan is a resolved request: its shape, the key columns and their values.
 type plan struct {
-	insts   []*instance
+	*shape
 	keys    []features.JoinKey // in the request's order
-	cols    []column
 	n       int
 	keyVals map[string][]online.Value
 }
@@ -86,8 +95,14 @@ func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
 			p.User, env, p.User, env, envs.ErrForbidden))
 		return
 	}
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer putBody(body) // the request's raw entity values point into it
 	var req getRequest
-	if err := s.decode(w, r, &req); err != nil {
+	if err := decodeGetRequest(body.Bytes(), &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -116,17 +131,68 @@ func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	out := outPool.Get().(*outBuf)
+	out.b, out.tail = s.render(out.b[:0], out.tail[:0], p, rows)
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(s.render(p, rows))
+	_, _ = w.Write(out.b)
+	if cap(out.b) <= 4<<20 {
+		outPool.Put(out)
+	}
 }
+
+// outBuf is a response buffer (a 100 × 50 answer is about half a megabyte) and its scratch space.
+type outBuf struct{ b, tail []byte }
+
+var outPool = sync.Pool{New: func() any { return new(outBuf) }}
 
 // resolve checks a request against the environment's definitions. Every unknown name is reported at once.
 func (s *Server) resolve(cat *catalog, env string, req *getRequest) (*plan, error) {
+	key := shapeKey(req)
+	if sh, ok := cat.shapes.Load(key); ok {
+		p := &plan{shape: sh.(*shape)}
+		return p, s.entityValues(p, req)
+	}
+	p, err := s.resolveShape(cat, env, req)
+	if err != nil {
+		return nil, err
+	}
+	if cat.nshapes.Add(1) <= maxShapes {
+		cat.shapes.Store(key, p.shape)
+	}
+	return p, s.entityValues(p, req)
+}
+
+// maxShapes bounds the shapes cached per catalog: callers making up new feature lists cannot grow memory.
+const maxShapes = 4096
+
+// shapeKey identifies a request's shape within one catalog.
+func shapeKey(req *getRequest) string {
+	n := 2
+	for _, f := range req.Features {
+		n += len(f) + 1
+	}
+	b := make([]byte, 0, n+16)
+	if req.FullFeatureNames {
+		b = append(b, 'F')
+	} else {
+		b = append(b, 'f')
+	}
+	if req.FeatureService != nil {
+		b = append(append(append(b, 'S'), *req.FeatureService...), 0)
+	}
+	for _, f := range req.Features {
+		b = append(append(b, f...), 0)
+	}
+	return string(b)
+}
+
+// resolveShape builds a request's shape.
+func (s *Server) resolveShape(cat *catalog, env string, req *getRequest) (*plan, error) {
 	refs, err := featureRefs(cat, env, req)
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{}
+	p := &plan{shape: &shape{}}
 	byRef := map[string]*instance{}
 	var unknownViews, offlineViews, unknownFeats, bad []string
 	for _, ref := range refs {
@@ -156,7 +222,7 @@ func (s *Server) resolve(cat *catalog, env string, req *getRequest) (*plan, erro
 			if err != nil {
 				return nil, err
 			}
-			in = &instance{view: v, ref: vname, space: space, keys: keys}
+			in = &instance{view: v, ref: vname, space: space, keys: keys, idx: len(p.insts)}
 			byRef[space] = in
 			p.insts = append(p.insts, in)
 		}
@@ -170,7 +236,7 @@ func (s *Server) resolve(cat *catalog, env string, req *getRequest) (*plan, erro
 			if req.FullFeatureNames {
 				name = space + "__" + f
 			}
-			p.cols = append(p.cols, column{inst: in, pos: len(in.features) - 1, name: name})
+			p.cols = append(p.cols, column{inst: in, idx: in.idx, pos: len(in.features) - 1, name: name})
 		}
 	}
 	if len(unknownViews) > 0 {
@@ -188,7 +254,7 @@ func (s *Server) resolve(cat *catalog, env string, req *getRequest) (*plan, erro
 	if err := p.checkNames(req.FullFeatureNames); err != nil {
 		return nil, err
 	}
-	return p, s.entityValues(p, req)
+	return p, nil
 }
 
 // featureRefs returns the requested references: the features list, or a feature service's (with includes).
@@ -359,9 +425,8 @@ const epoch = `"1970-01-01T00:00:00Z"`
 
 // render writes Feast's column-major response: the key columns first, then each feature with its statuses and
 // event timestamps.
-func (s *Server) render(p *plan, rows [][]online.Row) []byte {
+func (s *Server) render(b, tail []byte, p *plan, rows [][]online.Row) ([]byte, []byte) {
 	now := s.o.Now().UnixMicro()
-	b := make([]byte, 0, 256+p.n*len(p.cols)*48)
 	b = append(b, `{"metadata":{"feature_names":[`...)
 	for i, k := range p.keys {
 		b = appendSep(b, i)
@@ -383,17 +448,19 @@ func (s *Server) render(p *plan, rows [][]online.Row) []byte {
 		b = appendRepeat(append(b, `],"event_timestamps":[`...), epoch, p.n)
 		b = append(b, "]}"...)
 	}
-	idx := map[*instance]int{}
-	stamps := make([][]byte, len(p.insts)) // each instance's event_timestamps list, formatted once for all its features
-	for i, in := range p.insts {
-		idx[in] = i
-		stamps[i] = appendStamps(nil, rows[i])
+	// Each instance's event_timestamps list is formatted once, for all its features, into tail.
+	stamps := make([][2]int, 0, 4)
+	for i := range p.insts {
+		start := len(tail)
+		tail = appendStamps(tail, rows[i])
+		stamps = append(stamps, [2]int{start, len(tail)})
 	}
 	for i, c := range p.cols {
 		b = appendSep(b, i+len(p.keys))
-		b = s.appendColumn(b, c, rows[idx[c.inst]], stamps[idx[c.inst]], now)
+		st := stamps[c.idx]
+		b = s.appendColumn(b, c, rows[c.idx], tail[st[0]:st[1]], now)
 	}
-	return append(b, "]}\n"...)
+	return append(b, "]}\n"...), tail
 }
 
 func appendStamps(b []byte, rows []online.Row) []byte {

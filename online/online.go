@@ -208,8 +208,16 @@ func (s *store) Get(ctx context.Context, space string, entities [][]Value, featu
 		return nil, err
 	}
 	keys := make([][]byte, len(entities))
+	var arena []byte // every key in one allocation (usually)
+	ends := make([]int, len(entities))
 	for i, e := range entities {
-		keys[i] = record.Key(nil, e)
+		arena = record.Key(arena, e)
+		ends[i] = len(arena)
+	}
+	start := 0
+	for i, end := range ends {
+		keys[i] = arena[start:end:end]
+		start = end
 	}
 	vals, err := s.b.Lookup(ctx, space, keys)
 	if err != nil {

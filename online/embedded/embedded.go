@@ -70,6 +70,8 @@ func (s *Store) Upsert(_ context.Context, space string, entries []record.Entry) 
 // Lookup returns the stored values of keys (nil for absent ones) from one read transaction.
 func (s *Store) Lookup(_ context.Context, space string, keys [][]byte) ([][]byte, error) {
 	out := make([][]byte, len(keys))
+	ends := make([]int, len(keys))
+	var arena []byte // bbolt's memory is valid only inside the transaction: values are copied, into one buffer
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(space))
 		if b == nil {
@@ -77,11 +79,24 @@ func (s *Store) Lookup(_ context.Context, space string, keys [][]byte) ([][]byte
 		}
 		for i, k := range keys {
 			if v := b.Get(k); v != nil {
-				out[i] = bytes.Clone(v) // bbolt's memory is valid only inside the transaction
+				if arena == nil { // rows of one view are about the same size
+					arena = make([]byte, 0, len(v)*(len(keys)-i)+len(v)/2*(len(keys)-i))
+				}
+				arena = append(arena, v...)
+				ends[i] = len(arena)
+			} else {
+				ends[i] = -1
 			}
 		}
 		return nil
 	})
+	start := 0
+	for i, end := range ends {
+		if end >= 0 && err == nil && arena != nil {
+			out[i] = arena[start:end:end]
+			start = end
+		}
+	}
 	return out, err
 }
 
