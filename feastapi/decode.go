@@ -268,14 +268,14 @@ func fastGetRequest(body []byte, req *getRequest) bool {
 	ok := s.object(func(key []byte) bool {
 		switch string(key) {
 		case "features":
-			req.Features = []string{}
-			return once(0) && s.list(func() bool {
-				v, ok := s.plainString()
-				if ok {
-					req.Features = append(req.Features, string(v[1:len(v)-1]))
-				}
+			s.ws()
+			start := s.i
+			ok := once(0) && s.list(func() bool {
+				_, ok := s.plainString()
 				return ok
 			})
+			req.Features, req.rawFeatures = nil, body[start:s.i]
+			return ok
 		case "feature_service":
 			if s.lit("null") {
 				req.FeatureService = nil

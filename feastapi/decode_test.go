@@ -36,7 +36,7 @@ func FuzzFastDecodeMatchesJSON(f *testing.F) {
 		}
 		var std getRequest
 		require.NoError(t, decodeJSON([]byte(body), &std), "the fast decoder accepted %q", body)
-		require.Equal(t, std.Features, fast.Features, body)
+		require.Equal(t, std.Features, fast.features(), body)
 		require.Equal(t, std.FeatureService, fast.FeatureService, body)
 		require.Equal(t, std.FullFeatureNames, fast.FullFeatureNames, body)
 		require.Equal(t, std.IncludeVersionMetadata, fast.IncludeVersionMetadata, body)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/strata-data/strata/features"
@@ -25,8 +24,8 @@ type catalog struct {
 	entities map[string]*features.Entity
 	services map[string]*features.Service
 	// shapes caches resolved request shapes (get.go) for as long as this catalog is current.
-	shapes  sync.Map // shapeKey -> *shape
-	nshapes atomic.Int32
+	mu     sync.RWMutex
+	shapes map[string]*shape // by appendShapeKey
 }
 
 // catalogs caches each environment's catalog for ttl: serving must not query the metadata database per request.

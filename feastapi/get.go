@@ -27,6 +27,26 @@ type getRequest struct {
 	FullFeatureNames bool     `json:"full_feature_names"`
 	// Accepted for compatibility; Strata always answers statuses and timestamps.
 	IncludeVersionMetadata bool `json:"include_feature_view_version_metadata"`
+	// rawFeatures is the features array's JSON text, when the fast decoder read it (then Features is filled
+	// only on demand, by features(): a cached shape needs no strings).
+	rawFeatures []byte
+}
+
+// features returns the requested feature references.
+func (r *getRequest) features() []string {
+	if r.Features == nil && r.rawFeatures != nil {
+		r.Features = []string{}
+		for rest := r.rawFeatures; ; {
+			i := bytes.IndexByte(rest, '"')
+			if i < 0 {
+				break
+			}
+			j := bytes.IndexByte(rest[i+1:], '"') // plain strings: no escaped quotes
+			r.Features = append(r.Features, string(rest[i+1:i+1+j]))
+			rest = rest[i+2+j:]
+		}
+	}
+	return r.Features
 }
 
 // entities is the column-major entity map, in the order the request lists its keys.
@@ -133,7 +153,9 @@ func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
 	}
 	out := outPool.Get().(*outBuf)
 	out.b, out.tail = s.render(out.b[:0], out.tail[:0], p, rows)
-	w.Header().Set("Content-Type", "application/json")
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(out.b))) // one write, no chunked framing
 	_, _ = w.Write(out.b)
 	if cap(out.b) <= 4<<20 {
 		outPool.Put(out)
@@ -147,31 +169,36 @@ var outPool = sync.Pool{New: func() any { return new(outBuf) }}
 
 // resolve checks a request against the environment's definitions. Every unknown name is reported at once.
 func (s *Server) resolve(cat *catalog, env string, req *getRequest) (*plan, error) {
-	key := shapeKey(req)
-	if sh, ok := cat.shapes.Load(key); ok {
-		p := &plan{shape: sh.(*shape)}
+	var scratch [512]byte
+	key := appendShapeKey(scratch[:0], req)
+	cat.mu.RLock()
+	sh, ok := cat.shapes[string(key)]
+	cat.mu.RUnlock()
+	if ok {
+		p := &plan{shape: sh}
 		return p, s.entityValues(p, req)
 	}
 	p, err := s.resolveShape(cat, env, req)
 	if err != nil {
 		return nil, err
 	}
-	if cat.nshapes.Add(1) <= maxShapes {
-		cat.shapes.Store(key, p.shape)
+	cat.mu.Lock()
+	if len(cat.shapes) < maxShapes {
+		if cat.shapes == nil {
+			cat.shapes = map[string]*shape{}
+		}
+		cat.shapes[string(key)] = p.shape
 	}
+	cat.mu.Unlock()
 	return p, s.entityValues(p, req)
 }
 
 // maxShapes bounds the shapes cached per catalog: callers making up new feature lists cannot grow memory.
 const maxShapes = 4096
 
-// shapeKey identifies a request's shape within one catalog.
-func shapeKey(req *getRequest) string {
-	n := 2
-	for _, f := range req.Features {
-		n += len(f) + 1
-	}
-	b := make([]byte, 0, n+16)
+// appendShapeKey appends what identifies a request's shape within one catalog: full_feature_names, the feature
+// service and the features (their JSON text as sent, when the fast decoder read them).
+func appendShapeKey(b []byte, req *getRequest) []byte {
 	if req.FullFeatureNames {
 		b = append(b, 'F')
 	} else {
@@ -180,10 +207,13 @@ func shapeKey(req *getRequest) string {
 	if req.FeatureService != nil {
 		b = append(append(append(b, 'S'), *req.FeatureService...), 0)
 	}
+	if req.Features == nil && req.rawFeatures != nil {
+		return append(append(b, 'R'), req.rawFeatures...)
+	}
 	for _, f := range req.Features {
 		b = append(append(b, f...), 0)
 	}
-	return string(b)
+	return b
 }
 
 // resolveShape builds a request's shape.
@@ -260,7 +290,7 @@ func (s *Server) resolveShape(cat *catalog, env string, req *getRequest) (*plan,
 // featureRefs returns the requested references: the features list, or a feature service's (with includes).
 func featureRefs(cat *catalog, env string, req *getRequest) ([]string, error) {
 	switch {
-	case req.FeatureService != nil && len(req.Features) > 0:
+	case req.FeatureService != nil && len(req.features()) > 0:
 		return nil, fmt.Errorf(`give either "features" or "feature_service", not both: %w`, ErrInvalid)
 	case req.FeatureService != nil:
 		var out []string
@@ -268,10 +298,10 @@ func featureRefs(cat *catalog, env string, req *getRequest) ([]string, error) {
 			return nil, fmt.Errorf("%v (services in %s: GET /api/v1/envs/%s/features): %w", err, env, env, ErrInvalid)
 		}
 		return out, nil
-	case len(req.Features) == 0:
+	case len(req.features()) == 0:
 		return nil, fmt.Errorf(`give "features" (["view:feature", ...]) or "feature_service": %w`, ErrInvalid)
 	}
-	return req.Features, nil
+	return req.features(), nil
 }
 
 func expandService(cat *catalog, name string, seen map[string]bool, out *[]string) error {
