@@ -29,17 +29,15 @@ feature_views:
 `
 
 // LoadFeatures applies FeatureDefs to dev's feature registry and materializes them into features.user_orders,
-// whose latest row per user `strata serve` loads into the online store. It does nothing when dev already has
-// the view.
+// whose latest row per user `strata serve` loads into the online store. It does nothing when dev's registry
+// holds any definition (the demo's, or the project's own).
 func LoadFeatures(ctx context.Context, svc *envs.Service, reg *features.Registry, eng *engine.Engine, actor string) error {
 	have, err := reg.List(ctx, "dev")
 	if err != nil {
 		return fmt.Errorf("demo features: %w", err)
 	}
-	for _, d := range have {
-		if d.Kind == features.KindView && d.Name == "user_orders" {
-			return nil
-		}
+	if len(have) > 0 { // applied already, or the project has its own definitions: those are not replaced
+		return nil
 	}
 	defs, err := features.Parse("features/demo.yaml", []byte(FeatureDefs))
 	if err != nil {
