@@ -357,7 +357,8 @@ func (s *Syncer) write(ctx context.Context, c *catalog, v *features.View, plan *
 		}
 	}
 	q := "SELECT " + strings.Join(cols, ", ") + " FROM features." + quote(plan.Ident.Name) +
-		" QUALIFY row_number() OVER (PARTITION BY " + strings.Join(keyCols, ", ") + " ORDER BY event_ts DESC, created_ts DESC NULLS LAST) = 1"
+		" QUALIFY row_number() OVER (PARTITION BY " + strings.Join(keyCols, ", ") + " ORDER BY event_ts DESC, created_ts DESC NULLS LAST) = 1" +
+		" ORDER BY " + strings.Join(keyCols, ", ") // in key order, a B-tree store (bbolt) appends instead of splitting pages at random
 	res, err := s.Engine.Query(ctx, q, []engine.Table{envs.EngineTable(plan)})
 	if err != nil {
 		return 0, err

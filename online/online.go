@@ -114,8 +114,10 @@ type store struct {
 	schemas map[[8]byte]*record.Schema // content-addressed: immutable once read
 }
 
-// writeBatch rows go to the backend at once: one transaction (one fsync) in bbolt, one pipeline in Redis.
-const writeBatch = 16384
+// writeBatch rows go to the backend at once: one transaction (one fsync) in bbolt, one pipeline in Redis. A
+// materialized table of 1M rows loaded 1.6× faster with 131,072 than with 16,384 (fsyncs are slow on shared
+// disks), at 1.5× the peak RSS; 65,536 is between.
+const writeBatch = 65536
 
 func (s *store) WriteLatest(ctx context.Context, space string, keys []string, rdr array.RecordReader) error {
 	if err := checkSpace(space); err != nil {
