@@ -16,6 +16,7 @@ ENTITIES=${ENTITIES:-$ROWS}
 FEATURES=${FEATURES:-10}
 PYTHON=${PYTHON:-$HOME/.cache/strata/venv/bin/python}
 work=${WORK:-$(mktemp -d)}
+mkdir -p "$work"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; [[ -n ${KEEP:-} ]] || rm -rf "$work"; }
 trap cleanup EXIT
