@@ -42,6 +42,9 @@ type Syncer struct {
 	Grace time.Duration
 	// Now is the clock of grace periods (time.Now when nil).
 	Now func() time.Time
+	// LoadChunkRows bounds the table rows one load query reads (2,000,000 when 0): a larger table is loaded in
+	// chunks of entities, so memory stays bounded.
+	LoadChunkRows int64
 
 	mu     sync.RWMutex
 	served map[string]loaded // env + "/" + instance
@@ -356,19 +359,45 @@ func (s *Syncer) write(ctx context.Context, c *catalog, v *features.View, plan *
 			cols = append(cols, quote(f.Name))
 		}
 	}
-	q := "SELECT " + strings.Join(cols, ", ") + " FROM features." + quote(plan.Ident.Name) +
-		" QUALIFY row_number() OVER (PARTITION BY " + strings.Join(keyCols, ", ") + " ORDER BY event_ts DESC, created_ts DESC NULLS LAST) = 1" +
-		" ORDER BY " + strings.Join(keyCols, ", ") // in key order, a B-tree store (bbolt) appends instead of splitting pages at random
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.Name
+	}
+	// The latest row per entity needs every row of an entity at once: the table is read in chunks of entities
+	// (by a hash of the keys), so the engine holds about chunkRows rows at a time, not the whole table.
+	chunkRows := s.LoadChunkRows
+	if chunkRows <= 0 {
+		chunkRows = defaultChunkRows
+	}
+	chunks := max(1, (plan.Rows+chunkRows-1)/chunkRows)
+	var n int64
+	for i := int64(0); i < chunks; i++ {
+		where := ""
+		if chunks > 1 {
+			where = fmt.Sprintf(" WHERE hash(%s) %% %d = %d", strings.Join(keyCols, ", "), chunks, i)
+		}
+		q := "SELECT " + strings.Join(cols, ", ") + " FROM features." + quote(plan.Ident.Name) + where +
+			" QUALIFY row_number() OVER (PARTITION BY " + strings.Join(keyCols, ", ") + " ORDER BY event_ts DESC, created_ts DESC NULLS LAST) = 1" +
+			" ORDER BY " + strings.Join(keyCols, ", ") // in key order, a B-tree store (bbolt) appends instead of splitting pages at random
+		rows, err := s.writeQuery(ctx, q, plan, space, names)
+		if err != nil {
+			return 0, err
+		}
+		n += rows
+	}
+	return n, nil
+}
+
+// defaultChunkRows is the table rows one load query reads (Syncer.LoadChunkRows).
+const defaultChunkRows = 2_000_000
+
+func (s *Syncer) writeQuery(ctx context.Context, q string, plan *lake.Plan, space string, keys []string) (int64, error) {
 	res, err := s.Engine.Query(ctx, q, []engine.Table{envs.EngineTable(plan)})
 	if err != nil {
 		return 0, err
 	}
 	defer res.Close()
-	names := make([]string, len(keys))
-	for i, k := range keys {
-		names[i] = k.Name
-	}
-	if err := s.Store.WriteLatest(ctx, space, names, res); err != nil {
+	if err := s.Store.WriteLatest(ctx, space, keys, res); err != nil {
 		return 0, err
 	}
 	return res.Rows(), nil

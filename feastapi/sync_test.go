@@ -356,3 +356,16 @@ func TestSyncConcurrentReplicasAgree(t *testing.T) {
 		})
 	}
 }
+
+// TestSyncLoadsInChunks: a table larger than LoadChunkRows is loaded in chunks of entities, with the same
+// result: the latest row of every entity (an entity's rows are always in one chunk).
+func TestSyncLoadsInChunks(t *testing.T) {
+	sync := &feastapi.Syncer{LoadChunkRows: 2}
+	f := newFixture(t, feastapi.Options{Sync: sync})
+	t1, t2 := now.Add(-30*time.Minute), now.Add(-10*time.Minute)
+	f.writeFeatureTable(t, "dev", "user_stats",
+		[]any{1, t1, nil, 1.0, "fr", 1}, []any{1, t2, nil, 2.0, "fr", 2}, []any{2, t2, nil, 5.5, "de", 4},
+		[]any{2, t1, nil, 9.0, "de", 4}, []any{3, t1, nil, 7.0, "it", 1}, []any{3, t1, t2, 8.0, "it", 1})
+	require.NoError(t, sync.Sync(f.ctx, "dev"))
+	require.Equal(t, []string{"2", "5.5", "8"}, f.served(t, "dev", "user_stats:total"))
+}

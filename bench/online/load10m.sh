@@ -3,6 +3,7 @@
 # store and on Redis, in one run.
 #
 #   bench/online/load10m.sh          # ROWS=10000000 ENTITIES=$ROWS FEATURES=10
+#   KEEP=1 WORK=/tmp/l bench/online/load10m.sh; SKIP_SETUP=1 WORK=/tmp/l bench/online/load10m.sh   # serve steps again
 #
 # Steps: generate a Parquet file (bench/online/gen10m.py, pyarrow), `strata table import` it into dev's
 # raw.events, `strata apply` an online view over it, `strata materialize` (its offline table: timed with
@@ -32,9 +33,14 @@ timed() { # label cmd...: prints "label wall_s peak_rss_MB"
 cd "$root"
 go build -tags duckdb_arrow -o "$work/strata" ./cmd/strata
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $ROWS rows, $ENTITIES entities, $FEATURES float features"
+proj="$work/project"
+export STRATA_PROJECT=$proj STRATA_SQLWIRE_ADDR=
+if [[ -n ${SKIP_SETUP:-} ]]; then
+	rm -f "$proj/strata-data/online.db"
+	cd "$proj"
+else
 timed generate "$PYTHON" bench/online/gen10m.py "$work/events.parquet" "$ROWS" "$ENTITIES" "$FEATURES"
 
-proj="$work/project"
 mkdir -p "$proj/features"
 {
 	printf 'entities:\n  - name: user\n    join_keys: [{name: user_id, type: long}]\n'
@@ -42,12 +48,12 @@ mkdir -p "$proj/features"
 	printf '    event_time: event_ts\n    ttl: 0\n    online: true\n    features:\n'
 	for ((i = 0; i < FEATURES; i++)); do printf '      - {name: f%d, type: double}\n' "$i"; done
 } >"$proj/features/events.yaml"
-export STRATA_PROJECT=$proj STRATA_SQLWIRE_ADDR=
 cd "$proj"
 "$work/strata" init >/dev/null
 timed "table import" "$work/strata" table import --env dev raw.events "$work/events.parquet"
 "$work/strata" apply >/dev/null
 timed materialize "$work/strata" materialize --env dev
+fi
 
 first_load() { # label extra-env...: time from serve's start until the view is served, and its peak RSS then
 	local label=$1 port start pid
@@ -64,11 +70,12 @@ first_load() { # label extra-env...: time from serve's start until the view is s
 		fi
 		sleep 0.2
 	done
-	local wall hwm
+	local wall hwm anon
 	wall=$(echo "$(date +%s.%N) - $start" | bc -l)
 	hwm=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$pid/status")
-	printf '%-22s wall=%7.1fs peak_rss=%6d MB rows/s=%9.0f  (%s)\n' "$label" "$wall" "$hwm" "$(echo "$ENTITIES / $wall" | bc -l)" \
-		"$(grep -o '"took":"[^"]*"\|took=[^ ]*' "$work/$label.log" | head -1)"
+	anon=$(awk '/RssAnon/ {print int($2/1024)}' "/proc/$pid/status") # heap and DuckDB, without mapped files
+	printf '%-22s wall=%7.1fs peak_rss=%6d MB rows/s=%9.0f  (%s; anonymous RSS after the load %d MB)\n' "$label" "$wall" "$hwm" \
+		"$(echo "$ENTITIES / $wall" | bc -l)" "$(grep -o '"took":"[^"]*"\|took=[^ ]*' "$work/$label.log" | head -1)" "$anon"
 	curl -fsS "http://127.0.0.1:$port/get-online-features?env=dev" -d '{"features":["events:f1"],"entities":{"user_id":[1]}}' | grep -q PRESENT ||
 		{ echo "$label: entity 1 is not served" >&2; return 1; }
 	kill "$pid"
