@@ -1,26 +1,30 @@
 package feastapi_test
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/strata-data/strata/auth"
 	"github.com/strata-data/strata/feastapi"
 	"github.com/strata-data/strata/online/onlinetest"
+	"github.com/strata-data/strata/server"
 )
 
-// BenchmarkGetOnlineFeatures measures the handler alone (no network, no server middleware): 1 and 100
-// entities × 50 double features over the embedded store.
-//
-//	go test -tags duckdb_arrow ./feastapi -run '^$' -bench GetOnlineFeatures
-func BenchmarkGetOnlineFeatures(b *testing.B) {
-	f := newFixture(&testing.T{}, feastapi.Options{})
+// wideBodies fills prod/wide with 10,000 entities × 50 double features and returns the request bodies of 1 and
+// 100 random entities × the 50 features.
+func wideBodies(b *testing.B, f *fixture) map[int]string {
 	fields := []arrow.Field{{Name: "user_id", Type: arrow.PrimitiveTypes.Int64}, {Name: "event_ts", Type: ts}}
 	refs := make([]string, 50)
 	for i := range refs {
@@ -38,18 +42,68 @@ func BenchmarkGetOnlineFeatures(b *testing.B) {
 	rdr := onlinetest.Rows(b, fields, rows...)
 	require.NoError(b, f.store.WriteLatest(f.ctx, "prod/wide", []string{"user_id"}, rdr))
 	rdr.Release()
+	out := map[int]string{}
 	for _, n := range []int{1, 100} {
 		ids := make([]string, n)
 		for i := range ids {
 			ids[i] = fmt.Sprint(rand.IntN(10000))
 		}
-		body := `{"features":[` + strings.Join(refs, ",") + `],"entities":{"user_id":[` + strings.Join(ids, ",") + `]}}`
+		out[n] = `{"features":[` + strings.Join(refs, ",") + `],"entities":{"user_id":[` + strings.Join(ids, ",") + `]}}`
+	}
+	return out
+}
+
+// BenchmarkGetOnlineFeatures measures the handler alone (no network, no server middleware): 1 and 100
+// entities × 50 double features over the embedded store.
+//
+//	go test -tags duckdb_arrow ./feastapi -run '^$' -bench GetOnlineFeatures -benchmem
+func BenchmarkGetOnlineFeatures(b *testing.B) {
+	f := newFixture(&testing.T{}, feastapi.Options{})
+	bodies := wideBodies(b, f)
+	for _, n := range []int{1, 100} {
+		body := bodies[n]
 		b.Run(fmt.Sprintf("%dx50", n), func(b *testing.B) {
+			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
 				w := httptest.NewRecorder()
 				f.h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/get-online-features", strings.NewReader(body)))
 				if w.Code != 200 {
 					b.Fatal(w.Body.String())
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkServeOnlineFeatures measures the whole server path as `strata serve` runs it: the server package's
+// router and middleware (request id, Prometheus, recovery, write progress, host/origin checks, authentication
+// without users on loopback) over a loopback TCP connection with keep-alive, one request at a time.
+//
+//	go test -tags duckdb_arrow ./feastapi -run '^$' -bench ServeOnlineFeatures -benchmem
+func BenchmarkServeOnlineFeatures(b *testing.B) {
+	f := newFixture(&testing.T{}, feastapi.Options{})
+	bodies := wideBodies(b, f)
+	feast := feastapi.New(feastapi.Options{Defs: f.reg, Store: f.store, Envs: f.envs, Now: func() time.Time { return now }})
+	srv, err := server.New(server.Deps{DB: f.db, Envs: f.envs, Engine: f.eng, Auth: auth.New(f.db, auth.Options{}),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Mounts: []func(chi.Router){feast.Mount}},
+		server.Options{Addr: "127.0.0.1:0", WriteTimeout: 30 * time.Second})
+	require.NoError(b, err)
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	for _, n := range []int{1, 100} {
+		body := []byte(bodies[n])
+		b.Run(fmt.Sprintf("%dx50", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				resp, err := client.Post(ts.URL+"/get-online-features", "application/json", bytes.NewReader(body))
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Fatal(resp.Status)
 				}
 			}
 		})

@@ -23,6 +23,9 @@ type catalog struct {
 	versions map[string]int64
 	entities map[string]*features.Entity
 	services map[string]*features.Service
+	// shapes caches resolved request shapes (get.go) for as long as this catalog is current.
+	mu     sync.RWMutex
+	shapes map[string]*shape // by appendShapeKey
 }
 
 // catalogs caches each environment's catalog for ttl: serving must not query the metadata database per request.
@@ -97,6 +100,7 @@ type instance struct {
 	space    string // key space name within the environment
 	keys     []features.JoinKey
 	features []string
+	idx      int // position in its shape's instances
 }
 
 // parseRef splits "view:feature", "view(k=v,...):feature" or a bare view name (all its features).

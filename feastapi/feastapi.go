@@ -132,25 +132,6 @@ func (s *Server) env(r *http.Request) (string, error) {
 	return s.o.DefaultEnv, nil
 }
 
-// decode reads a JSON body within the size limit, refusing unknown fields.
-func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
-	body := http.MaxBytesReader(w, r.Body, s.o.MaxBodyBytes)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
-			return fmt.Errorf("the body is larger than serving.max_body_bytes (%d bytes): send fewer rows per request: %w", s.o.MaxBodyBytes, ErrTooLarge)
-		}
-		return fmt.Errorf("the body is not a valid request: %v: %w", err, ErrInvalid)
-	}
-	if dec.More() {
-		return fmt.Errorf("the body holds more than one JSON value: %w", ErrInvalid)
-	}
-	return nil
-}
-
 type errorBody struct {
 	Code      string `json:"error_code"`
 	Message   string `json:"message"`

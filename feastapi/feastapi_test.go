@@ -100,6 +100,7 @@ type fixture struct {
 	h     http.Handler
 	eng   *engine.Engine
 	reg   *features.Registry
+	db    *meta.DB
 }
 
 func newFixture(t *testing.T, o feastapi.Options) *fixture {
@@ -118,9 +119,12 @@ func newFixture(t *testing.T, o feastapi.Options) *fixture {
 		_, err = reg.Apply(ctx, env, d, "ann")
 		require.NoError(t, err)
 	}
-	b, err := embedded.Open(filepath.Join(t.TempDir(), "online.db"))
-	require.NoError(t, err)
-	store := online.New(b)
+	store := o.Store
+	if store == nil { // the embedded store, unless the test gives one
+		b, err := embedded.Open(filepath.Join(t.TempDir(), "online.db"))
+		require.NoError(t, err)
+		store = online.New(b)
+	}
 	t.Cleanup(func() { _ = store.Close() })
 	o.Defs, o.Store, o.Envs, o.Now = reg, store, svc, func() time.Time { return now }
 	eng, err := engine.New(engine.Options{Threads: 1, TempDir: t.TempDir()})
@@ -131,7 +135,7 @@ func newFixture(t *testing.T, o feastapi.Options) *fixture {
 	}
 	r := chi.NewRouter()
 	feastapi.New(o).Mount(r)
-	return &fixture{ctx: ctx, envs: svc, store: store, h: r, eng: eng, reg: reg}
+	return &fixture{ctx: ctx, envs: svc, store: store, h: r, eng: eng, reg: reg, db: db}
 }
 
 var ts = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -26,6 +27,26 @@ type getRequest struct {
 	FullFeatureNames bool     `json:"full_feature_names"`
 	// Accepted for compatibility; Strata always answers statuses and timestamps.
 	IncludeVersionMetadata bool `json:"include_feature_view_version_metadata"`
+	// rawFeatures is the features array's JSON text, when the fast decoder read it (then Features is filled
+	// only on demand, by features(): a cached shape needs no strings).
+	rawFeatures []byte
+}
+
+// features returns the requested feature references.
+func (r *getRequest) features() []string {
+	if r.Features == nil && r.rawFeatures != nil {
+		r.Features = []string{}
+		for rest := r.rawFeatures; ; {
+			i := bytes.IndexByte(rest, '"')
+			if i < 0 {
+				break
+			}
+			j := bytes.IndexByte(rest[i+1:], '"') // plain strings: no escaped quotes
+			r.Features = append(r.Features, string(rest[i+1:i+1+j]))
+			rest = rest[i+2+j:]
+		}
+	}
+	return r.Features
 }
 
 // entities is the column-major entity map, in the order the request lists its keys.
@@ -62,15 +83,23 @@ func (e *entities) UnmarshalJSON(b []byte) error {
 // column is one requested feature of one instance.
 type column struct {
 	inst *instance
+	idx  int // inst's position in the plan's instances
 	pos  int // position in inst.features
 	name string
 }
 
-// plan is a resolved request: the instances to read, the key columns and the output columns.
+// shape is the part of a resolved request that depends only on the definitions, the requested references and
+// full_feature_names: the instances to read and the output columns. It is cached in the catalog (so it is
+// rebuilt when the definitions are reloaded) and is read-only once built.
+type shape struct {
+	insts []*instance
+	cols  []column
+}
+
+// plan is a resolved request: its shape, the key columns and their values.
 type plan struct {
-	insts   []*instance
+	*shape
 	keys    []features.JoinKey // in the request's order
-	cols    []column
 	n       int
 	keyVals map[string][]online.Value
 }
@@ -86,8 +115,14 @@ func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
 			p.User, env, p.User, env, envs.ErrForbidden))
 		return
 	}
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer putBody(body) // the request's raw entity values point into it
 	var req getRequest
-	if err := s.decode(w, r, &req); err != nil {
+	if err := decodeGetRequest(body.Bytes(), &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -116,17 +151,78 @@ func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(s.render(p, rows))
+	out := outPool.Get().(*outBuf)
+	out.b, out.tail = s.render(out.b[:0], out.tail[:0], p, rows)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(out.b))) // one write, no chunked framing
+	_, _ = w.Write(out.b)
+	if cap(out.b) <= 4<<20 {
+		outPool.Put(out)
+	}
 }
+
+// outBuf is a response buffer (a 100 × 50 answer is about half a megabyte) and its scratch space.
+type outBuf struct{ b, tail []byte }
+
+var outPool = sync.Pool{New: func() any { return new(outBuf) }}
 
 // resolve checks a request against the environment's definitions. Every unknown name is reported at once.
 func (s *Server) resolve(cat *catalog, env string, req *getRequest) (*plan, error) {
+	var scratch [512]byte
+	key := appendShapeKey(scratch[:0], req)
+	cat.mu.RLock()
+	sh, ok := cat.shapes[string(key)]
+	cat.mu.RUnlock()
+	if ok {
+		p := &plan{shape: sh}
+		return p, s.entityValues(p, req)
+	}
+	p, err := s.resolveShape(cat, env, req)
+	if err != nil {
+		return nil, err
+	}
+	cat.mu.Lock()
+	if len(cat.shapes) < maxShapes {
+		if cat.shapes == nil {
+			cat.shapes = map[string]*shape{}
+		}
+		cat.shapes[string(key)] = p.shape
+	}
+	cat.mu.Unlock()
+	return p, s.entityValues(p, req)
+}
+
+// maxShapes bounds the shapes cached per catalog: callers making up new feature lists cannot grow memory.
+const maxShapes = 4096
+
+// appendShapeKey appends what identifies a request's shape within one catalog: full_feature_names, the feature
+// service and the features (their JSON text as sent, when the fast decoder read them).
+func appendShapeKey(b []byte, req *getRequest) []byte {
+	if req.FullFeatureNames {
+		b = append(b, 'F')
+	} else {
+		b = append(b, 'f')
+	}
+	if req.FeatureService != nil {
+		b = append(append(append(b, 'S'), *req.FeatureService...), 0)
+	}
+	if req.Features == nil && req.rawFeatures != nil {
+		return append(append(b, 'R'), req.rawFeatures...)
+	}
+	for _, f := range req.Features {
+		b = append(append(b, f...), 0)
+	}
+	return b
+}
+
+// resolveShape builds a request's shape.
+func (s *Server) resolveShape(cat *catalog, env string, req *getRequest) (*plan, error) {
 	refs, err := featureRefs(cat, env, req)
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{}
+	p := &plan{shape: &shape{}}
 	byRef := map[string]*instance{}
 	var unknownViews, offlineViews, unknownFeats, bad []string
 	for _, ref := range refs {
@@ -156,7 +252,7 @@ func (s *Server) resolve(cat *catalog, env string, req *getRequest) (*plan, erro
 			if err != nil {
 				return nil, err
 			}
-			in = &instance{view: v, ref: vname, space: space, keys: keys}
+			in = &instance{view: v, ref: vname, space: space, keys: keys, idx: len(p.insts)}
 			byRef[space] = in
 			p.insts = append(p.insts, in)
 		}
@@ -170,7 +266,7 @@ func (s *Server) resolve(cat *catalog, env string, req *getRequest) (*plan, erro
 			if req.FullFeatureNames {
 				name = space + "__" + f
 			}
-			p.cols = append(p.cols, column{inst: in, pos: len(in.features) - 1, name: name})
+			p.cols = append(p.cols, column{inst: in, idx: in.idx, pos: len(in.features) - 1, name: name})
 		}
 	}
 	if len(unknownViews) > 0 {
@@ -188,13 +284,13 @@ func (s *Server) resolve(cat *catalog, env string, req *getRequest) (*plan, erro
 	if err := p.checkNames(req.FullFeatureNames); err != nil {
 		return nil, err
 	}
-	return p, s.entityValues(p, req)
+	return p, nil
 }
 
 // featureRefs returns the requested references: the features list, or a feature service's (with includes).
 func featureRefs(cat *catalog, env string, req *getRequest) ([]string, error) {
 	switch {
-	case req.FeatureService != nil && len(req.Features) > 0:
+	case req.FeatureService != nil && len(req.features()) > 0:
 		return nil, fmt.Errorf(`give either "features" or "feature_service", not both: %w`, ErrInvalid)
 	case req.FeatureService != nil:
 		var out []string
@@ -202,10 +298,10 @@ func featureRefs(cat *catalog, env string, req *getRequest) ([]string, error) {
 			return nil, fmt.Errorf("%v (services in %s: GET /api/v1/envs/%s/features): %w", err, env, env, ErrInvalid)
 		}
 		return out, nil
-	case len(req.Features) == 0:
+	case len(req.features()) == 0:
 		return nil, fmt.Errorf(`give "features" (["view:feature", ...]) or "feature_service": %w`, ErrInvalid)
 	}
-	return req.Features, nil
+	return req.features(), nil
 }
 
 func expandService(cat *catalog, name string, seen map[string]bool, out *[]string) error {
@@ -359,9 +455,8 @@ const epoch = `"1970-01-01T00:00:00Z"`
 
 // render writes Feast's column-major response: the key columns first, then each feature with its statuses and
 // event timestamps.
-func (s *Server) render(p *plan, rows [][]online.Row) []byte {
+func (s *Server) render(b, tail []byte, p *plan, rows [][]online.Row) ([]byte, []byte) {
 	now := s.o.Now().UnixMicro()
-	b := make([]byte, 0, 256+p.n*len(p.cols)*48)
 	b = append(b, `{"metadata":{"feature_names":[`...)
 	for i, k := range p.keys {
 		b = appendSep(b, i)
@@ -383,17 +478,19 @@ func (s *Server) render(p *plan, rows [][]online.Row) []byte {
 		b = appendRepeat(append(b, `],"event_timestamps":[`...), epoch, p.n)
 		b = append(b, "]}"...)
 	}
-	idx := map[*instance]int{}
-	stamps := make([][]byte, len(p.insts)) // each instance's event_timestamps list, formatted once for all its features
-	for i, in := range p.insts {
-		idx[in] = i
-		stamps[i] = appendStamps(nil, rows[i])
+	// Each instance's event_timestamps list is formatted once, for all its features, into tail.
+	stamps := make([][2]int, 0, 4)
+	for i := range p.insts {
+		start := len(tail)
+		tail = appendStamps(tail, rows[i])
+		stamps = append(stamps, [2]int{start, len(tail)})
 	}
 	for i, c := range p.cols {
 		b = appendSep(b, i+len(p.keys))
-		b = s.appendColumn(b, c, rows[idx[c.inst]], stamps[idx[c.inst]], now)
+		st := stamps[c.idx]
+		b = s.appendColumn(b, c, rows[c.idx], tail[st[0]:st[1]], now)
 	}
-	return append(b, "]}\n"...)
+	return append(b, "]}\n"...), tail
 }
 
 func appendStamps(b []byte, rows []online.Row) []byte {

@@ -22,25 +22,38 @@ import (
 // see (dev: the latest; prod: the current release's pin, so prod serving changes only through a published
 // release, and a rollback goes back too).
 //
-// A snapshot is loaded into its own key space, online.Space(env, "<instance>.s<snapshot id>"), and the served
-// space of (env, instance) is switched to it once it is complete; the previous one is then deleted. The name is
-// deterministic, so replicas sharing a Redis store reuse a space another replica completed (its last event time
-// is the completion marker: the store records it after every row is written). A failed load keeps the previous
-// space served.
+// A snapshot is loaded into its own key space, LoadedSpace(env, instance, snapshot). Which complete space serves
+// an instance is recorded in the store itself, in a pointer record (pointer.go) swapped only after the space is
+// completely loaded, so:
+//   - a starting server serves the recorded spaces at once (Start), without waiting for a load;
+//   - replicas sharing a Redis store follow the same record: a snapshot is loaded by one of them and served by
+//     all, each re-reading the records every sync interval (Run);
+//   - a superseded space stays readable for Grace before one replica deletes it, so a replica that has not yet
+//     re-read the record still answers with the previous values, never NOT_FOUND;
+//   - a failed load keeps the previous space served.
 type Syncer struct {
 	Defs   Definitions
 	Envs   *envs.Service
 	Engine *engine.Engine
 	Store  online.Store
 	Log    *slog.Logger
+	// Grace is how long a superseded key space stays readable (set it to at least twice the sync interval of
+	// every replica; 0 deletes it at once, for a single server in tests).
+	Grace time.Duration
+	// Now is the clock of grace periods (time.Now when nil).
+	Now func() time.Time
+	// LoadChunkRows bounds the table rows one load query reads (2,000,000 when 0): a larger table is loaded in
+	// chunks of entities, so memory stays bounded.
+	LoadChunkRows int64
 
 	mu     sync.RWMutex
 	served map[string]loaded // env + "/" + instance
 }
 
 type loaded struct {
-	space    string
+	space    string // "" once the record says the instance is not served
 	snapshot int64
+	gen      int64
 }
 
 // Served returns the key space serving reads for an instance of env, ok false when none is loaded.
@@ -49,9 +62,9 @@ func (s *Syncer) Served(env, instance string) (space string, ok bool) {
 		return "", false
 	}
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	l, ok := s.served[env+"/"+instance]
-	return l.space, ok
+	s.mu.RUnlock()
+	return l.space, ok && l.space != ""
 }
 
 // LoadedSpace names the key space holding an instance's rows at one snapshot.
@@ -61,14 +74,35 @@ func LoadedSpace(env, instance string, snapshot int64) string {
 
 // SyncAll syncs every environment; errors of single environments are logged and the first is returned.
 func (s *Syncer) SyncAll(ctx context.Context) error {
+	return s.eachEnv(ctx, "online sync failed", s.Sync)
+}
+
+// Start serves, for every online instance with a table, the space its pointer record names, if that space is
+// complete: what an earlier run or another replica loaded is served without waiting for a load.
+func (s *Syncer) Start(ctx context.Context) error {
+	return s.eachEnv(ctx, "online start failed", func(ctx context.Context, env string) error {
+		_, insts, err := s.instances(ctx, env)
+		if err != nil {
+			return err
+		}
+		for _, in := range insts {
+			if err := s.follow(ctx, env, in.name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Syncer) eachEnv(ctx context.Context, msg string, fn func(context.Context, string) error) error {
 	list, err := s.Envs.List(ctx)
 	if err != nil {
 		return err
 	}
 	var first error
 	for _, e := range list {
-		if err := s.Sync(ctx, e.Name); err != nil {
-			s.log().Error("online sync failed", "env", e.Name, "err", err.Error())
+		if err := fn(ctx, e.Name); err != nil {
+			s.log().Error(msg, "env", e.Name, "err", err.Error())
 			if first == nil {
 				first = err
 			}
@@ -77,8 +111,13 @@ func (s *Syncer) SyncAll(ctx context.Context) error {
 	return first
 }
 
-// Run syncs at once and then every interval (never again when interval is 0) until ctx ends.
+// Run syncs at once and then every interval (never again when interval is 0) until ctx ends. Between syncs,
+// and while a long load runs, it re-reads the pointer record of every served instance each interval, so it
+// follows what other replicas load within one interval.
 func (s *Syncer) Run(ctx context.Context, interval time.Duration) {
+	if interval > 0 {
+		go s.followLoop(ctx, interval)
+	}
 	_ = s.SyncAll(ctx)
 	if interval <= 0 {
 		return
@@ -91,6 +130,30 @@ func (s *Syncer) Run(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 			_ = s.SyncAll(ctx)
+		}
+	}
+}
+
+func (s *Syncer) followLoop(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.mu.RLock()
+			keys := make([]string, 0, len(s.served))
+			for k := range s.served {
+				keys = append(keys, k)
+			}
+			s.mu.RUnlock()
+			for _, k := range keys {
+				env, name, _ := strings.Cut(k, "/")
+				if err := s.follow(ctx, env, name); err != nil && ctx.Err() == nil {
+					s.log().Warn("online: reading a pointer record failed", "env", env, "instance", name, "err", err.Error())
+				}
+			}
 		}
 	}
 }
@@ -113,34 +176,52 @@ func viewOf(views map[string]*features.View, name string) *features.View {
 	return nil
 }
 
-// Sync loads every online instance table of env whose visible snapshot changed since the last load, and stops
-// serving instances whose table or online view is gone. Each table is loaded on its own: one failure keeps
-// that instance's previous space and the others proceed; the errors are returned joined.
-func (s *Syncer) Sync(ctx context.Context, env string) error {
+// onlineTable is one online view instance that has a materialized table.
+type onlineTable struct {
+	name  string
+	view  *features.View
+	ident lake.Ident
+}
+
+// instances lists env's online view instances that have a materialized table.
+func (s *Syncer) instances(ctx context.Context, env string) (*catalog, []onlineTable, error) {
 	list, err := s.Defs.List(ctx, env)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	cat := &catalogs{defs: staticDefs(list)}
 	c, err := cat.get(ctx, env)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	tables, err := s.Envs.Tables(ctx, env, "features")
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []onlineTable
+	for _, t := range tables {
+		if v := viewOf(c.views, t.Ident.Name); v != nil {
+			out = append(out, onlineTable{name: t.Ident.Name, view: v, ident: t.Ident})
+		}
+	}
+	return c, out, nil
+}
+
+// Sync loads every online instance table of env whose visible snapshot is not the one its pointer record
+// names, and stops serving instances whose table or online view is gone. Each table is loaded on its own: one
+// failure keeps that instance's previous space and the others proceed; the errors are returned joined.
+func (s *Syncer) Sync(ctx context.Context, env string) error {
+	c, insts, err := s.instances(ctx, env)
 	if err != nil {
 		return err
 	}
 	keep := map[string]bool{}
 	var failed []string
-	for _, t := range tables {
-		v := viewOf(c.views, t.Ident.Name)
-		if v == nil {
-			continue
-		}
-		keep[t.Ident.Name] = true
-		if err := s.load(ctx, env, c, v, t.Ident.Name); err != nil {
-			s.log().Error("online load failed: the previous rows stay served", "env", env, "table", t.Ident.String(), "err", err.Error())
-			failed = append(failed, fmt.Sprintf("%s: %v", t.Ident, err))
+	for _, in := range insts {
+		keep[in.name] = true
+		if err := s.load(ctx, env, c, in.view, in.name); err != nil {
+			s.log().Error("online load failed: the previous rows stay served", "env", env, "table", in.ident.String(), "err", err.Error())
+			failed = append(failed, fmt.Sprintf("%s: %v", in.ident, err))
 		}
 	}
 	s.unserve(ctx, env, keep)
@@ -150,48 +231,94 @@ func (s *Syncer) Sync(ctx context.Context, env string) error {
 	return nil
 }
 
-// load brings one instance's served space to the snapshot env's readers see.
+// load brings one instance's served space to the snapshot env's readers see: it serves the recorded space when
+// that is the snapshot's, else serves a retired complete copy of it or loads it, and swaps the record.
 func (s *Syncer) load(ctx context.Context, env string, c *catalog, v *features.View, name string) error {
 	id := lake.Ident{Zone: "features", Name: name}
 	plan, err := s.Envs.Resolve(ctx, env, id, lake.SnapshotRef{})
 	if err != nil {
 		return err
 	}
-	key := env + "/" + name
-	s.mu.RLock()
-	prev, had := s.served[key]
-	s.mu.RUnlock()
-	if had && prev.snapshot == plan.SnapshotID {
-		return nil
-	}
-	space := LoadedSpace(env, name, plan.SnapshotID)
-	if _, done, err := s.Store.LastEvent(ctx, space); err != nil {
+	want := LoadedSpace(env, name, plan.SnapshotID)
+	raw, p, err := s.readPointer(ctx, env, name)
+	if err != nil {
 		return err
-	} else if !done && plan.Rows > 0 {
-		start := time.Now()
-		n, err := s.write(ctx, c, v, plan, space)
+	}
+	if p.Space == want {
+		if ok, err := s.complete(ctx, want, p.Rows); err != nil {
+			return err
+		} else if ok {
+			s.adopt(env, name, p)
+			return s.collect(ctx, env, name)
+		}
+	}
+	r := p.find(want)
+	if r != nil && r.Deleting {
+		return fmt.Errorf("key space %s is being deleted after its grace period: the next sync loads it again", want)
+	}
+	rows, reuse := int64(0), false
+	if r != nil && r.Complete {
+		if reuse, err = s.complete(ctx, want, r.Rows); err != nil {
+			return err
+		}
+		rows = r.Rows
+	}
+	if !reuse {
+		if rows, err = s.fill(ctx, env, c, v, plan, want); err != nil {
+			s.retire(ctx, env, name, want)
+			return err
+		}
+	}
+	return s.switchTo(ctx, env, name, raw, p, want, plan.SnapshotID, rows, reuse)
+}
+
+// fill loads the plan's latest rows per entity into space, with the environment's pushes.
+func (s *Syncer) fill(ctx context.Context, env string, c *catalog, v *features.View, plan *lake.Plan, space string) (int64, error) {
+	if plan.Rows == 0 {
+		return 0, nil
+	}
+	start := time.Now()
+	n, err := s.write(ctx, c, v, plan, space)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.keepPushes(ctx, env, plan.Ident.Name, space); err != nil {
+		return 0, err
+	}
+	s.log().Info("online rows loaded", "env", env, "table", plan.Ident.String(), "snapshot", plan.SnapshotID, "entities", n, "took", time.Since(start).String())
+	return n, nil
+}
+
+// switchTo swaps the record read as raw/p to serve space. When another replica changed the record meanwhile,
+// it adopts the other's record if it serves the same space, and retries on the changed record while no
+// deletion may have overlapped this replica's load; otherwise the next sync tries again.
+func (s *Syncer) switchTo(ctx context.Context, env, name string, raw []byte, p pointer, space string, snapshot, rows int64, reuse bool) error {
+	startDeletions := p.Deletions
+	for try := 0; try < 3; try++ {
+		next, ok, err := s.swapPointer(ctx, env, name, raw, p.serve(space, snapshot, rows, s.now().Add(s.Grace)))
 		if err != nil {
-			_ = s.Store.DeleteSpace(ctx, space)
 			return err
 		}
-		if err := s.keepPushes(ctx, env, name, space); err != nil {
-			_ = s.Store.DeleteSpace(ctx, space)
+		if ok {
+			s.adopt(env, name, next)
+			return s.collect(ctx, env, name)
+		}
+		if raw, p, err = s.readPointer(ctx, env, name); err != nil {
 			return err
 		}
-		s.log().Info("online rows loaded", "env", env, "table", id.String(), "snapshot", plan.SnapshotID, "entities", n, "took", time.Since(start).String())
-	}
-	s.mu.Lock()
-	if s.served == nil {
-		s.served = map[string]loaded{}
-	}
-	s.served[key] = loaded{space: space, snapshot: plan.SnapshotID}
-	s.mu.Unlock()
-	if had && prev.space != space {
-		if err := s.Store.DeleteSpace(ctx, prev.space); err != nil {
-			s.log().Warn("online: deleting the previous key space failed", "space", prev.space, "err", err.Error())
+		if p.Space == space {
+			s.adopt(env, name, p)
+			return nil
+		}
+		r := p.find(space)
+		if reuse && (r == nil || !r.Complete || r.Deleting) || !reuse && (p.Deletions != startDeletions || r != nil && r.Deleting) {
+			break
 		}
 	}
-	return nil
+	if !reuse {
+		s.retire(ctx, env, name, space)
+	}
+	return fmt.Errorf("another replica changed the online pointer record of %s while this one loaded it: the next sync tries again", online.Space(env, name))
 }
 
 // keepPushes carries rows pushed in a dev-kind environment over to a newly loaded space: pushes are kept in
@@ -232,41 +359,97 @@ func (s *Syncer) write(ctx context.Context, c *catalog, v *features.View, plan *
 			cols = append(cols, quote(f.Name))
 		}
 	}
-	q := "SELECT " + strings.Join(cols, ", ") + " FROM features." + quote(plan.Ident.Name) +
-		" QUALIFY row_number() OVER (PARTITION BY " + strings.Join(keyCols, ", ") + " ORDER BY event_ts DESC, created_ts DESC NULLS LAST) = 1"
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.Name
+	}
+	// The latest row per entity needs every row of an entity at once: the table is read in chunks of entities
+	// (by a hash of the keys), so the engine holds about chunkRows rows at a time, not the whole table.
+	chunkRows := s.LoadChunkRows
+	if chunkRows <= 0 {
+		chunkRows = defaultChunkRows
+	}
+	chunks := max(1, (plan.Rows+chunkRows-1)/chunkRows)
+	var n int64
+	for i := int64(0); i < chunks; i++ {
+		where := ""
+		if chunks > 1 {
+			where = fmt.Sprintf(" WHERE hash(%s) %% %d = %d", strings.Join(keyCols, ", "), chunks, i)
+		}
+		q := "SELECT " + strings.Join(cols, ", ") + " FROM features." + quote(plan.Ident.Name) + where +
+			" QUALIFY row_number() OVER (PARTITION BY " + strings.Join(keyCols, ", ") + " ORDER BY event_ts DESC, created_ts DESC NULLS LAST) = 1" +
+			" ORDER BY " + strings.Join(keyCols, ", ") // in key order, a B-tree store (bbolt) appends instead of splitting pages at random
+		rows, err := s.writeQuery(ctx, q, plan, space, names)
+		if err != nil {
+			return 0, err
+		}
+		n += rows
+	}
+	return n, nil
+}
+
+// defaultChunkRows is the table rows one load query reads (Syncer.LoadChunkRows).
+const defaultChunkRows = 2_000_000
+
+func (s *Syncer) writeQuery(ctx context.Context, q string, plan *lake.Plan, space string, keys []string) (int64, error) {
 	res, err := s.Engine.Query(ctx, q, []engine.Table{envs.EngineTable(plan)})
 	if err != nil {
 		return 0, err
 	}
 	defer res.Close()
-	names := make([]string, len(keys))
-	for i, k := range keys {
-		names[i] = k.Name
-	}
-	if err := s.Store.WriteLatest(ctx, space, names, res); err != nil {
+	if err := s.Store.WriteLatest(ctx, space, keys, res); err != nil {
 		return 0, err
 	}
 	return res.Rows(), nil
 }
 
-// unserve drops the served spaces of env's instances that are not in keep.
+// unserve stops serving env's instances that are not in keep: their records are swapped to serve nothing, and
+// their spaces retired (deleted after the grace period).
 func (s *Syncer) unserve(ctx context.Context, env string, keep map[string]bool) {
 	var drop []string
-	s.mu.Lock()
+	s.mu.RLock()
 	for k, l := range s.served {
 		e, name, _ := strings.Cut(k, "/")
-		if e == env && !keep[name] {
-			drop = append(drop, l.space)
-			delete(s.served, k)
+		if e == env && !keep[name] && l.space != "" {
+			drop = append(drop, name)
 		}
 	}
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	sort.Strings(drop)
-	for _, sp := range drop {
-		if err := s.Store.DeleteSpace(ctx, sp); err != nil {
-			s.log().Warn("online: deleting an unserved key space failed", "space", sp, "err", err.Error())
+	for _, name := range drop {
+		if err := s.switchOff(ctx, env, name); err != nil {
+			s.log().Warn("online: unserving an instance failed", "env", env, "instance", name, "err", err.Error())
 		}
 	}
+}
+
+func (s *Syncer) switchOff(ctx context.Context, env, name string) error {
+	for try := 0; try < 3; try++ {
+		raw, p, err := s.readPointer(ctx, env, name)
+		if err != nil {
+			return err
+		}
+		next := p
+		if p.Space != "" {
+			next = p.serve("", 0, 0, s.now().Add(s.Grace))
+			var ok bool
+			if next, ok, err = s.swapPointer(ctx, env, name, raw, next); err != nil {
+				return err
+			} else if !ok {
+				continue
+			}
+		}
+		s.adopt(env, name, next)
+		return s.collect(ctx, env, name)
+	}
+	return fmt.Errorf("the pointer record kept changing")
+}
+
+func (s *Syncer) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
 }
 
 func (s *Syncer) log() *slog.Logger {

@@ -1,19 +1,25 @@
 package feastapi_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/feastapi"
+	"github.com/strata-data/strata/internal/testenv"
 	"github.com/strata-data/strata/lake"
 	"github.com/strata-data/strata/online"
+	"github.com/strata-data/strata/online/embedded"
 	"github.com/strata-data/strata/online/onlinetest"
 	"github.com/strata-data/strata/online/record"
 )
@@ -190,4 +196,176 @@ func TestSyncReusesCompletedSpace(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, rows[0].Found)
 	require.Equal(t, 1.0, rows[0].Values[0].F)
+}
+
+// stores are the online store backends the replica tests run on: the embedded file, and a real Redis server
+// under a fresh key prefix.
+func stores(t *testing.T) map[string]func(t *testing.T) online.Store {
+	return map[string]func(t *testing.T) online.Store{
+		"embedded": func(t *testing.T) online.Store {
+			b, err := embedded.Open(filepath.Join(t.TempDir(), "online.db"))
+			require.NoError(t, err)
+			return online.New(b)
+		},
+		"redis": func(t *testing.T) online.Store {
+			s, err := online.Open(context.Background(), online.Options{Backend: "redis", RedisAddr: testenv.RedisAddr(t),
+				RedisPrefix: "feastapi-" + strings.ReplaceAll(t.Name(), "/", "-") + fmt.Sprint(time.Now().UnixNano()) + ":"})
+			require.NoError(t, err)
+			return s
+		},
+	}
+}
+
+// replica is a second server sharing f's definitions, environments and online store, with its own syncer.
+func (f *fixture) replica(sync *feastapi.Syncer, first *feastapi.Syncer) *fixture {
+	sync.Defs, sync.Envs, sync.Engine, sync.Store = first.Defs, first.Envs, first.Engine, first.Store
+	r := chi.NewRouter()
+	feastapi.New(feastapi.Options{Defs: f.reg, Store: f.store, Envs: f.envs, Now: func() time.Time { return now }, Sync: sync}).Mount(r)
+	g := *f
+	g.h = r
+	return &g
+}
+
+// clock is a settable clock for grace periods.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+// TestSyncReplicasFollowOnePointer: replicas sharing a store follow one pointer record per instance. A replica
+// that has not yet re-read the record after another switched snapshots still answers with the previous values
+// (the superseded space stays for the grace period), never NOT_FOUND; after re-reading it serves the new
+// snapshot without loading it; once the grace period has passed the superseded space is deleted.
+func TestSyncReplicasFollowOnePointer(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			clk := &clock{t: now}
+			a := &feastapi.Syncer{Grace: time.Minute, Now: clk.now}
+			f := newFixture(t, feastapi.Options{Sync: a, Store: open(t)})
+			b := &feastapi.Syncer{Grace: time.Minute, Now: clk.now}
+			fb := f.replica(b, a)
+
+			s1 := f.writeFeatureTable(t, "dev", "user_stats", []any{1, now, nil, 1.0, "fr", 1})
+			require.NoError(t, a.Sync(f.ctx, "dev"))
+			require.NoError(t, b.Sync(f.ctx, "dev"))
+			require.Equal(t, []string{"1", "-", "-"}, fb.served(t, "dev", "user_stats:total"))
+			space1, _ := b.Served("dev", "user_stats")
+			require.Equal(t, feastapi.LoadedSpace("dev", "user_stats", s1), space1)
+
+			s2 := f.writeFeatureTable(t, "dev", "user_stats", []any{1, now, nil, 2.0, "fr", 1}, []any{2, now, nil, 3.0, "de", 1})
+			require.NoError(t, a.Sync(f.ctx, "dev"))
+			require.Equal(t, []string{"2", "3", "-"}, f.served(t, "dev", "user_stats:total"))
+			require.Equal(t, []string{"1", "-", "-"}, fb.served(t, "dev", "user_stats:total"), "b has not re-read the record: the previous values, not NOT_FOUND")
+
+			clk.t = clk.t.Add(30 * time.Second)
+			hide := hideFiles(t, f, "dev", "user_stats") // b must not load: it follows the record
+			require.NoError(t, b.Start(f.ctx))
+			require.Equal(t, []string{"2", "3", "-"}, fb.served(t, "dev", "user_stats:total"), "b follows the record")
+			require.NoError(t, b.Sync(f.ctx, "dev"), "the recorded space is the visible snapshot's: nothing to load")
+			space2, _ := b.Served("dev", "user_stats")
+			require.Equal(t, feastapi.LoadedSpace("dev", "user_stats", s2), space2)
+			_, kept, err := f.store.LastEvent(f.ctx, space1)
+			require.NoError(t, err)
+			require.True(t, kept, "within the grace period the superseded space stays")
+
+			clk.t = clk.t.Add(31 * time.Second)
+			require.NoError(t, b.Sync(f.ctx, "dev"))
+			_, kept, err = f.store.LastEvent(f.ctx, space1)
+			require.NoError(t, err)
+			require.False(t, kept, "after the grace period it is deleted")
+			hide.undo(t)
+			require.Equal(t, []string{"2", "3", "-"}, f.served(t, "dev", "user_stats:total"))
+			require.Equal(t, []string{"2", "3", "-"}, fb.served(t, "dev", "user_stats:total"))
+		})
+	}
+}
+
+// TestSyncStartServesRecordedSpace: a starting server (a new syncer over the same store) serves the recorded
+// space before any load, even when the table could not be read now; a recorded space that lost its rows is not
+// served, and the next sync loads the snapshot again.
+func TestSyncStartServesRecordedSpace(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			first := &feastapi.Syncer{}
+			f := newFixture(t, feastapi.Options{Sync: first, Store: open(t)})
+			f.writeFeatureTable(t, "dev", "user_stats", []any{1, now, nil, 1.0, "fr", 1})
+			require.NoError(t, first.Sync(f.ctx, "dev"))
+
+			hide := hideFiles(t, f, "dev", "user_stats")
+			restarted := &feastapi.Syncer{}
+			g := f.replica(restarted, first)
+			require.Equal(t, []string{"-", "-", "-"}, g.served(t, "dev", "user_stats:total"), "before Start")
+			require.NoError(t, restarted.Start(f.ctx))
+			require.Equal(t, []string{"1", "-", "-"}, g.served(t, "dev", "user_stats:total"), "served at start, no load")
+
+			space, _ := restarted.Served("dev", "user_stats")
+			require.NoError(t, f.store.DeleteSpace(f.ctx, space))
+			again := &feastapi.Syncer{}
+			h := f.replica(again, first)
+			require.NoError(t, again.Start(f.ctx))
+			_, ok := again.Served("dev", "user_stats")
+			require.False(t, ok, "a recorded space without its rows is not served")
+			require.Error(t, again.Sync(f.ctx, "dev"), "the files are hidden: the load fails")
+			hide.undo(t)
+			require.NoError(t, again.Sync(f.ctx, "dev"))
+			require.Equal(t, []string{"1", "-", "-"}, h.served(t, "dev", "user_stats:total"), "loaded again")
+		})
+	}
+}
+
+type hidden map[string]string
+
+// hideFiles moves the data files of env's features.<name> away, so loading it fails.
+func hideFiles(t *testing.T, f *fixture, env, name string) hidden {
+	t.Helper()
+	plan, err := f.envs.Resolve(f.ctx, env, lake.Ident{Zone: "features", Name: name}, lake.SnapshotRef{})
+	require.NoError(t, err)
+	h := hidden{}
+	for _, file := range plan.Files {
+		p := strings.TrimPrefix(file, "file://")
+		require.NoError(t, os.Rename(p, p+".away"))
+		h[p] = p + ".away"
+	}
+	return h
+}
+
+func (h hidden) undo(t *testing.T) {
+	for p, away := range h {
+		require.NoError(t, os.Rename(away, p))
+	}
+}
+
+// TestSyncConcurrentReplicasAgree: replicas loading the same new snapshot at the same moment both succeed and
+// serve the same space (the one whose swap lost adopts the winner's record).
+func TestSyncConcurrentReplicasAgree(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			a := &feastapi.Syncer{Grace: time.Hour}
+			f := newFixture(t, feastapi.Options{Sync: a, Store: open(t)})
+			b := &feastapi.Syncer{Grace: time.Hour}
+			fb := f.replica(b, a)
+			f.writeFeatureTable(t, "dev", "user_stats", []any{1, now, nil, 1.0, "fr", 1})
+			errc := make(chan error, 2)
+			go func() { errc <- a.Sync(f.ctx, "dev") }()
+			go func() { errc <- b.Sync(f.ctx, "dev") }()
+			require.NoError(t, <-errc)
+			require.NoError(t, <-errc)
+			sa, _ := a.Served("dev", "user_stats")
+			sb, _ := b.Served("dev", "user_stats")
+			require.Equal(t, sa, sb)
+			require.Equal(t, []string{"1", "-", "-"}, fb.served(t, "dev", "user_stats:total"))
+		})
+	}
+}
+
+// TestSyncLoadsInChunks: a table larger than LoadChunkRows is loaded in chunks of entities, with the same
+// result: the latest row of every entity (an entity's rows are always in one chunk).
+func TestSyncLoadsInChunks(t *testing.T) {
+	sync := &feastapi.Syncer{LoadChunkRows: 2}
+	f := newFixture(t, feastapi.Options{Sync: sync})
+	t1, t2 := now.Add(-30*time.Minute), now.Add(-10*time.Minute)
+	f.writeFeatureTable(t, "dev", "user_stats",
+		[]any{1, t1, nil, 1.0, "fr", 1}, []any{1, t2, nil, 2.0, "fr", 2}, []any{2, t2, nil, 5.5, "de", 4},
+		[]any{2, t1, nil, 9.0, "de", 4}, []any{3, t1, nil, 7.0, "it", 1}, []any{3, t1, t2, 8.0, "it", 1})
+	require.NoError(t, sync.Sync(f.ctx, "dev"))
+	require.Equal(t, []string{"2", "5.5", "8"}, f.served(t, "dev", "user_stats:total"))
 }

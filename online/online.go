@@ -62,6 +62,14 @@ type Store interface {
 	// LastEvent returns the latest event_ts ever written to the space (its freshness); ok is false for a space
 	// never written (or deleted since).
 	LastEvent(ctx context.Context, space string) (last time.Time, ok bool, err error)
+	// Pointer returns the pointer record named name ("ENV/NAME"; nil when none was written). Pointer records
+	// are small values beside the key spaces (the syncer records which complete key space serves each view
+	// instance in them); DeleteSpace does not touch them.
+	Pointer(ctx context.Context, name string) ([]byte, error)
+	// SwapPointer sets the pointer record name to val (not empty) if it still holds old (nil: if none exists),
+	// atomically for every process sharing the store. swapped is false, with no error, when it held another
+	// value; the caller reads it again and decides.
+	SwapPointer(ctx context.Context, name string, old, val []byte) (swapped bool, err error)
 	// Close releases the store; no call may follow.
 	Close() error
 }
@@ -79,6 +87,9 @@ type Backend interface {
 	// when never marked). Scan does not return it as a row.
 	MarkEvent(ctx context.Context, space string, us int64) error
 	LastEvent(ctx context.Context, space string) (us int64, ok bool, err error)
+	// Pointer and SwapPointer are Store's (checked names, non-empty values).
+	Pointer(ctx context.Context, name string) ([]byte, error)
+	SwapPointer(ctx context.Context, name string, old, val []byte) (bool, error)
 	Close() error
 }
 
@@ -103,8 +114,10 @@ type store struct {
 	schemas map[[8]byte]*record.Schema // content-addressed: immutable once read
 }
 
-// writeBatch rows go to the backend at once: one transaction (one fsync) in bbolt, one pipeline in Redis.
-const writeBatch = 16384
+// writeBatch rows go to the backend at once: one transaction (one fsync) in bbolt, one pipeline in Redis. A
+// materialized table of 1M rows loaded 1.6× faster with 131,072 than with 16,384 (fsyncs are slow on shared
+// disks), at 1.5× the peak RSS; 65,536 is between.
+const writeBatch = 65536
 
 func (s *store) WriteLatest(ctx context.Context, space string, keys []string, rdr array.RecordReader) error {
 	if err := checkSpace(space); err != nil {
@@ -197,8 +210,16 @@ func (s *store) Get(ctx context.Context, space string, entities [][]Value, featu
 		return nil, err
 	}
 	keys := make([][]byte, len(entities))
+	var arena []byte // every key in one allocation (usually)
+	ends := make([]int, len(entities))
 	for i, e := range entities {
-		keys[i] = record.Key(nil, e)
+		arena = record.Key(arena, e)
+		ends[i] = len(arena)
+	}
+	start := 0
+	for i, end := range ends {
+		keys[i] = arena[start:end:end]
+		start = end
 	}
 	vals, err := s.b.Lookup(ctx, space, keys)
 	if err != nil {
@@ -258,6 +279,23 @@ func (s *store) Copy(ctx context.Context, from, to string) error {
 		return err
 	}
 	return s.b.MarkEvent(ctx, to, us)
+}
+
+func (s *store) Pointer(ctx context.Context, name string) ([]byte, error) {
+	if err := checkSpace(name); err != nil {
+		return nil, err
+	}
+	return s.b.Pointer(ctx, name)
+}
+
+func (s *store) SwapPointer(ctx context.Context, name string, old, val []byte) (bool, error) {
+	if err := checkSpace(name); err != nil {
+		return false, err
+	}
+	if len(val) == 0 {
+		return false, fmt.Errorf("pointer %s: an empty value cannot be stored: %w", name, ErrInvalid)
+	}
+	return s.b.SwapPointer(ctx, name, old, val)
 }
 
 func (s *store) Close() error { return s.b.Close() }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -43,10 +44,25 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		if code == 0 {
 			code = http.StatusOK
 		}
-		s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(code)).Inc()
+		s.metrics.requests.WithLabelValues(route, r.Method, statusText(code)).Inc()
 		elapsed := time.Since(start)
 		s.metrics.duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
-		s.deps.Log.Debug("request", "method", r.Method, "route", route, "status", code, "ms", elapsed.Milliseconds(),
-			"id", middleware.GetReqID(r.Context()))
+		if s.deps.Log.Enabled(r.Context(), slog.LevelDebug) { // its arguments would allocate even when disabled
+			s.deps.Log.Debug("request", "method", r.Method, "route", route, "status", code, "ms", elapsed.Milliseconds(),
+				"id", middleware.GetReqID(r.Context()))
+		}
 	})
+}
+
+// statusText is strconv.Itoa without an allocation for the usual codes.
+func statusText(code int) string {
+	switch code {
+	case http.StatusOK:
+		return "200"
+	case http.StatusBadRequest:
+		return "400"
+	case http.StatusNotFound:
+		return "404"
+	}
+	return strconv.Itoa(code)
 }

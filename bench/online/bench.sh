@@ -39,7 +39,7 @@ mkdir -p "$proj/features"
 {
 	printf 'entities:\n  - name: driver\n    join_keys: [{name: driver_id, type: long}]\n'
 	printf 'feature_views:\n  - name: bench\n    entities: [driver]\n    source: {table: raw.bench}\n'
-	printf '    event_time: event_timestamp\n    ttl: 30d\n    features:\n'
+	printf '    event_time: event_timestamp\n    ttl: 30d\n    online: true\n    features:\n'
 	for i in $(seq -w 0 49); do printf '      - {name: f%s, type: double}\n' "$i"; done
 } >"$proj/features/bench.yaml"
 export STRATA_PROJECT=$proj STRATA_SQLWIRE_ADDR=

@@ -71,6 +71,11 @@ func (a *app) serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if withDemo { // the demo's online feature view: materialized here, loaded by the server's syncer
+				if err := demo.LoadFeatures(ctx, a.envs, features.NewRegistry(a.db), eng, a.actor()); err != nil {
+					return err
+				}
+			}
 			users := a.authService()
 			deps := server.Deps{DB: a.db, Envs: a.envs, Engine: eng, Log: log, Auth: users, Features: features.NewRegistry(a.db)}
 			feast, store, syncer, err := a.featureServing(ctx, cfg, eng, log)

@@ -18,12 +18,18 @@ import (
 // featureServing opens the configured online store and returns the routes of Feast-compatible serving
 // (POST /get-online-features, POST /push), the store (the caller closes it) and the syncer that loads the store
 // from the offline feature tables: at once and every serving.sync_interval, in the background until ctx ends.
+// Before it returns, the spaces the store records as served (by an earlier run or another replica) are served,
+// so a restarted server answers at once instead of after its first load.
 func (a *app) featureServing(ctx context.Context, cfg *config.Config, eng *engine.Engine, log *slog.Logger) (func(chi.Router), online.Store, *feastapi.Syncer, error) {
 	store, err := online.Open(ctx, onlineOptions(cfg.Online))
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	syncer := &feastapi.Syncer{Defs: features.NewRegistry(a.db), Envs: a.envs, Engine: eng, Store: store, Log: log}
+	syncer := &feastapi.Syncer{Defs: features.NewRegistry(a.db), Envs: a.envs, Engine: eng, Store: store, Log: log,
+		Grace: 2 * cfg.Serving.Sync()} // replicas re-read the records every interval: two intervals cover a late one
+	if err := syncer.Start(ctx); err != nil {
+		log.Warn("online: serving the recorded key spaces at start failed; they are served after the first load", "err", err.Error())
+	}
 	srv := feastapi.New(feastapi.Options{Defs: features.NewRegistry(a.db), Store: store, Envs: a.envs, DefaultEnv: cfg.Serving.Env,
 		MaxEntities: cfg.Serving.MaxEntities, MaxBodyBytes: int64(cfg.Serving.MaxBodyBytes), DefinitionsTTL: cfg.Serving.DefinitionsTTL, Log: log, Sync: syncer})
 	go syncer.Run(ctx, cfg.Serving.Sync())

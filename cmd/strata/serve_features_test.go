@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -90,4 +91,19 @@ func TestServeOnlineFeatures(t *testing.T) {
 			require.Contains(t, body, "give an integer")
 		})
 	}
+}
+
+// TestServeDemoServesOnlineFeatures: `strata serve --demo` answers the README's curl for the demo's online
+// view: user 1's order count and total spend, PRESENT, loaded by the server's syncer at start.
+func TestServeDemoServesOnlineFeatures(t *testing.T) {
+	c := newCLI(t)
+	p := startServe(t, c, []string{"STRATA_SQLWIRE_ADDR="}, "--demo", "--addr", "127.0.0.1:0")
+	body := `{"features": ["user_orders:orders", "user_orders:total"], "entities": {"user_id": [1, 2]}}`
+	var last string
+	require.Eventually(t, func() bool {
+		status, out := p.post(t, "/get-online-features?env=dev", body)
+		last = out
+		return status == 200 && strings.Count(out, `"PRESENT"`) == 6 // the key column's 2, and 2 × 2 features
+	}, 60*time.Second, 100*time.Millisecond, "last answer: %s\nserver log:\n%s", last, p.stderr.String())
+	require.Contains(t, last, `"feature_names":["user_id","orders","total"]`)
 }

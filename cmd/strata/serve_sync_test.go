@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -145,4 +148,59 @@ func latestRelease(t *testing.T, c *cli) int64 {
 		}
 	}
 	return max
+}
+
+// TestServeRestartServesRecordedSpace: a restarted `strata serve` answers its first request from the key space
+// the store records as served, without waiting for a load: here the newest materialisation cannot even be read
+// (its data files are moved away), so only the recorded space can answer; the failed load is logged and the
+// recorded rows stay served.
+func TestServeRestartServesRecordedSpace(t *testing.T) {
+	for _, backend := range []struct {
+		name string
+		env  []string
+	}{
+		{"embedded", nil},
+		{"redis", []string{"STRATA_ONLINE_BACKEND=redis", "STRATA_ONLINE_REDIS_ADDR=" + testenv.RedisAddr(t), "STRATA_ONLINE_REDIS_PREFIX=e2e-" + strings.ReplaceAll(t.Name(), "/", "-") + ":"}},
+	} {
+		t.Run(backend.name, func(t *testing.T) {
+			c := featureProject(t)
+			c.ok("apply")
+			c.ok("materialize", "--env", "dev")
+			env := append([]string{"STRATA_SQLWIRE_ADDR=", "STRATA_SERVING_SYNC_INTERVAL=1h"}, backend.env...)
+			p := startServe(t, c, env, "--addr", "127.0.0.1:0")
+			eventually(t, p, "dev", []string{`10.5/"fr"`, `3.25/"de"`, "-/-"}, "the first run loads the table")
+			require.NoError(t, p.cmd.Process.Signal(os.Interrupt))
+			_ = p.cmd.Wait()
+
+			c.ok("table", "import", "--env", "dev", "clean.users", c.file("more.csv", "user_id,event_ts,created_ts,total,country\n"+
+				"3,2024-02-01 00:00:00,,1.5,it\n"))
+			before := time.Now()
+			c.ok("materialize", "user_stats", "--env", "dev")
+			require.NotZero(t, hideNewParquet(t, c.dir, "user_stats", before), "the new snapshot's files")
+
+			p = startServe(t, c, env, "--addr", "127.0.0.1:0")
+			require.Equal(t, []string{`10.5/"fr"`, `3.25/"de"`, "-/-"}, onlineValues(t, p, "dev"), "the first request after the restart\nserver log:\n"+p.stderr.String())
+			require.Eventually(t, func() bool { return strings.Contains(p.stderr.String(), "online load failed") }, 20*time.Second, 50*time.Millisecond)
+			require.Equal(t, []string{`10.5/"fr"`, `3.25/"de"`, "-/-"}, onlineValues(t, p, "dev"), "a failed load keeps the recorded rows served")
+		})
+	}
+}
+
+// hideNewParquet renames the Parquet files under dir written since t whose path names table, and returns how
+// many it moved.
+func hideNewParquet(t *testing.T, dir, table string, since time.Time) int {
+	t.Helper()
+	n := 0
+	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".parquet") || !strings.Contains(path, table) {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil || info.ModTime().Before(since) {
+			return err
+		}
+		n++
+		return os.Rename(path, path+".away")
+	}))
+	return n
 }

@@ -23,7 +23,8 @@ import (
 )
 
 var (
-	schemasBucket = []byte("\x00schemas")
+	schemasBucket  = []byte("\x00schemas")
+	pointersBucket = []byte("\x00pointers")
 	// lastEventKey holds a space's latest event time; no entity key starts with 0xff (it is a value kind).
 	lastEventKey = []byte{0xff, 'l', 'a', 's', 't'}
 )
@@ -69,6 +70,8 @@ func (s *Store) Upsert(_ context.Context, space string, entries []record.Entry) 
 // Lookup returns the stored values of keys (nil for absent ones) from one read transaction.
 func (s *Store) Lookup(_ context.Context, space string, keys [][]byte) ([][]byte, error) {
 	out := make([][]byte, len(keys))
+	ends := make([]int, len(keys))
+	var arena []byte // bbolt's memory is valid only inside the transaction: values are copied, into one buffer
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(space))
 		if b == nil {
@@ -76,11 +79,24 @@ func (s *Store) Lookup(_ context.Context, space string, keys [][]byte) ([][]byte
 		}
 		for i, k := range keys {
 			if v := b.Get(k); v != nil {
-				out[i] = bytes.Clone(v) // bbolt's memory is valid only inside the transaction
+				if arena == nil { // rows of one view are about the same size
+					arena = make([]byte, 0, len(v)*(len(keys)-i)+len(v)/2*(len(keys)-i))
+				}
+				arena = append(arena, v...)
+				ends[i] = len(arena)
+			} else {
+				ends[i] = -1
 			}
 		}
 		return nil
 	})
+	start := 0
+	for i, end := range ends {
+		if end >= 0 && err == nil && arena != nil {
+			out[i] = arena[start:end:end]
+			start = end
+		}
+	}
 	return out, err
 }
 
@@ -185,6 +201,35 @@ func (s *Store) DeleteSpace(_ context.Context, space string) error {
 		}
 		return nil
 	})
+}
+
+// Pointer returns a pointer record, nil when absent.
+func (s *Store) Pointer(_ context.Context, name string) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(pointersBucket); b != nil {
+			out = bytes.Clone(b.Get([]byte(name)))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SwapPointer sets a pointer record if it holds old (nil: absent), in one transaction.
+func (s *Store) SwapPointer(_ context.Context, name string, old, val []byte) (swapped bool, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(pointersBucket)
+		if err != nil {
+			return err
+		}
+		cur := b.Get([]byte(name))
+		if (cur == nil) != (old == nil) || !bytes.Equal(cur, old) {
+			return nil
+		}
+		swapped = true
+		return b.Put([]byte(name), val)
+	})
+	return swapped, err
 }
 
 // Close closes the file.

@@ -37,6 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) online.Store) {
 		{"BadWrites", badWrites},
 		{"ConcurrentWritersNewestWins", concurrentWriters},
 		{"LastEvent", lastEvent},
+		{"PointerSwap", pointerSwap},
+		{"ConcurrentPointerSwaps", concurrentPointerSwaps},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -356,4 +358,84 @@ func lastEvent(t *testing.T, s online.Store) {
 	require.NoError(t, s.DeleteSpace(ctx, "dev/v"))
 	_, ok, _ = s.LastEvent(ctx, "dev/v")
 	require.False(t, ok)
+}
+
+// pointerSwap: a pointer record is absent until swapped in from nil, is replaced only from the value it holds,
+// is kept apart per name and from key spaces (DeleteSpace leaves it), and refuses empty values and bad names.
+func pointerSwap(t *testing.T, s online.Store) {
+	ctx := context.Background()
+	got, err := s.Pointer(ctx, "dev/user_stats")
+	require.NoError(t, err)
+	require.Nil(t, got, "never written")
+
+	ok, err := s.SwapPointer(ctx, "dev/user_stats", []byte("a"), []byte("b"))
+	require.NoError(t, err)
+	require.False(t, ok, "old given but none exists")
+	ok, err = s.SwapPointer(ctx, "dev/user_stats", nil, []byte("a"))
+	require.NoError(t, err)
+	require.True(t, ok)
+	ok, err = s.SwapPointer(ctx, "dev/user_stats", nil, []byte("x"))
+	require.NoError(t, err)
+	require.False(t, ok, "it exists: nil does not match")
+	ok, err = s.SwapPointer(ctx, "dev/user_stats", []byte("b"), []byte("x"))
+	require.NoError(t, err)
+	require.False(t, ok, "it holds a, not b")
+	ok, err = s.SwapPointer(ctx, "dev/user_stats", []byte("a"), []byte("b\x00\xff"))
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	write(t, s, "dev/user_stats", simple("f", arrow.PrimitiveTypes.Int64), []any{1, base, nil, 1})
+	require.NoError(t, s.DeleteSpace(ctx, "dev/user_stats"))
+	got, err = s.Pointer(ctx, "dev/user_stats")
+	require.NoError(t, err)
+	require.Equal(t, []byte("b\x00\xff"), got, "binary-safe, and DeleteSpace leaves pointers")
+	got, err = s.Pointer(ctx, "prod/user_stats")
+	require.NoError(t, err)
+	require.Nil(t, got, "pointers are per name")
+
+	_, err = s.SwapPointer(ctx, "dev/user_stats", got, nil)
+	require.Equal(t, errs.Invalid, errs.KindOf(err), "an empty value")
+	_, err = s.Pointer(ctx, "no-env")
+	require.Equal(t, errs.Invalid, errs.KindOf(err), "a bad name")
+}
+
+// concurrentPointerSwaps: swappers racing read-then-swap loops lose no update (compare-and-swap is atomic).
+func concurrentPointerSwaps(t *testing.T, s online.Store) {
+	ctx := context.Background()
+	const workers, each = 8, 25
+	var wg sync.WaitGroup
+	errc := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; {
+				cur, err := s.Pointer(ctx, "dev/counter")
+				if err != nil {
+					errc <- err
+					return
+				}
+				n := 0
+				if cur != nil {
+					_, _ = fmt.Sscan(string(cur), &n)
+				}
+				ok, err := s.SwapPointer(ctx, "dev/counter", cur, []byte(fmt.Sprint(n+1)))
+				if err != nil {
+					errc <- err
+					return
+				}
+				if ok {
+					i++
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		require.NoError(t, err)
+	}
+	got, err := s.Pointer(ctx, "dev/counter")
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprint(workers*each), string(got))
 }

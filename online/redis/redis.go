@@ -37,6 +37,18 @@ if not cur or cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) e
 return 0
 `)
 
+// swapScript sets KEYS[1] to ARGV[3] if it holds ARGV[2] (ARGV[1] = "1"), or is absent (ARGV[1] = "0").
+var swapScript = goredis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if cur ~= ARGV[2] then return 0 end
+elseif cur then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[3])
+return 1
+`)
+
 // Store is an online store backend on a Redis server. It is safe for concurrent use.
 type Store struct {
 	c      *goredis.Client
@@ -214,6 +226,27 @@ func (s *Store) DeleteSpace(ctx context.Context, space string) error {
 		return err
 	}
 	return s.scanKeys(ctx, s.spacePrefix(space), func(names []string) error { return s.c.Unlink(ctx, names...).Err() })
+}
+
+func (s *Store) pointerKey(name string) string { return s.prefix + "ptr:" + name }
+
+// Pointer returns a pointer record, nil when absent.
+func (s *Store) Pointer(ctx context.Context, name string) ([]byte, error) {
+	v, err := s.c.Get(ctx, s.pointerKey(name)).Bytes()
+	if errors.Is(err, goredis.Nil) {
+		return nil, nil
+	}
+	return v, err
+}
+
+// SwapPointer sets a pointer record if it holds old (nil: absent), atomically in the server.
+func (s *Store) SwapPointer(ctx context.Context, name string, old, val []byte) (bool, error) {
+	has := "0"
+	if old != nil {
+		has = "1"
+	}
+	n, err := swapScript.Run(ctx, s.c, []string{s.pointerKey(name)}, has, old, val).Int()
+	return n == 1, err
 }
 
 // Close closes the connection pool.
