@@ -293,3 +293,14 @@ const slowSQL = "SELECT sum(a.range * b.range) FROM range(1000000) a, range(1000
 
 // slowStreamSQL returns its first batches at once and then no row for minutes.
 const slowStreamSQL = "SELECT range AS x FROM range(1000000000000) WHERE range < 2000000 OR hash(range) = 0"
+
+// Lake views carry no row estimates, so DuckDB would turn an ASOF join over them into a nested loop (54 CPU-s for a
+// 1M x 100k point-in-time join); every database plans the real ASOF join.
+func TestASOFJoinIsNeverANestedLoop(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{})
+	res, err := e.Query(context.Background(), "SELECT current_setting('asof_loop_join_threshold')", nil)
+	require.NoError(t, err)
+	defer res.Close()
+	require.Equal(t, [][]string{{"0"}}, drain(t, res))
+}
