@@ -23,7 +23,7 @@ dev <- open_db("dev")
 prod <- open_db("prod")
 
 # Listing: RPostgreSQL reads pg_tables (table names without their schema, as against PostgreSQL).
-check("dev tables", sort(dbListTables(dev)), c("events", "orders", "orders", "typed", "users"))
+check("dev tables", sort(dbListTables(dev)), c("events", "orders", "orders", "typed", "user_orders", "users"))
 check("prod tables", sort(dbListTables(prod)), c("events", "orders", "orders", "users"))
 check("dev has clean.typed", dbExistsTable(dev, c("clean", "typed")), TRUE)
 check("prod lacks clean.typed (written in dev only)", dbExistsTable(prod, c("clean", "typed")), FALSE)
