@@ -18,7 +18,7 @@ feature_views:
   - name: user_orders
     entities: [user]
     source:
-      sql: SELECT user_id, max(ordered_at) AS event_ts, count(*) AS orders, sum(amount) AS total FROM clean.orders GROUP BY user_id
+      sql: SELECT user_id, max(ordered_at) AS event_ts, count(*) AS orders, round(sum(amount), 2) AS total FROM clean.orders GROUP BY user_id
     event_time: event_ts
     ttl: 0
     online: true

@@ -79,7 +79,7 @@ func TestDemoFeaturesServedOnline(t *testing.T) {
 func ordersOf(t *testing.T, ctx context.Context, svc *envs.Service, eng *engine.Engine, user int64) (int64, float64) {
 	plan, err := svc.Resolve(ctx, "dev", lake.Ident{Zone: "clean", Name: "orders"}, lake.SnapshotRef{})
 	require.NoError(t, err)
-	res, err := eng.Query(ctx, "SELECT count(*)::BIGINT AS n, coalesce(sum(amount), 0)::DOUBLE AS total FROM clean.orders WHERE user_id = "+
+	res, err := eng.Query(ctx, "SELECT count(*)::BIGINT AS n, round(coalesce(sum(amount), 0), 2)::DOUBLE AS total FROM clean.orders WHERE user_id = "+
 		strconv.FormatInt(user, 10), []engine.Table{envs.EngineTable(plan)})
 	require.NoError(t, err)
 	defer res.Close()

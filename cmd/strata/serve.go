@@ -220,6 +220,7 @@ Try, in another terminal ("make build" puts the CLI in bin/strata):
   strata table snapshots --env dev raw.orders
   strata release list --env prod
   python -c "import mlflow; mlflow.set_tracking_uri('%[1]s'); print(mlflow.search_experiments())"
+  curl -s '%[1]s/get-online-features?env=dev' -d '{"features": ["user_orders:orders", "user_orders:total"], "entities": {"user_id": [1, 2]}}'
 The API is described at %[1]s/api/v1/openapi.yaml; metrics are at %[1]s/metrics.
 `, base, a.cfg.DataDir)
 }
