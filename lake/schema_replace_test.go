@@ -83,7 +83,6 @@ func TestReplaceSchema(t *testing.T) {
 	})
 }
 
-
 // TestReplaceSchemaRefused: ReplaceSchema needs Overwrite, and a column type that can neither hold the data
 // nor widen to it fails with a clear error; a refused write commits nothing.
 func TestReplaceSchemaRefused(t *testing.T) {

@@ -230,7 +230,7 @@ type writer struct {
 	// replaceSchema makes the data's columns the table's schema (WriteOptions.ReplaceSchema).
 	replaceSchema bool
 	files         []iceberg.DataFile
-	remote  icebergio.WriteFileIO // set when the FileWriter's files were uploaded to a remote data location
+	remote        icebergio.WriteFileIO // set when the FileWriter's files were uploaded to a remote data location
 }
 
 func (w *writer) run(ctx context.Context, t *table.Table, rdr array.RecordReader, props map[string]string) (*WriteResult, error) {
