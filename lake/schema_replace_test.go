@@ -6,8 +6,12 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
+	sqlcat "github.com/apache/iceberg-go/catalog/sql"
+	"github.com/apache/iceberg-go/table"
 	"github.com/stretchr/testify/require"
 
+	"github.com/strata-data/strata/internal/testenv"
 	"github.com/strata-data/strata/lake"
 	"github.com/strata-data/strata/lake/laketest"
 )
@@ -122,4 +126,34 @@ func TestReplaceSchemaRefused(t *testing.T) {
 		require.Equal(t, before.Columns, after.Columns)
 		require.Equal(t, before.SchemaID, after.SchemaID)
 	})
+}
+
+// TestReplaceSchemaKeepsPartitionColumns: a ReplaceSchema write whose data lacks a column that partitions the
+// table (partitioned elsewhere, e.g. by Spark) is refused, naming the column; it commits nothing.
+func TestReplaceSchemaKeepsPartitionColumns(t *testing.T) {
+	t.Parallel()
+	l, db := laketest.New(t, testenv.SQLiteDSN(t), "dev")
+	id := lake.Ident{Zone: "raw", Name: "events"}
+	rdr := keys(t, []string{"id", "day"}, int64s(1, 2), strs("a", "b"))
+	_, err := l.Write(ctx, "dev", id, rdr, lake.WriteOptions{CreateIfMissing: true})
+	rdr.Release()
+	require.NoError(t, err)
+	cat, err := sqlcat.NewCatalog("dev", db.SQL, sqlcat.SQLite, iceberg.Properties{"init_catalog_tables": "false"})
+	require.NoError(t, err)
+	tbl, err := cat.LoadTable(ctx, table.Identifier{"raw", "events"})
+	require.NoError(t, err)
+	txn := tbl.NewTransaction()
+	require.NoError(t, txn.UpdateSpec(true).AddIdentity("day").Commit())
+	_, err = txn.Commit(ctx)
+	require.NoError(t, err)
+	before := describe(t, l, "dev", id)
+
+	rdr = keys(t, []string{"id"}, int64s(3))
+	_, err = l.Write(ctx, "dev", id, rdr, lake.WriteOptions{Mode: lake.Overwrite, ReplaceSchema: true})
+	rdr.Release()
+	require.ErrorIs(t, err, lake.ErrInvalid)
+	require.ErrorContains(t, err, `the data lacks column "day", which partitions the table`)
+	after := describe(t, l, "dev", id)
+	require.Equal(t, before.CurrentSnapshotID, after.CurrentSnapshotID)
+	require.Equal(t, before.Columns, after.Columns)
 }
