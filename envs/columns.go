@@ -51,11 +51,12 @@ func columnList(cols []lake.Column) string {
 }
 
 // checkColumns compares the data's top-level columns with the table's current columns by name and returns the
-// data columns the write will add. A table that does not exist yet has nothing to compare.
-func (s *Service) checkColumns(ctx context.Context, env string, id lake.Ident, rdr array.RecordReader, opts WriteOptions) ([]string, error) {
+// data columns the write will add and, with ReplaceSchema, the table columns it will remove. A table that does
+// not exist yet has nothing to compare.
+func (s *Service) checkColumns(ctx context.Context, env string, id lake.Ident, rdr array.RecordReader, opts WriteOptions) (added, removed []string, err error) {
 	cols, err := s.tableColumns(ctx, env, id)
 	if err != nil || cols == nil {
-		return nil, err
+		return nil, nil, err
 	}
 	inTable := map[string]bool{}
 	for _, c := range cols {
@@ -63,7 +64,6 @@ func (s *Service) checkColumns(ctx context.Context, env string, id lake.Ident, r
 	}
 	mm := &SchemaMismatchError{Env: env, Table: id}
 	inData := map[string]bool{}
-	var added []string
 	for _, f := range rdr.Schema().Fields() {
 		inData[f.Name] = true
 		if !inTable[f.Name] {
@@ -76,6 +76,12 @@ func (s *Service) checkColumns(ctx context.Context, env string, id lake.Ident, r
 			mm.Missing = append(mm.Missing, c)
 		}
 	}
+	if opts.ReplaceSchema {
+		for _, c := range mm.Missing {
+			removed = append(removed, c.Name)
+		}
+		return added, removed, nil
+	}
 	if opts.SchemaEvolve {
 		mm.Extra = nil
 	}
@@ -83,9 +89,9 @@ func (s *Service) checkColumns(ctx context.Context, env string, id lake.Ident, r
 		mm.Missing = nil
 	}
 	if len(mm.Extra) > 0 || len(mm.Missing) > 0 {
-		return nil, mm
+		return nil, nil, mm
 	}
-	return added, nil
+	return added, nil, nil
 }
 
 // tableColumns returns the current columns of env/id, or nil when the table does not exist.

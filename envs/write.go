@@ -59,6 +59,12 @@ type WriteOptions struct {
 	// AllowMissingColumns allows table columns the data lacks: they are written as nulls. Without it such
 	// columns fail the write with a *SchemaMismatchError.
 	AllowMissingColumns bool
+	// ReplaceSchema, valid only with Overwrite (and without Replace), makes the data's columns the table's in
+	// the same commit as the overwrite, whatever SchemaEvolve and AllowMissingColumns say: same-named columns
+	// keep their field id (a type may widen, as int to long), new columns are added and table columns the data
+	// lacks are removed. Earlier snapshots keep their columns: reading one (a release pin, a dataset version)
+	// gives the columns it was written with. A rebuilt dataset uses it, so its old columns do not linger as NULLs.
+	ReplaceSchema bool
 	// Progress, if set, is called when the write starts with a live count of the rows read so far (safe to call
 	// from any goroutine); the function it returns is called when the write ends.
 	Progress func(rows func() int64) (stop func())
@@ -92,8 +98,10 @@ type WriteResult struct {
 	AuditID    string    `json:"audit_id"` // the audit entry of this write (also the snapshot's strata.audit-id)
 	// Staged is true in a prod-kind environment: readers see the snapshot only once a release pins it.
 	Staged bool `json:"staged"`
-	// AddedColumns are the data's columns the write added to the table (SchemaEvolve).
+	// AddedColumns are the data's columns the write added to the table (SchemaEvolve, ReplaceSchema).
 	AddedColumns []string `json:"added_columns,omitempty"`
+	// RemovedColumns are the table's columns the data lacked, removed from the table (ReplaceSchema).
+	RemovedColumns []string `json:"removed_columns,omitempty"`
 }
 
 // Snapshot summary properties every write through the gate sets.
@@ -139,10 +147,14 @@ func (s *Service) write(ctx context.Context, e *Env, id lake.Ident, rdr array.Re
 	if err := id.Validate(); err != nil {
 		return nil, err
 	}
+	if opts.ReplaceSchema && (mode != Overwrite || opts.Replace != nil) {
+		return nil, fmt.Errorf("write to %s in %s: %w: replacing the table's columns (ReplaceSchema) needs an overwrite of all its rows "+
+			"(mode overwrite, no Replace): rows of the removed columns could not be kept", id, e.Name, ErrInvalid)
+	}
 	if rdr == nil {
 		return nil, fmt.Errorf("write to %s in %s: %w: no data", id, e.Name, ErrInvalid)
 	}
-	added, err := s.checkColumns(ctx, e.Name, id, rdr, opts)
+	added, removed, err := s.checkColumns(ctx, e.Name, id, rdr, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -170,10 +182,10 @@ func (s *Service) write(ctx context.Context, e *Env, id lake.Ident, rdr array.Re
 		}
 		return nil, werr
 	}
-	rec.State, rec.Snapshot, rec.Rows, rec.AddedColumns = "committed", res.SnapshotID, res.AddedRows, added
+	rec.State, rec.Snapshot, rec.Rows, rec.AddedColumns, rec.RemovedColumns = "committed", res.SnapshotID, res.AddedRows, added, removed
 	out := &WriteResult{Env: e.Name, Table: id.String(), Mode: mode, SnapshotID: res.SnapshotID, AddedRows: res.AddedRows,
 		AddedFiles: res.AddedFiles, AddedBytes: res.AddedBytes, Created: res.Created, AuditID: auditID,
-		Staged: rec.Staged, AddedColumns: added}
+		Staged: rec.Staged, AddedColumns: added, RemovedColumns: removed}
 	if err := s.finishAudit(done, auditID, rec); err != nil {
 		return out, fmt.Errorf("wrote snapshot %d of %s in %s, but its audit entry %s could not be completed (it records the write as started): %w",
 			res.SnapshotID, id, e.Name, auditID, err)
@@ -183,7 +195,8 @@ func (s *Service) write(ctx context.Context, e *Env, id lake.Ident, rdr array.Re
 
 // commit turns one write into one lake commit. Each write mode is one case.
 func (s *Service) commit(ctx context.Context, e *Env, id lake.Ident, rdr array.RecordReader, opts WriteOptions, auditID string) (*lake.WriteResult, error) {
-	lo := lake.WriteOptions{CreateIfMissing: opts.CreateIfMissing, SnapshotProps: snapshotProps(opts, auditID), Files: s.opts.Files}
+	lo := lake.WriteOptions{CreateIfMissing: opts.CreateIfMissing, SnapshotProps: snapshotProps(opts, auditID), Files: s.opts.Files,
+		ReplaceSchema: opts.ReplaceSchema}
 	if opts.PropsAfter != nil || opts.BasedOn != nil {
 		// lake reads the snapshot props when it commits, after the data: the reader adds to them at its end.
 		rdr = &drainedReader{RecordReader: rdr, at: func() error { return s.atDrained(ctx, e, id, opts, lo.SnapshotProps) }}
@@ -266,7 +279,9 @@ type writeRecord struct {
 	Snapshot     int64     `json:"snapshot,omitempty"`
 	Rows         int64     `json:"rows,omitempty"`
 	AddedColumns []string  `json:"added_columns,omitempty"`
-	Error        string    `json:"error,omitempty"`
+	// RemovedColumns are the columns a ReplaceSchema write removed.
+	RemovedColumns []string `json:"removed_columns,omitempty"`
+	Error          string   `json:"error,omitempty"`
 }
 
 // startAudit records the intent of a write and returns the entry's id.

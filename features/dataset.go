@@ -149,7 +149,7 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 	}
 	id := lake.Ident{Zone: "datasets", Name: req.Name}
 	wr, err := b.Envs.Write(ctx, req.Env, id, res, envs.WriteOptions{Mode: envs.Overwrite, Actor: req.Actor, Action: "dataset", Force: req.Force,
-		Source: "dataset build " + req.Name, CreateIfMissing: true, SchemaEvolve: true, AllowMissingColumns: true})
+		Source: "dataset build " + req.Name, CreateIfMissing: true, ReplaceSchema: true})
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package lake
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
@@ -139,4 +140,84 @@ func stripFieldIDs(sc *arrow.Schema) (*arrow.Schema, bool) {
 	}
 	md := sc.Metadata()
 	return arrow.NewSchema(fields, &md), true
+}
+
+// replaceSchema stages in txn the schema change that makes sc's columns t's current schema (see
+// WriteOptions.ReplaceSchema): same-named columns keep their field id and widen to the data's type where it is
+// wider, new columns are added, the others are deleted, and the columns are ordered as in sc. A schema equal
+// to an earlier one of t becomes current again without a new schema id.
+func replaceSchema(txn *table.Transaction, t *table.Table, sc *arrow.Schema) error {
+	incoming, err := schemaFromArrow(sc)
+	if err != nil {
+		return err
+	}
+	cur := t.Schema()
+	inData := map[string]bool{}
+	us := txn.UpdateSchema(true, false)
+	var order []string
+	for _, f := range incoming.Fields() {
+		inData[f.Name] = true
+		order = append(order, f.Name)
+		existing, ok := cur.FindFieldByName(f.Name)
+		switch {
+		case !ok:
+			us.AddColumn([]string{f.Name}, f.Type, f.Doc, false, nil)
+		case storable(existing.Type, f.Type):
+		case widens(existing.Type, f.Type):
+			us.UpdateColumn([]string{f.Name}, table.ColumnUpdate{FieldType: iceberg.Optional[iceberg.Type]{Valid: true, Val: f.Type}})
+		default:
+			return fmt.Errorf("%w: column %q has type %s in the table but %s in the data (arrow %s), and %s cannot widen "+
+				"to %s; cast it to %s, or write to a new table", ErrInvalid, f.Name, existing.Type, f.Type,
+				arrowType(sc, f.Name), existing.Type, f.Type, existing.Type)
+		}
+	}
+	var kept []string // the order without moves: kept columns in the table's order, then the added ones
+	for _, f := range cur.Fields() {
+		if inData[f.Name] {
+			kept = append(kept, f.Name)
+			continue
+		}
+		if src := partitionSource(t, f.ID); src != "" {
+			return fmt.Errorf("%w: the data lacks column %q, which partitions the table (%s); include it in the data, "+
+				"or write to a new table", ErrInvalid, f.Name, src)
+		}
+		us.DeleteColumn([]string{f.Name})
+	}
+	for _, n := range order {
+		if _, ok := cur.FindFieldByName(n); !ok {
+			kept = append(kept, n)
+		}
+	}
+	if !slices.Equal(kept, order) { // the data's order
+		for i, n := range order {
+			if i == 0 {
+				us.MoveFirst([]string{n})
+			} else {
+				us.MoveAfter([]string{n}, []string{order[i-1]})
+			}
+		}
+	}
+	if err := us.Commit(); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return nil
+}
+
+// widens reports whether a column of type col can be widened to hold values of type data (int to long, float
+// to double, a decimal's precision), as Iceberg's type promotion allows.
+func widens(col, data iceberg.Type) bool {
+	if _, ok := col.(iceberg.PrimitiveType); !ok {
+		return false
+	}
+	_, err := iceberg.PromoteType(col, data)
+	return err == nil
+}
+
+// partitionSource names the partition field of t's current spec whose source is the column fieldID ("" if none).
+func partitionSource(t *table.Table, fieldID int) string {
+	spec := t.Spec()
+	if fs := spec.FieldsBySourceID(fieldID); len(fs) > 0 {
+		return "partition field " + fs[0].Name
+	}
+	return ""
 }

@@ -54,6 +54,12 @@ type WriteOptions struct {
 	// Replace lists the data files a Replace write deletes: local paths of data files of the snapshot BasedOn
 	// (as Plan and FilesMatching list them). It may be empty (the write then only adds the rows).
 	Replace []string
+	// ReplaceSchema, valid only with Overwrite, makes the data's columns the table's current schema in the same
+	// commit as the overwrite: a column the table has keeps its field id (its type may widen to the data's, as
+	// int to long; a type that can neither hold the data nor widen to it fails with ErrInvalid), a new column
+	// gets a fresh id, and table columns the data lacks are removed from the current schema (not from older
+	// snapshots, which keep their schema: reading one still gives its columns). Columns take the data's order.
+	ReplaceSchema bool
 }
 
 // WriteResult describes the snapshot a Write committed.
@@ -76,7 +82,8 @@ const writeIDProp = "strata.write-id"
 // Schema: a missing table is created from the Arrow schema when opts.CreateIfMissing is set (fresh field ids,
 // all columns optional, nanosecond timestamps stored as microseconds). Data columns the table lacks are added
 // (optional) in the same commit. A column whose type the table cannot hold fails with ErrInvalid, naming the
-// column and both types. Table columns the data lacks are written as nulls.
+// column and both types. Table columns the data lacks are written as nulls. With opts.ReplaceSchema (an
+// Overwrite only), the data's columns become the table's instead (see WriteOptions.ReplaceSchema).
 //
 // Failure: if rdr.Err() is non-nil after the last batch, ctx ends, or the commit fails, no snapshot is
 // committed (a table this call created is removed again) and the data files written are deleted
@@ -103,6 +110,10 @@ func (l *Lake) Write(ctx context.Context, env string, id Ident, rdr array.Record
 	}
 	if mode != Append && mode != Overwrite && mode != Replace {
 		return nil, fmt.Errorf("%w: write mode %q (use %q, %q or %q)", ErrInvalid, mode, Append, Overwrite, Replace)
+	}
+	if opts.ReplaceSchema && mode != Overwrite {
+		return nil, fmt.Errorf("%w: write to %s: ReplaceSchema replaces the table's columns with the data's and needs mode %q (not %q): "+
+			"rows of other columns could not be kept", ErrInvalid, id, Overwrite, mode)
 	}
 	if mode == Replace && opts.BasedOn == nil {
 		return nil, fmt.Errorf("%w: a %q write to %s needs BasedOn, the snapshot whose files it replaces", ErrInvalid, Replace, id)
@@ -144,7 +155,7 @@ func (l *Lake) Write(ctx context.Context, env string, id Ident, rdr array.Record
 		return nil, fmt.Errorf("write to %s in %s: %w", id, env, err)
 	}
 	w := &writer{l: l, c: c, env: env, id: id, mode: mode, branch: branch, writeID: uuid.NewString(), fw: opts.Files,
-		basedOn: opts.BasedOn, replace: opts.Replace}
+		basedOn: opts.BasedOn, replace: opts.Replace, replaceSchema: opts.ReplaceSchema}
 	res, err := w.run(ctx, t, rdr, opts.SnapshotProps)
 	if err != nil {
 		if created {
@@ -216,8 +227,10 @@ type writer struct {
 	fw      FileWriter // nil: the lake's own Parquet writer
 	basedOn *int64
 	replace []string
-	files   []iceberg.DataFile
-	remote  icebergio.WriteFileIO // set when the FileWriter's files were uploaded to a remote data location
+	// replaceSchema makes the data's columns the table's schema (WriteOptions.ReplaceSchema).
+	replaceSchema bool
+	files         []iceberg.DataFile
+	remote        icebergio.WriteFileIO // set when the FileWriter's files were uploaded to a remote data location
 }
 
 func (w *writer) run(ctx context.Context, t *table.Table, rdr array.RecordReader, props map[string]string) (*WriteResult, error) {
@@ -272,6 +285,12 @@ func (w *writer) run(ctx context.Context, t *table.Table, rdr array.RecordReader
 
 // stage adds schema evolution and missing table properties to txn.
 func (w *writer) stage(txn *table.Transaction, t *table.Table, sc *arrow.Schema) error {
+	if w.replaceSchema {
+		if err := replaceSchema(txn, t, stripped(sc)); err != nil {
+			return fmt.Errorf("write to %s in %s: replace the schema: %w", w.id, w.env, err)
+		}
+		return w.stageProps(txn, t)
+	}
 	adds, err := newColumns(t.Schema(), stripped(sc))
 	if err != nil {
 		return fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
@@ -285,6 +304,11 @@ func (w *writer) stage(txn *table.Transaction, t *table.Table, sc *arrow.Schema)
 			return fmt.Errorf("write to %s in %s: add columns: %w", w.id, w.env, err)
 		}
 	}
+	return w.stageProps(txn, t)
+}
+
+// stageProps adds the table properties Strata relies on that t lacks to txn.
+func (w *writer) stageProps(txn *table.Transaction, t *table.Table) error {
 	// Tables created elsewhere (Spark, PyIceberg) get the properties Strata relies on, without overriding
 	// any the owner chose.
 	missing := iceberg.Properties{}
