@@ -397,7 +397,9 @@ func (s *Syncer) writeQuery(ctx context.Context, q string, plan *lake.Plan, spac
 		return 0, err
 	}
 	defer res.Close()
-	if err := s.Store.WriteLatest(ctx, space, keys, res); err != nil {
+	// The space is new (named after the snapshot, served by nobody until the record is swapped) and the query
+	// gives one row per entity, the latest: the store's bulk fill, without a "newer wins" check per key.
+	if err := s.Store.Fill(ctx, space, keys, res); err != nil {
 		return 0, err
 	}
 	return res.Rows(), nil

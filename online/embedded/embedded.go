@@ -67,6 +67,28 @@ func (s *Store) Upsert(_ context.Context, space string, entries []record.Entry) 
 	})
 }
 
+// Put writes entries (sorted by key, one per key) without reading the stored rows, in one transaction. The
+// bucket's pages are filled completely (FillPercent 1): keys in order append to the last page, so a fresh
+// space is written sequentially and takes the least space.
+func (s *Store) Put(ctx context.Context, space string, entries []record.Entry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(space))
+		if err != nil {
+			return err
+		}
+		b.FillPercent = 1.0
+		for _, e := range entries {
+			if err := b.Put(e.Key, e.Val); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // Lookup returns the stored values of keys (nil for absent ones) from one read transaction.
 func (s *Store) Lookup(_ context.Context, space string, keys [][]byte) ([][]byte, error) {
 	out := make([][]byte, len(keys))
