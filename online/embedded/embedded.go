@@ -67,9 +67,11 @@ func (s *Store) Upsert(_ context.Context, space string, entries []record.Entry) 
 	})
 }
 
-// Put writes entries (sorted by key, one per key) without reading the stored rows, in one transaction. The
-// bucket's pages are filled completely (FillPercent 1): keys in order append to the last page, so a fresh
-// space is written sequentially and takes the least space.
+// Put writes entries (sorted by key, one per key) without reading the stored rows, in one transaction. When
+// they all sort after the bucket's last key (a fresh space filled in key order), they append: pages are then
+// filled completely (FillPercent 1), so the space is written sequentially and takes the least room. Entries
+// landing between stored keys (a load in several chunks of entities) keep bbolt's half-full pages, which
+// take later inserts without splitting.
 func (s *Store) Put(ctx context.Context, space string, entries []record.Entry) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -79,7 +81,9 @@ func (s *Store) Put(ctx context.Context, space string, entries []record.Entry) e
 		if err != nil {
 			return err
 		}
-		b.FillPercent = 1.0
+		if len(entries) > 0 && appends(b, entries[0].Key) {
+			b.FillPercent = 1.0
+		}
 		for _, e := range entries {
 			if err := b.Put(e.Key, e.Val); err != nil {
 				return err
@@ -87,6 +91,16 @@ func (s *Store) Put(ctx context.Context, space string, entries []record.Entry) e
 		}
 		return nil
 	})
+}
+
+// appends tells whether key sorts after every entity key of b.
+func appends(b *bolt.Bucket, key []byte) bool {
+	c := b.Cursor()
+	k, _ := c.Last()
+	if bytes.Equal(k, lastEventKey) {
+		k, _ = c.Prev()
+	}
+	return k == nil || bytes.Compare(key, k) > 0
 }
 
 // Lookup returns the stored values of keys (nil for absent ones) from one read transaction.
