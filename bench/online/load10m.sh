@@ -60,6 +60,7 @@ first_load() { # label extra-env...: time from serve's start until the view is s
 	local label=$1 port start pid
 	shift
 	port=$(free_port)
+	rm -f "$work/$label.log" # a rerun's old log must not end the wait below
 	start=$(date +%s.%N)
 	env "$@" STRATA_SERVING_SYNC_INTERVAL=1h "$work/strata" serve --addr "127.0.0.1:$port" >"$work/$label.log" 2>&1 &
 	pid=$!
