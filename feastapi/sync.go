@@ -397,7 +397,12 @@ func (s *Syncer) writeQuery(ctx context.Context, q string, plan *lake.Plan, spac
 		return 0, err
 	}
 	defer res.Close()
-	if err := s.Store.WriteLatest(ctx, space, keys, res); err != nil {
+	// The space is new (named after the snapshot, served by nobody until the record is swapped) and the query
+	// gives one row per entity, the latest: the store's bulk fill, without a "newer wins" check per key.
+	// Replicas loading the same snapshot at once write the same rows; each copies the pushes in after its own
+	// fill (keepPushes), so a pushed row another replica's copy put there and this fill overwrote is back
+	// before this replica swaps the record.
+	if err := s.Store.Fill(ctx, space, keys, res); err != nil {
 		return 0, err
 	}
 	return res.Rows(), nil

@@ -10,9 +10,11 @@
 package online
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -52,6 +54,14 @@ type Store interface {
 	// row is replaced only by a strictly newer (event_ts, created_ts); a null created_ts is older than any.
 	// It does not release rdr. On error some rows may have been written (each entity's write is atomic).
 	WriteLatest(ctx context.Context, space string, keys []string, rdr array.RecordReader) error
+	// Fill writes rdr's rows (columns as WriteLatest's) into a fresh key space: one that nobody reads or writes
+	// until the filler serves it (the syncer's space of a new snapshot). It is the bulk path for loading a whole
+	// table: there is no "newer wins" check, a row replaces what the space holds for its entity, so rdr must hold
+	// at most one row per entity, the latest (of several in one write batch the newest is kept; across batches the
+	// last written). Rows in key order fill fastest. Like WriteLatest it marks the space's latest event time after
+	// every row is written (the syncer's completion marker), and on error some rows may have been written. It
+	// touches no other space. Use WriteLatest for every other write.
+	Fill(ctx context.Context, space string, keys []string, rdr array.RecordReader) error
 	// Get returns, for each entity (its join key values in declared order), its row with the features named,
 	// in that order: one lookup per entity, one round trip for the batch.
 	Get(ctx context.Context, space string, entities [][]Value, features []string) ([]Row, error)
@@ -78,6 +88,10 @@ type Store interface {
 // return nil entries. Upsert must replace a stored value only when record.Newer(new, old), atomically per key.
 type Backend interface {
 	Upsert(ctx context.Context, space string, entries []record.Entry) error
+	// Put stores entries as they are, replacing stored values without reading them (Store.Fill's bulk write):
+	// entries come sorted by key, one per key, and are written in as few round trips or transactions as the
+	// engine allows.
+	Put(ctx context.Context, space string, entries []record.Entry) error
 	Lookup(ctx context.Context, space string, keys [][]byte) ([][]byte, error)
 	Scan(ctx context.Context, space string, fn func([]record.Entry) error) error
 	PutSchema(ctx context.Context, id [8]byte, enc []byte) error
@@ -120,6 +134,37 @@ type store struct {
 const writeBatch = 65536
 
 func (s *store) WriteLatest(ctx context.Context, space string, keys []string, rdr array.RecordReader) error {
+	return s.write(ctx, space, keys, rdr, s.b.Upsert)
+}
+
+func (s *store) Fill(ctx context.Context, space string, keys []string, rdr array.RecordReader) error {
+	return s.write(ctx, space, keys, rdr, func(ctx context.Context, space string, batch []record.Entry) error {
+		return s.b.Put(ctx, space, sortedLatest(batch))
+	})
+}
+
+// sortedLatest sorts a batch by key (unless it already is, as the syncer's load query delivers it) and keeps
+// the newest entry of each key.
+func sortedLatest(batch []record.Entry) []record.Entry {
+	cmp := func(a, b record.Entry) int { return bytes.Compare(a.Key, b.Key) }
+	if !slices.IsSortedFunc(batch, cmp) {
+		slices.SortStableFunc(batch, cmp)
+	}
+	out := batch[:0]
+	for _, e := range batch {
+		if n := len(out); n > 0 && bytes.Equal(out[n-1].Key, e.Key) {
+			if record.Newer(e.Val, out[n-1].Val) {
+				out[n-1] = e
+			}
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func (s *store) write(ctx context.Context, space string, keys []string, rdr array.RecordReader,
+	put func(context.Context, string, []record.Entry) error) error {
 	if err := checkSpace(space); err != nil {
 		return err
 	}
@@ -139,7 +184,7 @@ func (s *store) WriteLatest(ctx context.Context, space string, keys []string, rd
 				last, seen = h.EventUS, true
 			}
 		}
-		err := s.b.Upsert(ctx, space, batch)
+		err := put(ctx, space, batch)
 		batch = batch[:0]
 		return err
 	}

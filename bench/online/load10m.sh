@@ -3,6 +3,7 @@
 # store and on Redis, in one run.
 #
 #   bench/online/load10m.sh          # ROWS=10000000 ENTITIES=$ROWS FEATURES=10
+#   ROWS=1000000 bench/online/load10m.sh   # the bounded 1M-row variant (docs/benchmarks.md, bulk fill)
 #   KEEP=1 WORK=/tmp/l bench/online/load10m.sh; SKIP_SETUP=1 WORK=/tmp/l bench/online/load10m.sh   # serve steps again
 #
 # Steps: generate a Parquet file (bench/online/gen10m.py, pyarrow), `strata table import` it into dev's
@@ -59,6 +60,7 @@ first_load() { # label extra-env...: time from serve's start until the view is s
 	local label=$1 port start pid
 	shift
 	port=$(free_port)
+	rm -f "$work/$label.log" # a rerun's old log must not end the wait below
 	start=$(date +%s.%N)
 	env "$@" STRATA_SERVING_SYNC_INTERVAL=1h "$work/strata" serve --addr "127.0.0.1:$port" >"$work/$label.log" 2>&1 &
 	pid=$!
@@ -70,11 +72,12 @@ first_load() { # label extra-env...: time from serve's start until the view is s
 		fi
 		sleep 0.2
 	done
-	local wall hwm anon
+	local wall hwm anon cpu
 	wall=$(echo "$(date +%s.%N) - $start" | bc -l)
+	cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$pid/stat") # user + system, steadier than wall on a loaded machine
 	hwm=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$pid/status")
 	anon=$(awk '/RssAnon/ {print int($2/1024)}' "/proc/$pid/status") # heap and DuckDB, without mapped files
-	printf '%-22s wall=%7.1fs peak_rss=%6d MB rows/s=%9.0f  (%s; anonymous RSS after the load %d MB)\n' "$label" "$wall" "$hwm" \
+	printf '%-22s wall=%7.1fs cpu=%5.1fs peak_rss=%6d MB rows/s=%9.0f  (%s; anonymous RSS after the load %d MB)\n' "$label" "$wall" "$cpu" "$hwm" \
 		"$(echo "$ENTITIES / $wall" | bc -l)" "$(grep -o '"took":"[^"]*"\|took=[^ ]*' "$work/$label.log" | head -1)" "$anon"
 	curl -fsS "http://127.0.0.1:$port/get-online-features?env=dev" -d '{"features":["events:f1"],"entities":{"user_id":[1]}}' | grep -q PRESENT ||
 		{ echo "$label: entity 1 is not served" >&2; return 1; }
@@ -88,4 +91,4 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --d
 pids+=($!)
 sleep 0.5
 first_load "serve load, redis" STRATA_ONLINE_BACKEND=redis "STRATA_ONLINE_REDIS_ADDR=127.0.0.1:$redis_port"
-echo "# redis-server used_memory: $(redis-cli -p "$redis_port" info memory | grep -o 'used_memory_human:[^[:space:]]*')"
+echo "# redis-server used_memory: $(redis-cli -p "$redis_port" info memory | grep -o 'used_memory_human:[^[:space:]]*'), CPU $(redis-cli -p "$redis_port" info cpu | grep -o 'used_cpu_\(user\|sys\):[^[:space:]]*' | tr '\n' ' ')"

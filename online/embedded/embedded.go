@@ -67,6 +67,42 @@ func (s *Store) Upsert(_ context.Context, space string, entries []record.Entry) 
 	})
 }
 
+// Put writes entries (sorted by key, one per key) without reading the stored rows, in one transaction. When
+// they all sort after the bucket's last key (a fresh space filled in key order), they append: pages are then
+// filled completely (FillPercent 1), so the space is written sequentially and takes the least room. Entries
+// landing between stored keys (a load in several chunks of entities) keep bbolt's half-full pages, which
+// take later inserts without splitting.
+func (s *Store) Put(ctx context.Context, space string, entries []record.Entry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(space))
+		if err != nil {
+			return err
+		}
+		if len(entries) > 0 && appends(b, entries[0].Key) {
+			b.FillPercent = 1.0
+		}
+		for _, e := range entries {
+			if err := b.Put(e.Key, e.Val); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// appends tells whether key sorts after every entity key of b.
+func appends(b *bolt.Bucket, key []byte) bool {
+	c := b.Cursor()
+	k, _ := c.Last()
+	if bytes.Equal(k, lastEventKey) {
+		k, _ = c.Prev()
+	}
+	return k == nil || bytes.Compare(key, k) > 0
+}
+
 // Lookup returns the stored values of keys (nil for absent ones) from one read transaction.
 func (s *Store) Lookup(_ context.Context, space string, keys [][]byte) ([][]byte, error) {
 	out := make([][]byte, len(keys))

@@ -39,6 +39,9 @@ func Run(t *testing.T, open func(t *testing.T) online.Store) {
 		{"LastEvent", lastEvent},
 		{"PointerSwap", pointerSwap},
 		{"ConcurrentPointerSwaps", concurrentPointerSwaps},
+		{"BulkFill", bulkFill},
+		{"BulkFillTouchesNoOtherSpace", bulkFillIsolated},
+		{"BulkFillCancelled", bulkFillCancelled},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -167,6 +167,8 @@ func (l *Layout) Entries(rec arrow.RecordBatch, dst []Entry) ([]Entry, error) {
 	cols := rec.Columns()
 	vals := make([]Value, len(l.Feats))
 	kv := make([]Value, len(l.Keys))
+	var buf []byte
+	rowLen := 64
 	for i := 0; i < int(rec.NumRows()); i++ {
 		for j, c := range l.Keys {
 			if kv[j] = At(cols[c], i); kv[j].IsNull() {
@@ -184,7 +186,17 @@ func (l *Layout) Entries(rec arrow.RecordBatch, dst []Entry) ([]Entry, error) {
 		for j, c := range l.Feats {
 			vals[j] = At(cols[c], i)
 		}
-		dst = append(dst, Entry{Key: Key(nil, kv), Val: Encode(nil, l.Schema, ev.I, cr.I, !cr.IsNull(), vals)})
+		// Keys and values are appended to shared buffers (one allocation per ~64 KB, not two growing ones per
+		// row): a full buffer is replaced, never reused, so earlier entries keep their bytes.
+		if cap(buf)-len(buf) < 2*rowLen {
+			buf = make([]byte, 0, max(64<<10, 64*rowLen))
+		}
+		start := len(buf)
+		buf = Key(buf, kv)
+		mid := len(buf)
+		buf = Encode(buf, l.Schema, ev.I, cr.I, !cr.IsNull(), vals)
+		dst = append(dst, Entry{Key: buf[start:mid:mid], Val: buf[mid:len(buf):len(buf)]})
+		rowLen = max(rowLen, len(buf)-start)
 	}
 	return dst, nil
 }

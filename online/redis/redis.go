@@ -1,6 +1,7 @@
 // Package redis is the online store's backend for a team deployment: a Redis server shared by every `strata
 // serve` replica. One entity is one string key holding its packed row, so a lookup is one GET and a batch one
-// MGET; writes are pipelined, and "newer wins" is decided atomically per key by a small Lua script.
+// MGET; writes are pipelined, and "newer wins" is decided atomically per key by a small Lua script, except in a
+// bulk fill of a fresh space (Put), which sets keys with plain MSETs.
 package redis
 
 import (
@@ -106,6 +107,28 @@ func (s *Store) upsert(ctx context.Context, space string, entries []record.Entry
 	_, err := s.c.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
 		for _, e := range entries {
 			upsertScript.EvalSha(ctx, pipe, []string{p + string(e.Key)}, e.Val)
+		}
+		return nil
+	})
+	return err
+}
+
+// putBatch is how many keys one MSET sets: large enough that a million rows take a few hundred commands, small
+// enough that one command does not block the server for long (about 1 MB at 10 float features).
+const putBatch = 4096
+
+// Put sets entries with plain MSETs (no script, no read), pipelined in one round trip.
+func (s *Store) Put(ctx context.Context, space string, entries []record.Entry) error {
+	p := s.spacePrefix(space)
+	_, err := s.c.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
+		for len(entries) > 0 {
+			n := min(putBatch, len(entries))
+			args := make([]any, 0, 2*n)
+			for _, e := range entries[:n] {
+				args = append(args, p+string(e.Key), e.Val)
+			}
+			pipe.MSet(ctx, args...)
+			entries = entries[n:]
 		}
 		return nil
 	})

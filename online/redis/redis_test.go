@@ -44,6 +44,7 @@ func BenchmarkStore(b *testing.B) {
 	st := online.New(s)
 	for i := 0; i < 20; i++ {
 		_ = st.DeleteSpace(context.Background(), "dev/w"+fmt.Sprint(i))
+		_ = st.DeleteSpace(context.Background(), "dev/f"+fmt.Sprint(i))
 	}
 	onlinetest.Bench(b, st)
 }
