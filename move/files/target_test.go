@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/stretchr/testify/require"
 
 	"github.com/strata-data/strata/engine"
@@ -86,6 +87,12 @@ func TestWriteTarget(t *testing.T) {
 				require.NoError(t, err)
 				total += fi.Size()
 				require.True(t, strings.HasPrefix(name, "part-r1-"), name)
+				if f == rowfmt.Parquet {
+					pf, err := file.OpenParquetFile(filepath.Join(dir, name), false)
+					require.NoError(t, err)
+					require.Equal(t, tc.pw != nil, strings.Contains(pf.MetaData().GetCreatedBy(), "DuckDB"), "written by DuckDB when given the engine")
+					require.NoError(t, pf.Close())
+				}
 			}
 			require.Equal(t, total, res.Bytes)
 
