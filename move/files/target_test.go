@@ -176,3 +176,34 @@ func readParquet(t *testing.T, eng *engine.Engine, path string) (rows, sum int64
 	require.NoError(t, r.Err())
 	return rows, sum, strings.Join(names, ",")
 }
+
+// TestWriteTargetManyPartitionsDuckDB: more partitions than files open at once, with DuckDB writing them: the
+// least recently used file is finished to open another, every row lands once in its partition's files.
+func TestWriteTargetManyPartitionsDuckDB(t *testing.T) {
+	t.Parallel()
+	eng, err := engine.New(engine.Options{Threads: 2})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = eng.Close() })
+	sc := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "p", Type: arrow.PrimitiveTypes.Int32}}, nil)
+	var recs []arrow.RecordBatch
+	n := 0
+	for b := 0; b < 2; b++ {
+		bld := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+		for i := 0; i < maxOpenFiles+3; i++ {
+			bld.Field(0).(*array.Int64Builder).Append(int64(n))
+			bld.Field(1).(*array.Int32Builder).Append(int32(i))
+			n++
+		}
+		recs = append(recs, bld.NewRecordBatch())
+		bld.Release()
+	}
+	rdr, err := array.NewRecordReader(sc, recs)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	res, err := WriteTarget(context.Background(), Dir(dir), rdr, TargetOptions{Format: rowfmt.Parquet, PartitionBy: []string{"p"}, Prefix: "m", Parquet: eng})
+	require.NoError(t, err)
+	require.Equal(t, int64(n), res.Rows)
+	require.Len(t, res.Files, 2*(maxOpenFiles+3), "each batch visits every partition, so each visit finishes a file")
+	rows, sum, _ := readParquet(t, eng, filepath.Join(dir, "*", "*.parquet"))
+	require.Equal(t, []int64{int64(n), int64(n) * int64(n-1) / 2}, []int64{rows, sum})
+}
