@@ -44,7 +44,11 @@ func writeExternal(ctx context.Context, d Deps, spec *Spec, ps Params, src *sour
 	var secrets []string
 	switch spec.Target.Type {
 	case "files":
-		err = writeFilesTarget(ctx, spec, ps, rdr, rec, lookup)
+		var pw files.ParquetWriter
+		if d.Engine != nil {
+			pw = d.Engine // DuckDB encodes the Parquet files on every core
+		}
+		err = writeFilesTarget(ctx, spec, ps, rdr, rec, pw, lookup)
 	case "postgres":
 		var dsn string
 		if dsn, secrets, err = expandSecrets(spec.Target.DSN, lookup); err != nil {
@@ -66,7 +70,7 @@ func writeExternal(ctx context.Context, d Deps, spec *Spec, ps Params, src *sour
 }
 
 func writeFilesTarget(ctx context.Context, spec *Spec, ps Params, rdr array.RecordReader, rec *RunRecord,
-	lookup func(string) (string, bool)) error {
+	pw files.ParquetWriter, lookup func(string) (string, bool)) error {
 	path, err := substitutePath(spec.Target.Path, ps)
 	if err != nil {
 		return err
@@ -82,7 +86,7 @@ func writeFilesTarget(ctx context.Context, spec *Spec, ps Params, rdr array.Reco
 		}
 	}
 	res, err := files.WriteTarget(ctx, store, rdr, files.TargetOptions{Format: rowfmt.Format(spec.Target.Format),
-		MaxFileSize: size, PartitionBy: spec.Target.PartitionBy, Prefix: rec.ID, Manifest: true, Overwrite: spec.Target.Mode == "overwrite"})
+		MaxFileSize: size, PartitionBy: spec.Target.PartitionBy, Prefix: rec.ID, Manifest: true, Overwrite: spec.Target.Mode == "overwrite", Parquet: pw})
 	if res != nil {
 		rec.RowsWritten, rec.Bytes, rec.Files = res.Rows, res.Bytes, res.Files
 	}

@@ -46,6 +46,19 @@ type TargetOptions struct {
 	Prefix      string        // file name prefix, unique per write (the run id)
 	Manifest    bool          // commit a manifest of the write (ManifestName(Prefix)) after its last data file
 	Overwrite   bool          // remove the store's other data files once the new ones are committed
+	// Parquet, if set, encodes Parquet files (the engine: DuckDB on every core) when it can write the rows'
+	// types exactly; otherwise, and when nil, rowfmt's arrow-go writer does.
+	Parquet ParquetWriter
+}
+
+// ParquetWriter writes Parquet files; *engine.Engine is one. Contract (engine.WriteParquet's): CanWrite reports
+// whether WriteParquet writes columns of schema's types exactly (schema's fields carry Parquet field ids in
+// the metadata key "PARQUET:field_id"); WriteParquet reads rdr to the end and writes its rows as new zstd
+// files in dir, an existing local directory, returning their paths (none for no rows); on error no file
+// remains. It does not release rdr.
+type ParquetWriter interface {
+	CanWrite(schema *arrow.Schema) bool
+	WriteParquet(ctx context.Context, rdr array.RecordReader, dir string, schema *arrow.Schema) ([]string, error)
 }
 
 // TargetResult is what a files target write produced.
@@ -66,7 +79,7 @@ func WriteTarget(ctx context.Context, store Store, rdr array.RecordReader, opts 
 	if opts.MaxFileSize <= 0 {
 		opts.MaxFileSize = 256 << 20
 	}
-	w := &targetWriter{ctx: ctx, store: store, opts: opts, open: map[string]*openFile{}}
+	w := &targetWriter{ctx: ctx, store: store, opts: opts, open: map[string]sink{}}
 	if err := w.init(rdr.Schema()); err != nil {
 		return nil, err
 	}
@@ -99,17 +112,22 @@ func WriteTarget(ctx context.Context, store Store, rdr array.RecordReader, opts 
 }
 
 type targetWriter struct {
-	ctx     context.Context
-	store   Store
-	opts    TargetOptions
-	parts   []int         // indices of the partition columns
-	keep    []int         // indices of the columns written to files
-	schema  *arrow.Schema // of the files
-	open    map[string]*openFile
-	order   []string // partitions by last use
-	seq     int
-	res     TargetResult
-	resLock sync.Mutex
+	ctx    context.Context
+	store  Store
+	opts   TargetOptions
+	parts  []int         // indices of the partition columns
+	keep   []int         // indices of the columns written to files
+	schema *arrow.Schema // of the files
+	ids    *arrow.Schema // schema with Parquet field ids, when opts.Parquet writes the files (else nil)
+	open   map[string]sink
+	order  []string // partitions by last use
+	seq    int
+	res    TargetResult
+	// rowBytes is the Arrow size of a row of the last batch; doneRows and doneBytes are the rows and bytes of
+	// the files finished so far: together they estimate a DuckDB-written file's size while it is written.
+	rowBytes            float64
+	doneRows, doneBytes int64
+	resLock             sync.Mutex
 }
 
 func (w *targetWriter) init(sc *arrow.Schema) error {
@@ -138,6 +156,11 @@ func (w *targetWriter) init(sc *arrow.Schema) error {
 		return errs.E(errs.Invalid, "files target: every column is a partition column; the files would hold nothing")
 	}
 	w.schema = arrow.NewSchema(fields, nil)
+	if w.opts.Format == rowfmt.Parquet && w.opts.Parquet != nil {
+		if ids, ok := withFieldIDs(w.schema); ok && w.opts.Parquet.CanWrite(ids) {
+			w.ids = ids
+		}
+	}
 	return nil
 }
 
@@ -146,6 +169,9 @@ func (w *targetWriter) copy(rdr array.RecordReader) error {
 	for rdr.Next() {
 		rb := rdr.RecordBatch()
 		n := int(rb.NumRows())
+		if n > 0 {
+			w.rowBytes = float64(arrowSize(rb)) / float64(n)
+		}
 		for start := 0; start < n; {
 			key := w.partitionOf(rb, start)
 			end := start + 1
@@ -192,11 +218,11 @@ func (w *targetWriter) send(key string, rb arrow.RecordBatch, start, end int) er
 		part.Release()
 		return err
 	}
-	if err := f.send(w.ctx, part); err != nil {
+	if err := f.send(w.ctx, part, int64(float64(end-start)*w.rowBytes)); err != nil {
 		return err
 	}
 	w.addRows(int64(end - start))
-	if f.bytes.Load() >= w.opts.MaxFileSize {
+	if f.size(w.bytesPerRow()) >= w.opts.MaxFileSize {
 		return w.finish(key)
 	}
 	return nil
@@ -210,7 +236,7 @@ func (w *targetWriter) addRows(n int64) {
 
 // fileFor returns the open file of a partition, opening one (and finishing the least recently used one when
 // too many are open).
-func (w *targetWriter) fileFor(key string) (*openFile, error) {
+func (w *targetWriter) fileFor(key string) (sink, error) {
 	w.touch(key)
 	if f, ok := w.open[key]; ok {
 		return f, nil
@@ -220,15 +246,37 @@ func (w *targetWriter) fileFor(key string) (*openFile, error) {
 			return nil, err
 		}
 	}
-	name := fmt.Sprintf("%spart-%s-%05d.%s", key, w.opts.Prefix, w.seq, extension(w.opts.Format))
-	w.seq++
-	up, err := w.store.Create(w.ctx, name)
-	if err != nil {
-		return nil, err
+	name := w.nextName(key)
+	var f sink
+	if w.ids != nil {
+		var err error
+		if f, err = startDuckFile(w, key, name); err != nil {
+			return nil, err
+		}
+	} else {
+		up, err := w.store.Create(w.ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		f = startFile(name, up, w.schema, w.opts.Format)
 	}
-	f := startFile(name, up, w.schema, w.opts.Format)
 	w.open[key] = f
 	return f, nil
+}
+
+// nextName is the name of the next data file of a partition.
+func (w *targetWriter) nextName(key string) string {
+	name := fmt.Sprintf("%spart-%s-%05d.%s", key, w.opts.Prefix, w.seq, extension(w.opts.Format))
+	w.seq++
+	return name
+}
+
+// bytesPerRow is what a row took in the files finished so far (0 before the first).
+func (w *targetWriter) bytesPerRow() float64 {
+	if w.doneRows == 0 {
+		return 0
+	}
+	return float64(w.doneBytes) / float64(w.doneRows)
 }
 
 func (w *targetWriter) touch(key string) {
@@ -251,11 +299,16 @@ func (w *targetWriter) finish(key string) error {
 			break
 		}
 	}
-	if err := f.finish(); err != nil {
-		return fmt.Errorf("files target: %s: %w", f.name, err)
+	done, err := f.finish()
+	if err != nil {
+		return fmt.Errorf("files target: %s: %w", f.fileName(), err)
 	}
-	w.res.Files = append(w.res.Files, f.name)
-	w.res.Bytes += f.bytes.Load()
+	for _, d := range done {
+		w.res.Files = append(w.res.Files, d.name)
+		w.res.Bytes += d.bytes
+		w.doneBytes += d.bytes
+	}
+	w.doneRows += f.rowCount()
 	return nil
 }
 
@@ -304,17 +357,72 @@ func extension(f rowfmt.Format) string {
 	return string(f)
 }
 
-// openFile is one file being written by rowfmt.Write in its own goroutine, fed batches through a channel.
-type openFile struct {
+// sink is the open file of a partition: its rows are written in a goroutine of its own, fed batches through
+// a channel. Its methods are called by the target writer's goroutine only.
+type sink interface {
+	// send hands rb (arrowBytes of Arrow data) to the writer, which releases it.
+	send(ctx context.Context, rb arrow.RecordBatch, arrowBytes int64) error
+	// size is the bytes the file holds so far, or an estimate of them (bytesPerRow: of the files finished so
+	// far, 0 when none is).
+	size(bytesPerRow float64) int64
+	// finish completes the file and commits it: one file, or more when the writer split it.
+	finish() ([]written, error)
+	abort()
+	fileName() string
+	rowCount() int64
+}
+
+// written is a committed data file.
+type written struct {
 	name  string
+	bytes int64
+}
+
+// pipe is the channel of batches from the target writer to a file's goroutine, which reports its end on done.
+type pipe struct {
+	name string
+	ch   chan arrow.RecordBatch
+	done chan error
+	rows int64
+}
+
+func newPipe(name string) pipe {
+	return pipe{name: name, ch: make(chan arrow.RecordBatch, 1), done: make(chan error, 1)}
+}
+
+func (p *pipe) send(ctx context.Context, rb arrow.RecordBatch) error {
+	select {
+	case p.ch <- rb:
+		p.rows += rb.NumRows()
+		return nil
+	case err := <-p.done: // the writer failed
+		rb.Release()
+		p.done <- err
+		return fmt.Errorf("files target: %s: %w", p.name, err)
+	case <-ctx.Done():
+		rb.Release()
+		return ctx.Err()
+	}
+}
+
+// end closes the channel and waits for the goroutine.
+func (p *pipe) end() error {
+	close(p.ch)
+	return <-p.done
+}
+
+func (p *pipe) fileName() string { return p.name }
+func (p *pipe) rowCount() int64  { return p.rows }
+
+// rowFile is one file being written by rowfmt.Write straight into its upload.
+type rowFile struct {
+	pipe
 	up    Upload
-	ch    chan arrow.RecordBatch
-	done  chan error
 	bytes atomic.Int64
 }
 
-func startFile(name string, up Upload, sc *arrow.Schema, f rowfmt.Format) *openFile {
-	o := &openFile{name: name, up: up, ch: make(chan arrow.RecordBatch, 1), done: make(chan error, 1)}
+func startFile(name string, up Upload, sc *arrow.Schema, f rowfmt.Format) *rowFile {
+	o := &rowFile{pipe: newPipe(name), up: up}
 	go func() {
 		rdr := &chanReader{schema: sc, ch: o.ch}
 		_, err := rowfmt.Write(countWriter{w: up, n: &o.bytes}, rdr, f, rowfmt.Options{})
@@ -324,32 +432,24 @@ func startFile(name string, up Upload, sc *arrow.Schema, f rowfmt.Format) *openF
 	return o
 }
 
-func (o *openFile) send(ctx context.Context, rb arrow.RecordBatch) error {
-	select {
-	case o.ch <- rb:
-		return nil
-	case err := <-o.done: // the writer failed
-		rb.Release()
-		o.done <- err
-		return fmt.Errorf("files target: %s: %w", o.name, err)
-	case <-ctx.Done():
-		rb.Release()
-		return ctx.Err()
-	}
+func (o *rowFile) send(ctx context.Context, rb arrow.RecordBatch, _ int64) error {
+	return o.pipe.send(ctx, rb)
 }
+func (o *rowFile) size(float64) int64 { return o.bytes.Load() }
 
-func (o *openFile) finish() error {
-	close(o.ch)
-	if err := <-o.done; err != nil {
+func (o *rowFile) finish() ([]written, error) {
+	if err := o.end(); err != nil {
 		o.up.Abort()
-		return err
+		return nil, err
 	}
-	return o.up.Commit()
+	if err := o.up.Commit(); err != nil {
+		return nil, err
+	}
+	return []written{{o.name, o.bytes.Load()}}, nil
 }
 
-func (o *openFile) abort() {
-	close(o.ch)
-	<-o.done
+func (o *rowFile) abort() {
+	_ = o.end()
 	o.up.Abort()
 }
 

@@ -87,29 +87,102 @@ func writeTx(ctx context.Context, tx pgx.Tx, rdr array.RecordReader, opts Target
 	if len(missing) > 0 {
 		return 0, errs.E(errs.Invalid, "postgres target %s has no column %s: add it (ALTER TABLE) or drop it with columns:", opts.Table, strings.Join(missing, ", "))
 	}
-	var cols []string
-	for i, f := range sc.Fields() {
-		cols = append(cols, pgx.Identifier{f.Name}.Sanitize()+" "+pgTypes[i])
-	}
-	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE strata_move_in ("+strings.Join(cols, ", ")+") ON COMMIT DROP"); err != nil {
-		return 0, fmt.Errorf("postgres target: %w", err)
-	}
 	names := make([]string, sc.NumFields())
 	for i, f := range sc.Fields() {
 		names[i] = f.Name
 	}
-	src := &copySource{r: rdr}
-	n, err := tx.CopyFrom(ctx, pgx.Identifier{"strata_move_in"}, names, src)
-	if err != nil {
-		return 0, fmt.Errorf("postgres target: copy: %w", err)
+	var n int64
+	if opts.Mode != "merge" && direct(pgTypes, names, target) {
+		n, err = copyDirect(ctx, tx, ident, names, rdr, opts)
+	} else {
+		n, err = copyThroughTemp(ctx, tx, ident, names, pgTypes, rdr, target, opts)
 	}
-	if err := insertRows(ctx, tx, ident, sc, target, opts); err != nil {
+	if err != nil {
 		return 0, err
 	}
 	if opts.Mark != nil {
 		return n, writeMark(ctx, tx, opts.Table, opts.Mark, n)
 	}
 	return n, nil
+}
+
+// copyDirect copies the rows straight into the target (append; overwrite deletes its rows first): every
+// column's type is the target column's, so nothing needs a cast.
+func copyDirect(ctx context.Context, tx pgx.Tx, ident pgx.Identifier, names []string, rdr array.RecordReader, opts TargetOptions) (int64, error) {
+	switch opts.Mode {
+	case "", "append":
+	case "overwrite":
+		if _, err := tx.Exec(ctx, "DELETE FROM "+ident.Sanitize()); err != nil {
+			return 0, fmt.Errorf("postgres target: %w", err)
+		}
+	default:
+		return 0, errs.E(errs.Invalid, "postgres target mode %q: use append, overwrite or merge", opts.Mode)
+	}
+	n, err := tx.CopyFrom(ctx, ident, names, &copySource{r: rdr})
+	if err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			return 0, errs.E(errs.BadData, "postgres target %s: %s", opts.Table, pe.Message)
+		}
+		return 0, fmt.Errorf("postgres target: copy: %w", err)
+	}
+	return n, nil
+}
+
+// copyThroughTemp copies the rows into a temporary table of the rows' own types and inserts them from there
+// into the target, cast to its column types (and upserted, for merge).
+func copyThroughTemp(ctx context.Context, tx pgx.Tx, ident pgx.Identifier, names, pgTypes []string, rdr array.RecordReader,
+	target map[string]string, opts TargetOptions) (int64, error) {
+	var cols []string
+	for i, name := range names {
+		cols = append(cols, pgx.Identifier{name}.Sanitize()+" "+pgTypes[i])
+	}
+	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE strata_move_in ("+strings.Join(cols, ", ")+") ON COMMIT DROP"); err != nil {
+		return 0, fmt.Errorf("postgres target: %w", err)
+	}
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{"strata_move_in"}, names, &copySource{r: rdr})
+	if err != nil {
+		return 0, fmt.Errorf("postgres target: copy: %w", err)
+	}
+	if err := insertRows(ctx, tx, ident, rdr.Schema(), target, opts); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// direct reports whether every column's type (PGType) is exactly its target column's (format_type), so that
+// COPY can write the rows into the target as they are: no column needs the cast of an INSERT from a temporary
+// table (text into uuid or json, a narrower varchar whose explicit cast truncates, ...). A numeric column fills
+// any numeric column (PostgreSQL applies the column's precision and scale to each value, as the cast does).
+func direct(pgTypes, names []string, target map[string]string) bool {
+	for i, name := range names {
+		want := target[name]
+		have := formatType(pgTypes[i])
+		if have != want && !(isNumeric(have) && isNumeric(want)) {
+			return false
+		}
+	}
+	return true
+}
+
+func isNumeric(t string) bool {
+	return t == "numeric" || strings.HasPrefix(t, "numeric(") && strings.HasSuffix(t, ")")
+}
+
+// formatType is how PostgreSQL's format_type spells a type PGType names.
+func formatType(t string) string {
+	if e, ok := strings.CutSuffix(t, "[]"); ok {
+		return formatType(e) + "[]"
+	}
+	switch t {
+	case "timestamptz":
+		return "timestamp with time zone"
+	case "timestamp":
+		return "timestamp without time zone"
+	case "time":
+		return "time without time zone"
+	}
+	return t
 }
 
 // insertRows moves the copied rows into the target, cast to its column types.

@@ -116,3 +116,44 @@ func TestWriteTargetModes(t *testing.T) {
 	err = write(`VALUES (1, 'a')`, TargetOptions{Table: "narrow"})
 	require.ErrorContains(t, err, "postgres target narrow has no column v")
 }
+
+// TestWriteTargetCopiesStraightIn: rows whose types are the target's go straight into it (append, overwrite):
+// a numeric fills a narrower numeric column rounded as a cast would, columns the rows lack take their default,
+// the run's mark commits with the rows, and a value the column refuses fails the write leaving nothing.
+func TestWriteTargetCopiesStraightIn(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.PostgresDSN(t)
+	db := pgDB(t, dsn)
+	seed(t, dsn, `CREATE TABLE tin (k int, v text, n numeric(12,3))`, `CREATE TABLE tout (k int, v text, n numeric(6,1), extra int DEFAULT 7)`)
+	ctx := context.Background()
+	write := func(rows string, mode, run string) error {
+		seed(t, dsn, `TRUNCATE tin`, `INSERT INTO tin VALUES `+rows)
+		r, err := Open(ctx, Options{DSN: dsn, Query: "SELECT k, v, n FROM tin ORDER BY k", WatermarkArg: -1})
+		require.NoError(t, err)
+		defer r.Close()
+		_, err = WriteTarget(ctx, r, TargetOptions{DSN: dsn, Table: "tout", Mode: mode, Mark: &Mark{Job: "j", Env: "dev", Run: run}})
+		return err
+	}
+	contents := func() string {
+		var s string
+		require.NoError(t, db.QueryRow(`SELECT string_agg(k || '=' || v || ':' || n || ':' || extra, ',' ORDER BY k) FROM tout`).Scan(&s))
+		return s
+	}
+	require.NoError(t, write(`(1, 'a', 1.25), (2, 'b', 2.04)`, "append", "r1"))
+	require.NoError(t, write(`(3, 'c', 3.96)`, "", "r2"))
+	require.Equal(t, "1=a:1.3:7,2=b:2.0:7,3=c:4.0:7", contents())
+	m, ok, err := ReadMark(ctx, dsn, "tout", "j", "dev")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, RunMark{Run: "r2", Rows: 1}, m)
+
+	err = write(`(4, 'd', 1), (5, 'e', 123456789)`, "append", "r3")
+	require.Equal(t, errs.BadData, errs.KindOf(err), err)
+	require.Equal(t, "1=a:1.3:7,2=b:2.0:7,3=c:4.0:7", contents())
+	m, _, err = ReadMark(ctx, dsn, "tout", "j", "dev")
+	require.NoError(t, err)
+	require.Equal(t, "r2", m.Run)
+
+	require.NoError(t, write(`(9, 'z', 0.05)`, "overwrite", "r4"))
+	require.Equal(t, "9=z:0.1:7", contents())
+}

@@ -1,0 +1,53 @@
+package postgres
+
+import (
+	"context"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/strata-data/strata/internal/testenv"
+)
+
+// BenchmarkTarget writes 500k rows × 8 columns (held in memory as Arrow batches) into a PostgreSQL table with
+// mode append and overwrite: the target's side of lake → postgres alone.
+//
+//	./scripts/test ./move/postgres -run XXX -bench BenchmarkTarget -benchtime 3x
+func BenchmarkTarget(b *testing.B) {
+	dsn := testenv.PostgresDSN(b)
+	seed(b, dsn, `CREATE TABLE bench AS SELECT i::bigint AS id, (i % 1000)::int AS n, i * 0.5::float8 AS f, 'name ' || (i % 977) AS s,
+		timestamptz '2026-01-01Z' + i * interval '1 second' AS at, date '2026-01-01' + (i % 365) AS d,
+		((i % 100000) / 100.0)::numeric(12,2) AS amount, i % 2 = 0 AS ok FROM generate_series(1, 500000) i`)
+	ctx := context.Background()
+	r, err := Open(ctx, Options{DSN: dsn, Query: "SELECT * FROM bench", WatermarkArg: -1, Copy: true, Render: render("SELECT * FROM bench")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var batches []arrow.RecordBatch
+	for r.Next() {
+		rb := r.RecordBatch()
+		rb.Retain()
+		batches = append(batches, rb)
+	}
+	if r.Err() != nil {
+		b.Fatal(r.Err())
+	}
+	sc := r.Schema()
+	_ = r.Close()
+	for _, mode := range []string{"append", "overwrite"} {
+		b.Run(mode, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				rdr, err := array.NewRecordReader(sc, batches)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, err := WriteTarget(ctx, rdr, TargetOptions{DSN: dsn, Table: "bench_out_" + mode, Mode: mode})
+				if err != nil || n != 500000 {
+					b.Fatal(err, n)
+				}
+			}
+			b.ReportMetric(float64(500000*b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
