@@ -6,30 +6,6 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-source scripts/lib/services.sh
-source scripts/lib/venv.sh
-venv_ensure "$root" >/dev/null
-work=$(mktemp -d)
-pg_dir="" server=""
-cleanup() {
-	[[ -z "$server" ]] || { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; }
-	[[ -z "$pg_dir" ]] || svc_stop_pg "$pg_dir" || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-svc_start_pg
-pg_dir=$SVC_PG_DIR
-go build -tags duckdb_arrow -o "$work/strata" ./cmd/strata
-wire_port=$(svc_free_port)
-http_port=$(svc_free_port)
-(cd "$work" && env STRATA_SQLWIRE_ADDR="127.0.0.1:$wire_port" ./strata serve --data-dir "$work/data" \
-	--addr "127.0.0.1:$http_port" >"$work/server.log" 2>&1) &
-server=$!
-for _ in $(seq 100); do
-	"$VENV_PYTHON" -c "import psycopg; psycopg.connect('postgresql://bench@127.0.0.1:$wire_port/dev', connect_timeout=1).close()" \
-		2>/dev/null && break
-	sleep 0.2
-done
-echo "PostgreSQL $("$(svc_pg_bindir)/postgres" --version | awk '{print $3}'), strata $(git rev-parse --short HEAD), $(nproc) cores"
+source bench/sql/servers.sh
 "$VENV_PYTHON" bench/sql/bench.py --pg "postgresql://postgres@127.0.0.1:$SVC_PG_PORT/postgres" \
 	--strata "postgresql://bench@127.0.0.1:$wire_port/dev" "$@"
