@@ -15,10 +15,6 @@ import (
 	icebergio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
 	"github.com/stretchr/testify/require"
-
-	"github.com/strata-data/strata/engine"
-	"github.com/strata-data/strata/internal/testenv"
-	"github.com/strata-data/strata/meta"
 )
 
 // TestDuckDBWritesRemoteTables: a table whose files live outside the local disk (here iceberg-go's in-memory
@@ -29,15 +25,7 @@ import (
 func TestDuckDBWritesRemoteTables(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	eng, err := engine.New(engine.Options{Threads: 2, TempDir: t.TempDir()})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = eng.Close() })
-	db, err := meta.Open(ctx, testenv.SQLiteDSN(t))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	l, err := Open(ctx, db, Options{Warehouse: t.TempDir()})
-	require.NoError(t, err)
-	require.NoError(t, l.EnsureEnv(ctx, "dev"))
+	l, eng := duckLake(t, 2)
 	c, err := l.existingCatalog(ctx, "dev")
 	require.NoError(t, err)
 	bucket := fmt.Sprintf("mem://strata-%d", time.Now().UnixNano())

@@ -43,15 +43,7 @@ const everyType = `SELECT i AS id, (i % 1000)::INTEGER AS i32, i::BIGINT * 10000
 func TestDuckDBFilesMatchTheLakesOwn(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	eng, err := engine.New(engine.Options{Threads: 2, TempDir: t.TempDir()}) // sandboxed, as in the server
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = eng.Close() })
-	db, err := meta.Open(ctx, testenv.SQLiteDSN(t))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	l, err := Open(ctx, db, Options{Warehouse: t.TempDir()})
-	require.NoError(t, err)
-	require.NoError(t, l.EnsureEnv(ctx, "dev"))
+	l, eng := duckLake(t, 2) // sandboxed, as in the server
 
 	tables := map[string]*table.Table{}
 	for name, fw := range map[string]FileWriter{"duck": eng, "own": nil} {
@@ -330,15 +322,7 @@ func idBatches(t *testing.T, batches, rows int) array.RecordReader {
 func TestDuckDBWriteFailureLeavesNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	eng, err := engine.New(engine.Options{Threads: 2, TempDir: t.TempDir()})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = eng.Close() })
-	db, err := meta.Open(ctx, testenv.SQLiteDSN(t))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	l, err := Open(ctx, db, Options{Warehouse: t.TempDir()})
-	require.NoError(t, err)
-	require.NoError(t, l.EnsureEnv(ctx, "dev"))
+	l, eng := duckLake(t, 2)
 	id := Ident{Zone: "raw", Name: "t"}
 	first, err := l.Write(ctx, "dev", id, idBatches(t, 2, 1000), WriteOptions{CreateIfMissing: true, Files: eng})
 	require.NoError(t, err)
@@ -381,15 +365,7 @@ func names(entries []os.DirEntry) []string {
 func TestFileWriterDeclinesFixed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	eng, err := engine.New(engine.Options{Threads: 1, TempDir: t.TempDir()})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = eng.Close() })
-	db, err := meta.Open(ctx, testenv.SQLiteDSN(t))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	l, err := Open(ctx, db, Options{Warehouse: t.TempDir()})
-	require.NoError(t, err)
-	require.NoError(t, l.EnsureEnv(ctx, "dev"))
+	l, eng := duckLake(t, 1)
 
 	sc := arrow.NewSchema([]arrow.Field{{Name: "k", Type: &arrow.FixedSizeBinaryType{ByteWidth: 4}, Nullable: true}}, nil)
 	b := array.NewFixedSizeBinaryBuilder(memory.DefaultAllocator, &arrow.FixedSizeBinaryType{ByteWidth: 4})
@@ -408,4 +384,21 @@ func TestFileWriterDeclinesFixed(t *testing.T) {
 	info, err := l.Describe(ctx, "dev", Ident{Zone: "raw", Name: "fixed"})
 	require.NoError(t, err)
 	require.Equal(t, "fixed[4]", info.Columns[0].Type)
+}
+
+// duckLake opens a lake with environment dev on SQLite and an engine (sandboxed, as in the server) to write its
+// files, both closed when the test ends.
+func duckLake(t *testing.T, threads int) (*Lake, *engine.Engine) {
+	t.Helper()
+	ctx := context.Background()
+	eng, err := engine.New(engine.Options{Threads: threads, TempDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = eng.Close() })
+	db, err := meta.Open(ctx, testenv.SQLiteDSN(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	l, err := Open(ctx, db, Options{Warehouse: t.TempDir()})
+	require.NoError(t, err)
+	require.NoError(t, l.EnsureEnv(ctx, "dev"))
+	return l, eng
 }
