@@ -3,6 +3,8 @@
 package engine
 
 import (
+	"strings"
+
 	duckdb "github.com/duckdb/duckdb-go-bindings"
 )
 
@@ -12,10 +14,14 @@ import (
 const (
 	HintUUID = "uuid"
 	HintJSON = "json"
+	// HintTimeTZ marks a TIME WITH TIME ZONE column: its Arrow form is a plain time of day (the offset is
+	// dropped), so a protocol that needs the offset asks for the column as text (CAST(... AS VARCHAR)).
+	HintTimeTZ = "time with time zone"
 )
 
 // ColumnHints returns one hint per result column: HintUUID or HintJSON for such columns, with "[]" appended
-// once per list level around them ("uuid[]"), and "" for every other column.
+// once per list level around them ("uuid[]"), HintTimeTZ for a (top-level) TIME WITH TIME ZONE column, and ""
+// for every other column.
 func (r *Result) ColumnHints() []string { return r.s.hints }
 
 // columnHint is the hint of one DuckDB type (see ColumnHints).
@@ -26,6 +32,8 @@ func columnHint(t duckdb.LogicalType) string {
 	switch duckdb.GetTypeId(t) {
 	case duckdb.TypeUUID:
 		return HintUUID
+	case duckdb.TypeTimeTZ:
+		return HintTimeTZ
 	case duckdb.TypeList, duckdb.TypeArray:
 		var c duckdb.LogicalType
 		if duckdb.GetTypeId(t) == duckdb.TypeList {
@@ -34,7 +42,7 @@ func columnHint(t duckdb.LogicalType) string {
 			c = duckdb.ArrayTypeChildType(t)
 		}
 		defer duckdb.DestroyLogicalType(&c)
-		if h := columnHint(c); h != "" {
+		if h := columnHint(c); h != "" && !strings.HasPrefix(h, HintTimeTZ) {
 			return h + "[]"
 		}
 	}

@@ -304,3 +304,14 @@ func TestASOFJoinIsNeverANestedLoop(t *testing.T) {
 	defer res.Close()
 	require.Equal(t, [][]string{{"0"}}, drain(t, res))
 }
+
+// A TIME WITH TIME ZONE column's Arrow form drops the offset, so the engine marks it; a plain time and a list of
+// timetz are not marked.
+func TestTimeTZColumnHint(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{})
+	res, err := e.Query(context.Background(), "SELECT TIMETZ '10:00:00+02' AS t, TIME '10:00' AS p, [TIMETZ '10:00:00+02'] AS l", nil)
+	require.NoError(t, err)
+	defer res.Close()
+	require.Equal(t, []string{HintTimeTZ, "", ""}, res.ColumnHints())
+}

@@ -21,9 +21,8 @@ const (
 
 // typedQuery runs a read (conn.query) and returns its result with the hints its columns are encoded by:
 // the engine's, plus those of the types DuckDB's Arrow output loses. A time of day with a time zone comes
-// out of Arrow as a plain time (the offset is dropped), so when a result has a time column its DuckDB types
-// are looked up (DESCRIBE, only then) and a query with timetz columns is run again with those columns cast
-// to text, which keeps the offset.
+// out of Arrow as a plain time (the offset is dropped): the engine marks such columns (engine.HintTimeTZ),
+// and a query with any is run again with those columns cast to text, which keeps the offset.
 func (c *conn) typedQuery(ctx context.Context, sql string, params [][]byte, oids []uint32) (*engine.Result, []string, error) {
 	res, err := c.query(ctx, sql, params, oids)
 	if err != nil {
@@ -31,12 +30,15 @@ func (c *conn) typedQuery(ctx context.Context, sql string, params [][]byte, oids
 	}
 	hints := append([]string{}, res.ColumnHints()...)
 	clientHints(sql, res.Schema(), hints)
-	if !hasTime(res.Schema()) || !wrappable(sql) {
-		return res, hints, nil
+	var tz []int
+	for j, h := range hints {
+		if h == engine.HintTimeTZ {
+			tz = append(tz, j)
+			hints[j] = "" // a plain time, unless the query can be run again with the column as text
+		}
 	}
-	tz, err := c.timeTZColumns(ctx, sql, params, oids, res.Schema().NumFields())
-	if err != nil || len(tz) == 0 {
-		return res, hints, nil // DESCRIBE failed: keep the plain times rather than fail the query
+	if len(tz) == 0 || !wrappable(sql) {
+		return res, hints, nil
 	}
 	wrapped := castColumns(sql, res.Schema(), tz)
 	_ = res.Close()
@@ -50,16 +52,6 @@ func (c *conn) typedQuery(ctx context.Context, sql string, params [][]byte, oids
 	return res, hints, nil
 }
 
-func hasTime(s *arrow.Schema) bool {
-	for _, f := range s.Fields() {
-		switch f.Type.ID() {
-		case arrow.TIME32, arrow.TIME64:
-			return true
-		}
-	}
-	return false
-}
-
 // wrappable reports whether sql is a query that can be the subquery of a SELECT.
 func wrappable(sql string) bool {
 	switch firstWord(sql) {
@@ -67,36 +59,6 @@ func wrappable(sql string) bool {
 		return true
 	}
 	return false
-}
-
-// timeTZColumns returns the positions of the TIME WITH TIME ZONE columns of sql's result.
-func (c *conn) timeTZColumns(ctx context.Context, sql string, params [][]byte, oids []uint32, n int) ([]int, error) {
-	res, err := c.query(ctx, "DESCRIBE "+sql, params, oids)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = res.Close() }()
-	var tz []int
-	row := 0
-	for res.Next() {
-		rec := res.RecordBatch()
-		col := -1
-		for j, f := range rec.Schema().Fields() {
-			if f.Name == "column_type" {
-				col = j
-			}
-		}
-		if col < 0 {
-			return nil, fmt.Errorf("DESCRIBE has no column_type")
-		}
-		for i := 0; i < int(rec.NumRows()); i++ {
-			if rec.Column(col).ValueStr(i) == "TIME WITH TIME ZONE" && row < n {
-				tz = append(tz, row)
-			}
-			row++
-		}
-	}
-	return tz, res.Err()
 }
 
 // castColumns wraps sql so that the columns at positions cast come out as text; the others and every
