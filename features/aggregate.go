@@ -1,6 +1,7 @@
 package features
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -8,6 +9,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/strata-data/strata/engine"
+	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/lake"
 )
 
 // Aggregation makes a feature a window aggregation of a source column: at each source row of event time t, the
@@ -157,4 +160,96 @@ func (v *View) rowsSQL(src string, keys []JoinKey) (string, error) {
 			expr, strings.Join(keyNames(keys), ", "), ts, time.Duration(a.Window).Microseconds()-1, dt, ident(f.Name)))
 	}
 	return fmt.Sprintf("SELECT *, %s FROM (%s) WHERE %s IS NOT NULL", strings.Join(cols, ", "), src, ident(v.EventTime)), nil
+}
+
+// largestWindow is the longest window of the view's aggregations (0 without any).
+func (v *View) largestWindow() time.Duration {
+	var w time.Duration
+	for _, f := range v.Features {
+		if f.Aggregation != nil {
+			w = max(w, time.Duration(f.Aggregation.Window))
+		}
+	}
+	return w
+}
+
+// The names the late-row recomputation's SQL gives its parts.
+const (
+	lateSchema   = "strata_materialize"
+	replacedView = "replaced_rows" // the rows of the data files the write replaces
+)
+
+// recomputeLate makes an incremental run of a view with window aggregations leave the table as a full run
+// would. A late row (event time at or before the watermark wm) changes the aggregations of its entity's rows
+// whose windows hold it: those at event times in [its time, its time + window). So for each entity with late
+// rows, the run recomputes its rows at event times in [earliest late time, latest late time + the largest
+// window) (before upper, if set) from every source row, and replaces the table's rows of that entity and range
+// with them. It rewrites only the data files of base whose bounds can hold those entities (envs.FilesMatching;
+// their other rows are kept) in one snapshot based on base, plus the other new rows. Without late rows w, the
+// append of incrementalSQL's rows, is left as it is.
+func (m *Materializer) recomputeLate(ctx context.Context, env string, id lake.Ident, t *target, base *lake.Plan, sel string,
+	wm time.Time, upper *time.Time, w *plannedWrite) error {
+	late := fmt.Sprintf("epoch_us(event_ts) <= %d", wm.UnixMicro())
+	replace, n, err := m.lateFiles(ctx, env, id, t, base, "SELECT * FROM ("+w.rows+") WHERE "+late, w.tables)
+	if err != nil || n == 0 {
+		return err
+	}
+	keys := keyNames(t.keys)
+	same := make([]string, len(keys))
+	for i, k := range keys {
+		same[i] = "l." + k + " IS NOT DISTINCT FROM x." + k
+	}
+	// redo says whether row x is one the run recomputes.
+	redo := fmt.Sprintf("(EXISTS (SELECT 1 FROM strata_late AS l WHERE %s AND x.event_ts >= l.strata_lo AND epoch_us(x.event_ts) < epoch_us(l.strata_hi) + %d)",
+		strings.Join(same, " AND "), t.inst.View.largestWindow().Microseconds())
+	if upper != nil {
+		redo += fmt.Sprintf(" AND epoch_us(x.event_ts) < %d", upper.UnixMicro())
+	}
+	redo += ")"
+	with := "WITH strata_inc AS MATERIALIZED (" + w.rows + "), " +
+		"strata_late AS MATERIALIZED (SELECT " + strings.Join(keys, ", ") + ", min(event_ts) AS strata_lo, max(event_ts) AS strata_hi FROM strata_inc WHERE " +
+		late + " GROUP BY ALL), strata_all AS (" + sel + ") "
+	changed := "SELECT x.* FROM strata_all AS x WHERE " + redo + " UNION ALL BY NAME SELECT x.* FROM strata_inc AS x WHERE NOT " + redo
+	w.online = with + changed
+	w.rows = with + changed
+	if len(replace) > 0 {
+		w.rows = with + "SELECT x.* FROM " + lateSchema + "." + replacedView + " AS x WHERE NOT " + redo + " UNION ALL BY NAME " + changed
+		cur := envs.EngineTable(base)
+		cur.Schema, cur.Name, cur.Files = lateSchema, replacedView, replace
+		w.tables = append(w.tables, cur)
+	}
+	w.mode, w.basedOn, w.replace = envs.Overwrite, &base.SnapshotID, replace
+	return nil
+}
+
+// lateFiles returns the data files of base that may hold a row of an entity with a late row (the rows of
+// lateRows, over tables), never nil, and the number of such entities.
+func (m *Materializer) lateFiles(ctx context.Context, env string, id lake.Ident, t *target, base *lake.Plan, lateRows string, tables []engine.Table) ([]string, int64, error) {
+	types := map[string]string{}
+	for _, c := range base.Columns {
+		if dt, err := engine.IcebergToDuckDB(c.Type); err == nil {
+			types[c.Name] = dt
+		}
+	}
+	cols := make([]string, len(t.keys))
+	for i, k := range t.keys {
+		cols[i] = ident(k.Name)
+		if dt, ok := types[k.Name]; ok { // compared with the bounds of the table's column
+			cols[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", ident(k.Name), dt, ident(k.Name))
+		}
+	}
+	res, err := m.Engine.Query(ctx, "SELECT DISTINCT "+strings.Join(cols, ", ")+" FROM ("+lateRows+")", tables)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find the entities with late rows: %w", err)
+	}
+	defer res.Close()
+	counted := &eventStats{RecordReader: res}
+	files, err := m.Envs.FilesMatching(ctx, env, id, base.SnapshotID, counted)
+	if err != nil {
+		return nil, 0, fmt.Errorf("choose the files of %s to rewrite: %w", id, err)
+	}
+	if files == nil {
+		files = []string{}
+	}
+	return files, counted.rows, nil
 }

@@ -59,15 +59,25 @@ type MaterializeRun struct {
 	MinEvent    *time.Time     `json:"min_event,omitempty"`
 	MaxEvent    *time.Time     `json:"max_event,omitempty"`
 	Watermark   *time.Time     `json:"watermark,omitempty"`
-	Rows        int64          `json:"rows"`
-	OnlineRows  int64          `json:"online_rows"`
-	SnapshotID  int64          `json:"snapshot_id"`
-	Inputs      []Input        `json:"inputs"`
-	Status      string         `json:"status"` // succeeded or failed
-	Error       string         `json:"error,omitempty"`
-	Actor       string         `json:"actor"`
-	StartedMs   int64          `json:"started_ms"`
-	DurationMs  int64          `json:"duration_ms"`
+	// Rows are the rows the run wrote: every row of the table for a full or range run, the new rows of an
+	// incremental one (plus, for a view with window aggregations, the rows it rewrote around late rows).
+	Rows       int64   `json:"rows"`
+	OnlineRows int64   `json:"online_rows"`
+	SnapshotID int64   `json:"snapshot_id"`
+	Inputs     []Input `json:"inputs"`
+	Status     string  `json:"status"` // succeeded or failed
+	Error      string  `json:"error,omitempty"`
+	// DroppedColumns are the table's columns a full run removed because the view no longer declares them.
+	DroppedColumns []string `json:"dropped_columns,omitempty"`
+	// StaleColumns are the table's columns the view no longer declares, kept (NULL in the new rows) by an
+	// incremental or range run: a full run drops them.
+	StaleColumns []string `json:"stale_columns,omitempty"`
+	// Note says in a sentence what DroppedColumns or StaleColumns mean ("" when both are empty). These three
+	// are reported by the run itself and not kept in the run's record.
+	Note       string `json:"note,omitempty"`
+	Actor      string `json:"actor"`
+	StartedMs  int64  `json:"started_ms"`
+	DurationMs int64  `json:"duration_ms"`
 }
 
 // Materializer computes view instances into tables features.<InstanceName> through envs.Write (one snapshot
@@ -274,43 +284,66 @@ func (m *Materializer) compute(ctx context.Context, req MaterializeRequest, prod
 	if err != nil {
 		return err
 	}
+	base, err := m.base(ctx, req.Env, id)
+	if err != nil {
+		return err
+	}
 	cond := rangeCond(lower, upper, run.Mode == "incremental")
-	q := "SELECT * FROM (" + sel + ") WHERE " + cond
-	if run.Mode == "incremental" {
-		inc, incTables, err := m.incrementalRows(ctx, req.Env, id, t, sel, *lower, upper)
-		if err != nil {
-			return err
+	w := &plannedWrite{rows: "SELECT * FROM (" + sel + ") WHERE " + cond, tables: tables, mode: envs.Overwrite}
+	w.online = w.rows
+	switch {
+	case run.Mode == "incremental" && base != nil:
+		inc := incrementalSQL(id, t, sel, *lower, upper)
+		w.rows, w.online, w.mode = inc, inc, envs.Append
+		w.tables = append(w.tables, envs.EngineTable(base))
+		if v.hasAggregations() {
+			if err := m.recomputeLate(ctx, req.Env, id, t, base, sel, *lower, upper, w); err != nil {
+				return err
+			}
 		}
-		if inc != "" {
-			q = inc
-			tables = append(tables, incTables...)
-		}
+	case run.Mode == "incremental":
+		w.mode = envs.Append // the table has no rows yet: every row after the watermark
+	case run.Mode == "range" && base != nil:
+		// The rows outside the range are kept; the write is based on the snapshot they were read from.
+		w.rows = "SELECT * FROM " + ident(id.Zone) + "." + ident(id.Name) + " WHERE NOT (" + rangeCond(lower, upper, false) + ")" +
+			" UNION ALL BY NAME " + w.rows
+		w.tables = append(w.tables, envs.EngineTable(base))
+		w.basedOn = &base.SnapshotID
 	}
-	if run.Mode == "range" {
-		kept, keptTables, err := m.keptRows(ctx, req.Env, id, lower, upper)
-		if err != nil {
-			return err
-		}
-		if kept != "" {
-			q = kept + " UNION ALL BY NAME " + q
-			tables = append(tables, keptTables...)
-		}
-	}
-	mode := envs.Overwrite
-	if run.Mode == "incremental" {
-		mode = envs.Append
-	}
-	if err := m.write(ctx, req, id, q, tables, mode, run); err != nil {
+	if err := m.write(ctx, req, id, w, base, run); err != nil {
 		return err
 	}
 	if v.Online && m.Online != nil && !prod {
-		newRows := q
-		if run.Mode == "range" {
-			newRows = "SELECT * FROM (" + sel + ") WHERE " + cond
-		}
-		return m.writeOnline(ctx, t, newRows, tables, run)
+		return m.writeOnline(ctx, t, w.online, w.tables, run)
 	}
 	return nil
+}
+
+// plannedWrite is what a run writes: the SQL of the rows over tables, written with mode (based on basedOn,
+// replacing the files replace when set), and the SQL of the rows whose latest per entity goes online.
+type plannedWrite struct {
+	rows, online string
+	tables       []engine.Table
+	mode         envs.WriteMode
+	basedOn      *int64
+	replace      []string
+}
+
+// base is the snapshot of the instance's table a write builds on (envs.WriteBase: in prod the staged one, so
+// an incremental run compares with what earlier runs wrote, released or not); nil when the table does not
+// exist or has no snapshot.
+func (m *Materializer) base(ctx context.Context, env string, id lake.Ident) (*lake.Plan, error) {
+	p, err := m.Envs.WriteBase(ctx, env, id)
+	if errors.Is(err, lake.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p.SnapshotID == 0 {
+		return nil, nil
+	}
+	return p, nil
 }
 
 // mode says how the run computes: incremental after the watermark (when a run of the same definition version
@@ -332,20 +365,10 @@ func (m *Materializer) mode(ctx context.Context, req MaterializeRequest, t *targ
 	return "full", nil, nil
 }
 
-// incrementalRows returns the SQL of the rows an incremental run appends (see MaterializeRequest.Incremental),
-// with the instance table it reads to leave out rows it has; "" when the table has no snapshot (the caller
-// then appends every row after the watermark).
-func (m *Materializer) incrementalRows(ctx context.Context, env string, id lake.Ident, t *target, sel string, wm time.Time, upper *time.Time) (string, []engine.Table, error) {
-	p, err := m.Envs.Resolve(ctx, env, id, lake.SnapshotRef{})
-	if errors.Is(err, lake.ErrNotFound) {
-		return "", nil, nil
-	}
-	if err != nil {
-		return "", nil, err
-	}
-	if p.SnapshotID == 0 {
-		return "", nil, nil
-	}
+// incrementalSQL returns the SQL of the rows an incremental run appends (see MaterializeRequest.Incremental):
+// the rows of sel after the watermark wm, and late rows, that the instance's table id (its write base, which the
+// query reads as zone.name) does not have.
+func incrementalSQL(id lake.Ident, t *target, sel string, wm time.Time, upper *time.Time) string {
 	v := t.inst.View
 	table := ident(id.Zone) + "." + ident(id.Name)
 	since := fmt.Sprintf("epoch_us(n.event_ts) > %d", wm.UnixMicro())
@@ -362,35 +385,24 @@ func (m *Materializer) incrementalRows(ctx context.Context, env string, id lake.
 		same = append(same, "o."+ident(k.Name)+" = n."+ident(k.Name))
 	}
 	return "SELECT n.* FROM (" + sel + ") AS n WHERE " + since + " AND " + rangeCond(nil, upper, false) +
-		" AND NOT EXISTS (SELECT 1 FROM " + table + " AS o WHERE " + strings.Join(same, " AND ") + ")", []engine.Table{envs.EngineTable(p)}, nil
+		" AND NOT EXISTS (SELECT 1 FROM " + table + " AS o WHERE " + strings.Join(same, " AND ") + ")"
 }
 
-// keptRows returns the SQL of the instance table's rows outside the range a range run replaces ("" when the
-// table has none yet), with the table it reads.
-func (m *Materializer) keptRows(ctx context.Context, env string, id lake.Ident, lower, upper *time.Time) (string, []engine.Table, error) {
-	p, err := m.Envs.Resolve(ctx, env, id, lake.SnapshotRef{})
-	if errors.Is(err, lake.ErrNotFound) {
-		return "", nil, nil
-	}
-	if err != nil {
-		return "", nil, err
-	}
-	if p.SnapshotID == 0 {
-		return "", nil, nil
-	}
-	return "SELECT * FROM " + ident(id.Zone) + "." + ident(id.Name) + " WHERE NOT (" + rangeCond(lower, upper, false) + ")",
-		[]engine.Table{envs.EngineTable(p)}, nil
-}
-
-func (m *Materializer) write(ctx context.Context, req MaterializeRequest, id lake.Ident, q string, tables []engine.Table, mode envs.WriteMode, run *MaterializeRun) error {
-	res, err := m.Engine.Query(ctx, q, tables)
+func (m *Materializer) write(ctx context.Context, req MaterializeRequest, id lake.Ident, w *plannedWrite, base *lake.Plan, run *MaterializeRun) error {
+	res, err := m.Engine.Query(ctx, w.rows, w.tables)
 	if err != nil {
 		return err
 	}
 	defer res.Close()
 	sr := &eventStats{RecordReader: res}
-	opts := envs.WriteOptions{Mode: mode, Actor: req.Actor, Action: "materialize", Force: req.Force, Source: "materialize " + run.Instance,
-		CreateIfMissing: true, SchemaEvolve: true, AllowMissingColumns: true}
+	opts := envs.WriteOptions{Mode: w.mode, Actor: req.Actor, Action: "materialize", Force: req.Force, Source: "materialize " + run.Instance,
+		CreateIfMissing: true, SchemaEvolve: true, AllowMissingColumns: true, BasedOn: w.basedOn, Replace: w.replace}
+	// A full run rewrites every row, so the table's columns become the view's: a feature the view no longer
+	// declares is dropped (older snapshots keep it). Other runs keep the table's rows, and so its columns.
+	opts.ReplaceSchema = run.Mode == "full"
+	if !opts.ReplaceSchema && base != nil {
+		run.StaleColumns = missingColumns(base.Columns, res.Schema())
+	}
 	if req.Progress != nil {
 		opts.Progress = req.Progress(run.Instance)
 	}
@@ -400,6 +412,8 @@ func (m *Materializer) write(ctx context.Context, req MaterializeRequest, id lak
 	}
 	run.SnapshotID, run.Rows = wr.SnapshotID, sr.rows
 	run.MinEvent, run.MaxEvent = sr.minTime(), sr.maxTime()
+	run.DroppedColumns = wr.RemovedColumns
+	run.Note = schemaNote(run)
 	// The watermark is the latest event time the table holds from this definition version: a full run's own
 	// latest, else the later of the previous watermark and this run's.
 	run.Watermark = run.MaxEvent
@@ -411,6 +425,31 @@ func (m *Materializer) write(ctx context.Context, req MaterializeRequest, id lak
 		run.Watermark = later(prev, run.MaxEvent)
 	}
 	return nil
+}
+
+// missingColumns lists the table's columns that sc (the rows a run writes) lacks.
+func missingColumns(table []lake.Column, sc *arrow.Schema) []string {
+	var out []string
+	for _, c := range table {
+		if len(sc.FieldIndices(c.Name)) == 0 {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// schemaNote says what a run did, or did not do, to columns the view no longer declares ("" when nothing).
+func schemaNote(run *MaterializeRun) string {
+	switch {
+	case len(run.DroppedColumns) > 0:
+		return fmt.Sprintf("dropped column(s) %s of %s, which %s@%d no longer declares (older snapshots keep them)",
+			strings.Join(run.DroppedColumns, ", "), run.Table, run.View, run.ViewVersion)
+	case len(run.StaleColumns) > 0:
+		return fmt.Sprintf("%s still has column(s) %s, which %s@%d no longer declares: this %s run wrote them as NULL; "+
+			"a full materialisation of the instance (without --incremental, --start or --end) drops them",
+			run.Table, strings.Join(run.StaleColumns, ", "), run.View, run.ViewVersion, run.Mode)
+	}
+	return ""
 }
 
 // writeOnline sends the latest row per entity of the rows this run computed to the online sink.
