@@ -310,7 +310,7 @@ func (m *Materializer) compute(ctx context.Context, req MaterializeRequest, prod
 		w.tables = append(w.tables, envs.EngineTable(base))
 		w.basedOn = &base.SnapshotID
 	}
-	if err := m.write(ctx, req, id, w, base, run); err != nil {
+	if err := m.write(ctx, req, t, w, base, run); err != nil {
 		return err
 	}
 	if v.Online && m.Online != nil && !prod {
@@ -388,7 +388,8 @@ func incrementalSQL(id lake.Ident, t *target, sel string, wm time.Time, upper *t
 		" AND NOT EXISTS (SELECT 1 FROM " + table + " AS o WHERE " + strings.Join(same, " AND ") + ")"
 }
 
-func (m *Materializer) write(ctx context.Context, req MaterializeRequest, id lake.Ident, w *plannedWrite, base *lake.Plan, run *MaterializeRun) error {
+func (m *Materializer) write(ctx context.Context, req MaterializeRequest, t *target, w *plannedWrite, base *lake.Plan, run *MaterializeRun) error {
+	id := lake.Ident{Zone: FeaturesZone, Name: t.inst.Name}
 	res, err := m.Engine.Query(ctx, w.rows, w.tables)
 	if err != nil {
 		return err
@@ -401,12 +402,16 @@ func (m *Materializer) write(ctx context.Context, req MaterializeRequest, id lak
 	// declares is dropped (older snapshots keep it). Other runs keep the table's rows, and so its columns.
 	opts.ReplaceSchema = run.Mode == "full"
 	if !opts.ReplaceSchema && base != nil {
-		run.StaleColumns = missingColumns(base.Columns, res.Schema())
+		run.StaleColumns = undeclared(base.Columns, t)
 	}
 	if req.Progress != nil {
 		opts.Progress = req.Progress(run.Instance)
 	}
 	wr, err := m.Envs.Write(ctx, req.Env, id, sr, opts)
+	if err != nil && opts.ReplaceSchema && errors.Is(err, lake.ErrInvalid) {
+		return fmt.Errorf("%w (a full run makes the table's columns the view's: if a feature's type changed to one its column cannot "+
+			"widen to, rename the feature, or remove the table with `strata table rm %s --env %s` and materialise again)", err, id, req.Env)
+	}
 	if err != nil {
 		return err
 	}
@@ -427,11 +432,19 @@ func (m *Materializer) write(ctx context.Context, req MaterializeRequest, id lak
 	return nil
 }
 
-// missingColumns lists the table's columns that sc (the rows a run writes) lacks.
-func missingColumns(table []lake.Column, sc *arrow.Schema) []string {
+// undeclared lists the table's columns that are not the target's: its join keys, event_ts, created_ts and its
+// view's features.
+func undeclared(table []lake.Column, t *target) []string {
+	declared := map[string]bool{"event_ts": true, "created_ts": true}
+	for _, k := range t.keys {
+		declared[k.Name] = true
+	}
+	for _, f := range t.inst.View.Features {
+		declared[f.Name] = true
+	}
 	var out []string
 	for _, c := range table {
-		if len(sc.FieldIndices(c.Name)) == 0 {
+		if !declared[c.Name] {
 			out = append(out, c.Name)
 		}
 	}
