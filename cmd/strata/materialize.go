@@ -39,9 +39,13 @@ event time). A run is full (the table is replaced), a range run with --start/--e
 are recomputed, the others kept), or --incremental: the rows the table lacks are appended among event times
 after the last materialised one (the watermark of the last run of the same definition version) and late rows
 (older event times, arriving later): those created at or after the table's latest created time when the view
-has a created time, else those within the view's TTL before the watermark (all rows with TTL 0). Window
-aggregations of rows after a late row are not recomputed: use a range run. Every run is recorded: strata
-materialize runs.
+has a created time, else those within the view's TTL before the watermark (all rows with TTL 0). For a view
+with window aggregations, the rows of each entity with late rows whose windows may hold them are recomputed
+too, so the table is what a full run would give. Every run is recorded: strata materialize runs.
+
+A full run makes the table's columns the view's: a feature removed from the view is dropped from the table
+(older snapshots keep it). Range and incremental runs keep the table's columns, and say which ones the view no
+longer declares.
 
 In a prod environment (with --force) the views read the current release's pinned snapshots, and the tables
 written are staged: readers and online serving see them once a release pins them.`,
@@ -132,6 +136,11 @@ func writeMaterializeRuns(w io.Writer, runs []features.MaterializeRun) {
 			r.Mode, eventRange(r), r.Rows, r.OnlineRows, r.SnapshotID, (time.Duration(r.DurationMs) * time.Millisecond).String(), status)
 	}
 	_ = tw.Flush()
+	for _, r := range runs {
+		if r.Note != "" {
+			fmt.Fprintf(w, "note: %s\n", r.Note)
+		}
+	}
 }
 
 func paramsText(p map[string]any) string {
