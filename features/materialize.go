@@ -33,7 +33,9 @@ type MaterializeRequest struct {
 	// version) and, so that late rows (an event time before the watermark, arriving later) are not skipped, rows
 	// created at or after the latest created time the table holds when the view has a created time, else rows
 	// within the view's TTL before the watermark (every row with TTL 0). Rows the table already has (same keys,
-	// event time and created time) are not appended again. Without a watermark the run is full.
+	// event time and created time) are not appended again. For a view with window aggregations, the rows of an
+	// entity whose windows may hold its late rows are recomputed as well (see recomputeLate), so the table is
+	// what a full run gives. Without a watermark the run is full.
 	Incremental bool
 	Actor       string
 	// Force allows materialising in a prod-kind environment: the tables are staged until a release pins them,
@@ -284,9 +286,11 @@ func (m *Materializer) compute(ctx context.Context, req MaterializeRequest, prod
 	if err != nil {
 		return err
 	}
-	base, err := m.base(ctx, req.Env, id)
-	if err != nil {
-		return err
+	var base *lake.Plan // a full run replaces every row: it reads none of the table's
+	if run.Mode != "full" {
+		if base, err = m.base(ctx, req.Env, id); err != nil {
+			return err
+		}
 	}
 	cond := rangeCond(lower, upper, run.Mode == "incremental")
 	w := &plannedWrite{rows: "SELECT * FROM (" + sel + ") WHERE " + cond, tables: tables, mode: envs.Overwrite}
@@ -401,9 +405,6 @@ func (m *Materializer) write(ctx context.Context, req MaterializeRequest, t *tar
 	// A full run rewrites every row, so the table's columns become the view's: a feature the view no longer
 	// declares is dropped (older snapshots keep it). Other runs keep the table's rows, and so its columns.
 	opts.ReplaceSchema = run.Mode == "full"
-	if !opts.ReplaceSchema && base != nil {
-		run.StaleColumns = undeclared(base.Columns, t)
-	}
 	if req.Progress != nil {
 		opts.Progress = req.Progress(run.Instance)
 	}
@@ -418,6 +419,9 @@ func (m *Materializer) write(ctx context.Context, req MaterializeRequest, t *tar
 	run.SnapshotID, run.Rows = wr.SnapshotID, sr.rows
 	run.MinEvent, run.MaxEvent = sr.minTime(), sr.maxTime()
 	run.DroppedColumns = wr.RemovedColumns
+	if !opts.ReplaceSchema && base != nil {
+		run.StaleColumns = undeclared(base.Columns, t)
+	}
 	run.Note = schemaNote(run)
 	// The watermark is the latest event time the table holds from this definition version: a full run's own
 	// latest, else the later of the previous watermark and this run's.
