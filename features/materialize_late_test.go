@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/internal/testenv"
 	"github.com/strata-data/strata/lake"
 )
@@ -194,4 +195,40 @@ func snapshots(t *testing.T, f *fixture, instance string) []lake.Snapshot {
 	tv, err := f.envs.Describe(f.ctx, "dev", lake.Ident{Zone: FeaturesZone, Name: instance})
 	require.NoError(t, err)
 	return tv.Snapshots
+}
+
+// TestMaterializeLateRowsProd: in prod, an incremental run compares with and rewrites the staged table (what
+// earlier runs wrote, released or not), so a second run before a release adds nothing, and the release shows
+// the recomputed rows.
+func TestMaterializeLateRowsProd(t *testing.T) {
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	head := "user_id,event_ts,created_ts,amount,item\n"
+	rows := "9,2024-01-01 10:00:00,2024-01-01 10:00:00,1,a\n9,2024-01-01 12:00:00,2024-01-01 12:00:00,2,b\n"
+	orders := []lake.Ident{{Zone: "clean", Name: "orders"}}
+	f.importCSV(t, "prod", "clean.orders", head+rows)
+	_, err := f.envs.Publish(f.ctx, "prod", orders, envs.PublishOptions{Actor: "test"})
+	require.NoError(t, err)
+	_, err = f.b.Registry.Apply(f.ctx, "prod", mustParse(t, lateAggDefs()), "ann")
+	require.NoError(t, err)
+	m := &Materializer{Registry: f.b.Registry, Envs: f.envs, Engine: f.eng}
+	req := MaterializeRequest{Env: "prod", Views: []string{"orders_inc"}, Force: true}
+	_, err = m.Materialize(f.ctx, req)
+	require.NoError(t, err)
+
+	f.importCSV(t, "prod", "clean.orders", head+rows+"9,2024-01-01 11:00:00,2024-02-01 00:00:00,8,c\n")
+	_, err = f.envs.Publish(f.ctx, "prod", orders, envs.PublishOptions{Actor: "test"})
+	require.NoError(t, err)
+	req.Incremental = true
+	runs, err := m.Materialize(f.ctx, req)
+	require.NoError(t, err)
+	require.Equal(t, "incremental", runs[0].Mode)
+	require.Equal(t, int64(3), runs[0].Rows, "the late row and the rows whose windows hold it")
+	runs, err = m.Materialize(f.ctx, req)
+	require.NoError(t, err)
+	require.Zero(t, runs[0].Rows, "the staged table has the late row already")
+
+	_, err = f.envs.Publish(f.ctx, "prod", []lake.Ident{{Zone: FeaturesZone, Name: "orders_inc"}}, envs.PublishOptions{Actor: "test"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"01 10:00,1,1", "01 11:00,8,2", "01 12:00,2,3"},
+		f.rows(t, "prod", "SELECT strftime(event_ts AT TIME ZONE 'UTC', '%d %H:%M'), amount, n_1d FROM features.orders_inc ORDER BY ALL"))
 }
