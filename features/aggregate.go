@@ -185,35 +185,48 @@ const (
 // rows, the run recomputes its rows at event times in [earliest late time, latest late time + the largest
 // window) (before upper, if set) from every source row, and replaces the table's rows of that entity and range
 // with them. It rewrites only the data files of base whose bounds can hold those entities (envs.FilesMatching;
-// their other rows are kept) in one snapshot based on base, plus the other new rows. Without late rows w, the
-// append of incrementalSQL's rows, is left as it is.
-func (m *Materializer) recomputeLate(ctx context.Context, env string, id lake.Ident, t *target, base *lake.Plan, sel string,
+// their other rows are kept), in one snapshot based on base, with the run's other new rows. Late rows are found
+// from the source's keys and times alone (src), so the aggregations (sel) are computed once. Without late rows
+// w, the append of incrementalSQL's rows, is left as it is.
+//
+// An online sink gets the latest of the rows the run wrote per entity; a recomputed row keeps its event and
+// created times, so a sink that replaces only strictly newer rows keeps its old values (strata serve loads
+// the online store from the table instead).
+func (m *Materializer) recomputeLate(ctx context.Context, env string, id lake.Ident, t *target, base *lake.Plan, src, sel string,
 	wm time.Time, upper *time.Time, w *plannedWrite) error {
-	late := fmt.Sprintf("epoch_us(event_ts) <= %d", wm.UnixMicro())
-	replace, n, err := m.lateFiles(ctx, env, id, t, base, "SELECT * FROM ("+w.rows+") WHERE "+late, w.tables)
+	plain := *t.inst.View
+	plain.Features = nil
+	ids, err := featureTableSQL(&plain, t.keys, src) // keys, event_ts, created_ts
+	if err != nil {
+		return err
+	}
+	isNew := newRowCond(id, t, wm, upper)
+	lateRows := fmt.Sprintf("SELECT n.* FROM (%s) AS n WHERE %s AND epoch_us(n.event_ts) <= %d", ids, isNew, wm.UnixMicro())
+	replace, n, err := m.lateFiles(ctx, env, id, t, base, lateRows, w.tables)
 	if err != nil || n == 0 {
 		return err
 	}
 	keys := keyNames(t.keys)
-	same := make([]string, len(keys))
-	for i, k := range keys {
-		same[i] = "l." + k + " IS NOT DISTINCT FROM x." + k
+	window := t.inst.View.largestWindow().Microseconds()
+	// redo says whether the row aliased x is one the run recomputes.
+	redo := func(x string) string {
+		conds := make([]string, len(keys))
+		for i, k := range keys {
+			conds[i] = "l." + k + " IS NOT DISTINCT FROM " + x + "." + k
+		}
+		cond := fmt.Sprintf("EXISTS (SELECT 1 FROM strata_late AS l WHERE %s AND %s.event_ts >= l.strata_lo AND epoch_us(%s.event_ts) < epoch_us(l.strata_hi) + %d)",
+			strings.Join(conds, " AND "), x, x, window)
+		if upper != nil {
+			cond += fmt.Sprintf(" AND epoch_us(%s.event_ts) < %d", x, upper.UnixMicro())
+		}
+		return "(" + cond + ")"
 	}
-	// redo says whether row x is one the run recomputes.
-	redo := fmt.Sprintf("(EXISTS (SELECT 1 FROM strata_late AS l WHERE %s AND x.event_ts >= l.strata_lo AND epoch_us(x.event_ts) < epoch_us(l.strata_hi) + %d)",
-		strings.Join(same, " AND "), t.inst.View.largestWindow().Microseconds())
-	if upper != nil {
-		redo += fmt.Sprintf(" AND epoch_us(x.event_ts) < %d", upper.UnixMicro())
-	}
-	redo += ")"
-	with := "WITH strata_inc AS MATERIALIZED (" + w.rows + "), " +
-		"strata_late AS MATERIALIZED (SELECT " + strings.Join(keys, ", ") + ", min(event_ts) AS strata_lo, max(event_ts) AS strata_hi FROM strata_inc WHERE " +
-		late + " GROUP BY ALL), strata_all AS (" + sel + ") "
-	changed := "SELECT x.* FROM strata_all AS x WHERE " + redo + " UNION ALL BY NAME SELECT x.* FROM strata_inc AS x WHERE NOT " + redo
-	w.online = with + changed
-	w.rows = with + changed
+	with := "WITH strata_late AS MATERIALIZED (SELECT " + strings.Join(keys, ", ") + ", min(event_ts) AS strata_lo, max(event_ts) AS strata_hi FROM (" +
+		lateRows + ") GROUP BY ALL) "
+	changed := "SELECT n.* FROM (" + sel + ") AS n WHERE " + redo("n") + " OR " + isNew
+	w.online, w.rows = with+changed, with+changed
 	if len(replace) > 0 {
-		w.rows = with + "SELECT x.* FROM " + lateSchema + "." + replacedView + " AS x WHERE NOT " + redo + " UNION ALL BY NAME " + changed
+		w.rows = with + "SELECT x.* FROM " + lateSchema + "." + replacedView + " AS x WHERE NOT " + redo("x") + " UNION ALL BY NAME " + changed
 		cur := envs.EngineTable(base)
 		cur.Schema, cur.Name, cur.Files = lateSchema, replacedView, replace
 		w.tables = append(w.tables, cur)

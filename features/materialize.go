@@ -301,7 +301,7 @@ func (m *Materializer) compute(ctx context.Context, req MaterializeRequest, prod
 		w.rows, w.online, w.mode = inc, inc, envs.Append
 		w.tables = append(w.tables, envs.EngineTable(base))
 		if v.hasAggregations() {
-			if err := m.recomputeLate(ctx, req.Env, id, t, base, sel, *lower, upper, w); err != nil {
+			if err := m.recomputeLate(ctx, req.Env, id, t, base, src, sel, *lower, upper, w); err != nil {
 				return err
 			}
 		}
@@ -373,6 +373,11 @@ func (m *Materializer) mode(ctx context.Context, req MaterializeRequest, t *targ
 // the rows of sel after the watermark wm, and late rows, that the instance's table id (its write base, which the
 // query reads as zone.name) does not have.
 func incrementalSQL(id lake.Ident, t *target, sel string, wm time.Time, upper *time.Time) string {
+	return "SELECT n.* FROM (" + sel + ") AS n WHERE " + newRowCond(id, t, wm, upper)
+}
+
+// newRowCond is the SQL condition that a row n (of a feature table's columns) is one an incremental run takes.
+func newRowCond(id lake.Ident, t *target, wm time.Time, upper *time.Time) string {
 	v := t.inst.View
 	table := ident(id.Zone) + "." + ident(id.Name)
 	since := fmt.Sprintf("epoch_us(n.event_ts) > %d", wm.UnixMicro())
@@ -388,8 +393,11 @@ func incrementalSQL(id lake.Ident, t *target, sel string, wm time.Time, upper *t
 	for _, k := range t.keys {
 		same = append(same, "o."+ident(k.Name)+" = n."+ident(k.Name))
 	}
-	return "SELECT n.* FROM (" + sel + ") AS n WHERE " + since + " AND " + rangeCond(nil, upper, false) +
-		" AND NOT EXISTS (SELECT 1 FROM " + table + " AS o WHERE " + strings.Join(same, " AND ") + ")"
+	cond := since + " AND NOT EXISTS (SELECT 1 FROM " + table + " AS o WHERE " + strings.Join(same, " AND ") + ")"
+	if upper != nil {
+		cond += fmt.Sprintf(" AND epoch_us(n.event_ts) < %d", upper.UnixMicro())
+	}
+	return "(" + cond + ")"
 }
 
 func (m *Materializer) write(ctx context.Context, req MaterializeRequest, t *target, w *plannedWrite, base *lake.Plan, run *MaterializeRun) error {
