@@ -179,52 +179,83 @@ const (
 	replacedView = "replaced_rows" // the rows of the data files the write replaces
 )
 
-// recomputeLate makes an incremental run of a view with window aggregations leave the table as a full run
-// would. A late row (event time at or before the watermark wm) changes the aggregations of its entity's rows
-// whose windows hold it: those at event times in [its time, its time + window). So for each entity with late
-// rows, the run recomputes its rows at event times in [earliest late time, latest late time + the largest
-// window) (before upper, if set) from every source row, and replaces the table's rows of that entity and range
-// with them. It rewrites only the data files of base whose bounds can hold those entities (envs.FilesMatching;
-// their other rows are kept), in one snapshot based on base, with the run's other new rows. Late rows are found
-// from the source's keys and times alone (src), so the aggregations (sel) are computed once. Without late rows
-// w, the append of incrementalSQL's rows, is left as it is.
+// recomputeLate computes what an incremental run of a view with window aggregations writes, so that it leaves
+// the table as a full run would. A late row (event time at or before the watermark wm) changes the
+// aggregations of its entity's rows whose windows hold it: those at event times in [its time, its time +
+// window). So for each entity with late rows, the run recomputes its rows at event times in [earliest late
+// time, latest late time + the largest window) (before upper, if set) from every source row, and replaces the
+// table's rows of that entity and range with them. It rewrites only the data files of base whose bounds can
+// hold those entities (envs.FilesMatching; their other rows are kept), in one snapshot based on base, with the
+// run's other new rows. Without late rows it appends the new rows.
+//
+// The new rows are found from the source's keys and times alone (src, without aggregations), and the
+// aggregations are computed only over the source rows of entities with new rows, from the largest window
+// before their first new row: a row's aggregations depend on its window alone, so the rows written are those
+// a full run computes, for a fraction of its work.
 //
 // An online sink gets the latest of the rows the run wrote per entity; a recomputed row keeps its event and
 // created times, so a sink that replaces only strictly newer rows keeps its old values (strata serve loads
 // the online store from the table instead).
-func (m *Materializer) recomputeLate(ctx context.Context, env string, id lake.Ident, t *target, base *lake.Plan, src, sel string,
+func (m *Materializer) recomputeLate(ctx context.Context, env string, id lake.Ident, t *target, base *lake.Plan, src string,
 	wm time.Time, upper *time.Time, w *plannedWrite) error {
-	plain := *t.inst.View
+	v := t.inst.View
+	plain := *v
 	plain.Features = nil
 	ids, err := featureTableSQL(&plain, t.keys, src) // keys, event_ts, created_ts
 	if err != nil {
 		return err
 	}
 	isNew := newRowCond(id, t, wm, upper)
-	lateRows := fmt.Sprintf("SELECT n.* FROM (%s) AS n WHERE %s AND epoch_us(n.event_ts) <= %d", ids, isNew, wm.UnixMicro())
-	replace, n, err := m.lateFiles(ctx, env, id, t, base, lateRows, w.tables)
-	if err != nil || n == 0 {
+	late := fmt.Sprintf("epoch_us(event_ts) <= %d", wm.UnixMicro())
+	keys := keyNames(t.keys)
+	window := v.largestWindow().Microseconds()
+	// strata_new: per entity with new rows, its first new event time and the range of its late ones (NULL
+	// without late rows).
+	with := "WITH strata_new AS MATERIALIZED (SELECT " + strings.Join(keys, ", ") + ", min(event_ts) AS strata_first, " +
+		"min(event_ts) FILTER (WHERE " + late + ") AS strata_lo, max(event_ts) FILTER (WHERE " + late + ") AS strata_hi " +
+		"FROM (SELECT n.* FROM (" + ids + ") AS n WHERE " + isNew + ") GROUP BY ALL) "
+	replace, n, err := m.lateFiles(ctx, env, id, t, base, with+"SELECT * FROM strata_new WHERE strata_lo IS NOT NULL", w.tables)
+	if err != nil {
 		return err
 	}
-	keys := keyNames(t.keys)
-	window := t.inst.View.largestWindow().Microseconds()
+	// The source rows the new rows' aggregations need.
+	match := make([]string, len(t.keys))
+	for i, k := range t.keys {
+		dt, err := engine.IcebergToDuckDB(k.Type)
+		if err != nil {
+			return err
+		}
+		match[i] = fmt.Sprintf("c.%s IS NOT DISTINCT FROM CAST(s.%s AS %s)", ident(k.Name), ident(k.Name), dt)
+	}
+	needed := fmt.Sprintf("SELECT s.* FROM (%s) AS s WHERE EXISTS (SELECT 1 FROM strata_new AS c WHERE %s AND epoch_us(CAST(s.%s AS TIMESTAMPTZ)) > epoch_us(c.strata_first) - %d)",
+		src, strings.Join(match, " AND "), ident(v.EventTime), window)
+	rows, err := v.rowsSQL(needed, t.keys)
+	if err != nil {
+		return err
+	}
+	sel, err := featureTableSQL(v, t.keys, rows)
+	if err != nil {
+		return err
+	}
 	// redo says whether the row aliased x is one the run recomputes.
 	redo := func(x string) string {
 		conds := make([]string, len(keys))
 		for i, k := range keys {
 			conds[i] = "l." + k + " IS NOT DISTINCT FROM " + x + "." + k
 		}
-		cond := fmt.Sprintf("EXISTS (SELECT 1 FROM strata_late AS l WHERE %s AND %s.event_ts >= l.strata_lo AND epoch_us(%s.event_ts) < epoch_us(l.strata_hi) + %d)",
+		cond := fmt.Sprintf("EXISTS (SELECT 1 FROM strata_new AS l WHERE %s AND %s.event_ts >= l.strata_lo AND epoch_us(%s.event_ts) < epoch_us(l.strata_hi) + %d)",
 			strings.Join(conds, " AND "), x, x, window)
 		if upper != nil {
 			cond += fmt.Sprintf(" AND epoch_us(%s.event_ts) < %d", x, upper.UnixMicro())
 		}
 		return "(" + cond + ")"
 	}
-	with := "WITH strata_late AS MATERIALIZED (SELECT " + strings.Join(keys, ", ") + ", min(event_ts) AS strata_lo, max(event_ts) AS strata_hi FROM (" +
-		lateRows + ") GROUP BY ALL) "
 	changed := "SELECT n.* FROM (" + sel + ") AS n WHERE " + redo("n") + " OR " + isNew
 	w.online, w.rows = with+changed, with+changed
+	if n == 0 {
+		w.mode = envs.Append
+		return nil
+	}
 	if len(replace) > 0 {
 		w.rows = with + "SELECT x.* FROM " + lateSchema + "." + replacedView + " AS x WHERE NOT " + redo("x") + " UNION ALL BY NAME " + changed
 		cur := envs.EngineTable(base)
@@ -235,8 +266,8 @@ func (m *Materializer) recomputeLate(ctx context.Context, env string, id lake.Id
 	return nil
 }
 
-// lateFiles returns the data files of base that may hold a row of an entity with a late row (the rows of
-// lateRows, over tables), never nil, and the number of such entities.
+// lateFiles returns the data files of base that may hold a row of an entity with a late row (lateRows, over
+// tables, lists those entities), never nil, and the number of such entities.
 func (m *Materializer) lateFiles(ctx context.Context, env string, id lake.Ident, t *target, base *lake.Plan, lateRows string, tables []engine.Table) ([]string, int64, error) {
 	types := map[string]string{}
 	for _, c := range base.Columns {

@@ -301,7 +301,7 @@ func (m *Materializer) compute(ctx context.Context, req MaterializeRequest, prod
 		w.rows, w.online, w.mode = inc, inc, envs.Append
 		w.tables = append(w.tables, envs.EngineTable(base))
 		if v.hasAggregations() {
-			if err := m.recomputeLate(ctx, req.Env, id, t, base, src, sel, *lower, upper, w); err != nil {
+			if err := m.recomputeLate(ctx, req.Env, id, t, base, src, *lower, upper, w); err != nil {
 				return err
 			}
 		}
