@@ -218,17 +218,10 @@ func (m *Materializer) recomputeLate(ctx context.Context, env string, id lake.Id
 	if err != nil {
 		return err
 	}
-	// The source rows the new rows' aggregations need.
-	match := make([]string, len(t.keys))
-	for i, k := range t.keys {
-		dt, err := engine.IcebergToDuckDB(k.Type)
-		if err != nil {
-			return err
-		}
-		match[i] = fmt.Sprintf("c.%s IS NOT DISTINCT FROM CAST(s.%s AS %s)", ident(k.Name), ident(k.Name), dt)
+	needed, err := neededSourceSQL(t, src, window)
+	if err != nil {
+		return err
 	}
-	needed := fmt.Sprintf("SELECT s.* FROM (%s) AS s WHERE EXISTS (SELECT 1 FROM strata_new AS c WHERE %s AND epoch_us(CAST(s.%s AS TIMESTAMPTZ)) > epoch_us(c.strata_first) - %d)",
-		src, strings.Join(match, " AND "), ident(v.EventTime), window)
 	rows, err := v.rowsSQL(needed, t.keys)
 	if err != nil {
 		return err
@@ -237,19 +230,7 @@ func (m *Materializer) recomputeLate(ctx context.Context, env string, id lake.Id
 	if err != nil {
 		return err
 	}
-	// redo says whether the row aliased x is one the run recomputes.
-	redo := func(x string) string {
-		conds := make([]string, len(keys))
-		for i, k := range keys {
-			conds[i] = "l." + k + " IS NOT DISTINCT FROM " + x + "." + k
-		}
-		cond := fmt.Sprintf("EXISTS (SELECT 1 FROM strata_new AS l WHERE %s AND %s.event_ts >= l.strata_lo AND epoch_us(%s.event_ts) < epoch_us(l.strata_hi) + %d)",
-			strings.Join(conds, " AND "), x, x, window)
-		if upper != nil {
-			cond += fmt.Sprintf(" AND epoch_us(%s.event_ts) < %d", x, upper.UnixMicro())
-		}
-		return "(" + cond + ")"
-	}
+	redo := func(x string) string { return recomputedCond(x, keys, window, upper) }
 	changed := "SELECT n.* FROM (" + sel + ") AS n WHERE " + redo("n") + " OR " + isNew
 	w.online, w.rows = with+changed, with+changed
 	if n == 0 {
@@ -264,6 +245,37 @@ func (m *Materializer) recomputeLate(ctx context.Context, env string, id lake.Id
 	}
 	w.mode, w.basedOn, w.replace = envs.Overwrite, &base.SnapshotID, replace
 	return nil
+}
+
+// neededSourceSQL selects the source rows (of src) the aggregations of an incremental run's rows need: those
+// of the entities in strata_new, from the largest window (µs) before the entity's first new row.
+func neededSourceSQL(t *target, src string, window int64) (string, error) {
+	match := make([]string, len(t.keys))
+	for i, k := range t.keys {
+		dt, err := engine.IcebergToDuckDB(k.Type)
+		if err != nil {
+			return "", err
+		}
+		match[i] = fmt.Sprintf("c.%s IS NOT DISTINCT FROM CAST(s.%s AS %s)", ident(k.Name), ident(k.Name), dt)
+	}
+	return fmt.Sprintf("SELECT s.* FROM (%s) AS s WHERE EXISTS (SELECT 1 FROM strata_new AS c WHERE %s AND epoch_us(CAST(s.%s AS TIMESTAMPTZ)) > epoch_us(c.strata_first) - %d)",
+		src, strings.Join(match, " AND "), ident(t.inst.View.EventTime), window), nil
+}
+
+// recomputedCond is the SQL condition that the feature table row aliased x is one an incremental run
+// recomputes: of an entity with late rows in strata_new, at an event time in [its first late row, its last late
+// row + window µs), before upper if set.
+func recomputedCond(x string, keys []string, window int64, upper *time.Time) string {
+	conds := make([]string, len(keys))
+	for i, k := range keys {
+		conds[i] = "l." + k + " IS NOT DISTINCT FROM " + x + "." + k
+	}
+	cond := fmt.Sprintf("EXISTS (SELECT 1 FROM strata_new AS l WHERE %s AND %s.event_ts >= l.strata_lo AND epoch_us(%s.event_ts) < epoch_us(l.strata_hi) + %d)",
+		strings.Join(conds, " AND "), x, x, window)
+	if upper != nil {
+		cond += fmt.Sprintf(" AND epoch_us(%s.event_ts) < %d", x, upper.UnixMicro())
+	}
+	return "(" + cond + ")"
 }
 
 // lateFiles returns the data files of base that may hold a row of an entity with a late row (lateRows, over
