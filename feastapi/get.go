@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/strata-data/strata/auth"
 	"github.com/strata-data/strata/envs"
@@ -136,7 +135,7 @@ func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	rows := make([][]online.Row, len(p.insts))
+	rows := make([][]online.JSONRow, len(p.insts))
 	for i, in := range p.insts {
 		ents := make([][]online.Value, p.n)
 		flat := make([]online.Value, p.n*len(in.keys))
@@ -146,7 +145,7 @@ func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
 				ents[e][k] = p.keyVals[jk.Name][e]
 			}
 		}
-		if rows[i], err = s.o.Store.Get(r.Context(), s.space(env, in.space), ents, in.features); err != nil {
+		if rows[i], err = s.o.Store.GetJSON(r.Context(), s.space(env, in.space), ents, in.features); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -455,7 +454,7 @@ const epoch = `"1970-01-01T00:00:00Z"`
 
 // render writes Feast's column-major response: the key columns first, then each feature with its statuses and
 // event timestamps.
-func (s *Server) render(b, tail []byte, p *plan, rows [][]online.Row) ([]byte, []byte) {
+func (s *Server) render(b, tail []byte, p *plan, rows [][]online.JSONRow) ([]byte, []byte) {
 	now := s.o.Now().UnixMicro()
 	b = append(b, `{"metadata":{"feature_names":[`...)
 	for i, k := range p.keys {
@@ -493,35 +492,34 @@ func (s *Server) render(b, tail []byte, p *plan, rows [][]online.Row) ([]byte, [
 	return append(b, "]}\n"...), tail
 }
 
-func appendStamps(b []byte, rows []online.Row) []byte {
+func appendStamps(b []byte, rows []online.JSONRow) []byte {
 	for e, r := range rows {
 		b = appendSep(b, e)
 		if !r.Found {
 			b = append(b, epoch...)
 			continue
 		}
-		b = appendTime(b, r.EventUS)
+		b = record.AppendJSONTime(b, r.EventUS)
 	}
 	return b
 }
 
-func (s *Server) appendColumn(b []byte, c column, rows []online.Row, stamps []byte, now int64) []byte {
+func (s *Server) appendColumn(b []byte, c column, rows []online.JSONRow, stamps []byte, now int64) []byte {
 	ttl := time.Duration(c.inst.view.TTL).Microseconds()
 	b = append(b, `{"values":[`...)
 	for e, r := range rows {
 		b = appendSep(b, e)
-		b = appendValue(b, r.Values[c.pos])
+		b = append(b, r.Cells[c.pos].JSON(r.Data)...)
 	}
 	b = append(b, `],"statuses":[`...)
 	for e, r := range rows {
 		b = appendSep(b, e)
-		v := r.Values[c.pos]
-		switch {
-		case !r.Found || v.Kind == record.Missing:
+		switch k := r.Cells[c.pos].Kind; {
+		case !r.Found || k == record.Missing:
 			b = append(b, `"NOT_FOUND"`...)
 		case ttl > 0 && now-r.EventUS > ttl:
 			b = append(b, `"OUTSIDE_MAX_AGE"`...)
-		case v.Kind == record.Null:
+		case k == record.Null:
 			b = append(b, `"NULL_VALUE"`...)
 		default:
 			b = append(b, `"PRESENT"`...)
@@ -547,54 +545,6 @@ func appendRepeat(b []byte, s string, n int) []byte {
 	return b
 }
 
-func appendTime(b []byte, us int64) []byte {
-	b = append(b, '"')
-	b = time.UnixMicro(us).UTC().AppendFormat(b, time.RFC3339Nano)
-	return append(b, '"')
-}
-
-// appendValue writes a value as native JSON: numbers, strings, booleans, RFC 3339 timestamps, base64 bytes;
-// null for a null or missing value and for NaN/±Inf, which JSON cannot carry.
-func appendValue(b []byte, v online.Value) []byte {
-	switch v.Kind {
-	case record.Int64:
-		return strconv.AppendInt(b, v.I, 10)
-	case record.Float64:
-		if v.F != v.F || v.F > 1.7976931348623157e308 || v.F < -1.7976931348623157e308 {
-			return append(b, "null"...)
-		}
-		return strconv.AppendFloat(b, v.F, 'g', -1, 64)
-	case record.String:
-		return appendString(b, v.S)
-	case record.Bool:
-		return strconv.AppendBool(b, v.Bool())
-	case record.Timestamp:
-		return appendTime(b, v.I)
-	case record.Bytes:
-		enc, _ := json.Marshal([]byte(v.S))
-		return append(b, enc...)
-	}
-	return append(b, "null"...)
-}
-
-// appendString writes s as a JSON string without encoding/json's allocations; invalid UTF-8 goes through
-// encoding/json, which replaces it.
-func appendString(b []byte, s string) []byte {
-	if !utf8.ValidString(s) {
-		enc, _ := json.Marshal(s)
-		return append(b, enc...)
-	}
-	const hexDigits = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
-}
+// appendValue writes a key value as the JSON the response carries (record.AppendJSON; stored feature values
+// carry that text already).
+func appendValue(b []byte, v online.Value) []byte { return record.AppendJSON(b, v) }

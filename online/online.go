@@ -47,6 +47,16 @@ type Row struct {
 	Values     []Value
 }
 
+// JSONRow is what GetJSON returns for one entity: Found and EventUS as Row's; Cells[i] is the i-th requested
+// feature's kind (record.Missing when the stored row lacks it, or for every feature when Found is false) and
+// where its JSON text is in Data (Cells[i].JSON(Data)).
+type JSONRow struct {
+	Found   bool
+	EventUS int64
+	Data    []byte
+	Cells   []record.Cell
+}
+
 // Store is an online store. All methods are safe for concurrent use. Spaces are "ENV/NAME" (Space).
 type Store interface {
 	// WriteLatest upserts rdr's rows into the key space. Columns: the join keys (in declared order, named by
@@ -65,6 +75,9 @@ type Store interface {
 	// Get returns, for each entity (its join key values in declared order), its row with the features named,
 	// in that order: one lookup per entity, one round trip for the batch.
 	Get(ctx context.Context, space string, entities [][]Value, features []string) ([]Row, error)
+	// GetJSON is Get for serving: each row's features as their kinds and JSON texts (record.AppendJSON), which
+	// the store keeps beside the values, so nothing is formatted per request.
+	GetJSON(ctx context.Context, space string, entities [][]Value, features []string) ([]JSONRow, error)
 	// DeleteSpace removes every row of a key space.
 	DeleteSpace(ctx context.Context, space string) error
 	// Copy upserts every row of space from into space to, newer wins (used to publish staged rows).
@@ -251,22 +264,7 @@ func (s *store) schema(ctx context.Context, id [8]byte) (*record.Schema, error) 
 }
 
 func (s *store) Get(ctx context.Context, space string, entities [][]Value, features []string) ([]Row, error) {
-	if err := checkSpace(space); err != nil {
-		return nil, err
-	}
-	keys := make([][]byte, len(entities))
-	var arena []byte // every key in one allocation (usually)
-	ends := make([]int, len(entities))
-	for i, e := range entities {
-		arena = record.Key(arena, e)
-		ends[i] = len(arena)
-	}
-	start := 0
-	for i, end := range ends {
-		keys[i] = arena[start:end:end]
-		start = end
-	}
-	vals, err := s.b.Lookup(ctx, space, keys)
+	vals, err := s.lookup(ctx, space, entities)
 	if err != nil {
 		return nil, err
 	}
@@ -288,11 +286,10 @@ func (s *store) Get(ctx context.Context, space string, entities [][]Value, featu
 			return nil, err
 		}
 		if slots == nil || h.SchemaID != lastID {
-			sc, err := s.schema(ctx, h.SchemaID)
-			if err != nil {
+			if slots, err = s.slots(ctx, h.SchemaID, features); err != nil {
 				return nil, err
 			}
-			slots, lastID = record.Slots(sc, features), h.SchemaID
+			lastID = h.SchemaID
 		}
 		if err := record.DecodeInto(v, slots, out); err != nil {
 			return nil, err
@@ -300,6 +297,73 @@ func (s *store) Get(ctx context.Context, space string, entities [][]Value, featu
 		rows[i] = Row{Found: true, EventUS: h.EventUS, CreatedUS: h.CreatedUS, HasCreated: h.HasCreated, Values: out}
 	}
 	return rows, nil
+}
+
+func (s *store) GetJSON(ctx context.Context, space string, entities [][]Value, features []string) ([]JSONRow, error) {
+	vals, err := s.lookup(ctx, space, entities)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]JSONRow, len(entities))
+	cells := make([]record.Cell, len(entities)*len(features)) // one allocation for every row's cells
+	var lastID [8]byte
+	var slots []int
+	var scratch []byte // JSON formatted for values of the earlier format
+	for i, v := range vals {
+		out := cells[i*len(features) : (i+1)*len(features) : (i+1)*len(features)]
+		if v == nil {
+			for j := range out {
+				out[j].Kind = record.Missing
+			}
+			rows[i] = JSONRow{Cells: out}
+			continue
+		}
+		h, err := record.DecodeHeader(v)
+		if err != nil {
+			return nil, err
+		}
+		if slots == nil || h.SchemaID != lastID {
+			if slots, err = s.slots(ctx, h.SchemaID, features); err != nil {
+				return nil, err
+			}
+			lastID = h.SchemaID
+		}
+		var data []byte
+		if data, scratch, err = record.DecodeJSON(v, slots, out, scratch); err != nil {
+			return nil, err
+		}
+		rows[i] = JSONRow{Found: true, EventUS: h.EventUS, Data: data, Cells: out}
+	}
+	return rows, nil
+}
+
+// slots maps schema id's fields to the positions of features (record.Slots).
+func (s *store) slots(ctx context.Context, id [8]byte, features []string) ([]int, error) {
+	sc, err := s.schema(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return record.Slots(sc, features), nil
+}
+
+// lookup reads the stored values of entities in one backend lookup (nil for absent ones).
+func (s *store) lookup(ctx context.Context, space string, entities [][]Value) ([][]byte, error) {
+	if err := checkSpace(space); err != nil {
+		return nil, err
+	}
+	keys := make([][]byte, len(entities))
+	var arena []byte // every key in one allocation (usually)
+	ends := make([]int, len(entities))
+	for i, e := range entities {
+		arena = record.Key(arena, e)
+		ends[i] = len(arena)
+	}
+	start := 0
+	for i, end := range ends {
+		keys[i] = arena[start:end:end]
+		start = end
+	}
+	return s.b.Lookup(ctx, space, keys)
 }
 
 func (s *store) DeleteSpace(ctx context.Context, space string) error {
