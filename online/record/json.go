@@ -32,7 +32,9 @@ func AppendJSON(b []byte, v Value) []byte {
 	return append(b, "null"...)
 }
 
-func finite(f float64) bool { return f == f && f <= 1.7976931348623157e308 && f >= -1.7976931348623157e308 }
+func finite(f float64) bool {
+	return f == f && f <= 1.7976931348623157e308 && f >= -1.7976931348623157e308
+}
 
 // AppendJSONTime appends µs since the epoch as a quoted RFC 3339 UTC timestamp.
 func AppendJSONTime(b []byte, us int64) []byte {
