@@ -135,6 +135,13 @@ func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	out := outPool.Get().(*outBuf)
+	defer func() {
+		if cap(out.b) <= 4<<20 && out.rows.Size() <= 4<<20 {
+			out.rows.Reset()
+			outPool.Put(out)
+		}
+	}()
 	rows := make([][]online.JSONRow, len(p.insts))
 	for i, in := range p.insts {
 		ents := make([][]online.Value, p.n)
@@ -145,24 +152,24 @@ func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
 				ents[e][k] = p.keyVals[jk.Name][e]
 			}
 		}
-		if rows[i], err = s.o.Store.GetJSON(r.Context(), s.space(env, in.space), ents, in.features); err != nil {
+		if rows[i], err = s.o.Store.GetJSON(r.Context(), s.space(env, in.space), ents, in.features, &out.rows); err != nil {
 			s.fail(w, r, err)
 			return
 		}
 	}
-	out := outPool.Get().(*outBuf)
 	out.b, out.tail = s.render(out.b[:0], out.tail[:0], p, rows)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(out.b))) // one write, no chunked framing
 	_, _ = w.Write(out.b)
-	if cap(out.b) <= 4<<20 {
-		outPool.Put(out)
-	}
 }
 
-// outBuf is a response buffer (a 100 × 50 answer is about half a megabyte) and its scratch space.
-type outBuf struct{ b, tail []byte }
+// outBuf is a response buffer (a 100 × 50 answer is about a third of a megabyte), its scratch space and the
+// memory the store's rows are read into, reused from request to request.
+type outBuf struct {
+	b, tail []byte
+	rows    online.Buffer
+}
 
 var outPool = sync.Pool{New: func() any { return new(outBuf) }}
 

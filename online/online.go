@@ -57,6 +57,24 @@ type JSONRow struct {
 	Cells   []record.Cell
 }
 
+// Buffer is the memory GetJSON's rows point into, kept from request to request so serving allocates little:
+// the calls of one request append to it, and the caller Resets it once it no longer uses their rows. The zero
+// value is ready; a Buffer is not safe for concurrent use.
+type Buffer struct {
+	data, text []byte
+	keys       []byte
+	cells      []record.Cell
+	rows       []JSONRow
+}
+
+// Size is the memory the buffer holds, in bytes (a caller keeping buffers can drop an oversized one).
+func (b *Buffer) Size() int { return cap(b.data) + cap(b.text) + cap(b.keys) + cap(b.cells)*12 + cap(b.rows)*56 }
+
+// Reset forgets the rows of earlier calls (their memory is reused).
+func (b *Buffer) Reset() {
+	b.data, b.text, b.keys, b.cells, b.rows = b.data[:0], b.text[:0], b.keys[:0], b.cells[:0], b.rows[:0]
+}
+
 // Store is an online store. All methods are safe for concurrent use. Spaces are "ENV/NAME" (Space).
 type Store interface {
 	// WriteLatest upserts rdr's rows into the key space. Columns: the join keys (in declared order, named by
@@ -76,8 +94,9 @@ type Store interface {
 	// in that order: one lookup per entity, one round trip for the batch.
 	Get(ctx context.Context, space string, entities [][]Value, features []string) ([]Row, error)
 	// GetJSON is Get for serving: each row's features as their kinds and JSON texts (record.AppendJSON), which
-	// the store keeps beside the values, so nothing is formatted per request.
-	GetJSON(ctx context.Context, space string, entities [][]Value, features []string) ([]JSONRow, error)
+	// the store keeps beside the values, so nothing is formatted per request. The rows point into buf (nil: new
+	// memory); see Buffer.
+	GetJSON(ctx context.Context, space string, entities [][]Value, features []string, buf *Buffer) ([]JSONRow, error)
 	// DeleteSpace removes every row of a key space.
 	DeleteSpace(ctx context.Context, space string) error
 	// Copy upserts every row of space from into space to, newer wins (used to publish staged rows).
@@ -105,7 +124,9 @@ type Backend interface {
 	// entries come sorted by key, one per key, and are written in as few round trips or transactions as the
 	// engine allows.
 	Put(ctx context.Context, space string, entries []record.Entry) error
-	Lookup(ctx context.Context, space string, keys [][]byte) ([][]byte, error)
+	// Lookup appends the values to dst and returns them as slices of the grown dst (earlier slices of dst stay
+	// valid when it is reallocated).
+	Lookup(ctx context.Context, space string, keys [][]byte, dst []byte) (vals [][]byte, grown []byte, err error)
 	Scan(ctx context.Context, space string, fn func([]record.Entry) error) error
 	PutSchema(ctx context.Context, id [8]byte, enc []byte) error
 	Schema(ctx context.Context, id [8]byte) ([]byte, error)
@@ -264,7 +285,7 @@ func (s *store) schema(ctx context.Context, id [8]byte) (*record.Schema, error) 
 }
 
 func (s *store) Get(ctx context.Context, space string, entities [][]Value, features []string) ([]Row, error) {
-	vals, err := s.lookup(ctx, space, entities)
+	vals, err := s.lookup(ctx, space, entities, &Buffer{})
 	if err != nil {
 		return nil, err
 	}
@@ -299,16 +320,18 @@ func (s *store) Get(ctx context.Context, space string, entities [][]Value, featu
 	return rows, nil
 }
 
-func (s *store) GetJSON(ctx context.Context, space string, entities [][]Value, features []string) ([]JSONRow, error) {
-	vals, err := s.lookup(ctx, space, entities)
+func (s *store) GetJSON(ctx context.Context, space string, entities [][]Value, features []string, buf *Buffer) ([]JSONRow, error) {
+	if buf == nil {
+		buf = &Buffer{}
+	}
+	vals, err := s.lookup(ctx, space, entities, buf)
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]JSONRow, len(entities))
-	cells := make([]record.Cell, len(entities)*len(features)) // one allocation for every row's cells
+	rows := grow(&buf.rows, len(entities))
+	cells := grow(&buf.cells, len(entities)*len(features))
 	var lastID [8]byte
 	var slots []int
-	var scratch []byte // JSON formatted for values of the earlier format
 	for i, v := range vals {
 		out := cells[i*len(features) : (i+1)*len(features) : (i+1)*len(features)]
 		if v == nil {
@@ -329,12 +352,21 @@ func (s *store) GetJSON(ctx context.Context, space string, entities [][]Value, f
 			lastID = h.SchemaID
 		}
 		var data []byte
-		if data, scratch, err = record.DecodeJSON(v, slots, out, scratch); err != nil {
+		if data, buf.text, err = record.DecodeJSON(v, slots, out, buf.text); err != nil {
 			return nil, err
 		}
 		rows[i] = JSONRow{Found: true, EventUS: h.EventUS, Data: data, Cells: out}
 	}
 	return rows, nil
+}
+
+// grow extends *s by n zeroed elements and returns them (a reallocation leaves earlier returned ones valid).
+func grow[T any](s *[]T, n int) []T {
+	from := len(*s)
+	*s = slices.Grow(*s, n)[:from+n]
+	out := (*s)[from : from+n : from+n]
+	clear(out)
+	return out
 }
 
 // slots maps schema id's fields to the positions of features (record.Slots).
@@ -347,23 +379,25 @@ func (s *store) slots(ctx context.Context, id [8]byte, features []string) ([]int
 }
 
 // lookup reads the stored values of entities in one backend lookup (nil for absent ones).
-func (s *store) lookup(ctx context.Context, space string, entities [][]Value) ([][]byte, error) {
+func (s *store) lookup(ctx context.Context, space string, entities [][]Value, buf *Buffer) ([][]byte, error) {
 	if err := checkSpace(space); err != nil {
 		return nil, err
 	}
 	keys := make([][]byte, len(entities))
-	var arena []byte // every key in one allocation (usually)
 	ends := make([]int, len(entities))
+	from := len(buf.keys)
 	for i, e := range entities {
-		arena = record.Key(arena, e)
-		ends[i] = len(arena)
+		buf.keys = record.Key(buf.keys, e)
+		ends[i] = len(buf.keys)
 	}
-	start := 0
+	start := from
 	for i, end := range ends {
-		keys[i] = arena[start:end:end]
+		keys[i] = buf.keys[start:end:end]
 		start = end
 	}
-	return s.b.Lookup(ctx, space, keys)
+	vals, data, err := s.b.Lookup(ctx, space, keys, buf.data)
+	buf.data = data
+	return vals, err
 }
 
 func (s *store) DeleteSpace(ctx context.Context, space string) error {
