@@ -68,7 +68,9 @@ type Buffer struct {
 }
 
 // Size is the memory the buffer holds, in bytes (a caller keeping buffers can drop an oversized one).
-func (b *Buffer) Size() int { return cap(b.data) + cap(b.text) + cap(b.keys) + cap(b.cells)*12 + cap(b.rows)*56 }
+func (b *Buffer) Size() int {
+	return cap(b.data) + cap(b.text) + cap(b.keys) + cap(b.cells)*12 + cap(b.rows)*56
+}
 
 // Reset forgets the rows of earlier calls (their memory is reused).
 func (b *Buffer) Reset() {
