@@ -93,6 +93,8 @@ type column struct {
 type shape struct {
 	insts []*instance
 	cols  []column
+	// names is the columns' part of metadata.feature_names, quoted once: `"a","b"`.
+	names []byte
 }
 
 // plan is a resolved request: its shape, the key columns and their values.
@@ -290,6 +292,9 @@ func (s *Server) resolveShape(cat *catalog, env string, req *getRequest) (*plan,
 	if err := p.checkNames(req.FullFeatureNames); err != nil {
 		return nil, err
 	}
+	for i, c := range p.cols {
+		p.names = strconv.AppendQuote(appendSep(p.names, i), c.name)
+	}
 	return p, nil
 }
 
@@ -468,10 +473,7 @@ func (s *Server) render(b, tail []byte, p *plan, rows [][]online.JSONRow) ([]byt
 		b = appendSep(b, i)
 		b = strconv.AppendQuote(b, k.Name)
 	}
-	for i, c := range p.cols {
-		b = appendSep(b, i+len(p.keys))
-		b = strconv.AppendQuote(b, c.name)
-	}
+	b = append(appendSep(b, len(p.keys)*len(p.cols)), p.names...)
 	b = append(b, `]},"results":[`...)
 	for i, k := range p.keys {
 		b = appendSep(b, i)
