@@ -25,7 +25,8 @@ import (
 // A snapshot is loaded into its own key space, LoadedSpace(env, instance, snapshot). Which complete space serves
 // an instance is recorded in the store itself, in a pointer record (pointer.go) swapped only after the space is
 // completely loaded, so:
-//   - a starting server serves the recorded spaces at once (Start), without waiting for a load;
+//   - a starting server serves the recorded spaces at once (Start), without waiting for a load, when each holds
+//     the snapshot the environment shows or an earlier one in its history (never rows rolled back meanwhile);
 //   - replicas sharing a Redis store follow the same record: a snapshot is loaded by one of them and served by
 //     all, each re-reading the records every sync interval (Run);
 //   - a superseded space stays readable for Grace before one replica deletes it, so a replica that has not yet
