@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/strata-data/strata/auth"
 	"github.com/strata-data/strata/envs"
@@ -94,6 +93,8 @@ type column struct {
 type shape struct {
 	insts []*instance
 	cols  []column
+	// names is the columns' part of metadata.feature_names, quoted once: `"a","b"`.
+	names []byte
 }
 
 // plan is a resolved request: its shape, the key columns and their values.
@@ -136,7 +137,14 @@ func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	rows := make([][]online.Row, len(p.insts))
+	out := outPool.Get().(*outBuf)
+	defer func() {
+		if cap(out.b) <= 4<<20 && out.rows.Size() <= 4<<20 {
+			out.rows.Reset()
+			outPool.Put(out)
+		}
+	}()
+	rows := make([][]online.JSONRow, len(p.insts))
 	for i, in := range p.insts {
 		ents := make([][]online.Value, p.n)
 		flat := make([]online.Value, p.n*len(in.keys))
@@ -146,24 +154,24 @@ func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
 				ents[e][k] = p.keyVals[jk.Name][e]
 			}
 		}
-		if rows[i], err = s.o.Store.Get(r.Context(), s.space(env, in.space), ents, in.features); err != nil {
+		if rows[i], err = s.o.Store.GetJSON(r.Context(), s.space(env, in.space), ents, in.features, &out.rows); err != nil {
 			s.fail(w, r, err)
 			return
 		}
 	}
-	out := outPool.Get().(*outBuf)
 	out.b, out.tail = s.render(out.b[:0], out.tail[:0], p, rows)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(out.b))) // one write, no chunked framing
 	_, _ = w.Write(out.b)
-	if cap(out.b) <= 4<<20 {
-		outPool.Put(out)
-	}
 }
 
-// outBuf is a response buffer (a 100 × 50 answer is about half a megabyte) and its scratch space.
-type outBuf struct{ b, tail []byte }
+// outBuf is a response buffer (a 100 × 50 answer is about a third of a megabyte), its scratch space and the
+// memory the store's rows are read into, reused from request to request.
+type outBuf struct {
+	b, tail []byte
+	rows    online.Buffer
+}
 
 var outPool = sync.Pool{New: func() any { return new(outBuf) }}
 
@@ -283,6 +291,9 @@ func (s *Server) resolveShape(cat *catalog, env string, req *getRequest) (*plan,
 	}
 	if err := p.checkNames(req.FullFeatureNames); err != nil {
 		return nil, err
+	}
+	for i, c := range p.cols {
+		p.names = strconv.AppendQuote(appendSep(p.names, i), c.name)
 	}
 	return p, nil
 }
@@ -455,17 +466,14 @@ const epoch = `"1970-01-01T00:00:00Z"`
 
 // render writes Feast's column-major response: the key columns first, then each feature with its statuses and
 // event timestamps.
-func (s *Server) render(b, tail []byte, p *plan, rows [][]online.Row) ([]byte, []byte) {
+func (s *Server) render(b, tail []byte, p *plan, rows [][]online.JSONRow) ([]byte, []byte) {
 	now := s.o.Now().UnixMicro()
 	b = append(b, `{"metadata":{"feature_names":[`...)
 	for i, k := range p.keys {
 		b = appendSep(b, i)
 		b = strconv.AppendQuote(b, k.Name)
 	}
-	for i, c := range p.cols {
-		b = appendSep(b, i+len(p.keys))
-		b = strconv.AppendQuote(b, c.name)
-	}
+	b = append(appendSep(b, len(p.keys)*len(p.cols)), p.names...)
 	b = append(b, `]},"results":[`...)
 	for i, k := range p.keys {
 		b = appendSep(b, i)
@@ -493,35 +501,34 @@ func (s *Server) render(b, tail []byte, p *plan, rows [][]online.Row) ([]byte, [
 	return append(b, "]}\n"...), tail
 }
 
-func appendStamps(b []byte, rows []online.Row) []byte {
+func appendStamps(b []byte, rows []online.JSONRow) []byte {
 	for e, r := range rows {
 		b = appendSep(b, e)
 		if !r.Found {
 			b = append(b, epoch...)
 			continue
 		}
-		b = appendTime(b, r.EventUS)
+		b = record.AppendJSONTime(b, r.EventUS)
 	}
 	return b
 }
 
-func (s *Server) appendColumn(b []byte, c column, rows []online.Row, stamps []byte, now int64) []byte {
+func (s *Server) appendColumn(b []byte, c column, rows []online.JSONRow, stamps []byte, now int64) []byte {
 	ttl := time.Duration(c.inst.view.TTL).Microseconds()
 	b = append(b, `{"values":[`...)
 	for e, r := range rows {
 		b = appendSep(b, e)
-		b = appendValue(b, r.Values[c.pos])
+		b = append(b, r.Cells[c.pos].JSON(r.Data)...)
 	}
 	b = append(b, `],"statuses":[`...)
 	for e, r := range rows {
 		b = appendSep(b, e)
-		v := r.Values[c.pos]
-		switch {
-		case !r.Found || v.Kind == record.Missing:
+		switch k := r.Cells[c.pos].Kind; {
+		case !r.Found || k == record.Missing:
 			b = append(b, `"NOT_FOUND"`...)
 		case ttl > 0 && now-r.EventUS > ttl:
 			b = append(b, `"OUTSIDE_MAX_AGE"`...)
-		case v.Kind == record.Null:
+		case k == record.Null:
 			b = append(b, `"NULL_VALUE"`...)
 		default:
 			b = append(b, `"PRESENT"`...)
@@ -547,54 +554,6 @@ func appendRepeat(b []byte, s string, n int) []byte {
 	return b
 }
 
-func appendTime(b []byte, us int64) []byte {
-	b = append(b, '"')
-	b = time.UnixMicro(us).UTC().AppendFormat(b, time.RFC3339Nano)
-	return append(b, '"')
-}
-
-// appendValue writes a value as native JSON: numbers, strings, booleans, RFC 3339 timestamps, base64 bytes;
-// null for a null or missing value and for NaN/±Inf, which JSON cannot carry.
-func appendValue(b []byte, v online.Value) []byte {
-	switch v.Kind {
-	case record.Int64:
-		return strconv.AppendInt(b, v.I, 10)
-	case record.Float64:
-		if v.F != v.F || v.F > 1.7976931348623157e308 || v.F < -1.7976931348623157e308 {
-			return append(b, "null"...)
-		}
-		return strconv.AppendFloat(b, v.F, 'g', -1, 64)
-	case record.String:
-		return appendString(b, v.S)
-	case record.Bool:
-		return strconv.AppendBool(b, v.Bool())
-	case record.Timestamp:
-		return appendTime(b, v.I)
-	case record.Bytes:
-		enc, _ := json.Marshal([]byte(v.S))
-		return append(b, enc...)
-	}
-	return append(b, "null"...)
-}
-
-// appendString writes s as a JSON string without encoding/json's allocations; invalid UTF-8 goes through
-// encoding/json, which replaces it.
-func appendString(b []byte, s string) []byte {
-	if !utf8.ValidString(s) {
-		enc, _ := json.Marshal(s)
-		return append(b, enc...)
-	}
-	const hexDigits = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
-}
+// appendValue writes a key value as the JSON the response carries (record.AppendJSON; stored feature values
+// carry that text already).
+func appendValue(b []byte, v online.Value) []byte { return record.AppendJSON(b, v) }

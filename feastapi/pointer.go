@@ -101,9 +101,19 @@ func (s *Syncer) complete(ctx context.Context, space string, rows int64) (bool, 
 
 // follow serves what the record of (env, name) names, unless this replica already serves a later record.
 func (s *Syncer) follow(ctx context.Context, env, name string) error {
+	return s.followIf(ctx, env, name, nil)
+}
+
+// followIf is follow for a record that accept (when not nil) accepts.
+func (s *Syncer) followIf(ctx context.Context, env, name string, accept func(pointer) (bool, error)) error {
 	_, p, err := s.readPointer(ctx, env, name)
 	if err != nil || p.Gen == 0 {
 		return err
+	}
+	if accept != nil {
+		if ok, err := accept(p); err != nil || !ok {
+			return err
+		}
 	}
 	if p.Space != "" {
 		if ok, err := s.complete(ctx, p.Space, p.Rows); err != nil || !ok {

@@ -25,7 +25,8 @@ import (
 // A snapshot is loaded into its own key space, LoadedSpace(env, instance, snapshot). Which complete space serves
 // an instance is recorded in the store itself, in a pointer record (pointer.go) swapped only after the space is
 // completely loaded, so:
-//   - a starting server serves the recorded spaces at once (Start), without waiting for a load;
+//   - a starting server serves the recorded spaces at once (Start), without waiting for a load, when each holds
+//     the snapshot the environment shows or an earlier one in its history (never rows rolled back meanwhile);
 //   - replicas sharing a Redis store follow the same record: a snapshot is loaded by one of them and served by
 //     all, each re-reading the records every sync interval (Run);
 //   - a superseded space stays readable for Grace before one replica deletes it, so a replica that has not yet
@@ -78,7 +79,11 @@ func (s *Syncer) SyncAll(ctx context.Context) error {
 }
 
 // Start serves, for every online instance with a table, the space its pointer record names, if that space is
-// complete: what an earlier run or another replica loaded is served without waiting for a load.
+// complete and holds the rows the environment shows or an earlier state of them: what an earlier run or another
+// replica loaded is served without waiting for a load. A record naming a snapshot that is not the visible one
+// nor one of its ancestors (prod rolled back to an earlier release, or a dev table overwritten by an older
+// branch, while every server was down) is not served: the instance answers as before a load (NOT_FOUND) until
+// the first load serves the visible snapshot, so rolled-back rows are never served.
 func (s *Syncer) Start(ctx context.Context) error {
 	return s.eachEnv(ctx, "online start failed", func(ctx context.Context, env string) error {
 		_, insts, err := s.instances(ctx, env)
@@ -86,12 +91,38 @@ func (s *Syncer) Start(ctx context.Context) error {
 			return err
 		}
 		for _, in := range insts {
-			if err := s.follow(ctx, env, in.name); err != nil {
+			err := s.followIf(ctx, env, in.name, func(p pointer) (bool, error) { return s.earlierOrSame(ctx, env, in, p) })
+			if err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// earlierOrSame tells whether the snapshot p records is the one env's readers see of the instance's table (in
+// prod the current release's pin) or an ancestor of it (in prod: a released ancestor), i.e. rows a running
+// server would still be serving while it loads the visible snapshot.
+func (s *Syncer) earlierOrSame(ctx context.Context, env string, in onlineTable, p pointer) (bool, error) {
+	if p.Space == "" {
+		return true, nil
+	}
+	view, err := s.Envs.Describe(ctx, env, in.ident)
+	if err != nil {
+		return false, err
+	}
+	parent := make(map[int64]int64, len(view.Snapshots))
+	for _, snap := range view.Snapshots {
+		parent[snap.ID] = snap.ParentID
+	}
+	for id, steps := view.ReadSnapshotID, 0; id != 0 && steps <= len(parent); id, steps = parent[id], steps+1 {
+		if id == p.Snapshot {
+			return true, nil
+		}
+	}
+	s.log().Warn("online: the recorded key space holds rows the environment no longer shows (rolled back?): not served until the visible snapshot is loaded",
+		"env", env, "table", in.ident.String(), "recorded_snapshot", p.Snapshot, "visible_snapshot", view.ReadSnapshotID)
+	return false, nil
 }
 
 func (s *Syncer) eachEnv(ctx context.Context, msg string, fn func(context.Context, string) error) error {

@@ -312,6 +312,60 @@ func TestSyncStartServesRecordedSpace(t *testing.T) {
 	}
 }
 
+// TestSyncStartAfterRollbackWhileDown: prod is rolled back while no server runs; a starting server does not
+// serve the recorded space (the rolled-back release's rows) but answers as before a load (NOT_FOUND) until its
+// first load serves the release's rows. A record of an earlier state of what prod shows (a newer release was
+// published while every server was down) is still served at once.
+func TestSyncStartAfterRollbackWhileDown(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			first := &feastapi.Syncer{}
+			f := newFixture(t, feastapi.Options{Sync: first, Store: open(t)})
+			id := lake.Ident{Zone: "features", Name: "user_stats"}
+			publish := func() *envs.Release {
+				rel, err := f.envs.Publish(f.ctx, "prod", []lake.Ident{id}, envs.PublishOptions{Actor: "test"})
+				require.NoError(t, err)
+				return rel
+			}
+			f.writeFeatureTable(t, "prod", "user_stats", []any{1, now, nil, 1.0, "fr", 1})
+			rel1 := publish()
+			f.writeFeatureTable(t, "prod", "user_stats", []any{1, now, nil, 2.0, "fr", 1}, []any{2, now, nil, 3.0, "de", 1})
+			publish()
+			require.NoError(t, first.Sync(f.ctx, "prod"))
+			require.Equal(t, []string{"2", "3", "-"}, f.served(t, "prod", "user_stats:total"))
+
+			// Down: a newer release is published. The restarted server serves the recorded (earlier) rows at once.
+			f.writeFeatureTable(t, "prod", "user_stats", []any{1, now, nil, 4.0, "fr", 1}, []any{2, now, nil, 5.0, "de", 1})
+			publish()
+			hide := hideFiles(t, f, "prod", "user_stats")
+			next := &feastapi.Syncer{}
+			g := f.replica(next, first)
+			require.NoError(t, next.Start(f.ctx))
+			require.Equal(t, []string{"2", "3", "-"}, g.served(t, "prod", "user_stats:total"), "an earlier release's rows, served at start")
+			hide.undo(t)
+			require.NoError(t, next.Sync(f.ctx, "prod"))
+			require.Equal(t, []string{"4", "5", "-"}, g.served(t, "prod", "user_stats:total"))
+
+			// Down again: prod is rolled back to release 1. The recorded space holds rolled-back rows.
+			_, err := f.envs.Rollback(f.ctx, "prod", rel1.ID, "test")
+			require.NoError(t, err)
+			restarted := &feastapi.Syncer{}
+			h := f.replica(restarted, first)
+			require.NoError(t, restarted.Start(f.ctx))
+			_, ok := restarted.Served("prod", "user_stats")
+			require.False(t, ok, "the recorded space is not what prod shows")
+			require.Equal(t, []string{"-", "-", "-"}, h.served(t, "prod", "user_stats:total"), "as before a load, never the rolled-back rows")
+			require.NoError(t, restarted.Sync(f.ctx, "prod"))
+			require.Equal(t, []string{"1", "-", "-"}, h.served(t, "prod", "user_stats:total"), "the first load serves the release's rows")
+
+			again := &feastapi.Syncer{}
+			k := f.replica(again, first)
+			require.NoError(t, again.Start(f.ctx))
+			require.Equal(t, []string{"1", "-", "-"}, k.served(t, "prod", "user_stats:total"), "the record now matches prod: served at start")
+		})
+	}
+}
+
 type hidden map[string]string
 
 // hideFiles moves the data files of env's features.<name> away, so loading it fails.

@@ -47,6 +47,36 @@ type Row struct {
 	Values     []Value
 }
 
+// JSONRow is what GetJSON returns for one entity: Found and EventUS as Row's; Cells[i] is the i-th requested
+// feature's kind (record.Missing when the stored row lacks it, or for every feature when Found is false) and
+// where its JSON text is in Data (Cells[i].JSON(Data)).
+type JSONRow struct {
+	Found   bool
+	EventUS int64
+	Data    []byte
+	Cells   []record.Cell
+}
+
+// Buffer is the memory GetJSON's rows point into, kept from request to request so serving allocates little:
+// the calls of one request append to it, and the caller Resets it once it no longer uses their rows. The zero
+// value is ready; a Buffer is not safe for concurrent use.
+type Buffer struct {
+	data, text []byte
+	keys       []byte
+	cells      []record.Cell
+	rows       []JSONRow
+}
+
+// Size is the memory the buffer holds, in bytes (a caller keeping buffers can drop an oversized one).
+func (b *Buffer) Size() int {
+	return cap(b.data) + cap(b.text) + cap(b.keys) + cap(b.cells)*12 + cap(b.rows)*56
+}
+
+// Reset forgets the rows of earlier calls (their memory is reused).
+func (b *Buffer) Reset() {
+	b.data, b.text, b.keys, b.cells, b.rows = b.data[:0], b.text[:0], b.keys[:0], b.cells[:0], b.rows[:0]
+}
+
 // Store is an online store. All methods are safe for concurrent use. Spaces are "ENV/NAME" (Space).
 type Store interface {
 	// WriteLatest upserts rdr's rows into the key space. Columns: the join keys (in declared order, named by
@@ -65,6 +95,10 @@ type Store interface {
 	// Get returns, for each entity (its join key values in declared order), its row with the features named,
 	// in that order: one lookup per entity, one round trip for the batch.
 	Get(ctx context.Context, space string, entities [][]Value, features []string) ([]Row, error)
+	// GetJSON is Get for serving: each row's features as their kinds and JSON texts (record.AppendJSON), which
+	// the store keeps beside the values, so nothing is formatted per request. The rows point into buf (nil: new
+	// memory); see Buffer.
+	GetJSON(ctx context.Context, space string, entities [][]Value, features []string, buf *Buffer) ([]JSONRow, error)
 	// DeleteSpace removes every row of a key space.
 	DeleteSpace(ctx context.Context, space string) error
 	// Copy upserts every row of space from into space to, newer wins (used to publish staged rows).
@@ -92,7 +126,9 @@ type Backend interface {
 	// entries come sorted by key, one per key, and are written in as few round trips or transactions as the
 	// engine allows.
 	Put(ctx context.Context, space string, entries []record.Entry) error
-	Lookup(ctx context.Context, space string, keys [][]byte) ([][]byte, error)
+	// Lookup appends the values to dst and returns them as slices of the grown dst (earlier slices of dst stay
+	// valid when it is reallocated).
+	Lookup(ctx context.Context, space string, keys [][]byte, dst []byte) (vals [][]byte, grown []byte, err error)
 	Scan(ctx context.Context, space string, fn func([]record.Entry) error) error
 	PutSchema(ctx context.Context, id [8]byte, enc []byte) error
 	Schema(ctx context.Context, id [8]byte) ([]byte, error)
@@ -251,22 +287,7 @@ func (s *store) schema(ctx context.Context, id [8]byte) (*record.Schema, error) 
 }
 
 func (s *store) Get(ctx context.Context, space string, entities [][]Value, features []string) ([]Row, error) {
-	if err := checkSpace(space); err != nil {
-		return nil, err
-	}
-	keys := make([][]byte, len(entities))
-	var arena []byte // every key in one allocation (usually)
-	ends := make([]int, len(entities))
-	for i, e := range entities {
-		arena = record.Key(arena, e)
-		ends[i] = len(arena)
-	}
-	start := 0
-	for i, end := range ends {
-		keys[i] = arena[start:end:end]
-		start = end
-	}
-	vals, err := s.b.Lookup(ctx, space, keys)
+	vals, err := s.lookup(ctx, space, entities, &Buffer{})
 	if err != nil {
 		return nil, err
 	}
@@ -288,11 +309,10 @@ func (s *store) Get(ctx context.Context, space string, entities [][]Value, featu
 			return nil, err
 		}
 		if slots == nil || h.SchemaID != lastID {
-			sc, err := s.schema(ctx, h.SchemaID)
-			if err != nil {
+			if slots, err = s.slots(ctx, h.SchemaID, features); err != nil {
 				return nil, err
 			}
-			slots, lastID = record.Slots(sc, features), h.SchemaID
+			lastID = h.SchemaID
 		}
 		if err := record.DecodeInto(v, slots, out); err != nil {
 			return nil, err
@@ -300,6 +320,86 @@ func (s *store) Get(ctx context.Context, space string, entities [][]Value, featu
 		rows[i] = Row{Found: true, EventUS: h.EventUS, CreatedUS: h.CreatedUS, HasCreated: h.HasCreated, Values: out}
 	}
 	return rows, nil
+}
+
+func (s *store) GetJSON(ctx context.Context, space string, entities [][]Value, features []string, buf *Buffer) ([]JSONRow, error) {
+	if buf == nil {
+		buf = &Buffer{}
+	}
+	vals, err := s.lookup(ctx, space, entities, buf)
+	if err != nil {
+		return nil, err
+	}
+	rows := grow(&buf.rows, len(entities))
+	cells := grow(&buf.cells, len(entities)*len(features))
+	var lastID [8]byte
+	var slots []int
+	for i, v := range vals {
+		out := cells[i*len(features) : (i+1)*len(features) : (i+1)*len(features)]
+		if v == nil {
+			for j := range out {
+				out[j].Kind = record.Missing
+			}
+			rows[i] = JSONRow{Cells: out}
+			continue
+		}
+		h, err := record.DecodeHeader(v)
+		if err != nil {
+			return nil, err
+		}
+		if slots == nil || h.SchemaID != lastID {
+			if slots, err = s.slots(ctx, h.SchemaID, features); err != nil {
+				return nil, err
+			}
+			lastID = h.SchemaID
+		}
+		var data []byte
+		if data, buf.text, err = record.DecodeJSON(v, slots, out, buf.text); err != nil {
+			return nil, err
+		}
+		rows[i] = JSONRow{Found: true, EventUS: h.EventUS, Data: data, Cells: out}
+	}
+	return rows, nil
+}
+
+// grow extends *s by n zeroed elements and returns them (a reallocation leaves earlier returned ones valid).
+func grow[T any](s *[]T, n int) []T {
+	from := len(*s)
+	*s = slices.Grow(*s, n)[:from+n]
+	out := (*s)[from : from+n : from+n]
+	clear(out)
+	return out
+}
+
+// slots maps schema id's fields to the positions of features (record.Slots).
+func (s *store) slots(ctx context.Context, id [8]byte, features []string) ([]int, error) {
+	sc, err := s.schema(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return record.Slots(sc, features), nil
+}
+
+// lookup reads the stored values of entities in one backend lookup (nil for absent ones).
+func (s *store) lookup(ctx context.Context, space string, entities [][]Value, buf *Buffer) ([][]byte, error) {
+	if err := checkSpace(space); err != nil {
+		return nil, err
+	}
+	keys := make([][]byte, len(entities))
+	ends := make([]int, len(entities))
+	from := len(buf.keys)
+	for i, e := range entities {
+		buf.keys = record.Key(buf.keys, e)
+		ends[i] = len(buf.keys)
+	}
+	start := from
+	for i, end := range ends {
+		keys[i] = buf.keys[start:end:end]
+		start = end
+	}
+	vals, data, err := s.b.Lookup(ctx, space, keys, buf.data)
+	buf.data = data
+	return vals, err
 }
 
 func (s *store) DeleteSpace(ctx context.Context, space string) error {

@@ -204,3 +204,51 @@ func hideNewParquet(t *testing.T, dir, table string, since time.Time) int {
 	}))
 	return n
 }
+
+// TestServeRestartAfterRollbackWhileDown: prod is rolled back while `strata serve` is down; the restarted server
+// never answers with the rolled-back release's rows: its first answers are those of an instance not loaded yet
+// (NOT_FOUND), then, once its first load completes, the rows of the release prod now shows.
+func TestServeRestartAfterRollbackWhileDown(t *testing.T) {
+	for _, backend := range []struct {
+		name string
+		env  []string
+	}{
+		{"embedded", nil},
+		{"redis", []string{"STRATA_ONLINE_BACKEND=redis", "STRATA_ONLINE_REDIS_ADDR=" + testenv.RedisAddr(t), "STRATA_ONLINE_REDIS_PREFIX=e2e-" + strings.ReplaceAll(t.Name(), "/", "-") + ":"}},
+	} {
+		t.Run(backend.name, func(t *testing.T) {
+			c := featureProject(t)
+			c.ok("apply")
+			c.ok("table", "import", "--env", "prod", "clean.users", c.file("users.csv", featureUsersCSV), "--force")
+			c.ok("release", "publish", "--env", "prod", "clean.users")
+			c.ok("apply", "--env", "prod")
+			c.ok("materialize", "--env", "prod", "--force")
+			c.ok("release", "publish", "--env", "prod", "features.user_stats")
+			first := latestRelease(t, c)
+			c.ok("table", "import", "--env", "prod", "clean.users", c.file("prod-more.csv", "user_id,event_ts,created_ts,total,country\n2,2024-05-01 00:00:00,2024-05-01 00:00:00,7,pt\n"), "--force")
+			c.ok("release", "publish", "--env", "prod", "clean.users")
+			c.ok("materialize", "user_stats", "--env", "prod", "--force")
+			c.ok("release", "publish", "--env", "prod", "features.user_stats")
+
+			env := append([]string{"STRATA_SQLWIRE_ADDR=", "STRATA_SERVING_SYNC_INTERVAL=200ms"}, backend.env...)
+			p := startServe(t, c, env, "--addr", "127.0.0.1:0")
+			eventually(t, p, "prod", []string{`10.5/"fr"`, `7/"pt"`, "-/-"}, "the second release is served")
+			require.NoError(t, p.cmd.Process.Signal(os.Interrupt))
+			_ = p.cmd.Wait()
+
+			c.ok("release", "rollback", "--env", "prod", jsonText(first))
+			p = startServe(t, c, env, "--addr", "127.0.0.1:0")
+			released, none := []string{`10.5/"fr"`, `3.25/"de"`, "-/-"}, []string{"-/-", "-/-", "-/-"}
+			for deadline := time.Now().Add(20 * time.Second); ; {
+				got := onlineValues(t, p, "prod")
+				if equalStrings(got, released) {
+					break
+				}
+				require.False(t, time.Now().After(deadline), "the first load did not complete\nserver log:\n"+p.stderr.String())
+				require.Equal(t, none, got, "before its first load the restarted server answers NOT_FOUND, never the rolled-back rows\nserver log:\n"+p.stderr.String())
+				time.Sleep(20 * time.Millisecond)
+			}
+			require.Contains(t, p.stderr.String(), "not served until the visible snapshot is loaded")
+		})
+	}
+}

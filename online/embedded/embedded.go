@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -103,11 +104,12 @@ func appends(b *bolt.Bucket, key []byte) bool {
 	return k == nil || bytes.Compare(key, k) > 0
 }
 
-// Lookup returns the stored values of keys (nil for absent ones) from one read transaction.
-func (s *Store) Lookup(_ context.Context, space string, keys [][]byte) ([][]byte, error) {
+// Lookup appends the stored values of keys to dst (nil for absent ones), from one read transaction: bbolt's
+// memory is valid only inside it, so values are copied.
+func (s *Store) Lookup(_ context.Context, space string, keys [][]byte, dst []byte) ([][]byte, []byte, error) {
 	out := make([][]byte, len(keys))
 	ends := make([]int, len(keys))
-	var arena []byte // bbolt's memory is valid only inside the transaction: values are copied, into one buffer
+	from := len(dst)
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(space))
 		if b == nil {
@@ -115,25 +117,28 @@ func (s *Store) Lookup(_ context.Context, space string, keys [][]byte) ([][]byte
 		}
 		for i, k := range keys {
 			if v := b.Get(k); v != nil {
-				if arena == nil { // rows of one view are about the same size
-					arena = make([]byte, 0, len(v)*(len(keys)-i)+len(v)/2*(len(keys)-i))
+				if cap(dst)-len(dst) < len(v) { // rows of one view are about the same size
+					dst = slices.Grow(dst, len(v)*(len(keys)-i)+len(v)/2*(len(keys)-i))
 				}
-				arena = append(arena, v...)
-				ends[i] = len(arena)
+				dst = append(dst, v...)
+				ends[i] = len(dst)
 			} else {
 				ends[i] = -1
 			}
 		}
 		return nil
 	})
-	start := 0
+	if err != nil {
+		return nil, dst, err
+	}
+	start := from
 	for i, end := range ends {
-		if end >= 0 && err == nil && arena != nil {
-			out[i] = arena[start:end:end]
+		if end >= 0 && len(dst) > from {
+			out[i] = dst[start:end:end]
 			start = end
 		}
 	}
-	return out, err
+	return out, dst, nil
 }
 
 const scanBatch = 4096

@@ -49,7 +49,7 @@ func TestPutFillsPagesWhenAppending(t *testing.T) {
 	require.NoError(t, s.Put(ctx, "dev/chunks", entries(0, 20000, 2)))
 	require.NoError(t, s.Put(ctx, "dev/chunks", entries(1, 20000, 2)))
 	require.LessOrEqual(t, leafPages(t, s, "dev/chunks"), upserted*11/10, "interleaved chunks")
-	got, err := s.Lookup(ctx, "dev/chunks", [][]byte{binary.BigEndian.AppendUint64(nil, 19999), binary.BigEndian.AppendUint64(nil, 20000)})
+	got, _, err := s.Lookup(ctx, "dev/chunks", [][]byte{binary.BigEndian.AppendUint64(nil, 19999), binary.BigEndian.AppendUint64(nil, 20000)}, nil)
 	require.NoError(t, err)
 	require.NotNil(t, got[0])
 	require.Nil(t, got[1])

@@ -8,6 +8,12 @@
 // where the timestamps are order-preserving (a byte comparison of bytes 9..25 orders rows by (event_ts,
 // created_ts), a null created_ts lowest), so a backend can decide "newer wins" without decoding. The schema (the
 // feature names and kinds) is stored once, content-addressed by its id.
+//
+// Version 2 (written since) stores each value as kind(1) | binary value | uvarint n | n bytes of the value's
+// JSON text (AppendJSON; n = 0 for null, NaN and ±Inf, which answer null), so serving copies the text instead of
+// formatting numbers and timestamps per request. Version 1 values (kind | binary value) written by earlier
+// releases are still read: their JSON is formatted when read (DecodeJSON). Any other version is an error, never
+// misread.
 package record
 
 import (
@@ -138,7 +144,11 @@ func DecodeSchema(enc []byte) (*Schema, error) {
 	return s, nil
 }
 
-const version = 1
+// version is the format written; versionBinary the earlier one, still read.
+const (
+	version       = 2
+	versionBinary = 1
+)
 
 // HeaderLen is the length of a stored value's header; OrderFrom..HeaderLen are the ordering bytes.
 const (
@@ -165,7 +175,28 @@ func Encode(dst []byte, s *Schema, eventUS int64, createdUS int64, hasCreated bo
 	}
 	dst = appendU64(dst, c)
 	for _, v := range vals {
-		dst = AppendValue(dst, v)
+		dst = appendStored(dst, v)
+	}
+	return dst
+}
+
+// appendStored appends a value as version 2 stores it: tagged binary, then its JSON text.
+func appendStored(dst []byte, v Value) []byte {
+	dst = AppendValue(dst, v)
+	if v.Kind == Null || v.Kind == Float64 && !finite(v.F) {
+		return append(dst, 0)
+	}
+	n := len(dst)
+	dst = append(dst, 0) // one length byte, moved along when the text is 128 bytes or more
+	dst = AppendJSON(dst, v)
+	if l := len(dst) - n - 1; l < 0x80 {
+		dst[n] = byte(l)
+	} else {
+		var lb [binary.MaxVarintLen64]byte
+		w := binary.PutUvarint(lb[:], uint64(l))
+		dst = append(dst, lb[:w-1]...)
+		copy(dst[n+w:], dst[n+1:n+1+l])
+		copy(dst[n:], lb[:w])
 	}
 	return dst
 }
@@ -198,7 +229,7 @@ type Header struct {
 // DecodeHeader reads a stored value's header.
 func DecodeHeader(b []byte) (Header, error) {
 	var h Header
-	if len(b) < HeaderLen || b[0] != version {
+	if len(b) < HeaderLen || b[0] != version && b[0] != versionBinary {
 		return h, fmt.Errorf("corrupt online value (%d bytes)", len(b))
 	}
 	copy(h.SchemaID[:], b[1:9])
@@ -230,9 +261,12 @@ func DecodeInto(b []byte, slots []int, out []Value) error {
 	for i := range out {
 		out[i] = Value{Kind: Missing}
 	}
-	p := HeaderLen
+	p, withJSON := HeaderLen, b[0] == version
 	for _, slot := range slots {
 		v, next, ok := readValue(b, p)
+		if ok && withJSON {
+			_, next, ok = jsonText(b, next)
+		}
 		if !ok {
 			return fmt.Errorf("corrupt online value at byte %d", p)
 		}
@@ -242,6 +276,106 @@ func DecodeInto(b []byte, slots []int, out []Value) error {
 		p = next
 	}
 	return nil
+}
+
+// jsonText reads the JSON text length at p and returns the text's start and end.
+func jsonText(b []byte, p int) (start, end int, ok bool) {
+	l, n := binary.Uvarint(b[min(p, len(b)):])
+	if n <= 0 || uint64(len(b)-p-n) < l {
+		return p, p, false
+	}
+	return p + n, p + n + int(l), true
+}
+
+// Cell is where a decoded value's JSON text is, in the data DecodeJSON returns: Len 0 means null (a null, NaN,
+// ±Inf or missing value).
+type Cell struct {
+	Kind     Kind
+	Off, Len uint32
+}
+
+var null = []byte("null")
+
+// JSON returns the cell's JSON text in data.
+func (c Cell) JSON(data []byte) []byte {
+	if c.Len == 0 {
+		return null
+	}
+	return data[c.Off : c.Off+c.Len]
+}
+
+// DecodeJSON is DecodeInto for serving: it fills out by slots with each value's kind and the position of its
+// JSON text (positions no field fills get kind Missing), and returns the bytes those positions refer to. For a
+// version 2 value that is b itself, nothing is formatted; a version 1 value's texts are formatted into scratch,
+// which is returned grown (the data stays valid when scratch is later reallocated).
+func DecodeJSON(b []byte, slots []int, out []Cell, scratch []byte) (data, grown []byte, err error) {
+	for i := range out {
+		out[i] = Cell{Kind: Missing}
+	}
+	if b[0] != version {
+		return decodeBinaryJSON(b, slots, out, scratch)
+	}
+	p := HeaderLen
+	for _, slot := range slots {
+		if p >= len(b) {
+			return nil, scratch, fmt.Errorf("corrupt online value at byte %d", p)
+		}
+		kind := Kind(b[p])
+		next, ok := skipValue(b, p+1, kind)
+		start, end := next, next
+		if ok {
+			start, end, ok = jsonText(b, next)
+		}
+		if !ok {
+			return nil, scratch, fmt.Errorf("corrupt online value at byte %d", p)
+		}
+		if slot >= 0 {
+			out[slot] = Cell{Kind: kind, Off: uint32(start), Len: uint32(end - start)}
+		}
+		p = end
+	}
+	return b, scratch, nil
+}
+
+// skipValue returns the end of a binary value of kind starting at p.
+func skipValue(b []byte, p int, kind Kind) (int, bool) {
+	switch kind {
+	case Null:
+		return p, true
+	case Int64, Timestamp, Float64:
+		return p + 8, p+8 <= len(b)
+	case Bool:
+		return p + 1, p < len(b)
+	case String, Bytes:
+		l, n := binary.Uvarint(b[min(p, len(b)):])
+		if n <= 0 || uint64(len(b)-p-n) < l {
+			return p, false
+		}
+		return p + n + int(l), true
+	}
+	return p, false
+}
+
+// decodeBinaryJSON is DecodeJSON of a version 1 value.
+func decodeBinaryJSON(b []byte, slots []int, out []Cell, scratch []byte) (data, grown []byte, err error) {
+	from := len(scratch)
+	p := HeaderLen
+	for _, slot := range slots {
+		v, next, ok := readValue(b, p)
+		if !ok {
+			return nil, scratch, fmt.Errorf("corrupt online value at byte %d", p)
+		}
+		p = next
+		if slot < 0 {
+			continue
+		}
+		start := len(scratch)
+		if v.Kind != Null && (v.Kind != Float64 || finite(v.F)) {
+			scratch = AppendJSON(scratch, v)
+		}
+		out[slot] = Cell{Kind: v.Kind, Off: uint32(start - from), Len: uint32(len(scratch) - start)}
+	}
+	return scratch[from:len(scratch):len(scratch)], scratch, nil
 }
 
 func readValue(b []byte, p int) (Value, int, bool) {

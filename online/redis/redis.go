@@ -135,20 +135,26 @@ func (s *Store) Put(ctx context.Context, space string, entries []record.Entry) e
 	return err
 }
 
-// Lookup reads keys in one round trip (GET for one, MGET for many); absent keys give nil.
-func (s *Store) Lookup(ctx context.Context, space string, keys [][]byte) ([][]byte, error) {
+// Lookup reads keys in one round trip (GET for one, MGET for many) and appends the values to dst; absent keys
+// give nil.
+func (s *Store) Lookup(ctx context.Context, space string, keys [][]byte, dst []byte) ([][]byte, []byte, error) {
 	out := make([][]byte, len(keys))
 	p := s.spacePrefix(space)
-	if len(keys) == 1 {
-		v, err := s.c.Get(ctx, p+string(keys[0])).Bytes()
-		if errors.Is(err, goredis.Nil) {
-			return out, nil
-		}
-		out[0] = v
-		return out, err
-	}
 	if len(keys) == 0 {
-		return out, nil
+		return out, dst, nil
+	}
+	if len(keys) == 1 {
+		v, err := s.c.Get(ctx, p+string(keys[0])).Result()
+		if errors.Is(err, goredis.Nil) {
+			return out, dst, nil
+		}
+		if err != nil {
+			return nil, dst, err
+		}
+		from := len(dst)
+		dst = append(dst, v...)
+		out[0] = dst[from:len(dst):len(dst)]
+		return out, dst, nil
 	}
 	names := make([]string, len(keys))
 	for i, k := range keys {
@@ -156,14 +162,25 @@ func (s *Store) Lookup(ctx context.Context, space string, keys [][]byte) ([][]by
 	}
 	vals, err := s.c.MGet(ctx, names...).Result()
 	if err != nil {
-		return nil, err
+		return nil, dst, err
 	}
+	ends := make([]int, len(vals))
+	from := len(dst)
 	for i, v := range vals {
+		ends[i] = -1
 		if str, ok := v.(string); ok {
-			out[i] = []byte(str)
+			dst = append(dst, str...)
+			ends[i] = len(dst)
 		}
 	}
-	return out, nil
+	start := from
+	for i, end := range ends {
+		if end >= 0 {
+			out[i] = dst[start:end:end]
+			start = end
+		}
+	}
+	return out, dst, nil
 }
 
 // Scan calls fn with the space's rows in batches.
