@@ -74,7 +74,9 @@ func BenchmarkDatasetBuild50(b *testing.B) { benchBuild(b, 1_000_000, 100_000, 1
 func BenchmarkDatasetBuild10M(b *testing.B) { benchBuild(b, 10_000_000, 1_000_000, 1_000_000, 50) }
 
 // BenchmarkDatasetJoin50 is BenchmarkDatasetBuild50 without the write: the DuckDB join alone, drained.
-func BenchmarkDatasetJoin50(b *testing.B) { benchBuildMode(b, 1_000_000, 100_000, 100_000, 50, modeJoin) }
+func BenchmarkDatasetJoin50(b *testing.B) {
+	benchBuildMode(b, 1_000_000, 100_000, 100_000, 50, modeJoin)
+}
 
 // BenchmarkDatasetBuild50Arrow is BenchmarkDatasetBuild50 with the rows read out of the join's database and
 // written by a second one, as before datasets were copied (QueryDeferred): the copy's baseline.
