@@ -64,7 +64,10 @@ func CanWriteParquet(schema *arrow.Schema) bool {
 //
 // When rdr is a *FileReader nothing of which has been read, the file is copied by DuckDB from the source file
 // to Parquet without passing through Go, with the same checks (malformed rows, --max-bad-rows) as reading it:
-// the reader then ends as if it had been read (Next returns false; BadRows and Rows are complete).
+// the reader then ends as if it had been read (Next returns false; BadRows and Rows are complete). Likewise a
+// Result of QueryDeferred nothing of which has been read is copied by its own database (see QueryDeferred).
+// rdr may wrap either in readers with an Unwrap() array.RecordReader method, by which a wrapper promises that
+// its rows are exactly the wrapped reader's, with the same column names and types.
 //
 // rdr's rows are read to the end; an error it reports after its last batch fails the write. On any error no
 // file written by this call remains. Files are written in a scratch directory and moved into dir only once
@@ -77,8 +80,16 @@ func (e *Engine) WriteParquet(ctx context.Context, rdr array.RecordReader, dir s
 	if err != nil {
 		return nil, err
 	}
-	if fr, ok := rdr.(*FileReader); ok && fr.copyable() {
-		return fr.copyParquet(ctx, abs, schema)
+	switch src := innermost(rdr).(type) {
+	case *FileReader:
+		if src.copyable() {
+			return src.copyParquet(ctx, abs, schema)
+		}
+	case *Result:
+		files, err := src.copyParquet(ctx, abs, schema)
+		if !errors.Is(err, errNotCopied) {
+			return files, err
+		}
 	}
 	plan, err := planParquet(rdr.Schema(), schema)
 	if err != nil {
@@ -249,6 +260,12 @@ func (in *instance) copyParquet(ctx context.Context, sql string) (int64, []strin
 	if err != nil {
 		return 0, nil, err
 	}
+	return in.runCopy(ctx, ps)
+}
+
+// runCopy runs a prepared COPY ... RETURN_FILES statement (taking ownership of it) and returns the rows and
+// files it wrote.
+func (in *instance) runCopy(ctx context.Context, ps duckdb.PreparedStatement) (int64, []string, error) {
 	s, err := in.startStream(ctx, ps)
 	if err != nil {
 		return 0, nil, err

@@ -25,6 +25,9 @@ type reader struct {
 	refs     atomic.Int64
 	once     sync.Once
 	closed   bool
+	// lazy, while set, is the prepared statement of a deferred query that has not started (querycopy.go).
+	lazy   *lazyStart
+	copied bool // WriteParquet copied the deferred query's rows (querycopy.go)
 }
 
 var (
@@ -53,6 +56,7 @@ func (r *reader) Next() bool {
 	if r.closed {
 		return false
 	}
+	r.startLazy()
 	ok := r.s.next()
 	if !ok && r.s.done && r.s.err == nil {
 		r.finished.Store(true)
@@ -112,6 +116,7 @@ func (r *reader) Close() error {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.closed = true
+		r.dropLazy()
 		r.s.release()
 		r.retire(r.in)
 	})

@@ -138,7 +138,9 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 	if err != nil {
 		return nil, err
 	}
-	res, err := b.Engine.Query(ctx, q.sql, q.tables)
+	// Deferred: the engine's FileWriter has the query's own database COPY the rows to Parquet, so that they never
+	// pass through Go (with another FileWriter, or none, the rows are read as from Query).
+	res, err := b.Engine.QueryDeferred(ctx, q.sql, q.tables)
 	if err != nil {
 		return nil, fmt.Errorf("build dataset %s: %w", req.Name, err)
 	}

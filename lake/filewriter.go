@@ -28,7 +28,9 @@ import (
 // lists, ...) and, on every field including nested ones, the Parquet field id found in the field's
 // "PARQUET:field_id" metadata. rdr's columns are matched to schema's by name; schema columns rdr lacks are
 // nulls. An error rdr reports after its last batch fails the write. On error no file it wrote remains, and the
-// write fails. WriteParquet does not close or release rdr.
+// write fails. WriteParquet does not close or release rdr. The lake may pass rdr wrapped in a reader with an
+// Unwrap() array.RecordReader method, which returns the caller's reader, whose rows the wrapper delivers
+// unchanged (same names and types; only field ids stripped).
 type FileWriter interface {
 	CanWrite(schema *arrow.Schema) bool
 	WriteParquet(ctx context.Context, rdr array.RecordReader, dir string, schema *arrow.Schema) ([]string, error)
@@ -170,6 +172,10 @@ func (r *rebound) Next() bool {
 func (r *rebound) RecordBatch() arrow.RecordBatch { return r.cur }
 
 func (r *rebound) Record() arrow.RecordBatch { return r.cur }
+
+// Unwrap returns the reader whose rows r delivers unchanged (names and types equal, field ids aside), so that
+// a FileWriter can copy a source it recognises (an engine query or file) without reading it.
+func (r *rebound) Unwrap() array.RecordReader { return r.RecordReader }
 
 // dataLocation is where t's new data files go (iceberg-go's default location provider's choice).
 func dataLocation(t *table.Table) string {

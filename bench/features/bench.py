@@ -11,6 +11,8 @@ Usage (from the repository root; the Feast venv is made by bench/features/setup-
   go build -tags duckdb_arrow -o /tmp/strata ./cmd/strata
   $FEAST_VENV/bin/python bench/features/bench.py --strata /tmp/strata [--rows 1000000 --spine 100000 --entities 100000]
   add --feast-file to also run Feast's default file offline store (slow, much memory: skip it at 10M rows).
+  --data DIR keeps the generated files and the Strata project in DIR and reuses them on the next run with the same
+  sizes (the 10M-row import alone takes minutes on a loaded machine): only the builds are run again.
 """
 import argparse
 import json
@@ -36,7 +38,7 @@ def generate(work, rows, spine, entities):
     con.execute(f"""COPY (SELECT i % {entities} AS user_id,
         TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_microseconds(((CASE WHEN i % 7 = 0 AND i > 0 THEN i - 1 ELSE i END) * 7919 % ({rows} + 1)) * 60000000) AS event_ts,
         TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_microseconds(((CASE WHEN i % 7 = 0 AND i > 0 THEN i - 1 ELSE i END) * 7919 % ({rows} + 1)) * 60000000 + (CASE WHEN i % 21 = 0 THEN 0 ELSE i % 3 END)) AS created_ts,
-        {feats} FROM range({rows}) t(i)) TO '{work}/features.parquet'""")
+        {feats} FROM range({rows}) t(i)) TO '{work}/features.parquet' (DICTIONARY_SIZE_LIMIT 1)""")
     # The spine: 20% of keys have no features (ids above the entity range), every 10th row is an hour before
     # the start (before any event), every 13th row repeats the previous one (a duplicate spine row).
     span = rows // 2
@@ -56,7 +58,8 @@ def timed(cmd, cwd=None, env=None):
     return float(wall), int(rss) * 1024, float(user) + float(system), out.stdout
 
 
-def run_strata(strata, work):
+def load_strata(strata, work):
+    """Makes the Strata project in work/strata: imports both files and applies the view."""
     proj = os.path.join(work, "strata")
     env = dict(os.environ, USER="bench")
     subprocess.run([strata, "init", proj], check=True, capture_output=True, env=env)
@@ -78,6 +81,11 @@ def run_strata(strata, work):
                 features: [{feats}]
             """))
     subprocess.run([strata, "-C", proj, "apply"], check=True, capture_output=True, env=env)
+
+
+def run_strata(strata, work):
+    proj = os.path.join(work, "strata")
+    env = dict(os.environ, USER="bench")
     wall, rss, cpu, _ = timed([strata, "-C", proj, "-q", "dataset", "build", "bench", "--spine", "raw.bench_spine", "--features", "bench:*"], env=env)
     out = os.path.join(work, "strata.parquet")
     subprocess.run([strata, "-C", proj, "dataset", "export", "bench", "--out", out], check=True, capture_output=True, env=env)
@@ -146,26 +154,47 @@ def main():
     ap.add_argument("--entities", type=int, default=100_000)
     ap.add_argument("--feast-file", action="store_true", help="also run Feast's default file offline store")
     ap.add_argument("--no-feast", action="store_true")
+    ap.add_argument("--data", help="keep the data and the Strata project here, and reuse them when the sizes match")
     args = ap.parse_args()
+    if args.data:
+        os.makedirs(args.data, exist_ok=True)
+        bench(args, args.data)
+        return
     with tempfile.TemporaryDirectory(prefix="strata-bench-features-") as work:
+        bench(args, work)
+
+
+def bench(args, work):
+    sizes = {"rows": args.rows, "spine": args.spine, "entities": args.entities, "features": NF}
+    stamp = os.path.join(work, "sizes.json")
+    if os.path.exists(stamp) and json.load(open(stamp)) == sizes:
+        print(f"data: {args.rows:,} feature rows x {NF} features, {args.entities:,} entities, spine {args.spine:,} rows (reused from {work})")
+    else:
+        if os.path.exists(os.path.join(work, "strata")):
+            sys.exit(f"{work} holds data of other sizes: remove it or name another --data directory")
         t = time.time()
         generate(work, args.rows, args.spine, args.entities)
+        gen = time.time() - t
+        t = time.time()
+        load_strata(args.strata, work)
         print(f"data: {args.rows:,} feature rows x {NF} features, {args.entities:,} entities, spine {args.spine:,} rows "
-              f"(generated in {time.time() - t:.1f} s)")
-        results = {}
-        s_wall, s_rss, s_cpu, s_out = run_strata(args.strata, work)
-        results["strata"] = {"wall_s": s_wall, "cpu_s": s_cpu, "peak_rss_mib": s_rss // 2**20, "rows": args.spine}
-        stores = [] if args.no_feast else ["duckdb"] + (["file"] if args.feast_file else [])
-        for st in stores:
-            wall, rss, cpu, out = run_feast(work, st)
-            results["feast_" + st] = {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": rss // 2**20, **compare(s_out, out)}
-        print(f"{'build':<14}{'wall s':>9}{'CPU s':>8}{'peak RSS MiB':>14}{'rows':>10}{'only Strata':>13}{'only peer':>11}  wall / CPU vs Strata")
-        for name, r in results.items():
-            ratio = r["wall_s"] / s_wall if s_wall else 0
-            cratio = r["cpu_s"] / s_cpu if s_cpu else 0
-            print(f"{name:<14}{r['wall_s']:>9.2f}{r['cpu_s']:>8.2f}{r['peak_rss_mib']:>14}{r.get('rows', ''):>10}{r.get('rows_only_in_strata', ''):>13}"
-                  f"{r.get('rows_only_in_peer', ''):>11}  {ratio:.2f}x / {cratio:.2f}x")
-        print(json.dumps(results))
+              f"(generated in {gen:.1f} s, imported into Strata in {time.time() - t:.1f} s)")
+        if args.data:
+            json.dump(sizes, open(stamp, "w"))
+    results = {}
+    s_wall, s_rss, s_cpu, s_out = run_strata(args.strata, work)
+    results["strata"] = {"wall_s": s_wall, "cpu_s": s_cpu, "peak_rss_mib": s_rss // 2**20, "rows": args.spine}
+    stores = [] if args.no_feast else ["duckdb"] + (["file"] if args.feast_file else [])
+    for st in stores:
+        wall, rss, cpu, out = run_feast(work, st)
+        results["feast_" + st] = {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": rss // 2**20, **compare(s_out, out)}
+    print(f"{'build':<14}{'wall s':>9}{'CPU s':>8}{'peak RSS MiB':>14}{'rows':>10}{'only Strata':>13}{'only peer':>11}  wall / CPU vs Strata")
+    for name, r in results.items():
+        ratio = r["wall_s"] / s_wall if s_wall else 0
+        cratio = r["cpu_s"] / s_cpu if s_cpu else 0
+        print(f"{name:<14}{r['wall_s']:>9.2f}{r['cpu_s']:>8.2f}{r['peak_rss_mib']:>14}{r.get('rows', ''):>10}{r.get('rows_only_in_strata', ''):>13}"
+              f"{r.get('rows_only_in_peer', ''):>11}  {ratio:.2f}x / {cratio:.2f}x")
+    print(json.dumps(results))
 
 
 if __name__ == "__main__":
