@@ -145,6 +145,28 @@ func (e *Engine) Pooled() int {
 	return e.pooled
 }
 
+// HotLoading returns how many idle pooled databases are copying their tables into memory now (hot.go): with
+// HotLoads, it tells a caller that waits for the copies (a benchmark's warm-up) when they are done. A database
+// handed out to a query while it copies is not counted.
+func (e *Engine) HotLoading() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, list := range e.pool {
+		for _, p := range list {
+			if p.in.loadDone == nil {
+				continue
+			}
+			select {
+			case <-p.in.loadDone:
+			default:
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // drainPool closes every pooled database; Close calls it after marking the engine closed.
 func (e *Engine) drainPool() error {
 	e.mu.Lock()

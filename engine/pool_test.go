@@ -178,3 +178,16 @@ func TestPoolConcurrentQueries(t *testing.T) {
 	}
 	require.Positive(t, e.Pooled())
 }
+
+func TestHotLoadingCountsCopiesUnderWay(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{})
+	a := idTable(t, "a", 0, 3_000_000)
+	require.Zero(t, e.HotLoading())
+	useTwice(t, e, a)
+	// The copy of 3M rows runs in the background after the second use; either it is still under way or done.
+	require.True(t, e.HotLoading() == 1 || e.HotLoads() == 1, "loading %d, loaded %d", e.HotLoading(), e.HotLoads())
+	require.Eventually(t, func() bool { return e.HotLoading() == 0 && e.HotLoads() == 1 }, 60*time.Second, 5*time.Millisecond)
+	queryWith(t, e, "SELECT 1", reuse, a)
+	require.Zero(t, e.HotLoading(), "a database whose copy ended is not loading when it comes back")
+}
