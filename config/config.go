@@ -62,9 +62,11 @@ type Engine struct {
 	// MemoryLimit caps DuckDB's memory, e.g. "4GB"; empty = DuckDB's default (80% of RAM).
 	MemoryLimit string `yaml:"memory_limit"`
 	// HotTableBytes bounds the data a reused pooled database copies into memory (so repeated reads of an
-	// unchanged snapshot stop decoding Parquet); 0 = 256 MiB, negative = never copy.
+	// unchanged snapshot stop decoding Parquet); 0 = 1/8 of the memory the process may use (RAM or cgroup
+	// limit; 256 MiB where it cannot be read), negative = never copy. Load resolves 0 (memory.go).
 	HotTableBytes int64 `yaml:"hot_table_bytes"`
-	// HotTotalBytes bounds the in-memory copies of all pooled databases together; 0 = 1 GiB.
+	// HotTotalBytes bounds the in-memory copies of all pooled databases together; 0 = 1/4 of that memory
+	// (1 GiB where it cannot be read), and never less than HotTableBytes.
 	HotTotalBytes int64 `yaml:"hot_total_bytes"`
 }
 
@@ -262,7 +264,7 @@ func (c *Config) validate() error {
 		problems = append(problems, "engine.threads: must be ≥ 0 (0 = all CPUs)")
 	}
 	if c.Engine.HotTotalBytes < 0 {
-		problems = append(problems, "engine.hot_total_bytes: must be ≥ 0 (0 = 1 GiB; set engine.hot_table_bytes to -1 to turn in-memory copies off)")
+		problems = append(problems, "engine.hot_total_bytes: must be ≥ 0 (0 = 1/4 of memory; set engine.hot_table_bytes to -1 to turn in-memory copies off)")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -312,6 +314,7 @@ func (c *Config) resolve() {
 	} else if !filepath.IsAbs(c.Online.Path) {
 		c.Online.Path = filepath.Join(c.Dir, c.Online.Path)
 	}
+	c.Engine.resolveHot(os.ReadFile)
 	if c.Artifacts.Root == "" {
 		c.Artifacts.Root = filepath.Join(c.DataDir, "artifacts")
 	} else if !strings.Contains(c.Artifacts.Root, "://") && !filepath.IsAbs(c.Artifacts.Root) {

@@ -155,4 +155,10 @@ func TestEngineHotTableKeys(t *testing.T) {
 
 	_, err = config.Load(write(t, "engine:\n  hot_total_bytes: -5\n"), "", nil)
 	require.ErrorContains(t, err, "engine.hot_total_bytes")
+
+	// Left at 0, both become a share of this machine's memory, in the order the engine needs them.
+	c, err = config.Load(t.TempDir(), "", nil)
+	require.NoError(t, err)
+	require.Positive(t, c.Engine.HotTableBytes)
+	require.GreaterOrEqual(t, c.Engine.HotTotalBytes, c.Engine.HotTableBytes)
 }

@@ -219,8 +219,8 @@ lake:
 engine:
   threads: 0                 # DuckDB threads; 0 = all CPUs
   memory_limit: ""           # e.g. "4GB"; "" = DuckDB default
-  hot_table_bytes: 0         # a reused read database copies tables into memory up to this; 0 = 256 MiB, -1 = off
-  hot_total_bytes: 0         # all in-memory copies together; 0 = 1 GiB
+  hot_table_bytes: 0         # a reused read database copies tables into memory up to this; 0 = 1/8 of RAM, -1 = off
+  hot_total_bytes: 0         # all in-memory copies together; 0 = 1/4 of RAM
 server:
   addr: 127.0.0.1:8080       # loopback only; another address also needs allow_remote (no authentication yet)
   allow_remote: false

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	duckdb "github.com/duckdb/duckdb-go-bindings"
 	"github.com/stretchr/testify/require"
@@ -73,12 +74,13 @@ func BenchmarkAggregateBenchSQL(b *testing.B) {
 		name string
 		opts QueryOptions
 		hot  int64
-	}{{"engine/fresh", QueryOptions{}, -1}, {"engine/pooled", reuse, -1}, {"engine/hot", reuse, 1 << 30}} {
+	}{{"engine/fresh", QueryOptions{}, -1}, {"engine/pooled", reuse, -1}, {"engine/hot", reuse, 16 << 30}} {
 		b.Run(mode.name, func(b *testing.B) {
-			e := newEngine(b, Options{Threads: 2, HotTableBytes: mode.hot, HotTotalBytes: 2 << 30})
+			e := newEngine(b, Options{Threads: 2, HotTableBytes: mode.hot, HotTotalBytes: 16 << 30})
 			if mode.hot > 0 {
 				useTwice(b, e, tbl)
-				waitHot(b, e, 1)
+				// 10M rows take ~20 s to copy on a busy 2-core machine: longer than waitHot allows.
+				require.Eventually(b, func() bool { return e.HotLoads() >= 1 && e.Pooled() >= 1 }, 5*time.Minute, 10*time.Millisecond)
 			}
 			measure(b, func() int { return len(queryWith(b, e, fmt.Sprintf(agg, "clean.bench_t10"), mode.opts, tbl)) })
 		})

@@ -107,15 +107,22 @@ func (e *Engine) oldestLocked() *instance {
 	return p.in
 }
 
-// sweep closes databases idle for longer than PoolIdle and schedules itself while any remain.
+// hotIdleFactor is how many times PoolIdle a database holding in-memory copies of its tables (hot.go) may stay
+// idle: its copy cost seconds of CPU for a large table, which a client coming back every few minutes (a
+// dashboard's refresh) should not pay again each time; the copies stay bounded by HotTotalBytes.
+const hotIdleFactor = 20
+
+// sweep closes databases idle for longer than PoolIdle (hot ones: hotIdleFactor × PoolIdle) and schedules itself
+// while any remain.
 func (e *Engine) sweep() {
-	cutoff := time.Now().Add(-e.opts.PoolIdle)
+	now := time.Now()
+	cutoff, hotCutoff := now.Add(-e.opts.PoolIdle), now.Add(-hotIdleFactor*e.opts.PoolIdle)
 	var stale []*instance
 	e.mu.Lock()
 	for k, list := range e.pool {
 		keep := list[:0]
 		for _, p := range list {
-			if p.since.Before(cutoff) {
+			if p.since.Before(cutoff) && (!p.in.isHot() || p.since.Before(hotCutoff)) {
 				stale = append(stale, p.in)
 				e.pooled--
 			} else {
@@ -143,6 +150,41 @@ func (e *Engine) Pooled() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.pooled
+}
+
+// isHot reports whether in's tables were copied into memory (its copy has ended and holds bytes).
+func (in *instance) isHot() bool {
+	if in.loadDone == nil {
+		return false
+	}
+	select {
+	case <-in.loadDone:
+		return in.hotBytes > 0
+	default:
+		return false
+	}
+}
+
+// HotLoading returns how many idle pooled databases are copying their tables into memory now (hot.go): with
+// HotLoads, it tells a caller that waits for the copies (a benchmark's warm-up) when they are done. A database
+// handed out to a query while it copies is not counted.
+func (e *Engine) HotLoading() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, list := range e.pool {
+		for _, p := range list {
+			if p.in.loadDone == nil {
+				continue
+			}
+			select {
+			case <-p.in.loadDone:
+			default:
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // drainPool closes every pooled database; Close calls it after marking the engine closed.

@@ -178,3 +178,32 @@ func TestPoolConcurrentQueries(t *testing.T) {
 	}
 	require.Positive(t, e.Pooled())
 }
+
+func TestHotLoadingCountsCopiesUnderWay(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{})
+	a := idTable(t, "a", 0, 3_000_000)
+	require.Zero(t, e.HotLoading())
+	useTwice(t, e, a)
+	// The copy of 3M rows runs in the background after the second use; either it is still under way or done.
+	require.True(t, e.HotLoading() == 1 || e.HotLoads() == 1, "loading %d, loaded %d", e.HotLoading(), e.HotLoads())
+	require.Eventually(t, func() bool { return e.HotLoading() == 0 && e.HotLoads() == 1 }, 60*time.Second, 5*time.Millisecond)
+	queryWith(t, e, "SELECT 1", reuse, a)
+	require.Zero(t, e.HotLoading(), "a database whose copy ended is not loading when it comes back")
+}
+
+func TestHotDatabaseOutlivesPoolIdle(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{PoolIdle: 100 * time.Millisecond})
+	hot, cold := idTable(t, "hot", 0, 5000), idTable(t, "cold", 0, 5)
+	useTwice(t, e, hot)
+	waitHot(t, e, 1)
+	queryWith(t, e, "SELECT 1", reuse, cold)
+	// The database that copied its tables into memory stays pooled past PoolIdle; the other one does not.
+	require.Eventually(t, func() bool { return e.Pooled() == 1 }, 20*time.Second, 5*time.Millisecond)
+	require.Positive(t, e.HotBytes())
+	require.Equal(t, [][]string{{"5000"}}, queryWith(t, e, "SELECT count(*) FROM raw.hot", reuse, hot))
+	require.Equal(t, int64(1), e.HotLoads(), "the same in-memory copy served it")
+	// It is closed too once idle for hotIdleFactor × PoolIdle, and its memory given back.
+	require.Eventually(t, func() bool { return e.Pooled() == 0 && e.HotBytes() == 0 }, 20*time.Second, 10*time.Millisecond)
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -225,4 +226,30 @@ func TestSessionCommands(t *testing.T) {
 	require.True(t, errors.As(err, &pe))
 	require.Equal(t, "22023", pe.Code)
 	require.True(t, strings.Contains(pe.Message, "UTF8"))
+}
+
+// TestShowHotTables: SHOW strata.hot_tables reports the engine's in-memory table copies, so that a client timing
+// queries can wait for them (bench/sql); it cannot be SET.
+func TestShowHotTables(t *testing.T) {
+	f := start(t)
+	c := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+	ctx := context.Background()
+	show := func() string {
+		var v string
+		require.NoError(t, c.QueryRow(ctx, "SHOW strata.hot_tables").Scan(&v))
+		return v
+	}
+	require.Equal(t, "0 loaded, 0 loading, 0 bytes", show())
+	for range 2 { // the second use of a pooled database copies its tables into memory
+		var n int64
+		require.NoError(t, c.QueryRow(ctx, "SELECT count(*) FROM raw.people").Scan(&n))
+		require.Equal(t, int64(3), n)
+	}
+	require.Eventually(t, func() bool { return strings.HasPrefix(show(), "1 loaded, 0 loading, ") }, 20*time.Second, 5*time.Millisecond)
+	require.NotEqual(t, "1 loaded, 0 loading, 0 bytes", show())
+
+	_, err := simple(t, c, "SET strata.hot_tables = '9 loaded'")
+	var pe *pgconn.PgError
+	require.True(t, errors.As(err, &pe))
+	require.Contains(t, pe.Message, "cannot be changed")
 }

@@ -55,7 +55,8 @@ func textEncoder(col arrow.Array, o colOpts) encoder {
 		return func(b []byte, i int) []byte {
 			v := a.Value(i)
 			if hi, lo := v.HighBits(), v.LowBits(); hi == 0 && lo < 1<<63 || hi == -1 && lo >= 1<<63 {
-				return appendDecimalDigits(b, strconv.AppendInt(nil, int64(lo), 10), scale) // no big.Int: 3x faster
+				var digits [20]byte // no big.Int and no allocation: several times faster
+				return appendDecimalDigits(b, strconv.AppendInt(digits[:0], int64(lo), 10), scale)
 			}
 			return appendDecimal(b, decimal128Big(v), scale)
 		}
@@ -89,12 +90,24 @@ func textEncoder(col arrow.Array, o colOpts) encoder {
 	case *array.Timestamp:
 		tt := a.DataType().(*arrow.TimestampType)
 		toTime, _ := tt.GetToTimeFunc()
-		if tt.TimeZone == "" {
-			return func(b []byte, i int) []byte { return appendTimestamp(b, toTime(a.Value(i)).UTC(), false) }
-		}
 		loc := o.loc
 		if loc == nil {
 			loc = time.UTC
+		}
+		if tt.TimeZone == "" || loc == time.UTC {
+			// UTC needs no zone rules: the fast path, and time.Time only for BC and 5-digit years.
+			tz := tt.TimeZone != ""
+			return func(b []byte, i int) []byte {
+				if us, ok := timestampMicros(int64(a.Value(i)), tt.Unit); ok {
+					if out, ok := appendTimestampMicros(b, us); ok {
+						if tz {
+							out = append(out, "+00"...)
+						}
+						return out
+					}
+				}
+				return appendTimestamp(b, toTime(a.Value(i)).UTC(), tz)
+			}
 		}
 		return func(b []byte, i int) []byte { return appendTimestamp(b, toTime(a.Value(i)).In(loc), true) }
 	case *array.MonthDayNanoInterval:
@@ -140,25 +153,28 @@ func appendDecimal(b []byte, v *big.Int, scale int32) []byte {
 
 // appendDecimalDigits places the point in an integer's decimal digits ("-1234", scale 2 → "-12.34").
 func appendDecimalDigits(b []byte, digits []byte, scale int32) []byte {
-	s := string(digits)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	if neg {
+	if len(digits) > 0 && digits[0] == '-' {
 		b = append(b, '-')
+		digits = digits[1:]
 	}
 	if scale <= 0 {
-		b = append(b, s...)
+		b = append(b, digits...)
 		for ; scale < 0; scale++ {
 			b = append(b, '0')
 		}
 		return b
 	}
-	if len(s) <= int(scale) {
-		s = strings.Repeat("0", int(scale)-len(s)+1) + s
+	sc := int(scale)
+	if len(digits) <= sc {
+		b = append(b, '0', '.')
+		for i := len(digits); i < sc; i++ {
+			b = append(b, '0')
+		}
+		return append(b, digits...)
 	}
-	b = append(b, s[:len(s)-int(scale)]...)
+	b = append(b, digits[:len(digits)-sc]...)
 	b = append(b, '.')
-	return append(b, s[len(s)-int(scale):]...)
+	return append(b, digits[len(digits)-sc:]...)
 }
 
 func appendBytea(b, v []byte) []byte {
@@ -183,20 +199,80 @@ func appendClock(b []byte, d time.Duration) []byte {
 }
 
 func appendPadded(b []byte, v int64, width int) []byte {
-	s := strconv.FormatInt(v, 10)
+	var digits [20]byte
+	s := strconv.AppendInt(digits[:0], v, 10)
 	for i := len(s); i < width; i++ {
 		b = append(b, '0')
 	}
 	return append(b, s...)
 }
 
-// appendFraction prints microseconds as ".ffffff" without trailing zeros, nothing when zero.
+// appendFraction prints microseconds (0 ≤ us < 1,000,000) as ".ffffff" without trailing zeros, nothing when zero.
 func appendFraction(b []byte, us int64) []byte {
 	if us == 0 {
 		return b
 	}
-	s := strings.TrimRight(strconv.FormatInt(us+1_000_000, 10)[1:], "0")
-	return append(append(b, '.'), s...)
+	b = append(b, '.')
+	for d := int64(100_000); us > 0; d /= 10 {
+		b = append(b, byte('0'+us/d))
+		us %= d
+	}
+	return b
+}
+
+// appendTimestampMicros prints a timestamp given in microseconds since 1970-01-01 00:00:00 UTC as
+// appendTimestamp prints it in UTC (without the offset), from the civil calendar rather than time.Time: text
+// results print one per row. ok is false outside years 1–9999 (BC and 5-digit years), which appendTimestamp
+// prints.
+func appendTimestampMicros(b []byte, us int64) ([]byte, bool) {
+	const dayUS = 86_400_000_000
+	days, rem := us/dayUS, us%dayUS
+	if rem < 0 {
+		days, rem = days-1, rem+dayUS
+	}
+	// Days to year, month, day (H. Hinnant's days_from_civil inverse, proleptic Gregorian).
+	z := days + 719_468
+	era := z / 146_097
+	if z < 0 {
+		era = (z - 146_096) / 146_097
+	}
+	doe := z - era*146_097
+	yoe := (doe - doe/1_460 + doe/36_524 - doe/146_096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	day, month, year := doy-(153*mp+2)/5+1, mp+3, yoe+era*400
+	if mp >= 10 {
+		month -= 12
+	}
+	if month <= 2 {
+		year++
+	}
+	if year < 1 || year > 9999 {
+		return b, false
+	}
+	b = appendPadded(b, year, 4)
+	b = appendPadded(append(b, '-'), month, 2)
+	b = appendPadded(append(b, '-'), day, 2)
+	b = appendClock(append(b, ' '), time.Duration(rem)*time.Microsecond)
+	return b, true
+}
+
+// timestampMicros returns a timestamp value of unit as microseconds since the epoch (nanoseconds rounded
+// down, as time.Time's microsecond is); ok is false when that overflows.
+func timestampMicros(v int64, unit arrow.TimeUnit) (int64, bool) {
+	switch unit {
+	case arrow.Second:
+		return v * 1_000_000, v > -9_000_000_000_000 && v < 9_000_000_000_000
+	case arrow.Millisecond:
+		return v * 1_000, v > -9_000_000_000_000_000 && v < 9_000_000_000_000_000
+	case arrow.Microsecond:
+		return v, true
+	}
+	us := v / 1_000
+	if v%1_000 < 0 {
+		us--
+	}
+	return us, true
 }
 
 // appendTimestamp prints "2026-01-02 10:00:00[.ffffff]" and, for timestamptz, the offset of t's zone as

@@ -18,7 +18,7 @@ pg_dir=$SVC_PG_DIR
 go build -tags duckdb_arrow -o "$work/strata" ./cmd/strata
 wire_port=$(svc_free_port)
 http_port=$(svc_free_port)
-(cd "$work" && env STRATA_SQLWIRE_ADDR="127.0.0.1:$wire_port" ./strata serve --data-dir "$work/data" \
+(cd "$work" && exec env STRATA_SQLWIRE_ADDR="127.0.0.1:$wire_port" ./strata serve --data-dir "$work/data" \
 	--addr "127.0.0.1:$http_port" >"$work/server.log" 2>&1) &
 server=$!
 for _ in $(seq 100); do
