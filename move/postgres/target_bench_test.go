@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -11,7 +13,8 @@ import (
 )
 
 // BenchmarkTarget writes 500k rows × 8 columns (held in memory as Arrow batches) into a PostgreSQL table with
-// mode append and overwrite: the target's side of lake → postgres alone.
+// mode append and overwrite: the target's side of lake → postgres alone. cpu-s/op is this process's CPU time
+// (user + system) per write: the client's share, apart from the server's.
 //
 //	./scripts/test ./move/postgres -run XXX -bench BenchmarkTarget -benchtime 3x
 func BenchmarkTarget(b *testing.B) {
@@ -37,6 +40,7 @@ func BenchmarkTarget(b *testing.B) {
 	_ = r.Close()
 	for _, mode := range []string{"append", "overwrite"} {
 		b.Run(mode, func(b *testing.B) {
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				rdr, err := array.NewRecordReader(sc, batches)
 				if err != nil {
@@ -48,6 +52,14 @@ func BenchmarkTarget(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(500000*b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 		})
 	}
+}
+
+// cpuTime is this process's CPU time so far (user + system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -1,0 +1,157 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/strata-data/strata/errs"
+)
+
+// copyIn streams rdr's rows into table (its columns names, of the types types, format_type spelling) with
+// COPY ... FROM STDIN (FORMAT binary), encoded straight from the Arrow columns (encode.go) a chunk at a time:
+// memory stays within one batch and one chunk. Every column must have an encoding (encodingFor). A value that
+// cannot be encoded, or that the server refuses, fails the COPY with an error naming its column and row (the
+// caller's transaction then rolls back). It returns the rows copied.
+func copyIn(ctx context.Context, tx pgx.Tx, table pgx.Identifier, label string, names, types []string, rdr array.RecordReader) (int64, error) {
+	s := &copyStream{r: rdr, names: names, label: label}
+	for i, f := range rdr.Schema().Fields() {
+		e, ok := encodingFor(f.Type, types[i])
+		if !ok {
+			return 0, errs.E(errs.Unsupported, "postgres target %s: column %q: %s cannot be written into %s", label, f.Name, f.Type, types[i])
+		}
+		s.encs = append(s.encs, e)
+	}
+	cols := make([]string, len(names))
+	for i, n := range names {
+		cols[i] = pgx.Identifier{n}.Sanitize()
+	}
+	sql := "COPY " + table.Sanitize() + " (" + strings.Join(cols, ", ") + ") FROM STDIN (FORMAT binary)"
+	tag, err := tx.Conn().PgConn().CopyFrom(ctx, s, sql)
+	if s.err != nil {
+		return 0, s.err
+	}
+	if err != nil {
+		return 0, copyInError(err, label)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// copyChunk is the size of encoded rows the stream gathers before handing them to pgconn (which sends them as
+// CopyData messages of up to 64 KiB).
+const copyChunk = 256 << 10
+
+// copyStream is an io.Reader of the binary COPY stream of a RecordReader's rows: the header, each row (field
+// count, then each field), and the trailer.
+type copyStream struct {
+	r     array.RecordReader
+	names []string
+	label string
+	encs  []encoding
+
+	batch arrow.RecordBatch
+	cols  []arrow.Array
+	fns   []fieldFunc
+	row   int   // next row of batch
+	rows  int64 // rows encoded so far
+	buf   []byte
+	off   int
+	begun bool
+	done  bool
+	err   error // the stream's own failure (pgconn reports it to the server as CopyFail)
+}
+
+var copyHeader = []byte("PGCOPY\n\377\r\n\000\000\000\000\000\000\000\000\000")
+
+func (s *copyStream) Read(p []byte) (int, error) {
+	for s.off >= len(s.buf) {
+		if s.done {
+			return 0, io.EOF
+		}
+		if err := s.fill(); err != nil {
+			s.err = err
+			return 0, err
+		}
+	}
+	n := copy(p, s.buf[s.off:])
+	s.off += n
+	return n, nil
+}
+
+// fill encodes the next chunk of rows into buf.
+func (s *copyStream) fill() error {
+	s.buf, s.off = s.buf[:0], 0
+	if !s.begun {
+		s.buf, s.begun = append(s.buf, copyHeader...), true
+	}
+	for len(s.buf) < copyChunk {
+		if s.batch == nil || s.row >= int(s.batch.NumRows()) {
+			if !s.r.Next() {
+				if err := s.r.Err(); err != nil {
+					return err
+				}
+				s.buf, s.done = append(s.buf, 0xff, 0xff), true
+				return nil
+			}
+			s.bind(s.r.RecordBatch())
+			continue
+		}
+		if err := s.encodeRow(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *copyStream) bind(b arrow.RecordBatch) {
+	s.batch, s.row = b, 0
+	s.cols, s.fns = s.cols[:0], s.fns[:0]
+	for i, e := range s.encs {
+		c := b.Column(i)
+		s.cols = append(s.cols, c)
+		s.fns = append(s.fns, e.bind(c))
+	}
+}
+
+func (s *copyStream) encodeRow() error {
+	buf := append(s.buf, byte(len(s.fns)>>8), byte(len(s.fns)))
+	var err error
+	for i, f := range s.fns {
+		if buf, err = appendField(buf, s.cols[i], f, s.row); err != nil {
+			return errs.E(errs.BadData, "postgres target %s: column %q, row %d: %s", s.label, s.names[i], s.rows+1, err.Error())
+		}
+	}
+	s.buf = buf
+	s.row++
+	s.rows++
+	return nil
+}
+
+// copyWhere is the context PostgreSQL gives a COPY error: "COPY t, line 5, column n: ...".
+var copyWhere = regexp.MustCompile(`COPY [^,]+, line (\d+), column ([^:]+)`)
+
+// copyInError turns the server's refusal of a row into an error naming its column and row (the COPY's line).
+func copyInError(err error, label string) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return fmt.Errorf("postgres target %s: copy: %w", label, err)
+	}
+	msg := pe.Message
+	if pe.Detail != "" {
+		msg += " (" + pe.Detail + ")"
+	}
+	if m := copyWhere.FindStringSubmatch(pe.Where); m != nil {
+		row, _ := strconv.ParseInt(m[1], 10, 64)
+		return errs.E(errs.BadData, "postgres target %s: column %q, row %d: %s", label, m[2], row, msg)
+	}
+	return errs.E(errs.BadData, "postgres target %s: %s", label, msg)
+}
