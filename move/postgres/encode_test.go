@@ -3,15 +3,18 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/extensions"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/strata-data/strata/errs"
@@ -310,4 +313,108 @@ func TestWriteTargetRefusesBadValues(t *testing.T) {
 			})
 		}
 	}
+}
+
+// FuzzEncodeNumericArray: a decimal of any scale (-38..38) and up to 38 digits, and arrays of decimals and of
+// bigints (NULL elements, empty arrays) encoded for COPY read back from PostgreSQL exactly: as PostgreSQL's text
+// and as pgx decodes them.
+//
+//	./scripts/test ./move/postgres -run XXX -fuzz FuzzEncodeNumericArray -fuzztime 60s
+func FuzzEncodeNumericArray(f *testing.F) {
+	f.Add(int64(0), uint64(0), int8(0), []byte{})
+	f.Add(int64(0), uint64(1), int8(38), []byte{0, 1, 255})
+	f.Add(int64(0x4B3B4CA85A86C47A), uint64(0x098A223FFFFFFFFF), int8(0), []byte{5})
+	f.Add(int64(-0x4B3B4CA85A86C47B), uint64(0xF675DDC000000001), int8(10), []byte{128, 127, 10})
+	f.Add(int64(0), uint64(123456789), int8(-5), []byte{7, 14})
+	f.Add(int64(-1), uint64(1<<64-10001), int8(4), []byte{1, 2, 3, 4, 6})
+	f.Add(int64(0), uint64(10000), int8(3), []byte{20})
+	dsn := testenv.PostgresDSN(f)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(f, err)
+	f.Cleanup(func() { _ = conn.Close(ctx) })
+	_, err = conn.Exec(ctx, `CREATE TABLE fz (n numeric, a numeric[], i bigint[])`)
+	require.NoError(f, err)
+	limit := new(big.Int).Exp(big.NewInt(10), big.NewInt(38), nil)
+	f.Fuzz(func(t *testing.T, hi int64, lo uint64, scale8 int8, elems []byte) {
+		scale := int32(scale8) % 39
+		v := decimal128.New(hi, lo).BigInt()
+		v.Rem(v, limit) // at most 38 digits, sign kept
+		if len(elems) > 20 {
+			elems = elems[:20]
+		}
+		dt := &arrow.Decimal128Type{Precision: 38, Scale: scale}
+		nb := array.NewDecimal128Builder(memory.DefaultAllocator, dt)
+		nb.Append(decimal128.FromBigInt(v))
+		ab := array.NewListBuilder(memory.DefaultAllocator, dt)
+		ib := array.NewListBuilder(memory.DefaultAllocator, arrow.PrimitiveTypes.Int64)
+		ab.Append(true)
+		ib.Append(true)
+		wantA, wantI := []string{}, []string{}
+		for _, b := range elems {
+			x := int64(int8(b)) * 1_000_003
+			if b%5 == 0 {
+				ab.ValueBuilder().AppendNull()
+				ib.ValueBuilder().AppendNull()
+				wantA, wantI = append(wantA, "NULL"), append(wantI, "NULL")
+				continue
+			}
+			ab.ValueBuilder().(*array.Decimal128Builder).Append(decimal128.FromI64(x))
+			ib.ValueBuilder().(*array.Int64Builder).Append(x)
+			wantA, wantI = append(wantA, decimalText(big.NewInt(x), scale)), append(wantI, fmt.Sprint(x))
+		}
+		sc := arrow.NewSchema([]arrow.Field{{Name: "n", Type: dt}, {Name: "a", Type: arrow.ListOf(dt)},
+			{Name: "i", Type: arrow.ListOf(arrow.PrimitiveTypes.Int64)}}, nil)
+		rb := array.NewRecordBatch(sc, []arrow.Array{nb.NewArray(), ab.NewArray(), ib.NewArray()}, 1)
+		rdr, err := array.NewRecordReader(sc, []arrow.RecordBatch{rb})
+		require.NoError(t, err)
+		tx, err := conn.Begin(ctx)
+		require.NoError(t, err)
+		defer func() { _ = tx.Rollback(ctx) }()
+		_, err = copyIn(ctx, tx, pgx.Identifier{"fz"}, "fz", []string{"n", "a", "i"}, []string{"numeric", "numeric[]", "bigint[]"}, rdr)
+		require.NoError(t, err)
+		var nText, aText, iText string
+		var n pgtype.Numeric
+		var is []*int64
+		require.NoError(t, tx.QueryRow(ctx, `SELECT n::text, a::text, i::text, n, i FROM fz`).Scan(&nText, &aText, &iText, &n, &is))
+		require.Equal(t, decimalText(v, scale), nText)
+		require.Equal(t, "{"+strings.Join(wantA, ",")+"}", aText)
+		require.Equal(t, "{"+strings.Join(wantI, ",")+"}", iText)
+		// pgx's value: n.Int × 10^n.Exp == v × 10^-scale.
+		got, want := new(big.Int).Set(n.Int), new(big.Int).Set(v)
+		if e := int64(n.Exp) + int64(scale); e >= 0 {
+			got.Mul(got, new(big.Int).Exp(big.NewInt(10), big.NewInt(e), nil))
+		} else {
+			want.Mul(want, new(big.Int).Exp(big.NewInt(10), big.NewInt(-e), nil))
+		}
+		require.Zero(t, got.Cmp(want), "pgx read %s×10^%d for %s at scale %d", n.Int, n.Exp, v, scale)
+		require.Len(t, is, len(wantI))
+		for k, p := range is {
+			if p == nil {
+				require.Equal(t, "NULL", wantI[k])
+			} else {
+				require.Equal(t, wantI[k], fmt.Sprint(*p))
+			}
+		}
+	})
+}
+
+// decimalText is PostgreSQL's text of unscaled × 10^-scale with max(scale, 0) decimals.
+func decimalText(unscaled *big.Int, scale int32) string {
+	neg := unscaled.Sign() < 0
+	digits := new(big.Int).Abs(unscaled).String()
+	if scale <= 0 {
+		if digits != "0" {
+			digits += strings.Repeat("0", int(-scale))
+		}
+	} else {
+		if len(digits) <= int(scale) {
+			digits = strings.Repeat("0", int(scale)-len(digits)+1) + digits
+		}
+		digits = digits[:len(digits)-int(scale)] + "." + digits[len(digits)-int(scale):]
+	}
+	if neg {
+		return "-" + digits
+	}
+	return digits
 }
