@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -23,7 +24,7 @@ import (
 // cannot be encoded, or that the server refuses, fails the COPY with an error naming its column and row (the
 // caller's transaction then rolls back). It returns the rows copied.
 func copyIn(ctx context.Context, tx pgx.Tx, table pgx.Identifier, label string, names, types []string, rdr array.RecordReader) (int64, error) {
-	s := &copyStream{r: rdr, names: names, label: label}
+	s := &copyStream{names: names, label: label}
 	for i, f := range rdr.Schema().Fields() {
 		e, ok := encodingFor(f.Type, types[i])
 		if !ok {
@@ -36,9 +37,10 @@ func copyIn(ctx context.Context, tx pgx.Tx, table pgx.Identifier, label string, 
 		cols[i] = pgx.Identifier{n}.Sanitize()
 	}
 	sql := "COPY " + table.Sanitize() + " (" + strings.Join(cols, ", ") + ") FROM STDIN (FORMAT binary)"
+	s.ahead = readAhead(rdr, readAheadDepth)
 	tag, err := tx.Conn().PgConn().CopyFrom(ctx, s, sql)
-	if s.err != nil {
-		return 0, s.err
+	if serr := s.close(); serr != nil {
+		return 0, serr
 	}
 	if err != nil {
 		return 0, copyInError(err, label)
@@ -53,7 +55,7 @@ const copyChunk = 256 << 10
 // copyStream is an io.Reader of the binary COPY stream of a RecordReader's rows: the header, each row (field
 // count, then each field), and the trailer.
 type copyStream struct {
-	r     array.RecordReader
+	ahead *ahead
 	names []string
 	label string
 	encs  []encoding
@@ -68,11 +70,34 @@ type copyStream struct {
 	begun bool
 	done  bool
 	err   error // the stream's own failure (pgconn reports it to the server as CopyFail)
+
+	// mu keeps Read (on pgconn's goroutine) and close apart: pgconn can return from CopyFrom on a broken
+	// connection before its goroutine's last Read, and the caller's reader must not be read after that.
+	mu     sync.Mutex
+	closed bool
+}
+
+// close ends the stream (a later Read fails) and returns its own failure, if any.
+func (s *copyStream) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.batch != nil {
+		s.batch.Release()
+		s.batch = nil
+	}
+	s.ahead.close()
+	return s.err
 }
 
 var copyHeader = []byte("PGCOPY\n\377\r\n\000\000\000\000\000\000\000\000\000")
 
 func (s *copyStream) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, errors.New("the COPY ended")
+	}
 	for s.off >= len(s.buf) {
 		if s.done {
 			return 0, io.EOF
@@ -95,14 +120,19 @@ func (s *copyStream) fill() error {
 	}
 	for len(s.buf) < copyChunk {
 		if s.batch == nil || s.row >= int(s.batch.NumRows()) {
-			if !s.r.Next() {
-				if err := s.r.Err(); err != nil {
-					return err
-				}
+			if s.batch != nil {
+				s.batch.Release()
+				s.batch = nil
+			}
+			b, err := s.ahead.next()
+			if err != nil {
+				return err
+			}
+			if b == nil {
 				s.buf, s.done = append(s.buf, 0xff, 0xff), true
 				return nil
 			}
-			s.bind(s.r.RecordBatch())
+			s.bind(b)
 			continue
 		}
 		if err := s.encodeRow(); err != nil {
@@ -154,4 +184,55 @@ func copyInError(err error, label string) error {
 		return errs.E(errs.BadData, "postgres target %s: column %q, row %d: %s", label, m[2], row, msg)
 	}
 	return errs.E(errs.BadData, "postgres target %s: %s", label, msg)
+}
+
+// readAheadDepth is how many batches the source may be read ahead of the encoder: reading the next batch (a
+// lake table decoded by DuckDB) overlaps with encoding and sending the current one.
+const readAheadDepth = 4
+
+// ahead reads a RecordReader in a goroutine of its own, up to depth batches ahead; each batch it hands over
+// is retained for the taker, who releases it.
+type ahead struct {
+	ready chan arrow.RecordBatch
+	stop  chan struct{}
+	done  chan struct{}
+	err   error // the reader's Err, written before ready is closed
+	once  sync.Once
+}
+
+func readAhead(rdr array.RecordReader, depth int) *ahead {
+	a := &ahead{ready: make(chan arrow.RecordBatch, depth), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		defer close(a.ready)
+		for rdr.Next() {
+			b := rdr.RecordBatch()
+			b.Retain()
+			select {
+			case a.ready <- b:
+			case <-a.stop:
+				b.Release()
+				return
+			}
+		}
+		a.err = rdr.Err()
+	}()
+	return a
+}
+
+// next returns the next batch, or nil and the reader's error at the end.
+func (a *ahead) next() (arrow.RecordBatch, error) {
+	if b, ok := <-a.ready; ok {
+		return b, nil
+	}
+	return nil, a.err
+}
+
+// close stops the goroutine and waits for it: the reader is no longer read once close returns.
+func (a *ahead) close() {
+	a.once.Do(func() { close(a.stop) })
+	for b := range a.ready {
+		b.Release()
+	}
+	<-a.done
 }

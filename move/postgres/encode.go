@@ -118,8 +118,11 @@ func scalarBind(t arrow.DataType, target string) func(arrow.Array) fieldFunc {
 	case *arrow.Date32Type:
 		if target == "date" {
 			return bindAs(func(a *array.Date32, buf []byte, i int) ([]byte, error) {
-				// Every date32 fits: PostgreSQL's receive function refuses one outside its range.
-				return binary.BigEndian.AppendUint32(buf, uint32(int32(int64(a.Value(i))-pgEpochDays))), nil
+				d := int64(a.Value(i)) - pgEpochDays // PostgreSQL's receive function checks its own range
+				if d < math.MinInt32 {
+					return buf, fmt.Errorf("date %d days before 1970 is out of range", -int64(a.Value(i)))
+				}
+				return binary.BigEndian.AppendUint32(buf, uint32(int32(d))), nil
 			})
 		}
 	case *arrow.Time64Type:
@@ -138,6 +141,7 @@ func scalarBind(t arrow.DataType, target string) func(arrow.Array) fieldFunc {
 		}
 	case *arrow.MonthDayNanoIntervalType:
 		if target == "interval" {
+			// PostgreSQL keeps microseconds: a part below one is dropped.
 			return bindAs(func(a *array.MonthDayNanoInterval, buf []byte, i int) ([]byte, error) {
 				v := a.Value(i)
 				buf = binary.BigEndian.AppendUint64(buf, uint64(v.Nanoseconds/1000))
