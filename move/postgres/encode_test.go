@@ -265,7 +265,8 @@ func TestWriteTargetCrossTypes(t *testing.T) {
 
 // TestWriteTargetRefusesBadValues: a value the target column cannot hold fails the write with an error naming
 // its column and row (counted over the whole write, across batches), and nothing is written (nor the run's
-// mark), whether the rows go straight in or through the temporary table.
+// mark), whether the rows go straight in (append) or through the temporary table (merge, whose columns take
+// the target's types where the encoder writes them).
 func TestWriteTargetRefusesBadValues(t *testing.T) {
 	t.Parallel()
 	dsn := testenv.PostgresDSN(t)
@@ -287,13 +288,13 @@ func TestWriteTargetRefusesBadValues(t *testing.T) {
 		want  string
 	}{
 		{"numeric too large", []encCol{ids, good("n", nums.typ, `["1.00", "2.00", "12345.67"]`), texts, smalls, jsons},
-			[]string{"append"}, `column "n", row 3: numeric field overflow`},
+			[]string{"append", "merge"}, `column "n", row 3: numeric field overflow`},
 		{"NUL in text", []encCol{ids, nums, good("t", texts.typ, `["a", "b\u0000c", "d"]`), smalls, jsons},
 			[]string{"append", "merge"}, `column "t", row 2: the text holds a NUL byte`},
 		{"smallint out of range", []encCol{ids, nums, texts, good("s", smalls.typ, `[1, 2, 40000]`), jsons},
-			[]string{"append"}, `column "s", row 3: 40000 is out of range for type smallint`},
+			[]string{"append", "merge"}, `column "s", row 3: 40000 is out of range for type smallint`},
 		{"invalid json", []encCol{ids, nums, texts, smalls, good("j", jsons.typ, `["1", "{", "3"]`)},
-			[]string{"append"}, `column "j", row 2: invalid input syntax for type json`},
+			[]string{"append", "merge"}, `column "j", row 2: invalid input syntax for type json`},
 		{"invalid utf-8", []encCol{ids, nums, good("t", texts.typ, "@invalid-utf8"), smalls, jsons},
 			[]string{"append", "merge"}, `row 3: invalid byte sequence for encoding "UTF8"`},
 	} {

@@ -119,15 +119,20 @@ func copyDirect(ctx context.Context, tx pgx.Tx, ident pgx.Identifier, names, typ
 	return copyIn(ctx, tx, ident, opts.Table, names, types, rdr)
 }
 
-// copyThroughTemp copies the rows into a temporary table of the rows' own types and inserts them from there
-// into the target, cast to its column types (and upserted, for merge).
+// copyThroughTemp copies the rows into a temporary table and inserts them from there into the target, cast to
+// its column types (and upserted, for merge). A temporary column has its target column's type when the encoder
+// writes that type (so COPY, not the INSERT, refuses a value that does not fit, naming its row), else the rows'
+// own type (the INSERT's cast converts it: text into uuid, a varchar(n) cast).
 func copyThroughTemp(ctx context.Context, tx pgx.Tx, ident pgx.Identifier, names, pgTypes []string, rdr array.RecordReader,
 	target map[string]string, opts TargetOptions) (int64, error) {
 	var cols []string
 	types := make([]string, len(names))
 	for i, name := range names {
-		cols = append(cols, pgx.Identifier{name}.Sanitize()+" "+pgTypes[i])
-		types[i] = formatType(pgTypes[i])
+		types[i] = target[name]
+		if _, ok := encodingFor(rdr.Schema().Field(i).Type, types[i]); !ok {
+			types[i] = formatType(pgTypes[i])
+		}
+		cols = append(cols, pgx.Identifier{name}.Sanitize()+" "+types[i])
 	}
 	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE strata_move_in ("+strings.Join(cols, ", ")+") ON COMMIT DROP"); err != nil {
 		return 0, fmt.Errorf("postgres target: %w", err)
