@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"regexp"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -41,14 +42,21 @@ var scalarOIDs = map[string]uint32{
 	"interval": pgtype.IntervalOID, "numeric": pgtype.NumericOID,
 }
 
+// timePrecision is the fractional digits of time(n) and timestamp(n) as format_type spells them.
+var timePrecision = regexp.MustCompile(`^(?:time|timestamp)(\(\d+\)) with`)
+
 // encodingFor returns how a column of Arrow type t is written into a column of PostgreSQL type target
 // (format_type), or false if it cannot be written as it is (the rows then go through a cast).
 func encodingFor(t arrow.DataType, target string) (encoding, bool) {
 	if elem, ok := strings.CutSuffix(target, "[]"); ok {
 		return listEncoding(t, elem)
 	}
+	// The server applies a column's type modifier (numeric's precision and scale, the fractional digits of a
+	// time or timestamp) to the value it receives, as a cast does.
 	if isNumeric(target) {
-		target = "numeric" // the server applies the column's precision and scale to the value it receives
+		target = "numeric"
+	} else if m := timePrecision.FindStringSubmatchIndex(target); m != nil {
+		target = target[:m[2]] + target[m[3]:]
 	}
 	oid, ok := scalarOIDs[target]
 	if !ok {

@@ -242,16 +242,23 @@ var crossTypes = []encCol{
 	{"n", &arrow.Decimal128Type{Precision: 20, Scale: 4}, `["1.2345", null, "-0.0050"]`, []string{"1.2345", "NULL", "-0.0050"}},
 	{"nr", &arrow.Decimal128Type{Precision: 20, Scale: 4}, `["1.2345", null, "-0.0050"]`, []string{"1.23", "NULL", "-0.01"}},
 	{"la", arrow.ListOf(arrow.PrimitiveTypes.Int16), `[[1, null], null, []]`, []string{"{1,NULL}", "NULL", "{}"}},
+	{"ts0", &arrow.TimestampType{Unit: arrow.Microsecond}, `["2026-01-01T00:00:00.6", null, "1999-12-31T23:59:59.4"]`,
+		[]string{"2026-01-01 00:00:01", "NULL", "1999-12-31 23:59:59"}},
+	{"tz2", &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}, `[1, null, 7]`,
+		[]string{"1970-01-01 00:00:00+00", "NULL", "1970-01-01 00:00:00.01+00"}},
+	{"tm1", arrow.FixedWidthTypes.Time64us, `[150000, null, 0]`, []string{"00:00:00.2", "NULL", "00:00:00"}},
 }
 
 // TestWriteTargetCrossTypes: a column is written straight into a table column of another type when the value
 // converts exactly (integers of any width in range, real into double, text into varchar, json and jsonb, 16
-// bytes into uuid, a numeric into a numeric of another scale, rounded as PostgreSQL does).
+// bytes into uuid; a numeric into a numeric of another scale and a time or timestamp into one of fewer
+// fractional digits, rounded as PostgreSQL does).
 func TestWriteTargetCrossTypes(t *testing.T) {
 	t.Parallel()
 	dsn := testenv.PostgresDSN(t)
 	seed(t, dsn, `CREATE TABLE cross_types (id bigint, small smallint, wide bigint, f float8, j json, jb jsonb, jx jsonb,
-		vc varchar, u uuid, n numeric, nr numeric(8,2), la bigint[], other text DEFAULT 'kept')`)
+		vc varchar, u uuid, n numeric, nr numeric(8,2), la bigint[], ts0 timestamp(0), tz2 timestamptz(2), tm1 time(1),
+		other text DEFAULT 'kept')`)
 	ctx := context.Background()
 	_, err := WriteTarget(ctx, encReader(t, crossTypes, 2), TargetOptions{DSN: dsn, Table: "cross_types"})
 	require.NoError(t, err)
@@ -261,6 +268,10 @@ func TestWriteTargetCrossTypes(t *testing.T) {
 	types, ok := direct(arrow.NewSchema([]arrow.Field{{Name: "u", Type: arrow.BinaryTypes.String}, {Name: "v", Type: arrow.BinaryTypes.String}}, nil),
 		map[string]string{"u": "uuid", "v": "character varying(3)"})
 	require.False(t, ok, "text into uuid or varchar(n) takes the cast: %v", types)
+	types, ok = direct(arrow.NewSchema([]arrow.Field{{Name: "t", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}}}, nil),
+		map[string]string{"t": "timestamp(3) with time zone"})
+	require.True(t, ok)
+	require.Equal(t, []string{"timestamp(3) with time zone"}, types)
 }
 
 // TestWriteTargetRefusesBadValues: a value the target column cannot hold fails the write with an error naming
