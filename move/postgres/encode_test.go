@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -429,4 +430,56 @@ func decimalText(unscaled *big.Int, scale int32) string {
 		return "-" + digits
 	}
 	return digits
+}
+
+// countingReader hands out the same batch n times, then fails with err if set; it counts its Next calls.
+type countingReader struct {
+	array.RecordReader
+	batch arrow.RecordBatch
+	n     int
+	err   error
+	calls atomic.Int64
+}
+
+func (c *countingReader) Next() bool {
+	return c.calls.Add(1) <= int64(c.n)
+}
+
+func (c *countingReader) RecordBatch() arrow.RecordBatch { return c.batch }
+func (c *countingReader) Schema() *arrow.Schema          { return c.batch.Schema() }
+func (c *countingReader) Err() error {
+	if c.calls.Load() > int64(c.n) {
+		return c.err
+	}
+	return nil
+}
+
+// TestWriteTargetStopsReadingOnFailure: the source is read a few batches ahead of the COPY, no further: a bad
+// value in the first batch stops the reading, and the source is not read once the write has returned; a source
+// failing mid-stream fails the write with its error, and nothing is written.
+func TestWriteTargetStopsReadingOnFailure(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.PostgresDSN(t)
+	db := pgDB(t, dsn)
+	seed(t, dsn, `CREATE TABLE stop (id int, t text)`)
+	ctx := context.Background()
+	cols := []encCol{{"id", arrow.PrimitiveTypes.Int32, `[1, 2]`, nil}, {"t", arrow.BinaryTypes.String, `["a\u0000", "b"]`, nil}}
+	_, batches := encBatches(t, cols, 2)
+	src := &countingReader{batch: batches[0], n: 1000}
+	_, err := WriteTarget(ctx, src, TargetOptions{DSN: dsn, Table: "stop"})
+	require.ErrorContains(t, err, `column "t", row 1: the text holds a NUL byte`)
+	calls := src.calls.Load()
+	require.Less(t, calls, int64(readAheadDepth+3))
+	time.Sleep(50 * time.Millisecond)
+	require.Equal(t, calls, src.calls.Load())
+
+	cols[1].json = `["a", "b"]`
+	_, batches = encBatches(t, cols, 2)
+	src = &countingReader{batch: batches[0], n: 100, err: errs.E(errs.Unavailable, "the source went away")}
+	_, err = WriteTarget(ctx, src, TargetOptions{DSN: dsn, Table: "stop"})
+	require.Equal(t, errs.Unavailable, errs.KindOf(err), err)
+	require.ErrorContains(t, err, "the source went away")
+	var n int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM stop`).Scan(&n))
+	require.Zero(t, n)
 }
