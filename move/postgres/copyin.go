@@ -20,7 +20,7 @@ import (
 
 // copyIn streams rdr's rows into table (its columns names, of the types types, format_type spelling) with
 // COPY ... FROM STDIN (FORMAT binary), encoded straight from the Arrow columns (encode.go) a chunk at a time:
-// memory stays within one batch and one chunk. Every column must have an encoding (encodingFor). A value that
+// memory stays within the batches read ahead (readAheadDepth) and one chunk. Every column must have an encoding (encodingFor). A value that
 // cannot be encoded, or that the server refuses, fails the COPY with an error naming its column and row (the
 // caller's transaction then rolls back). It returns the rows copied.
 func copyIn(ctx context.Context, tx pgx.Tx, table pgx.Identifier, label string, names, types []string, rdr array.RecordReader) (int64, error) {
