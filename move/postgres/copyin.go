@@ -61,7 +61,7 @@ type copyStream struct {
 	encs  []encoding
 
 	batch arrow.RecordBatch
-	cols  []arrow.Array
+	cols  []arrow.Array // the batch's columns that hold NULLs, nil for the others
 	fns   []fieldFunc
 	row   int   // next row of batch
 	rows  int64 // rows encoded so far
@@ -147,8 +147,11 @@ func (s *copyStream) bind(b arrow.RecordBatch) {
 	s.cols, s.fns = s.cols[:0], s.fns[:0]
 	for i, e := range s.encs {
 		c := b.Column(i)
+		if c.NullN() == 0 {
+			c = nil // no row to check for NULL (appendField)
+		}
 		s.cols = append(s.cols, c)
-		s.fns = append(s.fns, e.bind(c))
+		s.fns = append(s.fns, e.bind(b.Column(i)))
 	}
 }
 

@@ -304,6 +304,11 @@ func listEncoding(t arrow.DataType, elem string) (encoding, bool) {
 		l := a.(array.ListLike)
 		vals := l.ListValues()
 		ew := e.bind(vals)
+		var nulls arrow.Array
+		var flags uint32 // has NULL elements (PostgreSQL recomputes it; set as pg_dump would)
+		if vals.NullN() > 0 {
+			nulls, flags = vals, 1
+		}
 		return func(buf []byte, i int) ([]byte, error) {
 			start, end := l.ValueOffsets(i)
 			if start == end {
@@ -311,18 +316,14 @@ func listEncoding(t arrow.DataType, elem string) (encoding, bool) {
 				buf = binary.BigEndian.AppendUint32(buf, 0) // flags
 				return binary.BigEndian.AppendUint32(buf, e.oid), nil
 			}
-			var nulls uint32
-			if vals.NullN() > 0 {
-				nulls = 1
-			}
 			buf = binary.BigEndian.AppendUint32(buf, 1)
-			buf = binary.BigEndian.AppendUint32(buf, nulls)
+			buf = binary.BigEndian.AppendUint32(buf, flags)
 			buf = binary.BigEndian.AppendUint32(buf, e.oid)
 			buf = binary.BigEndian.AppendUint32(buf, uint32(end-start))
 			buf = binary.BigEndian.AppendUint32(buf, 1)
 			for j := int(start); j < int(end); j++ {
 				var err error
-				if buf, err = appendField(buf, vals, ew, j); err != nil {
+				if buf, err = appendField(buf, nulls, ew, j); err != nil {
 					return buf, fmt.Errorf("element %d: %w", j-int(start)+1, err)
 				}
 			}
@@ -332,10 +333,10 @@ func listEncoding(t arrow.DataType, elem string) (encoding, bool) {
 	return encoding{oid: e.oid, bind: bind}, true
 }
 
-// appendField appends row i of column a as a COPY field (or array element): its length, then its value, or
-// -1 for NULL.
-func appendField(buf []byte, a arrow.Array, f fieldFunc, i int) ([]byte, error) {
-	if a.IsNull(i) {
+// appendField appends row i of a column as a COPY field (or array element): its length, then its value, or
+// -1 for NULL. nulls is the column if it holds NULLs, else nil (no row is NULL).
+func appendField(buf []byte, nulls arrow.Array, f fieldFunc, i int) ([]byte, error) {
+	if nulls != nil && nulls.IsNull(i) {
 		return append(buf, 0xff, 0xff, 0xff, 0xff), nil
 	}
 	at := len(buf)
