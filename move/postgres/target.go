@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/extensions"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/strata-data/strata/errs"
 )
@@ -92,8 +90,8 @@ func writeTx(ctx context.Context, tx pgx.Tx, rdr array.RecordReader, opts Target
 		names[i] = f.Name
 	}
 	var n int64
-	if opts.Mode != "merge" && direct(pgTypes, names, target) {
-		n, err = copyDirect(ctx, tx, ident, names, rdr, opts)
+	if types, ok := direct(rdr.Schema(), target); ok && opts.Mode != "merge" {
+		n, err = copyDirect(ctx, tx, ident, names, types, rdr, opts)
 	} else {
 		n, err = copyThroughTemp(ctx, tx, ident, names, pgTypes, rdr, target, opts)
 	}
@@ -107,8 +105,8 @@ func writeTx(ctx context.Context, tx pgx.Tx, rdr array.RecordReader, opts Target
 }
 
 // copyDirect copies the rows straight into the target (append; overwrite deletes its rows first): every
-// column's type is the target column's, so nothing needs a cast.
-func copyDirect(ctx context.Context, tx pgx.Tx, ident pgx.Identifier, names []string, rdr array.RecordReader, opts TargetOptions) (int64, error) {
+// column is encoded in its target column's type (types), so nothing needs a cast.
+func copyDirect(ctx context.Context, tx pgx.Tx, ident pgx.Identifier, names, types []string, rdr array.RecordReader, opts TargetOptions) (int64, error) {
 	switch opts.Mode {
 	case "", "append":
 	case "overwrite":
@@ -118,31 +116,30 @@ func copyDirect(ctx context.Context, tx pgx.Tx, ident pgx.Identifier, names []st
 	default:
 		return 0, errs.E(errs.Invalid, "postgres target mode %q: use append, overwrite or merge", opts.Mode)
 	}
-	n, err := tx.CopyFrom(ctx, ident, names, &copySource{r: rdr})
-	if err != nil {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) {
-			return 0, errs.E(errs.BadData, "postgres target %s: %s", opts.Table, pe.Message)
-		}
-		return 0, fmt.Errorf("postgres target: copy: %w", err)
-	}
-	return n, nil
+	return copyIn(ctx, tx, ident, opts.Table, names, types, rdr)
 }
 
-// copyThroughTemp copies the rows into a temporary table of the rows' own types and inserts them from there
-// into the target, cast to its column types (and upserted, for merge).
+// copyThroughTemp copies the rows into a temporary table and inserts them from there into the target, cast to
+// its column types (and upserted, for merge). A temporary column has its target column's type when the encoder
+// writes that type (so COPY, not the INSERT, refuses a value that does not fit, naming its row), else the rows'
+// own type (the INSERT's cast converts it: text into uuid, a varchar(n) cast).
 func copyThroughTemp(ctx context.Context, tx pgx.Tx, ident pgx.Identifier, names, pgTypes []string, rdr array.RecordReader,
 	target map[string]string, opts TargetOptions) (int64, error) {
 	var cols []string
+	types := make([]string, len(names))
 	for i, name := range names {
-		cols = append(cols, pgx.Identifier{name}.Sanitize()+" "+pgTypes[i])
+		types[i] = target[name]
+		if _, ok := encodingFor(rdr.Schema().Field(i).Type, types[i]); !ok {
+			types[i] = formatType(pgTypes[i])
+		}
+		cols = append(cols, pgx.Identifier{name}.Sanitize()+" "+types[i])
 	}
 	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE strata_move_in ("+strings.Join(cols, ", ")+") ON COMMIT DROP"); err != nil {
 		return 0, fmt.Errorf("postgres target: %w", err)
 	}
-	n, err := tx.CopyFrom(ctx, pgx.Identifier{"strata_move_in"}, names, &copySource{r: rdr})
+	n, err := copyIn(ctx, tx, pgx.Identifier{"strata_move_in"}, opts.Table, names, types, rdr)
 	if err != nil {
-		return 0, fmt.Errorf("postgres target: copy: %w", err)
+		return 0, err
 	}
 	if err := insertRows(ctx, tx, ident, rdr.Schema(), target, opts); err != nil {
 		return 0, err
@@ -150,19 +147,20 @@ func copyThroughTemp(ctx context.Context, tx pgx.Tx, ident pgx.Identifier, names
 	return n, nil
 }
 
-// direct reports whether every column's type (PGType) is exactly its target column's (format_type), so that
-// COPY can write the rows into the target as they are: no column needs the cast of an INSERT from a temporary
-// table (text into uuid or json, a narrower varchar whose explicit cast truncates, ...). A numeric column fills
-// any numeric column (PostgreSQL applies the column's precision and scale to each value, as the cast does).
-func direct(pgTypes, names []string, target map[string]string) bool {
-	for i, name := range names {
-		want := target[name]
-		have := formatType(pgTypes[i])
-		if have != want && !(isNumeric(have) && isNumeric(want)) {
-			return false
+// direct returns the target column types (format_type) of the rows' columns if every column can be encoded in
+// its target column's type as it is (encodingFor), so that COPY can write the rows into the target: no column
+// needs the cast of an INSERT from a temporary table (text into uuid or interval, a narrower varchar whose
+// explicit cast truncates, ...). A numeric column fills any numeric column (PostgreSQL applies the column's
+// precision and scale to each value it receives, as the cast does).
+func direct(sc *arrow.Schema, target map[string]string) ([]string, bool) {
+	types := make([]string, sc.NumFields())
+	for i, f := range sc.Fields() {
+		types[i] = target[f.Name]
+		if _, ok := encodingFor(f.Type, types[i]); !ok {
+			return nil, false
 		}
 	}
-	return true
+	return types, true
 }
 
 func isNumeric(t string) bool {
@@ -287,8 +285,14 @@ func PGType(t arrow.DataType) (string, error) {
 		return "boolean", nil
 	case *arrow.StringType, *arrow.LargeStringType:
 		return "text", nil
-	case *arrow.BinaryType, *arrow.LargeBinaryType:
+	case *arrow.BinaryType, *arrow.LargeBinaryType, *arrow.FixedSizeBinaryType:
 		return "bytea", nil
+	case *extensions.UUIDType:
+		return "uuid", nil
+	case *extensions.JSONType:
+		return "json", nil
+	case *arrow.MonthDayNanoIntervalType:
+		return "interval", nil
 	case *arrow.Date32Type:
 		return "date", nil
 	case *arrow.Time64Type:
@@ -300,8 +304,8 @@ func PGType(t arrow.DataType) (string, error) {
 		return "timestamp", nil
 	case *arrow.Decimal128Type:
 		return fmt.Sprintf("numeric(%d,%d)", t.Precision, t.Scale), nil
-	case *arrow.ListType:
-		e, err := PGType(t.Elem())
+	case *arrow.ListType, *arrow.LargeListType:
+		e, err := PGType(t.(arrow.ListLikeType).Elem())
 		if err != nil || strings.HasSuffix(e, "[]") {
 			return "", fmt.Errorf("type %s has no PostgreSQL column type", t)
 		}
@@ -309,97 +313,3 @@ func PGType(t arrow.DataType) (string, error) {
 	}
 	return "", fmt.Errorf("type %s has no PostgreSQL column type yet: cast it with a columns: rule", t)
 }
-
-// copySource feeds pgx's COPY with Arrow rows converted to the Go values pgx encodes.
-type copySource struct {
-	r   array.RecordReader
-	rdr arrow.RecordBatch // the current batch
-	row int
-}
-
-// Next, Values and Err implement pgx.CopyFromSource.
-func (c *copySource) Next() bool {
-	for c.rdr == nil || c.row+1 >= int(c.rdr.NumRows()) {
-		if !c.r.Next() {
-			return false
-		}
-		c.rdr, c.row = c.r.RecordBatch(), -1
-		if c.rdr.NumRows() > 0 {
-			break
-		}
-	}
-	c.row++
-	return true
-}
-
-func (c *copySource) Values() ([]any, error) {
-	out := make([]any, c.rdr.NumCols())
-	for i := range out {
-		v, err := goValue(c.rdr.Column(i), c.row)
-		if err != nil {
-			return nil, fmt.Errorf("column %q: %w", c.rdr.Schema().Field(i).Name, err)
-		}
-		out[i] = v
-	}
-	return out, nil
-}
-
-func (c *copySource) Err() error { return c.r.Err() }
-
-// goValue returns row i of col as a value pgx encodes for the column type PGType names.
-func goValue(col arrow.Array, i int) (any, error) {
-	if col.IsNull(i) {
-		return nil, nil
-	}
-	switch a := col.(type) {
-	case *array.Int8:
-		return int16(a.Value(i)), nil
-	case *array.Int16:
-		return a.Value(i), nil
-	case *array.Int32:
-		return a.Value(i), nil
-	case *array.Int64:
-		return a.Value(i), nil
-	case *array.Float32:
-		return a.Value(i), nil
-	case *array.Float64:
-		return a.Value(i), nil
-	case *array.Boolean:
-		return a.Value(i), nil
-	case *array.String:
-		return a.Value(i), nil
-	case *array.LargeString:
-		return a.Value(i), nil
-	case *array.Binary:
-		return a.Value(i), nil
-	case *array.Date32:
-		return a.Value(i).ToTime(), nil
-	case *array.Time64:
-		unit := a.DataType().(*arrow.Time64Type).Unit
-		us := int64(a.Value(i))
-		if unit == arrow.Nanosecond {
-			us /= 1000
-		}
-		return pgtype.Time{Microseconds: us, Valid: true}, nil
-	case *array.Timestamp:
-		return a.Value(i).ToTime(a.DataType().(*arrow.TimestampType).Unit), nil
-	case *array.Decimal128:
-		scale := a.DataType().(*arrow.Decimal128Type).Scale
-		return pgtype.Numeric{Int: decimalInt(a.Value(i)), Exp: -scale, Valid: true}, nil
-	case *array.List:
-		start, end := a.ValueOffsets(i)
-		vals := a.ListValues()
-		out := make([]any, 0, end-start)
-		for j := start; j < end; j++ {
-			v, err := goValue(vals, int(j))
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, v)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("type %s has no PostgreSQL value yet", col.DataType())
-}
-
-func decimalInt(n decimal128.Num) *big.Int { return n.BigInt() }
