@@ -51,7 +51,7 @@ def secured(request):
         try:
             if requests.get(url + "/healthz", timeout=1).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
         if proc.poll() is not None or time.time() > deadline:
             proc.kill()
