@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,42 @@ func TestCatalogDatabaseIsReusedAndNeverStale(t *testing.T) {
 	_, err = f.svc.Publish(ctx, "prod", nil, envs.PublishOptions{Actor: "test"})
 	require.NoError(t, err)
 	require.Equal(t, []string{"people 3 id,name,score", "staged 1 id,name,score"}, texts(t, prod, relations), "a release publish")
+}
+
+// TestCatalogOfAnUnchangedLakeReadsNoMetadataFiles: while nothing changed, a catalog statement is keyed from
+// the metadata database alone — with the tables' metadata directories moved away it still answers from its
+// pooled catalog database, in dev and in prod — and the next change is still visible at once.
+func TestCatalogOfAnUnchangedLakeReadsNoMetadataFiles(t *testing.T) {
+	t.Parallel()
+	f, eng := startCatalog(t)
+	ctx := context.Background()
+	want := map[string][]string{"dev": {"people 3 id,name,score"}, "prod": {"people 2 id,name,score"}}
+	conns := map[string]*pgx.Conn{}
+	for _, env := range []string{"dev", "prod"} {
+		conns[env] = f.connect(t, env, pgx.QueryExecModeSimpleProtocol)
+		require.Equal(t, want[env], texts(t, conns[env], relations))
+	}
+	require.Eventually(t, func() bool { return eng.Pooled() >= 2 }, 30*time.Second, 5*time.Millisecond)
+	var dirs []string
+	for _, env := range []string{"dev", "prod"} {
+		info, err := f.svc.Lake().Describe(ctx, env, lake.Ident{Zone: "raw", Name: "people"})
+		require.NoError(t, err)
+		dir := filepath.Dir(strings.TrimPrefix(info.MetadataLocation, "file://"))
+		require.NoError(t, os.Rename(dir, dir+".away"))
+		dirs = append(dirs, dir)
+	}
+	for _, env := range []string{"dev", "prod"} {
+		require.Equal(t, want[env], texts(t, conns[env], relations), "%s: no metadata file is read", env)
+		require.Equal(t, []string{"integer"}, texts(t, conns[env], "SELECT pg_catalog.format_type(23, -1)"))
+	}
+	for _, dir := range dirs {
+		require.NoError(t, os.Rename(dir+".away", dir))
+	}
+	rdr := people(7)
+	_, err := f.svc.Write(ctx, "dev", lake.Ident{Zone: "raw", Name: "people"}, rdr, envs.WriteOptions{Mode: envs.Append, Actor: "test"})
+	rdr.Release()
+	require.NoError(t, err)
+	require.Equal(t, []string{"people 4 id,name,score"}, texts(t, conns["dev"], relations), "a write is visible at the next statement")
 }
 
 // TestCatalogGrantChangeIsVisible: users with different grants never share a catalog database, and a grant
