@@ -66,7 +66,10 @@ func (e *Engine) basePath(ctx context.Context, b *Base) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.path != "" {
-		return f.path, nil
+		if _, err := os.Stat(f.path); err == nil {
+			return f.path, nil
+		}
+		f.path = "" // removed meanwhile (a temp directory cleaner): build it again
 	}
 	script := b.Script()
 	sum := sha256.Sum256([]byte(duckdb.LibraryVersion() + "\x00" + b.Name + "\x00" + script))

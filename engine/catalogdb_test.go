@@ -5,6 +5,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -180,4 +181,23 @@ func TestSetupBaseIsBuiltOnceAndShared(t *testing.T) {
 	bases.Delete(e.opts.TempDir + "\x00" + base.Name) // as in a new process
 	require.Equal(t, [][]string{{"7"}}, inSetup(t, other, s, "SELECT n FROM shared"))
 	require.Equal(t, 2, baseBuilt, "the script is asked for its digest, the file is not built again")
+}
+
+// A base file removed behind the engine's back (a temp directory cleaner) is built again.
+func TestSetupBaseRemovedIsRebuilt(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{})
+	built := 0
+	base := &Base{Name: "test-base-removed", Script: func() string { built++; return "CREATE TABLE shared AS SELECT 7 AS n;" }}
+	for i, key := range []string{"k1", "k2"} {
+		s := countingSetup(key, "", new(int))
+		s.Base = base
+		require.Equal(t, [][]string{{"7"}}, inSetup(t, e, s, "SELECT n FROM shared"))
+		if i == 0 {
+			path, err := e.basePath(context.Background(), base)
+			require.NoError(t, err)
+			require.NoError(t, os.Remove(path))
+		}
+	}
+	require.Equal(t, 2, built)
 }
