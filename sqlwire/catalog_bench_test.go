@@ -118,9 +118,9 @@ func BenchmarkCatalogQuery(b *testing.B) {
 			})
 		}
 		if target == "strata" {
-			// The first catalog statement after what the catalog shows changed runs in a fresh database while
-			// the new catalog database is built in the background: here a new snapshot of raw.people each time
-			// (written outside the timing, after a pause in which the previous background build ends).
+			// The first catalog statement after what the catalog shows changed builds the environment's part of
+			// a new catalog database (the static part is attached from the base file): here a new snapshot of
+			// raw.people each time (written outside the timing, after a pause).
 			b.Run(target+"/psql_d_columns_rebuilt", func(b *testing.B) {
 				for i := range b.N {
 					b.StopTimer()

@@ -37,8 +37,8 @@ func startCatalog(t *testing.T) (*fixture, *engine.Engine) {
 	return f, eng
 }
 
-// waitPooled waits until the engine's pool holds a database: the catalog database is built in the background
-// after the first catalog statement (which runs in a fresh database meanwhile).
+// waitPooled waits until the engine's pool holds a database: the catalog database the first catalog statement
+// built goes back to the pool once its result is read.
 func waitPooled(t *testing.T, eng *engine.Engine) {
 	t.Helper()
 	require.Eventually(t, func() bool { return eng.Pooled() >= 1 }, 30*time.Second, 5*time.Millisecond)
