@@ -7,6 +7,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	duckdb "github.com/duckdb/duckdb-go-bindings"
 )
 
 // Setup is a script a caller runs in a query's database before the query, such as sqlwire's emulated
@@ -20,6 +25,94 @@ type Setup struct {
 	Key string
 	// Script returns the statements; QueryInSetup calls it only when no pooled database has Key.
 	Script func() (string, error)
+	// Base, when set, holds the objects every database set up this way shares whatever its Key (for the
+	// catalog: PostgreSQL's built-in rows and the functions over them). The engine builds it once into a
+	// read-only database file and each database set up with it attaches that file before Script runs, its
+	// objects found after the database's own (search_path main, then the base): a new Key then costs only
+	// what Script creates. Script's objects may use the base's; the base's macros see Script's tables (a
+	// macro's names are resolved where it is called), its views only its own.
+	Base *Base
+}
+
+// Base is the shared part of setups (Setup.Base): a script run once per engine (per process and temp
+// directory) into a database file that setups attach read-only as baseAlias.
+type Base struct {
+	// Name identifies Script's content exactly (callers put a digest of it in the name): the file is built
+	// once per Name.
+	Name   string
+	Script func() string
+}
+
+// baseAlias is the name under which a setup's database attaches its base.
+const baseAlias = "strata_base"
+
+// baseFile is one built base: its path once built.
+type baseFile struct {
+	mu   sync.Mutex
+	path string
+}
+
+// bases are the built base files by temp directory and name. They live as long as the process (a few hundred
+// kB each); their names hold the digest of their content and DuckDB's version, so a later process with the
+// same binary attaches the file an earlier one built.
+var bases sync.Map // string -> *baseFile
+
+// basePath returns the base's database file, building it on first use: into a private name, renamed into
+// place only once complete, so a crash or a concurrent builder in another process never leaves a partial
+// file under the final name.
+func (e *Engine) basePath(ctx context.Context, b *Base) (string, error) {
+	v, _ := bases.LoadOrStore(e.opts.TempDir+"\x00"+b.Name, &baseFile{})
+	f := v.(*baseFile)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.path != "" {
+		if _, err := os.Stat(f.path); err == nil {
+			return f.path, nil
+		}
+		f.path = "" // removed meanwhile (a temp directory cleaner): build it again
+	}
+	script := b.Script()
+	sum := sha256.Sum256([]byte(duckdb.LibraryVersion() + "\x00" + b.Name + "\x00" + script))
+	path := filepath.Join(e.opts.TempDir, "base-"+hex.EncodeToString(sum[:12])+".duckdb")
+	if _, err := os.Stat(path); err == nil {
+		f.path = path
+		return path, nil
+	}
+	tmp, err := os.CreateTemp(e.opts.TempDir, "base-*.building")
+	if err != nil {
+		return "", fmt.Errorf("engine: build base %s: %w (set a writable engine temp dir)", b.Name, err)
+	}
+	_ = tmp.Close()
+	_ = os.Remove(tmp.Name()) // DuckDB creates the file itself
+	defer os.Remove(tmp.Name())
+	defer os.Remove(tmp.Name() + ".wal")
+	in, err := e.open(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer e.retire(in) // it attached a file: never a spare or pooled database
+	err = in.exec(ctx, "ATTACH "+sqlString(tmp.Name())+" AS strata_base_build; USE strata_base_build;\n"+script+
+		"\nUSE memory; DETACH strata_base_build")
+	if err != nil {
+		return "", fmt.Errorf("engine: build base %s: %w", b.Name, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return "", fmt.Errorf("engine: build base %s: %w", b.Name, err)
+	}
+	f.path = path
+	return path, nil
+}
+
+// attachBase returns the statements that attach setup's base, or "" when it has none.
+func (e *Engine) attachBase(ctx context.Context, setup Setup) (string, error) {
+	if setup.Base == nil {
+		return "", nil
+	}
+	path, err := e.basePath(ctx, setup.Base)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("ATTACH %s AS %s (READ_ONLY);\nSET search_path = 'main,%s.main';\n", sqlString(path), baseAlias, baseAlias), nil
 }
 
 // QueryInSetup runs sql, one read-only statement (SELECT, or PREPARE/EXECUTE of one), in a database where
@@ -93,11 +186,15 @@ func (e *Engine) prepareSetup(ctx context.Context, setup Setup, tables []Table) 
 			return in, nil
 		}
 	}
+	attach, err := e.attachBase(ctx, setup)
+	if err != nil {
+		return nil, err
+	}
 	script, err := setup.Script()
 	if err != nil {
 		return nil, err
 	}
-	in, err := e.sealed(ctx, script+views, files, nil)
+	in, err := e.sealed(ctx, attach+script+views, files, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +213,11 @@ func (e *Engine) setupKey(setup Setup, tables []Table) (key, views string, files
 	// The setup's key stands for its script; the views and files go in as a digest (prepareReusable's key
 	// holds them whole).
 	sum := sha256.Sum256([]byte(views + "\x00" + e.sandboxSQL(files, nil)))
-	return "setup\x00" + setup.Key + "\x00" + hex.EncodeToString(sum[:]), views, files, nil
+	base := ""
+	if setup.Base != nil {
+		base = setup.Base.Name
+	}
+	return "setup\x00" + setup.Key + "\x00" + base + "\x00" + hex.EncodeToString(sum[:]), views, files, nil
 }
 
 // SetupPooled reports whether a database set up with setup and tables waits in the pool, so that

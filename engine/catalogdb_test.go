@@ -4,6 +4,8 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -143,4 +145,59 @@ func TestWarmSetupPoolsADatabaseForTheNextQuery(t *testing.T) {
 	require.NoError(t, off.WarmSetup(context.Background(), s, nil))
 	require.False(t, off.SetupPooled(s, nil))
 	require.Equal(t, 1, built)
+}
+
+// A setup's base is built once into a read-only file that databases of every key attach: their own objects
+// come first, the base's macros read their tables, and nothing a statement does changes the base.
+func TestSetupBaseIsBuiltOnceAndShared(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{})
+	baseBuilt := 0
+	base := &Base{Name: "test-base-1", Script: func() string {
+		baseBuilt++
+		return "CREATE TABLE shared AS SELECT 7 AS n; CREATE TABLE facts (n INTEGER); " +
+			"CREATE MACRO total() AS (SELECT sum(n) FROM facts); CREATE MACRO who() AS 'base';"
+	}}
+	built := 0
+	for i, key := range []string{"k1", "k2"} {
+		s := countingSetup(key, fmt.Sprintf("CREATE TABLE facts AS SELECT %d AS n; CREATE MACRO who() AS '%s';", i+1, key), &built)
+		s.Base = base
+		require.Equal(t, [][]string{{"7", fmt.Sprint(i + 1), key}}, inSetup(t, e, s, "SELECT (SELECT n FROM shared), total(), who()"))
+		require.Equal(t, [][]string{{"7", fmt.Sprint(i + 1), key}}, inSetup(t, e, s, "SELECT (SELECT n FROM shared), total(), who()"))
+	}
+	require.Equal(t, 2, built)
+	require.Equal(t, 1, baseBuilt, "one base file for both keys")
+
+	s := countingSetup("k1", "CREATE TABLE facts AS SELECT 1 AS n; CREATE MACRO who() AS 'k1';", &built)
+	s.Base = base
+	_, err := e.QueryInSetup(context.Background(), s, "INSERT INTO strata_base.shared VALUES (8) RETURNING n", nil)
+	require.Error(t, err, "the base is read-only")
+	require.Equal(t, [][]string{{"1"}}, inSetup(t, e, s, "SELECT count(*) FROM shared"))
+
+	// Another engine with the same temp directory (a restarted server) attaches the file built before.
+	other, err := New(Options{TempDir: e.opts.TempDir})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = other.Close() })
+	bases.Delete(e.opts.TempDir + "\x00" + base.Name) // as in a new process
+	require.Equal(t, [][]string{{"7"}}, inSetup(t, other, s, "SELECT n FROM shared"))
+	require.Equal(t, 2, baseBuilt, "the script is asked for its digest, the file is not built again")
+}
+
+// A base file removed behind the engine's back (a temp directory cleaner) is built again.
+func TestSetupBaseRemovedIsRebuilt(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{})
+	built := 0
+	base := &Base{Name: "test-base-removed", Script: func() string { built++; return "CREATE TABLE shared AS SELECT 7 AS n;" }}
+	for i, key := range []string{"k1", "k2"} {
+		s := countingSetup(key, "", new(int))
+		s.Base = base
+		require.Equal(t, [][]string{{"7"}}, inSetup(t, e, s, "SELECT n FROM shared"))
+		if i == 0 {
+			path, err := e.basePath(context.Background(), base)
+			require.NoError(t, err)
+			require.NoError(t, os.Remove(path))
+		}
+	}
+	require.Equal(t, 2, built)
 }

@@ -3,8 +3,6 @@
 package engine
 
 import (
-	"strings"
-
 	duckdb "github.com/duckdb/duckdb-go-bindings"
 )
 
@@ -19,9 +17,9 @@ const (
 	HintTimeTZ = "time with time zone"
 )
 
-// ColumnHints returns one hint per result column: HintUUID or HintJSON for such columns, with "[]" appended
-// once per list level around them ("uuid[]"), HintTimeTZ for a (top-level) TIME WITH TIME ZONE column, and ""
-// for every other column.
+// ColumnHints returns one hint per result column: HintUUID, HintJSON or HintTimeTZ for such columns, with
+// "[]" appended once per list level around them ("uuid[]", "time with time zone[]"), and "" for every other
+// column.
 func (r *Result) ColumnHints() []string { return r.s.hints }
 
 // columnHint is the hint of one DuckDB type (see ColumnHints).
@@ -42,7 +40,7 @@ func columnHint(t duckdb.LogicalType) string {
 			c = duckdb.ArrayTypeChildType(t)
 		}
 		defer duckdb.DestroyLogicalType(&c)
-		if h := columnHint(c); h != "" && !strings.HasPrefix(h, HintTimeTZ) {
+		if h := columnHint(c); h != "" {
 			return h + "[]"
 		}
 	}

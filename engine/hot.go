@@ -4,10 +4,12 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Hot tables: a pooled database that is used again (its key came back within the idle window) is worth more
@@ -26,12 +28,30 @@ import (
 // Memory is bounded twice: a database copies its tables only when their uncompressed Parquet size, and then
 // the memory the copy takes, are under Options.HotTableBytes, and the copies of all pooled databases stay under
 // Options.HotTotalBytes. A database's copy is released when the database is closed (eviction, idle sweep,
-// Close).
+// Close). A database refused only because the pool-wide budget was full waits for it to free (another
+// database evicted or swept): its load checks the budget with a backoff (hotRetryFirst doubling to
+// hotRetryMax) for as long as the database lives, and copies once its tables fit, at most hotRetries times.
 
 const (
 	defaultHotTableBytes = 256 << 20
 	defaultHotTotalBytes = 1 << 30
 )
+
+// The retry of a load refused by the pool-wide budget: the first wait, the longest, and how many copies it
+// tries (a copy that fits when it starts may not when it ends: other loads take budget meanwhile).
+const (
+	hotRetryFirst = 50 * time.Millisecond
+	hotRetryMax   = 5 * time.Second
+	hotRetries    = 5
+)
+
+// budgetError is a load refused because the pool's in-memory tables are at Options.HotTotalBytes; need is
+// what the tables would take.
+type budgetError struct{ need, total int64 }
+
+func (e *budgetError) Error() string {
+	return fmt.Sprintf("the pool's in-memory tables are at Options.HotTotalBytes (%d): these need %d more", e.total, e.need)
+}
 
 // HotBytes returns the memory the in-memory table copies of pooled databases hold (for tests and metrics).
 func (e *Engine) HotBytes() int64 { return e.hotBytes.Load() }
@@ -75,6 +95,13 @@ func (e *Engine) loadHot(ctx context.Context, in *instance) {
 	ld := in.aux
 	ld.start(ctx)
 	n, err := e.makeHot(ctx, ld, in.tables)
+	for try := 1; try < hotRetries && err != nil; try++ {
+		var full *budgetError
+		if !errors.As(err, &full) || !e.waitHotBudget(ctx, full.need) {
+			break
+		}
+		n, err = e.makeHot(ctx, ld, in.tables)
+	}
 	ld.stop()
 	if err != nil {
 		slog.Debug("engine: tables stay on Parquet", "err", err)
@@ -83,6 +110,25 @@ func (e *Engine) loadHot(ctx context.Context, in *instance) {
 	e.hotLoads.Add(1)
 	in.hotBytes = n
 	in.onClose = func() { e.releaseHot(n) }
+}
+
+// waitHotBudget waits until need bytes fit in the pool-wide budget, checking it with a bounded backoff; false
+// when ctx ends first (the database closed, or the engine).
+func (e *Engine) waitHotBudget(ctx context.Context, need int64) bool {
+	wait := hotRetryFirst
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		if e.hotBytes.Load()+need <= e.opts.HotTotalBytes {
+			return true
+		}
+		wait = min(2*wait, hotRetryMax)
+	}
 }
 
 // makeHot replaces in's views by in-memory tables if they fit and returns the bytes they hold; on any error the
@@ -111,7 +157,7 @@ func (e *Engine) makeHot(ctx context.Context, in *instance, tables []Table) (int
 		return 0, fmt.Errorf("tables take %d bytes uncompressed, over the %d of Options.HotTableBytes", est, e.opts.HotTableBytes)
 	}
 	if !e.reserveHot(est) {
-		return 0, fmt.Errorf("the pool's in-memory tables are at Options.HotTotalBytes (%d)", e.opts.HotTotalBytes)
+		return 0, &budgetError{need: est, total: e.opts.HotTotalBytes}
 	}
 	before, err := in.memoryUsed(ctx)
 	if err == nil {
@@ -131,7 +177,7 @@ func (e *Engine) makeHot(ctx context.Context, in *instance, tables []Table) (int
 		if e.reserveHot(used - est) {
 			held = used
 		} else {
-			err = fmt.Errorf("the tables take %d bytes in memory, more than Options.HotTotalBytes leaves", used)
+			err = &budgetError{need: used, total: e.opts.HotTotalBytes}
 		}
 	}
 	if err == nil {

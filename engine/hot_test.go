@@ -267,3 +267,53 @@ func TestHotLoadConnectionHasSessionSettings(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, want, got)
 }
+
+// A database refused by the pool-wide bound copies its tables once the budget frees: here when the
+// database holding it is evicted (a full pool). One refused while nothing frees stays on Parquet.
+func TestHotTablesRetryWhenBudgetFrees(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{HotTotalBytes: 3 << 20, Pool: 2})
+	big := idTable(t, "big", 0, 200000) // 1.6 MB uncompressed: one fits, two do not
+	useTwice(t, e, big)
+	waitHot(t, e, 1)
+	held := e.HotBytes()
+	other := big
+	other.Name = "big2"
+	useTwice(t, e, other)
+	require.Eventually(t, func() bool { return e.Pooled() == 2 }, 20*time.Second, 5*time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // a few backoff rounds: the budget is still full
+	require.Equal(t, int64(1), e.HotLoads())
+	require.Equal(t, held, e.HotBytes())
+	require.Equal(t, [][]string{{"1"}}, queryWith(t, e, viewsLeft, reuse, other), "refused: still the view")
+
+	// A third database fills the pool: the oldest (big's, holding the budget) is evicted, and big2 copies.
+	queryWith(t, e, "SELECT 1", reuse, idTable(t, "small", 0, 3))
+	require.Eventually(t, func() bool { return e.HotLoads() == 2 }, 20*time.Second, 5*time.Millisecond)
+	require.Equal(t, [][]string{{"0"}}, queryWith(t, e, viewsLeft, reuse, other), "big2 is now in memory")
+	require.Equal(t, [][]string{{"200000"}}, queryWith(t, e, "SELECT count(*) FROM raw.big2", reuse, other))
+	require.Positive(t, e.HotBytes())
+	require.LessOrEqual(t, e.HotBytes(), int64(3<<20))
+}
+
+// The wait for budget ends with the database: closing the engine while a load waits returns promptly.
+func TestHotTablesBudgetWaitEndsOnClose(t *testing.T) {
+	t.Parallel()
+	e, err := New(Options{Threads: 1, TempDir: t.TempDir(), HotTotalBytes: 3 << 20})
+	require.NoError(t, err)
+	big := idTable(t, "big", 0, 200000)
+	useTwice(t, e, big)
+	waitHot(t, e, 1)
+	other := big
+	other.Name = "big2"
+	useTwice(t, e, other)
+	time.Sleep(200 * time.Millisecond)
+	done := make(chan error, 1)
+	go func() { done <- e.Close() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waited for a load waiting for budget")
+	}
+	require.Zero(t, e.HotBytes())
+}

@@ -313,5 +313,5 @@ func TestTimeTZColumnHint(t *testing.T) {
 	res, err := e.Query(context.Background(), "SELECT TIMETZ '10:00:00+02' AS t, TIME '10:00' AS p, [TIMETZ '10:00:00+02'] AS l", nil)
 	require.NoError(t, err)
 	defer res.Close()
-	require.Equal(t, []string{HintTimeTZ, "", ""}, res.ColumnHints())
+	require.Equal(t, []string{HintTimeTZ, "", HintTimeTZ + "[]"}, res.ColumnHints())
 }

@@ -20,38 +20,30 @@ import (
 // pg_catalog, so the emulation wins for qualified and unqualified names alike. Other statements pass through
 // unchanged.
 //
-// A single read-only catalog statement runs in a long-lived catalog database (engine.QueryInSetup): the whole
-// emulation, keyed by a digest of everything it shows (catalogDigest: the environment's tables, snapshots and
-// columns at the session's strata.as_of, the environments the user may see, the user). The digest is computed
-// from the lake at every statement, so a new table, snapshot, release or grant gives another key and a new
-// database at once: never stale. The engine pools these databases (bounded, closed when idle), retires one a
-// statement changed, and rolls back whatever a statement wrote. Statements that name strata.* system tables
-// (whose rows would need reading every table's history to digest) or the session's settings (pg_settings,
-// current_setting: sessions that SET different things still share one catalog database), and
-// multi-statement strings, get a fresh database with just the objects they name.
+// A single read-only catalog statement runs in a long-lived catalog database (engine.QueryInSetup), keyed by a
+// digest of everything it shows (catalogKey: the environment's tables by their metadata files, its current
+// release, its zones, the environments the user may see, the user, strata.as_of / strata.snapshot). The key is
+// computed from the metadata database at every statement (no metadata file is read), so a new table, snapshot,
+// release or grant gives another key and a new database at once: never stale. The part of the emulation that
+// is the same for everyone (PostgreSQL's built-in rows, the macros: catalogBase) is built once per process into
+// a read-only database file that each catalog database attaches; a new key costs only the environment's own
+// relations. The engine pools these databases (bounded, closed when idle), retires one a statement changed, and
+// rolls back whatever a statement wrote. Statements that name strata.* system tables (whose rows would need
+// reading every table's history to digest) or the session's settings (pg_settings, current_setting: sessions
+// that SET different things still share one catalog database), and multi-statement strings, get a fresh
+// database with just the objects they name.
 
 // catalogSetup is how a catalog statement's database is set up: the pooled whole catalog, or a script run in
 // a fresh database.
 type catalogSetup struct {
 	pooled engine.Setup
-	// subset creates just the objects the statement names, for a fresh database while the whole catalog is
-	// being built in the background.
-	subset func() string
-	warm   func(eng *engine.Engine, tables []engine.Table) // builds the whole catalog in the background
 	script string
 }
 
-// query runs sql (the rewritten statement, maybe wrapped in PREPARE/EXECUTE) in the catalog's database. When
-// no pooled database shows the catalog as it is now (the first statement after a change), the statement runs
-// in a fresh database with just the objects it names (a fraction of the whole catalog's setup) while the
-// whole catalog is built in the background for the statements that follow.
+// query runs sql (the rewritten statement, maybe wrapped in PREPARE/EXECUTE) in the catalog's database.
 func (s *catalogSetup) query(ctx context.Context, eng *engine.Engine, sql string, tables []engine.Table) (*engine.Result, error) {
 	if s.script != "" {
 		return eng.Query(ctx, s.script+sql, tables)
-	}
-	if s.subset != nil && !eng.SetupPooled(s.pooled, tables) {
-		s.warm(eng, tables)
-		return eng.Query(ctx, s.subset()+sql, tables)
 	}
 	return eng.QueryInSetup(ctx, s.pooled, sql, tables)
 }
@@ -76,7 +68,7 @@ func (c *conn) catalogQuery(ctx context.Context, sql string) (setup *catalogSetu
 	case len(want) == 0:
 		return nil, out, nil
 	case pooledCatalog(want, out):
-		s, err := c.wholeCatalog(ctx, want)
+		s, err := c.wholeCatalog(ctx)
 		if err != nil {
 			return nil, "", err
 		}
@@ -108,34 +100,65 @@ func inPooledCatalog(name string) bool {
 }
 
 // wholeCatalog returns the setup of the whole emulation (but what inPooledCatalog leaves out) as the session
-// sees it now, keyed by its digest; its script is built only when no pooled database has that key. want are
-// the objects the statement names (and those they need).
-func (c *conn) wholeCatalog(ctx context.Context, want map[string]bool) (*catalogSetup, error) {
-	objs := catalogObjects()
-	all := map[string]bool{}
-	for n := range objs {
-		if inPooledCatalog(n) {
-			all[n] = true
-		}
-	}
-	e, err := c.loadCatalogEnv(ctx, all)
+// sees it now, keyed by catalogKey; its script (the environment's relations: the rest is in catalogBase) is
+// built only when no pooled database has that key.
+func (c *conn) wholeCatalog(ctx context.Context) (*catalogSetup, error) {
+	key, err := c.catalogKey(ctx)
 	if err != nil {
 		return nil, err
 	}
-	e.vars = nil // only pg_settings shows them
-	setup := engine.Setup{Key: catalogDigest(e), Script: func() (string, error) {
-		return "BEGIN TRANSACTION;\n" + script(objs, all, e) + "COMMIT;\n", nil // one commit, not one per object
+	objs := catalogObjects()
+	all, own := map[string]bool{}, map[string]bool{}
+	for n, o := range objs {
+		if inPooledCatalog(n) {
+			all[n] = true
+			if !o.base {
+				own[n] = true
+			}
+		}
+	}
+	setup := engine.Setup{Key: key, Base: catalogBase(), Script: func() (string, error) {
+		e, err := c.loadCatalogEnv(ctx, all)
+		if err != nil {
+			return "", err
+		}
+		e.vars = nil // only pg_settings shows them
+		// One transaction: one commit, not one per object.
+		return "BEGIN TRANSACTION;\n" + script(objs, own, e) + "COMMIT;\n", nil
 	}}
-	return &catalogSetup{pooled: setup, subset: func() string { return script(objs, want, e) },
-		warm: func(eng *engine.Engine, tables []engine.Table) { c.s.catalog.warm(eng, setup, tables) }}, nil
+	return &catalogSetup{pooled: setup}, nil
 }
 
-// catalogDigest identifies everything the setup script of e shows: the script is a function of e alone (and
-// of this binary's code), so equal digests mean equal catalogs. %#v prints every field, maps in key order.
-func catalogDigest(e *catalogEnv) string {
+// catalogKey identifies everything the pooled catalog's script shows the session, from the metadata database
+// alone: loadCatalogEnv's zones, tables, snapshots and columns are functions of the tables' metadata files and
+// the current release (envs.TablesState) and of the session's time travel (a release's pins never change; an
+// instant's snapshot is fixed by those files); pg_database of the environments the user may read; the
+// macros of the environment, the user and the server version. The text of the emulation is this binary's
+// (catalogBase's name holds its digest).
+func (c *conn) catalogKey(ctx context.Context) (string, error) {
+	svc := c.s.opts.Envs
 	h := sha256.New()
-	fmt.Fprintf(h, "%#v", *e)
-	return "catalog:" + hex.EncodeToString(h.Sum(nil))
+	fmt.Fprintf(h, "%q %q %q %q %q\n", c.env, c.user(), c.s.opts.Version, c.vars[varAsOf].value, c.vars[varSnapshot].value)
+	list, err := svc.List(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, x := range list {
+		if c.principal().CanRead(x.Name) {
+			fmt.Fprintf(h, "database %q\n", x.Name)
+		}
+	}
+	zones, err := svc.Lake().Zones(ctx, c.env)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(h, "zones %q\n", zones)
+	state, err := svc.TablesState(ctx, c.env)
+	if err != nil {
+		return "", err
+	}
+	h.Write([]byte(state))
+	return "catalog:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func (c *conn) user() string { return c.vars["session_authorization"].value }
@@ -196,6 +219,7 @@ func referenced(toks []tok) map[string]bool {
 type catObject struct {
 	needs  []string
 	create func(b *strings.Builder, e *catalogEnv)
+	base   bool // the same in every session: created once in the pooled databases' base file (catalogBase)
 }
 
 // wanted returns the objects refs name and those they need.

@@ -8,11 +8,18 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/strata-data/strata/auth"
@@ -30,8 +37,8 @@ func startCatalog(t *testing.T) (*fixture, *engine.Engine) {
 	return f, eng
 }
 
-// waitPooled waits until the engine's pool holds a database: the catalog database is built in the background
-// after the first catalog statement (which runs in a fresh database meanwhile).
+// waitPooled waits until the engine's pool holds a database: the catalog database the first catalog statement
+// built goes back to the pool once its result is read.
 func waitPooled(t *testing.T, eng *engine.Engine) {
 	t.Helper()
 	require.Eventually(t, func() bool { return eng.Pooled() >= 1 }, 30*time.Second, 5*time.Millisecond)
@@ -85,6 +92,42 @@ func TestCatalogDatabaseIsReusedAndNeverStale(t *testing.T) {
 	_, err = f.svc.Publish(ctx, "prod", nil, envs.PublishOptions{Actor: "test"})
 	require.NoError(t, err)
 	require.Equal(t, []string{"people 3 id,name,score", "staged 1 id,name,score"}, texts(t, prod, relations), "a release publish")
+}
+
+// TestCatalogOfAnUnchangedLakeReadsNoMetadataFiles: while nothing changed, a catalog statement is keyed from
+// the metadata database alone — with the tables' metadata directories moved away it still answers from its
+// pooled catalog database, in dev and in prod — and the next change is still visible at once.
+func TestCatalogOfAnUnchangedLakeReadsNoMetadataFiles(t *testing.T) {
+	t.Parallel()
+	f, eng := startCatalog(t)
+	ctx := context.Background()
+	want := map[string][]string{"dev": {"people 3 id,name,score"}, "prod": {"people 2 id,name,score"}}
+	conns := map[string]*pgx.Conn{}
+	for _, env := range []string{"dev", "prod"} {
+		conns[env] = f.connect(t, env, pgx.QueryExecModeSimpleProtocol)
+		require.Equal(t, want[env], texts(t, conns[env], relations))
+	}
+	require.Eventually(t, func() bool { return eng.Pooled() >= 2 }, 30*time.Second, 5*time.Millisecond)
+	var dirs []string
+	for _, env := range []string{"dev", "prod"} {
+		info, err := f.svc.Lake().Describe(ctx, env, lake.Ident{Zone: "raw", Name: "people"})
+		require.NoError(t, err)
+		dir := filepath.Dir(strings.TrimPrefix(info.MetadataLocation, "file://"))
+		require.NoError(t, os.Rename(dir, dir+".away"))
+		dirs = append(dirs, dir)
+	}
+	for _, env := range []string{"dev", "prod"} {
+		require.Equal(t, want[env], texts(t, conns[env], relations), "%s: no metadata file is read", env)
+		require.Equal(t, []string{"integer"}, texts(t, conns[env], "SELECT pg_catalog.format_type(23, -1)"))
+	}
+	for _, dir := range dirs {
+		require.NoError(t, os.Rename(dir+".away", dir))
+	}
+	rdr := people(7)
+	_, err := f.svc.Write(ctx, "dev", lake.Ident{Zone: "raw", Name: "people"}, rdr, envs.WriteOptions{Mode: envs.Append, Actor: "test"})
+	rdr.Release()
+	require.NoError(t, err)
+	require.Equal(t, []string{"people 4 id,name,score"}, texts(t, conns["dev"], relations), "a write is visible at the next statement")
 }
 
 // TestCatalogGrantChangeIsVisible: users with different grants never share a catalog database, and a grant
@@ -318,4 +361,67 @@ func TestCatalogSessionSettingsStayPerSession(t *testing.T) {
 		require.Equal(t, []string{name}, texts(t, c, "SELECT setting FROM pg_catalog.pg_settings WHERE name = 'application_name'"))
 		require.Equal(t, []string{name}, texts(t, c, "SELECT current_setting('application_name')"))
 	}
+}
+
+// TestColumnOriginsFollowEachSessionsSchemaVersion: two sessions read one table at two schema versions (one
+// under strata.as_of from before a write that replaced its columns), concurrently; each RowDescription's table
+// OID and attnums are those of its own session's pg_attribute.
+func TestColumnOriginsFollowEachSessionsSchemaVersion(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	ctx := context.Background()
+	before := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "score", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	b.Field(0).(*array.Float64Builder).Append(2.5)
+	b.Field(1).(*array.Int64Builder).Append(9)
+	rec := b.NewRecordBatch()
+	b.Release()
+	rdr, err := array.NewRecordReader(schema, []arrow.RecordBatch{rec})
+	require.NoError(t, err)
+	rec.Release()
+	_, err = f.svc.Write(ctx, "dev", lake.Ident{Zone: "raw", Name: "people"}, rdr,
+		envs.WriteOptions{Mode: envs.Overwrite, ReplaceSchema: true, Actor: "test"})
+	rdr.Release()
+	require.NoError(t, err)
+
+	old := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+	_, err = old.Exec(ctx, "SET strata.as_of = '"+before.Format(time.RFC3339Nano)+"'")
+	require.NoError(t, err)
+	cur := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+	const attrs = `SELECT CAST(c.oid AS text) || ' ' || a.attname || ' ' || CAST(a.attnum AS text) FROM pg_catalog.pg_attribute a
+		JOIN pg_catalog.pg_class c ON c.oid = a.attrelid WHERE c.relname = 'people' AND a.attname IN ('id', 'score') ORDER BY a.attname`
+	want := map[*pgx.Conn][]string{}
+	for _, c := range []*pgx.Conn{old, cur} {
+		want[c] = texts(t, c, attrs)
+	}
+	require.NotEqual(t, want[old], want[cur], "the two versions number score differently")
+
+	var wg sync.WaitGroup
+	for _, c := range []*pgx.Conn{old, cur} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 40 {
+				rows, err := c.Query(ctx, "SELECT id, score FROM raw.people")
+				if !assert.NoError(t, err) {
+					return
+				}
+				var got []string
+				for _, fd := range rows.FieldDescriptions() {
+					got = append(got, fmt.Sprintf("%d %s %d", fd.TableOID, fd.Name, fd.TableAttributeNumber))
+				}
+				rows.Close()
+				sort.Strings(got)
+				if !assert.Equal(t, want[c], got) {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -196,30 +196,9 @@ func (a *catalogAt) summary(ctx context.Context, c *conn, t lake.TableSummary) (
 // catalogCache keeps table columns by environment, table and snapshot: a new snapshot or release changes the
 // key, so nothing stale is served and nothing needs invalidating.
 type catalogCache struct {
-	mu      sync.Mutex
-	cols    map[string][]catCol
-	bound   map[string][]engine.Column // the columns of tables queries bound last, by env and zone.table
-	warming map[string]bool            // catalog setups being built in the background, by key
-}
-
-// warm builds a catalog database for setup in the background, once at a time per key; a failure only means
-// the next statement builds it (or fails with the error) itself.
-func (cc *catalogCache) warm(eng *engine.Engine, setup engine.Setup, tables []engine.Table) {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if cc.warming[setup.Key] {
-		return
-	}
-	if cc.warming == nil {
-		cc.warming = map[string]bool{}
-	}
-	cc.warming[setup.Key] = true
-	go func() {
-		_ = eng.WarmSetup(context.Background(), setup, tables)
-		cc.mu.Lock()
-		delete(cc.warming, setup.Key)
-		cc.mu.Unlock()
-	}()
+	mu    sync.Mutex
+	cols  map[string][]catCol
+	bound map[string][]engine.Column // the columns of tables queries bound last, by env and zone.table
 }
 
 func (cc *catalogCache) columns(ctx context.Context, svc *envs.Service, env string, t lake.TableSummary) ([]catCol, error) {

@@ -6,9 +6,10 @@ import (
 
 // catMacro is a DuckDB macro of the emulated catalog; body returns "name(params) AS expr[, (params) AS expr]".
 type catMacro struct {
-	name  string
-	needs []string
-	body  func(e *catalogEnv) string
+	name       string
+	needs      []string
+	body       func(e *catalogEnv) string
+	perSession bool // body depends on the session (its environment, user, server version)
 }
 
 func constMacro(name, body string, needs ...string) catMacro {
@@ -28,12 +29,12 @@ const privilege = "regexp_matches(upper(CAST(p AS VARCHAR)), 'SELECT|USAGE|CONNE
 
 var macros = func() []catMacro {
 	m := []catMacro{
-		{name: "version", body: func(e *catalogEnv) string {
+		{name: "version", perSession: true, body: func(e *catalogEnv) string {
 			return "version() AS " + sqlQuote("PostgreSQL 15.0 ("+e.version+") on x86_64-pc-linux-gnu, compiled by Go, 64-bit")
 		}},
-		{name: "current_database", body: func(e *catalogEnv) string { return "current_database() AS " + sqlQuote(e.env) }},
-		{name: "strata_current_user", body: func(e *catalogEnv) string { return "strata_current_user() AS " + sqlQuote(e.user) }},
-		{name: "strata_session_user", body: func(e *catalogEnv) string { return "strata_session_user() AS " + sqlQuote(e.user) }},
+		{name: "current_database", perSession: true, body: func(e *catalogEnv) string { return "current_database() AS " + sqlQuote(e.env) }},
+		{name: "strata_current_user", perSession: true, body: func(e *catalogEnv) string { return "strata_current_user() AS " + sqlQuote(e.user) }},
+		{name: "strata_session_user", perSession: true, body: func(e *catalogEnv) string { return "strata_session_user() AS " + sqlQuote(e.user) }},
 		constMacro("current_schema", "current_schema() AS 'public'"),
 		constMacro("current_schemas", "current_schemas(b) AS CASE WHEN b THEN ['pg_catalog', 'public'] ELSE ['public'] END"),
 		constMacro("pg_get_userbyid", "pg_get_userbyid(x) AS coalesce((SELECT strata_r_pgu.rolname FROM pg_roles strata_r_pgu "+

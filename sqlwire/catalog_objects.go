@@ -1,11 +1,15 @@
 package sqlwire
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/strata-data/strata/engine"
 )
 
 var (
@@ -13,18 +17,21 @@ var (
 	objects     map[string]*catObject
 )
 
-// catalogObjects returns the emulated catalog's relations and macros by name.
+// catalogObjects returns the emulated catalog's relations and macros by name. Objects marked base are the
+// same in every session (PostgreSQL's built-in rows, the macros): the pooled catalog databases share them
+// through one database file (catalogBase).
 func catalogObjects() map[string]*catObject {
 	objectsOnce.Do(func() {
 		objects = map[string]*catObject{}
 		for name, t := range staticCatalog() {
-			objects[name] = &catObject{create: func(b *strings.Builder, _ *catalogEnv) { t.createSQL(b) }}
+			objects[name] = &catObject{base: true, create: func(b *strings.Builder, _ *catalogEnv) { t.createSQL(b) }}
 		}
 		for name, cols := range emptyRelations {
 			t := &catTable{name: name, cols: cols}
-			objects[name] = &catObject{create: func(b *strings.Builder, _ *catalogEnv) { t.createSQL(b) }}
+			objects[name] = &catObject{base: true, create: func(b *strings.Builder, _ *catalogEnv) { t.createSQL(b) }}
 		}
 		dyn := func(name, cols string, rows func(e *catalogEnv) [][]string, needs ...string) {
+			sessionRelations[name] = cols
 			objects[name] = &catObject{needs: needs, create: func(b *strings.Builder, e *catalogEnv) {
 				(&catTable{name: name, cols: cols, rows: rows(e)}).createSQL(b)
 			}}
@@ -36,26 +43,103 @@ func catalogObjects() map[string]*catObject {
 		dyn("pg_description", "objoid BIGINT, classoid BIGINT, objsubid INTEGER, description VARCHAR", descriptionRows)
 		dyn("pg_roles", pgRolesCols, roleRows)
 		dyn("pg_settings", pgSettingsCols, settingRows)
+		for _, m := range macros {
+			m := m
+			// A macro's names are resolved where it is called, so one in the base file may use the tables a
+			// session's database creates; only those whose text depends on the session are not in it.
+			objects[m.name] = &catObject{needs: m.needs, base: !m.perSession, create: func(b *strings.Builder, e *catalogEnv) {
+				fmt.Fprintf(b, "CREATE MACRO %s;\n", m.body(e))
+			}}
+		}
+		objects["strata_type_name_rows"] = &catObject{needs: []string{"pg_type"}, base: true, create: func(b *strings.Builder, _ *catalogEnv) {
+			(&catTable{name: "strata_type_name_rows", cols: "oid BIGINT, name VARCHAR", rows: typeNameRows()}).createSQL(b)
+		}}
+		// A variable is not stored in a database file: each database sets it from the rows.
+		objects["strata_type_names"] = &catObject{needs: []string{"strata_type_name_rows"}, create: func(b *strings.Builder, _ *catalogEnv) {
+			b.WriteString("SET VARIABLE strata_type_names = (SELECT map(list(oid), list(name)) FROM strata_type_name_rows);\n")
+		}}
+		for name, o := range strataObjects() {
+			objects[name] = o
+		}
+		// A view's names are resolved in its own database: one is in the base file only if all it needs is.
 		for name, sql := range views {
 			sql := sql
 			objects[name] = &catObject{needs: sql.needs, create: func(b *strings.Builder, _ *catalogEnv) {
 				fmt.Fprintf(b, "CREATE VIEW %s AS %s;\n", name, sql.body)
 			}}
 		}
-		for _, m := range macros {
-			m := m
-			objects[m.name] = &catObject{needs: m.needs, create: func(b *strings.Builder, e *catalogEnv) {
-				fmt.Fprintf(b, "CREATE MACRO %s;\n", m.body(e))
-			}}
-		}
-		objects["strata_type_names"] = &catObject{needs: []string{"pg_type"}, create: func(b *strings.Builder, _ *catalogEnv) {
-			b.WriteString(typeNamesSQL())
-		}}
-		for name, o := range strataObjects() {
-			objects[name] = o
+		for name := range views {
+			objects[name].base = allBase(objects, name)
 		}
 	})
 	return objects
+}
+
+// allBase reports whether the view name needs only base relations (and views over them): its names are
+// resolved in the database it is stored in. (Macros do not count: one may read a session's tables.)
+func allBase(objs map[string]*catObject, name string) bool {
+	for _, d := range objs[name].needs {
+		if _, isView := views[d]; isView && !allBase(objs, d) || !isView && (!objs[d].base || isMacro(d)) {
+			return false
+		}
+	}
+	return true
+}
+
+func isMacro(name string) bool {
+	for _, m := range macros {
+		if m.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// sessionRelations are the relations each session's catalog shows its own rows of (name: columns).
+var sessionRelations = map[string]string{}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var (
+	baseOnce sync.Once
+	base     *engine.Base
+)
+
+// catalogBase is the base of the pooled catalog databases: every base object, built once per process into a
+// read-only database file (engine.Base) that each catalog database attaches in ~2 ms instead of creating
+// PostgreSQL's ~550 built-in rows and ~80 macros again (~100 ms) whenever what it shows changed.
+func catalogBase() *engine.Base {
+	baseOnce.Do(func() {
+		objs := catalogObjects()
+		want := map[string]bool{}
+		for n, o := range objs {
+			if o.base {
+				want[n] = true
+			}
+		}
+		// CREATE MACRO binds its body, so the session's relations and macros exist in the base file too, empty:
+		// where a macro is called, the session's own (in main, searched first) are the ones it reads.
+		var b strings.Builder
+		for _, n := range sortedKeys(sessionRelations) {
+			(&catTable{name: n, cols: sessionRelations[n]}).createSQL(&b)
+		}
+		for _, m := range macros {
+			if m.perSession {
+				fmt.Fprintf(&b, "CREATE MACRO %s;\n", m.body(&catalogEnv{}))
+			}
+		}
+		sql := b.String() + script(objs, want, &catalogEnv{})
+		sum := sha256.Sum256([]byte(sql))
+		base = &engine.Base{Name: "pgcatalog-" + hex.EncodeToString(sum[:8]), Script: func() string { return sql }}
+	})
+	return base
 }
 
 // builtinTypeNames are format_type's names of PostgreSQL's types that are not their typname.
@@ -64,10 +148,10 @@ var builtinTypeNames = map[string]string{"16": "boolean", "20": "bigint", "21": 
 	"1083": "time without time zone", "1266": "time with time zone", "18": `"char"`, "1043": "character varying",
 	"1042": "character", "1700": "numeric", "1560": "bit", "1562": "bit varying", "1186": "interval", "2276": `"any"`}
 
-// typeNamesSQL sets the variable strata_type_names: format_type(oid, NULL) of every static pg_type row (a true
-// array type, one with an element that is not stored plain, is its element's name and []), as one constant
-// map the format_type macro reads.
-func typeNamesSQL() string {
+// typeNameRows are format_type(oid, NULL) of every static pg_type row (a true array type, one with an element
+// that is not stored plain, is its element's name and []), which the format_type macro reads as one constant map
+// (the variable strata_type_names).
+func typeNameRows() [][]string {
 	t := staticCatalog()["pg_type"]
 	col := map[string]int{}
 	for i, d := range strings.Split(t.cols, ",") {
@@ -81,22 +165,17 @@ func typeNamesSQL() string {
 	for oid, n := range builtinTypeNames {
 		names[oid] = n
 	}
-	var b strings.Builder
-	b.WriteString("SET VARIABLE strata_type_names = MAP {")
-	for i, r := range t.rows {
+	out := make([][]string, 0, len(t.rows))
+	for _, r := range t.rows {
 		n := names[r[col["oid"]]]
 		if r[col["typelem"]] != "0" && r[col["typstorage"]] != "p" {
 			if elem, ok := names[r[col["typelem"]]]; ok {
 				n = elem + "[]"
 			}
 		}
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "CAST(%s AS BIGINT): %s", r[col["oid"]], sqlQuote(n))
+		out = append(out, []string{r[col["oid"]], n})
 	}
-	b.WriteString("};\n")
-	return b.String()
+	return out
 }
 
 const pgClassCols = "oid BIGINT, relname VARCHAR, relnamespace BIGINT, reltype BIGINT, reloftype BIGINT, relowner BIGINT, " +

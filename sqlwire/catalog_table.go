@@ -17,14 +17,41 @@ type catTable struct {
 
 const nullField = `\N`
 
-// createSQL creates the table from one string constant split in SQL: DuckDB binds a VALUES list row by
-// row (~60 ms for pg_type's 174 rows), one constant it binds once (~1 ms).
+// valuesCells is the size (rows × columns) up to which createSQL inserts VALUES.
+const valuesCells = 1500
+
+// createSQL creates the table. A large one comes from one string constant split in SQL: DuckDB binds a
+// VALUES list row by row (~60 ms for pg_type's 174 rows), one constant it binds once (~1 ms) but then casts
+// every column in an expression of its own; for a small one (a session's pg_class, pg_roles) those
+// expressions cost more than the rows, and an INSERT of VALUES is ~40% cheaper.
 func (t *catTable) createSQL(b *strings.Builder) {
 	if len(t.rows) == 0 {
 		fmt.Fprintf(b, "CREATE TABLE %s (%s);\n", t.name, t.cols)
 		return
 	}
 	defs := strings.Split(t.cols, ",")
+	if len(t.rows)*len(defs) <= valuesCells {
+		fmt.Fprintf(b, "CREATE TABLE %s (%s);\nINSERT INTO %s VALUES ", t.name, t.cols, t.name)
+		for i, r := range t.rows {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			for j, f := range r {
+				if j > 0 {
+					b.WriteString(", ")
+				}
+				if f == nullField {
+					b.WriteString("NULL")
+				} else {
+					b.WriteString(sqlQuote(f))
+				}
+			}
+			b.WriteByte(')')
+		}
+		b.WriteString(";\n")
+		return
+	}
 	fmt.Fprintf(b, "CREATE TABLE %s AS SELECT ", t.name)
 	for i, d := range defs {
 		name, typ, _ := strings.Cut(strings.TrimSpace(d), " ")

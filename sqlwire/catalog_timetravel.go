@@ -102,7 +102,7 @@ func (c *conn) bindTables(ctx context.Context, sql string) ([]engine.Table, erro
 	if err != nil {
 		return nil, err
 	}
-	c.s.catalog.remember(c.env, tables)
+	c.s.catalog.remember(c.boundKey(), tables)
 	return tables, nil
 }
 
@@ -154,15 +154,23 @@ func (c *conn) bindAt(ctx context.Context, sql string, release int64, at lake.Sn
 	return out, nil
 }
 
-// remember keeps the column names of tables a query just bound.
-func (cc *catalogCache) remember(env string, tables []engine.Table) {
+// boundKey is the part of the key of the columns a session's queries bound that says which version of each
+// table it reads: its environment and its time travel (strata.as_of, strata.snapshot). Sessions that read a
+// table at different times, and so may see different schema versions (columns added, dropped, reordered),
+// never read each other's columns: each session's RowDescription agrees with its own pg_attribute.
+func (c *conn) boundKey() string {
+	return c.env + "\x00" + c.vars[varAsOf].value + "\x00" + c.vars[varSnapshot].value + "\x00"
+}
+
+// remember keeps the columns of tables a query just bound, by the session's boundKey and the table.
+func (cc *catalogCache) remember(key string, tables []engine.Table) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if cc.bound == nil || len(cc.bound) > 10000 {
 		cc.bound = map[string][]engine.Column{}
 	}
 	for _, t := range tables {
-		cc.bound[env+"\x00"+t.Schema+"."+t.Name] = t.Columns
+		cc.bound[key+t.Schema+"."+t.Name] = t.Columns
 	}
 }
 
@@ -172,9 +180,10 @@ func (cc *catalogCache) remember(env string, tables []engine.Table) {
 // DuckDB's parse tree resolves them (joinOrigins). Any other field keeps 0.
 func (c *conn) columnOrigins(sql string, fields []pgproto3.FieldDescription) {
 	bound := map[engine.QualifiedName][]engine.Column{}
+	key := c.boundKey()
 	c.s.catalog.mu.Lock()
 	for _, q := range engine.ReferencedNames(sql) {
-		if cs, ok := c.s.catalog.bound[c.env+"\x00"+q.String()]; ok {
+		if cs, ok := c.s.catalog.bound[key+q.String()]; ok {
 			bound[q] = cs
 		}
 	}

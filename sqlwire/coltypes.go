@@ -21,8 +21,9 @@ const (
 
 // typedQuery runs a read (conn.query) and returns its result with the hints its columns are encoded by:
 // the engine's, plus those of the types DuckDB's Arrow output loses. A time of day with a time zone comes
-// out of Arrow as a plain time (the offset is dropped): the engine marks such columns (engine.HintTimeTZ),
-// and a query with any is run again with those columns cast to text, which keeps the offset.
+// out of Arrow as a plain time (the offset is dropped): the engine marks such columns (engine.HintTimeTZ,
+// with "[]" per list level around them), and a query with any is run again with those columns cast to text
+// (lists of text), which keeps the offset.
 func (c *conn) typedQuery(ctx context.Context, sql string, params [][]byte, oids []uint32) (*engine.Result, []string, error) {
 	res, err := c.query(ctx, sql, params, oids)
 	if err != nil {
@@ -30,11 +31,11 @@ func (c *conn) typedQuery(ctx context.Context, sql string, params [][]byte, oids
 	}
 	hints := append([]string{}, res.ColumnHints()...)
 	clientHints(sql, res.Schema(), hints)
-	var tz []int
+	tz := map[int]string{} // column: its list levels ("", "[]", ...)
 	for j, h := range hints {
-		if h == engine.HintTimeTZ {
-			tz = append(tz, j)
-			hints[j] = "" // a plain time, unless the query can be run again with the column as text
+		if rest, ok := strings.CutPrefix(h, engine.HintTimeTZ); ok {
+			tz[j] = rest
+			hints[j] = "" // plain times, unless the query can be run again with the column as text
 		}
 	}
 	if len(tz) == 0 || !wrappable(sql) {
@@ -46,8 +47,8 @@ func (c *conn) typedQuery(ctx context.Context, sql string, params [][]byte, oids
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, j := range tz {
-		hints[j] = hintTimeTZ
+	for j, levels := range tz {
+		hints[j] = hintTimeTZ + levels
 	}
 	return res, hints, nil
 }
@@ -61,20 +62,17 @@ func wrappable(sql string) bool {
 	return false
 }
 
-// castColumns wraps sql so that the columns at positions cast come out as text; the others and every
-// column's name stay as they were (positional aliases, so that duplicate names are no obstacle).
-func castColumns(sql string, s *arrow.Schema, cast []int) string {
-	isCast := map[int]bool{}
-	for _, j := range cast {
-		isCast[j] = true
-	}
+// castColumns wraps sql so that the columns at the positions of cast come out as text (with the list levels
+// cast gives them: "[]" for a list of text); the others and every column's name stay as they were
+// (positional aliases, so that duplicate names are no obstacle).
+func castColumns(sql string, s *arrow.Schema, cast map[int]string) string {
 	alias := make([]string, s.NumFields())
 	cols := make([]string, s.NumFields())
 	for j, f := range s.Fields() {
 		alias[j] = "strata_c" + strconv.Itoa(j)
 		expr := alias[j]
-		if isCast[j] {
-			expr = "CAST(" + expr + " AS VARCHAR)"
+		if levels, ok := cast[j]; ok {
+			expr = "CAST(" + expr + " AS VARCHAR" + levels + ")"
 		}
 		cols[j] = expr + " AS " + quoteIdent(f.Name)
 	}

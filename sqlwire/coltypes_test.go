@@ -64,3 +64,26 @@ func oidsOf(fields []pgconn.FieldDescription) []uint32 {
 	}
 	return out
 }
+
+// TestTimeTZListsKeepOffset: lists of timetz are timetz[] whose elements keep their offsets, in text and binary
+// (a list of lists is text, as for every type, with the offsets).
+func TestTimeTZListsKeepOffset(t *testing.T) {
+	f := start(t)
+	c := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+	ctx := context.Background()
+	const q = "SELECT [TIMETZ '12:00:00.5+05:30', NULL, TIMETZ '12:00:00-03'] AS a, CAST(NULL AS TIMETZ[]) AS b, " +
+		"[TIME '01:02:03'] AS c, CAST([] AS TIMETZ[]) AS d, [[TIMETZ '01:00:00+01']] AS e"
+	res := c.PgConn().ExecParams(ctx, q, nil, nil, nil, []int16{0}).Read()
+	require.NoError(t, res.Err)
+	require.Equal(t, []uint32{1270, 1270, 1183, 1270, 25}, oidsOf(res.FieldDescriptions))
+	require.Equal(t, [][]byte{[]byte("{12:00:00.5+05:30,NULL,12:00:00-03}"), nil, []byte("{01:02:03}"), []byte("{}"),
+		[]byte("{{01:00:00+01}}")}, res.Rows[0])
+
+	res = c.PgConn().ExecParams(ctx, "SELECT [TIMETZ '12:00:00.5+05:30', NULL, TIMETZ '12:00:00-03'] AS a", nil, nil, nil, []int16{1}).Read()
+	require.NoError(t, res.Err)
+	want := []byte{0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0x04, 0xf2, 0, 0, 0, 3, 0, 0, 0, 1, // 1 dimension, has NULLs, timetz, 3 from 1
+		0, 0, 0, 12, 0, 0, 0, 0x0a, 0x0e, 0xf3, 0x51, 0x20, 0xff, 0xff, 0xb2, 0xa8, // 43200.5 s, -19800
+		0xff, 0xff, 0xff, 0xff, // NULL
+		0, 0, 0, 12, 0, 0, 0, 0x0a, 0x0e, 0xeb, 0xb0, 0x00, 0x00, 0x00, 0x2a, 0x30} // 43200 s, +10800
+	require.Equal(t, want, res.Rows[0][0])
+}

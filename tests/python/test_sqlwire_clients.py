@@ -222,6 +222,23 @@ def test_timetz_keeps_its_offset(wire):
             assert b"".join(bytes(d) for d in cp) == b"12:00:00-03\t01:00:00.25+05:30\n"
 
 
+def test_timetz_lists_keep_their_offset(wire):
+    """Lists of timetz are timetz[] with every element's offset, in text and binary."""
+    import psycopg
+
+    def tz(h, m=0):
+        return dt.timezone(dt.timedelta(hours=h, minutes=m))
+
+    want = ([dt.time(12, 0, 0, 500000, tzinfo=tz(5, 30)), None, dt.time(12, 0, tzinfo=tz(-3))], None, [])
+    sql = ("SELECT [TIMETZ '12:00:00.5+05:30', NULL, TIMETZ '12:00:00-03'] AS a, CAST(NULL AS TIMETZ[]) AS b, "
+           "CAST([] AS TIMETZ[]) AS c")
+    with psycopg.connect(wire.dsn(), autocommit=True) as conn:
+        for binary in (False, True):
+            cur = conn.execute(sql, binary=binary)
+            assert [c.type_code for c in cur.description] == [1270, 1270, 1270]
+            assert cur.fetchone() == want, binary
+
+
 def test_polars_connectorx(wire):
     import polars as pl
 
