@@ -20,6 +20,7 @@ import (
 	duckdb "github.com/duckdb/duckdb-go-bindings"
 
 	"github.com/strata-data/strata/errs"
+	"github.com/strata-data/strata/scratch"
 )
 
 // ErrUnsupported: WriteParquet cannot write a column's type exactly (the caller writes the files another way).
@@ -67,8 +68,8 @@ func CanWriteParquet(schema *arrow.Schema) bool {
 // the reader then ends as if it had been read (Next returns false; BadRows and Rows are complete).
 //
 // rdr's rows are read to the end; an error it reports after its last batch fails the write. On any error no
-// file written by this call remains. Files are written in a scratch directory and moved into dir only once
-// complete. WriteParquet does not close or release rdr.
+// file written by this call remains. Files are written in a scratch directory below dir (see package scratch:
+// a killed write's is removed by the next write into dir) and moved into dir only once complete. WriteParquet does not close or release rdr.
 func (e *Engine) WriteParquet(ctx context.Context, rdr array.RecordReader, dir string, schema *arrow.Schema) ([]string, error) {
 	if rdr == nil || schema == nil || schema.NumFields() == 0 {
 		return nil, fmt.Errorf("engine: write parquet: no data or no columns: %w", ErrInvalid)
@@ -84,12 +85,13 @@ func (e *Engine) WriteParquet(ctx context.Context, rdr array.RecordReader, dir s
 	if err != nil {
 		return nil, err
 	}
-	scratch, err := os.MkdirTemp(abs, ".strata-write-")
+	// In dir, so that the files are renamed into it; a killed write's scratch is removed by the next one.
+	scratchDir, done, err := scratch.MkdirTemp(abs, "write-")
 	if err != nil {
 		return nil, fmt.Errorf("engine: write parquet into %s: %w (is the directory there and writable?)", dir, err)
 	}
-	defer os.RemoveAll(scratch)
-	in, err := e.prepare(ctx, nil, []string{scratch + string(filepath.Separator)})
+	defer done()
+	in, err := e.prepare(ctx, nil, []string{scratchDir + string(filepath.Separator)})
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +101,7 @@ func (e *Engine) WriteParquet(ctx context.Context, rdr array.RecordReader, dir s
 		return nil, err
 	}
 	defer release()
-	out := filepath.Join(scratch, "out")
+	out := filepath.Join(scratchDir, "out")
 	rows, files, err := in.copyParquet(ctx, plan.copySQL(sqlIdent("strata_input"), out))
 	if err != nil {
 		return nil, fmt.Errorf("engine: write parquet: %w", err)

@@ -21,6 +21,7 @@ import (
 	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/errs"
 	"github.com/strata-data/strata/lake"
+	"github.com/strata-data/strata/scratch"
 )
 
 // The views the merge SQL reads: the table's rows as the write builds on them, and the run's new rows.
@@ -77,11 +78,10 @@ func computeContents(ctx context.Context, d Deps, spec *Spec, id lake.Ident, src
 	if err := checkMergeColumns(d.Env, id, spec, src.Schema(), base, cols); err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "strata-move-")
+	dir, cleanup, err := scratch.MkdirTemp(os.TempDir(), "strata-move-") // removed by the next run if this one is killed
 	if err != nil {
 		return nil, err
 	}
-	cleanup := func() { _ = os.RemoveAll(dir) }
 	incoming, err := spool(ctx, src, filepath.Join(dir, "new.parquet"))
 	if err != nil {
 		cleanup()
