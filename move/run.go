@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -294,12 +295,24 @@ func openFiles(ctx context.Context, d Deps, spec *Spec, path string, ro engine.R
 		if b, err = s3.Open(path, lookup); err != nil {
 			return nil, "", err
 		}
-		if list, err = b.Sources(ctx); err != nil {
+		if list, err = b.Sources(ctx); err != nil && !b.Folder() {
 			return nil, "", err
 		}
+		if b.Folder() {
+			if list, err = published(ctx, b, b.URL, list, err); err != nil {
+				return nil, "", err
+			}
+		}
 		fo.Fetch = b.Fetch
-	} else if list, err = files.Expand(path); err != nil {
-		return nil, "", err
+	} else {
+		list, err = files.Expand(path)
+		if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
+			join := func(name string) string { return filepath.Join(path, filepath.FromSlash(name)) }
+			list, err = published(ctx, files.Dir(path), join, list, err)
+		}
+		if err != nil {
+			return nil, "", err
+		}
 	}
 	wm := ""
 	if spec.Incremental != nil {
@@ -309,6 +322,26 @@ func openFiles(ctx context.Context, d Deps, spec *Spec, path string, ro engine.R
 	}
 	r, err := files.OpenList(ctx, d.Engine, list, ro, fo)
 	return r, wm, err
+}
+
+// published is the list of files a folder source reads: when the folder was written by a files target (it
+// holds manifests), exactly the files its manifests list, named by name (so the files of a killed or failing
+// write that were not removed yet are not read); otherwise list and listErr, the folder's data files.
+func published(ctx context.Context, store files.ReadStore, name func(string) string, list []string, listErr error) ([]string, error) {
+	names, ok, err := files.PublishedFiles(ctx, store)
+	switch {
+	case err != nil:
+		return nil, err
+	case !ok:
+		return list, listErr
+	case len(names) == 0:
+		return nil, errs.E(errs.NotFound, "files source: the manifests of the folder list no file (every write to it was empty)")
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = name(n)
+	}
+	return out, nil
 }
 
 // watermarkArg is the index among the bound arguments of {{ watermark }}, or -1.

@@ -161,6 +161,25 @@ func (b *Bucket) Create(ctx context.Context, name string) (files.Upload, error) 
 	return &upload{File: f, ctx: ctx, b: b, key: b.prefix + name, done: done}, nil
 }
 
+// Folder reports whether the path names a prefix (a folder) rather than a glob.
+func (b *Bucket) Folder() bool { return b.glob == "" }
+
+// URL is the s3:// name of name, a path relative to the prefix (as List returns them).
+func (b *Bucket) URL(name string) string { return b.url(b.prefix + name) }
+
+// Open reads an object below the prefix.
+func (b *Bucket) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	o, err := b.client.GetObject(ctx, b.bucket, b.prefix+name, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, unavailable("read "+b.url(b.prefix+name), err)
+	}
+	if _, err := o.Stat(); err != nil {
+		_ = o.Close()
+		return nil, unavailable("read "+b.url(b.prefix+name), err)
+	}
+	return o, nil
+}
+
 // Remove deletes an object below the prefix.
 func (b *Bucket) Remove(ctx context.Context, name string) error {
 	if err := b.client.RemoveObject(ctx, b.bucket, b.prefix+name, minio.RemoveObjectOptions{}); err != nil {
