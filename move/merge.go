@@ -37,6 +37,7 @@ type computed struct {
 	*engine.Result
 	Base    int64
 	Replace []string // the data files of Base the rows replace (never nil): written with envs.WriteOptions.Replace
+	Total   int      // the data files of Base
 	cleanup func()
 }
 
@@ -115,7 +116,7 @@ func computeContents(ctx context.Context, d Deps, spec *Spec, id lake.Ident, src
 		cleanup()
 		return nil, fmt.Errorf("compute the %s of %s: %w", spec.Target.Mode, id, err)
 	}
-	return &computed{Result: res, Base: base.SnapshotID, Replace: replace, cleanup: cleanup}, nil
+	return &computed{Result: res, Base: base.SnapshotID, Replace: replace, Total: len(base.Files), cleanup: cleanup}, nil
 }
 
 // matchingFiles returns the data files of base that may hold one of the new rows' values of cols (the merge

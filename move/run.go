@@ -414,6 +414,7 @@ func write(ctx context.Context, d Deps, spec *Spec, id lake.Ident, src *source, 
 		}
 		defer c.Close()
 		rdr, wo.Mode, wo.BasedOn, wo.Replace = c, envs.Overwrite, &c.Base, c.Replace
+		rec.FilesRewritten, rec.FilesTotal = len(c.Replace), c.Total
 		wo.Source = fmt.Sprintf("job %s (%s)", spec.Name, spec.Target.Mode)
 	}
 	res, err := d.Envs.Write(ctx, d.Env, id, rdr, wo)
