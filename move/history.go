@@ -59,6 +59,12 @@ type RunRecord struct {
 	QuarantineSnapshot int64 `json:"quarantine_snapshot,omitempty"`
 	// Files are the files a files target run wrote (relative to its path). Not kept in history.
 	Files []string `json:"files,omitempty"`
+	// FilesRewritten of FilesTotal data files of the table were rewritten by a merge or overwrite-partition
+	// run: those whose key (or partition) bounds can hold a new row's. A merge whose keys spread over every
+	// file rewrites them all; partitioning or sorting the table by the key keeps the fraction small. Not kept
+	// in history.
+	FilesRewritten int `json:"files_rewritten,omitempty"`
+	FilesTotal     int `json:"files_total,omitempty"`
 }
 
 // BadRow is a malformed source row that was skipped.

@@ -21,6 +21,7 @@ import (
 	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/errs"
 	"github.com/strata-data/strata/lake"
+	"github.com/strata-data/strata/scratch"
 )
 
 // The views the merge SQL reads: the table's rows as the write builds on them, and the run's new rows.
@@ -36,6 +37,7 @@ type computed struct {
 	*engine.Result
 	Base    int64
 	Replace []string // the data files of Base the rows replace (never nil): written with envs.WriteOptions.Replace
+	Total   int      // the data files of Base
 	cleanup func()
 }
 
@@ -77,11 +79,10 @@ func computeContents(ctx context.Context, d Deps, spec *Spec, id lake.Ident, src
 	if err := checkMergeColumns(d.Env, id, spec, src.Schema(), base, cols); err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "strata-move-")
+	dir, cleanup, err := scratch.MkdirTemp(os.TempDir(), "strata-move-") // removed by the next run if this one is killed
 	if err != nil {
 		return nil, err
 	}
-	cleanup := func() { _ = os.RemoveAll(dir) }
 	incoming, err := spool(ctx, src, filepath.Join(dir, "new.parquet"))
 	if err != nil {
 		cleanup()
@@ -115,7 +116,7 @@ func computeContents(ctx context.Context, d Deps, spec *Spec, id lake.Ident, src
 		cleanup()
 		return nil, fmt.Errorf("compute the %s of %s: %w", spec.Target.Mode, id, err)
 	}
-	return &computed{Result: res, Base: base.SnapshotID, Replace: replace, cleanup: cleanup}, nil
+	return &computed{Result: res, Base: base.SnapshotID, Replace: replace, Total: len(base.Files), cleanup: cleanup}, nil
 }
 
 // matchingFiles returns the data files of base that may hold one of the new rows' values of cols (the merge

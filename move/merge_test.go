@@ -24,11 +24,12 @@ func TestMergeRewritesOnlyMatchingFiles(t *testing.T) {
 	f := newFixture(t, testenv.SQLiteDSN(t))
 	ctx := context.Background()
 	id := lake.Ident{Zone: "raw", Name: "big"}
-	run := func(body, target string) {
+	run := func(body, target string) *move.RunRecord {
 		t.Helper()
 		spec, ps := f.job(t, "name: j\nsource: {type: files, path: '"+f.file(t, "in.csv", body)+"'}\ntarget: {type: lake, table: raw.big"+target+"}\n", nil)
-		_, err := move.Run(ctx, f.deps("dev"), spec, ps)
+		rec, err := move.Run(ctx, f.deps("dev"), spec, ps)
 		require.NoError(t, err)
+		return rec
 	}
 	files := func() []string {
 		t.Helper()
@@ -53,7 +54,8 @@ func TestMergeRewritesOnlyMatchingFiles(t *testing.T) {
 		require.Len(t, byRange, r+1)
 	}
 
-	run("id,day,v\n150,2026-11-02,updated\n160,2026-11-02,updated\n1000,2026-11-09,new\n", ", mode: merge, key: [id]")
+	rec := run("id,day,v\n150,2026-11-02,updated\n160,2026-11-02,updated\n1000,2026-11-09,new\n", ", mode: merge, key: [id]")
+	require.Equal(t, [2]int{1, 4}, [2]int{rec.FilesRewritten, rec.FilesTotal}, "the run record says what fraction was rewritten")
 	after := files()
 	require.Len(t, after, 4)
 	require.Subset(t, after, []string{byRange[0], byRange[2], byRange[3]}, "files without a merged key are kept")
@@ -65,7 +67,9 @@ func TestMergeRewritesOnlyMatchingFiles(t *testing.T) {
 	require.Equal(t, 5, f.snapshots(t, "dev", "raw.big"))
 
 	// Day 3's rows are replaced; the files of the other days stay.
-	run("id,day,v\n7000,2026-11-03,d3\n", ", mode: overwrite-partition, partition: [day]")
+	rec = run("id,day,v\n7000,2026-11-03,d3\n", ", mode: overwrite-partition, partition: [day]")
+	// Day 3's file, and the merge's file, whose days (2 and 9) bound day 3 too.
+	require.Equal(t, [2]int{2, 4}, [2]int{rec.FilesRewritten, rec.FilesTotal})
 	final := files()
 	require.Subset(t, final, []string{byRange[0], byRange[3]})
 	require.NotContains(t, final, byRange[2])

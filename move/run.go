@@ -3,12 +3,14 @@
 package move
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -258,7 +260,7 @@ func openSource(ctx context.Context, d Deps, spec *Spec, ps Params, watermark st
 		// COPY BINARY is the default read: BenchmarkSource (500k rows × 8 columns) read it 6–10% faster than the
 		// row stream on this machine (see docs/benchmarks.md).
 		opts := postgres.Options{DSN: dsn, Query: q, Args: args, WatermarkArg: watermarkArg(spec.Source.Query, ps),
-			BatchRows: d.BatchRows, Copy: !d.RowStream, Render: renderQuery(spec.Source.Query)}
+			BatchRows: cmp.Or(d.BatchRows, sourceBatchRows), Copy: !d.RowStream, Render: renderQuery(spec.Source.Query)}
 		if spec.Incremental != nil {
 			opts.Column = spec.Incremental.Column
 		}
@@ -281,6 +283,12 @@ func openSource(ctx context.Context, d Deps, spec *Spec, ps Params, watermark st
 
 func noBadRows() []engine.BadRow { return nil }
 
+// sourceBatchRows is the rows per batch of a postgres source. The batches waiting in the prefetch and those
+// DuckDB is reading are Go memory, which the garbage collector lets grow to twice what is live: 64k-row batches
+// took the Go heap of a 13-column run to ~110 MB, 16k-row batches to ~38 MB, at the same CPU time
+// (docs/benchmarks.md).
+const sourceBatchRows = 16 * 1024
+
 // openFiles opens a files source: local paths, or objects of an S3-compatible store (s3://bucket/prefix),
 // fetched one at a time. An incremental source keeps only the files past the watermark and returns the new
 // watermark (errNothingNew when there are none).
@@ -294,12 +302,24 @@ func openFiles(ctx context.Context, d Deps, spec *Spec, path string, ro engine.R
 		if b, err = s3.Open(path, lookup); err != nil {
 			return nil, "", err
 		}
-		if list, err = b.Sources(ctx); err != nil {
+		if list, err = b.Sources(ctx); err != nil && !b.Folder() {
 			return nil, "", err
 		}
+		if b.Folder() {
+			if list, err = published(ctx, b, b.URL, list, err); err != nil {
+				return nil, "", err
+			}
+		}
 		fo.Fetch = b.Fetch
-	} else if list, err = files.Expand(path); err != nil {
-		return nil, "", err
+	} else {
+		list, err = files.Expand(path)
+		if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
+			join := func(name string) string { return filepath.Join(path, filepath.FromSlash(name)) }
+			list, err = published(ctx, files.Dir(path), join, list, err)
+		}
+		if err != nil {
+			return nil, "", err
+		}
 	}
 	wm := ""
 	if spec.Incremental != nil {
@@ -309,6 +329,26 @@ func openFiles(ctx context.Context, d Deps, spec *Spec, path string, ro engine.R
 	}
 	r, err := files.OpenList(ctx, d.Engine, list, ro, fo)
 	return r, wm, err
+}
+
+// published is the list of files a folder source reads: when the folder was written by a files target (it
+// holds manifests), exactly the files its manifests list, named by name (so the files of a killed or failing
+// write that were not removed yet are not read); otherwise list and listErr, the folder's data files.
+func published(ctx context.Context, store files.ReadStore, name func(string) string, list []string, listErr error) ([]string, error) {
+	names, ok, err := files.PublishedFiles(ctx, store)
+	switch {
+	case err != nil:
+		return nil, err
+	case !ok:
+		return list, listErr
+	case len(names) == 0:
+		return nil, errs.E(errs.NotFound, "files source: the manifests of the folder list no file (every write to it was empty)")
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = name(n)
+	}
+	return out, nil
 }
 
 // watermarkArg is the index among the bound arguments of {{ watermark }}, or -1.
@@ -374,6 +414,7 @@ func write(ctx context.Context, d Deps, spec *Spec, id lake.Ident, src *source, 
 		}
 		defer c.Close()
 		rdr, wo.Mode, wo.BasedOn, wo.Replace = c, envs.Overwrite, &c.Base, c.Replace
+		rec.FilesRewritten, rec.FilesTotal = len(c.Replace), c.Total
 		wo.Source = fmt.Sprintf("job %s (%s)", spec.Name, spec.Target.Mode)
 	}
 	res, err := d.Envs.Write(ctx, d.Env, id, rdr, wo)

@@ -5,7 +5,8 @@
 #   bench/move/bench.sh [ROWS]          default 1000000 (the issue's run: 5000000)
 #
 # PostgreSQL: BENCH_PG_DSN if set, else the throwaway server of scripts/pg-env (started if needed). The table
-# lives in its own database, strata_bench_move. Peers (sling 1.4.11, dlt 1.31 with connectorx and pyarrow) are
+# lives in its own database, $BENCH_DB (default strata_bench_move: give another name when someone else may run
+# the bench on the same server with another ROWS, since the table is re-created for another size). Peers (sling 1.4.11, dlt 1.31 with connectorx and pyarrow) are
 # installed into their own venv, $BENCH_VENV (default ~/.cache/strata/move-bench-venv), once.
 #
 # Lines (Markdown table on stdout):
@@ -42,9 +43,10 @@ if [[ -z ${BENCH_PG_DSN:-} ]]; then
 else
 	admin=$BENCH_PG_DSN
 fi
-dsn=$(echo "$admin" | sed -E 's#/[^/?]+(\?|$)#/strata_bench_move\1#')
-"$psql_bin" -qAt "$admin" -c "SELECT 1 FROM pg_database WHERE datname = 'strata_bench_move'" | grep -q 1 ||
-	"$psql_bin" -q "$admin" -c "CREATE DATABASE strata_bench_move" >/dev/null
+db=${BENCH_DB:-strata_bench_move}
+dsn=$(echo "$admin" | sed -E "s#/[^/?]+(\\?|\$)#/$db\\1#")
+"$psql_bin" -qAt "$admin" -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 ||
+	"$psql_bin" -q "$admin" -c "CREATE DATABASE $db" >/dev/null
 have=$("$psql_bin" -qAt "$dsn" -c "SELECT count(*) FROM bench_move" 2>/dev/null || echo 0)
 if [[ "$have" != "$rows" ]]; then
 	echo "creating bench_move with $rows rows" >&2
@@ -91,25 +93,8 @@ source: {type: lake, table: raw.bench_pg}
 target: {type: postgres, dsn: "${BENCH_PG_DSN}", table: bench_move_back, mode: overwrite}
 YAML
 
-now() { date +%s.%N; }
-# measure NAME CMD...: runs CMD under GNU time; sets secs and rss_mb.
-measure() {
-	local t0 t1
-	t0=$(now)
-	if ! /usr/bin/time -f "%M" -o "$work/rss" "$@" >"$work/out" 2>&1; then
-		echo "$1 failed:" >&2; tail -20 "$work/out" >&2; secs=nan rss_mb=nan; return 0
-	fi
-	t1=$(now)
-	secs=$(echo "$t1 - $t0" | bc -l)
-	rss_mb=$(( $(tail -1 "$work/rss") / 1024 ))
-}
-row() { # NAME SECS RSS [FLOOR]
-	if [[ $2 == nan ]]; then printf '| %s | failed | | | |\n' "$1"; return; fi
-	local ratio=""
-	[[ -n ${4:-} ]] && ratio=$(printf '%.2f' "$(echo "$2 / $4" | bc -l)")
-	printf '| %s | %.2f | %.0f | %s | %s |\n' "$1" "$2" "$(echo "$rows / $2" | bc -l)" "$3" "$ratio"
-}
-
+# shellcheck source=bench/move/lib.sh
+source bench/move/lib.sh
 echo "| $rows rows × 13 columns | s | rows/s | peak RSS MB | ÷ floor |"
 echo "|---|---|---|---|---|"
 

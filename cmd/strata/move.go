@@ -113,6 +113,9 @@ func printMoveRun(w io.Writer, r *move.RunRecord) {
 	if len(r.Files) > 0 {
 		fmt.Fprintf(w, "target %s: %d files\n", r.Target, len(r.Files))
 	}
+	if r.FilesTotal > 0 {
+		fmt.Fprintf(w, "rewrote %d of the table's %d data files (those whose key bounds can hold a new row)\n", r.FilesRewritten, r.FilesTotal)
+	}
 	if r.WatermarkBefore != "" || r.WatermarkAfter != "" {
 		fmt.Fprintf(w, "watermark: %s → %s\n", orDash(r.WatermarkBefore), orDash(r.WatermarkAfter))
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	arrowext "github.com/apache/arrow-go/v18/arrow/extensions"
+
+	"github.com/strata-data/strata/scratch"
 )
 
 // duckFile is one Parquet file being written by a ParquetWriter (DuckDB) into a local scratch directory; when
@@ -19,23 +21,26 @@ import (
 // finished, or a quarter of the rows' Arrow size before the first (zstd Parquet is typically smaller).
 type duckFile struct {
 	pipe
-	w          *targetWriter
-	key        string // partition folder
-	scratch    string
-	paths      []string // what WriteParquet wrote, set before done
-	arrowBytes int64
+	w   *targetWriter
+	key string // partition folder
+	// removeScratch removes the scratch directory WriteParquet writes into (and this process's scratch
+	// folder once empty)
+	removeScratch func()
+	paths         []string // what WriteParquet wrote, set before done
+	arrowBytes    int64
 }
 
 func startDuckFile(w *targetWriter, key, name string) (*duckFile, error) {
-	scratch, err := os.MkdirTemp("", "strata-files-")
+	// A killed run's scratch is removed by the next process that makes scratch in the temp directory.
+	dir, done, err := scratch.MkdirTemp(os.TempDir(), "strata-files-")
 	if err != nil {
-		return nil, fmt.Errorf("files target: scratch directory: %w", err)
+		return nil, fmt.Errorf("files target: %w", err)
 	}
-	d := &duckFile{pipe: newPipe(name), w: w, key: key, scratch: scratch}
+	d := &duckFile{pipe: newPipe(name), w: w, key: key, removeScratch: done}
 	ctx, pw, sc, ids := w.ctx, w.opts.Parquet, w.schema, w.ids
 	go func() {
 		rdr := &chanReader{schema: sc, ch: d.ch}
-		paths, err := pw.WriteParquet(ctx, rdr, scratch, ids)
+		paths, err := pw.WriteParquet(ctx, rdr, dir, ids)
 		rdr.drain()
 		d.paths = paths
 		d.done <- err
@@ -61,7 +66,7 @@ func (d *duckFile) size(bytesPerRow float64) int64 {
 // finish waits for DuckDB and uploads its file (its files, should it have split one: each further file takes
 // the partition's next name). On error nothing of this file stays in the store.
 func (d *duckFile) finish() ([]written, error) {
-	defer os.RemoveAll(d.scratch)
+	defer d.removeScratch()
 	if err := d.end(); err != nil {
 		return nil, err
 	}
@@ -103,7 +108,7 @@ func (d *duckFile) upload(path, name string) (int64, error) {
 
 func (d *duckFile) abort() {
 	_ = d.end()
-	_ = os.RemoveAll(d.scratch)
+	d.removeScratch()
 }
 
 // withFieldIDs is sc with a Parquet field id on every field, nested ones included, numbered depth first as

@@ -96,7 +96,7 @@ func WriteTarget(ctx context.Context, store Store, rdr array.RecordReader, opts 
 		return nil, err
 	}
 	if opts.Manifest {
-		if err := writeManifest(ctx, store, opts.Prefix, &w.res); err != nil {
+		if err := writeManifest(ctx, store, opts.Prefix, &w.res, opts.Overwrite); err != nil {
 			for _, f := range w.res.Files {
 				_ = store.Remove(context.WithoutCancel(ctx), f)
 			}
@@ -538,6 +538,9 @@ func (d Dir) List(_ context.Context) ([]string, error) {
 			}
 			return err
 		}
+		if e.IsDir() && p != string(d) && strings.HasPrefix(e.Name(), ".") {
+			return filepath.SkipDir // scratch, not data
+		}
 		if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
 			rel, _ := filepath.Rel(string(d), p)
 			out = append(out, filepath.ToSlash(rel))
@@ -545,6 +548,11 @@ func (d Dir) List(_ context.Context) ([]string, error) {
 		return nil
 	})
 	return out, err
+}
+
+// Open reads a file below the folder.
+func (d Dir) Open(_ context.Context, name string) (io.ReadCloser, error) {
+	return os.Open(filepath.Join(string(d), filepath.FromSlash(name)))
 }
 
 type localUpload struct {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/strata-data/strata/errs"
 	"github.com/strata-data/strata/move/files"
+	"github.com/strata-data/strata/scratch"
 )
 
 // IsPath reports whether p names objects (s3://bucket/prefix).
@@ -125,11 +126,10 @@ func (b *Bucket) keys(ctx context.Context) ([]string, error) {
 // name (so its format is known by its extension), and returns it with a function that removes it.
 func (b *Bucket) Fetch(ctx context.Context, name string) (string, func(), error) {
 	key := strings.TrimPrefix(name, "s3://"+b.bucket+"/")
-	dir, err := os.MkdirTemp("", "strata-s3-")
+	dir, cleanup, err := scratch.MkdirTemp(os.TempDir(), "strata-s3-") // a killed run's is removed by the next
 	if err != nil {
 		return "", nil, err
 	}
-	cleanup := func() { _ = os.RemoveAll(dir) }
 	local := filepath.Join(dir, path.Base(key))
 	if err := b.client.FGetObject(ctx, b.bucket, key, local, minio.GetObjectOptions{}); err != nil {
 		cleanup()
@@ -149,11 +149,35 @@ func unavailable(what string, err error) error {
 // Create starts an object below the prefix; it is uploaded on Commit (so an aborted or killed write leaves no
 // object), from a local spool file that gives the upload its length.
 func (b *Bucket) Create(ctx context.Context, name string) (files.Upload, error) {
-	f, err := os.CreateTemp("", "strata-s3-upload-")
+	dir, done, err := scratch.MkdirTemp(os.TempDir(), "strata-s3-upload-")
 	if err != nil {
 		return nil, err
 	}
-	return &upload{File: f, ctx: ctx, b: b, key: b.prefix + name}, nil
+	f, err := os.Create(filepath.Join(dir, "spool"))
+	if err != nil {
+		done()
+		return nil, err
+	}
+	return &upload{File: f, ctx: ctx, b: b, key: b.prefix + name, done: done}, nil
+}
+
+// Folder reports whether the path names a prefix (a folder) rather than a glob.
+func (b *Bucket) Folder() bool { return b.glob == "" }
+
+// URL is the s3:// name of name, a path relative to the prefix (as List returns them).
+func (b *Bucket) URL(name string) string { return b.url(b.prefix + name) }
+
+// Open reads an object below the prefix.
+func (b *Bucket) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	o, err := b.client.GetObject(ctx, b.bucket, b.prefix+name, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, unavailable("read "+b.url(b.prefix+name), err)
+	}
+	if _, err := o.Stat(); err != nil {
+		_ = o.Close()
+		return nil, unavailable("read "+b.url(b.prefix+name), err)
+	}
+	return o, nil
 }
 
 // Remove deletes an object below the prefix.
@@ -175,13 +199,14 @@ func (b *Bucket) List(ctx context.Context) ([]string, error) {
 
 type upload struct {
 	*os.File
-	ctx context.Context
-	b   *Bucket
-	key string
+	ctx  context.Context
+	b    *Bucket
+	key  string
+	done func() // removes the spool file's scratch folder
 }
 
 func (u *upload) Commit() error {
-	defer os.Remove(u.File.Name())
+	defer u.done()
 	defer u.File.Close()
 	size, err := u.File.Seek(0, io.SeekCurrent)
 	if err != nil {
@@ -198,5 +223,5 @@ func (u *upload) Commit() error {
 
 func (u *upload) Abort() {
 	_ = u.File.Close()
-	_ = os.Remove(u.File.Name())
+	u.done()
 }
