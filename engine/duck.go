@@ -13,6 +13,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	duckdb "github.com/duckdb/duckdb-go-bindings"
+
+	"github.com/strata-data/strata/scratch"
 )
 
 // This file is the only one that talks to DuckDB's C API. It uses the bindings of duckdb-go directly because
@@ -26,9 +28,10 @@ import (
 // All methods but interrupt must be called from one goroutine at a time (reader enforces that for the
 // streaming results, whose Close may come from another goroutine).
 type instance struct {
-	db     duckdb.Database
-	conn   duckdb.Connection
-	tmpDir string // private spill and scratch directory, removed by close
+	db      duckdb.Database
+	conn    duckdb.Connection
+	tmpDir  string // private spill and scratch directory, removed by close
+	tmpDone func() // removes tmpDir and the process's scratch folder once empty
 
 	cancel    context.CancelFunc // interrupts the instance for good
 	stopWatch chan struct{}
@@ -55,13 +58,14 @@ type instance struct {
 
 // openInstance opens a database with the engine's settings. Call start before using it for a request.
 func openInstance(o Options) (*instance, error) {
-	tmp, err := os.MkdirTemp(o.TempDir, "q-")
+	// below the process's scratch folder, so that the next process removes it when this one is killed
+	tmp, tmpDone, err := scratch.MkdirTemp(o.TempDir, "q-")
 	if err != nil {
 		return nil, fmt.Errorf("engine: create temp dir under %q: %w (set a writable engine temp dir)", o.TempDir, err)
 	}
 	var cfg duckdb.Config
 	if duckdb.CreateConfig(&cfg) == duckdb.StateError {
-		_ = os.RemoveAll(tmp)
+		tmpDone()
 		return nil, errors.New("engine: duckdb: cannot create config")
 	}
 	defer duckdb.DestroyConfig(&cfg)
@@ -81,19 +85,19 @@ func openInstance(o Options) (*instance, error) {
 	}
 	for _, s := range settings {
 		if duckdb.SetConfig(cfg, s[0], s[1]) == duckdb.StateError {
-			_ = os.RemoveAll(tmp)
+			tmpDone()
 			return nil, fmt.Errorf("engine: invalid setting %s=%q: %w", s[0], s[1], ErrInvalid)
 		}
 	}
-	in := &instance{tmpDir: tmp, aux: &instance{}}
+	in := &instance{tmpDir: tmp, tmpDone: tmpDone, aux: &instance{}}
 	var msg string
 	if duckdb.OpenExt(":memory:", &in.db, cfg, &msg) == duckdb.StateError {
-		_ = os.RemoveAll(tmp)
+		tmpDone()
 		return nil, fmt.Errorf("engine: open duckdb: %s: %w", msg, ErrInvalid)
 	}
 	if duckdb.Connect(in.db, &in.conn) == duckdb.StateError {
 		duckdb.Close(&in.db)
-		_ = os.RemoveAll(tmp)
+		tmpDone()
 		return nil, errors.New("engine: duckdb: cannot connect")
 	}
 	// Arrow output must be types iceberg-go and every Arrow client understand: plain utf8 (not string_view),
@@ -181,7 +185,11 @@ func (in *instance) close() error {
 		in.onClose()
 	}
 	duckdb.Close(&in.db)
-	return os.RemoveAll(in.tmpDir)
+	err := os.RemoveAll(in.tmpDir)
+	if in.tmpDone != nil {
+		in.tmpDone()
+	}
+	return err
 }
 
 // exec runs one or more statements and discards their results.

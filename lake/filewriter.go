@@ -15,6 +15,8 @@ import (
 	"github.com/apache/iceberg-go"
 	icebergio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/strata-data/strata/scratch"
 )
 
 // FileWriter writes the rows of a Write as Parquet data files, which the lake then commits by reading their
@@ -54,10 +56,12 @@ func (w *writer) writeExternal(ctx context.Context, t *table.Table, rdr array.Re
 	loc := dataLocation(t)
 	dir, local := localPath(loc)
 	if !local {
-		if dir, err = os.MkdirTemp("", "strata-upload-"); err != nil {
+		// below the process's scratch folder, so that the next process removes it when this one is killed
+		var done func()
+		if dir, done, err = scratch.MkdirTemp(os.TempDir(), "strata-upload-"); err != nil {
 			return false, fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
 		}
-		defer os.RemoveAll(dir)
+		defer done()
 		if w.remote, err = writeIO(ctx, t); err != nil {
 			return false, fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
 		}
