@@ -120,9 +120,10 @@ rm -rf "$work/strata-files"
 measure "$S" move run "$work/proj/jobs/pg_files.yaml" --env dev
 row "strata move run: postgres → parquet files" "$secs" "$rss_mb" "$floor"
 
-# lake → PostgreSQL, against psql loading the same rows from a binary COPY file.
+# lake → PostgreSQL, against psql loading the same rows from a binary COPY file into a logged table, like the
+# one the target creates.
 "$psql_bin" -q "$dsn" -c "DROP TABLE IF EXISTS bench_move_back" -c "DROP TABLE IF EXISTS bench_move_load" \
-	-c "CREATE UNLOGGED TABLE bench_move_load (LIKE bench_move)" >/dev/null
+	-c "CREATE TABLE bench_move_load (LIKE bench_move)" >/dev/null
 "$psql_bin" -qAt "$dsn" -c "COPY bench_move TO STDOUT (FORMAT binary)" -o "$work/t.bin"
 measure "$psql_bin" -q "$dsn" -c "\\copy bench_move_load FROM '$work/t.bin' (FORMAT binary)"
 load_floor=$secs
