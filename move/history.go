@@ -61,8 +61,7 @@ type RunRecord struct {
 	Files []string `json:"files,omitempty"`
 	// FilesRewritten of FilesTotal data files of the table were rewritten by a merge or overwrite-partition
 	// run: those whose key (or partition) bounds can hold a new row's. A merge whose keys spread over every
-	// file rewrites them all; partitioning or sorting the table by the key keeps the fraction small. Not kept
-	// in history.
+	// file rewrites them all; partitioning or sorting the table by the key keeps the fraction small.
 	FilesRewritten int `json:"files_rewritten,omitempty"`
 	FilesTotal     int `json:"files_total,omitempty"`
 }
@@ -76,7 +75,7 @@ type BadRow struct {
 }
 
 const runColumns = `id, job, env, params, status, error, source_type, target, rows_read, rows_written, rows_rejected,
-	bytes, snapshot_id, watermark_before, watermark_after, actor, started_ms, finished_ms`
+	bytes, snapshot_id, watermark_before, watermark_after, actor, started_ms, finished_ms, files_rewritten, files_total`
 
 func insertRun(ctx context.Context, db *meta.DB, r *RunRecord) error {
 	params, err := json.Marshal(r.Params)
@@ -84,7 +83,7 @@ func insertRun(ctx context.Context, db *meta.DB, r *RunRecord) error {
 		return err
 	}
 	_, err = db.SQL.ExecContext(ctx, `INSERT INTO strata_move_runs (`+runColumns+`)
-		VALUES ($1, $2, $3, $4, $5, '', $6, $7, 0, 0, 0, 0, 0, $8, '', $9, $10, 0)`,
+		VALUES ($1, $2, $3, $4, $5, '', $6, $7, 0, 0, 0, 0, 0, $8, '', $9, $10, 0, 0, 0)`,
 		r.ID, r.Job, r.Env, string(params), StatusRunning, r.Source, r.Target, r.WatermarkBefore, r.Actor, r.StartedAt.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("record the run: %w", err)
@@ -97,9 +96,10 @@ func insertRun(ctx context.Context, db *meta.DB, r *RunRecord) error {
 func finishRun(ctx context.Context, db *meta.DB, r *RunRecord, moveWatermark bool) error {
 	return db.Tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE strata_move_runs SET status = $1, error = $2, rows_read = $3, rows_written = $4,
-			rows_rejected = $5, bytes = $6, snapshot_id = $7, watermark_after = $8, finished_ms = $9 WHERE id = $10`,
+			rows_rejected = $5, bytes = $6, snapshot_id = $7, watermark_after = $8, finished_ms = $9,
+			files_rewritten = $10, files_total = $11 WHERE id = $12`,
 			r.Status, r.Error, r.RowsRead, r.RowsWritten, r.RowsRejected, r.Bytes, r.SnapshotID, r.WatermarkAfter,
-			r.FinishedAt.UnixMilli(), r.ID)
+			r.FinishedAt.UnixMilli(), r.FilesRewritten, r.FilesTotal, r.ID)
 		if err != nil || !moveWatermark {
 			return err
 		}
@@ -181,7 +181,7 @@ func scanRun(s scanner) (*RunRecord, error) {
 	var started, finished int64
 	if err := s.Scan(&r.ID, &r.Job, &r.Env, &params, &r.Status, &r.Error, &r.Source, &r.Target, &r.RowsRead,
 		&r.RowsWritten, &r.RowsRejected, &r.Bytes, &r.SnapshotID, &r.WatermarkBefore, &r.WatermarkAfter, &r.Actor,
-		&started, &finished); err != nil {
+		&started, &finished, &r.FilesRewritten, &r.FilesTotal); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(params), &r.Params); err != nil {

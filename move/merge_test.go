@@ -56,6 +56,9 @@ func TestMergeRewritesOnlyMatchingFiles(t *testing.T) {
 
 	rec := run("id,day,v\n150,2026-11-02,updated\n160,2026-11-02,updated\n1000,2026-11-09,new\n", ", mode: merge, key: [id]")
 	require.Equal(t, [2]int{1, 4}, [2]int{rec.FilesRewritten, rec.FilesTotal}, "the run record says what fraction was rewritten")
+	stored, err := move.GetRun(context.Background(), f.db, rec.ID)
+	require.NoError(t, err)
+	require.Equal(t, [2]int{1, 4}, [2]int{stored.FilesRewritten, stored.FilesTotal}, "move show keeps the fraction")
 	after := files()
 	require.Len(t, after, 4)
 	require.Subset(t, after, []string{byRange[0], byRange[2], byRange[3]}, "files without a merged key are kept")
