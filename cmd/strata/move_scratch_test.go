@@ -18,7 +18,8 @@ import (
 )
 
 // TestMoveRunKilledMidWriteScratchIsRemoved SIGKILLs a real `strata move run` while DuckDB writes Parquet — into
-// a lake table (scratch below the table's data folder) and into a files target (scratch in the temp
+// a lake table (scratch below the table's data folder, and the engine's spill folder below its temp directory) and
+// into a files target (scratch in the temp
 // directory) — and checks that the killed process's scratch folder is there, and that the job's next run removes
 // it and leaves no scratch of its own.
 func TestMoveRunKilledMidWriteScratchIsRemoved(t *testing.T) {
@@ -44,8 +45,9 @@ func TestMoveRunKilledMidWriteScratchIsRemoved(t *testing.T) {
 	// Lake target: killed once the source's first batch is read, when DuckDB's write has started.
 	kill(t, startHooked(t, c, "source:batch", "move", "run", lakeJob))
 	left := scratchFolders(t, c.dir)
-	require.Len(t, left, 1, "the killed write's scratch is below the table's data folder")
-	require.Contains(t, left[0], filepath.Join("raw", "big"))
+	require.Len(t, left, 2, "the killed write's scratch is below the table's data folder, its queries' spill folder below the engine's")
+	require.Contains(t, strings.Join(left, "\n"), filepath.Join("raw", "big", "data", scratch.Folder))
+	require.Contains(t, strings.Join(left, "\n"), filepath.Join("strata-data", "tmp", scratch.Folder))
 	outb, err := child("move", "run", lakeJob).CombinedOutput()
 	require.NoError(t, err, "%s", outb)
 	require.Empty(t, scratchFolders(t, c.dir), "the next run removed the killed run's scratch, and its own")
