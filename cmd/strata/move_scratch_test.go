@@ -18,10 +18,9 @@ import (
 )
 
 // TestMoveRunKilledMidWriteScratchIsRemoved SIGKILLs a real `strata move run` while DuckDB writes Parquet — into
-// a lake table (scratch below the table's data folder, and the engine's spill folder below its temp directory) and
-// into a files target (scratch in the temp
-// directory) — and checks that the killed process's scratch folder is there, and that the job's next run removes
-// it and leaves no scratch of its own.
+// a lake table (scratch below the table's data folder, and the engine's spill folder below its temp directory)
+// and into a files target (scratch in the temp directory) — and checks that the killed process's scratch folders
+// are there, and that the job's next run removes them and leaves no scratch of its own.
 func TestMoveRunKilledMidWriteScratchIsRemoved(t *testing.T) {
 	pg := testenv.PostgresDSN(t)
 	src, err := sql.Open("pgx", pg)
