@@ -576,7 +576,7 @@ func pointInTime(v *View, keys []JoinKey, feats []string, i int, src, spineTime 
 	if v.CreatedTime != "" {
 		created = "CAST(" + ident(v.CreatedTime) + " AS TIMESTAMPTZ)"
 	}
-	var fKeys, sKeys, part, aKeys, xKeys, on, match, tie, notNull []string
+	var fKeys, sKeys, part, aKeys, xKeys, on, match, notNull []string
 	for n, k := range keys {
 		dt, err := engine.IcebergToDuckDB(k.Type)
 		if err != nil {
@@ -591,9 +591,7 @@ func pointInTime(v *View, keys []JoinKey, feats []string, i int, src, spineTime 
 		xKeys = append(xKeys, "x."+kn)
 		on = append(on, fmt.Sprintf("j%d.%s = a%d.%s", i, kn, i, kn))
 		match = append(match, fmt.Sprintf("x.%s = CAST(s.%s AS %s)", kn, ident(k.Name), dt))
-		tie = append(tie, fmt.Sprintf("z.%s = x.%s", kn, kn))
 	}
-	tie = append(tie, "z.__strata_ts = x.__strata_ts", "z.__strata_cts IS NOT DISTINCT FROM x.__strata_cts")
 	ts := "CAST(" + ident(v.EventTime) + " AS TIMESTAMPTZ)"
 	match = append(match, "x.__strata_ts = CAST(s."+ident(v.EventTime)+" AS TIMESTAMPTZ)")
 	if v.CreatedTime != "" {
@@ -612,24 +610,23 @@ func pointInTime(v *View, keys []JoinKey, feats []string, i int, src, spineTime 
 	p := strings.Join(part, ", ")
 	pit := &pitSQL{ctes: []string{
 		fmt.Sprintf("s%d AS NOT MATERIALIZED (%s)", i, src),
-		fmt.Sprintf("u%d AS (SELECT %s, %s AS __strata_t, 0 AS __strata_side, %s AS __strata_c, CAST(NULL AS BIGINT) AS __strata_r FROM s%d "+
-			"WHERE %s IS NOT NULL AND %s\n"+
-			"  UNION ALL SELECT %s, CAST(%s AS TIMESTAMPTZ), 1, NULL, __strata_row FROM spine)",
+		fmt.Sprintf("u%d AS (SELECT %s, %s AS __strata_t, 0 AS __strata_side, %s AS __strata_c, count(*) AS __strata_n, CAST(NULL AS BIGINT) AS __strata_r FROM s%d "+
+			"WHERE %s IS NOT NULL AND %s GROUP BY ALL\n"+
+			"  UNION ALL SELECT %s, CAST(%s AS TIMESTAMPTZ), 1, NULL, NULL, __strata_row FROM spine)",
 			i, strings.Join(fKeys, ", "), ts, created, i, ident(v.EventTime), strings.Join(notNull, " AND "), strings.Join(sKeys, ", "), ident(spineTime)),
-		fmt.Sprintf("m%d AS (SELECT __strata_r, %s, __strata_t, last_value(CASE WHEN __strata_side = 0 THEN {'t': __strata_t, 'c': __strata_c} END IGNORE NULLS) "+
+		fmt.Sprintf("m%d AS (SELECT __strata_r, %s, __strata_t, last_value(CASE WHEN __strata_side = 0 THEN {'t': __strata_t, 'c': __strata_c, 'n': __strata_n} END IGNORE NULLS) "+
 			"OVER (PARTITION BY %s ORDER BY __strata_t, __strata_side, __strata_c NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS __strata_m "+
 			"FROM u%d QUALIFY __strata_side = 1)", i, p, p, i),
-		fmt.Sprintf("a%d AS (SELECT m.__strata_r, %s, m.__strata_m.t AS __strata_ts, m.__strata_m.c AS __strata_cts FROM m%d AS m "+
+		fmt.Sprintf("a%d AS (SELECT m.__strata_r, %s, m.__strata_m.t AS __strata_ts, m.__strata_m.c AS __strata_cts, m.__strata_m.n AS __strata_n FROM m%d AS m "+
 			"WHERE m.__strata_t IS NOT NULL AND %s)",
 			i, strings.Join(aKeys, ", "), i, inTTL),
-		fmt.Sprintf("f%d AS MATERIALIZED (SELECT %s, x.__strata_ts, x.__strata_cts, %s FROM s%d AS s\n"+
-			"  JOIN (SELECT DISTINCT %s, __strata_ts, __strata_cts FROM a%d) AS x ON %s)",
+		fmt.Sprintf("f%d AS MATERIALIZED (SELECT %s, x.__strata_ts, x.__strata_cts, %s, x.__strata_n FROM s%d AS s\n"+
+			"  JOIN (SELECT DISTINCT %s, __strata_ts, __strata_cts, __strata_n FROM a%d) AS x ON %s)",
 			i, strings.Join(xKeys, ", "), strings.Join(sfcols, ", "), i, p, i, strings.Join(match, " AND ")),
-		fmt.Sprintf("t%d AS (SELECT %s, __strata_ts, __strata_cts FROM f%d GROUP BY ALL HAVING count(*) > 1)", i, p, i),
-		fmt.Sprintf("w%d AS (SELECT * FROM f%d AS x WHERE NOT EXISTS (SELECT 1 FROM t%d AS z WHERE %s)\n"+
-			"  UNION ALL (SELECT * FROM f%d AS x WHERE EXISTS (SELECT 1 FROM t%d AS z WHERE %s)\n"+
+		fmt.Sprintf("w%d AS (SELECT * EXCLUDE (__strata_n) FROM f%d WHERE __strata_n = 1\n"+
+			"  UNION ALL (SELECT * EXCLUDE (__strata_n) FROM f%d WHERE __strata_n > 1\n"+
 			"  QUALIFY row_number() OVER (PARTITION BY %s, __strata_ts, __strata_cts ORDER BY hash(%s)) = 1))",
-			i, i, i, strings.Join(tie, " AND "), i, i, strings.Join(tie, " AND "), p, strings.Join(fcols, ", ")),
+			i, i, i, p, strings.Join(fcols, ", ")),
 	}}
 	pit.join = fmt.Sprintf("LEFT JOIN a%d ON a%d.__strata_r = spine.__strata_row", i, i)
 	on = append(on, fmt.Sprintf("j%d.__strata_ts = a%d.__strata_ts", i, i), fmt.Sprintf("j%d.__strata_cts IS NOT DISTINCT FROM a%d.__strata_cts", i, i))
