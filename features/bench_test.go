@@ -78,30 +78,6 @@ func BenchmarkDatasetJoin50(b *testing.B) {
 	benchBuildMode(b, 1_000_000, 100_000, 100_000, 50, modeJoin)
 }
 
-// BenchmarkDatasetJoin50Window and BenchmarkDatasetBuild50Window are BenchmarkDatasetJoin50 and
-// BenchmarkDatasetBuild50 with the earlier plan, which sent every matched wide row through the tie-break window:
-// the peers the tie-break's cost is measured against.
-func BenchmarkDatasetJoin50Window(b *testing.B) {
-	withPlan(b, pointInTimeWindow)
-	benchBuildMode(b, 1_000_000, 100_000, 100_000, 50, modeJoin)
-}
-
-func BenchmarkDatasetBuild50Window(b *testing.B) {
-	withPlan(b, pointInTimeWindow)
-	benchBuild(b, 1_000_000, 100_000, 100_000, 50)
-}
-
-// BenchmarkDatasetBuild10MWindow is BenchmarkDatasetBuild10M with the earlier plan.
-func BenchmarkDatasetBuild10MWindow(b *testing.B) {
-	withPlan(b, pointInTimeWindow)
-	benchBuild(b, 10_000_000, 1_000_000, 1_000_000, 50)
-}
-
-func withPlan(b *testing.B, plan func(*View, []JoinKey, []string, int, string, string) (*pitSQL, error)) {
-	pitPlan = plan
-	b.Cleanup(func() { pitPlan = pointInTime })
-}
-
 // BenchmarkDatasetBuild50Arrow is BenchmarkDatasetBuild50 with the rows read out of the join's database and
 // written by a second one, as before datasets were copied (QueryDeferred): the copy's baseline.
 func BenchmarkDatasetBuild50Arrow(b *testing.B) {
