@@ -539,7 +539,7 @@ func (b *Builder) viewJoin(ctx context.Context, req DatasetRequest, g *featureGr
 	if src, err = v.rowsSQL(src, keys); err != nil {
 		return nil, err
 	}
-	pit, err := pitPlan(v, keys, feats, i, src, req.SpineTime)
+	pit, err := pointInTime(v, keys, feats, i, src, req.SpineTime)
 	if err != nil {
 		return nil, err
 	}
@@ -554,29 +554,23 @@ type pitSQL struct {
 	join, backJoin string
 }
 
-// pitPlan writes a view's point-in-time lookup (a variable so that tests can compare plans).
-var pitPlan = pointInTime
-
-// pointInTime writes the point-in-time lookup of view i in steps, each of which DuckDB plans the same way
+// pointInTime writes the point-in-time lookup of view i in three steps, each of which DuckDB plans the same way
 // whatever its row estimates (the engine's table views carry none, and with none DuckDB turned an ASOF join
 // into a nested-loop join: 54 CPU-s instead of 2 at 1M feature rows x 100k spine rows):
 //
-//  1. u<i>, m<i>: the spine's (keys, time) and the view's narrow rows grouped by (keys, event time, created
-//     time), with the number of rows in each group, in one stream, sorted per key by time with feature rows
-//     before spine rows at equal times and by created time, NULLs first; the last feature group before each
-//     spine row is its match (a window, no wide rows sorted);
-//  2. a<i>: the matches within the TTL, one per spine row, with their group's row count;
-//  3. f<i>, w<i>: the wide rows of the matched (keys, event time, created time), fetched by a hash join that
-//     streams the view's rows past the distinct matches. A match of one row is that row; a match of several
-//     rows equal in all three (an exact tie) keeps the one with the least hash of its features, so a rebuild
-//     keeps the same row. Only the ties go through that window: sorting every matched wide row cost more than
-//     the rest of the build.
+//  1. m<i>: the spine's (keys, time) and the views' narrow rows (keys, event time, created time) in one stream,
+//     sorted per key by time with feature rows before spine rows at equal times and by created time, NULLs
+//     first; the last feature row before each spine row is its match (a window, no wide rows sorted);
+//  2. a<i>: the matches within the TTL, one per spine row;
+//  3. w<i>: the wide rows of the matched (keys, event time, created time), fetched by a semi-join that streams
+//     the view's rows past a hash table of the matches; rows equal in all three are one match, and the one
+//     kept is chosen by a hash of its features, so a rebuild keeps the same row.
 func pointInTime(v *View, keys []JoinKey, feats []string, i int, src, spineTime string) (*pitSQL, error) {
 	created := "CAST(NULL AS TIMESTAMPTZ)"
 	if v.CreatedTime != "" {
 		created = "CAST(" + ident(v.CreatedTime) + " AS TIMESTAMPTZ)"
 	}
-	var fKeys, sKeys, part, aKeys, xKeys, on, match, notNull []string
+	var fKeys, sKeys, part, aKeys, on, semi, notNull []string
 	for n, k := range keys {
 		dt, err := engine.IcebergToDuckDB(k.Type)
 		if err != nil {
@@ -588,45 +582,37 @@ func pointInTime(v *View, keys []JoinKey, feats []string, i int, src, spineTime 
 		notNull = append(notNull, ident(k.Name)+" IS NOT NULL")
 		part = append(part, kn)
 		aKeys = append(aKeys, "m."+kn)
-		xKeys = append(xKeys, "x."+kn)
 		on = append(on, fmt.Sprintf("j%d.%s = a%d.%s", i, kn, i, kn))
-		match = append(match, fmt.Sprintf("x.%s = CAST(s.%s AS %s)", kn, ident(k.Name), dt))
+		semi = append(semi, fmt.Sprintf("x.%s = CAST(s.%s AS %s)", kn, ident(k.Name), dt))
 	}
 	ts := "CAST(" + ident(v.EventTime) + " AS TIMESTAMPTZ)"
-	match = append(match, "x.__strata_ts = CAST(s."+ident(v.EventTime)+" AS TIMESTAMPTZ)")
+	semi = append(semi, "x.__strata_ts = CAST(s."+ident(v.EventTime)+" AS TIMESTAMPTZ)")
 	if v.CreatedTime != "" {
-		match = append(match, "x.__strata_cts IS NOT DISTINCT FROM CAST(s."+ident(v.CreatedTime)+" AS TIMESTAMPTZ)")
+		semi = append(semi, "x.__strata_cts IS NOT DISTINCT FROM CAST(s."+ident(v.CreatedTime)+" AS TIMESTAMPTZ)")
 	}
 	inTTL := "m.__strata_m IS NOT NULL"
 	if v.TTL > 0 {
 		inTTL = fmt.Sprintf("m.__strata_m.t >= m.__strata_t - to_microseconds(%d)", time.Duration(v.TTL).Microseconds())
 	}
 	fcols := make([]string, len(feats))
-	sfcols := make([]string, len(feats))
 	for n, f := range feats {
 		fcols[n] = ident(f)
-		sfcols[n] = "s." + ident(f)
 	}
 	p := strings.Join(part, ", ")
 	pit := &pitSQL{ctes: []string{
 		fmt.Sprintf("s%d AS NOT MATERIALIZED (%s)", i, src),
-		fmt.Sprintf("u%d AS (SELECT %s, %s AS __strata_t, 0 AS __strata_side, %s AS __strata_c, count(*) AS __strata_n, CAST(NULL AS BIGINT) AS __strata_r FROM s%d "+
-			"WHERE %s IS NOT NULL AND %s GROUP BY ALL\n"+
-			"  UNION ALL SELECT %s, CAST(%s AS TIMESTAMPTZ), 1, NULL, NULL, __strata_row FROM spine)",
+		fmt.Sprintf("u%d AS (SELECT %s, %s AS __strata_t, 0 AS __strata_side, %s AS __strata_c, CAST(NULL AS BIGINT) AS __strata_r FROM s%d WHERE %s IS NOT NULL AND %s\n"+
+			"  UNION ALL SELECT %s, CAST(%s AS TIMESTAMPTZ), 1, NULL, __strata_row FROM spine)",
 			i, strings.Join(fKeys, ", "), ts, created, i, ident(v.EventTime), strings.Join(notNull, " AND "), strings.Join(sKeys, ", "), ident(spineTime)),
-		fmt.Sprintf("m%d AS (SELECT __strata_r, %s, __strata_t, last_value(CASE WHEN __strata_side = 0 THEN {'t': __strata_t, 'c': __strata_c, 'n': __strata_n} END IGNORE NULLS) "+
+		fmt.Sprintf("m%d AS (SELECT __strata_r, %s, __strata_t, last_value(CASE WHEN __strata_side = 0 THEN {'t': __strata_t, 'c': __strata_c} END IGNORE NULLS) "+
 			"OVER (PARTITION BY %s ORDER BY __strata_t, __strata_side, __strata_c NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS __strata_m "+
 			"FROM u%d QUALIFY __strata_side = 1)", i, p, p, i),
-		fmt.Sprintf("a%d AS (SELECT m.__strata_r, %s, m.__strata_m.t AS __strata_ts, m.__strata_m.c AS __strata_cts, m.__strata_m.n AS __strata_n FROM m%d AS m "+
-			"WHERE m.__strata_t IS NOT NULL AND %s)",
+		fmt.Sprintf("a%d AS (SELECT m.__strata_r, %s, m.__strata_m.t AS __strata_ts, m.__strata_m.c AS __strata_cts FROM m%d AS m WHERE m.__strata_t IS NOT NULL AND %s)",
 			i, strings.Join(aKeys, ", "), i, inTTL),
-		fmt.Sprintf("f%d AS MATERIALIZED (SELECT %s, x.__strata_ts, x.__strata_cts, %s, x.__strata_n FROM s%d AS s\n"+
-			"  JOIN (SELECT DISTINCT %s, __strata_ts, __strata_cts, __strata_n FROM a%d) AS x ON %s)",
-			i, strings.Join(xKeys, ", "), strings.Join(sfcols, ", "), i, p, i, strings.Join(match, " AND ")),
-		fmt.Sprintf("w%d AS (SELECT * EXCLUDE (__strata_n) FROM f%d WHERE __strata_n = 1\n"+
-			"  UNION ALL (SELECT * EXCLUDE (__strata_n) FROM f%d WHERE __strata_n > 1\n"+
-			"  QUALIFY row_number() OVER (PARTITION BY %s, __strata_ts, __strata_cts ORDER BY hash(%s)) = 1))",
-			i, i, i, p, strings.Join(fcols, ", ")),
+		fmt.Sprintf("w%d AS (SELECT %s, %s AS __strata_ts, %s AS __strata_cts, %s FROM s%d AS s\n"+
+			"  WHERE EXISTS (SELECT 1 FROM a%d AS x WHERE %s)\n"+
+			"  QUALIFY row_number() OVER (PARTITION BY %s, __strata_ts, __strata_cts ORDER BY hash(%s)) = 1)",
+			i, strings.Join(fKeys, ", "), ts, created, strings.Join(fcols, ", "), i, i, strings.Join(semi, " AND "), p, strings.Join(fcols, ", ")),
 	}}
 	pit.join = fmt.Sprintf("LEFT JOIN a%d ON a%d.__strata_r = spine.__strata_row", i, i)
 	on = append(on, fmt.Sprintf("j%d.__strata_ts = a%d.__strata_ts", i, i), fmt.Sprintf("j%d.__strata_cts IS NOT DISTINCT FROM a%d.__strata_cts", i, i))
