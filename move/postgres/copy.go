@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -9,17 +8,19 @@ import (
 	"io"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/strata-data/strata/errs"
 )
 
-// The COPY path: COPY (query) TO STDOUT (FORMAT binary), read through a pipe from pgconn's CopyTo and decoded
+// The COPY path: COPY (query) TO STDOUT (FORMAT binary), read message by message off the connection and decoded
 // straight into the Arrow builders (no Go value per cell for the common types).
 //
 // COPY takes no bound parameters, so each parameter is rendered as a literal: its text from pgx's encoder for
@@ -78,34 +79,115 @@ func (r *Reader) renderLiterals(ctx context.Context, oids []uint32, args []any) 
 	return lits, nil
 }
 
-// startCopy runs the rendered query with COPY in a goroutine writing into a pipe the reader decodes.
-func (r *Reader) startCopy(ctx context.Context, query string) error {
-	pr, pw := io.Pipe()
-	r.pipe = pr
-	r.copyDone = make(chan struct{})
-	sql := "COPY (" + query + "\n) TO STDOUT (FORMAT binary)"
-	go func() {
-		defer close(r.copyDone)
-		_, err := r.conn.PgConn().CopyTo(ctx, pw, sql)
-		if err == nil {
-			err = io.EOF
+// startCopy takes the connection over from pgconn (the reader owns it from here on: it only streams this COPY,
+// then ends) and sends the rendered query as COPY. The CopyData messages are decoded where pgproto3 read them:
+// no pipe, no goroutine, no copy. ctx stays watched for the whole stream: its end fails the next read.
+func (r *Reader) startCopy(ctx context.Context, query string) (err error) {
+	hc, err := r.conn.PgConn().Hijack()
+	if err != nil {
+		return errs.E(errs.Unavailable, "postgres source: %v", err)
+	}
+	r.hc, r.ctx = hc, ctx
+	r.stopWatch = context.AfterFunc(ctx, func() { _ = hc.Conn.SetDeadline(time.Unix(1, 0)) })
+	defer func() {
+		if err != nil { // Open fails: pgconn no longer closes this connection
+			r.stopWatch()
+			_ = hc.Conn.Close()
 		}
-		pw.CloseWithError(err)
 	}()
-	r.br = bufio.NewReaderSize(pr, 1<<20)
-	var hdr [19]byte
-	if _, err := io.ReadFull(r.br, hdr[:]); err != nil {
+	hc.Frontend.SendQuery(&pgproto3.Query{String: "COPY (" + query + "\n) TO STDOUT (FORMAT binary)"})
+	if err := hc.Frontend.Flush(); err != nil {
+		return copyError(r.netError(err), 0)
+	}
+	hdr, err := r.take(19)
+	if err != nil {
 		return copyError(err, 0)
 	}
 	if string(hdr[:11]) != "PGCOPY\n\377\r\n\000" {
 		return errs.E(errs.Unavailable, "postgres source: COPY sent no binary header")
 	}
 	if ext := binary.BigEndian.Uint32(hdr[15:]); ext > 0 {
-		if _, err := r.br.Discard(int(ext)); err != nil {
+		if _, err := r.take(int(ext)); err != nil {
 			return copyError(err, 0)
 		}
 	}
 	return nil
+}
+
+// netError is a failed read or write of the connection; a deadline set because ctx ended says so.
+func (r *Reader) netError(err error) error {
+	if cerr := r.ctx.Err(); cerr != nil {
+		return fmt.Errorf("timeout: %w", cerr)
+	}
+	return err
+}
+
+// fill receives the next CopyData message into r.msg. The end of the COPY (ReadyForQuery) is io.EOF, or the
+// error PostgreSQL sent before it.
+func (r *Reader) fill() error {
+	if r.ended {
+		if r.pgErr != nil {
+			return r.pgErr
+		}
+		return io.EOF
+	}
+	for {
+		msg, err := r.hc.Frontend.Receive()
+		if err != nil {
+			r.ended, r.broken = true, true
+			r.pgErr = r.netError(err)
+			return r.pgErr
+		}
+		switch msg := msg.(type) {
+		case *pgproto3.CopyData:
+			r.msg = msg.Data
+			return nil
+		case *pgproto3.ErrorResponse:
+			r.pgErr = pgconn.ErrorResponseToPgError(msg)
+		case *pgproto3.ReadyForQuery:
+			r.ended = true
+			return r.fill()
+		}
+	}
+}
+
+// take returns the next n bytes of the COPY stream, valid until the next take: a slice of the current message
+// when it holds them (PostgreSQL sends one message per row), else assembled in r.buf.
+func (r *Reader) take(n int) ([]byte, error) {
+	if len(r.msg) >= n {
+		b := r.msg[:n:n]
+		r.msg = r.msg[n:]
+		return b, nil
+	}
+	buf := append(r.buf[:0], r.msg...)
+	r.msg = nil
+	for len(buf) < n {
+		if err := r.fill(); err != nil {
+			r.buf = buf
+			if err == io.EOF && len(buf) > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		k := min(n-len(buf), len(r.msg))
+		buf = append(buf, r.msg[:k]...)
+		r.msg = r.msg[k:]
+	}
+	r.buf = buf
+	return buf, nil
+}
+
+// drain reads the rest of the COPY after its trailer, up to ReadyForQuery.
+func (r *Reader) drain() error {
+	for {
+		err := r.fill()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 func copyError(err error, rows int64) error {
@@ -119,28 +201,36 @@ func copyError(err error, rows int64) error {
 // nextCopy decodes up to BatchRows tuples into b; it returns the rows decoded and whether the stream ended.
 func (r *Reader) nextCopy(b *array.RecordBuilder) (int, bool, error) {
 	n := 0
+	builders := r.builders[:0]
+	for i := range r.dec {
+		builders = append(builders, b.Field(i))
+	}
+	r.builders = builders
 	for n < r.opts.BatchRows {
-		var cnt [2]byte
-		if _, err := io.ReadFull(r.br, cnt[:]); err != nil {
+		cnt, err := r.take(2)
+		if err != nil {
 			return n, true, copyError(err, r.read+int64(n))
 		}
-		fields := int16(binary.BigEndian.Uint16(cnt[:]))
+		fields := int16(binary.BigEndian.Uint16(cnt))
 		if fields == -1 {
+			if err := r.drain(); err != nil {
+				return n, true, copyError(err, r.read+int64(n))
+			}
 			return n, true, nil
 		}
 		if int(fields) != len(r.dec) {
 			return n, true, errs.E(errs.Unavailable, "postgres source: a COPY row has %d fields, not %d", fields, len(r.dec))
 		}
-		for i := range r.dec {
+		for i, dec := range r.dec {
 			src, null, err := r.field()
 			if err != nil {
 				return n, true, copyError(err, r.read+int64(n))
 			}
 			if null {
-				b.Field(i).AppendNull()
+				builders[i].AppendNull()
 				continue
 			}
-			if err := r.dec[i](b.Field(i), src); err != nil {
+			if err := dec(builders[i], src); err != nil {
 				return n, true, fmt.Errorf("column %q, row %d: %w", r.schema.Field(i).Name, r.read+int64(n)+1, err)
 			}
 			if i == r.wmCol {
@@ -156,20 +246,22 @@ func (r *Reader) nextCopy(b *array.RecordBuilder) (int, bool, error) {
 
 // field reads one field: its bytes (valid until the next read), or null.
 func (r *Reader) field() ([]byte, bool, error) {
-	var l [4]byte
-	if _, err := io.ReadFull(r.br, l[:]); err != nil {
-		return nil, false, err
+	var size int32
+	if len(r.msg) >= 4 {
+		size = int32(binary.BigEndian.Uint32(r.msg))
+		r.msg = r.msg[4:]
+	} else {
+		l, err := r.take(4)
+		if err != nil {
+			return nil, false, err
+		}
+		size = int32(binary.BigEndian.Uint32(l))
 	}
-	size := int32(binary.BigEndian.Uint32(l[:]))
 	if size < 0 {
 		return nil, true, nil
 	}
-	if cap(r.buf) < int(size) {
-		r.buf = make([]byte, size)
-	}
-	r.buf = r.buf[:size]
-	_, err := io.ReadFull(r.br, r.buf)
-	return r.buf, false, err
+	b, err := r.take(int(size))
+	return b, false, err
 }
 
 // trackWatermark decodes the incremental column's value as pgx does for the query path.

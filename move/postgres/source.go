@@ -8,10 +8,8 @@
 package postgres
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"math/big"
 	"strconv"
@@ -22,6 +20,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/strata-data/strata/errs"
@@ -54,12 +53,17 @@ type Options struct {
 // query and the connection. Not safe for concurrent use.
 type Reader struct {
 	// the COPY path
-	fields   []pgconn.FieldDescription
-	dec      []binDecoder
-	br       *bufio.Reader
-	pipe     *io.PipeReader
-	copyDone chan struct{}
-	buf      []byte
+	fields    []pgconn.FieldDescription
+	dec       []binDecoder
+	builders  []array.Builder
+	hc        *pgconn.HijackedConn // the connection, taken over from pgconn for the COPY
+	ctx       context.Context
+	stopWatch func() bool
+	msg       []byte // the unread rest of the current CopyData message
+	buf       []byte
+	ended     bool  // ReadyForQuery (or a broken connection) was received
+	broken    bool  // the connection failed
+	pgErr     error // the error that ended the COPY
 
 	conn   *pgx.Conn
 	rows   pgx.Rows
@@ -281,12 +285,13 @@ func (r *Reader) Close() error {
 	if r.rows != nil && r.done {
 		r.rows.Close()
 	}
-	if r.copyDone != nil { // stop COPY: close the socket under it, then wait for its goroutine
-		if !r.done {
-			_ = r.conn.PgConn().Conn().Close()
+	if r.hc != nil { // the reader owns the connection: a COPY not at its end is stopped by closing the socket
+		r.stopWatch()
+		if r.ended && !r.broken {
+			r.hc.Frontend.Send(&pgproto3.Terminate{})
+			_ = r.hc.Frontend.Flush()
 		}
-		_ = r.pipe.Close()
-		<-r.copyDone
+		return r.hc.Conn.Close()
 	}
 	return r.conn.PgConn().Close(context.Background())
 }
