@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"strings"
 	"time"
 
@@ -390,7 +391,9 @@ func (r *Reader) decoderFor(f pgconn.FieldDescription, c converter) binDecoder {
 
 // appendNumeric decodes a binary numeric (base-10000 digits with a weight) into a decimal of the column's scale,
 // exactly: PostgreSQL already rounded the value to that scale. Precision ≤ 30 keeps every intermediate within
-// 38 digits.
+// 38 digits. The digits are accumulated in a 128-bit integer with multiplications only (digit i is worth
+// 10^(4·(weight−i)+scale) in the result); a last digit finer than the scale is cut by a small division; a numeric
+// with more such digits than PostgreSQL ever sends goes through numericDiv, the exact general form.
 func appendNumeric(b *array.Decimal128Builder, s []byte, scale int32) error {
 	if len(s) < 8 {
 		return fmt.Errorf("a numeric of %d bytes", len(s))
@@ -404,6 +407,78 @@ func appendNumeric(b *array.Decimal128Builder, s []byte, scale int32) error {
 	if len(s) < 8+2*ndigits {
 		return fmt.Errorf("a numeric of %d bytes with %d digits", len(s), ndigits)
 	}
+	if ndigits > 0 && 4*weight+int(scale) > 37 {
+		return fmt.Errorf("a numeric with %d digits before the point does not fit a decimal of scale %d", 4*(weight+1), scale)
+	}
+	if scale < 0 || scale > 38 {
+		return appendNumericDiv(b, s, ndigits, weight, sign, scale)
+	}
+	var hi, lo uint64
+	i := 0
+	for ; i < ndigits; i++ {
+		if 4*(weight-i)+int(scale) < 0 {
+			break
+		}
+		c, l := bits.Mul64(lo, 10000)
+		hi = hi*10000 + c
+		var carry uint64
+		lo, carry = bits.Add64(l, uint64(binary.BigEndian.Uint16(s[8+2*i:])), 0)
+		hi += carry
+	}
+	if i > 0 {
+		hi, lo = mulPow10(hi, lo, 4*(weight-i+1)+int(scale))
+	}
+	if i < ndigits {
+		x, d := 4*(weight-i)+int(scale), uint64(binary.BigEndian.Uint16(s[8+2*i:]))
+		if i+1 < ndigits || d >= 10000 {
+			return appendNumericDiv(b, s, ndigits, weight, sign, scale)
+		}
+		if x >= -4 { // a digit worth less than 10^-4 of the scale's unit adds nothing
+			var carry uint64
+			lo, carry = bits.Add64(lo, d/pow10u64[-x], 0)
+			hi += carry
+		}
+	}
+	v := decimal128.New(int64(hi), lo)
+	if sign == 0x4000 {
+		v = v.Negate()
+	}
+	b.Append(v)
+	return nil
+}
+
+// pow10u64 holds 10^0 … 10^19.
+var pow10u64 = func() (p [20]uint64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+// mulPow10 multiplies the 128-bit integer hi:lo by 10^k (0 ≤ k ≤ 38), modulo 2^128.
+func mulPow10(hi, lo uint64, k int) (uint64, uint64) {
+	for k > 0 {
+		m := pow10u64[min(k, 19)]
+		c, l := bits.Mul64(lo, m)
+		hi, lo = hi*m+c, l
+		k -= min(k, 19)
+	}
+	return hi, lo
+}
+
+// appendNumericDiv appends numericDiv's value.
+func appendNumericDiv(b *array.Decimal128Builder, s []byte, ndigits, weight int, sign uint16, scale int32) error {
+	v, err := numericDiv(s, ndigits, weight, sign, scale)
+	if err != nil {
+		return err
+	}
+	b.Append(v)
+	return nil
+}
+
+// numericDiv is appendNumeric's general form: every digit accumulated, then rescaled with a division.
+func numericDiv(s []byte, ndigits, weight int, sign uint16, scale int32) (decimal128.Num, error) {
 	v := decimal128.FromI64(0)
 	tenK := decimal128.FromI64(10000)
 	for i := 0; i < ndigits; i++ {
@@ -415,6 +490,10 @@ func appendNumeric(b *array.Decimal128Builder, s []byte, scale int32) error {
 		e = 0
 	}
 	switch {
+	case e > 38:
+		return v, fmt.Errorf("a numeric too large for a decimal of scale %d", scale)
+	case e < -38:
+		return decimal128.Num{}, nil
 	case e > 0:
 		v = v.Mul(decimal128.GetScaleMultiplier(e))
 	case e < 0:
@@ -423,6 +502,5 @@ func appendNumeric(b *array.Decimal128Builder, s []byte, scale int32) error {
 	if sign == 0x4000 {
 		v = v.Negate()
 	}
-	b.Append(v)
-	return nil
+	return v, nil
 }
