@@ -374,7 +374,7 @@ func (r *Reader) decoderFor(f pgconn.FieldDescription, c converter) binDecoder {
 	}
 	m, oid := r.conn.TypeMap(), f.DataTypeOID
 	t, _ := m.TypeForOID(oid)
-	return func(b array.Builder, s []byte) error {
+	slow := func(b array.Builder, s []byte) error {
 		if c.array && multiDimensional(s) {
 			return fmt.Errorf("a multi-dimensional array cannot be stored: unnest it or cast it to text in the query")
 		}
@@ -387,6 +387,103 @@ func (r *Reader) decoderFor(f pgconn.FieldDescription, c converter) binDecoder {
 		}
 		return c.add(b, v)
 	}
+	if oid == pgtype.NumericOID && c.typ == arrow.BinaryTypes.String {
+		var text, scratch []byte
+		return func(b array.Builder, s []byte) error {
+			var ok bool
+			if text, scratch, ok = appendNumericText(text[:0], scratch, s); !ok {
+				return slow(b, s)
+			}
+			b.(*array.StringBuilder).BinaryBuilder.Append(text)
+			return nil
+		}
+	}
+	return slow
+}
+
+// appendNumericText appends the text the query path stores for a numeric without a declared precision (pgx's
+// Numeric decoding, then its MarshalJSON), straight from the binary form; digits is scratch space. ok is false
+// for a malformed value, which the caller leaves to pgx.
+func appendNumericText(buf, digits, s []byte) (_, _ []byte, ok bool) {
+	if len(s) < 8 {
+		return buf, digits, false
+	}
+	ndigits := int(binary.BigEndian.Uint16(s))
+	weight := int(int16(binary.BigEndian.Uint16(s[2:])))
+	sign := binary.BigEndian.Uint16(s[4:])
+	dscale := int(int16(binary.BigEndian.Uint16(s[6:])))
+	switch sign {
+	case 0xC000:
+		return append(buf, `"NaN"`...), digits, true
+	case 0xD000:
+		return append(buf, `"Infinity"`...), digits, true
+	case 0xF000:
+		return append(buf, `"-Infinity"`...), digits, true
+	}
+	if len(s) != 8+2*ndigits {
+		return buf, digits, false
+	}
+	if ndigits == 0 {
+		return append(buf, '0'), digits, true
+	}
+	// The value is d × 10^exp: d the magnitude's decimal digits without leading zeros ("0" for zero).
+	d := digits[:0]
+	for i := 0; i < ndigits; i++ {
+		g := binary.BigEndian.Uint16(s[8+2*i:])
+		if g >= 10000 {
+			return buf, d, false
+		}
+		d = append(d, byte('0'+g/1000), byte('0'+g/100%10), byte('0'+g/10%10), byte('0'+g%10))
+	}
+	digits = d
+	for len(d) > 1 && d[0] == '0' {
+		d = d[1:]
+	}
+	zero := len(d) == 1 && d[0] == '0'
+	exp := 4 * (weight - ndigits + 1)
+	if dscale > 0 { // pgx rescales to exactly dscale fractional digits (cutting toward zero)
+		switch cut := -dscale - exp; {
+		case cut < 0 && !zero:
+			for range -cut {
+				d = append(d, '0')
+			}
+		case cut >= len(d):
+			d, zero = d[:1], true
+			d[0] = '0'
+		case cut > 0:
+			d = d[:len(d)-cut]
+		}
+		exp = -dscale
+	}
+	if exp >= 0 && !zero { // and strips trailing zeros from an integer
+		for d[len(d)-1] == '0' {
+			d, exp = d[:len(d)-1], exp+1
+		}
+	}
+	if sign != 0 && !zero {
+		buf = append(buf, '-')
+	}
+	n := len(d)
+	switch {
+	case exp > 0:
+		buf = append(buf, d...)
+		for range exp {
+			buf = append(buf, '0')
+		}
+	case exp < 0 && n <= -exp:
+		buf = append(buf, '0', '.')
+		for range -exp - n {
+			buf = append(buf, '0')
+		}
+		buf = append(buf, d...)
+	case exp < 0:
+		buf = append(buf, d[:n+exp]...)
+		buf = append(buf, '.')
+		buf = append(buf, d[n+exp:]...)
+	default:
+		buf = append(buf, d...)
+	}
+	return buf, digits, true
 }
 
 // appendNumeric decodes a binary numeric (base-10000 digits with a weight) into a decimal of the column's scale,

@@ -135,3 +135,49 @@ func BenchmarkNumericDecode(b *testing.B) {
 		})
 	}
 }
+
+// textViaPgx is the query path's text for a numeric without a declared precision.
+func textViaPgx(t testing.TB, src []byte) string {
+	t.Helper()
+	m := pgtype.NewMap()
+	typ, _ := m.TypeForOID(pgtype.NumericOID)
+	n, err := typ.Codec.DecodeValue(m, pgtype.NumericOID, pgtype.BinaryFormatCode, src)
+	require.NoError(t, err)
+	b := array.NewStringBuilder(memory.DefaultAllocator)
+	defer b.Release()
+	require.NoError(t, addNumericText(b, n))
+	a := b.NewStringArray()
+	defer a.Release()
+	return a.Value(0)
+}
+
+// FuzzNumericText: the COPY path's numeric text, rendered from the binary digits, is the text the query path
+// stores through pgx for any digits, weight, sign and display scale (NaN and infinities included).
+func FuzzNumericText(f *testing.F) {
+	f.Add([]byte{0, 12, 13, 40}, int16(0), uint16(0), int16(2))
+	f.Add([]byte{0, 0}, int16(0), uint16(0x4000), int16(3))
+	f.Add([]byte{0, 5}, int16(3), uint16(0x4000), int16(0))
+	f.Add([]byte{1, 244, 0, 0}, int16(-2), uint16(0), int16(9))
+	f.Add([]byte{}, int16(0), uint16(0xD000), int16(0))
+	f.Add([]byte{}, int16(0), uint16(0xC000), int16(0))
+	f.Add([]byte{39, 15, 0, 100, 0, 0}, int16(1), uint16(0), int16(1))
+	f.Fuzz(func(t *testing.T, raw []byte, weight int16, sign uint16, dscale int16) {
+		digits := make([]uint16, 0, len(raw)/2)
+		for i := 0; i+1 < len(raw) && len(digits) < 12; i += 2 {
+			digits = append(digits, binary.BigEndian.Uint16(raw[i:])%10000)
+		}
+		weight %= 40
+		dscale %= 60
+		switch sign {
+		case 0xC000, 0xD000, 0xF000:
+			digits = nil
+		default:
+			sign &= 0x4000
+		}
+		src := rawNumeric(weight, sign != 0, uint16(dscale), digits...)
+		binary.BigEndian.PutUint16(src[4:], sign)
+		got, _, ok := appendNumericText(nil, nil, src)
+		require.True(t, ok)
+		require.Equal(t, textViaPgx(t, src), string(got), "digits %v weight %d sign %x dscale %d", digits, weight, sign, dscale)
+	})
+}
