@@ -132,3 +132,50 @@ func TestCopyPathKilledMidStream(t *testing.T) {
 	require.Equal(t, errs.Unavailable, errs.KindOf(r.Err()))
 	require.Less(t, r.Rows(), int64(300000))
 }
+
+// TestCopyPathCancelAndQueryErrors: the context given to Open ends a COPY mid-stream with an Unavailable error
+// naming the cancellation, and Close then returns at once; a query that fails while running (before any row)
+// is Invalid with PostgreSQL's message, and one failing after rows is Unavailable.
+func TestCopyPathCancelAndQueryErrors(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.PostgresDSN(t)
+	seed(t, dsn, `CREATE TABLE slow AS SELECT i, repeat('y', 100) AS pad FROM generate_series(1, 300000) i`)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	q := "SELECT i, pad FROM slow WHERE i > $1"
+	r, err := Open(ctx, Options{DSN: dsn, Query: q, Args: []any{int64(0)}, WatermarkArg: -1, BatchRows: 1000, Copy: true, Render: render(q)})
+	require.NoError(t, err)
+	require.True(t, r.Next())
+	cancel()
+	for r.Next() {
+	}
+	require.Equal(t, errs.Unavailable, errs.KindOf(r.Err()), "%v", r.Err())
+	require.ErrorContains(t, r.Err(), "context canceled")
+	require.Less(t, r.Rows(), int64(300000))
+	start := time.Now()
+	require.NoError(t, r.Close())
+	require.Less(t, time.Since(start), 5*time.Second)
+
+	for _, tc := range []struct {
+		query string
+		kind  errs.Kind
+	}{
+		{"SELECT 1 / (i - $1) AS x FROM slow WHERE i <= 3", errs.Invalid},
+		{"SELECT 1 / (i - $1) AS x FROM slow", errs.Unavailable},
+	} {
+		arg := int64(1)
+		if tc.kind == errs.Unavailable {
+			arg = 200000
+		}
+		r, err := Open(context.Background(), Options{DSN: dsn, Query: tc.query, Args: []any{arg}, WatermarkArg: -1, BatchRows: 1000,
+			Copy: true, Render: render(tc.query)})
+		if err == nil {
+			for r.Next() {
+			}
+			err = r.Err()
+			require.NoError(t, r.Close())
+		}
+		require.Equal(t, tc.kind, errs.KindOf(err), "%s: %v", tc.query, err)
+		require.ErrorContains(t, err, "division by zero")
+	}
+}
