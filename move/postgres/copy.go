@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -366,7 +367,18 @@ func (r *Reader) decoderFor(f pgconn.FieldDescription, c converter) binDecoder {
 		}
 	case pgtype.UUIDOID:
 		return func(b array.Builder, s []byte) error {
-			return addUUID(b, [16]byte(s))
+			if len(s) != 16 {
+				return fmt.Errorf("a uuid of %d bytes", len(s))
+			}
+			var t [36]byte // the canonical text addUUID writes, without a value boxed or formatted per row
+			hex.Encode(t[0:8], s[0:4])
+			hex.Encode(t[9:13], s[4:6])
+			hex.Encode(t[14:18], s[6:8])
+			hex.Encode(t[19:23], s[8:10])
+			hex.Encode(t[24:36], s[10:16])
+			t[8], t[13], t[18], t[23] = '-', '-', '-', '-'
+			b.(*array.StringBuilder).BinaryBuilder.Append(t[:])
+			return nil
 		}
 	}
 	if dt, ok := c.typ.(*arrow.Decimal128Type); ok && f.DataTypeOID == pgtype.NumericOID && dt.Precision <= 30 {

@@ -179,3 +179,23 @@ func TestCopyPathCancelAndQueryErrors(t *testing.T) {
 		require.ErrorContains(t, err, "division by zero")
 	}
 }
+
+// TestCopyPathMoreTypesAndNumerics: uuid, interval, time, json, arrays, and numerics with and without a declared
+// precision (decoded from COPY's digits without pgx) read the same through COPY as through the row stream.
+func TestCopyPathMoreTypesAndNumerics(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.PostgresDSN(t)
+	seed(t, dsn, `CREATE TABLE mt (id int, t time, iv interval, j json, u uuid, ia int4[], na numeric[], n numeric, d numeric(30,6), z numeric(5,0))`,
+		`INSERT INTO mt VALUES (1, '23:59:59.999999', '1 year 2 mons 3 days 04:05:06.789', '{"b": 1}',
+		'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{1,NULL,3}', '{1.50,NULL}', 12345678901234567890.123456789, 123456789012345678901234.567891, -99999),
+		(2, NULL, '-1 days -00:00:00.000001', NULL, '00000000-0000-0000-0000-000000000000', '{}', NULL, -0.000100, -0.000001, 0),
+		(3, '00:00', '0', '[]', 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF', NULL, NULL, 'NaN', 0, 1),
+		(4, NULL, NULL, NULL, NULL, NULL, NULL, 1e20, 10, NULL), (5, NULL, NULL, NULL, NULL, NULL, NULL, 0.00, 0.5, NULL)`)
+	q, c, sc := readBoth(t, Options{DSN: dsn, Query: "SELECT * FROM mt WHERE id >= $1 ORDER BY id", Args: []any{int64(1)},
+		WatermarkArg: -1, BatchRows: 2})
+	require.Len(t, q, 5)
+	require.Equal(t, q, c)
+	require.True(t, sc[0].Equal(sc[1]), "%s\n%s", sc[0], sc[1])
+	require.Contains(t, q[0], "12345678901234567890.123456789")
+	require.Contains(t, q[2], "ffffffff-ffff-ffff-ffff-ffffffffffff")
+}

@@ -2,9 +2,9 @@
 // with bound parameters and streams the rows as Arrow record batches, tracking the maximum of an incremental
 // column (the watermark).
 //
-// This first version reads with the extended protocol's row stream (pgx Query), converting each row's values
-// into Arrow builders; COPY (query) TO STDOUT (FORMAT binary) decoded straight into Arrow is the planned
-// faster path.
+// It reads either with the extended protocol's row stream (pgx Query), converting each row's values into
+// Arrow builders, or (Options.Copy) with COPY (query) TO STDOUT (FORMAT binary), whose messages are read off the
+// connection and decoded straight into the builders (copy.go).
 package postgres
 
 import (
