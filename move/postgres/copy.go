@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -65,7 +66,8 @@ func (r *Reader) renderLiterals(ctx context.Context, oids []uint32, args []any) 
 	}
 	lits := make([]string, len(args))
 	for i, a := range args {
-		buf, err := r.conn.TypeMap().Encode(oids[i], pgtype.TextFormatCode, a, nil)
+		// A non-nil buffer: pgx returns nil only for NULL, so an empty string stays '' (not NULL).
+		buf, err := r.conn.TypeMap().Encode(oids[i], pgtype.TextFormatCode, a, make([]byte, 0, 32))
 		if err != nil {
 			return nil, errs.E(errs.Invalid, "postgres source: parameter $%d as %s: %v", i+1, names[i], err)
 		}
@@ -266,9 +268,29 @@ func (r *Reader) field() ([]byte, bool, error) {
 	return b, false, err
 }
 
-// trackWatermark decodes the incremental column's value as pgx does for the query path.
+// trackWatermark decodes the incremental column's value as pgx does for the query path. For integers,
+// timestamps and dates (whose wire integers order as their values) and text (whose bytes order as Go strings
+// compare) a value is decoded only when it is greater than the largest seen; other types decode every value.
 func (r *Reader) trackWatermark(src []byte) error {
 	f := r.fields[r.wmCol]
+	if r.wm != nil {
+		var x, max int64
+		switch f.DataTypeOID {
+		case pgtype.Int8OID, pgtype.TimestampOID, pgtype.TimestamptzOID:
+			x, max = int64(binary.BigEndian.Uint64(src)), int64(binary.BigEndian.Uint64(r.wmRaw))
+		case pgtype.Int4OID, pgtype.DateOID:
+			x, max = int64(int32(binary.BigEndian.Uint32(src))), int64(int32(binary.BigEndian.Uint32(r.wmRaw)))
+		case pgtype.Int2OID:
+			x, max = int64(int16(binary.BigEndian.Uint16(src))), int64(int16(binary.BigEndian.Uint16(r.wmRaw)))
+		case pgtype.TextOID, pgtype.VarcharOID:
+			x, max = int64(bytes.Compare(src, r.wmRaw)), 0
+		default:
+			x, max = 1, 0
+		}
+		if x <= max {
+			return nil
+		}
+	}
 	t, ok := r.conn.TypeMap().TypeForOID(f.DataTypeOID)
 	if !ok {
 		return nil
@@ -279,6 +301,7 @@ func (r *Reader) trackWatermark(src []byte) error {
 	}
 	if v != nil && greater(v, r.wm) {
 		r.wm = v
+		r.wmRaw = append(r.wmRaw[:0], src...)
 	}
 	return nil
 }

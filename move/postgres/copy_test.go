@@ -199,3 +199,28 @@ func TestCopyPathMoreTypesAndNumerics(t *testing.T) {
 	require.Contains(t, q[0], "12345678901234567890.123456789")
 	require.Contains(t, q[2], "ffffffff-ffff-ffff-ffff-ffffffffffff")
 }
+
+// TestCopyPathWatermark: the COPY path reports the same watermark as the row stream for every watermark type,
+// whatever the order of the rows.
+func TestCopyPathWatermark(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.PostgresDSN(t)
+	seed(t, dsn, `CREATE TABLE w AS SELECT i, timestamptz '2026-01-01Z' + ((i * 7919) % 1000) * interval '1.5 second' AS at,
+		date '2026-01-01' + (i * 31) % 400 AS d, ((i * 7919) % 1000)::bigint AS n, ((i * 13) % 997)::int2 AS sm,
+		'k' || ((i * 17) % 991) AS s, ((i * 7) % 1000) / 7.0 AS num FROM generate_series(1, 3000) i`)
+	for _, col := range []string{"at", "d", "n", "i", "sm", "s", "num"} {
+		var marks [2]string
+		for k, cp := range []bool{false, true} {
+			q := "SELECT * FROM w WHERE " + col + " > $1"
+			r, err := Open(context.Background(), Options{DSN: dsn, Query: q, Args: []any{nil}, WatermarkArg: 0, Column: col,
+				BatchRows: 500, Copy: cp, Render: render(q)})
+			require.NoError(t, err, col)
+			readAll(t, r)
+			require.Equal(t, int64(3000), r.Rows(), "%s copy=%v %v", col, cp, r.Err())
+			marks[k] = r.Watermark()
+			require.NoError(t, r.Close())
+		}
+		require.NotEmpty(t, marks[0], col)
+		require.Equal(t, marks[0], marks[1], col)
+	}
+}

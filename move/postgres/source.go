@@ -76,6 +76,7 @@ type Reader struct {
 	read   int64
 	wmCol  int
 	wm     any
+	wmRaw  []byte // the COPY path: wm's wire bytes
 	refs   int64
 }
 
