@@ -132,3 +132,95 @@ func TestCopyPathKilledMidStream(t *testing.T) {
 	require.Equal(t, errs.Unavailable, errs.KindOf(r.Err()))
 	require.Less(t, r.Rows(), int64(300000))
 }
+
+// TestCopyPathCancelAndQueryErrors: the context given to Open ends a COPY mid-stream with an Unavailable error
+// naming the cancellation, and Close then returns at once; a query that fails while running (before any row)
+// is Invalid with PostgreSQL's message, and one failing after rows is Unavailable.
+func TestCopyPathCancelAndQueryErrors(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.PostgresDSN(t)
+	seed(t, dsn, `CREATE TABLE slow AS SELECT i, repeat('y', 100) AS pad FROM generate_series(1, 300000) i`)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	q := "SELECT i, pad FROM slow WHERE i > $1"
+	r, err := Open(ctx, Options{DSN: dsn, Query: q, Args: []any{int64(0)}, WatermarkArg: -1, BatchRows: 1000, Copy: true, Render: render(q)})
+	require.NoError(t, err)
+	require.True(t, r.Next())
+	cancel()
+	for r.Next() {
+	}
+	require.Equal(t, errs.Unavailable, errs.KindOf(r.Err()), "%v", r.Err())
+	require.ErrorContains(t, r.Err(), "context canceled")
+	require.Less(t, r.Rows(), int64(300000))
+	start := time.Now()
+	require.NoError(t, r.Close())
+	require.Less(t, time.Since(start), 5*time.Second)
+
+	for _, tc := range []struct {
+		query string
+		kind  errs.Kind
+	}{
+		{"SELECT 1 / (i - $1) AS x FROM slow WHERE i <= 3", errs.Invalid},
+		{"SELECT 1 / (i - $1) AS x FROM slow", errs.Unavailable},
+	} {
+		arg := int64(1)
+		if tc.kind == errs.Unavailable {
+			arg = 200000
+		}
+		r, err := Open(context.Background(), Options{DSN: dsn, Query: tc.query, Args: []any{arg}, WatermarkArg: -1, BatchRows: 1000,
+			Copy: true, Render: render(tc.query)})
+		if err == nil {
+			for r.Next() {
+			}
+			err = r.Err()
+			require.NoError(t, r.Close())
+		}
+		require.Equal(t, tc.kind, errs.KindOf(err), "%s: %v", tc.query, err)
+		require.ErrorContains(t, err, "division by zero")
+	}
+}
+
+// TestCopyPathMoreTypesAndNumerics: uuid, interval, time, json, arrays, and numerics with and without a declared
+// precision (decoded from COPY's digits without pgx) read the same through COPY as through the row stream.
+func TestCopyPathMoreTypesAndNumerics(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.PostgresDSN(t)
+	seed(t, dsn, `CREATE TABLE mt (id int, t time, iv interval, j json, u uuid, ia int4[], na numeric[], n numeric, d numeric(30,6), z numeric(5,0))`,
+		`INSERT INTO mt VALUES (1, '23:59:59.999999', '1 year 2 mons 3 days 04:05:06.789', '{"b": 1}',
+		'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{1,NULL,3}', '{1.50,NULL}', 12345678901234567890.123456789, 123456789012345678901234.567891, -99999),
+		(2, NULL, '-1 days -00:00:00.000001', NULL, '00000000-0000-0000-0000-000000000000', '{}', NULL, -0.000100, -0.000001, 0),
+		(3, '00:00', '0', '[]', 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF', NULL, NULL, 'NaN', 0, 1),
+		(4, NULL, NULL, NULL, NULL, NULL, NULL, 1e20, 10, NULL), (5, NULL, NULL, NULL, NULL, NULL, NULL, 0.00, 0.5, NULL)`)
+	q, c, sc := readBoth(t, Options{DSN: dsn, Query: "SELECT * FROM mt WHERE id >= $1 ORDER BY id", Args: []any{int64(1)},
+		WatermarkArg: -1, BatchRows: 2})
+	require.Len(t, q, 5)
+	require.Equal(t, q, c)
+	require.True(t, sc[0].Equal(sc[1]), "%s\n%s", sc[0], sc[1])
+	require.Contains(t, q[0], "12345678901234567890.123456789")
+	require.Contains(t, q[2], "ffffffff-ffff-ffff-ffff-ffffffffffff")
+}
+
+// TestCopyPathWatermark: the COPY path reports the same watermark as the row stream for every watermark type,
+// whatever the order of the rows.
+func TestCopyPathWatermark(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.PostgresDSN(t)
+	seed(t, dsn, `CREATE TABLE w AS SELECT i, timestamptz '2026-01-01Z' + ((i * 7919) % 1000) * interval '1.5 second' AS at,
+		date '2026-01-01' + (i * 31) % 400 AS d, ((i * 7919) % 1000)::bigint AS n, ((i * 13) % 997)::int2 AS sm,
+		'k' || ((i * 17) % 991) AS s, ((i * 7) % 1000) / 7.0 AS num FROM generate_series(1, 3000) i`)
+	for _, col := range []string{"at", "d", "n", "i", "sm", "s", "num"} {
+		var marks [2]string
+		for k, cp := range []bool{false, true} {
+			q := "SELECT * FROM w WHERE " + col + " > $1"
+			r, err := Open(context.Background(), Options{DSN: dsn, Query: q, Args: []any{nil}, WatermarkArg: 0, Column: col,
+				BatchRows: 500, Copy: cp, Render: render(q)})
+			require.NoError(t, err, col)
+			readAll(t, r)
+			require.Equal(t, int64(3000), r.Rows(), "%s copy=%v %v", col, cp, r.Err())
+			marks[k] = r.Watermark()
+			require.NoError(t, r.Close())
+		}
+		require.NotEmpty(t, marks[0], col)
+		require.Equal(t, marks[0], marks[1], col)
+	}
+}

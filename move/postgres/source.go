@@ -2,16 +2,14 @@
 // with bound parameters and streams the rows as Arrow record batches, tracking the maximum of an incremental
 // column (the watermark).
 //
-// This first version reads with the extended protocol's row stream (pgx Query), converting each row's values
-// into Arrow builders; COPY (query) TO STDOUT (FORMAT binary) decoded straight into Arrow is the planned
-// faster path.
+// It reads either with the extended protocol's row stream (pgx Query), converting each row's values into
+// Arrow builders, or (Options.Copy) with COPY (query) TO STDOUT (FORMAT binary), whose messages are read off the
+// connection and decoded straight into the builders (copy.go).
 package postgres
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"math/big"
 	"strconv"
@@ -22,6 +20,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/strata-data/strata/errs"
@@ -54,12 +53,17 @@ type Options struct {
 // query and the connection. Not safe for concurrent use.
 type Reader struct {
 	// the COPY path
-	fields   []pgconn.FieldDescription
-	dec      []binDecoder
-	br       *bufio.Reader
-	pipe     *io.PipeReader
-	copyDone chan struct{}
-	buf      []byte
+	fields    []pgconn.FieldDescription
+	dec       []binDecoder
+	builders  []array.Builder
+	hc        *pgconn.HijackedConn // the connection, taken over from pgconn for the COPY
+	ctx       context.Context
+	stopWatch func() bool
+	msg       []byte // the unread rest of the current CopyData message
+	buf       []byte
+	ended     bool  // ReadyForQuery (or a broken connection) was received
+	broken    bool  // the connection failed
+	pgErr     error // the error that ended the COPY
 
 	conn   *pgx.Conn
 	rows   pgx.Rows
@@ -72,6 +76,7 @@ type Reader struct {
 	read   int64
 	wmCol  int
 	wm     any
+	wmRaw  []byte // the COPY path: wm's wire bytes
 	refs   int64
 }
 
@@ -281,12 +286,13 @@ func (r *Reader) Close() error {
 	if r.rows != nil && r.done {
 		r.rows.Close()
 	}
-	if r.copyDone != nil { // stop COPY: close the socket under it, then wait for its goroutine
-		if !r.done {
-			_ = r.conn.PgConn().Conn().Close()
+	if r.hc != nil { // the reader owns the connection: a COPY not at its end is stopped by closing the socket
+		r.stopWatch()
+		if r.ended && !r.broken {
+			r.hc.Frontend.Send(&pgproto3.Terminate{})
+			_ = r.hc.Frontend.Flush()
 		}
-		_ = r.pipe.Close()
-		<-r.copyDone
+		return r.hc.Conn.Close()
 	}
 	return r.conn.PgConn().Close(context.Background())
 }
