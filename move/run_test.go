@@ -471,8 +471,9 @@ func TestOneRunPerJobAndEnv(t *testing.T) {
 	_, err = f.db.SQL.Exec(`INSERT INTO strata_move_leases (job, env, run_id, expires_ms) VALUES ('ev', 'dev', 'dead', $1)`,
 		time.Now().Add(time.Hour).UnixMilli())
 	require.NoError(t, err)
-	_, err = f.db.SQL.Exec(`INSERT INTO strata_move_runs VALUES ('dead', 'ev', 'dev', '{}', 'running', '', 'postgres',
-		'raw.ev', 0, 0, 0, 0, 0, '', '', 'x', 1, 0)`)
+	_, err = f.db.SQL.Exec(`INSERT INTO strata_move_runs (id, job, env, params, status, error, source_type, target,
+		rows_read, rows_written, rows_rejected, bytes, snapshot_id, watermark_before, watermark_after, actor, started_ms,
+		finished_ms) VALUES ('dead', 'ev', 'dev', '{}', 'running', '', 'postgres', 'raw.ev', 0, 0, 0, 0, 0, '', '', 'x', 1, 0)`)
 	require.NoError(t, err)
 	_, err = move.Run(ctx, d, spec, ps)
 	require.ErrorContains(t, err, "(run dead)")
