@@ -293,31 +293,24 @@ func (s *store) Get(ctx context.Context, space string, entities [][]Value, featu
 	}
 	rows := make([]Row, len(entities))
 	cells := make([]Value, len(entities)*len(features)) // one allocation for every row's values
-	var lastID [8]byte
-	var slots []int
-	for i, v := range vals {
-		out := cells[i*len(features) : (i+1)*len(features) : (i+1)*len(features)]
+	n := len(features)
+	err = s.decodeRows(ctx, vals, features, func(i int, v []byte, h record.Header, slots []int) error {
+		out := cells[i*n : (i+1)*n : (i+1)*n]
 		if v == nil {
 			for j := range out {
 				out[j].Kind = record.Missing
 			}
 			rows[i] = Row{Values: out}
-			continue
-		}
-		h, err := record.DecodeHeader(v)
-		if err != nil {
-			return nil, err
-		}
-		if slots == nil || h.SchemaID != lastID {
-			if slots, err = s.slots(ctx, h.SchemaID, features); err != nil {
-				return nil, err
-			}
-			lastID = h.SchemaID
+			return nil
 		}
 		if err := record.DecodeInto(v, slots, out); err != nil {
-			return nil, err
+			return err
 		}
 		rows[i] = Row{Found: true, EventUS: h.EventUS, CreatedUS: h.CreatedUS, HasCreated: h.HasCreated, Values: out}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return rows, nil
 }
@@ -332,34 +325,58 @@ func (s *store) GetJSON(ctx context.Context, space string, entities [][]Value, f
 	}
 	rows := grow(&buf.rows, len(entities))
 	cells := grow(&buf.cells, len(entities)*len(features))
-	var lastID [8]byte
-	var slots []int
-	for i, v := range vals {
-		out := cells[i*len(features) : (i+1)*len(features) : (i+1)*len(features)]
+	n := len(features)
+	err = s.decodeRows(ctx, vals, features, func(i int, v []byte, h record.Header, slots []int) error {
+		out := cells[i*n : (i+1)*n : (i+1)*n]
 		if v == nil {
 			for j := range out {
 				out[j].Kind = record.Missing
 			}
 			rows[i] = JSONRow{Cells: out}
+			return nil
+		}
+		var data []byte
+		var err error
+		if data, buf.text, err = record.DecodeJSON(v, slots, out, buf.text); err != nil {
+			return err
+		}
+		rows[i] = JSONRow{Found: true, EventUS: h.EventUS, Data: data, Cells: out}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+// decodeRows calls row for each looked-up value (i its index) with its header and the slots of its schema,
+// read once per run of values with the same schema; for a value not found (nil), with a zero header and nil slots.
+func (s *store) decodeRows(ctx context.Context, vals [][]byte, features []string,
+	row func(i int, v []byte, h record.Header, slots []int) error) error {
+	var lastID [8]byte
+	var slots []int
+	for i, v := range vals {
+		if v == nil {
+			if err := row(i, nil, record.Header{}, nil); err != nil {
+				return err
+			}
 			continue
 		}
 		h, err := record.DecodeHeader(v)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if slots == nil || h.SchemaID != lastID {
 			if slots, err = s.slots(ctx, h.SchemaID, features); err != nil {
-				return nil, err
+				return err
 			}
 			lastID = h.SchemaID
 		}
-		var data []byte
-		if data, buf.text, err = record.DecodeJSON(v, slots, out, buf.text); err != nil {
-			return nil, err
+		if err := row(i, v, h, slots); err != nil {
+			return err
 		}
-		rows[i] = JSONRow{Found: true, EventUS: h.EventUS, Data: data, Cells: out}
 	}
-	return rows, nil
+	return nil
 }
 
 // grow extends *s by n zeroed elements and returns them (a reallocation leaves earlier returned ones valid).
