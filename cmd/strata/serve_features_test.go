@@ -27,13 +27,7 @@ func (p *serverProc) post(t *testing.T, path, body string) (int, string) {
 // §1.4) online and offline, then Feast's GetOnlineFeaturesRequest, answered column-major with statuses; the
 // definitions browse API; the default environment (prod, where nothing is applied); a bad request.
 func TestServeOnlineFeatures(t *testing.T) {
-	for _, backend := range []struct {
-		name string
-		env  []string
-	}{
-		{"embedded", nil},
-		{"redis", []string{"STRATA_ONLINE_BACKEND=redis", "STRATA_ONLINE_REDIS_ADDR=" + testenv.RedisAddr(t), "STRATA_ONLINE_REDIS_PREFIX=e2e-" + strings.ReplaceAll(t.Name(), "/", "-") + ":"}},
-	} {
+	for _, backend := range onlineBackends(t) {
 		t.Run(backend.name, func(t *testing.T) {
 			c := featureProject(t)
 			c.ok("apply")
@@ -106,4 +100,19 @@ func TestServeDemoServesOnlineFeatures(t *testing.T) {
 		return status == 200 && strings.Count(out, `"PRESENT"`) == 6 // the key column's 2, and 2 × 2 features
 	}, 60*time.Second, 100*time.Millisecond, "last answer: %s\nserver log:\n%s", last, p.stderr.String())
 	require.Contains(t, last, `"feature_names":["user_id","orders","total"]`)
+}
+
+// onlineBackend is a `strata serve` online store to test against: its name and the environment selecting it.
+type onlineBackend struct {
+	name string
+	env  []string
+}
+
+// onlineBackends are the embedded store and a real Redis (a key prefix of the test's own, so tests never share keys).
+func onlineBackends(t *testing.T) []onlineBackend {
+	return []onlineBackend{
+		{"embedded", nil},
+		{"redis", []string{"STRATA_ONLINE_BACKEND=redis", "STRATA_ONLINE_REDIS_ADDR=" + testenv.RedisAddr(t),
+			"STRATA_ONLINE_REDIS_PREFIX=e2e-" + strings.ReplaceAll(t.Name(), "/", "-") + ":"}},
+	}
 }

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/strata-data/strata/internal/testenv"
 )
 
 // onlineValues asks a running server for user_stats' total and country of users 1, 2 and 3 in env, as a Feast
@@ -81,13 +79,7 @@ func equalStrings(a, b []string) bool {
 // snapshot is served; in prod a staged materialisation is not served until `strata release publish` pins it, and
 // a rollback serves the earlier release's rows again.
 func TestServeLoadsOnlineFromFeatureTables(t *testing.T) {
-	for _, backend := range []struct {
-		name string
-		env  []string
-	}{
-		{"embedded", nil},
-		{"redis", []string{"STRATA_ONLINE_BACKEND=redis", "STRATA_ONLINE_REDIS_ADDR=" + testenv.RedisAddr(t), "STRATA_ONLINE_REDIS_PREFIX=e2e-" + strings.ReplaceAll(t.Name(), "/", "-") + ":"}},
-	} {
+	for _, backend := range onlineBackends(t) {
 		t.Run(backend.name, func(t *testing.T) { testServeLoadsOnline(t, backend.env) })
 	}
 }
@@ -155,13 +147,7 @@ func latestRelease(t *testing.T, c *cli) int64 {
 // (its data files are moved away), so only the recorded space can answer; the failed load is logged and the
 // recorded rows stay served.
 func TestServeRestartServesRecordedSpace(t *testing.T) {
-	for _, backend := range []struct {
-		name string
-		env  []string
-	}{
-		{"embedded", nil},
-		{"redis", []string{"STRATA_ONLINE_BACKEND=redis", "STRATA_ONLINE_REDIS_ADDR=" + testenv.RedisAddr(t), "STRATA_ONLINE_REDIS_PREFIX=e2e-" + strings.ReplaceAll(t.Name(), "/", "-") + ":"}},
-	} {
+	for _, backend := range onlineBackends(t) {
 		t.Run(backend.name, func(t *testing.T) {
 			c := featureProject(t)
 			c.ok("apply")
@@ -209,13 +195,7 @@ func hideNewParquet(t *testing.T, dir, table string, since time.Time) int {
 // never answers with the rolled-back release's rows: its first answers are those of an instance not loaded yet
 // (NOT_FOUND), then, once its first load completes, the rows of the release prod now shows.
 func TestServeRestartAfterRollbackWhileDown(t *testing.T) {
-	for _, backend := range []struct {
-		name string
-		env  []string
-	}{
-		{"embedded", nil},
-		{"redis", []string{"STRATA_ONLINE_BACKEND=redis", "STRATA_ONLINE_REDIS_ADDR=" + testenv.RedisAddr(t), "STRATA_ONLINE_REDIS_PREFIX=e2e-" + strings.ReplaceAll(t.Name(), "/", "-") + ":"}},
-	} {
+	for _, backend := range onlineBackends(t) {
 		t.Run(backend.name, func(t *testing.T) {
 			c := featureProject(t)
 			c.ok("apply")
