@@ -22,7 +22,7 @@ import (
 func estimateRows(ctx context.Context, d Deps, spec *Spec, ps Params, watermark string, lookup func(string) (string, bool)) (int64, []string, error) {
 	switch spec.Source.Type {
 	case "postgres":
-		dsn, secrets, err := expandSecrets(spec.Source.DSN, lookup)
+		dsn, secrets, err := expandSecrets(spec.Source.DSN, spec.where("source", "dsn"), lookup)
 		if err != nil {
 			return 0, nil, err
 		}

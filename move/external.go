@@ -51,7 +51,7 @@ func writeExternal(ctx context.Context, d Deps, spec *Spec, ps Params, src *sour
 		err = writeFilesTarget(ctx, spec, ps, rdr, rec, pw, lookup)
 	case "postgres":
 		var dsn string
-		if dsn, secrets, err = expandSecrets(spec.Target.DSN, lookup); err != nil {
+		if dsn, secrets, err = expandSecrets(spec.Target.DSN, spec.where("target", "dsn"), lookup); err != nil {
 			return nil, err
 		}
 		var n int64

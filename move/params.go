@@ -160,8 +160,8 @@ var secretRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // expandSecrets replaces ${VAR} in s with lookup's values. It returns the expanded text and the values it
 // used, so that callers can scrub them from error messages. A variable that is not set is an error naming it
-// (never its value).
-func expandSecrets(s string, lookup func(string) (string, bool)) (string, []string, error) {
+// (never its value) and where the job reads it (where: "jobs/x.yaml:5: source.dsn").
+func expandSecrets(s, where string, lookup func(string) (string, bool)) (string, []string, error) {
 	var secrets []string
 	var missing []string
 	out := secretRE.ReplaceAllStringFunc(s, func(m string) string {
@@ -177,7 +177,8 @@ func expandSecrets(s string, lookup func(string) (string, bool)) (string, []stri
 		return v
 	})
 	if len(missing) > 0 {
-		return "", nil, fmt.Errorf("%w: environment variable %s is not set (the job reads it with ${%s})", ErrInvalid, missing[0], missing[0])
+		return "", nil, fmt.Errorf("%w: %s: environment variable %s is not set (the job reads it with ${%s}): export it before the run",
+			ErrInvalid, where, missing[0], missing[0])
 	}
 	return out, secrets, nil
 }

@@ -129,7 +129,7 @@ func (p *PlanResult) diff(ctx context.Context, d Deps, id lake.Ident) error {
 
 func sourceSchema(ctx context.Context, d Deps, spec *Spec, ps Params, target lake.Ident, lookup func(string) (string, bool)) (*arrow.Schema, []string, error) {
 	if spec.Source.Type == "postgres" {
-		dsn, secrets, err := expandSecrets(spec.Source.DSN, lookup)
+		dsn, secrets, err := expandSecrets(spec.Source.DSN, spec.where("source", "dsn"), lookup)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -80,7 +80,7 @@ func completeRun(ctx context.Context, d Deps, spec *Spec, id, wm string, hasWM b
 // recoverPostgresTarget is recoverCommitted for a postgres target: the run and watermark committed with the
 // rows are in the target database's mark (postgres.MarkTable).
 func recoverPostgresTarget(ctx context.Context, d Deps, spec *Spec, lookup func(string) (string, bool)) ([]string, error) {
-	dsn, secrets, err := expandSecrets(spec.Target.DSN, lookup)
+	dsn, secrets, err := expandSecrets(spec.Target.DSN, spec.where("target", "dsn"), lookup)
 	if err != nil {
 		return secrets, err
 	}

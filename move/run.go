@@ -245,7 +245,7 @@ func openSource(ctx context.Context, d Deps, spec *Spec, ps Params, watermark st
 		}
 		return &source{RecordReader: r, close: r.Close, rejected: noBadRows, watermark: func() string { return "" }}, nil, nil
 	case "postgres":
-		dsn, secrets, err := expandSecrets(spec.Source.DSN, lookup)
+		dsn, secrets, err := expandSecrets(spec.Source.DSN, spec.where("source", "dsn"), lookup)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -45,6 +45,19 @@ type Spec struct {
 	OnError     OnError              `json:"on_error"`
 	Columns     []ColumnRule         `json:"columns,omitempty"`
 	Schema      string               `json:"schema"` // "strict" (default) or "evolve"
+	lines       map[string]int       // line of each dotted field path, for messages about values read at run time
+}
+
+// where names a field of the job for a message: "jobs/x.yaml:5: source.dsn" (the file and line when parsed).
+func (s *Spec) where(path ...string) string {
+	field := strings.Join(path, ".")
+	switch line := s.lines[field]; {
+	case s.File != "" && line > 0:
+		return fmt.Sprintf("%s:%d: %s", s.File, line, field)
+	case s.File != "":
+		return s.File + ": " + field
+	}
+	return field
 }
 
 // ParamSpec declares one typed parameter.
@@ -132,7 +145,11 @@ func Parse(file string, data []byte) (*Spec, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, file, strings.TrimPrefix(err.Error(), "yaml: "))
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		if m := syntaxLineRE.FindStringSubmatch(msg); m != nil { // "line 2: did not find ..." → "x.yaml:2: did not ..."
+			return nil, fmt.Errorf("%w: %s:%s: %s", ErrInvalid, file, m[1], m[2])
+		}
+		return nil, fmt.Errorf("%w: %s: %s", ErrInvalid, file, msg)
 	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%w: %s: a job file is a YAML mapping (name:, source:, target:, ...)", ErrInvalid, file)
@@ -143,7 +160,7 @@ func Parse(file string, data []byte) (*Spec, error) {
 	}
 	var raw rawSpec
 	if err := root.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("%w: %s: %s", ErrInvalid, file, decodeMessage(err))
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, decodeMessage(file, root, err))
 	}
 	s, err := raw.spec(file, root)
 	if err != nil {
@@ -231,11 +248,81 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// decodeMessage turns yaml.v3's type errors ("line 3: cannot unmarshal !!str `x` into int") into one line.
-func decodeMessage(err error) string {
+var syntaxLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+var unmarshalRE = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+) (?:`(.*)` )?into (\\S+)$")
+
+// decodeMessage turns yaml.v3's type errors ("line 3: cannot unmarshal !!str `x` into int") into lines that
+// name the file, the line and the field, and say what the field takes: `jobs/x.yaml:3: on_error.max_bad_rows:
+// "x" is not a whole number`.
+func decodeMessage(file string, root *yaml.Node, err error) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n")
-	msg = strings.ReplaceAll(msg, "\n  ", "; ")
-	return strings.TrimSpace(msg)
+	var out []string
+	for _, l := range strings.Split(msg, "\n") {
+		l = strings.TrimSpace(l)
+		m := unmarshalRE.FindStringSubmatch(l)
+		if m == nil {
+			if l != "" {
+				out = append(out, file+": "+strings.TrimPrefix(l, "yaml: "))
+			}
+			continue
+		}
+		line, _ := strconv.Atoi(m[1])
+		got := map[string]string{"map": "a mapping", "seq": "a list"}[m[2]]
+		if got == "" {
+			got = strconv.Quote(m[3])
+		}
+		where := file + ":" + m[1] + ": "
+		if f := fieldAt(root, "", line, m[3]); f != "" {
+			where += f + ": "
+		}
+		out = append(out, where+got+" is not "+wants(m[4]))
+	}
+	return strings.Join(out, "; ")
+}
+
+// wants says in words what a Go type of the job's structs takes.
+func wants(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "int"):
+		return "a whole number"
+	case goType == "bool":
+		return "true or false"
+	case goType == "string":
+		return "a single value"
+	case strings.HasPrefix(goType, "[]"):
+		return "a list, e.g. [a, b]"
+	}
+	return "a mapping of keys"
+}
+
+// fieldAt returns the dotted path of the innermost field whose value is on line (and, for a scalar, reads
+// value), or "".
+func fieldAt(n *yaml.Node, path string, line int, value string) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := join(path, k.Value)
+			if f := fieldAt(v, p, line, value); f != "" {
+				return f
+			}
+			if v.Line == line && (v.Kind != yaml.ScalarNode || v.Value == value) {
+				return p
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if f := fieldAt(c, p, line, value); f != "" {
+				return f
+			}
+			if c.Line == line && c.Kind == yaml.ScalarNode && c.Value == value {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 type rawSpec struct {
@@ -256,7 +343,8 @@ type rawParam struct {
 
 func (r *rawSpec) spec(file string, root *yaml.Node) (*Spec, error) {
 	s := &Spec{File: file, Name: r.Name, Source: r.Source, Target: r.Target, Incremental: r.Incremental,
-		OnError: r.OnError, Columns: r.Columns, Schema: r.Schema, Params: map[string]ParamSpec{}}
+		OnError: r.OnError, Columns: r.Columns, Schema: r.Schema, Params: map[string]ParamSpec{},
+		lines: map[string]int{"source.dsn": lineOf(root, "source", "dsn"), "target.dsn": lineOf(root, "target", "dsn")}}
 	if pn := child(root, "params"); pn != nil {
 		for i := 0; i+1 < len(pn.Content); i += 2 {
 			s.ParamOrder = append(s.ParamOrder, pn.Content[i].Value)

@@ -53,7 +53,15 @@ func TestParseJobRefusesBadSpecs(t *testing.T) {
 		{"unknown param key", base + "params:\n  day: {type: date, defualt: today}\n", `jobs/j.yaml:5: unknown field "defualt" in params`},
 		{"unknown column key", base + "columns:\n  - {name: a, renmae: b}\n", `jobs/j.yaml:5: unknown field "renmae" in columns`},
 		{"bad param type", base + "params:\n  day: {type: datetime}\n", `jobs/j.yaml:5: param "day": type "datetime"`},
-		{"wrong value type", base + "on_error: {max_bad_rows: many}\n", `jobs/j.yaml: line 4`},
+		{"wrong value type", base + "on_error: {max_bad_rows: many}\n", `jobs/j.yaml:4: on_error.max_bad_rows: "many" is not a whole number`},
+		{"a list for a number", base + "on_error:\n  max_bad_rows: [1]\n", `jobs/j.yaml:5: on_error.max_bad_rows: a list is not a whole number`},
+		{"a scalar for a list", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x, mode: merge, key: id}\n",
+			`jobs/j.yaml:3: target.key: "id" is not a list, e.g. [a, b]`},
+		{"a list for a value", "name: j\nsource: {type: files, path: [a.csv, b.csv]}\ntarget: {type: lake, table: raw.x}\n",
+			`jobs/j.yaml:2: source.path: a list is not a single value`},
+		{"a word for a snapshot", "name: j\nsource: {type: lake, table: raw.y, snapshot: latest}\ntarget: {type: lake, table: raw.x}\n",
+			`jobs/j.yaml:2: source.snapshot: "latest" is not a whole number`},
+		{"a word for a bool", base + "columns:\n  - {name: a, drop: maybe}\n", `jobs/j.yaml:5: columns[0].drop: "maybe" is not true or false`},
 		{"no name", "source: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x}\n", "a job needs a name"},
 		{"bad source type", "name: j\nsource: {type: ftp}\ntarget: {type: lake, table: raw.x}\n", `source type "ftp"`},
 		{"bad mode", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: lake, table: raw.x, mode: upsert}\n", `mode "upsert"`},
@@ -76,7 +84,7 @@ func TestParseJobRefusesBadSpecs(t *testing.T) {
 		{"incremental without watermark", "name: j\nsource: {type: postgres, dsn: x, query: SELECT 1}\nincremental: {column: u}\ntarget: {type: lake, table: raw.x}\n", "must use {{ watermark }}"},
 		{"not a mapping", "- a\n- b\n", "a YAML mapping"},
 		{"bad cast", base + "columns:\n  - {name: a, cast: varchar}\n", `cast "varchar"`},
-		{"bad yaml", "name: [\n", "jobs/j.yaml"},
+		{"bad yaml", "name: [\n", "jobs/j.yaml:1: did not find expected node content"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,12 +170,29 @@ func TestSecrets(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"PW": "hunter22"}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	out, secrets, err := expandSecrets("postgres://u:${PW}@h/db", lookup)
+	out, secrets, err := expandSecrets("postgres://u:${PW}@h/db", "source.dsn", lookup)
 	require.NoError(t, err)
 	require.Equal(t, "postgres://u:hunter22@h/db", out)
 	require.Equal(t, "connect to postgres://u:***@h/db failed", scrub("connect to "+out+" failed", secrets))
-	_, _, err = expandSecrets("${NOPE}", lookup)
+	_, _, err = expandSecrets("${NOPE}", "source.dsn", lookup)
 	require.ErrorContains(t, err, "environment variable NOPE is not set")
+}
+
+// TestMissingSecretNamesFileLineAndVariable: a ${VAR} that is not set is named with the job file, the line and
+// the field that reads it; the values of the variables that are set are never in the message.
+func TestMissingSecretNamesFileLineAndVariable(t *testing.T) {
+	t.Parallel()
+	s, err := Parse("jobs/pg.yaml", []byte("name: pg\nsource:\n  type: postgres\n  dsn: postgres://u:${PW}@${HOST}/db\n"+
+		"  query: SELECT 1\ntarget:\n  type: postgres\n  table: t\n  dsn: ${TARGET_DSN}\n"))
+	require.NoError(t, err)
+	lookup := func(k string) (string, bool) { return "hunter22", k == "PW" }
+	_, _, err = expandSecrets(s.Source.DSN, s.where("source", "dsn"), lookup)
+	require.ErrorIs(t, err, ErrInvalid)
+	require.ErrorContains(t, err, "jobs/pg.yaml:4: source.dsn: environment variable HOST is not set (the job reads it with ${HOST})")
+	require.NotContains(t, err.Error(), "hunter22")
+	_, _, err = expandSecrets(s.Target.DSN, s.where("target", "dsn"), lookup)
+	require.ErrorContains(t, err, "jobs/pg.yaml:9: target.dsn: environment variable TARGET_DSN is not set")
+	require.Equal(t, "source.dsn", (&Spec{}).where("source", "dsn"), "a spec built in Go has no file")
 }
 
 func TestSubstitutePath(t *testing.T) {
