@@ -48,9 +48,14 @@ type mapped struct {
 	refs   int64
 }
 
-// mapColumns returns in unchanged when there are no rules.
+// mapColumns returns in unchanged when there are no rules. Two columns of one name, in the source or after
+// the rules, are an Invalid error naming them: a table cannot hold them, and which one a reader means is not
+// guessed.
 func mapColumns(ctx context.Context, in array.RecordReader, rules []ColumnRule) (array.RecordReader, error) {
 	if len(rules) == 0 {
+		if dup := firstDuplicate(columnNames(in.Schema())); dup != "" {
+			return nil, fmt.Errorf("%w: the source has two columns named %q: give them distinct names (AS in the query, or columns: rename)", ErrInvalid, dup)
+		}
 		return in, nil
 	}
 	byName := map[string]ColumnRule{}
@@ -87,7 +92,40 @@ func mapColumns(ctx context.Context, in array.RecordReader, rules []ColumnRule) 
 		m.cast = append(m.cast, to)
 	}
 	m.schema = arrow.NewSchema(fields, nil)
+	if err := duplicateAfterRules(m.schema, sc, byName); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// duplicateAfterRules explains a name the rules leave on two columns: a rename onto a column the source keeps,
+// two renames to one name, or two source columns of one name.
+func duplicateAfterRules(out, in *arrow.Schema, rules map[string]ColumnRule) error {
+	dup := firstDuplicate(columnNames(out))
+	if dup == "" {
+		return nil
+	}
+	var renamed []string
+	for _, f := range in.Fields() {
+		if r, ok := rules[f.Name]; ok && r.Rename == dup {
+			renamed = append(renamed, f.Name)
+		}
+	}
+	switch len(renamed) {
+	case 0:
+		return fmt.Errorf("%w: the source has two columns named %q: give them distinct names (AS in the query, or columns: rename)", ErrInvalid, dup)
+	case 1:
+		return fmt.Errorf("%w: columns: %q is renamed to %q, but the source has a column %q too: drop it or rename it as well", ErrInvalid, renamed[0], dup, dup)
+	}
+	return fmt.Errorf("%w: columns: %s are all renamed to %q: give each its own name", ErrInvalid, strings.Join(renamed, " and "), dup)
+}
+
+func columnNames(sc *arrow.Schema) []string {
+	out := make([]string, sc.NumFields())
+	for i, f := range sc.Fields() {
+		out[i] = f.Name
+	}
+	return out
 }
 
 func (m *mapped) Schema() *arrow.Schema { return m.schema }

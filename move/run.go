@@ -170,14 +170,34 @@ func execute(ctx context.Context, d Deps, spec *Spec, params Params, id lake.Ide
 	return secrets, err
 }
 
-// jobHint adds to a too-many-bad-rows error how a job raises the limit (the engine's text names the CLI flag).
+// jobHint adds to a too-many-bad-rows error how a job raises the limit (the engine's text names the CLI flag),
+// and to a schema difference what the job can do about it (in place of `table import`'s flags, which a CLI
+// hint would name for an *envs.SchemaMismatchError).
 func jobHint(err error) error {
 	var bad *engine.BadInputError
 	if errors.As(err, &bad) {
 		return fmt.Errorf("%w\nin a job, that is on_error: {max_bad_rows: N}; nothing was committed", err)
 	}
+	var mm *envs.SchemaMismatchError
+	if errors.As(err, &mm) {
+		hint := "schema: evolve in the job adds the new columns to the table"
+		if len(mm.Missing) > 0 {
+			hint = "the source must give every table column (select or rename it; columns: drop removes source columns only)"
+			if len(mm.Extra) > 0 {
+				hint = "check the source's column names (columns: rename maps them); schema: evolve adds new columns, but every table column must come from the source"
+			}
+		}
+		return &schemaError{msg: err.Error() + "\n" + hint + "; nothing was committed"}
+	}
 	return err
 }
+
+// schemaError is a job's schema difference: it matches envs.ErrSchemaMismatch (kind Invalid), and its text
+// says what the job can change.
+type schemaError struct{ msg string }
+
+func (e *schemaError) Error() string { return e.msg }
+func (e *schemaError) Unwrap() error { return envs.ErrSchemaMismatch }
 
 // finish records the run's outcome (err, with secrets scrubbed) and moves the watermark if the target
 // committed; it returns the run's error.
