@@ -2,6 +2,7 @@ package move
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -180,7 +181,29 @@ func expandSecrets(s, where string, lookup func(string) (string, bool)) (string,
 		return "", nil, fmt.Errorf("%w: %s: environment variable %s is not set (the job reads it with ${%s}): export it before the run",
 			ErrInvalid, where, missing[0], missing[0])
 	}
+	if len(secrets) > 0 { // a message quoting the DSN's password alone is scrubbed too
+		secrets = append(secrets, dsnPasswords(out)...)
+	}
 	return out, secrets, nil
+}
+
+var passwordKV = regexp.MustCompile(`(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
+
+// dsnPasswords returns the password of a PostgreSQL DSN (URL or key=value form) as written and as decoded.
+func dsnPasswords(dsn string) []string {
+	var out []string
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok {
+			out = append(out, pw)
+			if _, raw, ok := strings.Cut(strings.TrimPrefix(u.User.String(), u.User.Username()), ":"); ok && raw != pw {
+				out = append(out, raw)
+			}
+		}
+	}
+	for _, m := range passwordKV.FindAllStringSubmatch(dsn, -1) {
+		out = append(out, m[1], strings.Trim(m[1], "'"))
+	}
+	return out
 }
 
 // scrub replaces every secret in msg with ***.

@@ -178,6 +178,24 @@ func TestSecrets(t *testing.T) {
 	require.ErrorContains(t, err, "environment variable NOPE is not set")
 }
 
+// TestSecretPasswordsAreScrubbedAlone: a DSN read from the environment is a secret as a whole, and its
+// password alone too (URL form, percent-encoded or not, and key=value form).
+func TestSecretPasswordsAreScrubbedAlone(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ dsn, msg string }{
+		{"postgres://mover:Hunter2Secret@h:5432/db", "auth failed for mover with password Hunter2Secret"},
+		{"postgres://mover:Hunter2%40Secret@h/db", "password Hunter2@Secret or Hunter2%40Secret"},
+		{"host=h user=mover password=Hunter2Secret dbname=db", "password=Hunter2Secret rejected"},
+		{"host=h user=mover password='Hunter2 Secret' dbname=db", "password 'Hunter2 Secret' and Hunter2 Secret"},
+	} {
+		_, secrets, err := expandSecrets("${DSN}", "source.dsn", func(string) (string, bool) { return tc.dsn, true })
+		require.NoError(t, err)
+		got := scrub(tc.msg, secrets)
+		require.NotContains(t, got, "Hunter2", tc.dsn)
+		require.Contains(t, got, "***", tc.dsn)
+	}
+}
+
 // TestMissingSecretNamesFileLineAndVariable: a ${VAR} that is not set is named with the job file, the line and
 // the field that reads it; the values of the variables that are set are never in the message.
 func TestMissingSecretNamesFileLineAndVariable(t *testing.T) {
