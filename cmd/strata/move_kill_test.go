@@ -74,6 +74,28 @@ target: {type: lake, table: raw.ev}
 	}
 	require.Equal(t, map[string]int{"succeeded": 2, "failed": 2}, statuses, "the run killed after its commit is recorded as succeeded")
 	require.Equal(t, 2, snapshotCount(t, c, "raw.ev"))
+
+	// Killed mid-stream once the job has a watermark: 50,000 new rows, the process stopped after the first
+	// 16k-row batch and SIGKILLed. No snapshot, the same watermark; the next run reads exactly those rows.
+	_, err = src.Exec(`INSERT INTO ev SELECT i, timestamptz '2026-01-01Z' + i * interval '1 second' FROM generate_series(100051, 150050) i`)
+	require.NoError(t, err)
+	watermark := func() string {
+		var v string
+		require.NoError(t, db.SQL.QueryRowContext(ctx, `SELECT value FROM strata_move_watermarks WHERE job = 'ev' AND env = 'dev'`).Scan(&v))
+		return v
+	}
+	require.Equal(t, "2026-01-02T03:47:30Z", watermark())
+	kill(t, startHooked(t, c, "source:batch", "move", "run", job))
+	require.Equal(t, 2, snapshotCount(t, c, "raw.ev"), "killed mid-stream: no snapshot")
+	require.Equal(t, "2026-01-02T03:47:30Z", watermark(), "killed mid-stream: the watermark did not move")
+	require.Equal(t, "n,d,lo,hi\n100050,100050,1,100050\n", count())
+	rec = nil
+	require.NoError(t, json.Unmarshal([]byte(c.ok("move", "run", job, "-o", "json")), &rec))
+	require.Equal(t, float64(50000), rec["rows_written"], "exactly the rows past the watermark")
+	require.Equal(t, "2026-01-02T03:47:30Z", rec["watermark_before"])
+	require.Equal(t, "2026-01-02T17:40:50Z", rec["watermark_after"])
+	require.Equal(t, "n,d,lo,hi\n150050,150050,1,150050\n", count(), "no duplicates, no gaps")
+	require.Equal(t, 3, snapshotCount(t, c, "raw.ev"))
 }
 
 // TestMoveRunToExternalTargetsKilledAtEachStep SIGKILLs a real `strata move run` of an incremental postgres job
