@@ -62,6 +62,7 @@ func writeExternal(ctx context.Context, d Deps, spec *Spec, ps Params, src *sour
 	default:
 		err = fmt.Errorf("%w: target type %q", ErrInvalid, spec.Target.Type)
 	}
+	err = counted.cause(err)
 	readStats(rec, counted, src)
 	if err == nil {
 		rec.WatermarkAfter = watermarkAfter(rec.WatermarkBefore, src)

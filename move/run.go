@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -176,7 +177,11 @@ func execute(ctx context.Context, d Deps, spec *Spec, params Params, id lake.Ide
 func jobHint(err error) error {
 	var bad *engine.BadInputError
 	if errors.As(err, &bad) {
-		return fmt.Errorf("%w\nin a job, that is on_error: {max_bad_rows: N}; nothing was committed", err)
+		msg := strings.Replace(err.Error(), "with --max-bad-rows N", "with on_error: {max_bad_rows: N} in the job", 1)
+		if msg == err.Error() {
+			msg += "\nin a job, that is on_error: {max_bad_rows: N}"
+		}
+		return &textError{msg: msg + "; nothing was committed", err: err}
 	}
 	var mm *envs.SchemaMismatchError
 	if errors.As(err, &mm) {
@@ -191,6 +196,15 @@ func jobHint(err error) error {
 	}
 	return err
 }
+
+// textError is err with another text (what a job, not the CLI's table import, changes).
+type textError struct {
+	msg string
+	err error
+}
+
+func (e *textError) Error() string { return e.msg }
+func (e *textError) Unwrap() error { return e.err }
 
 // schemaError is a job's schema difference: it matches envs.ErrSchemaMismatch (kind Invalid), and its text
 // says what the job can change.
@@ -438,6 +452,7 @@ func write(ctx context.Context, d Deps, spec *Spec, id lake.Ident, src *source, 
 		wo.Source = fmt.Sprintf("job %s (%s)", spec.Name, spec.Target.Mode)
 	}
 	res, err := d.Envs.Write(ctx, d.Env, id, rdr, wo)
+	err = counted.cause(err)
 	readStats(rec, counted, src)
 	if res != nil {
 		rec.SnapshotID, rec.RowsWritten, rec.Bytes, rec.Staged = res.SnapshotID, res.AddedRows, res.AddedBytes, res.Staged
@@ -471,6 +486,20 @@ func watermarkAfter(before string, src *source) string {
 type counting struct {
 	array.RecordReader
 	rows atomic.Int64
+}
+
+// cause is a failed write's error, or the source's when the source failed first and the write's error lost it
+// (DuckDB, writing the stream, reports a reader's error as text: the malformed-rows report and its kind
+// BadData, or the source's Unavailable, would otherwise be gone).
+func (c *counting) cause(err error) error {
+	if err == nil {
+		return nil
+	}
+	serr := c.Err()
+	if serr == nil || errors.Is(err, serr) || errors.Is(serr, context.Canceled) || errors.Is(serr, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("read the source: %w", serr)
 }
 
 func (c *counting) Next() bool {
