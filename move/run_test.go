@@ -408,6 +408,10 @@ func TestLakeSourceInProdSeesReleasesOnly(t *testing.T) {
 	rec, err := move.Run(ctx, d, cp, cps)
 	require.NoError(t, err)
 	require.Equal(t, int64(2), rec.RowsWritten, "the released snapshot's rows, not the staged third row")
+	require.Equal(t, []string{"2"}, f.query(t, "prod", "SELECT count(*) FROM raw.src"), "prod's SQL readers see the release too")
+	_, err = f.svc.Publish(ctx, "prod", []lake.Ident{{Zone: "raw", Name: "src"}}, envs.PublishOptions{Actor: "tester"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"3"}, f.query(t, "prod", "SELECT count(*) FROM raw.src"), "the staged run, once published")
 }
 
 // TestParamsBindEveryType: each param type binds against the PostgreSQL column types it is compared with.
