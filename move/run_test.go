@@ -294,6 +294,7 @@ func TestRunPostgresIncremental(t *testing.T) {
 	}
 	rec, err = move.Run(ctx, killer, spec, ps)
 	require.Error(t, err)
+	require.Equal(t, errs.Unavailable, errs.KindOf(err), "the source's error: %v", err)
 	require.Equal(t, move.StatusFailed, rec.Status)
 	require.Equal(t, snaps, f.snapshots(t, "dev", "raw.events"), "a failed run commits no snapshot")
 	after, _, err := move.Watermark(ctx, f.db, "events", "dev")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/strata-data/strata/internal/testenv"
 )
 
 // TestMoveBadRowsReport: a run that skips malformed rows says how many, which (file, line, column, reason) and
@@ -111,4 +114,53 @@ func TestMoveRunProgressAndSplitFiles(t *testing.T) {
 	}
 	require.Equal(t, 50000, rows)
 	require.Equal(t, "n,d\n50000,50000\n", c.ok("sql", "--format", "csv", "SELECT count(*) AS n, count(DISTINCT id) AS d FROM read_csv('"+out+"/*.csv')"))
+}
+
+// TestMoveSourceFailsMidStream: a postgres source that fails after rows went out (a division by zero at row
+// 30,000 of 50,000), with DuckDB writing the lake files as in every CLI run: the run fails with the source's
+// own error and kind, commits no snapshot and keeps the watermark; once the source is fixed the next run reads
+// exactly the rows past the watermark.
+func TestMoveSourceFailsMidStream(t *testing.T) {
+	t.Parallel()
+	pg := testenv.PostgresDSN(t)
+	db, err := sql.Open("pgx", pg)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.Exec(`CREATE TABLE ev (id int, at timestamptz, boom boolean);
+		INSERT INTO ev SELECT i, timestamptz '2026-01-01Z' + i * interval '1 second', false FROM generate_series(1, 100) i`)
+	require.NoError(t, err)
+	c := newCLI(t, "SRC_DSN="+pg)
+	c.ok("init")
+	job := c.job("ev.yaml", `name: ev
+source: {type: postgres, dsn: '${SRC_DSN}', query: 'SELECT id, at, 1 / (CASE WHEN boom THEN 0 ELSE 1 END) AS one FROM ev WHERE at > {{ watermark }}'}
+incremental: {column: at}
+target: {type: lake, table: raw.ev}
+`)
+	c.ok("move", "run", job)
+	_, err = db.Exec(`INSERT INTO ev SELECT i, timestamptz '2026-01-01Z' + i * interval '1 second', i = 30000 FROM generate_series(101, 50100) i`)
+	require.NoError(t, err)
+	errs := c.fail(exitError, "move", "run", job)
+	require.Contains(t, errs, "division by zero")
+	require.NotContains(t, errs, "arrow_scan", "the source's error, not DuckDB's text of it")
+	require.Equal(t, 1, snapshotCount(t, c, "raw.ev"))
+	var runs []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(c.ok("move", "runs", "ev", "-o", "json")), &runs))
+	require.Equal(t, "failed", runs[0]["status"])
+	require.Equal(t, "1970-01-01T00:00:00Z", orEpoch(runs[0]["watermark_after"]), "a failed run records no new watermark")
+
+	_, err = db.Exec(`UPDATE ev SET boom = false`)
+	require.NoError(t, err)
+	var rec map[string]any
+	require.NoError(t, json.Unmarshal([]byte(c.ok("move", "run", job, "-o", "json")), &rec))
+	require.Equal(t, "2026-01-01T00:01:40Z", rec["watermark_before"])
+	require.Equal(t, float64(50000), rec["rows_written"])
+	require.Equal(t, "n,d,lo,hi\n50100,50100,1,50100\n",
+		c.ok("sql", "--format", "csv", "SELECT count(*) AS n, count(DISTINCT id) AS d, min(id) AS lo, max(id) AS hi FROM raw.ev"))
+}
+
+func orEpoch(v any) string {
+	if s, ok := v.(string); ok && s != "" {
+		return s
+	}
+	return "1970-01-01T00:00:00Z"
 }
