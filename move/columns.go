@@ -8,6 +8,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/compute"
+
+	"github.com/strata-data/strata/errs"
 )
 
 // castType is the Arrow type a columns: cast names.
@@ -36,16 +38,17 @@ func castType(name string) arrow.DataType {
 }
 
 // mapped applies columns: rules to a stream: it drops, renames and casts columns, batch by batch. Casts are safe
-// casts: a value that does not fit (overflow, unparsable text) fails the run naming the column.
+// casts: a value that does not fit (overflow, unparsable text) fails the run (BadData) naming the column.
 type mapped struct {
-	ctx    context.Context
-	in     array.RecordReader
-	schema *arrow.Schema
-	src    []int // input column of each output column
-	cast   []arrow.DataType
-	cur    arrow.RecordBatch
-	err    error
-	refs   int64
+	ctx      context.Context
+	in       array.RecordReader
+	schema   *arrow.Schema
+	src      []int // input column of each output column
+	cast     []arrow.DataType
+	castName []string // the rule's word for cast (long, double, ...)
+	cur      arrow.RecordBatch
+	err      error
+	refs     int64
 }
 
 // mapColumns returns in unchanged when there are no rules. Two columns of one name, in the source or after
@@ -90,6 +93,7 @@ func mapColumns(ctx context.Context, in array.RecordReader, rules []ColumnRule) 
 		fields = append(fields, f)
 		m.src = append(m.src, i)
 		m.cast = append(m.cast, to)
+		m.castName = append(m.castName, r.Cast)
 	}
 	m.schema = arrow.NewSchema(fields, nil)
 	if err := duplicateAfterRules(m.schema, sc, byName); err != nil {
@@ -156,7 +160,8 @@ func (m *mapped) Next() bool {
 		}
 		out, err := compute.CastArray(m.ctx, c, compute.SafeCastOptions(m.cast[i]))
 		if err != nil {
-			m.err = fmt.Errorf("%w: columns: cast %q to %s: %v", ErrInvalid, rb.ColumnName(s), m.schema.Field(i).Type, err)
+			m.err = errs.E(errs.BadData, "columns: cast %q to %s (cast: %s): a source value does not fit: %s; fix the data, or convert it in the source (e.g. in the query)",
+				rb.ColumnName(s), m.schema.Field(i).Type, m.castName[i], strings.TrimPrefix(err.Error(), "invalid: "))
 			return false
 		}
 		cols[i] = out

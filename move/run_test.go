@@ -219,6 +219,8 @@ func TestRunColumnsErrors(t *testing.T) {
 	spec, ps = f.job(t, "name: j\nsource: {type: files, path: "+src+"}\ntarget: {type: lake, table: raw.x}\ncolumns:\n  - {name: v, cast: long}\n", nil)
 	_, err = move.Run(ctx, f.deps("dev"), spec, ps)
 	require.ErrorContains(t, err, `cast "v" to int64`)
+	require.ErrorContains(t, err, `(cast: long): a source value does not fit: strconv.ParseInt: parsing "abc"`)
+	require.Equal(t, errs.BadData, errs.KindOf(err), "the data, not the job, is wrong")
 	require.Equal(t, 0, f.snapshots(t, "dev", "raw.x"))
 }
 
