@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -46,6 +47,17 @@ type Spec struct {
 	Columns     []ColumnRule         `json:"columns,omitempty"`
 	Schema      string               `json:"schema"` // "strict" (default) or "evolve"
 	lines       map[string]int       // line of each dotted field path, for messages about values read at run time
+}
+
+// ResolvePaths makes the local paths of a files source and a files target that are relative absolute against
+// dir (the project directory, for a job of the project), so that a job reads and writes the same files
+// wherever it is run from; s3:// paths and absolute paths stay as they are.
+func (s *Spec) ResolvePaths(dir string) {
+	for _, e := range []*Endpoint{&s.Source, &s.Target} {
+		if e.Type == "files" && e.Path != "" && !strings.HasPrefix(e.Path, "s3://") && !filepath.IsAbs(e.Path) {
+			e.Path = filepath.Join(dir, e.Path)
+		}
+	}
 }
 
 // where names a field of the job for a message: "jobs/x.yaml:5: source.dsn" (the file and line when parsed).

@@ -239,3 +239,23 @@ func FuzzParse(f *testing.F) {
 		require.NotEmpty(t, s.Source.Type)
 	})
 }
+
+func TestResolvePaths(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ source, target, wantSource, wantTarget string }{
+		{"in/a_{{ day }}.csv", "out", "/p/in/a_{{ day }}.csv", "/p/out"},
+		{"/abs/in", "s3://b/out", "/abs/in", "s3://b/out"},
+		{"s3://b/in/*.csv", "../shared/out", "s3://b/in/*.csv", "/shared/out"},
+	} {
+		s, err := Parse("j.yaml", []byte("name: j\nparams: {day: {type: date}}\nsource: {type: files, path: '"+tc.source+
+			"'}\ntarget: {type: files, path: '"+tc.target+"'}\n"))
+		require.NoError(t, err)
+		s.ResolvePaths("/p")
+		require.Equal(t, tc.wantSource, s.Source.Path)
+		require.Equal(t, tc.wantTarget, s.Target.Path)
+	}
+	s, err := Parse("j.yaml", []byte("name: j\nsource: {type: lake, table: raw.x}\ntarget: {type: lake, table: raw.y}\n"))
+	require.NoError(t, err)
+	s.ResolvePaths("/p")
+	require.Empty(t, s.Source.Path)
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -19,12 +21,24 @@ func (a *app) moveCmd() *cobra.Command {
 	return c
 }
 
-// moveJob parses a job file and resolves its params with --param overrides.
-func moveJob(file string, paramArgs []string) (*move.Spec, move.Params, error) {
+// moveJob parses a job file and resolves its params with --param overrides. The file is found as given, else
+// in the project directory (`strata -C shop move run jobs/x.yaml`); the job's relative local paths are the
+// project directory's, wherever strata runs.
+func (a *app) moveJob(file string, paramArgs []string) (*move.Spec, move.Params, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, serr := os.Stat(file); serr != nil && !filepath.IsAbs(file) {
+		if _, perr := os.Stat(filepath.Join(cfg.Dir, file)); perr == nil {
+			file = filepath.Join(cfg.Dir, file)
+		}
+	}
 	spec, err := move.ParseFile(file)
 	if err != nil {
 		return nil, nil, err
 	}
+	spec.ResolvePaths(cfg.Dir)
 	over, err := move.ParseOverrides(paramArgs)
 	if err != nil {
 		return nil, nil, err
@@ -69,7 +83,7 @@ func (a *app) moveRunCmd() *cobra.Command {
 		Args: exactArgs(1, "a job file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			spec, ps, err := moveJob(args[0], params)
+			spec, ps, err := a.moveJob(args[0], params)
 			if err != nil {
 				return err
 			}
@@ -142,7 +156,7 @@ func (a *app) movePlanCmd() *cobra.Command {
 		Args:  exactArgs(1, "a job file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			spec, ps, err := moveJob(args[0], params)
+			spec, ps, err := a.moveJob(args[0], params)
 			if err != nil {
 				return err
 			}

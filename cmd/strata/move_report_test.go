@@ -164,3 +164,23 @@ func orEpoch(v any) string {
 	}
 	return "1970-01-01T00:00:00Z"
 }
+
+// TestMoveJobPathsAreTheProjects: a job named relative to the project (`strata -C shop move run jobs/x.yaml`)
+// is found there, and the relative paths inside it (a files source, a files target) are the project
+// directory's, wherever strata runs from (here: the test's working directory, not the project).
+func TestMoveJobPathsAreTheProjects(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.ok("init")
+	require.NoError(t, os.MkdirAll(filepath.Join(c.dir, "in"), 0o755))
+	c.file("in/orders.csv", "order_id,amount\n1,1.5\n2,2.5\n")
+	c.job("load.yaml", "name: load\nsource: {type: files, path: in/orders.csv}\ntarget: {type: lake, table: raw.orders}\n")
+	c.job("export.yaml", "name: export\nsource: {type: lake, table: raw.orders}\ntarget: {type: files, path: out, format: csv}\n")
+	require.Contains(t, c.ok("move", "plan", "jobs/load.yaml"), "rows to read (estimate): 2")
+	require.Contains(t, c.ok("move", "run", "jobs/load.yaml"), "rows: 2 read, 2 written")
+	require.Contains(t, c.ok("move", "run", "jobs/export.yaml"), "target "+filepath.Join(c.dir, "out")+": 1 files")
+	written, err := filepath.Glob(filepath.Join(c.dir, "out", "part-*.csv"))
+	require.NoError(t, err)
+	require.Len(t, written, 1)
+	c.fail(exitNotFound, "move", "run", "jobs/missing.yaml")
+}
