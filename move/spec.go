@@ -415,6 +415,9 @@ func (s *Spec) validate(root *yaml.Node) error {
 	if !jobName.MatchString(s.Name) {
 		return bad(lineOf(root, "name"), "name %q: a job needs a name of lower-case letters, digits and underscores", s.Name)
 	}
+	if err := s.validateSecrets(root, bad); err != nil {
+		return err
+	}
 	if err := s.validateSource(root, bad); err != nil {
 		return err
 	}
@@ -479,6 +482,37 @@ func (s *Spec) validateIncremental(root *yaml.Node, bad badFunc) error {
 }
 
 type badFunc func(line int, format string, args ...any) error
+
+var (
+	dollarBrace  = regexp.MustCompile(`\$\{[^}]*\}?`)
+	varNameStart = regexp.MustCompile(`^[A-Za-z0-9_]*`)
+)
+
+// validateSecrets checks the ${VAR}s of the job: only a dsn reads the environment, and each names a variable.
+func (s *Spec) validateSecrets(root *yaml.Node, bad badFunc) error {
+	for _, f := range []struct {
+		value string
+		path  []string
+	}{{s.Source.DSN, []string{"source", "dsn"}}, {s.Target.DSN, []string{"target", "dsn"}}} {
+		for _, m := range dollarBrace.FindAllString(f.value, -1) {
+			if !secretRE.MatchString(m) { // named by its start only: the rest of a DSN may hold a password
+				start := "${" + varNameStart.FindString(m[2:])
+				return bad(lineOf(root, f.path...), "%s: %q... is not a ${VAR}: write ${NAME} (letters, digits and _, closed by })", strings.Join(f.path, "."), start)
+			}
+		}
+	}
+	for _, f := range []struct {
+		value string
+		path  []string
+	}{{s.Source.Path, []string{"source", "path"}}, {s.Source.Query, []string{"source", "query"}}, {s.Source.Table, []string{"source", "table"}},
+		{s.Target.Path, []string{"target", "path"}}, {s.Target.Table, []string{"target", "table"}}} {
+		if m := secretRE.FindString(f.value); m != "" {
+			return bad(lineOf(root, f.path...), "%s: %s: only dsn: reads the environment (for secrets); use a param, {{ name }}, for other values",
+				strings.Join(f.path, "."), m)
+		}
+	}
+	return nil
+}
 
 func (s *Spec) validateSource(root *yaml.Node, bad badFunc) error {
 	src := s.Source

@@ -84,6 +84,14 @@ func TestParseJobRefusesBadSpecs(t *testing.T) {
 		{"incremental without watermark", "name: j\nsource: {type: postgres, dsn: x, query: SELECT 1}\nincremental: {column: u}\ntarget: {type: lake, table: raw.x}\n", "must use {{ watermark }}"},
 		{"not a mapping", "- a\n- b\n", "a YAML mapping"},
 		{"bad cast", base + "columns:\n  - {name: a, cast: varchar}\n", `cast "varchar"`},
+		{"env var in a path", "name: j\nsource: {type: files, path: '${DATA}/x.csv'}\ntarget: {type: lake, table: raw.x}\n",
+			"jobs/j.yaml:2: source.path: ${DATA}: only dsn: reads the environment"},
+		{"env var in a query", "name: j\nsource:\n  type: postgres\n  dsn: ${PG}\n  query: SELECT * FROM ${SCHEMA}.t\ntarget: {type: lake, table: raw.x}\n",
+			"jobs/j.yaml:5: source.query: ${SCHEMA}: only dsn: reads the environment"},
+		{"bad env var name", "name: j\nsource:\n  type: postgres\n  dsn: ${WAREHOUSE-DSN}\n  query: SELECT 1\ntarget: {type: lake, table: raw.x}\n",
+			`jobs/j.yaml:4: source.dsn: "${WAREHOUSE"... is not a ${VAR}: write ${NAME}`},
+		{"unclosed env var", "name: j\nsource: {type: files, path: x.csv}\ntarget: {type: postgres, table: t, dsn: 'postgres://u:${PW@h/db'}\n",
+			`jobs/j.yaml:3: target.dsn: "${PW"... is not a ${VAR}`},
 		{"bad yaml", "name: [\n", "jobs/j.yaml:1: did not find expected node content"},
 	}
 	for _, tc := range cases {
