@@ -16,7 +16,7 @@ import (
 // TestMoveDSNPasswordNeverShown: a DSN with a password (the whole DSN from one variable, or the password alone
 // in a ${VAR} of the job's DSN) is never in what `move plan`, `move run`, `move runs` and `move show` print, in
 // text or -o json, on success or failure (a bad query, a missing database, a malformed DSN, a failing postgres
-// target), nor in any file of the project (metadata, run history, lake snapshots).
+// target), with debug logging on, nor in any file of the project (metadata, run history, lake snapshots).
 func TestMoveDSNPasswordNeverShown(t *testing.T) {
 	t.Parallel()
 	const pw = "Pw9-mover-Sekrit"
@@ -37,7 +37,7 @@ func TestMoveDSNPasswordNeverShown(t *testing.T) {
 	withPW := u.String()
 	bad := *u
 	bad.Path = "/no_such_database"
-	c := newCLI(t, "WAREHOUSE_DSN="+withPW, "MISSING_DB_DSN="+bad.String(),
+	c := newCLI(t, "STRATA_LOG_LEVEL=debug", "WAREHOUSE_DSN="+withPW, "MISSING_DB_DSN="+bad.String(),
 		"MALFORMED_DSN=postgres://"+role+":"+pw+"@"+u.Host+":notaport/db", "MOVE_PW="+pw, "PGHOST_PORT="+u.Host)
 	c.ok("init")
 	job := func(name, source, target string) string {
