@@ -444,7 +444,7 @@ func write(ctx context.Context, d Deps, spec *Spec, id lake.Ident, src *source, 
 		c, err := computeContents(ctx, d, spec, id, counted)
 		if err != nil {
 			readStats(rec, counted, src)
-			return err
+			return counted.cause(err)
 		}
 		defer c.Close()
 		rdr, wo.Mode, wo.BasedOn, wo.Replace = c, envs.Overwrite, &c.Base, c.Replace

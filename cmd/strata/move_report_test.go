@@ -47,6 +47,11 @@ func TestMoveBadRowsReport(t *testing.T) {
 	require.Equal(t, "failed", runs[0]["status"])
 	require.Contains(t, runs[0]["error"], "3 malformed rows")
 	require.Contains(t, c.ok("move", "show", runs[0]["id"].(string)), "error: ")
+	merge := c.job("merge.yaml", fmt.Sprintf("name: merge\nsource: {type: files, path: '%s'}\n"+
+		"target: {type: lake, table: raw.orders, mode: merge, key: [id]}\non_error: {max_bad_rows: 2}\n", in))
+	errs = c.fail(exitBadInput, "move", "run", merge)
+	require.Contains(t, errs, "3 malformed rows (2 allowed)", "a merge reads its source the same way")
+	require.Equal(t, 1, snapshotCount(t, c, "raw.orders"))
 
 	out := c.ok("move", "run", job(3))
 	require.Contains(t, out, "rows: 2 read, 2 written, 3 rejected")
