@@ -172,7 +172,8 @@ func orEpoch(v any) string {
 
 // TestMoveJobPathsAreTheProjects: a job named relative to the project (`strata -C shop move run jobs/x.yaml`)
 // is found there, and the relative paths inside it (a files source, a files target) are the project
-// directory's, wherever strata runs from (here: the test's working directory, not the project).
+// directory's, wherever strata runs from (here: the test's working directory, not the project). A files target
+// in prod is written at once, without --force (it is outside the lake's releases).
 func TestMoveJobPathsAreTheProjects(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
@@ -188,4 +189,11 @@ func TestMoveJobPathsAreTheProjects(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, written, 1)
 	c.fail(exitNotFound, "move", "run", "jobs/missing.yaml")
+
+	// A files target is outside the lake: a prod run writes it at once, without --force.
+	c.job("copy.yaml", "name: copy\nsource: {type: files, path: in/orders.csv}\ntarget: {type: files, path: prod-out, format: jsonl}\n")
+	require.Contains(t, c.ok("move", "run", "jobs/copy.yaml", "--env", "prod"), "of job copy in prod: succeeded")
+	written, err = filepath.Glob(filepath.Join(c.dir, "prod-out", "part-*.jsonl"))
+	require.NoError(t, err)
+	require.Len(t, written, 1)
 }
