@@ -74,8 +74,8 @@ type MaterializeRun struct {
 	// StaleColumns are the table's columns the view no longer declares, kept (NULL in the new rows) by an
 	// incremental or range run: a full run drops them.
 	StaleColumns []string `json:"stale_columns,omitempty"`
-	// Note says in a sentence what DroppedColumns or StaleColumns mean ("" when both are empty). These three
-	// are reported by the run itself and not kept in the run's record.
+	// Note says in a sentence what DroppedColumns or StaleColumns mean ("" when both are empty). The three are
+	// kept in the run's record (strata materialize runs).
 	Note       string `json:"note,omitempty"`
 	Actor      string `json:"actor"`
 	StartedMs  int64  `json:"started_ms"`
