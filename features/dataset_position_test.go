@@ -71,7 +71,7 @@ func spineMixed(n, keys int) string {
 	for i := 0; i < n; i++ {
 		m := (i * 104729) % (15 * 24 * 60)
 		k := (i * 31) % (keys + 3) // some keys have no rows
-		if i%9 == 8 {             // a duplicate spine row
+		if i%9 == 8 {              // a duplicate spine row
 			m = ((i - 1) * 104729) % (15 * 24 * 60)
 			k = ((i - 1) * 31) % (keys + 3)
 		}
