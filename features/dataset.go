@@ -694,9 +694,10 @@ func pointInTime(v *View, keys []JoinKey, feats []string, i int, src, spineTime 
 	p := strings.Join(part, ", ")
 	pit := &pitSQL{ctes: []string{
 		fmt.Sprintf("s%d AS NOT MATERIALIZED (%s)", i, src),
-		fmt.Sprintf("u%d AS (SELECT %s, %s AS __strata_t, 0 AS __strata_side, %s AS __strata_c, CAST(NULL AS BIGINT) AS __strata_r FROM s%d WHERE %s IS NOT NULL AND %s\n"+
+		fmt.Sprintf("u%d AS (SELECT %s, %s AS __strata_t, 0 AS __strata_side, %s AS __strata_c, CAST(NULL AS BIGINT) AS __strata_r FROM s%d WHERE %s IS NOT NULL AND %s%s\n"+
 			"  UNION ALL SELECT %s, CAST(%s AS TIMESTAMPTZ), 1, NULL, __strata_row FROM spine)",
-			i, strings.Join(fKeys, ", "), ts, created, i, ident(v.EventTime), strings.Join(notNull, " AND "), strings.Join(sKeys, ", "), ident(spineTime)),
+			i, strings.Join(fKeys, ", "), ts, created, i, ident(v.EventTime), strings.Join(notNull, " AND "), spineBounds(ts, v.TTL, spineTime),
+			strings.Join(sKeys, ", "), ident(spineTime)),
 		fmt.Sprintf("m%d AS (SELECT __strata_r, %s, __strata_t, last_value(CASE WHEN __strata_side = 0 THEN {'t': __strata_t, 'c': __strata_c} END IGNORE NULLS) "+
 			"OVER (PARTITION BY %s ORDER BY __strata_t, __strata_side, __strata_c NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS __strata_m "+
 			"FROM u%d QUALIFY __strata_side = 1)", i, p, p, i),
@@ -785,9 +786,10 @@ func pointInTimeByPosition(v *View, keys []JoinKey, feats []string, i int, scan,
 	p := strings.Join(part, ", ")
 	pit := &pitSQL{ctes: []string{
 		fmt.Sprintf("u%d AS (SELECT %s, %s AS __strata_t, 0 AS __strata_side, %s AS __strata_c, file_index AS __strata_f, file_row_number AS __strata_p, "+
-			"CAST(NULL AS BIGINT) AS __strata_r FROM %s WHERE %s IS NOT NULL AND %s\n"+
+			"CAST(NULL AS BIGINT) AS __strata_r FROM %s WHERE %s IS NOT NULL AND %s%s\n"+
 			"  UNION ALL SELECT %s, CAST(%s AS TIMESTAMPTZ), 1, NULL, NULL, NULL, __strata_row FROM spine)",
-			i, strings.Join(fKeys, ", "), ts, created, scan, ident(v.EventTime), strings.Join(notNull, " AND "), strings.Join(sKeys, ", "), ident(spineTime)),
+			i, strings.Join(fKeys, ", "), ts, created, scan, ident(v.EventTime), strings.Join(notNull, " AND "), spineBounds(ts, v.TTL, spineTime),
+			strings.Join(sKeys, ", "), ident(spineTime)),
 		fmt.Sprintf("m%d AS (SELECT __strata_r, __strata_t, last_value(CASE WHEN __strata_side = 0 THEN {'t': __strata_t, 'f': __strata_f, 'p': __strata_p} END IGNORE NULLS) "+
 			"OVER (PARTITION BY %s ORDER BY __strata_t, __strata_side, __strata_c NULLS FIRST, __strata_f, __strata_p ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS __strata_m "+
 			"FROM u%d QUALIFY __strata_side = 1)", i, p, i),
@@ -801,6 +803,18 @@ func pointInTimeByPosition(v *View, keys []JoinKey, feats []string, i int, scan,
 	pit.join = fmt.Sprintf("LEFT JOIN a%d ON a%d.__strata_r = spine.__strata_row", i, i)
 	pit.backJoin = fmt.Sprintf("LEFT JOIN w%d AS j%d ON j%d.__strata_f = a%d.__strata_f AND j%d.__strata_p = a%d.__strata_p", i, i, i, i, i, i)
 	return pit, nil
+}
+
+// spineBounds is the condition (after AND) that keeps only the feature rows some spine row may match: none
+// after the latest spine time and, with a TTL, none older than the earliest spine time minus the TTL. The
+// window then sorts fewer rows when the spine covers part of the features' time range.
+func spineBounds(ts string, ttl Duration, spineTime string) string {
+	st := "CAST(" + ident(spineTime) + " AS TIMESTAMPTZ)"
+	out := fmt.Sprintf(" AND %s <= (SELECT max(%s) FROM spine)", ts, st)
+	if ttl > 0 {
+		out += fmt.Sprintf(" AND %s >= (SELECT min(%s) FROM spine) - to_microseconds(%d)", ts, st, time.Duration(ttl).Microseconds())
+	}
+	return out
 }
 
 func keyNames(keys []JoinKey) []string {

@@ -186,3 +186,25 @@ func phaseNames(ps []Phase) []string {
 	}
 	return out
 }
+
+// TestDatasetSpineBoundsKeepEdgeRows: feature rows after the latest spine time, or older than the earliest
+// spine time minus the TTL, are left out before the window; rows exactly at those bounds still match, in
+// both plans.
+func TestDatasetSpineBoundsKeepEdgeRows(t *testing.T) {
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	f.importCSV(t, "dev", "clean.mixed", "user_id,event_ts,created_ts,a,b\n"+
+		"1,2024-01-08 00:00:00,,1,1.5\n"+ // exactly the TTL (2d) before the earliest spine time: matches
+		"1,2024-01-07 23:59:59,,2,2.5\n"+ // a second older: outside the TTL
+		"2,2024-01-20 00:00:00,,3,3.5\n"+ // exactly the latest spine time: matches
+		"2,2024-01-20 00:00:01,,4,4.5\n"+ // after every spine time
+		"3,2024-01-21 00:00:00,,5,5.5\n") // after every spine time, the key's only row
+	_, err := f.b.Registry.Apply(f.ctx, "dev", mustParse(t, positionDefs), "ann")
+	require.NoError(t, err)
+	spine := f.file(t, "spine.csv", "user_id,event_timestamp\n2,2024-01-20 00:00:00\n1,2024-01-10 00:00:00\n3,2024-01-15 00:00:00\n")
+	for _, view := range []string{"by_table", "by_sql"} {
+		_, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: view, Spine: spine, Features: []string{view + ":*"}})
+		require.NoError(t, err)
+		require.Equal(t, []string{"2,3,3.5", "1,1,1.5", "3,NULL,NULL"},
+			f.rows(t, "dev", "SELECT user_id, a, b FROM datasets."+view+" ORDER BY spine_row"), view)
+	}
+}
