@@ -168,6 +168,9 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 	}
 	clock.lap("check")
 	q, lin, err := b.plan(ctx, req)
+	if q != nil && q.digest != nil {
+		defer func() { _, _ = q.digest() }() // a failed build still waits for the file's reader to end
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -200,6 +203,11 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 		clock.lap("commit")
 	} else {
 		clock.lap("write")
+	}
+	if q.digest != nil {
+		if lin.SpineDigest, err = q.digest(); err != nil {
+			return nil, fmt.Errorf("spine %s: %w", req.Spine, err)
+		}
 	}
 	d, err := b.Registry.recordDataset(ctx, &Dataset{Env: req.Env, Name: req.Name, Table: id.String(), SnapshotID: wr.SnapshotID,
 		Rows: wr.AddedRows, Actor: req.Actor, Lineage: *lin})
@@ -255,6 +263,8 @@ type joinQuery struct {
 	sql    string
 	tables []engine.Table
 	seen   map[string]bool
+	// digest, for a spine file, waits for the file's digest.
+	digest func() (string, error)
 }
 
 func (q *joinQuery) add(ts ...engine.Table) {
@@ -267,8 +277,13 @@ func (q *joinQuery) add(ts ...engine.Table) {
 }
 
 // plan resolves every input and writes the join's SQL.
-func (b *Builder) plan(ctx context.Context, req DatasetRequest) (*joinQuery, *Lineage, error) {
+func (b *Builder) plan(ctx context.Context, req DatasetRequest) (_ *joinQuery, _ *Lineage, err error) {
 	q := &joinQuery{seen: map[string]bool{}}
+	defer func() {
+		if err != nil && q.digest != nil {
+			_, _ = q.digest() // nothing is left reading the spine file
+		}
+	}()
 	lin := &Lineage{Spine: req.Spine, SpineTime: req.SpineTime, FullNames: req.FullNames}
 	spineFrom, spineCols, err := b.spine(ctx, req, q, lin)
 	if err != nil {
@@ -384,11 +399,8 @@ func prefixComma(s []string) string {
 // spine resolves the spine (a table through envs, or a local file) and its columns.
 func (b *Builder) spine(ctx context.Context, req DatasetRequest, q *joinQuery, lin *Lineage) (string, map[string]string, error) {
 	if fi, err := os.Stat(req.Spine); err == nil && !fi.IsDir() {
-		digest, err := fileDigest(req.Spine)
-		if err != nil {
-			return "", nil, err
-		}
-		lin.SpineDigest = digest
+		// The digest is computed while the rest of the build runs (Build waits for it before recording).
+		q.digest = startDigest(req.Spine)
 		from := readerFor(req.Spine)
 		cols, err := b.describe(ctx, "SELECT * FROM "+from, nil)
 		return from, cols, err
@@ -420,6 +432,21 @@ func readerFor(path string) string {
 		return "read_csv(" + lit + ", auto_detect = true)"
 	}
 	return "read_parquet(" + lit + ")"
+}
+
+// startDigest computes fileDigest(path) in the background; the function it returns waits for it.
+func startDigest(path string) func() (string, error) {
+	var digest string
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		digest, err = fileDigest(path)
+	}()
+	return func() (string, error) {
+		<-done
+		return digest, err
+	}
 }
 
 func fileDigest(path string) (string, error) {

@@ -1,6 +1,8 @@
 package features
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"testing"
@@ -207,4 +209,21 @@ func TestDatasetSpineBoundsKeepEdgeRows(t *testing.T) {
 		require.Equal(t, []string{"2,3,3.5", "1,1,1.5", "3,NULL,NULL"},
 			f.rows(t, "dev", "SELECT user_id, a, b FROM datasets."+view+" ORDER BY spine_row"), view)
 	}
+}
+
+// TestDatasetSpineFileDigest: a spine file's digest, computed while the build runs, is the SHA-256 of the file;
+// a build that fails after the digest started still fails with its own error.
+func TestDatasetSpineFileDigest(t *testing.T) {
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	spine := f.file(t, "spine.csv", spineCSV)
+	ds, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "train", Spine: spine, Features: []string{"user_stats:total"}})
+	require.NoError(t, err)
+	sum := sha256.Sum256([]byte(spineCSV))
+	require.Equal(t, "sha256:"+hex.EncodeToString(sum[:]), ds.Lineage.SpineDigest)
+	stored, err := f.b.Registry.Dataset(f.ctx, "dev", "train")
+	require.NoError(t, err)
+	require.Equal(t, ds.Lineage.SpineDigest, stored[0].Lineage.SpineDigest)
+
+	_, err = f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "train", Spine: spine, Features: []string{"user_stats:nope"}})
+	require.ErrorContains(t, err, `view user_stats has no feature "nope"`)
 }
