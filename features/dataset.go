@@ -228,7 +228,8 @@ func copiedAt(copied func() (time.Time, bool)) (time.Time, bool) {
 
 // watchRows returns a write's Progress function that notes when the row count first becomes positive (the
 // engine's copy of a deferred query counts its rows once they are all written, before the commit), and a
-// function that returns that time (false if never).
+// function that returns that time (false if never). A copy that ends less than a tick before the write is
+// noted when the write ends (its commit then counts as part of the copy).
 func watchRows() (func(rows func() int64) func(), func() (time.Time, bool)) {
 	var at time.Time
 	done := make(chan struct{})
@@ -250,7 +251,13 @@ func watchRows() (func(rows func() int64) func(), func() (time.Time, bool)) {
 				}
 			}
 		}()
-		return func() { close(done); <-finished }
+		return func() {
+			close(done)
+			<-finished
+			if at.IsZero() && rows() > 0 { // the copy ended within the last tick
+				at = time.Now()
+			}
+		}
 	}
 	return progress, func() (time.Time, bool) { return at, !at.IsZero() }
 }
