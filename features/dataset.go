@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,6 +45,31 @@ type DatasetRequest struct {
 	Sample   float64
 	Seed     *int64 // nil with Sample: a random seed, recorded in the lineage
 	Stratify string // a spine column: sample each of its values' rows in the same proportion
+	// SplitWrite splits the write phase of Dataset.Phases into the join with its Parquet copy and the commit
+	// (by watching the result's row count, every 2 ms, while the write runs).
+	SplitWrite bool
+}
+
+// Phase is how long one step of a build took, in seconds of wall time.
+type Phase struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
+}
+
+// phaseClock records consecutive phases.
+type phaseClock struct {
+	last   time.Time
+	phases []Phase
+}
+
+func newPhaseClock() *phaseClock { return &phaseClock{last: time.Now()} }
+
+// lap ends the current phase, naming it.
+func (c *phaseClock) lap(name string) { c.lapAt(name, time.Now()) }
+
+func (c *phaseClock) lapAt(name string, at time.Time) {
+	c.phases = append(c.phases, Phase{Name: name, Seconds: at.Sub(c.last).Seconds()})
+	c.last = at
 }
 
 // Sampling is how a dataset's spine was sampled.
@@ -106,6 +132,11 @@ type Dataset struct {
 	Actor      string  `json:"actor"`
 	CreatedMs  int64   `json:"created_ms"`
 	Lineage    Lineage `json:"lineage"`
+	// Phases are where the build's time went, in order (only on the Dataset Build returns; not stored):
+	// check (the environment's write rule), plan (resolving definitions, tables and the spine, and its digest),
+	// prepare (opening the join's DuckDB database and preparing the join), write (the join, the Parquet copy of
+	// its rows and the Iceberg commit; with SplitWrite, join_copy and commit instead) and record (the lineage).
+	Phases []Phase `json:"phases,omitempty"`
 }
 
 // Builder builds training sets: it reads through envs (release pins in prod), joins in DuckDB and writes
@@ -130,14 +161,20 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 	if req.SpineTime == "" {
 		req.SpineTime = "event_timestamp"
 	}
+	clock := newPhaseClock()
 	// The environment's write rule first: a refused build should not compute anything.
 	if err := b.Envs.CheckWrite(ctx, req.Env, req.Force); err != nil {
 		return nil, err
 	}
+	clock.lap("check")
 	q, lin, err := b.plan(ctx, req)
+	if q != nil && q.digest != nil {
+		defer func() { _, _ = q.digest() }() // a failed build still waits for the file's reader to end
+	}
 	if err != nil {
 		return nil, err
 	}
+	clock.lap("plan")
 	// Deferred: the engine's FileWriter has the query's own database COPY the rows to Parquet, so that they never
 	// pass through Go (with another FileWriter, or none, the rows are read as from Query).
 	res, err := b.Engine.QueryDeferred(ctx, q.sql, q.tables)
@@ -145,18 +182,84 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 		return nil, fmt.Errorf("build dataset %s: %w", req.Name, err)
 	}
 	defer res.Close()
+	clock.lap("prepare")
 	lin.ColumnTypes = map[string]string{}
 	for _, f := range res.Schema().Fields() {
 		lin.ColumnTypes[f.Name] = envs.LakeTypeName(f.Type)
 	}
 	id := lake.Ident{Zone: "datasets", Name: req.Name}
-	wr, err := b.Envs.Write(ctx, req.Env, id, res, envs.WriteOptions{Mode: envs.Overwrite, Actor: req.Actor, Action: "dataset", Force: req.Force,
-		Source: "dataset build " + req.Name, CreateIfMissing: true, ReplaceSchema: true})
+	opts := envs.WriteOptions{Mode: envs.Overwrite, Actor: req.Actor, Action: "dataset", Force: req.Force,
+		Source: "dataset build " + req.Name, CreateIfMissing: true, ReplaceSchema: true}
+	var copied func() (time.Time, bool)
+	if req.SplitWrite {
+		opts.Progress, copied = watchRows()
+	}
+	wr, err := b.Envs.Write(ctx, req.Env, id, res, opts)
 	if err != nil {
 		return nil, err
 	}
-	return b.Registry.recordDataset(ctx, &Dataset{Env: req.Env, Name: req.Name, Table: id.String(), SnapshotID: wr.SnapshotID,
+	if at, ok := copiedAt(copied); ok {
+		clock.lapAt("join_copy", at)
+		clock.lap("commit")
+	} else {
+		clock.lap("write")
+	}
+	if q.digest != nil {
+		if lin.SpineDigest, err = q.digest(); err != nil {
+			return nil, fmt.Errorf("spine %s: %w", req.Spine, err)
+		}
+	}
+	d, err := b.Registry.recordDataset(ctx, &Dataset{Env: req.Env, Name: req.Name, Table: id.String(), SnapshotID: wr.SnapshotID,
 		Rows: wr.AddedRows, Actor: req.Actor, Lineage: *lin})
+	if err != nil {
+		return nil, err
+	}
+	clock.lap("record")
+	d.Phases = clock.phases
+	return d, nil
+}
+
+func copiedAt(copied func() (time.Time, bool)) (time.Time, bool) {
+	if copied == nil {
+		return time.Time{}, false
+	}
+	return copied()
+}
+
+// watchRows returns a write's Progress function that notes when the row count first becomes positive (the
+// engine's copy of a deferred query counts its rows once they are all written, before the commit), and a
+// function that returns that time (false if never). A copy that ends less than a tick before the write is
+// noted when the write ends (its commit then counts as part of the copy).
+func watchRows() (func(rows func() int64) func(), func() (time.Time, bool)) {
+	var at time.Time
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	progress := func(rows func() int64) func() {
+		go func() {
+			defer close(finished)
+			tick := time.NewTicker(2 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-tick.C:
+					if rows() > 0 {
+						at = time.Now()
+						return
+					}
+				}
+			}
+		}()
+		return func() {
+			close(done)
+			<-finished
+			if at.IsZero() && rows() > 0 { // the copy ended within the last tick
+				at = time.Now()
+			}
+		}
+	}
+	return progress, func() (time.Time, bool) { return at, !at.IsZero() }
 }
 
 // SpineRow is the column of a dataset that gives each row's position in the spine (1, 2, ...): a lake table
@@ -167,6 +270,8 @@ type joinQuery struct {
 	sql    string
 	tables []engine.Table
 	seen   map[string]bool
+	// digest, for a spine file, waits for the file's digest.
+	digest func() (string, error)
 }
 
 func (q *joinQuery) add(ts ...engine.Table) {
@@ -179,8 +284,13 @@ func (q *joinQuery) add(ts ...engine.Table) {
 }
 
 // plan resolves every input and writes the join's SQL.
-func (b *Builder) plan(ctx context.Context, req DatasetRequest) (*joinQuery, *Lineage, error) {
+func (b *Builder) plan(ctx context.Context, req DatasetRequest) (_ *joinQuery, _ *Lineage, err error) {
 	q := &joinQuery{seen: map[string]bool{}}
+	defer func() {
+		if err != nil && q.digest != nil {
+			_, _ = q.digest() // nothing is left reading the spine file
+		}
+	}()
 	lin := &Lineage{Spine: req.Spine, SpineTime: req.SpineTime, FullNames: req.FullNames}
 	spineFrom, spineCols, err := b.spine(ctx, req, q, lin)
 	if err != nil {
@@ -296,11 +406,8 @@ func prefixComma(s []string) string {
 // spine resolves the spine (a table through envs, or a local file) and its columns.
 func (b *Builder) spine(ctx context.Context, req DatasetRequest, q *joinQuery, lin *Lineage) (string, map[string]string, error) {
 	if fi, err := os.Stat(req.Spine); err == nil && !fi.IsDir() {
-		digest, err := fileDigest(req.Spine)
-		if err != nil {
-			return "", nil, err
-		}
-		lin.SpineDigest = digest
+		// The digest is computed while the rest of the build runs (Build waits for it before recording).
+		q.digest = startDigest(req.Spine)
 		from := readerFor(req.Spine)
 		cols, err := b.describe(ctx, "SELECT * FROM "+from, nil)
 		return from, cols, err
@@ -332,6 +439,21 @@ func readerFor(path string) string {
 		return "read_csv(" + lit + ", auto_detect = true)"
 	}
 	return "read_parquet(" + lit + ")"
+}
+
+// startDigest computes fileDigest(path) in the background; the function it returns waits for it.
+func startDigest(path string) func() (string, error) {
+	var digest string
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		digest, err = fileDigest(path)
+	}()
+	return func() (string, error) {
+		<-done
+		return digest, err
+	}
 }
 
 func fileDigest(path string) (string, error) {
@@ -532,14 +654,19 @@ func (b *Builder) viewJoin(ctx context.Context, req DatasetRequest, g *featureGr
 			return nil, fmt.Errorf("spine %s has no join key column %q of view %s (it has %s): %w", req.Spine, k.Name, v.Name, columnNames(spineCols), ErrInvalid)
 		}
 	}
-	src, err := b.viewSource(ctx, req.Env, g.inst, q, &out.lineage)
+	src, tables, err := b.viewSource(ctx, req.Env, g.inst, q, &out.lineage)
 	if err != nil {
 		return nil, err
 	}
-	if src, err = v.rowsSQL(src, keys); err != nil {
-		return nil, err
+	var pit *pitSQL
+	if scan := positionalScan(v, tables); scan != "" {
+		pit, err = pointInTimeByPosition(v, keys, feats, i, scan, req.SpineTime)
+	} else {
+		if src, err = v.rowsSQL(src, keys); err != nil {
+			return nil, err
+		}
+		pit, err = pointInTime(v, keys, feats, i, src, req.SpineTime)
 	}
-	pit, err := pointInTime(v, keys, feats, i, src, req.SpineTime)
 	if err != nil {
 		return nil, err
 	}
@@ -601,9 +728,10 @@ func pointInTime(v *View, keys []JoinKey, feats []string, i int, src, spineTime 
 	p := strings.Join(part, ", ")
 	pit := &pitSQL{ctes: []string{
 		fmt.Sprintf("s%d AS NOT MATERIALIZED (%s)", i, src),
-		fmt.Sprintf("u%d AS (SELECT %s, %s AS __strata_t, 0 AS __strata_side, %s AS __strata_c, CAST(NULL AS BIGINT) AS __strata_r FROM s%d WHERE %s IS NOT NULL AND %s\n"+
+		fmt.Sprintf("u%d AS (SELECT %s, %s AS __strata_t, 0 AS __strata_side, %s AS __strata_c, CAST(NULL AS BIGINT) AS __strata_r FROM s%d WHERE %s IS NOT NULL AND %s%s\n"+
 			"  UNION ALL SELECT %s, CAST(%s AS TIMESTAMPTZ), 1, NULL, __strata_row FROM spine)",
-			i, strings.Join(fKeys, ", "), ts, created, i, ident(v.EventTime), strings.Join(notNull, " AND "), strings.Join(sKeys, ", "), ident(spineTime)),
+			i, strings.Join(fKeys, ", "), ts, created, i, ident(v.EventTime), strings.Join(notNull, " AND "), spineBounds(ts, v.TTL, spineTime),
+			strings.Join(sKeys, ", "), ident(spineTime)),
 		fmt.Sprintf("m%d AS (SELECT __strata_r, %s, __strata_t, last_value(CASE WHEN __strata_side = 0 THEN {'t': __strata_t, 'c': __strata_c} END IGNORE NULLS) "+
 			"OVER (PARTITION BY %s ORDER BY __strata_t, __strata_side, __strata_c NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS __strata_m "+
 			"FROM u%d QUALIFY __strata_side = 1)", i, p, p, i),
@@ -618,6 +746,109 @@ func pointInTime(v *View, keys []JoinKey, feats []string, i int, src, spineTime 
 	on = append(on, fmt.Sprintf("j%d.__strata_ts = a%d.__strata_ts", i, i), fmt.Sprintf("j%d.__strata_cts IS NOT DISTINCT FROM a%d.__strata_cts", i, i))
 	pit.backJoin = fmt.Sprintf("LEFT JOIN w%d AS j%d ON %s", i, i, strings.Join(on, " AND "))
 	return pit, nil
+}
+
+// positionalScan returns the read_parquet call that reads the rows of a view whose source is one lake table
+// (without window aggregations) with the virtual columns file_index and file_row_number, which name each row
+// of the snapshot; "" when the view cannot be read so (a SQL source, aggregations, a snapshot without files, a
+// column named like a virtual one, a type the engine cannot map). The files are read by field id as the
+// engine's table views read them (engine.Table), in path order, so a row's (file_index, file_row_number) is the
+// same in every build of the same snapshot. The engine's sandbox allows these files: the table is bound too.
+func positionalScan(v *View, tables []engine.Table) string {
+	if v.Source.Table == "" || v.hasAggregations() || len(tables) != 1 || len(tables[0].Files) == 0 {
+		return ""
+	}
+	t := tables[0]
+	entries := make([]string, len(t.Columns))
+	for n, c := range t.Columns {
+		switch strings.ToLower(c.Name) {
+		case "file_index", "file_row_number", "filename":
+			return ""
+		}
+		dt, err := engine.IcebergToDuckDB(c.Type)
+		if err != nil {
+			return ""
+		}
+		entries[n] = fmt.Sprintf("%d: {name: %s, type: %s, default_value: NULL}", c.FieldID, sqlString(c.Name), sqlString(dt))
+	}
+	paths := make([]string, len(t.Files))
+	for n, f := range t.Files {
+		p, err := filepath.Abs(strings.TrimPrefix(f, "file://"))
+		if err != nil || strings.Contains(p, "://") {
+			return ""
+		}
+		paths[n] = sqlString(p)
+	}
+	sort.Strings(paths)
+	return fmt.Sprintf("read_parquet([%s], schema = MAP {%s})", strings.Join(paths, ", "), strings.Join(entries, ", "))
+}
+
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// pointInTimeByPosition is pointInTime for a view read by positionalScan: the window over the narrow rows
+// carries each match's position (file_index, file_row_number) instead of its (event time, created time), so
+//   - rows equal in keys, event time and created time are ordered by their position, and the match is the
+//     last of them (the same row in every build of the snapshot, without hashing features),
+//   - the wide pass reads only the features, of the rows at the matched positions (a semi-join on two integers),
+//     and needs no deduplication: a position is one row.
+func pointInTimeByPosition(v *View, keys []JoinKey, feats []string, i int, scan, spineTime string) (*pitSQL, error) {
+	created := "CAST(NULL AS TIMESTAMPTZ)"
+	if v.CreatedTime != "" {
+		created = "CAST(" + ident(v.CreatedTime) + " AS TIMESTAMPTZ)"
+	}
+	var fKeys, sKeys, part, notNull []string
+	for n, k := range keys {
+		dt, err := engine.IcebergToDuckDB(k.Type)
+		if err != nil {
+			return nil, err
+		}
+		kn := fmt.Sprintf("__strata_k%d", n)
+		fKeys = append(fKeys, fmt.Sprintf("CAST(%s AS %s) AS %s", ident(k.Name), dt, kn))
+		sKeys = append(sKeys, fmt.Sprintf("CAST(%s AS %s)", ident(k.Name), dt))
+		notNull = append(notNull, ident(k.Name)+" IS NOT NULL")
+		part = append(part, kn)
+	}
+	ts := "CAST(" + ident(v.EventTime) + " AS TIMESTAMPTZ)"
+	inTTL := "m.__strata_m IS NOT NULL"
+	if v.TTL > 0 {
+		inTTL = fmt.Sprintf("m.__strata_m.t >= m.__strata_t - to_microseconds(%d)", time.Duration(v.TTL).Microseconds())
+	}
+	fcols := make([]string, len(feats))
+	for n, f := range feats {
+		fcols[n] = ident(f)
+	}
+	p := strings.Join(part, ", ")
+	pit := &pitSQL{ctes: []string{
+		fmt.Sprintf("u%d AS (SELECT %s, %s AS __strata_t, 0 AS __strata_side, %s AS __strata_c, file_index AS __strata_f, file_row_number AS __strata_p, "+
+			"CAST(NULL AS BIGINT) AS __strata_r FROM %s WHERE %s IS NOT NULL AND %s%s\n"+
+			"  UNION ALL SELECT %s, CAST(%s AS TIMESTAMPTZ), 1, NULL, NULL, NULL, __strata_row FROM spine)",
+			i, strings.Join(fKeys, ", "), ts, created, scan, ident(v.EventTime), strings.Join(notNull, " AND "), spineBounds(ts, v.TTL, spineTime),
+			strings.Join(sKeys, ", "), ident(spineTime)),
+		fmt.Sprintf("m%d AS (SELECT __strata_r, __strata_t, last_value(CASE WHEN __strata_side = 0 THEN {'t': __strata_t, 'f': __strata_f, 'p': __strata_p} END IGNORE NULLS) "+
+			"OVER (PARTITION BY %s ORDER BY __strata_t, __strata_side, __strata_c NULLS FIRST, __strata_f, __strata_p ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS __strata_m "+
+			"FROM u%d QUALIFY __strata_side = 1)", i, p, i),
+		fmt.Sprintf("a%d AS (SELECT m.__strata_r, m.__strata_m.f AS __strata_f, m.__strata_m.p AS __strata_p FROM m%d AS m WHERE m.__strata_t IS NOT NULL AND %s)",
+			i, i, inTTL),
+		// A SEMI JOIN on plain equalities (an EXISTS subquery would compare with IS NOT DISTINCT FROM).
+		fmt.Sprintf("w%d AS (SELECT file_index AS __strata_f, file_row_number AS __strata_p, %s FROM %s AS s\n"+
+			"  SEMI JOIN a%d AS x ON x.__strata_f = s.file_index AND x.__strata_p = s.file_row_number)",
+			i, strings.Join(fcols, ", "), scan, i),
+	}}
+	pit.join = fmt.Sprintf("LEFT JOIN a%d ON a%d.__strata_r = spine.__strata_row", i, i)
+	pit.backJoin = fmt.Sprintf("LEFT JOIN w%d AS j%d ON j%d.__strata_f = a%d.__strata_f AND j%d.__strata_p = a%d.__strata_p", i, i, i, i, i, i)
+	return pit, nil
+}
+
+// spineBounds is the condition (after AND) that keeps only the feature rows some spine row may match: none
+// after the latest spine time and, with a TTL, none older than the earliest spine time minus the TTL. The
+// window then sorts fewer rows when the spine covers part of the features' time range.
+func spineBounds(ts string, ttl Duration, spineTime string) string {
+	st := "CAST(" + ident(spineTime) + " AS TIMESTAMPTZ)"
+	out := fmt.Sprintf(" AND %s <= (SELECT max(%s) FROM spine)", ts, st)
+	if ttl > 0 {
+		out += fmt.Sprintf(" AND %s >= (SELECT min(%s) FROM spine) - to_microseconds(%d)", ts, st, time.Duration(ttl).Microseconds())
+	}
+	return out
 }
 
 func keyNames(keys []JoinKey) []string {
@@ -666,17 +897,17 @@ func (b *Builder) joinKeys(ctx context.Context, env string, v *View, lin *ViewLi
 
 // viewSource returns the SQL of the view's rows: its table, or its query with parameter literals, over the
 // snapshots env's readers see; every input snapshot is recorded.
-func (b *Builder) viewSource(ctx context.Context, env string, inst *Instance, q *joinQuery, lin *ViewLineage) (string, error) {
+func (b *Builder) viewSource(ctx context.Context, env string, inst *Instance, q *joinQuery, lin *ViewLineage) (string, []engine.Table, error) {
 	sql, tables, inputs, err := sourceOf(ctx, b.Envs, env, inst)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if inst.View.Source.SQL != "" {
 		lin.Params = inst.Values
 	}
 	lin.Inputs = append(lin.Inputs, inputs...)
 	q.add(tables...)
-	return sql, nil
+	return sql, tables, nil
 }
 
 // sourceOf returns the SQL of an instance's source rows (its table, or its query with parameter literals), the

@@ -74,8 +74,8 @@ type MaterializeRun struct {
 	// StaleColumns are the table's columns the view no longer declares, kept (NULL in the new rows) by an
 	// incremental or range run: a full run drops them.
 	StaleColumns []string `json:"stale_columns,omitempty"`
-	// Note says in a sentence what DroppedColumns or StaleColumns mean ("" when both are empty). These three
-	// are reported by the run itself and not kept in the run's record.
+	// Note says in a sentence what DroppedColumns or StaleColumns mean ("" when both are empty). The three are
+	// kept in the run's record (strata materialize runs).
 	Note       string `json:"note,omitempty"`
 	Actor      string `json:"actor"`
 	StartedMs  int64  `json:"started_ms"`
@@ -297,7 +297,7 @@ func (m *Materializer) compute(ctx context.Context, req MaterializeRequest, prod
 	w.online = w.rows
 	switch {
 	case run.Mode == "incremental" && base != nil:
-		inc := incrementalSQL(id, t, sel, *lower, upper)
+		inc := incrementalSQL(id, t, sel, *lower, upper, base)
 		w.rows, w.online, w.mode = inc, inc, envs.Append
 		w.tables = append(w.tables, envs.EngineTable(base))
 		if v.hasAggregations() {
@@ -371,13 +371,27 @@ func (m *Materializer) mode(ctx context.Context, req MaterializeRequest, t *targ
 
 // incrementalSQL returns the SQL of the rows an incremental run appends (see MaterializeRequest.Incremental):
 // the rows of sel after the watermark wm, and late rows, that the instance's table id (its write base, which the
-// query reads as zone.name) does not have.
-func incrementalSQL(id lake.Ident, t *target, sel string, wm time.Time, upper *time.Time) string {
-	return "SELECT n.* FROM (" + sel + ") AS n WHERE " + newRowCond(id, t, wm, upper)
+// query reads as zone.name) does not have. Without a created time, a row that ties one of the table's on keys
+// and event time is the same row only if its features are the same too (those the table has).
+func incrementalSQL(id lake.Ident, t *target, sel string, wm time.Time, upper *time.Time, base *lake.Plan) string {
+	var also []string
+	if t.inst.View.CreatedTime == "" {
+		has := map[string]bool{}
+		for _, c := range base.Columns {
+			has[c.Name] = true
+		}
+		for _, f := range t.inst.View.Features {
+			if has[f.Name] {
+				also = append(also, "o."+ident(f.Name)+" IS NOT DISTINCT FROM n."+ident(f.Name))
+			}
+		}
+	}
+	return "SELECT n.* FROM (" + sel + ") AS n WHERE " + newRowCond(id, t, wm, upper, also...)
 }
 
-// newRowCond is the SQL condition that a row n (of a feature table's columns) is one an incremental run takes.
-func newRowCond(id lake.Ident, t *target, wm time.Time, upper *time.Time) string {
+// newRowCond is the SQL condition that a row n (of a feature table's columns) is one an incremental run takes:
+// no row o of the table has its keys, event time and created time (and the conditions in also).
+func newRowCond(id lake.Ident, t *target, wm time.Time, upper *time.Time, also ...string) string {
 	v := t.inst.View
 	table := ident(id.Zone) + "." + ident(id.Name)
 	since := fmt.Sprintf("epoch_us(n.event_ts) > %d", wm.UnixMicro())
@@ -393,6 +407,7 @@ func newRowCond(id lake.Ident, t *target, wm time.Time, upper *time.Time) string
 	for _, k := range t.keys {
 		same = append(same, "o."+ident(k.Name)+" = n."+ident(k.Name))
 	}
+	same = append(same, also...)
 	cond := since + " AND NOT EXISTS (SELECT 1 FROM " + table + " AS o WHERE " + strings.Join(same, " AND ") + ")"
 	if upper != nil {
 		cond += fmt.Sprintf(" AND epoch_us(n.event_ts) < %d", upper.UnixMicro())

@@ -109,3 +109,43 @@ func TestMaterializeFullTypeChange(t *testing.T) {
 	require.ErrorContains(t, err, "rename the feature, or remove the table with `strata table rm features.user_on --env dev` and materialise again")
 	require.Equal(t, current, mustResolve(t, f, "dev", "features.user_on"), "nothing written")
 }
+
+// TestMaterializeRunsKeepSchemaNotes: the columns a run dropped or kept and its note are stored with the run,
+// so the run history (MaterializeRuns) shows them as the run reported them; a run without any has none.
+func TestMaterializeRunsKeepSchemaNotes(t *testing.T) {
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	m := materializer(t, f, nil)
+	_, err := m.Materialize(f.ctx, MaterializeRequest{Env: "dev", Views: []string{"user_on"}})
+	require.NoError(t, err)
+	aggLine := "      - {name: total_7d, type: long, aggregation: {function: sum, column: total, window: 7d}}\n"
+	_, err = f.b.Registry.Apply(f.ctx, "dev", mustParse(t, strings.Replace(onlineDefs, aggLine, "", 1)), "ann")
+	require.NoError(t, err)
+	ranged, err := m.Materialize(f.ctx, MaterializeRequest{Env: "dev", Views: []string{"user_on"}, Start: ts("2024-01-01"), End: ts("2024-01-06")})
+	require.NoError(t, err)
+	full, err := m.Materialize(f.ctx, MaterializeRequest{Env: "dev", Views: []string{"user_on"}})
+	require.NoError(t, err)
+
+	hist, err := f.b.Registry.MaterializeRuns(f.ctx, "dev", "user_on", 0)
+	require.NoError(t, err)
+	require.Len(t, hist, 3)
+	byID := map[string]MaterializeRun{}
+	for _, r := range hist {
+		byID[r.ID] = r
+	}
+	gotFull, gotRange := byID[full[0].ID], byID[ranged[0].ID]
+	require.Equal(t, []string{"total_7d"}, gotFull.DroppedColumns)
+	require.Empty(t, gotFull.StaleColumns)
+	require.Equal(t, full[0].Note, gotFull.Note)
+	require.Contains(t, gotFull.Note, "dropped column(s) total_7d")
+	require.Equal(t, []string{"total_7d"}, gotRange.StaleColumns)
+	require.Empty(t, gotRange.DroppedColumns)
+	require.Equal(t, ranged[0].Note, gotRange.Note)
+	require.Contains(t, gotRange.Note, "this range run wrote them as NULL")
+	for _, r := range hist {
+		if r.ID != full[0].ID && r.ID != ranged[0].ID {
+			require.Empty(t, r.DroppedColumns)
+			require.Empty(t, r.StaleColumns)
+			require.Empty(t, r.Note)
+		}
+	}
+}

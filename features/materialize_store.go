@@ -41,12 +41,14 @@ func (r *Registry) recordRun(ctx context.Context, run *MaterializeRun) error {
 	if err != nil {
 		return err
 	}
+	dropped, stale := columnList(run.DroppedColumns), columnList(run.StaleColumns)
 	_, err = r.db.SQL.ExecContext(ctx, `INSERT INTO strata_materialize_runs (id, run_group, env, view, view_version, instance, params, mode,
-		start_us, end_us, min_event_us, max_event_us, watermark_us, row_count, online_rows, snapshot_id, inputs, status, error, actor, started_ms, duration_ms)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
+		start_us, end_us, min_event_us, max_event_us, watermark_us, row_count, online_rows, snapshot_id, inputs, status, error, actor, started_ms, duration_ms,
+		dropped_columns, stale_columns, note)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
 		run.ID, run.Group, run.Env, run.View, run.ViewVersion, run.Instance, string(params), run.Mode,
 		micros(run.Start), micros(run.End), micros(run.MinEvent), micros(run.MaxEvent), micros(run.Watermark), run.Rows, run.OnlineRows,
-		run.SnapshotID, string(inputs), run.Status, run.Error, run.Actor, run.StartedMs, run.DurationMs)
+		run.SnapshotID, string(inputs), run.Status, run.Error, run.Actor, run.StartedMs, run.DurationMs, dropped, stale, run.Note)
 	if err != nil {
 		return fmt.Errorf("record the materialisation of %s: %w", run.Instance, err)
 	}
@@ -75,7 +77,8 @@ func (r *Registry) MaterializeRuns(ctx context.Context, env, view string, limit 
 		limit = 100
 	}
 	rows, err := r.db.SQL.QueryContext(ctx, `SELECT id, run_group, env, view, view_version, instance, params, mode, start_us, end_us,
-		min_event_us, max_event_us, watermark_us, row_count, online_rows, snapshot_id, inputs, status, error, actor, started_ms, duration_ms
+		min_event_us, max_event_us, watermark_us, row_count, online_rows, snapshot_id, inputs, status, error, actor, started_ms, duration_ms,
+		dropped_columns, stale_columns, note
 		FROM strata_materialize_runs WHERE env = $1 AND ($2 = '' OR view = $2) ORDER BY started_ms DESC, id DESC LIMIT $3`, env, view, limit)
 	if err != nil {
 		return nil, err
@@ -84,10 +87,11 @@ func (r *Registry) MaterializeRuns(ctx context.Context, env, view string, limit 
 	var out []MaterializeRun
 	for rows.Next() {
 		var m MaterializeRun
-		var params, inputs string
+		var params, inputs, dropped, stale string
 		var start, end, minE, maxE, wm int64
 		if err := rows.Scan(&m.ID, &m.Group, &m.Env, &m.View, &m.ViewVersion, &m.Instance, &params, &m.Mode, &start, &end, &minE, &maxE, &wm,
-			&m.Rows, &m.OnlineRows, &m.SnapshotID, &inputs, &m.Status, &m.Error, &m.Actor, &m.StartedMs, &m.DurationMs); err != nil {
+			&m.Rows, &m.OnlineRows, &m.SnapshotID, &inputs, &m.Status, &m.Error, &m.Actor, &m.StartedMs, &m.DurationMs,
+			&dropped, &stale, &m.Note); err != nil {
 			return nil, err
 		}
 		m.Start, m.End, m.MinEvent, m.MaxEvent, m.Watermark = fromMicros(start), fromMicros(end), fromMicros(minE), fromMicros(maxE), fromMicros(wm)
@@ -98,7 +102,22 @@ func (r *Registry) MaterializeRuns(ctx context.Context, env, view string, limit 
 		if err := json.Unmarshal([]byte(inputs), &m.Inputs); err != nil {
 			return nil, err
 		}
+		if err := json.Unmarshal([]byte(dropped), &m.DroppedColumns); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(stale), &m.StaleColumns); err != nil {
+			return nil, err
+		}
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+// columnList is a run's column list as stored: a JSON array, [] for none.
+func columnList(cols []string) string {
+	if len(cols) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(cols)
+	return string(b)
 }

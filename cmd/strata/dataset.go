@@ -26,11 +26,15 @@ func (a *app) datasetCmd() *cobra.Command {
 	return c
 }
 
+// processStart is about when the process started (package variables are set before main runs).
+var processStart = time.Now()
+
 func (a *app) datasetBuildCmd() *cobra.Command {
 	var req features.DatasetRequest
 	var params, refs []string
 	var seed int64
 	var runID string
+	var verbose bool
 	c := &cobra.Command{
 		Use:   "build NAME --spine FILE|zone.table --features view:feature,...",
 		Short: "Join a spine with feature views as of each spine row's time and write datasets.NAME",
@@ -55,6 +59,7 @@ the name of the instance's table in zone features). --sample keeps round(fractio
   strata dataset build churn_train --spine spine.parquet --features churn_v2 --sample 0.1 --seed 7 --stratify label`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			started := time.Now()
 			req.Name = args[0]
 			for _, r := range refs {
 				req.Features = append(req.Features, features.SplitRefs(r)...)
@@ -70,10 +75,12 @@ the name of the instance's table in zone features). --sample keeps round(fractio
 			if err := a.open(cmd.Context()); err != nil {
 				return err
 			}
+			opened := time.Now()
 			eng, err := a.engine()
 			if err != nil {
 				return err
 			}
+			engineAt := time.Now()
 			var store *tracking.Store
 			if runID != "" { // the run must exist before anything is built
 				if store, err = a.trackingStore(cmd.Context()); err != nil {
@@ -83,7 +90,9 @@ the name of the instance's table in zone features). --sample keeps round(fractio
 					return fmt.Errorf("--run %s: %w", runID, err)
 				}
 			}
+			req.SplitWrite = verbose || a.output != "table"
 			b := &features.Builder{Registry: features.NewRegistry(a.db), Envs: a.envs, Engine: eng}
+			buildAt := time.Now()
 			ds, err := b.Build(cmd.Context(), req)
 			if err != nil {
 				return err
@@ -93,8 +102,22 @@ the name of the instance's table in zone features). --sample keeps round(fractio
 					return fmt.Errorf("built %s version %d, but recording it as an input of run %s failed: %w", ds.Table, ds.Version, runID, err)
 				}
 			}
+			end := time.Now()
+			ds.Phases = append([]features.Phase{
+				{Name: "start", Seconds: started.Sub(processStart).Seconds()},
+				{Name: "open", Seconds: opened.Sub(started).Seconds()},
+				{Name: "engine", Seconds: engineAt.Sub(opened).Seconds()},
+				{Name: "run", Seconds: buildAt.Sub(engineAt).Seconds()},
+			}, ds.Phases...)
+			if store != nil {
+				ds.Phases = append(ds.Phases, features.Phase{Name: "log_input", Seconds: end.Sub(buildAt).Seconds() - phaseSum(ds.Phases[4:])})
+			}
+			ds.Phases = append(ds.Phases, features.Phase{Name: "total", Seconds: end.Sub(processStart).Seconds()})
 			return a.print(ds, func(w io.Writer) {
 				fmt.Fprintf(w, "built %s version %d in %s: %d rows (snapshot %d)\n", ds.Table, ds.Version, ds.Env, ds.Rows, ds.SnapshotID)
+				if verbose {
+					writePhases(w, ds.Phases)
+				}
 			})
 		},
 	}
@@ -110,9 +133,45 @@ the name of the instance's table in zone features). --sample keeps round(fractio
 	c.Flags().Float64Var(&req.Sample, "sample", 0, "keep this fraction of the spine's rows (0 < f <= 1), chosen by --seed")
 	c.Flags().Int64Var(&seed, "seed", 0, "the sampling seed: the same seed keeps the same rows (default: a random seed, recorded in the lineage)")
 	c.Flags().StringVar(&req.Stratify, "stratify", "", "sample each value of this spine column's rows in the same proportion")
+	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "also print where the build's time went, phase by phase (-o json always has it, as phases)")
 	_ = c.MarkFlagRequired("spine")
 	_ = c.MarkFlagRequired("features")
 	return c
+}
+
+func phaseSum(ps []features.Phase) float64 {
+	var s float64
+	for _, p := range ps {
+		s += p.Seconds
+	}
+	return s
+}
+
+// phaseHelp says what each phase of a build is.
+var phaseHelp = map[string]string{
+	"start":     "process start until the command runs",
+	"open":      "configuration, metadata database, lake",
+	"engine":    "DuckDB engine",
+	"run":       "checks before the build (--run)",
+	"check":     "the environment's write rule",
+	"plan":      "definitions, input tables, spine columns and digest",
+	"prepare":   "the join's DuckDB database and prepared statement",
+	"join_copy": "the point-in-time join and its Parquet copy",
+	"commit":    "the Iceberg commit and the write's audit entry",
+	"write":     "the join, its Parquet copy and the Iceberg commit",
+	"record":    "the dataset's lineage",
+	"log_input": "the MLflow dataset input of --run",
+	"total":     "since the process started",
+}
+
+// writePhases prints a build's phases with their durations.
+func writePhases(w io.Writer, ps []features.Phase) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PHASE\tSECONDS\t")
+	for _, p := range ps {
+		fmt.Fprintf(tw, "%s\t%.3f\t%s\n", p.Name, p.Seconds, phaseHelp[p.Name])
+	}
+	_ = tw.Flush()
 }
 
 // logDatasetInput records ds as an MLflow dataset input of the run, with the tag mlflow.data.context=training.

@@ -167,3 +167,42 @@ func TestLineageCLI(t *testing.T) {
 	require.Contains(t, c.fail(exitUsage, "lineage", "churn"), "models:/NAME@ALIAS")
 	require.Contains(t, c.fail(exitUsage, "lineage", "models:/churn@nope"), "alias nope not found")
 }
+
+// TestDatasetBuildPhasesCLI: `dataset build -v` prints where the time went, phase by phase, from process start;
+// -o json has the same phases, with the write split into the join's copy and the commit; the phases sum to
+// about the total.
+func TestDatasetBuildPhasesCLI(t *testing.T) {
+	c := featureProject(t)
+	c.ok("apply")
+	spine := c.file("spine.csv", "user_id,event_timestamp\n1,2024-01-03 00:00:00\n")
+	out := c.ok("dataset", "build", "train", "--spine", spine, "--features", "user_stats:total", "-v")
+	require.Contains(t, out, "built datasets.train version 1 in dev: 1 rows")
+	for _, line := range []string{`(?m)^PHASE\s+SECONDS`, `(?m)^open\s+\d+\.\d{3}\s+configuration, metadata database, lake$`,
+		`(?m)^join_copy\s+\d+\.\d{3}\s+the point-in-time join and its Parquet copy$`, `(?m)^commit\s+\d+\.\d{3}\s`, `(?m)^total\s+\d+\.\d{3}\s`} {
+		require.Regexp(t, line, out)
+	}
+	require.NotContains(t, c.ok("dataset", "build", "train", "--spine", spine, "--features", "user_stats:total"), "PHASE")
+
+	var ds struct {
+		Version int64 `json:"version"`
+		Phases  []struct {
+			Name    string  `json:"name"`
+			Seconds float64 `json:"seconds"`
+		} `json:"phases"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(c.ok("dataset", "build", "train", "--spine", spine, "--features", "user_stats:total", "-o", "json")), &ds))
+	require.Equal(t, int64(3), ds.Version)
+	var names []string
+	var sum float64
+	for _, p := range ds.Phases {
+		names = append(names, p.Name)
+		if p.Name != "total" {
+			sum += p.Seconds
+		}
+	}
+	require.Equal(t, []string{"start", "open", "engine", "run", "check", "plan", "prepare", "join_copy", "commit", "record", "total"}, names)
+	total := ds.Phases[len(ds.Phases)-1].Seconds
+	require.InDelta(t, total, sum, 0.05*total+0.01, "the phases cover the build")
+	require.Contains(t, c.ok("dataset", "show", "train", "-o", "json"), `"version": 3`)
+	require.NotContains(t, c.ok("dataset", "show", "train", "-o", "json"), `"phases"`)
+}

@@ -57,3 +57,35 @@ func TestMaterializeDropsRemovedFeatureCLI(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(body), &resp))
 	require.Equal(t, []string{"user_id", "total"}, resp.Metadata.FeatureNames)
 }
+
+// TestMaterializeRunsListNotes: `strata materialize runs` shows the note a run printed, in text and in -o json
+// (with the stale or dropped columns), after the run.
+func TestMaterializeRunsListNotes(t *testing.T) {
+	c := featureProject(t)
+	c.ok("apply")
+	c.ok("materialize", "user_stats")
+	country := "      - {name: country, type: string}\n"
+	c.file("features/users.yaml", strings.Replace(userStatsYAML, country, "", 1))
+	c.ok("apply")
+	c.ok("materialize", "user_stats", "--start", "2024-01-02")
+	c.ok("materialize", "user_stats")
+
+	stale := "note: features.user_stats still has column(s) country, which user_stats@2 no longer declares: this range run wrote them as NULL"
+	dropped := "note: dropped column(s) country of features.user_stats, which user_stats@2 no longer declares (older snapshots keep them)"
+	text := c.ok("materialize", "runs", "--view", "user_stats")
+	require.Contains(t, text, stale)
+	require.Contains(t, text, dropped)
+
+	var runs []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(c.ok("materialize", "runs", "--view", "user_stats", "-o", "json")), &runs))
+	require.Len(t, runs, 3)
+	modes := map[string]map[string]any{}
+	for _, r := range runs {
+		modes[fmt.Sprint(r["mode"])+fmt.Sprint(r["view_version"])] = r
+	}
+	require.Equal(t, []any{"country"}, modes["full2"]["dropped_columns"])
+	require.Equal(t, []any{"country"}, modes["range2"]["stale_columns"])
+	require.Contains(t, modes["range2"]["note"], "this range run wrote them as NULL")
+	require.Nil(t, modes["full1"]["note"])
+	require.Nil(t, modes["full1"]["dropped_columns"])
+}
