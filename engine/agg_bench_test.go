@@ -116,8 +116,8 @@ func BenchmarkStreamBenchSQL(b *testing.B) {
 			defer s.release()
 			n := 0
 			for {
-				chunk := duckdb.FetchChunk(s.res)
-				if chunk.Ptr == nil {
+				chunk, ok := s.nextChunk()
+				if !ok {
 					return n
 				}
 				n += int(duckdb.DataChunkGetSize(chunk))
