@@ -116,8 +116,8 @@ func BenchmarkStreamBenchSQL(b *testing.B) {
 			defer s.release()
 			n := 0
 			for {
-				chunk := duckdb.FetchChunk(s.res)
-				if chunk.Ptr == nil {
+				chunk, ok := s.nextChunk()
+				if !ok {
 					return n
 				}
 				n += int(duckdb.DataChunkGetSize(chunk))
@@ -174,6 +174,40 @@ func BenchmarkRowGroupSize(b *testing.B) {
 				cpu := cpuTime()
 				for i := range b.N {
 					require.Len(b, queryWith(b, e, mode.sql(i), reuse, tbl), 1)
+				}
+				b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N)/1000, "cpu-ms/op")
+			})
+		}
+	}
+}
+
+// BenchmarkAggregateParts splits bench/sql's aggregate into its parts, in DuckDB alone, over the table in memory
+// (copied from the lake layout as hot.go copies it) and over the engine's field-id view of the Parquet files:
+// which aggregate, and which read of the data, the CPU goes to. STRATA_AGG_ROWS sets the rows (default 2M).
+func BenchmarkAggregateParts(b *testing.B) {
+	rows := 2_000_000
+	if v, err := strconv.Atoi(os.Getenv("STRATA_AGG_ROWS")); err == nil {
+		rows = v
+	}
+	tbl := benchSQLTable(b, rows)
+	view, _, err := tableSelect(tbl)
+	require.NoError(b, err)
+	db := plainDuckDB(b)
+	_, err = db.Exec("CREATE TABLE t AS " + view)
+	require.NoError(b, err)
+	for _, q := range []struct{ name, sql string }{
+		{"all", "SELECT b, count(*), avg(a), sum(amount), max(name) FROM %s GROUP BY b ORDER BY b"},
+		{"without-max-name", "SELECT b, count(*), avg(a), sum(amount) FROM %s GROUP BY b ORDER BY b"},
+		{"max-name", "SELECT b, max(name) FROM %s GROUP BY b ORDER BY b"},
+		{"max-tag", "SELECT b, max(tag) FROM %s GROUP BY b ORDER BY b"}, // 32-byte md5 text: prefixes differ
+		{"count", "SELECT b, count(*) FROM %s GROUP BY b ORDER BY b"},
+		{"max-name-ungrouped", "SELECT max(name) FROM %s"},
+	} {
+		for _, from := range []struct{ name, sql string }{{"memory", "t"}, {"view", "(" + view + ")"}} {
+			b.Run(q.name+"/"+from.name, func(b *testing.B) {
+				cpu := cpuTime()
+				for b.Loop() {
+					plainQuery(b, db, fmt.Sprintf(q.sql, from.sql))
 				}
 				b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N)/1000, "cpu-ms/op")
 			})

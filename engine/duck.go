@@ -101,9 +101,10 @@ func openInstance(o Options) (*instance, error) {
 		return nil, errors.New("engine: duckdb: cannot connect")
 	}
 	// Arrow output must be types iceberg-go and every Arrow client understand: plain utf8 (not string_view),
-	// 32-bit offsets, UUID/JSON as strings, timestamptz in UTC.
+	// 32-bit offsets, UUID/JSON as strings, timestamptz in UTC. streaming_buffer_size bounds the rows DuckDB
+	// computes ahead of a streaming reader: DuckDB 1.x's default, stated because 2.0 raises it to 10 MiB.
 	const session = "SET TimeZone = 'UTC'; SET produce_arrow_string_view = false; " +
-		"SET arrow_large_buffer_size = false; SET arrow_lossless_conversion = false; SET parquet_metadata_cache = true"
+		"SET arrow_large_buffer_size = false; SET arrow_lossless_conversion = false; SET parquet_metadata_cache = true; SET streaming_buffer_size = '1MB'"
 	if err := in.exec(context.Background(), session); err != nil {
 		_ = in.close()
 		return nil, err
@@ -329,6 +330,11 @@ type stream struct {
 
 	hints []string // ColumnHints
 
+	// first is the chunk execStream fetched to wait for the first rows (nil once handed out); atEOF says that
+	// fetch found the end of the result instead.
+	first duckdb.DataChunk
+	atEOF bool
+
 	cur  arrow.RecordBatch
 	err  error
 	done bool
@@ -377,7 +383,43 @@ func (in *instance) execStream(ctx context.Context, ps duckdb.PreparedStatement)
 		return nil, fmt.Errorf("engine: result types have no Arrow form: %s", duckdb.ErrorDataMessage(ed))
 	}
 	s.schema = schema
+	// DuckDB 2.0 returns from ExecutePending as soon as a streaming result starts, before any row exists: wait
+	// for the first chunk here, so that an error (or a cancel) before the first rows fails the statement, not
+	// its first Next, and a statement whose first rows are ready has run as far as DuckDB 1.x's did.
+	if !s.fetch() {
+		if msg := duckdb.ResultError(&s.res); msg != "" {
+			err := ctxErr(ctx, parseError(msg))
+			s.release()
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// fetch fetches the next non-empty chunk into s.first; false at the end of the result or on an error.
+func (s *stream) fetch() bool {
+	for {
+		chunk := duckdb.FetchChunk(s.res)
+		if chunk.Ptr == nil {
+			s.atEOF = true
+			return false
+		}
+		if duckdb.DataChunkGetSize(chunk) > 0 {
+			s.first = chunk
+			return true
+		}
+		duckdb.DestroyDataChunk(&chunk)
+	}
+}
+
+// nextChunk hands out the chunk fetched ahead, then fetches; ok is false at the end or on an error.
+func (s *stream) nextChunk() (duckdb.DataChunk, bool) {
+	if s.first.Ptr == nil && (s.atEOF || !s.fetch()) {
+		return duckdb.DataChunk{}, false
+	}
+	chunk := s.first
+	s.first = duckdb.DataChunk{}
+	return chunk, true
 }
 
 // next fetches the next batch; it returns false at the end or on error (see s.err).
@@ -393,30 +435,24 @@ func (s *stream) next() bool {
 		s.fail(err)
 		return false
 	}
-	for {
-		chunk := duckdb.FetchChunk(s.res)
-		if chunk.Ptr == nil {
-			s.finish()
-			return false
-		}
-		size := duckdb.DataChunkGetSize(chunk)
-		if size == 0 {
-			duckdb.DestroyDataChunk(&chunk)
-			continue
-		}
-		rec, ed := duckdb.DataChunkToArrowArray(s.opts, s.schema, chunk)
-		duckdb.DestroyDataChunk(&chunk)
-		hasErr := duckdb.ErrorDataHasError(ed)
-		msg := duckdb.ErrorDataMessage(ed)
-		duckdb.DestroyErrorData(&ed)
-		if hasErr {
-			s.fail(fmt.Errorf("engine: convert result to Arrow: %s", msg))
-			return false
-		}
-		s.cur = rec
-		s.rows.Add(int64(size))
-		return true
+	chunk, ok := s.nextChunk()
+	if !ok {
+		s.finish()
+		return false
 	}
+	size := duckdb.DataChunkGetSize(chunk)
+	rec, ed := duckdb.DataChunkToArrowArray(s.opts, s.schema, chunk)
+	duckdb.DestroyDataChunk(&chunk)
+	hasErr := duckdb.ErrorDataHasError(ed)
+	msg := duckdb.ErrorDataMessage(ed)
+	duckdb.DestroyErrorData(&ed)
+	if hasErr {
+		s.fail(fmt.Errorf("engine: convert result to Arrow: %s", msg))
+		return false
+	}
+	s.cur = rec
+	s.rows.Add(int64(size))
+	return true
 }
 
 // finish runs when DuckDB has no more chunks: it decides between a clean end and an error.
@@ -453,6 +489,10 @@ func (s *stream) release() {
 	if s.cur != nil {
 		s.cur.Release()
 		s.cur = nil
+	}
+	if s.first.Ptr != nil {
+		duckdb.DestroyDataChunk(&s.first)
+		s.first = duckdb.DataChunk{}
 	}
 	if s.live {
 		s.live = false

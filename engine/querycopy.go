@@ -114,6 +114,7 @@ func (r *reader) startLazy() {
 		return
 	}
 	s.res, s.opts, s.live, s.schema, s.hints = started.res, started.opts, true, started.schema, started.hints
+	s.first, s.atEOF = started.first, started.atEOF
 }
 
 // dropLazy frees the statement of a deferred query that never started. Called with r.mu held.
