@@ -112,7 +112,8 @@ func (e *Engine) oldestLocked() *instance {
 // dashboard's refresh) should not pay again each time; the copies stay bounded by HotTotalBytes.
 const hotIdleFactor = 20
 
-// sweep closes databases idle for longer than PoolIdle (hot ones: hotIdleFactor × PoolIdle) and schedules itself
+// sweep closes databases idle for longer than PoolIdle (hot ones, and ones still copying their tables: hotIdleFactor
+// × PoolIdle, so a copy slower than PoolIdle on a busy machine is not cancelled and paid again) and schedules itself
 // while any remain.
 func (e *Engine) sweep() {
 	now := time.Now()
@@ -122,7 +123,7 @@ func (e *Engine) sweep() {
 	for k, list := range e.pool {
 		keep := list[:0]
 		for _, p := range list {
-			if p.since.Before(cutoff) && (!p.in.isHot() || p.since.Before(hotCutoff)) {
+			if p.since.Before(cutoff) && (!p.in.hotOrCopying() || p.since.Before(hotCutoff)) {
 				stale = append(stale, p.in)
 				e.pooled--
 			} else {
@@ -152,8 +153,8 @@ func (e *Engine) Pooled() int {
 	return e.pooled
 }
 
-// isHot reports whether in's tables were copied into memory (its copy has ended and holds bytes).
-func (in *instance) isHot() bool {
+// hotOrCopying reports whether in holds in-memory copies of its tables or is making them now.
+func (in *instance) hotOrCopying() bool {
 	if in.loadDone == nil {
 		return false
 	}
@@ -161,7 +162,7 @@ func (in *instance) isHot() bool {
 	case <-in.loadDone:
 		return in.hotBytes > 0
 	default:
-		return false
+		return true
 	}
 }
 

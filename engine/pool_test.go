@@ -207,3 +207,16 @@ func TestHotDatabaseOutlivesPoolIdle(t *testing.T) {
 	// It is closed too once idle for hotIdleFactor × PoolIdle, and its memory given back.
 	require.Eventually(t, func() bool { return e.Pooled() == 0 && e.HotBytes() == 0 }, 20*time.Second, 10*time.Millisecond)
 }
+
+// TestCopyingDatabaseIsKeptLikeAHotOne: the sweep keeps a database whose copy into memory is under way as long as a
+// hot one (a copy slower than PoolIdle on a busy machine is not cancelled and paid again), and one whose copy ended
+// without bytes as long as any other.
+func TestCopyingDatabaseIsKeptLikeAHotOne(t *testing.T) {
+	require.False(t, (&instance{}).hotOrCopying(), "never tried")
+	copying := &instance{loadDone: make(chan struct{})}
+	require.True(t, copying.hotOrCopying(), "copy under way")
+	close(copying.loadDone)
+	require.False(t, copying.hotOrCopying(), "copy ended with nothing held (too large, failed, cancelled)")
+	copying.hotBytes = 1 << 20
+	require.True(t, copying.hotOrCopying(), "copy ended and held")
+}
