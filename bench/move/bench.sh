@@ -95,21 +95,23 @@ YAML
 
 # shellcheck source=bench/move/lib.sh
 source bench/move/lib.sh
-echo "| $rows rows × 13 columns | s | rows/s | peak RSS MB | ÷ floor |"
-echo "|---|---|---|---|---|"
+echo "| $rows rows × 13 columns | s | rows/s | peak RSS MB | ÷ floor | machine CPU-s |"
+echo "|---|---|---|---|---|---|"
 
 # Floor, part 1: the binary COPY stream alone.
 measure "$psql_bin" -qAt "$dsn" -c "COPY (SELECT * FROM bench_move) TO STDOUT (FORMAT binary)" -o /dev/null
-copy_s=$secs
+copy_s=$secs copy_cpu=$cpu_s
 # Floor, part 2: Arrow → one zstd Parquet file with pyarrow (the data read by connectorx outside the timer).
 cat >"$work/floor.py" <<'PY'
 import sys, time, connectorx as cx, pyarrow.parquet as pq
 t = cx.read_sql(sys.argv[1].replace("postgres://", "postgresql://"), "SELECT id, big, amount, name, category, created_at, day, flag, score, uid::text AS uid, attrs::text AS attrs, small, hash FROM bench_move", return_type="arrow")
-t0 = time.perf_counter(); pq.write_table(t, sys.argv[2], compression="zstd"); print(time.perf_counter() - t0)
+t0, c0 = time.perf_counter(), time.process_time()
+pq.write_table(t, sys.argv[2], compression="zstd")
+print(time.perf_counter() - t0, time.process_time() - c0)
 PY
-enc_s=$("$venv/bin/python" "$work/floor.py" "$dsn" "$work/floor.parquet" | tail -1)
+read -r enc_s enc_cpu < <("$venv/bin/python" "$work/floor.py" "$dsn" "$work/floor.parquet" | tail -1)
 floor=$(echo "$copy_s + $enc_s" | bc -l)
-row "floor: COPY BINARY → /dev/null ($(printf '%.2f' "$copy_s") s) + pyarrow Arrow → Parquet zstd ($(printf '%.2f' "$enc_s") s)" "$floor" "—"
+row "floor: COPY BINARY → /dev/null ($(printf '%.2f' "$copy_s") s, $(printf '%.1f' "$copy_cpu") CPU-s) + pyarrow Arrow → Parquet zstd ($(printf '%.2f' "$enc_s") s, $(printf '%.1f' "$enc_cpu") CPU-s)" "$floor" "—" "" "$(echo "$copy_cpu + $enc_cpu" | bc -l)"
 
 measure "$S" move run "$work/proj/jobs/pg.yaml" --env dev
 row "strata move run: postgres → lake" "$secs" "$rss_mb" "$floor"

@@ -26,8 +26,8 @@ source bench/move/lib.sh
   'c' || (i % 10) AS country FROM range($rows) t(i))
   TO '$work/in.parquet' (FORMAT parquet, COMPRESSION zstd)" >/dev/null
 
-echo "| $rows-row Parquet file × 12 columns | s | rows/s | peak RSS MB | ÷ DuckDB alone |"
-echo "|---|---|---|---|---|"
+echo "| $rows-row Parquet file × 12 columns | s | rows/s | peak RSS MB | ÷ DuckDB alone | machine CPU-s |"
+echo "|---|---|---|---|---|---|"
 measure "$S" sql --format csv "COPY (SELECT * FROM read_parquet('$work/in.parquet')) TO '$work/duck.parquet' (FORMAT parquet, COMPRESSION zstd)"
 duck=$secs
 row "DuckDB alone: Parquet → Parquet zstd" "$secs" "$rss_mb"
