@@ -425,3 +425,75 @@ func TestColumnOriginsFollowEachSessionsSchemaVersion(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestBoundColumnsArePerSession: two sessions with the same view of dev (no time travel) run a join of
+// raw.people; a column is added to raw.people between the first session's bind and its RowDescription, and
+// the second session reads the new version meanwhile. Each RowDescription's table OIDs and attnums are those
+// of the table version its own statement read, and each is a column of pg_attribute in its own session.
+func TestBoundColumnsArePerSession(t *testing.T) {
+	t.Parallel()
+	const join = "SELECT * FROM raw.people p JOIN raw.visits v ON v.id = p.id"
+	const first = join + " WHERE 'first' = 'first'"
+	bound, resume := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	f := start(t, sqlwire.AfterBind(func(sql string) {
+		if strings.Contains(sql, "'first'") {
+			once.Do(func() { close(bound); <-resume })
+		}
+	}))
+	writeRows(t, f, "dev", "visits", []int64{1, 2})
+	a := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+	b := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+	origins := func(c *pgx.Conn, sql string) ([]string, error) {
+		rows, err := c.Query(context.Background(), sql)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []string
+		for _, fd := range rows.FieldDescriptions() {
+			out = append(out, fmt.Sprintf("%d %s %d", fd.TableOID, fd.Name, fd.TableAttributeNumber))
+		}
+		for rows.Next() {
+		}
+		return out, rows.Err()
+	}
+	type answer struct {
+		fields []string
+		err    error
+	}
+	firstDone := make(chan answer, 1)
+	go func() {
+		fields, err := origins(a, first)
+		firstDone <- answer{fields, err}
+	}()
+	select {
+	case <-bound:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first statement never bound its tables")
+	}
+	evolve(t, f.svc, "dev") // raw.people gets a column "extra"
+	got := map[*pgx.Conn][]string{}
+	var err error
+	got[b], err = origins(b, join)
+	close(resume)
+	require.NoError(t, err)
+	ans := <-firstDone
+	require.NoError(t, ans.err)
+	got[a] = ans.fields
+	require.Len(t, got[a], 6, "the first statement read raw.people before the new column")
+	require.Len(t, got[b], 7, "the second read it after")
+
+	const attrs = `SELECT CAST(a.attrelid AS text) || ' ' || a.attname || ' ' || CAST(a.attnum AS text)
+		FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid WHERE c.relname IN ('people', 'visits')`
+	for _, c := range []*pgx.Conn{a, b} {
+		inCatalog := map[string]bool{}
+		for _, s := range texts(t, c, attrs) {
+			inCatalog[s] = true
+		}
+		for _, fd := range got[c] {
+			require.True(t, inCatalog[fd], "field %q (table OID, name, attnum) is a column of pg_attribute: %q", fd, got[c])
+		}
+	}
+	require.Contains(t, got[b], strings.Fields(got[b][0])[0]+" extra 4", "the second session's raw.people has the new column")
+}

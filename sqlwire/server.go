@@ -31,6 +31,8 @@ type Options struct {
 	TLS *tls.Config
 	// Datasets lists the training-set datasets strata.datasets shows; nil = none.
 	Datasets DatasetLister
+
+	afterBind func(sql string) // tests: called after a statement bound its tables, before it runs
 }
 
 // Server answers PostgreSQL clients. It is safe for concurrent use; each connection is served by its own
