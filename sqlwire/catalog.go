@@ -21,10 +21,11 @@ import (
 // unchanged.
 //
 // A single read-only catalog statement runs in a long-lived catalog database (engine.QueryInSetup), keyed by a
-// digest of everything it shows (catalogKey: the environment's tables by their metadata files, its current
-// release, its zones, the environments the user may see, the user, strata.as_of / strata.snapshot). The key is
-// computed from the metadata database at every statement (no metadata file is read), so a new table, snapshot,
-// release or grant gives another key and a new database at once: never stale. The part of the emulation that
+// digest of everything it shows (catalogKey: in dev the tables by their metadata files, in prod the current
+// release alone; the zones, the environments the user may see, the user, strata.as_of / strata.snapshot). The
+// key is computed from the metadata database at every statement (no metadata file is read), so a new table,
+// snapshot, release or grant gives another key and a new database at once: never stale; and a staged prod
+// write, which prod's readers do not see, keeps prod's catalog database. The part of the emulation that
 // is the same for everyone (PostgreSQL's built-in rows, the macros: catalogBase) is built once per process into
 // a read-only database file that each catalog database attaches; a new key costs only the environment's own
 // relations. The engine pools these databases (bounded, closed when idle), retires one a statement changed, and
@@ -118,6 +119,9 @@ func (c *conn) wholeCatalog(ctx context.Context) (*catalogSetup, error) {
 		}
 	}
 	setup := engine.Setup{Key: key, Base: catalogBase(), Script: func() (string, error) {
+		if c.s.opts.onCatalogBuild != nil {
+			c.s.opts.onCatalogBuild()
+		}
 		e, err := c.loadCatalogEnv(ctx, all)
 		if err != nil {
 			return "", err
@@ -130,8 +134,8 @@ func (c *conn) wholeCatalog(ctx context.Context) (*catalogSetup, error) {
 }
 
 // catalogKey identifies everything the pooled catalog's script shows the session, from the metadata database
-// alone: loadCatalogEnv's zones, tables, snapshots and columns are functions of the tables' metadata files and
-// the current release (envs.TablesState) and of the session's time travel (a release's pins never change; an
+// alone: loadCatalogEnv's zones, tables, snapshots and columns are functions of what envs.TablesState covers
+// (dev: the tables' metadata files; prod: the current release, whose pins fix them) and of the session's time travel (a release's pins never change; an
 // instant's snapshot is fixed by those files); pg_database of the environments the user may read; the
 // macros of the environment, the user and the server version. The text of the emulation is this binary's
 // (catalogBase's name holds its digest).

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -496,4 +497,35 @@ func TestBoundColumnsArePerSession(t *testing.T) {
 		}
 	}
 	require.Contains(t, got[b], strings.Fields(got[b][0])[0]+" extra 4", "the second session's raw.people has the new column")
+}
+
+// TestProdCatalogIsKeptAcrossStagedWrites: staged prod writes (more rows, a new column, a new table) change
+// nothing prod's readers see, so prod's catalog statements keep running in the catalog database they already
+// had, and show nothing staged; the release that publishes the writes is visible at the next statement.
+func TestProdCatalogIsKeptAcrossStagedWrites(t *testing.T) {
+	t.Parallel()
+	var builds atomic.Int64
+	var eng *engine.Engine
+	f := startWith(t, func(o *sqlwire.Options) { eng = o.Engine }, sqlwire.OnCatalogBuild(func() { builds.Add(1) }))
+	ctx := context.Background()
+	prod := f.connect(t, "prod", pgx.QueryExecModeSimpleProtocol)
+	columns := "SELECT column_name FROM information_schema.columns WHERE table_name = 'people' ORDER BY ordinal_position"
+	require.Equal(t, []string{"people 2 id,name,score"}, texts(t, prod, relations))
+	waitPooled(t, eng)
+	require.Equal(t, int64(1), builds.Load())
+
+	write(t, f.svc, "prod", true, people(200))
+	writeTable(t, f.svc, "prod", "staged", true)
+	evolve(t, f.svc, "prod")
+	for range 2 {
+		require.Equal(t, []string{"people 2 id,name,score"}, texts(t, prod, relations), "nothing staged shows")
+		require.Equal(t, []string{"id", "name", "score"}, texts(t, prod, columns))
+	}
+	require.Equal(t, int64(1), builds.Load(), "staged writes build no catalog database")
+
+	_, err := f.svc.Publish(ctx, "prod", nil, envs.PublishOptions{Actor: "test"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"people 5 id,name,score,extra", "staged 1 id,name,score"}, texts(t, prod, relations), "a release publish")
+	require.Equal(t, []string{"id", "name", "score", "extra"}, texts(t, prod, columns))
+	require.Equal(t, int64(2), builds.Load())
 }

@@ -5,3 +5,9 @@ package sqlwire
 func AfterBind(f func(sql string)) func(*Options) {
 	return func(o *Options) { o.afterBind = f }
 }
+
+// OnCatalogBuild is an option that calls f whenever a catalog statement builds a new catalog database (its
+// key had no pooled database).
+func OnCatalogBuild(f func()) func(*Options) {
+	return func(o *Options) { o.onCatalogBuild = f }
+}
