@@ -61,7 +61,7 @@ func (c *conn) catalogQuery(ctx context.Context, sql string) (setup *catalogSetu
 	if !isCatalogQuery(toks) {
 		return nil, sql, nil
 	}
-	toks = rewriteCatalog(toks)
+	toks = inlineViews(rewriteCatalog(toks)) // catalog_inline.go
 	out = join(toks)
 	refs := referenced(toks)
 	want := wanted(catalogObjects(), refs)
@@ -95,9 +95,11 @@ func pooledCatalog(want map[string]bool, sql string) bool {
 
 // inPooledCatalog reports whether the long-lived catalog database holds an object. It leaves out the
 // strata.* tables and the session's settings (pg_settings, current_setting), so that sessions that SET
-// different things still share one database.
+// different things still share one database, and the views over the session's relations, which the rewriter
+// inlines.
 func inPooledCatalog(name string) bool {
-	return name != "strata" && !strings.HasPrefix(name, "strata.") && name != "pg_settings" && name != "current_setting"
+	return name != "strata" && !strings.HasPrefix(name, "strata.") && name != "pg_settings" && name != "current_setting" &&
+		!sessionView(name) // the rewriter inlines them (catalog_inline.go)
 }
 
 // wholeCatalog returns the setup of the whole emulation (but what inPooledCatalog leaves out) as the session

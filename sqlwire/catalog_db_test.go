@@ -529,3 +529,37 @@ func TestProdCatalogIsKeptAcrossStagedWrites(t *testing.T) {
 	require.Equal(t, []string{"id", "name", "score", "extra"}, texts(t, prod, columns))
 	require.Equal(t, int64(2), builds.Load())
 }
+
+// TestSessionViewsRunInThePooledCatalog: pg_tables and information_schema's views, named as relations with
+// or without an alias, joined, or qualifying a column, answer from the pooled catalog database (their bodies
+// are part of the statement, not views of that database); named elsewhere (a comma join) they still answer.
+func TestSessionViewsRunInThePooledCatalog(t *testing.T) {
+	t.Parallel()
+	var builds atomic.Int64
+	var eng *engine.Engine
+	f := startWith(t, func(o *sqlwire.Options) { eng = o.Engine }, sqlwire.OnCatalogBuild(func() { builds.Add(1) }))
+	dev := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+	require.Equal(t, []string{"people 3 id,name,score"}, texts(t, dev, relations))
+	waitPooled(t, eng)
+	for _, c := range []struct {
+		sql  string
+		want []string
+	}{
+		{"SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw'", []string{"people"}},
+		{"SELECT c.column_name FROM information_schema.columns c WHERE c.table_name = 'people' ORDER BY c.ordinal_position",
+			[]string{"id", "name", "score"}},
+		{"SELECT information_schema.columns.column_name FROM information_schema.columns " +
+			"WHERE information_schema.columns.table_name = 'people' ORDER BY 1", []string{"id", "name", "score"}},
+		{"SELECT t.table_name || '.' || c.column_name || ' ' || c.data_type FROM information_schema.tables t " +
+			"JOIN information_schema.columns AS c ON c.table_name = t.table_name WHERE t.table_schema = 'raw' ORDER BY c.ordinal_position",
+			[]string{"people.id bigint", "people.name text", "people.score double precision"}},
+		{"SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = 'raw'", []string{"people"}},
+		{"SELECT schema_name FROM information_schema.schemata WHERE schema_name = 'raw'", []string{"raw"}},
+		{"SELECT count(*) FILTER (WHERE viewname IS NOT NULL)::text FROM pg_views WHERE schemaname = 'raw'", []string{"0"}},
+	} {
+		require.Equal(t, c.want, texts(t, dev, c.sql), c.sql)
+	}
+	require.Equal(t, int64(1), builds.Load(), "every statement ran in the pooled catalog database")
+	require.Equal(t, []string{"3"}, texts(t, dev, "SELECT count(*)::text FROM information_schema.tables t, information_schema.columns c "+
+		"WHERE c.table_name = t.table_name AND t.table_name = 'people'"), "a comma join: a fresh database with the views")
+}
