@@ -61,9 +61,16 @@ func (c *conn) catalogQuery(ctx context.Context, sql string) (setup *catalogSetu
 	if !isCatalogQuery(toks) {
 		return nil, sql, nil
 	}
-	toks = inlineViews(rewriteCatalog(toks)) // catalog_inline.go
+	toks = rewriteCatalog(toks)
+	asViews := viewsNamedElsewhere(toks)
+	toks = inlineViews(toks) // catalog_inline.go
 	out = join(toks)
 	refs := referenced(toks)
+	for n := range refs {
+		if sessionView(n) && !asViews[n] {
+			delete(refs, n) // an inlined view's alias, or a column qualified by it
+		}
+	}
 	want := wanted(catalogObjects(), refs)
 	switch {
 	case len(want) == 0:
@@ -122,7 +129,7 @@ func (c *conn) wholeCatalog(ctx context.Context) (*catalogSetup, error) {
 	}
 	setup := engine.Setup{Key: key, Base: catalogBase(), Script: func() (string, error) {
 		if c.s.opts.onCatalogBuild != nil {
-			c.s.opts.onCatalogBuild()
+			c.s.opts.onCatalogBuild(true)
 		}
 		e, err := c.loadCatalogEnv(ctx, all)
 		if err != nil {
@@ -251,6 +258,9 @@ func wanted(objs map[string]*catObject, refs map[string]bool) map[string]bool {
 
 // catalogScript returns the script that creates the wanted objects in a fresh database.
 func (c *conn) catalogScript(ctx context.Context, want map[string]bool) (string, error) {
+	if c.s.opts.onCatalogBuild != nil {
+		c.s.opts.onCatalogBuild(false)
+	}
 	e, err := c.loadCatalogEnv(ctx, want)
 	if err != nil {
 		return "", err

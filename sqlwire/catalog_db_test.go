@@ -506,7 +506,11 @@ func TestProdCatalogIsKeptAcrossStagedWrites(t *testing.T) {
 	t.Parallel()
 	var builds atomic.Int64
 	var eng *engine.Engine
-	f := startWith(t, func(o *sqlwire.Options) { eng = o.Engine }, sqlwire.OnCatalogBuild(func() { builds.Add(1) }))
+	f := startWith(t, func(o *sqlwire.Options) { eng = o.Engine }, sqlwire.OnCatalogBuild(func(pooled bool) {
+		if pooled {
+			builds.Add(1)
+		}
+	}))
 	ctx := context.Background()
 	prod := f.connect(t, "prod", pgx.QueryExecModeSimpleProtocol)
 	columns := "SELECT column_name FROM information_schema.columns WHERE table_name = 'people' ORDER BY ordinal_position"
@@ -535,9 +539,15 @@ func TestProdCatalogIsKeptAcrossStagedWrites(t *testing.T) {
 // are part of the statement, not views of that database); named elsewhere (a comma join) they still answer.
 func TestSessionViewsRunInThePooledCatalog(t *testing.T) {
 	t.Parallel()
-	var builds atomic.Int64
+	var builds, fresh atomic.Int64
 	var eng *engine.Engine
-	f := startWith(t, func(o *sqlwire.Options) { eng = o.Engine }, sqlwire.OnCatalogBuild(func() { builds.Add(1) }))
+	f := startWith(t, func(o *sqlwire.Options) { eng = o.Engine }, sqlwire.OnCatalogBuild(func(pooled bool) {
+		if pooled {
+			builds.Add(1)
+		} else {
+			fresh.Add(1)
+		}
+	}))
 	dev := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
 	require.Equal(t, []string{"people 3 id,name,score"}, texts(t, dev, relations))
 	waitPooled(t, eng)
@@ -560,6 +570,8 @@ func TestSessionViewsRunInThePooledCatalog(t *testing.T) {
 		require.Equal(t, c.want, texts(t, dev, c.sql), c.sql)
 	}
 	require.Equal(t, int64(1), builds.Load(), "every statement ran in the pooled catalog database")
+	require.Equal(t, int64(0), fresh.Load(), "no statement needed a fresh database")
 	require.Equal(t, []string{"3"}, texts(t, dev, "SELECT count(*)::text FROM information_schema.tables t, information_schema.columns c "+
 		"WHERE c.table_name = t.table_name AND t.table_name = 'people'"), "a comma join: a fresh database with the views")
+	require.Equal(t, int64(1), fresh.Load())
 }

@@ -33,6 +33,24 @@ func inlineViews(toks []tok) []tok {
 	return out
 }
 
+// viewsNamedElsewhere returns the session views toks names where inlineViews leaves them (a comma join,
+// DESCRIBE): the statement needs them as views. A qualifier (strata_is_columns.column_name) names the alias
+// inlineViews gives, not the view.
+func viewsNamedElsewhere(toks []tok) map[string]bool {
+	out := map[string]bool{}
+	for i, t := range toks {
+		name := t.lower()
+		if t.kind != tkIdent || !sessionView(name) || relationPosition(toks, i) {
+			continue
+		}
+		if j := next(toks, i+1); j < len(toks) && toks[j].is(".") {
+			continue
+		}
+		out[name] = true
+	}
+	return out
+}
+
 // relationPosition reports whether toks[i] follows FROM or JOIN and is not a qualifier (x.col).
 func relationPosition(toks []tok, i int) bool {
 	p := prev(toks, i-1)

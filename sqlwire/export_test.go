@@ -6,8 +6,9 @@ func AfterBind(f func(sql string)) func(*Options) {
 	return func(o *Options) { o.afterBind = f }
 }
 
-// OnCatalogBuild is an option that calls f whenever a catalog statement builds a new catalog database (its
-// key had no pooled database).
-func OnCatalogBuild(f func()) func(*Options) {
+// OnCatalogBuild is an option that calls f whenever a catalog statement builds a catalog database: the
+// long-lived one of its key (pooled true: no pooled database had the key) or a fresh one with just the objects
+// it names (pooled false).
+func OnCatalogBuild(f func(pooled bool)) func(*Options) {
 	return func(o *Options) { o.onCatalogBuild = f }
 }
