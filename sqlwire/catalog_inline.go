@@ -35,7 +35,7 @@ func inlineViews(toks []tok) []tok {
 
 // viewsNamedElsewhere returns the session views toks names where inlineViews leaves them (a comma join,
 // DESCRIBE): the statement needs them as views. A qualifier (strata_is_columns.column_name) names the alias
-// inlineViews gives, not the view.
+// inlineViews gives, and a qualified name (raw.pg_tables) a lake table, not the view.
 func viewsNamedElsewhere(toks []tok) map[string]bool {
 	out := map[string]bool{}
 	for i, t := range toks {
@@ -45,6 +45,9 @@ func viewsNamedElsewhere(toks []tok) map[string]bool {
 		}
 		if j := next(toks, i+1); j < len(toks) && toks[j].is(".") {
 			continue
+		}
+		if p := prev(toks, i-1); p >= 0 && toks[p].is(".") {
+			continue // zone.pg_tables: a lake table of that name
 		}
 		out[name] = true
 	}

@@ -23,4 +23,16 @@ func TestInlineViews(t *testing.T) {
 	} {
 		require.Equal(t, c.want, join(inlineViews(lex(c.in))), c.in)
 	}
+	for in, want := range map[string][]string{
+		"SELECT strata_is_columns.x FROM strata_is_columns":           nil,
+		"SELECT * FROM a, strata_is_columns":                          {"strata_is_columns"},
+		"DESCRIBE pg_tables":                                          {"pg_tables"},
+		"SELECT * FROM raw.pg_tables JOIN strata_is_tables t ON true": nil,
+	} {
+		var got []string
+		for n := range viewsNamedElsewhere(lex(in)) {
+			got = append(got, n)
+		}
+		require.Equal(t, want, got, in)
+	}
 }
