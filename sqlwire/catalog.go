@@ -21,10 +21,11 @@ import (
 // unchanged.
 //
 // A single read-only catalog statement runs in a long-lived catalog database (engine.QueryInSetup), keyed by a
-// digest of everything it shows (catalogKey: the environment's tables by their metadata files, its current
-// release, its zones, the environments the user may see, the user, strata.as_of / strata.snapshot). The key is
-// computed from the metadata database at every statement (no metadata file is read), so a new table, snapshot,
-// release or grant gives another key and a new database at once: never stale. The part of the emulation that
+// digest of everything it shows (catalogKey: in dev the tables by their metadata files, in prod the current
+// release alone; the zones, the environments the user may see, the user, strata.as_of / strata.snapshot). The
+// key is computed from the metadata database at every statement (no metadata file is read), so a new table,
+// snapshot, release or grant gives another key and a new database at once: never stale; and a staged prod
+// write, which prod's readers do not see, keeps prod's catalog database. The part of the emulation that
 // is the same for everyone (PostgreSQL's built-in rows, the macros: catalogBase) is built once per process into
 // a read-only database file that each catalog database attaches; a new key costs only the environment's own
 // relations. The engine pools these databases (bounded, closed when idle), retires one a statement changed, and
@@ -61,8 +62,15 @@ func (c *conn) catalogQuery(ctx context.Context, sql string) (setup *catalogSetu
 		return nil, sql, nil
 	}
 	toks = rewriteCatalog(toks)
+	asViews := viewsNamedElsewhere(toks)
+	toks = inlineViews(toks) // catalog_inline.go
 	out = join(toks)
 	refs := referenced(toks)
+	for n := range refs {
+		if sessionView(n) && !asViews[n] {
+			delete(refs, n) // an inlined view's alias, or a column qualified by it
+		}
+	}
 	want := wanted(catalogObjects(), refs)
 	switch {
 	case len(want) == 0:
@@ -94,9 +102,11 @@ func pooledCatalog(want map[string]bool, sql string) bool {
 
 // inPooledCatalog reports whether the long-lived catalog database holds an object. It leaves out the
 // strata.* tables and the session's settings (pg_settings, current_setting), so that sessions that SET
-// different things still share one database.
+// different things still share one database, and the views over the session's relations, which the rewriter
+// inlines.
 func inPooledCatalog(name string) bool {
-	return name != "strata" && !strings.HasPrefix(name, "strata.") && name != "pg_settings" && name != "current_setting"
+	return name != "strata" && !strings.HasPrefix(name, "strata.") && name != "pg_settings" && name != "current_setting" &&
+		!sessionView(name) // the rewriter inlines them (catalog_inline.go)
 }
 
 // wholeCatalog returns the setup of the whole emulation (but what inPooledCatalog leaves out) as the session
@@ -118,6 +128,9 @@ func (c *conn) wholeCatalog(ctx context.Context) (*catalogSetup, error) {
 		}
 	}
 	setup := engine.Setup{Key: key, Base: catalogBase(), Script: func() (string, error) {
+		if c.s.opts.onCatalogBuild != nil {
+			c.s.opts.onCatalogBuild(true)
+		}
 		e, err := c.loadCatalogEnv(ctx, all)
 		if err != nil {
 			return "", err
@@ -130,8 +143,8 @@ func (c *conn) wholeCatalog(ctx context.Context) (*catalogSetup, error) {
 }
 
 // catalogKey identifies everything the pooled catalog's script shows the session, from the metadata database
-// alone: loadCatalogEnv's zones, tables, snapshots and columns are functions of the tables' metadata files and
-// the current release (envs.TablesState) and of the session's time travel (a release's pins never change; an
+// alone: loadCatalogEnv's zones, tables, snapshots and columns are functions of what envs.TablesState covers
+// (dev: the tables' metadata files; prod: the current release, whose pins fix them) and of the session's time travel (a release's pins never change; an
 // instant's snapshot is fixed by those files); pg_database of the environments the user may read; the
 // macros of the environment, the user and the server version. The text of the emulation is this binary's
 // (catalogBase's name holds its digest).
@@ -245,6 +258,9 @@ func wanted(objs map[string]*catObject, refs map[string]bool) map[string]bool {
 
 // catalogScript returns the script that creates the wanted objects in a fresh database.
 func (c *conn) catalogScript(ctx context.Context, want map[string]bool) (string, error) {
+	if c.s.opts.onCatalogBuild != nil {
+		c.s.opts.onCatalogBuild(false)
+	}
 	e, err := c.loadCatalogEnv(ctx, want)
 	if err != nil {
 		return "", err

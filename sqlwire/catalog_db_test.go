@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -424,4 +425,153 @@ func TestColumnOriginsFollowEachSessionsSchemaVersion(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestBoundColumnsArePerSession: two sessions with the same view of dev (no time travel) run a join of
+// raw.people; a column is added to raw.people between the first session's bind and its RowDescription, and
+// the second session reads the new version meanwhile. Each RowDescription's table OIDs and attnums are those
+// of the table version its own statement read, and each is a column of pg_attribute in its own session.
+func TestBoundColumnsArePerSession(t *testing.T) {
+	t.Parallel()
+	const join = "SELECT * FROM raw.people p JOIN raw.visits v ON v.id = p.id"
+	const first = join + " WHERE 'first' = 'first'"
+	bound, resume := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	f := start(t, sqlwire.AfterBind(func(sql string) {
+		if strings.Contains(sql, "'first'") {
+			once.Do(func() { close(bound); <-resume })
+		}
+	}))
+	writeRows(t, f, "dev", "visits", []int64{1, 2})
+	a := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+	b := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+	origins := func(c *pgx.Conn, sql string) ([]string, error) {
+		rows, err := c.Query(context.Background(), sql)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []string
+		for _, fd := range rows.FieldDescriptions() {
+			out = append(out, fmt.Sprintf("%d %s %d", fd.TableOID, fd.Name, fd.TableAttributeNumber))
+		}
+		for rows.Next() {
+		}
+		return out, rows.Err()
+	}
+	type answer struct {
+		fields []string
+		err    error
+	}
+	firstDone := make(chan answer, 1)
+	go func() {
+		fields, err := origins(a, first)
+		firstDone <- answer{fields, err}
+	}()
+	select {
+	case <-bound:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first statement never bound its tables")
+	}
+	evolve(t, f.svc, "dev") // raw.people gets a column "extra"
+	got := map[*pgx.Conn][]string{}
+	var err error
+	got[b], err = origins(b, join)
+	close(resume)
+	require.NoError(t, err)
+	ans := <-firstDone
+	require.NoError(t, ans.err)
+	got[a] = ans.fields
+	require.Len(t, got[a], 6, "the first statement read raw.people before the new column")
+	require.Len(t, got[b], 7, "the second read it after")
+
+	const attrs = `SELECT CAST(a.attrelid AS text) || ' ' || a.attname || ' ' || CAST(a.attnum AS text)
+		FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid WHERE c.relname IN ('people', 'visits')`
+	for _, c := range []*pgx.Conn{a, b} {
+		inCatalog := map[string]bool{}
+		for _, s := range texts(t, c, attrs) {
+			inCatalog[s] = true
+		}
+		for _, fd := range got[c] {
+			require.True(t, inCatalog[fd], "field %q (table OID, name, attnum) is a column of pg_attribute: %q", fd, got[c])
+		}
+	}
+	require.Contains(t, got[b], strings.Fields(got[b][0])[0]+" extra 4", "the second session's raw.people has the new column")
+}
+
+// TestProdCatalogIsKeptAcrossStagedWrites: staged prod writes (more rows, a new column, a new table) change
+// nothing prod's readers see, so prod's catalog statements keep running in the catalog database they already
+// had, and show nothing staged; the release that publishes the writes is visible at the next statement.
+func TestProdCatalogIsKeptAcrossStagedWrites(t *testing.T) {
+	t.Parallel()
+	var builds atomic.Int64
+	var eng *engine.Engine
+	f := startWith(t, func(o *sqlwire.Options) { eng = o.Engine }, sqlwire.OnCatalogBuild(func(pooled bool) {
+		if pooled {
+			builds.Add(1)
+		}
+	}))
+	ctx := context.Background()
+	prod := f.connect(t, "prod", pgx.QueryExecModeSimpleProtocol)
+	columns := "SELECT column_name FROM information_schema.columns WHERE table_name = 'people' ORDER BY ordinal_position"
+	require.Equal(t, []string{"people 2 id,name,score"}, texts(t, prod, relations))
+	waitPooled(t, eng)
+	require.Equal(t, int64(1), builds.Load())
+
+	write(t, f.svc, "prod", true, people(200))
+	writeTable(t, f.svc, "prod", "staged", true)
+	evolve(t, f.svc, "prod")
+	for range 2 {
+		require.Equal(t, []string{"people 2 id,name,score"}, texts(t, prod, relations), "nothing staged shows")
+		require.Equal(t, []string{"id", "name", "score"}, texts(t, prod, columns))
+	}
+	require.Equal(t, int64(1), builds.Load(), "staged writes build no catalog database")
+
+	_, err := f.svc.Publish(ctx, "prod", nil, envs.PublishOptions{Actor: "test"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"people 5 id,name,score,extra", "staged 1 id,name,score"}, texts(t, prod, relations), "a release publish")
+	require.Equal(t, []string{"id", "name", "score", "extra"}, texts(t, prod, columns))
+	require.Equal(t, int64(2), builds.Load())
+}
+
+// TestSessionViewsRunInThePooledCatalog: pg_tables and information_schema's views, named as relations with
+// or without an alias, joined, or qualifying a column, answer from the pooled catalog database (their bodies
+// are part of the statement, not views of that database); named elsewhere (a comma join) they still answer.
+func TestSessionViewsRunInThePooledCatalog(t *testing.T) {
+	t.Parallel()
+	var builds, fresh atomic.Int64
+	var eng *engine.Engine
+	f := startWith(t, func(o *sqlwire.Options) { eng = o.Engine }, sqlwire.OnCatalogBuild(func(pooled bool) {
+		if pooled {
+			builds.Add(1)
+		} else {
+			fresh.Add(1)
+		}
+	}))
+	dev := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+	require.Equal(t, []string{"people 3 id,name,score"}, texts(t, dev, relations))
+	waitPooled(t, eng)
+	for _, c := range []struct {
+		sql  string
+		want []string
+	}{
+		{"SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw'", []string{"people"}},
+		{"SELECT c.column_name FROM information_schema.columns c WHERE c.table_name = 'people' ORDER BY c.ordinal_position",
+			[]string{"id", "name", "score"}},
+		{"SELECT information_schema.columns.column_name FROM information_schema.columns " +
+			"WHERE information_schema.columns.table_name = 'people' ORDER BY 1", []string{"id", "name", "score"}},
+		{"SELECT t.table_name || '.' || c.column_name || ' ' || c.data_type FROM information_schema.tables t " +
+			"JOIN information_schema.columns AS c ON c.table_name = t.table_name WHERE t.table_schema = 'raw' ORDER BY c.ordinal_position",
+			[]string{"people.id bigint", "people.name text", "people.score double precision"}},
+		{"SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = 'raw'", []string{"people"}},
+		{"SELECT schema_name FROM information_schema.schemata WHERE schema_name = 'raw'", []string{"raw"}},
+		{"SELECT count(*) FILTER (WHERE viewname IS NOT NULL)::text FROM pg_views WHERE schemaname = 'raw'", []string{"0"}},
+	} {
+		require.Equal(t, c.want, texts(t, dev, c.sql), c.sql)
+	}
+	require.Equal(t, int64(1), builds.Load(), "every statement ran in the pooled catalog database")
+	require.Equal(t, int64(0), fresh.Load(), "no statement needed a fresh database")
+	require.Equal(t, []string{"3"}, texts(t, dev, "SELECT count(*)::text FROM information_schema.tables t, information_schema.columns c "+
+		"WHERE c.table_name = t.table_name AND t.table_name = 'people'"), "a comma join: a fresh database with the views")
+	require.Equal(t, int64(1), fresh.Load())
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/errs"
 	"github.com/strata-data/strata/lake"
@@ -196,9 +195,8 @@ func (a *catalogAt) summary(ctx context.Context, c *conn, t lake.TableSummary) (
 // catalogCache keeps table columns by environment, table and snapshot: a new snapshot or release changes the
 // key, so nothing stale is served and nothing needs invalidating.
 type catalogCache struct {
-	mu    sync.Mutex
-	cols  map[string][]catCol
-	bound map[string][]engine.Column // the columns of tables queries bound last, by env and zone.table
+	mu   sync.Mutex
+	cols map[string][]catCol
 }
 
 func (cc *catalogCache) columns(ctx context.Context, svc *envs.Service, env string, t lake.TableSummary) ([]catCol, error) {

@@ -17,62 +17,132 @@ type catTable struct {
 
 const nullField = `\N`
 
-// valuesCells is the size (rows × columns) up to which createSQL inserts VALUES.
-const valuesCells = 1500
+// valuesCells is the number of varying values (rows × columns whose value differs between rows) up to which
+// createSQL inserts VALUES rather than one split string constant.
+const valuesCells = 100
 
-// createSQL creates the table. A large one comes from one string constant split in SQL: DuckDB binds a
-// VALUES list row by row (~60 ms for pg_type's 174 rows), one constant it binds once (~1 ms) but then casts
-// every column in an expression of its own; for a small one (a session's pg_class, pg_roles) those
-// expressions cost more than the rows, and an INSERT of VALUES is ~40% cheaper.
+// createSQL creates the table and inserts its rows. A column with the same value in every row is a constant
+// of the INSERT's SELECT; only the columns whose value varies come from a row source: DuckDB binds a VALUES
+// list value by value (~5 µs each: a session's pg_attribute of 38 rows × 26 columns took 5 ms, its 9 varying
+// columns 2.4 ms), and one string constant split in SQL it binds once (~1 ms) and then splits and casts
+// per column, which is cheaper from about 100 varying values on (pg_attribute's 342: 1.8 ms; pg_type's 174
+// rows as VALUES took ~60 ms). The split form separates fields and rows by the ASCII unit and record
+// separators; a table with a field holding one keeps VALUES.
 func (t *catTable) createSQL(b *strings.Builder) {
+	fmt.Fprintf(b, "CREATE TABLE %s (%s);\n", t.name, t.cols)
 	if len(t.rows) == 0 {
-		fmt.Fprintf(b, "CREATE TABLE %s (%s);\n", t.name, t.cols)
 		return
 	}
-	defs := strings.Split(t.cols, ",")
-	if len(t.rows)*len(defs) <= valuesCells {
-		fmt.Fprintf(b, "CREATE TABLE %s (%s);\nINSERT INTO %s VALUES ", t.name, t.cols, t.name)
-		for i, r := range t.rows {
-			if i > 0 {
-				b.WriteString(", ")
+	ncols := len(strings.Split(t.cols, ","))
+	varying, nulls := make([]bool, ncols), make([]bool, ncols)
+	n, plain := 0, true
+	for j := 0; j < ncols; j++ {
+		for _, r := range t.rows {
+			if r[j] != t.rows[0][j] {
+				varying[j] = true
 			}
-			b.WriteByte('(')
-			for j, f := range r {
-				if j > 0 {
-					b.WriteString(", ")
-				}
-				if f == nullField {
-					b.WriteString("NULL")
-				} else {
-					b.WriteString(sqlQuote(f))
-				}
-			}
-			b.WriteByte(')')
+			nulls[j] = nulls[j] || r[j] == nullField
 		}
-		b.WriteString(";\n")
-		return
+		if varying[j] {
+			n++
+			for _, r := range t.rows {
+				plain = plain && !strings.ContainsAny(r[j], fieldSep+rowSep)
+			}
+		}
 	}
-	fmt.Fprintf(b, "CREATE TABLE %s AS SELECT ", t.name)
-	for i, d := range defs {
-		name, typ, _ := strings.Cut(strings.TrimSpace(d), " ")
+	if n == 0 { // one row, or the same row repeated: the source keeps the row count
+		varying[0], n = true, 1
+	}
+	split := plain && len(t.rows)*n > valuesCells
+	fmt.Fprintf(b, "INSERT INTO %s SELECT ", t.name)
+	k := 0
+	for j := 0; j < ncols; j++ {
+		if j > 0 {
+			b.WriteString(", ")
+		}
+		switch {
+		case !varying[j]:
+			writeField(b, t.rows[0][j])
+		case split && nulls[j]:
+			k++
+			fmt.Fprintf(b, `NULLIF(s[%d], '\N')`, k)
+		case split:
+			k++
+			fmt.Fprintf(b, "s[%d]", k)
+		default:
+			k++
+			fmt.Fprintf(b, "v%d", k)
+		}
+	}
+	if split {
+		t.splitSource(b, varying)
+	} else {
+		t.valuesSource(b, varying, n)
+	}
+}
+
+// valuesSource writes FROM (VALUES ...) AS v(v1, ...) of the varying columns.
+func (t *catTable) valuesSource(b *strings.Builder, varying []bool, n int) {
+	b.WriteString(" FROM (VALUES ")
+	for i, r := range t.rows {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(b, `CAST(NULLIF(s[%d], '\N') AS %s) AS %s`, i+1, typ, name)
+		b.WriteByte('(')
+		k := 0
+		for j, f := range r {
+			if !varying[j] {
+				continue
+			}
+			if k > 0 {
+				b.WriteString(", ")
+			}
+			k++
+			writeField(b, f)
+		}
+		b.WriteByte(')')
 	}
-	b.WriteString(" FROM (SELECT string_split(l, chr(9)) AS s FROM unnest(string_split('")
+	b.WriteString(") AS v(")
+	for k := 1; k <= n; k++ {
+		if k > 1 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(b, "v%d", k)
+	}
+	b.WriteString(");\n")
+}
+
+// The separators of the split form: ASCII's unit separator between fields, its record separator between rows.
+const fieldSep, rowSep = "\x1f", "\x1e"
+
+// splitSource writes FROM (one string constant of the varying columns' rows, split into lists s).
+func (t *catTable) splitSource(b *strings.Builder, varying []bool) {
+	b.WriteString(" FROM (SELECT string_split(l, chr(31)) AS s FROM unnest(string_split('")
 	for i, r := range t.rows {
 		if i > 0 {
-			b.WriteByte('\n')
+			b.WriteString(rowSep)
 		}
+		k := 0
 		for j, f := range r {
-			if j > 0 {
-				b.WriteByte('\t')
+			if !varying[j] {
+				continue
 			}
-			b.WriteString(fieldEscaper.Replace(f))
+			if k > 0 {
+				b.WriteString(fieldSep)
+			}
+			k++
+			b.WriteString(strings.ReplaceAll(f, "'", "''"))
 		}
 	}
-	b.WriteString("', chr(10))) AS u(l));\n")
+	b.WriteString("', chr(30))) AS u(l));\n")
+}
+
+func writeField(b *strings.Builder, f string) {
+	if f == nullField {
+		b.WriteString("NULL")
+	} else {
+		b.WriteString(sqlQuote(f))
+	}
 }
 
 //go:embed catalogdata/pg_static.tsv
@@ -100,6 +170,3 @@ func staticCatalog() map[string]*catTable {
 	})
 	return staticTables
 }
-
-// fieldEscaper keeps a field inside the SQL string constant and its row (tabs and newlines become spaces).
-var fieldEscaper = strings.NewReplacer("'", "''", "\t", " ", "\n", " ", "\r", " ")

@@ -87,7 +87,7 @@ func parseSnapshots(v string) (map[string]int64, error) {
 
 // bindTables resolves the lake tables sql names as the session sees them: the environment's default view
 // (release pins in prod, latest in dev) unless strata.as_of / strata.snapshot say otherwise. It remembers
-// their columns for the RowDescription's table OID and attnum (columnOrigins).
+// their columns, as this session's own, for the RowDescription's table OID and attnum (columnOrigins).
 func (c *conn) bindTables(ctx context.Context, sql string) ([]engine.Table, error) {
 	svc := c.s.opts.Envs
 	release, at, _ := parseAsOf(c.vars[varAsOf].value)
@@ -102,7 +102,13 @@ func (c *conn) bindTables(ctx context.Context, sql string) ([]engine.Table, erro
 	if err != nil {
 		return nil, err
 	}
-	c.s.catalog.remember(c.boundKey(), tables)
+	c.bound = make(map[engine.QualifiedName][]engine.Column, len(tables))
+	for _, t := range tables {
+		c.bound[engine.QualifiedName{Schema: t.Schema, Name: t.Name}] = t.Columns
+	}
+	if c.s.opts.afterBind != nil {
+		c.s.opts.afterBind(sql)
+	}
 	return tables, nil
 }
 
@@ -154,40 +160,17 @@ func (c *conn) bindAt(ctx context.Context, sql string, release int64, at lake.Sn
 	return out, nil
 }
 
-// boundKey is the part of the key of the columns a session's queries bound that says which version of each
-// table it reads: its environment and its time travel (strata.as_of, strata.snapshot). Sessions that read a
-// table at different times, and so may see different schema versions (columns added, dropped, reordered),
-// never read each other's columns: each session's RowDescription agrees with its own pg_attribute.
-func (c *conn) boundKey() string {
-	return c.env + "\x00" + c.vars[varAsOf].value + "\x00" + c.vars[varSnapshot].value + "\x00"
-}
-
-// remember keeps the columns of tables a query just bound, by the session's boundKey and the table.
-func (cc *catalogCache) remember(key string, tables []engine.Table) {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if cc.bound == nil || len(cc.bound) > 10000 {
-		cc.bound = map[string][]engine.Column{}
-	}
-	for _, t := range tables {
-		cc.bound[key+t.Schema+"."+t.Name] = t.Columns
-	}
-}
-
 // columnOrigins sets the table OID and attnum of RowDescription fields that are plain columns of the lake
 // tables sql reads, consistent with pg_attribute, as PostgreSQL reports them for RPostgreSQL and pgjdbc's
 // follow-up lookups. One table: the fields named as its columns (same name and type). Several (a join): as
 // DuckDB's parse tree resolves them (joinOrigins). Any other field keeps 0.
 func (c *conn) columnOrigins(sql string, fields []pgproto3.FieldDescription) {
 	bound := map[engine.QualifiedName][]engine.Column{}
-	key := c.boundKey()
-	c.s.catalog.mu.Lock()
 	for _, q := range engine.ReferencedNames(sql) {
-		if cs, ok := c.s.catalog.bound[key+q.String()]; ok {
+		if cs, ok := c.bound[q]; ok {
 			bound[q] = cs
 		}
 	}
-	c.s.catalog.mu.Unlock()
 	switch len(bound) {
 	case 0:
 		return

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/strata-data/strata/auth"
+	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
 )
 
@@ -35,6 +36,10 @@ type conn struct {
 	out     []byte         // encoded rows not yet written (rows.go)
 	stmts   map[string]*prepared
 	portals map[string]*portal
+	// bound are the columns of the lake tables the session's last statement bound, as it read them: its
+	// RowDescription's table OIDs and attnums come from these (columnOrigins), never from another session's
+	// statement, which may have read another version of a table whatever its time travel.
+	bound map[engine.QualifiedName][]engine.Column
 
 	pid    uint32
 	secret []byte

@@ -31,6 +31,9 @@ type Options struct {
 	TLS *tls.Config
 	// Datasets lists the training-set datasets strata.datasets shows; nil = none.
 	Datasets DatasetLister
+
+	afterBind      func(sql string)  // tests: called after a statement bound its tables, before it runs
+	onCatalogBuild func(pooled bool) // tests: called when a catalog statement's script is built (pooled: the long-lived database's)
 }
 
 // Server answers PostgreSQL clients. It is safe for concurrent use; each connection is served by its own
