@@ -22,6 +22,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -45,7 +46,14 @@ func main() {
 	label := flag.String("label", "", "label printed first")
 	push := flag.Bool("push", false, "load keyspace rows through POST /push first, then exit")
 	serve := flag.String("serve", "", "instead of loading, serve canned answers on this address (to measure the generator)")
+	cpuprofile := flag.String("cpuprofile", "", "write the generator's CPU profile to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		fail(err)
+		fail(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
+	}
 	if *serve != "" {
 		fail(serveCanned(*serve, o.key))
 	}
