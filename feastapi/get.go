@@ -464,6 +464,25 @@ func uniq(list []string) string {
 
 const epoch = `"1970-01-01T00:00:00Z"`
 
+// Lists of n equal items are copied from these precomputed texts (prefixes of them), not built item by item:
+// every status of a column is usually PRESENT.
+var (
+	presentList = strings.Repeat(`"PRESENT",`, 1000)
+	epochList   = strings.Repeat(epoch+",", 1000)
+)
+
+// appendList appends n copies of item, comma separated, from list (n copies of item+","), or item by item when
+// n is longer than list.
+func appendList(b []byte, list, item string, n int) []byte {
+	if n <= 0 {
+		return b
+	}
+	if l := n * (len(item) + 1); l <= len(list) {
+		return append(b, list[:l-1]...)
+	}
+	return appendRepeat(b, item, n)
+}
+
 // render writes Feast's column-major response: the key columns first, then each feature with its statuses and
 // event timestamps.
 func (s *Server) render(b, tail []byte, p *plan, rows [][]online.JSONRow) ([]byte, []byte) {
@@ -482,61 +501,123 @@ func (s *Server) render(b, tail []byte, p *plan, rows [][]online.JSONRow) ([]byt
 			b = appendSep(b, e)
 			b = appendValue(b, v)
 		}
-		b = appendRepeat(append(b, `],"statuses":[`...), `"PRESENT"`, p.n)
-		b = appendRepeat(append(b, `],"event_timestamps":[`...), epoch, p.n)
+		b = appendList(append(b, `],"statuses":[`...), presentList, `"PRESENT"`, p.n)
+		b = appendList(append(b, `],"event_timestamps":[`...), epochList, epoch, p.n)
 		b = append(b, "]}"...)
 	}
-	// Each instance's event_timestamps list is formatted once, for all its features, into tail.
-	stamps := make([][2]int, 0, 4)
-	for i := range p.insts {
+	// Each instance's event_timestamps list is formatted once, for all its features, into tail, and each of its
+	// rows gets its state (absent, too old, fresh) once, for all its features.
+	insts := make([]instRows, len(p.insts))
+	for i, in := range p.insts {
 		start := len(tail)
 		tail = appendStamps(tail, rows[i])
-		stamps = append(stamps, [2]int{start, len(tail)})
+		insts[i] = instRows{rows: rows[i], stamps: [2]int{start, len(tail)}}
+		insts[i].states, insts[i].allFresh = rowStates(rows[i], time.Duration(in.view.TTL).Microseconds(), now)
 	}
 	for i, c := range p.cols {
 		b = appendSep(b, i+len(p.keys))
-		st := stamps[c.idx]
-		b = s.appendColumn(b, c, rows[c.idx], tail[st[0]:st[1]], now)
+		in := &insts[c.idx]
+		b = appendColumn(b, c.pos, in, tail[in.stamps[0]:in.stamps[1]])
 	}
 	return append(b, "]}\n"...), tail
 }
 
-func appendStamps(b []byte, rows []online.JSONRow) []byte {
-	for e, r := range rows {
-		b = appendSep(b, e)
-		if !r.Found {
-			b = append(b, epoch...)
-			continue
+// instRows is one instance's rows as render needs them.
+type instRows struct {
+	rows     []online.JSONRow
+	stamps   [2]int // its event_timestamps list in render's tail
+	states   []rowState
+	allFresh bool // every row found and within the TTL
+}
+
+// rowState is what a row's status is, before its values are looked at.
+type rowState uint8
+
+const (
+	rowFresh   rowState = iota
+	rowAbsent           // NOT_FOUND
+	rowExpired          // OUTSIDE_MAX_AGE, unless the value is missing
+)
+
+// rowStates classifies rows against the TTL (µs; 0 = none) at now.
+func rowStates(rows []online.JSONRow, ttl, now int64) ([]rowState, bool) {
+	states := make([]rowState, len(rows))
+	all := true
+	for e := range rows {
+		switch r := &rows[e]; {
+		case !r.Found:
+			states[e], all = rowAbsent, false
+		case ttl > 0 && now-r.EventUS > ttl:
+			states[e], all = rowExpired, false
 		}
-		b = record.AppendJSONTime(b, r.EventUS)
+	}
+	return states, all
+}
+
+func appendStamps(b []byte, rows []online.JSONRow) []byte {
+	prev, from, to := int64(0), 0, 0 // rows often share an event time (one load): its text is copied
+	for e := range rows {
+		r := &rows[e]
+		b = appendSep(b, e)
+		switch {
+		case !r.Found:
+			b = append(b, epoch...)
+		case e > 0 && to > from && r.EventUS == prev:
+			b = append(b, b[from:to]...)
+		default:
+			from = len(b)
+			b = record.AppendJSONTime(b, r.EventUS)
+			prev, to = r.EventUS, len(b)
+		}
 	}
 	return b
 }
 
-func (s *Server) appendColumn(b []byte, c column, rows []online.JSONRow, stamps []byte, now int64) []byte {
-	ttl := time.Duration(c.inst.view.TTL).Microseconds()
+// appendColumn writes one feature's values, statuses and event timestamps (stamps, formatted by render). The
+// values are the stored JSON texts, copied; the statuses, when all PRESENT (the common case), one copy.
+func appendColumn(b []byte, pos int, in *instRows, stamps []byte) []byte {
 	b = append(b, `{"values":[`...)
-	for e, r := range rows {
-		b = appendSep(b, e)
-		b = append(b, r.Cells[c.pos].JSON(r.Data)...)
+	present := in.allFresh
+	for e := range in.rows {
+		r := &in.rows[e]
+		if e > 0 {
+			b = append(b, ',')
+		}
+		c := r.Cells[pos]
+		if c.Len == 0 {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, r.Data[c.Off:c.Off+c.Len]...)
+		}
+		if c.Kind == record.Null || c.Kind == record.Missing {
+			present = false
+		}
 	}
 	b = append(b, `],"statuses":[`...)
-	for e, r := range rows {
-		b = appendSep(b, e)
-		switch k := r.Cells[c.pos].Kind; {
-		case !r.Found || k == record.Missing:
-			b = append(b, `"NOT_FOUND"`...)
-		case ttl > 0 && now-r.EventUS > ttl:
-			b = append(b, `"OUTSIDE_MAX_AGE"`...)
-		case k == record.Null:
-			b = append(b, `"NULL_VALUE"`...)
-		default:
-			b = append(b, `"PRESENT"`...)
+	if present {
+		b = appendList(b, presentList, `"PRESENT"`, len(in.rows))
+	} else {
+		for e := range in.rows {
+			b = appendSep(b, e)
+			b = append(b, status(in.states[e], in.rows[e].Cells[pos].Kind)...)
 		}
 	}
 	b = append(b, `],"event_timestamps":[`...)
 	b = append(b, stamps...)
 	return append(b, "]}"...)
+}
+
+// status is the Feast status of a value of kind in a row of state st.
+func status(st rowState, k record.Kind) string {
+	switch {
+	case st == rowAbsent || k == record.Missing:
+		return `"NOT_FOUND"`
+	case st == rowExpired:
+		return `"OUTSIDE_MAX_AGE"`
+	case k == record.Null:
+		return `"NULL_VALUE"`
+	}
+	return `"PRESENT"`
 }
 
 func appendSep(b []byte, i int) []byte {
