@@ -13,7 +13,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -143,16 +142,29 @@ type Backend interface {
 	Close() error
 }
 
-var spaceRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*/[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
-
 // Space names an environment's key space.
 func Space(env, name string) string { return env + "/" + name }
 
+// checkSpace accepts ENV/NAME, each part a letter, digit or _ then letters, digits, _ . or - (checked by hand:
+// every lookup checks its space, and a regexp took 2% of a 1x50 request).
 func checkSpace(space string) error {
-	if !spaceRe.MatchString(space) {
+	env, name, ok := strings.Cut(space, "/")
+	if !ok || !spacePart(env) || !spacePart(name) {
 		return fmt.Errorf("key space %q: want ENV/NAME (letters, digits, _ . -): %w", space, ErrInvalid)
 	}
 	return nil
+}
+
+func spacePart(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_':
+		case (c == '.' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
 
 // New returns the store over a backend.
