@@ -62,18 +62,19 @@ type JSONRow struct {
 type Buffer struct {
 	data, text []byte
 	keys       []byte
+	refs       [][]byte // the keys of a lookup, slices of keys
 	cells      []record.Cell
 	rows       []JSONRow
 }
 
 // Size is the memory the buffer holds, in bytes (a caller keeping buffers can drop an oversized one).
 func (b *Buffer) Size() int {
-	return cap(b.data) + cap(b.text) + cap(b.keys) + cap(b.cells)*12 + cap(b.rows)*56
+	return cap(b.data) + cap(b.text) + cap(b.keys) + cap(b.refs)*24 + cap(b.cells)*12 + cap(b.rows)*56
 }
 
 // Reset forgets the rows of earlier calls (their memory is reused).
 func (b *Buffer) Reset() {
-	b.data, b.text, b.keys, b.cells, b.rows = b.data[:0], b.text[:0], b.keys[:0], b.cells[:0], b.rows[:0]
+	b.data, b.text, b.keys, b.refs, b.cells, b.rows = b.data[:0], b.text[:0], b.keys[:0], b.refs[:0], b.cells[:0], b.rows[:0]
 }
 
 // Store is an online store. All methods are safe for concurrent use. Spaces are "ENV/NAME" (Space).
@@ -414,17 +415,11 @@ func (s *store) lookup(ctx context.Context, space string, entities [][]Value, bu
 	if err := checkSpace(space); err != nil {
 		return nil, err
 	}
-	keys := make([][]byte, len(entities))
-	ends := make([]int, len(entities))
-	from := len(buf.keys)
+	keys := grow(&buf.refs, len(entities))
 	for i, e := range entities {
+		start := len(buf.keys)
 		buf.keys = record.Key(buf.keys, e)
-		ends[i] = len(buf.keys)
-	}
-	start := from
-	for i, end := range ends {
-		keys[i] = buf.keys[start:end:end]
-		start = end
+		keys[i] = buf.keys[start:len(buf.keys):len(buf.keys)] // stays valid if buf.keys is reallocated later
 	}
 	vals, data, err := s.b.Lookup(ctx, space, keys, buf.data)
 	buf.data = data

@@ -110,30 +110,36 @@ func appends(b *bolt.Bucket, key []byte) bool {
 // the same pages.
 func (s *Store) Lookup(_ context.Context, space string, keys [][]byte, dst []byte) ([][]byte, []byte, error) {
 	out := make([][]byte, len(keys))
-	spans := make([][2]int, len(keys)) // where each value landed in dst; [0, 0] when absent
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(space))
-		if b == nil {
-			return nil
-		}
-		c := b.Cursor()
-		for j, i := range sortedOrder(keys) {
-			k, v := c.Seek(keys[i])
-			if v == nil || !bytes.Equal(k, keys[i]) {
-				continue
-			}
-			if cap(dst)-len(dst) < len(v) { // rows of one view are about the same size: room for the rest
-				left := len(keys) - j
-				dst = slices.Grow(dst, len(v)*left+len(v)/2*left)
-			}
-			spans[i][0] = len(dst)
-			dst = append(dst, v...)
-			spans[i][1] = len(dst)
-		}
-		return nil
-	})
+	tx, err := s.db.Begin(false)
 	if err != nil {
 		return nil, dst, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	b := tx.Bucket([]byte(space))
+	if b == nil {
+		return out, dst, nil
+	}
+	// Where each value landed in dst ([0, 0] when absent) and the keys' order: on the stack for small batches.
+	var spanBuf [8][2]int
+	var orderBuf [8]int
+	spans, order := spanBuf[:0], orderBuf[:0]
+	if len(keys) > len(spanBuf) {
+		spans, order = make([][2]int, 0, len(keys)), make([]int, 0, len(keys))
+	}
+	spans, order = spans[:len(keys)], sortedOrder(keys, order)
+	c := b.Cursor()
+	for j, i := range order {
+		k, v := c.Seek(keys[i])
+		if v == nil || !bytes.Equal(k, keys[i]) {
+			continue
+		}
+		if cap(dst)-len(dst) < len(v) { // rows of one view are about the same size: room for the rest
+			left := len(keys) - j
+			dst = slices.Grow(dst, len(v)*left+len(v)/2*left)
+		}
+		spans[i][0] = len(dst)
+		dst = append(dst, v...)
+		spans[i][1] = len(dst)
 	}
 	for i, sp := range spans {
 		if sp[1] > sp[0] {
@@ -143,11 +149,10 @@ func (s *Store) Lookup(_ context.Context, space string, keys [][]byte, dst []byt
 	return out, dst, nil
 }
 
-// sortedOrder returns the indexes of keys in key order.
-func sortedOrder(keys [][]byte) []int {
-	order := make([]int, len(keys))
-	for i := range order {
-		order[i] = i
+// sortedOrder appends the indexes of keys in key order to order.
+func sortedOrder(keys [][]byte, order []int) []int {
+	for i := range keys {
+		order = append(order, i)
 	}
 	if !slices.IsSortedFunc(keys, bytes.Compare) {
 		slices.SortFunc(order, func(a, b int) int { return bytes.Compare(keys[a], keys[b]) })
