@@ -17,10 +17,10 @@ import (
 // coalescingConn holds back the full-buffer writes of a response whose header declares its Content-Length (up to
 // maxHeld bytes) and sends them with the write that completes it — or with any write that is not a full buffer
 // (the tail, or a handler's explicit flush) — in one writev. Held bytes also leave whenever net/http turns to
-// reading (it sets a read deadline after every response; Close sends them too), so nothing stays held past its
-// response. Streamed (chunked) responses, whose handlers flush and wait, pass through untouched; the one case
-// delayed is a fixed-length response whose handler flushes exactly a full buffer mid-way and then waits for the
-// client, which no Strata handler does (its bytes leave with the response's next write).
+// reading (it sets a read deadline after every response; Close sends them too, within heldWriteTimeout), so
+// nothing stays held past its response. Streamed (chunked) responses, whose handlers flush and wait, pass through
+// untouched; the one case delayed is a fixed-length response whose handler flushes exactly a full buffer mid-way
+// and then waits for the client, which no Strata handler does (its bytes leave with the response's next write).
 
 // connBufferSize is the size of net/http's connection write buffer (bufferBeforeChunkingSize is the response's;
 // the connection's is 4 << 10): a write of exactly this many bytes is a full buffer with more to follow.
@@ -127,17 +127,25 @@ func responseLength(p []byte) int {
 	return 0
 }
 
-// flush sends held bytes; the caller holds mu.
+// heldWriteTimeout bounds the write of held bytes outside a Write: net/http has reset the connection's write
+// deadline by then, and a client that stopped reading must not hold the connection forever.
+const heldWriteTimeout = 10 * time.Second
+
+// flush sends held bytes; the caller holds mu. Outside Write, bytes are still held only when a handler wrote less
+// than the Content-Length it declared (a complete response leaves with its last write): net/http is about to
+// close the connection.
 func (c *coalescingConn) flush() error {
 	c.left = 0
 	if len(c.held) > 0 && c.err == nil {
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(heldWriteTimeout))
 		_, c.err = c.Conn.Write(c.held)
+		_ = c.Conn.SetWriteDeadline(time.Time{})
 	}
 	c.held = c.held[:0]
 	return c.err
 }
 
-// release sends held bytes before net/http reads or waits.
+// release sends held bytes when net/http turns to reading (it sets a read deadline after every response).
 func (c *coalescingConn) release() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -145,8 +153,14 @@ func (c *coalescingConn) release() error {
 	return c.flush()
 }
 
+// Read marks the next write as a response's first. It sends nothing: net/http reads in the background while a
+// handler writes, and a response held mid-way leaves with its own last write.
 func (c *coalescingConn) Read(p []byte) (int, error) {
-	if err := c.release(); err != nil {
+	c.mu.Lock()
+	c.fresh = true
+	err := c.err
+	c.mu.Unlock()
+	if err != nil {
 		return 0, err
 	}
 	return c.Conn.Read(p)

@@ -199,7 +199,16 @@ func TestHeldBytesLeaveWithTheResponse(t *testing.T) {
 	write(resp[:connBufferSize])
 	require.Equal(t, []int{connBufferSize}, rec.take(), "not fresh: the previous write started the response")
 	require.Equal(t, resp[:connBufferSize], readN(t, received, connBufferSize))
-	require.NoError(t, c.Close())
+
+	// A response cut short and its connection closed: Close sends what is held.
+	require.NoError(t, c.SetReadDeadline(time.Time{}))
+	write(resp[:connBufferSize])
+	require.Empty(t, rec.take())
+	done := make(chan error, 1)
+	go func() { done <- c.Close() }()
+	require.Equal(t, resp[:connBufferSize], readN(t, received, connBufferSize))
+	require.NoError(t, <-done)
+	require.Equal(t, []int{connBufferSize}, rec.take())
 }
 
 func readN(t *testing.T, ch chan []byte, n int) []byte {
