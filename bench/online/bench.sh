@@ -66,7 +66,7 @@ serve_strata() { # label extra-env...
 	port=$(free_port)
 	env "$@" "$work/strata" serve --addr "127.0.0.1:$port" >"$work/$label.log" 2>&1 &
 	pids+=($!)
-	wait_http "http://127.0.0.1:$port/healthz"
+	wait_http "http://127.0.0.1:$port/healthz" || { tail -20 "$work/$label.log" >&2; return 1; }
 	"$work/loadgen" -push -url "http://127.0.0.1:$port" -query env=dev -keyspace "$KEYSPACE"
 	measure "$label" "http://127.0.0.1:$port" env=dev
 	kill "${pids[-1]}"
@@ -107,11 +107,12 @@ echo "# feast $("$FEAST_VENV/bin/python" -c 'import feast; print(feast.__version
 for store in sqlite redis; do
 	arg=""
 	[[ $store == redis ]] && arg="127.0.0.1:$redis_port"
-	"$FEAST_VENV/bin/python" "$root/bench/online/feast_setup.py" "$work/feast-$store" "$KEYSPACE" $arg >"$work/feast-$store.setup.log" 2>&1
+	"$FEAST_VENV/bin/python" "$root/bench/online/feast_setup.py" "$work/feast-$store" "$KEYSPACE" $arg >"$work/feast-$store.setup.log" 2>&1 ||
+		{ tail -20 "$work/feast-$store.setup.log" >&2; exit 1; }
 	port=$(free_port)
 	(cd "$work/feast-$store" && exec "$FEAST_VENV/bin/feast" serve -h 127.0.0.1 -p "$port" >"$work/feast-$store.log" 2>&1) &
 	pids+=($!)
-	wait_http "http://127.0.0.1:$port/health"
+	wait_http "http://127.0.0.1:$port/health" || { tail -20 "$work/feast-$store.log" >&2; exit 1; }
 	measure "feast-$store" "http://127.0.0.1:$port" ""
 	kill "${pids[-1]}"
 	wait "${pids[-1]}" 2>/dev/null || true
