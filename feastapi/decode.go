@@ -303,25 +303,33 @@ func fastGetRequest(body []byte, req *getRequest) bool {
 	return ok && s.peek() == 0
 }
 
-// entities reads the column-major entity object, each column a list of scalars.
+// entities reads the column-major entity object, each column a list of scalars, reusing e's memory.
 func (s *scanner) entities(e *entities) bool {
-	e.names, e.cols = e.names[:0], map[string][]json.RawMessage{}
+	e.cols = e.cols[:0]
 	return s.object(func(key []byte) bool {
-		name := string(key)
-		if _, dup := e.cols[name]; dup {
-			return false
+		for i := range e.cols {
+			if e.cols[i].name == string(key) {
+				return false // given twice
+			}
 		}
-		col := []json.RawMessage{}
-		if !s.list(func() bool {
+		if len(e.cols) < cap(e.cols) {
+			e.cols = e.cols[:len(e.cols)+1]
+		} else {
+			e.cols = append(e.cols, entityCol{})
+		}
+		c := &e.cols[len(e.cols)-1]
+		if c.name != string(key) {
+			c.name = string(key)
+		}
+		c.vals = c.vals[:0]
+		if c.vals == nil {
+			c.vals = []json.RawMessage{}
+		}
+		return s.list(func() bool {
 			v, ok := s.scalar()
-			col = append(col, v)
+			c.vals = append(c.vals, v)
 			return ok
-		}) {
-			return false
-		}
-		e.names = append(e.names, name)
-		e.cols[name] = col
-		return true
+		})
 	})
 }
 

@@ -40,12 +40,12 @@ func FuzzFastDecodeMatchesJSON(f *testing.F) {
 		require.Equal(t, std.FeatureService, fast.FeatureService, body)
 		require.Equal(t, std.FullFeatureNames, fast.FullFeatureNames, body)
 		require.Equal(t, std.IncludeVersionMetadata, fast.IncludeVersionMetadata, body)
-		require.Equal(t, std.Entities.names, fast.Entities.names, body)
 		require.Equal(t, len(std.Entities.cols), len(fast.Entities.cols), body)
 		for k, col := range std.Entities.cols {
-			require.Len(t, fast.Entities.cols[k], len(col), body)
-			for i := range col {
-				require.Equal(t, string(col[i]), string(fast.Entities.cols[k][i]), body)
+			require.Equal(t, col.name, fast.Entities.cols[k].name, body)
+			require.Len(t, fast.Entities.cols[k].vals, len(col.vals), body)
+			for i := range col.vals {
+				require.Equal(t, string(col.vals[i]), string(fast.Entities.cols[k].vals[i]), body)
 			}
 		}
 	})

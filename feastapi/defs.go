@@ -98,6 +98,7 @@ type instance struct {
 	view     *features.View
 	ref      string // how the request named it: "view" or "view(k=v)"
 	space    string // key space name within the environment
+	plain    string // online.Space(env, space): the space read when the syncer serves none
 	keys     []features.JoinKey
 	features []string
 	idx      int // position in its shape's instances

@@ -48,10 +48,25 @@ func (r *getRequest) features() []string {
 	return r.Features
 }
 
-// entities is the column-major entity map, in the order the request lists its keys.
+// entities is the column-major entity map, in the order the request lists its keys (a request names one or a
+// few: a slice, found by name, reused from request to request by the fast decoder).
 type entities struct {
-	names []string
-	cols  map[string][]json.RawMessage
+	cols []entityCol
+}
+
+type entityCol struct {
+	name string
+	vals []json.RawMessage
+}
+
+// col returns the values of the key named name.
+func (e *entities) col(name string) ([]json.RawMessage, bool) {
+	for i := range e.cols {
+		if e.cols[i].name == name {
+			return e.cols[i].vals, true
+		}
+	}
+	return nil, false
 }
 
 func (e *entities) UnmarshalJSON(b []byte) error {
@@ -59,7 +74,7 @@ func (e *entities) UnmarshalJSON(b []byte) error {
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return fmt.Errorf(`"entities" must be an object of join key -> list of values`)
 	}
-	e.cols = map[string][]json.RawMessage{}
+	e.cols = nil
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
@@ -70,11 +85,10 @@ func (e *entities) UnmarshalJSON(b []byte) error {
 		if err := dec.Decode(&col); err != nil {
 			return fmt.Errorf(`entities.%s must be a list of values`, name)
 		}
-		if _, dup := e.cols[name]; dup {
+		if _, dup := e.col(name); dup {
 			return fmt.Errorf(`entities.%s is given twice`, name)
 		}
-		e.names = append(e.names, name)
-		e.cols[name] = col
+		e.cols = append(e.cols, entityCol{name: name, vals: col})
 	}
 	return nil
 }
@@ -97,12 +111,24 @@ type shape struct {
 	names []byte
 }
 
-// plan is a resolved request: its shape, the key columns and their values.
+// plan is a resolved request: its shape, the key columns and their values. Its slices are reused from request
+// to request (it lives in the pooled outBuf).
 type plan struct {
 	*shape
-	keys    []features.JoinKey // in the request's order
-	n       int
-	keyVals map[string][]online.Value
+	keys []features.JoinKey // in the request's order
+	vals [][]online.Value   // vals[i] are the values of keys[i]
+	n    int
+	need []features.JoinKey // scratch of entityValues
+}
+
+// valsOf returns the values of the key named name.
+func (p *plan) valsOf(name string) []online.Value {
+	for i := range p.keys {
+		if p.keys[i].Name == name {
+			return p.vals[i]
+		}
+	}
+	return nil
 }
 
 func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
@@ -122,8 +148,16 @@ func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer putBody(body) // the request's raw entity values point into it
-	var req getRequest
-	if err := decodeGetRequest(body.Bytes(), &req); err != nil {
+	out := outPool.Get().(*outBuf)
+	defer func() {
+		if cap(out.b) <= 4<<20 && out.rows.Size() <= 4<<20 {
+			out.rows.Reset()
+			outPool.Put(out)
+		}
+	}()
+	req := &out.req
+	*req = getRequest{Entities: entities{cols: req.Entities.cols[:0]}} // keeps the columns' memory
+	if err := decodeGetRequest(body.Bytes(), req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -132,38 +166,43 @@ func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p, err := s.resolve(cat, env, &req)
-	if err != nil {
+	p := &out.plan
+	if err := s.resolve(cat, env, req, p); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := outPool.Get().(*outBuf)
-	defer func() {
-		if cap(out.b) <= 4<<20 && out.rows.Size() <= 4<<20 {
-			out.rows.Reset()
-			outPool.Put(out)
-		}
-	}()
-	rows := make([][]online.JSONRow, len(p.insts))
+	out.results = grow(out.results, len(p.insts))
 	for i, in := range p.insts {
-		ents := make([][]online.Value, p.n)
-		flat := make([]online.Value, p.n*len(in.keys))
-		for e := range ents {
-			ents[e] = flat[e*len(in.keys) : (e+1)*len(in.keys)]
-			for k, jk := range in.keys {
-				ents[e][k] = p.keyVals[jk.Name][e]
+		out.ents, out.flat = grow(out.ents, p.n), grow(out.flat, p.n*len(in.keys))
+		for e := range out.ents {
+			out.ents[e] = out.flat[e*len(in.keys) : (e+1)*len(in.keys)]
+		}
+		for k, jk := range in.keys {
+			for e, v := range p.valsOf(jk.Name) {
+				out.ents[e][k] = v
 			}
 		}
-		if rows[i], err = s.o.Store.GetJSON(r.Context(), s.space(env, in.space), ents, in.features, &out.rows); err != nil {
+		if out.results[i], err = s.o.Store.GetJSON(r.Context(), s.instanceSpace(env, in), out.ents, in.features, &out.rows); err != nil {
 			s.fail(w, r, err)
 			return
 		}
 	}
-	out.b, out.tail = s.render(out.b[:0], out.tail[:0], p, rows)
+	out.b, out.tail = s.render(out.b[:0], out.tail[:0], p, out.results, out)
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h["Content-Type"] = jsonType[:1:1]
 	h.Set("Content-Length", strconv.Itoa(len(out.b))) // one write, no chunked framing
 	_, _ = w.Write(out.b)
+}
+
+// jsonType is the Content-Type of answers, shared read-only (Header.Set would allocate it per request).
+var jsonType = []string{"application/json"}
+
+// grow returns s with length n, reusing its memory.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // outBuf is a response buffer (a 100 × 50 answer is about a third of a megabyte), its scratch space and the
@@ -171,34 +210,49 @@ func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
 type outBuf struct {
 	b, tail []byte
 	rows    online.Buffer
+	// The request, its plan and the per-request slices, kept with their memory.
+	req     getRequest
+	plan    plan
+	results [][]online.JSONRow
+	ents    [][]online.Value
+	flat    []online.Value
+	insts   []instRows
+	states  []rowState
 }
 
 var outPool = sync.Pool{New: func() any { return new(outBuf) }}
 
-// resolve checks a request against the environment's definitions. Every unknown name is reported at once.
-func (s *Server) resolve(cat *catalog, env string, req *getRequest) (*plan, error) {
+// resolve checks a request against the environment's definitions into p. Every unknown name is reported at once.
+func (s *Server) resolve(cat *catalog, env string, req *getRequest, p *plan) error {
 	var scratch [512]byte
 	key := appendShapeKey(scratch[:0], req)
 	cat.mu.RLock()
 	sh, ok := cat.shapes[string(key)]
 	cat.mu.RUnlock()
-	if ok {
-		p := &plan{shape: sh}
-		return p, s.entityValues(p, req)
-	}
-	p, err := s.resolveShape(cat, env, req)
-	if err != nil {
-		return nil, err
-	}
-	cat.mu.Lock()
-	if len(cat.shapes) < maxShapes {
-		if cat.shapes == nil {
-			cat.shapes = map[string]*shape{}
+	if !ok {
+		var err error
+		if sh, err = s.resolveShape(cat, env, req); err != nil {
+			return err
 		}
-		cat.shapes[string(key)] = p.shape
+		cat.mu.Lock()
+		if len(cat.shapes) < maxShapes {
+			if cat.shapes == nil {
+				cat.shapes = map[string]*shape{}
+			}
+			cat.shapes[string(key)] = sh
+		}
+		cat.mu.Unlock()
 	}
-	cat.mu.Unlock()
-	return p, s.entityValues(p, req)
+	p.shape = sh
+	return s.entityValues(p, req)
+}
+
+// instanceSpace is the key space an instance is read from: the syncer's, else the environment's plain one.
+func (s *Server) instanceSpace(env string, in *instance) string {
+	if sp, ok := s.o.Sync.Served(env, in.space); ok {
+		return sp
+	}
+	return in.plain
 }
 
 // maxShapes bounds the shapes cached per catalog: callers making up new feature lists cannot grow memory.
@@ -225,12 +279,12 @@ func appendShapeKey(b []byte, req *getRequest) []byte {
 }
 
 // resolveShape builds a request's shape.
-func (s *Server) resolveShape(cat *catalog, env string, req *getRequest) (*plan, error) {
+func (s *Server) resolveShape(cat *catalog, env string, req *getRequest) (*shape, error) {
 	refs, err := featureRefs(cat, env, req)
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{shape: &shape{}}
+	p := &shape{}
 	byRef := map[string]*instance{}
 	var unknownViews, offlineViews, unknownFeats, bad []string
 	for _, ref := range refs {
@@ -260,7 +314,7 @@ func (s *Server) resolveShape(cat *catalog, env string, req *getRequest) (*plan,
 			if err != nil {
 				return nil, err
 			}
-			in = &instance{view: v, ref: vname, space: space, keys: keys, idx: len(p.insts)}
+			in = &instance{view: v, ref: vname, space: space, plain: online.Space(env, space), keys: keys, idx: len(p.insts)}
 			byRef[space] = in
 			p.insts = append(p.insts, in)
 		}
@@ -350,7 +404,7 @@ func viewFeatures(v *features.View, feat string) []string {
 	return []string{""}
 }
 
-func (p *plan) checkNames(full bool) error {
+func (p *shape) checkNames(full bool) error {
 	seen := map[string]bool{}
 	for _, c := range p.cols {
 		if seen[c.name] {
@@ -367,22 +421,23 @@ func (p *plan) checkNames(full bool) error {
 // entityValues checks the entity columns: every join key the views need, no other, equal lengths within the
 // limit, values of the keys' types.
 func (s *Server) entityValues(p *plan, req *getRequest) error {
-	need := map[string]features.JoinKey{}
+	need := p.need[:0]
 	var missing []string
 	for _, in := range p.insts {
 		for _, k := range in.keys {
-			if _, ok := need[k.Name]; !ok {
-				need[k.Name] = k
-				if _, given := req.Entities.cols[k.Name]; !given {
+			if !hasKey(need, k.Name) {
+				need = append(need, k)
+				if _, given := req.Entities.col(k.Name); !given {
 					missing = append(missing, fmt.Sprintf("%s (a %s, needed by feature view %s)", k.Name, k.Type, in.ref))
 				}
 			}
 		}
 	}
+	p.need = need
 	var unknown []string
-	for _, name := range req.Entities.names {
-		if _, ok := need[name]; !ok {
-			unknown = append(unknown, name)
+	for _, c := range req.Entities.cols {
+		if !hasKey(need, c.name) {
+			unknown = append(unknown, c.name)
 		}
 	}
 	switch {
@@ -392,23 +447,24 @@ func (s *Server) entityValues(p *plan, req *getRequest) error {
 		return fmt.Errorf("entities has keys no requested feature view uses: %s (the views need %s): %w", strings.Join(unknown, ", "), keyNames(need), ErrInvalid)
 	}
 	p.n = -1
-	p.keyVals = map[string][]online.Value{}
-	for _, name := range req.Entities.names {
-		col := req.Entities.cols[name]
-		if p.n >= 0 && len(col) != p.n {
+	p.keys = p.keys[:0]
+	p.vals = grow(p.vals, len(req.Entities.cols))
+	for i, c := range req.Entities.cols {
+		if p.n >= 0 && len(c.vals) != p.n {
 			return fmt.Errorf("entities lists have different lengths (%s has %d, %s has %d): give one value per entity row in every list: %w",
-				req.Entities.names[0], p.n, name, len(col), ErrInvalid)
+				req.Entities.cols[0].name, p.n, c.name, len(c.vals), ErrInvalid)
 		}
-		p.n = len(col)
+		p.n = len(c.vals)
 		if p.n > s.o.MaxEntities {
 			return fmt.Errorf("%d entity rows is more than serving.max_entities (%d): split the request: %w", p.n, s.o.MaxEntities, ErrTooLarge)
 		}
-		vals, err := keyValues(need[name], col)
+		k := need[keyIndex(need, c.name)]
+		vals, err := keyValues(k, c.vals, p.vals[i][:0])
 		if err != nil {
 			return err
 		}
-		p.keyVals[name] = vals
-		p.keys = append(p.keys, need[name])
+		p.vals[i] = vals
+		p.keys = append(p.keys, k)
 	}
 	if p.n < 0 {
 		p.n = 0
@@ -416,10 +472,21 @@ func (s *Server) entityValues(p *plan, req *getRequest) error {
 	return nil
 }
 
-func keyNames(m map[string]features.JoinKey) string {
+func hasKey(keys []features.JoinKey, name string) bool { return keyIndex(keys, name) >= 0 }
+
+func keyIndex(keys []features.JoinKey, name string) int {
+	for i := range keys {
+		if keys[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func keyNames(keys []features.JoinKey) string {
 	var out []string
-	for n := range m {
-		out = append(out, n)
+	for _, k := range keys {
+		out = append(out, k.Name)
 	}
 	sort.Strings(out)
 	return strings.Join(out, ", ")
@@ -427,8 +494,8 @@ func keyNames(m map[string]features.JoinKey) string {
 
 // keyValues converts a column of JSON values to a join key's type: integers for int/long keys, strings for
 // string keys. Anything else is a 400 naming the key, the row and the value.
-func keyValues(k features.JoinKey, col []json.RawMessage) ([]online.Value, error) {
-	out := make([]online.Value, len(col))
+func keyValues(k features.JoinKey, col []json.RawMessage, dst []online.Value) ([]online.Value, error) {
+	out := grow(dst, len(col))
 	for i, raw := range col {
 		switch k.Type {
 		case "int", "long":
@@ -464,9 +531,28 @@ func uniq(list []string) string {
 
 const epoch = `"1970-01-01T00:00:00Z"`
 
+// Lists of n equal items are copied from these precomputed texts (prefixes of them), not built item by item:
+// every status of a column is usually PRESENT.
+var (
+	presentList = strings.Repeat(`"PRESENT",`, 1000)
+	epochList   = strings.Repeat(epoch+",", 1000)
+)
+
+// appendList appends n copies of item, comma separated, from list (n copies of item+","), or item by item when
+// n is longer than list.
+func appendList(b []byte, list, item string, n int) []byte {
+	if n <= 0 {
+		return b
+	}
+	if l := n * (len(item) + 1); l <= len(list) {
+		return append(b, list[:l-1]...)
+	}
+	return appendRepeat(b, item, n)
+}
+
 // render writes Feast's column-major response: the key columns first, then each feature with its statuses and
 // event timestamps.
-func (s *Server) render(b, tail []byte, p *plan, rows [][]online.JSONRow) ([]byte, []byte) {
+func (s *Server) render(b, tail []byte, p *plan, rows [][]online.JSONRow, out *outBuf) ([]byte, []byte) {
 	now := s.o.Now().UnixMicro()
 	b = append(b, `{"metadata":{"feature_names":[`...)
 	for i, k := range p.keys {
@@ -475,68 +561,135 @@ func (s *Server) render(b, tail []byte, p *plan, rows [][]online.JSONRow) ([]byt
 	}
 	b = append(appendSep(b, len(p.keys)*len(p.cols)), p.names...)
 	b = append(b, `]},"results":[`...)
-	for i, k := range p.keys {
+	for i := range p.keys {
 		b = appendSep(b, i)
 		b = append(b, `{"values":[`...)
-		for e, v := range p.keyVals[k.Name] {
+		for e, v := range p.vals[i] {
 			b = appendSep(b, e)
 			b = appendValue(b, v)
 		}
-		b = appendRepeat(append(b, `],"statuses":[`...), `"PRESENT"`, p.n)
-		b = appendRepeat(append(b, `],"event_timestamps":[`...), epoch, p.n)
+		b = appendList(append(b, `],"statuses":[`...), presentList, `"PRESENT"`, p.n)
+		b = appendList(append(b, `],"event_timestamps":[`...), epochList, epoch, p.n)
 		b = append(b, "]}"...)
 	}
-	// Each instance's event_timestamps list is formatted once, for all its features, into tail.
-	stamps := make([][2]int, 0, 4)
-	for i := range p.insts {
+	// Each instance's event_timestamps list is formatted once, for all its features, into tail, and each of its
+	// rows gets its state (absent, too old, fresh) once, for all its features.
+	out.insts = grow(out.insts, len(p.insts))
+	out.states = grow(out.states, len(p.insts)*p.n)
+	insts := out.insts
+	for i, in := range p.insts {
 		start := len(tail)
 		tail = appendStamps(tail, rows[i])
-		stamps = append(stamps, [2]int{start, len(tail)})
+		insts[i] = instRows{rows: rows[i], stamps: [2]int{start, len(tail)}}
+		insts[i].states = out.states[i*p.n : (i+1)*p.n]
+		insts[i].allFresh = rowStates(rows[i], time.Duration(in.view.TTL).Microseconds(), now, insts[i].states)
 	}
 	for i, c := range p.cols {
 		b = appendSep(b, i+len(p.keys))
-		st := stamps[c.idx]
-		b = s.appendColumn(b, c, rows[c.idx], tail[st[0]:st[1]], now)
+		in := &insts[c.idx]
+		b = appendColumn(b, c.pos, in, tail[in.stamps[0]:in.stamps[1]])
 	}
 	return append(b, "]}\n"...), tail
 }
 
-func appendStamps(b []byte, rows []online.JSONRow) []byte {
-	for e, r := range rows {
-		b = appendSep(b, e)
-		if !r.Found {
-			b = append(b, epoch...)
-			continue
+// instRows is one instance's rows as render needs them.
+type instRows struct {
+	rows     []online.JSONRow
+	stamps   [2]int // its event_timestamps list in render's tail
+	states   []rowState
+	allFresh bool // every row found and within the TTL
+}
+
+// rowState is what a row's status is, before its values are looked at.
+type rowState uint8
+
+const (
+	rowFresh   rowState = iota
+	rowAbsent           // NOT_FOUND
+	rowExpired          // OUTSIDE_MAX_AGE, unless the value is missing
+)
+
+// rowStates classifies rows against the TTL (µs; 0 = none) at now into states (one per row) and tells whether
+// every row is fresh.
+func rowStates(rows []online.JSONRow, ttl, now int64, states []rowState) bool {
+	all := true
+	for e := range rows {
+		switch r := &rows[e]; {
+		case !r.Found:
+			states[e], all = rowAbsent, false
+		case ttl > 0 && now-r.EventUS > ttl:
+			states[e], all = rowExpired, false
+		default:
+			states[e] = rowFresh
 		}
-		b = record.AppendJSONTime(b, r.EventUS)
+	}
+	return all
+}
+
+func appendStamps(b []byte, rows []online.JSONRow) []byte {
+	prev, from, to := int64(0), 0, 0 // rows often share an event time (one load): its text is copied
+	for e := range rows {
+		r := &rows[e]
+		b = appendSep(b, e)
+		switch {
+		case !r.Found:
+			b = append(b, epoch...)
+		case e > 0 && to > from && r.EventUS == prev:
+			b = append(b, b[from:to]...)
+		default:
+			from = len(b)
+			b = record.AppendJSONTime(b, r.EventUS)
+			prev, to = r.EventUS, len(b)
+		}
 	}
 	return b
 }
 
-func (s *Server) appendColumn(b []byte, c column, rows []online.JSONRow, stamps []byte, now int64) []byte {
-	ttl := time.Duration(c.inst.view.TTL).Microseconds()
+// appendColumn writes one feature's values, statuses and event timestamps (stamps, formatted by render). The
+// values are the stored JSON texts, copied; the statuses, when all PRESENT (the common case), one copy.
+func appendColumn(b []byte, pos int, in *instRows, stamps []byte) []byte {
 	b = append(b, `{"values":[`...)
-	for e, r := range rows {
-		b = appendSep(b, e)
-		b = append(b, r.Cells[c.pos].JSON(r.Data)...)
+	present := in.allFresh
+	for e := range in.rows {
+		r := &in.rows[e]
+		if e > 0 {
+			b = append(b, ',')
+		}
+		c := r.Cells[pos]
+		if c.Len == 0 {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, r.Data[c.Off:c.Off+c.Len]...)
+		}
+		if c.Kind == record.Null || c.Kind == record.Missing {
+			present = false
+		}
 	}
 	b = append(b, `],"statuses":[`...)
-	for e, r := range rows {
-		b = appendSep(b, e)
-		switch k := r.Cells[c.pos].Kind; {
-		case !r.Found || k == record.Missing:
-			b = append(b, `"NOT_FOUND"`...)
-		case ttl > 0 && now-r.EventUS > ttl:
-			b = append(b, `"OUTSIDE_MAX_AGE"`...)
-		case k == record.Null:
-			b = append(b, `"NULL_VALUE"`...)
-		default:
-			b = append(b, `"PRESENT"`...)
+	if present {
+		b = appendList(b, presentList, `"PRESENT"`, len(in.rows))
+	} else {
+		for e := range in.rows {
+			b = appendSep(b, e)
+			b = append(b, status(in.states[e], in.rows[e].Cells[pos].Kind)...)
 		}
 	}
 	b = append(b, `],"event_timestamps":[`...)
 	b = append(b, stamps...)
 	return append(b, "]}"...)
+}
+
+// status is the Feast status of a value of kind in a row of state st.
+func status(st rowState, k record.Kind) string {
+	switch {
+	case st == rowAbsent || k == record.Missing:
+		return `"NOT_FOUND"`
+	case st == rowExpired:
+		return `"OUTSIDE_MAX_AGE"`
+	case k == record.Null:
+		return `"NULL_VALUE"`
+	}
+	return `"PRESENT"`
 }
 
 func appendSep(b []byte, i int) []byte {

@@ -151,14 +151,14 @@ func (s *Server) pushColumns(v *features.View, keys []features.JoinKey, df *enti
 	var missing, problems []string
 	for _, c := range want {
 		known[c.name] = true
-		if _, ok := df.cols[c.name]; !ok && c.name != v.CreatedTime {
+		if _, ok := df.col(c.name); !ok && c.name != v.CreatedTime {
 			missing = append(missing, c.name)
 		}
 	}
 	var unknown []string
-	for _, name := range df.names {
-		if !known[name] {
-			unknown = append(unknown, name)
+	for _, c := range df.cols {
+		if !known[c.name] {
+			unknown = append(unknown, c.name)
 		}
 	}
 	if len(missing) > 0 {
@@ -173,7 +173,7 @@ func (s *Server) pushColumns(v *features.View, keys []features.JoinKey, df *enti
 	n := -1
 	var out []pushCol
 	for i, c := range want {
-		raw, ok := df.cols[c.name]
+		raw, ok := df.col(c.name)
 		if !ok {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/go-chi/chi/v5/middleware"
 )
@@ -101,15 +102,26 @@ func (h hostSet) allows(host string) bool {
 // probes answer whatever the Host: orchestrators probe by pod address.
 var probes = map[string]bool{"/healthz": true, "/readyz": true}
 
-// checkHost refuses a request whose Host header names no allowed host.
+// checkHost refuses a request whose Host header names no allowed host. The last Host header found allowed is
+// remembered as sent, so a client repeating it (every request of a keep-alive client) is not parsed again.
 func (s *Server) checkHost(next http.Handler) http.Handler {
+	var lastAllowed atomic.Pointer[string]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !probes[r.URL.Path] && !s.hosts.allows(r.Host) {
+		if last := lastAllowed.Load(); last != nil && *last == r.Host {
+			next.ServeHTTP(w, r)
+			return
+		}
+		allowed := s.hosts.allows(r.Host)
+		if !allowed && !probes[r.URL.Path] {
 			s.deps.Log.Warn("refused a request for another host (DNS rebinding?)", "host", r.Host, "method", r.Method,
 				"path", r.URL.Path, "request_id", middleware.GetReqID(r.Context()))
 			writeError(w, http.StatusForbidden, "FORBIDDEN", fmt.Sprintf(
 				"Host %q is not a name of this server; if it is, add it to server.allowed_hosts (STRATA_SERVER_ALLOWED_HOSTS)", r.Host))
 			return
+		}
+		if allowed {
+			host := r.Host
+			lastAllowed.Store(&host)
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -197,11 +209,14 @@ func (s *Server) refuseCrossOrigin(w http.ResponseWriter, r *http.Request) {
 }
 
 // securityHeaders stops browsers from sniffing responses into another type (a CSV rendered as HTML) and from
-// framing them.
+// framing them. The values are shared, read-only slices (Header.Set would allocate one per header and request;
+// Header.Add on them reallocates, as their capacity is their length).
 func securityHeaders(next http.Handler) http.Handler {
+	nosniff, deny := []string{"nosniff"}, []string{"DENY"}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("X-Frame-Options", "DENY")
+		h := w.Header()
+		h["X-Content-Type-Options"] = nosniff[:1:1]
+		h["X-Frame-Options"] = deny[:1:1]
 		next.ServeHTTP(w, r)
 	})
 }

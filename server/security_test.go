@@ -142,6 +142,8 @@ func TestHostHeaderChecked(t *testing.T) {
 		{"STRATA.example.com", 200},
 		{"strata.example.com.:443", 200},
 		{"ml.corp.example", 200},
+		{"evil.example", 403}, // refused after allowed hosts too (the last allowed Host is remembered)
+		{"ml.corp.example.evil", 403},
 	}
 	for _, tc := range cases {
 		t.Run(tc.host, func(t *testing.T) {

@@ -129,7 +129,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		ErrorLog: slog.NewLogLogger(s.deps.Log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(coalescingListener{ln}) }() // a fixed-length response in one write: coalesce.go
 	select {
 	case err := <-errc:
 		return err

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Online serving benchmark: Strata (`strata serve`, embedded store and Redis) and Feast (`feast serve`, sqlite and
 # Redis online stores) on the same data (10,000 entities × 50 float features) in one run, loaded by the same
-# bounded Go load generator on loopback (POST /get-online-features, identical request bodies): 1 entity × 50
-# features and 100 × 50, at concurrency 1 and 16. Prints one line per server and shape: RPS, p50, p99.
+# bounded Go load generator on loopback (bench/online/loadgen: raw keep-alive HTTP/1.1 connections, identical
+# request bodies, answers checked): 1 entity × 50 features and 100 × 50, at concurrency 1 and 16. Prints one line
+# per server and shape: RPS, p50, p99 and the generator's own CPU per request (gen_cpu); first the generator
+# against a canned net/http server (its cost alone), and the load average before and after.
 #
-#   bench/online/bench.sh                 # DURATION=5s KEYSPACE=10000 FEAST_VENV=~/.cache/strata/feast-venv
-# Feast comes from PyPI (pip install feast) into its own venv; without it the Feast lines are skipped with a notice.
+#   bench/online/bench.sh     # DURATION=5s KEYSPACE=10000 FEAST_VENV=~/.cache/strata/feast-venv SERVERS="embedded redis feast"
+# STRATA_BIN=path uses a built strata instead of building one. Feast comes from PyPI (pip install feast) into its
+# own venv; without it the Feast lines are skipped with a notice.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DURATION=${DURATION:-5s}
 KEYSPACE=${KEYSPACE:-10000}
 FEAST_VENV=${FEAST_VENV:-$HOME/.cache/strata/feast-venv}
+SERVERS=${SERVERS:-embedded redis feast}
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -20,7 +24,11 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_http() { for _ in $(seq 1 300); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.2; done; echo "no answer from $1" >&2; return 1; }
 
 cd "$root"
-go build -tags duckdb_arrow -o "$work/strata" ./cmd/strata
+if [[ -n ${STRATA_BIN:-} ]]; then
+	cp "$STRATA_BIN" "$work/strata"
+else
+	go build -tags duckdb_arrow -o "$work/strata" ./cmd/strata
+fi
 go build -o "$work/loadgen" ./bench/online/loadgen
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
@@ -58,31 +66,55 @@ serve_strata() { # label extra-env...
 	port=$(free_port)
 	env "$@" "$work/strata" serve --addr "127.0.0.1:$port" >"$work/$label.log" 2>&1 &
 	pids+=($!)
-	wait_http "http://127.0.0.1:$port/healthz"
+	wait_http "http://127.0.0.1:$port/healthz" || { tail -20 "$work/$label.log" >&2; return 1; }
 	"$work/loadgen" -push -url "http://127.0.0.1:$port" -query env=dev -keyspace "$KEYSPACE"
 	measure "$label" "http://127.0.0.1:$port" env=dev
 	kill "${pids[-1]}"
 	wait "${pids[-1]}" 2>/dev/null || true
 }
 
-echo "# $(date -u +%FT%TZ) $(nproc) cores; $KEYSPACE entities × 50 float features; $DURATION per line"
-serve_strata strata-embedded
-serve_strata strata-redis STRATA_ONLINE_BACKEND=redis "STRATA_ONLINE_REDIS_ADDR=127.0.0.1:$redis_port"
+# The generator alone: against a canned net/http server (gen_cpu is what one request costs the generator).
+canned() {
+	local port
+	port=$(free_port)
+	"$work/loadgen" -serve "127.0.0.1:$port" >/dev/null 2>&1 &
+	pids+=($!)
+	for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+	for n in 1 100; do
+		"$work/loadgen" -label loadgen-vs-canned -url "http://127.0.0.1:$port" -entities "$n" -c 16 -duration "$DURATION" -keyspace "$KEYSPACE"
+	done
+	kill "${pids[-1]}"
+	wait "${pids[-1]}" 2>/dev/null || true
+}
 
+has() { [[ " $SERVERS " == *" $1 "* ]]; }
+
+echo "# $(date -u +%FT%TZ) $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); strata $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'); $KEYSPACE entities × 50 float features; $DURATION per line"
+canned
+has embedded && serve_strata strata-embedded
+has redis && serve_strata strata-redis STRATA_ONLINE_BACKEND=redis "STRATA_ONLINE_REDIS_ADDR=127.0.0.1:$redis_port"
+
+if ! has feast; then
+	echo "# load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+	exit 0
+fi
 if [[ ! -x "$FEAST_VENV/bin/feast" ]]; then
 	echo "# feast: not installed in $FEAST_VENV (python3 -m venv $FEAST_VENV && $FEAST_VENV/bin/pip install feast): skipped"
+	echo "# load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 	exit 0
 fi
 echo "# feast $("$FEAST_VENV/bin/python" -c 'import feast; print(feast.__version__)')"
 for store in sqlite redis; do
 	arg=""
 	[[ $store == redis ]] && arg="127.0.0.1:$redis_port"
-	"$FEAST_VENV/bin/python" "$root/bench/online/feast_setup.py" "$work/feast-$store" "$KEYSPACE" $arg >"$work/feast-$store.setup.log" 2>&1
+	"$FEAST_VENV/bin/python" "$root/bench/online/feast_setup.py" "$work/feast-$store" "$KEYSPACE" $arg >"$work/feast-$store.setup.log" 2>&1 ||
+		{ tail -20 "$work/feast-$store.setup.log" >&2; exit 1; }
 	port=$(free_port)
 	(cd "$work/feast-$store" && exec "$FEAST_VENV/bin/feast" serve -h 127.0.0.1 -p "$port" >"$work/feast-$store.log" 2>&1) &
 	pids+=($!)
-	wait_http "http://127.0.0.1:$port/health"
+	wait_http "http://127.0.0.1:$port/health" || { tail -20 "$work/feast-$store.log" >&2; exit 1; }
 	measure "feast-$store" "http://127.0.0.1:$port" ""
 	kill "${pids[-1]}"
 	wait "${pids[-1]}" 2>/dev/null || true
 done
+echo "# load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"

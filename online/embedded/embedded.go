@@ -105,40 +105,59 @@ func appends(b *bolt.Bucket, key []byte) bool {
 }
 
 // Lookup appends the stored values of keys to dst (nil for absent ones), from one read transaction: bbolt's
-// memory is valid only inside it, so values are copied.
+// memory is valid only inside it, so values are copied. One cursor seeks the keys in sorted order: it reuses its
+// page stack (a Get per key allocates its own cursor and stack, 5 allocations each), and neighbouring keys walk
+// the same pages.
 func (s *Store) Lookup(_ context.Context, space string, keys [][]byte, dst []byte) ([][]byte, []byte, error) {
 	out := make([][]byte, len(keys))
-	ends := make([]int, len(keys))
-	from := len(dst)
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(space))
-		if b == nil {
-			return nil
-		}
-		for i, k := range keys {
-			if v := b.Get(k); v != nil {
-				if cap(dst)-len(dst) < len(v) { // rows of one view are about the same size
-					dst = slices.Grow(dst, len(v)*(len(keys)-i)+len(v)/2*(len(keys)-i))
-				}
-				dst = append(dst, v...)
-				ends[i] = len(dst)
-			} else {
-				ends[i] = -1
-			}
-		}
-		return nil
-	})
+	tx, err := s.db.Begin(false)
 	if err != nil {
 		return nil, dst, err
 	}
-	start := from
-	for i, end := range ends {
-		if end >= 0 && len(dst) > from {
-			out[i] = dst[start:end:end]
-			start = end
+	defer func() { _ = tx.Rollback() }()
+	b := tx.Bucket([]byte(space))
+	if b == nil {
+		return out, dst, nil
+	}
+	// Where each value landed in dst ([0, 0] when absent) and the keys' order: on the stack for small batches.
+	var spanBuf [8][2]int
+	var orderBuf [8]int
+	spans, order := spanBuf[:0], orderBuf[:0]
+	if len(keys) > len(spanBuf) {
+		spans, order = make([][2]int, 0, len(keys)), make([]int, 0, len(keys))
+	}
+	spans, order = spans[:len(keys)], sortedOrder(keys, order)
+	c := b.Cursor()
+	for j, i := range order {
+		k, v := c.Seek(keys[i])
+		if v == nil || !bytes.Equal(k, keys[i]) {
+			continue
+		}
+		if cap(dst)-len(dst) < len(v) { // rows of one view are about the same size: room for the rest
+			left := len(keys) - j
+			dst = slices.Grow(dst, len(v)*left+len(v)/2*left)
+		}
+		spans[i][0] = len(dst)
+		dst = append(dst, v...)
+		spans[i][1] = len(dst)
+	}
+	for i, sp := range spans {
+		if sp[1] > sp[0] {
+			out[i] = dst[sp[0]:sp[1]:sp[1]]
 		}
 	}
 	return out, dst, nil
+}
+
+// sortedOrder appends the indexes of keys in key order to order.
+func sortedOrder(keys [][]byte, order []int) []int {
+	for i := range keys {
+		order = append(order, i)
+	}
+	if !slices.IsSortedFunc(keys, bytes.Compare) {
+		slices.SortFunc(order, func(a, b int) int { return bytes.Compare(keys[a], keys[b]) })
+	}
+	return order
 }
 
 const scanBatch = 4096

@@ -181,6 +181,7 @@ func batchGet(t *testing.T, s online.Store) {
 	for i := 99; i >= 0; i-- {
 		ids = append(ids, int64(i))
 	}
+	ids = append(ids, 10, 10, 3, 98, 0) // keys asked again, in any order
 	got := get(t, s, "dev/v", ids, "b", "a", "nope")
 	for i, id := range ids {
 		if id%2 == 1 {

@@ -106,3 +106,26 @@ func sameJSON(t *testing.T, want, got []byte, kind Kind) {
 		require.Equal(t, b, a, "%s vs %s", got, want)
 	}
 }
+
+// TestDecodeTruncatedIsAnError cuts a stored row (every kind, a JSON text longer than 127 bytes) at every length:
+// decoding it is an error naming the corruption, never a panic or a value read past the end.
+func TestDecodeTruncatedIsAnError(t *testing.T) {
+	vals := []Value{StringValue(string(bytes.Repeat([]byte("long "), 40))), FloatValue(0.25), IntValue(-3), BytesValue([]byte{1, 2}),
+		BoolValue(true), TimestampValue(1_700_000_000_000_000), {Kind: Null}, StringValue("x")}
+	fields := make([]Field, len(vals))
+	for k, v := range vals {
+		fields[k] = Field{Name: string(rune('a' + k)), Kind: v.Kind}
+	}
+	sc := NewSchema(fields)
+	slots := Slots(sc, []string{"a", "b", "c", "d", "e", "f", "g", "h"})
+	for _, row := range [][]byte{Encode(nil, sc, 1, 0, false, vals), encodeV1(sc, 1, vals)} {
+		cells := make([]Cell, len(vals))
+		_, _, err := DecodeJSON(row, slots, cells, nil)
+		require.NoError(t, err)
+		for n := HeaderLen; n < len(row); n++ {
+			_, _, err := DecodeJSON(row[:n:n], slots, cells, nil)
+			require.ErrorContains(t, err, "corrupt online value", "cut at %d of %d bytes", n, len(row))
+			require.Error(t, DecodeInto(row[:n:n], slots, make([]Value, len(vals))), "cut at %d", n)
+		}
+	}
+}
