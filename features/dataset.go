@@ -693,24 +693,16 @@ type pitSQL struct {
 //     the view's rows past a hash table of the matches; rows equal in all three are one match, and the one
 //     kept is chosen by a hash of its features, so a rebuild keeps the same row.
 func pointInTime(v *View, keys []JoinKey, feats []string, i int, src, spineTime string) (*pitSQL, error) {
-	created := "CAST(NULL AS TIMESTAMPTZ)"
-	if v.CreatedTime != "" {
-		created = "CAST(" + ident(v.CreatedTime) + " AS TIMESTAMPTZ)"
+	k, err := pitKeysOf(v, keys)
+	if err != nil {
+		return nil, err
 	}
-	var fKeys, sKeys, part, aKeys, on, semi, notNull []string
-	for n, k := range keys {
-		dt, err := engine.IcebergToDuckDB(k.Type)
-		if err != nil {
-			return nil, err
-		}
-		kn := fmt.Sprintf("__strata_k%d", n)
-		fKeys = append(fKeys, fmt.Sprintf("CAST(%s AS %s) AS %s", ident(k.Name), dt, kn))
-		sKeys = append(sKeys, fmt.Sprintf("CAST(%s AS %s)", ident(k.Name), dt))
-		notNull = append(notNull, ident(k.Name)+" IS NOT NULL")
-		part = append(part, kn)
+	created, fKeys, sKeys, part, notNull := k.created, k.fKeys, k.sKeys, k.part, k.notNull
+	var aKeys, on, semi []string
+	for n, kn := range part {
 		aKeys = append(aKeys, "m."+kn)
 		on = append(on, fmt.Sprintf("j%d.%s = a%d.%s", i, kn, i, kn))
-		semi = append(semi, fmt.Sprintf("x.%s = CAST(s.%s AS %s)", kn, ident(k.Name), dt))
+		semi = append(semi, fmt.Sprintf("x.%s = CAST(s.%s AS %s)", kn, ident(keys[n].Name), k.types[n]))
 	}
 	ts := "CAST(" + ident(v.EventTime) + " AS TIMESTAMPTZ)"
 	semi = append(semi, "x.__strata_ts = CAST(s."+ident(v.EventTime)+" AS TIMESTAMPTZ)")
@@ -785,6 +777,36 @@ func positionalScan(v *View, tables []engine.Table) string {
 
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
+// pitKeys are the SQL pieces both point-in-time plans build from a view's join keys and created time.
+type pitKeys struct {
+	created string   // the created time as TIMESTAMPTZ, or a typed NULL
+	types   []string // each key's DuckDB type
+	fKeys   []string // feature side: CAST(key AS type) AS __strata_k<n>
+	sKeys   []string // spine side: CAST(key AS type)
+	part    []string // __strata_k<n>
+	notNull []string // key IS NOT NULL
+}
+
+func pitKeysOf(v *View, keys []JoinKey) (*pitKeys, error) {
+	k := &pitKeys{created: "CAST(NULL AS TIMESTAMPTZ)"}
+	if v.CreatedTime != "" {
+		k.created = "CAST(" + ident(v.CreatedTime) + " AS TIMESTAMPTZ)"
+	}
+	for n, key := range keys {
+		dt, err := engine.IcebergToDuckDB(key.Type)
+		if err != nil {
+			return nil, err
+		}
+		kn := fmt.Sprintf("__strata_k%d", n)
+		k.types = append(k.types, dt)
+		k.fKeys = append(k.fKeys, fmt.Sprintf("CAST(%s AS %s) AS %s", ident(key.Name), dt, kn))
+		k.sKeys = append(k.sKeys, fmt.Sprintf("CAST(%s AS %s)", ident(key.Name), dt))
+		k.notNull = append(k.notNull, ident(key.Name)+" IS NOT NULL")
+		k.part = append(k.part, kn)
+	}
+	return k, nil
+}
+
 // pointInTimeByPosition is pointInTime for a view read by positionalScan: the window over the narrow rows
 // carries each match's position (file_index, file_row_number) instead of its (event time, created time), so
 //   - rows equal in keys, event time and created time are ordered by their position, and the match is the
@@ -792,22 +814,11 @@ func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") 
 //   - the wide pass reads only the features, of the rows at the matched positions (a semi-join on two integers),
 //     and needs no deduplication: a position is one row.
 func pointInTimeByPosition(v *View, keys []JoinKey, feats []string, i int, scan, spineTime string) (*pitSQL, error) {
-	created := "CAST(NULL AS TIMESTAMPTZ)"
-	if v.CreatedTime != "" {
-		created = "CAST(" + ident(v.CreatedTime) + " AS TIMESTAMPTZ)"
+	k, err := pitKeysOf(v, keys)
+	if err != nil {
+		return nil, err
 	}
-	var fKeys, sKeys, part, notNull []string
-	for n, k := range keys {
-		dt, err := engine.IcebergToDuckDB(k.Type)
-		if err != nil {
-			return nil, err
-		}
-		kn := fmt.Sprintf("__strata_k%d", n)
-		fKeys = append(fKeys, fmt.Sprintf("CAST(%s AS %s) AS %s", ident(k.Name), dt, kn))
-		sKeys = append(sKeys, fmt.Sprintf("CAST(%s AS %s)", ident(k.Name), dt))
-		notNull = append(notNull, ident(k.Name)+" IS NOT NULL")
-		part = append(part, kn)
-	}
+	created, fKeys, sKeys, part, notNull := k.created, k.fKeys, k.sKeys, k.part, k.notNull
 	ts := "CAST(" + ident(v.EventTime) + " AS TIMESTAMPTZ)"
 	inTTL := "m.__strata_m IS NOT NULL"
 	if v.TTL > 0 {
