@@ -506,7 +506,7 @@ func (m *Materializer) writeOnline(ctx context.Context, t *target, rows string, 
 	for _, k := range t.keys {
 		names = append(names, k.Name)
 	}
-	if err := m.Online.WriteLatest(ctx, run.Instance, names, cr); err != nil {
+	if err := m.Online.WriteRecomputed(ctx, run.Instance, names, cr); err != nil {
 		return fmt.Errorf("online store, key space %s: the offline table was written (snapshot %d): %w", run.Instance, run.SnapshotID, err)
 	}
 	run.OnlineRows = cr.rows

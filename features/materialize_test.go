@@ -24,7 +24,7 @@ type recordingSink struct {
 	spaces map[string][]string // space -> rows "v1|v2|..."
 }
 
-func (s *recordingSink) WriteLatest(_ context.Context, space string, keys []string, rdr array.RecordReader) error {
+func (s *recordingSink) WriteRecomputed(_ context.Context, space string, keys []string, rdr array.RecordReader) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.spaces == nil {

@@ -84,6 +84,10 @@ type Store interface {
 	// row is replaced only by a strictly newer (event_ts, created_ts); a null created_ts is older than any.
 	// It does not release rdr. On error some rows may have been written (each entity's write is atomic).
 	WriteLatest(ctx context.Context, space string, keys []string, rdr array.RecordReader) error
+	// WriteRecomputed is WriteLatest for rows computed again at the times they had (a materialisation that
+	// recomputed window aggregations after late rows): a row whose (event_ts, created_ts) equals the stored one
+	// replaces it too; an older one still does not.
+	WriteRecomputed(ctx context.Context, space string, keys []string, rdr array.RecordReader) error
 	// Fill writes rdr's rows (columns as WriteLatest's) into a fresh key space: one that nobody reads or writes
 	// until the filler serves it (the syncer's space of a new snapshot). It is the bulk path for loading a whole
 	// table: there is no "newer wins" check, a row replaces what the space holds for its entity, so rdr must hold
@@ -119,9 +123,10 @@ type Store interface {
 }
 
 // Backend is what a storage engine provides to the store: bytes under keys per space. Lookups of absent keys
-// return nil entries. Upsert must replace a stored value only when record.Newer(new, old), atomically per key.
+// return nil entries. Upsert must replace a stored value only when record.Newer(new, old) — or, with replaceEqual,
+// also when their ordering bytes are equal (record.SameOrder) — atomically per key.
 type Backend interface {
-	Upsert(ctx context.Context, space string, entries []record.Entry) error
+	Upsert(ctx context.Context, space string, entries []record.Entry, replaceEqual bool) error
 	// Put stores entries as they are, replacing stored values without reading them (Store.Fill's bulk write):
 	// entries come sorted by key, one per key, and are written in as few round trips or transactions as the
 	// engine allows.
@@ -183,7 +188,15 @@ type store struct {
 const writeBatch = 65536
 
 func (s *store) WriteLatest(ctx context.Context, space string, keys []string, rdr array.RecordReader) error {
-	return s.write(ctx, space, keys, rdr, s.b.Upsert)
+	return s.write(ctx, space, keys, rdr, func(ctx context.Context, space string, batch []record.Entry) error {
+		return s.b.Upsert(ctx, space, batch, false)
+	})
+}
+
+func (s *store) WriteRecomputed(ctx context.Context, space string, keys []string, rdr array.RecordReader) error {
+	return s.write(ctx, space, keys, rdr, func(ctx context.Context, space string, batch []record.Entry) error {
+		return s.b.Upsert(ctx, space, batch, true)
+	})
 }
 
 func (s *store) Fill(ctx context.Context, space string, keys []string, rdr array.RecordReader) error {
@@ -440,7 +453,7 @@ func (s *store) Copy(ctx context.Context, from, to string) error {
 	if err := checkSpace(to); err != nil {
 		return err
 	}
-	if err := s.b.Scan(ctx, from, func(batch []record.Entry) error { return s.b.Upsert(ctx, to, batch) }); err != nil {
+	if err := s.b.Scan(ctx, from, func(batch []record.Entry) error { return s.b.Upsert(ctx, to, batch, false) }); err != nil {
 		return err
 	}
 	us, ok, err := s.b.LastEvent(ctx, from)

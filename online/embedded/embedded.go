@@ -49,15 +49,17 @@ func Open(path string) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
-// Upsert writes entries whose (event_ts, created_ts) is newer than the stored row, in one transaction.
-func (s *Store) Upsert(_ context.Context, space string, entries []record.Entry) error {
+// Upsert writes entries whose (event_ts, created_ts) is newer than the stored row (or equal to it, with
+// replaceEqual), in one transaction.
+func (s *Store) Upsert(_ context.Context, space string, entries []record.Entry, replaceEqual bool) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists([]byte(space))
 		if err != nil {
 			return err
 		}
 		for _, e := range entries {
-			if old := b.Get(e.Key); old != nil && len(old) >= record.HeaderLen && !record.Newer(e.Val, old) {
+			if old := b.Get(e.Key); old != nil && len(old) >= record.HeaderLen && !record.Newer(e.Val, old) &&
+				(!replaceEqual || !record.SameOrder(e.Val, old)) {
 				continue
 			}
 			if err := b.Put(e.Key, e.Val); err != nil {

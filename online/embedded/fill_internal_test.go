@@ -40,7 +40,7 @@ func TestPutFillsPagesWhenAppending(t *testing.T) {
 	}
 	for _, chunk := range [][2]int{{0, 10000}, {10000, 20000}} {
 		require.NoError(t, s.Put(ctx, "dev/fill", entries(chunk[0], chunk[1], 1)))
-		require.NoError(t, s.Upsert(ctx, "dev/upsert", entries(chunk[0], chunk[1], 1)))
+		require.NoError(t, s.Upsert(ctx, "dev/upsert", entries(chunk[0], chunk[1], 1), false))
 		require.NoError(t, s.MarkEvent(ctx, "dev/fill", 1)) // the marker key sorts last: appends still append
 	}
 	filled, upserted := leafPages(t, s, "dev/fill"), leafPages(t, s, "dev/upsert")

@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) online.Store) {
 	}{
 		{"RoundTripTypes", roundTripTypes},
 		{"NewerWins", newerWins},
+		{"RecomputedReplacesEqual", recomputedReplacesEqual},
 		{"BatchGetOrderAndAbsent", batchGet},
 		{"SpacesIsolated", spacesIsolated},
 		{"CompositeAndWidenedKeys", compositeKeys},
@@ -168,6 +169,37 @@ func newerWins(t *testing.T, s online.Store) {
 	// Timestamps before 1970 order correctly too.
 	write(t, s, "dev/v", f, []any{3, time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC), nil, 1}, []any{3, time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC), nil, 2})
 	require.Equal(t, int64(1), get(t, s, "dev/v", []int64{3}, "v")[0].Values[0].I)
+}
+
+// recomputedReplacesEqual: WriteRecomputed replaces a row of equal (event_ts, created_ts), which WriteLatest
+// keeps, and like WriteLatest never replaces a newer one.
+func recomputedReplacesEqual(t *testing.T, s online.Store) {
+	f := simple("v", arrow.PrimitiveTypes.Int64)
+	recompute := func(rows ...[]any) {
+		t.Helper()
+		rdr := Rows(t, f, rows...)
+		defer rdr.Release()
+		require.NoError(t, s.WriteRecomputed(context.Background(), "dev/v", []string{"user_id"}, rdr))
+	}
+	write(t, s, "dev/v", f, []any{1, base, base, 1}, []any{2, base, nil, 1})
+	write(t, s, "dev/v", f, []any{1, base, base, 2}, []any{2, base, nil, 2}) // equal: WriteLatest keeps the stored row
+	require.Equal(t, []int64{1, 1}, values(get(t, s, "dev/v", []int64{1, 2}, "v")))
+	recompute([]any{1, base, base, 3}, []any{2, base, nil, 3}) // equal, with and without created time: replaced
+	require.Equal(t, []int64{3, 3}, values(get(t, s, "dev/v", []int64{1, 2}, "v")))
+	recompute([]any{1, base.Add(-time.Hour), base, 4}, []any{2, base, nil, 4}, []any{3, base, nil, 4})
+	rows := get(t, s, "dev/v", []int64{1, 2, 3}, "v")
+	require.Equal(t, []int64{3, 4, 4}, values(rows), "an older event never replaces; equal and absent are written")
+	require.Equal(t, base.UnixMicro(), rows[0].EventUS)
+	recompute([]any{1, base.Add(time.Hour), nil, 5}) // newer: replaced, as by WriteLatest
+	require.Equal(t, []int64{5}, values(get(t, s, "dev/v", []int64{1}, "v")))
+}
+
+func values(rows []online.Row) []int64 {
+	out := make([]int64, len(rows))
+	for i, r := range rows {
+		out[i] = r.Values[0].I
+	}
+	return out
 }
 
 func batchGet(t *testing.T, s online.Store) {

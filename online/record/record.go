@@ -161,6 +161,11 @@ func Newer(a, b []byte) bool {
 	return bytes.Compare(a[OrderFrom:HeaderLen], b[OrderFrom:HeaderLen]) > 0
 }
 
+// SameOrder reports whether stored values a and b have the same (event_ts, created_ts).
+func SameOrder(a, b []byte) bool {
+	return bytes.Equal(a[OrderFrom:HeaderLen], b[OrderFrom:HeaderLen])
+}
+
 // Encode packs one entity's row; hasCreated=false stores a null created_ts.
 func Encode(dst []byte, s *Schema, eventUS int64, createdUS int64, hasCreated bool, vals []Value) []byte {
 	dst = append(dst, version)

@@ -16,14 +16,15 @@ import (
 )
 
 // upsertScript replaces KEYS[1] with ARGV[1] only when ARGV[1]'s ordering bytes (event_ts, created_ts; bytes
-// 10..25 in Lua's 1-based indexing) are greater, compared byte by byte (no locale-dependent string compare).
+// 10..25 in Lua's 1-based indexing) are greater — or equal, when ARGV[2] is "1" — compared byte by byte (no
+// locale-dependent string compare).
 var upsertScript = goredis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 if cur and #cur >= 25 then
-  local newer = false
+  local newer = ARGV[2] == '1'
   for i = 10, 25 do
     local x, y = string.byte(ARGV[1], i), string.byte(cur, i)
-    if x > y then newer = true break elseif x < y then break end
+    if x > y then newer = true break elseif x < y then newer = false break end
   end
   if not newer then return 0 end
 end
@@ -91,22 +92,27 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 
 func (s *Store) spacePrefix(space string) string { return s.prefix + "o:" + space + "\x00" }
 
-// Upsert writes entries in one pipeline; each key is replaced only by a newer row.
-func (s *Store) Upsert(ctx context.Context, space string, entries []record.Entry) error {
-	err := s.upsert(ctx, space, entries)
+// Upsert writes entries in one pipeline; each key is replaced only by a newer row (or an equal one, with
+// replaceEqual).
+func (s *Store) Upsert(ctx context.Context, space string, entries []record.Entry, replaceEqual bool) error {
+	err := s.upsert(ctx, space, entries, replaceEqual)
 	if err != nil && strings.Contains(err.Error(), "NOSCRIPT") {
 		if err = upsertScript.Load(ctx, s.c).Err(); err == nil {
-			err = s.upsert(ctx, space, entries)
+			err = s.upsert(ctx, space, entries, replaceEqual)
 		}
 	}
 	return err
 }
 
-func (s *Store) upsert(ctx context.Context, space string, entries []record.Entry) error {
+func (s *Store) upsert(ctx context.Context, space string, entries []record.Entry, replaceEqual bool) error {
 	p := s.spacePrefix(space)
+	eq := "0"
+	if replaceEqual {
+		eq = "1"
+	}
 	_, err := s.c.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
 		for _, e := range entries {
-			upsertScript.EvalSha(ctx, pipe, []string{p + string(e.Key)}, e.Val)
+			upsertScript.EvalSha(ctx, pipe, []string{p + string(e.Key)}, e.Val, eq)
 		}
 		return nil
 	})
