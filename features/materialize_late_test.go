@@ -239,13 +239,7 @@ func TestMaterializeLateRowsProd(t *testing.T) {
 func TestMaterializeIncrementalTiesWithoutCreatedTime(t *testing.T) {
 	f := newFixture(t, testenv.SQLiteDSN(t))
 	m := &Materializer{Registry: f.b.Registry, Envs: f.envs, Engine: f.eng}
-	defs := strings.Replace(onlineDefs, "feature_services:", `  - name: user_nc
-    entities: [user]
-    source: {table: clean.user_stats}
-    event_time: event_ts
-    ttl: 10d
-    features: [{name: total, type: long}]
-feature_services:`, 1)
+	defs := noCreatedDefs
 	_, err := f.b.Registry.Apply(f.ctx, "dev", mustParse(t, defs), "ann")
 	require.NoError(t, err)
 	_, err = m.Materialize(f.ctx, MaterializeRequest{Env: "dev", Views: []string{"user_nc"}})

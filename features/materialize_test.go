@@ -17,6 +17,15 @@ import (
 	"github.com/strata-data/strata/lake"
 )
 
+// noCreatedDefs is onlineDefs with one more view, user_nc, over the same table without a created time.
+var noCreatedDefs = strings.Replace(onlineDefs, "feature_services:", `  - name: user_nc
+    entities: [user]
+    source: {table: clean.user_stats}
+    event_time: event_ts
+    ttl: 10d
+    features: [{name: total, type: long}]
+feature_services:`, 1)
+
 // recordingSink is an OnlineSink that keeps what it was given, as text rows per key space.
 type recordingSink struct {
 	mu     sync.Mutex
@@ -173,13 +182,7 @@ func TestMaterializeFullIncrementalRange(t *testing.T) {
 func TestMaterializeIncrementalLateRows(t *testing.T) {
 	f := newFixture(t, testenv.SQLiteDSN(t))
 	m := &Materializer{Registry: f.b.Registry, Envs: f.envs, Engine: f.eng}
-	defs := strings.Replace(onlineDefs, "feature_services:", `  - name: user_nc
-    entities: [user]
-    source: {table: clean.user_stats}
-    event_time: event_ts
-    ttl: 10d
-    features: [{name: total, type: long}]
-feature_services:`, 1)
+	defs := noCreatedDefs
 	_, err := f.b.Registry.Apply(f.ctx, "dev", mustParse(t, defs), "ann")
 	require.NoError(t, err)
 	views := []string{"user_stats", "user_nc"}
