@@ -387,7 +387,7 @@ func TestPlan(t *testing.T) {
 }
 
 // TestLakeSourceInProdSeesReleasesOnly: a lake source in prod reads the current release's pin, not a staged
-// snapshot, and a table no release pins is not found.
+// snapshot (not even one named by id), and a table no release pins is not found.
 func TestLakeSourceInProdSeesReleasesOnly(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, testenv.SQLiteDSN(t))
@@ -408,6 +408,15 @@ func TestLakeSourceInProdSeesReleasesOnly(t *testing.T) {
 	load2, ps2 := f.job(t, "name: load\nsource: {type: files, path: "+f.file(t, "b.csv", "id\n3\n")+"}\ntarget: {type: lake, table: raw.src}\n", nil)
 	_, err = move.Run(ctx, d, load2, ps2) // staged, not released
 	require.NoError(t, err)
+	// Naming the staged snapshot by id does not reach it either: prod's time travel stops at released snapshots.
+	desc, err := f.svc.Lake().Describe(ctx, "prod", lake.Ident{Zone: "raw", Name: "src"})
+	require.NoError(t, err)
+	staged := desc.Snapshots[len(desc.Snapshots)-1].ID
+	byID, byIDps := f.job(t, fmt.Sprintf("name: byid\nsource: {type: lake, table: raw.src, snapshot: %d}\ntarget: {type: lake, table: clean.byid}\n", staged), nil)
+	_, err = move.Run(ctx, d, byID, byIDps)
+	require.ErrorIs(t, err, lake.ErrNotFound, "a staged snapshot named by id")
+	require.Contains(t, err.Error(), "no release of prod pins it")
+	require.Equal(t, 0, f.snapshots(t, "prod", "clean.byid"))
 	rec, err := move.Run(ctx, d, cp, cps)
 	require.NoError(t, err)
 	require.Equal(t, int64(2), rec.RowsWritten, "the released snapshot's rows, not the staged third row")
