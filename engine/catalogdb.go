@@ -206,7 +206,7 @@ func (e *Engine) prepareSetup(ctx context.Context, setup Setup, tables []Table) 
 
 // setupKey is the pool key of a database set up with setup and tables, and the tables' views and files.
 func (e *Engine) setupKey(setup Setup, tables []Table) (key, views string, files []string, err error) {
-	views, files, err = viewsSQL(tables)
+	views, files, err = e.viewsSQL(tables)
 	if err != nil {
 		return "", "", nil, err
 	}

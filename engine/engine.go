@@ -44,6 +44,10 @@ type Options struct {
 	HotTableBytes int64
 	// HotTotalBytes bounds the memory the in-memory copies of all pooled databases hold together; 0 means 1 GiB.
 	HotTotalBytes int64
+	// FieldIDViews makes every table's view read its files by Parquet field id, even where they line up with
+	// the schema and plain read_parquet (which gives DuckDB the files' statistics) reads the same rows
+	// (plainview.go). For comparisons and tests.
+	FieldIDViews bool
 }
 
 // Engine runs SQL and reads files with embedded DuckDB. It is safe for concurrent use; each call gets its own
@@ -63,6 +67,8 @@ type Engine struct {
 	pooled  int                 // how many databases pool holds
 	sweeper *time.Timer         // closes idle pooled databases
 	counts  stmtCounts          // statements pooled databases prepared and reused (stmtcache.go)
+
+	layouts layoutCache // Parquet footers' columns, for plain views (plainview.go)
 
 	hotBytes   atomic.Int64       // memory the pooled databases' in-memory tables hold (hot.go)
 	hotLoads   atomic.Int64       // databases that copied their tables into memory

@@ -141,7 +141,7 @@ func (e *Engine) makeHot(ctx context.Context, in *instance, tables []Table) (int
 		if len(t.Files) == 0 {
 			continue
 		}
-		body, paths, err := tableSelect(t)
+		body, paths, err := e.viewSelect(t)
 		if err != nil {
 			return 0, err
 		}

@@ -215,7 +215,7 @@ func (e *Engine) drainPool() error {
 // prepareReusable is prepare with the pool: a pooled database sealed with the same setup, or a new one
 // marked as poolable.
 func (e *Engine) prepareReusable(ctx context.Context, tables []Table) (*instance, error) {
-	setup, files, err := viewsSQL(tables)
+	setup, files, err := e.viewsSQL(tables)
 	if err != nil {
 		return nil, err
 	}

@@ -73,7 +73,7 @@ func (e *Engine) QueryWith(ctx context.Context, sql string, tables []Table, o Qu
 // prepare opens a database, creates the tables' views and seals it; extraDirs are further directories
 // the SQL may access (Export's output).
 func (e *Engine) prepare(ctx context.Context, tables []Table, extraDirs []string) (*instance, error) {
-	setup, files, err := viewsSQL(tables)
+	setup, files, err := e.viewsSQL(tables)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func (e *Engine) sealed(ctx context.Context, setup string, files, extraDirs []st
 }
 
 // viewsSQL returns the statements that create one view per table, and every file the views read.
-func viewsSQL(tables []Table) (string, []string, error) {
+func (e *Engine) viewsSQL(tables []Table) (string, []string, error) {
 	var b strings.Builder
 	var files []string
 	schemas := map[string]bool{}
@@ -118,7 +118,7 @@ func viewsSQL(tables []Table) (string, []string, error) {
 			schemas[strings.ToLower(t.Schema)] = true
 			fmt.Fprintf(&b, "CREATE SCHEMA IF NOT EXISTS %s;\n", sqlIdent(t.Schema))
 		}
-		body, paths, err := tableSelect(t)
+		body, paths, err := e.viewSelect(t)
 		if err != nil {
 			return "", nil, err
 		}
@@ -128,7 +128,25 @@ func viewsSQL(tables []Table) (string, []string, error) {
 	return b.String(), files, nil
 }
 
-// tableSelect returns the SELECT that reads one table snapshot, and its absolute file paths.
+// viewSelect returns the SELECT that reads one table snapshot, and its absolute file paths: plain read_parquet
+// when the files line up with the schema (plainview.go), else the field-id form of tableSelect.
+func (e *Engine) viewSelect(t Table) (string, []string, error) {
+	body, paths, err := tableSelect(t)
+	if err != nil || len(paths) == 0 || e.opts.FieldIDViews {
+		return body, paths, err
+	}
+	types := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		types[i], _ = duckTypeOf(c.Type) // tableSelect checked them
+	}
+	if plain := e.layouts.plainSelect(t, types, paths); plain != "" {
+		return plain, paths, nil
+	}
+	return body, paths, nil
+}
+
+// tableSelect returns the field-id SELECT that reads one table snapshot (exact under any schema evolution),
+// and its absolute file paths.
 func tableSelect(t Table) (string, []string, error) {
 	if len(t.Columns) == 0 {
 		return "", nil, fmt.Errorf("engine: table %s.%s has no columns: %w", t.Schema, t.Name, ErrInvalid)

@@ -45,7 +45,7 @@ func (e *Engine) QueryDeferred(ctx context.Context, sql string, tables []Table) 
 // prepareDeferred opens a database with the tables' views, sealed so that it can also write into its own
 // temporary directory.
 func (e *Engine) prepareDeferred(ctx context.Context, tables []Table) (*instance, error) {
-	setup, files, err := viewsSQL(tables)
+	setup, files, err := e.viewsSQL(tables)
 	if err != nil {
 		return nil, err
 	}
