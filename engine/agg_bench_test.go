@@ -42,8 +42,8 @@ func benchSQLTableRG(b *testing.B, rows, rowGroup int) Table {
 
 // BenchmarkAggregateBenchSQL is bench/sql's aggregate (GROUP BY 1,000 groups) over the same columns, laid out as
 // the lake writes them: DuckDB alone on read_parquet, DuckDB alone on the engine's view SQL (field-id schema),
-// and the engine (fresh database, pooled database reading Parquet, pooled database with the table copied into
-// memory). STRATA_AGG_ROWS sets the rows (default 2M). cpu-ms/op is the
+// and the engine (fresh database, pooled database reading Parquet, the same with the field-id view forced
+// (Options.FieldIDViews), pooled database with the table copied into memory). STRATA_AGG_ROWS sets the rows (default 2M). cpu-ms/op is the
 // process's CPU time, which on a shared machine measures the work better than the wall clock.
 func BenchmarkAggregateBenchSQL(b *testing.B) {
 	rows := 2_000_000
@@ -71,12 +71,14 @@ func BenchmarkAggregateBenchSQL(b *testing.B) {
 		measure(b, func() int { return plainQuery(b, db, fmt.Sprintf(agg, "("+view+")")) })
 	})
 	for _, mode := range []struct {
-		name string
-		opts QueryOptions
-		hot  int64
-	}{{"engine/fresh", QueryOptions{}, -1}, {"engine/pooled", reuse, -1}, {"engine/hot", reuse, 16 << 30}} {
+		name    string
+		opts    QueryOptions
+		hot     int64
+		fieldID bool
+	}{{"engine/fresh", QueryOptions{}, -1, false}, {"engine/pooled", reuse, -1, false},
+		{"engine/pooled-fieldid", reuse, -1, true}, {"engine/hot", reuse, 16 << 30, false}} {
 		b.Run(mode.name, func(b *testing.B) {
-			e := newEngine(b, Options{Threads: 2, HotTableBytes: mode.hot, HotTotalBytes: 16 << 30})
+			e := newEngine(b, Options{Threads: 2, HotTableBytes: mode.hot, HotTotalBytes: 16 << 30, FieldIDViews: mode.fieldID})
 			if mode.hot > 0 {
 				useTwice(b, e, tbl)
 				// 10M rows take ~20 s to copy on a busy 2-core machine: longer than waitHot allows.
