@@ -68,8 +68,6 @@ type Engine struct {
 	sweeper *time.Timer         // closes idle pooled databases
 	counts  stmtCounts          // statements pooled databases prepared and reused (stmtcache.go)
 
-	layouts layoutCache // Parquet footers' columns, for plain views (plainview.go)
-
 	hotBytes   atomic.Int64       // memory the pooled databases' in-memory tables hold (hot.go)
 	hotLoads   atomic.Int64       // databases that copied their tables into memory
 	loads      sync.WaitGroup     // background copies under way

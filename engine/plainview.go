@@ -1,8 +1,11 @@
+//go:build duckdb_arrow
+
 package engine
 
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +45,9 @@ type layoutCache struct {
 	mu sync.Mutex
 	m  map[string]*fileLayout
 }
+
+// fileLayouts is the process's layout cache: files are the same whichever engine reads them.
+var fileLayouts layoutCache
 
 // layoutCacheMax bounds the files whose layouts are kept (a layout is a few hundred bytes).
 const layoutCacheMax = 100_000
@@ -200,7 +206,8 @@ func widens(from, to string) bool {
 
 // plainSelect returns the plain read_parquet SELECT for a table whose files line up with its schema (see the
 // top of this file), or "" when they do not. want are the columns' DuckDB types, paths the absolute files.
-func (c *layoutCache) plainSelect(t Table, want, paths []string) string {
+// extra are further columns of read_parquet to keep (its virtual columns, such as file_row_number).
+func (c *layoutCache) plainSelect(t Table, want, paths, extra []string) string {
 	layouts := make([]*fileLayout, len(paths))
 	for i, p := range paths {
 		if layouts[i] = c.layout(p); layouts[i] == nil {
@@ -281,6 +288,7 @@ func (c *layoutCache) plainSelect(t Table, want, paths []string) string {
 		}
 		cols[i] = expr
 	}
+	cols = append(cols, extra...)
 	opts := ""
 	if !same {
 		opts = ", union_by_name = true"
@@ -298,4 +306,50 @@ func sameColumns(a, b []fileColumn) bool {
 		}
 	}
 	return true
+}
+
+// PositionalScanSQL returns a FROM item that reads the rows of table t as its view does, with read_parquet's
+// virtual columns file_index and file_row_number, which name each row of the snapshot: the files are read in
+// path order, so a row's (file_index, file_row_number) is the same in every read of the same snapshot. It is
+// plain read_parquet under a projection when the files line up with the schema, else read_parquet by field id,
+// like the table's view; a query should read all its tables in one way or the other, since DuckDB plans a
+// join between a scan it has row estimates for and one it has none for blind (the field-id form gives none).
+// t's files must be among the tables bound to the query (the sandbox allows only those).
+func PositionalScanSQL(t Table) (string, error) {
+	t.Files = slices.Clone(t.Files)
+	for i, f := range t.Files {
+		p, err := localPath(f)
+		if err != nil {
+			return "", fmt.Errorf("engine: table %s.%s: %w", t.Schema, t.Name, err)
+		}
+		t.Files[i] = p
+	}
+	slices.Sort(t.Files)
+	body, paths, err := tableSelect(t)
+	if err != nil {
+		return "", err
+	}
+	if len(paths) == 0 {
+		return "", fmt.Errorf("engine: table %s.%s has no files to scan: %w", t.Schema, t.Name, ErrInvalid)
+	}
+	types := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		types[i], _ = duckTypeOf(c.Type)
+	}
+	if plain := fileLayouts.plainSelect(t, types, paths, []string{"file_index", "file_row_number"}); plain != "" {
+		return "(" + plain + ")", nil
+	}
+	from, ok := strings.CutPrefix(body, "SELECT "+strings.Join(quoted(t.Columns), ", ")+" FROM ")
+	if !ok {
+		return "", fmt.Errorf("engine: table %s.%s: unexpected view SQL", t.Schema, t.Name)
+	}
+	return from, nil
+}
+
+func quoted(cols []Column) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = sqlIdent(c.Name)
+	}
+	return out
 }

@@ -246,3 +246,34 @@ func TestViewPrimitiveTypesSameAsFieldIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestPositionalScanSQL: the scan reads the table's rows with their positions, plainly when the files line up with
+// the schema (renamed columns under their new names) and by field id when they do not, with the same answers.
+func TestPositionalScanSQL(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	f1 := writeParquet(t, dir, "b.parquet", "SELECT i::BIGINT AS id, (i*10)::INTEGER AS f_count FROM range(3) t(i)", "{id: 1, f_count: 2}")
+	f2 := writeParquet(t, dir, "a.parquet", "SELECT (i+3)::BIGINT AS id, (i*10)::INTEGER AS f_count FROM range(2) t(i)", "{id: 1, f_count: 2}")
+	tbl := Table{Schema: "raw", Name: "orders", Files: []string{f1, "file://" + f2}, Columns: []Column{
+		{FieldID: 1, Name: "id", Type: "long"}, {FieldID: 2, Name: "f_cnt", Type: "int"},
+	}}
+	scan, err := PositionalScanSQL(tbl)
+	require.NoError(t, err)
+	require.NotContains(t, scan, "schema = MAP")
+	// a.parquet sorts first: file_index 0
+	want := [][]string{{"3", "0", "0", "0"}, {"4", "10", "0", "1"}, {"0", "0", "1", "0"}, {"1", "10", "1", "1"}, {"2", "20", "1", "2"}}
+	e := newEngine(t, Options{})
+	const q = "SELECT id, f_cnt, file_index, file_row_number FROM %s ORDER BY file_index, file_row_number"
+	require.Equal(t, want, query(t, e, fmt.Sprintf(q, scan), tbl))
+
+	// A third file written after the rename: the names disagree between files, so the scan reads by field id.
+	f3 := writeParquet(t, dir, "c.parquet", "SELECT 9::BIGINT AS id, 90::INTEGER AS f_cnt", "{id: 1, f_cnt: 2}")
+	tbl.Files = append(tbl.Files, f3)
+	scan, err = PositionalScanSQL(tbl)
+	require.NoError(t, err)
+	require.Contains(t, scan, "schema = MAP")
+	require.Equal(t, append(want, []string{"9", "90", "2", "0"}), query(t, e, fmt.Sprintf(q, scan), tbl))
+
+	_, err = PositionalScanSQL(Table{Schema: "raw", Name: "empty", Columns: tbl.Columns})
+	require.ErrorIs(t, err, ErrInvalid)
+}

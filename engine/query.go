@@ -139,7 +139,7 @@ func (e *Engine) viewSelect(t Table) (string, []string, error) {
 	for i, c := range t.Columns {
 		types[i], _ = duckTypeOf(c.Type) // tableSelect checked them
 	}
-	if plain := e.layouts.plainSelect(t, types, paths); plain != "" {
+	if plain := fileLayouts.plainSelect(t, types, paths, nil); plain != "" {
 		return plain, paths, nil
 	}
 	return body, paths, nil

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -743,36 +742,26 @@ func pointInTime(v *View, keys []JoinKey, feats []string, i int, src, spineTime 
 // positionalScan returns the read_parquet call that reads the rows of a view whose source is one lake table
 // (without window aggregations) with the virtual columns file_index and file_row_number, which name each row
 // of the snapshot; "" when the view cannot be read so (a SQL source, aggregations, a snapshot without files, a
-// column named like a virtual one, a type the engine cannot map). The files are read by field id as the
-// engine's table views read them (engine.Table), in path order, so a row's (file_index, file_row_number) is the
+// column named like a virtual one, a type the engine cannot map). The files are read as the engine's table
+// views read them (engine.PositionalScanSQL: with the files' statistics when they line up with the schema, else
+// by field id), in path order, so a row's (file_index, file_row_number) is the
 // same in every build of the same snapshot. The engine's sandbox allows these files: the table is bound too.
 func positionalScan(v *View, tables []engine.Table) string {
 	if v.Source.Table == "" || v.hasAggregations() || len(tables) != 1 || len(tables[0].Files) == 0 {
 		return ""
 	}
 	t := tables[0]
-	entries := make([]string, len(t.Columns))
-	for n, c := range t.Columns {
+	for _, c := range t.Columns {
 		switch strings.ToLower(c.Name) {
 		case "file_index", "file_row_number", "filename":
 			return ""
 		}
-		dt, err := engine.IcebergToDuckDB(c.Type)
-		if err != nil {
-			return ""
-		}
-		entries[n] = fmt.Sprintf("%d: {name: %s, type: %s, default_value: NULL}", c.FieldID, sqlString(c.Name), sqlString(dt))
 	}
-	paths := make([]string, len(t.Files))
-	for n, f := range t.Files {
-		p, err := filepath.Abs(strings.TrimPrefix(f, "file://"))
-		if err != nil || strings.Contains(p, "://") {
-			return ""
-		}
-		paths[n] = sqlString(p)
+	scan, err := engine.PositionalScanSQL(t)
+	if err != nil {
+		return ""
 	}
-	sort.Strings(paths)
-	return fmt.Sprintf("read_parquet([%s], schema = MAP {%s})", strings.Join(paths, ", "), strings.Join(entries, ", "))
+	return scan
 }
 
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
