@@ -764,8 +764,6 @@ func positionalScan(v *View, tables []engine.Table) string {
 	return scan
 }
 
-func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
 // pitKeys are the SQL pieces both point-in-time plans build from a view's join keys and created time.
 type pitKeys struct {
 	created string   // the created time as TIMESTAMPTZ, or a typed NULL
