@@ -92,7 +92,8 @@ func BenchmarkAggregateBenchSQL(b *testing.B) {
 // BenchmarkStreamBenchSQL streams bench/sql's 1M rows × 10 columns (SELECT *) out of the engine: "chunks" fetches
 // DuckDB's data chunks and drops them (DuckDB's own work: reading and decoding the Parquet files), "arrow" is the
 // engine's Result (chunks converted to Arrow record batches and imported into Go). The difference is the engine's
-// share of a bulk read; the rest of a wire read is sqlwire's encoding and the client.
+// share of a bulk read; the rest of a wire read is sqlwire's encoding and the client. The -fieldid runs read
+// through the field-id view (Options.FieldIDViews) instead of plain read_parquet.
 func BenchmarkStreamBenchSQL(b *testing.B) {
 	const rows = 1_000_000
 	tbl := benchSQLTable(b, rows)
@@ -105,41 +106,47 @@ func BenchmarkStreamBenchSQL(b *testing.B) {
 		b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N)/1000, "cpu-ms/op")
 		b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
 	}
-	e := newEngine(b, Options{Threads: 2})
-	b.Run("chunks", func(b *testing.B) {
-		measure(b, func() int {
-			in, err := e.prepare(context.Background(), []Table{tbl}, nil)
-			require.NoError(b, err)
-			defer e.retire(in)
-			ps, err := in.prepareLast(context.Background(), q)
-			require.NoError(b, err)
-			s, err := in.startStream(context.Background(), ps)
-			require.NoError(b, err)
-			defer s.release()
-			n := 0
-			for {
-				chunk, ok := s.nextChunk()
-				if !ok {
-					return n
+	for _, fieldID := range []bool{false, true} {
+		e := newEngine(b, Options{Threads: 2, FieldIDViews: fieldID})
+		suffix := ""
+		if fieldID {
+			suffix = "-fieldid"
+		}
+		b.Run("chunks"+suffix, func(b *testing.B) {
+			measure(b, func() int {
+				in, err := e.prepare(context.Background(), []Table{tbl}, nil)
+				require.NoError(b, err)
+				defer e.retire(in)
+				ps, err := in.prepareLast(context.Background(), q)
+				require.NoError(b, err)
+				s, err := in.startStream(context.Background(), ps)
+				require.NoError(b, err)
+				defer s.release()
+				n := 0
+				for {
+					chunk, ok := s.nextChunk()
+					if !ok {
+						return n
+					}
+					n += int(duckdb.DataChunkGetSize(chunk))
+					duckdb.DestroyDataChunk(&chunk)
 				}
-				n += int(duckdb.DataChunkGetSize(chunk))
-				duckdb.DestroyDataChunk(&chunk)
-			}
+			})
 		})
-	})
-	b.Run("arrow", func(b *testing.B) {
-		measure(b, func() int {
-			res, err := e.Query(context.Background(), q, []Table{tbl})
-			require.NoError(b, err)
-			defer res.Close()
-			n := 0
-			for res.Next() {
-				n += int(res.RecordBatch().NumRows())
-			}
-			require.NoError(b, res.Err())
-			return n
+		b.Run("arrow"+suffix, func(b *testing.B) {
+			measure(b, func() int {
+				res, err := e.Query(context.Background(), q, []Table{tbl})
+				require.NoError(b, err)
+				defer res.Close()
+				n := 0
+				for res.Next() {
+					n += int(res.RecordBatch().NumRows())
+				}
+				require.NoError(b, res.Err())
+				return n
+			})
 		})
-	})
+	}
 }
 
 // BenchmarkRowGroupSize measures what the lake writer's row group size does to a point query (SELECT * WHERE
