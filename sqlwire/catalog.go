@@ -39,12 +39,16 @@ import (
 type catalogSetup struct {
 	pooled engine.Setup
 	script string
+	rekey  func(ctx context.Context, eng *engine.Engine, tables []engine.Table) bool // catalog_rekey.go; nil for a script
 }
 
 // query runs sql (the rewritten statement, maybe wrapped in PREPARE/EXECUTE) in the catalog's database.
 func (s *catalogSetup) query(ctx context.Context, eng *engine.Engine, sql string, tables []engine.Table) (*engine.Result, error) {
 	if s.script != "" {
 		return eng.Query(ctx, s.script+sql, tables)
+	}
+	if s.rekey != nil {
+		s.rekey(ctx, eng, tables) // the family's last database, updated in place, when no database has the key yet
 	}
 	return eng.QueryInSetup(ctx, s.pooled, sql, tables)
 }
@@ -136,10 +140,14 @@ func (c *conn) wholeCatalog(ctx context.Context) (*catalogSetup, error) {
 			return "", err
 		}
 		e.vars = nil // only pg_settings shows them
+		c.s.builds.put(c.catalogFamily(), built(engine.Setup{Key: key, Base: catalogBase()}, objs, own, e))
 		// One transaction: one commit, not one per object.
 		return "BEGIN TRANSACTION;\n" + script(objs, own, e) + "COMMIT;\n", nil
 	}}
-	return &catalogSetup{pooled: setup}, nil
+	rekey := func(ctx context.Context, eng *engine.Engine, tables []engine.Table) bool {
+		return c.rekeyCatalog(ctx, eng, setup, own, tables)
+	}
+	return &catalogSetup{pooled: setup, rekey: rekey}, nil
 }
 
 // catalogKey identifies everything the pooled catalog's script shows the session, from the metadata database

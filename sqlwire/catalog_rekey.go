@@ -1,0 +1,167 @@
+package sqlwire
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/strata-data/strata/engine"
+)
+
+// A write changes what the catalog shows (a table's snapshot, rows, size, columns), hence the catalog key, and
+// metadata tools read pg_catalog again right after every CREATE TABLE AS or INSERT. Instead of a new catalog
+// database for the new key (open, attach the base, run the environment's script: most of the first catalog
+// statement's cost), the pooled database of the session's previous key is updated in place: the rows of the
+// session relations that changed are deleted and inserted in one DuckDB transaction, and the database is
+// re-keyed (engine.RekeySetup). Only an idle database is taken, so a statement still running on the old key
+// never sees half an update; and a database is re-keyed only within its family (catalogFamily: the
+// environment, the user, the server and the session's time travel), so a session with other time travel keeps
+// its own, and prod's key still follows its releases alone (catalogKey).
+
+// builtCatalog is what the pooled catalog database of one key holds of the session's environment.
+type builtCatalog struct {
+	setup engine.Setup          // its key and base (no script: a rekey never runs one)
+	rows  map[string][][]string // the session relations' rows, by name
+	rest  string                // the script of its other own objects (macros, variables), which a rekey cannot change
+}
+
+// catalogBuilds remembers, per family, the last catalog database built or re-keyed: the one a write's next
+// catalog statement updates.
+type catalogBuilds struct {
+	mu   sync.Mutex
+	last map[string]*builtCatalog
+}
+
+func (cb *catalogBuilds) get(family string) *builtCatalog {
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	return cb.last[family]
+}
+
+func (cb *catalogBuilds) put(family string, b *builtCatalog) {
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	if cb.last == nil || len(cb.last) > 1000 { // a family per environment, user and time travel: bounded anyway
+		cb.last = map[string]*builtCatalog{}
+	}
+	cb.last[family] = b
+}
+
+// catalogFamily is the part of catalogKey a rekey keeps: what the pooled catalog shows other than the rows of
+// its session relations.
+func (c *conn) catalogFamily() string {
+	return fmt.Sprintf("%q %q %q %q %q", c.env, c.user(), c.s.opts.Version, c.vars[varAsOf].value, c.vars[varSnapshot].value)
+}
+
+// built describes a catalog database created from e's own objects (own: the pooled catalog's, those not in the
+// base).
+func built(setup engine.Setup, objs map[string]*catObject, own map[string]bool, e *catalogEnv) *builtCatalog {
+	b := &builtCatalog{setup: engine.Setup{Key: setup.Key, Base: setup.Base}, rows: map[string][][]string{}}
+	rest := map[string]bool{}
+	for n := range own {
+		if rows, ok := sessionRows[n]; ok {
+			b.rows[n] = rows(e)
+		} else {
+			rest[n] = true
+		}
+	}
+	b.rest = script(objs, rest, e)
+	return b
+}
+
+// rekeyCatalog makes the pooled catalog database of the family's last key the database of setup's key,
+// when no database has that key yet: it loads what the catalog shows now and updates the rows that changed.
+// It reports whether it did; on any failure the statement builds a new database as before.
+func (c *conn) rekeyCatalog(ctx context.Context, eng *engine.Engine, setup engine.Setup, own map[string]bool, tables []engine.Table) bool {
+	family := c.catalogFamily()
+	prev := c.s.builds.get(family)
+	if prev == nil || prev.setup.Key == setup.Key || !eng.SetupPooled(prev.setup, tables) || eng.SetupPooled(setup, tables) {
+		return false
+	}
+	objs := catalogObjects()
+	e, err := c.loadCatalogEnv(ctx, own)
+	if err != nil {
+		return false
+	}
+	e.vars = nil
+	next := built(setup, objs, own, e)
+	if next.rest != prev.rest {
+		return false
+	}
+	moved, err := eng.RekeySetup(ctx, prev.setup, next.setup, tables, updateSQL(prev.rows, next.rows))
+	if err != nil {
+		c.s.opts.Log.Warn("sqlwire: update of a pooled catalog database failed; building a new one", "env", c.env, "err", err)
+	}
+	if !moved {
+		return false
+	}
+	c.s.builds.put(family, next)
+	if c.s.opts.onCatalogRekey != nil {
+		c.s.opts.onCatalogRekey()
+	}
+	return true
+}
+
+// updateSQL changes the session relations' rows from old to new. Rows are grouped by their first column (a
+// relation's oid, pg_attribute's and pg_description's relation, pg_roles' name): a group that differs is
+// deleted and inserted again, the others are left alone.
+func updateSQL(old, new map[string][][]string) string {
+	var b strings.Builder
+	for _, name := range sortedKeys(new) {
+		before, after := groups(old[name]), groups(new[name])
+		var gone []string
+		var added [][]string
+		for k, rows := range before {
+			if _, ok := after[k]; !ok || !sameRows(rows, after[k]) {
+				gone = append(gone, k)
+			}
+		}
+		for _, r := range new[name] {
+			if rows, ok := before[r[0]]; !ok || !sameRows(rows, after[r[0]]) {
+				added = append(added, r)
+			}
+		}
+		if len(gone) > 0 {
+			sort.Strings(gone)
+			first, _, _ := strings.Cut(strings.TrimSpace(sessionRelations[name]), " ")
+			fmt.Fprintf(&b, "DELETE FROM %s WHERE %s IN (", name, first)
+			for i, k := range gone {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				writeField(&b, k)
+			}
+			b.WriteString(");\n")
+		}
+		(&catTable{name: name, cols: sessionRelations[name], rows: added}).insertSQL(&b)
+	}
+	return b.String()
+}
+
+// groups returns rows by their first field, in order.
+func groups(rows [][]string) map[string][][]string {
+	out := map[string][][]string{}
+	for _, r := range rows {
+		out[r[0]] = append(out[r[0]], r)
+	}
+	return out
+}
+
+func sameRows(a, b [][]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if len(a[i]) != len(b[i]) {
+			return false
+		}
+		for j := range a[i] {
+			if a[i][j] != b[i][j] {
+				return false
+			}
+		}
+	}
+	return true
+}
