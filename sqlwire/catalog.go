@@ -145,7 +145,7 @@ func (c *conn) wholeCatalog(ctx context.Context) (*catalogSetup, error) {
 		return "BEGIN TRANSACTION;\n" + script(objs, own, e) + "COMMIT;\n", nil
 	}}
 	rekey := func(ctx context.Context, eng *engine.Engine, tables []engine.Table) bool {
-		return c.rekeyCatalog(ctx, eng, setup, own, tables)
+		return c.rekeyCatalog(ctx, eng, setup, all, own, tables)
 	}
 	return &catalogSetup{pooled: setup, rekey: rekey}, nil
 }

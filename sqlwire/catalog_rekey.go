@@ -72,16 +72,17 @@ func built(setup engine.Setup, objs map[string]*catObject, own map[string]bool, 
 }
 
 // rekeyCatalog makes the pooled catalog database of the family's last key the database of setup's key,
-// when no database has that key yet: it loads what the catalog shows now and updates the rows that changed.
-// It reports whether it did; on any failure the statement builds a new database as before.
-func (c *conn) rekeyCatalog(ctx context.Context, eng *engine.Engine, setup engine.Setup, own map[string]bool, tables []engine.Table) bool {
+// when no database has that key yet: it loads what the catalog shows now (all: the pooled catalog's objects,
+// own: those not in the base) and updates the rows that changed. It reports whether it did; on any failure
+// the statement builds a new database as before.
+func (c *conn) rekeyCatalog(ctx context.Context, eng *engine.Engine, setup engine.Setup, all, own map[string]bool, tables []engine.Table) bool {
 	family := c.catalogFamily()
 	prev := c.s.builds.get(family)
 	if prev == nil || prev.setup.Key == setup.Key || !eng.SetupPooled(prev.setup, tables) || eng.SetupPooled(setup, tables) {
 		return false
 	}
 	objs := catalogObjects()
-	e, err := c.loadCatalogEnv(ctx, own)
+	e, err := c.loadCatalogEnv(ctx, all)
 	if err != nil {
 		return false
 	}
