@@ -24,8 +24,9 @@ import (
 // digest of everything it shows (catalogKey: in dev the tables by their metadata files, in prod the current
 // release alone; the zones, the environments the user may see, the user, strata.as_of / strata.snapshot). The
 // key is computed from the metadata database at every statement (no metadata file is read), so a new table,
-// snapshot, release or grant gives another key and a new database at once: never stale; and a staged prod
-// write, which prod's readers do not see, keeps prod's catalog database. The part of the emulation that
+// snapshot, release or grant gives another key at once: never stale. The database of the session's previous
+// key is then updated in place to the new one, only its changed rows (catalog_rekey.go), or a new one is built;
+// a staged prod write, which prod's readers do not see, keeps prod's catalog database. The part of the emulation that
 // is the same for everyone (PostgreSQL's built-in rows, the macros: catalogBase) is built once per process into
 // a read-only database file that each catalog database attaches; a new key costs only the environment's own
 // relations. The engine pools these databases (bounded, closed when idle), retires one a statement changed, and
