@@ -24,6 +24,7 @@ CLIENTS = [
     ("COPY BINARY raw (psycopg 3)", bench.copy_binary),
     ("psycopg 3 binary → pandas", lambda d, t: bench.psycopg_pandas(d, t, True)),
     ("connectorx → polars", lambda d, t: bench.polars_engine(d, t, "connectorx")),
+    ("ADBC → polars", lambda d, t: bench.polars_engine(d, t, "adbc")),
 ]
 
 
