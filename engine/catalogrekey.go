@@ -17,8 +17,9 @@ import (
 // Only idle databases are taken, so a query running in one keyed from never sees a part of the update; and
 // from's other pooled databases keep from's key (a session that still sees what from shows keeps using them).
 // The caller keeps the contract of Setup.Key: after update the database must hold exactly what to's script
-// creates. update must change rows only (INSERT, UPDATE, DELETE), not objects: a statement a pooled
-// database refuses, or any error, retires the database and is returned.
+// creates. update must read and change rows only (SELECT, INSERT, UPDATE, DELETE), not objects; any error —
+// one the update raises itself (error()) when the database is not what it was computed for, or a statement a
+// sealed database refuses — rolls it back, retires the database and is returned.
 func (e *Engine) RekeySetup(ctx context.Context, from, to Setup, tables []Table, update string) (bool, error) {
 	if from.Base != to.Base {
 		return false, fmt.Errorf("engine: a rekeyed setup keeps its base: %w", ErrInvalid)

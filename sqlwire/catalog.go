@@ -141,9 +141,10 @@ func (c *conn) wholeCatalog(ctx context.Context) (*catalogSetup, error) {
 			return "", err
 		}
 		e.vars = nil // only pg_settings shows them
-		c.s.builds.put(c.catalogFamily(), built(engine.Setup{Key: key, Base: catalogBase()}, objs, own, e))
+		b := built(engine.Setup{Key: key, Base: catalogBase()}, objs, own, e)
+		c.s.builds.put(c.catalogFamily(), b)
 		// One transaction: one commit, not one per object.
-		return "BEGIN TRANSACTION;\n" + script(objs, own, e) + "COMMIT;\n", nil
+		return "BEGIN TRANSACTION;\n" + script(objs, own, e) + b.stateSQL() + "COMMIT;\n", nil
 	}}
 	rekey := func(ctx context.Context, eng *engine.Engine, tables []engine.Table) bool {
 		return c.rekeyCatalog(ctx, eng, setup, all, own, tables)

@@ -2,6 +2,8 @@ package sqlwire
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -22,9 +24,30 @@ import (
 
 // builtCatalog is what the pooled catalog database of one key holds of the session's environment.
 type builtCatalog struct {
-	setup engine.Setup          // its key and base (no script: a rekey never runs one)
-	rows  map[string][][]string // the session relations' rows, by name
-	rest  string                // the script of its other own objects (macros, variables), which a rekey cannot change
+	setup  engine.Setup          // its key and base (no script: a rekey never runs one)
+	rows   map[string][][]string // the session relations' rows, by name
+	rest   string                // the script of its other own objects (macros, variables), which a rekey cannot change
+	digest string                // of rows: the database stores it (stateTable), a rekey checks it
+}
+
+// stateTable holds the digest of the rows a catalog database holds. Two databases may have the same key but
+// other rows (two sessions built the key's database while a write landed between the key and the rows they
+// read): a rekey updates a database only if its digest is the one of the rows the update was computed from,
+// so whichever database the pool hands out, the update never applies to rows it was not made for.
+const stateTable = "strata_catalog_state"
+
+// stateSQL creates the state table of a new catalog database.
+func (b *builtCatalog) stateSQL() string {
+	return fmt.Sprintf("CREATE TABLE %s (digest VARCHAR);\nINSERT INTO %s VALUES (%s);\n", stateTable, stateTable, sqlQuote(b.digest))
+}
+
+// guardedUpdate is the update from prev's rows to b's: it fails (error()) unless the database holds prev's
+// rows, and then records b's digest.
+func (b *builtCatalog) guardedUpdate(prev *builtCatalog) string {
+	return fmt.Sprintf("SELECT CASE WHEN (SELECT digest FROM %s) IS DISTINCT FROM %s THEN error('sqlwire: the catalog database holds other rows') END;\n",
+		stateTable, sqlQuote(prev.digest)) +
+		updateSQL(prev.rows, b.rows) +
+		fmt.Sprintf("UPDATE %s SET digest = %s;\n", stateTable, sqlQuote(b.digest))
 }
 
 // catalogBuilds remembers, per family, the last catalog database built or re-keyed: the one a write's next
@@ -68,6 +91,14 @@ func built(setup engine.Setup, objs map[string]*catObject, own map[string]bool, 
 		}
 	}
 	b.rest = script(objs, rest, e)
+	h := sha256.New()
+	for _, n := range sortedKeys(b.rows) {
+		fmt.Fprintf(h, "%s\x1e", n)
+		for _, r := range b.rows[n] {
+			fmt.Fprintf(h, "%s\x1e", strings.Join(r, fieldSep))
+		}
+	}
+	b.digest = hex.EncodeToString(h.Sum(nil))
 	return b
 }
 
@@ -91,7 +122,7 @@ func (c *conn) rekeyCatalog(ctx context.Context, eng *engine.Engine, setup engin
 	if next.rest != prev.rest {
 		return false
 	}
-	moved, err := eng.RekeySetup(ctx, prev.setup, next.setup, tables, updateSQL(prev.rows, next.rows))
+	moved, err := eng.RekeySetup(ctx, prev.setup, next.setup, tables, next.guardedUpdate(prev))
 	if err != nil {
 		c.s.opts.Log.Warn("sqlwire: update of a pooled catalog database failed; building a new one", "env", c.env, "err", err)
 	}

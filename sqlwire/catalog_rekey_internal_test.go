@@ -88,3 +88,50 @@ func cell(col interface {
 	}
 	return col.ValueStr(i)
 }
+
+// TestGuardedUpdateRefusesOtherRows: a database built under a key from other rows than the update was computed
+// from (a write landed between two builders' key and rows) is not updated: the update fails, the engine
+// retires the database, and the next statement builds the key's own.
+func TestGuardedUpdateRefusesOtherRows(t *testing.T) {
+	catalogObjects()
+	eng, err := engine.New(engine.Options{Threads: 1, TempDir: t.TempDir()})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, eng.Close()) }()
+	ctx := context.Background()
+	envOf := func(zones ...string) *builtCatalog {
+		return built(engine.Setup{Key: strings.Join(zones, ",")}, catalogObjects(), map[string]bool{"pg_namespace": true}, &catalogEnv{zones: zones})
+	}
+	recorded, actual, next := envOf("raw"), envOf("raw", "clean"), envOf("raw", "features")
+	builds := 0
+	setup := func(b *builtCatalog) engine.Setup {
+		return engine.Setup{Key: "k", Script: func() (string, error) {
+			builds++
+			var s strings.Builder
+			(&catTable{name: "pg_namespace", cols: sessionRelations["pg_namespace"], rows: b.rows["pg_namespace"]}).createSQL(&s)
+			return s.String() + b.stateSQL(), nil
+		}}
+	}
+	count := func(s engine.Setup) string {
+		res, err := eng.QueryInSetup(ctx, s, "SELECT count(*) FROM pg_namespace", nil)
+		require.NoError(t, err)
+		defer func() { require.NoError(t, res.Close()) }()
+		require.True(t, res.Next())
+		n := res.RecordBatch().Column(0).ValueStr(0)
+		require.False(t, res.Next()) // read to the end: the database goes back to the pool
+		return n
+	}
+	require.Equal(t, "6", count(setup(actual)), "pg_catalog, public, information_schema, strata, raw, clean")
+	to := engine.Setup{Key: "k2"}
+	moved, err := eng.RekeySetup(ctx, engine.Setup{Key: "k"}, to, nil, next.guardedUpdate(recorded))
+	require.ErrorContains(t, err, "the catalog database holds other rows")
+	require.False(t, moved)
+	require.Equal(t, 0, eng.Pooled(), "the database is retired")
+
+	require.Equal(t, "6", count(setup(actual)))
+	moved, err = eng.RekeySetup(ctx, engine.Setup{Key: "k"}, to, nil, next.guardedUpdate(actual))
+	require.NoError(t, err)
+	require.True(t, moved)
+	to.Script = setup(next).Script
+	require.Equal(t, "6", count(to), "raw, features")
+	require.Equal(t, 2, builds)
+}
