@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"sort"
 	"strings"
 	"sync"
@@ -25,10 +26,15 @@ import (
 // builtCatalog is what the pooled catalog database of one key holds of the session's environment.
 type builtCatalog struct {
 	setup  engine.Setup          // its key and base (no script: a rekey never runs one)
-	rows   map[string][][]string // the session relations' rows, by name
+	rows   map[string][][]string // the session relations' rows, by name; dropped once recorded (catalogBuilds.put)
+	groups groupSums             // digests of the rows' groups: what an update compares
 	rest   string                // the script of its other own objects (macros, variables), which a rekey cannot change
-	digest string                // of rows: the database stores it (stateTable), a rekey checks it
+	digest string                // of all rows: the database stores it (stateTable), a rekey checks it
 }
+
+// groupSums are the digests of a catalog's rows grouped by their first field, by relation (see updateSQL): a
+// record of a large environment keeps one digest per table and relation, not its rows.
+type groupSums map[string]map[string]string
 
 // stateTable holds the digest of the rows a catalog database holds. Two databases may have the same key but
 // other rows (two sessions built the key's database while a write landed between the key and the rows they
@@ -46,7 +52,7 @@ func (b *builtCatalog) stateSQL() string {
 func (b *builtCatalog) guardedUpdate(prev *builtCatalog) string {
 	return fmt.Sprintf("SELECT CASE WHEN (SELECT digest FROM %s) IS DISTINCT FROM %s THEN error('sqlwire: the catalog database holds other rows') END;\n",
 		stateTable, sqlQuote(prev.digest)) +
-		updateSQL(prev.rows, b.rows) +
+		updateSQL(prev.groups, b.rows) +
 		fmt.Sprintf("UPDATE %s SET digest = %s;\n", stateTable, sqlQuote(b.digest))
 }
 
@@ -69,7 +75,9 @@ func (cb *catalogBuilds) put(family string, b *builtCatalog) {
 	if cb.last == nil || len(cb.last) > 1000 { // a family per environment, user and time travel: bounded anyway
 		cb.last = map[string]*builtCatalog{}
 	}
-	cb.last[family] = b
+	kept := *b
+	kept.rows = nil
+	cb.last[family] = &kept
 }
 
 // catalogFamily is the part of catalogKey a rekey keeps: what the pooled catalog shows other than the rows of
@@ -91,15 +99,42 @@ func built(setup engine.Setup, objs map[string]*catObject, own map[string]bool, 
 		}
 	}
 	b.rest = script(objs, rest, e)
+	b.groups = sums(b.rows)
 	h := sha256.New()
-	for _, n := range sortedKeys(b.rows) {
-		fmt.Fprintf(h, "%s\x1e", n)
-		for _, r := range b.rows[n] {
-			fmt.Fprintf(h, "%s\x1e", strings.Join(r, fieldSep))
+	for _, n := range sortedKeys(b.groups) {
+		for _, k := range sortedKeys(b.groups[n]) {
+			fmt.Fprintf(h, "%s\x1e%s\x1e%s\x1e", n, k, b.groups[n][k])
 		}
 	}
 	b.digest = hex.EncodeToString(h.Sum(nil))
 	return b
+}
+
+// sums returns the digests of rows' groups: rows with the same first field, in order.
+func sums(rows map[string][][]string) groupSums {
+	out := groupSums{}
+	for n, rs := range rows {
+		hs := map[string]hash.Hash{}
+		var order []string
+		for _, r := range rs {
+			h, ok := hs[r[0]]
+			if !ok {
+				h = sha256.New()
+				hs[r[0]] = h
+				order = append(order, r[0])
+			}
+			for _, f := range r {
+				_, _ = h.Write([]byte(f))
+				_, _ = h.Write([]byte(fieldSep))
+			}
+			_, _ = h.Write([]byte(rowSep))
+		}
+		out[n] = make(map[string]string, len(order))
+		for _, k := range order {
+			out[n][k] = hex.EncodeToString(hs[k].Sum(nil)[:16])
+		}
+	}
+	return out
 }
 
 // rekeyCatalog makes the pooled catalog database of the family's last key the database of setup's key,
@@ -136,22 +171,23 @@ func (c *conn) rekeyCatalog(ctx context.Context, eng *engine.Engine, setup engin
 	return true
 }
 
-// updateSQL changes the session relations' rows from old to new. Rows are grouped by their first column (a
-// relation's oid, pg_attribute's and pg_description's relation, pg_roles' name): a group that differs is
-// deleted and inserted again, the others are left alone.
-func updateSQL(old, new map[string][][]string) string {
+// updateSQL changes the session relations' rows from those old sums up to new. Rows are grouped by their first
+// column (a relation's oid, pg_attribute's and pg_description's relation, pg_roles' name): a group that differs
+// is deleted and inserted again, the others are left alone.
+func updateSQL(old groupSums, new map[string][][]string) string {
 	var b strings.Builder
+	next := sums(new)
 	for _, name := range sortedKeys(new) {
-		before, after := groups(old[name]), groups(new[name])
+		before, after := old[name], next[name]
 		var gone []string
 		var added [][]string
-		for k, rows := range before {
-			if _, ok := after[k]; !ok || !sameRows(rows, after[k]) {
+		for k, sum := range before {
+			if after[k] != sum {
 				gone = append(gone, k)
 			}
 		}
 		for _, r := range new[name] {
-			if rows, ok := before[r[0]]; !ok || !sameRows(rows, after[r[0]]) {
+			if before[r[0]] != after[r[0]] {
 				added = append(added, r)
 			}
 		}
@@ -170,30 +206,4 @@ func updateSQL(old, new map[string][][]string) string {
 		(&catTable{name: name, cols: sessionRelations[name], rows: added}).insertSQL(&b)
 	}
 	return b.String()
-}
-
-// groups returns rows by their first field, in order.
-func groups(rows [][]string) map[string][][]string {
-	out := map[string][][]string{}
-	for _, r := range rows {
-		out[r[0]] = append(out[r[0]], r)
-	}
-	return out
-}
-
-func sameRows(a, b [][]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if len(a[i]) != len(b[i]) {
-			return false
-		}
-		for j := range a[i] {
-			if a[i][j] != b[i][j] {
-				return false
-			}
-		}
-	}
-	return true
 }
