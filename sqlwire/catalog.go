@@ -24,8 +24,9 @@ import (
 // digest of everything it shows (catalogKey: in dev the tables by their metadata files, in prod the current
 // release alone; the zones, the environments the user may see, the user, strata.as_of / strata.snapshot). The
 // key is computed from the metadata database at every statement (no metadata file is read), so a new table,
-// snapshot, release or grant gives another key and a new database at once: never stale; and a staged prod
-// write, which prod's readers do not see, keeps prod's catalog database. The part of the emulation that
+// snapshot, release or grant gives another key at once: never stale. The database of the session's previous
+// key is then updated in place to the new one, only its changed rows (catalog_rekey.go), or a new one is built;
+// a staged prod write, which prod's readers do not see, keeps prod's catalog database. The part of the emulation that
 // is the same for everyone (PostgreSQL's built-in rows, the macros: catalogBase) is built once per process into
 // a read-only database file that each catalog database attaches; a new key costs only the environment's own
 // relations. The engine pools these databases (bounded, closed when idle), retires one a statement changed, and
@@ -39,12 +40,16 @@ import (
 type catalogSetup struct {
 	pooled engine.Setup
 	script string
+	rekey  func(ctx context.Context, eng *engine.Engine, tables []engine.Table) bool // catalog_rekey.go; nil for a script
 }
 
 // query runs sql (the rewritten statement, maybe wrapped in PREPARE/EXECUTE) in the catalog's database.
 func (s *catalogSetup) query(ctx context.Context, eng *engine.Engine, sql string, tables []engine.Table) (*engine.Result, error) {
 	if s.script != "" {
 		return eng.Query(ctx, s.script+sql, tables)
+	}
+	if s.rekey != nil {
+		s.rekey(ctx, eng, tables) // the family's last database, updated in place, when no database has the key yet
 	}
 	return eng.QueryInSetup(ctx, s.pooled, sql, tables)
 }
@@ -136,10 +141,15 @@ func (c *conn) wholeCatalog(ctx context.Context) (*catalogSetup, error) {
 			return "", err
 		}
 		e.vars = nil // only pg_settings shows them
+		b := built(engine.Setup{Key: key, Base: catalogBase()}, objs, own, e)
+		c.s.builds.put(c.catalogFamily(), b)
 		// One transaction: one commit, not one per object.
-		return "BEGIN TRANSACTION;\n" + script(objs, own, e) + "COMMIT;\n", nil
+		return "BEGIN TRANSACTION;\n" + script(objs, own, e) + b.stateSQL() + "COMMIT;\n", nil
 	}}
-	return &catalogSetup{pooled: setup}, nil
+	rekey := func(ctx context.Context, eng *engine.Engine, tables []engine.Table) bool {
+		return c.rekeyCatalog(ctx, eng, setup, all, own, tables)
+	}
+	return &catalogSetup{pooled: setup, rekey: rekey}, nil
 }
 
 // catalogKey identifies everything the pooled catalog's script shows the session, from the metadata database

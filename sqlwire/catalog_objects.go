@@ -32,6 +32,7 @@ func catalogObjects() map[string]*catObject {
 		}
 		dyn := func(name, cols string, rows func(e *catalogEnv) [][]string, needs ...string) {
 			sessionRelations[name] = cols
+			sessionRows[name] = rows
 			objects[name] = &catObject{needs: needs, create: func(b *strings.Builder, e *catalogEnv) {
 				(&catTable{name: name, cols: cols, rows: rows(e)}).createSQL(b)
 			}}
@@ -95,8 +96,12 @@ func isMacro(name string) bool {
 	return false
 }
 
-// sessionRelations are the relations each session's catalog shows its own rows of (name: columns).
-var sessionRelations = map[string]string{}
+// sessionRelations are the relations each session's catalog shows its own rows of (name: columns), and
+// sessionRows their rows.
+var (
+	sessionRelations = map[string]string{}
+	sessionRows      = map[string]func(e *catalogEnv) [][]string{}
+)
 
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))

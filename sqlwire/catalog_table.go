@@ -30,6 +30,11 @@ const valuesCells = 100
 // separators; a table with a field holding one keeps VALUES.
 func (t *catTable) createSQL(b *strings.Builder) {
 	fmt.Fprintf(b, "CREATE TABLE %s (%s);\n", t.name, t.cols)
+	t.insertSQL(b)
+}
+
+// insertSQL inserts the table's rows (createSQL tells how).
+func (t *catTable) insertSQL(b *strings.Builder) {
 	if len(t.rows) == 0 {
 		return
 	}

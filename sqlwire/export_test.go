@@ -12,3 +12,9 @@ func AfterBind(f func(sql string)) func(*Options) {
 func OnCatalogBuild(f func(pooled bool)) func(*Options) {
 	return func(o *Options) { o.onCatalogBuild = f }
 }
+
+// OnCatalogRekey is an option that calls f whenever a catalog statement updated the pooled catalog database of
+// its session's previous key in place instead of building one for its key.
+func OnCatalogRekey(f func()) func(*Options) {
+	return func(o *Options) { o.onCatalogRekey = f }
+}

@@ -34,6 +34,7 @@ type Options struct {
 
 	afterBind      func(sql string)  // tests: called after a statement bound its tables, before it runs
 	onCatalogBuild func(pooled bool) // tests: called when a catalog statement's script is built (pooled: the long-lived database's)
+	onCatalogRekey func()            // tests: called when a pooled catalog database was updated to a new key (catalog_rekey.go)
 }
 
 // Server answers PostgreSQL clients. It is safe for concurrent use; each connection is served by its own
@@ -46,7 +47,8 @@ type Server struct {
 	conns    map[net.Conn]struct{}
 	sessions map[uint32]*conn // by BackendKeyData process id, for CancelRequest
 
-	catalog catalogCache // table columns for the emulated pg_catalog (catalog_env.go)
+	catalog catalogCache  // table columns for the emulated pg_catalog (catalog_env.go)
+	builds  catalogBuilds // the last pooled catalog database of each family, to update after a write (catalog_rekey.go)
 }
 
 // New checks the options and returns a Server.

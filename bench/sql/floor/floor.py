@@ -8,9 +8,13 @@ client runs once through `floor record` (which stores the side's exact answers),
 `floor replay` of those bytes (the floor: no query, no encoding, a file copied to the socket) and against
 the live side, the four interleaved run by run. The last column is the client process's own CPU time
 (process_time, all its threads) against the replays: what decoding costs the client, whatever the load. Strata / floor is what Strata's query and encoding cost on top of what the client must do.
+With --pg-pid and --strata-pid (floor.sh passes the postmaster's and `strata serve`'s), the last column is each
+server's own CPU time per live read (its process tree's, including exited PostgreSQL backends): what answering
+costs the server, also whatever the load.
 """
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -24,6 +28,7 @@ CLIENTS = [
     ("COPY BINARY raw (psycopg 3)", bench.copy_binary),
     ("psycopg 3 binary → pandas", lambda d, t: bench.psycopg_pandas(d, t, True)),
     ("connectorx → polars", lambda d, t: bench.polars_engine(d, t, "connectorx")),
+    ("ADBC → polars", lambda d, t: bench.polars_engine(d, t, "adbc")),
 ]
 
 
@@ -32,6 +37,27 @@ def via(dsn, addr):
     u = urlsplit(dsn)
     user = u.netloc.split("@")[0] + "@" if "@" in u.netloc else ""
     return urlunsplit((u.scheme, user + addr, u.path, "sslmode=disable", ""))
+
+
+def tree_cpu(root):
+    """CPU seconds used by process root and its descendants, including the children they reaped."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats, kids = {}, {}
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                st = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(p)] = st
+            kids.setdefault(int(st[1]), []).append(int(p))
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            total += sum(int(v) for v in stats[pid][11:15]) / tick  # utime, stime, cutime, cstime
+            todo += kids.get(pid, [])
+    return total
 
 
 def start(floor, mode, d, upstream=None):
@@ -48,7 +74,10 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--pg-pid", type=int, help="the PostgreSQL postmaster, to count the server's CPU time")
+    ap.add_argument("--strata-pid", type=int, help="strata serve, to count the server's CPU time")
     a = ap.parse_args()
+    pids = {"postgres": a.pg_pid, "strata": a.strata_pid}
     bench.load(a.pg, a.strata, a.rows, 1)
     # Strata serves a table read again from memory (bench.warm): record and time that, as bench.py does.
     print(f"Strata reads the table from {bench.warm(a.strata, True, 'SELECT count(*) FROM clean.bench_t')}.")
@@ -75,9 +104,15 @@ def main():
         for _ in range(a.runs):
             for name, make in CLIENTS:
                 for (side, kind), (dsn, table) in targets.items():
+                    pid = pids[side] if kind == "live" else None
+                    s0 = tree_cpu(pid) if pid else 0
                     c0 = time.process_time()
                     t = bench.best(make(dsn, table), 1)
                     c = time.process_time() - c0
+                    if pid:
+                        time.sleep(0.2)  # the backend's exit reaches the postmaster's children's time
+                        sc = tree_cpu(pid) - s0
+                        res[(name, side, "server")] = min(sc, res.get((name, side, "server"), sc))
                     res[(name, side, kind)] = min(t, res.get((name, side, kind), t))
                     res[(name, side, kind, "cpu")] = min(c, res.get((name, side, kind, "cpu"), c))
     finally:
@@ -87,14 +122,16 @@ def main():
     size = sum(f.stat().st_size for f in (Path(a.work) / "strata").iterdir())
     print(f"{a.rows:,} rows × 10 columns, best of {a.runs}; recorded answers of Strata: {size / 1e6:.0f} MB")
     print("| client | floor (replayed Strata bytes) | Strata | Strata / floor | floor (replayed PostgreSQL bytes) "
-          "| PostgreSQL 15 | PostgreSQL / floor | client CPU on Strata's / PostgreSQL's bytes |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| PostgreSQL 15 | PostgreSQL / floor | client CPU on Strata's / PostgreSQL's bytes | server CPU Strata / PostgreSQL |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, _ in CLIENTS:
         fs, s = res[(name, "strata", "floor")], res[(name, "strata", "live")]
         fp, p = res[(name, "postgres", "floor")], res[(name, "postgres", "live")]
         cs, cp = res[(name, "strata", "floor", "cpu")], res[(name, "postgres", "floor", "cpu")]
+        ss, sp = res.get((name, "strata", "server")), res.get((name, "postgres", "server"))
+        server = f"{ss:.2f} s / {sp:.2f} s" if ss is not None and sp is not None else "n/a"
         print(f"| {name} | {fs:.2f} s | {s:.2f} s | {s / fs:.2f}× | {fp:.2f} s | {p:.2f} s | {p / fp:.2f}× "
-              f"| {cs:.2f} s / {cp:.2f} s |", flush=True)
+              f"| {cs:.2f} s / {cp:.2f} s | {server} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -9,4 +9,5 @@ cd "$root"
 source bench/sql/servers.sh
 go build -o "$work/floor" ./bench/sql/floor
 "$VENV_PYTHON" bench/sql/floor/floor.py --pg "postgresql://postgres@127.0.0.1:$SVC_PG_PORT/postgres" \
-	--strata "postgresql://bench@127.0.0.1:$wire_port/dev" --floor "$work/floor" --work "$work/answers" "$@"
+	--strata "postgresql://bench@127.0.0.1:$wire_port/dev" --floor "$work/floor" --work "$work/answers" \
+	--strata-pid "$server" --pg-pid "$(head -n 1 "$pg_dir/data/postmaster.pid")" "$@"

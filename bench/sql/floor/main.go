@@ -5,6 +5,7 @@
 //
 //	floor record -listen 127.0.0.1:P -upstream 127.0.0.1:Q -dir D   proxy to Q, store each answer in D
 //	floor replay -listen 127.0.0.1:P -dir D                          answer from D
+//	floor record ... -trace                                          also print each request's statements and timing
 //
 // A request is everything the client sends up to a Sync or Query message (or the startup packet); its
 // answer is everything the server sends up to ReadyForQuery. Answers are keyed by the request's bytes, so
@@ -25,7 +26,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"time"
 )
 
 func main() {
@@ -36,6 +39,7 @@ func main() {
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
 	dir := fs.String("dir", "", "directory of recorded answers")
 	upstream := fs.String("upstream", "", "server to record (record mode)")
+	trace := fs.Bool("trace", false, "record mode: print each request's statements, the time to the answer's first byte and to ReadyForQuery, and its size (stderr)")
 	_ = fs.Parse(os.Args[2:])
 	if *dir == "" {
 		log.Fatal("-dir is required")
@@ -45,7 +49,7 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Println(ln.Addr().String()) // the caller reads the port from the first line
-	st := &store{dir: *dir, next: map[string]int{}}
+	st := &store{dir: *dir, next: map[string]int{}, trace: *trace}
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -73,9 +77,10 @@ func main() {
 // store keeps answers as files named by the request's hash and a sequence number (a request sent n times
 // while recording has n answers, replayed in turn).
 type store struct {
-	dir  string
-	mu   sync.Mutex
-	next map[string]int
+	dir   string
+	mu    sync.Mutex
+	next  map[string]int
+	trace bool
 }
 
 func (s *store) path(key string, n int) string {
@@ -201,11 +206,16 @@ func (s *store) record(nc net.Conn, upstream string) error {
 		if err != nil {
 			return err
 		}
-		out := io.MultiWriter(nc, f)
+		out := &countingWriter{w: io.MultiWriter(nc, f)}
+		t0 := time.Now()
 		if startup && isSSLRequest(req) {
 			err = copyN(out, ur, 1) // 'N' or 'S'
 		} else {
 			err = copyAnswer(out, ur)
+			if s.trace && !startup {
+				log.Printf("trace: first byte %.2f ms, ready %.2f ms, %d bytes: %s", ms(out.first.Sub(t0)),
+					ms(time.Since(t0)), out.n, statements(req))
+			}
 			startup = false
 		}
 		if cerr := f.Close(); err == nil {
@@ -215,6 +225,41 @@ func (s *store) record(nc net.Conn, upstream string) error {
 			return err
 		}
 	}
+}
+
+// countingWriter counts what it writes and notes when the first byte came.
+type countingWriter struct {
+	w     io.Writer
+	n     int64
+	first time.Time
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	if c.n == 0 {
+		c.first = time.Now()
+	}
+	c.n += int64(len(p))
+	return c.w.Write(p)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// statements describes a request: its message types, and the SQL of its Query and Parse messages.
+func statements(req []byte) string {
+	var b strings.Builder
+	for len(req) >= 5 {
+		typ, n := req[0], int(binary.BigEndian.Uint32(req[1:5]))+1
+		body := req[5:n]
+		b.WriteByte(typ)
+		switch typ {
+		case 'Q':
+			fmt.Fprintf(&b, "%q ", strings.TrimRight(string(body), "\x00"))
+		case 'P':
+			fmt.Fprintf(&b, "%q ", string(dropCStrings(body, 1)[:max(0, strings.IndexByte(string(dropCStrings(body, 1)), 0))]))
+		}
+		req = req[n:]
+	}
+	return b.String()
 }
 
 func copyN(w io.Writer, r io.Reader, n int64) error {
