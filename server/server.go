@@ -62,6 +62,9 @@ type Options struct {
 	WriteTimeout time.Duration
 	// MaxStreams caps concurrent row streams (503 with Retry-After above it).
 	MaxStreams int
+	// NoFastPath serves every request through net/http, without the connection-level fast path of
+	// POST /get-online-features (fastpath.go).
+	NoFastPath bool
 }
 
 // Server is Strata's HTTP server.
@@ -129,7 +132,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		ErrorLog: slog.NewLogLogger(s.deps.Log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(coalescingListener{ln}) }() // a fixed-length response in one write: coalesce.go
+	var fast *fastServer
+	if s.opts.NoFastPath {
+		go func() { errc <- hs.Serve(coalescingListener{ln}) }() // a fixed-length response in one write: coalesce.go
+	} else { // the Feast endpoint's fast path sees every connection first and hands the others to net/http
+		fast = newFastServer(s, hs, ln)
+		go fast.acceptLoop()
+		go func() { errc <- hs.Serve(fast.listener()) }()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -140,6 +150,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
 		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if fast != nil {
+		if err := fast.shutdown(sctx); err != nil {
+			return fmt.Errorf("graceful shutdown: %w", err)
+		}
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
