@@ -285,7 +285,9 @@ func (c *handedConn) capDeadline(t time.Time) time.Time {
 	return t
 }
 
-func (c *handedConn) SetReadDeadline(t time.Time) error { return c.Conn.SetReadDeadline(c.capDeadline(t)) }
+func (c *handedConn) SetReadDeadline(t time.Time) error {
+	return c.Conn.SetReadDeadline(c.capDeadline(t))
+}
 
 func (c *handedConn) SetDeadline(t time.Time) error {
 	if c.capped {
@@ -892,7 +894,10 @@ type bytesWriter struct{ b *[]byte }
 
 func (w bytesWriter) Write(p []byte) (int, error) { *w.b = append(*w.b, p...); return len(p), nil }
 
-func (w bytesWriter) WriteString(s string) (int, error) { *w.b = append(*w.b, s...); return len(s), nil }
+func (w bytesWriter) WriteString(s string) (int, error) {
+	*w.b = append(*w.b, s...)
+	return len(s), nil
+}
 
 func hasCloseToken(v string) bool {
 	for _, f := range bytes.Split([]byte(v), []byte(",")) {
