@@ -208,28 +208,33 @@ func (fc *fastConn) serve() {
 	fc.ctx = ctx
 	opts := fc.fs.s.opts
 	for first := true; ; first = false {
-		if !first {
-			if !fc.fs.setIdle(fc, true) {
-				return
-			}
-			if d := opts.IdleTimeout; d > 0 {
-				_ = fc.c.SetReadDeadline(time.Now().Add(d))
-			}
-			_, err := fc.br.Peek(4) // as net/http: a request starts with at least 4 bytes
-			if !fc.fs.setIdle(fc, false) && err == nil {
-				return
-			}
-			if err != nil {
-				return
-			}
-		} else if !fc.fs.setIdle(fc, false) {
+		// Waiting for a request, the connection is idle: a shutdown closes it.
+		if !fc.fs.setIdle(fc, true) {
 			return
 		}
 		var hdrDeadline time.Time
-		if d := opts.ReadHeaderTimeout; d > 0 {
-			hdrDeadline = time.Now().Add(d)
+		if first { // net/http's header deadline runs from the connection's start
+			if d := opts.ReadHeaderTimeout; d > 0 {
+				hdrDeadline = time.Now().Add(d)
+			}
+			_ = fc.c.SetReadDeadline(hdrDeadline)
+			_, err := fc.br.Peek(1)
+			if !fc.fs.setIdle(fc, false) || err != nil {
+				return
+			}
+		} else {
+			if d := opts.IdleTimeout; d > 0 {
+				_ = fc.c.SetReadDeadline(time.Now().Add(d))
+			}
+			_, err := fc.br.Peek(4) // as net/http: the next request starts with at least 4 bytes
+			if !fc.fs.setIdle(fc, false) || err != nil {
+				return
+			}
+			if d := opts.ReadHeaderTimeout; d > 0 {
+				hdrDeadline = time.Now().Add(d)
+			}
+			_ = fc.c.SetReadDeadline(hdrDeadline)
 		}
-		_ = fc.c.SetReadDeadline(hdrDeadline)
 		h, err := readFastHead(fc.br)
 		if err != nil { // a read error or timeout: net/http closes without an answer too
 			return

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -78,6 +79,8 @@ type Server struct {
 	origins *originPolicy
 	// loopback: the listen address reaches only this machine, so without users no credentials are needed.
 	loopback bool
+	// fast is the fast path of the running Serve (nil without it), for tests.
+	fast atomic.Pointer[fastServer]
 }
 
 // New builds the router. It does not listen; call Serve. It fails when an allowed host or origin is malformed.
@@ -137,6 +140,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		go func() { errc <- hs.Serve(coalescingListener{ln}) }() // a fixed-length response in one write: coalesce.go
 	} else { // the Feast endpoint's fast path sees every connection first and hands the others to net/http
 		fast = newFastServer(s, hs, ln)
+		s.fast.Store(fast)
 		go fast.acceptLoop()
 		go func() { errc <- hs.Serve(fast.listener()) }()
 	}
