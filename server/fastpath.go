@@ -658,7 +658,7 @@ func (w *fastWriter) reset(fc *fastConn, body *fastBody, reqLen int64) {
 	if cap(buf) > 64<<10 {
 		buf = nil
 	}
-	*w = fastWriter{fc: fc, body: body, reqLen: reqLen, handler: make(http.Header, 4), clen: -1, buf: buf, head: head}
+	*w = fastWriter{fc: fc, body: body, reqLen: reqLen, handler: make(http.Header, 8), clen: -1, buf: buf, head: head}
 }
 
 func (w *fastWriter) Header() http.Header { return w.handler }
