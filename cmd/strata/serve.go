@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strings"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
@@ -47,7 +50,7 @@ func (a *app) serveCmd() *cobra.Command {
 				cfg.Server.AllowRemote = true
 			}
 			log := a.logger()
-			gcPercent(log)
+			defer tuneGC(log)()
 			// Listen first: a refused or busy address fails before the stores are opened and the demo loaded.
 			ln, err := a.listen(cfg.Server, log)
 			if err != nil {
@@ -118,20 +121,62 @@ func (a *app) serveCmd() *cobra.Command {
 	return c
 }
 
-// serveGOGC is the garbage collector's target `strata serve` runs with unless GOGC is set: the heap may grow to
-// five times what is live before a collection, instead of twice. Serving allocates a few KB per request on a
-// small live heap (~15 MB), so at Go's default (100) it collected ten times a second at 18k requests/s, and a
-// request that meets a collection's stop or its mark assists is the slow one (the p99 at 16 concurrent clients);
-// at 400, a quarter as often. GOGC=100 (or any value, or off with GOMEMLIMIT) restores the choice to the operator.
-const serveGOGC = 400
+// Serving allocates a few KB per request on a small live heap (~15 MB): at Go's default GOGC=100 it collected ten
+// times a second at 18k requests/s, and a request that meets a collection's stop or its mark assists is a slow
+// one (the p99 at 16 concurrent clients). tuneGC lets a small heap grow by up to gcHeadroom above what is live
+// between collections (GOGC up to maxServeGOGC: a 15 MB heap collects a quarter as often), and a heap of
+// gcHeadroom or more live grows as at GOGC=100, as before (row streams, large queries keep their memory bound).
+const (
+	gcHeadroom   = 64 << 20
+	maxServeGOGC = 400
+)
 
-// gcPercent sets serveGOGC unless the process's environment sets GOGC (which the Go runtime has applied).
-func gcPercent(log *slog.Logger) {
+// tuneGC sets the collector's target after every collection to min(maxServeGOGC, max(100, gcHeadroom/live))
+// percent, until the returned stop is called (which restores the target). It does nothing when GOGC is set in
+// the environment: the operator's choice stands.
+func tuneGC(log *slog.Logger) (stop func()) {
 	if _, set := os.LookupEnv("GOGC"); set {
+		return func() {}
+	}
+	t := &gcTick{stop: new(atomic.Bool)}
+	t.current = t.percent()
+	prev := debug.SetGCPercent(t.current)
+	runtime.SetFinalizer(t, (*gcTick).fire)
+	log.Debug("the garbage collector's target follows the live heap", "headroom_bytes", gcHeadroom, "max_gogc", maxServeGOGC)
+	stopped := t.stop
+	return func() {
+		stopped.Store(true)
+		debug.SetGCPercent(prev)
+	}
+}
+
+// gcTick is unreachable as soon as it is armed: its finalizer runs after the next collection, sets the target
+// from the heap that collection found live, and arms a new one.
+type gcTick struct {
+	stop    *atomic.Bool
+	current int
+	_       [16]byte // not a tiny allocation: its finalizer runs
+}
+
+func (t *gcTick) percent() int {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	live := int64(1)
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		live = max(1, int64(s[0].Value.Uint64()))
+	}
+	return int(min(maxServeGOGC, max(100, gcHeadroom*100/live)))
+}
+
+func (t *gcTick) fire() {
+	if t.stop.Load() {
 		return
 	}
-	debug.SetGCPercent(serveGOGC)
-	log.Debug("garbage collector target set for serving", "gogc", serveGOGC)
+	if p := t.percent(); p != t.current {
+		debug.SetGCPercent(p)
+		t.current = p
+	}
+	runtime.SetFinalizer(&gcTick{stop: t.stop, current: t.current}, (*gcTick).fire)
 }
 
 func serverOptions(c config.Server) server.Options {
