@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -52,16 +53,16 @@ type fastServer struct {
 	once    sync.Once
 	err     error // why done closed, when the listener failed
 
-	mu      sync.Mutex
-	closing bool
-	conns   map[*fastConn]bool // value: idle (waiting for a request)
+	mu      sync.Mutex // guards conns
+	closing atomic.Bool
+	conns   map[*fastConn]struct{}
 	wg      sync.WaitGroup
 	ctx     context.Context // the base of request contexts: ServerContextKey
 	readers sync.Pool
 }
 
 func newFastServer(s *Server, hs *http.Server, ln net.Listener) *fastServer {
-	fs := &fastServer{s: s, hs: hs, ln: ln, handoff: make(chan net.Conn), done: make(chan struct{}), conns: map[*fastConn]bool{}}
+	fs := &fastServer{s: s, hs: hs, ln: ln, handoff: make(chan net.Conn), done: make(chan struct{}), conns: map[*fastConn]struct{}{}}
 	fs.ctx = context.WithValue(context.Background(), http.ServerContextKey, hs)
 	fs.readers.New = func() any { return bufio.NewReaderSize(nil, fastBufSize) }
 	return fs
@@ -121,12 +122,12 @@ func (fs *fastServer) acceptLoop() {
 		delay = 0
 		fc := &fastConn{fs: fs, c: c}
 		fs.mu.Lock()
-		if fs.closing {
+		if fs.closing.Load() {
 			fs.mu.Unlock()
 			_ = c.Close()
 			continue
 		}
-		fs.conns[fc] = true
+		fs.conns[fc] = struct{}{}
 		fs.wg.Add(1)
 		fs.mu.Unlock()
 		go fc.serve()
@@ -137,9 +138,9 @@ func (fs *fastServer) acceptLoop() {
 // their request, or for ctx.
 func (fs *fastServer) shutdown(ctx context.Context) error {
 	fs.mu.Lock()
-	fs.closing = true
-	for fc, idle := range fs.conns {
-		if idle {
+	fs.closing.Store(true)
+	for fc := range fs.conns {
+		if fc.idle.Load() { // else it sees closing when it next turns idle (both are sequentially consistent)
 			_ = fc.c.SetReadDeadline(time.Now()) // wakes its wait; it sees closing and closes
 		}
 	}
@@ -162,17 +163,11 @@ func (fs *fastServer) shutdown(ctx context.Context) error {
 // setIdle records whether fc waits for a request; it returns false when the server is shutting down and fc
 // should close instead of waiting.
 func (fs *fastServer) setIdle(fc *fastConn, idle bool) bool {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	fs.conns[fc] = idle
-	return !(idle && fs.closing)
+	fc.idle.Store(idle)
+	return !(idle && fs.closing.Load())
 }
 
-func (fs *fastServer) keepAlives() bool {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	return !fs.closing
-}
+func (fs *fastServer) keepAlives() bool { return !fs.closing.Load() }
 
 // fastConn is one client connection while the fast path serves it.
 type fastConn struct {
@@ -183,6 +178,7 @@ type fastConn struct {
 	ctx    context.Context
 	w      fastWriter
 	bufs   net.Buffers
+	idle   atomic.Bool // waiting for a request: a shutdown closes it
 }
 
 func (fc *fastConn) serve() {
