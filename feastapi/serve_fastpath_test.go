@@ -180,6 +180,9 @@ func TestFastPathAnswersAsNetHTTP(t *testing.T) {
 		{"bad length", 1, []string{strings.Replace(post("/get-online-features", "localhost", []string{auth}, get), "Content-Length: ", "Content-Length: +", 1)}},
 		{"long head", 1, []string{post("/get-online-features", "localhost", []string{auth, "X-Pad: " + strings.Repeat("p", 5000)}, get)}},
 		{"escaped path", 1, []string{post("/get-online%2Dfeatures", "localhost", []string{auth}, get)}},
+		{"bare LF", 1, []string{strings.ReplaceAll(post("/get-online-features", "localhost", []string{auth}, get), "\r\n", "\n")}},
+		{"bare LF in headers", 1, []string{strings.Replace(strings.ReplaceAll(post("/get-online-features", "localhost", []string{auth}, get), "\r\n", "\n"),
+			"\n", "\r\n", 1)}},
 		{"bad header name", 1, []string{post("/get-online-features", "localhost", []string{auth, "Bad Name: x"}, get)}},
 		{"split", 1, func() []string {
 			r := post("/get-online-features?env=prod", "localhost", []string{auth}, get)
@@ -189,8 +192,12 @@ func TestFastPathAnswersAsNetHTTP(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			want := exchange(t, slow, c.want, c.pieces...)
+			start := time.Now()
 			got := exchange(t, fast, c.want, c.pieces...)
 			require.Equal(t, want, got)
+			if strings.HasPrefix(c.name, "bare LF") { // handed off at once, not after the header deadline (400 ms)
+				require.Less(t, time.Since(start), 390*time.Millisecond)
+			}
 			if c.name == "valid" {
 				require.Contains(t, got[0], "200 OK")
 				require.Contains(t, got[0], `"PRESENT"`)

@@ -332,6 +332,9 @@ func readFastHead(br *bufio.Reader) (*fastHead, error) {
 			if _, ok := fastRequestLine(buf[:i+1]); !ok {
 				return nil, nil
 			}
+			if bareLF(buf) { // net/http accepts lines ending in \n alone: it reads them (a head ending "\n\n" is not waited for)
+				return nil, nil
+			}
 			if end := bytes.Index(buf, headEnd); end >= 0 {
 				h := parseFastHead(buf[:end+len(headEnd)])
 				if h != nil {
@@ -352,6 +355,16 @@ func readFastHead(br *bufio.Reader) (*fastHead, error) {
 			return nil, err
 		}
 	}
+}
+
+// bareLF says whether a line of buf ends in \n without \r.
+func bareLF(buf []byte) bool {
+	for i, c := range buf {
+		if c == '\n' && (i == 0 || buf[i-1] != '\r') {
+			return true
+		}
+	}
+	return false
 }
 
 var (
