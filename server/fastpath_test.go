@@ -102,6 +102,9 @@ func fastReq(body string) string {
 
 func (s *Server) fastConns() int {
 	fs := s.fast.Load()
+	if fs == nil { // Serve has not started yet
+		return -1
+	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	return len(fs.conns)
