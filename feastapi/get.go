@@ -119,6 +119,7 @@ type plan struct {
 	vals [][]online.Value   // vals[i] are the values of keys[i]
 	n    int
 	need []features.JoinKey // scratch of entityValues
+	key  []byte             // scratch of resolve's shape key
 }
 
 // valsOf returns the values of the key named name.
@@ -224,8 +225,8 @@ var outPool = sync.Pool{New: func() any { return new(outBuf) }}
 
 // resolve checks a request against the environment's definitions into p. Every unknown name is reported at once.
 func (s *Server) resolve(cat *catalog, env string, req *getRequest, p *plan) error {
-	var scratch [512]byte
-	key := appendShapeKey(scratch[:0], req)
+	key := appendShapeKey(p.key[:0], req) // in the pooled plan: 50 features' key is ~600 bytes
+	p.key = key
 	cat.mu.RLock()
 	sh, ok := cat.shapes[string(key)]
 	cat.mu.RUnlock()

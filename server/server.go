@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -62,6 +63,9 @@ type Options struct {
 	WriteTimeout time.Duration
 	// MaxStreams caps concurrent row streams (503 with Retry-After above it).
 	MaxStreams int
+	// NoFastPath serves every request through net/http, without the connection-level fast path of
+	// POST /get-online-features (fastpath.go).
+	NoFastPath bool
 }
 
 // Server is Strata's HTTP server.
@@ -75,6 +79,8 @@ type Server struct {
 	origins *originPolicy
 	// loopback: the listen address reaches only this machine, so without users no credentials are needed.
 	loopback bool
+	// fast is the fast path of the running Serve (nil without it), for tests.
+	fast atomic.Pointer[fastServer]
 }
 
 // New builds the router. It does not listen; call Serve. It fails when an allowed host or origin is malformed.
@@ -129,7 +135,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		ErrorLog: slog.NewLogLogger(s.deps.Log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(coalescingListener{ln}) }() // a fixed-length response in one write: coalesce.go
+	var fast *fastServer
+	if s.opts.NoFastPath {
+		go func() { errc <- hs.Serve(coalescingListener{ln}) }() // a fixed-length response in one write: coalesce.go
+	} else { // the Feast endpoint's fast path sees every connection first and hands the others to net/http
+		fast = newFastServer(s, hs, ln)
+		s.fast.Store(fast)
+		go fast.acceptLoop()
+		go func() { errc <- hs.Serve(fast.listener()) }()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -140,6 +154,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
 		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if fast != nil {
+		if err := fast.shutdown(sctx); err != nil {
+			return fmt.Errorf("graceful shutdown: %w", err)
+		}
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err

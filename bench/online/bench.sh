@@ -3,7 +3,8 @@
 # Redis online stores) on the same data (10,000 entities × 50 float features) in one run, loaded by the same
 # bounded Go load generator on loopback (bench/online/loadgen: raw keep-alive HTTP/1.1 connections, identical
 # request bodies, answers checked): 1 entity × 50 features and 100 × 50, at concurrency 1 and 16. Prints one line
-# per server and shape: RPS, p50, p99 and the generator's own CPU per request (gen_cpu); first the generator
+# per server and shape: RPS, p50, p99, the generator's own CPU per request (gen_cpu) and the server's (srv_cpu,
+# Strata's and the canned server's, from /proc: on a shared machine the ratio that holds); first the generator
 # against a canned net/http server (its cost alone), and the load average before and after.
 #
 #   bench/online/bench.sh     # DURATION=5s KEYSPACE=10000 FEAST_VENV=~/.cache/strata/feast-venv SERVERS="embedded redis feast"
@@ -53,10 +54,10 @@ mkdir -p "$proj/features"
 export STRATA_PROJECT=$proj STRATA_SQLWIRE_ADDR=
 (cd "$proj" && "$work/strata" init >/dev/null && "$work/strata" table import --env dev raw.bench "$work/bench.csv" >/dev/null && "$work/strata" apply >/dev/null)
 
-measure() { # label url query
+measure() { # label url query server-pid (0: unknown)
 	for shape in "1 1" "1 16" "100 1" "100 16"; do
-		set -- "$1" "$2" "$3" $shape
-		"$work/loadgen" -label "$1" -url "$2" -query "$3" -entities "$4" -c "$5" -duration "$DURATION" -keyspace "$KEYSPACE"
+		set -- "$1" "$2" "$3" "$4" $shape
+		"$work/loadgen" -label "$1" -url "$2" -query "$3" -pid "$4" -entities "$5" -c "$6" -duration "$DURATION" -keyspace "$KEYSPACE"
 	done
 }
 
@@ -68,7 +69,7 @@ serve_strata() { # label extra-env...
 	pids+=($!)
 	wait_http "http://127.0.0.1:$port/healthz" || { tail -20 "$work/$label.log" >&2; return 1; }
 	"$work/loadgen" -push -url "http://127.0.0.1:$port" -query env=dev -keyspace "$KEYSPACE"
-	measure "$label" "http://127.0.0.1:$port" env=dev
+	measure "$label" "http://127.0.0.1:$port" env=dev "${pids[-1]}"
 	kill "${pids[-1]}"
 	wait "${pids[-1]}" 2>/dev/null || true
 }
@@ -81,7 +82,7 @@ canned() {
 	pids+=($!)
 	for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 	for n in 1 100; do
-		"$work/loadgen" -label loadgen-vs-canned -url "http://127.0.0.1:$port" -entities "$n" -c 16 -duration "$DURATION" -keyspace "$KEYSPACE"
+		"$work/loadgen" -label loadgen-vs-canned -url "http://127.0.0.1:$port" -pid "${pids[-1]}" -entities "$n" -c 16 -duration "$DURATION" -keyspace "$KEYSPACE"
 	done
 	kill "${pids[-1]}"
 	wait "${pids[-1]}" 2>/dev/null || true
@@ -113,7 +114,7 @@ for store in sqlite redis; do
 	(cd "$work/feast-$store" && exec "$FEAST_VENV/bin/feast" serve -h 127.0.0.1 -p "$port" >"$work/feast-$store.log" 2>&1) &
 	pids+=($!)
 	wait_http "http://127.0.0.1:$port/health" || { tail -20 "$work/feast-$store.log" >&2; exit 1; }
-	measure "feast-$store" "http://127.0.0.1:$port" ""
+	measure "feast-$store" "http://127.0.0.1:$port" "" 0 # its workers are child processes
 	kill "${pids[-1]}"
 	wait "${pids[-1]}" 2>/dev/null || true
 done

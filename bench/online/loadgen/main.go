@@ -17,6 +17,7 @@
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -24,6 +25,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -47,6 +49,7 @@ func main() {
 	push := flag.Bool("push", false, "load keyspace rows through POST /push first, then exit")
 	serve := flag.String("serve", "", "instead of loading, serve canned answers on this address (to measure the generator)")
 	cpuprofile := flag.String("cpuprofile", "", "write the generator's CPU profile to this file")
+	flag.IntVar(&o.serverPID, "pid", 0, "the server's process id: its CPU per request is printed too (srv_cpu, from /proc)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -88,8 +91,14 @@ func main() {
 	if n := len(lat) + int(res.errs); n > 0 {
 		cpu = float64(res.cpu.Microseconds()) / float64(n)
 	}
-	fmt.Printf("%-28s entities=%-3d features=%d c=%-2d requests=%-7d errors=%-3d rps=%8.0f p50=%6.2fms p99=%6.2fms gen_cpu=%.1fus/req\n",
-		*label, o.entities, len(o.features), o.conc, len(lat), res.errs, float64(len(lat))/res.elapsed.Seconds(), pct(0.5), pct(0.99), cpu)
+	srv := ""
+	if o.serverPID > 0 && res.srvCPU >= 0 {
+		if n := len(lat) + int(res.errs); n > 0 {
+			srv = fmt.Sprintf(" srv_cpu=%.1fus/req", float64(res.srvCPU.Microseconds())/float64(n))
+		}
+	}
+	fmt.Printf("%-28s entities=%-3d features=%d c=%-2d requests=%-7d errors=%-3d rps=%8.0f p50=%6.2fms p99=%6.2fms gen_cpu=%.1fus/req%s\n",
+		*label, o.entities, len(o.features), o.conc, len(lat), res.errs, float64(len(lat))/res.elapsed.Seconds(), pct(0.5), pct(0.99), cpu, srv)
 	if res.errs > 0 {
 		fmt.Fprintf(os.Stderr, "%s: %d requests failed: %s\n", *label, res.errs, res.errSummary)
 	}
@@ -107,6 +116,7 @@ type options struct {
 	features              []string
 	entities, keyspace    int
 	conc, maxReq, check   int
+	serverPID             int
 	dur                   time.Duration
 	reqs                  []request
 }
@@ -143,6 +153,32 @@ func prepare(o *options, rng *rand.Rand) []request {
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x5eed)) }
 
 // cpuTime is the process's user + system CPU time so far.
+// procCPU is the CPU time (user + system) of process pid so far, from /proc/PID/stat; -1 when unreadable.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// The command name (field 2) may hold spaces: the fields after its closing parenthesis are plain.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3 (state): utime and stime are fields 14 and 15
+	if len(f) < 13 {
+		return -1
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return time.Duration(ut+st) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times (100 on every Linux architecture Go supports).
+const clockTicks = 100
+
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)

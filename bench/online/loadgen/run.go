@@ -16,6 +16,7 @@ type result struct {
 	errs         int64
 	errSummary   string
 	elapsed, cpu time.Duration
+	srvCPU       time.Duration // the server's CPU time over the run (-pid), -1 when unknown
 }
 
 // worker drives one connection.
@@ -55,6 +56,10 @@ func run(o *options) (result, error) {
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	srv0 := time.Duration(-1)
+	if o.serverPID > 0 {
+		srv0 = procCPU(o.serverPID)
+	}
 	cpu0, start := cpuTime(), time.Now()
 	deadline = start.Add(o.dur)
 	for i := range ws {
@@ -65,7 +70,12 @@ func run(o *options) (result, error) {
 		}(&ws[i])
 	}
 	wg.Wait()
-	res := result{elapsed: time.Since(start), cpu: cpuTime() - cpu0}
+	res := result{elapsed: time.Since(start), cpu: cpuTime() - cpu0, srvCPU: -1}
+	if srv0 >= 0 {
+		if srv1 := procCPU(o.serverPID); srv1 >= 0 {
+			res.srvCPU = srv1 - srv0
+		}
+	}
 	statuses := map[int]int{}
 	var ioErr error
 	for i := range ws {

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// gcPercentNow reads the collector's target.
+func gcPercentNow() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}
+
+// TestTuneGCFollowsTheLiveHeap: serve's collector target is 400% on a small live heap, 100% (Go's default) once
+// 64 MB or more are live, the previous target again when serving stops, and untouched when GOGC is set.
+func TestTuneGCFollowsTheLiveHeap(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if v, ok := os.LookupEnv("GOGC"); ok {
+		require.NoError(t, os.Unsetenv("GOGC"))
+		t.Cleanup(func() { _ = os.Setenv("GOGC", v) })
+	}
+	before := gcPercentNow()
+	stop := tuneGC(log)
+	require.Eventually(t, func() bool { runtime.GC(); return gcPercentNow() == maxServeGOGC }, 5*time.Second, 10*time.Millisecond)
+	live := make([][]byte, 0, 100)
+	for range 100 {
+		live = append(live, make([]byte, 1<<20))
+	}
+	require.Eventually(t, func() bool { runtime.GC(); return gcPercentNow() == 100 }, 5*time.Second, 10*time.Millisecond,
+		"100 MB live: Go's default")
+	runtime.KeepAlive(live)
+	live = nil
+	require.Eventually(t, func() bool { runtime.GC(); return gcPercentNow() == maxServeGOGC }, 5*time.Second, 10*time.Millisecond)
+	stop()
+	require.Equal(t, before, gcPercentNow())
+
+	t.Setenv("GOGC", "150")
+	stop = tuneGC(log)
+	runtime.GC()
+	time.Sleep(50 * time.Millisecond)
+	require.Equal(t, before, gcPercentNow(), "GOGC set: left alone")
+	stop()
+}
