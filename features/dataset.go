@@ -807,12 +807,23 @@ func pitKeysOf(v *View, keys []JoinKey) (*pitKeys, error) {
 	return k, nil
 }
 
-// pointInTimeByPosition is pointInTime for a view read by positionalScan: the window over the narrow rows
-// carries each match's position (file_index, file_row_number) instead of its (event time, created time), so
+// pointInTimeByPosition is pointInTime for a view read by positionalScan: the match of each spine row is named
+// by its position (file_index, file_row_number) instead of its (event time, created time), so
 //   - rows equal in keys, event time and created time are ordered by their position, and the match is the
 //     last of them (the same row in every build of the snapshot, without hashing features),
-//   - the wide pass reads only the features, of the rows at the matched positions (a semi-join on two integers),
+//   - the wide pass reads only the features, of the rows at the matched positions (a join on two integers),
 //     and needs no deduplication: a position is one row.
+//
+// The match is found by one of two plans over the narrow rows n<i> (keys, event time, created time, position,
+// within the spine's bounds), chosen while the query runs by how many (spine row, feature row) pairs share a key:
+//   - h<i>, when there are at most pitHashFactor × (feature rows + spine rows) such pairs (entities with a few
+//     rows each, the usual case): a hash join of the spine with the narrow rows on the keys, within [spine
+//     time − TTL, spine time], and per spine row the row with the greatest (event time, created time (NULL
+//     first), position) — about a third of the window's cost;
+//   - m<i> otherwise (a few keys with many rows on both sides, where the pairs would grow as their product):
+//     the window of pointInTime over the spine rows and the narrow rows in one stream, sorted per key.
+//
+// Each plan's input is empty when the other one runs.
 func pointInTimeByPosition(v *View, keys []JoinKey, feats []string, i int, scan, spineTime string) (*pitSQL, error) {
 	k, err := pitKeysOf(v, keys)
 	if err != nil {
@@ -820,35 +831,58 @@ func pointInTimeByPosition(v *View, keys []JoinKey, feats []string, i int, scan,
 	}
 	created, fKeys, sKeys, part, notNull := k.created, k.fKeys, k.sKeys, k.part, k.notNull
 	ts := "CAST(" + ident(v.EventTime) + " AS TIMESTAMPTZ)"
-	inTTL := "m.__strata_m IS NOT NULL"
-	if v.TTL > 0 {
-		inTTL = fmt.Sprintf("m.__strata_m.t >= m.__strata_t - to_microseconds(%d)", time.Duration(v.TTL).Microseconds())
-	}
 	fcols := make([]string, len(feats))
 	for n, f := range feats {
-		fcols[n] = ident(f)
+		fcols[n] = "s." + ident(f)
+	}
+	sCols := make([]string, len(sKeys))
+	var on []string
+	for n, sk := range sKeys {
+		sCols[n] = sk + " AS " + part[n]
+		on = append(on, fmt.Sprintf("n.%s = s.%s", part[n], part[n]))
+	}
+	on = append(on, "n.__strata_t <= s.__strata_t")
+	inTTL := "m.__strata_m IS NOT NULL"
+	if v.TTL > 0 {
+		ttl := fmt.Sprintf("to_microseconds(%d)", time.Duration(v.TTL).Microseconds())
+		on = append(on, "n.__strata_t >= s.__strata_t - "+ttl)
+		inTTL = "m.__strata_m.t >= m.__strata_t - " + ttl
 	}
 	p := strings.Join(part, ", ")
+	small := fmt.Sprintf("(SELECT small FROM g%d)", i)
 	pit := &pitSQL{ctes: []string{
-		fmt.Sprintf("u%d AS (SELECT %s, %s AS __strata_t, 0 AS __strata_side, %s AS __strata_c, file_index AS __strata_f, file_row_number AS __strata_p, "+
-			"CAST(NULL AS BIGINT) AS __strata_r FROM %s WHERE %s IS NOT NULL AND %s%s\n"+
-			"  UNION ALL SELECT %s, CAST(%s AS TIMESTAMPTZ), 1, NULL, NULL, NULL, __strata_row FROM spine)",
-			i, strings.Join(fKeys, ", "), ts, created, scan, ident(v.EventTime), strings.Join(notNull, " AND "), spineBounds(ts, v.TTL, spineTime),
-			strings.Join(sKeys, ", "), ident(spineTime)),
+		fmt.Sprintf("n%d AS MATERIALIZED (SELECT %s, %s AS __strata_t, %s AS __strata_c, file_index AS __strata_f, file_row_number AS __strata_p FROM %s "+
+			"WHERE %s IS NOT NULL AND %s%s)",
+			i, strings.Join(fKeys, ", "), ts, created, scan, ident(v.EventTime), strings.Join(notNull, " AND "), spineBounds(ts, v.TTL, spineTime)),
+		fmt.Sprintf("q%d AS MATERIALIZED (SELECT __strata_row AS __strata_r, %s, CAST(%s AS TIMESTAMPTZ) AS __strata_t FROM spine)",
+			i, strings.Join(sCols, ", "), ident(spineTime)),
+		fmt.Sprintf("g%d AS (SELECT coalesce(sum(sc.__strata_n * fc.__strata_n), 0) <= %d * ((SELECT count(*) FROM n%d) + (SELECT count(*) FROM q%d)) AS small "+
+			"FROM (SELECT %s, count(*) AS __strata_n FROM q%d GROUP BY ALL) AS sc JOIN (SELECT %s, count(*) AS __strata_n FROM n%d GROUP BY ALL) AS fc USING (%s))",
+			i, pitHashFactor, i, i, p, i, p, i, p),
+		fmt.Sprintf("h%d AS (SELECT s.__strata_r, arg_max({'f': n.__strata_f, 'p': n.__strata_p}, "+
+			"(n.__strata_t, n.__strata_c IS NOT NULL, coalesce(n.__strata_c, n.__strata_t), n.__strata_f, n.__strata_p)) AS __strata_m\n"+
+			"  FROM (SELECT * FROM q%d WHERE %s) AS s JOIN n%d AS n ON %s GROUP BY s.__strata_r)",
+			i, i, small, i, strings.Join(on, " AND ")),
+		fmt.Sprintf("u%d AS (SELECT %s, __strata_t, 0 AS __strata_side, __strata_c, __strata_f, __strata_p, CAST(NULL AS BIGINT) AS __strata_r FROM n%d WHERE NOT %s\n"+
+			"  UNION ALL SELECT %s, __strata_t, 1, NULL, NULL, NULL, __strata_r FROM q%d WHERE NOT %s)",
+			i, p, i, small, p, i, small),
 		fmt.Sprintf("m%d AS (SELECT __strata_r, __strata_t, last_value(CASE WHEN __strata_side = 0 THEN {'t': __strata_t, 'f': __strata_f, 'p': __strata_p} END IGNORE NULLS) "+
 			"OVER (PARTITION BY %s ORDER BY __strata_t, __strata_side, __strata_c NULLS FIRST, __strata_f, __strata_p ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS __strata_m "+
 			"FROM u%d QUALIFY __strata_side = 1)", i, p, i),
-		fmt.Sprintf("a%d AS (SELECT m.__strata_r, m.__strata_m.f AS __strata_f, m.__strata_m.p AS __strata_p FROM m%d AS m WHERE m.__strata_t IS NOT NULL AND %s)",
-			i, i, inTTL),
-		// A SEMI JOIN on plain equalities (an EXISTS subquery would compare with IS NOT DISTINCT FROM).
-		fmt.Sprintf("w%d AS (SELECT file_index AS __strata_f, file_row_number AS __strata_p, %s FROM %s AS s\n"+
-			"  SEMI JOIN a%d AS x ON x.__strata_f = s.file_index AND x.__strata_p = s.file_row_number)",
+		fmt.Sprintf("a%d AS (SELECT __strata_r, __strata_m.f AS __strata_f, __strata_m.p AS __strata_p FROM h%d\n"+
+			"  UNION ALL SELECT m.__strata_r, m.__strata_m.f, m.__strata_m.p FROM m%d AS m WHERE m.__strata_t IS NOT NULL AND %s)",
+			i, i, i, inTTL),
+		fmt.Sprintf("w%d AS (SELECT x.__strata_r, %s FROM %s AS s\n"+
+			"  JOIN a%d AS x ON x.__strata_f = s.file_index AND x.__strata_p = s.file_row_number)",
 			i, strings.Join(fcols, ", "), scan, i),
 	}}
-	pit.join = fmt.Sprintf("LEFT JOIN a%d ON a%d.__strata_r = spine.__strata_row", i, i)
-	pit.backJoin = fmt.Sprintf("LEFT JOIN w%d AS j%d ON j%d.__strata_f = a%d.__strata_f AND j%d.__strata_p = a%d.__strata_p", i, i, i, i, i, i)
+	pit.join = fmt.Sprintf("LEFT JOIN w%d AS j%d ON j%d.__strata_r = spine.__strata_row", i, i, i)
 	return pit, nil
 }
+
+// pitHashFactor bounds the hash plan of pointInTimeByPosition: it runs when the spine and feature rows that
+// share a key make at most this many times as many pairs as there are rows (a variable for tests).
+var pitHashFactor = 4
 
 // spineBounds is the condition (after AND) that keeps only the feature rows some spine row may match: none
 // after the latest spine time and, with a TTL, none older than the earliest spine time minus the TTL. The

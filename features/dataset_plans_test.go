@@ -1,0 +1,109 @@
+package features
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/strata-data/strata/engine"
+	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/internal/testenv"
+	"github.com/strata-data/strata/lake"
+)
+
+// TestDatasetPositionalHashAndWindowAgree: the two ways the positional plan finds matches (the hash join when
+// keys have few rows, the window otherwise) give row for row what the general plan gives, over two data files
+// with created-time ties, NULL created times, NULL features, the TTL, keys without rows and duplicate spine
+// rows; each is forced in turn.
+func TestDatasetPositionalHashAndWindowAgree(t *testing.T) {
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	f.importCSV(t, "dev", "clean.mixed", mixedCSV(600, 40, 0))
+	id := lake.Ident{Zone: "clean", Name: "mixed"}
+	_, err := f.envs.ImportFile(f.ctx, f.eng, "dev", id, f.file(t, "more.csv", mixedCSV(400, 40, 600)),
+		engine.ReadOptions{}, envs.WriteOptions{Actor: "test", Mode: envs.Append})
+	require.NoError(t, err)
+	_, err = f.b.Registry.Apply(f.ctx, "dev", mustParse(t, positionDefs), "ann")
+	require.NoError(t, err)
+	spine := f.file(t, "spine.csv", spineMixed(700, 40))
+
+	_, err = f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "general", Spine: spine, Features: []string{"by_sql:*"}})
+	require.NoError(t, err)
+	want := f.rows(t, "dev", "SELECT spine_row, user_id, event_timestamp, a, b FROM datasets.general ORDER BY spine_row")
+	require.Len(t, want, 700)
+
+	defer func(old int) { pitHashFactor = old }(pitHashFactor)
+	for _, factor := range []int{1 << 30, -1} { // every pair fits; none does
+		pitHashFactor = factor
+		_, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "by_position", Spine: spine, Features: []string{"by_table:*"}})
+		require.NoError(t, err)
+		got := f.rows(t, "dev", "SELECT spine_row, user_id, event_timestamp, a, b FROM datasets.by_position ORDER BY spine_row")
+		require.Equal(t, want, got, "factor %d", factor)
+	}
+}
+
+// TestDatasetSkewedKeyTakesWindow: one key with most feature rows and most spine rows (the hash join's pairs
+// would be their product) still gives each spine row its latest earlier row, as the general plan does, and two
+// views in one build each find their own plan; a spine of keys with one row each takes the hash join.
+func TestDatasetSkewedKeyTakesWindow(t *testing.T) {
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	var feats, spine, own strings.Builder
+	feats.WriteString("user_id,event_ts,created_ts,a,b\n")
+	for i := range 3000 {
+		key := 0
+		if i%10 == 9 {
+			key = i // a key of its own
+		}
+		fmt.Fprintf(&feats, "%d,%s,,%d,%d.5\n", key, minuteTime((i*7919)%(14*24*60)), i, i)
+	}
+	spine.WriteString("user_id,event_timestamp\n")
+	own.WriteString("user_id,event_timestamp\n")
+	for i := range 2000 {
+		key := 0
+		if i%10 == 9 {
+			key = i
+			fmt.Fprintf(&own, "%d,%s\n", key, minuteTime((i*104729)%(15*24*60)))
+		}
+		fmt.Fprintf(&spine, "%d,%s\n", key, minuteTime((i*104729)%(15*24*60)))
+	}
+	f.importCSV(t, "dev", "clean.mixed", feats.String())
+	_, err := f.b.Registry.Apply(f.ctx, "dev", mustParse(t, positionDefs), "ann")
+	require.NoError(t, err)
+	sp := f.file(t, "spine.csv", spine.String())
+	_, err = f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "both", Spine: sp, Features: []string{"by_table:*", "by_sql:*"}, FullNames: true})
+	require.NoError(t, err)
+	rows := f.rows(t, "dev", "SELECT count(*), count(by_table__b), count(*) FILTER (by_table__a IS NOT DISTINCT FROM by_sql__a AND by_table__b IS NOT DISTINCT FROM by_sql__b) FROM datasets.both")
+	var n, matched, same int
+	_, err = fmt.Sscanf(rows[0], "%d,%d,%d", &n, &matched, &same)
+	require.NoError(t, err)
+	require.Equal(t, 2000, n)
+	require.Equal(t, n, same, "both plans pick the same rows")
+	require.Greater(t, matched, 1000, "most spine rows of the skewed key match")
+	require.False(t, f.hashPlan(t, DatasetRequest{Env: "dev", Name: "x", Spine: sp, SpineTime: "event_timestamp", Features: []string{"by_table:*"}}),
+		"the skewed key takes the window")
+	ownKeys := f.file(t, "own.csv", own.String())
+	require.True(t, f.hashPlan(t, DatasetRequest{Env: "dev", Name: "x", Spine: ownKeys, SpineTime: "event_timestamp", Features: []string{"by_table:*"}}),
+		"keys with one row each take the hash join")
+	_, err = f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "own", Spine: ownKeys, Features: []string{"by_table:*", "by_sql:*"}, FullNames: true})
+	require.NoError(t, err)
+	require.Equal(t, []string{"200,200"}, f.rows(t, "dev", "SELECT count(*), count(*) FILTER (by_table__a IS NOT DISTINCT FROM by_sql__a AND by_table__b IS NOT DISTINCT FROM by_sql__b) FROM datasets.own"))
+}
+
+// hashPlan says whether the positional plan of a one-view build takes the hash join (its guard, g0).
+func (f *fixture) hashPlan(t *testing.T, req DatasetRequest) bool {
+	q, _, err := f.b.plan(f.ctx, req)
+	require.NoError(t, err)
+	if q.digest != nil {
+		_, _ = q.digest()
+	}
+	at := strings.Index(q.sql, "\nSELECT spine.*")
+	require.Positive(t, at, q.sql)
+	res, err := f.eng.Query(f.ctx, q.sql[:at]+"\nSELECT small FROM g0", q.tables)
+	require.NoError(t, err)
+	defer res.Close()
+	require.True(t, res.Next(), "the guard has a row")
+	small := res.RecordBatch().Column(0).ValueStr(0)
+	require.NoError(t, res.Err())
+	return small == "true"
+}
