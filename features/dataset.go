@@ -815,13 +815,16 @@ func pitKeysOf(v *View, keys []JoinKey) (*pitKeys, error) {
 //     and needs no deduplication: a position is one row.
 //
 // The match is found by one of two plans over the narrow rows n<i> (keys, event time, created time, position,
-// within the spine's bounds), chosen while the query runs by how many (spine row, feature row) pairs share a key:
-//   - h<i>, when there are at most pitHashFactor × (feature rows + spine rows) such pairs (entities with a few
-//     rows each, the usual case): a hash join of the spine with the narrow rows on the keys, within [spine
-//     time − TTL, spine time], and per spine row the row with the greatest (event time, created time (NULL
-//     first), position) — about a third of the window's cost;
-//   - m<i> otherwise (a few keys with many rows on both sides, where the pairs would grow as their product):
+// within the spine's bounds), chosen while the query runs by a bound on the (spine row, feature row) pairs that
+// share a key, the spine's most repeated key's row count × the feature rows:
+//   - h<i>, when that is at most pitHashFactor × (feature rows + spine rows) (a spine with a few rows per
+//     entity, the usual case): a hash join of the spine with the narrow rows on the keys, within [spine time −
+//     TTL, spine time], and per spine row the row with the greatest (event time, created time (NULL first),
+//     position) — about a third of the window's cost at 1M feature rows;
+//   - m<i> otherwise (a key repeated in the spine, whose pairs could grow as its rows on both sides multiply):
 //     the window of pointInTime over the spine rows and the narrow rows in one stream, sorted per key.
+//
+// (The exact count of pairs needs the feature rows grouped by key, which cost as much as the join at 10M rows.)
 //
 // Each plan's input is empty when the other one runs.
 func pointInTimeByPosition(v *View, keys []JoinKey, feats []string, i int, scan, spineTime string) (*pitSQL, error) {
@@ -856,9 +859,9 @@ func pointInTimeByPosition(v *View, keys []JoinKey, feats []string, i int, scan,
 			i, strings.Join(fKeys, ", "), ts, created, scan, ident(v.EventTime), strings.Join(notNull, " AND "), spineBounds(ts, v.TTL, spineTime)),
 		fmt.Sprintf("q%d AS MATERIALIZED (SELECT __strata_row AS __strata_r, %s, CAST(%s AS TIMESTAMPTZ) AS __strata_t FROM spine)",
 			i, strings.Join(sCols, ", "), ident(spineTime)),
-		fmt.Sprintf("g%d AS (SELECT coalesce(sum(sc.__strata_n * fc.__strata_n), 0) <= %d * ((SELECT count(*) FROM n%d) + (SELECT count(*) FROM q%d)) AS small "+
-			"FROM (SELECT %s, count(*) AS __strata_n FROM q%d GROUP BY ALL) AS sc JOIN (SELECT %s, count(*) AS __strata_n FROM n%d GROUP BY ALL) AS fc USING (%s))",
-			i, pitHashFactor, i, i, p, i, p, i, p),
+		fmt.Sprintf("g%d AS (SELECT coalesce(max(__strata_n), 0) * (SELECT count(*) FROM n%d) <= %d * ((SELECT count(*) FROM n%d) + (SELECT count(*) FROM q%d)) AS small "+
+			"FROM (SELECT %s, count(*) AS __strata_n FROM q%d GROUP BY ALL))",
+			i, i, pitHashFactor, i, i, p, i),
 		fmt.Sprintf("h%d AS (SELECT s.__strata_r, arg_max({'f': n.__strata_f, 'p': n.__strata_p}, "+
 			"(n.__strata_t, n.__strata_c IS NOT NULL, coalesce(n.__strata_c, n.__strata_t), n.__strata_f, n.__strata_p)) AS __strata_m\n"+
 			"  FROM (SELECT * FROM q%d WHERE %s) AS s JOIN n%d AS n ON %s GROUP BY s.__strata_r)",
@@ -881,7 +884,7 @@ func pointInTimeByPosition(v *View, keys []JoinKey, feats []string, i int, scan,
 }
 
 // pitHashFactor bounds the hash plan of pointInTimeByPosition: it runs when the spine and feature rows that
-// share a key make at most this many times as many pairs as there are rows (a variable for tests).
+// share a key can make at most this many times as many pairs as there are rows (a variable for tests).
 var pitHashFactor = 4
 
 // spineBounds is the condition (after AND) that keeps only the feature rows some spine row may match: none
