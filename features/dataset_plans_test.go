@@ -13,11 +13,11 @@ import (
 	"github.com/strata-data/strata/lake"
 )
 
-// TestDatasetPositionalHashAndWindowAgree: the two ways the positional plan finds matches (the hash join when
-// keys have few rows, the window otherwise) give row for row what the general plan gives, over two data files
-// with created-time ties, NULL created times, NULL features, the TTL, keys without rows and duplicate spine
-// rows; each is forced in turn.
-func TestDatasetPositionalHashAndWindowAgree(t *testing.T) {
+// TestDatasetHashAndWindowPlansAgree: the two ways both plans (positional and general) find matches — the hash
+// join when keys have few rows, the window otherwise — give the same rows, over two data files with created-time
+// ties, NULL created times, NULL features, the TTL, keys without rows and duplicate spine rows; each way is
+// forced in turn and compared with the general plan's window.
+func TestDatasetHashAndWindowPlansAgree(t *testing.T) {
 	f := newFixture(t, testenv.SQLiteDSN(t))
 	f.importCSV(t, "dev", "clean.mixed", mixedCSV(600, 40, 0))
 	id := lake.Ident{Zone: "clean", Name: "mixed"}
@@ -28,18 +28,20 @@ func TestDatasetPositionalHashAndWindowAgree(t *testing.T) {
 	require.NoError(t, err)
 	spine := f.file(t, "spine.csv", spineMixed(700, 40))
 
-	_, err = f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "general", Spine: spine, Features: []string{"by_sql:*"}})
-	require.NoError(t, err)
-	want := f.rows(t, "dev", "SELECT spine_row, user_id, event_timestamp, a, b FROM datasets.general ORDER BY spine_row")
-	require.Len(t, want, 700)
-
 	defer func(old int) { pitHashFactor = old }(pitHashFactor)
-	for _, factor := range []int{1 << 30, -1} { // every pair fits; none does
+	var want []string
+	for _, factor := range []int{-1, 1 << 30} { // no pair fits (the window); every pair does (the hash join)
 		pitHashFactor = factor
-		_, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "by_position", Spine: spine, Features: []string{"by_table:*"}})
-		require.NoError(t, err)
-		got := f.rows(t, "dev", "SELECT spine_row, user_id, event_timestamp, a, b FROM datasets.by_position ORDER BY spine_row")
-		require.Equal(t, want, got, "factor %d", factor)
+		for _, view := range []string{"by_sql", "by_table"} {
+			_, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: view, Spine: spine, Features: []string{view + ":*"}})
+			require.NoError(t, err)
+			got := f.rows(t, "dev", "SELECT spine_row, user_id, event_timestamp, a, b FROM datasets."+view+" ORDER BY spine_row")
+			if want == nil {
+				want = got
+				require.Len(t, want, 700)
+			}
+			require.Equal(t, want, got, "%s, factor %d", view, factor)
+		}
 	}
 }
 
