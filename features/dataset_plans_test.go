@@ -109,3 +109,42 @@ func (f *fixture) hashPlan(t *testing.T, req DatasetRequest) bool {
 	require.NoError(t, res.Err())
 	return small == "true"
 }
+
+// compositeDefs: an entity with two join keys (a long and a string), as a table view and a SQL view.
+const compositeDefs = `entities:
+  - name: shop
+    join_keys: [{name: shop_id, type: long}, {name: region, type: string}]
+feature_views:
+  - name: sales_table
+    entities: [shop]
+    source: {table: clean.sales}
+    event_time: event_ts
+    features: [{name: v, type: long}]
+  - name: sales_sql
+    entities: [shop]
+    source: {sql: SELECT * FROM clean.sales}
+    event_time: event_ts
+    features: [{name: v, type: long}]
+`
+
+// TestDatasetCompositeKeys: a view whose entity has two join keys matches on both, in both plans and both
+// ways of finding matches; a spine row with a NULL key or a key pair without rows gets NULLs.
+func TestDatasetCompositeKeys(t *testing.T) {
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	f.importCSV(t, "dev", "clean.sales", "shop_id,region,event_ts,v\n"+
+		"1,eu,2024-01-01 00:00:00,10\n1,us,2024-01-01 00:00:00,20\n1,eu,2024-01-02 00:00:00,11\n2,eu,2024-01-01 00:00:00,30\n")
+	_, err := f.b.Registry.Apply(f.ctx, "dev", mustParse(t, compositeDefs), "ann")
+	require.NoError(t, err)
+	spine := f.file(t, "spine.csv", "shop_id,region,event_timestamp\n"+
+		"1,eu,2024-01-01 12:00:00\n1,us,2024-01-03 00:00:00\n1,eu,2024-01-03 00:00:00\n2,us,2024-01-03 00:00:00\n1,,2024-01-03 00:00:00\n")
+	defer func(old int) { pitHashFactor = old }(pitHashFactor)
+	for _, factor := range []int{-1, 1 << 30} {
+		pitHashFactor = factor
+		for _, view := range []string{"sales_table", "sales_sql"} {
+			_, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: view, Spine: spine, Features: []string{view + ":v"}})
+			require.NoError(t, err)
+			require.Equal(t, []string{"1,10", "2,20", "3,11", "4,NULL", "5,NULL"},
+				f.rows(t, "dev", "SELECT spine_row, v FROM datasets."+view+" ORDER BY spine_row"), "%s, factor %d", view, factor)
+		}
+	}
+}
