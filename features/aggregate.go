@@ -210,10 +210,15 @@ func (m *Materializer) recomputeLate(ctx context.Context, env string, id lake.Id
 	keys := keyNames(t.keys)
 	window := v.largestWindow().Microseconds()
 	// strata_new: per entity with new rows, its first new event time and the range of its late ones (NULL
-	// without late rows).
+	// without late rows). Without a created time, a new row may tie one of the table's on keys and event time:
+	// new rows are those the table has fewer of at their keys and event time.
+	newRows := "SELECT n.* FROM (" + ids + ") AS n WHERE " + isNew
+	if v.CreatedTime == "" {
+		newRows = surplusRowsSQL(id, t, ids, wm, upper)
+	}
 	with := "WITH strata_new AS MATERIALIZED (SELECT " + strings.Join(keys, ", ") + ", min(event_ts) AS strata_first, " +
 		"min(event_ts) FILTER (WHERE " + late + ") AS strata_lo, max(event_ts) FILTER (WHERE " + late + ") AS strata_hi " +
-		"FROM (SELECT n.* FROM (" + ids + ") AS n WHERE " + isNew + ") GROUP BY ALL) "
+		"FROM (" + newRows + ") GROUP BY ALL) "
 	replace, n, err := m.lateFiles(ctx, env, id, t, base, with+"SELECT * FROM strata_new WHERE strata_lo IS NOT NULL", w.tables)
 	if err != nil {
 		return err

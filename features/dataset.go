@@ -684,10 +684,10 @@ type pitSQL struct {
 // whatever its row estimates (the engine's table views carry none, and with none DuckDB turned an ASOF join
 // into a nested-loop join: 54 CPU-s instead of 2 at 1M feature rows x 100k spine rows):
 //
-//  1. m<i>: the spine's (keys, time) and the views' narrow rows (keys, event time, created time) in one stream,
-//     sorted per key by time with feature rows before spine rows at equal times and by created time, NULLs
-//     first; the last feature row before each spine row is its match (a window, no wide rows sorted);
-//  2. a<i>: the matches within the TTL, one per spine row;
+//  1. x<i>: per spine row, its match among the view's narrow rows (keys, event time, created time): the row of
+//     its keys with the latest event time at or before the spine time, then the latest created time, NULLs
+//     first, within the TTL (see matchCTEs: a hash join, or a window, no wide rows sorted);
+//  2. a<i>: the matches' keys, event time and created time, one per spine row;
 //  3. w<i>: the wide rows of the matched (keys, event time, created time), fetched by a semi-join that streams
 //     the view's rows past a hash table of the matches; rows equal in all three are one match, and the one
 //     kept is chosen by a hash of its features, so a rebuild keeps the same row.
@@ -696,7 +696,7 @@ func pointInTime(v *View, keys []JoinKey, feats []string, i int, src, spineTime 
 	if err != nil {
 		return nil, err
 	}
-	created, fKeys, sKeys, part, notNull := k.created, k.fKeys, k.sKeys, k.part, k.notNull
+	created, fKeys, part := k.created, k.fKeys, k.part
 	var aKeys, on, semi []string
 	for n, kn := range part {
 		aKeys = append(aKeys, "m."+kn)
@@ -708,35 +708,104 @@ func pointInTime(v *View, keys []JoinKey, feats []string, i int, src, spineTime 
 	if v.CreatedTime != "" {
 		semi = append(semi, "x.__strata_cts IS NOT DISTINCT FROM CAST(s."+ident(v.CreatedTime)+" AS TIMESTAMPTZ)")
 	}
-	inTTL := "m.__strata_m IS NOT NULL"
-	if v.TTL > 0 {
-		inTTL = fmt.Sprintf("m.__strata_m.t >= m.__strata_t - to_microseconds(%d)", time.Duration(v.TTL).Microseconds())
-	}
 	fcols := make([]string, len(feats))
 	for n, f := range feats {
 		fcols[n] = ident(f)
 	}
 	p := strings.Join(part, ", ")
-	pit := &pitSQL{ctes: []string{
-		fmt.Sprintf("s%d AS NOT MATERIALIZED (%s)", i, src),
-		fmt.Sprintf("u%d AS (SELECT %s, %s AS __strata_t, 0 AS __strata_side, %s AS __strata_c, CAST(NULL AS BIGINT) AS __strata_r FROM s%d WHERE %s IS NOT NULL AND %s%s\n"+
-			"  UNION ALL SELECT %s, CAST(%s AS TIMESTAMPTZ), 1, NULL, __strata_row FROM spine)",
-			i, strings.Join(fKeys, ", "), ts, created, i, ident(v.EventTime), strings.Join(notNull, " AND "), spineBounds(ts, v.TTL, spineTime),
-			strings.Join(sKeys, ", "), ident(spineTime)),
-		fmt.Sprintf("m%d AS (SELECT __strata_r, %s, __strata_t, last_value(CASE WHEN __strata_side = 0 THEN {'t': __strata_t, 'c': __strata_c} END IGNORE NULLS) "+
-			"OVER (PARTITION BY %s ORDER BY __strata_t, __strata_side, __strata_c NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS __strata_m "+
-			"FROM u%d QUALIFY __strata_side = 1)", i, p, p, i),
-		fmt.Sprintf("a%d AS (SELECT m.__strata_r, %s, m.__strata_m.t AS __strata_ts, m.__strata_m.c AS __strata_cts FROM m%d AS m WHERE m.__strata_t IS NOT NULL AND %s)",
-			i, strings.Join(aKeys, ", "), i, inTTL),
+	ctes := []string{fmt.Sprintf("s%d AS NOT MATERIALIZED (%s)", i, src)}
+	ctes = append(ctes, matchCTEs(v, k, i, fmt.Sprintf("s%d", i), spineTime, nil, true)...)
+	pit := &pitSQL{ctes: append(ctes,
+		fmt.Sprintf("a%d AS (SELECT m.__strata_r, %s, m.__strata_m.t AS __strata_ts, m.__strata_m.c AS __strata_cts FROM x%d AS m)",
+			i, strings.Join(aKeys, ", "), i),
 		fmt.Sprintf("w%d AS (SELECT %s, %s AS __strata_ts, %s AS __strata_cts, %s FROM s%d AS s\n"+
 			"  WHERE EXISTS (SELECT 1 FROM a%d AS x WHERE %s)\n"+
 			"  QUALIFY row_number() OVER (PARTITION BY %s, __strata_ts, __strata_cts ORDER BY hash(%s)) = 1)",
 			i, strings.Join(fKeys, ", "), ts, created, strings.Join(fcols, ", "), i, i, strings.Join(semi, " AND "), p, strings.Join(fcols, ", ")),
-	}}
+	)}
 	pit.join = fmt.Sprintf("LEFT JOIN a%d ON a%d.__strata_r = spine.__strata_row", i, i)
 	on = append(on, fmt.Sprintf("j%d.__strata_ts = a%d.__strata_ts", i, i), fmt.Sprintf("j%d.__strata_cts IS NOT DISTINCT FROM a%d.__strata_cts", i, i))
 	pit.backJoin = fmt.Sprintf("LEFT JOIN w%d AS j%d ON %s", i, i, strings.Join(on, " AND "))
 	return pit, nil
+}
+
+// matchField is a column the narrow rows carry into a match besides the event and created time: its name in
+// the match struct and its SQL over the view's rows. Fields order rows equal in keys, event and created time.
+type matchField struct{ name, expr string }
+
+// matchCTEs writes the CTEs that find each spine row's match among view i's narrow rows n<i> (keys, event time
+// __strata_t, created time __strata_c and the extra fields, read from from, within the spine's bounds), and end
+// in x<i>: one row per spine row with a match within the TTL, its __strata_r, (withKeys) its keys, and
+// __strata_m, the match's struct {t, c, extra fields...}. The match is the row of the spine row's keys that is
+// the greatest in (event time, created time (NULL first), extra fields) with an event time at or before the
+// spine time. It is found by one of two plans, chosen while the query runs by a bound on the (spine row,
+// feature row) pairs that share a key, the spine's most repeated key's row count × the feature rows:
+//   - h<i>, when that is at most pitHashFactor × (feature rows + spine rows) (a spine with a few rows per
+//     entity, the usual case): a hash join of the spine with the narrow rows on the keys, within [spine time −
+//     TTL, spine time], and per spine row the greatest match — about a third of the window's cost at 1M
+//     feature rows;
+//   - m<i> otherwise (a key repeated in the spine, whose pairs could grow as its rows on both sides multiply):
+//     the spine rows and the narrow rows in one stream, sorted per key by time with feature rows before spine
+//     rows at equal times, then created time and fields; the last feature row before each spine row is its match.
+//
+// (The exact count of pairs needs the feature rows grouped by key, which cost as much as the join at 10M rows.)
+// Each plan's input is empty when the other one runs.
+func matchCTEs(v *View, k *pitKeys, i int, from, spineTime string, extra []matchField, withKeys bool) []string {
+	ts := "CAST(" + ident(v.EventTime) + " AS TIMESTAMPTZ)"
+	sCols := make([]string, len(k.sKeys))
+	var on []string
+	for n, sk := range k.sKeys {
+		sCols[n] = sk + " AS " + k.part[n]
+		on = append(on, fmt.Sprintf("n.%s = s.%s", k.part[n], k.part[n]))
+	}
+	on = append(on, "n.__strata_t <= s.__strata_t")
+	inTTL := "m.__strata_m IS NOT NULL"
+	if v.TTL > 0 {
+		ttl := fmt.Sprintf("to_microseconds(%d)", time.Duration(v.TTL).Microseconds())
+		on = append(on, "n.__strata_t >= s.__strata_t - "+ttl)
+		inTTL = "m.__strata_m.t >= m.__strata_t - " + ttl
+	}
+	var nCols, hStruct, hOrder, mStruct, mOrder, uNulls []string
+	for _, f := range extra {
+		col := "__strata_" + f.name
+		nCols = append(nCols, f.expr+" AS "+col)
+		hStruct = append(hStruct, fmt.Sprintf("'%s': n.%s", f.name, col))
+		hOrder = append(hOrder, "n."+col)
+		mStruct = append(mStruct, fmt.Sprintf("'%s': %s", f.name, col))
+		mOrder = append(mOrder, col)
+		uNulls = append(uNulls, "NULL")
+	}
+	p := strings.Join(k.part, ", ")
+	hKeys, mKeys := "", ""
+	if withKeys {
+		for _, kn := range k.part {
+			hKeys += ", s." + kn
+		}
+		mKeys = ", " + p
+	}
+	small := fmt.Sprintf("(SELECT small FROM g%d)", i)
+	return []string{
+		fmt.Sprintf("n%d AS MATERIALIZED (SELECT %s, %s AS __strata_t, %s AS __strata_c%s FROM %s WHERE %s IS NOT NULL AND %s%s)",
+			i, strings.Join(k.fKeys, ", "), ts, k.created, prefixComma(nCols), from, ident(v.EventTime), strings.Join(k.notNull, " AND "),
+			spineBounds(ts, v.TTL, spineTime)),
+		fmt.Sprintf("q%d AS MATERIALIZED (SELECT __strata_row AS __strata_r, %s, CAST(%s AS TIMESTAMPTZ) AS __strata_t FROM spine)",
+			i, strings.Join(sCols, ", "), ident(spineTime)),
+		fmt.Sprintf("g%d AS (SELECT coalesce(max(__strata_n), 0) * (SELECT count(*) FROM n%d) <= %d * ((SELECT count(*) FROM n%d) + (SELECT count(*) FROM q%d)) AS small "+
+			"FROM (SELECT %s, count(*) AS __strata_n FROM q%d GROUP BY ALL))",
+			i, i, pitHashFactor, i, i, p, i),
+		fmt.Sprintf("h%d AS (SELECT s.__strata_r%s, arg_max({'t': n.__strata_t, 'c': n.__strata_c%s}, "+
+			"(n.__strata_t, n.__strata_c IS NOT NULL, coalesce(n.__strata_c, n.__strata_t)%s)) AS __strata_m\n"+
+			"  FROM (SELECT * FROM q%d WHERE %s) AS s JOIN n%d AS n ON %s GROUP BY ALL)",
+			i, hKeys, prefixComma(hStruct), prefixComma(hOrder), i, small, i, strings.Join(on, " AND ")),
+		fmt.Sprintf("u%d AS (SELECT %s, __strata_t, 0 AS __strata_side, __strata_c%s, CAST(NULL AS BIGINT) AS __strata_r FROM n%d WHERE NOT %s\n"+
+			"  UNION ALL SELECT %s, __strata_t, 1, NULL%s, __strata_r FROM q%d WHERE NOT %s)",
+			i, p, prefixComma(mOrder), i, small, p, prefixComma(uNulls), i, small),
+		fmt.Sprintf("m%d AS (SELECT __strata_r%s, __strata_t, last_value(CASE WHEN __strata_side = 0 THEN {'t': __strata_t, 'c': __strata_c%s} END IGNORE NULLS) "+
+			"OVER (PARTITION BY %s ORDER BY __strata_t, __strata_side, __strata_c NULLS FIRST%s ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS __strata_m "+
+			"FROM u%d QUALIFY __strata_side = 1)", i, mKeys, prefixComma(mStruct), p, prefixComma(mOrder), i),
+		fmt.Sprintf("x%d AS (SELECT * FROM h%d\n  UNION ALL SELECT m.* EXCLUDE (__strata_t) FROM m%d AS m WHERE m.__strata_t IS NOT NULL AND %s)",
+			i, i, i, inTTL),
+	}
 }
 
 // positionalScan returns the read_parquet call that reads the rows of a view whose source is one lake table
@@ -794,48 +863,34 @@ func pitKeysOf(v *View, keys []JoinKey) (*pitKeys, error) {
 	return k, nil
 }
 
-// pointInTimeByPosition is pointInTime for a view read by positionalScan: the window over the narrow rows
-// carries each match's position (file_index, file_row_number) instead of its (event time, created time), so
+// pointInTimeByPosition is pointInTime for a view read by positionalScan: the match of each spine row is named
+// by its position (file_index, file_row_number) as well as its (event time, created time), so
 //   - rows equal in keys, event time and created time are ordered by their position, and the match is the
 //     last of them (the same row in every build of the snapshot, without hashing features),
-//   - the wide pass reads only the features, of the rows at the matched positions (a semi-join on two integers),
+//   - the wide pass reads only the features, of the rows at the matched positions (a join on two integers),
 //     and needs no deduplication: a position is one row.
 func pointInTimeByPosition(v *View, keys []JoinKey, feats []string, i int, scan, spineTime string) (*pitSQL, error) {
 	k, err := pitKeysOf(v, keys)
 	if err != nil {
 		return nil, err
 	}
-	created, fKeys, sKeys, part, notNull := k.created, k.fKeys, k.sKeys, k.part, k.notNull
-	ts := "CAST(" + ident(v.EventTime) + " AS TIMESTAMPTZ)"
-	inTTL := "m.__strata_m IS NOT NULL"
-	if v.TTL > 0 {
-		inTTL = fmt.Sprintf("m.__strata_m.t >= m.__strata_t - to_microseconds(%d)", time.Duration(v.TTL).Microseconds())
-	}
 	fcols := make([]string, len(feats))
 	for n, f := range feats {
-		fcols[n] = ident(f)
+		fcols[n] = "s." + ident(f)
 	}
-	p := strings.Join(part, ", ")
-	pit := &pitSQL{ctes: []string{
-		fmt.Sprintf("u%d AS (SELECT %s, %s AS __strata_t, 0 AS __strata_side, %s AS __strata_c, file_index AS __strata_f, file_row_number AS __strata_p, "+
-			"CAST(NULL AS BIGINT) AS __strata_r FROM %s WHERE %s IS NOT NULL AND %s%s\n"+
-			"  UNION ALL SELECT %s, CAST(%s AS TIMESTAMPTZ), 1, NULL, NULL, NULL, __strata_row FROM spine)",
-			i, strings.Join(fKeys, ", "), ts, created, scan, ident(v.EventTime), strings.Join(notNull, " AND "), spineBounds(ts, v.TTL, spineTime),
-			strings.Join(sKeys, ", "), ident(spineTime)),
-		fmt.Sprintf("m%d AS (SELECT __strata_r, __strata_t, last_value(CASE WHEN __strata_side = 0 THEN {'t': __strata_t, 'f': __strata_f, 'p': __strata_p} END IGNORE NULLS) "+
-			"OVER (PARTITION BY %s ORDER BY __strata_t, __strata_side, __strata_c NULLS FIRST, __strata_f, __strata_p ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS __strata_m "+
-			"FROM u%d QUALIFY __strata_side = 1)", i, p, i),
-		fmt.Sprintf("a%d AS (SELECT m.__strata_r, m.__strata_m.f AS __strata_f, m.__strata_m.p AS __strata_p FROM m%d AS m WHERE m.__strata_t IS NOT NULL AND %s)",
-			i, i, inTTL),
-		// A SEMI JOIN on plain equalities (an EXISTS subquery would compare with IS NOT DISTINCT FROM).
-		fmt.Sprintf("w%d AS (SELECT file_index AS __strata_f, file_row_number AS __strata_p, %s FROM %s AS s\n"+
-			"  SEMI JOIN a%d AS x ON x.__strata_f = s.file_index AND x.__strata_p = s.file_row_number)",
+	ctes := matchCTEs(v, k, i, scan, spineTime, []matchField{{"f", "file_index"}, {"p", "file_row_number"}}, false)
+	pit := &pitSQL{ctes: append(ctes,
+		fmt.Sprintf("w%d AS (SELECT x.__strata_r, %s FROM %s AS s\n"+
+			"  JOIN x%d AS x ON x.__strata_m.f = s.file_index AND x.__strata_m.p = s.file_row_number)",
 			i, strings.Join(fcols, ", "), scan, i),
-	}}
-	pit.join = fmt.Sprintf("LEFT JOIN a%d ON a%d.__strata_r = spine.__strata_row", i, i)
-	pit.backJoin = fmt.Sprintf("LEFT JOIN w%d AS j%d ON j%d.__strata_f = a%d.__strata_f AND j%d.__strata_p = a%d.__strata_p", i, i, i, i, i, i)
+	)}
+	pit.join = fmt.Sprintf("LEFT JOIN w%d AS j%d ON j%d.__strata_r = spine.__strata_row", i, i, i)
 	return pit, nil
 }
+
+// pitHashFactor bounds the hash plan of pointInTimeByPosition: it runs when the spine and feature rows that
+// share a key can make at most this many times as many pairs as there are rows (a variable for tests).
+var pitHashFactor = 4
 
 // spineBounds is the condition (after AND) that keeps only the feature rows some spine row may match: none
 // after the latest spine time and, with a TTL, none older than the earliest spine time minus the TTL. The

@@ -35,7 +35,9 @@ type MaterializeRequest struct {
 	// within the view's TTL before the watermark (every row with TTL 0). Rows the table already has (same keys,
 	// event time and created time) are not appended again. For a view with window aggregations, the rows of an
 	// entity whose windows may hold its late rows are recomputed as well (see recomputeLate), so the table is
-	// what a full run gives. Without a watermark the run is full.
+	// what a full run gives; without a created time, its new rows are those at a (keys, event time) where the
+	// source has more rows than the table (a late row tied with a materialised event time is found so).
+	// Without a watermark the run is full.
 	Incremental bool
 	Actor       string
 	// Force allows materialising in a prod-kind environment: the tables are staged until a release pins them,
@@ -392,27 +394,48 @@ func incrementalSQL(id lake.Ident, t *target, sel string, wm time.Time, upper *t
 // newRowCond is the SQL condition that a row n (of a feature table's columns) is one an incremental run takes:
 // no row o of the table has its keys, event time and created time (and the conditions in also).
 func newRowCond(id lake.Ident, t *target, wm time.Time, upper *time.Time, also ...string) string {
-	v := t.inst.View
 	table := ident(id.Zone) + "." + ident(id.Name)
-	since := fmt.Sprintf("epoch_us(n.event_ts) > %d", wm.UnixMicro())
-	switch {
-	case v.CreatedTime != "":
-		since = "(" + since + " OR n.created_ts >= (SELECT max(created_ts) FROM " + table + "))"
-	case v.TTL > 0:
-		since = fmt.Sprintf("epoch_us(n.event_ts) > %d", wm.UnixMicro()-time.Duration(v.TTL).Microseconds())
-	default:
-		since = "TRUE"
-	}
 	same := []string{"o.event_ts = n.event_ts", "o.created_ts IS NOT DISTINCT FROM n.created_ts"}
 	for _, k := range t.keys {
 		same = append(same, "o."+ident(k.Name)+" = n."+ident(k.Name))
 	}
 	same = append(same, also...)
-	cond := since + " AND NOT EXISTS (SELECT 1 FROM " + table + " AS o WHERE " + strings.Join(same, " AND ") + ")"
-	if upper != nil {
-		cond += fmt.Sprintf(" AND epoch_us(n.event_ts) < %d", upper.UnixMicro())
+	return "(" + sinceCond(id, t, wm, upper) + " AND NOT EXISTS (SELECT 1 FROM " + table + " AS o WHERE " + strings.Join(same, " AND ") + "))"
+}
+
+// sinceCond is the SQL condition that a row n (of a feature table's columns) may have arrived since the last
+// run (see MaterializeRequest.Incremental), before upper if set.
+func sinceCond(id lake.Ident, t *target, wm time.Time, upper *time.Time) string {
+	v := t.inst.View
+	since := fmt.Sprintf("epoch_us(n.event_ts) > %d", wm.UnixMicro())
+	switch {
+	case v.CreatedTime != "":
+		since = "(" + since + " OR n.created_ts >= (SELECT max(created_ts) FROM " + ident(id.Zone) + "." + ident(id.Name) + "))"
+	case v.TTL > 0:
+		since = fmt.Sprintf("epoch_us(n.event_ts) > %d", wm.UnixMicro()-time.Duration(v.TTL).Microseconds())
+	default:
+		since = "TRUE"
 	}
-	return "(" + cond + ")"
+	if upper != nil {
+		since += fmt.Sprintf(" AND epoch_us(n.event_ts) < %d", upper.UnixMicro())
+	}
+	return since
+}
+
+// surplusRowsSQL returns, for a view without a created time, the (keys, event_ts) of the rows of ids (a feature
+// table's keys, event_ts and created_ts) that an incremental run takes: those since the last run (sinceCond)
+// at a (keys, event time) where the source has more rows than the table id. A late row that ties a row of the
+// table on keys and event time is found so, whatever its other columns (the table holds aggregations, which
+// cannot be compared with a source row), and so is a source row repeated.
+func surplusRowsSQL(id lake.Ident, t *target, ids string, wm time.Time, upper *time.Time) string {
+	keys := keyNames(t.keys)
+	same := []string{"o.event_ts = s.event_ts"}
+	for _, k := range keys {
+		same = append(same, "o."+k+" = s."+k)
+	}
+	return "SELECT s.* EXCLUDE (strata_n) FROM (SELECT " + strings.Join(keys, ", ") + ", event_ts, count(*) AS strata_n FROM (" + ids + ") AS n WHERE " +
+		sinceCond(id, t, wm, upper) + " GROUP BY ALL) AS s WHERE s.strata_n > (SELECT count(*) FROM " + ident(id.Zone) + "." + ident(id.Name) +
+		" AS o WHERE " + strings.Join(same, " AND ") + ")"
 }
 
 func (m *Materializer) write(ctx context.Context, req MaterializeRequest, t *target, w *plannedWrite, base *lake.Plan, run *MaterializeRun) error {
