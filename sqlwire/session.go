@@ -58,6 +58,9 @@ func (c *conn) set(name, value string) error {
 	value = unquote(value)
 	st, known := c.vars[key]
 	switch {
+	case !known && duckFileSettings[key]:
+		return fmt.Errorf("DuckDB setting %q reaches files, extensions or the network and cannot be set on this "+
+			"endpoint: %w", name, ErrReadOnly)
 	case !known && !strings.Contains(key, "."):
 		return fmt.Errorf("unrecognized configuration parameter %q: %w", name, errUndefinedObject)
 	case readOnlyVars[key]:
@@ -97,6 +100,24 @@ func (c *conn) set(name, value string) error {
 }
 
 var errBadValue = &stateError{state: "22023"}
+
+// duckFileSettings are DuckDB settings that open files, load extensions, reach the network or widen the
+// sandbox. SET never reaches DuckDB here (and the engine locks its configuration), but a client that tries
+// one is told 42501, as for every other way around the platform, rather than "unrecognized".
+var duckFileSettings = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range strings.Fields(`access_mode allow_community_extensions allow_extensions_metadata_mismatch
+		allow_persistent_secrets allow_unredacted_secrets allow_unsigned_extensions allowed_directories allowed_paths
+		autoinstall_extension_repository autoinstall_known_extensions autoload_known_extensions custom_extension_repository
+		default_secret_storage disabled_filesystems enable_external_access enable_external_file_cache enable_http_logging
+		enable_logging enable_profiling extension_directories extension_directory file_search_path force_mbedtls_unsafe
+		home_directory http_logging_output http_proxy http_proxy_password http_proxy_username lock_configuration
+		log_query_path logging_storage max_temp_directory_size profile_output profiling_output secret_directory
+		temp_directory temp_file_encryption`) {
+		m[n] = true
+	}
+	return m
+}()
 
 // parseTimeZone accepts what clients send as TimeZone: IANA names (Europe/Berlin), UTC and its aliases, and
 // ISO offsets (+05:30, -3) as SET TIME ZONE takes them.
