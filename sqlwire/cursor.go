@@ -35,9 +35,10 @@ type cursor struct {
 
 	// FETCH and MOVE: rows come from the declared cursor from, limit at a time (0 = all); skip moves
 	// without sending.
-	from  *cursor
-	limit int64
-	skip  bool
+	from         *cursor
+	limit        int64
+	skip         bool
+	fetchFormats []int16 // the FETCH's own Bind formats (extended protocol); nil = the cursor's
 
 	sent int64
 	done bool
