@@ -400,6 +400,10 @@ func (c *conn) runCopy(ctx context.Context, sql string) (*cursor, error) {
 // query binds the tables sql names in the connection's environment and runs it. Parameters are bound by
 // DuckDB's own PREPARE/EXECUTE, as typed literals.
 func (c *conn) query(ctx context.Context, sql string, params [][]byte, oids []uint32) (*engine.Result, error) {
+	sql, at, err := c.tableFunctions(ctx, sql) // strata.at('zone.table', ...) (timetravel_func.go)
+	if err != nil {
+		return nil, err
+	}
 	setup, sql, err := c.catalogQuery(ctx, sql) // pg_catalog / information_schema emulation (catalog.go)
 	if err != nil {
 		return nil, err
@@ -420,6 +424,7 @@ func (c *conn) query(ctx context.Context, sql string, params [][]byte, oids []ui
 	if err != nil {
 		return nil, err
 	}
+	tables = append(tables, at...)
 	if setup != nil { // a catalog statement: in the pooled catalog database or a fresh one (catalog.go)
 		return setup.query(ctx, c.s.opts.Engine, full, tables)
 	}
