@@ -56,6 +56,14 @@ const hotVar = "strata.hot_tables"
 func (c *conn) set(name, value string) error {
 	key := strings.ToLower(name)
 	value = unquote(value)
+	if key == "session_authorization" || key == "role" {
+		if err := c.checkIdentity(key, value); err != nil {
+			return err
+		}
+		if key == "role" {
+			return nil // roles are Strata's (per environment), not PostgreSQL's: one's own name or NONE changes nothing
+		}
+	}
 	st, known := c.vars[key]
 	switch {
 	case !known && duckFileSettings[key]:
@@ -100,6 +108,18 @@ func (c *conn) set(name, value string) error {
 }
 
 var errBadValue = &stateError{state: "22023"}
+
+// checkIdentity refuses, for an authenticated session, SET SESSION AUTHORIZATION / SET ROLE to any name but
+// its own user's (as PostgreSQL refuses a user who is not a superuser): the catalog's current_user and
+// pg_roles follow session_authorization, and a session must not claim another user's name.
+func (c *conn) checkIdentity(name, value string) error {
+	p := c.principal()
+	if p == nil || p.Trusted || value == "" || strings.EqualFold(value, "NONE") || value == p.User {
+		return nil
+	}
+	return fmt.Errorf("permission denied to set %s to %q: this session is user %q; connect as the other user instead: %w",
+		name, value, p.User, ErrReadOnly)
+}
 
 // duckFileSettings are DuckDB settings that open files, load extensions, reach the network or widen the
 // sandbox. SET never reaches DuckDB here (and the engine locks its configuration), but a client that tries
@@ -217,7 +237,9 @@ func (c *conn) sessionCommand(sql string) (cur *cursor, ok bool, err error) {
 	case "SAVEPOINT", "RELEASE", "UNLISTEN":
 		return tag(w[0])
 	case "DISCARD":
+		user := c.vars["session_authorization"] // the session's user stays, as in PostgreSQL
 		c.vars, c.loc = defaultSettings(), time.UTC
+		c.vars["session_authorization"] = user
 		c.closeAllPortals()
 		return tag("DISCARD ALL")
 	case "SET":
@@ -250,6 +272,15 @@ func (c *conn) setCommand(sql string) (*cursor, bool, error) {
 		return &cursor{tag: "SET"}, true, c.set("TimeZone", rest[len("TIME ZONE"):])
 	case strings.HasPrefix(upper, "NAMES"):
 		return &cursor{tag: "SET"}, true, c.set("client_encoding", rest[len("NAMES"):])
+	case strings.HasPrefix(upper, "AUTHORIZATION ") || strings.HasPrefix(upper, "ROLE "): // SET [SESSION] AUTHORIZATION x, SET ROLE x
+		name, value, _ := strings.Cut(rest, " ")
+		if value = strings.TrimSpace(value); strings.EqualFold(value, "DEFAULT") {
+			return &cursor{tag: "SET"}, true, nil
+		}
+		if strings.EqualFold(name, "AUTHORIZATION") {
+			name = "session_authorization"
+		}
+		return &cursor{tag: "SET"}, true, c.set(name, value)
 	}
 	name, value, found := strings.Cut(rest, "=")
 	if !found {
