@@ -126,7 +126,7 @@ func TestEveryEscapeIsRefused(t *testing.T) {
 			c := f.connect(t, env, mode)
 			for _, sql := range attacks {
 				name := fmt.Sprintf("%s %v: %s", env, mode, sql)
-				_, err := c.Exec(ctx, sql)
+				err := execIn(c, mode, sql)
 				var pe *pgconn.PgError
 				require.True(t, errors.As(err, &pe), "%s: %v", name, err)
 				require.Equal(t, "42501", pe.Code, "%s: %s", name, pe.Message)
@@ -147,7 +147,6 @@ func TestEveryEscapeIsRefused(t *testing.T) {
 // PostgreSQL, several statements are one error (42601).
 func TestSecondStatementsAreRefused(t *testing.T) {
 	f := start(t)
-	ctx := context.Background()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.csv")
 	for _, second := range []string{
@@ -165,9 +164,9 @@ func TestSecondStatementsAreRefused(t *testing.T) {
 		require.Equal(t, "42501", pe.Code, "%s: %s", sql, pe.Message)
 
 		ext := f.connect(t, "dev", pgx.QueryExecModeExec)
-		_, err = ext.Exec(ctx, sql)
+		err = execIn(ext, pgx.QueryExecModeExec, sql)
 		require.True(t, errors.As(err, &pe), "%s: %v", sql, err)
-		require.Contains(t, []string{"42601", "42501"}, pe.Code, "%s: %s", sql, pe.Message)
+		require.Equal(t, "42601", pe.Code, "%s: %s", sql, pe.Message)
 		for _, c := range []*pgx.Conn{simpleConn, ext} {
 			require.Equal(t, []string{"1", "2", "3"}, texts(t, c, "SELECT CAST(id AS VARCHAR) FROM raw.people ORDER BY id"), sql)
 		}
@@ -175,4 +174,14 @@ func TestSecondStatementsAreRefused(t *testing.T) {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Empty(t, entries, "nothing was written")
+}
+
+// execIn runs sql once: as a simple Query, or (any other mode) as one Parse/Bind/Execute without parameters;
+// pgx's Exec would use the simple protocol for a statement without arguments.
+func execIn(c *pgx.Conn, mode pgx.QueryExecMode, sql string) error {
+	if mode == pgx.QueryExecModeSimpleProtocol {
+		_, err := c.PgConn().Exec(context.Background(), sql).ReadAll()
+		return err
+	}
+	return c.PgConn().ExecParams(context.Background(), sql, nil, nil, nil, nil).Read().Err
 }
