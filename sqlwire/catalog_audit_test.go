@@ -41,13 +41,13 @@ func TestCatalogAnswersAsPostgres(t *testing.T) {
 		require.Equal(t, texts(t, pg, q), texts(t, strata, q), q)
 	}
 	for q, want := range map[string]string{
-		"SELECT count(*)::text FROM pg_catalog.pg_index":                                                          "0",
-		"SELECT count(*)::text FROM pg_catalog.pg_constraint":                                                     "0",
-		"SELECT count(*)::text FROM pg_catalog.pg_enum":                                                           "0",
-		"SELECT count(*)::text FROM pg_catalog.pg_description":                                                    "0",
-		"SELECT count(*)::text FROM information_schema.table_constraints WHERE table_schema = 'raw'":              "0",
-		"SELECT count(*)::text FROM information_schema.key_column_usage WHERE table_schema = 'raw'":               "0",
-		"SELECT has_table_privilege('raw.people', 'SELECT')::text":                                                "true",
+		"SELECT count(*)::text FROM pg_catalog.pg_index":                                                              "0",
+		"SELECT count(*)::text FROM pg_catalog.pg_constraint":                                                         "0",
+		"SELECT count(*)::text FROM pg_catalog.pg_enum":                                                               "0",
+		"SELECT count(*)::text FROM pg_catalog.pg_description":                                                        "0",
+		"SELECT count(*)::text FROM information_schema.table_constraints WHERE table_schema = 'raw'":                  "0",
+		"SELECT count(*)::text FROM information_schema.key_column_usage WHERE table_schema = 'raw'":                   "0",
+		"SELECT has_table_privilege('raw.people', 'SELECT')::text":                                                    "true",
 		"SELECT ('raw.people'::regclass::oid = (SELECT oid FROM pg_catalog.pg_class WHERE relname = 'people'))::text": "true",
 		"SELECT string_agg(a.attname || ':' || format_type(a.atttypid, a.atttypmod), ',' ORDER BY a.attnum) FROM pg_catalog.pg_attribute a " +
 			"WHERE a.attrelid = 'raw.people'::regclass AND a.attnum > 0": "id:bigint,name:text,score:double precision",

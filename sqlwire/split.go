@@ -14,8 +14,8 @@ func scan(sql string, visit func(i int)) {
 		switch {
 		case c == '\'' || c == '"':
 			i = skipQuoted(sql, i, c)
-		case c == '-' && strings.HasPrefix(sql[i:], "--"):
-			if j := strings.IndexByte(sql[i:], '\n'); j >= 0 {
+		case c == '-' && strings.HasPrefix(sql[i:], "--"): // to the end of the line: \n or \r, as DuckDB's lexer
+			if j := strings.IndexAny(sql[i:], "\n\r"); j >= 0 {
 				i += j + 1
 			} else {
 				i = len(sql)
