@@ -145,7 +145,8 @@ func TestEveryEscapeIsRefused(t *testing.T) {
 // TestSecondStatementsAreRefused: a SELECT followed by a statement that writes or reaches files, in one simple
 // Query message or one extended-protocol Parse, never runs the second one; in the extended protocol, as in
 // PostgreSQL, several statements are one error (42601). A "--" comment ends at a carriage return too, as
-// DuckDB's lexer has it: the statement after "-- ...\r;" is a statement, not part of the comment.
+// DuckDB's lexer has it: the statement after "-- ...\r;" is a statement, not part of the comment; and
+// DATE'...\' is a plain string ending at the backslash's quote, not an E'' string.
 func TestSecondStatementsAreRefused(t *testing.T) {
 	f := start(t)
 	dir := t.TempDir()
@@ -157,7 +158,8 @@ func TestSecondStatementsAreRefused(t *testing.T) {
 		"INSTALL httpfs",
 		"CREATE OR REPLACE VIEW raw.people AS SELECT 999 AS id",
 	} {
-		for _, sql := range []string{"SELECT 1; " + second, "SELECT 1 -- a comment DuckDB ends at CR\r; " + second} {
+		for _, sql := range []string{"SELECT 1; " + second, "SELECT 1 -- a comment DuckDB ends at CR\r; " + second,
+			"SELECT DATE'2020-01-01\\'; " + second + "; --'"} { // a typed literal is no E'' string
 			secondStatement(t, f, sql)
 		}
 	}

@@ -37,7 +37,9 @@ func scan(sql string, visit func(i int)) {
 }
 
 func skipQuoted(sql string, i int, q byte) int {
-	backslash := q == '\'' && i > 0 && (sql[i-1] == 'E' || sql[i-1] == 'e')
+	// E'...' (backslash escapes) only when the E stands alone: DATE'...' or an identifier ending in e is a
+	// plain string, as DuckDB lexes it.
+	backslash := q == '\'' && i > 0 && (sql[i-1] == 'E' || sql[i-1] == 'e') && (i == 1 || !isWordByte(sql[i-2]))
 	for j := i + 1; j < len(sql); j++ {
 		switch {
 		case backslash && sql[j] == '\\':
