@@ -146,7 +146,7 @@ func TestEveryEscapeIsRefused(t *testing.T) {
 // Query message or one extended-protocol Parse, never runs the second one; in the extended protocol, as in
 // PostgreSQL, several statements are one error (42601). A "--" comment ends at a carriage return too, as
 // DuckDB's lexer has it: the statement after "-- ...\r;" is a statement, not part of the comment; and
-// DATE'...\' is a plain string ending at the backslash's quote, not an E” string.
+// DATE'...\' is a plain string ending at the backslash's quote, not an escape string (E'...').
 func TestSecondStatementsAreRefused(t *testing.T) {
 	f := start(t)
 	dir := t.TempDir()
