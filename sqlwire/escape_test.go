@@ -195,3 +195,33 @@ func execIn(c *pgx.Conn, mode pgx.QueryExecMode, sql string) error {
 	}
 	return c.PgConn().ExecParams(context.Background(), sql, nil, nil, nil, nil).Read().Err
 }
+
+// TestStartupCannotEscape: the startup packet is no way around the checks: DuckDB settings in its options are
+// FATAL 42501, and a hostile user name or application_name reaches the catalog only as a quoted value.
+func TestStartupCannotEscape(t *testing.T) {
+	f := start(t)
+	ctx := context.Background()
+	for _, opt := range []string{"-c enable_external_access=true", "-c temp_directory=/tmp", "-c allowed_directories=/"} {
+		cfg, err := pgx.ParseConfig(f.url("dev"))
+		require.NoError(t, err)
+		cfg.RuntimeParams["options"] = opt
+		_, err = pgx.ConnectConfig(ctx, cfg)
+		var pe *pgconn.PgError
+		require.True(t, errors.As(err, &pe), "%s: %v", opt, err)
+		require.Equal(t, "42501", pe.Code, opt)
+		require.Equal(t, "FATAL", pe.Severity, opt)
+	}
+	evil := `x'); DROP TABLE pg_class; --"\`
+	cfg, err := pgx.ParseConfig(f.url("dev"))
+	require.NoError(t, err)
+	cfg.User = evil
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close(ctx) })
+	_, err = c.Exec(ctx, `SET application_name = 'a''); DROP TABLE pg_class; --\'`)
+	require.NoError(t, err)
+	require.Equal(t, []string{evil}, texts(t, c, "SELECT current_user"))
+	require.Equal(t, []string{`a'); DROP TABLE pg_class; --\`}, texts(t, c, "SELECT setting FROM pg_catalog.pg_settings WHERE name = 'application_name'"))
+	require.NotEmpty(t, texts(t, c, "SELECT relname FROM pg_catalog.pg_class"))
+}
