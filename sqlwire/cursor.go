@@ -400,6 +400,11 @@ func (c *conn) runCopy(ctx context.Context, sql string) (*cursor, error) {
 // query binds the tables sql names in the connection's environment and runs it. Parameters are bound by
 // DuckDB's own PREPARE/EXECUTE, as typed literals.
 func (c *conn) query(ctx context.Context, sql string, params [][]byte, oids []uint32) (*engine.Result, error) {
+	// Every statement DuckDB runs for a client passes here (plain reads, COPY's and DECLARE's queries, Describe,
+	// the sources of dev writes): none may hide a write behind EXPLAIN ANALYZE or WITH.
+	if err := hiddenWrite(sql); err != nil {
+		return nil, err
+	}
 	sql, at, err := c.tableFunctions(ctx, sql) // strata.at('zone.table', ...) (timetravel_func.go)
 	if err != nil {
 		return nil, err

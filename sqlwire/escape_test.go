@@ -104,6 +104,11 @@ func TestEveryEscapeIsRefused(t *testing.T) {
 		"EXPLAIN ANALYZE INSERT INTO raw.people SELECT 5, 'x', 1.0",
 		"EXPLAIN (FORMAT json) CREATE TABLE x AS SELECT 1",
 		"explain analyse create table x as select 1",
+		// ... and so do the queries of COPY and DECLARE
+		"COPY (EXPLAIN ANALYZE CREATE TABLE x AS SELECT 1) TO STDOUT",
+		"COPY (WITH x AS (SELECT 1) DELETE FROM y) TO STDOUT",
+		"DECLARE c1 CURSOR WITH HOLD FOR EXPLAIN ANALYZE CREATE TABLE x AS SELECT 1",
+		"DECLARE c2 CURSOR WITH HOLD FOR WITH x AS (SELECT 1 AS a) INSERT INTO y SELECT * FROM x",
 		// writes other than the three dev ones, including CTE-led ones
 		"WITH a AS (SELECT 1) INSERT INTO raw.people SELECT 5, 'x', 1.0",
 		"WITH a AS (SELECT 1) DELETE FROM raw.people",
