@@ -99,10 +99,13 @@ func TestStrataAtTableFunction(t *testing.T) {
 		require.NoError(t, err, when)
 		require.Equal(t, []int64{1, 2}, got, when)
 	}
-	_, err = read(fmt.Sprint(staged))
 	var pe *pgconn.PgError
-	require.True(t, errors.As(err, &pe), "the staged snapshot: %v", err)
-	require.Contains(t, pe.Message, fmt.Sprint(staged))
+	for _, id := range []int64{staged, first} { // prod's staged snapshot, and one of dev's table
+		_, err = read(fmt.Sprint(id))
+		require.True(t, errors.As(err, &pe), "snapshot %d: %v", id, err)
+		require.Equal(t, "42P01", pe.Code)
+		require.Contains(t, pe.Message, fmt.Sprint(id))
+	}
 
 	_, err = f.svc.Publish(ctx, "prod", nil, envs.PublishOptions{Actor: "test"})
 	require.NoError(t, err)
