@@ -36,12 +36,13 @@ func TestStrataAtTableFunction(t *testing.T) {
 	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
 		dev := f.connect(t, "dev", mode)
 		for sql, want := range map[string][]int64{
-			fmt.Sprintf("SELECT id FROM strata.at('raw.people', %d) ORDER BY id", first):                                                  {1, 2, 3},
-			fmt.Sprintf("SELECT id FROM STRATA.AT ( 'raw.people' , '%d' ) ORDER BY id", first):                                            {1, 2, 3},
-			"SELECT id FROM strata.at('raw.people', '" + mid.Format(time.RFC3339Nano) + "') ORDER BY id":                                  {1, 2, 3},
-			"SELECT id FROM raw.people ORDER BY id":                                                                                       {1, 2, 3, 4, 5},
-			fmt.Sprintf("SELECT id FROM raw.people EXCEPT SELECT id FROM strata.at('raw.people', %d) ORDER BY id", first):                 {4, 5},
-			fmt.Sprintf("SELECT count(*) FROM strata.at('raw.people', %d) a JOIN strata.at('raw.people', %d) b USING (id)", first, first): {3},
+			fmt.Sprintf("SELECT id FROM strata.at('raw.people', %d) ORDER BY id", first):                                                       {1, 2, 3},
+			fmt.Sprintf("SELECT id FROM STRATA.AT ( 'raw.people' , '%d' ) ORDER BY id", first):                                                 {1, 2, 3},
+			"SELECT id FROM strata.at('raw.people', '" + mid.Format(time.RFC3339Nano) + "') ORDER BY id":                                       {1, 2, 3},
+			fmt.Sprintf("SELECT id FROM strata.at('raw.people', %d) a JOIN pg_catalog.pg_namespace n ON n.nspname = 'raw' ORDER BY id", first): {1, 2, 3},
+			"SELECT id FROM raw.people ORDER BY id":                                                                                            {1, 2, 3, 4, 5},
+			fmt.Sprintf("SELECT id FROM raw.people EXCEPT SELECT id FROM strata.at('raw.people', %d) ORDER BY id", first):                      {4, 5},
+			fmt.Sprintf("SELECT count(*) FROM strata.at('raw.people', %d) a JOIN strata.at('raw.people', %d) b USING (id)", first, first):      {3},
 		} {
 			require.Equal(t, want, ints(t)(dev.Query(ctx, sql)), "%v: %s", mode, sql)
 		}
