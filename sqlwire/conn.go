@@ -28,6 +28,8 @@ type conn struct {
 	be  *pgproto3.Backend
 	env string
 	who *auth.Principal // who authenticated; read it through principal() (auth.go)
+	// localOnly: the listener's address is loopback, so only this machine reaches it (trust needs it: auth.go).
+	localOnly bool
 	// vars are the session variables by lower-case name (SET / SHOW / RESET).
 	vars    map[string]setting
 	loc     *time.Location // TimeZone: timestamptz is printed in it

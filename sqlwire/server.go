@@ -95,6 +95,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			defer wg.Done()
 			defer s.untrack(nc)
 			c := newConn(s, nc)
+			c.localOnly = isLoopback(ln.Addr())
 			c.serve(ctx)
 		}()
 	}
