@@ -5,6 +5,7 @@ package sqlwire_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"runtime"
 	"testing"
@@ -83,4 +84,34 @@ func TestFaultsLeakNothing(t *testing.T) {
 	var n int64
 	require.NoError(t, c.QueryRow(ctx, "SELECT count(*) FROM raw.people").Scan(&n))
 	require.Equal(t, int64(3), n)
+}
+
+// TestCancelWithAWrongKeyIsIgnored: a CancelRequest naming a session's process id with a wrong secret key
+// (anyone can guess pids) does not stop its query, as in PostgreSQL; the right key does (TestCancelRequest).
+func TestCancelWithAWrongKeyIsIgnored(t *testing.T) {
+	f := start(t)
+	ctx := context.Background()
+	c := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+	rows, err := c.Query(ctx, "SELECT i FROM range(2000000) t(i)")
+	require.NoError(t, err)
+	require.True(t, rows.Next())
+	wrong := append([]byte{}, c.PgConn().SecretKey()...)
+	wrong[0] ^= 0xff
+	for _, key := range [][]byte{wrong, {}, nil} {
+		nc, err := net.Dial("tcp", f.addr)
+		require.NoError(t, err)
+		b, err := (&pgproto3.CancelRequest{ProcessID: c.PgConn().PID(), SecretKey: key}).Encode(nil)
+		require.NoError(t, err)
+		_, err = nc.Write(b)
+		require.NoError(t, err)
+		_, _ = io.ReadAll(nc) // the server closes it, answering nothing
+		_ = nc.Close()
+	}
+	time.Sleep(200 * time.Millisecond)
+	n := int64(1)
+	for rows.Next() {
+		n++
+	}
+	require.NoError(t, rows.Err(), "the query was not cancelled")
+	require.Equal(t, int64(2000000), n)
 }
