@@ -292,6 +292,9 @@ func (c *conn) query(ctx context.Context, sql string, params [][]byte, oids []ui
 	if err := hiddenWrite(sql); err != nil {
 		return nil, err
 	}
+	if len(splitStatements(sql)) > 1 { // the simple protocol splits before, Parse refuses: a statement built from pieces
+		return nil, fmt.Errorf("one statement at a time: %w", ErrInvalid)
+	}
 	sql, at, err := c.tableFunctions(ctx, sql) // strata.at('zone.table', ...) (timetravel_func.go)
 	if err != nil {
 		return nil, err
