@@ -18,8 +18,8 @@ import (
 )
 
 // TestFaultsLeakNothing repeats every fault a client can cause — leaving mid-result (rows, COPY, a WITH HOLD
-// cursor), a cancel mid-stream, SQL errors, an unknown database — 10 times: afterwards the server holds no more goroutines than before and its
-// heap has not grown with the repetitions, and it still answers.
+// cursor), a cancel mid-stream, SQL errors, an unknown database — 10 times: afterwards the server holds no
+// more goroutines than before, its heap has not grown with the repetitions, and it still answers.
 func TestFaultsLeakNothing(t *testing.T) {
 	f := start(t)
 	ctx := context.Background()
