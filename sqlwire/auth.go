@@ -13,7 +13,8 @@ import (
 )
 
 // Authentication, as PostgreSQL does it with `scram-sha-256` in pg_hba.conf: without users (or without
-// Options.Auth) a client on this machine is trusted; otherwise every client proves its password with
+// Options.Auth) a client on this machine, connected to a loopback listener, is trusted; otherwise (users exist,
+// or the listener is reachable from other machines, 0.0.0.0 included) every client proves its password with
 // SCRAM-SHA-256. A wrong password and an unknown user get the same answer (28P01), so users cannot be
 // enumerated. After authentication the database (environment) must be one the user has a role in (42501).
 
@@ -40,7 +41,9 @@ func (c *conn) authenticate(ctx context.Context, user string) bool {
 		c.fatal("XX000", "internal error; the server log has the details")
 		return false
 	}
-	if !has && isLoopback(c.nc.RemoteAddr()) {
+	// Trust: no users, and a listener only this machine reaches (on 0.0.0.0 a client behind a local proxy or
+	// port forward comes from 127.0.0.1 too), as HTTP decides by its listen address.
+	if !has && c.localOnly && isLoopback(c.nc.RemoteAddr()) {
 		c.who = auth.TrustedPrincipal(user)
 		return true
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/strata-data/strata/engine"
@@ -235,6 +236,9 @@ func numericEncoder(val func(i int) *big.Int, scale int32) encoder {
 // setFormats applies Bind's result format codes (none = all text, one = all columns, else one per column)
 // and refuses binary for a column that has no binary form here.
 func (cu *cursor) setFormats(codes []int16) error {
+	if cu.from != nil {
+		return cu.setFetchFormats(codes)
+	}
 	if len(codes) == 0 || cu.res == nil || cu.copy != nil {
 		return nil
 	}
@@ -258,5 +262,21 @@ func (cu *cursor) setFormats(codes []int16) error {
 		cu.formats[i] = code
 		cu.fields[i].Format = code
 	}
+	return nil
+}
+
+// setFetchFormats: a FETCH through the extended protocol sends its rows in the result formats of its own
+// Bind, which override the declared cursor's (BINARY or not), as in PostgreSQL.
+func (cu *cursor) setFetchFormats(codes []int16) error {
+	under := cu.from
+	if len(codes) == 0 || cu.fields == nil || under.res == nil {
+		return nil
+	}
+	probe := &cursor{fields: append([]pgproto3.FieldDescription(nil), under.fields...), res: under.res,
+		hints: under.hints, loc: under.loc}
+	if err := probe.setFormats(codes); err != nil {
+		return err
+	}
+	cu.fields, cu.fetchFormats = probe.fields, probe.formats
 	return nil
 }

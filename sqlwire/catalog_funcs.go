@@ -128,7 +128,9 @@ var macros = func() []catMacro {
 			"pg_class", "pg_namespace"),
 		constMacro("strata_regtype", "strata_regtype(x) AS CASE WHEN typeof(x) = 'VARCHAR' THEN (SELECT strata_t_sr.oid "+
 			"FROM pg_type strata_t_sr WHERE strata_t_sr.typname = strata_unq(CAST(x AS VARCHAR)) "+
-			"OR format_type(strata_t_sr.oid, NULL) = lower(CAST(x AS VARCHAR)) ORDER BY strata_t_sr.oid LIMIT 1) "+
+			"OR format_type(strata_t_sr.oid, NULL) = lower(CAST(x AS VARCHAR)) "+
+			"OR starts_with(lower(CAST(x AS VARCHAR)), 'pg_catalog.') AND (strata_t_sr.typname = strata_unq(CAST(x AS VARCHAR)[12:]) "+
+			"OR format_type(strata_t_sr.oid, NULL) = lower(CAST(x AS VARCHAR)[12:])) ORDER BY strata_t_sr.oid LIMIT 1) "+
 			"ELSE TRY_CAST(x AS BIGINT) END", "pg_type", "format_type", "strata_unq"),
 		constMacro("strata_typname", "strata_typname(x) AS CASE WHEN typeof(x) = 'VARCHAR' THEN CAST(x AS VARCHAR) "+
 			"ELSE format_type(TRY_CAST(x AS BIGINT), NULL) END", "format_type"),

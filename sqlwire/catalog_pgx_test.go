@@ -240,7 +240,7 @@ func TestStrataSystemTables(t *testing.T) {
 		texts(t, prod, "SELECT release_id || ' ' || actor || ' ' || current || ' ' || tables FROM strata.releases"))
 	require.Equal(t, []string{fmt.Sprintf("1 raw.people %d 2", pinned)},
 		texts(t, prod, "SELECT release_id || ' ' || zone || '.' || name || ' ' || snapshot_id || ' ' || rows FROM strata.pins"))
-	require.Equal(t, []string{"strata.datasets", "strata.pins", "strata.releases", "strata.snapshots", "strata.tables"},
+	require.Equal(t, []string{"strata.datasets", "strata.features", "strata.job_runs", "strata.pins", "strata.releases", "strata.snapshots", "strata.tables"},
 		texts(t, prod, "SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_schema = 'strata' ORDER BY 1"))
 	require.Empty(t, texts(t, prod, "SELECT name FROM strata.datasets"))
 

@@ -59,8 +59,8 @@ func lex(sql string) []tok {
 				i++
 			}
 			kind = tkSpace
-		case strings.HasPrefix(sql[i:], "--"):
-			if j := strings.IndexByte(sql[i:], '\n'); j >= 0 {
+		case strings.HasPrefix(sql[i:], "--"): // to \n or \r, as DuckDB's lexer
+			if j := strings.IndexAny(sql[i:], "\n\r"); j >= 0 {
 				i += j
 			} else {
 				i = len(sql)

@@ -99,11 +99,13 @@ typname          | int4
  Schema |   Name    | Type | Owner  
 --------+-----------+------+--------
  strata | datasets  | view | strata
+ strata | features  | view | strata
+ strata | job_runs  | view | strata
  strata | pins      | view | strata
  strata | releases  | view | strata
  strata | snapshots | view | strata
  strata | tables    | view | strata
-(5 rows)
+(7 rows)
 
 `, f.psql(t, "prod", "-c", `\dv strata.*`))
 	host, port, err := net.SplitHostPort(f.addr)

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -27,6 +28,8 @@ type conn struct {
 	be  *pgproto3.Backend
 	env string
 	who *auth.Principal // who authenticated; read it through principal() (auth.go)
+	// localOnly: the listener's address is loopback, so only this machine reaches it (trust needs it: auth.go).
+	localOnly bool
 	// vars are the session variables by lower-case name (SET / SHOW / RESET).
 	vars    map[string]setting
 	loc     *time.Location // TimeZone: timestamptz is printed in it
@@ -261,8 +264,13 @@ func (c *conn) loop(ctx context.Context) error {
 		msg, err := c.be.Receive()
 		if err != nil {
 			var tooBig *pgproto3.ExceededMaxBodyLenErr
-			if errors.As(err, &tooBig) {
+			var netErr net.Error
+			switch {
+			case errors.As(err, &tooBig):
 				c.fatal("54000", fmt.Sprintf("message of %d bytes is larger than the limit of %d bytes", tooBig.ActualBodyLen, tooBig.MaxExpectedBodyLen))
+			case !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.As(err, &netErr):
+				// a message pgproto3 cannot decode: say so, as PostgreSQL does, before closing
+				c.fatal("08P01", fmt.Sprintf("invalid frontend message: %v", err))
 			}
 			return err
 		}

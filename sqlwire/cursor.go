@@ -35,9 +35,10 @@ type cursor struct {
 
 	// FETCH and MOVE: rows come from the declared cursor from, limit at a time (0 = all); skip moves
 	// without sending.
-	from  *cursor
-	limit int64
-	skip  bool
+	from         *cursor
+	limit        int64
+	skip         bool
+	fetchFormats []int16 // the FETCH's own Bind formats (extended protocol); nil = the cursor's
 
 	sent int64
 	done bool
@@ -239,6 +240,9 @@ func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint
 			return cur, err
 		}
 	}
+	if err := hiddenWrite(sql); err != nil {
+		return nil, err
+	}
 	if !readable[w] {
 		if writes[w] {
 			return nil, fmt.Errorf("%s statements are refused: this endpoint reads the lake and, in dev environments, "+
@@ -283,6 +287,18 @@ func (c *conn) runCopy(ctx context.Context, sql string) (*cursor, error) {
 // query binds the tables sql names in the connection's environment and runs it. Parameters are bound by
 // DuckDB's own PREPARE/EXECUTE, as typed literals.
 func (c *conn) query(ctx context.Context, sql string, params [][]byte, oids []uint32) (*engine.Result, error) {
+	// Every statement DuckDB runs for a client passes here (plain reads, COPY's and DECLARE's queries, Describe,
+	// the sources of dev writes): none may hide a write behind EXPLAIN ANALYZE or WITH.
+	if err := hiddenWrite(sql); err != nil {
+		return nil, err
+	}
+	if len(splitStatements(sql)) > 1 { // the simple protocol splits before, Parse refuses: a statement built from pieces
+		return nil, fmt.Errorf("one statement at a time: %w", ErrInvalid)
+	}
+	sql, at, err := c.tableFunctions(ctx, sql) // strata.at('zone.table', ...) (timetravel_func.go)
+	if err != nil {
+		return nil, err
+	}
 	setup, sql, err := c.catalogQuery(ctx, sql) // pg_catalog / information_schema emulation (catalog.go)
 	if err != nil {
 		return nil, err
@@ -303,6 +319,7 @@ func (c *conn) query(ctx context.Context, sql string, params [][]byte, oids []ui
 	if err != nil {
 		return nil, err
 	}
+	tables = append(tables, at...)
 	if setup != nil { // a catalog statement: in the pooled catalog database or a fresh one (catalog.go)
 		return setup.query(ctx, c.s.opts.Engine, full, tables)
 	}

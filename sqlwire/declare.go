@@ -175,6 +175,11 @@ func (cu *cursor) sendFetch(c *conn) error {
 	before := under.sent
 	under.skip = cu.skip
 	defer func() { under.skip = false }()
+	if cu.fetchFormats != nil { // this FETCH's Bind formats, for its rows only
+		own := under.formats
+		under.setFormatCodes(cu.fetchFormats)
+		defer under.setFormatCodes(own)
+	}
 	if under.res != nil && !under.done {
 		more, err := under.stream(c, cu.limit)
 		if err != nil {

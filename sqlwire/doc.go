@@ -6,6 +6,10 @@
 // engine.Query; rows stream from Arrow record batches into DataRow messages, so memory stays bounded however
 // large a result is. Messages are decoded and encoded by pgx's pgproto3, never by hand.
 //
-// This first slice is read-only and trusts every user on a loopback address (no passwords yet); results are
-// in text format. Statements that write, or reach files or the network, are refused with SQLSTATE 42501.
+// Results go out in text or binary as the client asks. Clients authenticate with SCRAM-SHA-256 once users
+// exist or when the listener is reachable from other machines (auth.go). In dev-kind environments a developer
+// writes lake tables with CREATE TABLE AS, INSERT INTO and DROP TABLE through envs (write.go); every other
+// statement that writes, or reaches files, extensions or the network, is refused with SQLSTATE 42501, also
+// when it hides behind a readable first word (hidden.go). Time travel: SET strata.as_of / strata.snapshot
+// (catalog_timetravel.go) and strata.at('zone.table', ...) (timetravel_func.go).
 package sqlwire

@@ -38,6 +38,8 @@ func TestPgjdbcPreparedParameters(t *testing.T) {
 	require.NoError(t, err, string(out))
 	require.Equal(t, `typed 0 [Zoë ✓ 日本 12.345 2026-07-01T12:00:00.250Z]
 typed 6 [Zoë ✓ 日本 12.345 2026-07-01T12:00:00.250Z]
+nulls 0 [null, null, 0.0/true, null, null, false/true]
+nulls 6 [null, null, 0.0/true, null, null, false/true]
 exprs 0 42 it's! 0.9375 1999-12-31 23:59:59.123456 2026-02-28 true 2026-07-01T06:30:00Z
 exprs 6 54 it's! 0.9375 1999-12-31 23:59:59.123456 2026-02-28 true 2026-07-01T06:30:00Z
 more 0 8 3.0 0001ff 6ba7b810-9dad-11d1-80b4-00c04fd430c8 10:11:12 [1, null, 3] [a b, x"y, ] 2026-01-02T03:04:05.500 1 day 02:00:00

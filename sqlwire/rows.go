@@ -18,6 +18,14 @@ type colEncoder struct {
 }
 
 // setEncoders picks each column's encoder for the current batch, in the column's result format.
+// setFormatCodes switches the cursor's result formats, also for the rest of the current batch.
+func (cu *cursor) setFormatCodes(formats []int16) {
+	cu.formats = formats
+	if cu.batch != nil {
+		cu.setEncoders()
+	}
+}
+
 func (cu *cursor) setEncoders() {
 	cu.encs = cu.encs[:0]
 	for j, col := range cu.batch.Columns() {

@@ -31,6 +31,9 @@ type Options struct {
 	TLS *tls.Config
 	// Datasets lists the training-set datasets strata.datasets shows; nil = none.
 	Datasets DatasetLister
+	// Features and JobRuns list what strata.features and strata.job_runs show; nil = none (catalog_platform.go).
+	Features FeatureLister
+	JobRuns  JobRunLister
 
 	afterBind      func(sql string)  // tests: called after a statement bound its tables, before it runs
 	onCatalogBuild func(pooled bool) // tests: called when a catalog statement's script is built (pooled: the long-lived database's)
@@ -97,6 +100,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			defer wg.Done()
 			defer s.untrack(nc)
 			c := newConn(s, nc)
+			c.localOnly = isLoopback(ln.Addr())
 			c.serve(ctx)
 		}()
 	}

@@ -56,8 +56,19 @@ const hotVar = "strata.hot_tables"
 func (c *conn) set(name, value string) error {
 	key := strings.ToLower(name)
 	value = unquote(value)
+	if key == "session_authorization" || key == "role" {
+		if err := c.checkIdentity(key, value); err != nil {
+			return err
+		}
+		if key == "role" {
+			return nil // roles are Strata's (per environment), not PostgreSQL's: one's own name or NONE changes nothing
+		}
+	}
 	st, known := c.vars[key]
 	switch {
+	case !known && duckFileSettings[key]:
+		return fmt.Errorf("DuckDB setting %q reaches files, extensions or the network and cannot be set on this "+
+			"endpoint: %w", name, ErrReadOnly)
 	case !known && !strings.Contains(key, "."):
 		return fmt.Errorf("unrecognized configuration parameter %q: %w", name, errUndefinedObject)
 	case readOnlyVars[key]:
@@ -97,6 +108,36 @@ func (c *conn) set(name, value string) error {
 }
 
 var errBadValue = &stateError{state: "22023"}
+
+// checkIdentity refuses, for an authenticated session, SET SESSION AUTHORIZATION / SET ROLE to any name but
+// its own user's (as PostgreSQL refuses a user who is not a superuser): the catalog's current_user and
+// pg_roles follow session_authorization, and a session must not claim another user's name.
+func (c *conn) checkIdentity(name, value string) error {
+	p := c.principal()
+	if p == nil || p.Trusted || value == "" || strings.EqualFold(value, "NONE") || value == p.User {
+		return nil
+	}
+	return fmt.Errorf("permission denied to set %s to %q: this session is user %q; connect as the other user instead: %w",
+		name, value, p.User, ErrReadOnly)
+}
+
+// duckFileSettings are DuckDB settings that open files, load extensions, reach the network or widen the
+// sandbox. SET never reaches DuckDB here (and the engine locks its configuration), but a client that tries
+// one is told 42501, as for every other way around the platform, rather than "unrecognized".
+var duckFileSettings = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range strings.Fields(`access_mode allow_community_extensions allow_extensions_metadata_mismatch
+		allow_persistent_secrets allow_unredacted_secrets allow_unsigned_extensions allowed_directories allowed_paths
+		autoinstall_extension_repository autoinstall_known_extensions autoload_known_extensions custom_extension_repository
+		default_secret_storage disabled_filesystems enable_external_access enable_external_file_cache enable_http_logging
+		enable_logging enable_profiling extension_directories extension_directory file_search_path force_mbedtls_unsafe
+		home_directory http_logging_output http_proxy http_proxy_password http_proxy_username lock_configuration
+		log_query_path logging_storage max_temp_directory_size profile_output profiling_output secret_directory
+		temp_directory temp_file_encryption`) {
+		m[n] = true
+	}
+	return m
+}()
 
 // parseTimeZone accepts what clients send as TimeZone: IANA names (Europe/Berlin), UTC and its aliases, and
 // ISO offsets (+05:30, -3) as SET TIME ZONE takes them.
@@ -196,7 +237,9 @@ func (c *conn) sessionCommand(sql string) (cur *cursor, ok bool, err error) {
 	case "SAVEPOINT", "RELEASE", "UNLISTEN":
 		return tag(w[0])
 	case "DISCARD":
+		user := c.vars["session_authorization"] // the session's user stays, as in PostgreSQL
 		c.vars, c.loc = defaultSettings(), time.UTC
+		c.vars["session_authorization"] = user
 		c.closeAllPortals()
 		return tag("DISCARD ALL")
 	case "SET":
@@ -229,6 +272,15 @@ func (c *conn) setCommand(sql string) (*cursor, bool, error) {
 		return &cursor{tag: "SET"}, true, c.set("TimeZone", rest[len("TIME ZONE"):])
 	case strings.HasPrefix(upper, "NAMES"):
 		return &cursor{tag: "SET"}, true, c.set("client_encoding", rest[len("NAMES"):])
+	case strings.HasPrefix(upper, "AUTHORIZATION ") || strings.HasPrefix(upper, "ROLE "): // SET [SESSION] AUTHORIZATION x, SET ROLE x
+		name, value, _ := strings.Cut(rest, " ")
+		if value = strings.TrimSpace(value); strings.EqualFold(value, "DEFAULT") {
+			return &cursor{tag: "SET"}, true, nil
+		}
+		if strings.EqualFold(name, "AUTHORIZATION") {
+			name = "session_authorization"
+		}
+		return &cursor{tag: "SET"}, true, c.set(name, value)
 	}
 	name, value, found := strings.Cut(rest, "=")
 	if !found {

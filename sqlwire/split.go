@@ -14,8 +14,8 @@ func scan(sql string, visit func(i int)) {
 		switch {
 		case c == '\'' || c == '"':
 			i = skipQuoted(sql, i, c)
-		case c == '-' && strings.HasPrefix(sql[i:], "--"):
-			if j := strings.IndexByte(sql[i:], '\n'); j >= 0 {
+		case c == '-' && strings.HasPrefix(sql[i:], "--"): // to the end of the line: \n or \r, as DuckDB's lexer
+			if j := strings.IndexAny(sql[i:], "\n\r"); j >= 0 {
 				i += j + 1
 			} else {
 				i = len(sql)
@@ -37,7 +37,9 @@ func scan(sql string, visit func(i int)) {
 }
 
 func skipQuoted(sql string, i int, q byte) int {
-	backslash := q == '\'' && i > 0 && (sql[i-1] == 'E' || sql[i-1] == 'e')
+	// E'...' (backslash escapes) only when the E stands alone: DATE'...' or an identifier ending in e is a
+	// plain string, as DuckDB lexes it.
+	backslash := q == '\'' && i > 0 && (sql[i-1] == 'E' || sql[i-1] == 'e') && (i == 1 || !isWordByte(sql[i-2]))
 	for j := i + 1; j < len(sql); j++ {
 		switch {
 		case backslash && sql[j] == '\\':

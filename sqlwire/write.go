@@ -161,6 +161,9 @@ func (c *conn) insert(ctx context.Context, m []string, b bindings) (*cursor, err
 			src = strings.TrimSpace(src[end+1:])
 		}
 	}
+	if err := hiddenWrite(src); err != nil {
+		return nil, err
+	}
 	if !readable[firstWord(src)] {
 		return nil, fmt.Errorf("INSERT INTO %s takes a SELECT or VALUES (ON CONFLICT, RETURNING and DEFAULT VALUES are not supported): %w", id, ErrUnsupported)
 	}
@@ -196,6 +199,14 @@ func (c *conn) insert(ctx context.Context, m []string, b bindings) (*cursor, err
 
 // writeQuery runs query in the session's environment and writes its rows to id through envs.
 func (c *conn) writeQuery(ctx context.Context, id lake.Ident, query string, b bindings, opts envs.WriteOptions) (int64, error) {
+	// The rows come from one read: not an EXPLAIN ANALYZE of a write (DuckDB would run it), not a WITH ... INSERT,
+	// not a second statement.
+	if err := hiddenWrite(query); err != nil {
+		return 0, err
+	}
+	if len(splitStatements(query)) != 1 || !readable[firstWord(query)] {
+		return 0, fmt.Errorf("the rows written to %s come from one query (SELECT, WITH, VALUES, ...): %w", id, ErrReadOnly)
+	}
 	res, err := c.query(ctx, query, b.params, b.oids)
 	if err != nil {
 		return 0, err

@@ -237,8 +237,9 @@ func (a *app) serveSQL(ctx context.Context, ln net.Listener, eng *engine.Engine,
 	if ln == nil {
 		return func() {}, nil
 	}
+	reg := features.NewRegistry(a.db)
 	opts := sqlwire.Options{Envs: a.envs, Engine: eng, Auth: users, Log: log, MaxMessage: c.MaxMessage,
-		Datasets: features.NewRegistry(a.db)}
+		Datasets: reg, Features: reg, JobRuns: a.jobRuns()}
 	if c.TLSCert != "" {
 		pair, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
 		if err != nil {

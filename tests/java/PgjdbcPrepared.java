@@ -28,6 +28,26 @@ public class PgjdbcPrepared {
                     }
                 }
             }
+            // The row of NULLs, in text (first runs) and binary (named statement): every getter says NULL.
+            try (PreparedStatement ps = c.prepareStatement("SELECT name, amount, score, at_tz, day, flag FROM clean.typed WHERE id = ?")) {
+                for (int i = 0; i < 7; i++) {
+                    ps.setInt(1, 2);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        List<String> vals = new ArrayList<>();
+                        while (rs.next()) {
+                            vals.add(rs.getString(1));
+                            vals.add(String.valueOf(rs.getBigDecimal(2)));
+                            double d = rs.getDouble(3);
+                            vals.add(d + "/" + rs.wasNull());
+                            vals.add(String.valueOf(rs.getObject(4, OffsetDateTime.class)));
+                            vals.add(String.valueOf(rs.getObject(5, LocalDate.class)));
+                            boolean b = rs.getBoolean(6);
+                            vals.add(b + "/" + rs.wasNull());
+                        }
+                        if (i == 0 || i == 6) System.out.println("nulls " + i + " " + vals);
+                    }
+                }
+            }
             try (PreparedStatement ps = c.prepareStatement("SELECT ?::BIGINT * 2, ? || '!', ?::DECIMAL(12,4) + 1, ?::TIMESTAMP, ?::DATE, ? IS NULL, ?::TIMESTAMPTZ")) {
                 for (int i = 0; i < 7; i++) {
                     ps.setLong(1, 21L + i);

@@ -37,3 +37,9 @@ def test_polars_adbc(wire):
     assert '"type_name": "numeric"' in str(df.schema["amount"])
     assert df["score"][0] == 1.5 and math.isnan(df["score"][2])
     assert df["at_tz"].to_list()[0] == dt.datetime(2026, 7, 1, 12, 0, 0, 250000, dt.timezone.utc)
+    # The row of NULLs and the other types, as connectorx reads them.
+    assert df["score"][1] is None
+    assert df["at_tz"].to_list() == [ROWS[0][4], None, ROWS[2][4]]
+    assert df["day"].to_list() == [ROWS[0][5], None, ROWS[2][5]]
+    assert df["flag"].to_list() == [True, None, False]
+    assert df["at_local"].to_list() == [ROWS[0][7], None, ROWS[2][7]]

@@ -58,7 +58,7 @@ def test_inspector_schemas_tables_columns(pg_url, db):
     assert insp.get_table_names(schema="raw") == ["events", "orders", "users"]
     assert insp.get_table_names(schema="clean") == ["orders"]
     assert insp.get_table_names() == []  # public is empty: tables live in zones
-    assert insp.get_view_names(schema="strata") == ["tables", "snapshots", "releases", "pins", "datasets"]
+    assert insp.get_view_names(schema="strata") == ["tables", "snapshots", "releases", "pins", "datasets", "features", "job_runs"]
     cols = [(c["name"], repr(c["type"]), c["nullable"], c["default"]) for c in insp.get_columns("orders", schema="raw")]
     assert cols == [
         ("order_id", "BIGINT()", True, None),
