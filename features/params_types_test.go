@@ -72,6 +72,6 @@ func TestEveryParamTypeReachesSQL(t *testing.T) {
 	rows := f.rows(t, "dev", "SELECT * EXCLUDE (user_id, event_timestamp, spine_row) FROM datasets.typed ORDER BY spine_row")
 	require.Equal(t, []string{
 		"15,a'b,10,NULL,NULL,NULL", // user 2: keep=false drops user 2's rows in the second instance
-		"9,a'b,6,3,it's; --,106", // user 1 on 01-06: the 01-05 tie goes to created 01-06 (total 6): 6×1.5, 6+0; 6×0.5, 6+100
+		"9,a'b,6,3,it's; --,106",   // user 1 on 01-06: the 01-05 tie goes to created 01-06 (total 6): 6×1.5, 6+0; 6×0.5, 6+100
 	}, rows)
 }
