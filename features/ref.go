@@ -36,6 +36,28 @@ func ParseRef(s string) (Ref, error) {
 	return r, nil
 }
 
+// ParseServingRef parses a reference as a feature service entry or an online request gives it: view (every
+// feature), view:feature, view:* or an instance view(param=value, ...)[:feature], with ParseRef's grammar
+// (quoted values, spaces), so that one instance reference names the same instance, table and key space in a
+// service, a dataset build, a materialisation and an online request. Feature is "" for a bare view. Errors
+// match ErrInvalid.
+func ParseServingRef(s string) (Ref, error) {
+	r, rest, err := parseViewRef(s)
+	if err != nil {
+		return r, err
+	}
+	if strings.TrimSpace(rest) == "" {
+		return r, nil
+	}
+	feat, ok := strings.CutPrefix(strings.TrimSpace(rest), ":")
+	feat = strings.TrimSpace(feat)
+	if !ok || (feat != "*" && !nameRe.MatchString(feat)) {
+		return r, fmt.Errorf("feature reference %q: write view, view:feature or view(param=value):feature: %w", s, ErrInvalid)
+	}
+	r.Feature = feat
+	return r, nil
+}
+
 // parseViewRef parses view[@N][(params)] and returns what follows it.
 func parseViewRef(s string) (Ref, string, error) {
 	var r Ref
