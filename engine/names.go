@@ -110,8 +110,9 @@ func (l *lexer) next() (token, bool) {
 	return token{}, false
 }
 
+// skipLineComment skips a -- comment; DuckDB ends one at a newline or a carriage return.
 func (l *lexer) skipLineComment() {
-	if i := strings.IndexByte(l.s[l.pos:], '\n'); i >= 0 {
+	if i := strings.IndexAny(l.s[l.pos:], "\n\r"); i >= 0 {
 		l.pos += i + 1
 	} else {
 		l.pos = len(l.s)

@@ -24,6 +24,7 @@ func TestReferencedNames(t *testing.T) {
 		want []QualifiedName
 	}{
 		{"SELECT * FROM raw.orders", qn("raw.orders")},
+		{"SELECT count(*) FROM --x\r raw.people", qn("raw.people")},
 		{"select * from RAW.Orders o join clean.users u on o.uid = u.id", qn("raw.orders", "clean.users", "o.uid", "u.id")},
 		{`SELECT * FROM "Raw"."My ""Table"""`, []QualifiedName{{"Raw", `My "Table"`}}},
 		{`SELECT * FROM raw."Orders", RAW.orders`, qn("raw.Orders", "raw.orders")},
