@@ -3,13 +3,10 @@
 package sqlwire_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
-
-	"github.com/strata-data/strata/internal/testenv"
 )
 
 // TestCatalogAnswersAsPostgres: the catalog relations and functions the issue lists answer exactly as a real
@@ -19,11 +16,8 @@ import (
 // descriptions) are empty, and those of the lake's tables are consistent with each other.
 func TestCatalogAnswersAsPostgres(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	f := start(t)
-	pg, err := pgx.Connect(ctx, testenv.PostgresDSN(t))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = pg.Close(ctx) })
+	pg := connectPostgres(t)
 	strata := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
 	for _, q := range []string{
 		`SELECT oid::text || ' ' || typname || ' ' || typreceive::text || ' ' || typsend::text || ' ' || typinput::text || ' ' ||

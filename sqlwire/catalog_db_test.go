@@ -272,11 +272,8 @@ func TestCatalogFollowsAsOf(t *testing.T) {
 // built-in type, with and without typmods, as PostgreSQL 15 does.
 func TestCatalogFormatTypeMatchesPostgres(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	f := start(t)
-	pg, err := pgx.Connect(ctx, testenv.PostgresDSN(t))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = pg.Close(ctx) })
+	pg := connectPostgres(t)
 	strata := f.connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
 	oids := texts(t, strata, "SELECT CAST(oid AS text) FROM pg_catalog.pg_type ORDER BY oid")
 	require.Greater(t, len(oids), 100)
@@ -574,4 +571,14 @@ func TestSessionViewsRunInThePooledCatalog(t *testing.T) {
 	require.Equal(t, []string{"3"}, texts(t, dev, "SELECT count(*)::text FROM information_schema.tables t, information_schema.columns c "+
 		"WHERE c.table_name = t.table_name AND t.table_name = 'people'"), "a comma join: a fresh database with the views")
 	require.Equal(t, int64(1), fresh.Load())
+}
+
+// connectPostgres connects to the test PostgreSQL, the peer whose catalog answers Strata's must match.
+func connectPostgres(t *testing.T) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	pg, err := pgx.Connect(ctx, testenv.PostgresDSN(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pg.Close(ctx) })
+	return pg
 }

@@ -145,15 +145,7 @@ func TestReadmeFeatures(t *testing.T) {
 	require.Equal(t, 200, status, "push: %s", body)
 	status, body = p.post(t, "/"+strings.SplitN(curls[0][1], "/", 2)[1], curls[0][2])
 	require.Equal(t, 200, status, "get: %s", body)
-	var resp struct {
-		Metadata struct {
-			FeatureNames []string `json:"feature_names"`
-		} `json:"metadata"`
-		Results []struct {
-			Values   []any    `json:"values"`
-			Statuses []string `json:"statuses"`
-		} `json:"results"`
-	}
+	var resp onlineAnswer
 	require.NoError(t, json.Unmarshal([]byte(body), &resp))
 	require.Equal(t, []string{"user_id", "total", "country"}, resp.Metadata.FeatureNames, "the README's answer")
 	require.Equal(t, []any{float64(1001), float64(1002)}, resp.Results[0].Values)

@@ -33,15 +33,7 @@ func TestInstanceEndToEnd(t *testing.T) {
 
 	p := startServe(t, c, []string{"STRATA_SQLWIRE_ADDR="}, "--addr", "127.0.0.1:0")
 	req := `{"features":["user_orders(factor=10):scaled","user_orders:scaled"],"entities":{"user_id":[1,2,3]},"full_feature_names":true}`
-	var resp struct {
-		Metadata struct {
-			FeatureNames []string `json:"feature_names"`
-		} `json:"metadata"`
-		Results []struct {
-			Values   []any    `json:"values"`
-			Statuses []string `json:"statuses"`
-		} `json:"results"`
-	}
+	var resp onlineAnswer
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		status, body := p.post(t, "/get-online-features?env=dev", req)
@@ -63,4 +55,15 @@ func TestInstanceEndToEnd(t *testing.T) {
 	c.ok("dataset", "build", "train", "--spine", spine, "--features", "churn")
 	require.Equal(t, "scaled\n32.5\n105\n", c.ok("sql", "--format", "csv", "SELECT scaled FROM datasets.train ORDER BY spine_row"))
 	require.Contains(t, c.ok("dataset", "show", "train"), "user_orders@1: scaled (factor=10 skip=x)")
+}
+
+// onlineAnswer is the part of a get-online-features answer the tests read.
+type onlineAnswer struct {
+	Metadata struct {
+		FeatureNames []string `json:"feature_names"`
+	} `json:"metadata"`
+	Results []struct {
+		Values   []any    `json:"values"`
+		Statuses []string `json:"statuses"`
+	} `json:"results"`
 }

@@ -135,3 +135,19 @@ def api(server_url):
 
 def unique(prefix="x"):
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def feast_remote_store(server_url, repo_dir, project, repo_py):
+    """A Feast repo in repo_dir whose remote online store is Strata's /feast/dev, applied with Feast's own CLI
+    (the venv's `feast`), and its FeatureStore."""
+    import sys
+    repo_dir.mkdir()
+    (repo_dir / "feature_store.yaml").write_text(
+        f"project: {project}\nprovider: local\nregistry: registry.db\n"
+        f'online_store: {{type: remote, path: "{server_url}/feast/dev"}}\n'
+        "offline_store: {type: file}\nentity_key_serialization_version: 3\n")
+    (repo_dir / "repo.py").write_text(repo_py)
+    feast = Path(sys.executable).parent / "feast"
+    subprocess.run([str(feast), "apply"], cwd=repo_dir, check=True, capture_output=True, timeout=300)
+    from feast import FeatureStore
+    return FeatureStore(repo_path=str(repo_dir))

@@ -1,11 +1,11 @@
 """The stock Feast SDK (0.67, its `remote` online store) reads online features from `strata serve`: a Feast
 repo whose feature_store.yaml points the remote online store at http://host:port/feast/dev gets the values
 pushed through Strata's Feast-shaped POST /push, NOT_FOUND entities as None."""
-import subprocess
-import sys
 from pathlib import Path
 
 import requests
+
+from conftest import feast_remote_store
 
 VIEW = """entities:
   - name: driver
@@ -49,19 +49,7 @@ def test_feast_sdk_reads_strata(server, tmp_path):
                "conv_rate": [0.53, None], "trips": [7, 9]}}, timeout=30)
     assert r.status_code == 200, r.text
 
-    repo = tmp_path / "feast_repo"
-    repo.mkdir()
-    (repo / "feature_store.yaml").write_text(
-        "project: strata_interop\nprovider: local\nregistry: registry.db\n"
-        f'online_store: {{type: remote, path: "{server.url}/feast/dev"}}\n'
-        "offline_store: {type: file}\nentity_key_serialization_version: 3\n")
-    (repo / "repo.py").write_text(FEAST_REPO)
-    feast = Path(sys.executable).parent / "feast"
-    subprocess.run([str(feast), "apply"], cwd=repo, check=True, capture_output=True, timeout=300)
-
-    from feast import FeatureStore
-
-    store = FeatureStore(repo_path=str(repo))
+    store = feast_remote_store(server.url, tmp_path / "feast_repo", "strata_interop", FEAST_REPO)
     got = store.get_online_features(
         features=["driver_stats:conv_rate", "driver_stats:trips"],
         entity_rows=[{"driver_id": 1001}, {"driver_id": 1002}, {"driver_id": 5}],

@@ -8,13 +8,13 @@
   the stock MlflowClient: name, digest, source type, source (table, version, snapshot) and schema.
 """
 import json
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import requests
+
+from conftest import feast_remote_store
 
 RIDERS = """entities:
   - name: rider
@@ -74,20 +74,9 @@ def test_feast_sdk_feature_service_statuses(server, tmp_path):
         time.sleep(0.5)
     assert r.status_code == 200, r.text
 
-    repo = tmp_path / "feast_repo"
-    repo.mkdir()
-    (repo / "feature_store.yaml").write_text(
-        "project: strata_contract\nprovider: local\nregistry: registry.db\n"
-        f'online_store: {{type: remote, path: "{server.url}/feast/dev"}}\n'
-        "offline_store: {type: file}\nentity_key_serialization_version: 3\n")
-    (repo / "repo.py").write_text(FEAST_REPO)
-    feast = Path(sys.executable).parent / "feast"
-    subprocess.run([str(feast), "apply"], cwd=repo, check=True, capture_output=True, timeout=300)
-
-    from feast import FeatureStore
     from feast.protos.feast.serving.ServingService_pb2 import FieldStatus
 
-    store = FeatureStore(repo_path=str(repo))
+    store = feast_remote_store(server.url, tmp_path / "feast_repo", "strata_contract", FEAST_REPO)
     resp = store.get_online_features(
         features=store.get_feature_service("rider_svc"),
         entity_rows=[{"rider_id": 101}, {"rider_id": 102}, {"rider_id": 103}, {"rider_id": 999}],
