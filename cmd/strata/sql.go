@@ -29,6 +29,9 @@ environment: the current release's pinned snapshots in prod, the latest snapshot
 			if err != nil {
 				return err
 			}
+			if err := refuseWrite(query, env); err != nil {
+				return err
+			}
 			f, err := a.sqlFormat(format, out)
 			if err != nil {
 				return err
@@ -78,6 +81,25 @@ func readQuery(args []string, file string) (string, error) {
 		return string(b), err
 	}
 	return "", fmt.Errorf("%w: no SQL given: strata sql \"SELECT ...\" or --file query.sql", errUsage)
+}
+
+// duckSchemas are DuckDB's own schemas, which a script may write (its temporary tables).
+var duckSchemas = map[string]bool{"main": true, "temp": true, "memory": true, "pg_catalog": true, "information_schema": true}
+
+// refuseWrite says what to do instead when query would write a lake table (zone.name): strata sql runs each
+// query in a fresh DuckDB database whose lake tables are read-only views, so such a statement could only fail
+// in DuckDB's words. A script's temporary tables, macros and views stay allowed.
+func refuseWrite(query, env string) error {
+	for _, q := range engine.WrittenNames(query) {
+		if duckSchemas[strings.ToLower(q.Schema)] {
+			continue
+		}
+		return fmt.Errorf("%w: strata sql only reads lake tables, and this statement writes %s: in a dev environment write "+
+			"with CREATE TABLE zone.name AS SELECT ..., INSERT INTO zone.name SELECT ... or DROP TABLE zone.name through "+
+			"the PostgreSQL endpoint of strata serve (psql -h 127.0.0.1 -p 5433 -d %s), or load files with strata table import",
+			errUsage, q, env)
+	}
+	return nil
 }
 
 // sqlFormat chooses the row format: --format, else -o json for standard output, else --out's extension, else
