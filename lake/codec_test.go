@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/iceberg-go"
+	icecat "github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 	"github.com/stretchr/testify/require"
 
@@ -207,13 +208,39 @@ func TestCodecFixedByTheTable(t *testing.T) {
 }
 
 // TestCodecOfTablesMadeElsewhere: a table another engine created with its own codec keeps it: Strata's first
-// write records that codec as the table's fixed setting instead of choosing by the data.
+// write records that codec as the table's fixed setting (and writes it) instead of choosing by the data; a
+// table created with zstd, or with a codec the setting cannot fix, is left to auto.
 func TestCodecOfTablesMadeElsewhere(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct{ owner, want string }{{"snappy", "snappy"}, {"zstd", CodecAuto}, {"gzip", CodecAuto}} {
-		props := iceberg.Properties{compressionKey: tc.owner}
-		require.Equal(t, tc.want, ownerCodec(props), tc.owner)
+	ctx := context.Background()
+	l, _ := duckLake(t, 1)
+	rdr := floats(t, 10, false, 1)
+	_, err := l.Write(ctx, "dev", Ident{Zone: "raw", Name: "seed"}, rdr, WriteOptions{CreateIfMissing: true})
+	rdr.Release()
+	require.NoError(t, err)
+	c, err := l.existingCatalog(ctx, "dev")
+	require.NoError(t, err)
+	sch := iceberg.NewSchema(0,
+		iceberg.NestedField{ID: 1, Name: "a", Type: iceberg.PrimitiveTypes.Float64},
+		iceberg.NestedField{ID: 2, Name: "b", Type: iceberg.PrimitiveTypes.Float64},
+		iceberg.NestedField{ID: 3, Name: "c", Type: iceberg.PrimitiveTypes.Float64})
+	for _, tc := range []struct{ owner, setting, files string }{
+		{"snappy", "snappy", "snappy"}, {"uncompressed", "uncompressed", "uncompressed"}, {"zstd", CodecAuto, "zstd"},
+	} {
+		id := Ident{Zone: "raw", Name: "made_" + tc.owner}
+		_, err := c.CreateTable(ctx, table.Identifier{id.Zone, id.Name}, sch,
+			icecat.WithLocation(fileURL(l.tableDir("dev", id))), icecat.WithProperties(iceberg.Properties{compressionKey: tc.owner}))
+		require.NoError(t, err)
+		rdr := floats(t, 70_000, false, 2)
+		_, err = l.Write(ctx, "dev", id, rdr, WriteOptions{})
+		rdr.Release()
+		require.NoError(t, err)
+		tbl := loadForTest(t, l, id)
+		require.Equal(t, tc.setting, tbl.Properties()[CodecKey], tc.owner)
+		require.Equal(t, []string{tc.files}, codecsOf(t, tbl, nil), tc.owner)
 	}
+	require.Equal(t, CodecAuto, ownerCodec(iceberg.Properties{compressionKey: "gzip"}), "a codec the setting cannot fix")
+
 	s, err := codecOf(iceberg.Properties{compressionKey: "zstd"})
 	require.NoError(t, err)
 	require.Equal(t, codecSetting{auto: true, codec: "zstd"}, s, "no setting means auto")
