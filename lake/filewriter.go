@@ -28,8 +28,9 @@ import (
 // existing local directory) and returns their paths, none for no rows. The files hold exactly schema's
 // columns, in order, with schema's types as Iceberg maps them to Arrow (timestamps in microseconds, decimals,
 // lists, ...) and, on every field including nested ones, the Parquet field id found in the field's
-// "PARQUET:field_id" metadata. rdr's columns are matched to schema's by name; schema columns rdr lacks are
-// nulls. An error rdr reports after its last batch fails the write. On error no file it wrote remains, and the
+// "PARQUET:field_id" metadata. The schema's own metadata names the compression the table asks for under
+// FileCodecKey ("zstd", "snappy" or "uncompressed"); a FileWriter that cannot honour it writes zstd. rdr's
+// columns are matched to schema's by name; schema columns rdr lacks are nulls. An error rdr reports after its last batch fails the write. On error no file it wrote remains, and the
 // write fails. WriteParquet does not close or release rdr. The lake may pass rdr wrapped in a reader with an
 // Unwrap() array.RecordReader method, which returns the caller's reader, whose rows the wrapper delivers
 // unchanged (same names and types; only field ids stripped).
@@ -53,6 +54,7 @@ func (w *writer) writeExternal(ctx context.Context, t *table.Table, rdr array.Re
 	if !w.fw.CanWrite(sc) {
 		return false, nil
 	}
+	sc = withCodec(sc, w.codec.codec)
 	loc := dataLocation(t)
 	dir, local := localPath(loc)
 	if !local {

@@ -14,7 +14,9 @@ func tableProperties() iceberg.Properties {
 		"format-version":       "2",
 		"write.format.default": "parquet",
 		// zstd Parquet, row groups small enough to bound writer memory and give DuckDB parallelism per file.
-		"write.parquet.compression-codec":    "zstd",
+		"write.parquet.compression-codec": "zstd",
+		// The codec of the next write is chosen by the data (see CodecKey).
+		CodecKey:                             CodecAuto,
 		"write.parquet.row-group-limit":      "131072",
 		"write.parquet.row-group-size-bytes": "67108864",
 		"write.target-file-size-bytes":       "268435456",

@@ -229,8 +229,10 @@ type writer struct {
 	replace []string
 	// replaceSchema makes the data's columns the table's schema (WriteOptions.ReplaceSchema).
 	replaceSchema bool
-	files         []iceberg.DataFile
-	remote        icebergio.WriteFileIO // set when the FileWriter's files were uploaded to a remote data location
+	// codec is the table's codec setting (CodecKey); codec.codec is the codec of this write's files.
+	codec  codecSetting
+	files  []iceberg.DataFile
+	remote icebergio.WriteFileIO // set when the FileWriter's files were uploaded to a remote data location
 }
 
 func (w *writer) run(ctx context.Context, t *table.Table, rdr array.RecordReader, props map[string]string) (*WriteResult, error) {
@@ -250,6 +252,10 @@ func (w *writer) run(ctx context.Context, t *table.Table, rdr array.RecordReader
 		return nil, fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
 	}
 	if err := w.write(ctx, staged.Table, rdr); err != nil {
+		w.removeFiles()
+		return nil, err
+	}
+	if err := w.chooseNextCodec(txn); err != nil {
 		w.removeFiles()
 		return nil, err
 	}
@@ -307,7 +313,7 @@ func (w *writer) stage(txn *table.Transaction, t *table.Table, sc *arrow.Schema)
 	return w.stageProps(txn, t)
 }
 
-// stageProps adds the table properties Strata relies on that t lacks to txn.
+// stageProps adds the table properties Strata relies on that t lacks to txn, and the codec of this write.
 func (w *writer) stageProps(txn *table.Transaction, t *table.Table) error {
 	// Tables created elsewhere (Spark, PyIceberg) get the properties Strata relies on, without overriding
 	// any the owner chose.
@@ -317,10 +323,45 @@ func (w *writer) stageProps(txn *table.Transaction, t *table.Table) error {
 			missing[k] = v
 		}
 	}
+	if _, ok := missing[CodecKey]; ok {
+		missing[CodecKey] = ownerCodec(t.Properties())
+	}
+	props := maps.Clone(t.Properties())
+	maps.Copy(props, missing)
+	var err error
+	if w.codec, err = codecOf(props); err != nil {
+		return fmt.Errorf("write to %s in %s: %w", w.id, w.env, err)
+	}
+	if props.Get(compressionKey, "") != w.codec.codec {
+		missing[compressionKey] = w.codec.codec
+	}
 	if len(missing) > 0 {
 		if err := txn.SetProperties(missing); err != nil {
 			return fmt.Errorf("write to %s in %s: set properties: %w", w.id, w.env, err)
 		}
+	}
+	return nil
+}
+
+// chooseNextCodec, for a table whose codec is chosen by the data (CodecKey "auto"), measures what zstd makes
+// of the files this write wrote and stages the codec of the next write in txn when it changes.
+func (w *writer) chooseNextCodec(txn *table.Transaction) error {
+	if !w.codec.auto {
+		return nil
+	}
+	var paths []string
+	for _, f := range w.files {
+		if p, ok := localPath(f.FilePath()); ok {
+			paths = append(paths, p)
+		}
+	}
+	plain, packed := zstdSizes(paths)
+	next := nextCodec(w.codec.codec, plain, packed)
+	if next == w.codec.codec {
+		return nil
+	}
+	if err := txn.SetProperties(iceberg.Properties{compressionKey: next}); err != nil {
+		return fmt.Errorf("write to %s in %s: set the codec of the next write: %w", w.id, w.env, err)
 	}
 	return nil
 }

@@ -221,3 +221,35 @@ def test_tables_other_engines_create_are_protected_when_shared(tmp_path, backend
     made = prod_cat.load_table("raw.made_elsewhere")
     assert made.properties["gc.enabled"] == "false"
     assert made.snapshot_by_name("release-2").snapshot_id == made.current_snapshot().snapshot_id
+
+
+def test_codec_setting_is_shared_with_other_engines(tmp_path):
+    """The codec of a table's files is a table property other engines see and set: Strata's tables carry
+    strata.write.parquet.codec=auto and the codec in use in write.parquet.compression-codec; a codec fixed from
+    PyIceberg is what Strata's next write records (and what PyIceberg's own writes follow), the rows stay
+    readable by both, and a value naming no codec makes Strata's write fail, naming the property."""
+    strata(tmp_path, "init")
+    csv = tmp_path / "scores.csv"
+    csv.write_text("id,score\n1,0.125\n2,0.5\n3,0.875\n")
+    strata(tmp_path, "table", "import", "raw.scores", str(csv))
+    dev = catalog(tmp_path, {}, "dev")
+    tbl = dev.load_table("raw.scores")
+    assert tbl.properties["strata.write.parquet.codec"] == "auto"
+    assert tbl.properties["write.parquet.compression-codec"] == "zstd"
+
+    with tbl.transaction() as tx:
+        tx.set_properties({"strata.write.parquet.codec": "uncompressed"})
+    strata(tmp_path, "table", "import", "raw.scores", str(csv))
+    tbl = dev.load_table("raw.scores")
+    assert tbl.properties["write.parquet.compression-codec"] == "uncompressed"
+    assert sorted(tbl.scan().to_arrow().column("id").to_pylist()) == [1, 1, 2, 2, 3, 3]
+    out = strata(tmp_path, "sql", "--format", "csv", "SELECT count(*) AS n, sum(score) AS s FROM raw.scores")
+    assert out.split() == ["n,s", "6,3"]
+
+    with tbl.transaction() as tx:
+        tx.set_properties({"strata.write.parquet.codec": "brotli-9"})
+    r = subprocess.run([strata_bin(), "table", "import", "raw.scores", str(csv)], env=dict(os.environ, STRATA_PROJECT=str(tmp_path)),
+                       capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    assert "strata.write.parquet.codec" in r.stderr
+    assert dev.load_table("raw.scores").scan().to_arrow().num_rows == 6
