@@ -211,6 +211,7 @@ func (e *Engine) prepareSetup(ctx context.Context, setup Setup, tables []Table) 
 	}
 	if e.opts.Pool >= 0 {
 		in.poolKey = key
+		in.setup = true
 	}
 	return in, nil
 }

@@ -44,6 +44,7 @@ type instance struct {
 	stmts       stmtCache   // statements a pooled instance keeps prepared (stmtcache.go)
 	counts      *stmtCounts // the engine's statement counts, set for pooled instances
 
+	setup    bool    // a pooled database of QueryInSetup (kept longer by the sweep: pool.go)
 	tables   []Table // the tables a poolable instance was set up with (hot.go)
 	uses     int     // how many times the pool handed the instance out again
 	hotTried bool    // the instance tried to copy its tables into memory
