@@ -138,12 +138,7 @@ func (e *Engine) QueryInSetup(ctx context.Context, setup Setup, sql string, tabl
 		e.retire(in)
 		return nil, err
 	}
-	ps, err := in.prepareLast(ctx, sql)
-	if err != nil {
-		e.retire(in)
-		return nil, err
-	}
-	s, err := in.startStream(ctx, ps)
+	s, err := in.runInSetup(ctx, sql)
 	if err != nil {
 		e.retire(in)
 		return nil, err
@@ -154,6 +149,22 @@ func (e *Engine) QueryInSetup(ctx context.Context, setup Setup, sql string, tabl
 		r.recycle = e.rollbackRecycle
 	}
 	return r, nil
+}
+
+// runInSetup starts streaming sql in a database of QueryInSetup. A pooled database keeps a parameterless
+// SELECT prepared and runs it again when the same text comes back (stmtcache.go): drivers send the same type
+// and attribute queries on every connection (ADBC sends its pg_type query three times), and planning them is most
+// of their cost (pg_type's: ~5 of 6 ms). Several statements (PREPARE/EXECUTE) are prepared each time: what a
+// PREPARE leaves is not tracked across the rolled-back transactions.
+func (in *instance) runInSetup(ctx context.Context, sql string) (*stream, error) {
+	if in.poolKey != "" && len(splitStatements(sql)) == 1 {
+		return in.run(ctx, sql)
+	}
+	ps, err := in.prepareLast(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	return in.startStream(ctx, ps)
 }
 
 // rollbackRecycle undoes what the query changed, then hands the database to recycle (or retires it if the
@@ -200,6 +211,7 @@ func (e *Engine) prepareSetup(ctx context.Context, setup Setup, tables []Table) 
 	}
 	if e.opts.Pool >= 0 {
 		in.poolKey = key
+		in.setup = true
 	}
 	return in, nil
 }

@@ -48,6 +48,9 @@ func (e *Engine) RekeySetup(ctx context.Context, from, to Setup, tables []Table,
 		e.retire(in) // maybe mid-transaction: never pooled again
 		return false, fmt.Errorf("engine: rekey a pooled setup: %w", err)
 	}
+	// Statements kept prepared were planned over the old rows (DuckDB plans with the tables' statistics and
+	// does not plan again for changed rows): prepare them anew.
+	in.dropKept()
 	in.poolKey = newKey
 	e.recycle(in)
 	return true, nil

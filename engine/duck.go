@@ -44,6 +44,7 @@ type instance struct {
 	stmts       stmtCache   // statements a pooled instance keeps prepared (stmtcache.go)
 	counts      *stmtCounts // the engine's statement counts, set for pooled instances
 
+	setup    bool    // a pooled database of QueryInSetup (kept longer by the sweep: pool.go)
 	tables   []Table // the tables a poolable instance was set up with (hot.go)
 	uses     int     // how many times the pool handed the instance out again
 	hotTried bool    // the instance tried to copy its tables into memory
@@ -264,12 +265,20 @@ func destroyPrepared(ps *duckdb.PreparedStatement) { duckdb.DestroyPrepare(ps) }
 
 // columnTypes returns the Arrow schema a prepared statement will produce, without running it.
 func (in *instance) columnTypes(ps duckdb.PreparedStatement) (*arrow.Schema, error) {
+	schema, _, err := in.columnTypesHints(ps)
+	return schema, err
+}
+
+// columnTypesHints is columnTypes with the columns' hints (see ColumnHints).
+func (in *instance) columnTypesHints(ps duckdb.PreparedStatement) (*arrow.Schema, []string, error) {
 	n := duckdb.PreparedStatementColumnCount(ps)
 	names := make([]string, n)
 	types := make([]duckdb.LogicalType, n)
+	hints := make([]string, n)
 	for i := range n {
 		names[i] = duckdb.PreparedStatementColumnName(ps, i)
 		types[i] = duckdb.PreparedStatementColumnLogicalType(ps, i)
+		hints[i] = columnHint(types[i])
 	}
 	defer func() {
 		for i := range types {
@@ -282,9 +291,9 @@ func (in *instance) columnTypes(ps duckdb.PreparedStatement) (*arrow.Schema, err
 	schema, ed := duckdb.NewArrowSchema(opts, types, names)
 	defer duckdb.DestroyErrorData(&ed)
 	if duckdb.ErrorDataHasError(ed) {
-		return nil, fmt.Errorf("engine: result types have no Arrow form: %s", duckdb.ErrorDataMessage(ed))
+		return nil, nil, fmt.Errorf("engine: result types have no Arrow form: %s", duckdb.ErrorDataMessage(ed))
 	}
-	return schema, nil
+	return schema, hints, nil
 }
 
 // queryStrings runs a small query and returns its rows as strings ("" for NULL).

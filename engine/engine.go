@@ -36,7 +36,8 @@ type Options struct {
 	// queries over the same table snapshots; 0 means 8, a negative number none. Each holds a few MB.
 	Pool int
 	// PoolIdle is how long a pooled database may stay unused before it is closed; 0 means 30s. One holding
-	// in-memory table copies (HotTableBytes) stays up to 20 × PoolIdle, so a client coming back finds them.
+	// in-memory table copies (HotTableBytes), or set up by QueryInSetup, stays up to 20 × PoolIdle, so a client
+	// coming back finds it.
 	PoolIdle time.Duration
 	// HotTableBytes bounds the tables a pooled database copies into memory once it is reused (see hot.go): a
 	// database whose tables take more (uncompressed) keeps reading Parquet. 0 means 256 MiB, a negative number

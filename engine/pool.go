@@ -107,8 +107,8 @@ func (e *Engine) oldestLocked() *instance {
 	return p.in
 }
 
-// hotIdleFactor is how many times PoolIdle a database holding in-memory copies of its tables (hot.go) may stay
-// idle: its copy cost seconds of CPU for a large table, which a client coming back every few minutes (a
+// hotIdleFactor is how many times PoolIdle a database holding in-memory copies of its tables (hot.go), or a
+// setup's database (keptLonger), may stay idle: its copy cost seconds of CPU for a large table, which a client coming back every few minutes (a
 // dashboard's refresh) should not pay again each time; the copies stay bounded by HotTotalBytes.
 const hotIdleFactor = 20
 
@@ -123,7 +123,7 @@ func (e *Engine) sweep() {
 	for k, list := range e.pool {
 		keep := list[:0]
 		for _, p := range list {
-			if p.since.Before(cutoff) && (!p.in.hotOrCopying() || p.since.Before(hotCutoff)) {
+			if p.since.Before(cutoff) && (!p.in.keptLonger() || p.since.Before(hotCutoff)) {
 				stale = append(stale, p.in)
 				e.pooled--
 			} else {
@@ -152,6 +152,12 @@ func (e *Engine) Pooled() int {
 	defer e.mu.Unlock()
 	return e.pooled
 }
+
+// keptLonger reports whether the sweep keeps in for hotIdleFactor × PoolIdle: it holds in-memory copies of its
+// tables (or is making them), or it is a setup's database (QueryInSetup: the PostgreSQL catalog), whose build
+// costs 50–200 ms that a client coming back after a pause (a notebook's next cell, a driver's type queries on
+// connect) would pay again, for a few MB held.
+func (in *instance) keptLonger() bool { return in.setup || in.hotOrCopying() }
 
 // hotOrCopying reports whether in holds in-memory copies of its tables or is making them now.
 func (in *instance) hotOrCopying() bool {

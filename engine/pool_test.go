@@ -208,6 +208,23 @@ func TestHotDatabaseOutlivesPoolIdle(t *testing.T) {
 	require.Eventually(t, func() bool { return e.Pooled() == 0 && e.HotBytes() == 0 }, 20*time.Second, 10*time.Millisecond)
 }
 
+// TestSetupDatabaseOutlivesPoolIdle: a setup's database (QueryInSetup, the PostgreSQL catalog) stays pooled past
+// PoolIdle, as a hot one does, while a plain query's database is closed; it is closed too after hotIdleFactor ×
+// PoolIdle.
+func TestSetupDatabaseOutlivesPoolIdle(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{PoolIdle: 100 * time.Millisecond})
+	built := 0
+	s := countingSetup("v1", "CREATE TABLE facts AS SELECT 1 AS n;", &built)
+	require.Equal(t, [][]string{{"1"}}, inSetup(t, e, s, "SELECT n FROM facts"))
+	queryWith(t, e, "SELECT 1", reuse, idTable(t, "plain", 0, 5))
+	require.Equal(t, 2, e.Pooled())
+	require.Eventually(t, func() bool { return e.Pooled() == 1 }, 20*time.Second, 5*time.Millisecond)
+	require.Equal(t, [][]string{{"1"}}, inSetup(t, e, s, "SELECT n FROM facts"))
+	require.Equal(t, 1, built, "the pooled setup database served it")
+	require.Eventually(t, func() bool { return e.Pooled() == 0 }, 20*time.Second, 10*time.Millisecond)
+}
+
 // TestCopyingDatabaseIsKeptLikeAHotOne: the sweep keeps a database whose copy into memory is under way as long as a
 // hot one (a copy slower than PoolIdle on a busy machine is not cancelled and paid again), and one whose copy ended
 // without bytes as long as any other.

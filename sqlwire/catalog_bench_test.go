@@ -31,6 +31,9 @@ FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.reln
      LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
 WHERE c.relkind IN ('r','p','') AND n.nspname <> 'pg_catalog' AND n.nspname !~ '^pg_toast'
   AND n.nspname <> 'information_schema' AND pg_catalog.pg_table_is_visible(c.oid) ORDER BY 1,2`},
+	{"version", "SELECT version();"},
+	{"adbc_pg_type", "SELECT oid, typname, typreceive, typbasetype, typrelid, typarray FROM pg_catalog.pg_type " +
+		"WHERE (typreceive != 0 OR typsend != 0) AND typtype != 'r' AND typreceive::TEXT != 'array_recv'"},
 	{"information_schema_columns", "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = 'people' ORDER BY ordinal_position"},
 }
 

@@ -292,12 +292,96 @@ func rewriteCasts(toks []tok) []tok {
 		operand := append([]tok{}, toks[start:i]...)
 		repl := append([]tok{{tkIdent, fn}, {tkPunct, "("}}, operand...)
 		repl = append(repl, tok{tkPunct, ")"})
+		if item, aliased := selectItemAt(toks, start, end); item && fn == fns[0] {
+			repl = shownReg(fns, operand, typ, aliased)
+		} else if fn == fns[1] && len(operand) == 1 && operand[0].kind == tkString {
+			// 'int4'::regtype::text is the name of what the text names ("integer"), not the text
+			repl = append([]tok{{tkIdent, fn}, {tkPunct, "("}, {tkIdent, fns[0]}, {tkPunct, "("}, operand[0]}, tok{tkPunct, ")"}, tok{tkPunct, ")"})
+		}
 		rest := append([]tok{}, toks[end+1:]...)
 		toks = append(append(toks[:start], repl...), rest...)
 		i = start + len(repl) - 1
 	}
 	return toks
 }
+
+// shownReg is a value of an OID alias type (x::regtype) that a statement returns: PostgreSQL prints it as the name
+// of what the OID stands for ('int4'::regtype is "integer", 'raw.people'::regclass "raw.people"), so the column
+// holds that name (of the object the value resolves to), named as PostgreSQL names the column when no alias
+// follows: after the operand's column or function ("oid" for oid::regtype), else after the type ("regtype"). A
+// cast used in an expression, a comparison or a further cast (::oid, ::int) keeps the OID.
+func shownReg(fns [2]string, operand []tok, typ string, aliased bool) []tok {
+	repl := append([]tok{{tkIdent, fns[1]}, {tkPunct, "("}, {tkIdent, fns[0]}, {tkPunct, "("}}, operand...)
+	repl = append(repl, tok{tkPunct, ")"}, tok{tkPunct, ")"})
+	if aliased {
+		return repl
+	}
+	return append(repl, tok{tkSpace, " "}, tok{tkIdent, "AS"}, tok{tkSpace, " "}, tok{tkQIdent, quoteIdent(castLabel(operand, typ))})
+}
+
+// castLabel is the column name PostgreSQL gives operand::typ: the operand's column (without qualifier and
+// subscripts) or function name, else the type's name.
+func castLabel(operand []tok, typ string) string {
+	i := next(operand, 0)
+	if i >= len(operand) || operand[i].kind != tkIdent && operand[i].kind != tkQIdent || sqlKeywords[operand[i].lower()] {
+		return typ
+	}
+	name := operand[i].lower()
+	for j := next(operand, i+1); j < len(operand); j = next(operand, j+1) {
+		switch {
+		case operand[j].is("."):
+			k := next(operand, j+1)
+			if k >= len(operand) || operand[k].lower() == "" {
+				return typ
+			}
+			name, j = operand[k].lower(), k
+		case operand[j].is("(") || operand[j].is("["):
+			return name // a call or a subscript: its name
+		default:
+			return typ
+		}
+	}
+	return name
+}
+
+// selectItemAt reports whether toks[start:end+1] is a whole item of the statement's own select list (not in
+// parentheses: a subquery's values are compared and joined, so they keep OIDs), and whether an alias follows it.
+func selectItemAt(toks []tok, start, end int) (item, aliased bool) {
+	depth, inList := 0, false
+	for _, t := range toks[:start] {
+		switch {
+		case t.is("("):
+			depth++
+		case t.is(")"):
+			depth--
+		case depth == 0 && t.kind == tkIdent && t.lower() == "select":
+			inList = true
+		case depth == 0 && t.kind == tkIdent && listEnds[t.lower()]:
+			inList = false
+		}
+	}
+	p := prev(toks, start-1)
+	if depth != 0 || !inList || p < 0 {
+		return false, false
+	}
+	if w := toks[p].lower(); !toks[p].is(",") && (toks[p].kind != tkIdent || w != "select" && w != "distinct" && w != "all") {
+		return false, false
+	}
+	n := next(toks, end+1)
+	switch {
+	case n >= len(toks) || toks[n].is(",") || toks[n].is(";") || toks[n].kind == tkIdent && listEnds[toks[n].lower()]:
+		return true, false
+	case toks[n].kind == tkQIdent || toks[n].kind == tkIdent && toks[n].lower() == "as":
+		return true, true
+	case toks[n].kind == tkIdent && !sqlKeywords[toks[n].lower()] && !itemFollowers[toks[n].lower()]:
+		return true, true
+	}
+	return false, false
+}
+
+// itemFollowers are words that may follow an expression in a select list without being its alias.
+var itemFollowers = map[string]bool{"ilike": true, "isnull": true, "notnull": true, "similar": true, "collate": true,
+	"over": true, "filter": true, "within": true, "at": true, "escape": true, "glob": true, "is": true}
 
 // operandStart finds where the operand of a postfix cast ending at token i starts: a literal, a (qualified)
 // name, a parenthesised expression or a function call, with any subscripts. -1 if it cannot tell.
@@ -516,8 +600,12 @@ func rewriteCastCalls(toks []tok) []tok {
 		if !ok {
 			continue
 		}
-		repl := append([]tok{{tkIdent, fns[0]}, {tkPunct, "("}}, toks[open+1:prev(toks, as-1)+1]...)
+		operand := append([]tok{}, toks[open+1:prev(toks, as-1)+1]...)
+		repl := append([]tok{{tkIdent, fns[0]}, {tkPunct, "("}}, operand...)
 		repl = append(repl, tok{tkPunct, ")"})
+		if item, aliased := selectItemAt(toks, i, end); item {
+			repl = shownReg(fns, operand, name, aliased)
+		}
 		toks = append(toks[:i], append(repl, toks[end+1:]...)...)
 	}
 	return toks

@@ -54,7 +54,11 @@ func textFields(names ...string) []pgproto3.FieldDescription {
 
 // fieldsOf describes a result as RowDescription fields (text format, no table OIDs yet).
 func fieldsOf(res *engine.Result, hints []string) []pgproto3.FieldDescription {
-	s := res.Schema()
+	return schemaFields(res.Schema(), hints)
+}
+
+// schemaFields is fieldsOf for a result's schema.
+func schemaFields(s *arrow.Schema, hints []string) []pgproto3.FieldDescription {
 	out := make([]pgproto3.FieldDescription, s.NumFields())
 	for i, f := range s.Fields() {
 		t := typeOf(f.Type, hints[i])
@@ -287,21 +291,44 @@ func (c *conn) runCopy(ctx context.Context, sql string) (*cursor, error) {
 // query binds the tables sql names in the connection's environment and runs it. Parameters are bound by
 // DuckDB's own PREPARE/EXECUTE, as typed literals.
 func (c *conn) query(ctx context.Context, sql string, params [][]byte, oids []uint32) (*engine.Result, error) {
+	q, err := c.bindQuery(ctx, sql, params, oids)
+	if err != nil {
+		return nil, err
+	}
+	if q.setup != nil { // a catalog statement: in the pooled catalog database or a fresh one (catalog.go)
+		return q.setup.query(ctx, c.s.opts.Engine, q.full, q.tables)
+	}
+	// A plain read (one SELECT-like statement) may run in a pooled database sealed with the same table
+	// snapshots; the engine still refuses to pool one that ran anything but SELECT/PREPARE/EXECUTE.
+	return c.s.opts.Engine.QueryWith(ctx, q.full, q.tables, engine.QueryOptions{Reuse: q.reuse})
+}
+
+// boundQuery is a client's statement ready for the engine: the DuckDB SQL to run (with its parameters bound),
+// the tables it reads and, for a catalog statement, the catalog it needs.
+type boundQuery struct {
+	full   string
+	tables []engine.Table
+	setup  *catalogSetup
+	reuse  bool // a plain read that may run in a pooled database
+}
+
+// bindQuery checks sql, rewrites it for the engine and binds the tables it names (see query).
+func (c *conn) bindQuery(ctx context.Context, sql string, params [][]byte, oids []uint32) (boundQuery, error) {
 	// Every statement DuckDB runs for a client passes here (plain reads, COPY's and DECLARE's queries, Describe,
 	// the sources of dev writes): none may hide a write behind EXPLAIN ANALYZE or WITH.
 	if err := hiddenWrite(sql); err != nil {
-		return nil, err
+		return boundQuery{}, err
 	}
 	if len(splitStatements(sql)) > 1 { // the simple protocol splits before, Parse refuses: a statement built from pieces
-		return nil, fmt.Errorf("one statement at a time: %w", ErrInvalid)
+		return boundQuery{}, fmt.Errorf("one statement at a time: %w", ErrInvalid)
 	}
 	sql, at, err := c.tableFunctions(ctx, sql) // strata.at('zone.table', ...) (timetravel_func.go)
 	if err != nil {
-		return nil, err
+		return boundQuery{}, err
 	}
 	setup, sql, err := c.catalogQuery(ctx, sql) // pg_catalog / information_schema emulation (catalog.go)
 	if err != nil {
-		return nil, err
+		return boundQuery{}, err
 	}
 	full := sql
 	if len(params) > 0 {
@@ -317,16 +344,11 @@ func (c *conn) query(ctx context.Context, sql string, params [][]byte, oids []ui
 	}
 	tables, err := c.bindTables(ctx, full) // honours strata.as_of / strata.snapshot (catalog_timetravel.go)
 	if err != nil {
-		return nil, err
+		return boundQuery{}, err
 	}
 	tables = append(tables, at...)
-	if setup != nil { // a catalog statement: in the pooled catalog database or a fresh one (catalog.go)
-		return setup.query(ctx, c.s.opts.Engine, full, tables)
-	}
-	// A plain read (one SELECT-like statement) may run in a pooled database sealed with the same table
-	// snapshots; the engine still refuses to pool one that ran anything but SELECT/PREPARE/EXECUTE.
 	reuse := len(splitStatements(sql)) == 1 && readable[firstWord(sql)]
-	return c.s.opts.Engine.QueryWith(ctx, full, tables, engine.QueryOptions{Reuse: reuse})
+	return boundQuery{full: full, tables: tables, setup: setup, reuse: reuse}, nil
 }
 
 // duckCasts are the DuckDB types of parameter OIDs a client declares; others stay text for DuckDB to cast.

@@ -3,10 +3,13 @@ package sqlwire
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/strata-data/strata/engine"
 )
 
 // prepared is a statement of the extended protocol (Parse).
@@ -212,10 +215,6 @@ func (c *conn) statementFields(ctx context.Context, st *prepared) ([]pgproto3.Fi
 	case !readable[w]:
 		return nil, nil
 	}
-	sql := st.sql
-	if w == "SELECT" || w == "WITH" || w == "VALUES" || w == "FROM" || w == "TABLE" {
-		sql = "SELECT * FROM (" + sql + ") AS strata_describe LIMIT 0"
-	}
 	// Typed sample values stand for the parameters, not NULLs: for a NULL, DuckDB keeps the type it guessed
 	// at PREPARE or folds the expression to a NULL of another type ($1 || '!' and $1::DECIMAL(12,4) * 2 were
 	// described as integers).
@@ -229,6 +228,13 @@ func (c *conn) statementFields(ctx context.Context, st *prepared) ([]pgproto3.Fi
 			params[i] = []byte{}
 		}
 	}
+	if fields, ok, err := c.plannedFields(ctx, st.sql, params, st.oids); ok || err != nil {
+		return fields, err
+	}
+	sql := st.sql
+	if wrappable(sql) {
+		sql = "SELECT * FROM (" + sql + ") AS strata_describe LIMIT 0"
+	}
 	res, hints, err := c.typedQuery(ctx, sql, params, st.oids)
 	if err != nil {
 		return nil, err
@@ -237,6 +243,34 @@ func (c *conn) statementFields(ctx context.Context, st *prepared) ([]pgproto3.Fi
 	fields := fieldsOf(res, hints)
 	c.columnOrigins(st.sql, fields) // as the portal's RowDescription will have them
 	return fields, nil
+}
+
+// plannedFields describes a plain read over lake tables from DuckDB's plan of it, without running it (a LIMIT 0
+// query costs DuckDB's start-up and the wait for its first, empty, chunk: 3–11 ms where PostgreSQL takes 0.7).
+// ok is false for the statements it leaves to statementFields' query: catalog statements (their catalog
+// database) and results with TIME WITH TIME ZONE columns (typed by running them as text, see typedQuery).
+func (c *conn) plannedFields(ctx context.Context, sql string, params [][]byte, oids []uint32) (fields []pgproto3.FieldDescription, ok bool, err error) {
+	if !wrappable(sql) || isCatalogQuery(lex(sql)) {
+		return nil, false, nil
+	}
+	q, err := c.bindQuery(ctx, sql, params, oids)
+	if err != nil || q.setup != nil || !q.reuse {
+		return nil, false, err
+	}
+	d, err := c.s.opts.Engine.Describe(ctx, q.full, q.tables)
+	if err != nil {
+		return nil, false, err
+	}
+	hints := append([]string{}, d.Hints...)
+	for _, h := range hints {
+		if strings.HasPrefix(h, engine.HintTimeTZ) {
+			return nil, false, nil
+		}
+	}
+	clientHints(sql, d.Schema, hints)
+	fields = schemaFields(d.Schema, hints)
+	c.columnOrigins(sql, fields) // as the portal's RowDescription will have them
+	return fields, true, nil
 }
 
 func (c *conn) openPortal(ctx context.Context, p *portal) error {
