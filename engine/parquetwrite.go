@@ -63,7 +63,8 @@ func CanWriteParquet(schema *arrow.Schema) bool {
 	return true
 }
 
-// WriteParquet writes rdr's rows into new zstd Parquet files in dir, an existing local directory, and returns
+// WriteParquet writes rdr's rows into new Parquet files (zstd, or the codec schema's metadata names under
+// write.parquet.compression-codec) in dir, an existing local directory, and returns
 // their absolute paths: none when there are no rows. DuckDB encodes the files on every engine thread; this is
 // how the lake's data files are written (issue 11: 1.9× → ~1.1× DuckDB alone, see docs/benchmarks.md).
 //
@@ -135,7 +136,15 @@ func (e *Engine) WriteParquet(ctx context.Context, rdr array.RecordReader, dir s
 type parquetPlan struct {
 	cols     []string // select list: one CAST per target column
 	fieldIDs string   // the FIELD_IDS option
+	codec    string   // the COMPRESSION option
 }
+
+// codecMetadataKey is the target schema's metadata key naming the Parquet codec the lake asks of the files
+// (lake.FileCodecKey: Iceberg's write.parquet.compression-codec), absent for zstd.
+const codecMetadataKey = "write.parquet.compression-codec"
+
+// writeCodecs are the codecs a target schema may ask for.
+var writeCodecs = map[string]bool{"zstd": true, "snappy": true, "uncompressed": true}
 
 // planParquet matches the source's columns to the target schema's.
 func planParquet(src, target *arrow.Schema) (*parquetPlan, error) {
@@ -143,7 +152,13 @@ func planParquet(src, target *arrow.Schema) (*parquetPlan, error) {
 	for _, f := range src.Fields() {
 		have[f.Name] = true
 	}
-	p := &parquetPlan{}
+	p := &parquetPlan{codec: "zstd"}
+	if c, ok := target.Metadata().GetValue(codecMetadataKey); ok {
+		if !writeCodecs[c] {
+			return nil, fmt.Errorf("engine: write parquet: codec %q: use zstd, snappy or uncompressed: %w", c, ErrInvalid)
+		}
+		p.codec = c
+	}
 	ids := make([]string, target.NumFields())
 	for i, f := range target.Fields() {
 		typ, err := writeType(f.Type)
@@ -176,9 +191,9 @@ func (p *parquetPlan) copySQL(from, out string) string { return p.copyWith(from,
 
 // copyWith is copySQL with more COPY options (each followed by ", ").
 func (p *parquetPlan) copyWith(from, out, options string) string {
-	return fmt.Sprintf("COPY (SELECT %s FROM %s) TO %s (FORMAT parquet, COMPRESSION zstd, FIELD_IDS %s, "+
+	return fmt.Sprintf("COPY (SELECT %s FROM %s) TO %s (FORMAT parquet, COMPRESSION %s, FIELD_IDS %s, "+
 		"ROW_GROUP_SIZE %d, %sFILE_SIZE_BYTES '256MB', FILENAME_PATTERN 'data-{uuid}', PRESERVE_ORDER false, RETURN_FILES true)",
-		strings.Join(p.cols, ", "), from, sqlString(out), p.fieldIDs, writeRowGroupRows, options)
+		strings.Join(p.cols, ", "), from, sqlString(out), p.codec, p.fieldIDs, writeRowGroupRows, options)
 }
 
 // fieldIDsOf renders f's entry of the FIELD_IDS option: its id, and its children's ids for nested types.
