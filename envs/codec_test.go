@@ -7,12 +7,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/errs"
-	"github.com/strata-data/strata/internal/testenv"
 	"github.com/strata-data/strata/lake"
-	"github.com/strata-data/strata/meta"
 )
 
 // TestEngineWritesFollowTheTablesCodec: with the engine writing the data files (as strata does), a table of
@@ -21,14 +18,7 @@ import (
 func TestEngineWritesFollowTheTablesCodec(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	eng, err := engine.New(engine.Options{Threads: 2, TempDir: t.TempDir(), ExternalAccess: true})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = eng.Close() })
-	db, err := meta.Open(ctx, testenv.SQLiteDSN(t))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	lk, err := lake.Open(ctx, db, lake.Options{Warehouse: t.TempDir()})
-	require.NoError(t, err)
+	eng, db, lk := engineAndLake(t)
 	svc := envs.New(db, lk, envs.Options{Files: eng})
 	require.NoError(t, svc.Init(ctx))
 	id := lake.Ident{Zone: "features", Name: "scores"}

@@ -37,14 +37,7 @@ func (c *countingWriter) WriteParquet(ctx context.Context, rdr array.RecordReade
 func TestWritesGoThroughTheFileWriter(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	eng, err := engine.New(engine.Options{Threads: 2, TempDir: t.TempDir(), ExternalAccess: true})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = eng.Close() })
-	db, err := meta.Open(ctx, testenv.SQLiteDSN(t))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	lk, err := lake.Open(ctx, db, lake.Options{Warehouse: t.TempDir()})
-	require.NoError(t, err)
+	eng, db, lk := engineAndLake(t)
 	fw := &countingWriter{eng: eng}
 	svc := envs.New(db, lk, envs.Options{Files: fw})
 	require.NoError(t, svc.Init(ctx))
@@ -79,4 +72,20 @@ func TestWritesGoThroughTheFileWriter(t *testing.T) {
 	rec := got.RecordBatch()
 	require.Equal(t, "104", rec.Column(0).ValueStr(0))
 	require.Equal(t, "5352", rec.Column(1).ValueStr(0)) // 0..99 + 2×(100+101)
+}
+
+// engineAndLake opens an engine that may read files (as strata's own commands do), a SQLite metadata database
+// and a lake in a temporary warehouse, all closed when the test ends.
+func engineAndLake(t *testing.T) (*engine.Engine, *meta.DB, *lake.Lake) {
+	t.Helper()
+	ctx := context.Background()
+	eng, err := engine.New(engine.Options{Threads: 2, TempDir: t.TempDir(), ExternalAccess: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = eng.Close() })
+	db, err := meta.Open(ctx, testenv.SQLiteDSN(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	lk, err := lake.Open(ctx, db, lake.Options{Warehouse: t.TempDir()})
+	require.NoError(t, err)
+	return eng, db, lk
 }
