@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/stretchr/testify/require"
 
 	"github.com/strata-data/strata/feastapi"
@@ -126,4 +127,54 @@ func TestPushesRacingLoadsAreKept(t *testing.T) {
 	for i, st := range resp.Results[1].Statuses {
 		require.NotEqual(t, "NOT_FOUND", st, "the push of user %d is lost", 100+i)
 	}
+}
+
+// blockStore holds the first WriteLatest into space until release is closed, after telling started.
+type blockStore struct {
+	online.Store
+	space   string
+	once    sync.Once
+	started chan struct{}
+	release chan struct{}
+}
+
+func (b *blockStore) WriteLatest(ctx context.Context, space string, keys []string, rdr array.RecordReader) error {
+	if space == b.space {
+		b.once.Do(func() {
+			close(b.started)
+			<-b.release
+		})
+	}
+	return b.Store.WriteLatest(ctx, space, keys, rdr)
+}
+
+// TestPushInFlightHoldsTheSwap: a push still writing when a load swaps in its space is not lost: the swap waits
+// for it (else the copy of the pushes after the swap would miss the push, written to the plain space after it).
+func TestPushInFlightHoldsTheSwap(t *testing.T) {
+	b, err := embedded.Open(filepath.Join(t.TempDir(), "online.db"))
+	require.NoError(t, err)
+	bs := &blockStore{Store: online.New(b), space: online.Space("dev", "user_stats"), started: make(chan struct{}), release: make(chan struct{})}
+	syncer := &feastapi.Syncer{}
+	f := newFixture(t, feastapi.Options{Sync: syncer, Store: bs})
+	f.writeFeatureTable(t, "dev", "user_stats", []any{1, now.Add(-30 * time.Minute), nil, 1.0, "fr", 1})
+	release := sync.OnceFunc(func() { close(bs.release) })
+	t.Cleanup(release) // a failing test does not leave the push blocked
+	pushed := make(chan string, 1)
+	go func() {
+		status, body := f.post(t, "/push?env=dev", `{"push_source_name":"user_stats","df":{"user_id":[3],"event_ts":["`+
+			now.Add(-time.Minute).Format(time.RFC3339)+`"],"total":[9.5],"country":["x"],"n":[9]}}`)
+		pushed <- fmt.Sprint(status, body)
+	}()
+	<-bs.started // the push is writing into the plain space (nothing is served yet)
+	synced := make(chan error, 1)
+	go func() { synced <- syncer.Sync(f.ctx, "dev") }()
+	select {
+	case err := <-synced:
+		t.Fatalf("the load swapped in its space while a push was being written (err %v)", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	release()
+	require.Contains(t, <-pushed, "200")
+	require.NoError(t, <-synced)
+	require.Equal(t, []string{"1", "-", "9.5"}, f.served(t, "dev", "user_stats:total"))
 }
