@@ -178,3 +178,30 @@ func TestPushInFlightHoldsTheSwap(t *testing.T) {
 	require.NoError(t, <-synced)
 	require.Equal(t, []string{"1", "-", "9.5"}, f.served(t, "dev", "user_stats:total"))
 }
+
+// TestPushOnLaggingReplicaIsKept: a push to a replica that has not yet followed another's swap goes to the
+// superseded space (and the plain one); when the replica follows the record it gives the newly served space
+// the pushes, so both replicas serve the push.
+func TestPushOnLaggingReplicaIsKept(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			clk := &clock{t: now}
+			a := &feastapi.Syncer{Grace: time.Minute, Now: clk.now}
+			f := newFixture(t, feastapi.Options{Sync: a, Store: open(t)})
+			b := &feastapi.Syncer{Grace: time.Minute, Now: clk.now}
+			fb := f.replica(b, a)
+			f.writeFeatureTable(t, "dev", "user_stats", []any{1, now.Add(-time.Hour), nil, 1.0, "fr", 1})
+			require.NoError(t, a.Sync(f.ctx, "dev"))
+			require.NoError(t, b.Sync(f.ctx, "dev"))
+
+			f.writeFeatureTable(t, "dev", "user_stats", []any{1, now.Add(-30 * time.Minute), nil, 2.0, "fr", 1})
+			require.NoError(t, a.Sync(f.ctx, "dev")) // a serves the new snapshot; b has not re-read the record
+			status, body := fb.post(t, "/push?env=dev", `{"push_source_name":"user_stats","df":{"user_id":[3],"event_ts":["`+
+				now.Add(-time.Minute).Format(time.RFC3339)+`"],"total":[9.5],"country":["x"],"n":[9]}}`)
+			require.Equal(t, 200, status, body)
+			require.NoError(t, b.Start(f.ctx)) // b follows the record
+			require.Equal(t, []string{"2", "-", "9.5"}, fb.served(t, "dev", "user_stats:total"))
+			require.Equal(t, []string{"2", "-", "9.5"}, f.served(t, "dev", "user_stats:total"), "the space both serve has the push")
+		})
+	}
+}
