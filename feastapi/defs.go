@@ -3,6 +3,7 @@ package feastapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -104,26 +105,27 @@ type instance struct {
 	idx      int // position in its shape's instances
 }
 
-// parseRef splits "view:feature", "view(k=v,...):feature" or a bare view name (all its features).
+// parseRef reads a reference as a feature service or an online request gives it: "view" (every feature),
+// "view:feature", "view:*" or an instance "view(param=value, ...)[:feature]", with features.ParseServingRef's
+// grammar (quoted values, spaces around names), so one instance reference names the same instance and key space
+// online as in a dataset build, a service or a materialisation. feature is "" for every feature.
+//
+// A version pin (view@N) is refused: the online store holds the rows of the view's current definitions only
+// (a load serves its materialised table whatever version wrote it, and no older version's rows are kept), so a
+// pinned reference could not be answered as it asks; a dataset build reads pinned versions.
 func parseRef(ref string) (view string, params map[string]string, feature string, err error) {
-	head, feature := ref, ""
-	if i := strings.LastIndex(ref, ":"); i >= 0 && !strings.Contains(ref[i:], ")") {
-		head, feature = ref[:i], ref[i+1:]
+	r, err := features.ParseServingRef(ref)
+	if err != nil {
+		// The caller wraps its own ErrInvalid: keep the message without the features package's.
+		return "", nil, "", errors.New(strings.TrimSuffix(err.Error(), ": "+features.ErrInvalid.Error()))
 	}
-	view = head
-	if i := strings.Index(head, "("); i >= 0 {
-		if !strings.HasSuffix(head, ")") {
-			return "", nil, "", fmt.Errorf("%q: parameters are written view(name=value,...):feature", ref)
-		}
-		view, params = head[:i], map[string]string{}
-		for _, kv := range strings.Split(head[i+1:len(head)-1], ",") {
-			k, v, ok := strings.Cut(kv, "=")
-			k = strings.TrimSpace(k)
-			if !ok || k == "" {
-				return "", nil, "", fmt.Errorf("%q: parameters are written view(name=value,...):feature", ref)
-			}
-			params[k] = strings.TrimSpace(v)
-		}
+	if pin := r.Version; pin > 0 {
+		r.Version = 0
+		return "", nil, "", fmt.Errorf("%q: online requests read the view's current version: write %s without @%d "+
+			"(a pinned version is read by `strata dataset build`)", ref, r.String(), pin)
 	}
-	return strings.TrimSpace(view), params, strings.TrimSpace(feature), nil
+	if r.Feature == "*" {
+		r.Feature = ""
+	}
+	return r.View, r.Params, r.Feature, nil
 }

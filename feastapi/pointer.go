@@ -120,8 +120,7 @@ func (s *Syncer) followIf(ctx context.Context, env, name string, accept func(poi
 			return err // a damaged record is left to the next load, which loads the snapshot again
 		}
 	}
-	s.adopt(env, name, p)
-	return nil
+	return s.serve(ctx, env, name, p) // adopt p, and give a newly served space the pushes (sync.go)
 }
 
 // adopt makes p this replica's served state of (env, name) unless it already holds a later generation.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -96,31 +97,53 @@ func (s *Server) doPush(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return nil, err
 	}
-	cols, n, err := s.pushColumns(v, keys, &req.DF)
+	var table map[string]string // the source table's engine types, for a push offline
+	if toOffline {
+		if table, err = s.sourceTypes(ctx, env, v); err != nil {
+			return nil, err
+		}
+	}
+	sh, err := pushShapeOf(v, keys, toOnline, toOffline, table)
+	if err != nil {
+		return nil, err
+	}
+	cols, n, err := s.pushColumns(sh, len(keys), &req.DF)
 	if err != nil {
 		return nil, err
 	}
 	res := &pushResult{Rows: n, To: req.To}
 	if toOffline { // first: the write gate may refuse it, and then nothing is written online either
-		if err := s.pushOffline(ctx, env, v, cols, res); err != nil {
+		if err := s.pushOffline(ctx, env, v, cols, table, res); err != nil {
 			return nil, err
 		}
 	}
 	if toOnline {
-		// The served space (loaded from the view's table) answers at once; the plain space keeps the pushes, and
-		// the syncer copies them into each newly loaded space, where a newer table row wins.
-		res.OnlineSpace = s.space(env, v.Name)
-		spaces := []string{res.OnlineSpace}
-		if plain := online.Space(env, v.Name); plain != res.OnlineSpace {
-			spaces = append(spaces, plain)
-		}
-		for _, sp := range spaces {
-			if err := s.writeOnline(ctx, sp, v, keys, cols, n); err != nil {
-				return nil, err
-			}
+		if err := s.pushOnline(ctx, env, v, keys, cols, res); err != nil {
+			return nil, err
 		}
 	}
 	return res, nil
+}
+
+// pushOnline writes the rows into the space serving the view's default instance and into the plain space,
+// which keeps the pushes: the syncer copies them into each space it loads (newer wins, so a table row newer
+// than a push wins). Syncer.Pushing keeps the served space from changing while the rows are written, so a
+// push is either in the plain space before a newly served space is given the pushes, or written into that
+// space itself: none is lost in a swap.
+func (s *Server) pushOnline(ctx context.Context, env string, v *features.View, keys []features.JoinKey, cols []pushCol, res *pushResult) error {
+	done := s.o.Sync.Pushing()
+	defer done()
+	res.OnlineSpace = s.space(env, v.Name)
+	spaces := []string{res.OnlineSpace}
+	if plain := online.Space(env, v.Name); plain != res.OnlineSpace {
+		spaces = append(spaces, plain)
+	}
+	for _, sp := range spaces {
+		if err := s.writeOnline(ctx, sp, v, keys, cols, res.Rows); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Server) writeOnline(ctx context.Context, space string, v *features.View, keys []features.JoinKey, cols []pushCol, n int) error {
@@ -132,26 +155,121 @@ func (s *Server) writeOnline(ctx context.Context, space string, v *features.View
 	return s.o.Store.WriteLatest(ctx, space, keyNamesOf(keys), rdr)
 }
 
-// pushColumns checks the df against the view: every join key, the event time column and every feature, no
-// other column but the created time column; equal lengths; values of the declared types. Nothing is written
-// when anything is wrong, and every problem is named at once.
-func (s *Server) pushColumns(v *features.View, keys []features.JoinKey, df *entities) ([]pushCol, int, error) {
-	want := []pushCol{}
+// pushShape is what a push's df must hold: its columns in order (join keys, event time, created time, then
+// the others) with the types their values are read as, and how messages name what the df is checked against.
+type pushShape struct {
+	cols     []pushCol
+	optional string // a column the df may leave out (the created time)
+	lacks    string // "df lacks columns <lacks>: ..."
+	extra    string // "df has columns <extra>: ..."
+	hint     func(unknown []string) string
+}
+
+// pushShapeOf is the df a push to v takes. Online, and offline for a view without window aggregations, it is
+// the view's columns: join keys, event time, created time (optional) and features, of their declared types.
+// Offline, a view with window aggregations takes a row of its source table instead: the columns the view
+// reads from it (join keys, event and created time, each aggregation's input column, each plain feature),
+// never the aggregates, which `strata materialize` computes; the values are read as the table's types. The
+// two differ, so such a view cannot be pushed online and offline at once. table holds the source table's
+// engine types (sourceTypes) for a push offline.
+func pushShapeOf(v *features.View, keys []features.JoinKey, toOnline, toOffline bool, table map[string]string) (*pushShape, error) {
+	sh := &pushShape{optional: v.CreatedTime, lacks: "of feature view " + v.Name, extra: "feature view " + v.Name + " does not declare",
+		hint: func([]string) string { return "" }}
 	for _, k := range keys {
-		want = append(want, pushCol{name: k.Name, typ: k.Type})
+		sh.cols = append(sh.cols, pushCol{name: k.Name, typ: k.Type})
 	}
-	want = append(want, pushCol{name: v.EventTime, typ: "timestamp"})
+	sh.cols = append(sh.cols, pushCol{name: v.EventTime, typ: "timestamp"})
 	if v.CreatedTime != "" {
-		want = append(want, pushCol{name: v.CreatedTime, typ: "timestamp"})
+		sh.cols = append(sh.cols, pushCol{name: v.CreatedTime, typ: "timestamp"})
 	}
+	aggs, inputs := aggregatesOf(v)
+	if len(aggs) == 0 || !toOffline {
+		for _, f := range v.Features {
+			sh.cols = append(sh.cols, pushCol{name: f.Name, typ: f.Type})
+		}
+		return sh, nil
+	}
+	if toOnline {
+		return nil, fmt.Errorf("feature view %s has window aggregations, so a push online and a push offline take different rows: "+
+			"online the view's features (%s), offline a row of its table %s (%s), from which `strata materialize` computes the aggregates: "+
+			"push the table's rows with \"to\": \"offline\" (and the aggregates with \"to\": \"online\" if they must be served before the next materialisation): %w",
+			v.Name, strings.Join(featureNames(v), ", "), v.Source.Table, strings.Join(append(colNames(sh.cols), inputs...), ", "), ErrInvalid)
+	}
+	for _, in := range inputs {
+		sh.cols = append(sh.cols, pushCol{name: in})
+	}
+	var bad []string
+	for i := range sh.cols {
+		c := &sh.cols[i]
+		duck, ok := table[c.name]
+		if !ok {
+			bad = append(bad, fmt.Sprintf("its table %s has no column %s (apply the view again, or add the column to the table)", v.Source.Table, c.name))
+			continue
+		}
+		if t := duckToDecl(duck); t != "" {
+			c.typ = t
+		} else if c.typ == "" {
+			bad = append(bad, fmt.Sprintf("column %s of %s is %s, which a push cannot write (pushes take booleans, integers, floats, strings, dates and timestamps)", c.name, v.Source.Table, duck))
+		}
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("feature view %s: %s: %w", v.Name, strings.Join(bad, "; "), ErrInvalid)
+	}
+	sh.lacks = "feature view " + v.Name + " reads from its table " + v.Source.Table
+	sh.extra = "feature view " + v.Name + " does not read from its table " + v.Source.Table
+	sh.hint = func(unknown []string) string {
+		for _, u := range unknown {
+			if slices.Contains(aggs, u) {
+				return " (a push offline is a row of the table: the aggregates " + strings.Join(aggs, ", ") +
+					" are computed from the table's rows by `strata materialize`; push them with \"to\": \"online\")"
+			}
+		}
+		return ""
+	}
+	return sh, nil
+}
+
+// aggregatesOf returns the view's aggregated features and the columns it reads from its source besides the
+// keys and times: each aggregation's input column and each plain feature, in declared order, once each.
+func aggregatesOf(v *features.View) (aggs, inputs []string) {
 	for _, f := range v.Features {
-		want = append(want, pushCol{name: f.Name, typ: f.Type})
+		in := f.Name
+		if f.Aggregation != nil {
+			aggs, in = append(aggs, f.Name), f.Aggregation.Column
+		}
+		if in != "" && in != v.EventTime && in != v.CreatedTime && !slices.Contains(inputs, in) {
+			inputs = append(inputs, in)
+		}
 	}
+	return aggs, inputs
+}
+
+func featureNames(v *features.View) []string {
+	out := make([]string, len(v.Features))
+	for i, f := range v.Features {
+		out[i] = f.Name
+	}
+	return out
+}
+
+func colNames(cols []pushCol) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = c.name
+	}
+	return out
+}
+
+// pushColumns checks the df against the shape: every column of it (the optional one may be left out), no
+// other; equal lengths; values of the shape's types, join keys (the first nkeys columns) and the event time
+// not null. Nothing is written when anything is wrong, and every problem is named at once.
+func (s *Server) pushColumns(sh *pushShape, nkeys int, df *entities) ([]pushCol, int, error) {
+	want := sh.cols
 	known := map[string]bool{}
 	var missing, problems []string
 	for _, c := range want {
 		known[c.name] = true
-		if _, ok := df.col(c.name); !ok && c.name != v.CreatedTime {
+		if _, ok := df.col(c.name); !ok && c.name != sh.optional {
 			missing = append(missing, c.name)
 		}
 	}
@@ -162,10 +280,10 @@ func (s *Server) pushColumns(v *features.View, keys []features.JoinKey, df *enti
 		}
 	}
 	if len(missing) > 0 {
-		problems = append(problems, "df lacks columns of feature view "+v.Name+": "+strings.Join(missing, ", "))
+		problems = append(problems, "df lacks columns "+sh.lacks+": "+strings.Join(missing, ", "))
 	}
 	if len(unknown) > 0 {
-		problems = append(problems, "df has columns feature view "+v.Name+" does not declare: "+strings.Join(unknown, ", "))
+		problems = append(problems, "df has columns "+sh.extra+": "+strings.Join(unknown, ", ")+sh.hint(unknown))
 	}
 	if len(problems) > 0 {
 		return nil, 0, fmt.Errorf("%s: %w", strings.Join(problems, "; "), ErrInvalid)
@@ -184,7 +302,7 @@ func (s *Server) pushColumns(v *features.View, keys []features.JoinKey, df *enti
 		if n > s.o.MaxEntities*100 {
 			return nil, 0, fmt.Errorf("%d rows in one push: send at most %d (100 × serving.max_entities): %w", n, s.o.MaxEntities*100, ErrTooLarge)
 		}
-		nullable := i >= len(keys)+1 // keys and the event time may not be null
+		nullable := i >= nkeys+1 // keys and the event time may not be null
 		vals := make([]online.Value, n)
 		for j, m := range raw {
 			val, err := parseValue(c.typ, m, nullable)
@@ -373,26 +491,36 @@ func appendTo(b array.Builder, v online.Value) {
 	}
 }
 
-// pushOffline appends the rows to the view's source table through the envs write gate (its rules, column check
-// and audit apply); a view computed by a SQL query has no table to push to.
-func (s *Server) pushOffline(ctx context.Context, env string, v *features.View, cols []pushCol, res *pushResult) error {
+// sourceTypes returns the engine types of the columns of v's source table in env; a view computed by a SQL
+// query has no table to push to.
+func (s *Server) sourceTypes(ctx context.Context, env string, v *features.View) (map[string]string, error) {
 	if v.Source.Table == "" {
-		return fmt.Errorf("feature view %s is computed by a SQL query, so it has no offline table to push to: push with \"to\": \"online\": %w", v.Name, ErrInvalid)
+		return nil, fmt.Errorf("feature view %s is computed by a SQL query, so it has no offline table to push to: push with \"to\": \"online\": %w", v.Name, ErrInvalid)
 	}
+	id, err := lake.ParseIdent(v.Source.Table)
+	if err != nil {
+		return nil, err
+	}
+	duck, err := s.o.Envs.ReadTypes(ctx, env, id)
+	if err != nil {
+		return nil, err
+	}
+	if duck == nil {
+		return nil, fmt.Errorf("feature view %s's source table %s does not exist in %s: %w", v.Name, v.Source.Table, env, errs.E(errs.NotFound, "no table"))
+	}
+	return duck, nil
+}
+
+// pushOffline appends the rows to the view's source table (whose engine types are table) through the envs
+// write gate: its rules, column check and audit apply.
+func (s *Server) pushOffline(ctx context.Context, env string, v *features.View, cols []pushCol, table map[string]string, res *pushResult) error {
 	id, err := lake.ParseIdent(v.Source.Table)
 	if err != nil {
 		return err
 	}
-	duck, err := s.o.Envs.ReadTypes(ctx, env, id)
-	if err != nil {
-		return err
-	}
-	if duck == nil {
-		return fmt.Errorf("feature view %s's source table %s does not exist in %s: %w", v.Name, v.Source.Table, env, errs.E(errs.NotFound, "no table"))
-	}
 	types := map[string]string{}
 	for _, c := range cols {
-		if t := duckToDecl(duck[c.name]); t != "" {
+		if t := duckToDecl(table[c.name]); t != "" {
 			types[c.name] = t
 		}
 	}

@@ -49,6 +49,57 @@ type Syncer struct {
 
 	mu     sync.RWMutex
 	served map[string]loaded // env + "/" + instance
+	// kept names, per env + "/" + instance, the served space the pushes were last copied into after it was
+	// adopted (serve), so a space is given them once, and again after a failed copy.
+	kept map[string]string
+	// pushMu is held for reading by pushes writing online (Pushing) and for writing while the served space of
+	// an instance changes (serve), so no push reads one served space and writes after another is served.
+	pushMu sync.RWMutex
+}
+
+// Pushing is called by a push before it reads which space it writes to (Served); it calls the function returned
+// once its rows are written. Meanwhile no served space changes: a push is written either before a swap, into the
+// plain space that serve copies into the newly served space after the swap, or after it, into that space
+// itself. Safe on a nil Syncer.
+func (s *Syncer) Pushing() (done func()) {
+	if s == nil {
+		return func() {}
+	}
+	s.pushMu.RLock()
+	return s.pushMu.RUnlock
+}
+
+// serve makes p this replica's served state of (env, name) (adopt) and, when the space it serves is one the
+// pushes were not yet copied into since it was adopted, copies them in (keepPushes): a push made while the
+// space was loaded (after fill copied the pushes, before the swap) or made on a replica that had not yet
+// followed the record went to the previously served space and the plain one only. The copy keeps the newer
+// row of each entity, so a pushed row older than the loaded row of its entity does not win.
+func (s *Syncer) serve(ctx context.Context, env, name string, p pointer) error {
+	key := env + "/" + name
+	s.pushMu.Lock() // waits for the pushes in flight: they are in the plain space before the copy reads it
+	s.adopt(env, name, p)
+	s.pushMu.Unlock()
+	s.mu.Lock()
+	space, kept := s.served[key].space, s.kept[key]
+	if space == "" { // pushes go to the plain space only: a space served again later is given them again
+		delete(s.kept, key)
+	}
+	s.mu.Unlock()
+	if space == "" || space == kept {
+		return nil
+	}
+	if err := s.keepPushes(ctx, env, name, space); err != nil {
+		return fmt.Errorf("copying the pushes into the served key space %s: %w", space, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.served[key].space == space {
+		if s.kept == nil {
+			s.kept = map[string]string{}
+		}
+		s.kept[key] = space
+	}
+	return nil
 }
 
 type loaded struct {
@@ -279,7 +330,9 @@ func (s *Syncer) load(ctx context.Context, env string, c *catalog, v *features.V
 		if ok, err := s.complete(ctx, want, p.Rows); err != nil {
 			return err
 		} else if ok {
-			s.adopt(env, name, p)
+			if err := s.serve(ctx, env, name, p); err != nil {
+				return err
+			}
 			return s.collect(ctx, env, name)
 		}
 	}
@@ -331,15 +384,18 @@ func (s *Syncer) switchTo(ctx context.Context, env, name string, raw []byte, p p
 			return err
 		}
 		if ok {
-			s.adopt(env, name, next)
+			// serve copies the pushes in again: one made after fill copied them went to the previously served
+			// space and the plain one only.
+			if err := s.serve(ctx, env, name, next); err != nil {
+				return err
+			}
 			return s.collect(ctx, env, name)
 		}
 		if raw, p, err = s.readPointer(ctx, env, name); err != nil {
 			return err
 		}
 		if p.Space == space {
-			s.adopt(env, name, p)
-			return nil
+			return s.serve(ctx, env, name, p)
 		}
 		r := p.find(space)
 		if reuse && (r == nil || !r.Complete || r.Deleting) || !reuse && (p.Deletions != startDeletions || r != nil && r.Deleting) {
@@ -475,7 +531,9 @@ func (s *Syncer) switchOff(ctx context.Context, env, name string) error {
 				continue
 			}
 		}
-		s.adopt(env, name, next)
+		if err := s.serve(ctx, env, name, next); err != nil {
+			return err
+		}
 		return s.collect(ctx, env, name)
 	}
 	return fmt.Errorf("the pointer record kept changing")

@@ -291,7 +291,7 @@ func (b *Builder) plan(ctx context.Context, req DatasetRequest) (_ *joinQuery, _
 		}
 	}()
 	lin := &Lineage{Spine: req.Spine, SpineTime: req.SpineTime, FullNames: req.FullNames}
-	spineFrom, spineCols, err := b.spine(ctx, req, q, lin)
+	spineSQL, spineCols, err := b.spine(ctx, req, q, lin)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -305,10 +305,7 @@ func (b *Builder) plan(ctx context.Context, req DatasetRequest) (_ *joinQuery, _
 	}
 	var ctes, selects, joins, backJoins []string
 	outNames := map[string]string{SpineRow: "the dataset's spine position"}
-	for c := range spineCols {
-		if c == SpineRow {
-			return nil, nil, fmt.Errorf("the spine has a column %s, which the dataset adds: rename it: %w", SpineRow, ErrInvalid)
-		}
+	for c := range spineCols { // spine checked that none is SpineRow
 		outNames[c] = "the spine"
 	}
 	lin.Columns = append(lin.Columns, sortedKeys(spineCols)...)
@@ -340,7 +337,6 @@ func (b *Builder) plan(ctx context.Context, req DatasetRequest) (_ *joinQuery, _
 	if err != nil {
 		return nil, nil, err
 	}
-	spineSQL := "SELECT *, row_number() OVER () AS __strata_row FROM " + spineFrom
 	if sample != "" {
 		spineSQL = "SELECT * EXCLUDE (__strata_rank, __strata_n) FROM (SELECT *" + sample + "(" + spineSQL + "))" +
 			" WHERE __strata_rank <= round(" + strconv.FormatFloat(req.Sample, 'g', -1, 64) + " * __strata_n)"
@@ -402,14 +398,18 @@ func prefixComma(s []string) string {
 	return ", " + strings.Join(s, ", ")
 }
 
-// spine resolves the spine (a table through envs, or a local file) and its columns.
+// spine resolves the spine (a table through envs, or a local file) and returns the query of its rows, each
+// numbered in spine order as __strata_row, and its columns (without the SpineRow of a dataset spine).
 func (b *Builder) spine(ctx context.Context, req DatasetRequest, q *joinQuery, lin *Lineage) (string, map[string]string, error) {
 	if fi, err := os.Stat(req.Spine); err == nil && !fi.IsDir() {
 		// The digest is computed while the rest of the build runs (Build waits for it before recording).
 		q.digest = startDigest(req.Spine)
 		from := readerFor(req.Spine)
 		cols, err := b.describe(ctx, "SELECT * FROM "+from, nil)
-		return from, cols, err
+		if err != nil {
+			return "", nil, err
+		}
+		return spineRows(from, cols)
 	}
 	id, err := lake.ParseIdent(req.Spine)
 	if err != nil {
@@ -429,7 +429,24 @@ func (b *Builder) spine(ctx context.Context, req DatasetRequest, q *joinQuery, l
 	for _, c := range p.Columns {
 		cols[c.Name] = c.Type
 	}
-	return ident(id.Zone) + "." + ident(id.Name), cols, nil
+	return spineRows(ident(id.Zone)+"."+ident(id.Name), cols)
+}
+
+// spineRows returns the query numbering the spine's rows (from) in spine order as __strata_row: the order they
+// are read in, or, for a spine that is a built dataset (datasets.NAME, or its rows in a file, with an integer
+// SpineRow column), their SpineRow order: that column is dropped from cols and the query, and the new dataset
+// numbers the rows again. A SpineRow column of another type is an error.
+func spineRows(from string, cols map[string]string) (string, map[string]string, error) {
+	t, ok := cols[SpineRow]
+	if !ok {
+		return "SELECT *, row_number() OVER () AS __strata_row FROM " + from, cols, nil
+	}
+	if t != "int" && t != "long" {
+		return "", nil, fmt.Errorf("the spine has a column %s of type %s, and the dataset adds its own (a built dataset's %s, an integer, "+
+			"gives the spine's order and is replaced): rename it: %w", SpineRow, t, SpineRow, ErrInvalid)
+	}
+	delete(cols, SpineRow)
+	return "SELECT * EXCLUDE (" + SpineRow + "), row_number() OVER (ORDER BY " + SpineRow + ") AS __strata_row FROM " + from, cols, nil
 }
 
 func readerFor(path string) string {

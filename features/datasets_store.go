@@ -83,9 +83,10 @@ func (r *Registry) Dataset(ctx context.Context, env, name string) ([]Dataset, er
 	return out, err
 }
 
-// Export opens the rows of version `version` of a dataset (0 = the latest) in spine order, without the
-// spine_row column, reading the snapshot that build wrote as env's readers may see it (in prod: only a
-// released one). The caller closes the result.
+// Export opens the rows of version `version` of a dataset in spine order, without the spine_row column,
+// reading the snapshot that build wrote as env's readers may see it (in prod: only a released one). Version 0
+// is the latest build env's readers can read, the one `dataset list` shows (ReadableDatasets): in prod a newer
+// build staged with --force leaves the released one exported. The caller closes the result.
 func (b *Builder) Export(ctx context.Context, env, name string, version int64) (*engine.Result, *Dataset, error) {
 	all, err := b.Registry.Dataset(ctx, env, name)
 	if err != nil {
@@ -97,7 +98,11 @@ func (b *Builder) Export(ctx context.Context, env, name string, version int64) (
 			return nil, nil, fmt.Errorf("dataset %s has no version %d (versions 1 to %d): %w", name, version, d.Version, ErrNotFound)
 		}
 		d = &all[version-1]
-	}
+	} else if readable, err := ReadableDataset(ctx, b.Registry, b.Envs, env, name); err == nil {
+		d = &readable[len(readable)-1]
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, nil, err
+	} // else no build is readable: resolving the latest says why (no release of env pins it)
 	id, err := lake.ParseIdent(d.Table)
 	if err != nil {
 		return nil, nil, err

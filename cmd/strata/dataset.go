@@ -298,7 +298,9 @@ func (a *app) datasetExportCmd() *cobra.Command {
 		Use:   "export NAME --out FILE [--format parquet|csv]",
 		Short: "Write a dataset's rows, in spine order, to a Parquet or CSV file",
 		Long: `Write the rows of a dataset (the latest build, or --version N) to a file, in spine order, without the
-spine_row column. The format is --format, else the file's extension (.parquet, .csv, .json, .jsonl, .arrow).`,
+spine_row column. The format is --format, else the file's extension (.parquet, .csv, .json, .jsonl, .arrow).
+In a prod environment only released builds are read: the default is the latest build a release pins (the one
+dataset list shows), even while a newer build is staged.`,
 		Example: "  strata dataset export churn_train --out churn_train.parquet\n  strata dataset export churn_train --version 2 --format csv --out train.csv",
 		Args:    exactArgs(1, "the dataset's name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -331,6 +333,6 @@ spine_row column. The format is --format, else the file's extension (.parquet, .
 	c.Flags().StringVar(&env, "env", "dev", "environment")
 	c.Flags().StringVar(&format, "format", "", "parquet or csv (also json, jsonl, arrow; default: from --out's extension)")
 	c.Flags().StringVar(&out, "out", "", "the file to write (required)")
-	c.Flags().Int64Var(&version, "version", 0, "the dataset version to export (default: the latest)")
+	c.Flags().Int64Var(&version, "version", 0, "the dataset version to export (default: the latest; in prod the latest released)")
 	return c
 }

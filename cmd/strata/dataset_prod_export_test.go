@@ -12,8 +12,7 @@ import (
 // TestDatasetProdExportAndRebuildSeeReleasesOnly: in prod, `dataset export` reads only a build a release pins:
 // a staged build is not exported (by default or by --version), the released version is; and the same build
 // command on the same release gives the same rows even after newer staged writes to the view's table.
-// (While a newer build is staged, export without --version fails instead of exporting the released one, as
-// list and show do: reported, see the audit.)
+// (Without --version, export takes the released build too: TestDatasetProdExportDefaultIsTheReleasedBuild.)
 func TestDatasetProdExportAndRebuildSeeReleasesOnly(t *testing.T) {
 	c := featureProject(t)
 	c.ok("table", "import", "--env", "prod", "clean.users", c.file("users.csv", featureUsersCSV), "--force")

@@ -15,6 +15,7 @@ import (
 )
 
 func main() {
+	restoreGC() // first: the collector was off while the packages initialised (startgc.go)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Environ())
 	stop()

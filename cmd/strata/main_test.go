@@ -27,6 +27,7 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	restoreGC() // as main does: the collector is off from package initialisation until then (startgc.go)
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "strata-bin")
 	if err != nil {
