@@ -63,18 +63,23 @@ type Buffer struct {
 	data, text []byte
 	keys       []byte
 	refs       [][]byte // the keys of a lookup, slices of keys
+	index      [][]record.Cell
+	vals       [][]byte
 	cells      []record.Cell
 	rows       []JSONRow
 }
 
 // Size is the memory the buffer holds, in bytes (a caller keeping buffers can drop an oversized one).
 func (b *Buffer) Size() int {
-	return cap(b.data) + cap(b.text) + cap(b.keys) + cap(b.refs)*24 + cap(b.cells)*12 + cap(b.rows)*56
+	return cap(b.data) + cap(b.text) + cap(b.keys) + cap(b.refs)*24 + cap(b.index)*24 + cap(b.vals)*24 + cap(b.cells)*12 + cap(b.rows)*56
 }
 
 // Reset forgets the rows of earlier calls (their memory is reused).
 func (b *Buffer) Reset() {
 	b.data, b.text, b.keys, b.refs, b.cells, b.rows = b.data[:0], b.text[:0], b.keys[:0], b.refs[:0], b.cells[:0], b.rows[:0]
+	clear(b.index) // they point into the backend's memory: not kept alive
+	clear(b.vals)
+	b.index, b.vals = b.index[:0], b.vals[:0]
 }
 
 // Store is an online store. All methods are safe for concurrent use. Spaces are "ENV/NAME" (Space).
@@ -131,8 +136,9 @@ type Backend interface {
 	// entries come sorted by key, one per key, and are written in as few round trips or transactions as the
 	// engine allows.
 	Put(ctx context.Context, space string, entries []record.Entry) error
-	// Lookup appends the values to dst and returns them as slices of the grown dst (earlier slices of dst stay
-	// valid when it is reallocated).
+	// Lookup returns the values as slices of dst, which it grows (earlier slices of dst stay valid when it is
+	// reallocated), or of memory the backend keeps unchanged for good (the embedded store's cache): callers only
+	// read them.
 	Lookup(ctx context.Context, space string, keys [][]byte, dst []byte) (vals [][]byte, grown []byte, err error)
 	Scan(ctx context.Context, space string, fn func([]record.Entry) error) error
 	PutSchema(ctx context.Context, id [8]byte, enc []byte) error
@@ -146,6 +152,14 @@ type Backend interface {
 	Pointer(ctx context.Context, name string) ([]byte, error)
 	SwapPointer(ctx context.Context, name string, old, val []byte) (bool, error)
 	Close() error
+}
+
+// cellBackend is a Backend that keeps, with values it holds in memory, their record.Index: LookupCells is
+// Lookup into vals (len(keys) long, zeroed) that also sets cells[i] (len(keys) long, zeroed) to the i-th value's
+// index, or leaves it nil. GetJSON then maps the requested features to their texts (record.GatherJSON) instead
+// of reading each value.
+type cellBackend interface {
+	LookupCells(ctx context.Context, space string, keys [][]byte, dst []byte, vals [][]byte, cells [][]record.Cell) ([]byte, error)
 }
 
 // Space names an environment's key space.
@@ -345,7 +359,7 @@ func (s *store) GetJSON(ctx context.Context, space string, entities [][]Value, f
 	if buf == nil {
 		buf = &Buffer{}
 	}
-	vals, err := s.lookup(ctx, space, entities, buf)
+	vals, index, err := s.lookupCells(ctx, space, entities, buf)
 	if err != nil {
 		return nil, err
 	}
@@ -359,6 +373,10 @@ func (s *store) GetJSON(ctx context.Context, space string, entities [][]Value, f
 				out[j].Kind = record.Missing
 			}
 			rows[i] = JSONRow{Cells: out}
+			return nil
+		}
+		if index != nil && index[i] != nil && record.GatherJSON(index[i], slots, out) {
+			rows[i] = JSONRow{Found: true, EventUS: h.EventUS, Data: v, Cells: out}
 			return nil
 		}
 		var data []byte
@@ -425,6 +443,34 @@ func (s *store) slots(ctx context.Context, id [8]byte, features []string) ([]int
 
 // lookup reads the stored values of entities in one backend lookup (nil for absent ones).
 func (s *store) lookup(ctx context.Context, space string, entities [][]Value, buf *Buffer) ([][]byte, error) {
+	keys, err := s.keys(space, entities, buf)
+	if err != nil {
+		return nil, err
+	}
+	vals, data, err := s.b.Lookup(ctx, space, keys, buf.data)
+	buf.data = data
+	return vals, err
+}
+
+// lookupCells is lookup that also returns the values' indexes when the backend keeps them (cellBackend; index
+// nil otherwise, or index[i] nil for a value without one).
+func (s *store) lookupCells(ctx context.Context, space string, entities [][]Value, buf *Buffer) (vals [][]byte, index [][]record.Cell, err error) {
+	cb, ok := s.b.(cellBackend)
+	if !ok {
+		vals, err = s.lookup(ctx, space, entities, buf)
+		return vals, nil, err
+	}
+	keys, err := s.keys(space, entities, buf)
+	if err != nil {
+		return nil, nil, err
+	}
+	index, vals = grow(&buf.index, len(entities)), grow(&buf.vals, len(entities))
+	buf.data, err = cb.LookupCells(ctx, space, keys, buf.data, vals, index)
+	return vals, index, err
+}
+
+// keys checks the space and encodes the entities' keys into buf.
+func (s *store) keys(space string, entities [][]Value, buf *Buffer) ([][]byte, error) {
 	if err := checkSpace(space); err != nil {
 		return nil, err
 	}
@@ -434,9 +480,7 @@ func (s *store) lookup(ctx context.Context, space string, entities [][]Value, bu
 		buf.keys = record.Key(buf.keys, e)
 		keys[i] = buf.keys[start:len(buf.keys):len(buf.keys)] // stays valid if buf.keys is reallocated later
 	}
-	vals, data, err := s.b.Lookup(ctx, space, keys, buf.data)
-	buf.data = data
-	return vals, err
+	return keys, nil
 }
 
 func (s *store) DeleteSpace(ctx context.Context, space string) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -105,6 +106,25 @@ func TestRunChecksAnswers(t *testing.T) {
 	defer wrong.Close()
 	_, err = run(testOptions(t, wrong.URL, 1))
 	require.Error(t, err)
+
+	// A server whose answers change once each prepared body was asked (a valid answer, but not the first one to
+	// the same request) fails the run: every answer is checked, not only the decoded ones.
+	var m int
+	changing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m++
+		rec := httptest.NewRecorder()
+		cannedHandler("driver_id").ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		if m > 300 {
+			body = bytes.ReplaceAll(body, []byte("0.5"), []byte("0.7"))
+		}
+		_, _ = w.Write(body)
+	}))
+	defer changing.Close()
+	o = testOptions(t, changing.URL, 1)
+	o.maxReq = 400
+	_, err = run(o)
+	require.ErrorContains(t, err, "answer differs from the first answer to the same request")
 }
 
 func cannedServer(t *testing.T) string {
@@ -117,7 +137,7 @@ func testOptions(t *testing.T, base string, conc int) *options {
 	u, err := url.Parse(base)
 	require.NoError(t, err)
 	o := &options{addr: u.Host, path: "/get-online-features?env=dev", view: "bench", key: "driver_id",
-		features: []string{"f00", "f01"}, entities: 3, keyspace: 100, conc: conc, maxReq: 200, check: 7, dur: 10 * time.Second}
+		features: []string{"f00", "f01"}, entities: 3, keyspace: 100, conc: conc, maxReq: 200, dur: 10 * time.Second}
 	o.reqs = prepare(o, newRand(1))
 	return o
 }

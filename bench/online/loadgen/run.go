@@ -30,7 +30,7 @@ type worker struct {
 }
 
 // run opens the connections, checks each one's first answer (untimed), then sends requests from all of them
-// until the duration or the request count is reached.
+// until the duration or the request count is reached, checking every 200 answer (check).
 func run(o *options) (result, error) {
 	deadline := time.Now().Add(o.dur)
 	connDeadline := deadline.Add(time.Minute) // set-up and the last answers, bounded
@@ -46,7 +46,7 @@ func run(o *options) (result, error) {
 		if err != nil {
 			return result{}, fmt.Errorf("first request of connection %d: %w", i, err)
 		}
-		if err := verify(o, req, resp); err != nil {
+		if err := check(o, req, resp); err != nil {
 			return result{}, fmt.Errorf("first answer of connection %d: %w", i, err)
 		}
 	}
@@ -137,8 +137,8 @@ func (w *worker) loop(o *options, lat []time.Duration, next *atomic.Int64, deadl
 			w.c = nil
 			continue
 		}
-		if w.fresh || resp.status == 200 && o.check > 0 && i%int64(o.check) == 0 {
-			if err := verify(o, req, resp); err != nil {
+		if w.fresh || resp.status == 200 {
+			if err := check(o, req, resp); err != nil {
 				w.fatal = fmt.Errorf("request %d: %w", i, err)
 				return
 			}

@@ -1,0 +1,206 @@
+package embedded
+
+import (
+	"bytes"
+	"sync"
+
+	"github.com/strata-data/strata/online/record"
+)
+
+// DefaultCacheBytes bounds the memory of the value cache Open puts in front of bbolt.
+const DefaultCacheBytes = 128 << 20
+
+// cache keeps the values lookups read, per key space, in memory: a lookup whose keys are all cached opens no
+// bbolt transaction and copies nothing (a 100-entity batch spent ~70 µs seeking bbolt's mmapped pages and
+// copying the values out; map hits take ~5 µs). Cached values are immutable: Lookup returns them as they are.
+// Absent keys are cached too (a nil value). With each value the cache keeps its record.Index, so serving maps
+// the requested features to their JSON texts without reading the value (LookupCells).
+//
+// Consistency with bbolt: a write (Upsert, Put, DeleteSpace) drops the keys it will write before it begins, and
+// while it runs nothing is added to its space's cache (c.writing); when it ends (committed or not) it raises the
+// space's generation. A lookup that missed notes the generation before its bbolt read and adds what it read only
+// if no write began since (same generation) and none is running. So while a write runs its keys are read from
+// bbolt (which switches from old to new at the commit), and once it has returned no lookup sees an older value:
+// readers see each key's values in the order they were committed, as with bbolt alone.
+//
+// Memory is bounded by limit (approximate: keys, values and a per-entry overhead): when it is reached, misses
+// are read from bbolt and not added; a deleted space frees its share.
+type cache struct {
+	mu      sync.RWMutex
+	spaces  map[string]*spaceCache
+	writing map[string]int // writes running per space
+	used    int64
+	limit   int64
+}
+
+type spaceCache struct {
+	gen  uint64
+	vals map[string]cached
+}
+
+// cached is one key's value (nil: absent in the store) and its record.Index (nil when it has none).
+type cached struct {
+	val   []byte
+	cells []record.Cell
+}
+
+// cost is what a cached entry of key accounts for.
+func (e cached) cost(key string) int64 {
+	return int64(len(key)+len(e.val)+len(e.cells)*cellSize) + entryOverhead
+}
+
+const cellSize = 12
+
+// entryOverhead approximates what a cached entry costs beyond its key and value bytes: the map slot, the
+// string and slice headers, allocation rounding.
+const (
+	entryOverhead = 96
+	spaceOverhead = 256
+)
+
+func newCache(limit int64) *cache {
+	if limit <= 0 {
+		return nil
+	}
+	return &cache{spaces: map[string]*spaceCache{}, writing: map[string]int{}, limit: limit}
+}
+
+// get sets vals[i] (and cells[i], when cells is not nil) for every key the cache holds and appends the indexes
+// of the others to miss. It returns the space's cache and its generation, for put (sc nil: the space is not
+// cached, and nothing will be added).
+func (c *cache) get(space string, keys, vals [][]byte, cells [][]record.Cell, miss []int) (sc *spaceCache, gen uint64, _ []int) {
+	c.mu.RLock()
+	sc = c.spaces[space]
+	if sc == nil {
+		c.mu.RUnlock()
+		return c.create(space), 0, appendAll(miss, len(keys))
+	}
+	gen = sc.gen
+	for i, k := range keys {
+		if e, ok := sc.vals[string(k)]; ok {
+			vals[i] = e.val
+			if cells != nil {
+				cells[i] = e.cells
+			}
+		} else {
+			miss = append(miss, i)
+		}
+	}
+	c.mu.RUnlock()
+	return sc, gen, miss
+}
+
+func appendAll(miss []int, n int) []int {
+	for i := 0; i < n; i++ {
+		miss = append(miss, i)
+	}
+	return miss
+}
+
+// create makes the space's cache (nil when the memory limit is reached); its generation starts at 0.
+func (c *cache) create(space string) *spaceCache {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if sc := c.spaces[space]; sc != nil {
+		return nil // created meanwhile: its generation is unknown to the caller, which adds nothing this time
+	}
+	if c.writing[space] > 0 || c.used+spaceOverhead > c.limit {
+		return nil
+	}
+	sc := &spaceCache{vals: map[string]cached{}}
+	c.spaces[space] = sc
+	c.used += spaceOverhead + int64(len(space))
+	return sc
+}
+
+// put adds the values read for keys[miss[...]] (vals[i], nil when absent) if no write to the space has happened
+// since get returned gen, within the memory limit. The values are copied (the caller's may be reused); vals[i]
+// (and cells[i], when cells is not nil) are set to the copies the cache keeps.
+func (c *cache) put(space string, sc *spaceCache, gen uint64, keys, vals [][]byte, cells [][]record.Cell, miss []int) {
+	if sc == nil || len(miss) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.spaces[space] != sc || sc.gen != gen || c.writing[space] > 0 {
+		return
+	}
+	for _, i := range miss {
+		if _, ok := sc.vals[string(keys[i])]; ok { // added by another lookup meanwhile (same generation: same value)
+			continue
+		}
+		var e cached
+		if vals[i] != nil {
+			e = cached{val: bytes.Clone(vals[i]), cells: record.Index(vals[i])}
+		}
+		size := e.cost(string(keys[i]))
+		if c.used+size > c.limit {
+			return
+		}
+		sc.vals[string(keys[i])] = e
+		c.used += size
+		if e.val != nil {
+			vals[i] = e.val
+			if cells != nil {
+				cells[i] = e.cells
+			}
+		}
+	}
+}
+
+// beginWrite drops the keys a write to space will write and stops additions to the space until endWrite.
+func (c *cache) beginWrite(space string, keys func(yield func([]byte) bool)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writing[space]++
+	sc := c.spaces[space]
+	if sc == nil {
+		return
+	}
+	sc.gen++
+	if len(sc.vals) == 0 {
+		return
+	}
+	for k := range keys {
+		if e, ok := sc.vals[string(k)]; ok {
+			c.used -= e.cost(string(k))
+			delete(sc.vals, string(k))
+		}
+	}
+}
+
+// endWrite ends a write beginWrite began (committed or not): lookups that read bbolt before it ended add nothing.
+func (c *cache) endWrite(space string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.writing[space]--; c.writing[space] <= 0 {
+		delete(c.writing, space)
+	}
+	if sc := c.spaces[space]; sc != nil {
+		sc.gen++
+	}
+}
+
+// beginDelete forgets a space that is being deleted from the store (endWrite ends the deletion).
+func (c *cache) beginDelete(space string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writing[space]++
+	sc := c.spaces[space]
+	if sc == nil {
+		return
+	}
+	for k, e := range sc.vals {
+		c.used -= e.cost(k)
+	}
+	c.used -= spaceOverhead + int64(len(space))
+	sc.gen++
+	delete(c.spaces, space)
+}
+
+// size is the memory the cache accounts for, in bytes.
+func (c *cache) size() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.used
+}
