@@ -63,7 +63,6 @@ type Buffer struct {
 	data, text []byte
 	keys       []byte
 	refs       [][]byte // the keys of a lookup, slices of keys
-	index      [][]record.Cell
 	vals       [][]byte
 	cells      []record.Cell
 	rows       []JSONRow
@@ -71,15 +70,14 @@ type Buffer struct {
 
 // Size is the memory the buffer holds, in bytes (a caller keeping buffers can drop an oversized one).
 func (b *Buffer) Size() int {
-	return cap(b.data) + cap(b.text) + cap(b.keys) + cap(b.refs)*24 + cap(b.index)*24 + cap(b.vals)*24 + cap(b.cells)*12 + cap(b.rows)*56
+	return cap(b.data) + cap(b.text) + cap(b.keys) + cap(b.refs)*24 + cap(b.vals)*24 + cap(b.cells)*12 + cap(b.rows)*56
 }
 
 // Reset forgets the rows of earlier calls (their memory is reused).
 func (b *Buffer) Reset() {
 	b.data, b.text, b.keys, b.refs, b.cells, b.rows = b.data[:0], b.text[:0], b.keys[:0], b.refs[:0], b.cells[:0], b.rows[:0]
-	clear(b.index) // they point into the backend's memory: not kept alive
-	clear(b.vals)
-	b.index, b.vals = b.index[:0], b.vals[:0]
+	clear(b.vals) // they point into the backend's memory: not kept alive
+	b.vals = b.vals[:0]
 }
 
 // Store is an online store. All methods are safe for concurrent use. Spaces are "ENV/NAME" (Space).
@@ -154,12 +152,10 @@ type Backend interface {
 	Close() error
 }
 
-// cellBackend is a Backend that keeps, with values it holds in memory, their record.Index: LookupCells is
-// Lookup into vals (len(keys) long, zeroed) that also sets cells[i] (len(keys) long, zeroed) to the i-th value's
-// index, or leaves it nil. GetJSON then maps the requested features to their texts (record.GatherJSON) instead
-// of reading each value.
-type cellBackend interface {
-	LookupCells(ctx context.Context, space string, keys [][]byte, dst []byte, vals [][]byte, cells [][]record.Cell) ([]byte, error)
+// intoBackend is a Backend whose lookup fills a slice the caller gives (serving keeps it from request to
+// request): LookupInto is Lookup into vals (len(keys) long, zeroed).
+type intoBackend interface {
+	LookupInto(ctx context.Context, space string, keys [][]byte, dst []byte, vals [][]byte) ([]byte, error)
 }
 
 // Space names an environment's key space.
@@ -359,7 +355,7 @@ func (s *store) GetJSON(ctx context.Context, space string, entities [][]Value, f
 	if buf == nil {
 		buf = &Buffer{}
 	}
-	vals, index, err := s.lookupCells(ctx, space, entities, buf)
+	vals, err := s.lookupInto(ctx, space, entities, buf)
 	if err != nil {
 		return nil, err
 	}
@@ -373,10 +369,6 @@ func (s *store) GetJSON(ctx context.Context, space string, entities [][]Value, f
 				out[j].Kind = record.Missing
 			}
 			rows[i] = JSONRow{Cells: out}
-			return nil
-		}
-		if index != nil && index[i] != nil && record.GatherJSON(index[i], slots, out) {
-			rows[i] = JSONRow{Found: true, EventUS: h.EventUS, Data: v, Cells: out}
 			return nil
 		}
 		var data []byte
@@ -452,21 +444,19 @@ func (s *store) lookup(ctx context.Context, space string, entities [][]Value, bu
 	return vals, err
 }
 
-// lookupCells is lookup that also returns the values' indexes when the backend keeps them (cellBackend; index
-// nil otherwise, or index[i] nil for a value without one).
-func (s *store) lookupCells(ctx context.Context, space string, entities [][]Value, buf *Buffer) (vals [][]byte, index [][]record.Cell, err error) {
-	cb, ok := s.b.(cellBackend)
+// lookupInto is lookup into buf's reused slice of values when the backend can (intoBackend).
+func (s *store) lookupInto(ctx context.Context, space string, entities [][]Value, buf *Buffer) ([][]byte, error) {
+	ib, ok := s.b.(intoBackend)
 	if !ok {
-		vals, err = s.lookup(ctx, space, entities, buf)
-		return vals, nil, err
+		return s.lookup(ctx, space, entities, buf)
 	}
 	keys, err := s.keys(space, entities, buf)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	index, vals = grow(&buf.index, len(entities)), grow(&buf.vals, len(entities))
-	buf.data, err = cb.LookupCells(ctx, space, keys, buf.data, vals, index)
-	return vals, index, err
+	vals := grow(&buf.vals, len(entities))
+	buf.data, err = ib.LookupInto(ctx, space, keys, buf.data, vals)
+	return vals, err
 }
 
 // keys checks the space and encodes the entities' keys into buf.

@@ -3,8 +3,6 @@ package embedded
 import (
 	"bytes"
 	"sync"
-
-	"github.com/strata-data/strata/online/record"
 )
 
 // DefaultCacheBytes bounds the memory of the value cache Open puts in front of bbolt.
@@ -13,8 +11,9 @@ const DefaultCacheBytes = 128 << 20
 // cache keeps the values lookups read, per key space, in memory: a lookup whose keys are all cached opens no
 // bbolt transaction and copies nothing (a 100-entity batch spent ~70 µs seeking bbolt's mmapped pages and
 // copying the values out; map hits take ~5 µs). Cached values are immutable: Lookup returns them as they are.
-// Absent keys are cached too (a nil value). With each value the cache keeps its record.Index, so serving maps
-// the requested features to their JSON texts without reading the value (LookupCells).
+// Absent keys are cached too (a nil value). (Keeping each row's record of where its JSON texts are, to skip
+// reading the row, was tried: no faster — the row, read in order, is then in the processor's cache for
+// rendering — and 40% more memory per row.)
 //
 // Consistency with bbolt: a write (Upsert, Put, DeleteSpace) drops the keys it will write before it begins, and
 // while it runs nothing is added to its space's cache (c.writing); when it ends (committed or not) it raises the
@@ -35,21 +34,11 @@ type cache struct {
 
 type spaceCache struct {
 	gen  uint64
-	vals map[string]cached
+	vals map[string][]byte // nil: the key is absent in the store
 }
 
-// cached is one key's value (nil: absent in the store) and its record.Index (nil when it has none).
-type cached struct {
-	val   []byte
-	cells []record.Cell
-}
-
-// cost is what a cached entry of key accounts for.
-func (e cached) cost(key string) int64 {
-	return int64(len(key)+len(e.val)+len(e.cells)*cellSize) + entryOverhead
-}
-
-const cellSize = 12
+// cost is what a cached value of key accounts for.
+func cost(key string, val []byte) int64 { return int64(len(key)+len(val)) + entryOverhead }
 
 // entryOverhead approximates what a cached entry costs beyond its key and value bytes: the map slot, the
 // string and slice headers, allocation rounding.
@@ -65,10 +54,9 @@ func newCache(limit int64) *cache {
 	return &cache{spaces: map[string]*spaceCache{}, writing: map[string]int{}, limit: limit}
 }
 
-// get sets vals[i] (and cells[i], when cells is not nil) for every key the cache holds and appends the indexes
-// of the others to miss. It returns the space's cache and its generation, for put (sc nil: the space is not
-// cached, and nothing will be added).
-func (c *cache) get(space string, keys, vals [][]byte, cells [][]record.Cell, miss []int) (sc *spaceCache, gen uint64, _ []int) {
+// get sets vals[i] for every key the cache holds and appends the indexes of the others to miss. It returns the
+// space's cache and its generation, for put (sc nil: the space is not cached, and nothing will be added).
+func (c *cache) get(space string, keys, vals [][]byte, miss []int) (sc *spaceCache, gen uint64, _ []int) {
 	c.mu.RLock()
 	sc = c.spaces[space]
 	if sc == nil {
@@ -77,11 +65,8 @@ func (c *cache) get(space string, keys, vals [][]byte, cells [][]record.Cell, mi
 	}
 	gen = sc.gen
 	for i, k := range keys {
-		if e, ok := sc.vals[string(k)]; ok {
-			vals[i] = e.val
-			if cells != nil {
-				cells[i] = e.cells
-			}
+		if v, ok := sc.vals[string(k)]; ok {
+			vals[i] = v
 		} else {
 			miss = append(miss, i)
 		}
@@ -107,16 +92,15 @@ func (c *cache) create(space string) *spaceCache {
 	if c.writing[space] > 0 || c.used+spaceOverhead > c.limit {
 		return nil
 	}
-	sc := &spaceCache{vals: map[string]cached{}}
+	sc := &spaceCache{vals: map[string][]byte{}}
 	c.spaces[space] = sc
 	c.used += spaceOverhead + int64(len(space))
 	return sc
 }
 
 // put adds the values read for keys[miss[...]] (vals[i], nil when absent) if no write to the space has happened
-// since get returned gen, within the memory limit. The values are copied (the caller's may be reused); vals[i]
-// (and cells[i], when cells is not nil) are set to the copies the cache keeps.
-func (c *cache) put(space string, sc *spaceCache, gen uint64, keys, vals [][]byte, cells [][]record.Cell, miss []int) {
+// since get returned gen, within the memory limit. The values are copied (the caller's may be reused).
+func (c *cache) put(space string, sc *spaceCache, gen uint64, keys, vals [][]byte, miss []int) {
 	if sc == nil || len(miss) == 0 {
 		return
 	}
@@ -129,22 +113,12 @@ func (c *cache) put(space string, sc *spaceCache, gen uint64, keys, vals [][]byt
 		if _, ok := sc.vals[string(keys[i])]; ok { // added by another lookup meanwhile (same generation: same value)
 			continue
 		}
-		var e cached
-		if vals[i] != nil {
-			e = cached{val: bytes.Clone(vals[i]), cells: record.Index(vals[i])}
-		}
-		size := e.cost(string(keys[i]))
+		size := cost(string(keys[i]), vals[i])
 		if c.used+size > c.limit {
 			return
 		}
-		sc.vals[string(keys[i])] = e
+		sc.vals[string(keys[i])] = bytes.Clone(vals[i]) // nil stays nil
 		c.used += size
-		if e.val != nil {
-			vals[i] = e.val
-			if cells != nil {
-				cells[i] = e.cells
-			}
-		}
 	}
 }
 
@@ -162,8 +136,8 @@ func (c *cache) beginWrite(space string, keys func(yield func([]byte) bool)) {
 		return
 	}
 	for k := range keys {
-		if e, ok := sc.vals[string(k)]; ok {
-			c.used -= e.cost(string(k))
+		if v, ok := sc.vals[string(k)]; ok {
+			c.used -= cost(string(k), v)
 			delete(sc.vals, string(k))
 		}
 	}
@@ -190,8 +164,8 @@ func (c *cache) beginDelete(space string) {
 	if sc == nil {
 		return
 	}
-	for k, e := range sc.vals {
-		c.used -= e.cost(k)
+	for k, v := range sc.vals {
+		c.used -= cost(k, v)
 	}
 	c.used -= spaceOverhead + int64(len(space))
 	sc.gen++

@@ -140,25 +140,23 @@ func appends(b *bolt.Bucket, key []byte) bool {
 // added to the cache.
 func (s *Store) Lookup(ctx context.Context, space string, keys [][]byte, dst []byte) ([][]byte, []byte, error) {
 	out := make([][]byte, len(keys))
-	dst, err := s.LookupCells(ctx, space, keys, dst, out, nil)
+	dst, err := s.LookupInto(ctx, space, keys, dst, out)
 	return out, dst, err
 }
 
-// LookupCells is Lookup into vals (len(keys) long, zeroed) that also sets cells[i] (when cells is not nil;
-// len(keys) long) to the record.Index of the i-th value when the cache keeps it (nil otherwise): serving then
-// needs not read the value.
-func (s *Store) LookupCells(_ context.Context, space string, keys [][]byte, dst []byte, vals [][]byte, cells [][]record.Cell) ([]byte, error) {
+// LookupInto is Lookup into vals (len(keys) long, zeroed).
+func (s *Store) LookupInto(_ context.Context, space string, keys [][]byte, dst []byte, vals [][]byte) ([]byte, error) {
 	if s.cache == nil {
 		return s.lookupTx(space, keys, nil, vals, dst)
 	}
 	var missBuf [8]int
-	sc, gen, miss := s.cache.get(space, keys, vals, cells, missBuf[:0])
+	sc, gen, miss := s.cache.get(space, keys, vals, missBuf[:0])
 	if len(miss) == 0 {
 		return dst, nil
 	}
 	dst, err := s.lookupTx(space, keys, miss, vals, dst)
 	if err == nil {
-		s.cache.put(space, sc, gen, keys, vals, cells, miss)
+		s.cache.put(space, sc, gen, keys, vals, miss)
 	}
 	return dst, err
 }

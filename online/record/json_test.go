@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
-	"strings"
 	"testing"
 	"time"
 
@@ -131,49 +130,3 @@ func TestDecodeTruncatedIsAnError(t *testing.T) {
 	}
 }
 
-// FuzzIndexMatchesDecodeJSON: serving from a value's Index (GatherJSON) gives exactly DecodeJSON's cells, for
-// any bytes after a format 2 header and any wanted fields; a well-formed value always has an Index, and a value
-// without one (format 1, malformed) is left to DecodeJSON.
-func FuzzIndexMatchesDecodeJSON(f *testing.F) {
-	sc := NewSchema([]Field{{"a", Float64}, {"b", String}, {"c", Int64}, {"d", Null}, {"e", Bool}, {"f", Timestamp}, {"g", Bytes}})
-	vals := []Value{FloatValue(0.25), StringValue(strings.Repeat("é\"", 80)), IntValue(-3), {Kind: Null}, BoolValue(true),
-		TimestampValue(1_700_000_000_000_001), BytesValue([]byte{1, 2, 3})}
-	good := Encode(nil, sc, 5, 6, true, vals)
-	f.Add(good[HeaderLen:], uint8(7), uint8(0))
-	f.Add(good[HeaderLen:len(good)-3], uint8(7), uint8(3))
-	f.Add(append(good[HeaderLen:], 9, 9), uint8(3), uint8(1))
-	f.Add(encodeV1(sc, 5, vals)[HeaderLen:], uint8(7), uint8(2))
-	f.Add([]byte{byte(Float64), 1, 2}, uint8(1), uint8(0))
-	f.Fuzz(func(t *testing.T, body []byte, nfields, rot uint8) {
-		n := int(nfields%12) + 1
-		slots := make([]int, n)
-		for i := range slots { // a permutation with holes: field i goes to (i + rot) % (n + 1), -1 for one of them
-			slots[i] = (i + int(rot)) % (n + 1)
-			if slots[i] == n {
-				slots[i] = -1
-			}
-		}
-		b := append(Encode(nil, sc, 5, 6, true, nil), body...)
-		want := make([]Cell, n)
-		_, _, decErr := DecodeJSON(b, slots, want, nil)
-		cells := Index(b)
-		got := make([]Cell, n)
-		if cells == nil || !GatherJSON(cells, slots, got) {
-			return
-		}
-		require.NoError(t, decErr, "a value with an Index decodes")
-		require.Equal(t, want, got)
-	})
-}
-
-// TestIndexOfEveryEncodedValue: every value Encode writes has an Index with one cell per value.
-func TestIndexOfEveryEncodedValue(t *testing.T) {
-	sc := NewSchema([]Field{{"a", Float64}, {"b", String}, {"c", Null}, {"d", Float64}})
-	b := Encode(nil, sc, 1, 0, false, []Value{FloatValue(math.NaN()), StringValue(strings.Repeat("x", 300)), {Kind: Null}, FloatValue(2)})
-	cells := Index(b)
-	require.Len(t, cells, 4)
-	require.Equal(t, "null", string(cells[0].JSON(b)))
-	require.Equal(t, `"`+strings.Repeat("x", 300)+`"`, string(cells[1].JSON(b)))
-	require.Equal(t, "2", string(cells[3].JSON(b)))
-	require.Nil(t, Index(encodeV1(sc, 1, []Value{FloatValue(1), StringValue(""), {Kind: Null}, FloatValue(2)})), "format 1 has no index")
-}

@@ -361,48 +361,6 @@ func DecodeJSON(b []byte, slots []int, out []Cell, scratch []byte) (data, grown 
 	return b, scratch, nil
 }
 
-// Index returns the cell of every value stored in b (a format 2 value), in stored order — its schema's fields
-// — with offsets into b, for GatherJSON; nil for a format 1 value (its texts are formatted when read) or a
-// malformed one. A store computes it once per value it keeps in memory.
-func Index(b []byte) []Cell {
-	if len(b) < HeaderLen || b[0] != version {
-		return nil
-	}
-	var cells []Cell
-	for p := HeaderLen; p < len(b); {
-		kind := Kind(b[p])
-		q, ok := skipValue(b, p+1, kind)
-		if !ok || q >= len(b) {
-			return nil
-		}
-		start, end, ok := jsonText(b, q)
-		if !ok {
-			return nil
-		}
-		cells = append(cells, Cell{Kind: kind, Off: uint32(start), Len: uint32(end - start)})
-		p = end
-	}
-	return cells
-}
-
-// GatherJSON is DecodeJSON of a value whose Index is cells: it fills out by slots from cells, reading nothing
-// of the value (DecodeJSON's data is then the value itself). It returns false, filling nothing, when cells is
-// shorter than slots (the value lacks fields of its schema: DecodeJSON reports it).
-func GatherJSON(cells []Cell, slots []int, out []Cell) bool {
-	if len(cells) < len(slots) {
-		return false
-	}
-	for i := range out {
-		out[i] = Cell{Kind: Missing}
-	}
-	for f, slot := range slots {
-		if slot >= 0 {
-			out[slot] = cells[f]
-		}
-	}
-	return true
-}
-
 // skipValue returns the end of a binary value of kind starting at p.
 func skipValue(b []byte, p int, kind Kind) (int, bool) {
 	switch kind {
