@@ -129,4 +129,3 @@ func TestDecodeTruncatedIsAnError(t *testing.T) {
 		}
 	}
 }
-
