@@ -9,9 +9,9 @@
 // HTTP/1.1 by hand, the request bytes are prepared once, the response is read by its Content-Length (or chunked
 // framing) into a reused buffer, and each latency goes into a preallocated slice. It stays honest: the first
 // response of every connection must be a 200 whose JSON answers every requested feature PRESENT for the
-// requested entities (else the run fails), every other 200 answer must equal, byte for byte, the first answer to
-// the same request body (itself decoded and checked that way), and a non-200 answer is counted as an error and
-// never timed as a success. gen_cpu is the generator's own CPU time
+// requested entities (else the run fails), so must the first answer to each prepared request body (both
+// untimed), every later 200 answer must be the same bytes as the first answer to its body (length and a 64-bit
+// hash), and a non-200 answer is counted as an error and never timed as a success. gen_cpu is the generator's own CPU time
 // (user + system) per request.
 //
 //	go run ./bench/online/loadgen -url http://127.0.0.1:8080 -query env=dev -entities 1 -c 16 -duration 10s
@@ -127,7 +127,7 @@ type options struct {
 type request struct {
 	wire []byte
 	ids  []int
-	want atomic.Pointer[[]byte]
+	want atomic.Pointer[firstAnswer]
 }
 
 // prepare builds 256 requests of random entities, wire bytes and all, once for the whole run.
