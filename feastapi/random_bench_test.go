@@ -63,7 +63,7 @@ type discard struct {
 	code int
 }
 
-func (d *discard) Header() http.Header { return d.h }
+func (d *discard) Header() http.Header  { return d.h }
 func (d *discard) WriteHeader(code int) { d.code = code }
 func (d *discard) Write(p []byte) (int, error) {
 	if d.code == 0 {
