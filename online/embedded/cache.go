@@ -32,13 +32,69 @@ type cache struct {
 	limit   int64
 }
 
+// spaceCache is one space's cached values (nil: the key is absent in the store). Keys of up to 15 bytes (an
+// integer key is 9) are held in the map's own slots (small), so a lookup compares them without reading memory
+// elsewhere: with string keys, each lookup also waited for its key's bytes (profile: 8% of a 100×50 request).
 type spaceCache struct {
-	gen  uint64
-	vals map[string][]byte // nil: the key is absent in the store
+	gen   uint64
+	small map[smallKey][]byte
+	vals  map[string][]byte // longer keys
 }
 
-// cost is what a cached value of key accounts for.
-func cost(key string, val []byte) int64 { return int64(len(key)+len(val)) + entryOverhead }
+// smallKey is a key of up to 15 bytes, then its length.
+type smallKey [16]byte
+
+func toSmall(k []byte) (smallKey, bool) {
+	var sk smallKey
+	if len(k) >= len(sk) {
+		return sk, false
+	}
+	copy(sk[:], k)
+	sk[len(sk)-1] = byte(len(k))
+	return sk, true
+}
+
+func (sc *spaceCache) load(k []byte) ([]byte, bool) {
+	if sk, ok := toSmall(k); ok {
+		v, ok := sc.small[sk]
+		return v, ok
+	}
+	v, ok := sc.vals[string(k)]
+	return v, ok
+}
+
+func (sc *spaceCache) store(k, v []byte) {
+	if sk, ok := toSmall(k); ok {
+		sc.small[sk] = v
+		return
+	}
+	sc.vals[string(k)] = v
+}
+
+func (sc *spaceCache) drop(k []byte) {
+	if sk, ok := toSmall(k); ok {
+		delete(sc.small, sk)
+		return
+	}
+	delete(sc.vals, string(k))
+}
+
+func (sc *spaceCache) len() int { return len(sc.small) + len(sc.vals) }
+
+// cost is what the space's cached values account for.
+func (sc *spaceCache) cost() int64 {
+	var n int64
+	for k, v := range sc.small {
+		n += cost(int(k[len(k)-1]), v)
+	}
+	for k, v := range sc.vals {
+		n += cost(len(k), v)
+	}
+	return n
+}
+
+// cost is what a cached value of a key of keyLen bytes accounts for.
+func cost(keyLen int, val []byte) int64 { return int64(keyLen+len(val)) + entryOverhead }
 
 // entryOverhead approximates what a cached entry costs beyond its key and value bytes: the map slot, the
 // string and slice headers, allocation rounding.
@@ -65,7 +121,7 @@ func (c *cache) get(space string, keys, vals [][]byte, miss []int) (sc *spaceCac
 	}
 	gen = sc.gen
 	for i, k := range keys {
-		if v, ok := sc.vals[string(k)]; ok {
+		if v, ok := sc.load(k); ok {
 			vals[i] = v
 		} else {
 			miss = append(miss, i)
@@ -92,7 +148,7 @@ func (c *cache) create(space string) *spaceCache {
 	if c.writing[space] > 0 || c.used+spaceOverhead > c.limit {
 		return nil
 	}
-	sc := &spaceCache{vals: map[string][]byte{}}
+	sc := &spaceCache{small: map[smallKey][]byte{}, vals: map[string][]byte{}}
 	c.spaces[space] = sc
 	c.used += spaceOverhead + int64(len(space))
 	return sc
@@ -110,14 +166,14 @@ func (c *cache) put(space string, sc *spaceCache, gen uint64, keys, vals [][]byt
 		return
 	}
 	for _, i := range miss {
-		if _, ok := sc.vals[string(keys[i])]; ok { // added by another lookup meanwhile (same generation: same value)
+		if _, ok := sc.load(keys[i]); ok { // added by another lookup meanwhile (same generation: same value)
 			continue
 		}
-		size := cost(string(keys[i]), vals[i])
+		size := cost(len(keys[i]), vals[i])
 		if c.used+size > c.limit {
 			return
 		}
-		sc.vals[string(keys[i])] = bytes.Clone(vals[i]) // nil stays nil
+		sc.store(keys[i], bytes.Clone(vals[i])) // nil stays nil
 		c.used += size
 	}
 }
@@ -132,13 +188,13 @@ func (c *cache) beginWrite(space string, keys func(yield func([]byte) bool)) {
 		return
 	}
 	sc.gen++
-	if len(sc.vals) == 0 {
+	if sc.len() == 0 {
 		return
 	}
 	for k := range keys {
-		if v, ok := sc.vals[string(k)]; ok {
-			c.used -= cost(string(k), v)
-			delete(sc.vals, string(k))
+		if v, ok := sc.load(k); ok {
+			c.used -= cost(len(k), v)
+			sc.drop(k)
 		}
 	}
 }
@@ -164,9 +220,7 @@ func (c *cache) beginDelete(space string) {
 	if sc == nil {
 		return
 	}
-	for k, v := range sc.vals {
-		c.used -= cost(k, v)
-	}
+	c.used -= sc.cost()
 	c.used -= spaceOverhead + int64(len(space))
 	sc.gen++
 	delete(c.spaces, space)

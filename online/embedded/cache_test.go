@@ -68,8 +68,27 @@ func TestCacheFollowsEveryWrite(t *testing.T) {
 	require.NoError(t, s.Put(ctx, space, []record.Entry{cacheEntry(sc, 2, 1), cacheEntry(sc, 4, 40)}))
 	require.Equal(t, []int64{1, 40}, []int64{valueOf(t, s, space, 2), valueOf(t, s, space, 4)}, "a bulk Put replaces without ordering")
 
+	long := record.Key(nil, []record.Value{record.StringValue("a key longer than fifteen bytes")})
+	longVal := func() int64 {
+		vals, _, err := s.Lookup(ctx, space, [][]byte{long}, nil)
+		require.NoError(t, err)
+		if vals[0] == nil {
+			return -1
+		}
+		out := make([]record.Value, 1)
+		require.NoError(t, record.DecodeInto(vals[0], []int{0}, out))
+		return out[0].I
+	}
+	require.Equal(t, int64(-1), longVal())
+	e := cacheEntry(sc, 0, 50)
+	e.Key = long
+	require.NoError(t, s.Upsert(ctx, space, []record.Entry{e}, false))
+	require.Equal(t, int64(50), longVal(), "a long key, cached absent, then written")
+	require.Equal(t, int64(50), longVal())
+
 	require.NoError(t, s.DeleteSpace(ctx, space))
 	require.Equal(t, []int64{-1, -1}, []int64{valueOf(t, s, space, 1), valueOf(t, s, space, 4)}, "a deleted space")
+	require.Equal(t, int64(-1), longVal())
 	require.NoError(t, s.Upsert(ctx, space, []record.Entry{cacheEntry(sc, 1, 3)}, false))
 	require.Equal(t, int64(3), valueOf(t, s, space, 1), "written again after the delete")
 	require.NoError(t, s.DeleteSpace(ctx, space))
