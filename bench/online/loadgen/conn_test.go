@@ -83,8 +83,8 @@ func TestRunChecksAnswers(t *testing.T) {
 
 	var n int
 	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n++ // one connection: requests are sequential; the first 256 are the untimed checks (every body once)
-		if n > 256 && n%2 == 0 {
+		n++ // requests are sequential; the first 257 are untimed: every body once, then the connection's first
+		if n > 257 && n%2 == 0 {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
@@ -95,9 +95,9 @@ func TestRunChecksAnswers(t *testing.T) {
 	o.maxReq = 41
 	res, err = run(o)
 	require.NoError(t, err)
-	require.EqualValues(t, 20, res.errs) // requests 258, 260, ..., 296 of the server's count (timed: 257 to 297)
-	require.Len(t, res.lat, 21)
-	require.Contains(t, res.errSummary, "20× status 503")
+	require.EqualValues(t, 21, res.errs) // requests 258, 260, ..., 298 of the server's count (timed: 258 to 298)
+	require.Len(t, res.lat, 20)
+	require.Contains(t, res.errSummary, "21× status 503")
 
 	wrong := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"metadata":{"feature_names":["driver_id","f00"]},"results":[` +
@@ -115,7 +115,7 @@ func TestRunChecksAnswers(t *testing.T) {
 		rec := httptest.NewRecorder()
 		cannedHandler("driver_id").ServeHTTP(rec, r)
 		body := rec.Body.Bytes()
-		if m > 300 { // after the 256 untimed first answers
+		if m > 300 { // after the 257 untimed first answers
 			body = bytes.ReplaceAll(body, []byte("0.5"), []byte("0.7"))
 		}
 		_, _ = w.Write(body)
@@ -125,6 +125,21 @@ func TestRunChecksAnswers(t *testing.T) {
 	o.maxReq = 400
 	_, err = run(o)
 	require.ErrorContains(t, err, "answer differs from the first answer to the same request")
+
+	// A server dropping a connection during the untimed checks (as Feast does with idle ones) is dialled again.
+	var k int
+	dropping := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if k++; k == 3 {
+			c, _, _ := w.(http.Hijacker).Hijack()
+			_ = c.Close()
+			return
+		}
+		cannedHandler("driver_id").ServeHTTP(w, r)
+	}))
+	defer dropping.Close()
+	res, err = run(testOptions(t, dropping.URL, 2))
+	require.NoError(t, err)
+	require.Zero(t, res.errs)
 }
 
 func cannedServer(t *testing.T) string {
