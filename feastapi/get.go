@@ -2,9 +2,11 @@ package feastapi
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -650,6 +652,7 @@ func appendStamps(b []byte, rows []online.JSONRow) []byte {
 // values are the stored JSON texts, copied; the statuses, when all PRESENT (the common case), one copy.
 func appendColumn(b []byte, pos int, in *instRows, stamps []byte) []byte {
 	b = append(b, `{"values":[`...)
+	b = slices.Grow(b, len(in.rows)*(shortText+1)) // room for the short copies below
 	present := in.allFresh
 	for e := range in.rows {
 		r := &in.rows[e]
@@ -657,9 +660,12 @@ func appendColumn(b []byte, pos int, in *instRows, stamps []byte) []byte {
 			b = append(b, ',')
 		}
 		c := r.Cells[pos]
-		if c.Len == 0 {
+		switch end := int(c.Off) + shortText; {
+		case c.Len == 0:
 			b = append(b, "null"...)
-		} else {
+		case c.Len <= shortText && end <= len(r.Data) && cap(b)-len(b) >= shortText:
+			b = copyShort(b, r.Data[c.Off:end], int(c.Len))
+		default:
 			b = append(b, r.Data[c.Off:c.Off+c.Len]...)
 		}
 		if c.Kind == record.Null || c.Kind == record.Missing {
@@ -678,6 +684,21 @@ func appendColumn(b []byte, pos int, in *instRows, stamps []byte) []byte {
 	b = append(b, `],"event_timestamps":[`...)
 	b = append(b, stamps...)
 	return append(b, "]}"...)
+}
+
+// shortText is the longest value text copyShort copies: a double's shortest form is at most 24 bytes.
+const shortText = 24
+
+// copyShort appends the first n (≤ shortText) bytes of src, which holds shortText bytes, to b, whose capacity
+// holds shortText more: three 8-byte moves instead of a call to memmove per value (5,000 values in a 100×50
+// answer; profile: memmove and the copy loop were ~16% of the server's CPU).
+func copyShort(b, src []byte, n int) []byte {
+	l := len(b)
+	d := b[l : l+shortText]
+	binary.LittleEndian.PutUint64(d, binary.LittleEndian.Uint64(src))
+	binary.LittleEndian.PutUint64(d[8:], binary.LittleEndian.Uint64(src[8:]))
+	binary.LittleEndian.PutUint64(d[16:], binary.LittleEndian.Uint64(src[16:]))
+	return b[:l+n]
 }
 
 // status is the Feast status of a value of kind in a row of state st.

@@ -7,11 +7,11 @@ import (
 )
 
 // progressChunk is the most one deadline covers: a write is cut into pieces this big, each of which must reach
-// the client's socket within WriteTimeout. A client reading slowly but steadily (above 256 KiB per WriteTimeout,
-// 8.7 KB/s at the default 30s) keeps its stream; one that stops reading loses it. Each piece is a write system
-// call and a deadline update: at 32 KiB a 300 KB online-features answer took ten of each (strace of
-// BenchmarkServeOnlineFeaturesRaw/100x50), at 256 KiB two.
-const progressChunk = 256 << 10
+// the client's socket within WriteTimeout. A client reading slowly but steadily (above 512 KiB per WriteTimeout,
+// 17 KB/s at the default 30s) keeps its stream; one that stops reading loses it. Each piece is a write system
+// call and a deadline update: at 32 KiB a 300 KB online-features answer (100 entities × 50 features) took ten
+// of each (strace of BenchmarkServeOnlineFeaturesRaw/100x50), at 256 KiB two, at 512 KiB one.
+const progressChunk = 512 << 10
 
 // writeProgress gives every write to the client Options.WriteTimeout to make progress (http.Server's own
 // WriteTimeout would bound the whole response instead, cutting off long streams). A write that times out fails,

@@ -7,7 +7,9 @@
 # Strata's and the canned server's, from /proc: on a shared machine the ratio that holds); first the generator
 # against a canned net/http server (its cost alone), and the load average before and after.
 #
-#   bench/online/bench.sh     # DURATION=5s KEYSPACE=10000 FEAST_VENV=~/.cache/strata/feast-venv SERVERS="embedded redis feast"
+#   bench/online/bench.sh     # DURATION=5s KEYSPACE=10000 FEAST_VENV=~/.cache/strata/feast-venv SERVERS="embedded redis feast" LOADGEN_PROCS=1
+# The generator runs with GOMAXPROCS=LOADGEN_PROCS (1: it needs under half a core even at 35k RPS; with 2 its
+# threads competed with the server's for the two cores, p99 at 1×50 c=16 4.4 → 2.9 ms, same RPS).
 # STRATA_BIN=path uses a built strata instead of building one. Feast comes from PyPI (pip install feast) into its
 # own venv; without it the Feast lines are skipped with a notice.
 set -euo pipefail
@@ -16,6 +18,7 @@ DURATION=${DURATION:-5s}
 KEYSPACE=${KEYSPACE:-10000}
 FEAST_VENV=${FEAST_VENV:-$HOME/.cache/strata/feast-venv}
 SERVERS=${SERVERS:-embedded redis feast}
+LOADGEN_PROCS=${LOADGEN_PROCS:-1}
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -30,7 +33,9 @@ if [[ -n ${STRATA_BIN:-} ]]; then
 else
 	go build -tags duckdb_arrow -o "$work/strata" ./cmd/strata
 fi
-go build -o "$work/loadgen" ./bench/online/loadgen
+go build -o "$work/loadgen.bin" ./bench/online/loadgen
+printf '#!/bin/sh\nGOMAXPROCS=%s exec %s "$@"\n' "$LOADGEN_PROCS" "$work/loadgen.bin" >"$work/loadgen"
+chmod +x "$work/loadgen"
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
 pids+=($!)
@@ -78,7 +83,7 @@ serve_strata() { # label extra-env...
 canned() {
 	local port
 	port=$(free_port)
-	"$work/loadgen" -serve "127.0.0.1:$port" >/dev/null 2>&1 &
+	"$work/loadgen.bin" -serve "127.0.0.1:$port" >/dev/null 2>&1 &
 	pids+=($!)
 	for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 	for n in 1 100; do
@@ -90,7 +95,7 @@ canned() {
 
 has() { [[ " $SERVERS " == *" $1 "* ]]; }
 
-echo "# $(date -u +%FT%TZ) $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); strata $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'); $KEYSPACE entities × 50 float features; $DURATION per line"
+echo "# $(date -u +%FT%TZ) $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); strata $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'); $KEYSPACE entities × 50 float features; $DURATION per line; generator GOMAXPROCS=$LOADGEN_PROCS"
 canned
 has embedded && serve_strata strata-embedded
 has redis && serve_strata strata-redis STRATA_ONLINE_BACKEND=redis "STRATA_ONLINE_REDIS_ADDR=127.0.0.1:$redis_port"

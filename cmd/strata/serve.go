@@ -26,7 +26,7 @@ import (
 )
 
 func (a *app) serveCmd() *cobra.Command {
-	var addr, dataDir string
+	var addr, dataDir, cpuProfile string
 	var withDemo, allowRemote bool
 	c := &cobra.Command{
 		Use:   "serve",
@@ -51,6 +51,11 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			log := a.logger()
 			defer tuneGC(log)()
+			stopProfile, err := startProfiles(cpuProfile, "")
+			if err != nil {
+				return err
+			}
+			defer stopProfile() // written when the server stops (SIGINT, SIGTERM)
 			// Listen first: a refused or busy address fails before the stores are opened and the demo loaded.
 			ln, err := a.listen(cfg.Server, log)
 			if err != nil {
@@ -118,6 +123,8 @@ func (a *app) serveCmd() *cobra.Command {
 	c.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow an address other machines reach (server.allow_remote): clients there must authenticate, over plain text (no TLS yet)")
 	c.Flags().StringVar(&dataDir, "data-dir", "", "data directory (overrides data_dir / STRATA_DATA_DIR)")
 	c.Flags().BoolVar(&withDemo, "demo", false, "load the demo dataset into dev and prod if it is not there yet")
+	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the server's run to this file when it stops (go tool pprof)")
+	_ = c.Flags().MarkHidden("cpuprofile")
 	return c
 }
 

@@ -30,12 +30,19 @@ var (
 	lastEventKey = []byte{0xff, 'l', 'a', 's', 't'}
 )
 
-// Store is an online store backend in one bbolt file. It is safe for concurrent use; one process opens the file
-// at a time (a second waits up to the open timeout, then fails).
-type Store struct{ db *bolt.DB }
+// Store is an online store backend in one bbolt file, with an in-memory cache of the values it looked up (see
+// cache). It is safe for concurrent use; one process opens the file at a time (a second waits up to the open
+// timeout, then fails), so the cache sees every write.
+type Store struct {
+	db    *bolt.DB
+	cache *cache // nil: none
+}
 
-// Open opens (creating it and its directory) the store file at path.
-func Open(path string) (*Store, error) {
+// Open opens (creating it and its directory) the store file at path, with a value cache of DefaultCacheBytes.
+func Open(path string) (*Store, error) { return OpenCache(path, DefaultCacheBytes) }
+
+// OpenCache is Open with a value cache of at most cacheBytes (0: no cache, every lookup reads bbolt).
+func OpenCache(path string, cacheBytes int64) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
@@ -46,12 +53,33 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open online store %s: %w (is another strata process, such as `strata serve`, using it? The embedded store is opened by one process at a time: stop that process, or use online.backend: redis to share the store)", path, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, cache: newCache(cacheBytes)}, nil
+}
+
+// entryKeys yields the keys of entries (the keys a write touched, for the cache).
+func entryKeys(entries []record.Entry) func(yield func([]byte) bool) {
+	return func(yield func([]byte) bool) {
+		for _, e := range entries {
+			if !yield(e.Key) {
+				return
+			}
+		}
+	}
+}
+
+// beginWrite tells the cache that a write of entries to space begins; the function it returns, that it ended.
+func (s *Store) beginWrite(space string, entries []record.Entry) (end func()) {
+	if s.cache == nil {
+		return func() {}
+	}
+	s.cache.beginWrite(space, entryKeys(entries))
+	return func() { s.cache.endWrite(space) }
 }
 
 // Upsert writes entries whose (event_ts, created_ts) is newer than the stored row (or equal to it, with
 // replaceEqual), in one transaction.
 func (s *Store) Upsert(_ context.Context, space string, entries []record.Entry, replaceEqual bool) error {
+	defer s.beginWrite(space, entries)()
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists([]byte(space))
 		if err != nil {
@@ -79,6 +107,7 @@ func (s *Store) Put(ctx context.Context, space string, entries []record.Entry) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	defer s.beginWrite(space, entries)()
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists([]byte(space))
 		if err != nil {
@@ -106,29 +135,61 @@ func appends(b *bolt.Bucket, key []byte) bool {
 	return k == nil || bytes.Compare(key, k) > 0
 }
 
-// Lookup appends the stored values of keys to dst (nil for absent ones), from one read transaction: bbolt's
-// memory is valid only inside it, so values are copied. One cursor seeks the keys in sorted order: it reuses its
-// page stack (a Get per key allocates its own cursor and stack, 5 allocations each), and neighbouring keys walk
-// the same pages.
-func (s *Store) Lookup(_ context.Context, space string, keys [][]byte, dst []byte) ([][]byte, []byte, error) {
+// Lookup returns the stored values of keys (nil for absent ones): from the cache when it holds them all (the
+// values are the cache's, immutable), else the others are read from bbolt (see lookupTx), appended to dst, and
+// added to the cache.
+func (s *Store) Lookup(ctx context.Context, space string, keys [][]byte, dst []byte) ([][]byte, []byte, error) {
 	out := make([][]byte, len(keys))
+	dst, err := s.LookupInto(ctx, space, keys, dst, out)
+	return out, dst, err
+}
+
+// LookupInto is Lookup into vals (len(keys) long, zeroed).
+func (s *Store) LookupInto(_ context.Context, space string, keys [][]byte, dst []byte, vals [][]byte) ([]byte, error) {
+	if s.cache == nil {
+		return s.lookupTx(space, keys, nil, vals, dst)
+	}
+	var missBuf [8]int
+	sc, gen, miss := s.cache.get(space, keys, vals, missBuf[:0])
+	if len(miss) == 0 {
+		return dst, nil
+	}
+	dst, err := s.lookupTx(space, keys, miss, vals, dst)
+	if err == nil {
+		s.cache.put(space, sc, gen, keys, vals, miss)
+	}
+	return dst, err
+}
+
+// lookupTx reads the values of keys[only[...]] (every key when only is nil) into out, appended to dst, from one
+// read transaction: bbolt's memory is valid only inside it, so values are copied. One cursor seeks the keys in
+// sorted order: it reuses its page stack (a Get per key allocates its own cursor and stack, 5 allocations each),
+// and neighbouring keys walk the same pages.
+func (s *Store) lookupTx(space string, keys [][]byte, only []int, out [][]byte, dst []byte) ([]byte, error) {
 	tx, err := s.db.Begin(false)
 	if err != nil {
-		return nil, dst, err
+		return dst, err
 	}
 	defer func() { _ = tx.Rollback() }()
 	b := tx.Bucket([]byte(space))
 	if b == nil {
-		return out, dst, nil
+		return dst, nil
+	}
+	n := len(keys)
+	if only != nil {
+		n = len(only)
 	}
 	// Where each value landed in dst ([0, 0] when absent) and the keys' order: on the stack for small batches.
 	var spanBuf [8][2]int
 	var orderBuf [8]int
 	spans, order := spanBuf[:0], orderBuf[:0]
 	if len(keys) > len(spanBuf) {
-		spans, order = make([][2]int, 0, len(keys)), make([]int, 0, len(keys))
+		spans = make([][2]int, 0, len(keys))
 	}
-	spans, order = spans[:len(keys)], sortedOrder(keys, order)
+	if n > len(orderBuf) {
+		order = make([]int, 0, n)
+	}
+	spans, order = spans[:len(keys)], sortedOrder(keys, only, order)
 	c := b.Cursor()
 	for j, i := range order {
 		k, v := c.Seek(keys[i])
@@ -136,7 +197,7 @@ func (s *Store) Lookup(_ context.Context, space string, keys [][]byte, dst []byt
 			continue
 		}
 		if cap(dst)-len(dst) < len(v) { // rows of one view are about the same size: room for the rest
-			left := len(keys) - j
+			left := n - j
 			dst = slices.Grow(dst, len(v)*left+len(v)/2*left)
 		}
 		spans[i][0] = len(dst)
@@ -148,17 +209,22 @@ func (s *Store) Lookup(_ context.Context, space string, keys [][]byte, dst []byt
 			out[i] = dst[sp[0]:sp[1]:sp[1]]
 		}
 	}
-	return out, dst, nil
+	return dst, nil
 }
 
-// sortedOrder appends the indexes of keys in key order to order.
-func sortedOrder(keys [][]byte, order []int) []int {
-	for i := range keys {
-		order = append(order, i)
+// sortedOrder appends the indexes only (every index of keys when nil) to order, sorted by key.
+func sortedOrder(keys [][]byte, only []int, order []int) []int {
+	if only == nil {
+		for i := range keys {
+			order = append(order, i)
+		}
+		if slices.IsSortedFunc(keys, bytes.Compare) {
+			return order
+		}
+	} else {
+		order = append(order, only...)
 	}
-	if !slices.IsSortedFunc(keys, bytes.Compare) {
-		slices.SortFunc(order, func(a, b int) int { return bytes.Compare(keys[a], keys[b]) })
-	}
+	slices.SortFunc(order, func(a, b int) int { return bytes.Compare(keys[a], keys[b]) })
 	return order
 }
 
@@ -257,6 +323,10 @@ func (s *Store) Schema(_ context.Context, id [8]byte) ([]byte, error) {
 
 // DeleteSpace drops the space's bucket.
 func (s *Store) DeleteSpace(_ context.Context, space string) error {
+	if s.cache != nil {
+		s.cache.beginDelete(space)
+		defer s.cache.endWrite(space)
+	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		if err := tx.DeleteBucket([]byte(space)); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
 			return err

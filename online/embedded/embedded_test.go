@@ -15,12 +15,21 @@ import (
 	"github.com/strata-data/strata/online/record"
 )
 
+// TestConformance runs the suite with the value cache (the default), without it, and with one so small that it
+// fills up within most cases.
 func TestConformance(t *testing.T) {
-	onlinetest.Run(t, func(t *testing.T) online.Store {
-		b, err := embedded.Open(filepath.Join(t.TempDir(), "online", "store.db"))
-		require.NoError(t, err)
-		return online.New(b)
-	})
+	for _, c := range []struct {
+		name  string
+		bytes int64
+	}{{"Cache", embedded.DefaultCacheBytes}, {"NoCache", 0}, {"TinyCache", 2 << 10}} {
+		t.Run(c.name, func(t *testing.T) {
+			onlinetest.Run(t, func(t *testing.T) online.Store {
+				b, err := embedded.OpenCache(filepath.Join(t.TempDir(), "online", "store.db"), c.bytes)
+				require.NoError(t, err)
+				return online.New(b)
+			})
+		})
+	}
 }
 
 // BenchmarkStore: go test -tags duckdb_arrow ./online/embedded -run '^$' -bench Store

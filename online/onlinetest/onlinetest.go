@@ -114,10 +114,44 @@ func get(t *testing.T, s online.Store, space string, ids []int64, feats ...strin
 	for i, id := range ids {
 		ents[i] = []online.Value{record.IntValue(id)}
 	}
+	first := getJSON(t, s, space, ents, feats)
 	rows, err := s.Get(context.Background(), space, ents, feats)
 	require.NoError(t, err)
 	require.Len(t, rows, len(ids))
+	for _, j := range [][]online.JSONRow{first, getJSON(t, s, space, ents, feats)} { // the second from memory, if kept
+		sameJSON(t, rows, j)
+	}
 	return rows
+}
+
+func getJSON(t *testing.T, s online.Store, space string, ents [][]online.Value, feats []string) []online.JSONRow {
+	t.Helper()
+	rows, err := s.GetJSON(context.Background(), space, ents, feats, nil)
+	require.NoError(t, err)
+	require.Len(t, rows, len(ents))
+	return rows
+}
+
+// sameJSON checks that GetJSON answered what Get did: the same rows found at the same event times, each value
+// of the same kind, its JSON text record.AppendJSON's (null for null, NaN, ±Inf and missing values).
+func sameJSON(t *testing.T, rows []online.Row, jrows []online.JSONRow) {
+	t.Helper()
+	for i, r := range rows {
+		j := jrows[i]
+		require.Equal(t, r.Found, j.Found, "row %d", i)
+		require.Len(t, j.Cells, len(r.Values))
+		if r.Found {
+			require.Equal(t, r.EventUS, j.EventUS, "row %d", i)
+		}
+		for k, v := range r.Values {
+			require.Equal(t, v.Kind, j.Cells[k].Kind, "row %d value %d", i, k)
+			want := "null"
+			if v.Kind != record.Null && v.Kind != record.Missing {
+				want = string(record.AppendJSON(nil, v))
+			}
+			require.Equal(t, want, string(j.Cells[k].JSON(j.Data)), "row %d value %d", i, k)
+		}
+	}
 }
 
 func simple(name string, typ arrow.DataType) []arrow.Field {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -82,8 +83,8 @@ func TestRunChecksAnswers(t *testing.T) {
 
 	var n int
 	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n++ // one connection: requests are sequential
-		if n > 1 && n%2 == 0 {
+		n++ // requests are sequential; the first 257 are untimed: every body once, then the connection's first
+		if n > 257 && n%2 == 0 {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
@@ -94,7 +95,7 @@ func TestRunChecksAnswers(t *testing.T) {
 	o.maxReq = 41
 	res, err = run(o)
 	require.NoError(t, err)
-	require.EqualValues(t, 21, res.errs) // requests 2, 4, ..., 42 of the server's count (the first is the check)
+	require.EqualValues(t, 21, res.errs) // requests 258, 260, ..., 298 of the server's count (timed: 258 to 298)
 	require.Len(t, res.lat, 20)
 	require.Contains(t, res.errSummary, "21× status 503")
 
@@ -105,6 +106,40 @@ func TestRunChecksAnswers(t *testing.T) {
 	defer wrong.Close()
 	_, err = run(testOptions(t, wrong.URL, 1))
 	require.Error(t, err)
+
+	// A server whose answers change once each prepared body was asked (a valid answer, but not the first one to
+	// the same request) fails the run: every answer is checked, not only the decoded ones.
+	var m int
+	changing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m++
+		rec := httptest.NewRecorder()
+		cannedHandler("driver_id").ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		if m > 300 { // after the 257 untimed first answers
+			body = bytes.ReplaceAll(body, []byte("0.5"), []byte("0.7"))
+		}
+		_, _ = w.Write(body)
+	}))
+	defer changing.Close()
+	o = testOptions(t, changing.URL, 1)
+	o.maxReq = 400
+	_, err = run(o)
+	require.ErrorContains(t, err, "answer differs from the first answer to the same request")
+
+	// A server dropping a connection during the untimed checks (as Feast does with idle ones) is dialled again.
+	var k int
+	dropping := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if k++; k == 3 {
+			c, _, _ := w.(http.Hijacker).Hijack()
+			_ = c.Close()
+			return
+		}
+		cannedHandler("driver_id").ServeHTTP(w, r)
+	}))
+	defer dropping.Close()
+	res, err = run(testOptions(t, dropping.URL, 2))
+	require.NoError(t, err)
+	require.Zero(t, res.errs)
 }
 
 func cannedServer(t *testing.T) string {
@@ -117,7 +152,7 @@ func testOptions(t *testing.T, base string, conc int) *options {
 	u, err := url.Parse(base)
 	require.NoError(t, err)
 	o := &options{addr: u.Host, path: "/get-online-features?env=dev", view: "bench", key: "driver_id",
-		features: []string{"f00", "f01"}, entities: 3, keyspace: 100, conc: conc, maxReq: 200, check: 7, dur: 10 * time.Second}
+		features: []string{"f00", "f01"}, entities: 3, keyspace: 100, conc: conc, maxReq: 200, dur: 10 * time.Second}
 	o.reqs = prepare(o, newRand(1))
 	return o
 }

@@ -4,8 +4,46 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"strconv"
 )
+
+// check checks one answer to req: the first 200 answer to each prepared request is decoded and verified
+// (verify) and kept; every later answer to it must be the same bytes (the servers answer a request for the same
+// rows identically while nothing writes). The comparison is of length and a 64-bit hash with a random seed
+// (hash/maphash), which reads the answer once while it is in the processor's cache: bytes.Equal against 256
+// kept 300 KB answers read them from memory, a fifth of the generator's CPU at 100 entities.
+func check(o *options, req *request, resp response) error {
+	if resp.status == 200 {
+		if want := req.want.Load(); want != nil {
+			if len(resp.body) != len(want.body) || maphash.Bytes(answerSeed, resp.body) != want.sum {
+				at := 0
+				for at < len(resp.body) && at < len(want.body) && resp.body[at] == want.body[at] {
+					at++
+				}
+				return fmt.Errorf("answer differs from the first answer to the same request at byte %d of %d (first had %d): %s",
+					at, len(resp.body), len(want.body), snippet(resp.body[max(0, at-100):]))
+			}
+			return nil
+		}
+	}
+	if err := verify(o, req, resp); err != nil {
+		return err
+	}
+	first := &firstAnswer{body: bytes.Clone(resp.body), sum: maphash.Bytes(answerSeed, resp.body)}
+	if !req.want.CompareAndSwap(nil, first) { // another connection's answer was kept first: compare with it
+		return check(o, req, resp)
+	}
+	return nil
+}
+
+// firstAnswer is the first 200 answer to a prepared request and its hash.
+type firstAnswer struct {
+	body []byte
+	sum  uint64
+}
+
+var answerSeed = maphash.MakeSeed()
 
 // answer is Feast's GetOnlineFeaturesResponse.
 type answer struct {

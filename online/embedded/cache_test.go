@@ -1,0 +1,174 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/strata-data/strata/online/record"
+)
+
+// cacheEntry is a stored value whose event time (and so its order) is n, holding n.
+func cacheEntry(sc *record.Schema, id, n int64) record.Entry {
+	return record.Entry{Key: record.Key(nil, []record.Value{record.IntValue(id)}),
+		Val: record.Encode(nil, sc, 1_700_000_000_000_000+n, 0, false, []record.Value{record.IntValue(n)})}
+}
+
+// valueOf returns the value n a lookup found for one key (-1: absent).
+func valueOf(t testing.TB, s *Store, space string, id int64) int64 {
+	n, err := lookupValue(s, space, id)
+	require.NoError(t, err)
+	return n
+}
+
+func lookupValue(s *Store, space string, id int64) (int64, error) {
+	vals, _, err := s.Lookup(context.Background(), space, [][]byte{record.Key(nil, []record.Value{record.IntValue(id)})}, nil)
+	if err != nil || vals[0] == nil {
+		return -1, err
+	}
+	out := make([]record.Value, 1)
+	err = record.DecodeInto(vals[0], []int{0}, out)
+	return out[0].I, err
+}
+
+func cacheSchema() *record.Schema {
+	return record.NewSchema([]record.Field{{Name: "v", Kind: record.Int64}})
+}
+
+// TestCacheFollowsEveryWrite: once a lookup cached a space's values (present and absent keys), every kind of
+// write — a newer upsert, an older one (ignored), a recomputed one, a bulk Put, a space deletion and a write
+// after it — is seen by the next lookup; lookups of cached keys start no bbolt transaction.
+func TestCacheFollowsEveryWrite(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "store.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	sc := cacheSchema()
+	const space = "dev/v"
+	require.NoError(t, s.Upsert(ctx, space, []record.Entry{cacheEntry(sc, 1, 10), cacheEntry(sc, 2, 20)}, false))
+	require.Equal(t, []int64{10, 20, -1}, []int64{valueOf(t, s, space, 1), valueOf(t, s, space, 2), valueOf(t, s, space, 3)})
+
+	txs := s.db.Stats().TxN
+	require.Equal(t, []int64{10, 20, -1}, []int64{valueOf(t, s, space, 1), valueOf(t, s, space, 2), valueOf(t, s, space, 3)})
+	require.Equal(t, txs, s.db.Stats().TxN, "cached lookups (absent keys too) read no transaction")
+	require.Positive(t, s.cache.size())
+
+	require.NoError(t, s.Upsert(ctx, space, []record.Entry{cacheEntry(sc, 1, 11), cacheEntry(sc, 2, 5), cacheEntry(sc, 3, 30)}, false))
+	require.Equal(t, []int64{11, 20, 30}, []int64{valueOf(t, s, space, 1), valueOf(t, s, space, 2), valueOf(t, s, space, 3)},
+		"newer rows replace cached ones, an older one is refused, an absent key appears")
+	eq := cacheEntry(sc, 1, 11)
+	eq.Val = record.Encode(nil, sc, 1_700_000_000_000_000+11, 0, false, []record.Value{record.IntValue(99)})
+	require.NoError(t, s.Upsert(ctx, space, []record.Entry{eq}, true))
+	require.Equal(t, int64(99), valueOf(t, s, space, 1), "a recomputed row of the same time")
+
+	require.NoError(t, s.Put(ctx, space, []record.Entry{cacheEntry(sc, 2, 1), cacheEntry(sc, 4, 40)}))
+	require.Equal(t, []int64{1, 40}, []int64{valueOf(t, s, space, 2), valueOf(t, s, space, 4)}, "a bulk Put replaces without ordering")
+
+	long := record.Key(nil, []record.Value{record.StringValue("a key longer than fifteen bytes")})
+	longVal := func() int64 {
+		vals, _, err := s.Lookup(ctx, space, [][]byte{long}, nil)
+		require.NoError(t, err)
+		if vals[0] == nil {
+			return -1
+		}
+		out := make([]record.Value, 1)
+		require.NoError(t, record.DecodeInto(vals[0], []int{0}, out))
+		return out[0].I
+	}
+	require.Equal(t, int64(-1), longVal())
+	e := cacheEntry(sc, 0, 50)
+	e.Key = long
+	require.NoError(t, s.Upsert(ctx, space, []record.Entry{e}, false))
+	require.Equal(t, int64(50), longVal(), "a long key, cached absent, then written")
+	require.Equal(t, int64(50), longVal())
+
+	require.NoError(t, s.DeleteSpace(ctx, space))
+	require.Equal(t, []int64{-1, -1}, []int64{valueOf(t, s, space, 1), valueOf(t, s, space, 4)}, "a deleted space")
+	require.Equal(t, int64(-1), longVal())
+	require.NoError(t, s.Upsert(ctx, space, []record.Entry{cacheEntry(sc, 1, 3)}, false))
+	require.Equal(t, int64(3), valueOf(t, s, space, 1), "written again after the delete")
+	require.NoError(t, s.DeleteSpace(ctx, space))
+	require.Zero(t, s.cache.size(), "a deleted space frees its memory")
+}
+
+// TestCacheIsBounded: a cache smaller than the space holds at most its limit, and every lookup still answers
+// from bbolt what the cache does not hold.
+func TestCacheIsBounded(t *testing.T) {
+	ctx := context.Background()
+	const limit = 8 << 10
+	s, err := OpenCache(filepath.Join(t.TempDir(), "store.db"), limit)
+	require.NoError(t, err)
+	defer s.Close()
+	sc := cacheSchema()
+	var entries []record.Entry
+	for i := int64(0); i < 2000; i++ {
+		entries = append(entries, cacheEntry(sc, i, i+1))
+	}
+	require.NoError(t, s.Put(ctx, "dev/big", entries))
+	for round := 0; round < 2; round++ {
+		for i := int64(0); i < 2000; i += 7 {
+			require.Equal(t, i+1, valueOf(t, s, "dev/big", i))
+		}
+		require.LessOrEqual(t, s.cache.size(), int64(limit))
+		require.Positive(t, s.cache.size())
+	}
+}
+
+// TestCacheReadersSeeCommitOrder: while one writer upserts ever newer values of a key and bulk-Puts another,
+// concurrent readers never see a value older than one they saw before, and once a write returned, every lookup
+// sees it (or a newer one). Run with -race.
+func TestCacheReadersSeeCommitOrder(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "store.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	sc := cacheSchema()
+	const space = "dev/v"
+	require.NoError(t, s.Upsert(ctx, space, []record.Entry{cacheEntry(sc, 1, 0), cacheEntry(sc, 2, 0)}, false))
+	const writes = 300
+	var done sync.WaitGroup
+	stop := make(chan struct{})
+	errc := make(chan error, 8)
+	for r := 0; r < 4; r++ {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			last := [3]int64{}
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for _, id := range []int64{1, 2} {
+					v, err := lookupValue(s, space, id)
+					if err != nil {
+						errc <- err
+						return
+					}
+					if v < last[id] {
+						errc <- fmt.Errorf("key %d: read %d after %d", id, v, last[id])
+						return
+					}
+					last[id] = v
+				}
+			}
+		}()
+	}
+	for n := int64(1); n <= writes; n++ {
+		require.NoError(t, s.Upsert(ctx, space, []record.Entry{cacheEntry(sc, 1, n)}, false))
+		require.GreaterOrEqual(t, valueOf(t, s, space, 1), n, "after write %d returned", n)
+		require.NoError(t, s.Put(ctx, space, []record.Entry{cacheEntry(sc, 2, n)}))
+		require.Equal(t, n, valueOf(t, s, space, 2), "after Put %d returned", n)
+	}
+	close(stop)
+	done.Wait()
+	close(errc)
+	for err := range errc {
+		t.Error(err)
+	}
+}
