@@ -17,16 +17,7 @@ import (
 func TestPushOfflineToAggregatedView(t *testing.T) {
 	f := newFixture(t, feastapi.Options{})
 	f.createUserStats(t)
-	d, err := features.Parse("features/a.yaml", []byte(strings.Replace(defs, "feature_services:", `  - name: user_spend
-    entities: [user]
-    source: {table: clean.user_stats}
-    event_time: event_ts
-    created_time: created_ts
-    ttl: 0
-    online: true
-    features:
-      - {name: total_7d, type: double, aggregation: {function: sum, column: total, window: 7d}}
-feature_services:`, 1)))
+	d, err := features.Parse("features/a.yaml", []byte(aggDefs))
 	require.NoError(t, err)
 	_, err = f.reg.Apply(f.ctx, "dev", d, "ann")
 	require.NoError(t, err)

@@ -11,8 +11,8 @@ import (
 
 // TestDatasetProdExportAndRebuildSeeReleasesOnly: in prod, `dataset export` reads only a build a release pins:
 // a staged build is not exported (by default or by --version), the released version is; and the same build
-// command on the same release gives the same rows even after newer staged writes to the view's table.
-// (Without --version, export takes the released build too: TestDatasetProdExportDefaultIsTheReleasedBuild.)
+// command on the same release gives the same rows even after newer staged writes to the view's table. Without
+// --version, export takes the latest released build while a newer one is staged.
 func TestDatasetProdExportAndRebuildSeeReleasesOnly(t *testing.T) {
 	c := featureProject(t)
 	c.ok("table", "import", "--env", "prod", "clean.users", c.file("users.csv", featureUsersCSV), "--force")
@@ -37,10 +37,12 @@ func TestDatasetProdExportAndRebuildSeeReleasesOnly(t *testing.T) {
 	// Newer staged rows of the view's table, and a staged rebuild that reads the same release.
 	c.ok("table", "import", "--env", "prod", "clean.users", c.file("leak.csv", strings.ReplaceAll(featureUsersCSV, "3.25,de", "99,LEAKED")), "--force")
 	build("train")
-	c.ok("dataset", "export", "train", "--env", "prod", "--out", out, "--format", "csv", "--version", "1")
-	again, err := os.ReadFile(out)
-	require.NoError(t, err)
-	require.Equal(t, string(released), string(again), "the released version 1")
+	for _, version := range [][]string{nil, {"--version", "1"}} { // without --version: the latest released build
+		c.ok(append([]string{"dataset", "export", "train", "--env", "prod", "--out", out, "--format", "csv"}, version...)...)
+		again, err := os.ReadFile(out)
+		require.NoError(t, err)
+		require.Equal(t, string(released), string(again), "the released version 1, not the staged version 2 (%v)", version)
+	}
 	require.Contains(t, c.fail(exitNotFound, "dataset", "export", "train", "--env", "prod", "--out", out, "--version", "2"), "train")
 	c.ok("release", "publish", "--env", "prod", "datasets.train")
 	c.ok("dataset", "export", "train", "--env", "prod", "--out", out, "--format", "csv")
