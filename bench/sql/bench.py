@@ -3,7 +3,8 @@ clients notebooks use, and prints a table with the ratio Strata/PostgreSQL (time
 
     python bench/sql/bench.py --pg DSN --strata DSN [--rows 1000000] [--agg-rows 10000000] [--runs 2]
 
-bench/sql/bench.sh starts both servers and calls this. Loads are not timed. Each bulk read is the best of --runs.
+bench/sql/bench.sh starts both servers and calls this. Loads are not timed. Each bulk read and the aggregate is
+the best of --runs rounds, PostgreSQL's and Strata's runs alternating within each round.
 Before the timed runs over a table, each side reads it once untimed; Strata's side then runs the query until the
 server reports (SHOW strata.hot_tables) that it holds the table in memory, as it does for any table read again
 that fits under engine.hot_table_bytes (default 1/8 of RAM) — the copy is made in the background on second use.
@@ -79,6 +80,27 @@ def best(fn, runs):
         fn()
         times.append(time.perf_counter() - t0)
     return min(times)
+
+
+def best_interleaved(fns, runs):
+    """Best time of each side's fn over runs rounds, the sides alternating within each round (PostgreSQL first in
+    even rounds, Strata first in odd ones), so a change in the machine's load falls on both. A side whose fn
+    raises is reported as failing, not hidden."""
+    times = {side: [] for side in fns}
+    failed = {}
+    order = list(fns)
+    for r in range(runs):
+        for side in (order if r % 2 == 0 else order[::-1]):
+            if side in failed:
+                continue
+            t0 = time.perf_counter()
+            try:
+                fns[side]()
+            except Exception as e:
+                failed[side] = "fails: " + type(e).__name__
+                continue
+            times[side].append(time.perf_counter() - t0)
+    return {side: failed.get(side) or min(times[side]) for side in fns}
 
 
 def psycopg_pandas(dsn, table, binary):
@@ -182,17 +204,11 @@ def main():
         print(f"| {name} | {fmt(pg) if isinstance(pg, float) else pg} | {fmt(st) if isinstance(st, float) else st} | {ratio} |", flush=True)
 
     for name, make in cases:
-        res = {}
-        for side, (dsn, t, _) in sides.items():
-            try:
-                res[side] = best(make(dsn, t), a.runs)
-            except Exception as e:  # a client that cannot run against a side is reported, not hidden
-                res[side] = "fails: " + type(e).__name__
+        res = best_interleaved({side: make(dsn, t) for side, (dsn, t, _) in sides.items()}, a.runs)
         row(name, res["postgres"], res["strata"])
-    res = {}
     for side, (dsn, _, t10) in sides.items():
         reads[side] = warm(dsn, side == "strata", AGG.format(t=t10))
-        res[side] = best(aggregate(dsn, t10), a.runs)
+    res = best_interleaved({side: aggregate(dsn, t10) for side, (dsn, _, t10) in sides.items()}, a.runs)
     row(f"aggregate over {a.agg_rows:,} rows (GROUP BY, 1,000 groups; Strata from {reads['strata']})",
         res["postgres"], res["strata"])
     pq = {}
