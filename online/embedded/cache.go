@@ -22,14 +22,18 @@ const DefaultCacheBytes = 128 << 20
 // bbolt (which switches from old to new at the commit), and once it has returned no lookup sees an older value:
 // readers see each key's values in the order they were committed, as with bbolt alone.
 //
-// Memory is bounded by limit (approximate: keys, values and a per-entry overhead): when it is reached, misses
-// are read from bbolt and not added; a deleted space frees its share.
+// Memory is bounded by limit (approximate: keys, values and a per-entry overhead): when an addition would pass
+// it, every space's cache is emptied (and its generation raised, so no lookup under way adds what it read before)
+// and fills again with what lookups read next. So keys read often come back at once, and a stream of other keys
+// — absent ones included, which a client can ask for without end — cannot keep them out for good (with
+// additions refused once full, such a stream left every later lookup to bbolt). A deleted space frees its share.
 type cache struct {
 	mu      sync.RWMutex
 	spaces  map[string]*spaceCache
 	writing map[string]int // writes running per space
 	used    int64
 	limit   int64
+	resets  int // times the limit emptied the cache
 }
 
 // spaceCache is one space's cached values (nil: the key is absent in the store). Keys of up to 15 bytes (an
@@ -171,11 +175,23 @@ func (c *cache) put(space string, sc *spaceCache, gen uint64, keys, vals [][]byt
 		}
 		size := cost(len(keys[i]), vals[i])
 		if c.used+size > c.limit {
+			c.reset()
 			return
 		}
 		sc.store(keys[i], bytes.Clone(vals[i])) // nil stays nil
 		c.used += size
 	}
+}
+
+// reset empties every space's cache and raises its generation (c.mu held).
+func (c *cache) reset() {
+	c.used = 0
+	for space, sc := range c.spaces {
+		sc.small, sc.vals = map[smallKey][]byte{}, map[string][]byte{}
+		sc.gen++
+		c.used += spaceOverhead + int64(len(space))
+	}
+	c.resets++
 }
 
 // beginWrite drops the keys a write to space will write and stops additions to the space until endWrite.

@@ -118,6 +118,40 @@ func TestCacheIsBounded(t *testing.T) {
 	}
 }
 
+// TestCacheFloodDoesNotKeepHotKeysOut: lookups of ever new absent keys (which a client may send without end)
+// fill the cache to its limit; it is then emptied and fills again, so a key read often is served from memory
+// again right after, and the memory stays bounded.
+func TestCacheFloodDoesNotKeepHotKeysOut(t *testing.T) {
+	ctx := context.Background()
+	const limit = 8 << 10
+	s, err := OpenCache(filepath.Join(t.TempDir(), "store.db"), limit)
+	require.NoError(t, err)
+	defer s.Close()
+	sc := cacheSchema()
+	require.NoError(t, s.Put(ctx, "dev/hot", []record.Entry{cacheEntry(sc, 1, 2)}))
+	cached := func() bool {
+		s.cache.mu.RLock()
+		defer s.cache.mu.RUnlock()
+		c := s.cache.spaces["dev/hot"]
+		if c == nil {
+			return false
+		}
+		_, ok := c.load(record.Key(nil, []record.Value{record.IntValue(1)}))
+		return ok
+	}
+	for round := 0; round < 3; round++ {
+		before := s.cache.resets
+		for i := int64(1_000_000 * (round + 1)); s.cache.resets == before && i < int64(1_000_000*(round+1)+5000); i++ {
+			require.Equal(t, int64(-1), valueOf(t, s, "dev/flood", i)) // absent keys until the cache is emptied
+			require.LessOrEqual(t, s.cache.size(), int64(limit))
+		}
+		require.Greater(t, s.cache.resets, before, "5,000 absent keys (~500 KB of entries) filled an 8 KiB cache")
+		require.False(t, cached(), "the cache was emptied")
+		require.Equal(t, int64(2), valueOf(t, s, "dev/hot", 1))
+		require.True(t, cached(), "read again, the hot key is back in memory (round %d)", round)
+	}
+}
+
 // TestCacheReadersSeeCommitOrder: while one writer upserts ever newer values of a key and bulk-Puts another,
 // concurrent readers never see a value older than one they saw before, and once a write returned, every lookup
 // sees it (or a newer one). Run with -race.
