@@ -110,19 +110,28 @@ type instance struct {
 // grammar (quoted values, spaces around names), so one instance reference names the same instance and key space
 // online as in a dataset build, a service or a materialisation. feature is "" for every feature.
 //
-// A version pin (view@N) is refused: the online store holds the rows of the view's current definitions only
-// (a load serves its materialised table whatever version wrote it, and no older version's rows are kept), so a
-// pinned reference could not be answered as it asks; a dataset build reads pinned versions.
-func parseRef(ref string) (view string, params map[string]string, feature string, err error) {
+// A version pin (view@N) is answered only when N is the view's current version in cat: the online store holds
+// the rows of the view's current definitions only (a load serves its materialised table whatever version wrote
+// it, and no older version's rows are kept), so another pin could not be answered as it asks; a dataset build
+// reads pinned versions.
+func parseRef(cat *catalog, ref string) (view string, params map[string]string, feature string, err error) {
 	r, err := features.ParseServingRef(ref)
 	if err != nil {
 		// The caller wraps its own ErrInvalid: keep the message without the features package's.
 		return "", nil, "", errors.New(strings.TrimSuffix(err.Error(), ": "+features.ErrInvalid.Error()))
 	}
 	if pin := r.Version; pin > 0 {
-		r.Version = 0
-		return "", nil, "", fmt.Errorf("%q: online requests read the view's current version: write %s without @%d "+
-			"(a pinned version is read by `strata dataset build`)", ref, r.String(), pin)
+		if current, ok := cat.versions[r.View]; ok && current == int64(pin) {
+			r.Version = 0
+		} else {
+			r.Version = 0
+			now := ""
+			if ok {
+				now = fmt.Sprintf(" (its current version is %d)", current)
+			}
+			return "", nil, "", fmt.Errorf("%q: online requests read the view's current version%s: write %s without @%d "+
+				"(a pinned version is read by `strata dataset build`)", ref, now, r.String(), pin)
+		}
 	}
 	if r.Feature == "*" {
 		r.Feature = ""

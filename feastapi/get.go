@@ -291,7 +291,7 @@ func (s *Server) resolveShape(cat *catalog, env string, req *getRequest) (*shape
 	byRef := map[string]*instance{}
 	var unknownViews, offlineViews, unknownFeats, bad []string
 	for _, ref := range refs {
-		vname, params, feat, err := parseRef(ref)
+		vname, params, feat, err := parseRef(cat, ref)
 		if err != nil {
 			bad = append(bad, err.Error())
 			continue

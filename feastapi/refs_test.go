@@ -53,20 +53,25 @@ func quote(s string) string {
 	return string(append(b, '"'))
 }
 
-// TestOnlineRefsRefused: a version pin is refused online (the online store holds the current definitions'
-// rows only) with a 400 saying to drop it, and a malformed reference is a 400 naming it; a bare view and view:*
-// ask for every feature.
+// TestOnlineRefsRefused: a pin of the view's current version is served as the unpinned reference; another pin is
+// refused online (the online store holds the current definitions' rows only) with a 400 naming the current
+// version and saying to drop the pin; a malformed reference is a 400 naming it; a bare view and view:* ask for
+// every feature.
 func TestOnlineRefsRefused(t *testing.T) {
 	f := newFixture(t, feastapi.Options{})
 	f.userStats(t, "dev/user_stats", []any{1, now, nil, 2.5, "fr", 4})
+	status, body := f.post(t, "/get-online-features?env=dev", `{"features":["user_stats@1:total"],"entities":{"user_id":[1]}}`)
+	require.Equal(t, 200, status, body)
+	require.Contains(t, compact(t, body), `"feature_names":["user_id","total"]`, "the current version's pin")
 	for _, ref := range []string{"user_stats", "user_stats:*", " user_stats : * "} {
 		status, body := f.post(t, "/get-online-features?env=dev", `{"features":[`+quote(ref)+`],"entities":{"user_id":[1]}}`)
 		require.Equal(t, 200, status, "%s: %s", ref, body)
 		require.Contains(t, compact(t, body), `"feature_names":["user_id","total","country","n"]`, ref)
 	}
 	cases := []struct{ ref, want string }{
-		{"user_stats@1:total", `"user_stats@1:total": online requests read the view's current version: write user_stats:total without @1`},
+		{"user_stats@2:total", `"user_stats@2:total": online requests read the view's current version (its current version is 1): write user_stats:total without @2`},
 		{"orders_agg@2(min_amount='5'):n", "write orders_agg(min_amount=5):n without @2"},
+		{"nosuch@1:total", `"nosuch@1:total": online requests read the view's current version: write nosuch:total without @1`},
 		{"orders_agg(min_amount=50:n", `feature reference "orders_agg(min_amount=50:n"`},
 		{"orders_agg(min_amount='50):n", "unterminated quote"},
 		{"user_stats:total:n", `feature reference "user_stats:total:n": write view, view:feature or view(param=value):feature`},
