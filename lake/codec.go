@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 )
@@ -118,23 +119,25 @@ func nextCodec(current string, plain, packed int64) string {
 // left out too (the choice is a hint, never a reason to fail a write). Go's zstd (the sample's) gains less
 // than DuckDB's on near-random bytes (nothing against 8% on random doubles), so a table turns back from
 // uncompressed to zstd only when its data clearly compresses again: the choice does not flip back and forth.
-func zstdSizes(paths []string) (plain, packed int64) {
+// footers holds the footers already read of some of the files (the FileWriter's, read to commit them): those
+// are not read again.
+func zstdSizes(paths []string, footers map[string]*metadata.FileMetaData) (plain, packed int64) {
 	enc, err := compress.GetCodec(compress.Codecs.Zstd)
 	if err != nil {
 		return 0, 0
 	}
 	budget := int64(probeBytes)
 	for _, p := range paths {
-		rd, err := file.OpenParquetFile(p, false)
-		if err != nil {
-			continue
+		md := footers[p]
+		if md == nil {
+			rd, err := file.OpenParquetFile(p, false)
+			if err != nil {
+				continue
+			}
+			md = rd.MetaData()
+			_ = rd.Close()
 		}
-		md := rd.MetaData()
-		_ = rd.Close()
-		f, err := os.Open(p)
-		if err != nil {
-			continue
-		}
+		var f *os.File // opened at the first uncompressed chunk: zstd chunks' sizes are in the footer
 		for g := 0; g < md.NumRowGroups(); g++ {
 			rg := md.RowGroup(g)
 			for c := 0; c < rg.NumColumns(); c++ {
@@ -156,6 +159,12 @@ func zstdSizes(paths []string) (plain, packed int64) {
 					if n <= 0 {
 						continue
 					}
+					if f == nil {
+						if f, err = os.Open(p); err != nil {
+							f = nil
+							continue
+						}
+					}
 					buf := make([]byte, n)
 					// from the middle of the chunk: its start may be a dictionary page or a run unlike the rest
 					if _, err := f.ReadAt(buf, start+(size-n)/2); err != nil && err != io.EOF {
@@ -168,7 +177,9 @@ func zstdSizes(paths []string) (plain, packed int64) {
 				}
 			}
 		}
-		_ = f.Close()
+		if f != nil {
+			_ = f.Close()
+		}
 	}
 	return plain, packed
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/iceberg-go"
 	icebergio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
@@ -93,13 +94,20 @@ func (w *writer) writeExternal(ctx context.Context, t *table.Table, rdr array.Re
 // data location loc is uploaded there first.
 func (w *writer) dataFile(t *table.Table, path, loc string, local bool) (iceberg.DataFile, error) {
 	if local {
-		return dataFileOf(t, path, fileURL(path))
+		df, md, err := dataFileOf(t, path, fileURL(path))
+		if err == nil {
+			if w.footers == nil {
+				w.footers = map[string]*metadata.FileMetaData{}
+			}
+			w.footers[path] = md // chooseNextCodec reads the column chunks' sizes from it
+		}
+		return df, err
 	}
 	dst := loc + "/" + filepath.Base(path)
 	if err := upload(w.remote, path, dst); err != nil {
 		return nil, fmt.Errorf("upload to %s: %w", dst, err)
 	}
-	df, err := dataFileOf(t, path, dst)
+	df, _, err := dataFileOf(t, path, dst)
 	if err != nil {
 		_ = w.remote.Remove(dst)
 		return nil, err
@@ -193,24 +201,24 @@ func dataLocation(t *table.Table) string {
 
 // dataFileOf reads the footer of the local Parquet file at path and describes it as the data file of t at
 // location (where the file is, or was uploaded), with the statistics t's metrics properties ask for. Columns
-// are matched to t's schema by name path.
-func dataFileOf(t *table.Table, path, location string) (iceberg.DataFile, error) {
+// are matched to t's schema by name path. It returns the footer too.
+func dataFileOf(t *table.Table, path, location string) (iceberg.DataFile, *metadata.FileMetaData, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rd, err := file.OpenParquetFile(path, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	md := rd.MetaData()
 	if err := rd.Close(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if md == nil {
-		return nil, errors.New("no Parquet footer")
+		return nil, nil, errors.New("no Parquet footer")
 	}
-	return table.DataFileFromMetadata(table.DataFileArgs{
+	df, err := table.DataFileFromMetadata(table.DataFileArgs{
 		Schema:        t.Schema(),
 		Spec:          t.Spec(),
 		Format:        iceberg.ParquetFile,
@@ -222,4 +230,5 @@ func dataFileOf(t *table.Table, path, location string) (iceberg.DataFile, error)
 		Properties:    t.Properties(),
 		FormatVersion: t.Metadata().Version(),
 	})
+	return df, md, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"iter"
 	"maps"
 	"path/filepath"
@@ -230,9 +231,11 @@ type writer struct {
 	// replaceSchema makes the data's columns the table's schema (WriteOptions.ReplaceSchema).
 	replaceSchema bool
 	// codec is the table's codec setting (CodecKey); codec.codec is the codec of this write's files.
-	codec  codecSetting
-	files  []iceberg.DataFile
-	remote icebergio.WriteFileIO // set when the FileWriter's files were uploaded to a remote data location
+	codec codecSetting
+	files []iceberg.DataFile
+	// footers are the footers of the FileWriter's local files, read once to describe them (dataFileOf)
+	footers map[string]*metadata.FileMetaData
+	remote  icebergio.WriteFileIO // set when the FileWriter's files were uploaded to a remote data location
 }
 
 func (w *writer) run(ctx context.Context, t *table.Table, rdr array.RecordReader, props map[string]string) (*WriteResult, error) {
@@ -355,7 +358,7 @@ func (w *writer) chooseNextCodec(txn *table.Transaction) error {
 			paths = append(paths, p)
 		}
 	}
-	plain, packed := zstdSizes(paths)
+	plain, packed := zstdSizes(paths, w.footers)
 	next := nextCodec(w.codec.codec, plain, packed)
 	if next == w.codec.codec {
 		return nil
