@@ -185,11 +185,7 @@ func TestPushInFlightHoldsTheSwap(t *testing.T) {
 func TestPushOnLaggingReplicaIsKept(t *testing.T) {
 	for name, open := range stores(t) {
 		t.Run(name, func(t *testing.T) {
-			clk := &clock{t: now}
-			a := &feastapi.Syncer{Grace: time.Minute, Now: clk.now}
-			f := newFixture(t, feastapi.Options{Sync: a, Store: open(t)})
-			b := &feastapi.Syncer{Grace: time.Minute, Now: clk.now}
-			fb := f.replica(b, a)
+			_, a, b, f, fb := twoReplicas(t, open(t))
 			f.writeFeatureTable(t, "dev", "user_stats", []any{1, now.Add(-time.Hour), nil, 1.0, "fr", 1})
 			require.NoError(t, a.Sync(f.ctx, "dev"))
 			require.NoError(t, b.Sync(f.ctx, "dev"))

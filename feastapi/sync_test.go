@@ -226,6 +226,16 @@ func (f *fixture) replica(sync *feastapi.Syncer, first *feastapi.Syncer) *fixtur
 	return &g
 }
 
+// twoReplicas is a fixture whose syncer a serves from store, and a replica of it (syncer b, fixture fb) sharing
+// the store and its pointer records; both syncers keep superseded spaces for a minute of clk.
+func twoReplicas(t *testing.T, store online.Store) (clk *clock, a, b *feastapi.Syncer, f, fb *fixture) {
+	clk = &clock{t: now}
+	a = &feastapi.Syncer{Grace: time.Minute, Now: clk.now}
+	f = newFixture(t, feastapi.Options{Sync: a, Store: store})
+	b = &feastapi.Syncer{Grace: time.Minute, Now: clk.now}
+	return clk, a, b, f, f.replica(b, a)
+}
+
 // clock is a settable clock for grace periods.
 type clock struct{ t time.Time }
 
@@ -238,11 +248,7 @@ func (c *clock) now() time.Time { return c.t }
 func TestSyncReplicasFollowOnePointer(t *testing.T) {
 	for name, open := range stores(t) {
 		t.Run(name, func(t *testing.T) {
-			clk := &clock{t: now}
-			a := &feastapi.Syncer{Grace: time.Minute, Now: clk.now}
-			f := newFixture(t, feastapi.Options{Sync: a, Store: open(t)})
-			b := &feastapi.Syncer{Grace: time.Minute, Now: clk.now}
-			fb := f.replica(b, a)
+			clk, a, b, f, fb := twoReplicas(t, open(t))
 
 			s1 := f.writeFeatureTable(t, "dev", "user_stats", []any{1, now, nil, 1.0, "fr", 1})
 			require.NoError(t, a.Sync(f.ctx, "dev"))
