@@ -35,6 +35,14 @@ func lookupValue(s *Store, space string, id int64) (int64, error) {
 	return out[0].I, err
 }
 
+// openCached opens a store with the default cache, closed when the test ends, and the schema of cacheEntry.
+func openCached(t *testing.T) (*Store, *record.Schema) {
+	s, err := Open(filepath.Join(t.TempDir(), "store.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s, cacheSchema()
+}
+
 func cacheSchema() *record.Schema {
 	return record.NewSchema([]record.Field{{Name: "v", Kind: record.Int64}})
 }
@@ -44,10 +52,7 @@ func cacheSchema() *record.Schema {
 // after it — is seen by the next lookup; lookups of cached keys start no bbolt transaction.
 func TestCacheFollowsEveryWrite(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "store.db"))
-	require.NoError(t, err)
-	defer s.Close()
-	sc := cacheSchema()
+	s, sc := openCached(t)
 	const space = "dev/v"
 	require.NoError(t, s.Upsert(ctx, space, []record.Entry{cacheEntry(sc, 1, 10), cacheEntry(sc, 2, 20)}, false))
 	require.Equal(t, []int64{10, 20, -1}, []int64{valueOf(t, s, space, 1), valueOf(t, s, space, 2), valueOf(t, s, space, 3)})
@@ -157,10 +162,7 @@ func TestCacheFloodDoesNotKeepHotKeysOut(t *testing.T) {
 // sees it (or a newer one). Run with -race.
 func TestCacheReadersSeeCommitOrder(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "store.db"))
-	require.NoError(t, err)
-	defer s.Close()
-	sc := cacheSchema()
+	s, sc := openCached(t)
 	const space = "dev/v"
 	require.NoError(t, s.Upsert(ctx, space, []record.Entry{cacheEntry(sc, 1, 0), cacheEntry(sc, 2, 0)}, false))
 	const writes = 300
