@@ -239,14 +239,15 @@ func (cu *cursor) setFormats(codes []int16) error {
 	if cu.from != nil {
 		return cu.setFetchFormats(codes)
 	}
-	if len(codes) == 0 || cu.res == nil || cu.copy != nil {
+	schema := cu.resultSchema()
+	if len(codes) == 0 || schema == nil || cu.copy != nil {
 		return nil
 	}
 	if len(codes) != 1 && len(codes) != len(cu.fields) {
 		return fmt.Errorf("bind message has %d result formats but the query has %d columns: %w", len(codes), len(cu.fields), &stateError{state: "08P01"})
 	}
 	cu.formats = make([]int16, len(cu.fields))
-	for i, f := range cu.res.Schema().Fields() {
+	for i, f := range schema.Fields() {
 		code := codes[0]
 		if len(codes) > 1 {
 			code = codes[i]
@@ -269,10 +270,10 @@ func (cu *cursor) setFormats(codes []int16) error {
 // Bind, which override the declared cursor's (BINARY or not), as in PostgreSQL.
 func (cu *cursor) setFetchFormats(codes []int16) error {
 	under := cu.from
-	if len(codes) == 0 || cu.fields == nil || under.res == nil {
+	if len(codes) == 0 || cu.fields == nil || under.resultSchema() == nil {
 		return nil
 	}
-	probe := &cursor{fields: append([]pgproto3.FieldDescription(nil), under.fields...), res: under.res,
+	probe := &cursor{fields: append([]pgproto3.FieldDescription(nil), under.fields...), schema: under.resultSchema(),
 		hints: under.hints, loc: under.loc}
 	if err := probe.setFormats(codes); err != nil {
 		return err

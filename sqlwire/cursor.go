@@ -21,6 +21,7 @@ type cursor struct {
 	static [][][]byte
 
 	res     *engine.Result
+	schema  *arrow.Schema  // res's, kept once its rows ended and it was closed (endRows)
 	hints   []string       // res.ColumnHints()
 	loc     *time.Location // the session's TimeZone
 	encs    []colEncoder   // of the current batch
@@ -164,11 +165,15 @@ func (cu *cursor) stream(c *conn, max int64) (more bool, err error) {
 					return false, connErr{err}
 				}
 			}
+			if cu.res == nil { // its rows ended before: a finished portal executed again
+				return false, nil
+			}
 			if !cu.res.Next() {
 				cu.batch = nil
 				if err := cu.res.Err(); err != nil {
 					return false, err
 				}
+				cu.endRows()
 				return false, nil
 			}
 			cu.batch, cu.row = cu.res.RecordBatch(), 0
@@ -205,6 +210,23 @@ func (cu *cursor) colOpts(j int) colOpts {
 		o.hint = cu.hints[j]
 	}
 	return o
+}
+
+// endRows closes the result once its rows ended, so that its engine database goes back to the pool now and
+// not when the portal closes: a client may keep a finished portal open until it leaves (ADBC ends a session
+// inside its transaction), and a result closed after its session's context was cancelled counts as
+// interrupted, which retires the database and with it the in-memory copies of its tables.
+func (cu *cursor) endRows() {
+	cu.schema = cu.res.Schema()
+	cu.close()
+}
+
+// resultSchema is the engine result's schema, also after endRows; nil for a cursor without one.
+func (cu *cursor) resultSchema() *arrow.Schema {
+	if cu.res != nil {
+		return cu.res.Schema()
+	}
+	return cu.schema
 }
 
 func (cu *cursor) close() {
