@@ -26,7 +26,9 @@ import bench  # noqa: E402  (bench/sql/bench.py: the data and the clients)
 
 CLIENTS = [
     ("COPY BINARY raw (psycopg 3)", bench.copy_binary),
+    ("psycopg 3 text → pandas", lambda d, t: bench.psycopg_pandas(d, t, False)),
     ("psycopg 3 binary → pandas", lambda d, t: bench.psycopg_pandas(d, t, True)),
+    ("SQLAlchemy read_sql", bench.sqlalchemy_read_sql),
     ("connectorx → polars", lambda d, t: bench.polars_engine(d, t, "connectorx")),
     ("ADBC → polars", lambda d, t: bench.polars_engine(d, t, "adbc")),
 ]
