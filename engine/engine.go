@@ -147,7 +147,9 @@ func (e *Engine) Close() error {
 // memory back to the system piece by piece: ~50 ms after a 1M-row training-set build (244 madvise calls),
 // which a process that exits next gains nothing from. Nothing the engine wrote for a caller is lost: a
 // FileWriter's files are complete and moved out of the temporary directory before its call returns.
-// Results still open must not be read afterwards. In a process that goes on (tests, a server), use Close.
+// A database still closing in the background (its result closed just before) may lose its spill files under
+// its destructor, which tolerates that. Results still open must not be read afterwards. In a process that goes
+// on (tests, a server), use Close; Close after CloseForExit frees the databases.
 func (e *Engine) CloseForExit() error {
 	e.mu.Lock()
 	e.closed = true

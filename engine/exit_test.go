@@ -52,3 +52,28 @@ func TestCloseForExitRemovesScratch(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, entries)
 }
+
+// TestCloseForExitWhileASpilledDatabaseCloses: right after a result that spilled is closed, its database is
+// still closing in the background when CloseForExit removes the spill files its destructor is about to delete
+// (the log shows how many were left each time): the process must not abort (DuckDB's destructor tolerates the
+// files being gone) and nothing may be left. Repeated, since it is a race.
+func TestCloseForExitWhileASpilledDatabaseCloses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for range 5 {
+		tmp := t.TempDir()
+		e, err := New(Options{TempDir: tmp, MemoryLimit: "64MB", Threads: 1, Spares: -1})
+		require.NoError(t, err)
+		res, err := e.Query(ctx, "SELECT i, repeat('x', 100) || i AS s FROM range(3000000) t(i) ORDER BY s DESC", nil)
+		require.NoError(t, err)
+		require.True(t, res.Next())
+		require.NoError(t, res.Close()) // the database closes in the background, deleting its spill files
+		files, _ := filepath.Glob(filepath.Join(tmp, scratch.Folder, "*", "q-*", "*"))
+		t.Logf("spill files left when CloseForExit starts: %d", len(files))
+		require.NoError(t, e.CloseForExit())
+		entries, err := os.ReadDir(tmp)
+		require.NoError(t, err)
+		require.Empty(t, entries)
+		require.NoError(t, e.Close())
+	}
+}
