@@ -129,9 +129,15 @@ type Online struct {
 	// Backend is "embedded" (a file on local disk, no server) or "redis".
 	Backend string `yaml:"backend"`
 	// Path is the embedded store's file; empty = <data_dir>/online.db.
-	Path  string      `yaml:"path"`
-	Redis OnlineRedis `yaml:"redis"`
+	Path string `yaml:"path"`
+	// CacheBytes bounds the embedded store's in-memory cache of the rows lookups read (least recently used
+	// ones are evicted first, approximately); 0 turns it off.
+	CacheBytes int64       `yaml:"cache_bytes"`
+	Redis      OnlineRedis `yaml:"redis"`
 }
+
+// DefaultOnlineCacheBytes is online.cache_bytes when unset: 128 MiB.
+const DefaultOnlineCacheBytes = 128 << 20
 
 // OnlineRedis configures the Redis online store.
 type OnlineRedis struct {
@@ -179,7 +185,7 @@ func Default(dir string) *Config {
 			WriteTimeout: 30 * time.Second, MaxStreams: 8, ShutdownTimeout: 30 * time.Second},
 		SQLWire: SQLWire{Addr: "127.0.0.1:5433", MaxMessage: 16 << 20},
 		Auth:    Auth{ScramIterations: 4096, CacheTTL: 2 * time.Second},
-		Online:  Online{Backend: "embedded", Redis: OnlineRedis{Prefix: "strata:"}},
+		Online:  Online{Backend: "embedded", CacheBytes: DefaultOnlineCacheBytes, Redis: OnlineRedis{Prefix: "strata:"}},
 		Serving: Serving{Env: "prod", MaxEntities: 1000, MaxBodyBytes: 16 << 20, DefinitionsTTL: 5 * time.Second},
 		Log:     Log{Level: "info", Format: "text"},
 		Dir:     dir,
@@ -323,6 +329,9 @@ func (c *Config) resolve() {
 }
 
 func (o Online) problems() []string {
+	if o.CacheBytes < 0 {
+		return []string{fmt.Sprintf("online.cache_bytes: %d is negative: give the cache's size in bytes (default %d = 128 MiB), or 0 to turn it off", o.CacheBytes, DefaultOnlineCacheBytes)}
+	}
 	switch o.Backend {
 	case "embedded":
 	case "redis":

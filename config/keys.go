@@ -241,6 +241,7 @@ artifacts:
 online:                      # online feature store
   backend: embedded          # embedded (a file, no server) or redis
   path: ""                   # embedded: "" = <data_dir>/online.db
+  cache_bytes: 134217728     # embedded: memory for rows read (least recently used evicted first); 0 = off
   redis:
     addr: ""                 # redis: host:port or redis://[:password@]host:port/db
     prefix: "strata:"        # every key starts with it

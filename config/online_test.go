@@ -17,7 +17,8 @@ func TestOnlineServingKeys(t *testing.T) {
 	dir := t.TempDir()
 	c, err := config.Load(dir, "", nil)
 	require.NoError(t, err)
-	require.Equal(t, config.Online{Backend: "embedded", Path: filepath.Join(dir, "strata-data", "online.db"), Redis: config.OnlineRedis{Prefix: "strata:"}}, c.Online)
+	require.Equal(t, config.Online{Backend: "embedded", Path: filepath.Join(dir, "strata-data", "online.db"), CacheBytes: 128 << 20,
+		Redis: config.OnlineRedis{Prefix: "strata:"}}, c.Online)
 	require.Equal(t, config.Serving{Env: "prod", MaxEntities: 1000, MaxBodyBytes: 16 << 20, DefinitionsTTL: 5 * time.Second}, c.Serving)
 
 	dir = write(t, "online:\n  backend: redis\n  redis:\n    addr: 127.0.0.1:6380\nserving:\n  env: dev\n  max_entities: 50\n")
@@ -31,6 +32,8 @@ func TestOnlineServingKeys(t *testing.T) {
 	for _, tc := range []struct{ body, want string }{
 		{"online:\n  backend: memcached\n", `online.backend: "memcached" is not one of embedded, redis`},
 		{"online:\n  backend: redis\n", "online.redis.addr: must be set"},
+		{"online:\n  cache_bytes: -1\n", "online.cache_bytes: -1 is negative: give the cache's size in bytes (default 134217728 = 128 MiB), or 0 to turn it off"},
+		{"online:\n  cache_bytes: 128MiB\n", "line 2: cannot unmarshal !!str `128MiB` into int64"},
 		{"serving:\n  max_entities: 0\n", "serving.max_entities: must be ≥ 1"},
 		{"serving:\n  max_body_bytes: 10\n", "serving.max_body_bytes: must be ≥ 1024"},
 		{"serving:\n  definitions_ttl: 0s\n", "serving.definitions_ttl: must be positive"},
@@ -61,4 +64,28 @@ func TestServingSyncInterval(t *testing.T) {
 	c, err = config.Load(dir, "", []string{"STRATA_SERVING_SYNC_INTERVAL=3s"})
 	require.NoError(t, err)
 	require.Equal(t, 3*time.Second, c.Serving.Sync())
+}
+
+// online.cache_bytes: 128 MiB unless set, 0 (off) and sizes taken from the file or STRATA_ONLINE_CACHE_BYTES.
+func TestOnlineCacheBytes(t *testing.T) {
+	for _, tc := range []struct {
+		body, env string
+		want      int64
+	}{
+		{"", "", 128 << 20},
+		{"online:\n  cache_bytes: 0\n", "", 0},
+		{"online:\n  cache_bytes: 1048576\n", "", 1 << 20},
+		{"online:\n  cache_bytes: 1048576\n", "STRATA_ONLINE_CACHE_BYTES=0", 0},
+		{"", "STRATA_ONLINE_CACHE_BYTES=4096", 4096},
+	} {
+		var environ []string
+		if tc.env != "" {
+			environ = []string{tc.env}
+		}
+		c, err := config.Load(write(t, tc.body), "", environ)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, c.Online.CacheBytes, "%q %q", tc.body, tc.env)
+	}
+	_, err := config.Load(write(t, ""), "", []string{"STRATA_ONLINE_CACHE_BYTES=lots"})
+	require.ErrorContains(t, err, "STRATA_ONLINE_CACHE_BYTES")
 }

@@ -14,6 +14,9 @@ type Options struct {
 	Backend string
 	// Path is the embedded store's file.
 	Path string
+	// CacheBytes bounds the embedded store's cache of rows read (0: no cache; embedded.DefaultCacheBytes is
+	// the configuration's default).
+	CacheBytes int64
 	// RedisAddr is host:port or a redis:// URL; RedisPrefix starts every key.
 	RedisAddr, RedisPrefix string
 }
@@ -25,7 +28,7 @@ func Open(ctx context.Context, o Options) (Store, error) {
 		if o.Path == "" {
 			return nil, fmt.Errorf("online.path: the embedded online store needs a file path: %w", ErrInvalid)
 		}
-		b, err := embedded.Open(o.Path)
+		b, err := embedded.OpenCache(o.Path, o.CacheBytes)
 		if err != nil {
 			return nil, fmt.Errorf("%v: %w", err, ErrUnavailable)
 		}

@@ -47,6 +47,17 @@ func MkdirTemp(root, pattern string) (dir string, done func(), err error) {
 	}, nil
 }
 
+// RemoveOwn removes this process's scratch folder below root, with every folder MkdirTemp made there that is
+// still present, and root/.strata-scratch once it is empty. It is for a process about to exit whose scratch
+// users are done but were not closed (DuckDB databases left to the process's exit): what they kept on disk goes
+// now instead of waiting for the next process's Sweep. A missing folder is no error.
+func RemoveOwn(root string) error {
+	base := filepath.Join(root, Folder)
+	err := os.RemoveAll(filepath.Join(base, self.name()))
+	_ = os.Remove(base) // fails while another process has scratch there
+	return err
+}
+
 // Sweep removes the scratch folders below root of processes of this host that are no longer running, and
 // returns their paths. A missing root/.strata-scratch is no error.
 func Sweep(root string) ([]string, error) {

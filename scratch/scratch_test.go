@@ -78,3 +78,31 @@ func TestParseOwner(t *testing.T) {
 		require.False(t, ok, bad)
 	}
 }
+
+// TestRemoveOwnRemovesOnlyThisProcesssFolder: RemoveOwn removes every folder this process made below root,
+// files and all, whether their done ran or not, and keeps other processes' folders (and .strata-scratch
+// with them); with none left, .strata-scratch goes too.
+func TestRemoveOwnRemovesOnlyThisProcesssFolder(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	a, _, err := MkdirTemp(root, "q-")
+	require.NoError(t, err)
+	b, doneB, err := MkdirTemp(root, "q-")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(a, "spill.tmp"), []byte("x"), 0o600))
+	other := filepath.Join(root, Folder, owner{host: "elsewhere", pid: 1, start: 1}.name())
+	require.NoError(t, os.MkdirAll(other, 0o700))
+
+	require.NoError(t, RemoveOwn(root))
+	require.NoDirExists(t, a)
+	require.NoDirExists(t, b)
+	require.NoDirExists(t, filepath.Join(root, Folder, self.name()))
+	require.DirExists(t, other, "another host's scratch is not this process's")
+	doneB() // a done after RemoveOwn is harmless
+
+	require.NoError(t, os.RemoveAll(other))
+	require.NoError(t, RemoveOwn(root), "nothing to remove is no error")
+	entries, err := os.ReadDir(root)
+	require.NoError(t, err)
+	require.Empty(t, entries)
+}

@@ -43,6 +43,10 @@ type app struct {
 	envs *envs.Service
 	eng  *engine.Engine
 	weng *engine.Engine // writes data files when the command has no engine of its own (engineFiles)
+
+	// exitAfter says the process exits once the command returns (main, not an in-process test run): the
+	// engines are then ended with CloseForExit, which leaves their DuckDB databases to the exit.
+	exitAfter bool
 }
 
 func newApp(stdout, stderr io.Writer, environ []string) *app {
@@ -162,11 +166,15 @@ func (f engineFiles) WriteParquet(ctx context.Context, rdr array.RecordReader, d
 }
 
 func (a *app) close() {
+	closeEngine := (*engine.Engine).Close
+	if a.exitAfter {
+		closeEngine = (*engine.Engine).CloseForExit
+	}
 	if a.eng != nil {
-		_ = a.eng.Close()
+		_ = closeEngine(a.eng)
 	}
 	if a.weng != nil {
-		_ = a.weng.Close()
+		_ = closeEngine(a.weng)
 	}
 	if a.db != nil {
 		_ = a.db.Close()

@@ -17,7 +17,9 @@ import (
 func main() {
 	restoreGC() // first: the collector was off while the packages initialised (startgc.go)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Environ())
+	a := newApp(os.Stdout, os.Stderr, os.Environ())
+	a.exitAfter = true // the process exits next: its engines' databases are left to the exit (CloseForExit)
+	code := a.execute(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)
 }

@@ -26,7 +26,7 @@ import (
 )
 
 func (a *app) serveCmd() *cobra.Command {
-	var addr, dataDir, cpuProfile string
+	var addr, dataDir, cpuProfile, tracePath string
 	var withDemo, allowRemote bool
 	c := &cobra.Command{
 		Use:   "serve",
@@ -56,6 +56,11 @@ func (a *app) serveCmd() *cobra.Command {
 				return err
 			}
 			defer stopProfile() // written when the server stops (SIGINT, SIGTERM)
+			stopTrace, err := startTrace(tracePath)
+			if err != nil {
+				return err
+			}
+			defer stopTrace()
 			// Listen first: a refused or busy address fails before the stores are opened and the demo loaded.
 			ln, err := a.listen(cfg.Server, log)
 			if err != nil {
@@ -125,6 +130,8 @@ func (a *app) serveCmd() *cobra.Command {
 	c.Flags().BoolVar(&withDemo, "demo", false, "load the demo dataset into dev and prod if it is not there yet")
 	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the server's run to this file when it stops (go tool pprof)")
 	_ = c.Flags().MarkHidden("cpuprofile")
+	c.Flags().StringVar(&tracePath, "trace", "", "write an execution trace of the server's run to this file (go tool trace)")
+	_ = c.Flags().MarkHidden("trace")
 	return c
 }
 

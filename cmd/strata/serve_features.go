@@ -51,5 +51,5 @@ func onlineFreshness(store online.Store, syncer *feastapi.Syncer) api.Freshness 
 
 // onlineOptions maps the online.* keys to the store factory's options.
 func onlineOptions(c config.Online) online.Options {
-	return online.Options{Backend: c.Backend, Path: c.Path, RedisAddr: c.Redis.Addr, RedisPrefix: c.Redis.Prefix}
+	return online.Options{Backend: c.Backend, Path: c.Path, CacheBytes: c.CacheBytes, RedisAddr: c.Redis.Addr, RedisPrefix: c.Redis.Prefix}
 }

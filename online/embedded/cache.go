@@ -2,10 +2,14 @@ package embedded
 
 import (
 	"bytes"
+	"encoding/binary"
 	"sync"
+	"sync/atomic"
+
+	"github.com/strata-data/strata/online/record"
 )
 
-// DefaultCacheBytes bounds the memory of the value cache Open puts in front of bbolt.
+// DefaultCacheBytes bounds the memory of the value cache Open puts in front of bbolt (config online.cache_bytes).
 const DefaultCacheBytes = 128 << 20
 
 // cache keeps the values lookups read, per key space, in memory: a lookup whose keys are all cached opens no
@@ -22,27 +26,60 @@ const DefaultCacheBytes = 128 << 20
 // bbolt (which switches from old to new at the commit), and once it has returned no lookup sees an older value:
 // readers see each key's values in the order they were committed, as with bbolt alone.
 //
-// Memory is bounded by limit (approximate: keys, values and a per-entry overhead): when an addition would pass
-// it, every space's cache is emptied (and its generation raised, so no lookup under way adds what it read before)
-// and fills again with what lookups read next. So keys read often come back at once, and a stream of other keys
-// — absent ones included, which a client can ask for without end — cannot keep them out for good (with
-// additions refused once full, such a stream left every later lookup to bbolt). A deleted space frees its share.
+// Memory is bounded by limit (approximate: keys, values and a per-entry overhead). When an addition would pass
+// it, entries are evicted by CLOCK (second chance): every entry has a slot on a ring and a reference bit that a
+// lookup hitting it sets (a load, and a store only when the bit was clear: hot entries cost readers no writes
+// to shared memory); the hand sweeps the ring, clears set bits and evicts the first entry whose bit is clear.
+// New entries start with a clear bit, so a stream of keys read once — absent ones included, which a client can
+// ask for without end — evicts its own kind, and keys read again between two passes of the hand stay. Eviction
+// changes no stored value, so lookups under way may still add what they read. A deleted space frees its share.
 type cache struct {
 	mu      sync.RWMutex
 	spaces  map[string]*spaceCache
 	writing map[string]int // writes running per space
 	used    int64
 	limit   int64
-	resets  int // times the limit emptied the cache
+	// The CLOCK ring: slots[i] is an entry's key (sc nil: free, its index on free), refs[i] its reference bit
+	// (set by readers under mu.RLock, atomically).
+	slots     []slot
+	refs      []uint32
+	free      []int32
+	hand      int
+	evictions int // entries evicted to make room
 }
 
-// spaceCache is one space's cached values (nil: the key is absent in the store). Keys of up to 15 bytes (an
-// integer key is 9) are held in the map's own slots (small), so a lookup compares them without reading memory
-// elsewhere: with string keys, each lookup also waited for its key's bytes (profile: 8% of a 100×50 request).
+// slot is a cached entry's place on the CLOCK ring: which space and key it is, what it accounts for.
+type slot struct {
+	sc    *spaceCache // nil: free
+	small smallKey
+	long  string // the key, when longer than a smallKey holds
+	cost  int64
+}
+
+// spaceCache is one space's cached values (val nil: the key is absent in the store). Keys of up to 15 bytes are
+// held in the map's own slots (small), so a lookup compares them without reading memory elsewhere: with string
+// keys, each lookup also waited for its key's bytes (profile: 8% of a 100×50 request). A single integer join
+// key (9 bytes: its kind, then the value) is a uint64 key (ints): Go's maps hash and compare those fastest,
+// and the slots are smaller.
 type spaceCache struct {
 	gen   uint64
-	small map[smallKey][]byte
-	vals  map[string][]byte // longer keys
+	ints  map[uint64]entry
+	small map[smallKey]entry
+	vals  map[string]entry // longer keys
+}
+
+// intKey returns the value of a key made of one integer.
+func intKey(k []byte) (uint64, bool) {
+	if len(k) == 9 && k[0] == byte(record.Int64) {
+		return binary.LittleEndian.Uint64(k[1:]), true
+	}
+	return 0, false
+}
+
+// entry is a cached value and its slot on the ring.
+type entry struct {
+	val  []byte
+	slot int32
 }
 
 // smallKey is a key of up to 15 bytes, then its length.
@@ -58,24 +95,28 @@ func toSmall(k []byte) (smallKey, bool) {
 	return sk, true
 }
 
-func (sc *spaceCache) load(k []byte) ([]byte, bool) {
-	if sk, ok := toSmall(k); ok {
-		v, ok := sc.small[sk]
-		return v, ok
-	}
-	v, ok := sc.vals[string(k)]
-	return v, ok
+func newSpaceCache() *spaceCache {
+	return &spaceCache{ints: map[uint64]entry{}, small: map[smallKey]entry{}, vals: map[string]entry{}}
 }
 
-func (sc *spaceCache) store(k, v []byte) {
-	if sk, ok := toSmall(k); ok {
-		sc.small[sk] = v
-		return
+func (sc *spaceCache) load(k []byte) (entry, bool) {
+	if u, ok := intKey(k); ok {
+		e, ok := sc.ints[u]
+		return e, ok
 	}
-	sc.vals[string(k)] = v
+	if sk, ok := toSmall(k); ok {
+		e, ok := sc.small[sk]
+		return e, ok
+	}
+	e, ok := sc.vals[string(k)]
+	return e, ok
 }
 
 func (sc *spaceCache) drop(k []byte) {
+	if u, ok := intKey(k); ok {
+		delete(sc.ints, u)
+		return
+	}
 	if sk, ok := toSmall(k); ok {
 		delete(sc.small, sk)
 		return
@@ -83,27 +124,15 @@ func (sc *spaceCache) drop(k []byte) {
 	delete(sc.vals, string(k))
 }
 
-func (sc *spaceCache) len() int { return len(sc.small) + len(sc.vals) }
-
-// cost is what the space's cached values account for.
-func (sc *spaceCache) cost() int64 {
-	var n int64
-	for k, v := range sc.small {
-		n += cost(int(k[len(k)-1]), v)
-	}
-	for k, v := range sc.vals {
-		n += cost(len(k), v)
-	}
-	return n
-}
+func (sc *spaceCache) len() int { return len(sc.ints) + len(sc.small) + len(sc.vals) }
 
 // cost is what a cached value of a key of keyLen bytes accounts for.
 func cost(keyLen int, val []byte) int64 { return int64(keyLen+len(val)) + entryOverhead }
 
-// entryOverhead approximates what a cached entry costs beyond its key and value bytes: the map slot, the
-// string and slice headers, allocation rounding.
+// entryOverhead approximates what a cached entry costs beyond its key and value bytes: the map slot, its ring
+// slot and reference bit, the slice headers, allocation rounding.
 const (
-	entryOverhead = 96
+	entryOverhead = 160
 	spaceOverhead = 256
 )
 
@@ -125,8 +154,11 @@ func (c *cache) get(space string, keys, vals [][]byte, miss []int) (sc *spaceCac
 	}
 	gen = sc.gen
 	for i, k := range keys {
-		if v, ok := sc.load(k); ok {
-			vals[i] = v
+		if e, ok := sc.load(k); ok {
+			vals[i] = e.val
+			if r := &c.refs[e.slot]; atomic.LoadUint32(r) == 0 {
+				atomic.StoreUint32(r, 1)
+			}
 		} else {
 			miss = append(miss, i)
 		}
@@ -142,24 +174,27 @@ func appendAll(miss []int, n int) []int {
 	return miss
 }
 
-// create makes the space's cache (nil when the memory limit is reached); its generation starts at 0.
+// create makes the space's cache, evicting entries of others to make room (nil when it cannot); its generation
+// starts at 0.
 func (c *cache) create(space string) *spaceCache {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if sc := c.spaces[space]; sc != nil {
 		return nil // created meanwhile: its generation is unknown to the caller, which adds nothing this time
 	}
-	if c.writing[space] > 0 || c.used+spaceOverhead > c.limit {
+	size := spaceOverhead + int64(len(space))
+	if c.writing[space] > 0 || !c.makeRoom(size) {
 		return nil
 	}
-	sc := &spaceCache{small: map[smallKey][]byte{}, vals: map[string][]byte{}}
+	sc := newSpaceCache()
 	c.spaces[space] = sc
-	c.used += spaceOverhead + int64(len(space))
+	c.used += size
 	return sc
 }
 
 // put adds the values read for keys[miss[...]] (vals[i], nil when absent) if no write to the space has happened
-// since get returned gen, within the memory limit. The values are copied (the caller's may be reused).
+// since get returned gen, evicting others to stay within the memory limit. The values are copied (the caller's
+// may be reused).
 func (c *cache) put(space string, sc *spaceCache, gen uint64, keys, vals [][]byte, miss []int) {
 	if sc == nil || len(miss) == 0 {
 		return
@@ -174,24 +209,83 @@ func (c *cache) put(space string, sc *spaceCache, gen uint64, keys, vals [][]byt
 			continue
 		}
 		size := cost(len(keys[i]), vals[i])
-		if c.used+size > c.limit {
-			c.reset()
-			return
+		if !c.makeRoom(size) {
+			continue // larger than what eviction can free
 		}
-		sc.store(keys[i], bytes.Clone(vals[i])) // nil stays nil
-		c.used += size
+		c.add(sc, keys[i], bytes.Clone(vals[i]), size) // nil stays nil
 	}
 }
 
-// reset empties every space's cache and raises its generation (c.mu held).
-func (c *cache) reset() {
-	c.used = 0
-	for space, sc := range c.spaces {
-		sc.small, sc.vals = map[smallKey][]byte{}, map[string][]byte{}
-		sc.gen++
-		c.used += spaceOverhead + int64(len(space))
+// add caches val under key k of sc in a free slot, its reference bit clear (c.mu held, room made).
+func (c *cache) add(sc *spaceCache, k, val []byte, size int64) {
+	var i int32
+	if n := len(c.free); n > 0 {
+		i, c.free = c.free[n-1], c.free[:n-1]
+	} else {
+		i = int32(len(c.slots))
+		c.slots, c.refs = append(c.slots, slot{}), append(c.refs, 0)
 	}
-	c.resets++
+	s := &c.slots[i]
+	*s = slot{sc: sc, cost: size}
+	atomic.StoreUint32(&c.refs[i], 0)
+	e := entry{val: val, slot: i}
+	if u, ok := intKey(k); ok {
+		s.small, _ = toSmall(k)
+		sc.ints[u] = e
+	} else if sk, ok := toSmall(k); ok {
+		s.small = sk
+		sc.small[sk] = e
+	} else {
+		s.long = string(k)
+		sc.vals[s.long] = e
+	}
+	c.used += size
+}
+
+// makeRoom evicts entries until size more bytes fit within the limit; false when they cannot (c.mu held).
+func (c *cache) makeRoom(size int64) bool {
+	for c.used+size > c.limit {
+		if !c.evict() {
+			return false
+		}
+	}
+	return true
+}
+
+// evict moves the hand around the ring, clearing reference bits, until it evicts an entry whose bit was clear:
+// at most two turns. False when nothing is cached (c.mu held).
+func (c *cache) evict() bool {
+	for n := 0; n < 2*len(c.slots); n++ {
+		if c.hand >= len(c.slots) {
+			c.hand = 0
+		}
+		i := c.hand
+		c.hand++
+		s := &c.slots[i]
+		if s.sc == nil {
+			continue
+		}
+		if atomic.LoadUint32(&c.refs[i]) != 0 {
+			atomic.StoreUint32(&c.refs[i], 0)
+			continue
+		}
+		if s.long != "" {
+			delete(s.sc.vals, s.long)
+		} else {
+			s.sc.drop(s.small[:s.small[len(s.small)-1]])
+		}
+		c.release(int32(i))
+		c.evictions++
+		return true
+	}
+	return false
+}
+
+// release frees slot i and the memory its entry accounted for (its map entry already deleted; c.mu held).
+func (c *cache) release(i int32) {
+	c.used -= c.slots[i].cost
+	c.slots[i] = slot{}
+	c.free = append(c.free, i)
 }
 
 // beginWrite drops the keys a write to space will write and stops additions to the space until endWrite.
@@ -208,9 +302,9 @@ func (c *cache) beginWrite(space string, keys func(yield func([]byte) bool)) {
 		return
 	}
 	for k := range keys {
-		if v, ok := sc.load(k); ok {
-			c.used -= cost(len(k), v)
+		if e, ok := sc.load(k); ok {
 			sc.drop(k)
+			c.release(e.slot)
 		}
 	}
 }
@@ -236,7 +330,15 @@ func (c *cache) beginDelete(space string) {
 	if sc == nil {
 		return
 	}
-	c.used -= sc.cost()
+	for _, e := range sc.ints {
+		c.release(e.slot)
+	}
+	for _, e := range sc.small {
+		c.release(e.slot)
+	}
+	for _, e := range sc.vals {
+		c.release(e.slot)
+	}
 	c.used -= spaceOverhead + int64(len(space))
 	sc.gen++
 	delete(c.spaces, space)

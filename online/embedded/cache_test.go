@@ -124,37 +124,103 @@ func TestCacheIsBounded(t *testing.T) {
 }
 
 // TestCacheFloodDoesNotKeepHotKeysOut: lookups of ever new absent keys (which a client may send without end)
-// fill the cache to its limit; it is then emptied and fills again, so a key read often is served from memory
-// again right after, and the memory stays bounded.
+// fill the cache to its limit and then evict one another: keys read again between them stay in memory all
+// along, a key no longer read is evicted, and read once more it is back in memory. The memory stays bounded.
 func TestCacheFloodDoesNotKeepHotKeysOut(t *testing.T) {
 	ctx := context.Background()
-	const limit = 8 << 10
+	const limit = 8 << 10 // ~45 entries of this schema
 	s, err := OpenCache(filepath.Join(t.TempDir(), "store.db"), limit)
 	require.NoError(t, err)
 	defer s.Close()
 	sc := cacheSchema()
-	require.NoError(t, s.Put(ctx, "dev/hot", []record.Entry{cacheEntry(sc, 1, 2)}))
-	cached := func() bool {
+	const hot = 10
+	var rows []record.Entry
+	for id := int64(0); id <= hot; id++ {
+		rows = append(rows, cacheEntry(sc, id, id+100))
+	}
+	require.NoError(t, s.Put(ctx, "dev/hot", rows))
+	cached := func(id int64) bool {
 		s.cache.mu.RLock()
 		defer s.cache.mu.RUnlock()
 		c := s.cache.spaces["dev/hot"]
 		if c == nil {
 			return false
 		}
-		_, ok := c.load(record.Key(nil, []record.Value{record.IntValue(1)}))
+		_, ok := c.load(record.Key(nil, []record.Value{record.IntValue(id)}))
 		return ok
 	}
-	for round := 0; round < 3; round++ {
-		before := s.cache.resets
-		for i := int64(1_000_000 * (round + 1)); s.cache.resets == before && i < int64(1_000_000*(round+1)+5000); i++ {
-			require.Equal(t, int64(-1), valueOf(t, s, "dev/flood", i)) // absent keys until the cache is emptied
+	flood := int64(1_000_000)
+	for round := 0; round < 100; round++ {
+		for id := int64(0); id < hot; id++ { // key hot (the 11th) is read once, before the flood
+			if round > 0 {
+				require.True(t, cached(id), "hot key %d was evicted before round %d", id, round)
+			}
+			require.Equal(t, id+100, valueOf(t, s, "dev/hot", id))
+		}
+		if round == 0 {
+			require.Equal(t, int64(hot+100), valueOf(t, s, "dev/hot", hot))
+		}
+		for i := 0; i < 10; i++ {
+			flood++
+			require.Equal(t, int64(-1), valueOf(t, s, "dev/flood", flood))
 			require.LessOrEqual(t, s.cache.size(), int64(limit))
 		}
-		require.Greater(t, s.cache.resets, before, "5,000 absent keys (~500 KB of entries) filled an 8 KiB cache")
-		require.False(t, cached(), "the cache was emptied")
-		require.Equal(t, int64(2), valueOf(t, s, "dev/hot", 1))
-		require.True(t, cached(), "read again, the hot key is back in memory (round %d)", round)
 	}
+	require.Greater(t, s.cache.evictions, 900, "1,000 absent keys (~180 KB of entries) went through an 8 KiB cache")
+	require.False(t, cached(hot), "a key read once was evicted by the flood")
+	require.Equal(t, int64(hot+100), valueOf(t, s, "dev/hot", hot))
+	require.True(t, cached(hot), "read again, it is back in memory")
+}
+
+// TestCacheEvictsColdestFirst: in a full cache, an addition evicts an entry not read since the hand last
+// passed, never one read since; the ring reuses freed slots, so its length stays that of the most entries held.
+func TestCacheEvictsColdestFirst(t *testing.T) {
+	ctx := context.Background()
+	const limit = 4 << 10
+	s, err := OpenCache(filepath.Join(t.TempDir(), "store.db"), limit)
+	require.NoError(t, err)
+	defer s.Close()
+	sc := cacheSchema()
+	var rows []record.Entry
+	for id := int64(0); id < 1000; id++ {
+		rows = append(rows, cacheEntry(sc, id, id))
+	}
+	require.NoError(t, s.Put(ctx, "dev/v", rows))
+	inCache := func() map[int64]bool {
+		s.cache.mu.RLock()
+		defer s.cache.mu.RUnlock()
+		out := map[int64]bool{}
+		for id := int64(0); id < 1000; id++ {
+			if _, ok := s.cache.spaces["dev/v"].load(record.Key(nil, []record.Value{record.IntValue(id)})); ok {
+				out[id] = true
+			}
+		}
+		return out
+	}
+	id := int64(0)
+	for s.cache.evictions == 0 { // fill the cache
+		require.Equal(t, id, valueOf(t, s, "dev/v", id))
+		id++
+	}
+	held := len(inCache())
+	require.Greater(t, held, 10)
+	for k := int64(0); k < 5; k++ { // read 5 of the cached keys again
+		require.Equal(t, k, valueOf(t, s, "dev/v", k))
+	}
+	for n := 0; n < 3*held; n++ { // three times the cache's worth of new keys
+		require.Equal(t, id, valueOf(t, s, "dev/v", id))
+		id++
+		for k := int64(0); k < 5; k++ {
+			require.Equal(t, k, valueOf(t, s, "dev/v", k))
+		}
+	}
+	got := inCache()
+	for k := int64(0); k < 5; k++ {
+		require.True(t, got[k], "key %d, read between additions, was evicted", k)
+	}
+	require.False(t, got[5], "key 5, read once, was not evicted")
+	require.LessOrEqual(t, len(s.cache.slots), held+1, "freed slots are reused")
+	require.LessOrEqual(t, s.cache.size(), int64(limit))
 }
 
 // TestCacheReadersSeeCommitOrder: while one writer upserts ever newer values of a key and bulk-Puts another,

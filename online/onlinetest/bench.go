@@ -15,7 +15,8 @@ import (
 
 // Bench measures a store: a bulk write of 10,000 entities × 50 float features (WriteLatest, newer wins; and Fill,
 // the fresh-space bulk path), then Get of 1 and of 100 random
-// entities × 50 features. Backends call it from their Benchmark functions.
+// entities × 50 features, as typed values (Get) and as JSON texts (GetJSON, serving's read). Backends call it
+// from their Benchmark functions.
 func Bench(b *testing.B, s online.Store) {
 	const n = 10000
 	fields := []arrow.Field{keyID, {Name: "event_ts", Type: ts}}
@@ -62,6 +63,21 @@ func Bench(b *testing.B, s online.Store) {
 					ents[e] = []online.Value{record.IntValue(int64(rand.IntN(n)))}
 				}
 				got, err := s.Get(ctx, "dev/w0", ents, feats)
+				if err != nil || !got[0].Found {
+					b.Fatal(err, got)
+				}
+			}
+		})
+		// Serving's read: the rows' JSON texts into a Buffer kept from call to call.
+		b.Run(fmt.Sprintf("getjson%dx50", batch), func(b *testing.B) {
+			ents := make([][]online.Value, batch)
+			var buf online.Buffer
+			for i := 0; i < b.N; i++ {
+				for e := range ents {
+					ents[e] = []online.Value{record.IntValue(int64(rand.IntN(n)))}
+				}
+				buf.Reset()
+				got, err := s.GetJSON(ctx, "dev/w0", ents, feats, &buf)
 				if err != nil || !got[0].Found {
 					b.Fatal(err, got)
 				}
