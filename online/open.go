@@ -14,11 +14,22 @@ type Options struct {
 	Backend string
 	// Path is the embedded store's file.
 	Path string
-	// CacheBytes bounds the embedded store's cache of rows read (0: no cache; embedded.DefaultCacheBytes is
-	// the configuration's default).
+	// CacheBytes bounds the embedded store's cache of rows read: 0 is embedded.DefaultCacheBytes (the
+	// configuration's default), a negative value turns the cache off.
 	CacheBytes int64
 	// RedisAddr is host:port or a redis:// URL; RedisPrefix starts every key.
 	RedisAddr, RedisPrefix string
+}
+
+// embeddedCacheBytes is the size of the embedded store's cache: the default for 0, none for a negative value.
+func (o Options) embeddedCacheBytes() int64 {
+	switch {
+	case o.CacheBytes == 0:
+		return embedded.DefaultCacheBytes
+	case o.CacheBytes < 0:
+		return 0
+	}
+	return o.CacheBytes
 }
 
 // Open opens the configured store.
@@ -28,7 +39,7 @@ func Open(ctx context.Context, o Options) (Store, error) {
 		if o.Path == "" {
 			return nil, fmt.Errorf("online.path: the embedded online store needs a file path: %w", ErrInvalid)
 		}
-		b, err := embedded.OpenCache(o.Path, o.CacheBytes)
+		b, err := embedded.OpenCache(o.Path, o.embeddedCacheBytes())
 		if err != nil {
 			return nil, fmt.Errorf("%v: %w", err, ErrUnavailable)
 		}

@@ -51,5 +51,9 @@ func onlineFreshness(store online.Store, syncer *feastapi.Syncer) api.Freshness 
 
 // onlineOptions maps the online.* keys to the store factory's options.
 func onlineOptions(c config.Online) online.Options {
-	return online.Options{Backend: c.Backend, Path: c.Path, CacheBytes: c.CacheBytes, RedisAddr: c.Redis.Addr, RedisPrefix: c.Redis.Prefix}
+	cache := c.CacheBytes
+	if cache == 0 { // online.cache_bytes: 0 turns the cache off, which online.Options says with a negative size
+		cache = -1
+	}
+	return online.Options{Backend: c.Backend, Path: c.Path, CacheBytes: cache, RedisAddr: c.Redis.Addr, RedisPrefix: c.Redis.Prefix}
 }

@@ -10,7 +10,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/strata-data/strata/config"
 	"github.com/strata-data/strata/internal/testenv"
+	"github.com/strata-data/strata/online/embedded"
 )
 
 func (p *serverProc) post(t *testing.T, path, body string) (int, string) {
@@ -115,4 +117,13 @@ func onlineBackends(t *testing.T) []onlineBackend {
 		{"redis", []string{"STRATA_ONLINE_BACKEND=redis", "STRATA_ONLINE_REDIS_ADDR=" + testenv.RedisAddr(t),
 			"STRATA_ONLINE_REDIS_PREFIX=e2e-" + strings.ReplaceAll(t.Name(), "/", "-") + ":"}},
 	}
+}
+
+// TestOnlineOptionsCacheBytes: online.cache_bytes reaches the store factory as its size, and its 0 ("off") as
+// the factory's negative size (the factory's 0 is the default).
+func TestOnlineOptionsCacheBytes(t *testing.T) {
+	require.Equal(t, int64(4096), onlineOptions(config.Online{CacheBytes: 4096}).CacheBytes)
+	require.Negative(t, onlineOptions(config.Online{CacheBytes: 0}).CacheBytes)
+	require.Equal(t, int64(config.DefaultOnlineCacheBytes), onlineOptions(config.Default(t.TempDir()).Online).CacheBytes)
+	require.Equal(t, int64(config.DefaultOnlineCacheBytes), int64(embedded.DefaultCacheBytes), "the configuration's default is the store's")
 }
