@@ -92,7 +92,7 @@ func (a *app) moveRunCmd() *cobra.Command {
 				return err
 			}
 			d.Progress = func(rows func() int64) func() { return a.progress("moving "+spec.Name, rows) }
-			stop, err := startProfiles(cpuProfile, memProfile)
+			stop, err := startProfiles(cpuProfile, memProfile, "")
 			if err != nil {
 				return err
 			}

@@ -51,16 +51,11 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			log := a.logger()
 			defer tuneGC(log)()
-			stopProfile, err := startProfiles(cpuProfile, "")
+			stopProfile, err := startProfiles(cpuProfile, "", tracePath)
 			if err != nil {
 				return err
 			}
 			defer stopProfile() // written when the server stops (SIGINT, SIGTERM)
-			stopTrace, err := startTrace(tracePath)
-			if err != nil {
-				return err
-			}
-			defer stopTrace()
 			// Listen first: a refused or busy address fails before the stores are opened and the demo loaded.
 			ln, err := a.listen(cfg.Server, log)
 			if err != nil {
