@@ -121,12 +121,7 @@ func New(opts Options) (*Engine, error) {
 // Close stops the Engine from starting new work and closes its spare databases. Results and readers
 // already returned stay valid until they are closed. Close is idempotent.
 func (e *Engine) Close() error {
-	e.mu.Lock()
-	e.closed = true
-	e.mu.Unlock()
-	e.loadCancel()
-	e.loads.Wait()
-	e.refills.Wait()
+	e.stopWork()
 	var errs []error
 	errs = append(errs, e.drainPool())
 	e.retiring.Wait()
@@ -151,13 +146,19 @@ func (e *Engine) Close() error {
 // its destructor, which tolerates that. Results still open must not be read afterwards. In a process that goes
 // on (tests, a server), use Close; Close after CloseForExit frees the databases.
 func (e *Engine) CloseForExit() error {
+	e.stopWork() // a spare being opened makes its temporary directory first: it is waited for
+	return scratch.RemoveOwn(e.opts.TempDir)
+}
+
+// stopWork is where Close and CloseForExit begin: new calls fail with ErrClosed, the in-memory copies being
+// loaded are cancelled and waited for, and so are the spares being opened.
+func (e *Engine) stopWork() {
 	e.mu.Lock()
 	e.closed = true
 	e.mu.Unlock()
 	e.loadCancel()
 	e.loads.Wait()
-	e.refills.Wait() // a spare being opened makes its temporary directory first
-	return scratch.RemoveOwn(e.opts.TempDir)
+	e.refills.Wait()
 }
 
 // open returns a fresh DuckDB database for one call, tied to ctx: a spare if one is ready.
