@@ -5,6 +5,7 @@ The server binary is $STRATA_BIN if set, else built once from this checkout (go 
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -24,12 +25,35 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _binary(tmp: Path) -> str:
+_TEMP_DIRS = []
+
+
+def temp_dir(prefix: str) -> Path:
+    """A new directory under the system's temporary folder, removed when the test session ends (servers and
+    built binaries are ~200 MB each: left behind, repeated runs fill the disk). STRATA_KEEP_TEST_DIRS=1 keeps
+    them for a post-mortem."""
+    d = Path(tempfile.mkdtemp(prefix=prefix))
+    _TEMP_DIRS.append(d)
+    return d
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # Runs after the session-scoped fixtures' teardown has stopped every server.
+    if os.environ.get("STRATA_KEEP_TEST_DIRS"):
+        return
+    for d in _TEMP_DIRS:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _binary() -> str:
+    """$STRATA_BIN, or this checkout built once per session into a directory of its own."""
     if os.environ.get("STRATA_BIN"):
         return os.environ["STRATA_BIN"]
-    out = tmp / "strata"
-    subprocess.run(["go", "build", "-tags", "duckdb_arrow", "-o", str(out), "./cmd/strata"], cwd=ROOT, check=True)
-    return str(out)
+    if "bin" not in _BUILT:
+        out = temp_dir("strata-bin-") / "strata"
+        subprocess.run(["go", "build", "-tags", "duckdb_arrow", "-o", str(out), "./cmd/strata"], cwd=ROOT, check=True)
+        _BUILT["bin"] = str(out)
+    return _BUILT["bin"]
 
 
 _BUILT = {}
@@ -65,10 +89,8 @@ class Server:
 # Every test runs against a server on each metadata database: SQLite (the default) and PostgreSQL.
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def server(request):
-    tmp = Path(tempfile.mkdtemp(prefix="strata-mlflow-"))
-    if "bin" not in _BUILT:
-        _BUILT["bin"] = _binary(tmp)
-    binary = _BUILT["bin"]
+    tmp = temp_dir("strata-mlflow-")
+    binary = _binary()
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("STRATA_")}

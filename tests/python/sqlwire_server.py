@@ -7,13 +7,13 @@ CREATE TABLE ... AS in dev (the wire's own write path), then read back by each r
 import os
 import socket
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from conftest import _binary, temp_dir
+
 
 # clean.typed: one row of values, one of NULLs, one of edge cases; clean.big: 100,000 rows; clean.arrays: list
 # columns with NULL elements, an empty list and a NULL list.
@@ -51,11 +51,8 @@ class Wire:
 
 @pytest.fixture(scope="session")
 def wire():
-    tmp = Path(tempfile.mkdtemp(prefix="strata-wire-"))
-    binary = os.environ.get("STRATA_BIN")
-    if not binary:
-        binary = str(tmp / "strata")
-        subprocess.run(["go", "build", "-tags", "duckdb_arrow", "-o", binary, "./cmd/strata"], cwd=ROOT, check=True)
+    tmp = temp_dir("strata-wire-")
+    binary = _binary()
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STRATA_")}
     env["STRATA_SQLWIRE_ADDR"] = f"127.0.0.1:{port}"

@@ -5,7 +5,6 @@ has users. This module starts its own server: the session one has no users (and 
 import json
 import os
 import subprocess
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -16,15 +15,13 @@ import requests
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from conftest import _BUILT, _binary, _free_port, _fresh_postgres_dsn
+from conftest import _binary, temp_dir, _free_port, _fresh_postgres_dsn
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def secured(request):
-    tmp = Path(tempfile.mkdtemp(prefix="strata-auth-"))
-    if "bin" not in _BUILT:
-        _BUILT["bin"] = _binary(tmp)
-    binary = _BUILT["bin"]
+    tmp = temp_dir("strata-auth-")
+    binary = _binary()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STRATA_", "MLFLOW_TRACKING_"))}
     env["STRATA_DATA_DIR"] = str(tmp / "data")
     if request.param == "postgres":

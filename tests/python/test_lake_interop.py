@@ -2,24 +2,18 @@
 database whose catalog_name is the environment, so no export step stands between Strata and other engines."""
 import os
 import subprocess
-import tempfile
 import pathlib
 
 import pytest
 from pyiceberg.catalog.sql import SqlCatalog
 
+from conftest import _binary
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
-_BIN = {}
 
 
 def strata_bin():
-    if os.environ.get("STRATA_BIN"):
-        return os.environ["STRATA_BIN"]
-    if "path" not in _BIN:
-        out = pathlib.Path(tempfile.mkdtemp()) / "strata"
-        subprocess.run(["go", "build", "-tags", "duckdb_arrow", "-o", str(out), "./cmd/strata"], cwd=REPO, check=True)
-        _BIN["path"] = str(out)
-    return _BIN["path"]
+    return _binary()
 
 
 def strata(project, *args, env=None):

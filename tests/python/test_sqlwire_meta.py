@@ -4,7 +4,6 @@ Each check is an exact value: what the same client reports for the same table on
 
 import os
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -12,20 +11,18 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from conftest import _BUILT, _binary, _free_port
+from conftest import _binary, temp_dir, _free_port
 
 
 @pytest.fixture(scope="module")
 def pg_url():
-    tmp = Path(tempfile.mkdtemp(prefix="strata-sqlwire-"))
-    if "bin" not in _BUILT:
-        _BUILT["bin"] = _binary(tmp)
+    tmp = temp_dir("strata-sqlwire-")
     port, sql_port = _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STRATA_")}
     env["STRATA_SQLWIRE_ADDR"] = f"127.0.0.1:{sql_port}"
     log = open(tmp / "server.log", "wb")
     proc = subprocess.Popen(
-        [_BUILT["bin"], "serve", "--demo", "--data-dir", str(tmp / "data"), "--addr", f"127.0.0.1:{port}"],
+        [_binary(), "serve", "--demo", "--data-dir", str(tmp / "data"), "--addr", f"127.0.0.1:{port}"],
         cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"postgresql+psycopg://analyst@127.0.0.1:{sql_port}"

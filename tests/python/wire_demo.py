@@ -11,13 +11,12 @@ holds clean.typed, written through the endpoint itself (CREATE TABLE ... AS), so
 
 import os
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import _BUILT, _binary, _free_port
+from conftest import _binary, temp_dir, _free_port
 
 TYPED_SQL = """CREATE TABLE clean.typed AS SELECT * FROM (VALUES
     (1::INTEGER, 7::SMALLINT, 9007199254740992::BIGINT, 1.5::DOUBLE, 12.345::DECIMAL(10,3), 'Zoë ✓ 日本',
@@ -37,15 +36,13 @@ class DemoWire:
 
 @pytest.fixture(scope="session")
 def demo_wire():
-    tmp = Path(tempfile.mkdtemp(prefix="strata-wire-demo-"))
-    if "bin" not in _BUILT:
-        _BUILT["bin"] = _binary(tmp)
+    tmp = temp_dir("strata-wire-demo-")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STRATA_")}
     env["STRATA_SQLWIRE_ADDR"] = f"127.0.0.1:{port}"
     log = open(tmp / "server.log", "wb")
     proc = subprocess.Popen(
-        [_BUILT["bin"], "serve", "--demo", "--data-dir", str(tmp / "data"), "--addr", f"127.0.0.1:{_free_port()}"],
+        [_binary(), "serve", "--demo", "--data-dir", str(tmp / "data"), "--addr", f"127.0.0.1:{_free_port()}"],
         cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     import psycopg
