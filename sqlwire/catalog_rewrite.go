@@ -2,6 +2,8 @@ package sqlwire
 
 import (
 	"strings"
+
+	"github.com/strata-data/strata/lakesql"
 )
 
 // catalog queries are rewritten token by token into SQL DuckDB runs over the emulated catalog: a lexer, not a
@@ -67,15 +69,15 @@ func lex(sql string) []tok {
 			}
 			kind = tkSpace
 		case strings.HasPrefix(sql[i:], "/*"):
-			i, kind = skipBlockComment(sql, i), tkSpace
+			i, kind = lakesql.SkipBlockComment(sql, i), tkSpace
 		case c == '\'':
-			i, kind = skipQuoted(sql, i, '\''), tkString
+			i, kind = lakesql.SkipQuoted(sql, i, '\''), tkString
 		case (c == 'E' || c == 'e') && i+1 < len(sql) && sql[i+1] == '\'':
-			i, kind = skipQuoted(sql, i+1, '\''), tkString
+			i, kind = lakesql.SkipQuoted(sql, i+1, '\''), tkString
 		case c == '"':
-			i, kind = skipQuoted(sql, i, '"'), tkQIdent
-		case c == '$' && dollarTag(sql[i:]) != "":
-			tag := dollarTag(sql[i:])
+			i, kind = lakesql.SkipQuoted(sql, i, '"'), tkQIdent
+		case c == '$' && lakesql.DollarTag(sql[i:]) != "":
+			tag := lakesql.DollarTag(sql[i:])
 			if j := strings.Index(sql[i+len(tag):], tag); j >= 0 {
 				i += len(tag) + j + len(tag)
 			} else {
