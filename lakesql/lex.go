@@ -5,9 +5,27 @@ import "strings"
 // Scan walks sql outside string literals, quoted identifiers, dollar-quoted strings and comments, calling
 // visit with the byte offset of every byte of plain SQL. It is a lexer, not a parser: enough to split a
 // multi-statement query on ';', find the first keyword and count $n parameters.
-func Scan(sql string, visit func(i int)) {
+func Scan(sql string, visit func(i int)) { walk(sql, visit, nil) }
+
+// StripComments returns sql with each comment replaced by a space; literals and quoted identifiers are kept
+// as they are.
+func StripComments(sql string) string {
+	var b strings.Builder
+	from := 0
+	walk(sql, func(int) {}, func(start, end int) {
+		b.WriteString(sql[from:start])
+		b.WriteByte(' ')
+		from = end
+	})
+	b.WriteString(sql[from:])
+	return b.String()
+}
+
+// walk calls visit for every byte of plain SQL and comment, if set, with the bounds of every comment.
+func walk(sql string, visit func(i int), comment func(start, end int)) {
 	for i := 0; i < len(sql); {
 		c := sql[i]
+		start := i
 		switch {
 		case c == '\'' || c == '"':
 			i = SkipQuoted(sql, i, c)
@@ -17,8 +35,14 @@ func Scan(sql string, visit func(i int)) {
 			} else {
 				i = len(sql)
 			}
+			if comment != nil {
+				comment(start, i)
+			}
 		case c == '/' && strings.HasPrefix(sql[i:], "/*"):
 			i = SkipBlockComment(sql, i)
+			if comment != nil {
+				comment(start, i)
+			}
 		case c == '$' && DollarTag(sql[i:]) != "":
 			tag := DollarTag(sql[i:])
 			if j := strings.Index(sql[i+len(tag):], tag); j >= 0 {
@@ -33,6 +57,7 @@ func Scan(sql string, visit func(i int)) {
 	}
 }
 
+// SkipQuoted returns the offset just past the literal or quoted identifier that opens at sql[i] == q.
 func SkipQuoted(sql string, i int, q byte) int {
 	// E'...' (backslash escapes) only when the E stands alone: DATE'...' or an identifier ending in e is a
 	// plain string, as DuckDB lexes it.
@@ -50,6 +75,7 @@ func SkipQuoted(sql string, i int, q byte) int {
 	return len(sql)
 }
 
+// SkipBlockComment returns the offset just past the (nested) block comment that opens at sql[i].
 func SkipBlockComment(sql string, i int) int {
 	depth := 0
 	for j := i; j+1 < len(sql); j++ {

@@ -38,9 +38,11 @@ type Write struct {
 }
 
 // ParseWrite recognises sql, one statement, as a lake write: CREATE [OR REPLACE] TABLE [IF NOT EXISTS]
-// zone.name AS ..., INSERT INTO zone.name ... or DROP TABLE [IF EXISTS] zone.name [CASCADE|RESTRICT]. It
-// returns nil for every other statement (a temporary table, an unqualified name, UPDATE, ...).
+// zone.name AS ..., INSERT INTO zone.name ... or DROP TABLE [IF EXISTS] zone.name [CASCADE|RESTRICT], with
+// comments anywhere. It returns nil for every other statement (a temporary table, an unqualified name, UPDATE,
+// ...).
 func ParseWrite(sql string) *Write {
+	sql = StripComments(sql)
 	for _, p := range []struct {
 		verb Verb
 		re   *regexp.Regexp
