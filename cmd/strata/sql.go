@@ -18,12 +18,19 @@ func (a *app) sqlCmd() *cobra.Command {
 	var env, format, out, file string
 	c := &cobra.Command{
 		Use:   `sql [--env ENV] "SELECT ..."`,
-		Short: "Run DuckDB SQL over the lake: zone.table names resolve to the environment's tables",
+		Short: "Run DuckDB SQL over the lake: zone.table names resolve to the environment's tables (writable in dev)",
 		Long: `Run DuckDB SQL in which zone.table names (raw.orders, clean.users, ...) resolve to the Iceberg tables of the
-environment: the current release's pinned snapshots in prod, the latest snapshots in dev.`,
+environment: the current release's pinned snapshots in prod, the latest snapshots in dev.
+
+In a dev environment CREATE [OR REPLACE] TABLE [IF NOT EXISTS] zone.name AS SELECT ..., INSERT INTO zone.name
+[(columns)] SELECT ...|VALUES ... and DROP TABLE [IF EXISTS] zone.name write lake tables, as through the
+PostgreSQL endpoint: one snapshot each, audited; in a script each commits in order and later statements read
+it. Prod changes only through releases (strata release publish): writes there are refused.`,
 		Example: `  strata sql --env dev "SELECT status, count(*) FROM raw.orders GROUP BY status"
   strata sql --env prod "SELECT * FROM clean.orders o JOIN raw.users u USING (user_id)" --out orders.parquet
-  strata sql --env dev --file report.sql --format csv > report.csv`,
+  strata sql --env dev --file report.sql --format csv > report.csv
+  strata sql --env dev "CREATE TABLE clean.paid AS SELECT * FROM raw.orders WHERE status = 'paid'"
+  strata sql --env dev -o json "INSERT INTO clean.paid (order_id, amount) VALUES (7, 1.5)"`,
 		Args: rangeArgs(0, 1, "one SQL statement (or --file)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			query, err := readQuery(args, file)
