@@ -18,6 +18,7 @@ const (
 	RuleNoTable                         // INSERT INTO or DROP TABLE of a missing table (NotFound)
 	RuleNoColumn                        // INSERT names a column the table lacks (Invalid)
 	RuleDuplicateColumn                 // INSERT names a column twice (Invalid)
+	RuleColumnCount                     // INSERT gives another number of values than target columns (Invalid)
 	RuleUnsupported                     // a form of the statement that is not supported (Unsupported)
 	RuleOneRead                         // the rows written do not come from one query (Forbidden)
 )
@@ -39,7 +40,7 @@ var (
 )
 
 var ruleErrs = map[Rule]error{RuleReadOnlyEnv: ErrReadOnlyEnv, RuleBadName: ErrInvalid, RuleExists: ErrExists,
-	RuleNoTable: ErrNotFound, RuleNoColumn: ErrInvalid, RuleDuplicateColumn: ErrInvalid,
+	RuleNoTable: ErrNotFound, RuleNoColumn: ErrInvalid, RuleDuplicateColumn: ErrInvalid, RuleColumnCount: ErrInvalid,
 	RuleUnsupported: ErrUnsupported, RuleOneRead: ErrNotOneRead}
 
 // Error is a write refused before anything was written: Msg says what was wrong and what to do.

@@ -2,9 +2,9 @@ package lakesql
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/strata-data/strata/engine"
@@ -237,6 +237,7 @@ func (wr *Writer) insert(ctx context.Context, m []string) (*Result, error) {
 	}
 	sel := make([]string, len(cols))
 	alias := make([]string, len(targets))
+	nulls := make([]string, len(targets))
 	for i, t := range targets {
 		j, ok := byName[t]
 		if !ok {
@@ -245,17 +246,40 @@ func (wr *Writer) insert(ctx context.Context, m []string) (*Result, error) {
 		if sel[j] != "" {
 			return nil, refuse(RuleDuplicateColumn, "column %q specified more than once", t)
 		}
-		alias[i] = quoteIdent("strata_c" + strconv.Itoa(i))
-		sel[j] = fmt.Sprintf("CAST(%s AS %s) AS %s", alias[i], types[j], quoteIdent(t))
+		alias[i], nulls[i] = quoteIdent(t), "NULL"
+		sel[j] = fmt.Sprintf("CAST(%s AS %s) AS %s", alias[i], types[j], alias[i])
 	}
 	for j := range sel {
 		if sel[j] == "" {
 			sel[j] = fmt.Sprintf("CAST(NULL AS %s) AS %s", types[j], quoteIdent(cols[j].Name))
 		}
 	}
-	query := fmt.Sprintf("SELECT %s FROM (%s) AS strata_src(%s)", strings.Join(sel, ", "), src, strings.Join(alias, ", "))
-	return wr.writeQuery(ctx, wr.result(Insert, id), id, query, wr.writeOptions(envs.Append, false))
+	// The empty UNION ALL branch has one column per target: DuckDB refuses a query that gives another number
+	// of values (a subquery alias would silently keep extra columns, and name missing ones in its own words).
+	query := fmt.Sprintf("SELECT %s FROM ((%s) UNION ALL (SELECT %s WHERE false)) AS strata_src(%s)",
+		strings.Join(sel, ", "), src, strings.Join(nulls, ", "), strings.Join(alias, ", "))
+	res, err := wr.writeQuery(ctx, wr.result(Insert, id), id, query, wr.writeOptions(envs.Append, false))
+	if valueCountError(err, src) {
+		return nil, refuse(RuleColumnCount, "INSERT INTO %s gives another number of values than its %d target columns "+
+			"(%s): give one value per column, or name the columns the values fill: INSERT INTO %s (column, ...) ...",
+			id, len(targets), strings.Join(targets, ", "), id)
+	}
+	return res, err
 }
+
+// valueCountError says whether err is DuckDB's refusal of insert's UNION ALL, not of the source's own set
+// operations (a source with one keeps DuckDB's message).
+func valueCountError(err error, src string) bool {
+	var de *engine.Error
+	if !errors.As(err, &de) || de.Kind != "Binder" || !strings.Contains(de.Msg, "same number of result columns") {
+		return false
+	}
+	plain := []byte(strings.Repeat(" ", len(src))) // src without literals and comments
+	Scan(src, func(i int) { plain[i] = src[i] })
+	return !setOperationRE.Match(plain)
+}
+
+var setOperationRE = regexp.MustCompile(`(?i)\b(UNION|INTERSECT|EXCEPT)\b`)
 
 func (wr *Writer) checkQuery(sql string) error {
 	if wr.CheckQuery == nil {

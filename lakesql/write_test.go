@@ -106,6 +106,9 @@ func TestWriterRefuses(t *testing.T) {
 		{"INSERT INTO raw.t (x) VALUES (1)", lakesql.RuleNoColumn, errs.Invalid},
 		{"INSERT INTO raw.t (id, id) VALUES (1, 2)", lakesql.RuleDuplicateColumn, errs.Invalid},
 		{"INSERT INTO raw.t DEFAULT VALUES", lakesql.RuleUnsupported, errs.Unsupported},
+		{"INSERT INTO raw.t VALUES (1, 2)", lakesql.RuleColumnCount, errs.Invalid},
+		{"INSERT INTO raw.t SELECT 1, 'x' FROM range(3)", lakesql.RuleColumnCount, errs.Invalid},
+		{"INSERT INTO raw.t (id) SELECT 1, 2", lakesql.RuleColumnCount, errs.Invalid},
 		{"CREATE TABLE raw.u AS SELECT 1; SELECT 2", lakesql.RuleOneRead, errs.Forbidden},
 	} {
 		_, err := run(t, w, tc.sql)
@@ -114,6 +117,10 @@ func TestWriterRefuses(t *testing.T) {
 		require.Equal(t, tc.rule, le.Rule, tc.sql)
 		require.Equal(t, tc.kind, errs.KindOf(err), tc.sql)
 	}
+	_, err = run(t, w, "INSERT INTO raw.t SELECT 1 UNION ALL SELECT 1, 2")
+	var le *lakesql.Error
+	require.False(t, errors.As(err, &le), "the source's own set operation keeps DuckDB's message: %v", err)
+	require.ErrorContains(t, err, "same number of result columns")
 	tv, err := w.Envs.Describe(context.Background(), "dev", lake.Ident{Zone: "raw", Name: "t"})
 	require.NoError(t, err)
 	require.Len(t, tv.Snapshots, 1, "nothing written")

@@ -79,7 +79,7 @@ func wireError(err error) error {
 		to = ErrUnsupported
 	case lakesql.RuleOneRead:
 		to = ErrReadOnly
-	default: // RuleBadName
+	default: // RuleBadName, RuleColumnCount
 		to = ErrInvalid
 	}
 	return fmt.Errorf("%s: %w", le.Msg, to)

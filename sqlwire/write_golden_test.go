@@ -54,6 +54,8 @@ var writeAnswerStatements = []string{
 	"INSERT INTO Clean.G (score, id) VALUES (2.5, 12)",
 	"INSERT INTO clean.g VALUES (13, 'four', 1.0, 99)",
 	"INSERT INTO clean.g VALUES (14)",
+	"INSERT INTO clean.g (id) VALUES (15, 'x')",
+	"/* a comment */ INSERT INTO clean.g (id) VALUES (16) -- another",
 	"INSERT INTO clean.g (nope) VALUES (1)",
 	"INSERT INTO clean.g (id, id) VALUES (1, 2)",
 	"INSERT INTO clean.g VALUES ('not a number', 'x', 1.0)",

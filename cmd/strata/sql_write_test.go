@@ -103,8 +103,9 @@ SELECT n FROM clean.counts;
 	require.Contains(t, c.fail(exitNotFound, "sql", "SELECT * FROM clean.never"), "clean.never")
 }
 
-// TestSQLWriteSchemaMismatch: rows that do not fit the table are refused naming the column, and nothing is
-// written.
+// TestSQLWriteSchemaMismatch: rows that do not fit the table (an unknown or repeated column, values of another
+// type, more or fewer values than columns, other columns for CREATE OR REPLACE) are refused naming the columns,
+// and nothing is written.
 func TestSQLWriteSchemaMismatch(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
@@ -118,7 +119,9 @@ func TestSQLWriteSchemaMismatch(t *testing.T) {
 		{"INSERT INTO clean.o (order_id, status) VALUES (1, 'x')", `column "status" of relation clean.o does not exist`, exitUsage},
 		{"INSERT INTO clean.o (order_id, order_id) VALUES (1, 2)", `column "order_id" specified more than once`, exitUsage},
 		{"CREATE OR REPLACE TABLE clean.o AS SELECT order_id FROM raw.orders", "table columns missing from the data: amount (double)", exitUsage},
-		{"INSERT INTO clean.o VALUES ('not a number', 1.0)", "not a number", exitUsage},
+		{"INSERT INTO clean.o VALUES ('not a number', 1.0)", "casting from source column order_id", exitUsage},
+		{"INSERT INTO clean.o VALUES (4, 1.0, 'extra')", "INSERT INTO clean.o gives another number of values than its 2 target columns (order_id, amount)", exitUsage},
+		{"INSERT INTO clean.o VALUES (4)", "give one value per column, or name the columns the values fill", exitUsage},
 		{"INSERT INTO clean.nope VALUES (1)", "relation clean.nope does not exist (create it with CREATE TABLE clean.nope AS SELECT ...)", exitNotFound},
 		{"CREATE TABLE clean.o AS SELECT 1 AS order_id", "relation clean.o already exists (INSERT INTO it, or CREATE OR REPLACE TABLE)", exitConflict},
 	} {
