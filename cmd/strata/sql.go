@@ -98,8 +98,12 @@ var duckSchemas = map[string]bool{"main": true, "temp": true, "memory": true, "p
 func (a *app) runWriteScript(ctx context.Context, script *sqlScript, env, format, out string) error {
 	var f rowfmt.Format
 	if script.endsWithWrite() {
-		if out != "" {
+		switch {
+		case out != "":
 			return fmt.Errorf("%w: --out %s: the last statement writes a lake table and returns no rows", errUsage, out)
+		case format != "":
+			return fmt.Errorf("%w: --format %s: the last statement writes a lake table and returns no rows (-o json "+
+				"prints what it wrote)", errUsage, format)
 		}
 	} else {
 		var err error

@@ -65,6 +65,9 @@ func TestSQLWriteJSON(t *testing.T) {
 		{"statement": "CREATE TABLE", "env": "dev", "table": "raw.t", "changed": true, "created": true, "rows": float64(2)},
 		{"statement": "DROP TABLE", "env": "dev", "table": "raw.nope", "changed": false, "rows": float64(0)},
 	}, got)
+	require.Contains(t, c.fail(exitUsage, "sql", "--format", "csv", "DROP TABLE raw.t"),
+		"--format csv: the last statement writes a lake table and returns no rows")
+	require.Contains(t, c.fail(exitUsage, "sql", "--out", c.file("x.csv", ""), "DROP TABLE raw.t"), "returns no rows")
 	out := c.ok("sql", "-o", "yaml", "CREATE OR REPLACE TABLE raw.t AS SELECT 3 AS a")
 	require.Contains(t, out, "statement: CREATE TABLE\n")
 	require.Contains(t, out, "replaced: true\n")
