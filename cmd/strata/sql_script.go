@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/strata-data/strata/engine"
@@ -36,6 +37,9 @@ func parseScript(query, env string) (*sqlScript, error) {
 		}
 		if w == nil {
 			if err := refuseWrite(st, env); err != nil {
+				return nil, err
+			}
+			if err := refuseOutside(st, env); err != nil {
 				return nil, err
 			}
 		}
@@ -73,6 +77,33 @@ func refuseWrite(stmt, env string) error {
 			"and this statement writes %s otherwise (%s): rewrite the table with CREATE OR REPLACE TABLE %s AS SELECT "+
 			"... (the rows it should hold), or load files with strata table import --env %s",
 			errUsage, q, lakesql.FirstWord(stmt), q, env)
+	}
+	return nil
+}
+
+// copyFromRE matches COPY zone.name [(cols)] FROM ...: rows loaded into a table.
+var copyFromRE = regexp.MustCompile(`(?is)^\s*COPY\s+("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\s*\.\s*("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\s*(\([^)]*\))?\s*FROM\b`)
+
+// refuseOutside refuses, saying what to do, the statements that would take strata sql outside the lake: another
+// database (ATTACH, DETACH), DuckDB extensions from the network (INSTALL: the engine runs offline), and COPY
+// zone.name FROM a file (a lake table loads through the write gate). Files stay readable and writable as in
+// DuckDB (read_csv('x.csv'), COPY (query) TO 'x.parquet'): they are the user's own.
+func refuseOutside(stmt, env string) error {
+	switch w := lakesql.FirstWord(stmt); w {
+	case "ATTACH", "DETACH":
+		return fmt.Errorf("%w: %s is refused: strata sql reads the environment's lake tables (and files: read_parquet('x.parquet'), "+
+			"read_csv('x.csv')); load another database's rows into the lake with strata move run or strata table import --env %s",
+			errUsage, w, env)
+	case "INSTALL", "FORCE", "UNINSTALL":
+		if w == "FORCE" && strings.Join(lakesql.Words(stmt, 2), " ") != "FORCE INSTALL" {
+			break
+		}
+		return fmt.Errorf("%w: %s is refused: strata sql runs DuckDB offline, with the extensions built into it", errUsage, w)
+	}
+	if m := copyFromRE.FindStringSubmatch(lakesql.StripComments(stmt)); m != nil && !duckSchemas[lakesql.IdentName(m[1])] {
+		table := lakesql.IdentName(m[1]) + "." + lakesql.IdentName(m[2])
+		return fmt.Errorf("%w: COPY %s FROM is refused: load a file into a lake table with strata table import --env %s %s FILE, "+
+			"or INSERT INTO %s SELECT * FROM read_csv('FILE')", errUsage, table, env, table, table)
 	}
 	return nil
 }

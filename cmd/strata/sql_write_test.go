@@ -185,9 +185,9 @@ func TestSQLWriteAudit(t *testing.T) {
 }
 
 // TestSQLRefusesOtherLakeWrites: a statement that would write a lake table otherwise than the three writes
-// (UPDATE, DELETE, ALTER, a write inside WITH or EXPLAIN) is refused before anything runs, naming the table and
-// what to do; the table is unchanged. A script's temporary tables, files written with COPY and literals that
-// look like writes still run.
+// (UPDATE, DELETE, ALTER, a write inside WITH or EXPLAIN, COPY zone.name FROM) or leave the lake (ATTACH,
+// INSTALL) is refused before anything runs, saying what to do; the table is unchanged. A script's
+// temporary tables, files written with COPY and literals that look like writes still run.
 func TestSQLRefusesOtherLakeWrites(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
@@ -206,6 +206,15 @@ func TestSQLRefusesOtherLakeWrites(t *testing.T) {
 		require.Contains(t, stderr, "this statement writes raw.orders otherwise", q)
 		require.Contains(t, stderr, "CREATE OR REPLACE TABLE raw.orders AS SELECT ...", q)
 	}
+	for q, want := range map[string]string{
+		"ATTACH '" + filepath.Join(c.dir, "x.duckdb") + "' AS x": "ATTACH is refused: strata sql reads the environment's lake tables",
+		"INSTALL spatial":                 "INSTALL is refused: strata sql runs DuckDB offline",
+		"SELECT 1; FORCE INSTALL spatial": "FORCE is refused",
+		"COPY raw.orders FROM '" + c.file("more.csv", ordersCSV) + "'": "COPY raw.orders FROM is refused: load a file into a lake table with strata table import --env dev raw.orders FILE",
+	} {
+		require.Contains(t, c.fail(exitUsage, "sql", q), want, q)
+	}
+	require.NoFileExists(t, filepath.Join(c.dir, "x.duckdb"))
 	require.Equal(t, 1, c.snapshotCount("dev", "raw.orders"), "nothing changed")
 	require.Contains(t, c.fail(exitNotFound, "sql", "SELECT * FROM raw.copy"), "raw.copy", "nothing of a refused script ran")
 	require.Equal(t, "n\n3\n", c.ok("sql", "--format", "csv",
