@@ -36,7 +36,7 @@ func parseScript(query, env string) (*sqlScript, error) {
 			}
 		}
 		if w == nil {
-			if err := refuseWrite(st, env); err != nil {
+			if err := refuseWrite(st); err != nil {
 				return nil, err
 			}
 			if err := refuseOutside(st, env); err != nil {
@@ -67,16 +67,16 @@ func (s *sqlScript) endsWithWrite() bool {
 // refuseWrite says what to do instead when a statement that is not one of lakesql's writes would write a lake
 // table (zone.name): its lake tables are read-only views in DuckDB, where it could only fail in DuckDB's words.
 // A script's temporary tables, macros and views stay allowed.
-func refuseWrite(stmt, env string) error {
+func refuseWrite(stmt string) error {
 	for _, q := range engine.WrittenNames(stmt) {
 		if duckSchemas[strings.ToLower(q.Schema)] {
 			continue
 		}
 		return fmt.Errorf("%w: strata sql writes lake tables only with CREATE TABLE zone.name AS SELECT ..., INSERT "+
 			"INTO zone.name [(columns)] SELECT ...|VALUES ... and DROP TABLE zone.name, each a statement of its own, "+
-			"and this statement writes %s otherwise (%s): rewrite the table with CREATE OR REPLACE TABLE %s AS SELECT "+
-			"... (the rows it should hold), or load files with strata table import --env %s",
-			errUsage, q, lakesql.FirstWord(stmt), q, env)
+			"and this statement writes %s otherwise (%s): in a dev environment rewrite the table with CREATE OR REPLACE "+
+			"TABLE %s AS SELECT ... (the rows it should hold), or load files with strata table import; prod's tables "+
+			"change only through releases (strata release publish)", errUsage, q, lakesql.FirstWord(stmt), q)
 	}
 	return nil
 }

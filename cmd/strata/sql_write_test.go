@@ -206,6 +206,7 @@ func TestSQLRefusesOtherLakeWrites(t *testing.T) {
 		require.Contains(t, stderr, "this statement writes raw.orders otherwise", q)
 		require.Contains(t, stderr, "CREATE OR REPLACE TABLE raw.orders AS SELECT ...", q)
 	}
+	require.Contains(t, c.fail(exitUsage, "sql", "--env", "prod", "DELETE FROM raw.orders"), "prod's tables change only through releases (strata release publish)")
 	for q, want := range map[string]string{
 		"ATTACH '" + filepath.Join(c.dir, "x.duckdb") + "' AS x": "ATTACH is refused: strata sql reads the environment's lake tables",
 		"INSTALL spatial":                 "INSTALL is refused: strata sql runs DuckDB offline",
