@@ -23,6 +23,7 @@ import (
 	"github.com/strata-data/strata/feastapi"
 	"github.com/strata-data/strata/features"
 	"github.com/strata-data/strata/lake"
+	"github.com/strata-data/strata/lakesql"
 	"github.com/strata-data/strata/meta"
 	"github.com/strata-data/strata/mlflowapi"
 	"github.com/strata-data/strata/move"
@@ -58,6 +59,12 @@ var sentinels = map[string]error{
 	"online.ErrUnavailable":      online.ErrUnavailable,
 	"envs.ErrInvalid":            envs.ErrInvalid,
 	"envs.ErrForbidden":          envs.ErrForbidden,
+	"lakesql.ErrReadOnlyEnv":     lakesql.ErrReadOnlyEnv,
+	"lakesql.ErrInvalid":         lakesql.ErrInvalid,
+	"lakesql.ErrExists":          lakesql.ErrExists,
+	"lakesql.ErrNotFound":        lakesql.ErrNotFound,
+	"lakesql.ErrUnsupported":     lakesql.ErrUnsupported,
+	"lakesql.ErrNotOneRead":      lakesql.ErrNotOneRead,
 	"envs.ErrConflict":           envs.ErrConflict,
 	"envs.ErrSchemaMismatch":     envs.ErrSchemaMismatch,
 	"envs.ErrNothingToPublish":   envs.ErrNothingToPublish,

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/strata-data/strata/engine"
+	"github.com/strata-data/strata/lakesql"
 )
 
 // The PostgreSQL catalog a client sees is emulated. A statement that names a catalog relation or function
@@ -102,7 +103,7 @@ func pooledCatalog(want map[string]bool, sql string) bool {
 			return false
 		}
 	}
-	return len(splitStatements(sql)) == 1 && readable[firstWord(sql)]
+	return len(lakesql.Split(sql)) == 1 && lakesql.IsRead(lakesql.FirstWord(sql))
 }
 
 // inPooledCatalog reports whether the long-lived catalog database holds an object. It leaves out the

@@ -16,8 +16,10 @@ import (
 // TestRegCastsPrintNamesAsPostgres: a value of an OID alias type that a statement returns ('int4'::regtype,
 // oid::regtype, CAST(x AS regclass), ::regnamespace, ::regproc) prints as the name of what it stands for, with
 // the column named as PostgreSQL names it, exactly as a real PostgreSQL 15 answers; cast on to oid or int, or
-// compared, it is the OID. Both servers are read in text (the simple protocol) as psql reads them. (Known
-// difference: ORDER BY the shown column itself sorts the names here, the OIDs in PostgreSQL.)
+// compared, it is the OID. A column of a derived table or CTE that holds one prints the name too when the
+// statement returns it as it is. Both servers are read in text (the simple protocol) as psql reads them. (Known
+// differences: ORDER BY the shown column itself sorts the names here, the OIDs in PostgreSQL; such a column
+// renamed by a column list, s(t), or returned by *, or nested deeper, prints the OID.)
 func TestRegCastsPrintNamesAsPostgres(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -40,6 +42,16 @@ func TestRegCastsPrintNamesAsPostgres(t *testing.T) {
 		`SELECT 'pg_catalog'::regnamespace, 'pg_catalog'::regnamespace::oid AS o`,
 		`SELECT 'int4in'::regproc, 'int4in'::regproc::oid AS o`,
 		`SELECT 'int4'::regtype = 23 AS eq, 'int4'::regtype IS NULL AS n`,
+		`SELECT t FROM (SELECT 'int4'::regtype AS t) s`,
+		`SELECT ty, typname FROM (SELECT oid::regtype AS ty, typname FROM pg_catalog.pg_type) AS s
+			WHERE ty IN (16, 23, 25) ORDER BY typname`,
+		`WITH x AS (SELECT oid::regtype ty, typname FROM pg_catalog.pg_type WHERE oid IN (16, 20, 1043))
+			SELECT ty, ty::oid AS o, typname FROM x ORDER BY typname`,
+		`SELECT ty AS y, ty = 16 AS is_bool FROM (SELECT 'bool'::regtype AS ty) s`,
+		`SELECT regtype, oid FROM (SELECT 'text'::regtype, 5 AS oid) s`,
+		`SELECT n FROM (SELECT 'pg_catalog'::regnamespace AS n) s JOIN (SELECT 1 AS k) k ON true`,
+		`SELECT t FROM (SELECT count(*) AS t FROM (SELECT 'int4'::regtype AS t) a) b`,
+		`WITH x AS (SELECT 'int4'::regtype AS oid) SELECT oid FROM pg_catalog.pg_type WHERE typname = 'bool'`,
 	} {
 		require.Equal(t, shown(t, pg, q), shown(t, strata, q), q)
 	}

@@ -2,6 +2,8 @@ package sqlwire
 
 import (
 	"strings"
+
+	"github.com/strata-data/strata/lakesql"
 )
 
 // catalog queries are rewritten token by token into SQL DuckDB runs over the emulated catalog: a lexer, not a
@@ -67,15 +69,15 @@ func lex(sql string) []tok {
 			}
 			kind = tkSpace
 		case strings.HasPrefix(sql[i:], "/*"):
-			i, kind = skipBlockComment(sql, i), tkSpace
+			i, kind = lakesql.SkipBlockComment(sql, i), tkSpace
 		case c == '\'':
-			i, kind = skipQuoted(sql, i, '\''), tkString
+			i, kind = lakesql.SkipQuoted(sql, i, '\''), tkString
 		case (c == 'E' || c == 'e') && i+1 < len(sql) && sql[i+1] == '\'':
-			i, kind = skipQuoted(sql, i+1, '\''), tkString
+			i, kind = lakesql.SkipQuoted(sql, i+1, '\''), tkString
 		case c == '"':
-			i, kind = skipQuoted(sql, i, '"'), tkQIdent
-		case c == '$' && dollarTag(sql[i:]) != "":
-			tag := dollarTag(sql[i:])
+			i, kind = lakesql.SkipQuoted(sql, i, '"'), tkQIdent
+		case c == '$' && lakesql.DollarTag(sql[i:]) != "":
+			tag := lakesql.DollarTag(sql[i:])
 			if j := strings.Index(sql[i+len(tag):], tag); j >= 0 {
 				i += len(tag) + j + len(tag)
 			} else {
@@ -264,6 +266,7 @@ var textTypes = map[string]bool{"text": true, "varchar": true, "name": true}
 // rewriteCasts rewrites x::regclass[::text] into strata_regclass(x) / strata_relname(x), and casts to types
 // DuckDB lacks into their stand-ins.
 func rewriteCasts(toks []tok) []tok {
+	var shown map[string]string // columns of derived tables and CTEs that hold reg casts: label → name function
 	for i := 0; i < len(toks); i++ {
 		if !toks[i].is("::") {
 			continue
@@ -294,6 +297,11 @@ func rewriteCasts(toks []tok) []tok {
 		repl = append(repl, tok{tkPunct, ")"})
 		if item, aliased := selectItemAt(toks, start, end); item && fn == fns[0] {
 			repl = shownReg(fns, operand, typ, aliased)
+		} else if label := derivedRegItem(toks, start, end, operand, typ); label != "" && fn == fns[0] {
+			if shown == nil {
+				shown = map[string]string{}
+			}
+			shown[label] = fns[1]
 		} else if fn == fns[1] && len(operand) == 1 && operand[0].kind == tkString {
 			// 'int4'::regtype::text is the name of what the text names ("integer"), not the text
 			repl = append([]tok{{tkIdent, fn}, {tkPunct, "("}, {tkIdent, fns[0]}, {tkPunct, "("}, operand[0]}, tok{tkPunct, ")"}, tok{tkPunct, ")"})
@@ -301,6 +309,125 @@ func rewriteCasts(toks []tok) []tok {
 		rest := append([]tok{}, toks[end+1:]...)
 		toks = append(append(toks[:start], repl...), rest...)
 		i = start + len(repl) - 1
+	}
+	return showDerivedRegs(toks, shown)
+}
+
+// derivedRegItem returns the column label of a reg cast toks[start:end+1] that is a whole select item of a
+// derived table (FROM (SELECT ...) s, JOIN (...)) or a CTE body (WITH x AS (SELECT ...)) right under the
+// statement's top level, whose columns are not renamed by a column list; "" otherwise.
+func derivedRegItem(toks []tok, start, end int, operand []tok, typ string) string {
+	open, depth := -1, 0
+	for k := start - 1; k >= 0 && open < 0; k-- {
+		switch {
+		case toks[k].is(")"):
+			depth++
+		case toks[k].is("(") && depth == 0:
+			open = k
+		case toks[k].is("("):
+			depth--
+		}
+	}
+	if open < 0 {
+		return ""
+	}
+	for _, t := range toks[:open] { // the subquery must sit at the top level
+		if t.is("(") {
+			depth++
+		} else if t.is(")") {
+			depth--
+		}
+	}
+	closing := matching(toks, open)
+	if depth != 0 || closing >= len(toks) || !derivedOpening(toks, open, closing) {
+		return ""
+	}
+	body := toks[open+1 : closing]
+	item, aliased := selectItemAt(body, start-open-1, end-open-1)
+	if !item {
+		return ""
+	}
+	if !aliased {
+		return castLabel(operand, typ)
+	}
+	a := next(toks, end+1)
+	if a < len(toks) && toks[a].kind == tkIdent && toks[a].lower() == "as" {
+		a = next(toks, a+1)
+	}
+	if a >= len(toks) {
+		return ""
+	}
+	return toks[a].lower()
+}
+
+// derivedOpening reports whether the parentheses toks[open] ... toks[closing] hold a derived table or a CTE body
+// whose columns keep the names of its select list.
+func derivedOpening(toks []tok, open, closing int) bool {
+	p := prev(toks, open-1)
+	if p < 0 || toks[p].kind != tkIdent {
+		return false
+	}
+	switch toks[p].lower() {
+	case "from", "join":
+		a := next(toks, closing+1) // ) [AS] alias [(columns)]
+		if a < len(toks) && toks[a].kind == tkIdent && toks[a].lower() == "as" {
+			a = next(toks, a+1)
+		}
+		if a < len(toks) && (toks[a].kind == tkIdent && !sqlKeywords[toks[a].lower()] && !listEnds[toks[a].lower()] || toks[a].kind == tkQIdent) {
+			a = next(toks, a+1)
+		}
+		return a >= len(toks) || !toks[a].is("(")
+	case "as": // WITH name AS (...), read by the statement: not WITH name (columns) AS (...)
+		n := prev(toks, p-1)
+		return n >= 0 && (toks[n].kind == tkIdent || toks[n].kind == tkQIdent) && readFrom(toks, closing+1, toks[n].lower())
+	}
+	return false
+}
+
+// readFrom reports whether name follows FROM, JOIN or a comma at the top level of toks[from:]: the statement
+// reads the CTE of that name.
+func readFrom(toks []tok, from int, name string) bool {
+	depth := 0
+	for k := from; k < len(toks); k++ {
+		switch t := toks[k]; {
+		case t.is("("):
+			depth++
+		case t.is(")"):
+			depth--
+		case depth == 0 && (t.kind == tkIdent || t.kind == tkQIdent) && t.lower() == name:
+			if p := prev(toks, k-1); p >= 0 && (toks[p].is(",") || toks[p].lower() == "from" || toks[p].lower() == "join") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// showDerivedRegs makes a top-level select item that is a bare column holding a reg cast of a derived table or CTE
+// (shown: label → name function) print the name, as PostgreSQL prints the value of such a column.
+func showDerivedRegs(toks []tok, shown map[string]string) []tok {
+	if len(shown) == 0 {
+		return toks
+	}
+	for i := 0; i < len(toks); i++ {
+		fn := shown[toks[i].lower()]
+		if fn == "" || toks[i].kind != tkIdent && toks[i].kind != tkQIdent || sqlKeywords[toks[i].lower()] {
+			continue
+		}
+		if p := prev(toks, i-1); p >= 0 && toks[p].is(".") {
+			continue // qualified: maybe another table's column of the same name
+		}
+		item, aliased := selectItemAt(toks, i, i)
+		if !item {
+			continue
+		}
+		repl := []tok{{tkIdent, fn}, {tkPunct, "("}, toks[i], {tkPunct, ")"}}
+		if !aliased {
+			repl = append(repl, tok{tkSpace, " "}, tok{tkIdent, "AS"}, tok{tkSpace, " "}, tok{tkQIdent, quoteIdent(toks[i].lower())})
+		}
+		rest := append([]tok{}, toks[i+1:]...)
+		toks = append(append(toks[:i], repl...), rest...)
+		i += len(repl) - 1
 	}
 	return toks
 }

@@ -54,6 +54,8 @@ func FuzzCatalogRewrite(f *testing.F) {
 		`SELECT $1::regtype, E'\n', $$a$$, "q""x", /* c /* n */ */ 1 -- end`,
 		`SELECT typreceive::text, CAST(t.typsend AS TEXT), t.typinput x, * FROM pg_type t`, `SELECT * FROM (SELECT * FROM pg_type`,
 		`SELECT . typreceive, typsend AS`, `CAST(typreceive AS`, `SELECT * FROM pg_type AS`, `::regclass`, `CAST(`, `OPERATOR(`, `(((`, `'unterminated`, `SELECT generate_series(1,2) FROM generate_series(`,
+		`SELECT t FROM (SELECT 'int4'::regtype AS t) s`, `WITH x AS (SELECT oid::regtype ty FROM pg_type) SELECT ty FROM x`,
+		`SELECT t FROM (SELECT x::regtype AS`, `WITH x AS (SELECT 1::regtype) SELECT regtype FROM x, (`, `FROM (SELECT 1::regclass) AS`,
 	} {
 		f.Add(s)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/strata-data/strata/engine"
+	"github.com/strata-data/strata/lakesql"
 )
 
 // Hints sqlwire adds to the engine's (engine.ColumnHints) for types the Arrow form cannot show.
@@ -55,7 +56,7 @@ func (c *conn) typedQuery(ctx context.Context, sql string, params [][]byte, oids
 
 // wrappable reports whether sql is a query that can be the subquery of a SELECT.
 func wrappable(sql string) bool {
-	switch firstWord(sql) {
+	switch lakesql.FirstWord(sql) {
 	case "SELECT", "WITH", "VALUES", "FROM", "TABLE":
 		return true
 	}
@@ -102,7 +103,7 @@ func clientHints(sql string, s *arrow.Schema, hints []string) {
 // neither oid nor PostgreSQL's array type names.
 func castParamOIDs(sql string) map[int]uint32 {
 	out := map[int]uint32{}
-	scan(sql, func(i int) {
+	lakesql.Scan(sql, func(i int) {
 		if sql[i] != '$' {
 			return
 		}
@@ -273,3 +274,5 @@ func timeTZText(v []byte) ([]byte, error) {
 	t := time.Date(2000, 1, 1, 0, 0, 0, 0, time.FixedZone("", int(-west)))
 	return appendOffset(b, t), nil
 }
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

@@ -17,6 +17,7 @@ import (
 	"github.com/strata-data/strata/auth"
 	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/lakesql"
 )
 
 // conn is one client connection: its environment, session variables, prepared statements and portals.
@@ -346,7 +347,7 @@ func (c *conn) ready() {
 
 // simpleQuery runs every statement of a Query message in order; the first error ends the message.
 func (c *conn) simpleQuery(ctx context.Context, sql string) error {
-	stmts := splitStatements(sql)
+	stmts := lakesql.Split(sql)
 	if len(stmts) == 0 {
 		c.be.Send(&pgproto3.EmptyQueryResponse{})
 	}

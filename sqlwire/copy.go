@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/strata-data/strata/lakesql"
 )
 
 // copyOut is the format of a COPY ... TO STDOUT: rows go out as CopyData messages, one per row as
@@ -29,7 +31,7 @@ type copyOut struct {
 func copyCommand(sql string) (query string, co *copyOut, err error) {
 	rest := strings.TrimSpace(sql[len("COPY"):])
 	if strings.HasPrefix(rest, "(") {
-		end := closingParen(rest)
+		end := lakesql.ClosingParen(rest)
 		if end < 0 {
 			return "", nil, fmt.Errorf("COPY: unbalanced parentheses around the query: %w", ErrInvalid)
 		}
@@ -207,12 +209,12 @@ func copyTokens(s string) []string {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			i++
 		case c == '\'' || c == '"':
-			j := skipQuoted(s, i, c)
+			j := lakesql.SkipQuoted(s, i, c)
 			out = append(out, s[i:j])
 			i = j
 		case c == 'E' || c == 'e':
 			if i+1 < len(s) && s[i+1] == '\'' {
-				j := skipQuoted(s, i+1, '\'')
+				j := lakesql.SkipQuoted(s, i+1, '\'')
 				out = append(out, unescapeE(s[i+1:j]))
 				i = j
 				continue
@@ -243,26 +245,6 @@ func unescapeE(q string) string {
 	inner := q[1 : len(q)-1]
 	r := strings.NewReplacer(`\t`, "\t", `\n`, "\n", `\r`, "\r", `\\`, `\`, `\'`, `'`, `''`, `'`)
 	return "'" + strings.ReplaceAll(r.Replace(inner), "'", "''") + "'"
-}
-
-// closingParen returns the index of the ')' that closes s[0] == '(', outside literals; -1 if none.
-func closingParen(s string) int {
-	depth, end := 0, -1
-	scan(s, func(i int) {
-		if end >= 0 {
-			return
-		}
-		switch s[i] {
-		case '(':
-			depth++
-		case ')':
-			depth--
-			if depth == 0 {
-				end = i
-			}
-		}
-	})
-	return end
 }
 
 // start sends CopyOutResponse (and the binary header or CSV header line).

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/strata-data/strata/engine"
+	"github.com/strata-data/strata/lakesql"
 )
 
 // cursor is the result of one statement being sent to the client: command tag only, a few precomputed text
@@ -236,10 +237,6 @@ func (cu *cursor) close() {
 	}
 }
 
-// readable are the first keywords of statements that only read.
-var readable = map[string]bool{"SELECT": true, "WITH": true, "VALUES": true, "TABLE": true, "FROM": true,
-	"DESCRIBE": true, "SUMMARIZE": true, "EXPLAIN": true, "PIVOT": true, "UNPIVOT": true}
-
 // writes are the first keywords of DuckDB statements that change state or reach files, extensions or the
 // network (refused with 42501); anything neither readable nor here is a syntax error.
 var writes = map[string]bool{"CREATE": true, "INSERT": true, "UPDATE": true, "DELETE": true, "DROP": true,
@@ -257,7 +254,7 @@ func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint
 	if cur, ok, err := c.cursorCommand(ctx, sql, params, oids); ok {
 		return cur, err
 	}
-	w := firstWord(sql)
+	w := lakesql.FirstWord(sql)
 	if w == "COPY" {
 		return c.runCopy(ctx, sql)
 	}
@@ -269,7 +266,7 @@ func (c *conn) run(ctx context.Context, sql string, params [][]byte, oids []uint
 	if err := hiddenWrite(sql); err != nil {
 		return nil, err
 	}
-	if !readable[w] {
+	if !lakesql.IsRead(w) {
 		if writes[w] {
 			return nil, fmt.Errorf("%s statements are refused: this endpoint reads the lake and, in dev environments, "+
 				"writes it only with CREATE TABLE zone.name AS SELECT, INSERT INTO zone.name and DROP TABLE zone.name "+
@@ -292,8 +289,8 @@ func (c *conn) runCopy(ctx context.Context, sql string) (*cursor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !readable[firstWord(q)] {
-		return nil, fmt.Errorf("COPY (query) takes a SELECT, found %q: %w", firstWord(q), ErrInvalid)
+	if !lakesql.IsRead(lakesql.FirstWord(q)) {
+		return nil, fmt.Errorf("COPY (query) takes a SELECT, found %q: %w", lakesql.FirstWord(q), ErrInvalid)
 	}
 	res, hints, err := c.typedQuery(c.statementContext(ctx), q, nil, nil)
 	if err != nil {
@@ -341,7 +338,7 @@ func (c *conn) bindQuery(ctx context.Context, sql string, params [][]byte, oids 
 	if err := hiddenWrite(sql); err != nil {
 		return boundQuery{}, err
 	}
-	if len(splitStatements(sql)) > 1 { // the simple protocol splits before, Parse refuses: a statement built from pieces
+	if len(lakesql.Split(sql)) > 1 { // the simple protocol splits before, Parse refuses: a statement built from pieces
 		return boundQuery{}, fmt.Errorf("one statement at a time: %w", ErrInvalid)
 	}
 	sql, at, err := c.tableFunctions(ctx, sql) // strata.at('zone.table', ...) (timetravel_func.go)
@@ -369,7 +366,7 @@ func (c *conn) bindQuery(ctx context.Context, sql string, params [][]byte, oids 
 		return boundQuery{}, err
 	}
 	tables = append(tables, at...)
-	reuse := len(splitStatements(sql)) == 1 && readable[firstWord(sql)]
+	reuse := len(lakesql.Split(sql)) == 1 && lakesql.IsRead(lakesql.FirstWord(sql))
 	return boundQuery{full: full, tables: tables, setup: setup, reuse: reuse}, nil
 }
 

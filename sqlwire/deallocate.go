@@ -3,6 +3,8 @@ package sqlwire
 import (
 	"fmt"
 	"strings"
+
+	"github.com/strata-data/strata/lakesql"
 )
 
 // deallocate answers "DEALLOCATE [PREPARE] name | ALL": it forgets prepared statements as a protocol Close
@@ -29,7 +31,7 @@ func (c *conn) deallocate(sql string) (*cursor, error) {
 		}
 		return &cursor{tag: "DEALLOCATE ALL"}, nil
 	}
-	name := identName(toks[0])
+	name := lakesql.IdentName(toks[0])
 	if _, ok := c.stmts[name]; !ok || name == "" {
 		return nil, fmt.Errorf("prepared statement %q does not exist: %w", name, errUndefinedStatement)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/strata-data/strata/lakesql"
 )
 
 // SQL cursors (DECLARE / FETCH / MOVE / CLOSE), as psycopg2's named cursors and psycopg 3's server-side
@@ -19,7 +21,7 @@ var errForwardOnly = &stateError{state: "55000"}
 // cursorCommand answers DECLARE, FETCH, MOVE and CLOSE; ok is false for any other statement. params and oids
 // are the extended protocol's parameters, which a DECLARE's query may use (psycopg 3 binds them so).
 func (c *conn) cursorCommand(ctx context.Context, sql string, params [][]byte, oids []uint32) (cur *cursor, ok bool, err error) {
-	switch firstWord(sql) {
+	switch lakesql.FirstWord(sql) {
 	case "DECLARE":
 		cur, err = c.declare(ctx, sql, bindings{params, oids})
 	case "FETCH", "MOVE":
@@ -38,7 +40,7 @@ func (c *conn) declare(ctx context.Context, sql string, b bindings) (*cursor, er
 	if len(toks) < 4 {
 		return nil, fmt.Errorf("DECLARE name CURSOR FOR query: %w", ErrInvalid)
 	}
-	name := identName(toks[1])
+	name := lakesql.IdentName(toks[1])
 	binary, hold := false, false
 	i := 2
 	for ; i < len(toks) && !strings.EqualFold(toks[i], "FOR"); i++ {
@@ -57,7 +59,7 @@ func (c *conn) declare(ctx context.Context, sql string, b bindings) (*cursor, er
 		}
 	}
 	q := forQuery(sql)
-	if q == "" || !readable[firstWord(q)] {
+	if q == "" || !lakesql.IsRead(lakesql.FirstWord(q)) {
 		return nil, fmt.Errorf("DECLARE ... CURSOR FOR needs a SELECT: %w", ErrInvalid)
 	}
 	if !hold && !c.inTx {
@@ -84,7 +86,7 @@ func (c *conn) declare(ctx context.Context, sql string, b bindings) (*cursor, er
 // forQuery returns what follows the FOR keyword of a DECLARE, outside literals.
 func forQuery(sql string) string {
 	at := -1
-	scan(sql, func(i int) {
+	lakesql.Scan(sql, func(i int) {
 		if at < 0 && i+5 <= len(sql) && strings.EqualFold(sql[i:i+3], "FOR") &&
 			(i == 0 || isSpace(sql[i-1])) && isSpace(sql[i+3]) {
 			at = i + 3
@@ -97,14 +99,6 @@ func forQuery(sql string) string {
 }
 
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' }
-
-// identName is a cursor name as PostgreSQL folds it: quoted names keep their case.
-func identName(t string) string {
-	if len(t) >= 2 && t[0] == '"' && t[len(t)-1] == '"' {
-		return strings.ReplaceAll(t[1:len(t)-1], `""`, `"`)
-	}
-	return strings.ToLower(t)
-}
 
 // fetch answers "FETCH|MOVE [FORWARD|NEXT] [n|ALL] [FROM|IN] name": the next n rows (1 by default).
 func (c *conn) fetch(sql string) (*cursor, error) {
@@ -129,7 +123,7 @@ func (c *conn) fetch(sql string) (*cursor, error) {
 			}
 			n = v
 		default:
-			name = identName(toks[i])
+			name = lakesql.IdentName(toks[i])
 		}
 	}
 	p, ok := c.portals[name]
@@ -158,7 +152,7 @@ func (c *conn) closeCursor(sql string) (*cursor, error) {
 		}
 		return &cursor{tag: "CLOSE CURSOR ALL"}, nil
 	}
-	name := identName(toks[1])
+	name := lakesql.IdentName(toks[1])
 	p, ok := c.portals[name]
 	if !ok || !p.declared {
 		return nil, fmt.Errorf("cursor %q does not exist: %w", name, errUndefinedCursor)
@@ -190,4 +184,10 @@ func (cu *cursor) sendFetch(c *conn) error {
 	cu.done = true
 	c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(cu.tag + " " + strconv.FormatInt(under.sent-before, 10))})
 	return nil
+}
+
+// bindings are a statement's parameter values (text, nil = NULL) and declared types.
+type bindings struct {
+	params [][]byte
+	oids   []uint32
 }

@@ -8,8 +8,9 @@
 //
 // Results go out in text or binary as the client asks. Clients authenticate with SCRAM-SHA-256 once users
 // exist or when the listener is reachable from other machines (auth.go). In dev-kind environments a developer
-// writes lake tables with CREATE TABLE AS, INSERT INTO and DROP TABLE through envs (write.go); every other
-// statement that writes, or reaches files, extensions or the network, is refused with SQLSTATE 42501, also
-// when it hides behind a readable first word (hidden.go). Time travel: SET strata.as_of / strata.snapshot
+// writes lake tables with CREATE TABLE AS, INSERT INTO and DROP TABLE through envs (write.go; package lakesql
+// runs them with the rules `strata sql` follows too); every other statement that writes, or reaches files,
+// extensions or the network, is refused with SQLSTATE 42501, also when it hides behind a readable first word
+// (hidden.go). Time travel: SET strata.as_of / strata.snapshot
 // (catalog_timetravel.go) and strata.at('zone.table', ...) (timetravel_func.go).
 package sqlwire

@@ -37,22 +37,7 @@ func TestSQLStateOfEveryKind(t *testing.T) {
 	require.NotContains(t, internal.Message, "pw", "internal errors do not show their text")
 }
 
-func TestSplitStatements(t *testing.T) {
-	cases := map[string][]string{
-		"SELECT 1; SELECT 2":                       {"SELECT 1", "SELECT 2"},
-		"SELECT ';' AS a; SELECT \"x;y\"":          {"SELECT ';' AS a", `SELECT "x;y"`},
-		"SELECT $$a;b$$; SELECT $t$;$t$":           {"SELECT $$a;b$$", "SELECT $t$;$t$"},
-		"SELECT 1 -- c;\n; /* ; */ ;":              {"SELECT 1 -- c;"},
-		"SELECT E'it\\'s;' ;":                      {"SELECT E'it\\'s;'"},
-		";;  ":                                     nil,
-		"SELECT 'a''b;c'":                          {"SELECT 'a''b;c'"},
-		"/* a /* nested ; */ ; */ SELECT 1; ":      {"/* a /* nested ; */ ; */ SELECT 1"},
-		"SELECT $1::INT, $2 FROM t WHERE x = '$3'": {"SELECT $1::INT, $2 FROM t WHERE x = '$3'"},
-	}
-	for in, want := range cases {
-		require.Equal(t, want, splitStatements(in), in)
-	}
+// TestParamCount: $n parameters are counted outside literals and comments.
+func TestParamCount(t *testing.T) {
 	require.Equal(t, 2, paramCount("SELECT $1::INT, $2 FROM t WHERE x = '$3' -- $4"))
-	require.Equal(t, "SELECT", firstWord("  /* c */ ((SELECT 1))"))
-	require.Equal(t, []string{"SHOW", "TRANSACTION", "ISOLATION"}, words("show transaction isolation level", 3))
 }

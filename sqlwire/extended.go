@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/strata-data/strata/engine"
+	"github.com/strata-data/strata/lakesql"
 )
 
 // prepared is a statement of the extended protocol (Parse).
@@ -61,7 +62,7 @@ func (c *conn) extended(ctx context.Context, msg pgproto3.FrontendMessage) error
 }
 
 func (c *conn) parse(m *pgproto3.Parse) error {
-	stmts := splitStatements(m.Query)
+	stmts := lakesql.Split(m.Query)
 	if len(stmts) > 1 {
 		return fmt.Errorf("cannot insert multiple commands into a prepared statement: %w", ErrInvalid)
 	}
@@ -165,7 +166,7 @@ func (c *conn) inferParams(ctx context.Context, st *prepared) {
 		return
 	}
 	var types []string
-	if readable[firstWord(st.sql)] {
+	if lakesql.IsRead(lakesql.FirstWord(st.sql)) {
 		if tables, err := c.s.opts.Envs.BindSQL(ctx, c.env, st.sql); err == nil {
 			types, _ = c.s.opts.Engine.ParamTypes(ctx, st.sql, tables) // on error the query reports it
 		}
@@ -198,7 +199,7 @@ var sampleValues = map[uint32]string{oidBool: "true", oidInt2: "1", oidInt4: "1"
 // statementFields describes a statement's result before its parameters are known: a read runs with NULL
 // parameters and no rows (LIMIT 0), SHOW is answered, other session commands return no rows.
 func (c *conn) statementFields(ctx context.Context, st *prepared) ([]pgproto3.FieldDescription, error) {
-	w := firstWord(st.sql)
+	w := lakesql.FirstWord(st.sql)
 	switch {
 	case w == "SHOW":
 		cur, _, err := c.showCommand(st.sql)
@@ -212,7 +213,7 @@ func (c *conn) statementFields(ctx context.Context, st *prepared) ([]pgproto3.Fi
 			return nil, err
 		}
 		return cur.fields, nil
-	case !readable[w]:
+	case !lakesql.IsRead(w):
 		return nil, nil
 	}
 	// Typed sample values stand for the parameters, not NULLs: for a NULL, DuckDB keeps the type it guessed

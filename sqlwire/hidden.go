@@ -3,13 +3,15 @@ package sqlwire
 import (
 	"fmt"
 	"strings"
+
+	"github.com/strata-data/strata/lakesql"
 )
 
 // hiddenWrite refuses a write behind a readable first keyword: an EXPLAIN of anything but a read (DuckDB's
 // EXPLAIN ANALYZE runs the statement it explains: CREATE, INSERT, COPY TO, INSTALL, ...) and a WITH whose
 // statement is INSERT, UPDATE, DELETE, MERGE or COPY. Either would be a way around the checks of run.
 func hiddenWrite(sql string) error {
-	switch firstWord(sql) {
+	switch lakesql.FirstWord(sql) {
 	case "WITH":
 		for _, w := range topWords(sql) {
 			if cteWrites[w] {
@@ -24,7 +26,7 @@ func hiddenWrite(sql string) error {
 		return nil
 	}
 	inner := explained(sql)
-	if w := firstWord(inner); !readable[w] || w == "EXPLAIN" {
+	if w := lakesql.FirstWord(inner); !lakesql.IsRead(w) || w == "EXPLAIN" {
 		return fmt.Errorf("EXPLAIN takes a query (SELECT, WITH, VALUES, ...), found %q: this endpoint runs no other "+
 			"statement, not even to explain it: %w", w, ErrReadOnly)
 	}
@@ -49,7 +51,7 @@ func topWords(sql string) []string {
 		start = -1
 	}
 	last := -1
-	scan(sql, func(i int) {
+	lakesql.Scan(sql, func(i int) {
 		c := sql[i]
 		word := c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || start >= 0 && c >= '0' && c <= '9'
 		if start >= 0 && (!word || i != last+1) {
@@ -76,17 +78,17 @@ func topWords(sql string) []string {
 // explained returns the statement of EXPLAIN [ANALYZE] [(options)] statement ("" when it cannot tell).
 func explained(sql string) string {
 	rest := afterWord(sql) // EXPLAIN
-	if w := firstWord(rest); w == "ANALYZE" || w == "ANALYSE" {
+	if w := lakesql.FirstWord(rest); w == "ANALYZE" || w == "ANALYSE" {
 		rest = afterWord(rest)
 	}
 	start := -1
-	scan(rest, func(i int) {
+	lakesql.Scan(rest, func(i int) {
 		if start < 0 && !strings.ContainsRune(" \t\r\n\f", rune(rest[i])) {
 			start = i
 		}
 	})
 	if start >= 0 && rest[start] == '(' { // options
-		end := closingParen(rest[start:])
+		end := lakesql.ClosingParen(rest[start:])
 		if end < 0 {
 			return ""
 		}
@@ -98,7 +100,7 @@ func explained(sql string) string {
 // afterWord returns what follows the first keyword of sql (outside comments and literals).
 func afterWord(sql string) string {
 	start, end := -1, -1
-	scan(sql, func(i int) {
+	lakesql.Scan(sql, func(i int) {
 		c := sql[i]
 		word := c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || start >= 0 && c >= '0' && c <= '9'
 		switch {

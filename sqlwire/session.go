@@ -9,6 +9,8 @@ import (
 	_ "time/tzdata" // TimeZone names resolve on hosts without a zoneinfo database
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/strata-data/strata/lakesql"
 )
 
 // setting is one session variable: its canonical name (as SHOW prints it) and value.
@@ -211,7 +213,7 @@ func unquote(v string) string {
 // sessionCommand answers the statements that concern the session, not the lake: transaction verbs, SET,
 // RESET, SHOW, DISCARD. ok is false for any other statement.
 func (c *conn) sessionCommand(sql string) (cur *cursor, ok bool, err error) {
-	w := words(sql, 4)
+	w := lakesql.Words(sql, 4)
 	if len(w) == 0 {
 		return nil, false, nil
 	}

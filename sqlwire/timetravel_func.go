@@ -9,6 +9,7 @@ import (
 	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/lake"
+	"github.com/strata-data/strata/lakesql"
 )
 
 // The table-function form of time travel, for one table of one statement (strata.as_of / strata.snapshot
@@ -114,11 +115,11 @@ type atCall struct {
 func atCalls(sql string) []atCall {
 	var out []atCall
 	skipTo := -1
-	scan(sql, func(i int) {
+	lakesql.Scan(sql, func(i int) {
 		if i < skipTo || !strings.EqualFold(sql[i:min(i+len(atFunc), len(sql))], atFunc) {
 			return
 		}
-		if i > 0 && (isWordByte(sql[i-1]) || sql[i-1] == '.' || sql[i-1] == '"') {
+		if i > 0 && (lakesql.IsWordByte(sql[i-1]) || sql[i-1] == '.' || sql[i-1] == '"') {
 			return
 		}
 		j := i + len(atFunc)
@@ -128,7 +129,7 @@ func atCalls(sql string) []atCall {
 		if j >= len(sql) || sql[j] != '(' {
 			return
 		}
-		end := closingParen(sql[j:])
+		end := lakesql.ClosingParen(sql[j:])
 		if end < 0 {
 			return
 		}
@@ -136,10 +137,6 @@ func atCalls(sql string) []atCall {
 		skipTo = j + end + 1
 	})
 	return out
-}
-
-func isWordByte(c byte) bool {
-	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 // atArgs reads strata.at's two arguments: a string literal naming zone.table, then a string literal (an
@@ -152,7 +149,7 @@ func atArgs(s string) (table, when string, err error) {
 		var arg string
 		switch {
 		case rest[0] == '\'':
-			end := skipQuoted(rest, 0, '\'')
+			end := lakesql.SkipQuoted(rest, 0, '\'')
 			if end > len(rest) || end < 2 || rest[end-1] != '\'' {
 				return "", "", atUsage(s)
 			}

@@ -53,7 +53,10 @@ func hint(err error) string {
 	var noEnv *envs.EnvNotFoundError
 	var unreleased *envs.NotReleasedError
 	var mismatch *envs.SchemaMismatchError
+	var script *scriptError
 	switch {
+	case errors.As(err, &script) && errors.As(err, &mismatch):
+		return "CREATE OR REPLACE TABLE keeps the table's columns: select them with their names, or DROP TABLE it first"
 	case errors.As(err, &noEnv):
 		return fmt.Sprintf("create it with `strata env create %s`", noEnv.Name)
 	case errors.As(err, &unreleased):

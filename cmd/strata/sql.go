@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -17,20 +18,31 @@ func (a *app) sqlCmd() *cobra.Command {
 	var env, format, out, file string
 	c := &cobra.Command{
 		Use:   `sql [--env ENV] "SELECT ..."`,
-		Short: "Run DuckDB SQL over the lake: zone.table names resolve to the environment's tables",
+		Short: "Run DuckDB SQL over the lake: zone.table names resolve to the environment's tables (writable in dev)",
 		Long: `Run DuckDB SQL in which zone.table names (raw.orders, clean.users, ...) resolve to the Iceberg tables of the
-environment: the current release's pinned snapshots in prod, the latest snapshots in dev.`,
+environment: the current release's pinned snapshots in prod, the latest snapshots in dev.
+
+In a dev environment CREATE [OR REPLACE] TABLE [IF NOT EXISTS] zone.name AS SELECT ..., INSERT INTO zone.name
+[(columns)] SELECT ...|VALUES ... and DROP TABLE [IF EXISTS] zone.name write lake tables, as through the
+PostgreSQL endpoint: one snapshot each, audited; in a script each commits in order and later statements read
+it. Prod changes only through releases (strata release publish): writes there are refused.`,
 		Example: `  strata sql --env dev "SELECT status, count(*) FROM raw.orders GROUP BY status"
   strata sql --env prod "SELECT * FROM clean.orders o JOIN raw.users u USING (user_id)" --out orders.parquet
-  strata sql --env dev --file report.sql --format csv > report.csv`,
+  strata sql --env dev --file report.sql --format csv > report.csv
+  strata sql --env dev "CREATE TABLE clean.paid AS SELECT * FROM raw.orders WHERE status = 'paid'"
+  strata sql --env dev -o json "INSERT INTO clean.paid (order_id, amount) VALUES (7, 1.5)"`,
 		Args: rangeArgs(0, 1, "one SQL statement (or --file)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			query, err := readQuery(args, file)
 			if err != nil {
 				return err
 			}
-			if err := refuseWrite(query, env); err != nil {
+			script, err := parseScript(query, env)
+			if err != nil {
 				return err
+			}
+			if script.hasWrites() {
+				return a.runWriteScript(cmd.Context(), script, env, format, out)
 			}
 			f, err := a.sqlFormat(format, out)
 			if err != nil {
@@ -52,12 +64,7 @@ environment: the current release's pinned snapshots in prod, the latest snapshot
 			if err != nil {
 				return err
 			}
-			defer res.Close()
-			if out == "" {
-				_, err := a.writeRows(a.stdout, res, f, "")
-				return err
-			}
-			return a.writeRowsFile(out, res, f)
+			return a.printResult(res, f, out)
 		},
 	}
 	envFlag(c, &env)
@@ -86,20 +93,56 @@ func readQuery(args []string, file string) (string, error) {
 // duckSchemas are DuckDB's own schemas, which a script may write (its temporary tables).
 var duckSchemas = map[string]bool{"main": true, "temp": true, "memory": true, "pg_catalog": true, "information_schema": true}
 
-// refuseWrite says what to do instead when query would write a lake table (zone.name): strata sql runs each
-// query in a fresh DuckDB database whose lake tables are read-only views, so such a statement could only fail
-// in DuckDB's words. A script's temporary tables, macros and views stay allowed.
-func refuseWrite(query, env string) error {
-	for _, q := range engine.WrittenNames(query) {
-		if duckSchemas[strings.ToLower(q.Schema)] {
-			continue
+// runWriteScript runs a script with lake writes (sql_script.go) and prints what it wrote, then the rows of its
+// last statement when that one reads.
+func (a *app) runWriteScript(ctx context.Context, script *sqlScript, env, format, out string) error {
+	var f rowfmt.Format
+	if script.endsWithWrite() {
+		switch {
+		case out != "":
+			return fmt.Errorf("%w: --out %s: the last statement writes a lake table and returns no rows", errUsage, out)
+		case format != "":
+			return fmt.Errorf("%w: --format %s: the last statement writes a lake table and returns no rows (-o json "+
+				"prints what it wrote)", errUsage, format)
 		}
-		return fmt.Errorf("%w: strata sql only reads lake tables, and this statement writes %s: in a dev environment write "+
-			"with CREATE TABLE zone.name AS SELECT ..., INSERT INTO zone.name SELECT ... or DROP TABLE zone.name through "+
-			"the PostgreSQL endpoint of strata serve (psql -h 127.0.0.1 -p 5433 -d %s), or load files with strata table import",
-			errUsage, q, env)
+	} else {
+		var err error
+		if f, err = a.sqlFormat(format, out); err != nil {
+			return err
+		}
 	}
-	return nil
+	if err := a.open(ctx); err != nil {
+		return err
+	}
+	eng, err := a.engine()
+	if err != nil {
+		return err
+	}
+	r := &scriptRun{a: a, env: env, eng: eng}
+	if !script.endsWithWrite() {
+		r.report = a.stderr // standard output carries the rows
+	}
+	res, err := r.run(ctx, script)
+	if err != nil {
+		if len(r.results) > 0 && r.report == nil {
+			_ = a.printWrites(r.results) // what was committed before the error
+		}
+		return err
+	}
+	if res == nil {
+		return a.printWrites(r.results)
+	}
+	return a.printResult(res, f, out)
+}
+
+// printResult writes the rows of res to standard output, or to the file out.
+func (a *app) printResult(res *engine.Result, f rowfmt.Format, out string) error {
+	defer res.Close()
+	if out == "" {
+		_, err := a.writeRows(a.stdout, res, f, "")
+		return err
+	}
+	return a.writeRowsFile(out, res, f)
 }
 
 // sqlFormat chooses the row format: --format, else -o json for standard output, else --out's extension, else
