@@ -72,9 +72,10 @@ def bulk_rounds(sides, clients, rounds):
         for r in range(rounds):
             for s in order[r % 3:] + order[:r % 3]:
                 dsn, t, pid = sides[s]
+                run = fn(dsn, t)
                 c0 = cpu_s(pid) if pid else 0
                 t0 = time.perf_counter()
-                fn(dsn, t)
+                run()
                 wall[s].append(time.perf_counter() - t0)
                 scpu[s].append(cpu_s(pid) - c0 if pid else 0)
         print(f"bulk {name}: " + ", ".join(
