@@ -16,8 +16,8 @@ import (
 
 // BenchmarkAggregateCopies is bench/sql's aggregate in DuckDB alone over in-memory copies of the table stored in
 // different ways: DuckDB's plain in-memory table, a compressed in-memory database checkpointed after the copy
-// (hot.go's copy), and variants of it; scan-cpu-ms/op reads every column of every row (a hash of each row). STRATA_AGG_ROWS sets the rows (default 2M); STRATA_AGG_VARIANTS picks
-// variants by name (comma-separated).
+// (hot.go's copy), and variants of it; scan-cpu-ms/op reads every column of every row (a hash of each row).
+// STRATA_AGG_ROWS sets the rows (default 2M); STRATA_AGG_VARIANTS picks variants by name (comma-separated).
 func BenchmarkAggregateCopies(b *testing.B) {
 	rows := 2_000_000
 	if v, err := strconv.Atoi(os.Getenv("STRATA_AGG_ROWS")); err == nil {

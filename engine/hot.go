@@ -27,9 +27,9 @@ import (
 // of files before, and the copy reads only the table's own files, which the sandbox allows.
 //
 // Memory is bounded twice: a database copies its tables only when their uncompressed Parquet size, and then
-// the memory the compressed copy takes, are under Options.HotTableBytes, and the copies of all pooled databases stay under
-// Options.HotTotalBytes. A database's copy is released when the database is closed (eviction, idle sweep,
-// Close). A database refused only because the pool-wide budget was full waits for it to free (another
+// the memory the compressed copy takes, are under Options.HotTableBytes, and the copies of all pooled databases
+// stay under Options.HotTotalBytes (a copy being made counts its tables' uncompressed size). A database's copy
+// is released when the database is closed (eviction, idle sweep, Close). A database refused only because the pool-wide budget was full waits for it to free (another
 // database evicted or swept): its load checks the budget with a backoff (hotRetryFirst doubling to
 // hotRetryMax) for as long as the database lives, and copies once its tables fit, at most hotRetries times.
 
@@ -141,7 +141,7 @@ const hotDatabase = "strata_hot"
 //
 // The copies live in a compressed in-memory database attached for them, checkpointed once each table is filled:
 // the checkpoint compresses its columns (dictionary and FSST for strings, bit packing, constants), which DuckDB's
-// own in-memory catalog never does. 10M rows of bench/sql's table hold 292 MiB instead of 1,142, and its
+// own in-memory catalog never does. 10M rows of bench/sql's table hold 296 MiB instead of 1,484, and its
 // aggregate reads the compressed strings more cheaply. A checkpoint cannot run inside a transaction, so the copies
 // are made and checkpointed first, and then, in one transaction, each view is replaced by a view of the same
 // name over its copy: a concurrent query sees either the Parquet views or the copies, never a half-made copy.
