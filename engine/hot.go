@@ -29,9 +29,10 @@ import (
 // Memory is bounded twice: a database copies its tables only when their uncompressed Parquet size, and then
 // the memory the compressed copy takes, are under Options.HotTableBytes, and the copies of all pooled databases
 // stay under Options.HotTotalBytes (a copy being made counts its tables' uncompressed size). A database's copy
-// is released when the database is closed (eviction, idle sweep, Close). A database refused only because the pool-wide budget was full waits for it to free (another
-// database evicted or swept): its load checks the budget with a backoff (hotRetryFirst doubling to
-// hotRetryMax) for as long as the database lives, and copies once its tables fit, at most hotRetries times.
+// is released when the database is closed (eviction, idle sweep, Close). A database refused only because the
+// pool-wide budget was full waits for it to free (another database evicted or swept): its load checks the budget
+// with a backoff (hotRetryFirst doubling to hotRetryMax) for as long as the database lives, and copies once its
+// tables fit, at most hotRetries times.
 
 const (
 	defaultHotTableBytes = 256 << 20
