@@ -5,9 +5,9 @@
 // share no catalog, settings or temp files, and a query sees exactly the tables it was given. A table is a
 // view over the snapshot's Parquet files, projected by Iceberg field id so renamed and added columns
 // resolve as the snapshot's schema says. Results stream: memory stays bounded however large they are.
-// A pooled database (QueryOptions.Reuse) that is used again copies its tables into memory when they are small
-// enough (Options.HotTableBytes, HotTotalBytes), so repeated queries over an unchanged snapshot stop decoding
-// Parquet; the results are the same.
+// A pooled database (QueryOptions.Reuse) that is used again copies its tables into compressed memory when they
+// are small enough (Options.HotTableBytes, HotTotalBytes), so repeated queries over an unchanged snapshot stop
+// decoding Parquet; the results are the same.
 //
 // The package needs the build tag duckdb_arrow (go build -tags duckdb_arrow); without it the build stops
 // with an error naming the tag.

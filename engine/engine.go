@@ -47,6 +47,9 @@ type Options struct {
 	HotTableBytes int64
 	// HotTotalBytes bounds the memory the in-memory copies of all pooled databases hold together; 0 means 1 GiB.
 	HotTotalBytes int64
+	// HotUncompressed keeps the in-memory copies uncompressed (DuckDB's plain in-memory storage) instead of
+	// compressing them once filled (hot.go). For comparisons and tests.
+	HotUncompressed bool
 	// FieldIDViews makes every table's view read its files by Parquet field id, even where they line up with
 	// the schema and plain read_parquet (which gives DuckDB the files' statistics) reads the same rows
 	// (plainview.go). For comparisons and tests.

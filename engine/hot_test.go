@@ -5,6 +5,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,9 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// viewsLeft counts the views of the database a query runs in: a database whose tables were copied into memory
-// has none.
-const viewsLeft = "SELECT count(*) FROM duckdb_views() WHERE NOT internal"
+// viewsLeft counts the views of the database a query runs in that still read Parquet: a database whose tables
+// were copied into memory has none (its views read the copies).
+const viewsLeft = "SELECT count(*) FROM duckdb_views() WHERE NOT internal AND sql NOT LIKE '%" + hotDatabase + "%'"
 
 // allTypesTable is a table with a column of every Iceberg type the engine maps (TestDuckTypeOf), in 3 files of
 // which one holds NULLs, and its columns renamed from the files' names (read by field id).
@@ -67,6 +68,20 @@ func waitHot(t testing.TB, e *Engine, want int64) {
 	require.Eventually(t, func() bool { return e.HotLoads() >= want && e.Pooled() >= 1 }, 20*time.Second, 5*time.Millisecond)
 }
 
+// oneCopyBudget returns an Options.HotTotalBytes that holds tbl's copy but leaves no room to make a second one: a
+// load reserves the tables' uncompressed size while it copies, and the finished copy holds its compressed size.
+func oneCopyBudget(t *testing.T, tbl Table) int64 {
+	t.Helper()
+	e := newEngine(t, Options{})
+	useTwice(t, e, tbl)
+	waitHot(t, e, 1)
+	est := queryWith(t, e, "SELECT sum(total_uncompressed_size) FROM parquet_metadata("+sqlStringList(tbl.Files)+")", reuse, tbl)
+	n, err := strconv.ParseInt(est[0][0], 10, 64)
+	require.NoError(t, err)
+	require.Positive(t, e.HotBytes())
+	return n + e.HotBytes() - 1
+}
+
 // useTwice runs a query twice with Reuse: the second use makes the pooled database load its tables.
 func useTwice(t testing.TB, e *Engine, tables ...Table) {
 	t.Helper()
@@ -104,7 +119,7 @@ func TestHotTablesSameResultsAsParquet(t *testing.T) {
 
 	useTwice(t, e, tbl)
 	waitHot(t, e, 1)
-	require.Equal(t, [][]string{{"0"}}, queryWith(t, e, viewsLeft, reuse, tbl), "the view became an in-memory table")
+	require.Equal(t, [][]string{{"0"}}, queryWith(t, e, viewsLeft, reuse, tbl), "the view reads an in-memory table")
 	require.Positive(t, e.HotBytes())
 	for _, q := range queries {
 		require.Equal(t, want[q], run(q, reuse), q)
@@ -137,8 +152,9 @@ func TestHotTablesBounded(t *testing.T) {
 	small := idTable(t, "small", 0, 100)
 	big := idTable(t, "big", 0, 200000) // 1.6 MB uncompressed
 
-	// Over HotTableBytes: the table stays on Parquet, and the database is pooled and answers as before.
-	e := newEngine(t, Options{HotTableBytes: 100 << 10})
+	// Over HotTableBytes: the table stays on Parquet, and the database is pooled and answers as before. (A
+	// compressed copy takes at least one 256 KiB block.)
+	e := newEngine(t, Options{HotTableBytes: 1 << 20})
 	useTwice(t, e, big)
 	require.Eventually(t, func() bool { return e.Pooled() == 1 }, 20*time.Second, 5*time.Millisecond)
 	require.Equal(t, [][]string{{"1"}}, queryWith(t, e, viewsLeft, reuse, big))
@@ -150,12 +166,12 @@ func TestHotTablesBounded(t *testing.T) {
 	require.Equal(t, [][]string{{"0"}}, queryWith(t, e, viewsLeft, reuse, small))
 
 	// HotTotalBytes is for the whole pool: once one database's tables fill it, the next stays on Parquet.
-	e = newEngine(t, Options{HotTotalBytes: 3 << 20})
+	e = newEngine(t, Options{HotTotalBytes: oneCopyBudget(t, big)})
 	useTwice(t, e, big)
 	waitHot(t, e, 1)
 	held := e.HotBytes()
 	require.Positive(t, held)
-	require.LessOrEqual(t, held, int64(3<<20))
+	require.LessOrEqual(t, held, e.opts.HotTotalBytes)
 	other := big
 	other.Name = "big2"
 	useTwice(t, e, other)
@@ -272,8 +288,8 @@ func TestHotLoadConnectionHasSessionSettings(t *testing.T) {
 // database holding it is evicted (a full pool). One refused while nothing frees stays on Parquet.
 func TestHotTablesRetryWhenBudgetFrees(t *testing.T) {
 	t.Parallel()
-	e := newEngine(t, Options{HotTotalBytes: 3 << 20, Pool: 2})
-	big := idTable(t, "big", 0, 200000) // 1.6 MB uncompressed: one fits, two do not
+	big := idTable(t, "big", 0, 200000)
+	e := newEngine(t, Options{HotTotalBytes: oneCopyBudget(t, big), Pool: 2}) // one fits, two do not
 	useTwice(t, e, big)
 	waitHot(t, e, 1)
 	held := e.HotBytes()
@@ -292,15 +308,15 @@ func TestHotTablesRetryWhenBudgetFrees(t *testing.T) {
 	require.Equal(t, [][]string{{"0"}}, queryWith(t, e, viewsLeft, reuse, other), "big2 is now in memory")
 	require.Equal(t, [][]string{{"200000"}}, queryWith(t, e, "SELECT count(*) FROM raw.big2", reuse, other))
 	require.Positive(t, e.HotBytes())
-	require.LessOrEqual(t, e.HotBytes(), int64(3<<20))
+	require.LessOrEqual(t, e.HotBytes(), e.opts.HotTotalBytes)
 }
 
 // The wait for budget ends with the database: closing the engine while a load waits returns promptly.
 func TestHotTablesBudgetWaitEndsOnClose(t *testing.T) {
 	t.Parallel()
-	e, err := New(Options{Threads: 1, TempDir: t.TempDir(), HotTotalBytes: 3 << 20})
-	require.NoError(t, err)
 	big := idTable(t, "big", 0, 200000)
+	e, err := New(Options{Threads: 1, TempDir: t.TempDir(), HotTotalBytes: oneCopyBudget(t, big)})
+	require.NoError(t, err)
 	useTwice(t, e, big)
 	waitHot(t, e, 1)
 	other := big
@@ -316,4 +332,68 @@ func TestHotTablesBudgetWaitEndsOnClose(t *testing.T) {
 		t.Fatal("Close waited for a load waiting for budget")
 	}
 	require.Zero(t, e.HotBytes())
+}
+
+// TestHotCopiesAreCompressed: the in-memory copy is compressed once filled (strings by dictionary and FSST,
+// integers bit-packed), holds a fraction of the plain copy's memory, and answers the same.
+func TestHotCopiesAreCompressed(t *testing.T) {
+	t.Parallel()
+	f := writeParquet(t, t.TempDir(), "c.parquet", `SELECT i::BIGINT AS id, 'name ' || (i % 1000)::VARCHAR AS name,
+		(i % 7)::INTEGER AS k, md5(i::VARCHAR) AS tag FROM range(300000) t(i)`, "{id: 1, name: 2, k: 3, tag: 4}")
+	tbl := Table{Schema: "raw", Name: "c", Files: []string{f}, Columns: []Column{{1, "id", "long", false},
+		{2, "name", "string", false}, {3, "k", "int", false}, {4, "tag", "string", false}}}
+	const q = "SELECT k, count(*), sum(id), max(name), min(tag), count(DISTINCT name) FROM raw.c GROUP BY k ORDER BY k"
+	held := map[bool]int64{}
+	var results [][][]string
+	for _, plain := range []bool{true, false} {
+		e := newEngine(t, Options{HotUncompressed: plain})
+		before := queryWith(t, e, q, reuse, tbl)
+		useTwice(t, e, tbl)
+		waitHot(t, e, 1)
+		require.Equal(t, [][]string{{"0"}}, queryWith(t, e, viewsLeft, reuse, tbl))
+		require.Equal(t, before, queryWith(t, e, q, reuse, tbl))
+		held[plain] = e.HotBytes()
+		compressed := queryWith(t, e, "SELECT count(*) FROM pragma_storage_info('"+hotDatabase+".raw.c') "+
+			"WHERE segment_type = 'VARCHAR' AND compression NOT IN ('Uncompressed')", reuse, tbl)
+		if plain {
+			require.Equal(t, [][]string{{"0"}}, compressed, "the plain copy keeps its strings uncompressed")
+		} else {
+			require.NotEqual(t, [][]string{{"0"}}, compressed, "the copy's strings are compressed")
+		}
+		results = append(results, before)
+	}
+	require.Equal(t, results[0], results[1])
+	require.Less(t, held[false]*2, held[true], "compressed %d bytes, plain %d", held[false], held[true])
+}
+
+// TestHotSwapUnderConcurrentReaders: queries running while the copy is made and swapped in each see the whole
+// table, from Parquet or from memory, never a part of it.
+func TestHotSwapUnderConcurrentReaders(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{Pool: 4})
+	a := idTable(t, "a", 0, 400000)
+	const want = "79999800000"
+	require.Equal(t, [][]string{{"400000", want}}, queryWith(t, e, "SELECT count(*), sum(id) FROM raw.a", reuse, a))
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				require.Equal(t, [][]string{{"400000", want}}, queryWith(t, e, "SELECT count(*), sum(id) FROM raw.a", reuse, a))
+			}
+		}()
+	}
+	waitHot(t, e, 1)
+	// a few more rounds over the copy
+	time.Sleep(100 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	require.Equal(t, [][]string{{"400000", want}}, queryWith(t, e, "SELECT count(*), sum(id) FROM raw.a", reuse, a))
 }

@@ -16,7 +16,8 @@ import (
 
 // BenchmarkPooledPointQuery runs a point query in a pooled database, as sqlwire sends it: with a parameter
 // (PREPARE + EXECUTE of typed literals), with the value inlined, the same SQL each time, and a constant SELECT
-// (the engine's fixed cost), over Parquet and with the table copied into memory (hot). cpu-ms/op is the process's CPU time per query.
+// (the engine's fixed cost), over Parquet and with the table copied into memory (hot: compressed, as the engine copies it;
+// hot-uncompressed: Options.HotUncompressed). cpu-ms/op is the process's CPU time per query.
 // STRATA_POINT_ROWS sets the table's rows (default 10,000).
 func BenchmarkPooledPointQuery(b *testing.B) {
 	rows := 10_000
@@ -31,6 +32,9 @@ func BenchmarkPooledPointQuery(b *testing.B) {
 	hot := newEngine(b, Options{Threads: 1})
 	useTwice(b, hot, people)
 	waitHot(b, hot, 1)
+	plain := newEngine(b, Options{Threads: 1, HotUncompressed: true})
+	useTwice(b, plain, people)
+	waitHot(b, plain, 1)
 	for _, mode := range []struct {
 		name string
 		sql  func(id int) string
@@ -48,7 +52,7 @@ func BenchmarkPooledPointQuery(b *testing.B) {
 		for _, eng := range []struct {
 			name string
 			e    *Engine
-		}{{"parquet", parquet}, {"hot", hot}} {
+		}{{"parquet", parquet}, {"hot", hot}, {"hot-uncompressed", plain}} {
 			e := eng.e
 			b.Run(eng.name+"/"+mode.name, func(b *testing.B) {
 				ctx := context.Background()

@@ -1,7 +1,7 @@
 """Two Strata servers (OLD, NEW) and PostgreSQL on bench.py's aggregate and point queries; see compare.sh.
 
     python bench/sql/compare.py --pg DSN --old DSN --new DSN --old-pid PID --new-pid PID [--rounds 6]
-        [--agg-rows 10000000] [--points]
+        [--agg-rows 10000000] [--points] [--bulk copy,binary,cx]
 
 Loads are not timed. Each side reads the table once untimed (and the Strata servers until they hold it in
 memory, as bench.py does); then every round runs the aggregate once per side, the sides in rotated order. The
@@ -60,6 +60,32 @@ def aggregate_rounds(sides, rounds):
     return wall, cpu
 
 
+def bulk_rounds(sides, clients, rounds):
+    """Each client reads the whole 1M-row table from every side in turn (order rotated per round): best / median
+    wall and the Strata servers' median CPU per read."""
+    import cpu
+    for name in clients:
+        fn = cpu.CLIENTS[name]
+        wall = {s: [] for s in sides}
+        scpu = {s: [] for s in sides}
+        order = list(sides)
+        for r in range(rounds):
+            for s in order[r % 3:] + order[:r % 3]:
+                dsn, t, pid = sides[s]
+                run = fn(dsn, t)
+                c0 = cpu_s(pid) if pid else 0
+                t0 = time.perf_counter()
+                run()
+                wall[s].append(time.perf_counter() - t0)
+                scpu[s].append(cpu_s(pid) - c0 if pid else 0)
+        print(f"bulk {name}: " + ", ".join(
+            f"{s} {min(wall[s]):.3f} / {statistics.median(wall[s]):.3f} s" +
+            (f" ({statistics.median(scpu[s]) * 1000:.0f} CPU-ms)" if sides[s][2] else "") for s in sides) +
+            f"; new ÷ old median wall {statistics.median(wall['new']) / statistics.median(wall['old']):.2f}"
+            f", server CPU {statistics.median(scpu['new']) / statistics.median(scpu['old']):.2f}; load {os.getloadavg()[0]:.1f}",
+            flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     for side in ("pg", "old", "new"):
@@ -69,6 +95,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--agg-rows", type=int, default=10_000_000)
     ap.add_argument("--points", action="store_true", help="also 1,000 point queries on a 1M-row table, 3 rounds")
+    ap.add_argument("--bulk", default="", help="also bulk reads of the 1M-row table by these cpu.py clients "
+                    "(copy,text,binary,read_sql,cx,adbc), --rounds rounds each")
     a = ap.parse_args()
     pids = {"old": a.old_pid, "new": a.new_pid}
     sides = {"postgres": (a.pg, "bench_t10", None), "old": (a.old, "clean.bench_t10", a.old_pid),
@@ -88,11 +116,12 @@ def main():
     print(f"new ÷ old: best wall {min(wall['new']) / min(wall['old']):.2f}, median wall "
           f"{statistics.median(wall['new']) / statistics.median(wall['old']):.2f}, median server CPU "
           f"{statistics.median(cpu['new']) / statistics.median(cpu['old']):.2f}")
-    if a.points:
-        pts = {s: (dsn, t.replace("bench_t10", "bench_t"), pid) for s, (dsn, t, pid) in sides.items()}
+    pts = {s: (dsn, t.replace("bench_t10", "bench_t"), pid) for s, (dsn, t, pid) in sides.items()}
+    if a.points or a.bulk:
         load(pts, B.PG_SELECT.format(n=1_000_000), B.DUCK_SELECT.format(n=1_000_000), "bench_t", key=True)
         for s, (dsn, t, _) in pts.items():
             B.warm(dsn, s != "postgres", f"SELECT count(*) FROM {t}")
+    if a.points:
         for r in range(3):
             for s in (list(pts) if r % 2 == 0 else list(pts)[::-1]):
                 dsn, t, pid = pts[s]
@@ -100,6 +129,8 @@ def main():
                 p50, p99 = B.point_queries(dsn, t, 1_000_000)
                 per = f", server {(cpu_s(pid) - c0) / 1020 * 1000:.2f} CPU-ms per query" if pid else ""
                 print(f"point queries round {r}, {s}: p50 {p50 * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms{per}", flush=True)
+    if a.bulk:
+        bulk_rounds(pts, a.bulk.split(","), a.rounds)
     print(f"peak RSS: old {peak_rss_mib(pids['old'])} MiB, new {peak_rss_mib(pids['new'])} MiB")
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Two Strata binaries (say, before and after a DuckDB upgrade) and PostgreSQL 15 on bench.py's aggregate, and
-# optionally its point queries, in one run: the three sides alternate within each round (see compare.py).
-#   bench/sql/compare.sh OLD_BINARY NEW_BINARY [--rounds N] [--agg-rows N] [--points]
+# optionally its point queries and bulk reads, in one run: the three sides alternate within each round (see compare.py).
+#   bench/sql/compare.sh OLD_BINARY NEW_BINARY [--rounds N] [--agg-rows N] [--points] [--bulk copy,binary,cx]
 # Starts a throwaway PostgreSQL and one `strata serve` per binary, each with a fresh data dir, on free loopback
 # ports; uses the test venv (scripts/lib/venv.sh). Prints each round, then best / median wall times, the
 # servers' CPU per statement (from /proc) and their peak RSS.
