@@ -3,6 +3,10 @@
 // memcmp for the DuckDB linked into this binary: see memcmp.go.
 
 #define _GNU_SOURCE
+// The byte loop below must stay a loop: the compiler may not turn it back into a call (to memcmp: itself).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
 #include <dlfcn.h>
 #include <stddef.h>
 #include <stdint.h>
