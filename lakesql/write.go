@@ -25,16 +25,23 @@ const (
 
 const identRE = `("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`
 
+// catalogRE is the optional database before zone.name (database.zone.name): recognised so that it is refused
+// by name rather than misread.
+const catalogRE = `(?:` + identRE + `\s*\.\s*)?`
+
 var (
-	createRE = regexp.MustCompile(`(?is)^\s*CREATE\s+(OR\s+REPLACE\s+)?TABLE\s+(IF\s+NOT\s+EXISTS\s+)?` + identRE + `\s*\.\s*` + identRE + `\s+AS\s+(.+)$`)
-	insertRE = regexp.MustCompile(`(?is)^\s*INSERT\s+INTO\s+` + identRE + `\s*\.\s*` + identRE + `\s*(.*)$`)
-	dropRE   = regexp.MustCompile(`(?is)^\s*DROP\s+TABLE\s+(IF\s+EXISTS\s+)?` + identRE + `\s*\.\s*` + identRE + `\s*(CASCADE|RESTRICT)?\s*$`)
+	createRE = regexp.MustCompile(`(?is)^\s*CREATE\s+(OR\s+REPLACE\s+)?TABLE\s+(IF\s+NOT\s+EXISTS\s+)?` + catalogRE + identRE + `\s*\.\s*` + identRE + `\s+AS\s+(.+)$`)
+	insertRE = regexp.MustCompile(`(?is)^\s*INSERT\s+INTO\s+` + catalogRE + identRE + `\s*\.\s*` + identRE + `\s*(.*)$`)
+	dropRE   = regexp.MustCompile(`(?is)^\s*DROP\s+TABLE\s+(IF\s+EXISTS\s+)?` + catalogRE + identRE + `\s*\.\s*` + identRE + `\s*(CASCADE|RESTRICT)?\s*$`)
 )
 
 // Write is one statement recognised as a lake write; Writer.Run checks and runs it.
 type Write struct {
 	Verb Verb
-	m    []string // the statement's regular expression match
+	m    []string // the statement's regular expression match, without the catalog group
+	// catalog is the database that qualified the name (database.zone.name), "" if none: refused, since the
+	// database is the environment, chosen when connecting.
+	catalog string
 }
 
 // ParseWrite recognises sql, one statement, as a lake write: CREATE [OR REPLACE] TABLE [IF NOT EXISTS]
@@ -44,11 +51,13 @@ type Write struct {
 func ParseWrite(sql string) *Write {
 	sql = StripComments(sql)
 	for _, p := range []struct {
-		verb Verb
-		re   *regexp.Regexp
-	}{{Create, createRE}, {Insert, insertRE}, {Drop, dropRE}} {
+		verb    Verb
+		re      *regexp.Regexp
+		catalog int // the catalog group's index
+	}{{Create, createRE, 3}, {Insert, insertRE, 1}, {Drop, dropRE, 2}} {
 		if m := p.re.FindStringSubmatch(sql); m != nil {
-			return &Write{Verb: p.verb, m: m}
+			catalog := m[p.catalog]
+			return &Write{Verb: p.verb, m: append(m[:p.catalog:p.catalog], m[p.catalog+1:]...), catalog: catalog}
 		}
 	}
 	return nil
@@ -104,6 +113,11 @@ type Result struct {
 func (wr *Writer) Run(ctx context.Context, w *Write) (*Result, error) {
 	if err := wr.Check(ctx); err != nil {
 		return nil, err
+	}
+	if w.catalog != "" {
+		zone, name := w.Table()
+		return nil, refuse(RuleBadName, "table %s.%s.%s: lake tables are named zone.name; the database (environment) "+
+			"is the one this session writes, %s: write %s.%s", IdentName(w.catalog), zone, name, wr.Env, zone, name)
 	}
 	switch w.Verb {
 	case Create:

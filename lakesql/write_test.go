@@ -5,6 +5,7 @@ package lakesql_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -110,12 +111,21 @@ func TestWriterRefuses(t *testing.T) {
 		{"INSERT INTO raw.t SELECT 1, 'x' FROM range(3)", lakesql.RuleColumnCount, errs.Invalid},
 		{"INSERT INTO raw.t (id) SELECT 1, 2", lakesql.RuleColumnCount, errs.Invalid},
 		{"CREATE TABLE raw.u AS SELECT 1; SELECT 2", lakesql.RuleOneRead, errs.Forbidden},
+		// database.zone.name: refused naming the table, whichever database (its own included), writing nothing
+		{"INSERT INTO dev.raw.t SELECT 1", lakesql.RuleBadName, errs.Invalid},
+		{"INSERT INTO prod . raw.t (id) VALUES (1)", lakesql.RuleBadName, errs.Invalid},
+		{`CREATE TABLE "dev".raw.u AS SELECT 1`, lakesql.RuleBadName, errs.Invalid},
+		{"DROP TABLE IF EXISTS dev.raw.t", lakesql.RuleBadName, errs.Invalid},
 	} {
 		_, err := run(t, w, tc.sql)
 		var le *lakesql.Error
 		require.True(t, errors.As(err, &le), "%s: %v", tc.sql, err)
 		require.Equal(t, tc.rule, le.Rule, tc.sql)
 		require.Equal(t, tc.kind, errs.KindOf(err), tc.sql)
+		if tc.rule == lakesql.RuleBadName && strings.Contains(tc.sql, "raw.t") {
+			require.ErrorContains(t, err, "lake tables are named zone.name", tc.sql)
+			require.ErrorContains(t, err, "write raw.t", tc.sql)
+		}
 	}
 	_, err = run(t, w, "INSERT INTO raw.t SELECT 1 UNION ALL SELECT 1, 2")
 	var le *lakesql.Error
