@@ -154,7 +154,8 @@ type Backend interface {
 }
 
 // intoBackend is a Backend whose lookup fills a slice the caller gives (serving keeps it from request to
-// request): LookupInto is Lookup into vals (len(keys) long, zeroed).
+// request): LookupInto is Lookup into vals (len(keys) long, zeroed), for GetJSON only: a value may come in its
+// serving form (record.ServingForm), which record.DecodeJSON reads and DecodeInto refuses.
 type intoBackend interface {
 	LookupInto(ctx context.Context, space string, keys [][]byte, dst []byte, vals [][]byte) ([]byte, error)
 }
