@@ -2,6 +2,7 @@ package server
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"time"
 )
@@ -31,7 +32,8 @@ func (s *Server) writeProgress(next http.Handler) http.Handler {
 }
 
 // progressWriter sets the connection's write deadline before each piece of each write. It implements Flush
-// and Unwrap (for http.ResponseController) but not io.ReaderFrom, so that copies go through Write in pieces.
+// and Unwrap (for http.ResponseController) and WriteBuffers, but not io.ReaderFrom, so that copies go through
+// Write in pieces.
 type progressWriter struct {
 	http.ResponseWriter
 	rc      *http.ResponseController
@@ -56,6 +58,47 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 		b = b[m:]
 	}
 	return n, nil
+}
+
+// WriteBuffers sends bufs in one write through the wrapped writer when it can (feastapi's answers), within one
+// deadline when they fit in progressChunk; else (or when larger) through Write, piece by piece.
+func (p *progressWriter) WriteBuffers(bufs net.Buffers) (int64, error) {
+	var n int64
+	for _, b := range bufs {
+		n += int64(len(b))
+	}
+	if bw, ok := innerBuffersWriter(p.ResponseWriter); ok && n <= progressChunk {
+		p.extend()
+		return bw.WriteBuffers(bufs)
+	}
+	var done int64
+	for _, b := range bufs {
+		m, err := p.Write(b)
+		done += int64(m)
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// buffersWriter is a ResponseWriter that sends several buffers as one write (fastWriter, progressWriter).
+type buffersWriter interface {
+	WriteBuffers(bufs net.Buffers) (int64, error)
+}
+
+// innerBuffersWriter finds a buffersWriter among w and the writers it wraps.
+func innerBuffersWriter(w http.ResponseWriter) (buffersWriter, bool) {
+	for {
+		if bw, ok := w.(buffersWriter); ok {
+			return bw, true
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil, false
+		}
+		w = u.Unwrap()
+	}
 }
 
 func (p *progressWriter) WriteHeader(code int) {
