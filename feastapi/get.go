@@ -681,7 +681,7 @@ func appendColumn(a *answer, pos int, in *instRows, stamps []byte) {
 		if e > 0 {
 			b = append(b, ',')
 		}
-		c := r.Cells[pos]
+		c := r.Cell(pos)
 		switch end := int(c.Off) + shortText; {
 		case c.Len == 0:
 			b = append(b, "null"...)
@@ -704,7 +704,7 @@ func appendColumn(a *answer, pos int, in *instRows, stamps []byte) {
 	} else {
 		for e := range in.rows {
 			b = appendSep(b, e)
-			b = append(b, status(in.states[e], in.rows[e].Cells[pos].Kind)...)
+			b = append(b, status(in.states[e], in.rows[e].Cell(pos).Kind)...)
 		}
 	}
 	a.b = append(b, `],"event_timestamps":[`...)

@@ -89,8 +89,8 @@ func TestReadsEarlierFormat(t *testing.T) {
 			} else {
 				require.Equal(t, v, rows[r].Values[i], "row %d value %d", r, i)
 			}
-			require.Equal(t, v.Kind, jrows[r].Cells[i].Kind)
-			require.Equal(t, string(record.AppendJSON(nil, v)), string(jrows[r].Cells[i].JSON(jrows[r].Data)), "row %d value %d", r, i)
+			require.Equal(t, v.Kind, jrows[r].Cell(i).Kind)
+			require.Equal(t, string(record.AppendJSON(nil, v)), string(jrows[r].Cell(i).JSON(jrows[r].Data)), "row %d value %d", r, i)
 		}
 	}
 	_, err = s.Get(ctx, "dev/old", [][]record.Value{{record.IntValue(3)}}, names)
