@@ -49,7 +49,7 @@ func FuzzServing(f *testing.F) {
 // FuzzServedValuesMatchJSON: a response served from the store's pre-encoded JSON texts carries, for values of
 // every kind the store holds (floats with NaN/±Inf, integers, strings, booleans, bytes, timestamps, nulls and
 // absent entities), what encoding/json's encoding of the same values reads back as (NaN and ±Inf as null), with
-// the statuses of the values.
+// the statuses of the values; read again (from the embedded store's cache, in the serving form), the same bytes.
 func FuzzServedValuesMatchJSON(f *testing.F) {
 	f.Add("fr", 0.53, int64(7), []byte{0, 1})
 	f.Add("a\"b\\c\n\x00\u2028<&>é", 1e21, int64(-1)<<63, []byte("\xff"))
@@ -74,6 +74,8 @@ func FuzzServedValuesMatchJSON(f *testing.F) {
 		status, body := fx.post(t, "/get-online-features?env=dev", `{"features":["user_stats:total","user_stats:country","user_stats:n"],"entities":{"user_id":[1,2,3,4]}}`)
 		require.Equal(t, 200, status, body)
 		require.True(t, json.Valid([]byte(body)), body)
+		_, again := fx.post(t, "/get-online-features?env=dev", `{"features":["user_stats:total","user_stats:country","user_stats:n"],"entities":{"user_id":[1,2,3,4]}}`)
+		require.Equal(t, body, again, "the rows read again, from the cache's serving form")
 		var resp struct {
 			Results []struct {
 				Values   []json.RawMessage `json:"values"`
