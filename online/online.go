@@ -99,7 +99,7 @@ type Buffer struct {
 // Size is the memory the buffer holds, in bytes (a caller keeping buffers can drop an oversized one).
 func (b *Buffer) Size() int {
 	return cap(b.data) + cap(b.text) + cap(b.keys) + cap(b.refs)*24 + cap(b.vals)*24 + cap(b.cells)*12 + cap(b.fields)*4 +
-		cap(b.rows)*120
+		cap(b.rows)*112
 }
 
 // Reset forgets the rows of earlier calls (their memory is reused).

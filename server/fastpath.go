@@ -745,8 +745,9 @@ func (w *fastWriter) Write(p []byte) (int, error) {
 }
 
 // WriteBuffers is Write of the buffers' bytes in order (feastapi sends an answer's shared pieces by reference):
-// with a declared Content-Length, the head and every buffer leave in one writev, the bytes copied once, by the
-// kernel; otherwise the buffers go through Write one by one. The buffers are not kept.
+// with a declared Content-Length, the head (when not yet sent) and every buffer leave in one writev, the bytes
+// copied once, by the kernel; otherwise (chunked framing, or a length net/http would compute) the buffers go
+// through Write one by one. The buffers are not kept.
 func (w *fastWriter) WriteBuffers(bufs net.Buffers) (int64, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
@@ -755,7 +756,7 @@ func (w *fastWriter) WriteBuffers(bufs net.Buffers) (int64, error) {
 	for _, b := range bufs {
 		n += int64(len(b))
 	}
-	if w.clen == -1 || w.committed || n == 0 || !bodyAllowedForStatus(w.status) {
+	if n == 0 || w.clen == -1 || w.chunking || !bodyAllowedForStatus(w.status) {
 		for i, b := range bufs {
 			m, err := w.Write(b)
 			if err != nil {
@@ -771,16 +772,19 @@ func (w *fastWriter) WriteBuffers(bufs net.Buffers) (int64, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	w.committed = true
-	w.head = w.appendHead(w.head[:0], bufs[0])
-	if w.err != nil {
-		return 0, w.err
+	w.fc.bufs = w.fc.bufs[:0]
+	if !w.committed {
+		w.committed = true
+		w.head = w.appendHead(w.head[:0], bufs[0])
+		if w.err != nil {
+			return 0, w.err
+		}
+		w.fc.bufs = append(w.fc.bufs, w.head)
 	}
-	w.fc.bufs = append(append(w.fc.bufs[:0], w.head), bufs...)
+	w.fc.bufs = append(w.fc.bufs, bufs...)
 	send := w.fc.bufs // WriteTo consumes the slice it is called on: fc.bufs keeps its memory for the next answer
 	_, w.err = send.WriteTo(w.fc.c)
 	clear(w.fc.bufs) // keeps no caller's memory alive
-	w.buf = w.buf[:0]
 	if w.err != nil {
 		return 0, w.err
 	}

@@ -224,28 +224,35 @@ func TestFastPathPanicsAndMetrics(t *testing.T) {
 // TestFastPathWriteBuffers: a handler that finds the writer of several buffers behind the middleware's writers
 // (as feastapi does) gets its answer sent as a Write of the same bytes would be, on the fast path and on
 // net/http (the write-progress middleware writes the pieces one by one there): with a Content-Length, without
-// one (net/http's framing: chunked), after a first Write, and with more bytes than the declared length
-// (http.ErrContentLength, the connection closed as for a short answer). Keep-alive and the request's metrics
-// follow.
+// one (net/http's framing: chunked), after a first Write, above the write-progress middleware's piece (in
+// groups), and with more bytes than the declared length (http.ErrContentLength, the connection closed as for a
+// short answer).
 func TestFastPathWriteBuffers(t *testing.T) {
 	pieces := net.Buffers{[]byte(`{"a":[`), bytes.Repeat([]byte(`"x",`), 900), []byte(`"y"]}`)}
 	total := 0
 	for _, p := range pieces {
 		total += len(p)
 	}
+	// Above the write-progress middleware's piece (512 KiB): sent in groups, each within its own deadline.
+	large := net.Buffers{}
+	for i := range 50 {
+		large = append(large, bytes.Repeat([]byte{'a' + byte(i%26)}, 16<<10))
+	}
+	large = append(large, bytes.Repeat([]byte{'z'}, 600<<10)) // one piece longer than that alone
+	largeLen := 0
+	for _, p := range large {
+		largeLen += len(p)
+	}
 	handler := func(w http.ResponseWriter, r *http.Request) {
 		mode, _ := io.ReadAll(r.Body)
-		var bw buffersWriter
-		for w := http.ResponseWriter(w); bw == nil; {
-			if b, ok := w.(buffersWriter); ok {
-				bw = b
-			} else if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
-				w = u.Unwrap()
-			} else {
-				http.Error(w, "no buffers writer", http.StatusInternalServerError)
-				return
+		if string(mode) == "large" {
+			w.Header().Set("Content-Length", strconv.Itoa(largeLen))
+			if n, err := findBuffers(w).WriteBuffers(append(net.Buffers{}, large...)); err != nil || n != int64(largeLen) {
+				panic(fmt.Sprintf("large: wrote %d of %d: %v", n, largeLen, err))
 			}
+			return
 		}
+		bw := findBuffers(w)
 		bufs := append(net.Buffers{}, pieces...)
 		switch string(mode) {
 		case "length":
@@ -274,7 +281,7 @@ func TestFastPathWriteBuffers(t *testing.T) {
 		c, err := net.Dial("tcp", addr)
 		require.NoError(t, err)
 		br := bufio.NewReader(c)
-		for _, mode := range []string{"length", "chunked", "after write", "length"} {
+		for _, mode := range []string{"length", "chunked", "after write", "large", "length"} {
 			_, err = io.WriteString(c, fastReq(mode))
 			require.NoError(t, err)
 			resp, err := http.ReadResponse(br, nil)
@@ -289,6 +296,9 @@ func TestFastPathWriteBuffers(t *testing.T) {
 			case "after write":
 				require.Equal(t, int64(total+2), resp.ContentLength)
 				require.Equal(t, "[\n"+want, string(body))
+			case "large":
+				require.Equal(t, int64(largeLen), resp.ContentLength)
+				require.Equal(t, string(bytes.Join(large, nil)), string(body))
 			default:
 				require.Equal(t, int64(total), resp.ContentLength)
 				require.Equal(t, want, string(body))
@@ -304,4 +314,13 @@ func TestFastPathWriteBuffers(t *testing.T) {
 		}
 		_ = c.Close()
 	}
+}
+
+// findBuffers finds the writer of several buffers among w and the writers it wraps, as feastapi does.
+func findBuffers(w http.ResponseWriter) buffersWriter {
+	bw, ok := innerBuffersWriter(w)
+	if !ok {
+		panic("no writer of buffers behind the middleware's writers")
+	}
+	return bw
 }

@@ -60,24 +60,34 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-// WriteBuffers sends bufs in one write through the wrapped writer when it can (feastapi's answers), within one
-// deadline when they fit in progressChunk; else (or when larger) through Write, piece by piece.
+// WriteBuffers sends bufs through the wrapped writer's WriteBuffers when it has one (feastapi's answers), in
+// groups of at most progressChunk bytes, each within its own deadline (a longer buffer alone through Write);
+// else through Write, piece by piece.
 func (p *progressWriter) WriteBuffers(bufs net.Buffers) (int64, error) {
-	var n int64
-	for _, b := range bufs {
-		n += int64(len(b))
-	}
-	if bw, ok := innerBuffersWriter(p.ResponseWriter); ok && n <= progressChunk {
-		p.extend()
-		return bw.WriteBuffers(bufs)
-	}
+	bw, ok := innerBuffersWriter(p.ResponseWriter)
 	var done int64
-	for _, b := range bufs {
-		m, err := p.Write(b)
-		done += int64(m)
+	for len(bufs) > 0 {
+		if !ok || len(bufs[0]) > progressChunk {
+			m, err := p.Write(bufs[0])
+			done += int64(m)
+			if err != nil {
+				return done, err
+			}
+			bufs = bufs[1:]
+			continue
+		}
+		k, size := 0, 0
+		for k < len(bufs) && size+len(bufs[k]) <= progressChunk {
+			size += len(bufs[k])
+			k++
+		}
+		p.extend()
+		m, err := bw.WriteBuffers(bufs[:k])
+		done += m
 		if err != nil {
 			return done, err
 		}
+		bufs = bufs[k:]
 	}
 	return done, nil
 }

@@ -213,16 +213,20 @@ func (c *cache) put(space string, sc *spaceCache, gen uint64, keys, vals [][]byt
 	if sc == nil || len(miss) == 0 {
 		return
 	}
+	forms := make([][]byte, len(miss)) // made before taking the lock, which readers wait for
+	for j, i := range miss {
+		forms[j] = servingForm(vals[i])
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.spaces[space] != sc || sc.gen != gen || c.writing[space] > 0 {
 		return
 	}
-	for _, i := range miss {
+	for j, i := range miss {
 		if _, ok := sc.load(keys[i]); ok { // added by another lookup meanwhile (same generation: same value)
 			continue
 		}
-		val := servingForm(vals[i])
+		val := forms[j]
 		size := cost(len(keys[i]), val)
 		if !c.makeRoom(size) {
 			continue // larger than what eviction can free
