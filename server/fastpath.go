@@ -775,7 +775,11 @@ func (w *fastWriter) WriteBuffers(bufs net.Buffers) (int64, error) {
 	w.fc.bufs = w.fc.bufs[:0]
 	if !w.committed {
 		w.committed = true
-		w.head = w.appendHead(w.head[:0], bufs[0])
+		first := bufs[0]
+		for i := 1; len(first) == 0; i++ { // the body's start, for a sniffed Content-Type (n > 0: there is one)
+			first = bufs[i]
+		}
+		w.head = w.appendHead(w.head[:0], first)
 		if w.err != nil {
 			return 0, w.err
 		}

@@ -226,9 +226,9 @@ func TestFastPathPanicsAndMetrics(t *testing.T) {
 // net/http (the write-progress middleware writes the pieces one by one there): with a Content-Length, without
 // one (net/http's framing: chunked), after a first Write, above the write-progress middleware's piece (in
 // groups), and with more bytes than the declared length (http.ErrContentLength, the connection closed as for a
-// short answer).
+// short answer); the Content-Type sniffed from the first bytes (the first buffer empty) as net/http does.
 func TestFastPathWriteBuffers(t *testing.T) {
-	pieces := net.Buffers{[]byte(`{"a":[`), bytes.Repeat([]byte(`"x",`), 900), []byte(`"y"]}`)}
+	pieces := net.Buffers{{}, []byte(`{"a":[`), bytes.Repeat([]byte(`"x",`), 900), []byte(`"y"]}`)} // no Content-Type: sniffed
 	total := 0
 	for _, p := range pieces {
 		total += len(p)
@@ -276,6 +276,7 @@ func TestFastPathWriteBuffers(t *testing.T) {
 		}
 	}
 	want := string(bytes.Join(pieces, nil))
+	types := map[bool][]string{} // the Content-Type of each answer, per path
 	for _, noFast := range []bool{false, true} {
 		_, addr, _ := serveFast(t, handler, Options{WriteTimeout: 5 * time.Second, NoFastPath: noFast})
 		c, err := net.Dial("tcp", addr)
@@ -289,6 +290,7 @@ func TestFastPathWriteBuffers(t *testing.T) {
 			body, err := io.ReadAll(resp.Body)
 			require.NoError(t, err)
 			require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", mode, body)
+			types[noFast] = append(types[noFast], mode+": "+resp.Header.Get("Content-Type"))
 			switch mode {
 			case "chunked":
 				require.Equal(t, []string{"chunked"}, resp.TransferEncoding, mode)
@@ -314,6 +316,7 @@ func TestFastPathWriteBuffers(t *testing.T) {
 		}
 		_ = c.Close()
 	}
+	require.Equal(t, types[true], types[false], "the same Content-Type, sniffed from the first bytes, as net/http")
 }
 
 // findBuffers finds the writer of several buffers among w and the writers it wraps, as feastapi does.
