@@ -30,7 +30,7 @@ func FuzzServing(f *testing.F) {
 		f.Add(seed, false)
 		f.Add(seed, true)
 	}
-	fx := newFixture(&testing.T{}, feastapi.Options{MaxEntities: 50})
+	fx := newFixture(f, feastapi.Options{MaxEntities: 50})
 	f.Fuzz(func(t *testing.T, body string, push bool) {
 		path := "/get-online-features?env=dev"
 		if push {
@@ -56,7 +56,7 @@ func FuzzServedValuesMatchJSON(f *testing.F) {
 	f.Add("\xff\xfe invalid", 5e-324, int64(1)<<62, []byte(nil))
 	f.Add(strings.Repeat("long ", 40), math.NaN(), int64(0), bytes.Repeat([]byte{7}, 200))
 	f.Add("", math.Inf(-1), int64(-5), []byte{})
-	fx := newFixture(&testing.T{}, feastapi.Options{})
+	fx := newFixture(f, feastapi.Options{})
 	f.Fuzz(func(t *testing.T, s string, x float64, i int64, raw []byte) {
 		stamp := i % (1 << 50)
 		write := func(fields []arrow.Field, row []any) {
