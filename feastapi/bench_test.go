@@ -64,7 +64,7 @@ func wideBodies(b *testing.B, f *fixture) map[int]string {
 //
 //	go test -tags duckdb_arrow ./feastapi -run '^$' -bench GetOnlineFeatures -benchmem
 func BenchmarkGetOnlineFeatures(b *testing.B) {
-	f := newFixture(&testing.T{}, feastapi.Options{})
+	f := newFixture(b, feastapi.Options{})
 	bodies := wideBodies(b, f)
 	for _, n := range []int{1, 100} {
 		body := bodies[n]
@@ -193,7 +193,7 @@ func readAnswer(rd *bufio.Reader, buf []byte) ([]byte, error) {
 // benchServer serves feature serving through the server package as `strata serve` does (server.Serve on a
 // loopback listener) and returns its base URL.
 func benchServer(b *testing.B) (string, map[int]string) {
-	f := newFixture(&testing.T{}, feastapi.Options{})
+	f := newFixture(b, feastapi.Options{})
 	bodies := wideBodies(b, f)
 	feast := feastapi.New(feastapi.Options{Defs: f.reg, Store: f.store, Envs: f.envs, Now: func() time.Time { return now }})
 	srv, err := server.New(server.Deps{DB: f.db, Envs: f.envs, Engine: f.eng, Auth: auth.New(f.db, auth.Options{}),

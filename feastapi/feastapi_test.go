@@ -103,7 +103,7 @@ type fixture struct {
 	db    *meta.DB
 }
 
-func newFixture(t *testing.T, o feastapi.Options) *fixture {
+func newFixture(t testing.TB, o feastapi.Options) *fixture {
 	ctx := context.Background()
 	db, err := meta.Open(ctx, testenv.SQLiteDSN(t))
 	require.NoError(t, err)

@@ -30,7 +30,7 @@ func FuzzServing(f *testing.F) {
 		f.Add(seed, false)
 		f.Add(seed, true)
 	}
-	fx := newFixture(&testing.T{}, feastapi.Options{MaxEntities: 50})
+	fx := newFixture(f, feastapi.Options{MaxEntities: 50})
 	f.Fuzz(func(t *testing.T, body string, push bool) {
 		path := "/get-online-features?env=dev"
 		if push {
@@ -49,14 +49,14 @@ func FuzzServing(f *testing.F) {
 // FuzzServedValuesMatchJSON: a response served from the store's pre-encoded JSON texts carries, for values of
 // every kind the store holds (floats with NaN/±Inf, integers, strings, booleans, bytes, timestamps, nulls and
 // absent entities), what encoding/json's encoding of the same values reads back as (NaN and ±Inf as null), with
-// the statuses of the values.
+// the statuses of the values; read again (from the embedded store's cache, in the serving form), the same bytes.
 func FuzzServedValuesMatchJSON(f *testing.F) {
 	f.Add("fr", 0.53, int64(7), []byte{0, 1})
 	f.Add("a\"b\\c\n\x00\u2028<&>é", 1e21, int64(-1)<<63, []byte("\xff"))
 	f.Add("\xff\xfe invalid", 5e-324, int64(1)<<62, []byte(nil))
 	f.Add(strings.Repeat("long ", 40), math.NaN(), int64(0), bytes.Repeat([]byte{7}, 200))
 	f.Add("", math.Inf(-1), int64(-5), []byte{})
-	fx := newFixture(&testing.T{}, feastapi.Options{})
+	fx := newFixture(f, feastapi.Options{})
 	f.Fuzz(func(t *testing.T, s string, x float64, i int64, raw []byte) {
 		stamp := i % (1 << 50)
 		write := func(fields []arrow.Field, row []any) {
@@ -74,6 +74,8 @@ func FuzzServedValuesMatchJSON(f *testing.F) {
 		status, body := fx.post(t, "/get-online-features?env=dev", `{"features":["user_stats:total","user_stats:country","user_stats:n"],"entities":{"user_id":[1,2,3,4]}}`)
 		require.Equal(t, 200, status, body)
 		require.True(t, json.Valid([]byte(body)), body)
+		_, again := fx.post(t, "/get-online-features?env=dev", `{"features":["user_stats:total","user_stats:country","user_stats:n"],"entities":{"user_id":[1,2,3,4]}}`)
+		require.Equal(t, body, again, "the rows read again, from the cache's serving form")
 		var resp struct {
 			Results []struct {
 				Values   []json.RawMessage `json:"values"`

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"sort"
@@ -153,7 +154,8 @@ func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
 	defer putBody(body) // the request's raw entity values point into it
 	out := outPool.Get().(*outBuf)
 	defer func() {
-		if cap(out.b) <= 4<<20 && out.rows.Size() <= 4<<20 {
+		if cap(out.ans.b) <= 4<<20 && out.rows.Size() <= 4<<20 {
+			clear(out.bufs[:cap(out.bufs)]) // the pieces point into memory that is reused
 			out.rows.Reset()
 			outPool.Put(out)
 		}
@@ -190,11 +192,20 @@ func (s *Server) getOnlineFeatures(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	out.b, out.tail = s.render(out.b[:0], out.tail[:0], p, out.results, out)
+	bw := findBuffersWriter(w)
+	out.ans.reset(out.ans.b, bw != nil)
+	out.tail = s.render(&out.ans, out.tail[:0], p, out.results, out)
+	var n int
+	out.bufs, n = out.ans.buffers(out.bufs[:0])
 	h := w.Header()
 	h["Content-Type"] = jsonType[:1:1]
-	h.Set("Content-Length", strconv.Itoa(len(out.b))) // one write, no chunked framing
-	_, _ = w.Write(out.b)
+	h.Set("Content-Length", strconv.Itoa(n)) // one write, no chunked framing
+	if bw == nil {
+		_, _ = w.Write(out.ans.b) // every piece was copied into it
+		return
+	}
+	w.WriteHeader(http.StatusOK) // through every wrapper of w, which bw may be inside of
+	_, _ = bw.WriteBuffers(out.bufs)
 }
 
 // jsonType is the Content-Type of answers, shared read-only (Header.Set would allocate it per request).
@@ -208,11 +219,14 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// outBuf is a response buffer (a 100 × 50 answer is about a third of a megabyte), its scratch space and the
-// memory the store's rows are read into, reused from request to request.
+// outBuf is a response being built (a 100 × 50 answer is about a quarter of a megabyte, of which ~110 KB in its
+// own buffer when the shared lists go by reference), its scratch space and the memory the store's rows are
+// read into, reused from request to request.
 type outBuf struct {
-	b, tail []byte
-	rows    online.Buffer
+	ans  answer
+	bufs net.Buffers
+	tail []byte
+	rows online.Buffer
 	// The request, its plan and the per-request slices, kept with their memory.
 	req     getRequest
 	plan    plan
@@ -539,6 +553,8 @@ const epoch = `"1970-01-01T00:00:00Z"`
 var (
 	presentList = strings.Repeat(`"PRESENT",`, 1000)
 	epochList   = strings.Repeat(epoch+",", 1000)
+	// presentBytes is presentList, shared read-only by the answers that send a piece of it by reference.
+	presentBytes = []byte(presentList)
 )
 
 // appendList appends n copies of item, comma separated, from list (n copies of item+","), or item by item when
@@ -555,9 +571,12 @@ func appendList(b []byte, list, item string, n int) []byte {
 
 // render writes Feast's column-major response: the key columns first, then each feature with its statuses and
 // event timestamps.
-func (s *Server) render(b, tail []byte, p *plan, rows [][]online.JSONRow, out *outBuf) ([]byte, []byte) {
+//
+// The event timestamps of an instance and a column's statuses when all PRESENT are appended by reference (see
+// answer): tail, which holds the timestamps, must stay unchanged until the answer is written.
+func (s *Server) render(a *answer, tail []byte, p *plan, rows [][]online.JSONRow, out *outBuf) []byte {
 	now := s.o.Now().UnixMicro()
-	b = append(b, `{"metadata":{"feature_names":[`...)
+	b := append(a.b, `{"metadata":{"feature_names":[`...)
 	for i, k := range p.keys {
 		b = appendSep(b, i)
 		b = strconv.AppendQuote(b, k.Name)
@@ -587,12 +606,14 @@ func (s *Server) render(b, tail []byte, p *plan, rows [][]online.JSONRow, out *o
 		insts[i].states = out.states[i*p.n : (i+1)*p.n]
 		insts[i].allFresh = rowStates(rows[i], time.Duration(in.view.TTL).Microseconds(), now, insts[i].states)
 	}
+	a.b = b
 	for i, c := range p.cols {
-		b = appendSep(b, i+len(p.keys))
+		a.b = appendSep(a.b, i+len(p.keys))
 		in := &insts[c.idx]
-		b = appendColumn(b, c.pos, in, tail[in.stamps[0]:in.stamps[1]])
+		appendColumn(a, c.pos, in, tail[in.stamps[0]:in.stamps[1]:in.stamps[1]])
 	}
-	return append(b, "]}\n"...), tail
+	a.b = append(a.b, "]}\n"...)
+	return tail
 }
 
 // instRows is one instance's rows as render needs them.
@@ -649,9 +670,10 @@ func appendStamps(b []byte, rows []online.JSONRow) []byte {
 }
 
 // appendColumn writes one feature's values, statuses and event timestamps (stamps, formatted by render). The
-// values are the stored JSON texts, copied; the statuses, when all PRESENT (the common case), one copy.
-func appendColumn(b []byte, pos int, in *instRows, stamps []byte) []byte {
-	b = append(b, `{"values":[`...)
+// values are the stored JSON texts, copied; the statuses, when all PRESENT (the common case), one piece of
+// presentList; the timestamps, the instance's list (both by reference when long: see answer).
+func appendColumn(a *answer, pos int, in *instRows, stamps []byte) {
+	b := append(a.b, `{"values":[`...)
 	b = slices.Grow(b, len(in.rows)*(shortText+1)) // room for the short copies below
 	present := in.allFresh
 	for e := range in.rows {
@@ -659,7 +681,7 @@ func appendColumn(b []byte, pos int, in *instRows, stamps []byte) []byte {
 		if e > 0 {
 			b = append(b, ',')
 		}
-		c := r.Cells[pos]
+		c := r.Cell(pos)
 		switch end := int(c.Off) + shortText; {
 		case c.Len == 0:
 			b = append(b, "null"...)
@@ -673,17 +695,21 @@ func appendColumn(b []byte, pos int, in *instRows, stamps []byte) []byte {
 		}
 	}
 	b = append(b, `],"statuses":[`...)
-	if present {
-		b = appendList(b, presentList, `"PRESENT"`, len(in.rows))
+	if n := len(in.rows); present && n*len(`"PRESENT",`) <= len(presentList) {
+		if n > 0 {
+			a.b = b
+			a.ref(presentBytes[:n*len(`"PRESENT",`)-1])
+			b = a.b
+		}
 	} else {
 		for e := range in.rows {
 			b = appendSep(b, e)
-			b = append(b, status(in.states[e], in.rows[e].Cells[pos].Kind)...)
+			b = append(b, status(in.states[e], in.rows[e].Cell(pos).Kind)...)
 		}
 	}
-	b = append(b, `],"event_timestamps":[`...)
-	b = append(b, stamps...)
-	return append(b, "]}"...)
+	a.b = append(b, `],"event_timestamps":[`...)
+	a.ref(stamps)
+	a.b = append(a.b, "]}"...)
 }
 
 // shortText is the longest value text copyShort copies: a double's shortest form is at most 24 bytes.

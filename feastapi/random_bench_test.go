@@ -26,7 +26,7 @@ func BenchmarkGetRandomEntities(b *testing.B) {
 	for _, cache := range []int64{0, embedded.DefaultCacheBytes} {
 		st, err := embedded.OpenCache(filepath.Join(b.TempDir(), "online.db"), cache)
 		require.NoError(b, err)
-		f := newFixture(&testing.T{}, feastapi.Options{Store: online.New(st)})
+		f := newFixture(b, feastapi.Options{Store: online.New(st)})
 		wideBodies(b, f)
 		refs := make([]string, 50)
 		for i := range refs {

@@ -120,11 +120,11 @@ func post(path, host string, headers []string, body string) string {
 
 // TestFastPathAnswersAsNetHTTP sends the same bytes to the fast path and to net/http and requires the same
 // answers — status, headers but Date, body, framing — and the same connection fate: valid requests on every
-// route form, bad JSON, unknown features, missing, wrong and insufficient credentials, oversized bodies (kept
-// and dropped connections), too many entities, foreign Host and cross-origin requests, lower-case header names,
-// pipelined requests, another route or method on the same connection after a fast request (and before),
-// requests the fast path hands off (HTTP/1.0, Connection: close, Expect, chunked, no Host, a long head), and
-// requests split across TCP writes.
+// route form (one of 50 entities, whose shared lists go by reference), bad JSON, unknown features, missing,
+// wrong and insufficient credentials, oversized bodies (kept and dropped connections), too many entities, foreign
+// Host and cross-origin requests, lower-case header names, pipelined requests, another route or method on the
+// same connection after a fast request (and before), requests the fast path hands off (HTTP/1.0, Connection:
+// close, Expect, chunked, no Host, a long head), and requests split across TCP writes.
 func TestFastPathAnswersAsNetHTTP(t *testing.T) {
 	fast, slow, token := fastPair(t)
 	auth := "Authorization: Bearer " + token
@@ -133,6 +133,8 @@ func TestFastPathAnswersAsNetHTTP(t *testing.T) {
 	big := `{"features":["user_stats:total"],"entities":{"user_id":[` + strings.Repeat("1,", 2500) + `1]}}`
 	huge := `{"features":["user_stats:total"],"entities":{"user_id":[` + strings.Repeat("1,", 150_000) + `1]}}`
 	many := `{"features":["user_stats:total"],"entities":{"user_id":[` + strings.Repeat("1,", 60) + `1]}}`
+	// 50 entities: the lists of timestamps and PRESENT statuses are sent by reference, in one writev of pieces.
+	fifty := `{"features":["user_stats:country","user_stats:n","user_stats:total"],"entities":{"user_id":[` + strings.Repeat("1,2,", 24) + `1,3]}}`
 	healthz := "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
 	envsList := "GET /api/v1/envs HTTP/1.1\r\nHost: localhost\r\n" + auth + "\r\n\r\n"
 	cases := []struct {
@@ -157,6 +159,7 @@ func TestFastPathAnswersAsNetHTTP(t *testing.T) {
 		{"oversized kept", 2, []string{post("/get-online-features", "localhost", []string{auth}, big), healthz}},
 		{"oversized dropped", 1, []string{post("/get-online-features", "localhost", []string{auth}, huge)}},
 		{"unauthenticated oversized", 2, []string{post("/get-online-features", "localhost", nil, big), healthz}},
+		{"fifty entities", 2, []string{post("/get-online-features", "localhost", []string{auth}, fifty) + healthz}},
 		{"too many entities", 1, []string{post("/get-online-features", "localhost", []string{auth}, many)}},
 		{"empty body", 1, []string{post("/get-online-features", "localhost", []string{auth}, "")}},
 		{"foreign host", 1, []string{post("/get-online-features", "evil.example", []string{auth}, get)}},

@@ -46,14 +46,40 @@ type Row struct {
 	Values     []Value
 }
 
-// JSONRow is what GetJSON returns for one entity: Found and EventUS as Row's; Cells[i] is the i-th requested
+// JSONRow is what GetJSON returns for one entity: Found and EventUS as Row's; Cell(i) is the i-th requested
 // feature's kind (record.Missing when the stored row lacks it, or for every feature when Found is false) and
-// where its JSON text is in Data (Cells[i].JSON(Data)).
+// where its JSON text is in Data (Cell(i).JSON(Data)).
 type JSONRow struct {
 	Found   bool
 	EventUS int64
 	Data    []byte
-	Cells   []record.Cell
+	n       int
+	// cells are the decoded cells of a stored value (and of one in the serving form whose schema lacks a
+	// requested feature). A value in the serving form (record.ServingForm) is read when a cell is asked for
+	// instead, in its layout, fields[i] being the field of the i-th feature. Neither: the entity was not found.
+	cells  []record.Cell
+	fields []int32
+	layout record.ServingLayout
+}
+
+// Len is the number of requested features.
+func (r *JSONRow) Len() int { return r.n }
+
+// Cell returns the i-th requested feature's kind and the position of its JSON text in Data. (Inlined where
+// serving renders a column: the serving form's cells are read here, not decoded for every row beforehand.)
+func (r *JSONRow) Cell(i int) record.Cell {
+	if i < len(r.fields) { // fields is nil but for the serving form
+		return r.layout.Cell(r.Data, int(r.fields[i]))
+	}
+	return r.cell(i)
+}
+
+// cell is Cell of a decoded value and of a row not found.
+func (r *JSONRow) cell(i int) record.Cell {
+	if r.cells != nil {
+		return r.cells[i]
+	}
+	return record.Cell{Kind: record.Missing}
 }
 
 // Buffer is the memory GetJSON's rows point into, kept from request to request so serving allocates little:
@@ -65,18 +91,20 @@ type Buffer struct {
 	refs       [][]byte // the keys of a lookup, slices of keys
 	vals       [][]byte
 	cells      []record.Cell
+	fields     []int32
 	rows       []JSONRow
 	sink       byte // what touch read
 }
 
 // Size is the memory the buffer holds, in bytes (a caller keeping buffers can drop an oversized one).
 func (b *Buffer) Size() int {
-	return cap(b.data) + cap(b.text) + cap(b.keys) + cap(b.refs)*24 + cap(b.vals)*24 + cap(b.cells)*12 + cap(b.rows)*56
+	return cap(b.data) + cap(b.text) + cap(b.keys) + cap(b.refs)*24 + cap(b.vals)*24 + cap(b.cells)*12 + cap(b.fields)*4 +
+		cap(b.rows)*112
 }
 
 // Reset forgets the rows of earlier calls (their memory is reused).
 func (b *Buffer) Reset() {
-	b.data, b.text, b.keys, b.refs, b.cells, b.rows = b.data[:0], b.text[:0], b.keys[:0], b.refs[:0], b.cells[:0], b.rows[:0]
+	b.data, b.text, b.keys, b.refs, b.cells, b.fields, b.rows = b.data[:0], b.text[:0], b.keys[:0], b.refs[:0], b.cells[:0], b.fields[:0], b.rows[:0]
 	clear(b.vals) // they point into the backend's memory: not kept alive
 	b.vals = b.vals[:0]
 }
@@ -154,7 +182,8 @@ type Backend interface {
 }
 
 // intoBackend is a Backend whose lookup fills a slice the caller gives (serving keeps it from request to
-// request): LookupInto is Lookup into vals (len(keys) long, zeroed).
+// request): LookupInto is Lookup into vals (len(keys) long, zeroed), for GetJSON only: a value may come in its
+// serving form (record.ServingForm), which record.DecodeJSON reads and DecodeInto refuses.
 type intoBackend interface {
 	LookupInto(ctx context.Context, space string, keys [][]byte, dst []byte, vals [][]byte) ([]byte, error)
 }
@@ -362,29 +391,56 @@ func (s *store) GetJSON(ctx context.Context, space string, entities [][]Value, f
 	}
 	buf.sink += touch(vals)
 	rows := grow(&buf.rows, len(entities))
-	cells := grow(&buf.cells, len(entities)*len(features))
 	n := len(features)
+	var fields []int32 // of the serving-form rows of schema fieldsID
+	var fieldsID [8]byte
 	err = s.decodeRows(ctx, vals, features, func(i int, v []byte, h record.Header, slots []int) error {
-		out := cells[i*n : (i+1)*n : (i+1)*n]
-		if v == nil {
-			for j := range out {
-				out[j].Kind = record.Missing
+		switch {
+		case v == nil:
+			rows[i] = JSONRow{n: n}
+		case record.IsServing(v) && (fields != nil && h.SchemaID == fieldsID || servingFields(buf, slots, n, &fields)):
+			// Read cell by cell when rendered: nothing decoded here.
+			fieldsID = h.SchemaID
+			if err := record.CheckServing(v, len(slots)); err != nil {
+				return err
 			}
-			rows[i] = JSONRow{Cells: out}
-			return nil
+			rows[i] = JSONRow{Found: true, EventUS: h.EventUS, Data: v, n: n, fields: fields, layout: record.ServingLayoutOf(v)}
+		default:
+			out := grow(&buf.cells, n)
+			data, text, err := record.DecodeJSON(v, slots, out, buf.text)
+			if err != nil {
+				return err
+			}
+			buf.text = text
+			rows[i] = JSONRow{Found: true, EventUS: h.EventUS, Data: data, n: n, cells: out}
 		}
-		var data []byte
-		var err error
-		if data, buf.text, err = record.DecodeJSON(v, slots, out, buf.text); err != nil {
-			return err
-		}
-		rows[i] = JSONRow{Found: true, EventUS: h.EventUS, Data: data, Cells: out}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return rows, nil
+}
+
+// servingFields sets *fields, in buf, to the field of each of n requested features from a schema's slots
+// (record.Slots), for serving-form rows to read their cells by field; false (and *fields nil) when the schema
+// lacks one of them: such rows are decoded.
+func servingFields(buf *Buffer, slots []int, n int, fields *[]int32) bool {
+	f := grow(&buf.fields, n)
+	for i := range f {
+		f[i] = -1
+	}
+	for field, pos := range slots {
+		if pos >= 0 {
+			f[pos] = int32(field)
+		}
+	}
+	*fields = nil
+	if n == 0 || slices.Contains(f, -1) {
+		return false
+	}
+	*fields = f
+	return true
 }
 
 // touch reads one byte of every 64 of the rows before they are decoded one by one, and returns their sum (kept

@@ -744,6 +744,66 @@ func (w *fastWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// WriteBuffers is Write of the buffers' bytes in order (feastapi sends an answer's shared pieces by reference):
+// with a declared Content-Length, the head (when not yet sent) and every buffer leave in one writev, the bytes
+// copied once, by the kernel; otherwise (chunked framing, or a length net/http would compute) the buffers go
+// through Write one by one. The buffers are not kept.
+func (w *fastWriter) WriteBuffers(bufs net.Buffers) (int64, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	var n int64
+	for _, b := range bufs {
+		n += int64(len(b))
+	}
+	if n == 0 || w.clen == -1 || w.chunking || !bodyAllowedForStatus(w.status) {
+		for i, b := range bufs {
+			m, err := w.Write(b)
+			if err != nil {
+				return writtenBefore(bufs, i) + int64(m), err
+			}
+		}
+		return n, nil
+	}
+	if w.written+n > w.clen {
+		return 0, http.ErrContentLength
+	}
+	w.written += n
+	if w.err != nil {
+		return 0, w.err
+	}
+	w.fc.bufs = w.fc.bufs[:0]
+	if !w.committed {
+		w.committed = true
+		first := bufs[0]
+		for i := 1; len(first) == 0; i++ { // the body's start, for a sniffed Content-Type (n > 0: there is one)
+			first = bufs[i]
+		}
+		w.head = w.appendHead(w.head[:0], first)
+		if w.err != nil {
+			return 0, w.err
+		}
+		w.fc.bufs = append(w.fc.bufs, w.head)
+	}
+	w.fc.bufs = append(w.fc.bufs, bufs...)
+	send := w.fc.bufs // WriteTo consumes the slice it is called on: fc.bufs keeps its memory for the next answer
+	_, w.err = send.WriteTo(w.fc.c)
+	clear(w.fc.bufs) // keeps no caller's memory alive
+	if w.err != nil {
+		return 0, w.err
+	}
+	return n, nil
+}
+
+// writtenBefore is the length of bufs[:i].
+func writtenBefore(bufs net.Buffers, i int) int64 {
+	var n int64
+	for _, b := range bufs[:i] {
+		n += int64(len(b))
+	}
+	return n
+}
+
 // bufferBeforeChunking is net/http's response buffer: a handler that returns within it gets a Content-Length.
 const bufferBeforeChunking = 2048
 
@@ -753,7 +813,8 @@ func (w *fastWriter) sendChunk(p []byte) {
 	}
 	w.head = append(strconv.AppendInt(w.head[:0], int64(len(p)), 16), "\r\n"...)
 	w.fc.bufs = append(w.fc.bufs[:0], w.head, p, crlf)
-	_, w.err = w.fc.bufs.WriteTo(w.fc.c)
+	send := w.fc.bufs // as in WriteBuffers
+	_, w.err = send.WriteTo(w.fc.c)
 }
 
 var crlf = []byte("\r\n")
@@ -781,7 +842,8 @@ func (w *fastWriter) commit(p []byte) {
 		return
 	}
 	w.fc.bufs = append(w.fc.bufs[:0], w.head, first)
-	_, w.err = w.fc.bufs.WriteTo(w.fc.c)
+	send := w.fc.bufs // as in WriteBuffers
+	_, w.err = send.WriteTo(w.fc.c)
 	w.buf = w.buf[:0]
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -218,4 +219,111 @@ func TestFastPathPanicsAndMetrics(t *testing.T) {
 	require.Contains(t, string(metrics), `strata_http_requests_total{code="200",method="POST",route="/get-online-features"} 1`)
 	require.Contains(t, string(metrics), `strata_http_requests_total{code="500",method="POST",route="/get-online-features"} 1`)
 	require.True(t, strings.Contains(string(metrics), `strata_http_request_duration_seconds_count{method="POST",route="/get-online-features"}`))
+}
+
+// TestFastPathWriteBuffers: a handler that finds the writer of several buffers behind the middleware's writers
+// (as feastapi does) gets its answer sent as a Write of the same bytes would be, on the fast path and on
+// net/http (the write-progress middleware writes the pieces one by one there): with a Content-Length, without
+// one (net/http's framing: chunked), after a first Write, above the write-progress middleware's piece (in
+// groups), and with more bytes than the declared length (http.ErrContentLength, the connection closed as for a
+// short answer); the Content-Type sniffed from the first bytes (the first buffer empty) as net/http does.
+func TestFastPathWriteBuffers(t *testing.T) {
+	pieces := net.Buffers{{}, []byte(`{"a":[`), bytes.Repeat([]byte(`"x",`), 900), []byte(`"y"]}`)} // no Content-Type: sniffed
+	total := 0
+	for _, p := range pieces {
+		total += len(p)
+	}
+	// Above the write-progress middleware's piece (512 KiB): sent in groups, each within its own deadline.
+	large := net.Buffers{}
+	for i := range 50 {
+		large = append(large, bytes.Repeat([]byte{'a' + byte(i%26)}, 16<<10))
+	}
+	large = append(large, bytes.Repeat([]byte{'z'}, 600<<10)) // one piece longer than that alone
+	largeLen := 0
+	for _, p := range large {
+		largeLen += len(p)
+	}
+	handler := func(w http.ResponseWriter, r *http.Request) {
+		mode, _ := io.ReadAll(r.Body)
+		if string(mode) == "large" {
+			w.Header().Set("Content-Length", strconv.Itoa(largeLen))
+			if n, err := findBuffers(w).WriteBuffers(append(net.Buffers{}, large...)); err != nil || n != int64(largeLen) {
+				panic(fmt.Sprintf("large: wrote %d of %d: %v", n, largeLen, err))
+			}
+			return
+		}
+		bw := findBuffers(w)
+		bufs := append(net.Buffers{}, pieces...)
+		switch string(mode) {
+		case "length":
+			w.Header().Set("Content-Length", strconv.Itoa(total))
+		case "after write":
+			w.Header().Set("Content-Length", strconv.Itoa(total+2))
+			_, _ = w.Write([]byte("[\n"))
+		case "too long":
+			w.Header().Set("Content-Length", strconv.Itoa(total-1))
+		}
+		w.WriteHeader(http.StatusOK)
+		n, err := bw.WriteBuffers(bufs)
+		if string(mode) == "too long" {
+			if !errors.Is(err, http.ErrContentLength) || n >= int64(total) {
+				panic(fmt.Sprintf("too long: wrote %d, %v", n, err))
+			}
+			return
+		}
+		if err != nil || n != int64(total) {
+			panic(fmt.Sprintf("wrote %d of %d: %v", n, total, err))
+		}
+	}
+	want := string(bytes.Join(pieces, nil))
+	types := map[bool][]string{} // the Content-Type of each answer, per path
+	for _, noFast := range []bool{false, true} {
+		_, addr, _ := serveFast(t, handler, Options{WriteTimeout: 5 * time.Second, NoFastPath: noFast})
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		br := bufio.NewReader(c)
+		for _, mode := range []string{"length", "chunked", "after write", "large", "length"} {
+			_, err = io.WriteString(c, fastReq(mode))
+			require.NoError(t, err)
+			resp, err := http.ReadResponse(br, nil)
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", mode, body)
+			types[noFast] = append(types[noFast], mode+": "+resp.Header.Get("Content-Type"))
+			switch mode {
+			case "chunked":
+				require.Equal(t, []string{"chunked"}, resp.TransferEncoding, mode)
+				require.Equal(t, want, string(body))
+			case "after write":
+				require.Equal(t, int64(total+2), resp.ContentLength)
+				require.Equal(t, "[\n"+want, string(body))
+			case "large":
+				require.Equal(t, int64(largeLen), resp.ContentLength)
+				require.Equal(t, string(bytes.Join(large, nil)), string(body))
+			default:
+				require.Equal(t, int64(total), resp.ContentLength)
+				require.Equal(t, want, string(body))
+			}
+		}
+		_, err = io.WriteString(c, fastReq("too long"))
+		require.NoError(t, err)
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		resp, err := http.ReadResponse(br, nil)
+		if err == nil { // the head went out: the body stops short and the connection closes
+			_, err = io.ReadAll(resp.Body)
+			require.Error(t, err, "fast path %v", !noFast)
+		}
+		_ = c.Close()
+	}
+	require.Equal(t, types[true], types[false], "the same Content-Type, sniffed from the first bytes, as net/http")
+}
+
+// findBuffers finds the writer of several buffers among w and the writers it wraps, as feastapi does.
+func findBuffers(w http.ResponseWriter) buffersWriter {
+	bw, ok := innerBuffersWriter(w)
+	if !ok {
+		panic("no writer of buffers behind the middleware's writers")
+	}
+	return bw
 }

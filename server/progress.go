@@ -2,6 +2,7 @@ package server
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"time"
 )
@@ -31,7 +32,8 @@ func (s *Server) writeProgress(next http.Handler) http.Handler {
 }
 
 // progressWriter sets the connection's write deadline before each piece of each write. It implements Flush
-// and Unwrap (for http.ResponseController) but not io.ReaderFrom, so that copies go through Write in pieces.
+// and Unwrap (for http.ResponseController) and WriteBuffers, but not io.ReaderFrom, so that copies go through
+// Write in pieces.
 type progressWriter struct {
 	http.ResponseWriter
 	rc      *http.ResponseController
@@ -56,6 +58,57 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 		b = b[m:]
 	}
 	return n, nil
+}
+
+// WriteBuffers sends bufs through the wrapped writer's WriteBuffers when it has one (feastapi's answers), in
+// groups of at most progressChunk bytes, each within its own deadline (a longer buffer alone through Write);
+// else through Write, piece by piece.
+func (p *progressWriter) WriteBuffers(bufs net.Buffers) (int64, error) {
+	bw, ok := innerBuffersWriter(p.ResponseWriter)
+	var done int64
+	for len(bufs) > 0 {
+		if !ok || len(bufs[0]) > progressChunk {
+			m, err := p.Write(bufs[0])
+			done += int64(m)
+			if err != nil {
+				return done, err
+			}
+			bufs = bufs[1:]
+			continue
+		}
+		k, size := 0, 0
+		for k < len(bufs) && size+len(bufs[k]) <= progressChunk {
+			size += len(bufs[k])
+			k++
+		}
+		p.extend()
+		m, err := bw.WriteBuffers(bufs[:k])
+		done += m
+		if err != nil {
+			return done, err
+		}
+		bufs = bufs[k:]
+	}
+	return done, nil
+}
+
+// buffersWriter is a ResponseWriter that sends several buffers as one write (fastWriter, progressWriter).
+type buffersWriter interface {
+	WriteBuffers(bufs net.Buffers) (int64, error)
+}
+
+// innerBuffersWriter finds a buffersWriter among w and the writers it wraps.
+func innerBuffersWriter(w http.ResponseWriter) (buffersWriter, bool) {
+	for {
+		if bw, ok := w.(buffersWriter); ok {
+			return bw, true
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil, false
+		}
+		w = u.Unwrap()
+	}
 }
 
 func (p *progressWriter) WriteHeader(code int) {

@@ -135,16 +135,17 @@ func appends(b *bolt.Bucket, key []byte) bool {
 	return k == nil || bytes.Compare(key, k) > 0
 }
 
-// Lookup returns the stored values of keys (nil for absent ones): from the cache when it holds them all (the
-// values are the cache's, immutable), else the others are read from bbolt (see lookupTx), appended to dst, and
-// added to the cache.
-func (s *Store) Lookup(ctx context.Context, space string, keys [][]byte, dst []byte) ([][]byte, []byte, error) {
+// Lookup returns the stored values of keys (nil for absent ones), read from bbolt (see lookupTx) and appended
+// to dst: the cache holds values in their serving form, which carries no typed values.
+func (s *Store) Lookup(_ context.Context, space string, keys [][]byte, dst []byte) ([][]byte, []byte, error) {
 	out := make([][]byte, len(keys))
-	dst, err := s.LookupInto(ctx, space, keys, dst, out)
+	dst, err := s.lookupTx(space, keys, nil, out, dst)
 	return out, dst, err
 }
 
-// LookupInto is Lookup into vals (len(keys) long, zeroed).
+// LookupInto is the serving path's lookup of keys into vals (len(keys) long, zeroed): from the cache when it
+// holds them all (the values are the cache's, immutable, in their serving form: record.ServingForm), else the
+// others are read from bbolt (see lookupTx), appended to dst as stored, and added to the cache.
 func (s *Store) LookupInto(_ context.Context, space string, keys [][]byte, dst []byte, vals [][]byte) ([]byte, error) {
 	if s.cache == nil {
 		return s.lookupTx(space, keys, nil, vals, dst)

@@ -139,17 +139,17 @@ func sameJSON(t *testing.T, rows []online.Row, jrows []online.JSONRow) {
 	for i, r := range rows {
 		j := jrows[i]
 		require.Equal(t, r.Found, j.Found, "row %d", i)
-		require.Len(t, j.Cells, len(r.Values))
+		require.Equal(t, len(r.Values), j.Len())
 		if r.Found {
 			require.Equal(t, r.EventUS, j.EventUS, "row %d", i)
 		}
 		for k, v := range r.Values {
-			require.Equal(t, v.Kind, j.Cells[k].Kind, "row %d value %d", i, k)
+			require.Equal(t, v.Kind, j.Cell(k).Kind, "row %d value %d", i, k)
 			want := "null"
 			if v.Kind != record.Null && v.Kind != record.Missing {
 				want = string(record.AppendJSON(nil, v))
 			}
-			require.Equal(t, want, string(j.Cells[k].JSON(j.Data)), "row %d value %d", i, k)
+			require.Equal(t, want, string(j.Cell(k).JSON(j.Data)), "row %d value %d", i, k)
 		}
 	}
 }

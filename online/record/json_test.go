@@ -23,7 +23,8 @@ func encodeV1(s *Schema, eventUS int64, vals []Value) []byte {
 // FuzzStoredJSONMatchesJSON: the JSON text stored with every value (format 2), and the text formatted when a
 // format 1 value is read, both read back through encoding/json as encoding/json's own encoding of the same Go
 // value does (NaN and ±Inf, which JSON cannot carry, as null), for every kind the store holds; and the typed
-// values read back exactly as written.
+// values read back exactly as written. The serving form of either format (ServingForm) is one and the same, has
+// the stored value's header, and reads back the same kinds and texts.
 func FuzzStoredJSONMatchesJSON(f *testing.F) {
 	f.Add("fr", 0.53, int64(7), []byte{0, 1})
 	f.Add("a\"b\\c\n\x00\u2028<&>é", 1e21, int64(-1)<<63, []byte("\xff"))
@@ -55,7 +56,20 @@ func FuzzStoredJSONMatchesJSON(f *testing.F) {
 			require.Equal(t, v, typed[k], "typed value %d reads back as written", k)
 		}
 
-		for _, row := range [][]byte{v2, encodeV1(sc, 1, vals)} {
+		v1 := encodeV1(sc, 1, vals)
+		s2, ok := ServingForm(v2)
+		require.True(t, ok)
+		s1, ok := ServingForm(v1)
+		require.True(t, ok)
+		require.Equal(t, s2, s1, "both formats have one serving form")
+		require.Less(t, len(s2), len(v2)+2*len(vals), "the serving form holds no binary values")
+		require.ErrorContains(t, DecodeInto(s2, slots, typed), "serving form")
+		h2, err := DecodeHeader(v2)
+		require.NoError(t, err)
+		hs, err := DecodeHeader(s2)
+		require.NoError(t, err)
+		require.Equal(t, h2, hs)
+		for _, row := range [][]byte{v2, v1, s2} {
 			cells := make([]Cell, len(wanted))
 			data, _, err := DecodeJSON(row, slots, cells, nil)
 			require.NoError(t, err)
@@ -107,8 +121,8 @@ func sameJSON(t *testing.T, want, got []byte, kind Kind) {
 	}
 }
 
-// TestDecodeTruncatedIsAnError cuts a stored row (every kind, a JSON text longer than 127 bytes) at every length:
-// decoding it is an error naming the corruption, never a panic or a value read past the end.
+// TestDecodeTruncatedIsAnError cuts a stored row (every kind, a JSON text longer than 127 bytes), and its serving
+// form, at every length: decoding it is an error naming the corruption, never a panic or a value read past the end.
 func TestDecodeTruncatedIsAnError(t *testing.T) {
 	vals := []Value{StringValue(string(bytes.Repeat([]byte("long "), 40))), FloatValue(0.25), IntValue(-3), BytesValue([]byte{1, 2}),
 		BoolValue(true), TimestampValue(1_700_000_000_000_000), {Kind: Null}, StringValue("x")}
@@ -118,7 +132,10 @@ func TestDecodeTruncatedIsAnError(t *testing.T) {
 	}
 	sc := NewSchema(fields)
 	slots := Slots(sc, []string{"a", "b", "c", "d", "e", "f", "g", "h"})
-	for _, row := range [][]byte{Encode(nil, sc, 1, 0, false, vals), encodeV1(sc, 1, vals)} {
+	stored := Encode(nil, sc, 1, 0, false, vals)
+	serving, ok := ServingForm(stored)
+	require.True(t, ok)
+	for _, row := range [][]byte{stored, encodeV1(sc, 1, vals), serving} {
 		cells := make([]Cell, len(vals))
 		_, _, err := DecodeJSON(row, slots, cells, nil)
 		require.NoError(t, err)
@@ -126,6 +143,10 @@ func TestDecodeTruncatedIsAnError(t *testing.T) {
 			_, _, err := DecodeJSON(row[:n:n], slots, cells, nil)
 			require.ErrorContains(t, err, "corrupt online value", "cut at %d of %d bytes", n, len(row))
 			require.Error(t, DecodeInto(row[:n:n], slots, make([]Value, len(vals))), "cut at %d", n)
+			if cut, ok := ServingForm(row[:n:n]); ok { // a cut between two values parses: it lacks values
+				_, _, err := DecodeJSON(cut, slots, cells, nil)
+				require.ErrorContains(t, err, "corrupt online value", "serving form of the value cut at %d", n)
+			}
 		}
 	}
 }

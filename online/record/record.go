@@ -144,7 +144,8 @@ func DecodeSchema(enc []byte) (*Schema, error) {
 	return s, nil
 }
 
-// version is the format written; versionBinary the earlier one, still read.
+// version is the format written; versionBinary the earlier one, still read (versionServing, the serving form,
+// is only held in memory: see ServingForm).
 const (
 	version       = 2
 	versionBinary = 1
@@ -234,7 +235,7 @@ type Header struct {
 // DecodeHeader reads a stored value's header.
 func DecodeHeader(b []byte) (Header, error) {
 	var h Header
-	if len(b) < HeaderLen || b[0] != version && b[0] != versionBinary {
+	if len(b) < HeaderLen || b[0] != version && b[0] != versionBinary && b[0] != versionServing {
 		return h, fmt.Errorf("corrupt online value (%d bytes)", len(b))
 	}
 	copy(h.SchemaID[:], b[1:9])
@@ -265,6 +266,9 @@ func Slots(s *Schema, want []string) []int {
 func DecodeInto(b []byte, slots []int, out []Value) error {
 	for i := range out {
 		out[i] = Value{Kind: Missing}
+	}
+	if b[0] == versionServing {
+		return fmt.Errorf("online value in the serving form holds no typed values (read the store, not its serving cache)")
 	}
 	p, withJSON := HeaderLen, b[0] == version
 	for _, slot := range slots {
@@ -311,13 +315,19 @@ func (c Cell) JSON(data []byte) []byte {
 
 // DecodeJSON is DecodeInto for serving: it fills out by slots with each value's kind and the position of its
 // JSON text (positions no field fills get kind Missing), and returns the bytes those positions refer to. For a
-// version 2 value that is b itself, nothing is formatted; a version 1 value's texts are formatted into scratch,
-// which is returned grown (the data stays valid when scratch is later reallocated).
+// version 2 value, or one in the serving form (ServingForm), that is b itself, nothing is formatted; a version 1
+// value's texts are formatted into scratch, which is returned grown (the data stays valid when scratch is later
+// reallocated).
 func DecodeJSON(b []byte, slots []int, out []Cell, scratch []byte) (data, grown []byte, err error) {
 	for i := range out {
 		out[i] = Cell{Kind: Missing}
 	}
-	if b[0] != version {
+	switch b[0] {
+	case version:
+	case versionServing:
+		data, err := decodeServingJSON(b, slots, out)
+		return data, scratch, err
+	default:
 		return decodeBinaryJSON(b, slots, out, scratch)
 	}
 	// One tight loop (serving reads 50 values of 100 rows per request): the common lengths, a one-byte JSON
