@@ -25,8 +25,8 @@ const (
 
 const identRE = `("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`
 
-// catalogRE is the optional database before zone.name (database.zone.name): recognised so that it is refused
-// by name rather than misread.
+// catalogRE is the optional database before zone.name (database.zone.name): the environment written is
+// accepted (as PostgreSQL accepts the current database's name), any other is refused by name rather than misread.
 const catalogRE = `(?:` + identRE + `\s*\.\s*)?`
 
 var (
@@ -39,8 +39,8 @@ var (
 type Write struct {
 	Verb Verb
 	m    []string // the statement's regular expression match, without the catalog group
-	// catalog is the database that qualified the name (database.zone.name), "" if none: refused, since the
-	// database is the environment, chosen when connecting.
+	// catalog is the database that qualified the name (database.zone.name), "" if none: accepted when it is
+	// the environment written, refused otherwise, since the database is the environment, chosen when connecting.
 	catalog string
 }
 
@@ -114,8 +114,12 @@ func (wr *Writer) Run(ctx context.Context, w *Write) (*Result, error) {
 	if err := wr.Check(ctx); err != nil {
 		return nil, err
 	}
-	if w.catalog != "" {
+	if db := IdentName(w.catalog); w.catalog != "" && db != wr.Env {
 		zone, name := w.Table()
+		if _, err := wr.Envs.Get(ctx, db); err == nil {
+			return nil, refuse(RuleUnsupported, "cross-database references are not implemented: %s.%s.%s: this "+
+				"session's database (environment) is %s; connect to database %s to write it", db, zone, name, wr.Env, db)
+		}
 		return nil, refuse(RuleBadName, "table %s.%s.%s: lake tables are named zone.name; the database (environment) "+
 			"is the one this session writes, %s: write %s.%s", IdentName(w.catalog), zone, name, wr.Env, zone, name)
 	}

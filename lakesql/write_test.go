@@ -111,11 +111,12 @@ func TestWriterRefuses(t *testing.T) {
 		{"INSERT INTO raw.t SELECT 1, 'x' FROM range(3)", lakesql.RuleColumnCount, errs.Invalid},
 		{"INSERT INTO raw.t (id) SELECT 1, 2", lakesql.RuleColumnCount, errs.Invalid},
 		{"CREATE TABLE raw.u AS SELECT 1; SELECT 2", lakesql.RuleOneRead, errs.Forbidden},
-		// database.zone.name: refused naming the table, whichever database (its own included), writing nothing
-		{"INSERT INTO dev.raw.t SELECT 1", lakesql.RuleBadName, errs.Invalid},
-		{"INSERT INTO prod . raw.t (id) VALUES (1)", lakesql.RuleBadName, errs.Invalid},
-		{`CREATE TABLE "dev".raw.u AS SELECT 1`, lakesql.RuleBadName, errs.Invalid},
-		{"DROP TABLE IF EXISTS dev.raw.t", lakesql.RuleBadName, errs.Invalid},
+		// database.zone.name of another environment: a cross-database reference; of no environment: a bad name
+		{"INSERT INTO prod . raw.t (id) VALUES (1)", lakesql.RuleUnsupported, errs.Unsupported},
+		{`CREATE TABLE "prod".raw.u AS SELECT 1`, lakesql.RuleUnsupported, errs.Unsupported},
+		{"DROP TABLE IF EXISTS prod.raw.t", lakesql.RuleUnsupported, errs.Unsupported},
+		{"INSERT INTO nope.raw.t SELECT 1", lakesql.RuleBadName, errs.Invalid},
+		{`CREATE TABLE "Dev".raw.u AS SELECT 1`, lakesql.RuleBadName, errs.Invalid},
 	} {
 		_, err := run(t, w, tc.sql)
 		var le *lakesql.Error
@@ -125,6 +126,10 @@ func TestWriterRefuses(t *testing.T) {
 		if tc.rule == lakesql.RuleBadName && strings.Contains(tc.sql, "raw.t") {
 			require.ErrorContains(t, err, "lake tables are named zone.name", tc.sql)
 			require.ErrorContains(t, err, "write raw.t", tc.sql)
+		}
+		if strings.Contains(tc.sql, "prod") {
+			require.ErrorContains(t, err, "cross-database references are not implemented: prod.raw.", tc.sql)
+			require.ErrorContains(t, err, "connect to database prod", tc.sql)
 		}
 	}
 	_, err = run(t, w, "INSERT INTO raw.t SELECT 1 UNION ALL SELECT 1, 2")
@@ -153,4 +158,26 @@ func TestWriterRefuses(t *testing.T) {
 	require.ErrorContains(t, err, "no: SELECT 5")
 	_, err = run(t, w, "DROP TABLE raw.t")
 	require.NoError(t, err, "a drop has no query to check")
+}
+
+// TestWriterDatabaseQualified: the environment written may qualify the table, as PostgreSQL accepts the current
+// database's name: dev.raw.u writes dev's raw.u.
+func TestWriterDatabaseQualified(t *testing.T) {
+	t.Parallel()
+	w := writer(t, "dev")
+	res, err := run(t, w, `CREATE TABLE "dev".raw.u AS SELECT 1::BIGINT AS id`)
+	require.NoError(t, err)
+	require.True(t, res.Created)
+	require.Equal(t, "raw.u", res.Table)
+	res, err = run(t, w, "INSERT INTO dev . raw.u SELECT 2")
+	require.NoError(t, err)
+	require.EqualValues(t, 1, res.Rows)
+	tv, err := w.Envs.Describe(context.Background(), "dev", lake.Ident{Zone: "raw", Name: "u"})
+	require.NoError(t, err)
+	require.Len(t, tv.Snapshots, 2)
+	res, err = run(t, w, "DROP TABLE IF EXISTS DEV.raw.u")
+	require.NoError(t, err)
+	require.True(t, res.Changed)
+	_, err = w.Envs.Describe(context.Background(), "dev", lake.Ident{Zone: "raw", Name: "u"})
+	require.Equal(t, errs.NotFound, errs.KindOf(err), "%v", err)
 }
