@@ -352,7 +352,11 @@ func (c *conn) simpleQuery(ctx context.Context, sql string) error {
 		c.be.Send(&pgproto3.EmptyQueryResponse{})
 	}
 	for _, st := range stmts {
-		cur, err := c.run(ctx, st, nil, nil)
+		st, err := c.unqualify(ctx, st)
+		var cur *cursor
+		if err == nil {
+			cur, err = c.run(ctx, st, nil, nil)
+		}
 		if err == nil {
 			cur.describeRows(c)
 			_, err = cur.send(c, 0)

@@ -42,7 +42,7 @@ func (p *portal) close() {
 func (c *conn) extended(ctx context.Context, msg pgproto3.FrontendMessage) error {
 	switch m := msg.(type) {
 	case *pgproto3.Parse:
-		return c.parse(m)
+		return c.parse(ctx, m)
 	case *pgproto3.Bind:
 		return c.bind(m)
 	case *pgproto3.Describe:
@@ -61,7 +61,7 @@ func (c *conn) extended(ctx context.Context, msg pgproto3.FrontendMessage) error
 	return nil
 }
 
-func (c *conn) parse(m *pgproto3.Parse) error {
+func (c *conn) parse(ctx context.Context, m *pgproto3.Parse) error {
 	stmts := lakesql.Split(m.Query)
 	if len(stmts) > 1 {
 		return fmt.Errorf("cannot insert multiple commands into a prepared statement: %w", ErrInvalid)
@@ -71,7 +71,11 @@ func (c *conn) parse(m *pgproto3.Parse) error {
 	}
 	st := &prepared{}
 	if len(stmts) == 1 {
-		st.sql = stmts[0]
+		q, err := c.unqualify(ctx, stmts[0])
+		if err != nil {
+			return err
+		}
+		st.sql = q
 	}
 	st.nparams = max(paramCount(st.sql), len(m.ParameterOIDs))
 	st.oids = make([]uint32, st.nparams)

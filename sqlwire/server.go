@@ -52,6 +52,8 @@ type Server struct {
 
 	catalog catalogCache  // table columns for the emulated pg_catalog (catalog_env.go)
 	builds  catalogBuilds // the last pooled catalog database of each family, to update after a write (catalog_rekey.go)
+
+	envNameCache envNameCache // the environments' names, for database-qualified names (qualified.go)
 }
 
 // New checks the options and returns a Server.
