@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strata-data/strata/engine"
+	"github.com/strata-data/strata/lakesql"
 	"github.com/strata-data/strata/rowfmt"
 )
 
@@ -25,7 +26,10 @@ environment: the current release's pinned snapshots in prod, the latest snapshot
 In a dev environment CREATE [OR REPLACE] TABLE [IF NOT EXISTS] zone.name AS SELECT ..., INSERT INTO zone.name
 [(columns)] SELECT ...|VALUES ... and DROP TABLE [IF EXISTS] zone.name write lake tables, as through the
 PostgreSQL endpoint: one snapshot each, audited; in a script each commits in order and later statements read
-it. Prod changes only through releases (strata release publish): writes there are refused.`,
+it. Prod changes only through releases (strata release publish): writes there are refused.
+
+As in PostgreSQL, a name may carry the database, the environment: ENV.zone.name (ENV.zone.name.col) is
+zone.name of --env ENV; another environment's name is refused (cross-database references are not implemented).`,
 		Example: `  strata sql --env dev "SELECT status, count(*) FROM raw.orders GROUP BY status"
   strata sql --env prod "SELECT * FROM clean.orders o JOIN raw.users u USING (user_id)" --out orders.parquet
   strata sql --env dev --file report.sql --format csv > report.csv
@@ -35,6 +39,9 @@ it. Prod changes only through releases (strata release publish): writes there ar
 		RunE: func(cmd *cobra.Command, args []string) error {
 			query, err := readQuery(args, file)
 			if err != nil {
+				return err
+			}
+			if query, err = a.unqualify(cmd.Context(), query, env); err != nil {
 				return err
 			}
 			script, err := parseScript(query, env)
@@ -242,4 +249,28 @@ func (a *app) writeRowsFile(out string, res *engine.Result, f rowfmt.Format) err
 	}
 	fmt.Fprintf(a.stderr, "wrote %d rows to %s\n", sum.Rows, out)
 	return nil
+}
+
+// unqualify accepts database-qualified names as the PostgreSQL endpoint does (lakesql.Unqualify): env.zone.name
+// reads and writes zone.name of env; another environment's name is refused, as a cross-database reference.
+func (a *app) unqualify(ctx context.Context, query, env string) (string, error) {
+	if !strings.Contains(query, ".") {
+		return query, nil
+	}
+	if err := a.open(ctx); err != nil {
+		return "", err
+	}
+	list, err := a.envs.List(ctx)
+	if err != nil {
+		return "", err
+	}
+	names := make([]string, len(list))
+	for i, e := range list {
+		names[i] = e.Name
+	}
+	out, err := lakesql.Unqualify(query, env, names)
+	if err != nil {
+		return "", fmt.Errorf("%w (strata sql reads one environment: choose it with --env)", err)
+	}
+	return out, nil
 }

@@ -227,3 +227,40 @@ func TestSQLRefusesOtherLakeWrites(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "n\n3\n", string(b))
 }
+
+// TestSQLDatabaseQualifiedNames: strata sql accepts env.zone.name (and env.zone.name.col) for its --env, as
+// the PostgreSQL endpoint does, in reads and writes; another environment's name is refused before anything
+// runs; literals and struct field access are left as they are.
+func TestSQLDatabaseQualifiedNames(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.ok("init")
+	c.ok("table", "import", "raw.orders", c.file("orders.csv", ordersCSV))
+	for _, q := range []string{
+		"SELECT count(*) AS n FROM dev.raw.orders",
+		`SELECT count(*) AS n FROM "dev"."raw"."orders"`,
+		"SELECT count(*) AS n FROM dev . raw . orders",
+		"SELECT count(dev.raw.orders.order_id) AS n FROM dev.raw.orders",
+	} {
+		require.Equal(t, "n\n3\n", c.ok("sql", "--env", "dev", "--format", "csv", q), q)
+	}
+	require.Equal(t, "s,v\ndev.raw.orders,5\n", c.ok("sql", "--env", "dev", "--format", "csv",
+		"SELECT 'dev.raw.orders' AS s, t.dev.raw AS v FROM (SELECT {'raw': 5} AS dev) t"))
+
+	c.ok("sql", "--env", "dev", "CREATE TABLE dev.clean.x AS SELECT order_id FROM dev.raw.orders WHERE order_id <= 2")
+	c.ok("sql", "--env", "dev", `INSERT INTO "dev".clean.x SELECT order_id FROM dev.raw.orders WHERE order_id = 3`)
+	require.Equal(t, 2, c.snapshotCount("dev", "clean.x"))
+	for _, q := range []string{
+		"SELECT count(*) FROM prod.raw.orders",
+		"INSERT INTO dev.clean.x SELECT order_id FROM prod.raw.orders",
+		"CREATE TABLE prod.clean.y AS SELECT 1 AS a",
+		"DROP TABLE prod.raw.orders",
+	} {
+		stderr := c.fail(exitUsage, "sql", "--env", "dev", q)
+		require.Contains(t, stderr, "cross-database references are not implemented: prod.", q)
+		require.Contains(t, stderr, "--env", q)
+	}
+	require.Equal(t, 2, c.snapshotCount("dev", "clean.x"), "nothing written")
+	require.Contains(t, c.ok("sql", "--env", "dev", "DROP TABLE dev.clean.x"), "dropped dev.clean.x")
+	require.Contains(t, c.fail(exitNotFound, "sql", "SELECT * FROM clean.x"), "clean.x")
+}
