@@ -36,6 +36,11 @@ func TestDatabaseQualifiedNames(t *testing.T) {
 			require.NoError(t, c.QueryRow(ctx, sql).Scan(&n), "%v: %s", mode, sql)
 			require.Equal(t, int64(3), n, "%v: %s", mode, sql)
 		}
+		var n int64
+		require.NoError(t, c.QueryRow(ctx, `SELECT count(*) FROM "dev".information_schema.tables WHERE table_schema = 'raw' AND table_name = 'people'`).Scan(&n))
+		require.Equal(t, int64(1), n, "%v: the emulated catalog, database-qualified as DataGrip writes it", mode)
+		require.NoError(t, c.QueryRow(ctx, "SELECT count(*) FROM dev.pg_catalog.pg_class WHERE relname = 'people'").Scan(&n))
+		require.Equal(t, int64(1), n, "%v: pg_class, database-qualified", mode)
 		var name string
 		require.NoError(t, c.QueryRow(ctx, "SELECT name FROM dev.raw.people WHERE id = $1", 2).Scan(&name))
 		require.Equal(t, "Zoë ✓ 2", name)
