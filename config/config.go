@@ -35,6 +35,7 @@ type Config struct {
 	Auth      Auth      `yaml:"auth"`
 	Online    Online    `yaml:"online"`
 	Serving   Serving   `yaml:"serving"`
+	Datasets  Datasets  `yaml:"datasets"`
 	Log       Log       `yaml:"log"`
 
 	// Dir is the project directory (where strata.yaml is or would be). Not a key.
@@ -147,6 +148,19 @@ type OnlineRedis struct {
 	Prefix string `yaml:"prefix"`
 }
 
+// Datasets configures training-set builds.
+type Datasets struct {
+	// CacheBytes bounds the training-set cache on disk: per snapshot of a view's source table, its rows in
+	// the form a point-in-time join reads fastest (filled by a snapshot's first build, least recently used
+	// entries removed first); 0 turns it off.
+	CacheBytes int64 `yaml:"cache_bytes"`
+	// CacheDir holds the cache's files; empty = <data_dir>/cache/datasets.
+	CacheDir string `yaml:"cache_dir"`
+}
+
+// DefaultDatasetCacheBytes is datasets.cache_bytes when unset: 2 GiB.
+const DefaultDatasetCacheBytes = 2 << 30
+
 // Serving configures online feature serving (POST /get-online-features, POST /push).
 type Serving struct {
 	// Env is the environment of requests that name none (?env= or X-Strata-Env).
@@ -183,12 +197,13 @@ func Default(dir string) *Config {
 		DataDir: "strata-data",
 		Server: Server{Addr: "127.0.0.1:8080", ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 			WriteTimeout: 30 * time.Second, MaxStreams: 8, ShutdownTimeout: 30 * time.Second},
-		SQLWire: SQLWire{Addr: "127.0.0.1:5433", MaxMessage: 16 << 20},
-		Auth:    Auth{ScramIterations: 4096, CacheTTL: 2 * time.Second},
-		Online:  Online{Backend: "embedded", CacheBytes: DefaultOnlineCacheBytes, Redis: OnlineRedis{Prefix: "strata:"}},
-		Serving: Serving{Env: "prod", MaxEntities: 1000, MaxBodyBytes: 16 << 20, DefinitionsTTL: 5 * time.Second},
-		Log:     Log{Level: "info", Format: "text"},
-		Dir:     dir,
+		SQLWire:  SQLWire{Addr: "127.0.0.1:5433", MaxMessage: 16 << 20},
+		Auth:     Auth{ScramIterations: 4096, CacheTTL: 2 * time.Second},
+		Online:   Online{Backend: "embedded", CacheBytes: DefaultOnlineCacheBytes, Redis: OnlineRedis{Prefix: "strata:"}},
+		Datasets: Datasets{CacheBytes: DefaultDatasetCacheBytes},
+		Serving:  Serving{Env: "prod", MaxEntities: 1000, MaxBodyBytes: 16 << 20, DefinitionsTTL: 5 * time.Second},
+		Log:      Log{Level: "info", Format: "text"},
+		Dir:      dir,
 	}
 }
 
@@ -253,6 +268,9 @@ func (c *Config) validate() error {
 	if c.SQLWire.MaxMessage < 1024 {
 		problems = append(problems, "sqlwire.max_message: must be ≥ 1024 bytes (e.g. 16777216)")
 	}
+	if c.Datasets.CacheBytes < 0 {
+		problems = append(problems, fmt.Sprintf("datasets.cache_bytes: %d is negative: give the training-set cache's size in bytes (default %d = 2 GiB), or 0 to turn it off", c.Datasets.CacheBytes, DefaultDatasetCacheBytes))
+	}
 	if (c.SQLWire.TLSCert == "") != (c.SQLWire.TLSKey == "") {
 		problems = append(problems, "sqlwire.tls_cert and sqlwire.tls_key: set both (PEM certificate and key files) or neither")
 	}
@@ -314,6 +332,11 @@ func (c *Config) resolve() {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(c.Dir, *p)
 		}
+	}
+	if c.Datasets.CacheDir == "" {
+		c.Datasets.CacheDir = filepath.Join(c.DataDir, "cache", "datasets")
+	} else if !filepath.IsAbs(c.Datasets.CacheDir) {
+		c.Datasets.CacheDir = filepath.Join(c.Dir, c.Datasets.CacheDir)
 	}
 	if c.Online.Path == "" {
 		c.Online.Path = filepath.Join(c.DataDir, "online.db")

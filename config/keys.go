@@ -245,6 +245,9 @@ online:                      # online feature store
   redis:
     addr: ""                 # redis: host:port or redis://[:password@]host:port/db
     prefix: "strata:"        # every key starts with it
+datasets:                    # training-set builds (strata dataset build)
+  cache_bytes: 2147483648    # disk for views' source snapshots kept in the join's form (filled by a snapshot's first build); 0 = off
+  cache_dir: ""              # "" = <data_dir>/cache/datasets
 serving:                     # POST /get-online-features and /push
   env: prod                  # environment of requests without ?env= or X-Strata-Env
   max_entities: 1000         # entity rows per request; more get 413

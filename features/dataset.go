@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
+
 	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/lake"
@@ -136,6 +138,11 @@ type Dataset struct {
 	// prepare (opening the join's DuckDB database and preparing the join), write (the join, the Parquet copy of
 	// its rows and the Iceberg commit; with SplitWrite, join_copy and commit instead) and record (the lineage).
 	Phases []Phase `json:"phases,omitempty"`
+	// Join says how the build joined (only on the Dataset Build returns): "duckdb", "cache" (from the
+	// training-set cache's entry of every view's snapshot) or "cache_filled" (the same, after this build
+	// filled an entry). JoinNote says why a build that could have used the cache did not.
+	Join     string `json:"join,omitempty"`
+	JoinNote string `json:"join_note,omitempty"`
 }
 
 // Builder builds training sets: it reads through envs (release pins in prod), joins in DuckDB and writes
@@ -144,6 +151,9 @@ type Builder struct {
 	Registry *Registry
 	Envs     *envs.Service
 	Engine   *engine.Engine
+	// Cache, when set, keeps views' source snapshots in the form a point-in-time join reads fastest (see
+	// PITCache); builds whose every view it can hold join there, the others in DuckDB. The rows are the same.
+	Cache *PITCache
 }
 
 // Build computes the point-in-time join of the spine with the requested features, writes it to
@@ -174,6 +184,27 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 		return nil, err
 	}
 	clock.lap("plan")
+	var join, note string
+	var rdr array.RecordReader
+	if q.pit != nil && b.Cache != nil {
+		var filled bool
+		rdr, filled, err = b.cachedJoin(ctx, q.pit)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, err
+		case err != nil: // the cache is an optimisation: the build goes on in DuckDB
+			note = err.Error()
+		case rdr != nil && filled:
+			join = "cache_filled"
+			clock.lap("cache_fill")
+		case rdr != nil:
+			join = "cache"
+		}
+	}
+	if rdr != nil {
+		defer rdr.Release()
+		return b.write(ctx, req, q, lin, clock, rdr, join, "")
+	}
 	// Deferred: the engine's FileWriter has the query's own database COPY the rows to Parquet, so that they never
 	// pass through Go (with another FileWriter, or none, the rows are read as from Query).
 	res, err := b.Engine.QueryDeferred(ctx, q.sql, q.tables)
@@ -181,6 +212,11 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 		return nil, fmt.Errorf("build dataset %s: %w", req.Name, err)
 	}
 	defer res.Close()
+	return b.write(ctx, req, q, lin, clock, res, "duckdb", note)
+}
+
+// write writes the joined rows to the dataset's table and records the dataset.
+func (b *Builder) write(ctx context.Context, req DatasetRequest, q *joinQuery, lin *Lineage, clock *phaseClock, res array.RecordReader, join, note string) (*Dataset, error) {
 	clock.lap("prepare")
 	lin.ColumnTypes = map[string]string{}
 	for _, f := range res.Schema().Fields() {
@@ -190,7 +226,7 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 	opts := envs.WriteOptions{Mode: envs.Overwrite, Actor: req.Actor, Action: "dataset", Force: req.Force,
 		Source: "dataset build " + req.Name, CreateIfMissing: true, ReplaceSchema: true}
 	var copied func() (time.Time, bool)
-	if req.SplitWrite {
+	if req.SplitWrite && join == "duckdb" { // a cached join's rows count from its first batch on
 		opts.Progress, copied = watchRows()
 	}
 	wr, err := b.Envs.Write(ctx, req.Env, id, res, opts)
@@ -215,6 +251,7 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 	}
 	clock.lap("record")
 	d.Phases = clock.phases
+	d.Join, d.JoinNote = join, note
 	return d, nil
 }
 
@@ -271,6 +308,10 @@ type joinQuery struct {
 	seen   map[string]bool
 	// digest, for a spine file, waits for the file's digest.
 	digest func() (string, error)
+	// spineTables are the tables the spine reads; pit is the join from the training-set cache, nil when a
+	// view cannot be joined there.
+	spineTables []engine.Table
+	pit         *pitPlan
 }
 
 func (q *joinQuery) add(ts ...engine.Table) {
@@ -304,6 +345,7 @@ func (b *Builder) plan(ctx context.Context, req DatasetRequest) (_ *joinQuery, _
 		return nil, nil, err
 	}
 	var ctes, selects, joins, backJoins []string
+	pit := &pitPlan{spineTables: q.spineTables, spineTime: req.SpineTime}
 	outNames := map[string]string{SpineRow: "the dataset's spine position"}
 	for c := range spineCols { // spine checked that none is SpineRow
 		outNames[c] = "the spine"
@@ -318,6 +360,11 @@ func (b *Builder) plan(ctx context.Context, req DatasetRequest) (_ *joinQuery, _
 		ctes = append(ctes, vj.ctes...)
 		joins = append(joins, vj.join)
 		backJoins = append(backJoins, vj.backJoin)
+		if pit != nil && vj.pit == nil {
+			pit = nil
+		} else if pit != nil {
+			pit.groups = append(pit.groups, vj.pit)
+		}
 		for _, f := range vj.lineage.Features {
 			out := f
 			if req.FullNames {
@@ -328,6 +375,9 @@ func (b *Builder) plan(ctx context.Context, req DatasetRequest) (_ *joinQuery, _
 			}
 			outNames[out] = "view " + vj.lineage.View
 			lin.Columns = append(lin.Columns, out)
+			if vj.pit != nil {
+				vj.pit.outs = append(vj.pit.outs, out)
+			}
 			selects = append(selects, fmt.Sprintf("j%d.%s AS %s", i, ident(f), ident(out)))
 		}
 	}
@@ -340,6 +390,10 @@ func (b *Builder) plan(ctx context.Context, req DatasetRequest) (_ *joinQuery, _
 	if sample != "" {
 		spineSQL = "SELECT * EXCLUDE (__strata_rank, __strata_n) FROM (SELECT *" + sample + "(" + spineSQL + "))" +
 			" WHERE __strata_rank <= round(" + strconv.FormatFloat(req.Sample, 'g', -1, 64) + " * __strata_n)"
+	}
+	if pit != nil {
+		pit.spineSQL = spineSQL
+		q.pit = pit
 	}
 	q.sql = "WITH spine AS (" + spineSQL + "),\n" +
 		strings.Join(ctes, ",\n") + "\nSELECT spine.* EXCLUDE (__strata_row), spine.__strata_row AS " + SpineRow + prefixComma(selects) + "\nFROM spine\n" +
@@ -423,6 +477,7 @@ func (b *Builder) spine(ctx context.Context, req DatasetRequest, q *joinQuery, l
 		return "", nil, fmt.Errorf("spine table %s has no snapshot yet in %s: write rows to it first: %w", id, req.Env, ErrInvalid)
 	}
 	q.add(envs.EngineTable(p))
+	q.spineTables = []engine.Table{envs.EngineTable(p)}
 	lin.SpineInput = &Input{Table: id.String(), SnapshotID: p.SnapshotID}
 	lin.SpineDigest = fmt.Sprintf("%s@%d", id, p.SnapshotID)
 	cols := map[string]string{}
@@ -647,6 +702,7 @@ type viewJoinSQL struct {
 	join     string
 	backJoin string
 	lineage  ViewLineage
+	pit      *pitGroup // nil: the training-set cache cannot join this view
 }
 
 // viewJoin writes the CTEs and the ASOF join that attach one view's features to the spine.
@@ -677,6 +733,11 @@ func (b *Builder) viewJoin(ctx context.Context, req DatasetRequest, g *featureGr
 	var pit *pitSQL
 	if scan := positionalScan(v, tables); scan != "" {
 		pit, err = pointInTimeByPosition(v, keys, feats, i, scan, req.SpineTime)
+		if len(keys) == 1 {
+			if dt, terr := engine.IcebergToDuckDB(keys[0].Type); terr == nil {
+				out.pit = newPITGroup(v, keys, []string{dt}, feats, tables, scan)
+			}
+		}
 	} else {
 		if src, err = v.rowsSQL(src, keys); err != nil {
 			return nil, err

@@ -91,7 +91,7 @@ the name of the instance's table in zone features). --sample keeps round(fractio
 				}
 			}
 			req.SplitWrite = verbose || a.output != "table"
-			b := &features.Builder{Registry: features.NewRegistry(a.db), Envs: a.envs, Engine: eng}
+			b := &features.Builder{Registry: features.NewRegistry(a.db), Envs: a.envs, Engine: eng, Cache: a.datasetCache()}
 			buildAt := time.Now()
 			ds, err := b.Build(cmd.Context(), req)
 			if err != nil {
@@ -117,6 +117,15 @@ the name of the instance's table in zone features). --sample keeps round(fractio
 				fmt.Fprintf(w, "built %s version %d in %s: %d rows (snapshot %d)\n", ds.Table, ds.Version, ds.Env, ds.Rows, ds.SnapshotID)
 				if verbose {
 					writePhases(w, ds.Phases)
+					switch ds.Join {
+					case "cache":
+						fmt.Fprintln(w, "joined from the training-set cache")
+					case "cache_filled":
+						fmt.Fprintln(w, "joined from the training-set cache (this build filled its entry: later builds of the same snapshots read it)")
+					}
+				}
+				if ds.JoinNote != "" {
+					fmt.Fprintf(w, "note: joined in DuckDB, not from the training-set cache: %s\n", ds.JoinNote)
 				}
 			})
 		},
@@ -335,4 +344,12 @@ dataset list shows), even while a newer build is staged.`,
 	c.Flags().StringVar(&out, "out", "", "the file to write (required)")
 	c.Flags().Int64Var(&version, "version", 0, "the dataset version to export (default: the latest; in prod the latest released)")
 	return c
+}
+
+// datasetCache is the training-set cache of datasets.cache_bytes, nil when it is off.
+func (a *app) datasetCache() *features.PITCache {
+	if a.cfg == nil || a.cfg.Datasets.CacheBytes <= 0 {
+		return nil
+	}
+	return &features.PITCache{Dir: a.cfg.Datasets.CacheDir, MaxBytes: a.cfg.Datasets.CacheBytes}
 }

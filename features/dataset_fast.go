@@ -1,0 +1,299 @@
+package features
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/strata-data/strata/engine"
+)
+
+// pitGroup is what the cached join needs of one view instance: set by viewJoin when the view is read by its
+// positional scan with one integer join key (the cached join's conditions), nil otherwise.
+type pitGroup struct {
+	spec  pitSpec
+	ttl   int64    // µs, 0 = none
+	feats []string // source columns
+	outs  []string // the dataset's column names for them
+	file  *pitFile
+}
+
+// pitKeyTypes are the join key types the cached join handles (compared as BIGINT after the SQL join's cast).
+var pitKeyTypes = map[string]bool{"TINYINT": true, "SMALLINT": true, "INTEGER": true, "BIGINT": true}
+
+func newPITGroup(v *View, keys []JoinKey, keyTypes []string, feats []string, tables []engine.Table, scan string) *pitGroup {
+	if scan == "" || len(keys) != 1 || !pitKeyTypes[keyTypes[0]] {
+		return nil
+	}
+	return &pitGroup{spec: pitSpec{table: tables[0], scan: scan, key: keys[0], keyType: keyTypes[0], event: v.EventTime, created: v.CreatedTime},
+		ttl: time.Duration(v.TTL).Microseconds(), feats: feats}
+}
+
+// pitPlan is the cached join of a whole build: every group's, or none.
+type pitPlan struct {
+	spineSQL    string
+	spineTables []engine.Table
+	spineTime   string
+	groups      []*pitGroup
+}
+
+// cachedJoin returns the dataset's rows joined from the training-set cache, or nil (without error) when the
+// build joins in DuckDB: no cache, a group it cannot hold, a source table below pitMinBytes or whose entry
+// would not fit. filled says whether an entry was made for this build.
+func (b *Builder) cachedJoin(ctx context.Context, p *pitPlan) (rdr array.RecordReader, filled bool, err error) {
+	if b.Cache == nil || b.Cache.MaxBytes <= 0 || p == nil {
+		return nil, false, nil
+	}
+	defer func() {
+		if rdr == nil {
+			for _, g := range p.groups {
+				_ = g.file.close()
+				g.file = nil
+			}
+		}
+	}()
+	for _, g := range p.groups {
+		f, err := b.Cache.open(&g.spec)
+		if err != nil {
+			return nil, false, err
+		}
+		if f == nil {
+			if tableBytes(g.spec.table) < pitMinBytes || !b.Cache.admit(&g.spec) {
+				return nil, false, nil
+			}
+			if f, err = b.Cache.fill(ctx, b.Engine, &g.spec); errors.Is(err, errPITTooBig) {
+				return nil, false, nil
+			} else if err != nil {
+				return nil, false, fmt.Errorf("training-set cache of %s.%s: %w", g.spec.table.Schema, g.spec.table.Name, err)
+			}
+			filled = true
+		}
+		for _, feat := range g.feats {
+			if _, ok := f.colIdx[feat]; !ok { // a type the cache does not hold
+				_ = f.close()
+				return nil, false, nil
+			}
+		}
+		g.file = f
+	}
+	sel := []string{"spine.* EXCLUDE (__strata_row)", "spine.__strata_row AS " + SpineRow}
+	for i, g := range p.groups {
+		sel = append(sel, fmt.Sprintf("CAST(CAST(spine.%s AS %s) AS BIGINT) AS __strata_pk%d", ident(g.spec.key.Name), g.spec.keyType, i))
+	}
+	sel = append(sel, "epoch_us(CAST(spine."+ident(p.spineTime)+" AS TIMESTAMPTZ)) AS __strata_pt")
+	res, err := b.Engine.Query(ctx, "WITH spine AS ("+p.spineSQL+")\nSELECT "+strings.Join(sel, ", ")+" FROM spine", p.spineTables)
+	if err != nil {
+		return nil, false, err
+	}
+	in := res.Schema()
+	keep := in.NumFields() - len(p.groups) - 1
+	fields := append([]arrow.Field(nil), in.Fields()[:keep]...)
+	r := &pitReader{src: res, plan: p, keep: keep}
+	for _, g := range p.groups {
+		for n, feat := range g.feats {
+			c := g.file.cols[g.file.colIdx[feat]]
+			fields = append(fields, arrow.Field{Name: g.outs[n], Type: c.arrowType(), Nullable: true})
+		}
+	}
+	r.schema = arrow.NewSchema(fields, nil)
+	r.refs.Store(1)
+	return r, filled, nil
+}
+
+func tableBytes(t engine.Table) int64 {
+	var n int64
+	for _, f := range t.Files {
+		if st, err := os.Stat(strings.TrimPrefix(f, "file://")); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
+}
+
+// pitReader joins each batch of spine rows with the cached rows of every group.
+type pitReader struct {
+	src    *engine.Result
+	plan   *pitPlan
+	keep   int // the spine's columns, SpineRow included
+	schema *arrow.Schema
+	cur    arrow.RecordBatch
+	err    error
+	refs   atomic.Int64
+	closed bool
+}
+
+func (r *pitReader) Schema() *arrow.Schema { return r.schema }
+
+func (r *pitReader) Retain() { r.refs.Add(1) }
+
+func (r *pitReader) Release() {
+	if r.refs.Add(-1) == 0 {
+		r.close()
+	}
+}
+
+func (r *pitReader) close() {
+	if r.closed {
+		return
+	}
+	r.closed = true
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	_ = r.src.Close()
+	for _, g := range r.plan.groups {
+		_ = g.file.close()
+	}
+}
+
+func (r *pitReader) Err() error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.src.Err()
+}
+
+func (r *pitReader) Record() arrow.RecordBatch      { return r.cur }
+func (r *pitReader) RecordBatch() arrow.RecordBatch { return r.cur }
+
+func (r *pitReader) Next() bool {
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	if r.err != nil || r.closed || !r.src.Next() {
+		return false
+	}
+	in := r.src.RecordBatch()
+	n := int(in.NumRows())
+	cols := make([]arrow.Array, 0, r.schema.NumFields())
+	cols = append(cols, in.Columns()[:r.keep]...)
+	ts, err := int64Values(in.Column(r.keep + len(r.plan.groups)))
+	if err != nil {
+		r.err = err
+		return false
+	}
+	tsCol := in.Column(r.keep + len(r.plan.groups))
+	var made []arrow.Array
+	defer func() {
+		for _, a := range made {
+			a.Release()
+		}
+	}()
+	rows := make([]int, n)
+	for gi, g := range r.plan.groups {
+		kc := in.Column(r.keep + gi)
+		keys, err := int64Values(kc)
+		if err != nil {
+			r.err = err
+			return false
+		}
+		for i := range n {
+			rows[i] = -1
+			if kc.IsValid(i) && tsCol.IsValid(i) {
+				rows[i] = g.file.match(keys[i], ts[i], g.ttl)
+			}
+		}
+		cis := make([]int, len(g.feats))
+		for k, feat := range g.feats {
+			cis[k] = g.file.colIdx[feat]
+		}
+		arrs := gatherGroup(g.file, cis, rows)
+		made = append(made, arrs...)
+		cols = append(cols, arrs...)
+	}
+	r.cur = array.NewRecordBatch(r.schema, cols, int64(n))
+	return true
+}
+
+// gatherGroup returns columns cis of the cached rows at rows (-1: NULL) as Arrow arrays, reading each
+// matched row once (its columns are adjacent: one row is a few cache lines).
+func gatherGroup(f *pitFile, cis []int, rows []int) []arrow.Array {
+	type column struct {
+		valid, vals []byte
+		width, off  int
+		word        int
+		bit         uint64
+		nulls       int
+	}
+	n := len(rows)
+	cs := make([]column, len(cis))
+	for k, ci := range cis {
+		c := &cs[k]
+		switch f.cols[ci].Type {
+		case "bool":
+			c.width = 0
+		case "int8":
+			c.width = 1
+		case "int16":
+			c.width = 2
+		case "int32", "float32", "date32":
+			c.width = 4
+		default:
+			c.width = 8
+		}
+		c.valid = make([]byte, bitutil.BytesForBits(int64(n)))
+		if c.width == 0 {
+			c.vals = make([]byte, bitutil.BytesForBits(int64(n)))
+		} else {
+			c.vals = make([]byte, n*c.width)
+		}
+		c.word, c.bit, c.off = ci/64, uint64(1)<<(ci%64), 8*(f.words+ci)
+	}
+	rw := f.rowWidth
+	for i, m := range rows {
+		if m < 0 {
+			for k := range cs {
+				cs[k].nulls++
+			}
+			continue
+		}
+		row := f.rows[m*rw : (m+1)*rw : (m+1)*rw]
+		for k := range cs {
+			c := &cs[k]
+			if *(*uint64)(unsafe.Pointer(&row[8*c.word]))&c.bit != 0 {
+				c.nulls++
+				continue
+			}
+			bitutil.SetBit(c.valid, i)
+			src := unsafe.Pointer(&row[c.off])
+			switch c.width {
+			case 8:
+				*(*uint64)(unsafe.Pointer(&c.vals[8*i])) = *(*uint64)(src)
+			case 4:
+				*(*uint32)(unsafe.Pointer(&c.vals[4*i])) = *(*uint32)(src)
+			case 2:
+				*(*uint16)(unsafe.Pointer(&c.vals[2*i])) = *(*uint16)(src)
+			case 1:
+				c.vals[i] = *(*byte)(src)
+			case 0:
+				if *(*byte)(src) != 0 {
+					bitutil.SetBit(c.vals, i)
+				}
+			}
+		}
+	}
+	out := make([]arrow.Array, len(cis))
+	for k, ci := range cis {
+		c := &cs[k]
+		var validBuf *memory.Buffer
+		if c.nulls > 0 {
+			validBuf = memory.NewBufferBytes(c.valid)
+		}
+		data := array.NewData(f.cols[ci].arrowType(), n, []*memory.Buffer{validBuf, memory.NewBufferBytes(c.vals)}, nil, c.nulls, 0)
+		out[k] = array.MakeFromData(data)
+		data.Release()
+	}
+	return out
+}
