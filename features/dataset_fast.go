@@ -71,12 +71,13 @@ func (b *Builder) cachedJoin(ctx context.Context, p *pitPlan) (rdr array.RecordR
 			if tableBytes(g.spec.table) < pitMinBytes || !b.Cache.admit(&g.spec) {
 				return nil, false, nil
 			}
-			if f, err = b.Cache.fill(ctx, b.Engine, &g.spec); errors.Is(err, errPITTooBig) {
+			var made bool
+			if f, made, err = b.Cache.fill(ctx, b.Engine, &g.spec); errors.Is(err, errPITTooBig) {
 				return nil, false, nil
 			} else if err != nil {
 				return nil, false, fmt.Errorf("training-set cache of %s.%s: %w", g.spec.table.Schema, g.spec.table.Name, err)
 			}
-			filled = true
+			filled = filled || made
 		}
 		for _, feat := range g.feats {
 			if _, ok := f.colIdx[feat]; !ok { // a type the cache does not hold

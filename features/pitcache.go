@@ -211,16 +211,18 @@ func (c *PITCache) open(spec *pitSpec) (*pitFile, error) {
 		return nil, err
 	}
 	if st.Size() < pitHeadLen {
-		return nil, fmt.Errorf("training-set cache entry %s is truncated (%d bytes): remove it", path, st.Size())
+		_ = os.Remove(path)
+		return nil, fmt.Errorf("training-set cache entry %s was truncated (%d bytes): removed, a later build fills it again", path, st.Size())
 	}
 	data, err := syscall.Mmap(int(fh.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
 	if err != nil {
 		return nil, fmt.Errorf("map %s: %w", path, err)
 	}
 	f, err := parsePIT(data)
-	if err != nil {
+	if err != nil { // damaged (a disk fault) or of another format: it is a cache, so it goes
 		_ = syscall.Munmap(data)
-		return nil, fmt.Errorf("training-set cache entry %s: %w: remove it", path, err)
+		_ = os.Remove(path)
+		return nil, fmt.Errorf("training-set cache entry %s was unreadable (%w): removed, a later build fills it again", path, err)
 	}
 	now := time.Now()
 	_ = os.Chtimes(path, now, now) // the least recently used entries are evicted first
@@ -358,13 +360,19 @@ func (c *PITCache) admit(spec *pitSpec) bool {
 // errPITTooBig says a snapshot's entry would not fit the cache: the build joins in DuckDB.
 var errPITTooBig = errors.New("the entry would not fit the training-set cache")
 
-// fill makes the entry of spec from the table's rows and maps it.
-func (c *PITCache) fill(ctx context.Context, eng *engine.Engine, spec *pitSpec) (*pitFile, error) {
+// fill makes the entry of spec from the table's rows and maps it; made is false when another build of this
+// process filled it meanwhile.
+func (c *PITCache) fill(ctx context.Context, eng *engine.Engine, spec *pitSpec) (_ *pitFile, made bool, _ error) {
 	c.mu.Lock() // one fill at a time in this process; other processes write their own temporary files
 	defer c.mu.Unlock()
 	if f, err := c.open(spec); f != nil || err != nil { // filled while this one waited
-		return f, err
+		return f, false, err
 	}
+	f, err := c.fillLocked(ctx, eng, spec)
+	return f, f != nil, err
+}
+
+func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pitSpec) (*pitFile, error) {
 	var cols []string
 	for _, col := range spec.table.Columns {
 		if pitFixedIceberg[col.Type] {
