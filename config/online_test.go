@@ -89,3 +89,33 @@ func TestOnlineCacheBytes(t *testing.T) {
 	_, err := config.Load(write(t, ""), "", []string{"STRATA_ONLINE_CACHE_BYTES=lots"})
 	require.ErrorContains(t, err, "STRATA_ONLINE_CACHE_BYTES")
 }
+
+// datasets.cache_bytes: 2 GiB unless set, 0 (off), from the file or STRATA_DATASETS_CACHE_BYTES; a negative
+// size is refused naming the key; datasets.cache_dir defaults below data_dir and is taken relative to the
+// project.
+func TestDatasetCacheKeys(t *testing.T) {
+	for _, tc := range []struct {
+		body, env string
+		want      int64
+	}{
+		{"", "", 2 << 30},
+		{"datasets:\n  cache_bytes: 0\n", "", 0},
+		{"datasets:\n  cache_bytes: 1048576\n", "STRATA_DATASETS_CACHE_BYTES=4096", 4096},
+	} {
+		var environ []string
+		if tc.env != "" {
+			environ = []string{tc.env}
+		}
+		dir := write(t, tc.body)
+		c, err := config.Load(dir, "", environ)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, c.Datasets.CacheBytes, "%q %q", tc.body, tc.env)
+		require.Equal(t, filepath.Join(c.DataDir, "cache", "datasets"), c.Datasets.CacheDir)
+	}
+	dir := write(t, "datasets:\n  cache_dir: tmp/pit\n")
+	c, err := config.Load(dir, "", nil)
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(c.Dir, "tmp", "pit"), c.Datasets.CacheDir)
+	_, err = config.Load(write(t, "datasets:\n  cache_bytes: -1\n"), "", nil)
+	require.ErrorContains(t, err, "datasets.cache_bytes: -1 is negative")
+}
