@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -121,16 +122,35 @@ func tableBytes(t engine.Table) int64 {
 	return n
 }
 
-// pitReader joins each batch of spine rows with the cached rows of every group.
+// pitReader joins each batch of spine rows with the cached rows of every group. The joins run ahead of Next on
+// pitWorkers goroutines (the Parquet writer that reads this waits for each batch otherwise: the copies are
+// about as long as its encoding), and Next returns them in spine order.
 type pitReader struct {
 	src    *engine.Result
 	plan   *pitPlan
 	keep   int // the spine's columns, SpineRow included
 	schema *arrow.Schema
 	cur    arrow.RecordBatch
-	err    error
 	refs   atomic.Int64
-	closed bool
+
+	started bool
+	order   chan *pitJob  // every batch's job, in spine order
+	stop    chan struct{} // closed by close: the reader stops
+	done    sync.WaitGroup
+	mu      sync.Mutex
+	err     error
+	closed  bool
+}
+
+// pitWorkers is how many batches are joined at once.
+const pitWorkers = 2
+
+// pitJob is one spine batch and, once joined, its dataset batch.
+type pitJob struct {
+	in    arrow.RecordBatch
+	out   arrow.RecordBatch
+	err   error
+	ready chan struct{}
 }
 
 func (r *pitReader) Schema() *arrow.Schema { return r.schema }
@@ -144,13 +164,26 @@ func (r *pitReader) Release() {
 }
 
 func (r *pitReader) close() {
+	r.mu.Lock()
 	if r.closed {
+		r.mu.Unlock()
 		return
 	}
 	r.closed = true
+	r.mu.Unlock()
 	if r.cur != nil {
 		r.cur.Release()
 		r.cur = nil
+	}
+	if r.started {
+		close(r.stop)
+		for j := range r.order { // the reader closes order once it has stopped
+			<-j.ready
+			if j.out != nil {
+				j.out.Release()
+			}
+		}
+		r.done.Wait() // no worker reads the mapped rows any more
 	}
 	_ = r.src.Close()
 	for _, g := range r.plan.groups {
@@ -159,6 +192,8 @@ func (r *pitReader) close() {
 }
 
 func (r *pitReader) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.err != nil {
 		return r.err
 	}
@@ -168,24 +203,89 @@ func (r *pitReader) Err() error {
 func (r *pitReader) Record() arrow.RecordBatch      { return r.cur }
 func (r *pitReader) RecordBatch() arrow.RecordBatch { return r.cur }
 
+// start runs the reader of the spine's batches and the workers that join them.
+func (r *pitReader) start() {
+	r.started = true
+	r.order = make(chan *pitJob, 2*pitWorkers)
+	r.stop = make(chan struct{})
+	jobs := make(chan *pitJob, pitWorkers)
+	r.done.Add(1 + pitWorkers)
+	go func() {
+		defer r.done.Done()
+		defer close(r.order)
+		defer close(jobs)
+		for r.src.Next() {
+			in := r.src.RecordBatch()
+			in.Retain() // the engine's batch is valid until its next Next otherwise
+			j := &pitJob{in: in, ready: make(chan struct{})}
+			select {
+			case jobs <- j:
+			case <-r.stop:
+				in.Release()
+				return
+			}
+			select {
+			case r.order <- j:
+			case <-r.stop:
+				<-j.ready
+				if j.out != nil {
+					j.out.Release()
+				}
+				return
+			}
+		}
+	}()
+	for range pitWorkers {
+		go func() {
+			defer r.done.Done()
+			for j := range jobs {
+				j.out, j.err = r.join(j.in)
+				j.in.Release()
+				close(j.ready)
+			}
+		}()
+	}
+}
+
 func (r *pitReader) Next() bool {
 	if r.cur != nil {
 		r.cur.Release()
 		r.cur = nil
 	}
-	if r.err != nil || r.closed || !r.src.Next() {
+	r.mu.Lock()
+	stop := r.err != nil || r.closed
+	r.mu.Unlock()
+	if stop {
 		return false
 	}
-	in := r.src.RecordBatch()
+	if !r.started {
+		r.start()
+	}
+	j, ok := <-r.order
+	if !ok {
+		return false
+	}
+	<-j.ready
+	if j.err != nil {
+		r.mu.Lock()
+		r.err = j.err
+		r.mu.Unlock()
+		return false
+	}
+	r.cur = j.out
+	return true
+}
+
+// join returns the dataset's batch of one spine batch.
+func (r *pitReader) join(in arrow.RecordBatch) (arrow.RecordBatch, error) {
 	n := int(in.NumRows())
 	cols := make([]arrow.Array, 0, r.schema.NumFields())
 	cols = append(cols, in.Columns()[:r.keep]...)
-	ts, err := int64Values(in.Column(r.keep + len(r.plan.groups)))
-	if err != nil {
-		r.err = err
-		return false
-	}
 	tsCol := in.Column(r.keep + len(r.plan.groups))
+	ts, err := int64Values(tsCol)
+	if err != nil {
+		return nil, err
+	}
 	var made []arrow.Array
 	defer func() {
 		for _, a := range made {
@@ -197,8 +297,7 @@ func (r *pitReader) Next() bool {
 		kc := in.Column(r.keep + gi)
 		keys, err := int64Values(kc)
 		if err != nil {
-			r.err = err
-			return false
+			return nil, err
 		}
 		for i := range n {
 			rows[i] = -1
@@ -214,8 +313,7 @@ func (r *pitReader) Next() bool {
 		made = append(made, arrs...)
 		cols = append(cols, arrs...)
 	}
-	r.cur = array.NewRecordBatch(r.schema, cols, int64(n))
-	return true
+	return array.NewRecordBatch(r.schema, cols, int64(n)), nil
 }
 
 // gatherGroup returns columns cis of the cached rows at rows (-1: NULL) as Arrow arrays, reading each

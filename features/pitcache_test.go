@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -493,4 +494,30 @@ func TestCachedJoinProdReadsReleasePins(t *testing.T) {
 	require.Equal(t, "cache_filled", devBuild.Join, "dev's snapshot is another entry")
 	entries, _ = filepath.Glob(filepath.Join(c.Dir, "*.pit"))
 	require.Len(t, entries, n+1)
+}
+
+// TestCachedJoinReaderReleasedEarly: a reader released after one batch (a write that failed, a client gone)
+// stops its goroutines before it unmaps the entry, and leaks none.
+func TestCachedJoinReaderReleasedEarly(t *testing.T) {
+	f, _ := cacheFixture(t)
+	spine := f.file(t, "spine.csv", typedSpineCSV(rand.New(rand.NewPCG(8, 9)), 20000, 60))
+	req := DatasetRequest{Env: "dev", Name: "x", Spine: spine, SpineTime: "event_timestamp", Features: []string{"t_ttl:*"}}
+	before := runtime.NumGoroutine()
+	for range 5 {
+		q, _, err := f.b.plan(f.ctx, req)
+		require.NoError(t, err)
+		require.NotNil(t, q.pit)
+		rdr, _, err := f.b.cachedJoin(f.ctx, q.pit)
+		require.NoError(t, err)
+		require.NotNil(t, rdr)
+		require.True(t, rdr.Next())
+		require.EqualValues(t, 2048, rdr.RecordBatch().NumRows())
+		rdr.Release()
+		require.False(t, rdr.Next(), "a released reader is done")
+		if q.digest != nil {
+			_, _ = q.digest()
+		}
+	}
+	require.Eventually(t, func() bool { return runtime.NumGoroutine() <= before+2 }, 5*time.Second, 20*time.Millisecond,
+		"goroutines: %d before, %d after", before, runtime.NumGoroutine())
 }
