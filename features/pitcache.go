@@ -54,7 +54,7 @@ type PITCache struct {
 var pitMinBytes int64 = 4 << 20
 
 const (
-	pitMagic   = "STRPIT01"
+	pitMagic   = "STRPIT02"
 	pitHeadLen = 4096
 	pitProbe   = uint64(0x0102030405060708)
 	// pitTempAge is how old a temporary file must be before a fill removes it (a fill in progress elsewhere
@@ -89,6 +89,122 @@ type pitColumn struct {
 	Type string `json:"type"` // pitTypeName
 	Unit int    `json:"unit,omitempty"`
 	TZ   string `json:"tz,omitempty"`
+}
+
+// pitDesc is the description an entry carries: what it was made from, and its columns.
+type pitDesc struct {
+	Table   string      `json:"table"`
+	Key     string      `json:"key"`
+	Event   string      `json:"event_time"`
+	Created string      `json:"created_time,omitempty"`
+	Files   int         `json:"files"`
+	Columns []pitColumn `json:"columns"`
+}
+
+// CacheEntry is one entry of the training-set cache, as List reports it.
+type CacheEntry struct {
+	File  string `json:"file"`
+	Table string `json:"table"` // zone.name of the snapshot it holds
+	// Key, EventTime and CreatedTime are the view's columns its rows are sorted by.
+	Key         string `json:"key"`
+	EventTime   string `json:"event_time"`
+	CreatedTime string `json:"created_time,omitempty"`
+	DataFiles   int    `json:"data_files"` // the snapshot's data files
+	Rows        int64  `json:"rows"`
+	Columns     int    `json:"columns"`
+	Bytes       int64  `json:"bytes"`
+	LastUsed    string `json:"last_used"` // RFC 3339, UTC
+	// Problem says why an unreadable entry cannot be read (a build removes it).
+	Problem string `json:"problem,omitempty"`
+}
+
+// List returns the cache's entries, the most recently used first.
+func (c *PITCache) List() ([]CacheEntry, error) {
+	ents, err := os.ReadDir(c.Dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []CacheEntry
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".pit") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		ce := CacheEntry{File: filepath.Join(c.Dir, e.Name()), Bytes: info.Size(), LastUsed: info.ModTime().UTC().Format(time.RFC3339)}
+		if err := readPITDesc(ce.File, &ce); err != nil {
+			ce.Problem = err.Error()
+		}
+		out = append(out, ce)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].LastUsed > out[j].LastUsed })
+	return out, nil
+}
+
+// readPITDesc fills ce from an entry's header and description, without mapping its rows.
+func readPITDesc(path string, ce *CacheEntry) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	head := make([]byte, pitHeadLen)
+	if _, err := io.ReadFull(fh, head); err != nil {
+		return fmt.Errorf("truncated (%w)", err)
+	}
+	var h pitHead
+	if _, err := binary.Decode(head, binary.NativeEndian, &h); err != nil {
+		return err
+	}
+	if string(h.Magic[:]) != pitMagic || h.Probe != pitProbe || h.Size != uint64(ce.Bytes) || h.DescLen > 1<<24 {
+		return errors.New("not an entry of this build's format, or damaged")
+	}
+	raw := make([]byte, h.DescLen)
+	if _, err := fh.ReadAt(raw, int64(h.DescOff)); err != nil {
+		return err
+	}
+	var d pitDesc
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return errors.New("its description is unreadable")
+	}
+	ce.Table, ce.Key, ce.EventTime, ce.CreatedTime, ce.DataFiles = d.Table, d.Key, d.Event, d.Created, d.Files
+	ce.Rows, ce.Columns = int64(h.N), len(d.Columns)
+	return nil
+}
+
+// Clear removes every entry, mark and temporary file of the cache and returns the bytes freed. Builds that
+// have an entry mapped keep reading it.
+func (c *PITCache) Clear() (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ents, err := os.ReadDir(c.Dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var freed int64
+	for _, e := range ents {
+		n := e.Name()
+		if !strings.HasSuffix(n, ".pit") && !strings.HasSuffix(n, ".seen") && !strings.HasPrefix(n, "tmp-") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		if err := os.Remove(filepath.Join(c.Dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return freed, err
+		}
+		freed += info.Size()
+	}
+	return freed, nil
 }
 
 // pitTypeName names the Arrow types an entry holds (every value in 8 bytes); "" for others.
@@ -246,9 +362,11 @@ func parsePIT(data []byte) (*pitFile, error) {
 		return nil, errors.New("its header does not describe its layout")
 	}
 	f := &pitFile{data: data, n: n, words: int(h.Words), rowWidth: int(h.RowWidth), colIdx: map[string]int{}}
-	if err := json.Unmarshal(data[h.DescOff:h.DescOff+h.DescLen], &f.cols); err != nil || len(f.cols) != int(h.NCols) {
+	var desc pitDesc
+	if err := json.Unmarshal(data[h.DescOff:h.DescOff+h.DescLen], &desc); err != nil || len(desc.Columns) != int(h.NCols) {
 		return nil, errors.New("its column list is unreadable")
 	}
+	f.cols = desc.Columns
 	for i, c := range f.cols {
 		if c.arrowType() == nil {
 			return nil, fmt.Errorf("column %s has an unknown type %q", c.Name, c.Type)
@@ -540,7 +658,8 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 	for i, st := range ustart {
 		binary.NativeEndian.PutUint32(idx[startOff+4*uint64(i):], st)
 	}
-	desc, err := json.Marshal(descs)
+	desc, err := json.Marshal(pitDesc{Table: spec.table.Schema + "." + spec.table.Name, Key: spec.key.Name, Event: spec.event,
+		Created: spec.created, Files: len(spec.table.Files), Columns: descs})
 	if err != nil {
 		return nil, err
 	}

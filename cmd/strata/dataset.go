@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -22,7 +23,7 @@ func (a *app) datasetCmd() *cobra.Command {
 		Use:   "dataset",
 		Short: "Build point-in-time training sets from feature views, and inspect their lineage",
 	}
-	c.AddCommand(a.datasetBuildCmd(), a.datasetListCmd(), a.datasetShowCmd(), a.datasetExportCmd())
+	c.AddCommand(a.datasetBuildCmd(), a.datasetListCmd(), a.datasetShowCmd(), a.datasetExportCmd(), a.datasetCacheCmd())
 	return c
 }
 
@@ -344,6 +345,75 @@ dataset list shows), even while a newer build is staged.`,
 	c.Flags().StringVar(&out, "out", "", "the file to write (required)")
 	c.Flags().Int64Var(&version, "version", 0, "the dataset version to export (default: the latest; in prod the latest released)")
 	return c
+}
+
+func (a *app) datasetCacheCmd() *cobra.Command {
+	var clearAll bool
+	c := &cobra.Command{
+		Use:   "cache",
+		Short: "List the training-set cache's entries (datasets.cache_dir), or --clear them",
+		Long: "Lists the entries of the training-set cache: per snapshot of a view's source table, its rows in the form a\n" +
+			"point-in-time join reads fastest (filled by a snapshot's second build, read by the later ones). --clear removes\n" +
+			"them all (builds fill them again); builds that are reading one keep reading it.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			pc := &features.PITCache{Dir: cfg.Datasets.CacheDir, MaxBytes: cfg.Datasets.CacheBytes}
+			if clearAll {
+				freed, err := pc.Clear()
+				if err != nil {
+					return fmt.Errorf("clear the training-set cache in %s: %w", pc.Dir, err)
+				}
+				out := struct {
+					Dir        string `json:"dir"`
+					FreedBytes int64  `json:"freed_bytes"`
+				}{pc.Dir, freed}
+				return a.print(out, func(w io.Writer) { fmt.Fprintf(w, "cleared %s: %s freed\n", pc.Dir, byteSize(freed)) })
+			}
+			list, err := pc.List()
+			if err != nil {
+				return fmt.Errorf("read the training-set cache in %s: %w", pc.Dir, err)
+			}
+			return a.print(list, func(w io.Writer) {
+				var total int64
+				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "TABLE\tKEY\tEVENT TIME\tROWS\tCOLUMNS\tSIZE\tLAST USED\tFILE")
+				for _, e := range list {
+					total += e.Bytes
+					table := e.Table
+					if e.Problem != "" {
+						table = "(unreadable: " + e.Problem + ")"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", table, e.Key, e.EventTime, e.Rows, e.Columns, byteSize(e.Bytes), e.LastUsed, filepath.Base(e.File))
+				}
+				_ = tw.Flush()
+				state := fmt.Sprintf("at most %s", byteSize(cfg.Datasets.CacheBytes))
+				if cfg.Datasets.CacheBytes == 0 {
+					state = "off (datasets.cache_bytes: 0)"
+				}
+				fmt.Fprintf(w, "%d entries, %s in %s (%s)\n", len(list), byteSize(total), pc.Dir, state)
+			})
+		},
+	}
+	c.Flags().BoolVar(&clearAll, "clear", false, "remove every entry")
+	return c
+}
+
+// byteSize prints n bytes in binary units.
+func byteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // datasetCache is the training-set cache of datasets.cache_bytes, nil when it is off.

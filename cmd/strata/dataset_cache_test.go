@@ -1,0 +1,98 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const bigViewYAML = `entities:
+  - name: user
+    join_keys: [{name: user_id, type: long}]
+feature_views:
+  - name: big
+    entities: [user]
+    source: {table: clean.big}
+    event_time: event_ts
+    ttl: 0
+    features: [{name: a, type: double}, {name: b, type: double}, {name: c, type: double}, {name: d, type: double},
+      {name: e, type: double}, {name: f, type: double}, {name: g, type: double}, {name: h, type: double}]
+`
+
+// TestDatasetCacheCLI: over a table above the cache's threshold, a snapshot's first build joins in DuckDB, the
+// second fills the training-set cache, the third reads it, all three with the same rows; `dataset cache` lists
+// the entry (table, rows, size) as a table and as JSON, `--clear` removes it, and with datasets.cache_bytes 0
+// builds join in DuckDB and leave no cache.
+func TestDatasetCacheCLI(t *testing.T) {
+	c := newCLI(t)
+	c.ok("init")
+	cols := ""
+	for _, n := range "abcdefgh" {
+		cols += fmt.Sprintf(", CASE WHEN i %% 13 = 0 THEN NULL ELSE random() END AS %c", n)
+	}
+	c.ok("sql", "CREATE TABLE clean.big AS SELECT i % 5000 AS user_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_minutes((i * 7919) % 200000) AS event_ts"+
+		cols+" FROM range(150000) t(i)")
+	require.NoError(t, os.MkdirAll(filepath.Join(c.dir, "features"), 0o755))
+	c.file("features/big.yaml", bigViewYAML)
+	c.ok("apply")
+	var spine strings.Builder
+	spine.WriteString("user_id,event_timestamp\n")
+	for i := range 3000 {
+		fmt.Fprintf(&spine, "%d,2024-03-%02d 12:00:00\n", (i*31)%6000, 1+i%28)
+	}
+	sp := c.file("spine.csv", spine.String())
+	var joins []string
+	for i := range 3 {
+		var ds struct {
+			Join string `json:"join"`
+			Rows int64  `json:"rows"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(c.ok("dataset", "build", fmt.Sprint("t", i), "--spine", sp, "--features", "big:*", "-o", "json")), &ds))
+		require.EqualValues(t, 3000, ds.Rows)
+		joins = append(joins, ds.Join)
+	}
+	require.Equal(t, []string{"duckdb", "cache_filled", "cache"}, joins)
+	q := "SELECT * EXCLUDE (spine_row) FROM datasets.%s ORDER BY spine_row"
+	first := c.ok("sql", fmt.Sprintf(q, "t0"), "--format", "csv")
+	require.Equal(t, first, c.ok("sql", fmt.Sprintf(q, "t2"), "--format", "csv"))
+	require.Greater(t, strings.Count(first, ","), 3000*5, "the spine matched rows")
+	require.Contains(t, c.ok("dataset", "build", "t3", "--spine", sp, "--features", "big:*", "-v"), "joined from the training-set cache")
+
+	var list []struct {
+		Table string `json:"table"`
+		Key   string `json:"key"`
+		Rows  int64  `json:"rows"`
+		Bytes int64  `json:"bytes"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(c.ok("dataset", "cache", "-o", "json")), &list))
+	require.Len(t, list, 1)
+	require.Equal(t, "clean.big", list[0].Table)
+	require.Equal(t, "user_id", list[0].Key)
+	require.EqualValues(t, 150000, list[0].Rows)
+	require.Greater(t, list[0].Bytes, int64(150000*8*8))
+	out := c.ok("dataset", "cache")
+	require.Contains(t, out, "clean.big")
+	require.Contains(t, out, "1 entries")
+
+	var cleared struct {
+		FreedBytes int64 `json:"freed_bytes"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(c.ok("dataset", "cache", "--clear", "-o", "json")), &cleared))
+	require.GreaterOrEqual(t, cleared.FreedBytes, list[0].Bytes)
+	require.Contains(t, c.ok("dataset", "cache"), "0 entries")
+	require.NotContains(t, c.ok("dataset", "build", "t4", "--spine", sp, "--features", "big:*", "-v"), "training-set cache", "the mark went too: a first build again")
+
+	off := &cli{t: t, dir: c.dir, environ: append(append([]string(nil), c.environ...), "STRATA_DATASETS_CACHE_BYTES=0")}
+	require.NoError(t, os.RemoveAll(filepath.Join(c.dir, "strata-data", "cache")))
+	for i := range 3 {
+		require.NotContains(t, off.ok("dataset", "build", fmt.Sprint("o", i), "--spine", sp, "--features", "big:*", "-v"), "training-set cache")
+	}
+	_, err := os.Stat(filepath.Join(c.dir, "strata-data", "cache"))
+	require.ErrorIs(t, err, os.ErrNotExist, "the cache is off: nothing written")
+	require.Contains(t, off.ok("dataset", "cache"), "off (datasets.cache_bytes: 0)")
+}
