@@ -371,7 +371,7 @@ func (a *app) datasetCacheCmd() *cobra.Command {
 					Dir        string `json:"dir"`
 					FreedBytes int64  `json:"freed_bytes"`
 				}{pc.Dir, freed}
-				return a.print(out, func(w io.Writer) { fmt.Fprintf(w, "cleared %s: %s freed\n", pc.Dir, byteSize(freed)) })
+				return a.print(out, func(w io.Writer) { fmt.Fprintf(w, "cleared %s: %s freed\n", pc.Dir, fmtBytes(freed)) })
 			}
 			list, err := pc.List()
 			if err != nil {
@@ -387,33 +387,19 @@ func (a *app) datasetCacheCmd() *cobra.Command {
 					if e.Problem != "" {
 						table = "(unreadable: " + e.Problem + ")"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", table, e.Key, e.EventTime, e.Rows, e.Columns, byteSize(e.Bytes), e.LastUsed, filepath.Base(e.File))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", table, e.Key, e.EventTime, e.Rows, e.Columns, fmtBytes(e.Bytes), e.LastUsed, filepath.Base(e.File))
 				}
 				_ = tw.Flush()
-				state := fmt.Sprintf("at most %s", byteSize(cfg.Datasets.CacheBytes))
+				state := fmt.Sprintf("at most %s", fmtBytes(cfg.Datasets.CacheBytes))
 				if cfg.Datasets.CacheBytes == 0 {
 					state = "off (datasets.cache_bytes: 0)"
 				}
-				fmt.Fprintf(w, "%d entries, %s in %s (%s)\n", len(list), byteSize(total), pc.Dir, state)
+				fmt.Fprintf(w, "%d entries, %s in %s (%s)\n", len(list), fmtBytes(total), pc.Dir, state)
 			})
 		},
 	}
 	c.Flags().BoolVar(&clearAll, "clear", false, "remove every entry")
 	return c
-}
-
-// byteSize prints n bytes in binary units.
-func byteSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // datasetCache is the training-set cache of datasets.cache_bytes, nil when it is off.
