@@ -106,6 +106,7 @@ func TestOutputEveryCommand(t *testing.T) {
 		{"dataset list", []string{"dataset", "list"}, true, nil},
 		{"dataset show", []string{"dataset", "show", "train"}, true, nil},
 		{"dataset export", []string{"dataset", "export", "train", "--out", filepath.Join(c.dir, "train.parquet")}, false, nil},
+		{"dataset cache", []string{"dataset", "cache"}, true, nil},
 		{"materialize", []string{"materialize"}, false, nil},
 		{"materialize runs", []string{"materialize", "runs"}, true, nil},
 		{"lineage", []string{"lineage", "models:/churn/1"}, true, nil},
