@@ -521,3 +521,15 @@ func TestCachedJoinReaderReleasedEarly(t *testing.T) {
 	require.Eventually(t, func() bool { return runtime.NumGoroutine() <= before+2 }, 5*time.Second, 20*time.Millisecond,
 		"goroutines: %d before, %d after", before, runtime.NumGoroutine())
 }
+
+// TestCachedJoinEmptySpine: a spine without rows gives an empty dataset from the cache, with DuckDB's columns.
+func TestCachedJoinEmptySpine(t *testing.T) {
+	f, _ := cacheFixture(t)
+	spine := f.file(t, "spine.csv", "user_id,event_timestamp,label\n")
+	cached, plain, got, want := buildBoth(t, f, DatasetRequest{Env: "dev", Name: "empty", Spine: spine, Features: []string{"t_ttl:*"}})
+	require.Equal(t, "cache_filled", cached.Join)
+	require.Empty(t, want)
+	require.Empty(t, got)
+	require.Zero(t, cached.Rows)
+	require.Equal(t, plain.Lineage.ColumnTypes, cached.Lineage.ColumnTypes)
+}
