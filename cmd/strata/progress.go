@@ -53,7 +53,11 @@ func (a *app) progressOf(what string, c counters) (stop func()) {
 		defer wait.Stop()
 		select {
 		case <-done:
-			return
+			// Both may be ready at once (the goroutine ran late): the work outlasted the delay, so the line is
+			// drawn (and cleared) as if the timer had won.
+			if time.Since(start) < after {
+				return
+			}
 		case <-wait.C:
 		}
 		t := time.NewTicker(every)
