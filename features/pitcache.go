@@ -539,99 +539,89 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 			os.Remove(tmp)
 		}
 	}()
-	if _, err := fh.Seek(pitHeadLen, io.SeekStart); err != nil {
-		return nil, err
+	schema := res.Schema()
+	if schema.NumFields() != 5+len(cols) {
+		return nil, fmt.Errorf("training-set cache: %d columns read, %d expected", schema.NumFields(), 5+len(cols))
 	}
-	// The rows go to the file from another goroutine, so that the kernel's copy of each batch overlaps the
-	// layout of the next; three buffers circulate.
-	toWrite, free := make(chan []byte, 3), make(chan []byte, 3)
-	for range 3 {
-		free <- nil
-	}
-	wrote := make(chan error, 1)
-	go func() {
-		var werr error
-		for b := range toWrite {
-			if werr == nil {
-				_, werr = fh.Write(b)
-			}
-			free <- b
-		}
-		wrote <- werr
-	}()
-	writing := true
-	stopWriter := func() error {
-		if !writing {
-			return nil
-		}
-		writing = false
-		close(toWrite)
-		return <-wrote
-	}
-	defer stopWriter()
-	var entries []pitSortEntry
 	descs := make([]pitColumn, len(cols))
-	for res.Next() {
-		rec := res.RecordBatch()
-		if int(rec.NumCols()) != 5+len(cols) {
-			return nil, fmt.Errorf("training-set cache: %d columns read, %d expected", rec.NumCols(), 5+len(cols))
+	for j := range cols {
+		d, ok := pitTypeName(schema.Field(5 + j).Type)
+		if !ok {
+			return nil, fmt.Errorf("training-set cache: column %s has type %s", cols[j], schema.Field(5+j).Type)
 		}
-		nr := int(rec.NumRows())
-		narrow := make([][]int64, 5)
-		valid := make([]func(int) bool, 5)
-		for j := range 5 {
-			if narrow[j], err = int64Values(rec.Column(j)); err != nil {
-				return nil, err
-			}
-			valid[j] = rec.Column(j).IsValid
+		d.Name = cols[j]
+		descs[j] = d
+	}
+	if count > math.MaxUint32 {
+		return nil, errPITTooBig
+	}
+	// This goroutine reads the batches (DuckDB decodes and exports them here); pitWorkers lay each out row by
+	// row and write it at its place in the file (its first row is known when it is read), and note its rows'
+	// order entries at the same places.
+	entries := make([]pitSortEntry, count)
+	type fillJob struct {
+		rec   arrow.RecordBatch
+		start int
+	}
+	jobs := make(chan fillJob, pitWorkers)
+	var (
+		failMu sync.Mutex
+		failed error
+		wg     sync.WaitGroup
+	)
+	fail := func(err error) {
+		failMu.Lock()
+		defer failMu.Unlock()
+		if failed == nil {
+			failed = err
 		}
-		buf := <-free
-		if need := nr * rowWidth; cap(buf) < need {
-			buf = make([]byte, need)
-		} else {
-			buf = buf[:need]
-			clear(buf)
-		}
-		for j := range cols {
-			arr := rec.Column(5 + j)
-			d, ok := pitTypeName(arr.DataType())
-			if !ok {
-				return nil, fmt.Errorf("training-set cache: column %s has type %s", cols[j], arr.DataType())
-			}
-			d.Name = cols[j]
-			if descs[j].Type == "" {
-				descs[j] = d
-			} else if descs[j] != d {
-				return nil, fmt.Errorf("training-set cache: column %s read as %s and as %s", cols[j], descs[j].Type, d.Type)
-			}
-			if err := putColumn(buf, rowWidth, 8*(words+j), arr); err != nil {
-				return nil, err
-			}
-			if arr.NullN() > 0 {
-				word, bit := j/64, uint64(1)<<(j%64)
-				bits, boff := arr.NullBitmapBytes(), arr.Data().Offset()
-				for r := range nr {
-					if bits[(boff+r)>>3]&(1<<((boff+r)&7)) == 0 {
-						p := (*uint64)(unsafe.Pointer(&buf[r*rowWidth+8*word]))
-						*p |= bit
+	}
+	hasFailed := func() bool {
+		failMu.Lock()
+		defer failMu.Unlock()
+		return failed != nil
+	}
+	for range pitWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte
+			for job := range jobs {
+				if !hasFailed() {
+					var err error
+					if buf, err = layOut(job.rec, buf, entries[job.start:], words, rowWidth, uint32(job.start)); err == nil {
+						_, err = fh.WriteAt(buf, int64(pitHeadLen)+int64(job.start)*int64(rowWidth))
+					}
+					if err != nil {
+						fail(err)
 					}
 				}
+				job.rec.Release()
 			}
+		}()
+	}
+	total := 0
+	for !hasFailed() && res.Next() {
+		rec := res.RecordBatch()
+		nr := int(rec.NumRows())
+		if int64(total+nr) > count {
+			fail(fmt.Errorf("training-set cache: the table changed while it was read"))
+			break
 		}
-		toWrite <- buf
-		for r := range nr {
-			entries = append(entries, pitSortEntry{k: narrow[0][r], t: narrow[1][r], c: narrow[2][r], cSet: valid[2](r),
-				f: narrow[3][r], p: narrow[4][r], row: uint32(len(entries))})
-		}
-		if int64(len(entries)) > count {
-			return nil, fmt.Errorf("training-set cache: the table changed while it was read")
-		}
+		rec.Retain() // the engine's batch is valid until its next Next otherwise
+		jobs <- fillJob{rec: rec, start: total}
+		total += nr
+	}
+	close(jobs)
+	wg.Wait()
+	if failed != nil {
+		return nil, failed
 	}
 	if err := res.Err(); err != nil {
 		return nil, err
 	}
-	if len(entries) > math.MaxUint32 {
-		return nil, errPITTooBig
+	if int64(total) != count {
+		return nil, fmt.Errorf("training-set cache: %d rows read, %d counted: the table changed while it was read", total, count)
 	}
 	slices.SortFunc(entries, comparePIT)
 	n := uint64(len(entries))
@@ -663,10 +653,7 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 	if err != nil {
 		return nil, err
 	}
-	if err := stopWriter(); err != nil {
-		return nil, err
-	}
-	if _, err := fh.Write(append(idx, desc...)); err != nil {
+	if _, err := fh.WriteAt(append(idx, desc...), int64(pitHeadLen)+int64(n)*int64(rowWidth)); err != nil {
 		return nil, err
 	}
 	h := pitHead{Probe: pitProbe, N: n, NCols: uint64(len(cols)), Words: uint64(words), RowWidth: uint64(rowWidth),
@@ -696,6 +683,47 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 	}
 	ok = true
 	return c.open(spec)
+}
+
+// layOut writes rec's rows row by row into buf (grown as needed, returned) and their order entries into
+// entries, numbering the rows from first.
+func layOut(rec arrow.RecordBatch, buf []byte, entries []pitSortEntry, words, rowWidth int, first uint32) ([]byte, error) {
+	nr := int(rec.NumRows())
+	var narrow [5][]int64
+	for j := range 5 {
+		var err error
+		if narrow[j], err = int64Values(rec.Column(j)); err != nil {
+			return buf, err
+		}
+	}
+	if need := nr * rowWidth; cap(buf) < need {
+		buf = make([]byte, need)
+	} else {
+		buf = buf[:need]
+		clear(buf)
+	}
+	for j := 0; j < int(rec.NumCols())-5; j++ {
+		arr := rec.Column(5 + j)
+		if err := putColumn(buf, rowWidth, 8*(words+j), arr); err != nil {
+			return buf, err
+		}
+		if arr.NullN() > 0 {
+			word, bit := j/64, uint64(1)<<(j%64)
+			bits, boff := arr.NullBitmapBytes(), arr.Data().Offset()
+			for r := range nr {
+				if bits[(boff+r)>>3]&(1<<((boff+r)&7)) == 0 {
+					p := (*uint64)(unsafe.Pointer(&buf[r*rowWidth+8*word]))
+					*p |= bit
+				}
+			}
+		}
+	}
+	created := rec.Column(2)
+	for r := range nr {
+		entries[r] = pitSortEntry{k: narrow[0][r], t: narrow[1][r], c: narrow[2][r], cSet: created.IsValid(r),
+			f: narrow[3][r], p: narrow[4][r], row: first + uint32(r)}
+	}
+	return buf, nil
 }
 
 func (c *PITCache) countRows(ctx context.Context, eng *engine.Engine, t engine.Table, sql string) (int64, error) {
