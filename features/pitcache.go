@@ -384,6 +384,17 @@ func parsePIT(data []byte) (*pitFile, error) {
 	if f.ustart[0] != 0 || f.ustart[h.Keys] != uint32(n) {
 		return nil, errors.New("its key directory does not cover its rows")
 	}
+	// Every position a build follows stays inside the file (a damaged index fails here, not in a build).
+	for i := 1; i < len(f.ustart); i++ {
+		if f.ustart[i] <= f.ustart[i-1] {
+			return nil, errors.New("its key directory is out of order")
+		}
+	}
+	for _, r := range f.rowOf {
+		if r >= uint32(n) {
+			return nil, errors.New("its index names a row it does not hold")
+		}
+	}
 	return f, nil
 }
 

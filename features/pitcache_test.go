@@ -2,6 +2,7 @@ package features
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -339,6 +340,32 @@ func TestCachedJoinDamagedEntry(t *testing.T) {
 			_, err = fh.WriteAt([]byte("garbage!garbage!"), 0)
 			require.NoError(t, err)
 			require.NoError(t, fh.Close())
+		},
+		func(path string) { // an index naming a row past the end, then a key directory out of order
+			fh, err := os.OpenFile(path, os.O_RDWR, 0)
+			require.NoError(t, err)
+			defer fh.Close()
+			head := make([]byte, pitHeadLen)
+			_, err = fh.ReadAt(head, 0)
+			require.NoError(t, err)
+			var h pitHead
+			_, err = binary.Decode(head, binary.NativeEndian, &h)
+			require.NoError(t, err)
+			_, err = fh.WriteAt([]byte{0xff, 0xff, 0xff, 0x7f}, int64(h.IndexOff+8*h.N+4*(h.N/2)))
+			require.NoError(t, err)
+		},
+		func(path string) {
+			fh, err := os.OpenFile(path, os.O_RDWR, 0)
+			require.NoError(t, err)
+			defer fh.Close()
+			head := make([]byte, pitHeadLen)
+			_, err = fh.ReadAt(head, 0)
+			require.NoError(t, err)
+			var h pitHead
+			_, err = binary.Decode(head, binary.NativeEndian, &h)
+			require.NoError(t, err)
+			_, err = fh.WriteAt([]byte{0, 0, 0, 0}, int64(h.IndexOff+8*h.N+pad8(4*h.N)+8*h.Keys+4*(h.Keys/2)))
+			require.NoError(t, err)
 		},
 		func(path string) { // a header whose layout does not add up
 			fh, err := os.OpenFile(path, os.O_WRONLY, 0)
