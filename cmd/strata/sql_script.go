@@ -116,6 +116,56 @@ type scriptRun struct {
 	pending []string // statements read but not run yet: they run with the next query
 	results []*lakesql.Result
 	report  io.Writer // where each write is reported as it commits; nil: only at the end
+	// made are the temporary tables, views and macros the statements since the last lake write create; gone
+	// are those a lake write ended (lower-cased name → the write's statement number), for a clearer error.
+	made, gone map[string]int
+}
+
+// scriptObjectRE matches a statement that makes an object of the script's own database: CREATE [OR REPLACE]
+// [TEMP|TEMPORARY] TABLE|VIEW|MACRO|FUNCTION [IF NOT EXISTS] name (unqualified, or in temp or main).
+var scriptObjectRE = regexp.MustCompile(`(?is)^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP\s+|TEMPORARY\s+)?(?:TABLE|VIEW|MACRO|FUNCTION)\s+` +
+	`(?:IF\s+NOT\s+EXISTS\s+)?(?:(?:temp|main)\s*\.\s*)?("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\s*(?:\(|\bAS\b|$)`)
+
+// missingRE finds the name in DuckDB's error for an object that does not exist.
+var missingRE = regexp.MustCompile(`(?:Table|View|Macro|Function|Table Function) with name "?([^"\s!]+)"? does not exist`)
+
+// note records the objects statement st makes.
+func (r *scriptRun) note(st string) {
+	if m := scriptObjectRE.FindStringSubmatch(lakesql.StripComments(st)); m != nil {
+		name := strings.ToLower(lakesql.IdentName(m[1]))
+		if r.made == nil {
+			r.made = map[string]int{}
+		}
+		r.made[name] = 1
+		delete(r.gone, name)
+	}
+}
+
+// wrote records that the lake write of statement n ended the objects made before it.
+func (r *scriptRun) wrote(n int) {
+	for name := range r.made {
+		if r.gone == nil {
+			r.gone = map[string]int{}
+		}
+		r.gone[name] = n
+	}
+	r.made = nil
+}
+
+// explain adds to err, when it is DuckDB's for an object a lake write ended, why it is gone and what to do.
+func (r *scriptRun) explain(err error) error {
+	m := missingRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	n, ok := r.gone[strings.ToLower(m[1])]
+	if !ok {
+		return err
+	}
+	return fmt.Errorf("%w\n%s was made by this script before its lake write (statement %d): temporary tables, views, macros "+
+		"and settings last until the next lake write, after which the statements read the new snapshots in a new "+
+		"database. Make it again after that write, or keep its rows in a lake table (CREATE TABLE zone.name AS ...)",
+		err, m[1], n)
 }
 
 // run runs s; the returned result (nil when the script ends with a write) holds the last statement's rows.
@@ -128,6 +178,7 @@ func (r *scriptRun) run(ctx context.Context, s *sqlScript) (*engine.Result, erro
 		w := s.writes[i]
 		if w == nil {
 			r.pending = append(r.pending, st)
+			r.note(st)
 			continue
 		}
 		if w.Verb == lakesql.Drop {
@@ -140,8 +191,9 @@ func (r *scriptRun) run(ctx context.Context, s *sqlScript) (*engine.Result, erro
 			err = ferr
 		}
 		if err != nil {
-			return nil, r.statementError(s, i, err)
+			return nil, r.statementError(s, i, r.explain(err))
 		}
+		r.wrote(i + 1)
 		r.results = append(r.results, res)
 		if r.report != nil {
 			printWrite(r.report, res)
@@ -164,9 +216,13 @@ func (r *scriptRun) query(ctx context.Context, sql string) (*engine.Result, erro
 	full := strings.Join(stmts, ";\n")
 	tables, err := r.a.envs.BindSQL(ctx, r.env, full)
 	if err != nil {
-		return nil, err
+		return nil, r.explain(err)
 	}
-	return r.eng.Query(ctx, full, tables)
+	res, err := r.eng.Query(ctx, full, tables)
+	if err != nil {
+		return nil, r.explain(err)
+	}
+	return res, nil
 }
 
 // flush runs the pending statements, reading the last one's rows to the end.

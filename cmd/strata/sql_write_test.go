@@ -264,3 +264,23 @@ func TestSQLDatabaseQualifiedNames(t *testing.T) {
 	require.Contains(t, c.ok("sql", "--env", "dev", "DROP TABLE dev.clean.x"), "dropped dev.clean.x")
 	require.Contains(t, c.fail(exitNotFound, "sql", "SELECT * FROM clean.x"), "clean.x")
 }
+
+// TestSQLScriptObjectsEndAtAWrite: a temporary table or macro made before a lake write is gone after it (the
+// statements after a write read the new snapshots in a new database); using it then fails saying so, which
+// statement ended it and what to do, and one made again after the write works.
+func TestSQLScriptObjectsEndAtAWrite(t *testing.T) {
+	c := newCLI(t)
+	c.ok("init")
+	c.ok("sql", "CREATE TABLE raw.x AS SELECT 1 AS id")
+	errs := c.fail(exitUsage, "sql", "CREATE TEMP TABLE t AS SELECT 2 AS id; INSERT INTO raw.x SELECT * FROM t; SELECT count(*) FROM t")
+	require.Contains(t, errs, "Table with name t does not exist")
+	require.Contains(t, errs, "t was made by this script before its lake write (statement 2): temporary tables, views, macros and settings last until the next lake write")
+	errs = c.fail(exitUsage, "sql", "CREATE MACRO twice(x) AS x * 2; CREATE TEMP TABLE u AS SELECT 3 AS id; INSERT INTO raw.x SELECT twice(id) FROM u; SELECT twice(3)")
+	require.Contains(t, errs, "twice was made by this script before its lake write (statement 3)")
+	require.Equal(t, "id\n1\n2\n6\n", c.ok("sql", "SELECT id FROM raw.x ORDER BY id", "--format", "csv"), "the writes before the error stay")
+
+	out := c.ok("sql", "CREATE TEMP TABLE t AS SELECT 4 AS id; INSERT INTO raw.x SELECT * FROM t; CREATE OR REPLACE TEMP TABLE t AS SELECT 5 AS id; SELECT id FROM t", "--format", "csv")
+	require.Equal(t, "id\n5\n", out)
+	errs = c.fail(exitUsage, "sql", "SELECT * FROM nowhere_table")
+	require.NotContains(t, errs, "made by this script", "only objects a write ended are explained")
+}
