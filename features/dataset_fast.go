@@ -29,6 +29,21 @@ type pitGroup struct {
 	file  *pitFile
 }
 
+// holdsFeatures says whether an entry of the group's table holds every feature it asks for: each is a column
+// of the table (by its exact name) of a fixed-width type.
+func (g *pitGroup) holdsFeatures() bool {
+	types := make(map[string]string, len(g.spec.table.Columns))
+	for _, c := range g.spec.table.Columns {
+		types[c.Name] = c.Type
+	}
+	for _, f := range g.feats {
+		if !pitFixedIceberg[types[f]] {
+			return false
+		}
+	}
+	return true
+}
+
 // pitKeyTypes are the join key types the cached join handles (compared as BIGINT after the SQL join's cast).
 var pitKeyTypes = map[string]bool{"TINYINT": true, "SMALLINT": true, "INTEGER": true, "BIGINT": true}
 
@@ -63,6 +78,11 @@ func (b *Builder) cachedJoin(ctx context.Context, p *pitPlan) (rdr array.RecordR
 			}
 		}
 	}()
+	for _, g := range p.groups {
+		if !g.holdsFeatures() { // before anything is filled for a build that could not read it
+			return nil, false, nil
+		}
+	}
 	for _, g := range p.groups {
 		f, err := b.Cache.open(&g.spec)
 		if err != nil {

@@ -254,7 +254,7 @@ func TestCachedJoinFallsBack(t *testing.T) {
 	require.Empty(t, d.JoinNote)
 	d, err = f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "dbl", Spine: spine, Features: []string{"t_str:f_double"}})
 	require.NoError(t, err)
-	require.Equal(t, "cache", d.Join, "the entry t_str's double filled, read by the next build")
+	require.Equal(t, "cache_filled", d.Join, "the build that could not read an entry filled none")
 	d, err = f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "sql", Spine: spine, Features: []string{"t_sql:*", "t_ttl:f_long"}, FullNames: true})
 	require.NoError(t, err)
 	require.Equal(t, "duckdb", d.Join, "a SQL source is joined in DuckDB, and so is the whole build")
