@@ -37,10 +37,11 @@ import (
 // An entry is named by a digest of what it was made from: the table's data files (immutable: a snapshot's
 // file list names its rows), its schema, the join key and its type, the event and created time columns. Prod's
 // release pins, time travel and clones read the snapshot their plan resolves, so they find the entry of that
-// snapshot or none: an entry is never stale. The first build of a snapshot fills its entry (about what
-// reading the table costs that build anyway), written to a temporary file, synced and renamed: a crash
-// leaves no entry, only a temporary file the next fill removes. The entries together stay under MaxBytes:
-// the least recently used go first, and a snapshot whose entry would not fit is joined in DuckDB.
+// snapshot or none: an entry is never stale. The first build of a snapshot joins in DuckDB and marks it; the
+// second fills its entry (see admit), written to a temporary file, synced and renamed: a crash leaves no entry,
+// only a temporary file a later fill removes. An entry whose header, index or key directory does not add up is
+// removed when it is mapped. The entries together stay under MaxBytes: the least recently used go first, and a
+// snapshot whose entry would take more than half of it is joined in DuckDB.
 type PITCache struct {
 	Dir string
 	// MaxBytes bounds the entries' total size on disk.
