@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -444,7 +445,7 @@ func comparePIT(a, b pitSortEntry) int {
 			return -1
 		}
 		return 1
-	case a.c != b.c:
+	case a.cSet && a.c != b.c:
 		return cmpInt(a.c, b.c)
 	case a.f != b.f:
 		return cmpInt(a.f, b.f)
@@ -539,7 +540,8 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 		return nil, err
 	}
 	defer res.Close()
-	tmp := filepath.Join(c.Dir, "tmp-"+rand.Text()[:16])
+	// Named by this process, so that a later fill removes it at once if the process is gone (killed mid-fill).
+	tmp := filepath.Join(c.Dir, fmt.Sprintf("tmp-%d-%s", os.Getpid(), rand.Text()[:16]))
 	fh, err := os.Create(tmp)
 	if err != nil {
 		return nil, err
@@ -732,8 +734,11 @@ func layOut(rec arrow.RecordBatch, buf []byte, entries []pitSortEntry, words, ro
 	}
 	created := rec.Column(2)
 	for r := range nr {
-		entries[r] = pitSortEntry{k: narrow[0][r], t: narrow[1][r], c: narrow[2][r], cSet: created.IsValid(r),
-			f: narrow[3][r], p: narrow[4][r], row: first + uint32(r)}
+		e := pitSortEntry{k: narrow[0][r], t: narrow[1][r], f: narrow[3][r], p: narrow[4][r], row: first + uint32(r)}
+		if created.IsValid(r) { // a NULL's slot holds any value: it must not order rows
+			e.c, e.cSet = narrow[2][r], true
+		}
+		entries[r] = e
 	}
 	return buf, nil
 }
@@ -778,7 +783,7 @@ func (c *PITCache) evict(room int64) {
 		}
 		path := filepath.Join(c.Dir, e.Name())
 		if strings.HasPrefix(e.Name(), "tmp-") {
-			if time.Since(info.ModTime()) > pitTempAge {
+			if time.Since(info.ModTime()) > pitTempAge || !fillerAlive(e.Name()) {
 				os.Remove(path)
 			}
 			continue
@@ -803,6 +808,23 @@ func (c *PITCache) evict(room int64) {
 			total -= e.size
 		}
 	}
+}
+
+// fillerAlive says whether the process that named a temporary file tmp-PID-... may still be writing it (true
+// when it cannot tell: the file then goes once it is pitTempAge old).
+func fillerAlive(name string) bool {
+	parts := strings.SplitN(name, "-", 3)
+	if len(parts) != 3 {
+		return true
+	}
+	pid, err := strconv.Atoi(parts[1])
+	if err != nil || pid <= 0 {
+		return true
+	}
+	if pid == os.Getpid() {
+		return true
+	}
+	return !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
 // int64Values returns an integer column's values as int64 (a copy unless it is Int64).

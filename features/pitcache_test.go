@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -404,6 +405,10 @@ func TestPITCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	write("c.pit", 300, old.Add(2*time.Minute))
 	write("tmp-crashed", 500, old)
 	write("tmp-running", 500, time.Now())
+	dead := exec.Command("true")
+	require.NoError(t, dead.Run())
+	write(fmt.Sprintf("tmp-%d-killedfill", dead.Process.Pid), 500, time.Now()) // its process is gone: removed at once
+	write(fmt.Sprintf("tmp-%d-thisfill", os.Getpid()), 500, time.Now())
 	write("x.seen", 0, time.Now().Add(-8*24*time.Hour))
 	write("y.seen", 0, time.Now())
 	c.evict(350)
@@ -412,10 +417,11 @@ func TestPITCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	for _, e := range ents {
 		left = append(left, e.Name())
 	}
-	require.Equal(t, []string{"a.pit", "c.pit", "tmp-running", "y.seen"}, left, "b was the least recently used; a fill may be writing tmp-running")
+	require.Equal(t, []string{"a.pit", "c.pit", "tmp-" + fmt.Sprint(os.Getpid()) + "-thisfill", "tmp-running", "y.seen"}, left,
+		"b was the least recently used; a fill may be writing tmp-running and this process's")
 	c.evict(800)
 	ents, _ = os.ReadDir(dir)
-	require.Len(t, ents, 2, "both entries go for 800 bytes: %v", ents)
+	require.Len(t, ents, 3, "both entries go for 800 bytes: %v", ents)
 }
 
 // TestCachedJoinConcurrentBuilds: builds of the same snapshot at once (one fills, the others wait for it or
@@ -559,4 +565,16 @@ func TestCachedJoinEmptySpine(t *testing.T) {
 	require.Empty(t, got)
 	require.Zero(t, cached.Rows)
 	require.Equal(t, plain.Lineage.ColumnTypes, cached.Lineage.ColumnTypes)
+}
+
+// TestComparePITIgnoresNullCreated: rows equal in key and event time whose created times are both NULL are
+// ordered by position, whatever their NULL slots hold (DuckDB leaves any value there); a NULL comes first.
+func TestComparePITIgnoresNullCreated(t *testing.T) {
+	a := pitSortEntry{k: 1, t: 10, c: 999, cSet: false, f: 0, p: 5}
+	b := pitSortEntry{k: 1, t: 10, c: 1, cSet: false, f: 0, p: 7}
+	require.Equal(t, -1, comparePIT(a, b), "by position")
+	require.Equal(t, 1, comparePIT(b, a))
+	set := pitSortEntry{k: 1, t: 10, c: -5, cSet: true, f: 0, p: 0}
+	require.Equal(t, -1, comparePIT(a, set), "a NULL created time first")
+	require.Equal(t, -1, comparePIT(set, pitSortEntry{k: 1, t: 10, c: -4, cSet: true}), "then by created time")
 }

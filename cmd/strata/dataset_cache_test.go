@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -28,7 +30,9 @@ feature_views:
 // second fills the training-set cache, the third reads it, all three with the same rows; `dataset cache` lists
 // the entry (table, rows, size) as a table and as JSON, `--clear` removes it, and with datasets.cache_bytes 0
 // builds join in DuckDB and leave no cache.
-func TestDatasetCacheCLI(t *testing.T) {
+// bigCacheProject is a project with clean.big (rows × 8 random doubles, every 13th NULL, above the training-set
+// cache's size threshold), the view big over it, and a spine file of 3,000 rows.
+func bigCacheProject(t *testing.T, rows int) (*cli, string) {
 	c := newCLI(t)
 	c.ok("init")
 	cols := ""
@@ -36,7 +40,7 @@ func TestDatasetCacheCLI(t *testing.T) {
 		cols += fmt.Sprintf(", CASE WHEN i %% 13 = 0 THEN NULL ELSE random() END AS %c", n)
 	}
 	c.ok("sql", "CREATE TABLE clean.big AS SELECT i % 5000 AS user_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_minutes((i * 7919) % 200000) AS event_ts"+
-		cols+" FROM range(150000) t(i)")
+		cols+" FROM range("+fmt.Sprint(rows)+") t(i)")
 	require.NoError(t, os.MkdirAll(filepath.Join(c.dir, "features"), 0o755))
 	c.file("features/big.yaml", bigViewYAML)
 	c.ok("apply")
@@ -45,7 +49,11 @@ func TestDatasetCacheCLI(t *testing.T) {
 	for i := range 3000 {
 		fmt.Fprintf(&spine, "%d,2024-03-%02d 12:00:00\n", (i*31)%6000, 1+i%28)
 	}
-	sp := c.file("spine.csv", spine.String())
+	return c, c.file("spine.csv", spine.String())
+}
+
+func TestDatasetCacheCLI(t *testing.T) {
+	c, sp := bigCacheProject(t, 150000)
 	var joins []string
 	for i := range 3 {
 		var ds struct {
@@ -95,4 +103,53 @@ func TestDatasetCacheCLI(t *testing.T) {
 	_, err := os.Stat(filepath.Join(c.dir, "strata-data", "cache"))
 	require.ErrorIs(t, err, os.ErrNotExist, "the cache is off: nothing written")
 	require.Contains(t, off.ok("dataset", "cache"), "off (datasets.cache_bytes: 0)")
+}
+
+// TestDatasetCacheKilledFill: a build killed (SIGKILL) while it fills the training-set cache leaves no entry;
+// the next build fills it, removing the killed one's temporary file, and gives the rows of a DuckDB build.
+func TestDatasetCacheKilledFill(t *testing.T) {
+	c, sp := bigCacheProject(t, 1500000)
+	c.ok("dataset", "build", "first", "--spine", sp, "--features", "big:*") // marks the snapshot: the next build fills
+	cacheDir := filepath.Join(c.dir, "strata-data", "cache", "datasets")
+	var killedAt string
+	for attempt := 0; attempt < 5 && killedAt == ""; attempt++ {
+		cmd := exec.Command(binPath, "dataset", "build", "killed", "--spine", sp, "--features", "big:*")
+		cmd.Env = append(os.Environ(), c.environ...)
+		require.NoError(t, cmd.Start())
+		deadline := time.Now().Add(60 * time.Second)
+		for killedAt == "" && time.Now().Before(deadline) {
+			if tmps, _ := filepath.Glob(filepath.Join(cacheDir, "tmp-*")); len(tmps) > 0 {
+				if st, err := os.Stat(tmps[0]); err == nil && st.Size() > 0 {
+					require.NoError(t, cmd.Process.Kill())
+					killedAt = tmps[0]
+				}
+			}
+			if cmd.ProcessState != nil {
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		_ = cmd.Wait()
+		if killedAt == "" { // the fill ended before it was seen: start again from the mark
+			entries, _ := filepath.Glob(filepath.Join(cacheDir, "*.pit"))
+			for _, e := range entries {
+				require.NoError(t, os.Remove(e))
+			}
+		}
+	}
+	require.NotEmpty(t, killedAt, "a build was killed while it filled the cache")
+	entries, _ := filepath.Glob(filepath.Join(cacheDir, "*.pit"))
+	require.Empty(t, entries, "a killed fill leaves no entry")
+	_, err := os.Stat(killedAt)
+	require.NoError(t, err, "the killed fill's temporary file is still there")
+
+	var ds struct {
+		Join string `json:"join"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(c.ok("dataset", "build", "after", "--spine", sp, "--features", "big:*", "-o", "json")), &ds))
+	require.Equal(t, "cache_filled", ds.Join)
+	_, err = os.Stat(killedAt)
+	require.ErrorIs(t, err, os.ErrNotExist, "the next fill removed the killed one's temporary file")
+	q := "SELECT * EXCLUDE (spine_row) FROM datasets.%s ORDER BY spine_row"
+	require.Equal(t, c.ok("sql", fmt.Sprintf(q, "first"), "--format", "csv"), c.ok("sql", fmt.Sprintf(q, "after"), "--format", "csv"))
 }
