@@ -143,6 +143,9 @@ type Dataset struct {
 	// filled an entry). JoinNote says why a build that could have used the cache did not.
 	Join     string `json:"join,omitempty"`
 	JoinNote string `json:"join_note,omitempty"`
+	// JoinReason says, when the cache is on and the build joined in DuckDB, why (a first build, a small table, a
+	// view the cache cannot hold, ...).
+	JoinReason string `json:"join_reason,omitempty"`
 }
 
 // Builder builds training sets: it reads through envs (release pins in prod), joins in DuckDB and writes
@@ -184,8 +187,11 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 		return nil, err
 	}
 	clock.lap("plan")
-	var join, note string
+	var join, note, reason string
 	var rdr array.RecordReader
+	if q.pit == nil && b.Cache != nil && b.Cache.MaxBytes > 0 {
+		reason = "a view the training-set cache cannot join (a SQL source, window aggregations, several join keys, or one that is not an integer)"
+	}
 	if q.pit != nil && b.Cache != nil {
 		var filled bool
 		rdr, filled, err = b.cachedJoin(ctx, q.pit)
@@ -199,6 +205,8 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 			clock.lap("cache_fill")
 		case rdr != nil:
 			join = "cache"
+		default:
+			reason = q.pit.reason
 		}
 	}
 	if rdr != nil {
@@ -212,7 +220,11 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 		return nil, fmt.Errorf("build dataset %s: %w", req.Name, err)
 	}
 	defer res.Close()
-	return b.write(ctx, req, q, lin, clock, res, "duckdb", note)
+	d, err := b.write(ctx, req, q, lin, clock, res, "duckdb", note)
+	if d != nil {
+		d.JoinReason = reason
+	}
+	return d, err
 }
 
 // write writes the joined rows to the dataset's table and records the dataset.

@@ -22,6 +22,7 @@ import (
 // pitGroup is what the cached join needs of one view instance: set by viewJoin when the view is read by its
 // positional scan with one integer join key (the cached join's conditions), nil otherwise.
 type pitGroup struct {
+	view  string
 	spec  pitSpec
 	ttl   int64    // µs, 0 = none
 	feats []string // source columns
@@ -51,7 +52,7 @@ func newPITGroup(v *View, keys []JoinKey, keyTypes []string, feats []string, tab
 	if scan == "" || len(keys) != 1 || !pitKeyTypes[keyTypes[0]] {
 		return nil
 	}
-	return &pitGroup{spec: pitSpec{table: tables[0], scan: scan, key: keys[0], keyType: keyTypes[0], event: v.EventTime, created: v.CreatedTime},
+	return &pitGroup{view: v.Name, spec: pitSpec{table: tables[0], scan: scan, key: keys[0], keyType: keyTypes[0], event: v.EventTime, created: v.CreatedTime},
 		ttl: time.Duration(v.TTL).Microseconds(), feats: feats}
 }
 
@@ -61,6 +62,8 @@ type pitPlan struct {
 	spineTables []engine.Table
 	spineTime   string
 	groups      []*pitGroup
+	// reason says why cachedJoin returned no rows without an error (the build joins in DuckDB).
+	reason string
 }
 
 // cachedJoin returns the dataset's rows joined from the training-set cache, or nil (without error) when the
@@ -80,6 +83,8 @@ func (b *Builder) cachedJoin(ctx context.Context, p *pitPlan) (rdr array.RecordR
 	}()
 	for _, g := range p.groups {
 		if !g.holdsFeatures() { // before anything is filled for a build that could not read it
+			p.reason = fmt.Sprintf("view %s asks for a feature the training-set cache does not hold (it holds the boolean, int, long, "+
+				"float, double, date, timestamp and timestamptz columns of the view's table)", g.view)
 			return nil, false, nil
 		}
 	}
@@ -89,11 +94,20 @@ func (b *Builder) cachedJoin(ctx context.Context, p *pitPlan) (rdr array.RecordR
 			return nil, false, err
 		}
 		if f == nil {
-			if tableBytes(g.spec.table) < pitMinBytes || !b.Cache.admit(&g.spec) {
+			table := g.spec.table.Schema + "." + g.spec.table.Name
+			if n := tableBytes(g.spec.table); n < pitMinBytes {
+				p.reason = fmt.Sprintf("%s has %.1f MiB of data files, under the %.1f MiB the training-set cache starts at (small tables join fast in DuckDB)",
+					table, float64(n)/(1<<20), float64(pitMinBytes)/(1<<20))
+				return nil, false, nil
+			}
+			if !b.Cache.admit(&g.spec) {
+				p.reason = fmt.Sprintf("the first build of %s's snapshot joins in DuckDB; the next one fills the training-set cache", table)
 				return nil, false, nil
 			}
 			var made bool
 			if f, made, err = b.Cache.fill(ctx, b.Engine, &g.spec); errors.Is(err, errPITTooBig) {
+				p.reason = fmt.Sprintf("the training-set cache's entry of %s would take more than half of datasets.cache_bytes (%d bytes): "+
+					"raise it to cache this table", table, b.Cache.MaxBytes)
 				return nil, false, nil
 			} else if err != nil {
 				return nil, false, fmt.Errorf("training-set cache of %s.%s: %w", g.spec.table.Schema, g.spec.table.Name, err)
@@ -103,6 +117,7 @@ func (b *Builder) cachedJoin(ctx context.Context, p *pitPlan) (rdr array.RecordR
 		for _, feat := range g.feats {
 			if _, ok := f.colIdx[feat]; !ok { // a type the cache does not hold
 				_ = f.close()
+				p.reason = fmt.Sprintf("feature %s of view %s is not in the training-set cache's entry", feat, g.view)
 				return nil, false, nil
 			}
 		}

@@ -253,18 +253,21 @@ func TestCachedJoinFallsBack(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "duckdb", d.Join, "a string feature is not in the entry")
 	require.Empty(t, d.JoinNote)
+	require.Contains(t, d.JoinReason, "view t_str asks for a feature the training-set cache does not hold")
 	d, err = f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "dbl", Spine: spine, Features: []string{"t_str:f_double"}})
 	require.NoError(t, err)
 	require.Equal(t, "cache_filled", d.Join, "the build that could not read an entry filled none")
 	d, err = f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "sql", Spine: spine, Features: []string{"t_sql:*", "t_ttl:f_long"}, FullNames: true})
 	require.NoError(t, err)
 	require.Equal(t, "duckdb", d.Join, "a SQL source is joined in DuckDB, and so is the whole build")
+	require.Contains(t, d.JoinReason, "a view the training-set cache cannot join (a SQL source")
 
 	small := &PITCache{Dir: filepath.Join(t.TempDir(), "small"), MaxBytes: 64 << 10}
 	f.b.Cache = small
 	d, err = f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "nofit", Spine: spine, Features: []string{"t_ttl:*"}})
 	require.NoError(t, err)
 	require.Equal(t, "duckdb", d.Join, "the entry would take more than half the cache")
+	require.Contains(t, d.JoinReason, "would take more than half of datasets.cache_bytes (65536 bytes): raise it")
 	left, _ := os.ReadDir(small.Dir)
 	for _, e := range left {
 		require.False(t, strings.HasSuffix(e.Name(), ".pit") || strings.HasPrefix(e.Name(), "tmp-"), e.Name())
@@ -275,6 +278,8 @@ func TestCachedJoinFallsBack(t *testing.T) {
 	d, err = f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "tiny", Spine: spine, Features: []string{"t_nottl:*"}})
 	require.NoError(t, err)
 	require.Equal(t, "duckdb", d.Join, "a small table is joined in DuckDB")
+	require.Contains(t, d.JoinReason, "clean.typed has ")
+	require.Contains(t, d.JoinReason, "MiB the training-set cache starts at")
 }
 
 // TestCachedJoinSecondBuildFills: without pitAdmitFirst, a snapshot's first build joins in DuckDB and leaves
@@ -288,6 +293,11 @@ func TestCachedJoinSecondBuildFills(t *testing.T) {
 		d, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: fmt.Sprint("b", i), Spine: spine, Features: []string{"t_ttl:*"}})
 		require.NoError(t, err)
 		joins = append(joins, d.Join)
+		if i == 0 {
+			require.Equal(t, "the first build of clean.typed's snapshot joins in DuckDB; the next one fills the training-set cache", d.JoinReason)
+		} else {
+			require.Empty(t, d.JoinReason)
+		}
 	}
 	require.Equal(t, []string{"duckdb", "cache_filled", "cache"}, joins)
 	require.Equal(t, f.rows(t, "dev", "SELECT * FROM datasets.b0 ORDER BY spine_row"), f.rows(t, "dev", "SELECT * FROM datasets.b2 ORDER BY spine_row"))

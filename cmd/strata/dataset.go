@@ -123,6 +123,10 @@ the name of the instance's table in zone features). --sample keeps round(fractio
 						fmt.Fprintln(w, "joined from the training-set cache")
 					case "cache_filled":
 						fmt.Fprintln(w, "joined from the training-set cache (this build filled its entry: later builds of the same snapshots read it)")
+					default:
+						if ds.JoinReason != "" {
+							fmt.Fprintf(w, "joined in DuckDB: %s\n", ds.JoinReason)
+						}
 					}
 				}
 				if ds.JoinNote != "" {
