@@ -44,12 +44,7 @@ func walk(sql string, visit func(i int), comment func(start, end int)) {
 				comment(start, i)
 			}
 		case c == '$' && DollarTag(sql[i:]) != "":
-			tag := DollarTag(sql[i:])
-			if j := strings.Index(sql[i+len(tag):], tag); j >= 0 {
-				i += len(tag) + j + len(tag)
-			} else {
-				i = len(sql)
-			}
+			i = SkipDollarQuoted(sql, i)
 		default:
 			visit(i)
 			i++
@@ -90,6 +85,19 @@ func SkipBlockComment(sql string, i int) int {
 				return j + 1
 			}
 		}
+	}
+	return len(sql)
+}
+
+// SkipDollarQuoted returns the offset just past the dollar-quoted string ($tag$...$tag$) that opens at sql[i],
+// the end of sql when it is not closed, or i when none opens there ($1 is a parameter).
+func SkipDollarQuoted(sql string, i int) int {
+	tag := DollarTag(sql[i:])
+	if tag == "" {
+		return i
+	}
+	if j := strings.Index(sql[i+len(tag):], tag); j >= 0 {
+		return i + len(tag) + j + len(tag)
 	}
 	return len(sql)
 }

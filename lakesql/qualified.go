@@ -31,12 +31,7 @@ func Unqualify(sql, env string, envNames []string) (string, error) {
 		case c == '/' && strings.HasPrefix(sql[i:], "/*"):
 			i = SkipBlockComment(sql, i)
 		case c == '$' && DollarTag(sql[i:]) != "":
-			tag := DollarTag(sql[i:])
-			if j := strings.Index(sql[i+len(tag):], tag); j >= 0 {
-				i += len(tag) + j + len(tag)
-			} else {
-				i = len(sql)
-			}
+			i = SkipDollarQuoted(sql, i)
 			afterDot = false
 		case c >= '0' && c <= '9': // a number (1.5): not a name
 			for i < len(sql) && (IsWordByte(sql[i]) || sql[i] == '.') {

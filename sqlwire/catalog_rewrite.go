@@ -77,12 +77,7 @@ func lex(sql string) []tok {
 		case c == '"':
 			i, kind = lakesql.SkipQuoted(sql, i, '"'), tkQIdent
 		case c == '$' && lakesql.DollarTag(sql[i:]) != "":
-			tag := lakesql.DollarTag(sql[i:])
-			if j := strings.Index(sql[i+len(tag):], tag); j >= 0 {
-				i += len(tag) + j + len(tag)
-			} else {
-				i = len(sql)
-			}
+			i = lakesql.SkipDollarQuoted(sql, i)
 			kind = tkString
 		case c == '$':
 			for i++; i < len(sql) && sql[i] >= '0' && sql[i] <= '9'; i++ {
