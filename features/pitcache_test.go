@@ -342,48 +342,32 @@ func TestCachedJoinDamagedEntry(t *testing.T) {
 	require.Len(t, entries, 1)
 	st, err := os.Stat(entries[0])
 	require.NoError(t, err)
+	// overwrite writes b into the entry at the offset at computes from its header.
+	overwrite := func(path string, b []byte, at func(h pitHead) uint64) {
+		fh, err := os.OpenFile(path, os.O_RDWR, 0)
+		require.NoError(t, err)
+		defer fh.Close()
+		head := make([]byte, pitHeadLen)
+		_, err = fh.ReadAt(head, 0)
+		require.NoError(t, err)
+		var h pitHead
+		_, err = binary.Decode(head, binary.NativeEndian, &h)
+		require.NoError(t, err)
+		_, err = fh.WriteAt(b, int64(at(h)))
+		require.NoError(t, err)
+	}
 	damage := []func(path string){
 		func(path string) { require.NoError(t, os.Truncate(path, st.Size()-9)) },
 		func(path string) { require.NoError(t, os.Truncate(path, 100)) },
-		func(path string) {
-			fh, err := os.OpenFile(path, os.O_WRONLY, 0)
-			require.NoError(t, err)
-			_, err = fh.WriteAt([]byte("garbage!garbage!"), 0)
-			require.NoError(t, err)
-			require.NoError(t, fh.Close())
+		func(path string) { overwrite(path, []byte("garbage!garbage!"), func(pitHead) uint64 { return 0 }) },
+		func(path string) { // an index naming a row past the end
+			overwrite(path, []byte{0xff, 0xff, 0xff, 0x7f}, func(h pitHead) uint64 { return h.IndexOff + 8*h.N + 4*(h.N/2) })
 		},
-		func(path string) { // an index naming a row past the end, then a key directory out of order
-			fh, err := os.OpenFile(path, os.O_RDWR, 0)
-			require.NoError(t, err)
-			defer fh.Close()
-			head := make([]byte, pitHeadLen)
-			_, err = fh.ReadAt(head, 0)
-			require.NoError(t, err)
-			var h pitHead
-			_, err = binary.Decode(head, binary.NativeEndian, &h)
-			require.NoError(t, err)
-			_, err = fh.WriteAt([]byte{0xff, 0xff, 0xff, 0x7f}, int64(h.IndexOff+8*h.N+4*(h.N/2)))
-			require.NoError(t, err)
-		},
-		func(path string) {
-			fh, err := os.OpenFile(path, os.O_RDWR, 0)
-			require.NoError(t, err)
-			defer fh.Close()
-			head := make([]byte, pitHeadLen)
-			_, err = fh.ReadAt(head, 0)
-			require.NoError(t, err)
-			var h pitHead
-			_, err = binary.Decode(head, binary.NativeEndian, &h)
-			require.NoError(t, err)
-			_, err = fh.WriteAt([]byte{0, 0, 0, 0}, int64(h.IndexOff+8*h.N+pad8(4*h.N)+8*h.Keys+4*(h.Keys/2)))
-			require.NoError(t, err)
+		func(path string) { // a key directory out of order
+			overwrite(path, []byte{0, 0, 0, 0}, func(h pitHead) uint64 { return h.IndexOff + 8*h.N + pad8(4*h.N) + 8*h.Keys + 4*(h.Keys/2) })
 		},
 		func(path string) { // a header whose layout does not add up
-			fh, err := os.OpenFile(path, os.O_WRONLY, 0)
-			require.NoError(t, err)
-			_, err = fh.WriteAt([]byte{0xff, 0xff, 0xff, 0x7f}, 16)
-			require.NoError(t, err)
-			require.NoError(t, fh.Close())
+			overwrite(path, []byte{0xff, 0xff, 0xff, 0x7f}, func(pitHead) uint64 { return 16 })
 		},
 	}
 	for i, hurt := range damage {
