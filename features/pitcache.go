@@ -856,49 +856,38 @@ func widen[T int32 | uint32](v []T) []int64 {
 
 // putColumn writes column arr's values into the rows of buf (rowWidth bytes each) at byte off, 8 bytes each.
 func putColumn(buf []byte, rowWidth, off int, arr arrow.Array) error {
-	n := arr.Len()
-	at := func(r int) unsafe.Pointer { return unsafe.Pointer(&buf[r*rowWidth+off]) }
 	switch a := arr.(type) {
 	case *array.Float64:
-		for r, v := range a.Float64Values()[:n] {
-			*(*float64)(at(r)) = v
-		}
+		putValues(buf, rowWidth, off, a.Float64Values())
 	case *array.Float32:
-		for r, v := range a.Float32Values()[:n] {
-			*(*float32)(at(r)) = v
-		}
+		putValues(buf, rowWidth, off, a.Float32Values())
 	case *array.Int64:
-		for r, v := range a.Int64Values()[:n] {
-			*(*int64)(at(r)) = v
-		}
+		putValues(buf, rowWidth, off, a.Int64Values())
 	case *array.Int32:
-		for r, v := range a.Int32Values()[:n] {
-			*(*int32)(at(r)) = v
-		}
+		putValues(buf, rowWidth, off, a.Int32Values())
 	case *array.Int16:
-		for r, v := range a.Int16Values()[:n] {
-			*(*int16)(at(r)) = v
-		}
+		putValues(buf, rowWidth, off, a.Int16Values())
 	case *array.Int8:
-		for r, v := range a.Int8Values()[:n] {
-			*(*int8)(at(r)) = v
-		}
+		putValues(buf, rowWidth, off, a.Int8Values())
 	case *array.Date32:
-		for r, v := range a.Date32Values()[:n] {
-			*(*arrow.Date32)(at(r)) = v
-		}
+		putValues(buf, rowWidth, off, a.Date32Values())
 	case *array.Timestamp:
-		for r, v := range a.TimestampValues()[:n] {
-			*(*arrow.Timestamp)(at(r)) = v
-		}
+		putValues(buf, rowWidth, off, a.TimestampValues())
 	case *array.Boolean:
-		for r := range n {
+		for r := range a.Len() {
 			if a.Value(r) {
-				*(*byte)(at(r)) = 1
+				buf[r*rowWidth+off] = 1
 			}
 		}
 	default:
 		return fmt.Errorf("training-set cache: cannot hold a column of type %s", arr.DataType())
 	}
 	return nil
+}
+
+// putValues writes vals into the rows of buf (rowWidth bytes each) at byte off.
+func putValues[T int8 | int16 | int32 | int64 | float32 | float64 | arrow.Date32 | arrow.Timestamp](buf []byte, rowWidth, off int, vals []T) {
+	for r, v := range vals {
+		*(*T)(unsafe.Pointer(&buf[r*rowWidth+off])) = v
+	}
 }
