@@ -50,6 +50,7 @@ func main() {
 	push := flag.Bool("push", false, "load keyspace rows through POST /push first, then exit")
 	serve := flag.String("serve", "", "instead of loading, serve canned answers on this address (to measure the generator)")
 	cpuprofile := flag.String("cpuprofile", "", "write the generator's CPU profile to this file")
+	flag.StringVar(&o.latFile, "latfile", "", "write each successful request's start (µs from the run's start) and latency (µs) to this file, one per line")
 	flag.IntVar(&o.serverPID, "pid", 0, "the server's process id: its CPU per request is printed too (srv_cpu, from /proc)")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -80,6 +81,9 @@ func main() {
 	o.reqs = prepare(&o, newRand(*seed))
 	res, err := run(&o)
 	fail(err)
+	if o.latFile != "" {
+		fail(writeLatencies(o.latFile, res))
+	}
 	lat := res.lat
 	slices.Sort(lat)
 	pct := func(p float64) float64 {
@@ -105,6 +109,15 @@ func main() {
 	}
 }
 
+// writeLatencies writes "start latency" lines (µs) in request order.
+func writeLatencies(path string, res result) error {
+	var b bytes.Buffer
+	for i, d := range res.lat {
+		fmt.Fprintf(&b, "%d %d\n", res.starts[i].Microseconds(), d.Microseconds())
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
 func fail(err error) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
@@ -118,6 +131,7 @@ type options struct {
 	entities, keyspace    int
 	conc, maxReq          int
 	serverPID             int
+	latFile               string
 	dur                   time.Duration
 	reqs                  []request
 }

@@ -13,6 +13,7 @@ import (
 // generator's CPU time.
 type result struct {
 	lat          []time.Duration
+	starts       []time.Duration // with -latfile: each successful request's start, from the run's start (lat's order)
 	errs         int64
 	errSummary   string
 	elapsed, cpu time.Duration
@@ -58,6 +59,10 @@ func run(o *options) (result, error) {
 	for i := range lat { // touched before timing; -1 marks a slot without a successful request
 		lat[i] = -1
 	}
+	var starts []time.Duration
+	if o.latFile != "" {
+		starts = make([]time.Duration, o.maxReq)
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	srv0 := time.Duration(-1)
@@ -70,7 +75,7 @@ func run(o *options) (result, error) {
 		wg.Add(1)
 		go func(w *worker) {
 			defer wg.Done()
-			w.loop(o, lat, &next, deadline, connDeadline)
+			w.loop(o, lat, starts, start, &next, deadline, connDeadline)
 		}(&ws[i])
 	}
 	wg.Wait()
@@ -99,9 +104,12 @@ func run(o *options) (result, error) {
 		}
 	}
 	res.lat = lat[:0]
-	for _, d := range lat {
+	for i, d := range lat {
 		if d >= 0 {
 			res.lat = append(res.lat, d)
+			if starts != nil {
+				res.starts = append(res.starts, starts[i])
+			}
 		}
 	}
 	if len(res.lat) == 0 {
@@ -153,8 +161,8 @@ func firstAnswers(o *options) error {
 }
 
 // loop sends requests until the deadline or the request count. Request i is the run's i-th: its latency
-// goes to lat[i], and its body is the i-th prepared one (round robin).
-func (w *worker) loop(o *options, lat []time.Duration, next *atomic.Int64, deadline, connDeadline time.Time) {
+// goes to lat[i] (its start to starts[i] when asked), and its body is the i-th prepared one (round robin).
+func (w *worker) loop(o *options, lat, starts []time.Duration, start time.Time, next *atomic.Int64, deadline, connDeadline time.Time) {
 	for {
 		i := next.Add(1) - 1
 		if i >= int64(len(lat)) {
@@ -197,6 +205,9 @@ func (w *worker) loop(o *options, lat []time.Duration, next *atomic.Int64, deadl
 			w.errs++
 		} else {
 			lat[i] = d
+			if starts != nil {
+				starts[i] = t.Sub(start)
+			}
 		}
 		if w.c.closed {
 			_ = w.c.Close()
