@@ -190,7 +190,7 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 	var join, note, reason string
 	var rdr array.RecordReader
 	if q.pit == nil && b.Cache != nil && b.Cache.MaxBytes > 0 {
-		reason = "a view the training-set cache cannot join (a SQL source, window aggregations, several join keys, or one that is not an integer)"
+		reason = "a view the training-set cache cannot join (a SQL source, window aggregations, several join keys, or one that is neither an integer nor a string)"
 	}
 	if q.pit != nil && b.Cache != nil {
 		var filled bool

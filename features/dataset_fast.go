@@ -20,7 +20,7 @@ import (
 )
 
 // pitGroup is what the cached join needs of one view instance: set by viewJoin when the view is read by its
-// positional scan with one integer join key (the cached join's conditions), nil otherwise.
+// positional scan with one integer or string join key (the cached join's conditions), nil otherwise.
 type pitGroup struct {
 	view  string
 	spec  pitSpec
@@ -45,8 +45,9 @@ func (g *pitGroup) holdsFeatures() bool {
 	return true
 }
 
-// pitKeyTypes are the join key types the cached join handles (compared as BIGINT after the SQL join's cast).
-var pitKeyTypes = map[string]bool{"TINYINT": true, "SMALLINT": true, "INTEGER": true, "BIGINT": true}
+// pitKeyTypes are the join key types the cached join handles: integers (compared as BIGINT after the SQL join's
+// cast) and strings (compared byte for byte, as DuckDB compares VARCHAR).
+var pitKeyTypes = map[string]bool{"TINYINT": true, "SMALLINT": true, "INTEGER": true, "BIGINT": true, "VARCHAR": true}
 
 func newPITGroup(v *View, keys []JoinKey, keyTypes []string, feats []string, tables []engine.Table, scan string) *pitGroup {
 	if scan == "" || len(keys) != 1 || !pitKeyTypes[keyTypes[0]] {
@@ -114,6 +115,10 @@ func (b *Builder) cachedJoin(ctx context.Context, p *pitPlan) (rdr array.RecordR
 			}
 			filled = filled || made
 		}
+		if f.strKeys != g.spec.stringKey() { // named by a digest of the key type: never, unless damaged
+			_ = f.close()
+			return nil, false, fmt.Errorf("training-set cache entry of %s.%s has keys of another type", g.spec.table.Schema, g.spec.table.Name)
+		}
 		for _, feat := range g.feats {
 			if _, ok := f.colIdx[feat]; !ok { // a type the cache does not hold
 				_ = f.close()
@@ -125,7 +130,11 @@ func (b *Builder) cachedJoin(ctx context.Context, p *pitPlan) (rdr array.RecordR
 	}
 	sel := []string{"spine.* EXCLUDE (__strata_row)", "spine.__strata_row AS " + SpineRow}
 	for i, g := range p.groups {
-		sel = append(sel, fmt.Sprintf("CAST(CAST(spine.%s AS %s) AS BIGINT) AS __strata_pk%d", ident(g.spec.key.Name), g.spec.keyType, i))
+		if g.spec.stringKey() {
+			sel = append(sel, fmt.Sprintf("CAST(spine.%s AS VARCHAR) AS __strata_pk%d", ident(g.spec.key.Name), i))
+		} else {
+			sel = append(sel, fmt.Sprintf("CAST(CAST(spine.%s AS %s) AS BIGINT) AS __strata_pk%d", ident(g.spec.key.Name), g.spec.keyType, i))
+		}
 	}
 	sel = append(sel, "epoch_us(CAST(spine."+ident(p.spineTime)+" AS TIMESTAMPTZ)) AS __strata_pt")
 	res, err := b.Engine.Query(ctx, "WITH spine AS ("+p.spineSQL+")\nSELECT "+strings.Join(sel, ", ")+" FROM spine", p.spineTables)
@@ -330,14 +339,29 @@ func (r *pitReader) join(in arrow.RecordBatch) (arrow.RecordBatch, error) {
 	rows := make([]int, n)
 	for gi, g := range r.plan.groups {
 		kc := in.Column(r.keep + gi)
-		keys, err := int64Values(kc)
-		if err != nil {
-			return nil, err
-		}
-		for i := range n {
-			rows[i] = -1
-			if kc.IsValid(i) && tsCol.IsValid(i) {
-				rows[i] = g.file.match(keys[i], ts[i], g.ttl)
+		if g.file.strKeys {
+			val, err := stringsOf(kc)
+			if err != nil {
+				return nil, err
+			}
+			for i := range n {
+				rows[i] = -1
+				if kc.IsValid(i) && tsCol.IsValid(i) {
+					if k := g.file.rankOf(val(i)); k >= 0 {
+						rows[i] = g.file.match(k, ts[i], g.ttl)
+					}
+				}
+			}
+		} else {
+			keys, err := int64Values(kc)
+			if err != nil {
+				return nil, err
+			}
+			for i := range n {
+				rows[i] = -1
+				if kc.IsValid(i) && tsCol.IsValid(i) {
+					rows[i] = g.file.match(keys[i], ts[i], g.ttl)
+				}
 			}
 		}
 		cis := make([]int, len(g.feats))

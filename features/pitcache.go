@@ -56,7 +56,7 @@ type PITCache struct {
 var pitMinBytes int64 = 4 << 20
 
 const (
-	pitMagic   = "STRPIT02"
+	pitMagic   = "STRPIT03"
 	pitHeadLen = 4096
 	pitProbe   = uint64(0x0102030405060708)
 	// pitTempAge is how old a temporary file must be before a fill removes it (a fill in progress elsewhere
@@ -77,6 +77,9 @@ type pitHead struct {
 	IndexOff uint64
 	Keys     uint64 // distinct keys
 	Size     uint64 // the file's size
+	// StrLen is the size of the key strings' section (string keys; 0 for integer keys), after the index: per
+	// distinct key where its bytes start (and one end), then the bytes, the keys in byte order.
+	StrLen uint64
 }
 
 // pitIndexBytes is the size of an entry's index: per row its event time and row number, per distinct key the
@@ -97,6 +100,7 @@ type pitColumn struct {
 type pitDesc struct {
 	Table   string      `json:"table"`
 	Key     string      `json:"key"`
+	KeyType string      `json:"key_type,omitempty"`
 	Event   string      `json:"event_time"`
 	Created string      `json:"created_time,omitempty"`
 	Files   int         `json:"files"`
@@ -299,9 +303,13 @@ type pitFile struct {
 	rowWidth int
 	ts       []int64  // event times, sorted per key
 	rowOf    []uint32 // the row of each ts
-	ukeys    []int64  // the distinct keys, sorted
+	ukeys    []int64  // the distinct keys, sorted (string keys: their ranks, 0, 1, ...)
 	ustart   []uint32 // where each key's entries start in ts, and the end
 	rows     []byte
+	// String keys: where each key's bytes start in sheap (and one end), in byte order of the keys.
+	strKeys bool
+	soff    []uint64
+	sheap   []byte
 }
 
 func (f *pitFile) close() error {
@@ -360,7 +368,7 @@ func parsePIT(data []byte) (*pitFile, error) {
 	}
 	n := int(h.N)
 	if h.RowWidth != 8*(h.Words+h.NCols) || h.DescOff+h.DescLen > h.Size || h.IndexOff != pitHeadLen+h.N*h.RowWidth ||
-		h.DescOff != h.IndexOff+pitIndexBytes(h.N, h.Keys) || h.Keys > h.N {
+		h.DescOff != h.IndexOff+pitIndexBytes(h.N, h.Keys)+h.StrLen || h.Keys > h.N || (h.StrLen != 0 && h.StrLen < 8*(h.Keys+1)) {
 		return nil, errors.New("its header does not describe its layout")
 	}
 	f := &pitFile{data: data, n: n, words: int(h.Words), rowWidth: int(h.RowWidth), colIdx: map[string]int{}}
@@ -386,6 +394,24 @@ func parsePIT(data []byte) (*pitFile, error) {
 	if f.ustart[0] != 0 || f.ustart[h.Keys] != uint32(n) {
 		return nil, errors.New("its key directory does not cover its rows")
 	}
+	if f.strKeys = desc.KeyType == "VARCHAR"; f.strKeys != (h.StrLen != 0) {
+		return nil, errors.New("its key strings do not match its key type")
+	}
+	if f.strKeys {
+		so := h.IndexOff + pitIndexBytes(h.N, h.Keys)
+		f.soff = unsafe.Slice((*uint64)(unsafe.Pointer(&data[so])), h.Keys+1)
+		f.sheap = data[so+8*(h.Keys+1) : h.DescOff]
+		if f.soff[0] != 0 || f.soff[h.Keys] != uint64(len(f.sheap)) {
+			return nil, errors.New("its key strings do not cover their bytes")
+		}
+		for i := range int(h.Keys) {
+			// in byte order, each once, and the ranks as the key directory's keys
+			if f.soff[i+1] < f.soff[i] || f.soff[i+1] > f.soff[h.Keys] || f.ukeys[i] != int64(i) ||
+				(i > 0 && f.keyString(i-1) >= f.keyString(i)) {
+				return nil, errors.New("its key strings are out of order")
+			}
+		}
+	}
 	// Every position a build follows stays inside the file (a damaged index fails here, not in a build).
 	for i := 1; i < len(f.ustart); i++ {
 		if f.ustart[i] <= f.ustart[i-1] {
@@ -398,6 +424,29 @@ func parsePIT(data []byte) (*pitFile, error) {
 		}
 	}
 	return f, nil
+}
+
+// keyString is the string of the key of rank i (string keys), a view of the mapped bytes.
+func (f *pitFile) keyString(i int) string {
+	b := f.sheap[f.soff[i]:f.soff[i+1]]
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// rankOf returns the rank of key among the entry's string keys, or -1 when it has no rows.
+func (f *pitFile) rankOf(key string) int64 {
+	lo, hi := 0, len(f.soff)-1
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if f.keyString(m) < key {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo == len(f.soff)-1 || f.keyString(lo) != key {
+		return -1
+	}
+	return int64(lo)
 }
 
 // match returns the row of the entry that is key's latest at or before t, no older than t - ttl when ttl > 0,
@@ -530,8 +579,11 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 	if spec.created != "" {
 		created = "epoch_us(CAST(" + ident(spec.created) + " AS TIMESTAMPTZ))"
 	}
-	sel := fmt.Sprintf("SELECT CAST(CAST(%s AS %s) AS BIGINT), epoch_us(CAST(%s AS TIMESTAMPTZ)), %s, file_index, file_row_number",
-		keyCol, spec.keyType, ev, created)
+	key := fmt.Sprintf("CAST(CAST(%s AS %s) AS BIGINT)", keyCol, spec.keyType)
+	if spec.stringKey() {
+		key = fmt.Sprintf("CAST(%s AS VARCHAR)", keyCol)
+	}
+	sel := fmt.Sprintf("SELECT %s, epoch_us(CAST(%s AS TIMESTAMPTZ)), %s, file_index, file_row_number", key, ev, created)
 	for _, col := range cols {
 		sel += ", s." + ident(col)
 	}
@@ -576,6 +628,13 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 	type fillJob struct {
 		rec   arrow.RecordBatch
 		start int
+		keys  []int64 // string keys: each row's key's number in ids
+	}
+	// String keys are numbered in the order they are first read (ids), then ranked in byte order once all are.
+	var ids map[string]int64
+	var idKeys []string
+	if spec.stringKey() {
+		ids = map[string]int64{}
 	}
 	jobs := make(chan fillJob, pitWorkers)
 	var (
@@ -603,7 +662,7 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 			for job := range jobs {
 				if !hasFailed() {
 					var err error
-					if buf, err = layOut(job.rec, buf, entries[job.start:], words, rowWidth, uint32(job.start)); err == nil {
+					if buf, err = layOut(job.rec, job.keys, buf, entries[job.start:], words, rowWidth, uint32(job.start)); err == nil {
 						_, err = fh.WriteAt(buf, int64(pitHeadLen)+int64(job.start)*int64(rowWidth))
 					}
 					if err != nil {
@@ -622,8 +681,16 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 			fail(fmt.Errorf("training-set cache: the table changed while it was read"))
 			break
 		}
+		var keys []int64
+		if ids != nil {
+			var err error
+			if keys, idKeys, err = numberKeys(rec.Column(0), ids, idKeys); err != nil {
+				fail(err)
+				break
+			}
+		}
 		rec.Retain() // the engine's batch is valid until its next Next otherwise
-		jobs <- fillJob{rec: rec, start: total}
+		jobs <- fillJob{rec: rec, start: total, keys: keys}
 		total += nr
 	}
 	close(jobs)
@@ -636,6 +703,13 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 	}
 	if int64(total) != count {
 		return nil, fmt.Errorf("training-set cache: %d rows read, %d counted: the table changed while it was read", total, count)
+	}
+	var strs []byte
+	if ids != nil {
+		strs = rankKeys(entries, idKeys)
+		if size += int64(len(strs)); size > c.MaxBytes/2 {
+			return nil, errPITTooBig
+		}
 	}
 	slices.SortFunc(entries, comparePIT)
 	n := uint64(len(entries))
@@ -662,7 +736,15 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 	for i, st := range ustart {
 		binary.NativeEndian.PutUint32(idx[startOff+4*uint64(i):], st)
 	}
-	desc, err := json.Marshal(pitDesc{Table: spec.table.Schema + "." + spec.table.Name, Key: spec.key.Name, Event: spec.event,
+	if ids != nil && uint64(len(ukeys)) != uint64(len(idKeys)) {
+		return nil, fmt.Errorf("training-set cache: %d distinct keys sorted, %d read", len(ukeys), len(idKeys))
+	}
+	idx = append(idx, strs...)
+	keyType := ""
+	if ids != nil {
+		keyType = "VARCHAR"
+	}
+	desc, err := json.Marshal(pitDesc{Table: spec.table.Schema + "." + spec.table.Name, Key: spec.key.Name, KeyType: keyType, Event: spec.event,
 		Created: spec.created, Files: len(spec.table.Files), Columns: descs})
 	if err != nil {
 		return nil, err
@@ -671,7 +753,7 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 		return nil, err
 	}
 	h := pitHead{Probe: pitProbe, N: n, NCols: uint64(len(cols)), Words: uint64(words), RowWidth: uint64(rowWidth),
-		IndexOff: pitHeadLen + n*uint64(rowWidth), Keys: u}
+		IndexOff: pitHeadLen + n*uint64(rowWidth), Keys: u, StrLen: uint64(len(strs))}
 	copy(h.Magic[:], pitMagic)
 	h.DescOff = h.IndexOff + uint64(len(idx))
 	h.DescLen = uint64(len(desc))
@@ -701,10 +783,14 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 
 // layOut writes rec's rows row by row into buf (grown as needed, returned) and their order entries into
 // entries, numbering the rows from first.
-func layOut(rec arrow.RecordBatch, buf []byte, entries []pitSortEntry, words, rowWidth int, first uint32) ([]byte, error) {
+func layOut(rec arrow.RecordBatch, keys []int64, buf []byte, entries []pitSortEntry, words, rowWidth int, first uint32) ([]byte, error) {
 	nr := int(rec.NumRows())
 	var narrow [5][]int64
+	narrow[0] = keys
 	for j := range 5 {
+		if narrow[j] != nil {
+			continue
+		}
 		var err error
 		if narrow[j], err = int64Values(rec.Column(j)); err != nil {
 			return buf, err
@@ -890,4 +976,73 @@ func putValues[T int8 | int16 | int32 | int64 | float32 | float64 | arrow.Date32
 	for r, v := range vals {
 		*(*T)(unsafe.Pointer(&buf[r*rowWidth+off])) = v
 	}
+}
+
+// stringKey says whether the entry's join key is a string (its rows are keyed by the keys' ranks in byte order).
+func (s *pitSpec) stringKey() bool { return s.keyType == "VARCHAR" }
+
+// stringsOf returns the accessor of a string column's values (views of its buffers).
+func stringsOf(a arrow.Array) (func(int) string, error) {
+	switch a := a.(type) {
+	case *array.String:
+		return a.Value, nil
+	case *array.LargeString:
+		return a.Value, nil
+	case *array.StringView:
+		return a.Value, nil
+	}
+	return nil, fmt.Errorf("training-set cache: a string key column has type %s", a.DataType())
+}
+
+// numberKeys returns each row's key's number in ids (a key read for the first time is numbered next, and its
+// string kept in idKeys, returned).
+func numberKeys(col arrow.Array, ids map[string]int64, idKeys []string) ([]int64, []string, error) {
+	val, err := stringsOf(col)
+	if err != nil {
+		return nil, idKeys, err
+	}
+	out := make([]int64, col.Len())
+	for i := range out {
+		if col.IsNull(i) { // filtered out by the fill's query
+			return nil, idKeys, errors.New("training-set cache: a NULL key was read")
+		}
+		k := val(i)
+		id, ok := ids[k]
+		if !ok {
+			id = int64(len(idKeys))
+			k = strings.Clone(k) // the batch's buffers go
+			ids[k] = id
+			idKeys = append(idKeys, k)
+		}
+		out[i] = id
+	}
+	return out, idKeys, nil
+}
+
+// rankKeys replaces the key numbers of entries by the keys' ranks in byte order and returns the key strings'
+// section: where each key's bytes start, in rank order, and one end (8 bytes each), then the bytes.
+func rankKeys(entries []pitSortEntry, idKeys []string) []byte {
+	order := make([]int, len(idKeys))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(idKeys[a], idKeys[b]) })
+	rank := make([]int64, len(idKeys))
+	heap := 0
+	for r, id := range order {
+		rank[id] = int64(r)
+		heap += len(idKeys[id])
+	}
+	for i := range entries {
+		entries[i].k = rank[entries[i].k]
+	}
+	out := make([]byte, 8*(len(idKeys)+1), 8*(len(idKeys)+1)+heap)
+	off := uint64(0)
+	for r, id := range order {
+		binary.NativeEndian.PutUint64(out[8*r:], off)
+		out = append(out, idKeys[id]...)
+		off += uint64(len(idKeys[id]))
+	}
+	binary.NativeEndian.PutUint64(out[8*len(idKeys):], off)
+	return out
 }

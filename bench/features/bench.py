@@ -17,6 +17,7 @@ reported ("strata", "strata_fill", "strata_cached"); the cached build's rows are
 Usage (from the repository root; the Feast venv is made by bench/features/setup-feast.sh):
   go build -tags duckdb_arrow -o /tmp/strata ./cmd/strata
   $FEAST_VENV/bin/python bench/features/bench.py --strata /tmp/strata [--rows 1000000 --spine 100000 --entities 100000]
+  add --string-keys for a string join key ('u' and the number) instead of a long.
   add --feast-file to also run Feast's default file offline store (slow, much memory: skip it at 10M rows).
   --data DIR keeps the generated files and the Strata project in DIR and reuses them on the next run with the same
   sizes (the 10M-row import alone takes minutes on a loaded machine): only the builds are run again.
@@ -33,23 +34,26 @@ import time
 NF = 50
 
 
-def generate(work, rows, spine, entities):
-    """Writes features.parquet and spine.parquet with DuckDB (deterministic, no randomness)."""
+def generate(work, rows, spine, entities, string_keys=False):
+    """Writes features.parquet and spine.parquet with DuckDB (deterministic, no randomness). With string_keys the
+    join key is a string ('u' and the number)."""
     import duckdb
+
+    key = (lambda e: f"'u' || CAST({e} AS VARCHAR)") if string_keys else (lambda e: e)
 
     feats = ", ".join(f"CASE WHEN (i + {j}) % 11 = 0 THEN NULL ELSE CAST(i + {j} AS DOUBLE) END AS f{j}" for j in range(NF))
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     # Out of order: event minutes jump around by a large prime; every 7th row repeats the previous row's event
     # time (a tie), and its created time breaks it (i % 3 µs later), except every 21st row, an exact tie.
-    con.execute(f"""COPY (SELECT i % {entities} AS user_id,
+    con.execute(f"""COPY (SELECT {key(f"i % {entities}")} AS user_id,
         TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_microseconds(((CASE WHEN i % 7 = 0 AND i > 0 THEN i - 1 ELSE i END) * 7919 % ({rows} + 1)) * 60000000) AS event_ts,
         TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_microseconds(((CASE WHEN i % 7 = 0 AND i > 0 THEN i - 1 ELSE i END) * 7919 % ({rows} + 1)) * 60000000 + (CASE WHEN i % 21 = 0 THEN 0 ELSE i % 3 END)) AS created_ts,
         {feats} FROM range({rows}) t(i)) TO '{work}/features.parquet' (DICTIONARY_SIZE_LIMIT 1)""")
     # The spine: 20% of keys have no features (ids above the entity range), every 10th row is an hour before
     # the start (before any event), every 13th row repeats the previous one (a duplicate spine row).
     span = rows // 2
-    con.execute(f"""COPY (SELECT CASE WHEN j % 5 = 4 THEN {entities} + j ELSE (j * 31) % {entities} END AS user_id,
+    con.execute(f"""COPY (SELECT {key(f"CASE WHEN j % 5 = 4 THEN {entities} + j ELSE (j * 31) % {entities} END")} AS user_id,
         CASE WHEN j % 10 = 3 THEN TIMESTAMPTZ '2023-12-31 23:00:00+00'
              ELSE TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_microseconds((j * 104729 % {span}) * 60000000) END AS event_timestamp
         FROM (SELECT CASE WHEN i % 13 = 12 THEN i - 1 ELSE i END AS j FROM range({spine}) t(i))) TO '{work}/spine.parquet'""")
@@ -65,7 +69,7 @@ def timed(cmd, cwd=None, env=None):
     return float(wall), int(rss) * 1024, float(user) + float(system), out.stdout
 
 
-def load_strata(strata, work):
+def load_strata(strata, work, string_keys=False):
     """Makes the Strata project in work/strata: imports both files and applies the view."""
     proj = os.path.join(work, "strata")
     env = dict(os.environ, USER="bench")
@@ -77,7 +81,7 @@ def load_strata(strata, work):
         fh.write(textwrap.dedent(f"""\
             entities:
               - name: user
-                join_keys: [{{name: user_id, type: long}}]
+                join_keys: [{{name: user_id, type: {"string" if string_keys else "long"}}}]
             feature_views:
               - name: bench
                 entities: [user]
@@ -109,7 +113,7 @@ from feast import Entity, FeatureStore, FeatureView, Field, FileSource, ValueTyp
 from feast.types import Float64
 repo, work, out = sys.argv[1:4]
 store = FeatureStore(repo_path=repo)
-user = Entity(name="user", join_keys=["user_id"], value_type=ValueType.INT64)
+user = Entity(name="user", join_keys=["user_id"], value_type=ValueType.%s)
 src = FileSource(path=work + "/features.parquet", timestamp_field="event_ts", created_timestamp_column="created_ts")
 fv = FeatureView(name="bench", entities=[user], ttl=datetime.timedelta(days=30), online=False, source=src,
                  schema=[Field(name=f"f{j}", dtype=Float64) for j in range(%d)])
@@ -119,10 +123,10 @@ t = time.perf_counter()
 df = store.get_historical_features(entity_df=spine, features=[f"bench:f{j}" for j in range(%d)]).to_df()
 print(f"call {time.perf_counter() - t:.3f}")
 df.to_parquet(out)
-''' % (NF, NF)
+'''
 
 
-def run_feast(work, store_type):
+def run_feast(work, store_type, string_keys=False):
     repo = os.path.join(work, "feast_" + store_type)
     os.makedirs(repo, exist_ok=True)
     with open(os.path.join(repo, "feature_store.yaml"), "w") as fh:
@@ -139,19 +143,19 @@ def run_feast(work, store_type):
             """))
     job = os.path.join(work, "feast_job.py")
     with open(job, "w") as fh:
-        fh.write(FEAST_JOB)
+        fh.write(FEAST_JOB % ("STRING" if string_keys else "INT64", NF, NF))
     out = os.path.join(work, f"feast_{store_type}.parquet")
     wall, rss, cpu, stdout = timed([sys.executable, job, repo, work, out])
     call = float(stdout.split("call ")[-1].split()[0])
     return wall, rss, cpu, out, call
 
 
-def compare(strata_out, other_out):
+def compare(strata_out, other_out, string_keys=False):
     """Compares two training sets as multisets of (user_id, event_timestamp, features) rows."""
     import duckdb
 
     con = duckdb.connect()
-    cols = "CAST(user_id AS BIGINT) AS user_id, epoch_us(CAST(event_timestamp AS TIMESTAMPTZ)) AS ts, " + ", ".join(f"f{j}" for j in range(NF))
+    cols = f"CAST(user_id AS {'VARCHAR' if string_keys else 'BIGINT'}) AS user_id, epoch_us(CAST(event_timestamp AS TIMESTAMPTZ)) AS ts, " + ", ".join(f"f{j}" for j in range(NF))
     q = lambda f: f"SELECT {cols} FROM read_parquet('{f}')"
     n_s = con.execute(f"SELECT count(*) FROM read_parquet('{strata_out}')").fetchone()[0]
     n_o = con.execute(f"SELECT count(*) FROM read_parquet('{other_out}')").fetchone()[0]
@@ -168,6 +172,7 @@ def main():
     ap.add_argument("--entities", type=int, default=100_000)
     ap.add_argument("--feast-file", action="store_true", help="also run Feast's default file offline store")
     ap.add_argument("--no-feast", action="store_true")
+    ap.add_argument("--string-keys", action="store_true", help="the join key is a string ('u' and the number) instead of a long")
     ap.add_argument("--data", help="keep the data and the Strata project here, and reuse them when the sizes match")
     args = ap.parse_args()
     if args.data:
@@ -180,6 +185,8 @@ def main():
 
 def bench(args, work):
     sizes = {"rows": args.rows, "spine": args.spine, "entities": args.entities, "features": NF}
+    if args.string_keys:
+        sizes["string_keys"] = True
     stamp = os.path.join(work, "sizes.json")
     if os.path.exists(stamp) and json.load(open(stamp)) == sizes:
         print(f"data: {args.rows:,} feature rows x {NF} features, {args.entities:,} entities, spine {args.spine:,} rows (reused from {work})")
@@ -187,11 +194,11 @@ def bench(args, work):
         if os.path.exists(os.path.join(work, "strata")):
             sys.exit(f"{work} holds data of other sizes: remove it or name another --data directory")
         t = time.time()
-        generate(work, args.rows, args.spine, args.entities)
+        generate(work, args.rows, args.spine, args.entities, args.string_keys)
         gen = time.time() - t
         t = time.time()
-        load_strata(args.strata, work)
-        print(f"data: {args.rows:,} feature rows x {NF} features, {args.entities:,} entities, spine {args.spine:,} rows "
+        load_strata(args.strata, work, args.string_keys)
+        print(f"data: {args.rows:,} feature rows x {NF} features, {args.entities:,} entities{' (string keys)' if args.string_keys else ''}, spine {args.spine:,} rows "
               f"(generated in {gen:.1f} s, imported into Strata in {time.time() - t:.1f} s)")
         if args.data:
             json.dump(sizes, open(stamp, "w"))
@@ -202,7 +209,7 @@ def bench(args, work):
     results["strata"] = {"wall_s": s_wall, "cpu_s": s_cpu, "peak_rss_mib": s_rss // 2**20, "rows": args.spine}
     for name in ("strata_fill", "strata_cached"):
         wall, rss, cpu, out = run_strata(args.strata, work, name)
-        results[name] = {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": rss // 2**20, **compare(s_out, out)}
+        results[name] = {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": rss // 2**20, **compare(s_out, out, args.string_keys)}
     cached = os.path.isdir(strata_cache_dir(work)) and any(f.endswith(".pit") for f in os.listdir(strata_cache_dir(work)))
     if not cached:
         print("note: no training-set cache entry was made (the table is too big for datasets.cache_bytes, or the cache is off): "
@@ -210,8 +217,8 @@ def bench(args, work):
     s_out = os.path.join(work, "strata_cached.parquet")
     stores = [] if args.no_feast else ["duckdb"] + (["file"] if args.feast_file else [])
     for st in stores:
-        wall, rss, cpu, out, call = run_feast(work, st)
-        results["feast_" + st] = {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": rss // 2**20, "call_s": call, **compare(s_out, out)}
+        wall, rss, cpu, out, call = run_feast(work, st, args.string_keys)
+        results["feast_" + st] = {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": rss // 2**20, "call_s": call, **compare(s_out, out, args.string_keys)}
     print(f"{'build':<14}{'wall s':>9}{'CPU s':>8}{'peak RSS MiB':>14}{'rows':>10}{'only Strata':>13}{'only peer':>11}  wall / CPU vs Strata")
     for name, r in results.items():
         ratio = r["wall_s"] / s_wall if s_wall else 0

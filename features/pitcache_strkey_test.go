@@ -1,0 +1,227 @@
+package features
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/require"
+
+	"github.com/strata-data/strata/envs"
+	"github.com/strata-data/strata/lake"
+)
+
+// stringKeyDefs: views over clean.skeyed, whose join key is a string.
+var stringKeyDefs = `entities:
+  - name: code
+    join_keys: [{name: user_code, type: string}]
+feature_views:
+  - name: s_ttl
+    entities: [code]
+    source: {table: clean.skeyed}
+    event_time: event_ts
+    created_time: created_ts
+    ttl: 3d
+    features: [{name: f_long, type: long}, {name: f_double, type: double}, {name: f_bool, type: boolean}, {name: f_tstz, type: timestamptz}]
+  - name: s_nocreated
+    entities: [code]
+    source: {table: clean.skeyed}
+    event_time: event_ts
+    ttl: 0
+    features: [{name: f_int, type: int}, {name: f_date, type: date}, {name: f_float, type: float}]
+`
+
+// stringKeyOf is key k as a string: byte order differs from numeric order ("k1" < "k10" < "k2"), some keys are
+// multibyte, one ends in a space, one is empty (not NULL).
+func stringKeyOf(k int64) string {
+	switch {
+	case k == 5:
+		return ""
+	case k%4 == 1:
+		return fmt.Sprintf("é%d", k)
+	case k%4 == 2:
+		return fmt.Sprintf("日本-%d", k)
+	case k%4 == 3:
+		return fmt.Sprintf("k%d ", k)
+	}
+	return fmt.Sprintf("k%d", k)
+}
+
+// withStringKeys returns rec with its first column (an int64 key) replaced by user_code, the keys as strings.
+func withStringKeys(t *testing.T, rec arrow.RecordBatch) arrow.RecordBatch {
+	t.Helper()
+	ids := rec.Column(0).(*array.Int64)
+	sb := array.NewStringBuilder(memory.DefaultAllocator)
+	defer sb.Release()
+	for i := range ids.Len() {
+		if ids.IsNull(i) {
+			sb.AppendNull()
+		} else {
+			sb.Append(stringKeyOf(ids.Value(i)))
+		}
+	}
+	codes := sb.NewArray()
+	defer codes.Release()
+	fields := append([]arrow.Field{{Name: "user_code", Type: arrow.BinaryTypes.String, Nullable: true}}, rec.Schema().Fields()[1:]...)
+	cols := append([]arrow.Array{codes}, rec.Columns()[1:]...)
+	return array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, rec.NumRows())
+}
+
+// stringSpine writes raw.sspine: keys with rows, keys without ("k60" and on, and prefixes of keys with rows:
+// "k1" has rows, "k" has none), the empty key, NULL keys and times, times before every event, duplicate rows.
+func stringSpine(t *testing.T, f *fixture, n int) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(21, 8))
+	tz := &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "user_code", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "event_timestamp", Type: tz, Nullable: true},
+		{Name: "label", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	start := time.Date(2023, 12, 30, 0, 0, 0, 0, time.UTC).UnixMicro()
+	var prevKey string
+	var prevTS int64
+	for i := range n {
+		key := stringKeyOf(int64(rng.IntN(75)))
+		switch i % 17 {
+		case 3:
+			key = "k"
+		case 4:
+			key = "é"
+		}
+		ts := start + rng.Int64N(24*24*60)*60_000_000
+		if i%11 == 10 && i > 0 { // a duplicate of the previous row
+			key, ts = prevKey, prevTS
+		}
+		prevKey, prevTS = key, ts
+		if i%53 == 52 {
+			b.Field(0).AppendNull()
+		} else {
+			b.Field(0).(*array.StringBuilder).Append(key)
+		}
+		if i%47 == 46 {
+			b.Field(1).AppendNull()
+		} else {
+			b.Field(1).(*array.TimestampBuilder).Append(arrow.Timestamp(ts))
+		}
+		b.Field(2).(*array.Int64Builder).Append(int64(i % 3))
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	rdr, err := array.NewRecordReader(schema, []arrow.RecordBatch{rec})
+	require.NoError(t, err)
+	_, err = f.envs.Write(f.ctx, "dev", lake.Ident{Zone: "raw", Name: "sspine"}, rdr, envs.WriteOptions{CreateIfMissing: true, Actor: "test", Mode: envs.Append})
+	require.NoError(t, err)
+}
+
+// stringKeyFixture is cacheFixture with clean.skeyed (two files) and stringKeyDefs applied.
+func stringKeyFixture(t *testing.T) (*fixture, *PITCache) {
+	t.Helper()
+	f, c := cacheFixture(t)
+	rng := rand.New(rand.NewPCG(13, 17))
+	id := lake.Ident{Zone: "clean", Name: "skeyed"}
+	for n, rows := range []int{1700, 800} {
+		rec := withStringKeys(t, typedBatch(t, rng, rows, 60, 0))
+		rdr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
+		require.NoError(t, err)
+		_, err = f.envs.Write(f.ctx, "dev", id, rdr, envs.WriteOptions{CreateIfMissing: n == 0, Actor: "test", Mode: envs.Append})
+		require.NoError(t, err)
+		rec.Release()
+	}
+	_, err := f.b.Registry.Apply(f.ctx, "dev", mustParse(t, stringKeyDefs), "ann")
+	require.NoError(t, err)
+	return f, c
+}
+
+// TestCachedJoinStringKeysMatchDuckDB: a view keyed by a string joins from the cache with exactly the rows of
+// the DuckDB join — keys compared byte for byte (an empty key is a key, a prefix of a key is another key,
+// multibyte keys), NULL keys and times, keys without rows, ties, TTL or none — and a later build reads the
+// entry.
+func TestCachedJoinStringKeysMatchDuckDB(t *testing.T) {
+	f, c := stringKeyFixture(t)
+	stringSpine(t, f, 3000)
+	for _, tc := range []struct{ view, join string }{{"s_ttl", "cache_filled"}, {"s_nocreated", "cache_filled"}} {
+		t.Run(tc.view, func(t *testing.T) {
+			cached, plain, got, want := buildBoth(t, f, DatasetRequest{Env: "dev", Name: tc.view, Spine: "raw.sspine", Features: []string{tc.view + ":*"}})
+			require.Equal(t, tc.join, cached.Join, cached.JoinNote)
+			require.Len(t, want, 3000)
+			require.Equal(t, want, got)
+			require.Equal(t, plain.Lineage.ColumnTypes, cached.Lineage.ColumnTypes)
+			feat := map[string]string{"s_ttl": "f_long", "s_nocreated": "f_int"}[tc.view]
+			counts := f.rows(t, "dev", "SELECT count(*) FILTER (user_code = '' AND "+feat+" IS NOT NULL), count(*) FILTER (user_code IN ('k', 'é')), "+
+				"count(*) FILTER (user_code IN ('k', 'é') AND "+feat+" IS NOT NULL) FROM datasets."+tc.view+"_c")
+			var emptyMatched, prefixes, prefixesMatched int
+			_, err := fmt.Sscanf(counts[0], "%d,%d,%d", &emptyMatched, &prefixes, &prefixesMatched)
+			require.NoError(t, err)
+			require.Positive(t, emptyMatched, "the empty key matches its rows")
+			require.Positive(t, prefixes)
+			require.Zero(t, prefixesMatched, "a prefix of keys matches nothing")
+
+			again, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: tc.view + "_again", Spine: "raw.sspine", Features: []string{tc.view + ":*"}})
+			require.NoError(t, err)
+			require.Equal(t, "cache", again.Join)
+			require.Equal(t, want, f.rows(t, "dev", "SELECT * FROM datasets."+tc.view+"_again ORDER BY spine_row"))
+		})
+	}
+	entries, err := c.List()
+	require.NoError(t, err)
+	require.Len(t, entries, 2)
+	for _, e := range entries {
+		require.Equal(t, "user_code", e.Key)
+		require.Empty(t, e.Problem)
+	}
+}
+
+// TestCachedJoinStringKeysDamaged: an entry whose key strings are out of order or whose offsets leave their
+// bytes is removed when mapped, and the build joins in DuckDB with the same rows, saying why.
+func TestCachedJoinStringKeysDamaged(t *testing.T) {
+	f, c := stringKeyFixture(t)
+	stringSpine(t, f, 500)
+	req := DatasetRequest{Env: "dev", Name: "sd", Spine: "raw.sspine", Features: []string{"s_ttl:f_double"}}
+	buildBoth(t, f, req)
+	entries, err := filepath.Glob(filepath.Join(c.Dir, "*.pit"))
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	good, err := os.ReadFile(entries[0])
+	require.NoError(t, err)
+	pf, err := parsePIT(good)
+	require.NoError(t, err)
+	require.True(t, pf.strKeys)
+	require.Equal(t, int64(-1), pf.rankOf("k"), "a prefix of a key is not a key")
+	require.Equal(t, int64(0), pf.rankOf(""), "the empty key sorts first")
+	var h pitHead
+	_, err = binary.Decode(good, binary.NativeEndian, &h)
+	require.NoError(t, err)
+	so := int(h.IndexOff + pitIndexBytes(h.N, h.Keys)) // the key strings' section
+	heap := so + 8*int(h.Keys+1)
+	require.Greater(t, int(pf.soff[2]), 0)
+	for name, damage := range map[string]func([]byte){
+		// the key of rank 1 (after "") starts with 0xff: it sorts after the key of rank 2
+		"out_of_order": func(b []byte) { b[heap+int(pf.soff[1])] = 0xff },
+		// the end offset passes the bytes
+		"offset": func(b []byte) { binary.NativeEndian.PutUint64(b[so+8*int(h.Keys):], uint64(len(pf.sheap)+1)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			bad := append([]byte(nil), good...)
+			damage(bad)
+			require.NoError(t, os.WriteFile(entries[0], bad, 0o644))
+			req.Name = "sd_" + name
+			ds, err := f.b.Build(f.ctx, req)
+			require.NoError(t, err)
+			require.Equal(t, "duckdb", ds.Join)
+			require.Contains(t, ds.JoinNote, "unreadable")
+			require.NoFileExists(t, entries[0])
+			require.Equal(t, f.rows(t, "dev", "SELECT spine_row, f_double FROM datasets.sd_p ORDER BY spine_row"),
+				f.rows(t, "dev", "SELECT spine_row, f_double FROM datasets.sd_"+name+" ORDER BY spine_row"))
+		})
+	}
+}
