@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,14 +33,14 @@ type pitGroup struct {
 }
 
 // holdsFeatures says whether an entry of the group's table holds every feature it asks for: each is a column
-// of the table (by its exact name) of a fixed-width type.
+// of the table (by its exact name) of a fixed-width type or a string.
 func (g *pitGroup) holdsFeatures() bool {
 	types := make(map[string]string, len(g.spec.table.Columns))
 	for _, c := range g.spec.table.Columns {
 		types[c.Name] = c.Type
 	}
 	for _, f := range g.feats {
-		if !pitFixedIceberg[types[f]] {
+		if !pitFixedIceberg[types[f]] && types[f] != "string" {
 			return false
 		}
 	}
@@ -53,8 +55,15 @@ func newPITGroup(v *View, keys []JoinKey, keyTypes []string, feats []string, tab
 	if scan == "" || len(keys) != 1 || !pitKeyTypes[keyTypes[0]] {
 		return nil
 	}
-	return &pitGroup{view: v.Name, spec: pitSpec{table: tables[0], scan: scan, key: keys[0], keyType: keyTypes[0], event: v.EventTime, created: v.CreatedTime},
-		ttl: time.Duration(v.TTL).Microseconds(), feats: feats}
+	var strs []string // the string features: an entry holds these besides every fixed-width column
+	for _, c := range tables[0].Columns {
+		if c.Type == "string" && slices.Contains(feats, c.Name) {
+			strs = append(strs, c.Name)
+		}
+	}
+	slices.Sort(strs)
+	return &pitGroup{view: v.Name, spec: pitSpec{table: tables[0], scan: scan, key: keys[0], keyType: keyTypes[0], event: v.EventTime,
+		created: v.CreatedTime, strs: strs}, ttl: time.Duration(v.TTL).Microseconds(), feats: feats}
 }
 
 // pitPlan is the cached join of a whole build: every group's, or none.
@@ -85,7 +94,7 @@ func (b *Builder) cachedJoin(ctx context.Context, p *pitPlan) (rdr array.RecordR
 	for _, g := range p.groups {
 		if !g.holdsFeatures() { // before anything is filled for a build that could not read it
 			p.reason = fmt.Sprintf("view %s asks for a feature the training-set cache does not hold (it holds the boolean, int, long, "+
-				"float, double, date, timestamp and timestamptz columns of the view's table)", g.view)
+				"float, double, date, timestamp, timestamptz and string columns of the view's table)", g.view)
 			return nil, false, nil
 		}
 	}
@@ -106,7 +115,10 @@ func (b *Builder) cachedJoin(ctx context.Context, p *pitPlan) (rdr array.RecordR
 				return nil, false, nil
 			}
 			var made bool
-			if f, made, err = b.Cache.fill(ctx, b.Engine, &g.spec); errors.Is(err, errPITTooBig) {
+			if f, made, err = b.Cache.fill(ctx, b.Engine, &g.spec); errors.Is(err, errPITLongString) {
+				p.reason = fmt.Sprintf("%s: %v (the training-set cache holds shorter ones)", table, err)
+				return nil, false, nil
+			} else if errors.Is(err, errPITTooBig) {
 				p.reason = fmt.Sprintf("the training-set cache's entry of %s would take more than half of datasets.cache_bytes (%d bytes): "+
 					"raise it to cache this table", table, b.Cache.MaxBytes)
 				return nil, false, nil
@@ -368,7 +380,10 @@ func (r *pitReader) join(in arrow.RecordBatch) (arrow.RecordBatch, error) {
 		for k, feat := range g.feats {
 			cis[k] = g.file.colIdx[feat]
 		}
-		arrs := gatherGroup(g.file, cis, rows)
+		arrs, err := gatherGroup(g.file, cis, rows)
+		if err != nil {
+			return nil, err
+		}
 		made = append(made, arrs...)
 		cols = append(cols, arrs...)
 	}
@@ -377,13 +392,14 @@ func (r *pitReader) join(in arrow.RecordBatch) (arrow.RecordBatch, error) {
 
 // gatherGroup returns columns cis of the cached rows at rows (-1: NULL) as Arrow arrays, reading each
 // matched row once (its columns are adjacent: one row is a few cache lines).
-func gatherGroup(f *pitFile, cis []int, rows []int) []arrow.Array {
+func gatherGroup(f *pitFile, cis []int, rows []int) ([]arrow.Array, error) {
 	type column struct {
 		valid, vals []byte
-		width, off  int
+		width, off  int // width -1: a string (vals its bytes, offs where each row's start)
 		word        int
 		bit         uint64
 		nulls       int
+		offs        []int32
 	}
 	n := len(rows)
 	cs := make([]column, len(cis))
@@ -398,11 +414,15 @@ func gatherGroup(f *pitFile, cis []int, rows []int) []arrow.Array {
 			c.width = 2
 		case "int32", "float32", "date32":
 			c.width = 4
+		case "string":
+			c.width = -1
 		default:
 			c.width = 8
 		}
 		c.valid = make([]byte, bitutil.BytesForBits(int64(n)))
-		if c.width == 0 {
+		if c.width < 0 {
+			c.offs = make([]int32, n+1)
+		} else if c.width == 0 {
 			c.vals = make([]byte, bitutil.BytesForBits(int64(n)))
 		} else {
 			c.vals = make([]byte, n*c.width)
@@ -427,6 +447,10 @@ func gatherGroup(f *pitFile, cis []int, rows []int) []arrow.Array {
 			bitutil.SetBit(c.valid, i)
 			src := unsafe.Pointer(&row[c.off])
 			switch c.width {
+			case -1:
+				v := *(*uint64)(src) // checked against the heap when the entry was mapped
+				c.vals = append(c.vals, f.heap[v>>24:v>>24+v&(1<<24-1)]...)
+				c.offs[i+1] = int32(v & (1<<24 - 1))
 			case 8:
 				*(*uint64)(unsafe.Pointer(&c.vals[8*i])) = *(*uint64)(src)
 			case 4:
@@ -449,9 +473,19 @@ func gatherGroup(f *pitFile, cis []int, rows []int) []arrow.Array {
 		if c.nulls > 0 {
 			validBuf = memory.NewBufferBytes(c.valid)
 		}
-		data := array.NewData(f.cols[ci].arrowType(), n, []*memory.Buffer{validBuf, memory.NewBufferBytes(c.vals)}, nil, c.nulls, 0)
+		bufs := []*memory.Buffer{validBuf, memory.NewBufferBytes(c.vals)}
+		if c.width < 0 {
+			if len(c.vals) > math.MaxInt32 {
+				return nil, fmt.Errorf("training-set cache: %d bytes of strings in one batch of %d rows (at most 2 GiB)", len(c.vals), n)
+			}
+			for i := range n { // lengths to offsets
+				c.offs[i+1] += c.offs[i]
+			}
+			bufs = []*memory.Buffer{validBuf, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(c.offs)), memory.NewBufferBytes(c.vals)}
+		}
+		data := array.NewData(f.cols[ci].arrowType(), n, bufs, nil, c.nulls, 0)
 		out[k] = array.MakeFromData(data)
 		data.Release()
 	}
-	return out
+	return out, nil
 }

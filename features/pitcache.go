@@ -80,6 +80,9 @@ type pitHead struct {
 	// StrLen is the size of the key strings' section (string keys; 0 for integer keys), after the index: per
 	// distinct key where its bytes start (and one end), then the bytes, the keys in byte order.
 	StrLen uint64
+	// HeapLen is the size of the string features' bytes, after the key strings: a string value's 8 bytes in its
+	// row are where its bytes start in this section (the high 40 bits) and their length (the low 24).
+	HeapLen uint64
 }
 
 // pitIndexBytes is the size of an entry's index: per row its event time and row number, per distinct key the
@@ -234,6 +237,8 @@ func pitTypeName(t arrow.DataType) (pitColumn, bool) {
 		return pitColumn{Type: "date32"}, true
 	case *arrow.TimestampType:
 		return pitColumn{Type: "timestamp", Unit: int(t.Unit), TZ: t.TimeZone}, true
+	case *arrow.StringType, *arrow.LargeStringType, *arrow.StringViewType:
+		return pitColumn{Type: "string"}, true
 	}
 	return pitColumn{}, false
 }
@@ -258,6 +263,8 @@ func (c pitColumn) arrowType() arrow.DataType {
 		return arrow.FixedWidthTypes.Date32
 	case "timestamp":
 		return &arrow.TimestampType{Unit: arrow.TimeUnit(c.Unit), TimeZone: c.TZ}
+	case "string":
+		return arrow.BinaryTypes.String
 	}
 	return nil
 }
@@ -273,7 +280,8 @@ type pitSpec struct {
 	key     JoinKey
 	keyType string // the key's DuckDB type
 	event   string
-	created string // "" = none
+	created string   // "" = none
+	strs    []string // the string columns it holds besides the fixed-width ones (sorted): the features asked
 }
 
 func (s *pitSpec) digest() string {
@@ -287,6 +295,8 @@ func (s *pitSpec) digest() string {
 	files := slices.Clone(s.table.Files)
 	slices.Sort(files)
 	w(files...)
+	w(strconv.Itoa(len(s.strs)))
+	w(s.strs...)
 	for _, c := range s.table.Columns {
 		w(fmt.Sprint(c.FieldID), c.Name, c.Type)
 	}
@@ -310,6 +320,7 @@ type pitFile struct {
 	strKeys bool
 	soff    []uint64
 	sheap   []byte
+	heap    []byte // the string features' bytes
 }
 
 func (f *pitFile) close() error {
@@ -368,7 +379,7 @@ func parsePIT(data []byte) (*pitFile, error) {
 	}
 	n := int(h.N)
 	if h.RowWidth != 8*(h.Words+h.NCols) || h.DescOff+h.DescLen > h.Size || h.IndexOff != pitHeadLen+h.N*h.RowWidth ||
-		h.DescOff != h.IndexOff+pitIndexBytes(h.N, h.Keys)+h.StrLen || h.Keys > h.N || (h.StrLen != 0 && h.StrLen < 8*(h.Keys+1)) {
+		h.DescOff != h.IndexOff+pitIndexBytes(h.N, h.Keys)+h.StrLen+h.HeapLen || h.Keys > h.N || h.N > h.Size || h.StrLen > h.Size || h.HeapLen > h.Size || (h.StrLen != 0 && h.StrLen < 8*(h.Keys+1)) {
 		return nil, errors.New("its header does not describe its layout")
 	}
 	f := &pitFile{data: data, n: n, words: int(h.Words), rowWidth: int(h.RowWidth), colIdx: map[string]int{}}
@@ -400,7 +411,7 @@ func parsePIT(data []byte) (*pitFile, error) {
 	if f.strKeys {
 		so := h.IndexOff + pitIndexBytes(h.N, h.Keys)
 		f.soff = unsafe.Slice((*uint64)(unsafe.Pointer(&data[so])), h.Keys+1)
-		f.sheap = data[so+8*(h.Keys+1) : h.DescOff]
+		f.sheap = data[so+8*(h.Keys+1) : h.DescOff-h.HeapLen]
 		if f.soff[0] != 0 || f.soff[h.Keys] != uint64(len(f.sheap)) {
 			return nil, errors.New("its key strings do not cover their bytes")
 		}
@@ -421,6 +432,22 @@ func parsePIT(data []byte) (*pitFile, error) {
 	for _, r := range f.rowOf {
 		if r >= uint32(n) {
 			return nil, errors.New("its index names a row it does not hold")
+		}
+	}
+	f.heap = data[h.DescOff-h.HeapLen : h.DescOff]
+	for ci, c := range f.cols { // every string value's bytes are in the heap
+		if c.Type != "string" {
+			continue
+		}
+		word, bit, off := ci/64, uint64(1)<<(ci%64), 8*(f.words+ci)
+		for r := range n {
+			row := f.rows[r*f.rowWidth:]
+			if binary.NativeEndian.Uint64(row[8*word:])&bit != 0 {
+				continue
+			}
+			if v := binary.NativeEndian.Uint64(row[off:]); v>>24+v&(1<<24-1) > uint64(len(f.heap)) {
+				return nil, fmt.Errorf("a value of column %s is outside its strings", c.Name)
+			}
 		}
 	}
 	return f, nil
@@ -554,9 +581,11 @@ func (c *PITCache) fill(ctx context.Context, eng *engine.Engine, spec *pitSpec) 
 
 func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pitSpec) (*pitFile, error) {
 	var cols []string
+	var strCol []bool // which of cols are strings (spec.strs)
 	for _, col := range spec.table.Columns {
-		if pitFixedIceberg[col.Type] {
+		if isStr := col.Type == "string" && slices.Contains(spec.strs, col.Name); pitFixedIceberg[col.Type] || isStr {
 			cols = append(cols, col.Name)
+			strCol = append(strCol, isStr)
 		}
 	}
 	words := (len(cols) + 63) / 64
@@ -628,8 +657,10 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 	type fillJob struct {
 		rec   arrow.RecordBatch
 		start int
-		keys  []int64 // string keys: each row's key's number in ids
+		keys  []int64   // string keys: each row's key's number in ids
+		strs  [][]int64 // per string column (nil for the others): each row's value's place in heap
 	}
+	heap := &pitHeap{}
 	// String keys are numbered in the order they are first read (ids), then ranked in byte order once all are.
 	var ids map[string]int64
 	var idKeys []string
@@ -662,7 +693,7 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 			for job := range jobs {
 				if !hasFailed() {
 					var err error
-					if buf, err = layOut(job.rec, job.keys, buf, entries[job.start:], words, rowWidth, uint32(job.start)); err == nil {
+					if buf, err = layOut(job.rec, job.keys, job.strs, buf, entries[job.start:], words, rowWidth, uint32(job.start)); err == nil {
 						_, err = fh.WriteAt(buf, int64(pitHeadLen)+int64(job.start)*int64(rowWidth))
 					}
 					if err != nil {
@@ -689,8 +720,28 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 				break
 			}
 		}
+		var strs [][]int64
+		for j, isStr := range strCol {
+			if !isStr {
+				continue
+			}
+			if strs == nil {
+				strs = make([][]int64, len(cols))
+			}
+			var err error
+			if strs[j], err = heap.add(j, rec.Column(5+j)); err == nil && size+int64(len(heap.b)) > c.MaxBytes/2 {
+				err = errPITTooBig
+			}
+			if err != nil {
+				fail(err)
+				break
+			}
+		}
+		if hasFailed() {
+			break
+		}
 		rec.Retain() // the engine's batch is valid until its next Next otherwise
-		jobs <- fillJob{rec: rec, start: total, keys: keys}
+		jobs <- fillJob{rec: rec, start: total, keys: keys, strs: strs}
 		total += nr
 	}
 	close(jobs)
@@ -698,6 +749,7 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 	if failed != nil {
 		return nil, failed
 	}
+	size += int64(len(heap.b))
 	if err := res.Err(); err != nil {
 		return nil, err
 	}
@@ -740,6 +792,7 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 		return nil, fmt.Errorf("training-set cache: %d distinct keys sorted, %d read", len(ukeys), len(idKeys))
 	}
 	idx = append(idx, strs...)
+	idx = append(idx, heap.b...)
 	keyType := ""
 	if ids != nil {
 		keyType = "VARCHAR"
@@ -753,7 +806,7 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 		return nil, err
 	}
 	h := pitHead{Probe: pitProbe, N: n, NCols: uint64(len(cols)), Words: uint64(words), RowWidth: uint64(rowWidth),
-		IndexOff: pitHeadLen + n*uint64(rowWidth), Keys: u, StrLen: uint64(len(strs))}
+		IndexOff: pitHeadLen + n*uint64(rowWidth), Keys: u, StrLen: uint64(len(strs)), HeapLen: uint64(len(heap.b))}
 	copy(h.Magic[:], pitMagic)
 	h.DescOff = h.IndexOff + uint64(len(idx))
 	h.DescLen = uint64(len(desc))
@@ -783,7 +836,7 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 
 // layOut writes rec's rows row by row into buf (grown as needed, returned) and their order entries into
 // entries, numbering the rows from first.
-func layOut(rec arrow.RecordBatch, keys []int64, buf []byte, entries []pitSortEntry, words, rowWidth int, first uint32) ([]byte, error) {
+func layOut(rec arrow.RecordBatch, keys []int64, strs [][]int64, buf []byte, entries []pitSortEntry, words, rowWidth int, first uint32) ([]byte, error) {
 	nr := int(rec.NumRows())
 	var narrow [5][]int64
 	narrow[0] = keys
@@ -804,7 +857,9 @@ func layOut(rec arrow.RecordBatch, keys []int64, buf []byte, entries []pitSortEn
 	}
 	for j := 0; j < int(rec.NumCols())-5; j++ {
 		arr := rec.Column(5 + j)
-		if err := putColumn(buf, rowWidth, 8*(words+j), arr); err != nil {
+		if strs != nil && strs[j] != nil {
+			putValues(buf, rowWidth, 8*(words+j), strs[j])
+		} else if err := putColumn(buf, rowWidth, 8*(words+j), arr); err != nil {
 			return buf, err
 		}
 		if arr.NullN() > 0 {
@@ -1045,4 +1100,59 @@ func rankKeys(entries []pitSortEntry, idKeys []string) []byte {
 	}
 	binary.NativeEndian.PutUint64(out[8*len(idKeys):], off)
 	return out
+}
+
+// pitHeap gathers the string features' bytes of a fill; a column's repeated values are stored once (up to
+// pitHeapDistinct distinct values per column: categories repeat, free text does not).
+type pitHeap struct {
+	b    []byte
+	seen map[int]map[string]int64
+}
+
+const (
+	pitHeapDistinct = 1 << 16
+	pitMaxString    = 1<<24 - 1
+)
+
+// errPITLongString says a string feature's value is too long for an entry: the build joins in DuckDB.
+var errPITLongString = errors.New("a string feature's value is 16 MiB or longer")
+
+// add stores column j's values of one batch and returns each row's place (0 for NULLs).
+func (h *pitHeap) add(j int, col arrow.Array) ([]int64, error) {
+	val, err := stringsOf(col)
+	if err != nil {
+		return nil, err
+	}
+	if h.seen == nil {
+		h.seen = map[int]map[string]int64{}
+	}
+	seen := h.seen[j]
+	if seen == nil {
+		seen = map[string]int64{}
+		h.seen[j] = seen
+	}
+	out := make([]int64, col.Len())
+	for i := range out {
+		if col.IsNull(i) {
+			continue
+		}
+		v := val(i)
+		if len(v) > pitMaxString {
+			return nil, errPITLongString
+		}
+		if at, ok := seen[v]; ok {
+			out[i] = at
+			continue
+		}
+		if len(h.b)+len(v) >= 1<<40 {
+			return nil, errPITTooBig
+		}
+		at := int64(len(h.b))<<24 | int64(len(v))
+		h.b = append(h.b, v...)
+		if len(seen) < pitHeapDistinct {
+			seen[strings.Clone(v)] = at
+		}
+		out[i] = at
+	}
+	return out, nil
 }

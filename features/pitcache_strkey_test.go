@@ -35,7 +35,7 @@ feature_views:
     source: {table: clean.skeyed}
     event_time: event_ts
     ttl: 0
-    features: [{name: f_int, type: int}, {name: f_date, type: date}, {name: f_float, type: float}]
+    features: [{name: f_int, type: int}, {name: f_date, type: date}, {name: f_float, type: float}, {name: f_str, type: string}]
 `
 
 // stringKeyOf is key k as a string: byte order differs from numeric order ("k1" < "k10" < "k2"), some keys are

@@ -244,20 +244,106 @@ func TestCachedJoinMultipleViewsSampleAndTableSpine(t *testing.T) {
 	require.Equal(t, want, got)
 }
 
-// TestCachedJoinFallsBack: builds the cache cannot join go to DuckDB with the same rows and say so — a string
-// feature, a SQL source, a table below the size threshold, an entry that would not fit.
+// TestCachedJoinStringFeatures: string features (unicode, NULL, empty) join from the cache with DuckDB's rows
+// and types; an entry holds the string columns its build asked for besides every fixed-width column, so a build
+// of the fixed-width ones alone has an entry of its own.
+func TestCachedJoinStringFeatures(t *testing.T) {
+	f, c := cacheFixture(t)
+	spine := f.file(t, "spine.csv", typedSpineCSV(rand.New(rand.NewPCG(1, 2)), 2000, 60))
+	cached, plain, got, want := buildBoth(t, f, DatasetRequest{Env: "dev", Name: "str", Spine: spine, Features: []string{"t_str:*"}})
+	require.Equal(t, "cache_filled", cached.Join, cached.JoinNote)
+	require.Equal(t, want, got)
+	require.Equal(t, plain.Lineage.ColumnTypes, cached.Lineage.ColumnTypes)
+	require.Equal(t, "string", cached.Lineage.ColumnTypes["f_str"])
+	var withStr, withoutStr int
+	_, err := fmt.Sscanf(f.rows(t, "dev", "SELECT count(*) FILTER (f_str IS NOT NULL), count(*) FILTER (f_str IS NULL) FROM datasets.str_c")[0], "%d,%d", &withStr, &withoutStr)
+	require.NoError(t, err)
+	require.Positive(t, withStr, "strings matched")
+	require.Positive(t, withoutStr, "NULLs and rows without a match")
+	d, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "dbl", Spine: spine, Features: []string{"t_str:f_double"}})
+	require.NoError(t, err)
+	require.Equal(t, "cache_filled", d.Join, "an entry without the string column")
+	d, err = f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "str2", Spine: spine, Features: []string{"t_str:f_str"}})
+	require.NoError(t, err)
+	require.Equal(t, "cache", d.Join, "the first entry")
+	require.Equal(t, f.rows(t, "dev", "SELECT spine_row, f_str FROM datasets.str_p ORDER BY spine_row"),
+		f.rows(t, "dev", "SELECT spine_row, f_str FROM datasets.str2 ORDER BY spine_row"))
+	entries, err := c.List()
+	require.NoError(t, err)
+	require.Len(t, entries, 2)
+
+	// a string value's place outside the entry's strings: the entry is removed when mapped, never followed
+	for _, e := range entries {
+		path := e.File
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		pf, err := parsePIT(data)
+		require.NoError(t, err)
+		ci, ok := pf.colIdx["f_str"]
+		if !ok {
+			continue
+		}
+		for r := range pf.n {
+			row := pitHeadLen + r*pf.rowWidth
+			if binary.NativeEndian.Uint64(data[row+8*(ci/64):])&(1<<(ci%64)) == 0 {
+				binary.NativeEndian.PutUint64(data[row+8*(pf.words+ci):], uint64(len(pf.heap))<<24|3)
+				break
+			}
+		}
+		require.NoError(t, os.WriteFile(path, data, 0o644))
+		d, err = f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "str3", Spine: spine, Features: []string{"t_str:f_str"}})
+		require.NoError(t, err)
+		require.Equal(t, "duckdb", d.Join)
+		require.Contains(t, d.JoinNote, "outside its strings")
+		require.NoFileExists(t, path)
+		require.Equal(t, f.rows(t, "dev", "SELECT spine_row, f_str FROM datasets.str_p ORDER BY spine_row"),
+			f.rows(t, "dev", "SELECT spine_row, f_str FROM datasets.str3 ORDER BY spine_row"))
+		return
+	}
+	t.Fatal("no entry holds f_str")
+}
+
+// TestPITHeapKeepsRepeatedValuesOnce: a column's repeated strings are stored once, NULLs take no room, and
+// every value reads back.
+func TestPITHeapKeepsRepeatedValuesOnce(t *testing.T) {
+	sb := array.NewStringBuilder(memory.DefaultAllocator)
+	defer sb.Release()
+	vals := []string{"fr", "de", "", "fr", "日本", "de"}
+	for i, v := range vals {
+		if i == 2 {
+			sb.AppendNull()
+		} else {
+			sb.Append(v)
+		}
+	}
+	sb.Append("") // an empty string, not NULL
+	col := sb.NewArray()
+	defer col.Release()
+	h := &pitHeap{}
+	at, err := h.add(0, col)
+	require.NoError(t, err)
+	require.Equal(t, at[0], at[3])
+	require.Equal(t, at[1], at[5])
+	require.Equal(t, "frde日本", string(h.b))
+	read := func(v int64) string { return string(h.b[v>>24 : v>>24+v&(1<<24-1)]) }
+	for i, v := range vals {
+		if i != 2 {
+			require.Equal(t, v, read(at[i]))
+		}
+	}
+	require.Equal(t, "", read(at[6]))
+	again, err := h.add(1, col) // another column: its own repeats
+	require.NoError(t, err)
+	require.NotEqual(t, at[0], again[0])
+	require.Equal(t, "frde日本frde日本", string(h.b))
+}
+
+// TestCachedJoinFallsBack: builds the cache cannot join go to DuckDB with the same rows and say so — a SQL
+// source, a table below the size threshold, an entry that would not fit.
 func TestCachedJoinFallsBack(t *testing.T) {
 	f, c := cacheFixture(t)
 	spine := f.file(t, "spine.csv", typedSpineCSV(rand.New(rand.NewPCG(1, 2)), 500, 60))
-	d, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "str", Spine: spine, Features: []string{"t_str:*"}})
-	require.NoError(t, err)
-	require.Equal(t, "duckdb", d.Join, "a string feature is not in the entry")
-	require.Empty(t, d.JoinNote)
-	require.Contains(t, d.JoinReason, "view t_str asks for a feature the training-set cache does not hold")
-	d, err = f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "dbl", Spine: spine, Features: []string{"t_str:f_double"}})
-	require.NoError(t, err)
-	require.Equal(t, "cache_filled", d.Join, "the build that could not read an entry filled none")
-	d, err = f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "sql", Spine: spine, Features: []string{"t_sql:*", "t_ttl:f_long"}, FullNames: true})
+	d, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "sql", Spine: spine, Features: []string{"t_sql:*", "t_ttl:f_long"}, FullNames: true})
 	require.NoError(t, err)
 	require.Equal(t, "duckdb", d.Join, "a SQL source is joined in DuckDB, and so is the whole build")
 	require.Contains(t, d.JoinReason, "a view the training-set cache cannot join (a SQL source")
