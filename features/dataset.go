@@ -210,8 +210,12 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 		}
 	}
 	if rdr != nil {
-		defer rdr.Release()
-		return b.write(ctx, req, q, lin, clock, rdr, join, "")
+		d, err := b.write(ctx, req, q, lin, clock, rdr, join, "")
+		rdr.Release()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, errPITDamaged) {
+			return d, err
+		}
+		note = err.Error() // the entry is removed, the write wrote nothing: the build goes on in DuckDB
 	}
 	// Deferred: the engine's FileWriter has the query's own database COPY the rows to Parquet, so that they never
 	// pass through Go (with another FileWriter, or none, the rows are read as from Query).

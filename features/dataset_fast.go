@@ -448,7 +448,12 @@ func gatherGroup(f *pitFile, cis []int, rows []int) ([]arrow.Array, error) {
 			src := unsafe.Pointer(&row[c.off])
 			switch c.width {
 			case -1:
-				v := *(*uint64)(src) // checked against the heap when the entry was mapped
+				v := *(*uint64)(src)
+				if v>>24+v&(1<<24-1) > uint64(len(f.heap)) {
+					_ = os.Remove(f.path)
+					return nil, fmt.Errorf("%w: %s was unreadable (a value of column %s is outside its strings): removed, a later build fills it again",
+						errPITDamaged, f.path, f.cols[cis[k]].Name)
+				}
 				c.vals = append(c.vals, f.heap[v>>24:v>>24+v&(1<<24-1)]...)
 				c.offs[i+1] = int32(v & (1<<24 - 1))
 			case 8:

@@ -305,6 +305,7 @@ func (s *pitSpec) digest() string {
 
 // pitFile is a mapped entry.
 type pitFile struct {
+	path     string
 	data     []byte
 	n        int
 	cols     []pitColumn
@@ -361,6 +362,7 @@ func (c *PITCache) open(spec *pitSpec) (*pitFile, error) {
 		_ = os.Remove(path)
 		return nil, fmt.Errorf("training-set cache entry %s was unreadable (%w): removed, a later build fills it again", path, err)
 	}
+	f.path = path
 	now := time.Now()
 	_ = os.Chtimes(path, now, now) // the least recently used entries are evicted first
 	return f, nil
@@ -434,22 +436,9 @@ func parsePIT(data []byte) (*pitFile, error) {
 			return nil, errors.New("its index names a row it does not hold")
 		}
 	}
+	// A string value's place in the heap is checked when it is read (gatherGroup): checking them all here would
+	// read every page of the entry.
 	f.heap = data[h.DescOff-h.HeapLen : h.DescOff]
-	for ci, c := range f.cols { // every string value's bytes are in the heap
-		if c.Type != "string" {
-			continue
-		}
-		word, bit, off := ci/64, uint64(1)<<(ci%64), 8*(f.words+ci)
-		for r := range n {
-			row := f.rows[r*f.rowWidth:]
-			if binary.NativeEndian.Uint64(row[8*word:])&bit != 0 {
-				continue
-			}
-			if v := binary.NativeEndian.Uint64(row[off:]); v>>24+v&(1<<24-1) > uint64(len(f.heap)) {
-				return nil, fmt.Errorf("a value of column %s is outside its strings", c.Name)
-			}
-		}
-	}
 	return f, nil
 }
 
@@ -563,6 +552,10 @@ func (c *PITCache) admit(spec *pitSpec) bool {
 	}
 	return false
 }
+
+// errPITDamaged says a build found a mapped entry damaged while it read it (a string value's place outside its
+// strings): the entry is removed and the build joins in DuckDB.
+var errPITDamaged = errors.New("training-set cache entry damaged")
 
 // errPITTooBig says a snapshot's entry would not fit the cache: the build joins in DuckDB.
 var errPITTooBig = errors.New("the entry would not fit the training-set cache")

@@ -17,7 +17,8 @@ reported ("strata", "strata_fill", "strata_cached"); the cached build's rows are
 Usage (from the repository root; the Feast venv is made by bench/features/setup-feast.sh):
   go build -tags duckdb_arrow -o /tmp/strata ./cmd/strata
   $FEAST_VENV/bin/python bench/features/bench.py --strata /tmp/strata [--rows 1000000 --spine 100000 --entities 100000]
-  add --string-keys for a string join key ('u' and the number) instead of a long.
+  add --string-keys for a string join key ('u' and the number) instead of a long, --string-features K for K
+  string features (categories) among the 50.
   add --feast-file to also run Feast's default file offline store (slow, much memory: skip it at 10M rows).
   --data DIR keeps the generated files and the Strata project in DIR and reuses them on the next run with the same
   sizes (the 10M-row import alone takes minutes on a loaded machine): only the builds are run again.
@@ -34,14 +35,17 @@ import time
 NF = 50
 
 
-def generate(work, rows, spine, entities, string_keys=False):
+def generate(work, rows, spine, entities, string_keys=False, string_features=0):
     """Writes features.parquet and spine.parquet with DuckDB (deterministic, no randomness). With string_keys the
     join key is a string ('u' and the number)."""
     import duckdb
 
     key = (lambda e: f"'u' || CAST({e} AS VARCHAR)") if string_keys else (lambda e: e)
 
-    feats = ", ".join(f"CASE WHEN (i + {j}) % 11 = 0 THEN NULL ELSE CAST(i + {j} AS DOUBLE) END AS f{j}" for j in range(NF))
+    # the first string_features features are categories ('c' and a number below 97), the others doubles
+    feats = ", ".join(f"CASE WHEN (i + {j}) % 11 = 0 THEN NULL ELSE "
+                      + (f"'c' || CAST((i + {j}) % 97 AS VARCHAR)" if j < string_features else f"CAST(i + {j} AS DOUBLE)")
+                      + f" END AS f{j}" for j in range(NF))
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     # Out of order: event minutes jump around by a large prime; every 7th row repeats the previous row's event
@@ -69,14 +73,14 @@ def timed(cmd, cwd=None, env=None):
     return float(wall), int(rss) * 1024, float(user) + float(system), out.stdout
 
 
-def load_strata(strata, work, string_keys=False):
+def load_strata(strata, work, string_keys=False, string_features=0):
     """Makes the Strata project in work/strata: imports both files and applies the view."""
     proj = os.path.join(work, "strata")
     env = dict(os.environ, USER="bench")
     subprocess.run([strata, "init", proj], check=True, capture_output=True, env=env)
     for table, f in (("clean.bench_features", "features.parquet"), ("raw.bench_spine", "spine.parquet")):
         subprocess.run([strata, "-C", proj, "table", "import", table, os.path.join(work, f)], check=True, capture_output=True, env=env)
-    feats = ", ".join(f"{{name: f{j}, type: double}}" for j in range(NF))
+    feats = ", ".join(f"{{name: f{j}, type: {'string' if j < string_features else 'double'}}}" for j in range(NF))
     with open(os.path.join(proj, "features", "bench.yaml"), "w") as fh:
         fh.write(textwrap.dedent(f"""\
             entities:
@@ -110,13 +114,13 @@ def strata_cache_dir(work):
 FEAST_JOB = r'''
 import sys, time, datetime, pandas as pd
 from feast import Entity, FeatureStore, FeatureView, Field, FileSource, ValueType
-from feast.types import Float64
+from feast.types import Float64, String
 repo, work, out = sys.argv[1:4]
 store = FeatureStore(repo_path=repo)
 user = Entity(name="user", join_keys=["user_id"], value_type=ValueType.%s)
 src = FileSource(path=work + "/features.parquet", timestamp_field="event_ts", created_timestamp_column="created_ts")
 fv = FeatureView(name="bench", entities=[user], ttl=datetime.timedelta(days=30), online=False, source=src,
-                 schema=[Field(name=f"f{j}", dtype=Float64) for j in range(%d)])
+                 schema=[Field(name=f"f{j}", dtype=String if j < %d else Float64) for j in range(%d)])
 store.apply([user, fv])
 spine = pd.read_parquet(work + "/spine.parquet")
 t = time.perf_counter()
@@ -126,7 +130,7 @@ df.to_parquet(out)
 '''
 
 
-def run_feast(work, store_type, string_keys=False):
+def run_feast(work, store_type, string_keys=False, string_features=0):
     repo = os.path.join(work, "feast_" + store_type)
     os.makedirs(repo, exist_ok=True)
     with open(os.path.join(repo, "feature_store.yaml"), "w") as fh:
@@ -143,7 +147,7 @@ def run_feast(work, store_type, string_keys=False):
             """))
     job = os.path.join(work, "feast_job.py")
     with open(job, "w") as fh:
-        fh.write(FEAST_JOB % ("STRING" if string_keys else "INT64", NF, NF))
+        fh.write(FEAST_JOB % ("STRING" if string_keys else "INT64", string_features, NF, NF))
     out = os.path.join(work, f"feast_{store_type}.parquet")
     wall, rss, cpu, stdout = timed([sys.executable, job, repo, work, out])
     call = float(stdout.split("call ")[-1].split()[0])
@@ -173,6 +177,7 @@ def main():
     ap.add_argument("--feast-file", action="store_true", help="also run Feast's default file offline store")
     ap.add_argument("--no-feast", action="store_true")
     ap.add_argument("--string-keys", action="store_true", help="the join key is a string ('u' and the number) instead of a long")
+    ap.add_argument("--string-features", type=int, default=0, help="this many of the 50 features are strings (categories) instead of doubles")
     ap.add_argument("--data", help="keep the data and the Strata project here, and reuse them when the sizes match")
     args = ap.parse_args()
     if args.data:
@@ -187,6 +192,8 @@ def bench(args, work):
     sizes = {"rows": args.rows, "spine": args.spine, "entities": args.entities, "features": NF}
     if args.string_keys:
         sizes["string_keys"] = True
+    if args.string_features:
+        sizes["string_features"] = args.string_features
     stamp = os.path.join(work, "sizes.json")
     if os.path.exists(stamp) and json.load(open(stamp)) == sizes:
         print(f"data: {args.rows:,} feature rows x {NF} features, {args.entities:,} entities, spine {args.spine:,} rows (reused from {work})")
@@ -194,11 +201,11 @@ def bench(args, work):
         if os.path.exists(os.path.join(work, "strata")):
             sys.exit(f"{work} holds data of other sizes: remove it or name another --data directory")
         t = time.time()
-        generate(work, args.rows, args.spine, args.entities, args.string_keys)
+        generate(work, args.rows, args.spine, args.entities, args.string_keys, args.string_features)
         gen = time.time() - t
         t = time.time()
-        load_strata(args.strata, work, args.string_keys)
-        print(f"data: {args.rows:,} feature rows x {NF} features, {args.entities:,} entities{' (string keys)' if args.string_keys else ''}, spine {args.spine:,} rows "
+        load_strata(args.strata, work, args.string_keys, args.string_features)
+        print(f"data: {args.rows:,} feature rows x {NF} features, {args.entities:,} entities{' (string keys)' if args.string_keys else ''}{f', {args.string_features} of them strings' if args.string_features else ''}, spine {args.spine:,} rows "
               f"(generated in {gen:.1f} s, imported into Strata in {time.time() - t:.1f} s)")
         if args.data:
             json.dump(sizes, open(stamp, "w"))
@@ -217,7 +224,7 @@ def bench(args, work):
     s_out = os.path.join(work, "strata_cached.parquet")
     stores = [] if args.no_feast else ["duckdb"] + (["file"] if args.feast_file else [])
     for st in stores:
-        wall, rss, cpu, out, call = run_feast(work, st, args.string_keys)
+        wall, rss, cpu, out, call = run_feast(work, st, args.string_keys, args.string_features)
         results["feast_" + st] = {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": rss // 2**20, "call_s": call, **compare(s_out, out, args.string_keys)}
     print(f"{'build':<14}{'wall s':>9}{'CPU s':>8}{'peak RSS MiB':>14}{'rows':>10}{'only Strata':>13}{'only peer':>11}  wall / CPU vs Strata")
     for name, r in results.items():
