@@ -190,7 +190,7 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 	var join, note, reason string
 	var rdr array.RecordReader
 	if q.pit == nil && b.Cache != nil && b.Cache.MaxBytes > 0 {
-		reason = "a view the training-set cache cannot join (a SQL source, window aggregations, several join keys, or one that is neither an integer nor a string)"
+		reason = "a view the training-set cache cannot join (a SQL source, window aggregations, or a join key that is neither an integer nor a string)"
 	}
 	if q.pit != nil && b.Cache != nil {
 		var filled bool
@@ -749,10 +749,14 @@ func (b *Builder) viewJoin(ctx context.Context, req DatasetRequest, g *featureGr
 	var pit *pitSQL
 	if scan := positionalScan(v, tables); scan != "" {
 		pit, err = pointInTimeByPosition(v, keys, feats, i, scan, req.SpineTime)
-		if len(keys) == 1 {
-			if dt, terr := engine.IcebergToDuckDB(keys[0].Type); terr == nil {
-				out.pit = newPITGroup(v, keys, []string{dt}, feats, tables, scan)
+		var types []string
+		for _, k := range keys {
+			if dt, terr := engine.IcebergToDuckDB(k.Type); terr == nil {
+				types = append(types, dt)
 			}
+		}
+		if len(types) == len(keys) {
+			out.pit = newPITGroup(v, keys, types, feats, tables, scan)
 		}
 	} else {
 		if src, err = v.rowsSQL(src, keys); err != nil {

@@ -22,7 +22,7 @@ import (
 )
 
 // pitGroup is what the cached join needs of one view instance: set by viewJoin when the view is read by its
-// positional scan with one integer or string join key (the cached join's conditions), nil otherwise.
+// positional scan with integer or string join keys (the cached join's conditions), nil otherwise.
 type pitGroup struct {
 	view  string
 	spec  pitSpec
@@ -52,8 +52,13 @@ func (g *pitGroup) holdsFeatures() bool {
 var pitKeyTypes = map[string]bool{"TINYINT": true, "SMALLINT": true, "INTEGER": true, "BIGINT": true, "VARCHAR": true}
 
 func newPITGroup(v *View, keys []JoinKey, keyTypes []string, feats []string, tables []engine.Table, scan string) *pitGroup {
-	if scan == "" || len(keys) != 1 || !pitKeyTypes[keyTypes[0]] {
+	if scan == "" || len(keys) == 0 {
 		return nil
+	}
+	for _, t := range keyTypes {
+		if !pitKeyTypes[t] {
+			return nil
+		}
 	}
 	var strs []string // the string features: an entry holds these besides every fixed-width column
 	for _, c := range tables[0].Columns {
@@ -62,7 +67,7 @@ func newPITGroup(v *View, keys []JoinKey, keyTypes []string, feats []string, tab
 		}
 	}
 	slices.Sort(strs)
-	return &pitGroup{view: v.Name, spec: pitSpec{table: tables[0], scan: scan, key: keys[0], keyType: keyTypes[0], event: v.EventTime,
+	return &pitGroup{view: v.Name, spec: pitSpec{table: tables[0], scan: scan, keys: keys, keyTypes: keyTypes, event: v.EventTime,
 		created: v.CreatedTime, strs: strs}, ttl: time.Duration(v.TTL).Microseconds(), feats: feats}
 }
 
@@ -142,11 +147,7 @@ func (b *Builder) cachedJoin(ctx context.Context, p *pitPlan) (rdr array.RecordR
 	}
 	sel := []string{"spine.* EXCLUDE (__strata_row)", "spine.__strata_row AS " + SpineRow}
 	for i, g := range p.groups {
-		if g.spec.stringKey() {
-			sel = append(sel, fmt.Sprintf("CAST(spine.%s AS VARCHAR) AS __strata_pk%d", ident(g.spec.key.Name), i))
-		} else {
-			sel = append(sel, fmt.Sprintf("CAST(CAST(spine.%s AS %s) AS BIGINT) AS __strata_pk%d", ident(g.spec.key.Name), g.spec.keyType, i))
-		}
+		sel = append(sel, fmt.Sprintf("%s AS __strata_pk%d", g.spec.keyExpr("spine."), i))
 	}
 	sel = append(sel, "epoch_us(CAST(spine."+ident(p.spineTime)+" AS TIMESTAMPTZ)) AS __strata_pt")
 	res, err := b.Engine.Query(ctx, "WITH spine AS ("+p.spineSQL+")\nSELECT "+strings.Join(sel, ", ")+" FROM spine", p.spineTables)

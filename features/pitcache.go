@@ -275,13 +275,13 @@ var pitFixedIceberg = map[string]bool{"boolean": true, "int": true, "long": true
 
 // pitSpec is what an entry is made from.
 type pitSpec struct {
-	table   engine.Table
-	scan    string // the table's positional scan (positionalScan)
-	key     JoinKey
-	keyType string // the key's DuckDB type
-	event   string
-	created string   // "" = none
-	strs    []string // the string columns it holds besides the fixed-width ones (sorted): the features asked
+	table    engine.Table
+	scan     string // the table's positional scan (positionalScan)
+	keys     []JoinKey
+	keyTypes []string // the keys' DuckDB types
+	event    string
+	created  string   // "" = none
+	strs     []string // the string columns it holds besides the fixed-width ones (sorted): the features asked
 }
 
 func (s *pitSpec) digest() string {
@@ -291,7 +291,10 @@ func (s *pitSpec) digest() string {
 			fmt.Fprintf(h, "%d:%s;", len(p), p)
 		}
 	}
-	w(pitMagic, s.table.Schema, s.table.Name, s.key.Name, s.keyType, s.event, s.created)
+	w(pitMagic, s.table.Schema, s.table.Name, s.event, s.created, strconv.Itoa(len(s.keys)))
+	for i, k := range s.keys {
+		w(k.Name, s.keyTypes[i])
+	}
 	files := slices.Clone(s.table.Files)
 	slices.Sort(files)
 	w(files...)
@@ -583,8 +586,11 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 	}
 	words := (len(cols) + 63) / 64
 	rowWidth := 8 * (words + len(cols))
-	keyCol, ev := ident(spec.key.Name), ident(spec.event)
-	where := fmt.Sprintf(" FROM %s AS s WHERE %s IS NOT NULL AND %s IS NOT NULL", spec.scan, ev, keyCol)
+	ev := ident(spec.event)
+	where := fmt.Sprintf(" FROM %s AS s WHERE %s IS NOT NULL", spec.scan, ev)
+	for _, k := range spec.keys { // a row with a NULL key matches no spine row
+		where += " AND s." + ident(k.Name) + " IS NOT NULL"
+	}
 	count, err := c.countRows(ctx, eng, spec.table, "SELECT count(*)"+where)
 	if err != nil {
 		return nil, err
@@ -601,11 +607,7 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 	if spec.created != "" {
 		created = "epoch_us(CAST(" + ident(spec.created) + " AS TIMESTAMPTZ))"
 	}
-	key := fmt.Sprintf("CAST(CAST(%s AS %s) AS BIGINT)", keyCol, spec.keyType)
-	if spec.stringKey() {
-		key = fmt.Sprintf("CAST(%s AS VARCHAR)", keyCol)
-	}
-	sel := fmt.Sprintf("SELECT %s, epoch_us(CAST(%s AS TIMESTAMPTZ)), %s, file_index, file_row_number", key, ev, created)
+	sel := fmt.Sprintf("SELECT %s, epoch_us(CAST(%s AS TIMESTAMPTZ)), %s, file_index, file_row_number", spec.keyExpr("s."), ev, created)
 	for _, col := range cols {
 		sel += ", s." + ident(col)
 	}
@@ -790,7 +792,7 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 	if ids != nil {
 		keyType = "VARCHAR"
 	}
-	desc, err := json.Marshal(pitDesc{Table: spec.table.Schema + "." + spec.table.Name, Key: spec.key.Name, KeyType: keyType, Event: spec.event,
+	desc, err := json.Marshal(pitDesc{Table: spec.table.Schema + "." + spec.table.Name, Key: spec.keyNames(), KeyType: keyType, Event: spec.event,
 		Created: spec.created, Files: len(spec.table.Files), Columns: descs})
 	if err != nil {
 		return nil, err
@@ -1026,8 +1028,37 @@ func putValues[T int8 | int16 | int32 | int64 | float32 | float64 | arrow.Date32
 	}
 }
 
-// stringKey says whether the entry's join key is a string (its rows are keyed by the keys' ranks in byte order).
-func (s *pitSpec) stringKey() bool { return s.keyType == "VARCHAR" }
+// stringKey says whether the entry's rows are keyed by strings (ranked in byte order): a string join key, or
+// several join keys (their values encoded in one string).
+func (s *pitSpec) stringKey() bool { return len(s.keys) > 1 || s.keyTypes[0] == "VARCHAR" }
+
+// keyExpr is the SQL of a row's key as the entry holds it, its columns qualified by prefix ("s." or "spine."),
+// each cast to its type first as the SQL join casts it: one integer key as a BIGINT, one string key as itself,
+// several keys as one string, each key's text after its length in bytes and a colon (so that two key tuples
+// have the same string exactly when their keys are equal; NULL when one is NULL, as no SQL join matches it).
+func (s *pitSpec) keyExpr(prefix string) string {
+	if len(s.keys) == 1 {
+		if s.keyTypes[0] == "VARCHAR" {
+			return fmt.Sprintf("CAST(%s%s AS VARCHAR)", prefix, ident(s.keys[0].Name))
+		}
+		return fmt.Sprintf("CAST(CAST(%s%s AS %s) AS BIGINT)", prefix, ident(s.keys[0].Name), s.keyTypes[0])
+	}
+	parts := make([]string, len(s.keys))
+	for i, k := range s.keys {
+		v := fmt.Sprintf("CAST(CAST(%s%s AS %s) AS VARCHAR)", prefix, ident(k.Name), s.keyTypes[i])
+		parts[i] = fmt.Sprintf("CAST(strlen(%s) AS VARCHAR) || ':' || %s", v, v)
+	}
+	return strings.Join(parts, " || ")
+}
+
+// keyNames is the keys' names, as an entry's description lists them.
+func (s *pitSpec) keyNames() string {
+	names := make([]string, len(s.keys))
+	for i, k := range s.keys {
+		names[i] = k.Name
+	}
+	return strings.Join(names, ", ")
+}
 
 // stringsOf returns the accessor of a string column's values (views of its buffers).
 func stringsOf(a arrow.Array) (func(int) string, error) {
