@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -155,4 +157,27 @@ func testOptions(t *testing.T, base string, conc int) *options {
 		features: []string{"f00", "f01"}, entities: 3, keyspace: 100, conc: conc, maxReq: 200, dur: 10 * time.Second}
 	o.reqs = prepare(o, newRand(1))
 	return o
+}
+
+// TestLatencyFile: with -latfile each successful request's start and latency are written, one line each, and
+// the latencies are the run's.
+func TestLatencyFile(t *testing.T) {
+	o := testOptions(t, cannedServer(t), 2)
+	o.maxReq = 50
+	o.latFile = filepath.Join(t.TempDir(), "lat.txt")
+	res, err := run(o)
+	require.NoError(t, err)
+	require.Len(t, res.starts, len(res.lat))
+	require.NoError(t, writeLatencies(o.latFile, res))
+	raw, err := os.ReadFile(o.latFile)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	require.Len(t, lines, 50)
+	for i, l := range lines {
+		var start, lat int64
+		_, err := fmt.Sscanf(l, "%d %d", &start, &lat)
+		require.NoError(t, err, l)
+		require.GreaterOrEqual(t, start, int64(0))
+		require.Equal(t, res.lat[i].Microseconds(), lat)
+	}
 }
