@@ -495,3 +495,117 @@ func gatherGroup(f *pitFile, cis []int, rows []int) ([]arrow.Array, error) {
 	}
 	return out, nil
 }
+
+// CacheWarm is what WarmCache did for one view instance.
+type CacheWarm struct {
+	View     string `json:"view"`
+	Instance string `json:"instance,omitempty"` // a parameterised view's instance, when not the default one
+	Table    string `json:"table,omitempty"`    // zone.name of the source table
+	Snapshot int64  `json:"snapshot_id,omitempty"`
+	// State is "filled" (made now), "present" (already made) or "skipped" (Reason says why: builds of the
+	// view join in DuckDB).
+	State   string  `json:"state"`
+	Reason  string  `json:"reason,omitempty"`
+	Rows    int64   `json:"rows,omitempty"`
+	Bytes   int64   `json:"bytes,omitempty"`
+	File    string  `json:"file,omitempty"`
+	Seconds float64 `json:"seconds"`
+}
+
+// WarmCache fills the training-set cache's entries that builds of the given features (view:feature
+// references and feature service names, as Build takes them) in env would read, for the snapshots env's
+// readers see now (prod: the current release's pins), so that the next build reads them at once instead of
+// joining in DuckDB first. A view the cache cannot hold is reported as skipped, with the reason; an entry that
+// exists is reported as present.
+func (b *Builder) WarmCache(ctx context.Context, env string, refs []string, params map[string]map[string]string) ([]CacheWarm, error) {
+	if b.Cache == nil || b.Cache.MaxBytes <= 0 {
+		return nil, fmt.Errorf("the training-set cache is off (datasets.cache_bytes: 0): set it to warm the cache: %w", ErrInvalid)
+	}
+	groups, err := b.groupFeatures(ctx, DatasetRequest{Env: env, Features: refs, Params: params}, &Lineage{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CacheWarm, 0, len(groups))
+	for _, g := range groups {
+		started := time.Now()
+		w := CacheWarm{View: g.inst.View.Name}
+		if !g.inst.Default {
+			w.Instance = g.inst.Name
+		}
+		if err := b.warmGroup(ctx, env, g, &w); err != nil {
+			return out, fmt.Errorf("view %s: %w", w.View, err)
+		}
+		w.Seconds = time.Since(started).Seconds()
+		out = append(out, w)
+	}
+	return out, nil
+}
+
+func (b *Builder) warmGroup(ctx context.Context, env string, g *featureGroup, w *CacheWarm) error {
+	v := g.inst.View
+	feats, err := pickFeatures(v, g.features)
+	if err != nil {
+		return err
+	}
+	keys, err := b.joinKeys(ctx, env, v, &ViewLineage{})
+	if err != nil {
+		return err
+	}
+	_, tables, inputs, err := sourceOf(ctx, b.Envs, env, g.inst)
+	if err != nil {
+		return err
+	}
+	if len(inputs) == 1 {
+		w.Table, w.Snapshot = inputs[0].Table, inputs[0].SnapshotID
+	}
+	scan := positionalScan(v, tables)
+	var types []string
+	for _, k := range keys {
+		if dt, err := engine.IcebergToDuckDB(k.Type); err == nil {
+			types = append(types, dt)
+		}
+	}
+	var pg *pitGroup
+	if scan != "" && len(types) == len(keys) {
+		pg = newPITGroup(v, keys, types, feats, tables, scan)
+	}
+	switch {
+	case pg == nil:
+		w.State, w.Reason = "skipped", "the training-set cache cannot join this view (a SQL source, window aggregations, or a join key that is neither an integer nor a string)"
+		return nil
+	case !pg.holdsFeatures():
+		w.State, w.Reason = "skipped", "a feature the training-set cache does not hold"
+		return nil
+	}
+	f, err := b.Cache.open(&pg.spec)
+	if err != nil && ctx.Err() != nil {
+		return err
+	}
+	// (a damaged entry was removed by open: it is filled again)
+	w.State = "present"
+	if f == nil {
+		if n := tableBytes(pg.spec.table); n < pitMinBytes {
+			w.State, w.Reason = "skipped", fmt.Sprintf("%.1f MiB of data files, under the %.1f MiB the training-set cache starts at (small tables join fast in DuckDB)",
+				float64(n)/(1<<20), float64(pitMinBytes)/(1<<20))
+			return nil
+		}
+		var made bool
+		f, made, err = b.Cache.fill(ctx, b.Engine, &pg.spec)
+		switch {
+		case errors.Is(err, errPITTooBig):
+			w.State, w.Reason = "skipped", fmt.Sprintf("the entry would take more than half of datasets.cache_bytes (%d bytes): raise it to cache this table", b.Cache.MaxBytes)
+			return nil
+		case errors.Is(err, errPITLongString):
+			w.State, w.Reason = "skipped", err.Error()+" (the training-set cache holds shorter ones)"
+			return nil
+		case err != nil:
+			return err
+		}
+		if made {
+			w.State = "filled"
+		}
+	}
+	defer f.close()
+	w.Rows, w.Bytes, w.File = int64(f.n), int64(len(f.data)), f.path
+	return nil
+}

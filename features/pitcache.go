@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -48,8 +49,12 @@ type PITCache struct {
 	// MaxBytes bounds the entries' total size on disk.
 	MaxBytes int64
 
-	mu sync.Mutex
+	mu       sync.Mutex
+	fillRows atomic.Int64
 }
+
+// FillRows is how many rows the fills of this cache have read so far (a progress counter).
+func (c *PITCache) FillRows() int64 { return c.fillRows.Load() }
 
 // pitMinBytes is the size of a source table's data files below which builds join in DuckDB without an entry
 // (small tables are joined fast enough there; a variable for tests).
@@ -738,6 +743,7 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 		rec.Retain() // the engine's batch is valid until its next Next otherwise
 		jobs <- fillJob{rec: rec, start: total, keys: keys, strs: strs}
 		total += nr
+		c.fillRows.Add(int64(nr))
 	}
 	close(jobs)
 	wg.Wait()

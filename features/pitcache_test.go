@@ -658,3 +658,63 @@ func TestComparePITIgnoresNullCreated(t *testing.T) {
 	require.Equal(t, -1, comparePIT(a, set), "a NULL created time first")
 	require.Equal(t, -1, comparePIT(set, pitSortEntry{k: 1, t: 10, c: -4, cSet: true}), "then by created time")
 }
+
+// TestWarmCacheProdReadsReleasePins: warming in prod fills the entry of the release's pinned snapshot (not the
+// staged rows), ahead of the admission a build needs, so prod's first build reads it with the rows of a DuckDB
+// build; warming again finds it; a view the cache cannot join is skipped; with the cache off, it says so.
+func TestWarmCacheProdReadsReleasePins(t *testing.T) {
+	f, c := cacheFixture(t)
+	pitAdmitFirst = false
+	id := lake.Ident{Zone: "clean", Name: "typed"}
+	write := func(rec arrow.RecordBatch, create bool) {
+		rdr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
+		require.NoError(t, err)
+		_, err = f.envs.Write(f.ctx, "prod", id, rdr, envs.WriteOptions{CreateIfMissing: create, Actor: "test", Mode: envs.Append, Force: true})
+		require.NoError(t, err)
+		rec.Release()
+	}
+	write(typedBatch(t, rand.New(rand.NewPCG(1, 1)), 1200, 60, 0), true)
+	rel, err := f.envs.Publish(f.ctx, "prod", []lake.Ident{id}, envs.PublishOptions{Actor: "test"})
+	require.NoError(t, err)
+	write(typedBatch(t, rand.New(rand.NewPCG(2, 2)), 600, 30, 1000), false) // staged
+	_, err = f.b.Registry.Apply(f.ctx, "prod", mustParse(t, typedDefs), "ann")
+	require.NoError(t, err)
+
+	warm, err := f.b.WarmCache(f.ctx, "prod", []string{"t_ttl:f_double", "t_sql:*"}, nil)
+	require.NoError(t, err)
+	require.Len(t, warm, 2)
+	require.Equal(t, "filled", warm[0].State, warm[0].Reason)
+	require.Equal(t, rel.Pins[0].SnapshotID, warm[0].Snapshot)
+	require.EqualValues(t, 1200-1200/89-1200/97, warm[0].Rows, "the pinned snapshot's rows with an event time and a key")
+	require.Equal(t, "skipped", warm[1].State)
+	require.Contains(t, warm[1].Reason, "a SQL source")
+
+	var spine strings.Builder
+	spine.WriteString(typedSpineCSV(rand.New(rand.NewPCG(3, 3)), 600, 60))
+	for i := range 100 {
+		fmt.Fprintf(&spine, "%d,2024-01-25 00:00:00,%d\n", 1000+i%30, i%3)
+	}
+	sp := f.file(t, "spine.csv", spine.String())
+	first, err := f.b.Build(f.ctx, DatasetRequest{Env: "prod", Name: "p", Spine: sp, Features: []string{"t_nottl:*"}, Force: true})
+	require.NoError(t, err)
+	require.Equal(t, "cache", first.Join, "the first build reads the warmed entry")
+	nb := *f.b
+	nb.Cache = nil
+	_, err = nb.Build(f.ctx, DatasetRequest{Env: "prod", Name: "q", Spine: sp, Features: []string{"t_nottl:*"}, Force: true})
+	require.NoError(t, err)
+	_, err = f.envs.Publish(f.ctx, "prod", []lake.Ident{{Zone: "datasets", Name: "p"}, {Zone: "datasets", Name: "q"}}, envs.PublishOptions{Actor: "test"})
+	require.NoError(t, err)
+	require.Equal(t, f.rows(t, "prod", "SELECT * FROM datasets.q ORDER BY spine_row"), f.rows(t, "prod", "SELECT * FROM datasets.p ORDER BY spine_row"))
+
+	warm, err = f.b.WarmCache(f.ctx, "prod", []string{"t_ttl:f_double"}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "present", warm[0].State)
+	entries, err := c.List()
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+
+	nb.Cache = &PITCache{Dir: c.Dir}
+	_, err = nb.WarmCache(f.ctx, "prod", []string{"t_ttl:f_double"}, nil)
+	require.ErrorIs(t, err, ErrInvalid)
+	require.ErrorContains(t, err, "datasets.cache_bytes")
+}

@@ -403,6 +403,72 @@ func (a *app) datasetCacheCmd() *cobra.Command {
 		},
 	}
 	c.Flags().BoolVar(&clearAll, "clear", false, "remove every entry")
+	c.AddCommand(a.datasetCacheWarmCmd())
+	return c
+}
+
+func (a *app) datasetCacheWarmCmd() *cobra.Command {
+	var env string
+	var params []string
+	c := &cobra.Command{
+		Use:   "warm FEATURES...",
+		Short: "Fill the training-set cache's entries that builds of these features will read",
+		Long: `Fill the training-set cache's entries for the snapshots the environment's readers see now (prod: the current
+release's pins), so that the next dataset build of these features reads them at once instead of joining in
+DuckDB first (a snapshot's first build otherwise joins in DuckDB and its second fills the entry). FEATURES are
+what dataset build's --features takes: view:feature references and feature service names; give the ones your
+builds ask for (an entry holds the string features its build asks for). Run it after loading new data, e.g. as
+a pipeline's last step. Views the cache cannot hold are listed as skipped, with the reason.`,
+		Example: `  strata dataset cache warm churn_v2 --env prod
+  strata dataset cache warm 'user_stats:*' 'orders_agg(window_days=7):n'`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var refs []string
+			for _, r := range args {
+				refs = append(refs, features.SplitRefs(r)...)
+			}
+			p, err := parseParams(params)
+			if err != nil {
+				return err
+			}
+			if err := a.open(cmd.Context()); err != nil {
+				return err
+			}
+			eng, err := a.engine()
+			if err != nil {
+				return err
+			}
+			b := &features.Builder{Registry: features.NewRegistry(a.db), Envs: a.envs, Engine: eng, Cache: a.datasetCache()}
+			if b.Cache == nil {
+				return fmt.Errorf("the training-set cache is off (datasets.cache_bytes: 0): set datasets.cache_bytes to warm it: %w", features.ErrInvalid)
+			}
+			stop := a.progress("warming the training-set cache", b.Cache.FillRows)
+			warm, err := b.WarmCache(cmd.Context(), env, refs, p)
+			stop()
+			if err != nil {
+				return err
+			}
+			return a.print(warm, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "VIEW\tTABLE\tSNAPSHOT\tSTATE\tROWS\tSIZE\tSECONDS")
+				for _, e := range warm {
+					view := e.View
+					if e.Instance != "" {
+						view += " (" + e.Instance + ")"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t%.2f\n", view, e.Table, e.Snapshot, e.State, e.Rows, fmtBytes(e.Bytes), e.Seconds)
+				}
+				_ = tw.Flush()
+				for _, e := range warm {
+					if e.Reason != "" {
+						fmt.Fprintf(w, "%s skipped: %s\n", e.View, e.Reason)
+					}
+				}
+			})
+		},
+	}
+	c.Flags().StringVar(&env, "env", "dev", "environment")
+	c.Flags().StringArrayVar(&params, "param", nil, "VIEW.PARAM=VALUE for a view with a SQL source (repeatable)")
 	return c
 }
 

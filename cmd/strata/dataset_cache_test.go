@@ -156,3 +156,47 @@ func TestDatasetCacheKilledFill(t *testing.T) {
 	q := "SELECT * EXCLUDE (spine_row) FROM datasets.%s ORDER BY spine_row"
 	require.Equal(t, c.ok("sql", fmt.Sprintf(q, "first"), "--format", "csv"), c.ok("sql", fmt.Sprintf(q, "after"), "--format", "csv"))
 }
+
+// TestDatasetCacheWarm: `dataset cache warm` fills the entry a build of the same features reads, so that the
+// snapshot's first build reads it (the same rows as a DuckDB build); a second warm finds it present; a new
+// snapshot needs a new entry; a view the cache cannot join is listed as skipped with the reason; with the cache
+// off it says how to turn it on.
+func TestDatasetCacheWarm(t *testing.T) {
+	c, sp := bigCacheProject(t, 150000)
+	type warm struct {
+		View, Table, State, Reason string
+		Rows                       int64
+		Snapshot                   int64 `json:"snapshot_id"`
+	}
+	var got []warm
+	require.NoError(t, json.Unmarshal([]byte(c.ok("dataset", "cache", "warm", "big:*", "-o", "json")), &got))
+	require.Len(t, got, 1)
+	require.Equal(t, "filled", got[0].State)
+	require.Equal(t, "clean.big", got[0].Table)
+	require.EqualValues(t, 150000, got[0].Rows)
+	require.Contains(t, c.ok("dataset", "build", "w0", "--spine", sp, "--features", "big:*", "-v"), "joined from the training-set cache",
+		"the snapshot's first build reads the warmed entry")
+	out := c.ok("dataset", "cache", "warm", "big:*")
+	require.Contains(t, out, "present")
+	require.Contains(t, out, "150000")
+
+	off := &cli{t: t, dir: c.dir, environ: append(append([]string(nil), c.environ...), "STRATA_DATASETS_CACHE_BYTES=0")}
+	require.NoError(t, json.Unmarshal([]byte(off.ok("dataset", "build", "p0", "--spine", sp, "--features", "big:*", "-o", "json")), &struct{}{}))
+	q := "SELECT * EXCLUDE (spine_row) FROM datasets.%s ORDER BY spine_row"
+	require.Equal(t, off.ok("sql", fmt.Sprintf(q, "p0"), "--format", "csv"), c.ok("sql", fmt.Sprintf(q, "w0"), "--format", "csv"))
+	require.Contains(t, off.fail(exitUsage, "dataset", "cache", "warm", "big:*"), "set datasets.cache_bytes")
+
+	c.ok("sql", "INSERT INTO clean.big SELECT user_id + 1, event_ts, a, b, c, d, e, f, g, h FROM clean.big LIMIT 10")
+	require.NoError(t, json.Unmarshal([]byte(c.ok("dataset", "cache", "warm", "big:*", "-o", "json")), &got))
+	require.Equal(t, "filled", got[0].State, "a new snapshot, a new entry")
+
+	c.file("features/q.yaml", "feature_views:\n  - name: q\n    entities: [user]\n    source: {sql: SELECT * FROM clean.big}\n"+
+		"    event_time: event_ts\n    features: [{name: a, type: double}]\n")
+	c.ok("apply")
+	require.NoError(t, json.Unmarshal([]byte(c.ok("dataset", "cache", "warm", "q:a", "big:a", "-o", "json")), &got))
+	require.Len(t, got, 2)
+	require.Equal(t, "skipped", got[0].State)
+	require.Contains(t, got[0].Reason, "a SQL source")
+	require.Equal(t, "present", got[1].State)
+	require.Contains(t, c.fail(exitNotFound, "dataset", "cache", "warm", "nope:*"), "no feature definition")
+}

@@ -43,7 +43,7 @@ var outputs = map[string]outputKind{
 
 	"plan": outValue, "apply": outValue, "features list": outValue, "features describe": outValue,
 	"features versions": outValue, "dataset build": outValue, "dataset list": outValue, "dataset show": outValue,
-	"dataset export": outValue, "dataset cache": outValue, "materialize": outValue, "materialize runs": outValue,
+	"dataset export": outValue, "dataset cache": outValue, "dataset cache warm": outValue, "materialize": outValue, "materialize runs": outValue,
 	"lineage": outValue,
 
 	"user add": outValue, "user list": outValue, "user rm": outValue, "user passwd": outValue, "user grant": outValue,

@@ -107,6 +107,7 @@ func TestOutputEveryCommand(t *testing.T) {
 		{"dataset show", []string{"dataset", "show", "train"}, true, nil},
 		{"dataset export", []string{"dataset", "export", "train", "--out", filepath.Join(c.dir, "train.parquet")}, false, nil},
 		{"dataset cache", []string{"dataset", "cache"}, true, nil},
+		{"dataset cache warm", []string{"dataset", "cache", "warm", "customer_stats:amount"}, false, nil},
 		{"materialize", []string{"materialize"}, false, nil},
 		{"materialize runs", []string{"materialize", "runs"}, true, nil},
 		{"lineage", []string{"lineage", "models:/churn/1"}, true, nil},
