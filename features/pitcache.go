@@ -661,6 +661,7 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 		strs  [][]int64 // per string column (nil for the others): each row's value's place in heap
 	}
 	heap := &pitHeap{}
+	var keyBytes int64 // string keys: what their strings take in the entry and in memory while it is filled
 	// String keys are numbered in the order they are first read (ids), then ranked in byte order once all are.
 	var ids map[string]int64
 	var idKeys []string
@@ -715,7 +716,17 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 		var keys []int64
 		if ids != nil {
 			var err error
-			if keys, idKeys, err = numberKeys(rec.Column(0), ids, idKeys); err != nil {
+			before := len(idKeys)
+			if keys, idKeys, err = numberKeys(rec.Column(0), ids, idKeys); err == nil {
+				// each new key's bytes go into the entry, and it is held in ids meanwhile: both count
+				for _, k := range idKeys[before:] {
+					keyBytes += int64(len(k)) + pitKeyOverhead
+				}
+				if size+keyBytes+int64(len(heap.b)) > c.MaxBytes/2 {
+					err = errPITTooBig
+				}
+			}
+			if err != nil {
 				fail(err)
 				break
 			}
@@ -729,7 +740,7 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 				strs = make([][]int64, len(cols))
 			}
 			var err error
-			if strs[j], err = heap.add(j, rec.Column(5+j)); err == nil && size+int64(len(heap.b)) > c.MaxBytes/2 {
+			if strs[j], err = heap.add(j, rec.Column(5+j)); err == nil && size+keyBytes+int64(len(heap.b)) > c.MaxBytes/2 {
 				err = errPITTooBig
 			}
 			if err != nil {
@@ -1143,6 +1154,10 @@ const (
 	pitHeapDistinct = 1 << 16
 	pitMaxString    = 1<<24 - 1
 )
+
+// pitKeyOverhead is what a distinct string key takes besides its bytes, in the entry (its offset) and in memory
+// while an entry is filled (its map slot and string header), counted against the cache's size.
+const pitKeyOverhead = 72
 
 // errPITLongString says a string feature's value is too long for an entry: the build joins in DuckDB.
 var errPITLongString = errors.New("a string feature's value is 16 MiB or longer")
