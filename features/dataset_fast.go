@@ -352,28 +352,26 @@ func (r *pitReader) join(in arrow.RecordBatch) (arrow.RecordBatch, error) {
 	rows := make([]int, n)
 	for gi, g := range r.plan.groups {
 		kc := in.Column(r.keep + gi)
+		// the spine row's key as the entry's key directory holds it: the key, or a string key's rank (-1: none)
+		var keyOf func(i int) int64
 		if g.file.strKeys {
 			val, err := stringsOf(kc)
 			if err != nil {
 				return nil, err
 			}
-			for i := range n {
-				rows[i] = -1
-				if kc.IsValid(i) && tsCol.IsValid(i) {
-					if k := g.file.rankOf(val(i)); k >= 0 {
-						rows[i] = g.file.match(k, ts[i], g.ttl)
-					}
-				}
-			}
+			keyOf = func(i int) int64 { return g.file.rankOf(val(i)) }
 		} else {
 			keys, err := int64Values(kc)
 			if err != nil {
 				return nil, err
 			}
-			for i := range n {
-				rows[i] = -1
-				if kc.IsValid(i) && tsCol.IsValid(i) {
-					rows[i] = g.file.match(keys[i], ts[i], g.ttl)
+			keyOf = func(i int) int64 { return keys[i] }
+		}
+		for i := range n {
+			rows[i] = -1
+			if kc.IsValid(i) && tsCol.IsValid(i) {
+				if k := keyOf(i); k >= 0 || !g.file.strKeys {
+					rows[i] = g.file.match(k, ts[i], g.ttl)
 				}
 			}
 		}

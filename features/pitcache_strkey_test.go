@@ -131,12 +131,7 @@ func stringKeyFixture(t *testing.T) (*fixture, *PITCache) {
 	rng := rand.New(rand.NewPCG(13, 17))
 	id := lake.Ident{Zone: "clean", Name: "skeyed"}
 	for n, rows := range []int{1700, 800} {
-		rec := withStringKeys(t, typedBatch(t, rng, rows, 60, 0))
-		rdr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
-		require.NoError(t, err)
-		_, err = f.envs.Write(f.ctx, "dev", id, rdr, envs.WriteOptions{CreateIfMissing: n == 0, Actor: "test", Mode: envs.Append})
-		require.NoError(t, err)
-		rec.Release()
+		appendBatch(t, f, "dev", id, withStringKeys(t, typedBatch(t, rng, rows, 60, 0)), n == 0)
 	}
 	_, err := f.b.Registry.Apply(f.ctx, "dev", mustParse(t, stringKeyDefs), "ann")
 	require.NoError(t, err)
@@ -272,12 +267,7 @@ func TestCachedJoinCompositeKeysMatchDuckDB(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 3))
 	id := lake.Ident{Zone: "clean", Name: "pairs"}
 	for n, rows := range []int{1600, 900} {
-		rec := withShops(t, rng, typedBatch(t, rng, rows, 15, 0))
-		rdr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
-		require.NoError(t, err)
-		_, err = f.envs.Write(f.ctx, "dev", id, rdr, envs.WriteOptions{CreateIfMissing: n == 0, Actor: "test", Mode: envs.Append})
-		require.NoError(t, err)
-		rec.Release()
+		appendBatch(t, f, "dev", id, withShops(t, rng, typedBatch(t, rng, rows, 15, 0)), n == 0)
 	}
 	_, err := f.b.Registry.Apply(f.ctx, "dev", mustParse(t, pairDefs), "ann")
 	require.NoError(t, err)

@@ -159,18 +159,24 @@ func cacheFixture(t *testing.T) (*fixture, *PITCache) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	id := lake.Ident{Zone: "clean", Name: "typed"}
 	for n, rows := range []int{1500, 900} {
-		rec := typedBatch(t, rng, rows, 60, 0)
-		rdr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
-		require.NoError(t, err)
-		_, err = f.envs.Write(f.ctx, "dev", id, rdr, envs.WriteOptions{CreateIfMissing: n == 0, Actor: "test", Mode: envs.Append})
-		require.NoError(t, err)
-		rec.Release()
+		appendBatch(t, f, "dev", id, typedBatch(t, rng, rows, 60, 0), n == 0)
 	}
 	_, err := f.b.Registry.Apply(f.ctx, "dev", mustParse(t, typedDefs), "ann")
 	require.NoError(t, err)
 	c := &PITCache{Dir: filepath.Join(t.TempDir(), "cache"), MaxBytes: 1 << 30}
 	f.b.Cache = c
 	return f, c
+}
+
+// appendBatch appends rec (and releases it) to table id of env, creating the table when create; prod's writes
+// are forced (staged until a release pins them).
+func appendBatch(t *testing.T, f *fixture, env string, id lake.Ident, rec arrow.RecordBatch, create bool) {
+	t.Helper()
+	defer rec.Release()
+	rdr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
+	require.NoError(t, err)
+	_, err = f.envs.Write(f.ctx, env, id, rdr, envs.WriteOptions{CreateIfMissing: create, Actor: "test", Mode: envs.Append, Force: env == "prod"})
+	require.NoError(t, err)
 }
 
 // buildBoth builds req with the fixture's cache and without one, and returns both datasets and their rows in
@@ -400,12 +406,7 @@ func TestCachedJoinNewSnapshotNewEntry(t *testing.T) {
 	require.Equal(t, "cache_filled", before.Join)
 
 	// the same keys at the latest times: most spine rows now match one of these
-	rec := typedBatch(t, rand.New(rand.NewPCG(5, 5)), 400, 60, 0)
-	rdr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
-	require.NoError(t, err)
-	_, err = f.envs.Write(f.ctx, "dev", lake.Ident{Zone: "clean", Name: "typed"}, rdr, envs.WriteOptions{Actor: "test", Mode: envs.Append})
-	require.NoError(t, err)
-	rec.Release()
+	appendBatch(t, f, "dev", lake.Ident{Zone: "clean", Name: "typed"}, typedBatch(t, rand.New(rand.NewPCG(5, 5)), 400, 60, 0), false)
 	cached, _, got, want := buildBoth(t, f, DatasetRequest{Env: "dev", Name: "after", Spine: spine, Features: []string{"t_nottl:*"}})
 	require.Equal(t, "cache_filled", cached.Join, "a new snapshot, a new entry")
 	require.Equal(t, want, got)
@@ -561,17 +562,10 @@ func TestCachedJoinCancelledFill(t *testing.T) {
 func TestCachedJoinProdReadsReleasePins(t *testing.T) {
 	f, c := cacheFixture(t)
 	id := lake.Ident{Zone: "clean", Name: "typed"}
-	write := func(env string, rec arrow.RecordBatch, create bool) {
-		rdr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
-		require.NoError(t, err)
-		_, err = f.envs.Write(f.ctx, env, id, rdr, envs.WriteOptions{CreateIfMissing: create, Actor: "test", Mode: envs.Append, Force: true})
-		require.NoError(t, err)
-		rec.Release()
-	}
-	write("prod", typedBatch(t, rand.New(rand.NewPCG(1, 1)), 1200, 60, 0), true)
+	appendBatch(t, f, "prod", id, typedBatch(t, rand.New(rand.NewPCG(1, 1)), 1200, 60, 0), true)
 	rel, err := f.envs.Publish(f.ctx, "prod", []lake.Ident{id}, envs.PublishOptions{Actor: "test"})
 	require.NoError(t, err)
-	write("prod", typedBatch(t, rand.New(rand.NewPCG(2, 2)), 600, 30, 1000), false) // staged
+	appendBatch(t, f, "prod", id, typedBatch(t, rand.New(rand.NewPCG(2, 2)), 600, 30, 1000), false) // staged
 	_, err = f.b.Registry.Apply(f.ctx, "prod", mustParse(t, typedDefs), "ann")
 	require.NoError(t, err)
 	var spine strings.Builder
@@ -666,17 +660,10 @@ func TestWarmCacheProdReadsReleasePins(t *testing.T) {
 	f, c := cacheFixture(t)
 	pitAdmitFirst = false
 	id := lake.Ident{Zone: "clean", Name: "typed"}
-	write := func(rec arrow.RecordBatch, create bool) {
-		rdr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
-		require.NoError(t, err)
-		_, err = f.envs.Write(f.ctx, "prod", id, rdr, envs.WriteOptions{CreateIfMissing: create, Actor: "test", Mode: envs.Append, Force: true})
-		require.NoError(t, err)
-		rec.Release()
-	}
-	write(typedBatch(t, rand.New(rand.NewPCG(1, 1)), 1200, 60, 0), true)
+	appendBatch(t, f, "prod", id, typedBatch(t, rand.New(rand.NewPCG(1, 1)), 1200, 60, 0), true)
 	rel, err := f.envs.Publish(f.ctx, "prod", []lake.Ident{id}, envs.PublishOptions{Actor: "test"})
 	require.NoError(t, err)
-	write(typedBatch(t, rand.New(rand.NewPCG(2, 2)), 600, 30, 1000), false) // staged
+	appendBatch(t, f, "prod", id, typedBatch(t, rand.New(rand.NewPCG(2, 2)), 600, 30, 1000), false) // staged
 	_, err = f.b.Registry.Apply(f.ctx, "prod", mustParse(t, typedDefs), "ann")
 	require.NoError(t, err)
 
