@@ -190,7 +190,7 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 	var join, note, reason string
 	var rdr array.RecordReader
 	if q.pit == nil && b.Cache != nil && b.Cache.MaxBytes > 0 {
-		reason = "a view the training-set cache cannot join (a SQL source, window aggregations, or a join key that is neither an integer nor a string)"
+		reason = "a view the training-set cache cannot join (a join key that is neither an integer nor a string, or a source that reads no table)"
 	}
 	if q.pit != nil && b.Cache != nil {
 		var filled bool
@@ -747,28 +747,34 @@ func (b *Builder) viewJoin(ctx context.Context, req DatasetRequest, g *featureGr
 		return nil, err
 	}
 	var pit *pitSQL
-	if scan := positionalScan(v, tables); scan != "" {
+	scan, rows := positionalScan(v, tables), ""
+	if scan != "" {
 		pit, err = pointInTimeByPosition(v, keys, feats, i, scan, req.SpineTime)
-		var types []string
-		for _, k := range keys {
-			if dt, terr := engine.IcebergToDuckDB(k.Type); terr == nil {
-				types = append(types, dt)
-			}
-		}
-		if len(types) == len(keys) {
-			out.pit = newPITGroup(v, keys, types, feats, tables, scan)
-		}
 	} else {
-		if src, err = v.rowsSQL(src, keys); err != nil {
+		if rows, err = v.rowsSQL(src, keys); err != nil {
 			return nil, err
 		}
-		pit, err = pointInTime(v, keys, feats, i, src, req.SpineTime)
+		pit, err = pointInTime(v, keys, feats, i, rows, req.SpineTime)
 	}
 	if err != nil {
 		return nil, err
 	}
+	out.pit = cachedGroup(g.inst, keys, feats, tables, scan, rows)
 	out.ctes, out.join, out.backJoin = pit.ctes, pit.join, pit.backJoin
 	return out, nil
+}
+
+// cachedGroup is newPITGroup with the keys' DuckDB types; nil when a key's type has none.
+func cachedGroup(inst *Instance, keys []JoinKey, feats []string, tables []engine.Table, scan, rows string) *pitGroup {
+	var types []string
+	for _, k := range keys {
+		dt, err := engine.IcebergToDuckDB(k.Type)
+		if err != nil {
+			return nil
+		}
+		types = append(types, dt)
+	}
+	return newPITGroup(inst, keys, types, feats, tables, scan, rows)
 }
 
 // pitSQL is the point-in-time lookup of one view: the CTEs that compute it and the two joins that attach its
@@ -810,6 +816,12 @@ func pointInTime(v *View, keys []JoinKey, feats []string, i int, src, spineTime 
 	for n, f := range feats {
 		fcols[n] = ident(f)
 	}
+	// Rows equal in keys, event and created time: the one whose features (all the view's, whichever a build
+	// asks for, so that every build keeps the same row) hash least is kept; the training-set cache orders them so.
+	ties := make([]string, len(v.Features))
+	for n, f := range v.Features {
+		ties[n] = ident(f.Name)
+	}
 	p := strings.Join(part, ", ")
 	ctes := []string{fmt.Sprintf("s%d AS NOT MATERIALIZED (%s)", i, src)}
 	ctes = append(ctes, matchCTEs(v, k, i, fmt.Sprintf("s%d", i), spineTime, nil, true)...)
@@ -819,7 +831,7 @@ func pointInTime(v *View, keys []JoinKey, feats []string, i int, src, spineTime 
 		fmt.Sprintf("w%d AS (SELECT %s, %s AS __strata_ts, %s AS __strata_cts, %s FROM s%d AS s\n"+
 			"  WHERE EXISTS (SELECT 1 FROM a%d AS x WHERE %s)\n"+
 			"  QUALIFY row_number() OVER (PARTITION BY %s, __strata_ts, __strata_cts ORDER BY hash(%s)) = 1)",
-			i, strings.Join(fKeys, ", "), ts, created, strings.Join(fcols, ", "), i, i, strings.Join(semi, " AND "), p, strings.Join(fcols, ", ")),
+			i, strings.Join(fKeys, ", "), ts, created, strings.Join(fcols, ", "), i, i, strings.Join(semi, " AND "), p, strings.Join(ties, ", ")),
 	)}
 	pit.join = fmt.Sprintf("LEFT JOIN a%d ON a%d.__strata_r = spine.__strata_row", i, i)
 	on = append(on, fmt.Sprintf("j%d.__strata_ts = a%d.__strata_ts", i, i), fmt.Sprintf("j%d.__strata_cts IS NOT DISTINCT FROM a%d.__strata_cts", i, i))

@@ -33,8 +33,12 @@ type pitGroup struct {
 }
 
 // holdsFeatures says whether an entry of the group's table holds every feature it asks for: each is a column
-// of the table (by its exact name) of a fixed-width type or a string.
+// of the table (by its exact name) of a fixed-width type or a string. (A SQL view's features are its query's
+// columns, whose types are known when the entry is filled: one it cannot hold is found missing then.)
 func (g *pitGroup) holdsFeatures() bool {
+	if g.spec.sql != "" {
+		return true
+	}
 	types := make(map[string]string, len(g.spec.table.Columns))
 	for _, c := range g.spec.table.Columns {
 		types[c.Name] = c.Type
@@ -51,8 +55,11 @@ func (g *pitGroup) holdsFeatures() bool {
 // cast) and strings (compared byte for byte, as DuckDB compares VARCHAR).
 var pitKeyTypes = map[string]bool{"TINYINT": true, "SMALLINT": true, "INTEGER": true, "BIGINT": true, "VARCHAR": true}
 
-func newPITGroup(v *View, keys []JoinKey, keyTypes []string, feats []string, tables []engine.Table, scan string) *pitGroup {
-	if scan == "" || len(keys) == 0 {
+// newPITGroup returns the cached join's group of a view instance read by its table's positional scan (scan),
+// or by the SQL of its rows (rowsSQL: a SQL source, window aggregations); nil when the cache cannot join it.
+func newPITGroup(inst *Instance, keys []JoinKey, keyTypes []string, feats []string, tables []engine.Table, scan, rowsSQL string) *pitGroup {
+	v := inst.View
+	if (scan == "" && rowsSQL == "") || len(keys) == 0 || len(tables) == 0 {
 		return nil
 	}
 	for _, t := range keyTypes {
@@ -60,15 +67,24 @@ func newPITGroup(v *View, keys []JoinKey, keyTypes []string, feats []string, tab
 			return nil
 		}
 	}
-	var strs []string // the string features: an entry holds these besides every fixed-width column
-	for _, c := range tables[0].Columns {
-		if c.Type == "string" && slices.Contains(feats, c.Name) {
-			strs = append(strs, c.Name)
+	spec := pitSpec{table: tables[0], tables: tables[:1], scan: scan, keys: keys, keyTypes: keyTypes, event: v.EventTime, created: v.CreatedTime}
+	if scan == "" {
+		spec.table, spec.tables, spec.sql, spec.view = engine.Table{}, tables, rowsSQL, inst.Name
+		for _, f := range v.Features {
+			spec.ties = append(spec.ties, f.Name)
+			if f.Type == "string" && slices.Contains(feats, f.Name) {
+				spec.strs = append(spec.strs, f.Name) // the string features: an entry holds these besides every fixed-width column
+			}
+		}
+	} else {
+		for _, c := range tables[0].Columns {
+			if c.Type == "string" && slices.Contains(feats, c.Name) {
+				spec.strs = append(spec.strs, c.Name)
+			}
 		}
 	}
-	slices.Sort(strs)
-	return &pitGroup{view: v.Name, spec: pitSpec{table: tables[0], scan: scan, keys: keys, keyTypes: keyTypes, event: v.EventTime,
-		created: v.CreatedTime, strs: strs}, ttl: time.Duration(v.TTL).Microseconds(), feats: feats}
+	slices.Sort(spec.strs)
+	return &pitGroup{view: v.Name, spec: spec, ttl: time.Duration(v.TTL).Microseconds(), feats: feats}
 }
 
 // pitPlan is the cached join of a whole build: every group's, or none.
@@ -109,8 +125,11 @@ func (b *Builder) cachedJoin(ctx context.Context, p *pitPlan) (rdr array.RecordR
 			return nil, false, err
 		}
 		if f == nil {
-			table := g.spec.table.Schema + "." + g.spec.table.Name
-			if n := tableBytes(g.spec.table); n < pitMinBytes {
+			table := g.spec.tableNames()
+			if g.spec.sql != "" {
+				table = "view " + g.view + "'s rows (" + table + ")"
+			}
+			if n := g.spec.dataBytes(); n < pitMinBytes {
 				p.reason = fmt.Sprintf("%s has %.1f MiB of data files, under the %.1f MiB the training-set cache starts at (small tables join fast in DuckDB)",
 					table, float64(n)/(1<<20), float64(pitMinBytes)/(1<<20))
 				return nil, false, nil
@@ -128,13 +147,13 @@ func (b *Builder) cachedJoin(ctx context.Context, p *pitPlan) (rdr array.RecordR
 					"raise it to cache this table", table, b.Cache.MaxBytes)
 				return nil, false, nil
 			} else if err != nil {
-				return nil, false, fmt.Errorf("training-set cache of %s.%s: %w", g.spec.table.Schema, g.spec.table.Name, err)
+				return nil, false, fmt.Errorf("training-set cache of %s: %w", table, err)
 			}
 			filled = filled || made
 		}
 		if f.strKeys != g.spec.stringKey() { // named by a digest of the key type: never, unless damaged
 			_ = f.close()
-			return nil, false, fmt.Errorf("training-set cache entry of %s.%s has keys of another type", g.spec.table.Schema, g.spec.table.Name)
+			return nil, false, fmt.Errorf("training-set cache entry of %s has keys of another type", g.spec.tableNames())
 		}
 		for _, feat := range g.feats {
 			if _, ok := f.colIdx[feat]; !ok { // a type the cache does not hold
@@ -549,27 +568,23 @@ func (b *Builder) warmGroup(ctx context.Context, env string, g *featureGroup, w 
 	if err != nil {
 		return err
 	}
-	_, tables, inputs, err := sourceOf(ctx, b.Envs, env, g.inst)
+	src, tables, inputs, err := sourceOf(ctx, b.Envs, env, g.inst)
 	if err != nil {
 		return err
 	}
 	if len(inputs) == 1 {
 		w.Table, w.Snapshot = inputs[0].Table, inputs[0].SnapshotID
 	}
-	scan := positionalScan(v, tables)
-	var types []string
-	for _, k := range keys {
-		if dt, err := engine.IcebergToDuckDB(k.Type); err == nil {
-			types = append(types, dt)
+	scan, rows := positionalScan(v, tables), ""
+	if scan == "" {
+		if rows, err = v.rowsSQL(src, keys); err != nil {
+			return err
 		}
 	}
-	var pg *pitGroup
-	if scan != "" && len(types) == len(keys) {
-		pg = newPITGroup(v, keys, types, feats, tables, scan)
-	}
+	pg := cachedGroup(g.inst, keys, feats, tables, scan, rows)
 	switch {
 	case pg == nil:
-		w.State, w.Reason = "skipped", "the training-set cache cannot join this view (a SQL source, window aggregations, or a join key that is neither an integer nor a string)"
+		w.State, w.Reason = "skipped", "the training-set cache cannot join this view (a join key that is neither an integer nor a string, or a source that reads no table)"
 		return nil
 	case !pg.holdsFeatures():
 		w.State, w.Reason = "skipped", "a feature the training-set cache does not hold"
@@ -582,7 +597,7 @@ func (b *Builder) warmGroup(ctx context.Context, env string, g *featureGroup, w 
 	// (a damaged entry was removed by open: it is filled again)
 	w.State = "present"
 	if f == nil {
-		if n := tableBytes(pg.spec.table); n < pitMinBytes {
+		if n := pg.spec.dataBytes(); n < pitMinBytes {
 			w.State, w.Reason = "skipped", fmt.Sprintf("%.1f MiB of data files, under the %.1f MiB the training-set cache starts at (small tables join fast in DuckDB)",
 				float64(n)/(1<<20), float64(pitMinBytes)/(1<<20))
 			return nil

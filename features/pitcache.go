@@ -107,6 +107,7 @@ type pitColumn struct {
 // pitDesc is the description an entry carries: what it was made from, and its columns.
 type pitDesc struct {
 	Table   string      `json:"table"`
+	View    string      `json:"view,omitempty"` // a SQL or aggregated view's rows: the view
 	Key     string      `json:"key"`
 	KeyType string      `json:"key_type,omitempty"`
 	Event   string      `json:"event_time"`
@@ -118,7 +119,9 @@ type pitDesc struct {
 // CacheEntry is one entry of the training-set cache, as List reports it.
 type CacheEntry struct {
 	File  string `json:"file"`
-	Table string `json:"table"` // zone.name of the snapshot it holds
+	Table string `json:"table"` // zone.name of the snapshot it holds (a SQL view's: of the tables it reads)
+	// View names a SQL or aggregated view whose rows the entry holds (its SQL's result, not a table's rows).
+	View string `json:"view,omitempty"`
 	// Key, EventTime and CreatedTime are the view's columns its rows are sorted by.
 	Key         string `json:"key"`
 	EventTime   string `json:"event_time"`
@@ -186,7 +189,7 @@ func readPITDesc(path string, ce *CacheEntry) error {
 	if err := json.Unmarshal(raw, &d); err != nil {
 		return errors.New("its description is unreadable")
 	}
-	ce.Table, ce.Key, ce.EventTime, ce.CreatedTime, ce.DataFiles = d.Table, d.Key, d.Event, d.Created, d.Files
+	ce.Table, ce.View, ce.Key, ce.EventTime, ce.CreatedTime, ce.DataFiles = d.Table, d.View, d.Key, d.Event, d.Created, d.Files
 	ce.Rows, ce.Columns = int64(h.N), len(d.Columns)
 	return nil
 }
@@ -278,10 +281,15 @@ func (c pitColumn) arrowType() arrow.DataType {
 var pitFixedIceberg = map[string]bool{"boolean": true, "int": true, "long": true, "float": true, "double": true,
 	"date": true, "timestamp": true, "timestamptz": true}
 
-// pitSpec is what an entry is made from.
+// pitSpec is what an entry is made from: a table's rows (table, scan), or a SQL or aggregated view's (sql over
+// tables).
 type pitSpec struct {
 	table    engine.Table
 	scan     string // the table's positional scan (positionalScan)
+	sql      string // a SQL or aggregated view: the SQL of its rows (as the DuckDB join reads them)
+	tables   []engine.Table
+	view     string   // a SQL view: its name (and instance), for the entry's description
+	ties     []string // a SQL view: its features, whose hash orders rows equal in keys and times
 	keys     []JoinKey
 	keyTypes []string // the keys' DuckDB types
 	event    string
@@ -296,17 +304,25 @@ func (s *pitSpec) digest() string {
 			fmt.Fprintf(h, "%d:%s;", len(p), p)
 		}
 	}
-	w(pitMagic, s.table.Schema, s.table.Name, s.event, s.created, strconv.Itoa(len(s.keys)))
+	w(pitMagic, s.event, s.created, strconv.Itoa(len(s.keys)))
 	for i, k := range s.keys {
 		w(k.Name, s.keyTypes[i])
 	}
-	files := slices.Clone(s.table.Files)
-	slices.Sort(files)
-	w(files...)
 	w(strconv.Itoa(len(s.strs)))
 	w(s.strs...)
-	for _, c := range s.table.Columns {
-		w(fmt.Sprint(c.FieldID), c.Name, c.Type)
+	w(s.sql, strconv.Itoa(len(s.ties)))
+	w(s.ties...)
+	w(strconv.Itoa(len(s.tables)))
+	for _, t := range s.tables {
+		w(t.Schema, t.Name)
+		files := slices.Clone(t.Files)
+		slices.Sort(files)
+		w(strconv.Itoa(len(files)))
+		w(files...)
+		w(strconv.Itoa(len(t.Columns)))
+		for _, c := range t.Columns {
+			w(fmt.Sprint(c.FieldID), c.Name, c.Type)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:40]
 }
@@ -581,28 +597,32 @@ func (c *PITCache) fill(ctx context.Context, eng *engine.Engine, spec *pitSpec) 
 }
 
 func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pitSpec) (*pitFile, error) {
-	var cols []string
-	var strCol []bool // which of cols are strings (spec.strs)
-	for _, col := range spec.table.Columns {
-		if isStr := col.Type == "string" && slices.Contains(spec.strs, col.Name); pitFixedIceberg[col.Type] || isStr {
-			cols = append(cols, col.Name)
-			strCol = append(strCol, isStr)
-		}
+	cols, strCol, err := spec.columns(ctx, eng)
+	if err != nil {
+		return nil, err
 	}
 	words := (len(cols) + 63) / 64
 	rowWidth := 8 * (words + len(cols))
 	ev := ident(spec.event)
-	where := fmt.Sprintf(" FROM %s AS s WHERE %s IS NOT NULL", spec.scan, ev)
+	from := spec.scan
+	if spec.sql != "" {
+		from = "(" + spec.sql + ")"
+	}
+	where := fmt.Sprintf(" FROM %s AS s WHERE %s IS NOT NULL", from, ev)
 	for _, k := range spec.keys { // a row with a NULL key matches no spine row
 		where += " AND s." + ident(k.Name) + " IS NOT NULL"
 	}
-	count, err := c.countRows(ctx, eng, spec.table, "SELECT count(*)"+where)
-	if err != nil {
-		return nil, err
-	}
-	size := int64(pitHeadLen) + count*int64(rowWidth+24) + 4096
-	if size > c.MaxBytes/2 {
-		return nil, errPITTooBig
+	// A table's rows are counted first (cheap: two columns), so that an entry that would not fit is not read; a
+	// SQL view's are counted as they are read (its query runs once).
+	count := int64(-1)
+	size := int64(pitHeadLen) + 4096
+	if spec.sql == "" {
+		if count, err = c.countRows(ctx, eng, spec.tables, "SELECT count(*)"+where); err != nil {
+			return nil, err
+		}
+		if size += count * int64(rowWidth+24); size > c.MaxBytes/2 || count > math.MaxUint32 {
+			return nil, errPITTooBig
+		}
 	}
 	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
 		return nil, err
@@ -612,11 +632,21 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 	if spec.created != "" {
 		created = "epoch_us(CAST(" + ident(spec.created) + " AS TIMESTAMPTZ))"
 	}
-	sel := fmt.Sprintf("SELECT %s, epoch_us(CAST(%s AS TIMESTAMPTZ)), %s, file_index, file_row_number", spec.keyExpr("s."), ev, created)
+	// Rows equal in keys and times keep their order: a table's by position, a SQL view's by a hash of its
+	// features (pointInTime's order: the least hash last, as the match takes the last one).
+	order := "file_index, file_row_number"
+	if spec.sql != "" {
+		ties := make([]string, len(spec.ties))
+		for i, f := range spec.ties {
+			ties[i] = "s." + ident(f)
+		}
+		order = "hash(" + strings.Join(ties, ", ") + "), CAST(0 AS BIGINT)"
+	}
+	sel := fmt.Sprintf("SELECT %s, epoch_us(CAST(%s AS TIMESTAMPTZ)), %s, %s", spec.keyExpr("s."), ev, created, order)
 	for _, col := range cols {
 		sel += ", s." + ident(col)
 	}
-	res, err := eng.Query(ctx, sel+where, []engine.Table{spec.table})
+	res, err := eng.Query(ctx, sel+where, spec.tables)
 	if err != nil {
 		return nil, err
 	}
@@ -647,13 +677,19 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 		d.Name = cols[j]
 		descs[j] = d
 	}
-	if count > math.MaxUint32 {
-		return nil, errPITTooBig
-	}
 	// This goroutine reads the batches (DuckDB decodes and exports them here); pitWorkers lay each out row by
 	// row and write it at its place in the file (its first row is known when it is read), and note its rows'
-	// order entries at the same places.
-	entries := make([]pitSortEntry, count)
+	// order entries at the same places (a SQL view's, whose rows were not counted, in a slice per batch).
+	var entries []pitSortEntry
+	if count >= 0 {
+		entries = make([]pitSortEntry, count)
+	}
+	type batchEntries struct {
+		start int
+		e     []pitSortEntry
+	}
+	var batchMu sync.Mutex
+	var batches []batchEntries
 	type fillJob struct {
 		rec   arrow.RecordBatch
 		start int
@@ -694,7 +730,16 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 			for job := range jobs {
 				if !hasFailed() {
 					var err error
-					if buf, err = layOut(job.rec, job.keys, job.strs, buf, entries[job.start:], words, rowWidth, uint32(job.start)); err == nil {
+					var e []pitSortEntry
+					if entries != nil {
+						e = entries[job.start:]
+					} else {
+						e = make([]pitSortEntry, job.rec.NumRows())
+						batchMu.Lock()
+						batches = append(batches, batchEntries{job.start, e})
+						batchMu.Unlock()
+					}
+					if buf, err = layOut(job.rec, job.keys, job.strs, spec.sql != "", buf, e, words, rowWidth, uint32(job.start)); err == nil {
 						_, err = fh.WriteAt(buf, int64(pitHeadLen)+int64(job.start)*int64(rowWidth))
 					}
 					if err != nil {
@@ -709,9 +754,15 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 	for !hasFailed() && res.Next() {
 		rec := res.RecordBatch()
 		nr := int(rec.NumRows())
-		if int64(total+nr) > count {
+		if count >= 0 && int64(total+nr) > count {
 			fail(fmt.Errorf("training-set cache: the table changed while it was read"))
 			break
+		}
+		if count < 0 {
+			if size += int64(nr) * int64(rowWidth+24); size+keyBytes+int64(len(heap.b)) > c.MaxBytes/2 || total+nr > math.MaxUint32 {
+				fail(errPITTooBig)
+				break
+			}
 		}
 		var keys []int64
 		if ids != nil {
@@ -765,8 +816,16 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 	if err := res.Err(); err != nil {
 		return nil, err
 	}
-	if int64(total) != count {
+	if count >= 0 && int64(total) != count {
 		return nil, fmt.Errorf("training-set cache: %d rows read, %d counted: the table changed while it was read", total, count)
+	}
+	if count < 0 {
+		slices.SortFunc(batches, func(a, b batchEntries) int { return a.start - b.start })
+		entries = make([]pitSortEntry, 0, total)
+		for _, b := range batches {
+			entries = append(entries, b.e...)
+		}
+		batches = nil
 	}
 	var strs []byte
 	if ids != nil {
@@ -809,8 +868,8 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 	if ids != nil {
 		keyType = "VARCHAR"
 	}
-	desc, err := json.Marshal(pitDesc{Table: spec.table.Schema + "." + spec.table.Name, Key: spec.keyNames(), KeyType: keyType, Event: spec.event,
-		Created: spec.created, Files: len(spec.table.Files), Columns: descs})
+	desc, err := json.Marshal(pitDesc{Table: spec.tableNames(), View: spec.view, Key: spec.keyNames(), KeyType: keyType, Event: spec.event,
+		Created: spec.created, Files: spec.files(), Columns: descs})
 	if err != nil {
 		return nil, err
 	}
@@ -848,7 +907,7 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 
 // layOut writes rec's rows row by row into buf (grown as needed, returned) and their order entries into
 // entries, numbering the rows from first.
-func layOut(rec arrow.RecordBatch, keys []int64, strs [][]int64, buf []byte, entries []pitSortEntry, words, rowWidth int, first uint32) ([]byte, error) {
+func layOut(rec arrow.RecordBatch, keys []int64, strs [][]int64, hashTies bool, buf []byte, entries []pitSortEntry, words, rowWidth int, first uint32) ([]byte, error) {
 	nr := int(rec.NumRows())
 	var narrow [5][]int64
 	narrow[0] = keys
@@ -888,6 +947,9 @@ func layOut(rec arrow.RecordBatch, keys []int64, strs [][]int64, buf []byte, ent
 	created := rec.Column(2)
 	for r := range nr {
 		e := pitSortEntry{k: narrow[0][r], t: narrow[1][r], f: narrow[3][r], p: narrow[4][r], row: first + uint32(r)}
+		if hashTies { // the least hash (unsigned) sorts last
+			e.f = int64(^uint64(e.f) ^ 1<<63)
+		}
 		if created.IsValid(r) { // a NULL's slot holds any value: it must not order rows
 			e.c, e.cSet = narrow[2][r], true
 		}
@@ -896,8 +958,8 @@ func layOut(rec arrow.RecordBatch, keys []int64, strs [][]int64, buf []byte, ent
 	return buf, nil
 }
 
-func (c *PITCache) countRows(ctx context.Context, eng *engine.Engine, t engine.Table, sql string) (int64, error) {
-	res, err := eng.Query(ctx, sql, []engine.Table{t})
+func (c *PITCache) countRows(ctx context.Context, eng *engine.Engine, tables []engine.Table, sql string) (int64, error) {
+	res, err := eng.Query(ctx, sql, tables)
 	if err != nil {
 		return 0, err
 	}
@@ -1200,4 +1262,60 @@ func (h *pitHeap) add(j int, col arrow.Array) ([]int64, error) {
 		out[i] = at
 	}
 	return out, nil
+}
+
+// tableNames is the spec's tables as zone.name, comma separated.
+func (s *pitSpec) tableNames() string {
+	names := make([]string, len(s.tables))
+	for i, t := range s.tables {
+		names[i] = t.Schema + "." + t.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// files is how many data files the spec's tables have.
+func (s *pitSpec) files() int {
+	n := 0
+	for _, t := range s.tables {
+		n += len(t.Files)
+	}
+	return n
+}
+
+// dataBytes is the size of the spec's tables' data files.
+func (s *pitSpec) dataBytes() int64 {
+	var n int64
+	for _, t := range s.tables {
+		n += tableBytes(t)
+	}
+	return n
+}
+
+// columns returns the columns an entry of s holds — every fixed-width one and the string ones s asks for —
+// and which are strings: a table's from its schema, a SQL view's from its query's result.
+func (s *pitSpec) columns(ctx context.Context, eng *engine.Engine) (cols []string, strCol []bool, err error) {
+	if s.sql == "" {
+		for _, col := range s.table.Columns {
+			if isStr := col.Type == "string" && slices.Contains(s.strs, col.Name); pitFixedIceberg[col.Type] || isStr {
+				cols = append(cols, col.Name)
+				strCol = append(strCol, isStr)
+			}
+		}
+		return cols, strCol, nil
+	}
+	res, err := eng.Query(ctx, "SELECT * FROM ("+s.sql+") AS s LIMIT 0", s.tables)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer res.Close()
+	for _, f := range res.Schema().Fields() {
+		d, ok := pitTypeName(f.Type)
+		if isStr := ok && d.Type == "string" && slices.Contains(s.strs, f.Name); (ok && d.Type != "string") || isStr {
+			cols = append(cols, f.Name)
+			strCol = append(strCol, isStr)
+		}
+	}
+	for res.Next() { // none: LIMIT 0
+	}
+	return cols, strCol, res.Err()
 }

@@ -344,15 +344,22 @@ func TestPITHeapKeepsRepeatedValuesOnce(t *testing.T) {
 	require.Equal(t, "frde日本frde日本", string(h.b))
 }
 
-// TestCachedJoinFallsBack: builds the cache cannot join go to DuckDB with the same rows and say so — a SQL
-// source, a table below the size threshold, an entry that would not fit.
+// TestCachedJoinFallsBack: builds the cache cannot join go to DuckDB with the same rows and say so — a source
+// that reads no table, a table below the size threshold, an entry that would not fit.
 func TestCachedJoinFallsBack(t *testing.T) {
 	f, c := cacheFixture(t)
 	spine := f.file(t, "spine.csv", typedSpineCSV(rand.New(rand.NewPCG(1, 2)), 500, 60))
-	d, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "sql", Spine: spine, Features: []string{"t_sql:*", "t_ttl:f_long"}, FullNames: true})
+	_, err := f.b.Registry.Apply(f.ctx, "dev", mustParse(t, typedDefs+`  - name: t_const
+    entities: [user]
+    source: {sql: "SELECT 1::BIGINT AS user_id, TIMESTAMPTZ '2024-01-02 00:00:00+00' AS event_ts, 2.5::DOUBLE AS f_double"}
+    event_time: event_ts
+    features: [{name: f_double, type: double}]
+`), "ann")
 	require.NoError(t, err)
-	require.Equal(t, "duckdb", d.Join, "a SQL source is joined in DuckDB, and so is the whole build")
-	require.Contains(t, d.JoinReason, "a view the training-set cache cannot join (a SQL source")
+	d, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "sql", Spine: spine, Features: []string{"t_const:*", "t_ttl:f_long"}, FullNames: true})
+	require.NoError(t, err)
+	require.Equal(t, "duckdb", d.Join, "a source that reads no table is joined in DuckDB, and so is the whole build")
+	require.Contains(t, d.JoinReason, "a view the training-set cache cannot join (a join key that is neither an integer nor a string, or a source that reads no table)")
 
 	small := &PITCache{Dir: filepath.Join(t.TempDir(), "small"), MaxBytes: 64 << 10}
 	f.b.Cache = small
@@ -655,7 +662,7 @@ func TestComparePITIgnoresNullCreated(t *testing.T) {
 
 // TestWarmCacheProdReadsReleasePins: warming in prod fills the entry of the release's pinned snapshot (not the
 // staged rows), ahead of the admission a build needs, so prod's first build reads it with the rows of a DuckDB
-// build; warming again finds it; a view the cache cannot join is skipped; with the cache off, it says so.
+// build; a SQL view's rows are warmed too; warming again finds the entry; with the cache off, it says so.
 func TestWarmCacheProdReadsReleasePins(t *testing.T) {
 	f, c := cacheFixture(t)
 	pitAdmitFirst = false
@@ -670,11 +677,10 @@ func TestWarmCacheProdReadsReleasePins(t *testing.T) {
 	warm, err := f.b.WarmCache(f.ctx, "prod", []string{"t_ttl:f_double", "t_sql:*"}, nil)
 	require.NoError(t, err)
 	require.Len(t, warm, 2)
+	require.Equal(t, "filled", warm[1].State, "a SQL view's rows")
 	require.Equal(t, "filled", warm[0].State, warm[0].Reason)
 	require.Equal(t, rel.Pins[0].SnapshotID, warm[0].Snapshot)
 	require.EqualValues(t, 1200-1200/89-1200/97, warm[0].Rows, "the pinned snapshot's rows with an event time and a key")
-	require.Equal(t, "skipped", warm[1].State)
-	require.Contains(t, warm[1].Reason, "a SQL source")
 
 	var spine strings.Builder
 	spine.WriteString(typedSpineCSV(rand.New(rand.NewPCG(3, 3)), 600, 60))
@@ -698,7 +704,7 @@ func TestWarmCacheProdReadsReleasePins(t *testing.T) {
 	require.Equal(t, "present", warm[0].State)
 	entries, err := c.List()
 	require.NoError(t, err)
-	require.Len(t, entries, 1)
+	require.Len(t, entries, 2, "clean.typed's rows, t_sql's rows")
 
 	nb.Cache = &PITCache{Dir: c.Dir}
 	_, err = nb.WarmCache(f.ctx, "prod", []string{"t_ttl:f_double"}, nil)

@@ -159,8 +159,8 @@ func TestDatasetCacheKilledFill(t *testing.T) {
 
 // TestDatasetCacheWarm: `dataset cache warm` fills the entry a build of the same features reads, so that the
 // snapshot's first build reads it (the same rows as a DuckDB build); a second warm finds it present; a new
-// snapshot needs a new entry; a view the cache cannot join is listed as skipped with the reason; with the cache
-// off it says how to turn it on.
+// snapshot needs a new entry; a SQL view's rows are warmed too; a view the cache cannot join is listed as
+// skipped with the reason; with the cache off it says how to turn it on.
 func TestDatasetCacheWarm(t *testing.T) {
 	c, sp := bigCacheProject(t, 150000)
 	type warm struct {
@@ -190,13 +190,17 @@ func TestDatasetCacheWarm(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(c.ok("dataset", "cache", "warm", "big:*", "-o", "json")), &got))
 	require.Equal(t, "filled", got[0].State, "a new snapshot, a new entry")
 
-	c.file("features/q.yaml", "feature_views:\n  - name: q\n    entities: [user]\n    source: {sql: SELECT * FROM clean.big}\n"+
+	c.file("features/q.yaml", "feature_views:\n  - name: q\n    entities: [user]\n    source: {sql: SELECT * FROM clean.big WHERE a > 0.5}\n"+
+		"    event_time: event_ts\n    features: [{name: a, type: double}]\n"+
+		"  - name: k\n    entities: [user]\n    source: {sql: \"SELECT 1::BIGINT AS user_id, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS event_ts, 2.5 AS a\"}\n"+
 		"    event_time: event_ts\n    features: [{name: a, type: double}]\n")
 	c.ok("apply")
-	require.NoError(t, json.Unmarshal([]byte(c.ok("dataset", "cache", "warm", "q:a", "big:a", "-o", "json")), &got))
-	require.Len(t, got, 2)
-	require.Equal(t, "skipped", got[0].State)
-	require.Contains(t, got[0].Reason, "a SQL source")
-	require.Equal(t, "present", got[1].State)
+	require.NoError(t, json.Unmarshal([]byte(c.ok("dataset", "cache", "warm", "q:a", "k:a", "big:a", "-o", "json")), &got))
+	require.Len(t, got, 3)
+	require.Equal(t, "filled", got[0].State, "a SQL view's rows")
+	require.Equal(t, "skipped", got[1].State)
+	require.Contains(t, got[1].Reason, "a source that reads no table")
+	require.Equal(t, "present", got[2].State)
+	require.Contains(t, c.ok("dataset", "build", "q0", "--spine", sp, "--features", "q:a", "-v"), "joined from the training-set cache")
 	require.Contains(t, c.fail(exitNotFound, "dataset", "cache", "warm", "nope:*"), "no feature definition")
 }
