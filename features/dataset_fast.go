@@ -125,17 +125,18 @@ func (b *Builder) cachedJoin(ctx context.Context, p *pitPlan) (rdr array.RecordR
 			return nil, false, err
 		}
 		if f == nil {
-			table := g.spec.tableNames()
+			table, snapshot := g.spec.tableNames(), g.spec.tableNames()+"'s snapshot"
 			if g.spec.sql != "" {
-				table = "view " + g.view + "'s rows (" + table + ")"
+				table = "view " + g.view + "'s rows (over " + table + ")"
+				snapshot = table + " at these snapshots"
 			}
 			if n := g.spec.dataBytes(); n < pitMinBytes {
-				p.reason = fmt.Sprintf("%s has %.1f MiB of data files, under the %.1f MiB the training-set cache starts at (small tables join fast in DuckDB)",
+				p.reason = fmt.Sprintf("%s: %.1f MiB of data files, under the %.1f MiB the training-set cache starts at (small tables join fast in DuckDB)",
 					table, float64(n)/(1<<20), float64(pitMinBytes)/(1<<20))
 				return nil, false, nil
 			}
 			if !b.Cache.admit(&g.spec) {
-				p.reason = fmt.Sprintf("the first build of %s's snapshot joins in DuckDB; the next one fills the training-set cache", table)
+				p.reason = fmt.Sprintf("the first build of %s joins in DuckDB; the next one fills the training-set cache", snapshot)
 				return nil, false, nil
 			}
 			var made bool

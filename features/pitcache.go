@@ -1292,7 +1292,8 @@ func (s *pitSpec) dataBytes() int64 {
 }
 
 // columns returns the columns an entry of s holds — every fixed-width one and the string ones s asks for —
-// and which are strings: a table's from its schema, a SQL view's from its query's result.
+// and which are strings: a table's from its schema (any view over it may ask for any of them), a SQL view's
+// features from its query's result.
 func (s *pitSpec) columns(ctx context.Context, eng *engine.Engine) (cols []string, strCol []bool, err error) {
 	if s.sql == "" {
 		for _, col := range s.table.Columns {
@@ -1309,6 +1310,9 @@ func (s *pitSpec) columns(ctx context.Context, eng *engine.Engine) (cols []strin
 	}
 	defer res.Close()
 	for _, f := range res.Schema().Fields() {
+		if !slices.Contains(s.ties, f.Name) { // only the view's features can be asked for
+			continue
+		}
 		d, ok := pitTypeName(f.Type)
 		if isStr := ok && d.Type == "string" && slices.Contains(s.strs, f.Name); (ok && d.Type != "string") || isStr {
 			cols = append(cols, f.Name)

@@ -377,7 +377,7 @@ func TestCachedJoinFallsBack(t *testing.T) {
 	d, err = f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "tiny", Spine: spine, Features: []string{"t_nottl:*"}})
 	require.NoError(t, err)
 	require.Equal(t, "duckdb", d.Join, "a small table is joined in DuckDB")
-	require.Contains(t, d.JoinReason, "clean.typed has ")
+	require.Contains(t, d.JoinReason, "clean.typed: ")
 	require.Contains(t, d.JoinReason, "MiB the training-set cache starts at")
 }
 

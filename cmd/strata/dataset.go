@@ -388,6 +388,9 @@ func (a *app) datasetCacheCmd() *cobra.Command {
 				for _, e := range list {
 					total += e.Bytes
 					table := e.Table
+					if e.View != "" { // a SQL or aggregated view's rows
+						table = "view " + e.View + " (" + e.Table + ")"
+					}
 					if e.Problem != "" {
 						table = "(unreadable: " + e.Problem + ")"
 					}
