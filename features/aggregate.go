@@ -147,7 +147,9 @@ func (v *View) rowsSQL(src string, keys []JoinKey) (string, error) {
 		case "count_distinct":
 			expr = "count(DISTINCT " + arg + ")"
 		case "last":
-			expr = "last(" + arg + " ORDER BY " + order + ")"
+			// rows equal in event and created time: the greatest value (NULL first) is the last, so that every
+			// run computes the same one
+			expr = "last(" + arg + " ORDER BY " + order + ", " + arg + " NULLS FIRST)"
 		default:
 			return "", fmt.Errorf("view %s: unknown aggregation function %q: %w", v.Name, a.Function, ErrInvalid)
 		}

@@ -109,3 +109,34 @@ func TestAggregationErrors(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, Validate(context.Background(), d, cat), "a long sum may be declared double")
 }
+
+// TestLastAggregationExactTies: rows equal in key, event and created time are ordered by their value for last
+// (NULL first), so that every run computes the same last — the greatest — whichever order DuckDB reads them in.
+func TestLastAggregationExactTies(t *testing.T) {
+	f := newFixture(t, testenv.SQLiteDSN(t))
+	f.importCSV(t, "dev", "clean.orders", `user_id,event_ts,created_ts,amount,item
+1,2024-01-01 00:00:00,2024-01-01 00:00:00,5,a
+1,2024-01-01 00:00:00,2024-01-01 00:00:00,9,b
+1,2024-01-01 00:00:00,2024-01-01 00:00:00,,c
+1,2024-01-01 00:00:00,2024-01-01 00:00:00,7,d
+`)
+	d := mustParse(t, datasetDefs[:strings.Index(datasetDefs, "feature_views:")]+`feature_views:
+  - name: ties
+    entities: [user]
+    source: {table: clean.orders}
+    event_time: event_ts
+    created_time: created_ts
+    features:
+      - {name: last_amount_1d, type: long, aggregation: {function: last, column: amount, window: 1d}}
+      - {name: last_item_1d, type: string, aggregation: {function: last, column: item, window: 1d}}
+`)
+	_, err := f.b.Registry.Apply(f.ctx, "dev", d, "ann")
+	require.NoError(t, err)
+	spine := f.file(t, "spine.csv", "user_id,event_timestamp\n1,2024-01-01 12:00:00\n")
+	for i := range 5 {
+		name := "ties" + string(rune('a'+i))
+		_, err = f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: name, Spine: spine, Features: []string{"ties:*"}})
+		require.NoError(t, err)
+		require.Equal(t, []string{"9,d"}, f.rows(t, "dev", "SELECT last_amount_1d, last_item_1d FROM datasets."+name))
+	}
+}

@@ -190,7 +190,7 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 	var join, note, reason string
 	var rdr array.RecordReader
 	if q.pit == nil && b.Cache != nil && b.Cache.MaxBytes > 0 {
-		reason = "a view the training-set cache cannot join (a join key that is neither an integer nor a string, or a source that reads no table)"
+		reason = "a view the training-set cache cannot join (a join key that is neither an integer nor a string, a source that reads no table, or SQL whose result changes from run to run: now(), random(), ...)"
 	}
 	if q.pit != nil && b.Cache != nil {
 		var filled bool

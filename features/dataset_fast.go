@@ -19,6 +19,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/strata-data/strata/engine"
+	"github.com/strata-data/strata/lakesql"
 )
 
 // pitGroup is what the cached join needs of one view instance: set by viewJoin when the view is read by its
@@ -59,7 +60,7 @@ var pitKeyTypes = map[string]bool{"TINYINT": true, "SMALLINT": true, "INTEGER": 
 // or by the SQL of its rows (rowsSQL: a SQL source, window aggregations); nil when the cache cannot join it.
 func newPITGroup(inst *Instance, keys []JoinKey, keyTypes []string, feats []string, tables []engine.Table, scan, rowsSQL string) *pitGroup {
 	v := inst.View
-	if (scan == "" && rowsSQL == "") || len(keys) == 0 || len(tables) == 0 {
+	if (scan == "" && rowsSQL == "") || len(keys) == 0 || len(tables) == 0 || (scan == "" && volatileWord(rowsSQL) != "") {
 		return nil
 	}
 	for _, t := range keyTypes {
@@ -585,7 +586,7 @@ func (b *Builder) warmGroup(ctx context.Context, env string, g *featureGroup, w 
 	pg := cachedGroup(g.inst, keys, feats, tables, scan, rows)
 	switch {
 	case pg == nil:
-		w.State, w.Reason = "skipped", "the training-set cache cannot join this view (a join key that is neither an integer nor a string, or a source that reads no table)"
+		w.State, w.Reason = "skipped", "the training-set cache cannot join this view (a join key that is neither an integer nor a string, a source that reads no table, or SQL whose result changes from run to run: now(), random(), ...)"
 		return nil
 	case !pg.holdsFeatures():
 		w.State, w.Reason = "skipped", "a feature the training-set cache does not hold"
@@ -622,4 +623,36 @@ func (b *Builder) warmGroup(ctx context.Context, env string, g *featureGroup, w 
 	defer f.close()
 	w.Rows, w.Bytes, w.File = int64(f.n), int64(len(f.data)), f.path
 	return nil
+}
+
+// volatileSQL are the DuckDB functions and keywords whose value changes from one run of a query to the next: a
+// view whose SQL uses one is never cached (an entry would keep the value of its fill).
+var volatileSQL = map[string]bool{"now": true, "current_timestamp": true, "current_date": true, "current_time": true,
+	"current_localtimestamp": true, "localtimestamp": true, "localtime": true, "today": true, "get_current_timestamp": true,
+	"get_current_time": true, "transaction_timestamp": true, "random": true, "setseed": true, "uuid": true,
+	"gen_random_uuid": true, "uuidv4": true, "uuidv7": true, "nextval": true, "currval": true}
+
+// volatileWord returns the first word of sql's plain text (outside literals, quoted names and comments) that
+// names a volatile function, or "".
+func volatileWord(sql string) string {
+	found, start, end := "", -1, -1
+	check := func() {
+		if found == "" && start >= 0 && volatileSQL[strings.ToLower(sql[start:end])] {
+			found = sql[start:end]
+		}
+	}
+	lakesql.Scan(sql, func(i int) {
+		if lakesql.IsWordByte(sql[i]) {
+			if i != end { // a new word (a gap: another byte, or text Scan skipped)
+				check()
+				start = i
+			}
+			end = i + 1
+			return
+		}
+		check()
+		start, end = -1, -1
+	})
+	check()
+	return found
 }

@@ -376,3 +376,41 @@ func TestCachedJoinSQLViewsMatchDuckDB(t *testing.T) {
 	require.Equal(t, 2, views["t_psql"], "the default instance with and without its string feature")
 	require.Len(t, views, 3, "%v: and the min_long=7 instance", views)
 }
+
+// TestVolatileSQLIsNotCached: a view whose SQL calls a function whose value changes from run to run (now(),
+// random(), ...) joins in DuckDB every time, saying why: an entry would keep its fill's values. Names inside
+// literals, quoted identifiers and comments do not count.
+func TestVolatileSQLIsNotCached(t *testing.T) {
+	for sql, want := range map[string]string{
+		"SELECT * FROM t WHERE ts > now() - INTERVAL 1 DAY": "now",
+		"SELECT *, CURRENT_DATE AS d FROM t":                "CURRENT_DATE",
+		"SELECT *, Random() AS r FROM t":                    "Random",
+		"SELECT 'now()' AS x, \"random\" FROM t -- today":   "",
+		"SELECT nowhere, uuids /* uuid() */ FROM t":         "",
+		"SELECT * FROM t WHERE x = $$random$$":              "",
+	} {
+		require.Equal(t, want, volatileWord(sql), sql)
+	}
+	f, c := cacheFixture(t)
+	_, err := f.b.Registry.Apply(f.ctx, "dev", mustParse(t, typedDefs+`  - name: t_now
+    entities: [user]
+    source: {sql: "SELECT * FROM clean.typed WHERE event_ts < now()"}
+    event_time: event_ts
+    features: [{name: f_double, type: double}]
+`), "ann")
+	require.NoError(t, err)
+	spine := f.file(t, "spine.csv", typedSpineCSV(rand.New(rand.NewPCG(8, 8)), 300, 60))
+	for i := range 2 {
+		d, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: fmt.Sprint("now", i), Spine: spine, Features: []string{"t_now:*"}})
+		require.NoError(t, err)
+		require.Equal(t, "duckdb", d.Join)
+		require.Contains(t, d.JoinReason, "now()")
+	}
+	entries, err := c.List()
+	require.NoError(t, err)
+	require.Empty(t, entries)
+	warm, err := f.b.WarmCache(f.ctx, "dev", []string{"t_now:*"}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "skipped", warm[0].State)
+	require.Contains(t, warm[0].Reason, "now()")
+}

@@ -359,7 +359,7 @@ func TestCachedJoinFallsBack(t *testing.T) {
 	d, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "sql", Spine: spine, Features: []string{"t_const:*", "t_ttl:f_long"}, FullNames: true})
 	require.NoError(t, err)
 	require.Equal(t, "duckdb", d.Join, "a source that reads no table is joined in DuckDB, and so is the whole build")
-	require.Contains(t, d.JoinReason, "a view the training-set cache cannot join (a join key that is neither an integer nor a string, or a source that reads no table)")
+	require.Contains(t, d.JoinReason, "a view the training-set cache cannot join (a join key that is neither an integer nor a string, a source that reads no table")
 
 	small := &PITCache{Dir: filepath.Join(t.TempDir(), "small"), MaxBytes: 64 << 10}
 	f.b.Cache = small
