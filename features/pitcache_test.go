@@ -688,16 +688,19 @@ func TestWarmCacheProdReadsReleasePins(t *testing.T) {
 		fmt.Fprintf(&spine, "%d,2024-01-25 00:00:00,%d\n", 1000+i%30, i%3)
 	}
 	sp := f.file(t, "spine.csv", spine.String())
-	first, err := f.b.Build(f.ctx, DatasetRequest{Env: "prod", Name: "p", Spine: sp, Features: []string{"t_nottl:*"}, Force: true})
+	refs := []string{"t_nottl:*", "t_sql:f_double"}
+	first, err := f.b.Build(f.ctx, DatasetRequest{Env: "prod", Name: "p", Spine: sp, Features: refs, Force: true, FullNames: true})
 	require.NoError(t, err)
-	require.Equal(t, "cache", first.Join, "the first build reads the warmed entry")
+	require.Equal(t, "cache", first.Join, "the first build reads the warmed entries, the table's and the SQL view's")
 	nb := *f.b
 	nb.Cache = nil
-	_, err = nb.Build(f.ctx, DatasetRequest{Env: "prod", Name: "q", Spine: sp, Features: []string{"t_nottl:*"}, Force: true})
+	_, err = nb.Build(f.ctx, DatasetRequest{Env: "prod", Name: "q", Spine: sp, Features: refs, Force: true, FullNames: true})
 	require.NoError(t, err)
 	_, err = f.envs.Publish(f.ctx, "prod", []lake.Ident{{Zone: "datasets", Name: "p"}, {Zone: "datasets", Name: "q"}}, envs.PublishOptions{Actor: "test"})
 	require.NoError(t, err)
 	require.Equal(t, f.rows(t, "prod", "SELECT * FROM datasets.q ORDER BY spine_row"), f.rows(t, "prod", "SELECT * FROM datasets.p ORDER BY spine_row"))
+	require.Equal(t, []string{"0,0"}, f.rows(t, "prod", "SELECT count(t_nottl__f_double), count(t_sql__f_double) FROM datasets.p WHERE user_id >= 1000"),
+		"the staged rows are not released: neither entry holds them")
 
 	warm, err = f.b.WarmCache(f.ctx, "prod", []string{"t_ttl:f_double"}, nil)
 	require.NoError(t, err)
