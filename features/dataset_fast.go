@@ -22,8 +22,8 @@ import (
 	"github.com/strata-data/strata/lakesql"
 )
 
-// pitGroup is what the cached join needs of one view instance: set by viewJoin when the view is read by its
-// positional scan with integer or string join keys (the cached join's conditions), nil otherwise.
+// pitGroup is what the cached join needs of one view instance: set by viewJoin when the view has integer or
+// string join keys and reads lake tables (by its table's positional scan, or by its rows' SQL), nil otherwise.
 type pitGroup struct {
 	view  string
 	spec  pitSpec
@@ -622,6 +622,12 @@ func (b *Builder) warmGroup(ctx context.Context, env string, g *featureGroup, w 
 	}
 	defer f.close()
 	w.Rows, w.Bytes, w.File = int64(f.n), int64(len(f.data)), f.path
+	for _, feat := range feats {
+		if _, ok := f.colIdx[feat]; !ok {
+			w.Reason = fmt.Sprintf("feature %s is of a type the training-set cache does not hold: builds asking for it join in DuckDB", feat)
+			break
+		}
+	}
 	return nil
 }
 

@@ -464,7 +464,7 @@ a pipeline's last step. Views the cache cannot hold are listed as skipped, with 
 				_ = tw.Flush()
 				for _, e := range warm {
 					if e.Reason != "" {
-						fmt.Fprintf(w, "%s skipped: %s\n", e.View, e.Reason)
+						fmt.Fprintf(w, "%s (%s): %s\n", e.View, e.State, e.Reason)
 					}
 				}
 			})
