@@ -69,17 +69,22 @@ func newPITGroup(inst *Instance, keys []JoinKey, keyTypes []string, feats []stri
 		}
 	}
 	spec := pitSpec{table: tables[0], tables: tables[:1], scan: scan, keys: keys, keyTypes: keyTypes, event: v.EventTime, created: v.CreatedTime}
+	// An entry holds the view's string features (all of them, whichever a build asks for: every build of the
+	// view reads one entry) besides every fixed-width column.
+	var strs []string
+	for _, f := range v.Features {
+		if f.Type == "string" {
+			strs = append(strs, f.Name)
+		}
+	}
 	if scan == "" {
-		spec.table, spec.tables, spec.sql, spec.view = engine.Table{}, tables, rowsSQL, inst.Name
+		spec.table, spec.tables, spec.sql, spec.view, spec.strs = engine.Table{}, tables, rowsSQL, inst.Name, strs
 		for _, f := range v.Features {
 			spec.ties = append(spec.ties, f.Name)
-			if f.Type == "string" && slices.Contains(feats, f.Name) {
-				spec.strs = append(spec.strs, f.Name) // the string features: an entry holds these besides every fixed-width column
-			}
 		}
 	} else {
 		for _, c := range tables[0].Columns {
-			if c.Type == "string" && slices.Contains(feats, c.Name) {
+			if c.Type == "string" && slices.Contains(strs, c.Name) {
 				spec.strs = append(spec.strs, c.Name)
 			}
 		}

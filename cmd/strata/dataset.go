@@ -419,9 +419,9 @@ func (a *app) datasetCacheWarmCmd() *cobra.Command {
 		Long: `Fill the training-set cache's entries for the snapshots the environment's readers see now (prod: the current
 release's pins), so that the next dataset build of these features reads them at once instead of joining in
 DuckDB first (a snapshot's first build otherwise joins in DuckDB and its second fills the entry). FEATURES are
-what dataset build's --features takes: view:feature references and feature service names; give the ones your
-builds ask for (an entry holds the string features its build asks for). Run it after loading new data, e.g. as
-a pipeline's last step. Views the cache cannot hold are listed as skipped, with the reason.`,
+what dataset build's --features takes: view:feature references and feature service names (one entry serves every
+build of a view instance, whichever of its features it asks for). Run it after loading new data, e.g. as a
+pipeline's last step. Views the cache cannot hold are listed as skipped, with the reason.`,
 		Example: `  strata dataset cache warm churn_v2 --env prod
   strata dataset cache warm 'user_stats:*' 'orders_agg(window_days=7):n'`,
 		Args: cobra.MinimumNArgs(1),
