@@ -136,9 +136,8 @@ func (b *Builder) cachedJoin(ctx context.Context, p *pitPlan) (rdr array.RecordR
 				table = "view " + g.view + "'s rows (over " + table + ")"
 				snapshot = table + " at these snapshots"
 			}
-			if n := g.spec.dataBytes(); n < pitMinBytes {
-				p.reason = fmt.Sprintf("%s: %.1f MiB of data files, under the %.1f MiB the training-set cache starts at (small tables join fast in DuckDB)",
-					table, float64(n)/(1<<20), float64(pitMinBytes)/(1<<20))
+			if why := tooSmall(&g.spec); why != "" {
+				p.reason = table + ": " + why
 				return nil, false, nil
 			}
 			if !b.Cache.admit(&g.spec) {
@@ -146,12 +145,8 @@ func (b *Builder) cachedJoin(ctx context.Context, p *pitPlan) (rdr array.RecordR
 				return nil, false, nil
 			}
 			var made bool
-			if f, made, err = b.Cache.fill(ctx, b.Engine, &g.spec); errors.Is(err, errPITLongString) {
-				p.reason = fmt.Sprintf("%s: %v (the training-set cache holds shorter ones)", table, err)
-				return nil, false, nil
-			} else if errors.Is(err, errPITTooBig) {
-				p.reason = fmt.Sprintf("the training-set cache's entry of %s would take more than half of datasets.cache_bytes (%d bytes): "+
-					"raise it to cache this table", table, b.Cache.MaxBytes)
+			if f, made, err = b.Cache.fill(ctx, b.Engine, &g.spec); refused(err, b.Cache.MaxBytes) != "" {
+				p.reason = table + ": " + refused(err, b.Cache.MaxBytes)
 				return nil, false, nil
 			} else if err != nil {
 				return nil, false, fmt.Errorf("training-set cache of %s: %w", table, err)
@@ -604,21 +599,16 @@ func (b *Builder) warmGroup(ctx context.Context, env string, g *featureGroup, w 
 	// (a damaged entry was removed by open: it is filled again)
 	w.State = "present"
 	if f == nil {
-		if n := pg.spec.dataBytes(); n < pitMinBytes {
-			w.State, w.Reason = "skipped", fmt.Sprintf("%.1f MiB of data files, under the %.1f MiB the training-set cache starts at (small tables join fast in DuckDB)",
-				float64(n)/(1<<20), float64(pitMinBytes)/(1<<20))
+		if why := tooSmall(&pg.spec); why != "" {
+			w.State, w.Reason = "skipped", why
 			return nil
 		}
 		var made bool
 		f, made, err = b.Cache.fill(ctx, b.Engine, &pg.spec)
-		switch {
-		case errors.Is(err, errPITTooBig):
-			w.State, w.Reason = "skipped", fmt.Sprintf("the entry would take more than half of datasets.cache_bytes (%d bytes): raise it to cache this table", b.Cache.MaxBytes)
+		if why := refused(err, b.Cache.MaxBytes); why != "" {
+			w.State, w.Reason = "skipped", why
 			return nil
-		case errors.Is(err, errPITLongString):
-			w.State, w.Reason = "skipped", err.Error()+" (the training-set cache holds shorter ones)"
-			return nil
-		case err != nil:
+		} else if err != nil {
 			return err
 		}
 		if made {
@@ -666,4 +656,25 @@ func volatileWord(sql string) string {
 	})
 	check()
 	return found
+}
+
+// tooSmall says why the cache does not hold spec's rows when its tables' data files are under pitMinBytes, or "".
+func tooSmall(spec *pitSpec) string {
+	if n := spec.dataBytes(); n < pitMinBytes {
+		return fmt.Sprintf("%.1f MiB of data files, under the %.1f MiB the training-set cache starts at (small tables join fast in DuckDB)",
+			float64(n)/(1<<20), float64(pitMinBytes)/(1<<20))
+	}
+	return ""
+}
+
+// refused says why a fill made no entry when its error is one of the cache's limits (the build joins in
+// DuckDB), or "" for any other outcome.
+func refused(err error, maxBytes int64) string {
+	switch {
+	case errors.Is(err, errPITTooBig):
+		return fmt.Sprintf("the entry would take more than half of datasets.cache_bytes (%d bytes): raise it to cache this table", maxBytes)
+	case errors.Is(err, errPITLongString):
+		return err.Error() + " (the training-set cache holds shorter ones)"
+	}
+	return ""
 }
