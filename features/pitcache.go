@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strconv"
@@ -312,6 +313,9 @@ func (s *pitSpec) digest() string {
 	w(s.strs...)
 	w(s.sql, strconv.Itoa(len(s.ties)))
 	w(s.ties...)
+	if s.sql != "" { // DuckDB computes a SQL view's rows and orders its ties by its hash(): another DuckDB, another entry
+		w(duckdbVersion())
+	}
 	w(strconv.Itoa(len(s.tables)))
 	for _, t := range s.tables {
 		w(t.Schema, t.Name)
@@ -1323,3 +1327,17 @@ func (s *pitSpec) columns(ctx context.Context, eng *engine.Engine) (cols []strin
 	}
 	return cols, strCol, res.Err()
 }
+
+// duckdbVersion is the version of the DuckDB bindings this binary links ("" when the build does not say).
+var duckdbVersion = sync.OnceValue(func() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, d := range info.Deps {
+		if d.Path == "github.com/duckdb/duckdb-go-bindings" {
+			return d.Version
+		}
+	}
+	return ""
+})
