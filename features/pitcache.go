@@ -838,6 +838,7 @@ func (c *PITCache) fillLocked(ctx context.Context, eng *engine.Engine, spec *pit
 			return nil, errPITTooBig
 		}
 	}
+	c.evict(size) // the entry's size all told (a SQL view's rows and strings were not known before they were read)
 	slices.SortFunc(entries, comparePIT)
 	n := uint64(len(entries))
 	var ukeys []int64

@@ -414,3 +414,37 @@ func TestVolatileSQLIsNotCached(t *testing.T) {
 	require.Equal(t, "skipped", warm[0].State)
 	require.Contains(t, warm[0].Reason, "now()")
 }
+
+// TestCachedJoinSQLViewFillEvicts: a SQL view's rows are not counted before they are read, so its fill makes
+// room for its entry once its size is known: the least recently used entry goes, and the cache stays under
+// datasets.cache_bytes.
+func TestCachedJoinSQLViewFillEvicts(t *testing.T) {
+	f, c := cacheFixture(t)
+	_, err := f.b.Registry.Apply(f.ctx, "dev", mustParse(t, typedDefs+strings.TrimPrefix(sqlViewDefs, "feature_views:\n")), "ann")
+	require.NoError(t, err)
+	spine := f.file(t, "spine.csv", typedSpineCSV(rand.New(rand.NewPCG(4, 4)), 300, 60))
+	req := DatasetRequest{Env: "dev", Name: "e0", Spine: spine, Features: []string{"t_psql:*"}}
+	_, err = f.b.Build(f.ctx, req)
+	require.NoError(t, err)
+	entries, err := c.List()
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	size := entries[0].Bytes
+	_, err = c.Clear()
+	require.NoError(t, err)
+
+	old := filepath.Join(c.Dir, "0000000000000000000000000000000000000000.pit")
+	require.NoError(t, os.WriteFile(old, make([]byte, size+40200), 0o644))
+	at := time.Now().Add(-time.Hour)
+	require.NoError(t, os.Chtimes(old, at, at))
+	c.MaxBytes = 2*size + 40000 // the new entry fits (its estimate runs a few KB over), not both
+	req.Name = "e1"
+	d, err := f.b.Build(f.ctx, req)
+	require.NoError(t, err)
+	require.Equal(t, "cache_filled", d.Join, d.JoinReason)
+	require.NoFileExists(t, old, "the least recently used entry made room")
+	entries, err = c.List()
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	require.LessOrEqual(t, entries[0].Bytes, c.MaxBytes)
+}
