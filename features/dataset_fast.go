@@ -425,20 +425,7 @@ func gatherGroup(f *pitFile, cis []int, rows []int) ([]arrow.Array, error) {
 	cs := make([]column, len(cis))
 	for k, ci := range cis {
 		c := &cs[k]
-		switch f.cols[ci].Type {
-		case "bool":
-			c.width = 0
-		case "int8":
-			c.width = 1
-		case "int16":
-			c.width = 2
-		case "int32", "float32", "date32":
-			c.width = 4
-		case "string":
-			c.width = -1
-		default:
-			c.width = 8
-		}
+		c.width = pitTypes[f.cols[ci].Type].width
 		c.valid = make([]byte, bitutil.BytesForBits(int64(n)))
 		if c.width < 0 {
 			c.offs = make([]int32, n+1)

@@ -225,57 +225,39 @@ func (c *PITCache) Clear() (int64, error) {
 	return freed, nil
 }
 
-// pitTypeName names the Arrow types an entry holds (every value in 8 bytes); "" for others.
+// pitTypes are the column types an entry holds, by the name its description gives them: each one's Arrow
+// type (a timestamp's unit and zone are the column's own) and its width in a row's 8-byte slot as a build
+// copies it (0: a boolean's one byte as a bit; -1: a string, whose slot is its place in the entry's strings).
+var pitTypes = map[string]struct {
+	arrow arrow.DataType
+	width int
+}{
+	"bool": {arrow.FixedWidthTypes.Boolean, 0}, "int8": {arrow.PrimitiveTypes.Int8, 1}, "int16": {arrow.PrimitiveTypes.Int16, 2},
+	"int32": {arrow.PrimitiveTypes.Int32, 4}, "int64": {arrow.PrimitiveTypes.Int64, 8}, "float32": {arrow.PrimitiveTypes.Float32, 4},
+	"float64": {arrow.PrimitiveTypes.Float64, 8}, "date32": {arrow.FixedWidthTypes.Date32, 4}, "timestamp": {nil, 8},
+	"string": {arrow.BinaryTypes.String, -1},
+}
+
+// pitTypeName names the Arrow types an entry holds (every value in 8 bytes); false for others.
 func pitTypeName(t arrow.DataType) (pitColumn, bool) {
 	switch t := t.(type) {
-	case *arrow.BooleanType:
-		return pitColumn{Type: "bool"}, true
-	case *arrow.Int8Type:
-		return pitColumn{Type: "int8"}, true
-	case *arrow.Int16Type:
-		return pitColumn{Type: "int16"}, true
-	case *arrow.Int32Type:
-		return pitColumn{Type: "int32"}, true
-	case *arrow.Int64Type:
-		return pitColumn{Type: "int64"}, true
-	case *arrow.Float32Type:
-		return pitColumn{Type: "float32"}, true
-	case *arrow.Float64Type:
-		return pitColumn{Type: "float64"}, true
-	case *arrow.Date32Type:
-		return pitColumn{Type: "date32"}, true
 	case *arrow.TimestampType:
 		return pitColumn{Type: "timestamp", Unit: int(t.Unit), TZ: t.TimeZone}, true
 	case *arrow.StringType, *arrow.LargeStringType, *arrow.StringViewType:
 		return pitColumn{Type: "string"}, true
 	}
+	if _, ok := pitTypes[t.Name()]; ok { // bool, int8 ... float64, date32: Arrow's own names
+		return pitColumn{Type: t.Name()}, true
+	}
 	return pitColumn{}, false
 }
 
+// arrowType is c's Arrow type, nil for a type no entry holds.
 func (c pitColumn) arrowType() arrow.DataType {
-	switch c.Type {
-	case "bool":
-		return arrow.FixedWidthTypes.Boolean
-	case "int8":
-		return arrow.PrimitiveTypes.Int8
-	case "int16":
-		return arrow.PrimitiveTypes.Int16
-	case "int32":
-		return arrow.PrimitiveTypes.Int32
-	case "int64":
-		return arrow.PrimitiveTypes.Int64
-	case "float32":
-		return arrow.PrimitiveTypes.Float32
-	case "float64":
-		return arrow.PrimitiveTypes.Float64
-	case "date32":
-		return arrow.FixedWidthTypes.Date32
-	case "timestamp":
+	if c.Type == "timestamp" {
 		return &arrow.TimestampType{Unit: arrow.TimeUnit(c.Unit), TimeZone: c.TZ}
-	case "string":
-		return arrow.BinaryTypes.String
 	}
-	return nil
+	return pitTypes[c.Type].arrow
 }
 
 // pitFixedIceberg are the Iceberg types whose columns an entry holds.
