@@ -95,6 +95,9 @@ type Server struct {
 	MaxStreams int `yaml:"max_streams"`
 	// ShutdownTimeout bounds the graceful shutdown on SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Procs is how many Go processors (GOMAXPROCS) `strata serve` runs with; 0 = 4 per CPU the process may use.
+	// GOMAXPROCS in the environment overrides it.
+	Procs int `yaml:"procs"`
 }
 
 // SQLWire configures the PostgreSQL-wire endpoint that `strata serve` also starts.
@@ -264,6 +267,9 @@ func (c *Config) validate() error {
 	}
 	if c.Server.MaxStreams < 1 {
 		problems = append(problems, "server.max_streams: must be ≥ 1 (e.g. 8)")
+	}
+	if c.Server.Procs < 0 {
+		problems = append(problems, "server.procs: must be ≥ 0 (0 = 4 per CPU; or a count such as 8)")
 	}
 	if c.SQLWire.MaxMessage < 1024 {
 		problems = append(problems, "sqlwire.max_message: must be ≥ 1024 bytes (e.g. 16777216)")

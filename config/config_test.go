@@ -100,6 +100,7 @@ func TestErrors(t *testing.T) {
 		{"bad env duration", "", []string{"STRATA_SERVER_SHUTDOWN_TIMEOUT=1"}, "not a duration"},
 		{"negative threads", "engine:\n  threads: -1\n", nil, "engine.threads"},
 		{"no streams", "server:\n  max_streams: 0\n", nil, "server.max_streams: must be ≥ 1"},
+		{"negative procs", "server:\n  procs: -1\n", nil, "server.procs: must be ≥ 0"},
 		{"zero write timeout", "server:\n  write_timeout: 0s\n", nil, "server.write_timeout: must be positive"},
 		{"hosts not a list", "server:\n  allowed_hosts: a.example\n", nil, "cannot unmarshal"},
 		{"empty origin", "server:\n  allowed_origins: [\"\"]\n", nil, "server.allowed_origins: has an empty entry"},

@@ -231,6 +231,7 @@ server:
   write_timeout: 30s         # a write to a client that makes no progress this long ends the response
   max_streams: 8             # concurrent row streams; more get 503 with Retry-After
   shutdown_timeout: 30s
+  procs: 0                   # Go processors of strata serve; 0 = 4 per CPU (GOMAXPROCS in the environment wins)
 sqlwire:                     # PostgreSQL wire endpoint: psql -h 127.0.0.1 -p 5433 -d prod
   addr: 127.0.0.1:5433       # "" = off; another address also needs server.allow_remote (no passwords yet)
   max_message: 16777216      # bytes; a larger client message ends the connection

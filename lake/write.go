@@ -453,7 +453,11 @@ func (w *writer) writeFiles(ctx context.Context, t *table.Table, rdr array.Recor
 }
 
 // writeWorkers is the number of concurrent Parquet writers of one Write: one per CPU, at most 4.
-func writeWorkers() int { return max(1, min(runtime.GOMAXPROCS(0), 4)) }
+func writeWorkers() int { return max(1, min(cpus, 4)) }
+
+// cpus is the Go processors the process started with: one per CPU it may use (or GOMAXPROCS from the
+// environment). `strata serve` runs with more processors than CPUs (cmd/strata tuneProcs); writers stay per CPU.
+var cpus = runtime.GOMAXPROCS(0)
 
 // fromChan feeds one writer. It ends with an error if the write was cancelled, so a writer never finalises
 // files of a write that failed elsewhere as if its input were complete.

@@ -49,3 +49,28 @@ func TestTuneGCFollowsTheLiveHeap(t *testing.T) {
 	require.Equal(t, before, gcPercentNow(), "GOGC set: left alone")
 	stop()
 }
+
+// TestTuneProcs: serve runs with 4 Go processors per CPU by default, server.procs when set, its previous count
+// again when serving stops, and GOMAXPROCS from the environment untouched.
+func TestTuneProcs(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if v, ok := os.LookupEnv("GOMAXPROCS"); ok {
+		require.NoError(t, os.Unsetenv("GOMAXPROCS"))
+		t.Cleanup(func() { _ = os.Setenv("GOMAXPROCS", v) })
+	}
+	before := runtime.GOMAXPROCS(0)
+	stop := tuneProcs(0, log)
+	require.Equal(t, procsPerCPU*before, runtime.GOMAXPROCS(0))
+	stop()
+	require.Equal(t, before, runtime.GOMAXPROCS(0))
+
+	stop = tuneProcs(3, log)
+	require.Equal(t, 3, runtime.GOMAXPROCS(0))
+	stop()
+	require.Equal(t, before, runtime.GOMAXPROCS(0))
+
+	t.Setenv("GOMAXPROCS", "1")
+	stop = tuneProcs(0, log)
+	require.Equal(t, before, runtime.GOMAXPROCS(0), "GOMAXPROCS set: left alone")
+	stop()
+}
