@@ -204,14 +204,17 @@ func tuneProcs(n int, log *slog.Logger) (stop func()) {
 	if _, set := os.LookupEnv("GOMAXPROCS"); set {
 		return func() {}
 	}
-	prev := runtime.GOMAXPROCS(0)
 	if n == 0 {
-		n = procsPerCPU * prev
+		n = procsPerCPU * startProcs
 	}
-	runtime.GOMAXPROCS(n)
-	log.Debug("Go processors", "gomaxprocs", n, "cpus", prev)
+	prev := runtime.GOMAXPROCS(n)
+	log.Debug("Go processors", "gomaxprocs", n, "cpus", startProcs)
 	return func() { runtime.GOMAXPROCS(prev) }
 }
+
+// startProcs is the Go processors the process started with: one per CPU it may use (Go counts the CPU quota
+// of its cgroup too). Read once, so serving twice in one process (tests) does not multiply it.
+var startProcs = runtime.GOMAXPROCS(0)
 
 func serverOptions(c config.Server) server.Options {
 	return server.Options{Addr: c.Addr, AllowedHosts: c.AllowedHosts, AllowedOrigins: c.AllowedOrigins,

@@ -60,7 +60,10 @@ func TestTuneProcs(t *testing.T) {
 	}
 	before := runtime.GOMAXPROCS(0)
 	stop := tuneProcs(0, log)
-	require.Equal(t, procsPerCPU*before, runtime.GOMAXPROCS(0))
+	require.Equal(t, procsPerCPU*startProcs, runtime.GOMAXPROCS(0))
+	inner := tuneProcs(0, log) // a second server in the same process: the same count, not 4 × 4
+	require.Equal(t, procsPerCPU*startProcs, runtime.GOMAXPROCS(0))
+	inner()
 	stop()
 	require.Equal(t, before, runtime.GOMAXPROCS(0))
 
