@@ -190,7 +190,7 @@ func (b *Builder) Build(ctx context.Context, req DatasetRequest) (*Dataset, erro
 	var join, note, reason string
 	var rdr array.RecordReader
 	if q.pit == nil && b.Cache != nil && b.Cache.MaxBytes > 0 {
-		reason = "a view the training-set cache cannot join (a join key that is neither an integer nor a string, a source that reads no table, or SQL whose result changes from run to run: now(), random(), ...)"
+		reason = q.pitReason
 	}
 	if q.pit != nil && b.Cache != nil {
 		var filled bool
@@ -328,6 +328,7 @@ type joinQuery struct {
 	// view cannot be joined there.
 	spineTables []engine.Table
 	pit         *pitPlan
+	pitReason   string // why pit is nil: the first view the cache cannot join
 }
 
 func (q *joinQuery) add(ts ...engine.Table) {
@@ -377,7 +378,7 @@ func (b *Builder) plan(ctx context.Context, req DatasetRequest) (_ *joinQuery, _
 		joins = append(joins, vj.join)
 		backJoins = append(backJoins, vj.backJoin)
 		if pit != nil && vj.pit == nil {
-			pit = nil
+			pit, q.pitReason = nil, vj.pitReason
 		} else if pit != nil {
 			pit.groups = append(pit.groups, vj.pit)
 		}
@@ -714,11 +715,12 @@ func (b *Builder) serviceRefs(ctx context.Context, env, ref string, lin *Lineage
 }
 
 type viewJoinSQL struct {
-	ctes     []string
-	join     string
-	backJoin string
-	lineage  ViewLineage
-	pit      *pitGroup // nil: the training-set cache cannot join this view
+	ctes      []string
+	join      string
+	backJoin  string
+	lineage   ViewLineage
+	pit       *pitGroup // nil: the training-set cache cannot join this view, because of pitReason
+	pitReason string
 }
 
 // viewJoin writes the CTEs and the ASOF join that attach one view's features to the spine.
@@ -759,18 +761,18 @@ func (b *Builder) viewJoin(ctx context.Context, req DatasetRequest, g *featureGr
 	if err != nil {
 		return nil, err
 	}
-	out.pit = cachedGroup(g.inst, keys, feats, tables, scan, rows)
+	out.pit, out.pitReason = cachedGroup(g.inst, keys, feats, tables, scan, rows)
 	out.ctes, out.join, out.backJoin = pit.ctes, pit.join, pit.backJoin
 	return out, nil
 }
 
-// cachedGroup is newPITGroup with the keys' DuckDB types; nil when a key's type has none.
-func cachedGroup(inst *Instance, keys []JoinKey, feats []string, tables []engine.Table, scan, rows string) *pitGroup {
+// cachedGroup is newPITGroup with the keys' DuckDB types; nil and why when the cache cannot join the view.
+func cachedGroup(inst *Instance, keys []JoinKey, feats []string, tables []engine.Table, scan, rows string) (*pitGroup, string) {
 	var types []string
 	for _, k := range keys {
 		dt, err := engine.IcebergToDuckDB(k.Type)
 		if err != nil {
-			return nil
+			return nil, keyTypeReason(inst.View.Name, k)
 		}
 		types = append(types, dt)
 	}

@@ -57,15 +57,24 @@ func (g *pitGroup) holdsFeatures() bool {
 var pitKeyTypes = map[string]bool{"TINYINT": true, "SMALLINT": true, "INTEGER": true, "BIGINT": true, "VARCHAR": true}
 
 // newPITGroup returns the cached join's group of a view instance read by its table's positional scan (scan),
-// or by the SQL of its rows (rowsSQL: a SQL source, window aggregations); nil when the cache cannot join it.
-func newPITGroup(inst *Instance, keys []JoinKey, keyTypes []string, feats []string, tables []engine.Table, scan, rowsSQL string) *pitGroup {
+// or by the SQL of its rows (rowsSQL: a SQL source, window aggregations); nil and why when the cache cannot
+// join it.
+func newPITGroup(inst *Instance, keys []JoinKey, keyTypes []string, feats []string, tables []engine.Table, scan, rowsSQL string) (*pitGroup, string) {
 	v := inst.View
-	if (scan == "" && rowsSQL == "") || len(keys) == 0 || len(tables) == 0 || (scan == "" && volatileWord(rowsSQL) != "") {
-		return nil
+	switch {
+	case scan == "" && rowsSQL == "":
+		return nil, fmt.Sprintf("the training-set cache cannot read the rows of view %s", v.Name)
+	case len(keys) == 0:
+		return nil, fmt.Sprintf("view %s has no join key (the training-set cache finds rows by key)", v.Name)
+	case len(tables) == 0:
+		return nil, fmt.Sprintf("the SQL of view %s reads no lake table (a training-set cache entry is named by the files of the tables it reads)", v.Name)
 	}
-	for _, t := range keyTypes {
+	if w := volatileWord(rowsSQL); scan == "" && w != "" {
+		return nil, fmt.Sprintf("the SQL of view %s calls %s(), whose value changes from run to run (a training-set cache entry would keep its fill's)", v.Name, w)
+	}
+	for i, t := range keyTypes {
 		if !pitKeyTypes[t] {
-			return nil
+			return nil, keyTypeReason(v.Name, keys[i])
 		}
 	}
 	spec := pitSpec{table: tables[0], tables: tables[:1], scan: scan, keys: keys, keyTypes: keyTypes, event: v.EventTime, created: v.CreatedTime}
@@ -90,7 +99,12 @@ func newPITGroup(inst *Instance, keys []JoinKey, keyTypes []string, feats []stri
 		}
 	}
 	slices.Sort(spec.strs)
-	return &pitGroup{view: v.Name, spec: spec, ttl: time.Duration(v.TTL).Microseconds(), feats: feats}
+	return &pitGroup{view: v.Name, spec: spec, ttl: time.Duration(v.TTL).Microseconds(), feats: feats}, ""
+}
+
+// keyTypeReason says that the cache does not hold a join key of k's type.
+func keyTypeReason(view string, k JoinKey) string {
+	return fmt.Sprintf("join key %s of view %s is a %s; the training-set cache holds integer and string keys", k.Name, view, k.Type)
 }
 
 // pitPlan is the cached join of a whole build: every group's, or none.
@@ -570,10 +584,10 @@ func (b *Builder) warmGroup(ctx context.Context, env string, g *featureGroup, w 
 			return err
 		}
 	}
-	pg := cachedGroup(g.inst, keys, feats, tables, scan, rows)
+	pg, why := cachedGroup(g.inst, keys, feats, tables, scan, rows)
 	switch {
 	case pg == nil:
-		w.State, w.Reason = "skipped", "the training-set cache cannot join this view (a join key that is neither an integer nor a string, a source that reads no table, or SQL whose result changes from run to run: now(), random(), ...)"
+		w.State, w.Reason = "skipped", why
 		return nil
 	case !pg.holdsFeatures():
 		w.State, w.Reason = "skipped", "a feature the training-set cache does not hold"

@@ -19,6 +19,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 
+	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/internal/testenv"
 	"github.com/strata-data/strata/lake"
@@ -359,7 +360,18 @@ func TestCachedJoinFallsBack(t *testing.T) {
 	d, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: "sql", Spine: spine, Features: []string{"t_const:*", "t_ttl:f_long"}, FullNames: true})
 	require.NoError(t, err)
 	require.Equal(t, "duckdb", d.Join, "a source that reads no table is joined in DuckDB, and so is the whole build")
-	require.Contains(t, d.JoinReason, "a view the training-set cache cannot join (a join key that is neither an integer nor a string, a source that reads no table")
+	require.Equal(t, "the SQL of view t_const reads no lake table (a training-set cache entry is named by the files of the tables it reads)", d.JoinReason)
+	inst := &Instance{View: &View{Name: "by_day"}, Name: "by_day"}
+	tables := []engine.Table{{Schema: "clean", Name: "typed"}}
+	for typ, want := range map[string]string{"date": "join key day of view by_day is a date; the training-set cache holds integer and string keys",
+		"decimal(10,2)": "join key day of view by_day is a decimal(10,2); the training-set cache holds integer and string keys"} {
+		g, why := cachedGroup(inst, []JoinKey{{Name: "day", Type: typ}}, []string{"f"}, tables, "SELECT 1", "")
+		require.Nil(t, g)
+		require.Equal(t, want, why)
+	}
+	g, why := cachedGroup(inst, nil, []string{"f"}, tables, "SELECT 1", "")
+	require.Nil(t, g)
+	require.Equal(t, "view by_day has no join key (the training-set cache finds rows by key)", why)
 
 	small := &PITCache{Dir: filepath.Join(t.TempDir(), "small"), MaxBytes: 64 << 10}
 	f.b.Cache = small

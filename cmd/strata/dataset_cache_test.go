@@ -199,7 +199,7 @@ func TestDatasetCacheWarm(t *testing.T) {
 	require.Len(t, got, 3)
 	require.Equal(t, "filled", got[0].State, "a SQL view's rows")
 	require.Equal(t, "skipped", got[1].State)
-	require.Contains(t, got[1].Reason, "a source that reads no table")
+	require.Equal(t, "the SQL of view k reads no lake table (a training-set cache entry is named by the files of the tables it reads)", got[1].Reason)
 	require.Equal(t, "present", got[2].State)
 	require.Contains(t, c.ok("dataset", "build", "q0", "--spine", sp, "--features", "q:a", "-v"), "joined from the training-set cache")
 	require.Contains(t, c.fail(exitNotFound, "dataset", "cache", "warm", "nope:*"), "no feature definition")
