@@ -106,7 +106,7 @@ func (a *app) serveCmd() *cobra.Command {
 				return fmt.Errorf("%w: server.allowed_hosts / server.allowed_origins: %v", errUsage, err)
 			}
 			base := "http://" + displayAddr(ln.Addr().String())
-			log.Info("strata is serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "meta", a.db.Dialect)
+			log.Info("strata is serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "meta", a.db.Dialect, "go_procs", runtime.GOMAXPROCS(0))
 			stopSQL, err := a.serveSQL(ctx, sqlLn, eng, users, cfg.SQLWire, log)
 			if err != nil {
 				return err
@@ -208,7 +208,6 @@ func tuneProcs(n int, log *slog.Logger) (stop func()) {
 		n = procsPerCPU * startProcs
 	}
 	prev := runtime.GOMAXPROCS(n)
-	log.Debug("Go processors", "gomaxprocs", n, "cpus", startProcs)
 	return func() { runtime.GOMAXPROCS(prev) }
 }
 

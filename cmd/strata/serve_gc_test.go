@@ -4,8 +4,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"runtime"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,4 +79,31 @@ func TestTuneProcs(t *testing.T) {
 	stop = tuneProcs(0, log)
 	require.Equal(t, before, runtime.GOMAXPROCS(0), "GOMAXPROCS set: left alone")
 	stop()
+}
+
+// TestServeGoProcs: a real `strata serve` runs 4 Go processors per CPU, server.procs when set, and GOMAXPROCS
+// from its environment over both; its start line says how many.
+func TestServeGoProcs(t *testing.T) {
+	_, envSet := os.LookupEnv("GOMAXPROCS")
+	if envSet {
+		v := os.Getenv("GOMAXPROCS")
+		require.NoError(t, os.Unsetenv("GOMAXPROCS"))
+		t.Cleanup(func() { _ = os.Setenv("GOMAXPROCS", v) })
+	}
+	c := newCLI(t)
+	c.ok("init")
+	started := func(env ...string) string {
+		p := startServe(t, c, append(env, "STRATA_SQLWIRE_ADDR="), "--addr", "127.0.0.1:0")
+		require.Eventually(t, func() bool { return strings.Contains(p.stderr.String(), "strata is serving") }, 30*time.Second, 20*time.Millisecond)
+		m := regexp.MustCompile(`"?strata is serving"?.* go_procs=(\d+)`).FindStringSubmatch(p.stderr.String())
+		require.NotNil(t, m, p.stderr.String())
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+		return m[1]
+	}
+	if !envSet { // the child's CPUs are the test's: both started without GOMAXPROCS
+		require.Equal(t, strconv.Itoa(procsPerCPU*startProcs), started())
+	}
+	require.Equal(t, "3", started("STRATA_SERVER_PROCS=3"))
+	require.Equal(t, "2", started("STRATA_SERVER_PROCS=3", "GOMAXPROCS=2"))
 }
