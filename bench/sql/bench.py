@@ -17,12 +17,15 @@ import time
 
 import psycopg
 
-# The same 10 columns on both sides, from the same arithmetic on the row number i.
-PG_SELECT = """SELECT i::bigint AS id, (i * 0.5)::float8 AS a, (i % 1000)::int AS b, (i % 7)::smallint AS s,
+# The same 10 columns on both sides, from the same arithmetic on the row number i, of the same wire types: s is
+# an int on both, as the lake has no 16-bit integer (Iceberg's smallest is int: a SMALLINT written to the lake
+# reads back as int4), so that both servers send the clients the same bytes to decode (until 2026-12-05 s was
+# smallint in PostgreSQL: 2 bytes a row fewer, 1.5% of COPY BINARY's bytes).
+PG_SELECT = """SELECT i::bigint AS id, (i * 0.5)::float8 AS a, (i % 1000)::int AS b, (i % 7)::int AS s,
     ((i % 100000) / 100.0)::numeric(12,2) AS amount, 'name ' || (i % 10000) AS name, md5(i::text) AS tag,
     timestamp '2026-01-01' + i * interval '1 second' AS at, (i % 2 = 0) AS flag, (i % 365)::int AS day
     FROM generate_series(0, {n} - 1) AS g(i)"""
-DUCK_SELECT = """SELECT i::BIGINT AS id, (i * 0.5)::DOUBLE AS a, (i % 1000)::INTEGER AS b, (i % 7)::SMALLINT AS s,
+DUCK_SELECT = """SELECT i::BIGINT AS id, (i * 0.5)::DOUBLE AS a, (i % 1000)::INTEGER AS b, (i % 7)::INTEGER AS s,
     ((i % 100000) / 100.0)::DECIMAL(12,2) AS amount, 'name ' || (i % 10000)::VARCHAR AS name, md5(i::VARCHAR) AS tag,
     TIMESTAMP '2026-01-01' + i * INTERVAL 1 SECOND AS at, (i % 2 = 0) AS flag, (i % 365)::INTEGER AS day
     FROM range({n}) AS g(i)"""
