@@ -70,7 +70,7 @@ func newPITGroup(inst *Instance, keys []JoinKey, keyTypes []string, feats []stri
 		return nil, fmt.Sprintf("the SQL of view %s reads no lake table (a training-set cache entry is named by the files of the tables it reads)", v.Name)
 	}
 	if w := volatileWord(rowsSQL); scan == "" && w != "" {
-		return nil, fmt.Sprintf("the SQL of view %s calls %s(), whose value changes from run to run (a training-set cache entry would keep its fill's)", v.Name, w)
+		return nil, fmt.Sprintf("the SQL of view %s uses %s, whose value changes from run to run (a training-set cache entry would keep its fill's)", v.Name, w)
 	}
 	for i, t := range keyTypes {
 		if !pitKeyTypes[t] {

@@ -404,7 +404,7 @@ func TestVolatileSQLIsNotCached(t *testing.T) {
 		d, err := f.b.Build(f.ctx, DatasetRequest{Env: "dev", Name: fmt.Sprint("now", i), Spine: spine, Features: []string{"t_now:*"}})
 		require.NoError(t, err)
 		require.Equal(t, "duckdb", d.Join)
-		require.Equal(t, "the SQL of view t_now calls now(), whose value changes from run to run (a training-set cache entry would keep its fill's)", d.JoinReason)
+		require.Equal(t, "the SQL of view t_now uses now, whose value changes from run to run (a training-set cache entry would keep its fill's)", d.JoinReason)
 	}
 	entries, err := c.List()
 	require.NoError(t, err)
@@ -412,7 +412,7 @@ func TestVolatileSQLIsNotCached(t *testing.T) {
 	warm, err := f.b.WarmCache(f.ctx, "dev", []string{"t_now:*"}, nil)
 	require.NoError(t, err)
 	require.Equal(t, "skipped", warm[0].State)
-	require.Contains(t, warm[0].Reason, "now()")
+	require.Contains(t, warm[0].Reason, "uses now,")
 }
 
 // TestCachedJoinSQLViewFillEvicts: a SQL view's rows are not counted before they are read, so its fill makes
