@@ -10,8 +10,9 @@
 #   bench/online/bench.sh     # DURATION=5s KEYSPACE=10000 FEAST_VENV=~/.cache/strata/feast-venv SERVERS="embedded redis feast" LOADGEN_PROCS=1
 # The generator runs with GOMAXPROCS=LOADGEN_PROCS (1: it needs under half a core even at 35k RPS; with 2 its
 # threads competed with the server's for the two cores, p99 at 1×50 c=16 4.4 → 2.9 ms, same RPS).
-# STRATA_BIN=path uses a built strata instead of building one. Feast comes from PyPI (pip install feast) into its
-# own venv; without it the Feast lines are skipped with a notice.
+# STRATA_BIN=path uses a built strata instead of building one. Feast comes from PyPI into its own venv
+# (pip install 'feast[redis]==0.67.*': its Redis online store needs the extra); without it the Feast lines are
+# skipped with a notice.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DURATION=${DURATION:-5s}
@@ -105,7 +106,7 @@ if ! has feast; then
 	exit 0
 fi
 if [[ ! -x "$FEAST_VENV/bin/feast" ]]; then
-	echo "# feast: not installed in $FEAST_VENV (python3 -m venv $FEAST_VENV && $FEAST_VENV/bin/pip install feast): skipped"
+	echo "# feast: not installed in $FEAST_VENV (python3 -m venv $FEAST_VENV && $FEAST_VENV/bin/pip install 'feast[redis]==0.67.*'): skipped"
 	echo "# load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 	exit 0
 fi
