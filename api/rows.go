@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"runtime"
 	"strconv"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -12,6 +11,7 @@ import (
 	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/errs"
+	"github.com/strata-data/strata/internal/cpus"
 	"github.com/strata-data/strata/lake"
 	"github.com/strata-data/strata/rowfmt"
 )
@@ -134,7 +134,7 @@ func rowsFormat(format, limit string) (rowfmt.Format, int64, error) {
 // every stream would encode at once and hold its row group's memory at the same time (8 stalled, 2 slow and 1
 // full Parquet stream: 415 MB peak RSS with 2 processors, 457–487 MB with 8). A stream holds its slot while it
 // reads and encodes, never while it writes to its client, so a stalled client holds none.
-var encodeSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+var encodeSlots = make(chan struct{}, max(1, cpus.N))
 
 // slotWriter is the response of a stream that holds an encode slot: each write gives the slot up until it is done.
 type slotWriter struct {

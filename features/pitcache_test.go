@@ -180,6 +180,20 @@ func appendBatch(t *testing.T, f *fixture, env string, id lake.Ident, rec arrow.
 	require.NoError(t, err)
 }
 
+// releasedProdTyped writes clean.typed to prod, publishes it (the returned release pins it), writes more rows
+// to it (keys 1000 and up: staged, no release pins them) and applies typedDefs to prod.
+func releasedProdTyped(t *testing.T, f *fixture) *envs.Release {
+	t.Helper()
+	id := lake.Ident{Zone: "clean", Name: "typed"}
+	appendBatch(t, f, "prod", id, typedBatch(t, rand.New(rand.NewPCG(1, 1)), 1200, 60, 0), true)
+	rel, err := f.envs.Publish(f.ctx, "prod", []lake.Ident{id}, envs.PublishOptions{Actor: "test"})
+	require.NoError(t, err)
+	appendBatch(t, f, "prod", id, typedBatch(t, rand.New(rand.NewPCG(2, 2)), 600, 30, 1000), false) // staged
+	_, err = f.b.Registry.Apply(f.ctx, "prod", mustParse(t, typedDefs), "ann")
+	require.NoError(t, err)
+	return rel
+}
+
 // buildBoth builds req with the fixture's cache and without one, and returns both datasets and their rows in
 // spine order, every column.
 func buildBoth(t *testing.T, f *fixture, req DatasetRequest) (cached, plain *Dataset, cachedRows, plainRows []string) {
@@ -580,13 +594,7 @@ func TestCachedJoinCancelledFill(t *testing.T) {
 // (dev, which reads latest) does not read prod's entry.
 func TestCachedJoinProdReadsReleasePins(t *testing.T) {
 	f, c := cacheFixture(t)
-	id := lake.Ident{Zone: "clean", Name: "typed"}
-	appendBatch(t, f, "prod", id, typedBatch(t, rand.New(rand.NewPCG(1, 1)), 1200, 60, 0), true)
-	rel, err := f.envs.Publish(f.ctx, "prod", []lake.Ident{id}, envs.PublishOptions{Actor: "test"})
-	require.NoError(t, err)
-	appendBatch(t, f, "prod", id, typedBatch(t, rand.New(rand.NewPCG(2, 2)), 600, 30, 1000), false) // staged
-	_, err = f.b.Registry.Apply(f.ctx, "prod", mustParse(t, typedDefs), "ann")
-	require.NoError(t, err)
+	rel := releasedProdTyped(t, f)
 	var spine strings.Builder
 	spine.WriteString(typedSpineCSV(rand.New(rand.NewPCG(3, 3)), 600, 60))
 	for i := range 200 {
@@ -678,13 +686,7 @@ func TestComparePITIgnoresNullCreated(t *testing.T) {
 func TestWarmCacheProdReadsReleasePins(t *testing.T) {
 	f, c := cacheFixture(t)
 	pitAdmitFirst = false
-	id := lake.Ident{Zone: "clean", Name: "typed"}
-	appendBatch(t, f, "prod", id, typedBatch(t, rand.New(rand.NewPCG(1, 1)), 1200, 60, 0), true)
-	rel, err := f.envs.Publish(f.ctx, "prod", []lake.Ident{id}, envs.PublishOptions{Actor: "test"})
-	require.NoError(t, err)
-	appendBatch(t, f, "prod", id, typedBatch(t, rand.New(rand.NewPCG(2, 2)), 600, 30, 1000), false) // staged
-	_, err = f.b.Registry.Apply(f.ctx, "prod", mustParse(t, typedDefs), "ann")
-	require.NoError(t, err)
+	rel := releasedProdTyped(t, f)
 
 	warm, err := f.b.WarmCache(f.ctx, "prod", []string{"t_ttl:f_double", "t_sql:*"}, nil)
 	require.NoError(t, err)

@@ -8,7 +8,6 @@ import (
 	"iter"
 	"maps"
 	"path/filepath"
-	"runtime"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -19,6 +18,8 @@ import (
 	icebergio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
 	"github.com/google/uuid"
+
+	"github.com/strata-data/strata/internal/cpus"
 )
 
 // WriteMode says what a Write does with the rows already in the table.
@@ -453,11 +454,7 @@ func (w *writer) writeFiles(ctx context.Context, t *table.Table, rdr array.Recor
 }
 
 // writeWorkers is the number of concurrent Parquet writers of one Write: one per CPU, at most 4.
-func writeWorkers() int { return max(1, min(cpus, 4)) }
-
-// cpus is the Go processors the process started with: one per CPU it may use (or GOMAXPROCS from the
-// environment). `strata serve` runs with more processors than CPUs (cmd/strata tuneProcs); writers stay per CPU.
-var cpus = runtime.GOMAXPROCS(0)
+func writeWorkers() int { return max(1, min(cpus.N, 4)) }
 
 // fromChan feeds one writer. It ends with an error if the write was cancelled, so a writer never finalises
 // files of a write that failed elsewhere as if its input were complete.

@@ -21,6 +21,7 @@ import (
 	"github.com/strata-data/strata/engine"
 	"github.com/strata-data/strata/envs"
 	"github.com/strata-data/strata/features"
+	"github.com/strata-data/strata/internal/cpus"
 	"github.com/strata-data/strata/server"
 	"github.com/strata-data/strata/sqlwire"
 )
@@ -205,15 +206,11 @@ func tuneProcs(n int, log *slog.Logger) (stop func()) {
 		return func() {}
 	}
 	if n == 0 {
-		n = procsPerCPU * startProcs
+		n = procsPerCPU * cpus.N
 	}
 	prev := runtime.GOMAXPROCS(n)
 	return func() { runtime.GOMAXPROCS(prev) }
 }
-
-// startProcs is the Go processors the process started with: one per CPU it may use (Go counts the CPU quota
-// of its cgroup too). Read once, so serving twice in one process (tests) does not multiply it.
-var startProcs = runtime.GOMAXPROCS(0)
 
 func serverOptions(c config.Server) server.Options {
 	return server.Options{Addr: c.Addr, AllowedHosts: c.AllowedHosts, AllowedOrigins: c.AllowedOrigins,

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/strata-data/strata/internal/cpus"
 )
 
 // gcPercentNow reads the collector's target.
@@ -63,9 +65,9 @@ func TestTuneProcs(t *testing.T) {
 	}
 	before := runtime.GOMAXPROCS(0)
 	stop := tuneProcs(0, log)
-	require.Equal(t, procsPerCPU*startProcs, runtime.GOMAXPROCS(0))
+	require.Equal(t, procsPerCPU*cpus.N, runtime.GOMAXPROCS(0))
 	inner := tuneProcs(0, log) // a second server in the same process: the same count, not 4 × 4
-	require.Equal(t, procsPerCPU*startProcs, runtime.GOMAXPROCS(0))
+	require.Equal(t, procsPerCPU*cpus.N, runtime.GOMAXPROCS(0))
 	inner()
 	stop()
 	require.Equal(t, before, runtime.GOMAXPROCS(0))
@@ -102,7 +104,7 @@ func TestServeGoProcs(t *testing.T) {
 		return m[1]
 	}
 	if !envSet { // the child's CPUs are the test's: both started without GOMAXPROCS
-		require.Equal(t, strconv.Itoa(procsPerCPU*startProcs), started())
+		require.Equal(t, strconv.Itoa(procsPerCPU*cpus.N), started())
 	}
 	require.Equal(t, "3", started("STRATA_SERVER_PROCS=3"))
 	require.Equal(t, "2", started("STRATA_SERVER_PROCS=3", "GOMAXPROCS=2"))
