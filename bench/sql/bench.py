@@ -4,13 +4,17 @@ clients notebooks use, and prints a table with the ratio Strata/PostgreSQL (time
     python bench/sql/bench.py --pg DSN --strata DSN [--rows 1000000] [--agg-rows 10000000] [--runs 2]
 
 bench/sql/bench.sh starts both servers and calls this. Loads are not timed. Each bulk read and the aggregate is
-the best of --runs rounds, PostgreSQL's and Strata's runs alternating within each round.
+the best of --runs rounds, PostgreSQL's and Strata's runs alternating within each round; the last column pairs
+the two runs of each round: the median of the rounds' ratios with its 95% bootstrap interval and the rounds
+Strata won, which tells a real difference from the machine's noise better than two best times (use --runs 30 or
+more for a narrow interval, and --only to pick cases by a regular expression, e.g. --only 'COPY|ADBC').
 Before the timed runs over a table, each side reads it once untimed; Strata's side then runs the query until the
 server reports (SHOW strata.hot_tables) that it holds the table in memory, as it does for any table read again
 that fits under engine.hot_table_bytes (default 1/8 of RAM) — the copy is made in the background on second use.
 """
 
 import argparse
+import random
 import re
 import statistics
 import time
@@ -85,10 +89,25 @@ def best(fn, runs):
     return min(times)
 
 
-def best_interleaved(fns, runs):
+def paired(times, resamples=2000):
+    """The median of the rounds' Strata/PostgreSQL ratios, its 95% bootstrap interval (percentiles of the
+    medians of resampled rounds; a fixed seed, so the same times give the same interval) and the rounds Strata
+    was faster in, as a table cell."""
+    ratios = [s / p for p, s in zip(times["postgres"], times["strata"])]
+    if len(ratios) < 2:
+        return "n/a"
+    rng = random.Random(1)
+    meds = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(resamples))
+    lo, hi = meds[int(0.025 * resamples)], meds[int(0.975 * resamples) - 1]
+    won = sum(r < 1 for r in ratios)
+    return f"{statistics.median(ratios):.3f}× [{lo:.3f}, {hi:.3f}], {won}/{len(ratios)}"
+
+
+def best_interleaved(fns, runs, all_times=None):
     """Best time of each side's fn over runs rounds, the sides alternating within each round (PostgreSQL first in
     even rounds, Strata first in odd ones), so a change in the machine's load falls on both. A side whose fn
-    raises is reported as failing, not hidden."""
+    raises is reported as failing, not hidden. all_times, if given, receives every side's times in round
+    order."""
     times = {side: [] for side in fns}
     failed = {}
     order = list(fns)
@@ -103,6 +122,8 @@ def best_interleaved(fns, runs):
                 failed[side] = "fails: " + type(e).__name__
                 continue
             times[side].append(time.perf_counter() - t0)
+    if all_times is not None and not failed:
+        all_times.update(times)
     return {side: failed.get(side) or min(times[side]) for side in fns}
 
 
@@ -185,8 +206,11 @@ def main():
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--agg-rows", type=int, default=10_000_000)
     ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--only", default="", help="run only the measures whose name matches this regular expression")
     a = ap.parse_args()
-    load(a.pg, a.strata, a.rows, a.agg_rows)
+    only = re.compile(a.only, re.IGNORECASE)
+    agg_name = f"aggregate over {a.agg_rows:,} rows (GROUP BY, 1,000 groups"
+    load(a.pg, a.strata, a.rows, a.agg_rows if only.search(agg_name) else 1)
     sides = {"postgres": (a.pg, "bench_t", "bench_t10"), "strata": (a.strata, "clean.bench_t", "clean.bench_t10")}
     reads = {"t" + side: warm(dsn, side == "strata", f"SELECT count(*) FROM {t}") for side, (dsn, t, _) in sides.items()}
     print(f"Strata reads the {a.rows:,}-row table from {reads['tstrata']}.")
@@ -198,22 +222,31 @@ def main():
         ("connectorx → polars", lambda d, t: polars_engine(d, t, "connectorx")),
         ("ADBC → polars", lambda d, t: polars_engine(d, t, "adbc")),
     ]
-    print(f"| measure ({a.rows:,} rows × 10 columns unless said) | PostgreSQL 15 | Strata | Strata / PostgreSQL |")
-    print("|---|---|---|---|")
+    print(f"| measure ({a.rows:,} rows × 10 columns unless said) | PostgreSQL 15 | Strata | Strata / PostgreSQL "
+          f"(best) | paired rounds: median ratio [95% interval], Strata faster |")
+    print("|---|---|---|---|---|")
 
-    def row(name, pg, st, unit="s"):
+    def row(name, pg, st, unit="s", pairs="n/a"):
         fmt = (lambda v: f"{v * 1000:.2f} ms") if unit == "ms" else (lambda v: f"{v:.2f} s")
         ratio = f"{st / pg:.2f}×" if isinstance(pg, float) and isinstance(st, float) else "n/a"
-        print(f"| {name} | {fmt(pg) if isinstance(pg, float) else pg} | {fmt(st) if isinstance(st, float) else st} | {ratio} |", flush=True)
+        print(f"| {name} | {fmt(pg) if isinstance(pg, float) else pg} | {fmt(st) if isinstance(st, float) else st} "
+              f"| {ratio} | {pairs} |", flush=True)
 
     for name, make in cases:
-        res = best_interleaved({side: make(dsn, t) for side, (dsn, t, _) in sides.items()}, a.runs)
-        row(name, res["postgres"], res["strata"])
-    for side, (dsn, _, t10) in sides.items():
-        reads[side] = warm(dsn, side == "strata", AGG.format(t=t10))
-    res = best_interleaved({side: aggregate(dsn, t10) for side, (dsn, _, t10) in sides.items()}, a.runs)
-    row(f"aggregate over {a.agg_rows:,} rows (GROUP BY, 1,000 groups; Strata from {reads['strata']})",
-        res["postgres"], res["strata"])
+        if not only.search(name):
+            continue
+        times = {}
+        res = best_interleaved({side: make(dsn, t) for side, (dsn, t, _) in sides.items()}, a.runs, times)
+        row(name, res["postgres"], res["strata"], pairs=paired(times) if times else "n/a")
+    if only.search(agg_name):
+        for side, (dsn, _, t10) in sides.items():
+            reads[side] = warm(dsn, side == "strata", AGG.format(t=t10))
+        times = {}
+        res = best_interleaved({side: aggregate(dsn, t10) for side, (dsn, _, t10) in sides.items()}, a.runs, times)
+        row(f"{agg_name}; Strata from {reads['strata']})", res["postgres"], res["strata"],
+            pairs=paired(times) if times else "n/a")
+    if not only.search("1,000 point queries, connect + first query"):
+        return
     pq = {}
     for side, (dsn, t, _) in sides.items():  # the 1M-row table again: its pooled database may have gone idle
         reads[side] = warm(dsn, side == "strata", f"SELECT count(*) FROM {t}", reads["t" + side])
