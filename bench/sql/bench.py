@@ -14,6 +14,7 @@ that fits under engine.hot_table_bytes (default 1/8 of RAM) — the copy is made
 """
 
 import argparse
+import json
 import random
 import re
 import statistics
@@ -207,7 +208,9 @@ def main():
     ap.add_argument("--agg-rows", type=int, default=10_000_000)
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--only", default="", help="run only the measures whose name matches this regular expression")
+    ap.add_argument("--times", default="", help="also write every round's times per measure and side to this JSON file")
     a = ap.parse_args()
+    raw = {}
     only = re.compile(a.only, re.IGNORECASE)
     agg_name = f"aggregate over {a.agg_rows:,} rows (GROUP BY, 1,000 groups"
     load(a.pg, a.strata, a.rows, a.agg_rows if only.search(agg_name) else 1)
@@ -238,6 +241,10 @@ def main():
         times = {}
         res = best_interleaved({side: make(dsn, t) for side, (dsn, t, _) in sides.items()}, a.runs, times)
         row(name, res["postgres"], res["strata"], pairs=paired(times) if times else "n/a")
+        raw[name] = times
+        if a.times:
+            with open(a.times, "w") as f:
+                json.dump(raw, f, indent=1)
     if only.search(agg_name):
         for side, (dsn, _, t10) in sides.items():
             reads[side] = warm(dsn, side == "strata", AGG.format(t=t10))
