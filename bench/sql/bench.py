@@ -208,6 +208,9 @@ def main():
     ap.add_argument("--agg-rows", type=int, default=10_000_000)
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--only", default="", help="run only the measures whose name matches this regular expression")
+    ap.add_argument("--control", action="store_true",
+                    help="an A/A control: PostgreSQL on both sides (the column named Strata reads PostgreSQL's table "
+                    "too), to show how far the same server's paired ratios stray from 1 on this machine")
     ap.add_argument("--times", default="", help="also write every round's times per measure and side to this JSON file")
     a = ap.parse_args()
     raw = {}
@@ -215,8 +218,13 @@ def main():
     agg_name = f"aggregate over {a.agg_rows:,} rows (GROUP BY, 1,000 groups"
     load(a.pg, a.strata, a.rows, a.agg_rows if only.search(agg_name) else 1)
     sides = {"postgres": (a.pg, "bench_t", "bench_t10"), "strata": (a.strata, "clean.bench_t", "clean.bench_t10")}
-    reads = {"t" + side: warm(dsn, side == "strata", f"SELECT count(*) FROM {t}") for side, (dsn, t, _) in sides.items()}
-    print(f"Strata reads the {a.rows:,}-row table from {reads['tstrata']}.")
+    if a.control:
+        sides["strata"] = sides["postgres"]
+        print("A/A control: PostgreSQL against itself (the Strata column is PostgreSQL too).")
+    hot = lambda side: side == "strata" and not a.control  # noqa: E731
+    reads = {"t" + side: warm(dsn, hot(side), f"SELECT count(*) FROM {t}") for side, (dsn, t, _) in sides.items()}
+    if not a.control:
+        print(f"Strata reads the {a.rows:,}-row table from {reads['tstrata']}.")
     cases = [
         ("psycopg 3 text → pandas", lambda d, t: psycopg_pandas(d, t, False)),
         ("psycopg 3 binary → pandas", lambda d, t: psycopg_pandas(d, t, True)),
@@ -247,7 +255,7 @@ def main():
                 json.dump(raw, f, indent=1)
     if only.search(agg_name):
         for side, (dsn, _, t10) in sides.items():
-            reads[side] = warm(dsn, side == "strata", AGG.format(t=t10))
+            reads[side] = warm(dsn, hot(side), AGG.format(t=t10))
         times = {}
         res = best_interleaved({side: aggregate(dsn, t10) for side, (dsn, _, t10) in sides.items()}, a.runs, times)
         row(f"{agg_name}; Strata from {reads['strata']})", res["postgres"], res["strata"],
@@ -256,7 +264,7 @@ def main():
         return
     pq = {}
     for side, (dsn, t, _) in sides.items():  # the 1M-row table again: its pooled database may have gone idle
-        reads[side] = warm(dsn, side == "strata", f"SELECT count(*) FROM {t}", reads["t" + side])
+        reads[side] = warm(dsn, hot(side), f"SELECT count(*) FROM {t}", reads["t" + side])
         pq[side] = point_queries(dsn, t, a.rows)
     row(f"1,000 point queries, p50 (PostgreSQL: primary key index; Strata from {reads['strata']})", pq["postgres"][0], pq["strata"][0], "ms")
     row("1,000 point queries, p99", pq["postgres"][1], pq["strata"][1], "ms")
