@@ -130,7 +130,11 @@ func textEncoder(col arrow.Array, o colOpts) encoder {
 	return func(b []byte, i int) []byte { return append(b, col.ValueStr(i)...) }
 }
 
-// appendFloat prints like PostgreSQL 12+ (shortest exact form; NaN, Infinity, -Infinity).
+// appendFloat prints like PostgreSQL 12+: the shortest form that reads back exactly; NaN, Infinity, -Infinity.
+// PostgreSQL writes plain digits while the first digit's decimal exponent is at least -4 and below 15 for a
+// float8 (6 for a float4), exponents outside. Go's shortest 'g' switches at 6 for both, so a float8 from 1e6 up
+// to 1e15 is written with 'f' (1499732.65, not 1.49973265e+06). Powers of ten up to 1e22 are exact doubles, so
+// comparing the value with 1e6 and 1e15 decides exactly as the shortest digits' exponent does.
 func appendFloat(b []byte, f float64, bits int) []byte {
 	switch {
 	case math.IsNaN(f):
@@ -139,6 +143,9 @@ func appendFloat(b []byte, f float64, bits int) []byte {
 		return append(b, "Infinity"...)
 	case math.IsInf(f, -1):
 		return append(b, "-Infinity"...)
+	}
+	if a := math.Abs(f); bits == 64 && a >= 1e6 && a < 1e15 {
+		return strconv.AppendFloat(b, f, 'f', -1, bits)
 	}
 	return strconv.AppendFloat(b, f, 'g', -1, bits)
 }
