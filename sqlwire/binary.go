@@ -17,6 +17,30 @@ import (
 	"github.com/strata-data/strata/engine"
 )
 
+// binaryDate is PostgreSQL's binary date: days since 2000-01-01, and its infinities (the largest and the
+// smallest int32) for DuckDB's (text.go: dateInfinity).
+func binaryDate(days int32) int32 {
+	switch {
+	case days == dateInfinity:
+		return math.MaxInt32
+	case days <= -dateInfinity:
+		return math.MinInt32
+	}
+	return days - 10957
+}
+
+// binaryInfiniteTimestamp maps DuckDB's infinite timestamps (text.go: tsInfinity) to PostgreSQL's binary ones,
+// the largest and the smallest int64, which no epoch shift may touch.
+func binaryInfiniteTimestamp(v int64) (int64, bool) {
+	switch {
+	case v == tsInfinity:
+		return math.MaxInt64, true
+	case v <= -tsInfinity:
+		return math.MinInt64, true
+	}
+	return 0, false
+}
+
 // pgEpochMicros is 2000-01-01 in Unix microseconds: PostgreSQL's binary dates and timestamps count from it.
 const pgEpochMicros = 946_684_800_000_000
 
@@ -74,7 +98,7 @@ func binaryEncoder(col arrow.Array, o colOpts) encoder {
 	case *array.LargeBinary:
 		return func(b []byte, i int) []byte { return append(b, a.Value(i)...) }
 	case *array.Date32:
-		return func(b []byte, i int) []byte { return be.AppendUint32(b, uint32(a.Value(i)-10957)) }
+		return func(b []byte, i int) []byte { return be.AppendUint32(b, uint32(binaryDate(int32(a.Value(i))))) }
 	case *array.Time64:
 		mul := int64(a.DataType().(*arrow.Time64Type).Unit.Multiplier())
 		return func(b []byte, i int) []byte { return be.AppendUint64(b, uint64(int64(a.Value(i))*mul/1000)) }
@@ -83,10 +107,19 @@ func binaryEncoder(col arrow.Array, o colOpts) encoder {
 		return func(b []byte, i int) []byte { return be.AppendUint64(b, uint64(int64(a.Value(i))*mul/1000)) }
 	case *array.Timestamp:
 		if a.DataType().(*arrow.TimestampType).Unit == arrow.Microsecond {
-			return func(b []byte, i int) []byte { return be.AppendUint64(b, uint64(int64(a.Value(i))-pgEpochMicros)) }
+			return func(b []byte, i int) []byte {
+				v := int64(a.Value(i))
+				if inf, ok := binaryInfiniteTimestamp(v); ok {
+					return be.AppendUint64(b, uint64(inf))
+				}
+				return be.AppendUint64(b, uint64(v-pgEpochMicros))
+			}
 		}
 		toTime, _ := a.DataType().(*arrow.TimestampType).GetToTimeFunc()
 		return func(b []byte, i int) []byte {
+			if inf, ok := binaryInfiniteTimestamp(int64(a.Value(i))); ok {
+				return be.AppendUint64(b, uint64(inf))
+			}
 			return be.AppendUint64(b, uint64(toTime(a.Value(i)).UnixMicro()-pgEpochMicros))
 		}
 	case *array.MonthDayNanoInterval:

@@ -17,7 +17,7 @@ import (
 // encoder appends the PostgreSQL text form of row i of one column; callers check IsNull first.
 type encoder func(buf []byte, i int) []byte
 
-// pgEpochDays is 1970-01-01 in days; dates are printed from Arrow's days since the Unix epoch.
+// unixEpoch is 1970-01-01: dates are printed from Arrow's days since it.
 var unixEpoch = time.Unix(0, 0).UTC()
 
 // textEncoder returns the encoder of one column of a batch, printing values as PostgreSQL prints them.
@@ -74,9 +74,7 @@ func textEncoder(col arrow.Array, o colOpts) encoder {
 	case *array.FixedSizeBinary:
 		return func(b []byte, i int) []byte { return appendBytea(b, a.Value(i)) }
 	case *array.Date32:
-		return func(b []byte, i int) []byte {
-			return unixEpoch.AddDate(0, 0, int(a.Value(i))).AppendFormat(b, "2006-01-02")
-		}
+		return func(b []byte, i int) []byte { return appendDate(b, int32(a.Value(i))) }
 	case *array.Time64:
 		unit := a.DataType().(*arrow.Time64Type).Unit
 		return func(b []byte, i int) []byte {
@@ -98,6 +96,9 @@ func textEncoder(col arrow.Array, o colOpts) encoder {
 			// UTC needs no zone rules: the fast path, and time.Time only for BC and 5-digit years.
 			tz := tt.TimeZone != ""
 			return func(b []byte, i int) []byte {
+				if inf, ok := infiniteTimestamp(int64(a.Value(i))); ok {
+					return append(b, inf...)
+				}
 				if us, ok := timestampMicros(int64(a.Value(i)), tt.Unit); ok {
 					if out, ok := appendTimestampMicros(b, us); ok {
 						if tz {
@@ -109,7 +110,12 @@ func textEncoder(col arrow.Array, o colOpts) encoder {
 				return appendTimestamp(b, toTime(a.Value(i)).UTC(), tz)
 			}
 		}
-		return func(b []byte, i int) []byte { return appendTimestamp(b, toTime(a.Value(i)).In(loc), true) }
+		return func(b []byte, i int) []byte {
+			if inf, ok := infiniteTimestamp(int64(a.Value(i))); ok {
+				return append(b, inf...)
+			}
+			return appendTimestamp(b, toTime(a.Value(i)).In(loc), true)
+		}
 	case *array.MonthDayNanoInterval:
 		return func(b []byte, i int) []byte {
 			v := a.Value(i)
@@ -225,6 +231,45 @@ func appendFraction(b []byte, us int64) []byte {
 		us %= d
 	}
 	return b
+}
+
+// DuckDB's infinite dates and timestamps reach Arrow as the largest value of their type (infinity) and its
+// negation (-infinity, one above the smallest); PostgreSQL's are the largest and the smallest value, and print as
+// infinity and -infinity. Every time unit uses the same int64 values.
+const (
+	dateInfinity = math.MaxInt32
+	tsInfinity   = math.MaxInt64
+)
+
+// infiniteTimestamp returns the text of an infinite timestamp value, whatever its unit.
+func infiniteTimestamp(v int64) (string, bool) {
+	switch {
+	case v == tsInfinity:
+		return "infinity", true
+	case v <= -tsInfinity:
+		return "-infinity", true
+	}
+	return "", false
+}
+
+// appendDate prints days since 1970-01-01 as PostgreSQL does: 2026-01-02, 0001-12-31 BC for the year before
+// 1 AD, infinity and -infinity.
+func appendDate(b []byte, days int32) []byte {
+	switch {
+	case days == dateInfinity:
+		return append(b, "infinity"...)
+	case days <= -dateInfinity:
+		return append(b, "-infinity"...)
+	}
+	t := unixEpoch.AddDate(0, 0, int(days))
+	year := t.Year()
+	if year > 0 {
+		return t.AppendFormat(b, "2006-01-02")
+	}
+	b = appendPadded(b, int64(1-year), 4)
+	b = appendPadded(append(b, '-'), int64(t.Month()), 2)
+	b = appendPadded(append(b, '-'), int64(t.Day()), 2)
+	return append(b, " BC"...)
 }
 
 // appendTimestampMicros prints a timestamp given in microseconds since 1970-01-01 00:00:00 UTC as

@@ -77,3 +77,48 @@ func TestFloatTextLikePostgreSQL(t *testing.T) {
 		}
 	}
 }
+
+// TestDatesLikePostgreSQL: dates and timestamps, infinite and BC ones included, reach clients with the bytes a
+// real PostgreSQL 15 sends for the same values, in text and in binary, alone and in arrays. DuckDB's infinities
+// are the largest value of the type and its negation; until 2026-12-05 they went out as dates in the years
+// 5881580 and 294247 (and -infinity's binary timestamp wrapped around), and a date before 1 AD printed as year
+// 0000 instead of 0001 BC.
+func TestDatesLikePostgreSQL(t *testing.T) {
+	ctx := context.Background()
+	pg, err := pgx.Connect(ctx, testenv.PostgresDSN(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pg.Close(ctx) })
+	_, err = pg.Exec(ctx, "SET TimeZone = 'UTC'")
+	require.NoError(t, err)
+	st := start(t).connect(t, "dev", pgx.QueryExecModeSimpleProtocol)
+
+	for _, c := range []struct{ pg, duck string }{
+		{"'infinity'::date", "'infinity'::DATE"},
+		{"'-infinity'::date", "'-infinity'::DATE"},
+		{"'2026-01-02'::date", "DATE '2026-01-02'"},
+		{"'0044-03-15'::date", "DATE '0044-03-15'"},
+		{"'0001-12-31 BC'::date", "DATE '0001-01-01' - 1"},
+		{"'0044-03-15 BC'::date", "DATE '0044-03-15 (BC)'"},
+		{"'10000-01-01'::date", "DATE '9999-12-31' + 1"},
+		{"'infinity'::timestamp", "'infinity'::TIMESTAMP"},
+		{"'-infinity'::timestamp", "'-infinity'::TIMESTAMP"},
+		{"'infinity'::timestamptz", "'infinity'::TIMESTAMPTZ"},
+		{"'-infinity'::timestamptz", "'-infinity'::TIMESTAMPTZ"},
+		{"'2026-01-02 03:04:05.5'::timestamp", "TIMESTAMP '2026-01-02 03:04:05.5'"},
+		{"'0001-12-31 23:00:00 BC'::timestamp", "TIMESTAMP '0001-01-01 00:00:00' - INTERVAL 1 HOUR"},
+		{"'2026-01-02 03:04:05+02'::timestamptz", "TIMESTAMPTZ '2026-01-02 03:04:05+02'"},
+		{"ARRAY['infinity'::date, '2026-01-02', NULL, '-infinity']", "['infinity'::DATE, DATE '2026-01-02', NULL, '-infinity'::DATE]"},
+		{"ARRAY['infinity'::timestamp, '2026-01-02 10:00']", "['infinity'::TIMESTAMP, TIMESTAMP '2026-01-02 10:00']"},
+		{"ARRAY['-infinity'::timestamptz]", "['-infinity'::TIMESTAMPTZ]"},
+	} {
+		for _, format := range []int16{0, 1} {
+			want := pg.PgConn().ExecParams(ctx, "SELECT "+c.pg, nil, nil, nil, []int16{format}).Read()
+			require.NoError(t, want.Err, c.pg)
+			got := st.PgConn().ExecParams(ctx, "SELECT "+c.duck, nil, nil, nil, []int16{format}).Read()
+			require.NoError(t, got.Err, c.duck)
+			require.Equal(t, want.FieldDescriptions[0].DataTypeOID, got.FieldDescriptions[0].DataTypeOID, c.pg)
+			require.Equal(t, want.Rows[0][0], got.Rows[0][0], "%s (format %d): PostgreSQL %q, Strata %q", c.pg, format,
+				want.Rows[0][0], got.Rows[0][0])
+		}
+	}
+}
