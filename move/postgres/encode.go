@@ -126,6 +126,12 @@ func scalarBind(t arrow.DataType, target string) func(arrow.Array) fieldFunc {
 	case *arrow.Date32Type:
 		if target == "date" {
 			return bindAs(func(a *array.Date32, buf []byte, i int) ([]byte, error) {
+				switch v := a.Value(i); { // DuckDB's infinities: the largest date and its negation
+				case v == math.MaxInt32:
+					return binary.BigEndian.AppendUint32(buf, math.MaxInt32), nil
+				case v <= -math.MaxInt32:
+					return binary.BigEndian.AppendUint32(buf, 1<<31), nil // math.MinInt32
+				}
 				d := int64(a.Value(i)) - pgEpochDays // PostgreSQL's receive function checks its own range
 				if d < math.MinInt32 {
 					return buf, fmt.Errorf("date %d days before 1970 is out of range", -int64(a.Value(i)))
@@ -262,6 +268,12 @@ func timestampBind(unit arrow.TimeUnit) func(arrow.Array) fieldFunc {
 	}
 	return bindAs(func(a *array.Timestamp, buf []byte, i int) ([]byte, error) {
 		v := int64(a.Value(i))
+		switch { // DuckDB's infinities, in every unit: the largest value and its negation; PostgreSQL's are int64's ends
+		case v == math.MaxInt64:
+			return binary.BigEndian.AppendUint64(buf, math.MaxInt64), nil
+		case v <= -math.MaxInt64:
+			return binary.BigEndian.AppendUint64(buf, 1<<63), nil // math.MinInt64
+		}
 		if div > 1 {
 			q := v / div
 			if v%div < 0 {

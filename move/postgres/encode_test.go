@@ -228,6 +228,32 @@ func TestWriteTargetEncodesEveryType(t *testing.T) {
 	require.Equal(t, 10, rows)
 }
 
+// infinities are DuckDB's infinite dates and timestamps as they reach Arrow (the type's largest value and its
+// negation, in every time unit), and one finite value each.
+var infinities = []encCol{
+	{"id", arrow.PrimitiveTypes.Int64, `[1, 2, 3]`, []string{"1", "2", "3"}},
+	{"d", arrow.FixedWidthTypes.Date32, `[2147483647, -2147483647, 0]`, []string{"infinity", "-infinity", "1970-01-01"}},
+	{"ts", &arrow.TimestampType{Unit: arrow.Microsecond}, `[9223372036854775807, -9223372036854775807, 0]`,
+		[]string{"infinity", "-infinity", "1970-01-01 00:00:00"}},
+	{"tz", &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, `[9223372036854775807, -9223372036854775807, 0]`,
+		[]string{"infinity", "-infinity", "1970-01-01 00:00:00+00"}},
+	{"tsn", &arrow.TimestampType{Unit: arrow.Nanosecond}, `[9223372036854775807, -9223372036854775807, 1000]`,
+		[]string{"infinity", "-infinity", "1970-01-01 00:00:00.000001"}},
+	{"tss", &arrow.TimestampType{Unit: arrow.Second}, `[9223372036854775807, -9223372036854775807, 1]`,
+		[]string{"infinity", "-infinity", "1970-01-01 00:00:01"}},
+}
+
+// TestWriteTargetInfinities: infinite dates and timestamps arrive in PostgreSQL as its infinity and -infinity
+// (until 2026-12-05 a timestamp's infinity was written as a date in the year 294247 and -infinity was refused).
+func TestWriteTargetInfinities(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.PostgresDSN(t)
+	n, err := WriteTarget(context.Background(), encReader(t, infinities, 2), TargetOptions{DSN: dsn, Table: "infinities"})
+	require.NoError(t, err)
+	require.Equal(t, int64(3), n)
+	requireRows(t, textRows(t, dsn, "infinities", infinities), infinities)
+}
+
 // crossTypes are columns whose Arrow type is written straight into another PostgreSQL type (no cast).
 var crossTypes = []encCol{
 	{"id", arrow.PrimitiveTypes.Int64, `[1, 2, 3]`, []string{"1", "2", "3"}},
