@@ -74,6 +74,12 @@ func appendScalar(buf []byte, col arrow.Array, i int) []byte {
 	case *array.FixedSizeBinary:
 		return base64.StdEncoding.AppendEncode(buf, a.Value(i))
 	case *array.Date32:
+		switch v := a.Value(i); { // DuckDB's infinite dates: the largest value and its negation
+		case v == math.MaxInt32:
+			return append(buf, "infinity"...)
+		case v <= -math.MaxInt32:
+			return append(buf, "-infinity"...)
+		}
 		return a.Value(i).ToTime().AppendFormat(buf, time.DateOnly)
 	case *array.Date64:
 		return a.Value(i).ToTime().AppendFormat(buf, time.DateOnly)
@@ -113,9 +119,15 @@ func appendTimeOfDay(buf []byte, t time.Time) []byte {
 }
 
 // appendTimestamp writes RFC 3339: an instant (a type with a time zone) in UTC with Z, a local date-time
-// (no time zone) without an offset.
+// (no time zone) without an offset; infinity and -infinity as DuckDB and PostgreSQL spell them.
 func appendTimestamp(buf []byte, a *array.Timestamp, i int) []byte {
 	tt := a.DataType().(*arrow.TimestampType)
+	switch v := int64(a.Value(i)); { // DuckDB's infinite timestamps, in every unit
+	case v == math.MaxInt64:
+		return append(buf, "infinity"...)
+	case v <= -math.MaxInt64:
+		return append(buf, "-infinity"...)
+	}
 	t := a.Value(i).ToTime(tt.Unit).UTC()
 	if tt.TimeZone == "" {
 		return t.AppendFormat(buf, "2006-01-02T15:04:05.999999999")
