@@ -10,6 +10,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/strata-data/strata/internal/infinity"
 )
 
 // text renders one value for the text table and CSV; ok is false for NULL.
@@ -74,11 +76,8 @@ func appendScalar(buf []byte, col arrow.Array, i int) []byte {
 	case *array.FixedSizeBinary:
 		return base64.StdEncoding.AppendEncode(buf, a.Value(i))
 	case *array.Date32:
-		switch v := a.Value(i); { // DuckDB's infinite dates: the largest value and its negation
-		case v == math.MaxInt32:
-			return append(buf, "infinity"...)
-		case v <= -math.MaxInt32:
-			return append(buf, "-infinity"...)
+		if sign := infinity.Date(int32(a.Value(i))); sign != 0 {
+			return append(buf, infinity.Text(sign)...)
 		}
 		return a.Value(i).ToTime().AppendFormat(buf, time.DateOnly)
 	case *array.Date64:
@@ -122,11 +121,8 @@ func appendTimeOfDay(buf []byte, t time.Time) []byte {
 // (no time zone) without an offset; infinity and -infinity as DuckDB and PostgreSQL spell them.
 func appendTimestamp(buf []byte, a *array.Timestamp, i int) []byte {
 	tt := a.DataType().(*arrow.TimestampType)
-	switch v := int64(a.Value(i)); { // DuckDB's infinite timestamps, in every unit
-	case v == math.MaxInt64:
-		return append(buf, "infinity"...)
-	case v <= -math.MaxInt64:
-		return append(buf, "-infinity"...)
+	if sign := infinity.Timestamp(int64(a.Value(i))); sign != 0 {
+		return append(buf, infinity.Text(sign)...)
 	}
 	t := a.Value(i).ToTime(tt.Unit).UTC()
 	if tt.TimeZone == "" {

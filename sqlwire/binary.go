@@ -15,27 +15,28 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/strata-data/strata/engine"
+	"github.com/strata-data/strata/internal/infinity"
 )
 
 // binaryDate is PostgreSQL's binary date: days since 2000-01-01, and its infinities (the largest and the
-// smallest int32) for DuckDB's (text.go: dateInfinity).
+// smallest int32) for DuckDB's.
 func binaryDate(days int32) int32 {
-	switch {
-	case days == dateInfinity:
+	switch infinity.Date(days) {
+	case 1:
 		return math.MaxInt32
-	case days <= -dateInfinity:
+	case -1:
 		return math.MinInt32
 	}
 	return days - 10957
 }
 
-// binaryInfiniteTimestamp maps DuckDB's infinite timestamps (text.go: tsInfinity) to PostgreSQL's binary ones,
-// the largest and the smallest int64, which no epoch shift may touch.
+// binaryInfiniteTimestamp maps DuckDB's infinite timestamps to PostgreSQL's binary ones, the largest and the
+// smallest int64, which no epoch shift may touch.
 func binaryInfiniteTimestamp(v int64) (int64, bool) {
-	switch {
-	case v == tsInfinity:
+	switch infinity.Timestamp(v) {
+	case 1:
 		return math.MaxInt64, true
-	case v <= -tsInfinity:
+	case -1:
 		return math.MinInt64, true
 	}
 	return 0, false

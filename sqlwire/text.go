@@ -12,6 +12,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/decimal256"
+
+	"github.com/strata-data/strata/internal/infinity"
 )
 
 // encoder appends the PostgreSQL text form of row i of one column; callers check IsNull first.
@@ -233,21 +235,10 @@ func appendFraction(b []byte, us int64) []byte {
 	return b
 }
 
-// DuckDB's infinite dates and timestamps reach Arrow as the largest value of their type (infinity) and its
-// negation (-infinity, one above the smallest); PostgreSQL's are the largest and the smallest value, and print as
-// infinity and -infinity. Every time unit uses the same int64 values.
-const (
-	dateInfinity = math.MaxInt32
-	tsInfinity   = math.MaxInt64
-)
-
 // infiniteTimestamp returns the text of an infinite timestamp value, whatever its unit.
 func infiniteTimestamp(v int64) (string, bool) {
-	switch {
-	case v == tsInfinity:
-		return "infinity", true
-	case v <= -tsInfinity:
-		return "-infinity", true
+	if sign := infinity.Timestamp(v); sign != 0 {
+		return infinity.Text(sign), true
 	}
 	return "", false
 }
@@ -255,11 +246,8 @@ func infiniteTimestamp(v int64) (string, bool) {
 // appendDate prints days since 1970-01-01 as PostgreSQL does: 2026-01-02, 0001-12-31 BC for the year before
 // 1 AD, infinity and -infinity.
 func appendDate(b []byte, days int32) []byte {
-	switch {
-	case days == dateInfinity:
-		return append(b, "infinity"...)
-	case days <= -dateInfinity:
-		return append(b, "-infinity"...)
+	if sign := infinity.Date(days); sign != 0 {
+		return append(b, infinity.Text(sign)...)
 	}
 	t := unixEpoch.AddDate(0, 0, int(days))
 	year := t.Year()

@@ -13,6 +13,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/extensions"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/strata-data/strata/internal/infinity"
 )
 
 // The target's encoder: Arrow columns written straight into PostgreSQL's binary COPY format (no Go value per
@@ -126,10 +128,10 @@ func scalarBind(t arrow.DataType, target string) func(arrow.Array) fieldFunc {
 	case *arrow.Date32Type:
 		if target == "date" {
 			return bindAs(func(a *array.Date32, buf []byte, i int) ([]byte, error) {
-				switch v := a.Value(i); { // DuckDB's infinities: the largest date and its negation
-				case v == math.MaxInt32:
+				switch infinity.Date(int32(a.Value(i))) { // to PostgreSQL's infinities, int32's ends
+				case 1:
 					return binary.BigEndian.AppendUint32(buf, math.MaxInt32), nil
-				case v <= -math.MaxInt32:
+				case -1:
 					return binary.BigEndian.AppendUint32(buf, 1<<31), nil // math.MinInt32
 				}
 				d := int64(a.Value(i)) - pgEpochDays // PostgreSQL's receive function checks its own range
@@ -268,10 +270,10 @@ func timestampBind(unit arrow.TimeUnit) func(arrow.Array) fieldFunc {
 	}
 	return bindAs(func(a *array.Timestamp, buf []byte, i int) ([]byte, error) {
 		v := int64(a.Value(i))
-		switch { // DuckDB's infinities, in every unit: the largest value and its negation; PostgreSQL's are int64's ends
-		case v == math.MaxInt64:
+		switch infinity.Timestamp(v) { // in every unit; to PostgreSQL's infinities, int64's ends
+		case 1:
 			return binary.BigEndian.AppendUint64(buf, math.MaxInt64), nil
-		case v <= -math.MaxInt64:
+		case -1:
 			return binary.BigEndian.AppendUint64(buf, 1<<63), nil // math.MinInt64
 		}
 		if div > 1 {
