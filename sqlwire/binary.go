@@ -18,28 +18,12 @@ import (
 	"github.com/strata-data/strata/internal/infinity"
 )
 
-// binaryDate is PostgreSQL's binary date: days since 2000-01-01, and its infinities (the largest and the
-// smallest int32) for DuckDB's.
+// binaryDate is PostgreSQL's binary date: days since 2000-01-01, or its infinities for DuckDB's.
 func binaryDate(days int32) int32 {
-	switch infinity.Date(days) {
-	case 1:
-		return math.MaxInt32
-	case -1:
-		return math.MinInt32
+	if pg, ok := infinity.PGDate(days); ok {
+		return pg
 	}
 	return days - 10957
-}
-
-// binaryInfiniteTimestamp maps DuckDB's infinite timestamps to PostgreSQL's binary ones, the largest and the
-// smallest int64, which no epoch shift may touch.
-func binaryInfiniteTimestamp(v int64) (int64, bool) {
-	switch infinity.Timestamp(v) {
-	case 1:
-		return math.MaxInt64, true
-	case -1:
-		return math.MinInt64, true
-	}
-	return 0, false
 }
 
 // pgEpochMicros is 2000-01-01 in Unix microseconds: PostgreSQL's binary dates and timestamps count from it.
@@ -110,7 +94,7 @@ func binaryEncoder(col arrow.Array, o colOpts) encoder {
 		if a.DataType().(*arrow.TimestampType).Unit == arrow.Microsecond {
 			return func(b []byte, i int) []byte {
 				v := int64(a.Value(i))
-				if inf, ok := binaryInfiniteTimestamp(v); ok {
+				if inf, ok := infinity.PGTimestamp(v); ok {
 					return be.AppendUint64(b, uint64(inf))
 				}
 				return be.AppendUint64(b, uint64(v-pgEpochMicros))
@@ -118,7 +102,7 @@ func binaryEncoder(col arrow.Array, o colOpts) encoder {
 		}
 		toTime, _ := a.DataType().(*arrow.TimestampType).GetToTimeFunc()
 		return func(b []byte, i int) []byte {
-			if inf, ok := binaryInfiniteTimestamp(int64(a.Value(i))); ok {
+			if inf, ok := infinity.PGTimestamp(int64(a.Value(i))); ok {
 				return be.AppendUint64(b, uint64(inf))
 			}
 			return be.AppendUint64(b, uint64(toTime(a.Value(i)).UnixMicro()-pgEpochMicros))

@@ -39,3 +39,27 @@ func Text(sign int) string {
 	}
 	return "infinity"
 }
+
+// PGDate returns PostgreSQL's binary form of an infinite date (int32's largest or smallest value); ok is false
+// for a date, which the caller shifts to PostgreSQL's epoch itself.
+func PGDate(days int32) (pg int32, ok bool) {
+	switch Date(days) {
+	case 1:
+		return math.MaxInt32, true
+	case -1:
+		return math.MinInt32, true
+	}
+	return 0, false
+}
+
+// PGTimestamp is PGDate for a timestamp value of any unit (int64's ends): no epoch shift or unit change may
+// touch an infinity.
+func PGTimestamp(v int64) (pg int64, ok bool) {
+	switch Timestamp(v) {
+	case 1:
+		return math.MaxInt64, true
+	case -1:
+		return math.MinInt64, true
+	}
+	return 0, false
+}

@@ -22,6 +22,15 @@ func TestDateAndTimestamp(t *testing.T) {
 			t.Errorf("Timestamp(%d) = %d, want %d", c.v, got, c.want)
 		}
 	}
+	if v, ok := PGDate(-math.MaxInt32); !ok || v != math.MinInt32 {
+		t.Errorf("PGDate(-infinity) = %d, %v", v, ok)
+	}
+	if v, ok := PGTimestamp(math.MaxInt64); !ok || v != math.MaxInt64 {
+		t.Errorf("PGTimestamp(infinity) = %d, %v", v, ok)
+	}
+	if _, ok := PGTimestamp(0); ok {
+		t.Errorf("PGTimestamp(0) is finite")
+	}
 	if Text(1) != "infinity" || Text(-1) != "-infinity" {
 		t.Errorf("Text: %q %q", Text(1), Text(-1))
 	}

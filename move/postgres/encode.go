@@ -128,11 +128,8 @@ func scalarBind(t arrow.DataType, target string) func(arrow.Array) fieldFunc {
 	case *arrow.Date32Type:
 		if target == "date" {
 			return bindAs(func(a *array.Date32, buf []byte, i int) ([]byte, error) {
-				switch infinity.Date(int32(a.Value(i))) { // to PostgreSQL's infinities, int32's ends
-				case 1:
-					return binary.BigEndian.AppendUint32(buf, math.MaxInt32), nil
-				case -1:
-					return binary.BigEndian.AppendUint32(buf, 1<<31), nil // math.MinInt32
+				if pg, ok := infinity.PGDate(int32(a.Value(i))); ok {
+					return binary.BigEndian.AppendUint32(buf, uint32(pg)), nil
 				}
 				d := int64(a.Value(i)) - pgEpochDays // PostgreSQL's receive function checks its own range
 				if d < math.MinInt32 {
@@ -270,11 +267,8 @@ func timestampBind(unit arrow.TimeUnit) func(arrow.Array) fieldFunc {
 	}
 	return bindAs(func(a *array.Timestamp, buf []byte, i int) ([]byte, error) {
 		v := int64(a.Value(i))
-		switch infinity.Timestamp(v) { // in every unit; to PostgreSQL's infinities, int64's ends
-		case 1:
-			return binary.BigEndian.AppendUint64(buf, math.MaxInt64), nil
-		case -1:
-			return binary.BigEndian.AppendUint64(buf, 1<<63), nil // math.MinInt64
+		if pg, ok := infinity.PGTimestamp(v); ok { // in every unit
+			return binary.BigEndian.AppendUint64(buf, uint64(pg)), nil
 		}
 		if div > 1 {
 			q := v / div
